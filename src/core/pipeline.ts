@@ -1,0 +1,470 @@
+/**
+ * The image pipeline: checks an input from its header, decodes it once, and renders every variant
+ * from that one decode.
+ *
+ * Order of checks (each one cheaper than the next, all before any pixel is decoded):
+ *   empty -> too many bytes -> markup/gzip sniff (SVG never reaches librsvg) -> sharp header read ->
+ *   accepted format -> animated -> pixel budget.
+ * Then: one decode (auto-oriented, converted to sRGB, JPEG/WebP shrink-on-load where sharp allows)
+ * to a raw buffer the size of the largest variant, and every variant is resized and encoded from
+ * that buffer concurrently.
+ */
+import sharp, { type Metadata, type Sharp, type SharpOptions } from 'sharp';
+import { PipelineError, toPipelineError, type ErrorSubject } from './errors';
+import type { ImageLimits } from './limits';
+import { contentTypeFor, type OutputFormat, type VariantSpec } from './variants';
+
+// libvips keeps recently used operations and their pixel buffers in a cache (50 MB by default) so
+// repeated work on the same input is cheap. Each invocation here sees a new image, so the cache only
+// holds memory a Lambda with a fixed memory size needs for the next decode. Turned off, once, here.
+sharp.cache(false);
+
+export interface SourceInfo {
+  /** Width after EXIF auto-orientation. */
+  readonly width: number;
+  /** Height after EXIF auto-orientation (one frame of a multi-page input). */
+  readonly height: number;
+  /** Input format: jpeg, png, webp, gif, tiff, or avif (sharp says 'heif'; we accept only AV1 HEIF). */
+  readonly format: string;
+}
+
+export interface RenderedVariant {
+  readonly name: string;
+  readonly format: OutputFormat;
+  /** Actual output width, as the encoder reported it. */
+  readonly width: number;
+  /** Actual output height, as the encoder reported it. */
+  readonly height: number;
+  readonly contentType: string;
+  readonly data: Buffer;
+}
+
+export interface ResizeResult {
+  readonly source: SourceInfo;
+  readonly variants: RenderedVariant[];
+}
+
+/** Input formats we decode. SVG is refused (a renderer of untrusted XML with external references). */
+export const ACCEPTED_INPUT_FORMATS = ['jpeg', 'png', 'webp', 'gif', 'avif', 'tiff'] as const;
+
+/**
+ * WebP effort 4 (sharp's default). Measured here on 1600 px frames: effort 4 takes 180-290 ms,
+ * effort 2 about 55 ms, for 2-5 % more bytes. We keep 4: an image is encoded once but downloaded
+ * on every view, and the encodes of all variants run concurrently. Lower it if encode latency or
+ * Lambda cost matters more than page weight.
+ */
+export const WEBP_EFFORT = 4;
+/** AVIF effort 2: at aom's default effort 4 a 1600 px frame took 4.6-7.2 s here; effort 2 ~0.5 s. */
+export const AVIF_EFFORT = 2;
+/** PNG zlib level 6 (sharp's default); level 9 measured 0.8-1.5x the time for ~5 % fewer bytes. */
+export const PNG_COMPRESSION_LEVEL = 6;
+
+const WHITE = { r: 255, g: 255, b: 255, alpha: 1 };
+const TRANSPARENT = { r: 0, g: 0, b: 0, alpha: 0 };
+
+/**
+ * `failOn: 'warning'` makes libvips abort on any decoder complaint. The laxer 'error' level decodes a
+ * JPEG with a scrambled scan into garbage without a word (measured), and 'truncated' is laxer still.
+ */
+function decoderOptions(limits: ImageLimits): SharpOptions {
+  return { failOn: 'warning', limitInputPixels: limits.maxInputPixels, autoOrient: true };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Sniffing and error classification
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * Classifies text that starts like markup, without an XML parser: 'svg' when the root element is
+ * <svg> (after any XML declaration, comments and DOCTYPE), 'markup' for any other tag soup (HTML,
+ * XML), undefined when the bytes do not start with '<' (after a BOM and whitespace).
+ */
+export function sniffMarkup(input: Buffer): 'svg' | 'markup' | undefined {
+  let head: string;
+  if (input[0] === 0xff && input[1] === 0xfe) head = input.subarray(2, 8192).toString('utf16le');
+  else if (input[0] === 0xfe && input[1] === 0xff) head = Buffer.from(input.subarray(2, 8192)).swap16().toString('utf16le');
+  else head = input.subarray(0, 4096).toString('utf8');
+  let rest = head.replace(/^\uFEFF/, '').trimStart();
+  if (!rest.startsWith('<')) return undefined;
+  for (;;) {
+    let end = -1;
+    if (rest.startsWith('<?')) end = indexAfter(rest, '?>');
+    else if (rest.startsWith('<!--')) end = indexAfter(rest, '-->');
+    else if (rest.startsWith('<!')) {
+      // A DOCTYPE may carry an internal subset in [...] with its own '>' characters.
+      const bracket = rest.indexOf('[');
+      const close = rest.indexOf('>');
+      end = bracket !== -1 && bracket < close ? indexAfter(rest, ']>') : close === -1 ? -1 : close + 1;
+    } else break;
+    if (end === -1) return /<([a-z_][\w.-]*:)?svg[\s>/]/i.test(head) ? 'svg' : 'markup';
+    rest = rest.slice(end).trimStart();
+  }
+  return /^<([a-z_][\w.-]*:)?svg[\s>/]/i.test(rest) ? 'svg' : 'markup';
+}
+
+function indexAfter(text: string, token: string): number {
+  const at = text.indexOf(token);
+  return at === -1 ? -1 : at + token.length;
+}
+
+/** The accepted format the leading bytes announce, whether or not the rest decodes. */
+export function magicFormat(input: Buffer): (typeof ACCEPTED_INPUT_FORMATS)[number] | undefined {
+  if (input.length >= 3 && input[0] === 0xff && input[1] === 0xd8 && input[2] === 0xff) return 'jpeg';
+  if (input.length >= 8 && input.readUInt32BE(0) === 0x89504e47 && input.readUInt32BE(4) === 0x0d0a1a0a) return 'png';
+  if (input.length >= 12 && input.toString('latin1', 0, 4) === 'RIFF' && input.toString('latin1', 8, 12) === 'WEBP') return 'webp';
+  if (input.length >= 6 && /^GIF8[79]a$/.test(input.toString('latin1', 0, 6))) return 'gif';
+  if (input.length >= 8 && /^(II\*\0|MM\0\*)$/.test(input.toString('latin1', 0, 4))) return 'tiff';
+  if (input.length >= 12 && input.toString('latin1', 4, 8) === 'ftyp' && ftypBrands(input).some((b) => b === 'avif' || b === 'avis')) {
+    return 'avif';
+  }
+  return undefined;
+}
+
+/** Major and compatible brands of a leading ISO-BMFF `ftyp` box (AVIF files may lead with `mif1`). */
+function ftypBrands(input: Buffer): string[] {
+  const end = Math.min(input.length, input.readUInt32BE(0), 256);
+  const brands = [input.toString('latin1', 8, 12)];
+  for (let offset = 16; offset + 4 <= end; offset += 4) brands.push(input.toString('latin1', offset, offset + 4));
+  return brands;
+}
+
+/**
+ * True when the bytes are an accepted format whose container structure ends before its last part:
+ * the shape an interrupted upload leaves. Only consulted after a decode failed, because libpng
+ * reports truncation and corruption with the same message, and libtiff does not even recognise a
+ * TIFF whose directory (written last) is cut off.
+ */
+export function looksTruncated(input: Buffer): boolean {
+  switch (magicFormat(input)) {
+    case 'jpeg':
+      return jpegLooksTruncated(input);
+    case 'png':
+      return pngLooksTruncated(input);
+    case 'webp':
+      return 8 + input.readUInt32LE(4) > input.length;
+    case 'gif':
+      return input[input.length - 1] !== 0x3b;
+    case 'tiff': {
+      const ifd = input.toString('latin1', 0, 2) === 'II' ? input.readUInt32LE(4) : input.readUInt32BE(4);
+      return ifd + 2 > input.length;
+    }
+    case 'avif':
+      return isobmffLooksTruncated(input);
+    default:
+      return input.length < 4 && input[0] === 0xff && input[1] === 0xd8;
+  }
+}
+
+function jpegLooksTruncated(input: Buffer): boolean {
+  let offset = 2;
+  for (;;) {
+    if (offset + 4 > input.length) return true;
+    if (input[offset] !== 0xff) return false; // Not a marker where one must be: corrupt, not cut.
+    const marker = input[offset + 1];
+    if (marker === 0xff) {
+      offset += 1; // Fill byte.
+      continue;
+    }
+    if (marker === 0xd8 || (marker >= 0xd0 && marker <= 0xd7) || marker === 0x01) {
+      offset += 2;
+      continue;
+    }
+    if (marker === 0xd9) return false;
+    const length = input.readUInt16BE(offset + 2);
+    if (marker === 0xda) {
+      // Entropy-coded data stuffs 0xFF as FF 00, so EOI (FF D9) cannot appear inside it.
+      return input.indexOf(Buffer.from([0xff, 0xd9]), offset + 2 + length) === -1;
+    }
+    offset += 2 + length;
+  }
+}
+
+/** ISO base media file (AVIF): a top-level box that claims more bytes than remain. */
+function isobmffLooksTruncated(input: Buffer): boolean {
+  let offset = 0;
+  while (offset + 8 <= input.length) {
+    let size = input.readUInt32BE(offset);
+    if (size === 0) return false; // Box runs to the end of the file.
+    if (size === 1) {
+      if (offset + 16 > input.length) return true;
+      size = Number(input.readBigUInt64BE(offset + 8));
+    }
+    if (size < 8) return false; // Nonsense size: corrupt, not cut.
+    offset += size;
+  }
+  return offset > input.length;
+}
+
+function pngLooksTruncated(input: Buffer): boolean {
+  let offset = 8;
+  while (offset + 8 <= input.length) {
+    const length = input.readUInt32BE(offset);
+    const type = input.toString('latin1', offset + 4, offset + 8);
+    if (!/^[A-Za-z]{4}$/.test(type)) return false;
+    if (type === 'IEND') return false;
+    offset += 12 + length;
+  }
+  return true;
+}
+
+const PIXEL_LIMIT = /exceeds pixel limit/i;
+const NOT_IDENTIFIED = /unsupported image format/i;
+const OUT_OF_MEMORY = /out of memory|memory allocation|vips_malloc|cannot allocate/i;
+// "premature end of JPEG image/file" is a cut-off stream; "Corrupt JPEG data: premature end of data
+// segment" is a broken one, hence the exclusion.
+const TRUNCATION = /premature end of (jpeg )?(image|file|input)|truncated|unexpected end of|not enough data|end of stream/i;
+const CORRUPT_JPEG = /corrupt jpeg data/i;
+
+/** Maps a sharp/libvips failure on an input to the error taxonomy. */
+function classifyInputError(err: unknown, input: Buffer, subject: ErrorSubject): PipelineError {
+  const message = err instanceof Error ? err.message : String(err);
+  const detail = message.split('\n')[0];
+  if (PIXEL_LIMIT.test(message)) return new PipelineError('TOO_MANY_PIXELS', detail, subject, { cause: err });
+  // A known signature that no loader accepts is a damaged image, not "not an image".
+  if (NOT_IDENTIFIED.test(message) && magicFormat(input) === undefined) {
+    return new PipelineError('NOT_AN_IMAGE', 'input is not an image in any format the decoder knows', subject, { cause: err });
+  }
+  // Failing to allocate says nothing about the input: let it be retried (and land in the DLQ).
+  if (OUT_OF_MEMORY.test(message)) return toPipelineError(err, subject);
+  if (looksTruncated(input) || (TRUNCATION.test(message) && !CORRUPT_JPEG.test(message))) {
+    return new PipelineError('TRUNCATED', `image data ends early: ${detail}`, subject, { cause: err });
+  }
+  return new PipelineError('CORRUPT', `image data cannot be decoded: ${detail}`, subject, { cause: err });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Inspection
+// ---------------------------------------------------------------------------------------------
+
+interface Inspection {
+  readonly source: SourceInfo;
+}
+
+async function inspect(input: Buffer, limits: ImageLimits, subject: ErrorSubject): Promise<Inspection> {
+  if (input.length === 0) throw new PipelineError('EMPTY', 'input is empty (0 bytes)', subject);
+  if (input.length > limits.maxInputBytes) {
+    throw new PipelineError('TOO_LARGE', `input is ${input.length} bytes; the limit is ${limits.maxInputBytes}`, subject);
+  }
+  const markup = sniffMarkup(input);
+  if (markup === 'svg') {
+    throw new PipelineError('UNSUPPORTED_FORMAT', `input format svg is not accepted; accepted: ${ACCEPTED_INPUT_FORMATS.join(', ')}`, subject);
+  }
+  if (markup === 'markup') throw new PipelineError('NOT_AN_IMAGE', 'input is markup text (HTML/XML), not an image', subject);
+  if (input[0] === 0x1f && input[1] === 0x8b) {
+    // librsvg would inflate and parse SVGZ; any other gzip is no image either.
+    throw new PipelineError('UNSUPPORTED_FORMAT', 'input is gzip-compressed data (e.g. SVGZ), which is not accepted', subject);
+  }
+
+  let meta: Metadata;
+  try {
+    // No pixel limit on the header read: our own check below names the dimensions and the limit.
+    meta = await sharp(input, { ...decoderOptions(limits), limitInputPixels: false }).metadata();
+  } catch (err) {
+    throw classifyInputError(err, input, subject);
+  }
+
+  let format: string = meta.format;
+  if (format === 'heif') {
+    if (meta.compression !== 'av1') {
+      throw new PipelineError('UNSUPPORTED_FORMAT', `input format heif/${meta.compression ?? 'unknown'} (e.g. HEIC) is not accepted; accepted: ${ACCEPTED_INPUT_FORMATS.join(', ')}`, subject);
+    }
+    format = 'avif';
+  }
+  if (!(ACCEPTED_INPUT_FORMATS as readonly string[]).includes(format)) {
+    throw new PipelineError('UNSUPPORTED_FORMAT', `input format ${format} is not accepted; accepted: ${ACCEPTED_INPUT_FORMATS.join(', ')}`, subject);
+  }
+
+  const pages = meta.pages ?? 1;
+  if (pages > 1 && !limits.allowAnimated) {
+    throw new PipelineError('ANIMATED', `input has ${pages} pages/frames; animated and multi-page images are not accepted`, subject);
+  }
+  const pageHeight = meta.pageHeight ?? meta.height;
+  const pixels = meta.width * pageHeight * pages;
+  if (!(pixels <= limits.maxInputPixels)) {
+    throw new PipelineError(
+      'TOO_MANY_PIXELS',
+      `input is ${meta.width}x${pageHeight}${pages > 1 ? `x${pages} pages` : ''} = ${pixels} pixels; the limit is ${limits.maxInputPixels}`,
+      subject,
+    );
+  }
+  // autoOrient swaps width and height for orientations 5..8. Multi-page inputs report one page.
+  const oriented = meta.autoOrient ?? { width: meta.width, height: pageHeight };
+  return { source: { width: oriented.width, height: oriented.height, format } };
+}
+
+/**
+ * Reads an input's header and checks it against the limits without decoding any pixels.
+ * Throws PipelineError with `subject`: EMPTY, TOO_LARGE, NOT_AN_IMAGE, UNSUPPORTED_FORMAT (svg,
+ * heic, anything outside ACCEPTED_INPUT_FORMATS), ANIMATED (pages > 1 unless allowed),
+ * TOO_MANY_PIXELS (width x height x pages), CORRUPT/TRUNCATED (unreadable header).
+ */
+export async function inspectImage(input: Buffer, limits: ImageLimits, subject: ErrorSubject = {}): Promise<SourceInfo> {
+  return (await inspect(input, limits, subject)).source;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Geometry
+// ---------------------------------------------------------------------------------------------
+
+/** Where one variant's pixels come from and what size it ends up. */
+interface VariantPlan {
+  readonly spec: VariantSpec;
+  /** Scale from the source, <= 1. */
+  readonly scale: number;
+  /** Size of the scaled picture before cropping (cover) or padding (contain). */
+  readonly scaledWidth: number;
+  readonly scaledHeight: number;
+  /** Final output size. */
+  readonly width: number;
+  readonly height: number;
+}
+
+function scaled(length: number, scale: number): number {
+  return Math.max(1, Math.round(length * scale));
+}
+
+/**
+ * Output geometry of a variant for a source of `width` x `height`, never enlarging:
+ * inside -> the source scaled to fit the box (output <= box); cover -> min(box, source) per axis,
+ * the source scaled to cover it and centre-cropped; contain -> exactly the box, the source scaled
+ * to fit it and centred on a transparent/white background.
+ */
+export function planVariant(spec: VariantSpec, width: number, height: number): VariantPlan {
+  const boxWidth = spec.width;
+  const boxHeight = spec.height;
+  const byWidth = boxWidth / width;
+  const byHeight = boxHeight === undefined ? Number.POSITIVE_INFINITY : boxHeight / height;
+  if (spec.fit === 'cover' && boxHeight !== undefined) {
+    const scale = Math.min(1, Math.max(byWidth, byHeight));
+    const scaledWidth = scaled(width, scale);
+    const scaledHeight = scaled(height, scale);
+    return {
+      spec,
+      scale,
+      scaledWidth,
+      scaledHeight,
+      width: Math.min(boxWidth, scaledWidth),
+      height: Math.min(boxHeight, scaledHeight),
+    };
+  }
+  const scale = Math.min(1, byWidth, byHeight);
+  const scaledWidth = scaled(width, scale);
+  const scaledHeight = scaled(height, scale);
+  if (spec.fit === 'contain' && boxHeight !== undefined) {
+    return { spec, scale, scaledWidth, scaledHeight, width: Math.max(boxWidth, scaledWidth), height: Math.max(boxHeight, scaledHeight) };
+  }
+  return { spec, scale, scaledWidth, scaledHeight, width: scaledWidth, height: scaledHeight };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Decode once, render many
+// ---------------------------------------------------------------------------------------------
+
+interface DecodedImage {
+  readonly data: Buffer;
+  readonly width: number;
+  readonly height: number;
+  readonly channels: 3 | 4;
+}
+
+/**
+ * Decodes the input once into raw sRGB pixels at the largest size any variant needs.
+ *
+ * Decoding straight to that size lets sharp use JPEG shrink-on-load (DCT scaling) and WebP scaled
+ * decoding. Measured on sharp 0.35.5: it picks JPEG shrink 2/4/8 only when the overall reduction is
+ * >= 3/5/9, because it halves its choice when int(reduction) equals it ("libjpeg rounding"). So
+ * asking for an exact power-of-two size (e.g. 2000 from 4000) gains nothing (71 ms vs 72 ms full
+ * decode of 12 MP) and would only add a resample; there is no input option to force DCT scaling.
+ */
+async function decodeOnce(input: Buffer, limits: ImageLimits, width: number, height: number, source: SourceInfo): Promise<DecodedImage> {
+  let pipeline = sharp(input, decoderOptions(limits));
+  if (width !== source.width || height !== source.height) pipeline = pipeline.resize(width, height, { fit: 'fill' });
+  // toColourspace('srgb') converts CMYK, greyscale, 16-bit and ICC-tagged inputs to 8-bit sRGB.
+  const { data, info } = await pipeline.toColourspace('srgb').raw().toBuffer({ resolveWithObject: true });
+  if (info.channels !== 3 && info.channels !== 4) {
+    throw new PipelineError('INTERNAL', `decoded image has ${info.channels} channels; expected 3 or 4`);
+  }
+  return { data, width: info.width, height: info.height, channels: info.channels };
+}
+
+function encode(image: Sharp, spec: VariantSpec): Sharp {
+  switch (spec.format) {
+    case 'webp':
+      return image.webp({ quality: spec.quality, effort: WEBP_EFFORT });
+    case 'avif':
+      return image.avif({ quality: spec.quality, effort: AVIF_EFFORT });
+    case 'jpeg':
+      return image.jpeg({ quality: spec.quality });
+    case 'png':
+      return image.png({ compressionLevel: PNG_COMPRESSION_LEVEL });
+  }
+}
+
+/** Resizes, crops/pads and encodes one variant from the decoded pixels. No metadata is written. */
+async function renderVariant(decoded: DecodedImage, plan: VariantPlan): Promise<RenderedVariant> {
+  const { spec } = plan;
+  let image = sharp(decoded.data, { raw: { width: decoded.width, height: decoded.height, channels: decoded.channels } });
+  const opaque = spec.format === 'jpeg';
+  if (opaque && decoded.channels === 4) image = image.flatten({ background: WHITE });
+  if (plan.scaledWidth !== decoded.width || plan.scaledHeight !== decoded.height) {
+    image = image.resize(plan.scaledWidth, plan.scaledHeight, { fit: 'fill' });
+  }
+  if (plan.width < plan.scaledWidth || plan.height < plan.scaledHeight) {
+    image = image.extract({
+      left: Math.floor((plan.scaledWidth - plan.width) / 2),
+      top: Math.floor((plan.scaledHeight - plan.height) / 2),
+      width: plan.width,
+      height: plan.height,
+    });
+  } else if (plan.width > plan.scaledWidth || plan.height > plan.scaledHeight) {
+    const left = Math.floor((plan.width - plan.scaledWidth) / 2);
+    const top = Math.floor((plan.height - plan.scaledHeight) / 2);
+    image = image.extend({
+      left,
+      right: plan.width - plan.scaledWidth - left,
+      top,
+      bottom: plan.height - plan.scaledHeight - top,
+      background: opaque ? WHITE : TRANSPARENT,
+    });
+  }
+  const { data, info } = await encode(image, spec).toBuffer({ resolveWithObject: true });
+  return { name: spec.name, format: spec.format, width: info.width, height: info.height, contentType: contentTypeFor(spec.format), data };
+}
+
+/**
+ * Renders every variant of one input. Checks the header first (see inspectImage), decodes once
+ * (auto-oriented from EXIF, converted to sRGB, at the largest size any variant needs, never
+ * enlarged), then resizes and encodes all variants concurrently from that decode. Outputs carry no
+ * metadata (no EXIF, no ICC: sRGB is assumed). Alpha is kept for png/webp/avif and flattened onto
+ * white for jpeg. Variants come back in spec order.
+ *
+ * Throws PipelineError with `subject`: the inspectImage codes, TRUNCATED or CORRUPT when pixel data
+ * cannot be decoded, INVALID_CONFIG for an empty spec list, INTERNAL for anything unexpected.
+ */
+export async function resizeImage(
+  input: Buffer,
+  specs: readonly VariantSpec[],
+  limits: ImageLimits,
+  subject: ErrorSubject = {},
+): Promise<ResizeResult> {
+  if (specs.length === 0) throw new PipelineError('INVALID_CONFIG', 'variants: no variants to render', { field: 'variants' });
+  const { source } = await inspect(input, limits, subject);
+  const plans = specs.map((spec) => planVariant(spec, source.width, source.height));
+  const largestScale = Math.max(...plans.map((plan) => plan.scale));
+  const decodeWidth = scaled(source.width, largestScale);
+  const decodeHeight = scaled(source.height, largestScale);
+
+  let decoded: DecodedImage;
+  try {
+    decoded = await decodeOnce(input, limits, decodeWidth, decodeHeight, source);
+  } catch (err) {
+    throw err instanceof PipelineError ? new PipelineError(err.code, err.message, subject, { cause: err }) : classifyInputError(err, input, subject);
+  }
+  try {
+    const variants = await Promise.all(plans.map((plan) => renderVariant(decoded, plan)));
+    return { source, variants };
+  } catch (err) {
+    // The pixels decoded fine, so an encoder failure is ours, not the input's: retry-worthy.
+    throw toPipelineError(err, subject);
+  }
+}

@@ -1,0 +1,82 @@
+import { createHash } from 'node:crypto';
+import { mapWithConcurrency } from './concurrency';
+import { toPipelineError, type PipelineError } from './errors';
+import { parseImageResizedEvent, type ImageResizedEvent } from './events';
+import { manifestKey } from './keys';
+import type { ResizePorts, SqsMessage, StoredObject } from './resize-batch';
+
+/** The manifest written beside a source's variants: the last write of the chain for that source. */
+export interface Manifest {
+  version: 1;
+  source: ImageResizedEvent['source'];
+  variants: ImageResizedEvent['variants'];
+  processedAt: string;
+  publishedAt: string;
+}
+
+export interface PublishPorts {
+  headOutput(key: string): Promise<StoredObject | undefined>;
+  putManifest(key: string, body: string, metadata: Record<string, string>): Promise<void>;
+  /** Present only when a webhook is configured. `eventId` is stable across redeliveries. */
+  deliverWebhook?(body: string, eventId: string): Promise<void>;
+  log: ResizePorts['log'];
+  now(): Date;
+}
+
+export interface PublishBatchResult {
+  batchItemFailures: Array<{ itemIdentifier: string }>;
+  summary: { published: number; duplicate: number; failed: number };
+}
+
+/** A stable id for one source version, so webhook receivers can drop duplicate deliveries. */
+export function eventIdOf(event: ImageResizedEvent): string {
+  const { bucket, key, eTag } = event.source;
+  return createHash('sha256').update(`${bucket}\n${key}\n${eTag}`).digest('hex').slice(0, 32);
+}
+
+/**
+ * The publish stage for one SQS batch of `image.resized` events: notify the webhook (if any),
+ * then write `manifest.json` last, so a manifest always means "this source is done". An event
+ * whose manifest already names the same source ETag is a duplicate and does nothing. Every
+ * failure, including a malformed event, is reported per message: SQS retries it and the DLQ
+ * keeps what never succeeds.
+ */
+export async function processPublishBatch(
+  cfg: { outputBucket: string; outputPrefix: string; concurrency: number },
+  ports: PublishPorts,
+  messages: readonly SqsMessage[],
+): Promise<PublishBatchResult> {
+  const summary = { published: 0, duplicate: 0, failed: 0 };
+  const failures = await mapWithConcurrency(messages, cfg.concurrency, async (message): Promise<PipelineError | undefined> => {
+    let event: ImageResizedEvent | undefined;
+    try {
+      event = parseImageResizedEvent(message.body, message.messageId);
+      const key = manifestKey(event.source.key, cfg.outputPrefix);
+      const existing = await ports.headOutput(key);
+      if (existing?.metadata['source-etag'] === event.source.eTag) {
+        summary.duplicate++;
+        ports.log('info', 'manifest already published', { messageId: message.messageId, key });
+        return undefined;
+      }
+      const manifest: Manifest = {
+        version: 1,
+        source: event.source,
+        variants: event.variants,
+        processedAt: event.processedAt,
+        publishedAt: ports.now().toISOString(),
+      };
+      if (ports.deliverWebhook) await ports.deliverWebhook(message.body, eventIdOf(event));
+      await ports.putManifest(key, JSON.stringify(manifest, null, 2), { 'source-etag': event.source.eTag });
+      summary.published++;
+      ports.log('info', 'manifest published', { messageId: message.messageId, bucket: cfg.outputBucket, key });
+      return undefined;
+    } catch (err) {
+      const error = toPipelineError(err, { messageId: message.messageId, bucket: event?.source.bucket, key: event?.source.key });
+      summary.failed++;
+      ports.log('error', 'publish failed, will retry', { messageId: message.messageId, error: error.toJSON() });
+      return error;
+    }
+  });
+  const batchItemFailures = messages.filter((_, i) => failures[i] !== undefined).map((m) => ({ itemIdentifier: m.messageId }));
+  return { batchItemFailures, summary };
+}

@@ -1,0 +1,255 @@
+import { mapWithConcurrency } from './concurrency';
+import { PipelineError, toPipelineError } from './errors';
+import { imageRejectedEvent, imageResizedEvent, type ImageRejectedEvent, type ImageResizedEvent, type ResizedVariant } from './events';
+import { manifestKey, variantKey } from './keys';
+import type { ImageLimits } from './limits';
+import { resizeImage, type ResizeResult } from './pipeline';
+import { parseS3Notification, stripQuotes, type S3ObjectRef } from './s3-event';
+import type { OutputFormat, VariantSpec } from './variants';
+
+/** What the resize stage needs to know; read once at cold start. */
+export interface ResizeConfig {
+  readonly outputBucket: string;
+  readonly outputPrefix: string;
+  readonly variants: readonly VariantSpec[];
+  readonly limits: ImageLimits;
+  /** Source images processed at once in one invocation. */
+  readonly concurrency: number;
+  readonly cacheControl: string;
+}
+
+/** An object already in the output bucket, as a HEAD request shows it. */
+export interface StoredObject {
+  readonly bytes: number;
+  readonly metadata: Readonly<Record<string, string>>;
+}
+
+/**
+ * The side effects of the resize stage. The handler wires these to S3 and SQS; tests may wire
+ * them to anything. Every method throws a `PipelineError` (transient for service faults).
+ */
+export interface ResizePorts {
+  /** Reads a source object; `eTag` is the object's current ETag (unquoted). */
+  getSource(ref: S3ObjectRef, maxBytes: number): Promise<{ data: Buffer; eTag: string }>;
+  headOutput(key: string): Promise<StoredObject | undefined>;
+  putOutput(key: string, body: Buffer, contentType: string, cacheControl: string, metadata: Record<string, string>): Promise<void>;
+  /** Sends events in one batch; returns the ids that failed, with their errors. */
+  sendResized(entries: ReadonlyArray<{ id: string; event: ImageResizedEvent }>): Promise<Map<string, PipelineError>>;
+  sendRejected(entries: ReadonlyArray<{ id: string; event: ImageRejectedEvent }>): Promise<Map<string, PipelineError>>;
+  log(level: 'debug' | 'info' | 'warn' | 'error', message: string, fields: Record<string, unknown>): void;
+  now(): Date;
+}
+
+export interface SqsMessage {
+  readonly messageId: string;
+  readonly body: string;
+}
+
+/** How one source ended. */
+export type SourceOutcome =
+  | { kind: 'resized'; event: ImageResizedEvent }
+  /** Variants were already written for this ETag but the event may not have gone out: resend it. */
+  | { kind: 'resent'; event: ImageResizedEvent }
+  /** The chain already finished this exact object: nothing to do. */
+  | { kind: 'duplicate' }
+  /** The object changed since the notification: the newer notification will process it. */
+  | { kind: 'stale' }
+  | { kind: 'rejected'; event: ImageRejectedEvent }
+  | { kind: 'retry'; error: PipelineError };
+
+export interface ResizeBatchResult {
+  batchItemFailures: Array<{ itemIdentifier: string }>;
+  summary: Record<SourceOutcome['kind'] | 'testEvents', number>;
+}
+
+const META = {
+  sourceETag: 'source-etag',
+  sourceWidth: 'source-width',
+  sourceHeight: 'source-height',
+  sourceFormat: 'source-format',
+  width: 'width',
+  height: 'height',
+} as const;
+
+interface WorkItem {
+  messageId: string;
+  ref?: S3ObjectRef;
+  /** A message whose body is not a notification: rejected as a whole. */
+  error?: PipelineError;
+  testEvent?: boolean;
+}
+
+function expandMessages(messages: readonly SqsMessage[]): WorkItem[] {
+  return messages.flatMap((message): WorkItem[] => {
+    try {
+      const notification = parseS3Notification(message.body, message.messageId);
+      if (notification.kind === 'test') return [{ messageId: message.messageId, testEvent: true }];
+      return notification.records.map((ref) => ({ messageId: message.messageId, ref }));
+    } catch (err) {
+      return [{ messageId: message.messageId, error: toPipelineError(err, { messageId: message.messageId }) }];
+    }
+  });
+}
+
+function rejectedSource(item: WorkItem): ImageRejectedEvent['source'] {
+  return item.ref
+    ? { bucket: item.ref.bucket, key: item.ref.key, eTag: item.ref.eTag, messageId: item.messageId }
+    : { bucket: '', key: '', eTag: '', messageId: item.messageId };
+}
+
+function toResizedVariants(cfg: ResizeConfig, ref: S3ObjectRef, result: ResizeResult): ResizedVariant[] {
+  return result.variants.map((v) => ({
+    name: v.name,
+    bucket: cfg.outputBucket,
+    key: variantKey(ref.key, cfg.outputPrefix, v),
+    width: v.width,
+    height: v.height,
+    format: v.format,
+    bytes: v.data.length,
+  }));
+}
+
+/**
+ * Finds earlier work for this exact source version: a manifest means the whole chain finished;
+ * a full set of variants means the resize finished (its event may or may not have been sent).
+ */
+async function findEarlierWork(cfg: ResizeConfig, ports: ResizePorts, ref: S3ObjectRef, eTag: string): Promise<'complete' | ImageResizedEvent | undefined> {
+  const manifest = await ports.headOutput(manifestKey(ref.key, cfg.outputPrefix));
+  if (manifest?.metadata[META.sourceETag] === eTag) return 'complete';
+  const stored = await Promise.all(cfg.variants.map((spec) => ports.headOutput(variantKey(ref.key, cfg.outputPrefix, spec))));
+  if (stored.some((s) => s?.metadata[META.sourceETag] !== eTag)) return undefined;
+  const meta = (stored[0] as StoredObject).metadata;
+  const variants = cfg.variants.map((spec, i): ResizedVariant => {
+    const s = stored[i] as StoredObject;
+    return {
+      name: spec.name,
+      bucket: cfg.outputBucket,
+      key: variantKey(ref.key, cfg.outputPrefix, spec),
+      width: Number(s.metadata[META.width]),
+      height: Number(s.metadata[META.height]),
+      format: spec.format as OutputFormat,
+      bytes: s.bytes,
+    };
+  });
+  const source = {
+    bucket: ref.bucket,
+    key: ref.key,
+    eTag,
+    versionId: ref.versionId,
+    size: ref.size,
+    width: Number(meta[META.sourceWidth]),
+    height: Number(meta[META.sourceHeight]),
+    format: meta[META.sourceFormat] ?? 'unknown',
+  };
+  return imageResizedEvent(source, variants, ports.now());
+}
+
+async function processSource(cfg: ResizeConfig, ports: ResizePorts, item: WorkItem & { ref: S3ObjectRef }): Promise<SourceOutcome> {
+  const { ref } = item;
+  const subject = { bucket: ref.bucket, key: ref.key, messageId: item.messageId };
+  try {
+    if (ref.size > cfg.limits.maxInputBytes) {
+      throw new PipelineError('TOO_LARGE', `object is ${ref.size} bytes, above the limit of ${cfg.limits.maxInputBytes}`, subject);
+    }
+    const expected = stripQuotes(ref.eTag);
+    const earlier = expected ? await findEarlierWork(cfg, ports, ref, expected) : undefined;
+    if (earlier === 'complete') return { kind: 'duplicate' };
+    if (earlier) return { kind: 'resent', event: earlier };
+
+    const source = await ports.getSource(ref, cfg.limits.maxInputBytes);
+    if (expected && source.eTag !== expected) return { kind: 'stale' };
+    const result = await resizeImage(source.data, cfg.variants, cfg.limits, subject);
+    const metadata = {
+      [META.sourceETag]: source.eTag,
+      [META.sourceWidth]: String(result.source.width),
+      [META.sourceHeight]: String(result.source.height),
+      [META.sourceFormat]: result.source.format,
+    };
+    // Variants are written before the event is sent, so a crash in between is repaired by the
+    // redelivery resending the event from what `findEarlierWork` finds.
+    await Promise.all(
+      result.variants.map((v) =>
+        ports.putOutput(variantKey(ref.key, cfg.outputPrefix, v), v.data, v.contentType, cfg.cacheControl, {
+          ...metadata,
+          [META.width]: String(v.width),
+          [META.height]: String(v.height),
+        }),
+      ),
+    );
+    const event = imageResizedEvent(
+      { bucket: ref.bucket, key: ref.key, eTag: source.eTag, versionId: ref.versionId, size: source.data.length, ...result.source },
+      toResizedVariants(cfg, ref, result),
+      ports.now(),
+    );
+    return { kind: 'resized', event };
+  } catch (err) {
+    const error = toPipelineError(err, subject);
+    if (error.permanent) return { kind: 'rejected', event: imageRejectedEvent(rejectedSource(item), error, ports.now()) };
+    return { kind: 'retry', error };
+  }
+}
+
+/**
+ * The resize stage for one SQS batch: every S3 record is processed on its own (a bad image never
+ * fails its neighbours), permanent failures go to the rejected queue once, transient ones come
+ * back as `batchItemFailures` so SQS redelivers just those messages.
+ */
+export async function processResizeBatch(cfg: ResizeConfig, ports: ResizePorts, messages: readonly SqsMessage[]): Promise<ResizeBatchResult> {
+  const items = expandMessages(messages);
+  const outcomes = await mapWithConcurrency(items, cfg.concurrency, async (item): Promise<SourceOutcome | undefined> => {
+    if (item.testEvent) return undefined;
+    if (item.error) {
+      if (!item.error.permanent) return { kind: 'retry', error: item.error };
+      return { kind: 'rejected', event: imageRejectedEvent(rejectedSource(item), item.error, ports.now()) };
+    }
+    return processSource(cfg, ports, item as WorkItem & { ref: S3ObjectRef });
+  });
+
+  const summary: ResizeBatchResult['summary'] = { resized: 0, resent: 0, duplicate: 0, stale: 0, rejected: 0, retry: 0, testEvents: 0 };
+  const failed = new Set<string>();
+  const resized: Array<{ id: string; event: ImageResizedEvent }> = [];
+  const rejected: Array<{ id: string; event: ImageRejectedEvent }> = [];
+  const owner = new Map<string, string>();
+  outcomes.forEach((outcome, i) => {
+    const item = items[i] as WorkItem;
+    if (!outcome) {
+      summary.testEvents++;
+      return;
+    }
+    summary[outcome.kind]++;
+    const id = `r${i}`;
+    owner.set(id, item.messageId);
+    const logFields = { messageId: item.messageId, bucket: item.ref?.bucket, key: item.ref?.key };
+    switch (outcome.kind) {
+      case 'resized':
+      case 'resent':
+        resized.push({ id, event: outcome.event });
+        ports.log('info', `source ${outcome.kind}`, { ...logFields, variants: outcome.event.variants.length });
+        break;
+      case 'rejected':
+        rejected.push({ id, event: outcome.event });
+        ports.log('warn', 'source rejected', { ...logFields, code: outcome.event.code, reason: outcome.event.message });
+        break;
+      case 'retry':
+        failed.add(item.messageId);
+        ports.log('error', 'source failed, will retry', { ...logFields, error: outcome.error.toJSON() });
+        break;
+      default:
+        ports.log('info', `source ${outcome.kind}`, logFields);
+    }
+  });
+
+  // A message whose event could not be sent is retried whole: its sources are idempotent.
+  const sendFailures = await Promise.all([
+    resized.length ? ports.sendResized(resized) : new Map<string, PipelineError>(),
+    rejected.length ? ports.sendRejected(rejected) : new Map<string, PipelineError>(),
+  ]);
+  for (const failures of sendFailures) {
+    for (const [id, error] of failures) {
+      const messageId = owner.get(id) as string;
+      failed.add(messageId);
+      ports.log('error', 'event not sent, will retry', { messageId, error: error.toJSON() });
+    }
+  }
+  return { batchItemFailures: [...failed].map((itemIdentifier) => ({ itemIdentifier })), summary };
+}

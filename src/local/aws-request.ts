@@ -1,0 +1,172 @@
+/**
+ * Names the AWS operation of a raw HTTP request, from what arrives before the body: SQS's JSON
+ * protocol names it in X-Amz-Target; S3 is derived from method, path and query (path-style or
+ * virtual-hosted). Used by the gateway for counters, fault matching and notifications.
+ */
+import type { IncomingHttpHeaders } from 'node:http';
+
+export type AwsService = 's3' | 'sqs' | 'other';
+
+export interface AwsRequestInfo {
+  service: AwsService;
+  /** e.g. 'PutObject', 'ReceiveMessage'; 'Unknown' when it cannot be told. */
+  operation: string;
+  /** S3 only. */
+  bucket?: string;
+  /** S3 only: the decoded object key ('' for bucket-level requests). */
+  key?: string;
+  /** S3 only: the bucket came from the Host name (`<bucket>.localhost`, `<bucket>.s3.<...>`). */
+  virtualHosted?: boolean;
+}
+
+/**
+ * The bucket of a virtual-hosted-style Host (`<bucket>.localhost[:port]`, `<bucket>.s3.<region>...`),
+ * or undefined for path-style hosts: IP addresses, `localhost`, and any other name (a container
+ * reaching the host as `host.docker.internal` must not be read as bucket `host`).
+ */
+export function virtualHostBucket(host: string): string | undefined {
+  const hostname = (host.split(':')[0] ?? '').toLowerCase();
+  if (/^\d+\.\d+\.\d+\.\d+$/.test(hostname)) return undefined;
+  const local = /^(.+)\.localhost$/.exec(hostname);
+  if (local) return local[1];
+  const aws = /^(.+)\.s3[.-]/.exec(hostname);
+  return aws ? aws[1] : undefined;
+}
+
+function header(headers: IncomingHttpHeaders, name: string): string {
+  const value = headers[name];
+  return Array.isArray(value) ? (value[0] ?? '') : (value ?? '');
+}
+
+function decodeKey(raw: string): string {
+  try {
+    return decodeURIComponent(raw);
+  } catch {
+    return raw;
+  }
+}
+
+/** Classifies a request. Never throws. */
+export function classifyRequest(method: string, url: string, headers: IncomingHttpHeaders): AwsRequestInfo {
+  const target = header(headers, 'x-amz-target');
+  const contentType = header(headers, 'content-type');
+  if (target.startsWith('AmazonSQS.')) return { service: 'sqs', operation: target.slice('AmazonSQS.'.length) };
+  if (contentType.includes('x-amz-json') || contentType.includes('x-www-form-urlencoded')) {
+    return { service: 'other', operation: target || 'Unknown' };
+  }
+
+  const queryStart = url.indexOf('?');
+  const rawPath = queryStart >= 0 ? url.slice(0, queryStart) : url;
+  const query = new URLSearchParams(queryStart >= 0 ? url.slice(queryStart + 1) : '');
+
+  const hostBucket = virtualHostBucket(header(headers, 'host'));
+  let bucket: string;
+  let rawKey: string;
+  if (hostBucket) {
+    bucket = hostBucket;
+    rawKey = rawPath.replace(/^\//, '');
+  } else {
+    const trimmed = rawPath.replace(/^\//, '');
+    const slash = trimmed.indexOf('/');
+    bucket = slash >= 0 ? trimmed.slice(0, slash) : trimmed;
+    rawKey = slash >= 0 ? trimmed.slice(slash + 1) : '';
+  }
+  if (!bucket) {
+    return { service: 's3', operation: method === 'GET' ? 'ListBuckets' : 'Unknown' };
+  }
+  const virtualHosted = hostBucket !== undefined;
+  bucket = decodeKey(bucket);
+  const key = decodeKey(rawKey);
+  const has = (name: string): boolean => query.has(name);
+  const info = (operation: string): AwsRequestInfo =>
+    virtualHosted ? { service: 's3', operation, bucket, key, virtualHosted } : { service: 's3', operation, bucket, key };
+
+  if (!key) {
+    switch (method) {
+      case 'PUT':
+        if (has('lifecycle')) return info('PutBucketLifecycleConfiguration');
+        if (has('notification')) return info('PutBucketNotificationConfiguration');
+        if (has('policy')) return info('PutBucketPolicy');
+        if (has('cors')) return info('PutBucketCors');
+        return info('CreateBucket');
+      case 'HEAD':
+        return info('HeadBucket');
+      case 'GET':
+        if (has('lifecycle')) return info('GetBucketLifecycleConfiguration');
+        if (has('notification')) return info('GetBucketNotificationConfiguration');
+        if (has('uploads')) return info('ListMultipartUploads');
+        if (has('versions')) return info('ListObjectVersions');
+        if (has('location')) return info('GetBucketLocation');
+        return info(query.get('list-type') === '2' ? 'ListObjectsV2' : 'ListObjects');
+      case 'DELETE':
+        return info(has('lifecycle') ? 'DeleteBucketLifecycle' : 'DeleteBucket');
+      case 'POST':
+        if (has('delete')) return info('DeleteObjects');
+        if (contentType.toLowerCase().startsWith('multipart/form-data')) return info('PostObject');
+        return info('Unknown');
+      default:
+        return info('Unknown');
+    }
+  }
+
+  const copySource = header(headers, 'x-amz-copy-source');
+  switch (method) {
+    case 'PUT':
+      if (has('uploadId') && has('partNumber')) return info(copySource ? 'UploadPartCopy' : 'UploadPart');
+      if (has('tagging')) return info('PutObjectTagging');
+      if (has('acl')) return info('PutObjectAcl');
+      if (has('renameObject')) return info('RenameObject');
+      return info(copySource ? 'CopyObject' : 'PutObject');
+    case 'GET':
+      if (has('attributes')) return info('GetObjectAttributes');
+      if (has('uploadId')) return info('ListParts');
+      if (has('tagging')) return info('GetObjectTagging');
+      return info('GetObject');
+    case 'HEAD':
+      return info('HeadObject');
+    case 'DELETE':
+      return info(has('uploadId') ? 'AbortMultipartUpload' : 'DeleteObject');
+    case 'POST':
+      if (has('uploads')) return info('CreateMultipartUpload');
+      if (has('uploadId')) return info('CompleteMultipartUpload');
+      if (has('delete')) return info('DeleteObjects');
+      return info('Unknown');
+    default:
+      return info('Unknown');
+  }
+}
+
+/**
+ * Reads the form fields of an S3 POST upload (multipart/form-data) up to the file part, as S3
+ * does (fields after the file are ignored). Returns the `key` with `${filename}` substituted.
+ */
+export function postObjectKey(body: Buffer, contentType: string): string | undefined {
+  const boundaryMatch = /boundary=(?:"([^"]+)"|([^;]+))/i.exec(contentType);
+  const boundary = boundaryMatch?.[1] ?? boundaryMatch?.[2];
+  if (!boundary) return undefined;
+  const delimiter = Buffer.from(`--${boundary.trim()}`);
+  let key: string | undefined;
+  let filename: string | undefined;
+  let position = body.indexOf(delimiter);
+  while (position >= 0) {
+    const partStart = position + delimiter.length;
+    if (body.subarray(partStart, partStart + 2).toString() === '--') break;
+    const next = body.indexOf(delimiter, partStart);
+    const part = body.subarray(partStart, next >= 0 ? next : body.length);
+    const headerEnd = part.indexOf('\r\n\r\n');
+    if (headerEnd < 0) break;
+    const headers = part.subarray(0, headerEnd).toString('utf8');
+    const name = /name="([^"]*)"/i.exec(headers.replace(/filename="[^"]*"/i, ''))?.[1];
+    const file = /filename="([^"]*)"/i.exec(headers)?.[1];
+    if (file !== undefined || name?.toLowerCase() === 'file') {
+      filename = file ?? '';
+      break;
+    }
+    if (name?.toLowerCase() === 'key') {
+      key = part.subarray(headerEnd + 4, part.length - 2).toString('utf8');
+    }
+    position = next;
+  }
+  if (key === undefined) return undefined;
+  return filename !== undefined ? key.split('${filename}').join(filename) : key;
+}

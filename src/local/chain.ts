@@ -1,0 +1,244 @@
+/**
+ * The whole chain on one machine, wired as the module wires it on AWS: stand-in S3 + SQS behind
+ * the gateway (which also delivers bucket notifications), the queues with their DLQs, and each
+ * handler bundle running under the real aws-lambda-ric, fed by an event source mapping emulator.
+ */
+import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { S3Client } from '@aws-sdk/client-s3';
+import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { configError } from '../core/errors';
+import { outputsWouldLoop } from '../core/keys';
+import type { VariantSpec } from '../core/variants';
+import { startEventSourceMapping, type EventSourceMapping } from './event-source-mapping';
+import { startLocalFunction, type LocalFunction } from './function-host';
+import { startGateway, type Gateway } from './gateway';
+import { createChainResources, type ChainResources } from './resources';
+import { localAwsEnv, localClientConfig } from './sdk';
+import { startStandIn, type StandIn } from './standin';
+import type { LogSink } from './types';
+
+/** Settings of one function and the mapping that feeds it. */
+export interface LocalStageOptions {
+  /** Sandboxes (processes) of the function. @default 2 */
+  concurrency?: number;
+  /** @default 30 */
+  timeoutSeconds?: number;
+  /** @default 1024 */
+  memoryMb?: number;
+  /** @default 10 */
+  batchSize?: number;
+  /** @default 0 */
+  maximumBatchingWindowSeconds?: number;
+  /** Batches in flight at once. @default the function's concurrency, at least 2 (as on AWS) */
+  maximumConcurrency?: number;
+  /** Extra function environment (wins over the chain's own). */
+  env?: Record<string, string>;
+}
+
+export interface LocalChainOptions {
+  /** Where the handler bundles are. @default dist/handlers beside the CLI bundle */
+  handlersDir?: string;
+  /** @default 'uploads/' */
+  uploadsPrefix?: string;
+  /** @default '' (outputs go to their own bucket) */
+  outputPrefix?: string;
+  /** Variant spec; @default the handler's DEFAULT_VARIANTS */
+  variants?: readonly VariantSpec[];
+  names?: Partial<ChainResources['buckets'] & { ingestQueue: string; resizedQueue: string; rejectedQueue: string }>;
+  /** Receives before a message moves to its DLQ. @default 3 */
+  maxReceiveCount?: number;
+  /** Visibility timeout of the ingest and resized queues. @default 6 x the longest function timeout, as on AWS */
+  visibilityTimeoutSeconds?: number;
+  resize?: LocalStageOptions;
+  publish?: LocalStageOptions;
+  /** Folder for the functions' and the cloud's JSON log lines (one file each). @default none: logs are dropped */
+  logDir?: string;
+  /** Also receives every log line. */
+  logSink?: LogSink;
+}
+
+export interface LocalChain {
+  /** The single AWS endpoint of the local cloud (the gateway). */
+  readonly endpoint: string;
+  readonly s3: S3Client;
+  readonly sqs: SQSClient;
+  readonly resources: ChainResources;
+  readonly uploadsPrefix: string;
+  readonly outputPrefix: string;
+  readonly gateway: Gateway;
+  readonly functions: { resize: LocalFunction; publish: LocalFunction };
+  readonly mappings: { ingest: EventSourceMapping; resized: EventSourceMapping };
+  /** Messages visible, in flight or delayed, per queue name. */
+  queueDepths(): Promise<Record<string, number>>;
+  /** Resolves when no queue holds a message and no batch is in flight, twice in a row. */
+  waitForIdle(timeoutMs?: number): Promise<void>;
+  stop(): Promise<void>;
+}
+
+const DEFAULT_STAGE = { concurrency: 2, timeoutSeconds: 30, memoryMb: 1024, batchSize: 10, maximumBatchingWindowSeconds: 0 };
+
+function logFiles(dir: string | undefined, extra: LogSink | undefined): { sink(name: string): LogSink; close(): Promise<void> } {
+  const streams = new Map<string, WriteStream>();
+  if (dir) mkdirSync(dir, { recursive: true });
+  return {
+    sink: (name) => (line) => {
+      extra?.({ source: name, ...line });
+      if (!dir) return;
+      let stream = streams.get(name);
+      if (!stream) {
+        stream = createWriteStream(join(dir, `${name}.log`), { flags: 'a' });
+        streams.set(name, stream);
+      }
+      stream.write(`${JSON.stringify(line)}\n`);
+    },
+    close: () => Promise.all([...streams.values()].map((s) => new Promise<void>((r) => s.end(r)))).then(() => undefined),
+  };
+}
+
+/** Starts the chain; on failure, stops whatever had started and rethrows. */
+export async function startLocalChain(opts: LocalChainOptions = {}): Promise<LocalChain> {
+  const uploadsPrefix = opts.uploadsPrefix ?? 'uploads/';
+  const outputPrefix = opts.outputPrefix ?? '';
+  const names = {
+    sourceBucket: opts.names?.source ?? 'image-uploads',
+    outputBucket: opts.names?.output ?? 'image-variants',
+    ingestQueue: opts.names?.ingestQueue ?? 'image-ingest',
+    resizedQueue: opts.names?.resizedQueue ?? 'image-resized',
+    rejectedQueue: opts.names?.rejectedQueue ?? 'image-rejected',
+  };
+  if (outputsWouldLoop({ sourceBucket: names.sourceBucket, uploadsPrefix, outputBucket: names.outputBucket, outputPrefix })) {
+    throw configError('outputPrefix', `outputs under "${outputPrefix}" in bucket ${names.outputBucket} would land under the watched prefix "${uploadsPrefix}" and trigger the chain again`);
+  }
+  const resizeStage = { ...DEFAULT_STAGE, ...opts.resize };
+  const publishStage = { ...DEFAULT_STAGE, ...opts.publish };
+  const visibility = opts.visibilityTimeoutSeconds ?? 6 * Math.max(resizeStage.timeoutSeconds, publishStage.timeoutSeconds);
+  const handlersDir = resolve(opts.handlersDir ?? join(__dirname, 'handlers'));
+  const logs = logFiles(opts.logDir, opts.logSink);
+
+  const cleanups: Array<() => Promise<void>> = [];
+  const stopAll = async () => {
+    for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
+    cleanups.length = 0;
+    await logs.close();
+  };
+  try {
+    const standIn: StandIn = await startStandIn();
+    cleanups.push(() => standIn.stop());
+    const gateway = await startGateway({ upstream: standIn.endpoint, logSink: logs.sink('cloud') });
+    cleanups.push(() => gateway.stop());
+    const s3 = new S3Client(localClientConfig(gateway.endpoint));
+    const sqs = new SQSClient(localClientConfig(gateway.endpoint));
+    cleanups.push(async () => {
+      s3.destroy();
+      sqs.destroy();
+    });
+    const resources = await createChainResources(sqs, s3, names, { maxReceiveCount: opts.maxReceiveCount ?? 3, visibilityTimeoutSeconds: visibility });
+    await gateway.configureNotification({
+      bucket: resources.buckets.source,
+      queueUrl: resources.queues.ingest.url,
+      queueArn: resources.queues.ingest.arn,
+      prefix: uploadsPrefix,
+      events: ['s3:ObjectCreated:*'],
+      id: 'resize-chain-uploads',
+    });
+
+    const awsEnv = localAwsEnv(gateway.endpoint);
+    const variantsEnv: Record<string, string> = opts.variants ? { VARIANTS: JSON.stringify(opts.variants) } : {};
+    const resize = await startLocalFunction({
+      name: 'image-resize',
+      handler: 'resize.handler',
+      taskRoot: handlersDir,
+      concurrency: resizeStage.concurrency,
+      timeoutSeconds: resizeStage.timeoutSeconds,
+      memoryMb: resizeStage.memoryMb,
+      logSink: logs.sink('resize'),
+      env: {
+        ...awsEnv,
+        OUTPUT_BUCKET: resources.buckets.output,
+        OUTPUT_PREFIX: outputPrefix,
+        RESIZED_QUEUE_URL: resources.queues.resized.url,
+        REJECTED_QUEUE_URL: resources.queues.rejected.url,
+        ...variantsEnv,
+        ...resizeStage.env,
+      },
+    });
+    cleanups.push(() => resize.stop());
+    const publish = await startLocalFunction({
+      name: 'image-publish',
+      handler: 'publish.handler',
+      taskRoot: handlersDir,
+      concurrency: publishStage.concurrency,
+      timeoutSeconds: publishStage.timeoutSeconds,
+      memoryMb: publishStage.memoryMb,
+      logSink: logs.sink('publish'),
+      env: { ...awsEnv, OUTPUT_BUCKET: resources.buckets.output, OUTPUT_PREFIX: outputPrefix, ...publishStage.env },
+    });
+    cleanups.push(() => publish.stop());
+
+    const mapping = (queue: { url: string; arn: string }, fn: LocalFunction, stage: typeof resizeStage, name: string) =>
+      startEventSourceMapping({
+        sqs,
+        queueUrl: queue.url,
+        queueArn: queue.arn,
+        batchSize: stage.batchSize,
+        maximumBatchingWindowSeconds: stage.maximumBatchingWindowSeconds,
+        maximumConcurrency: stage.maximumConcurrency ?? Math.max(2, stage.concurrency),
+        functionResponseTypes: ['ReportBatchItemFailures'],
+        invoke: fn.invoke,
+        logSink: logs.sink(name),
+      });
+    const ingest = mapping(resources.queues.ingest, resize, resizeStage, 'esm-ingest');
+    cleanups.push(() => ingest.stop());
+    const resized = mapping(resources.queues.resized, publish, publishStage, 'esm-resized');
+    cleanups.push(() => resized.stop());
+
+    const allQueues = Object.values(resources.queues);
+    const queueDepths = async (): Promise<Record<string, number>> => {
+      const depths: Record<string, number> = {};
+      await Promise.all(
+        allQueues.map(async (q) => {
+          const res = await sqs.send(
+            new GetQueueAttributesCommand({
+              QueueUrl: q.url,
+              AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible', 'ApproximateNumberOfMessagesDelayed'],
+            }),
+          );
+          const a = res.Attributes ?? {};
+          depths[q.name] = Number(a.ApproximateNumberOfMessages ?? 0) + Number(a.ApproximateNumberOfMessagesNotVisible ?? 0) + Number(a.ApproximateNumberOfMessagesDelayed ?? 0);
+        }),
+      );
+      return depths;
+    };
+    const pipelineQueues = [resources.queues.ingest.name, resources.queues.resized.name];
+
+    return {
+      endpoint: gateway.endpoint,
+      s3,
+      sqs,
+      resources,
+      uploadsPrefix,
+      outputPrefix,
+      gateway,
+      functions: { resize, publish },
+      mappings: { ingest, resized },
+      queueDepths,
+      async waitForIdle(timeoutMs = 120_000) {
+        const deadline = Date.now() + timeoutMs;
+        let quietPolls = 0;
+        while (quietPolls < 2) {
+          if (Date.now() > deadline) throw new Error(`local chain not idle after ${timeoutMs} ms: ${JSON.stringify(await queueDepths())}`);
+          await gateway.notificationsSettled();
+          const depths = await queueDepths();
+          const busy = pipelineQueues.some((q) => (depths[q] ?? 0) > 0) || !ingest.idle() || !resized.idle();
+          quietPolls = busy ? 0 : quietPolls + 1;
+          await new Promise((r) => setTimeout(r, 200));
+        }
+      },
+      stop: stopAll,
+    };
+  } catch (err) {
+    await stopAll();
+    throw err;
+  }
+}

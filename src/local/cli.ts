@@ -1,0 +1,104 @@
+/**
+ * `resize-chain`: run the chain locally, resize files with the same core, print test events.
+ * Exit codes: 0 success, 1 some input failed (each failure printed as a JSON line on stderr),
+ * 2 bad usage or configuration.
+ */
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { isPipelineError } from '../core/errors';
+import { parseVariantSpecs } from '../core/variants';
+import { readFileSync } from 'node:fs';
+import { s3PutEvent } from './commands/event';
+import { resizeFiles } from './commands/resize';
+import { startCommand } from './commands/start';
+
+const USAGE = `Usage:
+  resize-chain start [dir] [--out out] [--variants file.json] [--timeout 300] [--concurrency 2]
+      Run the whole chain locally (stand-in S3 + SQS, both Lambdas under aws-lambda-ric) on the
+      images in [dir] (default: generated samples in ./samples); print a table and write
+      <out>/report.html.
+  resize-chain resize <file...> --out <dir> [--variants file.json]
+      Resize files with the same core the resize Lambda runs.
+  resize-chain event s3-put --bucket B --key K [--size N] [--etag E] [--region R] [--raw]
+      Print a Lambda SQS event holding an S3 ObjectCreated notification, for manual invokes.
+`;
+
+class UsageError extends Error {}
+
+function int(value: string | undefined, name: string, fallback: number): number {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new UsageError(`--${name} must be a positive integer, got ${JSON.stringify(value)}`);
+  return n;
+}
+
+async function main(argv: string[]): Promise<number> {
+  // The SDK warns on Node 20 that releases after January 2027 will need Node 22; our SDK version is
+  // pinned, and the README recommends Node 22, so the warning would only be noise in every run.
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+  const [command, ...rest] = argv;
+  if (!command || command === '--help' || command === '-h' || command === 'help') {
+    process.stdout.write(USAGE);
+    return command ? 0 : 2;
+  }
+  switch (command) {
+    case 'start': {
+      const { values, positionals } = parseArgs({
+        args: rest,
+        allowPositionals: true,
+        options: { out: { type: 'string' }, variants: { type: 'string' }, timeout: { type: 'string' }, concurrency: { type: 'string' } },
+      });
+      if (positionals.length > 1) throw new UsageError('start takes at most one folder');
+      const concurrency = int(values.concurrency, 'concurrency', 2);
+      const summary = await startCommand({
+        dir: positionals[0],
+        outDir: values.out ?? 'out',
+        samplesDir: join(process.cwd(), 'samples'),
+        timeoutSeconds: int(values.timeout, 'timeout', 300),
+        chain: {
+          variants: values.variants ? parseVariantSpecs(readFileSync(values.variants, 'utf8'), values.variants) : undefined,
+          resize: { concurrency },
+        },
+      });
+      return summary.exitCode;
+    }
+    case 'resize': {
+      const { values, positionals } = parseArgs({ args: rest, allowPositionals: true, options: { out: { type: 'string' }, variants: { type: 'string' } } });
+      if (positionals.length === 0) throw new UsageError('resize needs at least one file');
+      if (!values.out) throw new UsageError('resize needs --out <dir>');
+      return resizeFiles({ files: positionals, outDir: values.out, variantsFile: values.variants });
+    }
+    case 'event': {
+      const [kind, ...args] = rest;
+      if (kind !== 's3-put') throw new UsageError(`unknown event kind ${JSON.stringify(kind)} (known: s3-put)`);
+      const { values } = parseArgs({
+        args,
+        options: { bucket: { type: 'string' }, key: { type: 'string' }, size: { type: 'string' }, etag: { type: 'string' }, region: { type: 'string' }, raw: { type: 'boolean' } },
+      });
+      const size = values.size === undefined ? undefined : Number(values.size);
+      if (size !== undefined && (!Number.isInteger(size) || size < 0)) throw new UsageError(`--size must be a byte count, got ${JSON.stringify(values.size)}`);
+      process.stdout.write(`${s3PutEvent({ bucket: values.bucket ?? '', key: values.key ?? '', size, eTag: values.etag, region: values.region, raw: values.raw })}\n`);
+      return 0;
+    }
+    default:
+      throw new UsageError(`unknown command ${JSON.stringify(command)}`);
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    if (err instanceof UsageError || (err as { code?: string }).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') {
+      process.stderr.write(`${JSON.stringify({ level: 'error', code: 'USAGE', message: (err as Error).message })}\n${USAGE}`);
+      process.exitCode = 2;
+    } else if (isPipelineError(err)) {
+      process.stderr.write(`${JSON.stringify({ level: 'error', error: err.toJSON() })}\n`);
+      process.exitCode = err.code === 'INVALID_CONFIG' ? 2 : 1;
+    } else {
+      process.stderr.write(`${JSON.stringify({ level: 'error', code: 'INTERNAL', message: (err as Error).message, stack: (err as Error).stack })}\n`);
+      process.exitCode = 1;
+    }
+  },
+);

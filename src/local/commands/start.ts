@@ -1,0 +1,190 @@
+import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { DeleteMessageBatchCommand, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import { dirname, extname, join, relative, resolve, sep } from 'node:path';
+import type { Readable } from 'node:stream';
+import type { ImageRejectedEvent } from '../../core/events';
+import { manifestKey } from '../../core/keys';
+import type { Manifest } from '../../core/publish-batch';
+import { headObject } from '../../aws/s3';
+import { startLocalChain, type LocalChain, type LocalChainOptions } from '../chain';
+import { ProgressBar } from '../progress';
+import { renderHtml, renderTable, type ReportEntry } from '../report';
+import { generateSamples } from '../samples';
+
+export interface StartOptions {
+  /** Folder of images to upload; @default the generated samples */
+  dir?: string;
+  /** Where the report, copies of the images and logs go. @default ./out */
+  outDir: string;
+  /** Give up on images not finished by then. @default 300 s */
+  timeoutSeconds: number;
+  chain?: LocalChainOptions;
+  /** Where generated samples are kept. @default ./samples */
+  samplesDir: string;
+}
+
+export interface StartSummary {
+  exitCode: number;
+  entries: ReportEntry[];
+  deadLetters: Record<string, number>;
+}
+
+const CONTENT_TYPES: Record<string, string> = {
+  '.jpg': 'image/jpeg',
+  '.jpeg': 'image/jpeg',
+  '.png': 'image/png',
+  '.webp': 'image/webp',
+  '.gif': 'image/gif',
+  '.avif': 'image/avif',
+  '.tif': 'image/tiff',
+  '.tiff': 'image/tiff',
+};
+
+async function listFiles(dir: string): Promise<string[]> {
+  const entries = await readdir(dir, { withFileTypes: true, recursive: true });
+  return entries
+    .filter((e) => e.isFile() && !e.name.startsWith('.'))
+    .map((e) => join(e.parentPath, e.name))
+    .sort();
+}
+
+async function readBody(body: unknown): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of body as Readable) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks);
+}
+
+/** Pulls every rejection off the rejected queue (the run reports them, so the queue ends drained). */
+async function drainRejections(chain: LocalChain): Promise<ImageRejectedEvent[]> {
+  const queueUrl = chain.resources.queues.rejected.url;
+  const res = await chain.sqs.send(new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 0 }));
+  const messages = res.Messages ?? [];
+  if (messages.length === 0) return [];
+  await chain.sqs.send(new DeleteMessageBatchCommand({ QueueUrl: queueUrl, Entries: messages.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle })) }));
+  return messages.map((m) => JSON.parse(m.Body ?? '{}') as ImageRejectedEvent);
+}
+
+interface Upload {
+  key: string;
+  file: string;
+  eTag: string;
+  bytes: number;
+  startedAt: number;
+  finishedAt?: number;
+  manifest?: Manifest;
+  rejection?: ImageRejectedEvent;
+}
+
+/**
+ * `resize-chain start [dir]`: starts the local chain, uploads every file of `dir` under the
+ * uploads prefix, follows each through to its manifest or its rejection, then writes the report.
+ * Exit code 0 when every upload ended (variants + manifest, or a rejection with its reason) and
+ * no message is left in any DLQ; 1 otherwise.
+ */
+export async function startCommand(opts: StartOptions): Promise<StartSummary> {
+  const started = performance.now();
+  const dir = resolve(opts.dir ?? opts.samplesDir);
+  if (!opts.dir) {
+    const samples = await generateSamples(dir);
+    process.stderr.write(`samples: ${samples.length} images in ${relative(process.cwd(), dir) || '.'}\n`);
+  }
+  const files = await listFiles(dir);
+  if (files.length === 0) throw new Error(`no files to upload in ${dir}`);
+  const outDir = resolve(opts.outDir);
+  await mkdir(outDir, { recursive: true });
+
+  const chain = await startLocalChain({ logDir: join(outDir, 'logs'), ...opts.chain });
+  try {
+    process.stderr.write(`local cloud: ${chain.endpoint} (S3 + SQS); functions: image-resize, image-publish under aws-lambda-ric\n`);
+    const uploads: Upload[] = [];
+    for (const file of files) {
+      const key = chain.uploadsPrefix + relative(dir, file).split(sep).join('/');
+      const body = await readFile(file);
+      const startedAt = performance.now();
+      const put = await chain.s3.send(
+        new PutObjectCommand({ Bucket: chain.resources.buckets.source, Key: key, Body: body, ContentType: CONTENT_TYPES[extname(file).toLowerCase()] ?? 'application/octet-stream' }),
+      );
+      uploads.push({ key, file, eTag: (put.ETag ?? '').replace(/"/g, ''), bytes: body.length, startedAt });
+    }
+
+    const bar = new ProgressBar('processing', uploads.length);
+    const deadline = Date.now() + opts.timeoutSeconds * 1000;
+    const byKey = new Map(uploads.map((u) => [u.key, u]));
+    let finished = 0;
+    while (finished < uploads.length && Date.now() < deadline) {
+      for (const rejection of await drainRejections(chain)) {
+        const u = byKey.get(rejection.source?.key);
+        if (u && !u.finishedAt) {
+          u.rejection = rejection;
+          u.finishedAt = performance.now();
+        }
+      }
+      await Promise.all(
+        uploads
+          .filter((u) => !u.finishedAt)
+          .map(async (u) => {
+            const key = manifestKey(u.key, chain.outputPrefix);
+            const head = await headObject(chain.s3, chain.resources.buckets.output, key);
+            if (head?.metadata['source-etag'] !== u.eTag) return;
+            const res = await chain.s3.send(new GetObjectCommand({ Bucket: chain.resources.buckets.output, Key: key }));
+            u.manifest = JSON.parse((await readBody(res.Body)).toString('utf8')) as Manifest;
+            u.finishedAt = performance.now();
+          }),
+      );
+      finished = uploads.filter((u) => u.finishedAt).length;
+      bar.update(finished, `${uploads.filter((u) => u.rejection).length} rejected`);
+      if (finished < uploads.length) await new Promise((r) => setTimeout(r, 150));
+    }
+    bar.finish();
+
+    if (finished === uploads.length) await chain.waitForIdle(60_000).catch((err: Error) => process.stderr.write(`${err.message}\n`));
+    const depths = await chain.queueDepths();
+    const q = chain.resources.queues;
+    const deadLetters = { [q.ingestDlq.name]: depths[q.ingestDlq.name] ?? 0, [q.resizedDlq.name]: depths[q.resizedDlq.name] ?? 0 };
+
+    const entries = await buildReport(chain, uploads, outDir);
+    const wallSeconds = (performance.now() - started) / 1000;
+    const done = entries.filter((e) => e.status === 'done').length;
+    const rejected = entries.filter((e) => e.status === 'rejected').length;
+    const pending = entries.length - done - rejected;
+    const variantCount = entries.reduce((n, e) => n + e.variants.length, 0);
+    const summary = `${entries.length} images: ${done} done (${variantCount} variants), ${rejected} rejected, ${pending} unfinished; dead letters: ${Object.values(deadLetters).reduce((a, b) => a + b, 0)}; ${wallSeconds.toFixed(1)} s`;
+    process.stdout.write(`${renderTable(entries)}\n\n${summary}\n`);
+    const html = renderHtml(entries, { title: 'image-resize-chain: local run', generatedAt: new Date(), summary });
+    await writeFile(join(outDir, 'report.html'), html);
+    await writeFile(join(outDir, 'report.json'), JSON.stringify({ summary, deadLetters, entries }, null, 2));
+    process.stdout.write(`report: ${relative(process.cwd(), join(outDir, 'report.html'))}\n`);
+    const deadCount = Object.values(deadLetters).reduce((a, b) => a + b, 0);
+    if (pending > 0) process.stderr.write(`${JSON.stringify({ level: 'error', code: 'UNFINISHED', keys: entries.filter((e) => e.status === 'pending').map((e) => e.sourceKey) })}\n`);
+    if (deadCount > 0) process.stderr.write(`${JSON.stringify({ level: 'error', code: 'DEAD_LETTERS', deadLetters, logs: join(outDir, 'logs') })}\n`);
+    return { exitCode: pending === 0 && deadCount === 0 ? 0 : 1, entries, deadLetters };
+  } finally {
+    await chain.stop();
+  }
+}
+
+/** Copies sources and variants next to the report so the HTML page works offline. */
+async function buildReport(chain: LocalChain, uploads: Upload[], outDir: string): Promise<ReportEntry[]> {
+  const save = async (bucket: string, key: string, folder: string): Promise<string> => {
+    const res = await chain.s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+    const rel = `${folder}/${key}`;
+    const path = join(outDir, ...rel.split('/'));
+    await mkdir(dirname(path), { recursive: true });
+    await writeFile(path, await readBody(res.Body));
+    return rel;
+  };
+  return Promise.all(
+    uploads.map(async (u): Promise<ReportEntry> => {
+      const ms = u.finishedAt === undefined ? undefined : u.finishedAt - u.startedAt;
+      const sourceFile = await save(chain.resources.buckets.source, u.key, 'sources');
+      if (u.manifest) {
+        const variants = await Promise.all(u.manifest.variants.map(async (v) => ({ ...v, file: await save(v.bucket, v.key, 'variants') })));
+        const s = u.manifest.source;
+        return { sourceKey: u.key, sourceFile, status: 'done', source: { width: s.width, height: s.height, format: s.format, bytes: s.size }, variants, ms };
+      }
+      if (u.rejection) return { sourceKey: u.key, sourceFile, status: 'rejected', variants: [], error: { code: u.rejection.code, message: u.rejection.message }, ms };
+      return { sourceKey: u.key, sourceFile, status: 'pending', variants: [], error: { code: 'UNFINISHED', message: 'no manifest and no rejection before the timeout' } };
+    }),
+  );
+}

@@ -1,0 +1,293 @@
+/**
+ * The gateway: one HTTP endpoint on 127.0.0.1 in front of the stand-in S3/SQS server, used by
+ * every local client as AWS_ENDPOINT_URL. It forwards requests verbatim (bodies streamed, headers
+ * and signatures untouched; only Host is set to the stand-in's and virtual-hosted requests become
+ * path-style; the stand-in does not verify signatures), points queue URLs in SQS answers at itself, emits S3 bucket
+ * notifications to SQS after object-creating writes, injects faults on demand, and counts.
+ */
+import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { randomBytes } from 'node:crypto';
+import { classifyRequest, postObjectKey, type AwsRequestInfo } from './aws-request';
+import { FaultInjector, errorAnswer, type FaultEffect } from './gateway-faults';
+import {
+  NotificationRouter,
+  type NotificationConfig,
+  type ObjectCreatedEventName,
+  type ResolvedNotificationConfig,
+} from './notification-router';
+import { LOCAL_REGION } from './sdk';
+import type { LogSink } from './types';
+
+export type { FaultRule, FaultEffect, FaultHandle } from './gateway-faults';
+export type { NotificationConfig } from './notification-router';
+
+export interface GatewayOptions {
+  /** The stand-in's endpoint, e.g. http://127.0.0.1:4566. */
+  upstream: string;
+  /** @default 'us-east-1' */
+  region?: string;
+  /** Bucket notifications in force from the start (each sends an s3:TestEvent unless `testEvents` is false). */
+  notifications?: NotificationConfig[];
+  /** @default true */
+  testEvents?: boolean;
+  /** Seed of the fault probability draws. @default 1 */
+  seed?: number;
+  /** Port on 127.0.0.1. @default 0 (ephemeral) */
+  port?: number;
+  /** @default no logging */
+  logSink?: LogSink;
+}
+
+export interface GatewayCounters {
+  /** Requests per `<service>:<operation>`, e.g. 's3:PutObject'. */
+  requests: Record<string, number>;
+  faultsInjected: number;
+  notificationsSent: number;
+  notificationRetries: number;
+}
+
+export interface Gateway {
+  /** http://127.0.0.1:port: the AWS endpoint for every local client. */
+  readonly endpoint: string;
+  readonly port: number;
+  readonly faults: FaultInjector;
+  /** Adds a bucket notification configuration (sends the s3:TestEvent unless told not to). */
+  configureNotification(config: NotificationConfig, opts?: { testEvent?: boolean }): Promise<ResolvedNotificationConfig>;
+  notifications(): readonly ResolvedNotificationConfig[];
+  /** Resolves when every notification scheduled so far was delivered. */
+  notificationsSettled(): Promise<void>;
+  counters(): GatewayCounters;
+  /** Stops accepting requests, closes connections, flushes pending notifications. */
+  stop(): Promise<void>;
+}
+
+/** SQS operations whose answers carry queue URLs. */
+const QUEUE_URL_OPERATIONS = new Set(['CreateQueue', 'GetQueueUrl', 'ListQueues', 'ListDeadLetterSourceQueues']);
+
+const CREATED_EVENTS: Record<string, ObjectCreatedEventName> = {
+  PutObject: 'ObjectCreated:Put',
+  PostObject: 'ObjectCreated:Post',
+  CopyObject: 'ObjectCreated:Copy',
+  CompleteMultipartUpload: 'ObjectCreated:CompleteMultipartUpload',
+};
+
+/** Hop-by-hop headers are the connection's business, not the message's. */
+const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'te', 'trailer']);
+
+function withoutHopByHop(headers: http.IncomingHttpHeaders): http.OutgoingHttpHeaders {
+  const result: http.OutgoingHttpHeaders = {};
+  for (const [name, value] of Object.entries(headers)) {
+    if (value !== undefined && !HOP_BY_HOP.has(name)) result[name] = value;
+  }
+  return result;
+}
+
+/** Rewrites the origin of every queue URL in an SQS JSON answer to `origin`. */
+export function rewriteQueueUrls(body: string, origin: string): string {
+  return body.replace(/"(https?:\/\/[^/"]+)(\/\d{12}\/[^"]+)"/g, (_match, _host: string, path: string) => `"${origin}${path}"`);
+}
+
+/** Starts the gateway on 127.0.0.1. */
+export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
+  const upstream = new URL(opts.upstream);
+  const region = opts.region ?? LOCAL_REGION;
+  const log: LogSink = opts.logSink ?? (() => {});
+  const faults = new FaultInjector(opts.seed ?? 1);
+  const router = new NotificationRouter({ upstream: opts.upstream, region, logSink: log });
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
+  const requests: Record<string, number> = {};
+
+  const server = http.createServer((req, res) => {
+    handle(req, res).catch((err: unknown) => {
+      log({ event: 'gateway.error', level: 'error', error: err instanceof Error ? err.message : String(err) });
+      if (!res.headersSent) {
+        res.writeHead(502, { 'content-type': 'text/plain' });
+        res.end('gateway error');
+      } else {
+        res.destroy();
+      }
+    });
+  });
+  // The SDK keeps connections alive; do not let idle ones hold stop() up.
+  server.keepAliveTimeout = 5000;
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const method = req.method ?? 'GET';
+    const info = classifyRequest(method, req.url ?? '/', req.headers);
+    const counterKey = `${info.service}:${info.operation}`;
+    requests[counterKey] = (requests[counterKey] ?? 0) + 1;
+
+    const effect = faults.pick(info);
+    if (effect && (await injectFault(req, res, info, effect))) return;
+    await forward(req, res, info);
+  }
+
+  /** Applies a fault; false when only a delay was asked for and the request goes on. */
+  async function injectFault(req: IncomingMessage, res: ServerResponse, info: AwsRequestInfo, effect: FaultEffect): Promise<boolean> {
+    log({ event: 'gateway.fault', service: info.service, operation: info.operation, bucket: info.bucket, key: info.key, ...effect });
+    if (effect.delayMs) await new Promise((resolve) => setTimeout(resolve, effect.delayMs));
+    if (effect.drop) {
+      req.socket.destroy();
+      return true;
+    }
+    if (effect.status === undefined) return false;
+    const answer = errorAnswer(info, { ...effect, status: effect.status }, req.method ?? 'GET');
+    req.resume(); // discard the body so the connection stays usable
+    res.writeHead(answer.status, { ...answer.headers, 'content-length': Buffer.byteLength(answer.body) });
+    res.end(req.method === 'HEAD' ? undefined : answer.body);
+    return true;
+  }
+
+  function forward(req: IncomingMessage, res: ServerResponse, info: AwsRequestInfo): Promise<void> {
+    const createdEvent = info.service === 's3' && info.bucket && router.watches(info.bucket) ? CREATED_EVENTS[info.operation] : undefined;
+    const rewriteUrls = info.service === 'sqs' && QUEUE_URL_OPERATIONS.has(info.operation);
+    // PostObject names its key in the form body; keep a copy of the body to read it.
+    const bodyCopy: Buffer[] | undefined = createdEvent === 'ObjectCreated:Post' ? [] : undefined;
+    const arrived = new Date();
+
+    return new Promise<void>((resolve, reject) => {
+      const upstreamReq = http.request(
+        {
+          host: upstream.hostname,
+          port: upstream.port,
+          method: req.method,
+          // The stand-in sees plain path-style requests to its own address, whatever name the
+          // client used for us (it would read a dotted Host such as host.docker.internal as a bucket).
+          path: info.virtualHosted ? `/${encodeURIComponent(info.bucket ?? '')}${req.url ?? '/'}` : req.url,
+          headers: { ...withoutHopByHop(req.headers), host: upstream.host },
+          agent,
+        },
+        (upstreamRes) => {
+          const status = upstreamRes.statusCode ?? 502;
+          const headers = withoutHopByHop(upstreamRes.headers);
+          const needsBody = rewriteUrls || createdEvent === 'ObjectCreated:CompleteMultipartUpload';
+          if (!needsBody) {
+            res.writeHead(status, headers);
+            upstreamRes.pipe(res);
+            upstreamRes.on('end', () => {
+              if (createdEvent && status >= 200 && status < 300) {
+                objectCreated(req, info, createdEvent, upstreamRes, arrived, bodyCopy);
+              }
+              resolve();
+            });
+            upstreamRes.on('error', reject);
+            return;
+          }
+          const chunks: Buffer[] = [];
+          upstreamRes.on('data', (chunk: Buffer) => chunks.push(chunk));
+          upstreamRes.on('error', reject);
+          upstreamRes.on('end', () => {
+            let body = Buffer.concat(chunks);
+            if (rewriteUrls && status < 300) {
+              body = Buffer.from(rewriteQueueUrls(body.toString('utf8'), `http://${req.headers.host ?? `127.0.0.1:${port}`}`));
+            }
+            headers['content-length'] = body.length;
+            res.writeHead(status, headers);
+            res.end(body);
+            // CompleteMultipartUpload can fail with 200 and an <Error> body.
+            if (createdEvent && status >= 200 && status < 300 && !body.includes('<Error>')) {
+              objectCreated(req, info, createdEvent, upstreamRes, arrived, bodyCopy);
+            }
+            resolve();
+          });
+        },
+      );
+      upstreamReq.on('error', (err) => {
+        log({ event: 'gateway.upstream_error', level: 'error', operation: info.operation, error: err.message });
+        if (!res.headersSent) {
+          res.writeHead(502, { 'content-type': 'text/plain' });
+          res.end(`stand-in unreachable: ${err.message}`);
+        } else {
+          res.destroy();
+        }
+        resolve();
+      });
+      req.on('aborted', () => upstreamReq.destroy());
+      if (bodyCopy) req.on('data', (chunk: Buffer) => bodyCopy.push(chunk));
+      req.pipe(upstreamReq);
+    });
+  }
+
+  function objectCreated(
+    req: IncomingMessage,
+    info: AwsRequestInfo,
+    eventName: ObjectCreatedEventName,
+    upstreamRes: IncomingMessage,
+    eventTime: Date,
+    bodyCopy: Buffer[] | undefined,
+  ): void {
+    let key = info.key ?? '';
+    if (eventName === 'ObjectCreated:Post') {
+      const formKey = postObjectKey(Buffer.concat(bodyCopy ?? []), String(req.headers['content-type'] ?? ''));
+      if (formKey === undefined) {
+        log({ event: 'notification.skipped', level: 'warn', reason: 'POST upload without a key field', bucket: info.bucket });
+        return;
+      }
+      key = formKey;
+    }
+    const requestId = String(upstreamRes.headers['x-amz-request-id'] ?? randomBytes(8).toString('hex').toUpperCase());
+    const hostIdHeader = String(upstreamRes.headers['x-amz-id-2'] ?? '');
+    router.objectCreated({
+      bucket: info.bucket ?? '',
+      key,
+      eventName,
+      requestId,
+      hostId: hostIdHeader && hostIdHeader !== 'fauxqs' ? hostIdHeader : randomBytes(24).toString('base64'),
+      sourceIp: (req.socket.remoteAddress ?? '127.0.0.1').replace(/^::ffff:/, ''),
+      eventTime,
+      sequencer: router.nextSequencer(),
+    });
+  }
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(opts.port ?? 0, '127.0.0.1', () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const port = (server.address() as AddressInfo).port;
+  const endpoint = `http://127.0.0.1:${port}`;
+  log({ event: 'gateway.started', endpoint, upstream: opts.upstream });
+
+  try {
+    for (const config of opts.notifications ?? []) {
+      await router.configure(config, { testEvent: opts.testEvents ?? true });
+    }
+  } catch (err) {
+    server.close();
+    server.closeAllConnections();
+    await router.close();
+    throw err;
+  }
+
+  let stopping: Promise<void> | undefined;
+  return {
+    endpoint,
+    port,
+    faults,
+    configureNotification: (config, configureOpts) => router.configure(config, { testEvent: configureOpts?.testEvent ?? opts.testEvents ?? true }),
+    notifications: () => router.list(),
+    notificationsSettled: () => router.settled(),
+    counters: () => ({
+      requests: { ...requests },
+      faultsInjected: faults.injected,
+      notificationsSent: router.sent,
+      notificationRetries: router.retries,
+    }),
+    stop() {
+      stopping ??= (async () => {
+        const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+        server.closeIdleConnections();
+        const timer = setTimeout(() => server.closeAllConnections(), 2000);
+        await closed;
+        clearTimeout(timer);
+        await router.close();
+        agent.destroy();
+        log({ event: 'gateway.stopped', endpoint });
+      })();
+      return stopping;
+    },
+  };
+}

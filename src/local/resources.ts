@@ -1,0 +1,129 @@
+/**
+ * Creates the chain's buckets and queues in the local cloud (or any S3/SQS endpoint): source and
+ * output buckets; ingest and resized queues each with a dead-letter queue and a redrive policy;
+ * the rejected queue (no consumer: people read it). Idempotent: existing resources are kept and
+ * their attributes brought in line.
+ */
+import { CreateBucketCommand, HeadBucketCommand, type S3Client } from '@aws-sdk/client-s3';
+import {
+  CreateQueueCommand,
+  GetQueueAttributesCommand,
+  GetQueueUrlCommand,
+  SetQueueAttributesCommand,
+  type SQSClient,
+} from '@aws-sdk/client-sqs';
+import { PipelineError, configError } from '../core/errors';
+
+export interface ChainResourceNames {
+  sourceBucket: string;
+  outputBucket: string;
+  ingestQueue: string;
+  resizedQueue: string;
+  rejectedQueue: string;
+}
+
+export interface ChainResourceOptions {
+  /** Receives before a message moves to the DLQ. @default 3 */
+  maxReceiveCount?: number;
+  /** Visibility timeout of the ingest and resized queues (≥ 6× the function timeout on AWS). @default 30 */
+  visibilityTimeoutSeconds?: number;
+}
+
+export interface QueueRef {
+  name: string;
+  url: string;
+  arn: string;
+}
+
+export interface ChainResources {
+  queues: { ingest: QueueRef; ingestDlq: QueueRef; resized: QueueRef; resizedDlq: QueueRef; rejected: QueueRef };
+  buckets: { source: string; output: string };
+}
+
+/** 14 days, the SQS maximum: dead letters and rejections wait for a person. */
+const KEEP_LONGEST_SECONDS = '1209600';
+
+/** Creates (or updates) the chain's resources. Defaults: maxReceiveCount 3, visibility 30 s. */
+export async function createChainResources(
+  sqs: SQSClient,
+  s3: S3Client,
+  names: ChainResourceNames,
+  opts: ChainResourceOptions = {},
+): Promise<ChainResources> {
+  const maxReceiveCount = opts.maxReceiveCount ?? 3;
+  const visibility = opts.visibilityTimeoutSeconds ?? 30;
+  if (!Number.isInteger(maxReceiveCount) || maxReceiveCount < 1 || maxReceiveCount > 1000) {
+    throw configError('maxReceiveCount', `must be an integer within 1..1000, got ${maxReceiveCount}`);
+  }
+  if (!Number.isInteger(visibility) || visibility < 0 || visibility > 43200) {
+    throw configError('visibilityTimeoutSeconds', `must be an integer within 0..43200, got ${visibility}`);
+  }
+  if (names.sourceBucket === names.outputBucket) {
+    // Outputs written into the watched bucket would notify again, forever.
+    throw configError('outputBucket', `must differ from the source bucket '${names.sourceBucket}'`);
+  }
+
+  await ensureBucket(s3, names.sourceBucket);
+  await ensureBucket(s3, names.outputBucket);
+
+  const base = { SqsManagedSseEnabled: 'true' };
+  const ingestDlq = await ensureQueue(sqs, `${names.ingestQueue}-dlq`, { ...base, MessageRetentionPeriod: KEEP_LONGEST_SECONDS });
+  const resizedDlq = await ensureQueue(sqs, `${names.resizedQueue}-dlq`, { ...base, MessageRetentionPeriod: KEEP_LONGEST_SECONDS });
+  const redrive = (dlq: QueueRef): string => JSON.stringify({ deadLetterTargetArn: dlq.arn, maxReceiveCount });
+  const ingest = await ensureQueue(sqs, names.ingestQueue, {
+    ...base,
+    VisibilityTimeout: String(visibility),
+    RedrivePolicy: redrive(ingestDlq),
+  });
+  const resized = await ensureQueue(sqs, names.resizedQueue, {
+    ...base,
+    VisibilityTimeout: String(visibility),
+    RedrivePolicy: redrive(resizedDlq),
+  });
+  const rejected = await ensureQueue(sqs, names.rejectedQueue, { ...base, MessageRetentionPeriod: KEEP_LONGEST_SECONDS });
+
+  return {
+    queues: { ingest, ingestDlq, resized, resizedDlq, rejected },
+    buckets: { source: names.sourceBucket, output: names.outputBucket },
+  };
+}
+
+async function ensureBucket(s3: S3Client, bucket: string): Promise<void> {
+  try {
+    await s3.send(new HeadBucketCommand({ Bucket: bucket }));
+    return;
+  } catch (err) {
+    if (!(err instanceof Error) || (err.name !== 'NotFound' && err.name !== 'NoSuchBucket')) {
+      throw new PipelineError('S3_ERROR', `cannot check bucket: ${describe(err)}`, { bucket }, { cause: err });
+    }
+  }
+  try {
+    await s3.send(new CreateBucketCommand({ Bucket: bucket }));
+  } catch (err) {
+    if (err instanceof Error && err.name === 'BucketAlreadyOwnedByYou') return;
+    throw new PipelineError('S3_ERROR', `cannot create bucket: ${describe(err)}`, { bucket }, { cause: err });
+  }
+}
+
+async function ensureQueue(sqs: SQSClient, name: string, attributes: Record<string, string>): Promise<QueueRef> {
+  let url: string | undefined;
+  try {
+    url = (await sqs.send(new CreateQueueCommand({ QueueName: name, Attributes: attributes }))).QueueUrl;
+  } catch (err) {
+    // Exists with other attributes: keep it and bring the attributes in line below.
+    if (!(err instanceof Error) || (err.name !== 'QueueNameExists' && err.name !== 'QueueAlreadyExists')) {
+      throw new PipelineError('SQS_ERROR', `cannot create queue ${name}: ${describe(err)}`, {}, { cause: err });
+    }
+    url = (await sqs.send(new GetQueueUrlCommand({ QueueName: name }))).QueueUrl;
+  }
+  if (!url) throw new PipelineError('SQS_ERROR', `no URL returned for queue ${name}`);
+  // CreateQueue leaves an existing queue's attributes alone; set them so reruns converge.
+  await sqs.send(new SetQueueAttributesCommand({ QueueUrl: url, Attributes: attributes }));
+  const arn = (await sqs.send(new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ['QueueArn'] }))).Attributes?.QueueArn;
+  if (!arn) throw new PipelineError('SQS_ERROR', `no ARN returned for queue ${name}`);
+  return { name, url, arn };
+}
+
+function describe(err: unknown): string {
+  return err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+}

@@ -1,0 +1,58 @@
+/**
+ * How local clients reach the local cloud: every S3 and SQS client talks to the gateway as its
+ * single AWS endpoint, with dummy static credentials (the stand-in does not check signatures).
+ */
+import type { S3ClientConfig } from '@aws-sdk/client-s3';
+import type { SQSClientConfig } from '@aws-sdk/client-sqs';
+
+/** Region used locally when none is given. */
+export const LOCAL_REGION = 'us-east-1';
+
+/** Dummy credentials: requests are still signed (as on AWS), nobody verifies them. */
+export const LOCAL_CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' } as const;
+
+/** Config accepted by both S3Client and SQSClient. */
+export type LocalClientConfig = S3ClientConfig & SQSClientConfig;
+
+/**
+ * Client config for S3Client / SQSClient against the local cloud.
+ * Defaults: region us-east-1, static dummy credentials, `forcePathStyle: true` (no bucket
+ * subdomains on 127.0.0.1). Checksums keep the SDK defaults (CRC32 on uploads), which the stand-in
+ * verifies; pass `checksums: 'when-required'` for clients that presign URLs.
+ */
+export function localClientConfig(
+  endpoint: string,
+  region: string = LOCAL_REGION,
+  opts: { checksums?: 'default' | 'when-required'; maxAttempts?: number } = {},
+): LocalClientConfig {
+  const config: LocalClientConfig = {
+    endpoint,
+    region,
+    credentials: { ...LOCAL_CREDENTIALS },
+    forcePathStyle: true,
+  };
+  if (opts.checksums === 'when-required') {
+    config.requestChecksumCalculation = 'WHEN_REQUIRED';
+    config.responseChecksumValidation = 'WHEN_REQUIRED';
+  }
+  if (opts.maxAttempts !== undefined) config.maxAttempts = opts.maxAttempts;
+  return config;
+}
+
+/**
+ * Environment for a child process (a handler under aws-lambda-ric) whose SDK clients must talk to
+ * the local cloud. SDK v3 reads AWS_ENDPOINT_URL, AWS_REGION and the static key pair from the
+ * environment itself; it has no environment switch for path-style S3, so the handlers read
+ * S3_FORCE_PATH_STYLE. AWS_SESSION_TOKEN is cleared so a developer's real session cannot leak in.
+ */
+export function localAwsEnv(endpoint: string, region: string = LOCAL_REGION): Record<string, string> {
+  return {
+    AWS_ENDPOINT_URL: endpoint,
+    AWS_REGION: region,
+    AWS_DEFAULT_REGION: region,
+    AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
+    AWS_SESSION_TOKEN: '',
+    S3_FORCE_PATH_STYLE: 'true',
+  };
+}

@@ -1,0 +1,311 @@
+/**
+ * The stand-in S3/SQS server behind the gateway, with the real SDK over real sockets: plain
+ * S3 and SQS traffic, queue URLs, S3 bucket notifications and fault injection.
+ */
+import { createHash } from 'node:crypto';
+import http from 'node:http';
+import {
+  CompleteMultipartUploadCommand,
+  CopyObjectCommand,
+  CreateBucketCommand,
+  CreateMultipartUploadCommand,
+  GetObjectCommand,
+  PutObjectCommand,
+  S3Client,
+  UploadPartCommand,
+} from '@aws-sdk/client-s3';
+import {
+  CreateQueueCommand,
+  DeleteMessageCommand,
+  GetQueueAttributesCommand,
+  GetQueueUrlCommand,
+  ReceiveMessageCommand,
+  SendMessageCommand,
+  SQSClient,
+  type Message,
+} from '@aws-sdk/client-sqs';
+import { startStandIn, resolveStandInScript, type StandIn } from '../../src/local/standin';
+import { startGateway, type Gateway } from '../../src/local/gateway';
+import { localClientConfig, localAwsEnv } from '../../src/local/sdk';
+import { encodeS3Key } from '../../src/core/s3-event';
+import { classifyRequest } from '../../src/local/aws-request';
+
+let standIn: StandIn;
+let gateway: Gateway;
+let s3: S3Client;
+let sqs: SQSClient;
+let queueUrl: string;
+let queueArn: string;
+const logs: Record<string, unknown>[] = [];
+
+async function receiveAll(url: string, expectAtLeast: number, maxPolls = 4): Promise<Message[]> {
+  const messages: Message[] = [];
+  for (let poll = 0; poll < maxPolls && messages.length < expectAtLeast; poll += 1) {
+    const answer = await sqs.send(new ReceiveMessageCommand({ QueueUrl: url, MaxNumberOfMessages: 10, WaitTimeSeconds: 1 }));
+    for (const message of answer.Messages ?? []) {
+      messages.push(message);
+      await sqs.send(new DeleteMessageCommand({ QueueUrl: url, ReceiptHandle: message.ReceiptHandle }));
+    }
+  }
+  return messages;
+}
+
+beforeAll(async () => {
+  standIn = await startStandIn();
+  gateway = await startGateway({ upstream: standIn.endpoint, logSink: (line) => logs.push(line) });
+  s3 = new S3Client(localClientConfig(gateway.endpoint));
+  sqs = new SQSClient(localClientConfig(gateway.endpoint));
+  await s3.send(new CreateBucketCommand({ Bucket: 'source' }));
+  queueUrl = (await sqs.send(new CreateQueueCommand({ QueueName: 'ingest' }))).QueueUrl!;
+  const attributes = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['QueueArn'] }));
+  queueArn = attributes.Attributes!.QueueArn!;
+});
+
+afterAll(async () => {
+  s3?.destroy();
+  sqs?.destroy();
+  await gateway?.stop();
+  await standIn?.stop();
+});
+
+describe('stand-in and gateway', () => {
+  it('binds the stand-in and the gateway on loopback', () => {
+    expect(standIn.endpoint).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    expect(gateway.endpoint).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    expect(resolveStandInScript()).toMatch(/standin-server\.mjs$/);
+  });
+
+  it('round-trips an S3 object with the SDK default checksums', async () => {
+    const body = Buffer.from('hello stand-in');
+    await s3.send(new PutObjectCommand({ Bucket: 'source', Key: 'plain/a.txt', Body: body }));
+    const got = await s3.send(new GetObjectCommand({ Bucket: 'source', Key: 'plain/a.txt' }));
+    expect(Buffer.from(await got.Body!.transformToByteArray())).toEqual(body);
+  });
+
+  it('streams a large upload (the SDK sends Expect: 100-continue) through intact', async () => {
+    const body = Buffer.alloc(3 * 1024 * 1024, 7);
+    await s3.send(new PutObjectCommand({ Bucket: 'source', Key: 'plain/big.bin', Body: body }));
+    const got = await s3.send(new GetObjectCommand({ Bucket: 'source', Key: 'plain/big.bin' }));
+    const bytes = Buffer.from(await got.Body!.transformToByteArray());
+    expect(bytes.length).toBe(body.length);
+    expect(bytes.equals(body)).toBe(true);
+  });
+
+  it('answers queue URLs that point at the gateway', async () => {
+    expect(queueUrl.startsWith(gateway.endpoint + '/')).toBe(true);
+    const again = await sqs.send(new GetQueueUrlCommand({ QueueName: 'ingest' }));
+    expect(again.QueueUrl).toBe(queueUrl);
+  });
+
+  it('sends and receives SQS messages through the gateway', async () => {
+    await sqs.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: 'ping' }));
+    const messages = await receiveAll(queueUrl, 1);
+    expect(messages.map((message) => message.Body)).toEqual(['ping']);
+    expect(gateway.counters().requests['sqs:SendMessage']).toBeGreaterThanOrEqual(1);
+  });
+
+  it('gives child processes an environment that reaches the gateway', () => {
+    const env = localAwsEnv(gateway.endpoint);
+    expect(env).toMatchObject({ AWS_ENDPOINT_URL: gateway.endpoint, AWS_REGION: 'us-east-1', S3_FORCE_PATH_STYLE: 'true' });
+  });
+});
+
+describe('S3 bucket notifications', () => {
+  beforeAll(async () => {
+    await gateway.configureNotification({ bucket: 'source', queueUrl, queueArn, prefix: 'uploads/', id: 'ingest-uploads' });
+  });
+
+  it('sends the s3:TestEvent when a configuration is added', async () => {
+    const [message] = await receiveAll(queueUrl, 1);
+    expect(JSON.parse(message!.Body!)).toMatchObject({ Service: 'Amazon S3', Event: 's3:TestEvent', Bucket: 'source' });
+  });
+
+  it('encodes keys as S3 does', () => {
+    expect(encodeS3Key('uploads/my photo ü+1.jpg')).toBe('uploads/my+photo+%C3%BC%2B1.jpg');
+    expect(encodeS3Key("a/b (1)!~'*.-_=:.jpg")).toBe('a/b+%281%29%21%7E%27*.-_%3D%3A.jpg');
+  });
+
+  it('sends exactly one notification for a put under the prefix, with size and eTag', async () => {
+    const body = Buffer.from('not really a jpeg, but bytes');
+    const put = await s3.send(new PutObjectCommand({ Bucket: 'source', Key: 'uploads/my photo ü+1.jpg', Body: body }));
+    await gateway.notificationsSettled();
+    const messages = await receiveAll(queueUrl, 2, 2);
+    expect(messages).toHaveLength(1);
+    const event = JSON.parse(messages[0]!.Body!);
+    expect(event.Records).toHaveLength(1);
+    const [record] = event.Records;
+    expect(record).toMatchObject({
+      eventVersion: '2.1',
+      eventSource: 'aws:s3',
+      awsRegion: 'us-east-1',
+      eventName: 'ObjectCreated:Put',
+      requestParameters: { sourceIPAddress: '127.0.0.1' },
+      s3: {
+        s3SchemaVersion: '1.0',
+        configurationId: 'ingest-uploads',
+        bucket: { name: 'source', arn: 'arn:aws:s3:::source' },
+        object: { key: 'uploads/my+photo+%C3%BC%2B1.jpg', size: body.length, eTag: createHash('md5').update(body).digest('hex') },
+      },
+    });
+    expect(put.ETag).toBe(`"${record.s3.object.eTag}"`);
+    expect(new Date(record.eventTime).toISOString()).toBe(record.eventTime);
+    expect(record.s3.object.sequencer).toMatch(/^[0-9A-F]+$/);
+    expect(record.responseElements['x-amz-request-id']).toEqual(expect.any(String));
+  });
+
+  it('sends nothing for a put outside the prefix', async () => {
+    const before = gateway.counters().notificationsSent;
+    await s3.send(new PutObjectCommand({ Bucket: 'source', Key: 'other/x.jpg', Body: 'x' }));
+    await gateway.notificationsSettled();
+    expect(gateway.counters().notificationsSent).toBe(before);
+    expect(await receiveAll(queueUrl, 1, 1)).toHaveLength(0);
+  });
+
+  it('names copies and multipart uploads by their event, with increasing sequencers', async () => {
+    await s3.send(new CopyObjectCommand({ Bucket: 'source', Key: 'uploads/copy.jpg', CopySource: 'source/plain/a.txt' }));
+    const upload = await s3.send(new CreateMultipartUploadCommand({ Bucket: 'source', Key: 'uploads/multi.jpg' }));
+    const part = await s3.send(
+      new UploadPartCommand({ Bucket: 'source', Key: 'uploads/multi.jpg', UploadId: upload.UploadId, PartNumber: 1, Body: 'part-one' }),
+    );
+    await s3.send(
+      new CompleteMultipartUploadCommand({
+        Bucket: 'source',
+        Key: 'uploads/multi.jpg',
+        UploadId: upload.UploadId,
+        MultipartUpload: { Parts: [{ PartNumber: 1, ETag: part.ETag }] },
+      }),
+    );
+    await gateway.notificationsSettled();
+    const records = (await receiveAll(queueUrl, 2)).map((message) => JSON.parse(message.Body!).Records[0]);
+    const byKey = Object.fromEntries(records.map((record) => [record.s3.object.key, record]));
+    expect(byKey['uploads/copy.jpg']).toMatchObject({ eventName: 'ObjectCreated:Copy', s3: { object: { size: 14 } } });
+    expect(byKey['uploads/multi.jpg']).toMatchObject({
+      eventName: 'ObjectCreated:CompleteMultipartUpload',
+      s3: { object: { size: 8, eTag: expect.stringMatching(/^[0-9a-f]{32}-1$/) } },
+    });
+    expect(byKey['uploads/copy.jpg'].s3.object.sequencer < byKey['uploads/multi.jpg'].s3.object.sequencer).toBe(true);
+  });
+
+  it('names browser form uploads (POST) by their event and form key', async () => {
+    const form = new FormData();
+    form.append('key', 'uploads/${filename}');
+    form.append('file', new Blob([Buffer.from('form bytes')]), 'form photo.png');
+    const answer = await fetch(`${gateway.endpoint}/source`, { method: 'POST', body: form });
+    expect(answer.status).toBe(204);
+    await gateway.notificationsSettled();
+    const [message] = await receiveAll(queueUrl, 1);
+    expect(JSON.parse(message!.Body!).Records[0]).toMatchObject({
+      eventName: 'ObjectCreated:Post',
+      s3: { object: { key: 'uploads/form+photo.png', size: 10 } },
+    });
+  });
+});
+
+describe('notification delivery', () => {
+  it('retries until the destination queue accepts the notification', async () => {
+    await s3.send(new CreateBucketCommand({ Bucket: 'late' }));
+    await gateway.configureNotification(
+      { bucket: 'late', queueUrl: 'late-queue', queueArn: 'arn:aws:sqs:us-east-1:000000000000:late-queue' },
+      { testEvent: false },
+    );
+    const retriesBefore = gateway.counters().notificationRetries;
+    await s3.send(new PutObjectCommand({ Bucket: 'late', Key: 'a.jpg', Body: 'a' }));
+    const deadline = Date.now() + 5000;
+    while (gateway.counters().notificationRetries === retriesBefore && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    expect(gateway.counters().notificationRetries).toBeGreaterThan(retriesBefore);
+    const lateUrl = (await sqs.send(new CreateQueueCommand({ QueueName: 'late-queue' }))).QueueUrl!;
+    await gateway.notificationsSettled();
+    const messages = await receiveAll(lateUrl, 1);
+    expect(messages.map((message) => JSON.parse(message.Body!).Records[0].s3.object.key)).toEqual(['a.jpg']);
+    expect(logs.some((line) => line.event === 'notification.retry')).toBe(true);
+  });
+});
+
+describe('fault injection', () => {
+  it('fails exactly one GetObject with a 503 the SDK understands, then lets the next through', async () => {
+    const once = new S3Client(localClientConfig(gateway.endpoint, 'us-east-1', { maxAttempts: 1 }));
+    try {
+      await s3.send(new PutObjectCommand({ Bucket: 'source', Key: 'plain/faulty.txt', Body: 'ok' }));
+      const rule = gateway.faults.add({ service: 's3', operation: 'GetObject', key: 'plain/faulty.txt', effect: { status: 503 } });
+      const failure = await once.send(new GetObjectCommand({ Bucket: 'source', Key: 'plain/faulty.txt' })).catch((err: unknown) => err);
+      expect(failure).toMatchObject({ name: 'SlowDown', $metadata: { httpStatusCode: 503 } });
+      expect(rule.hits).toBe(1);
+      const got = await once.send(new GetObjectCommand({ Bucket: 'source', Key: 'plain/faulty.txt' }));
+      expect(await got.Body!.transformToString()).toBe('ok');
+      expect(gateway.counters().faultsInjected).toBeGreaterThanOrEqual(1);
+    } finally {
+      once.destroy();
+    }
+  });
+
+  it('answers SQS faults in the JSON protocol shape', async () => {
+    const once = new SQSClient(localClientConfig(gateway.endpoint, 'us-east-1', { maxAttempts: 1 }));
+    try {
+      gateway.faults.add({ service: 'sqs', operation: 'SendMessage', effect: { status: 400, code: 'ThrottlingException' } });
+      const failure = await once.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: 'x' })).catch((err: unknown) => err);
+      expect(failure).toMatchObject({ name: 'ThrottlingException', $metadata: { httpStatusCode: 400 } });
+    } finally {
+      once.destroy();
+    }
+  });
+
+  it('lets the SDK retry through a transient fault', async () => {
+    gateway.faults.add({ service: 's3', operation: 'GetObject', key: 'plain/a.txt', times: 2, effect: { status: 500 } });
+    const got = await s3.send(new GetObjectCommand({ Bucket: 'source', Key: 'plain/a.txt' }));
+    expect(got.$metadata.attempts).toBe(3);
+  });
+
+  it('surfaces a dropped connection as an SDK error', async () => {
+    const once = new S3Client(localClientConfig(gateway.endpoint, 'us-east-1', { maxAttempts: 1 }));
+    try {
+      gateway.faults.add({ service: 's3', operation: 'GetObject', key: /faulty/, effect: { drop: true } });
+      const failure = await once.send(new GetObjectCommand({ Bucket: 'source', Key: 'plain/faulty.txt' })).catch((err: unknown) => err);
+      expect(failure).toBeInstanceOf(Error);
+      expect(String((failure as Error).message)).toMatch(/socket hang up|ECONNRESET/i);
+    } finally {
+      once.destroy();
+    }
+  });
+
+  it('draws rate-based faults from the seed, reproducibly', () => {
+    const request = classifyRequest('GET', '/b/k', { host: '127.0.0.1:1' });
+    const draw = async (seed: number): Promise<boolean[]> => {
+      const { FaultInjector } = await import('../../src/local/gateway-faults');
+      const injector = new FaultInjector(seed);
+      injector.add({ operation: 'GetObject', rate: 0.5, effect: { status: 500 } });
+      return Array.from({ length: 32 }, () => injector.pick(request) !== undefined);
+    };
+    return Promise.all([draw(7), draw(7), draw(8)]).then(([a, b, c]) => {
+      expect(a).toEqual(b);
+      expect(a).not.toEqual(c);
+      expect(a.filter(Boolean).length).toBeGreaterThan(4);
+    });
+  });
+
+  it('classifies S3 operations from method, path and query', () => {
+    const host = { host: '127.0.0.1:1' };
+    expect(classifyRequest('PUT', '/b/k%20x?x-id=PutObject', host)).toEqual({ service: 's3', operation: 'PutObject', bucket: 'b', key: 'k x' });
+    expect(classifyRequest('PUT', '/b/k', { ...host, 'x-amz-copy-source': 'b/j' }).operation).toBe('CopyObject');
+    expect(classifyRequest('POST', '/b/k?uploadId=1', host).operation).toBe('CompleteMultipartUpload');
+    expect(classifyRequest('GET', '/b?list-type=2', host).operation).toBe('ListObjectsV2');
+    expect(classifyRequest('GET', '/k', { host: 'photos.localhost:9' })).toMatchObject({ operation: 'GetObject', bucket: 'photos', key: 'k', virtualHosted: true });
+    expect(classifyRequest('GET', '/b/k', { host: 'host.docker.internal:9' })).toMatchObject({ bucket: 'b', key: 'k' });
+    expect(classifyRequest('POST', '/', { ...host, 'x-amz-target': 'AmazonSQS.ReceiveMessage', 'content-type': 'application/x-amz-json-1.0' })).toEqual({
+      service: 'sqs',
+      operation: 'ReceiveMessage',
+    });
+  });
+});
+
+describe('stop', () => {
+  it('a stopped stand-in refuses connections', async () => {
+    const extra = await startStandIn();
+    await extra.stop();
+    const refused = await new Promise<boolean>((resolve) => {
+      http.get(`${extra.endpoint}/health`, () => resolve(false)).on('error', () => resolve(true));
+    });
+    expect(refused).toBe(true);
+  });
+});

@@ -1,0 +1,153 @@
+// The resize stage's batch logic with in-memory ports (pure logic; the S3/SQS wiring is covered
+// by the integration tests against the stand-in). Images are real, generated and resized by sharp.
+import { PipelineError } from '../../src/core/errors';
+import type { ImageRejectedEvent, ImageResizedEvent } from '../../src/core/events';
+import { DEFAULT_LIMITS } from '../../src/core/limits';
+import { processResizeBatch, type ResizeConfig, type ResizePorts, type StoredObject } from '../../src/core/resize-batch';
+import { s3ObjectCreatedNotification, type S3ObjectRef } from '../../src/core/s3-event';
+import { parseVariantSpecs } from '../../src/core/variants';
+import { synthesizeImage } from '../../src/local/samples';
+
+const cfg: ResizeConfig = {
+  outputBucket: 'out',
+  outputPrefix: 'resized/',
+  variants: parseVariantSpecs([
+    { name: 'small', width: 64, format: 'webp' },
+    { name: 'big', width: 128, format: 'jpeg' },
+  ]),
+  limits: DEFAULT_LIMITS,
+  concurrency: 3,
+  cacheControl: 'public, max-age=60',
+};
+
+class MemoryPorts implements ResizePorts {
+  sources = new Map<string, { data: Buffer; eTag: string }>();
+  outputs = new Map<string, StoredObject & { contentType: string; cacheControl: string }>();
+  puts = 0;
+  resized: ImageResizedEvent[] = [];
+  rejected: ImageRejectedEvent[] = [];
+  failGet = new Set<string>();
+  failSendIds = new Set<number>();
+  async getSource(ref: S3ObjectRef) {
+    if (this.failGet.has(ref.key)) throw new PipelineError('S3_ERROR', 'S3 InternalError (HTTP 500)', { key: ref.key });
+    const s = this.sources.get(ref.key);
+    if (!s) throw new PipelineError('NOT_FOUND', 'no such object', { key: ref.key });
+    return s;
+  }
+  async headOutput(key: string) {
+    return this.outputs.get(key);
+  }
+  async putOutput(key: string, body: Buffer, contentType: string, cacheControl: string, metadata: Record<string, string>) {
+    this.puts++;
+    this.outputs.set(key, { bytes: body.length, metadata, contentType, cacheControl });
+  }
+  async sendResized(entries: ReadonlyArray<{ id: string; event: ImageResizedEvent }>) {
+    const failures = new Map<string, PipelineError>();
+    entries.forEach((e, i) => (this.failSendIds.has(i) ? failures.set(e.id, new PipelineError('SQS_ERROR', 'send failed')) : this.resized.push(e.event)));
+    return failures;
+  }
+  async sendRejected(entries: ReadonlyArray<{ id: string; event: ImageRejectedEvent }>) {
+    this.rejected.push(...entries.map((e) => e.event));
+    return new Map<string, PipelineError>();
+  }
+  log() {}
+  now() {
+    return new Date('2026-11-28T12:00:00Z');
+  }
+}
+
+async function upload(ports: MemoryPorts, key: string, data: Buffer, eTag = `etag-${key}`) {
+  ports.sources.set(key, { data, eTag });
+  return { messageId: `m-${key}`, body: JSON.stringify(s3ObjectCreatedNotification({ bucket: 'src', key, size: data.length, eTag, sequencer: '01' })) };
+}
+
+describe('processResizeBatch', () => {
+  let jpeg: Buffer;
+  beforeAll(async () => {
+    jpeg = await synthesizeImage({ width: 300, height: 200, seed: 1, format: 'jpeg' });
+  });
+
+  it('resizes good images, rejects bad ones, and fails no message', async () => {
+    const ports = new MemoryPorts();
+    const messages = [
+      await upload(ports, 'uploads/a.jpg', jpeg),
+      await upload(ports, 'uploads/b c.jpg', jpeg),
+      await upload(ports, 'uploads/notes.jpg', Buffer.from('just some text, not an image')),
+      { messageId: 'm-test', body: JSON.stringify({ Service: 'Amazon S3', Event: 's3:TestEvent' }) },
+      { messageId: 'm-garbage', body: 'not json' },
+    ];
+    const result = await processResizeBatch(cfg, ports, messages);
+    expect(result.batchItemFailures).toEqual([]);
+    expect(result.summary).toMatchObject({ resized: 2, rejected: 2, retry: 0, testEvents: 1 });
+    expect(ports.resized.map((e) => e.source.key).sort()).toEqual(['uploads/a.jpg', 'uploads/b c.jpg']);
+    expect(ports.rejected.map((e) => [e.source.key || e.source.messageId, e.code]).sort()).toEqual([
+      ['m-garbage', 'INVALID_EVENT'],
+      ['uploads/notes.jpg', 'NOT_AN_IMAGE'],
+    ]);
+    const small = ports.outputs.get('resized/uploads/b c/small.webp');
+    expect(small).toMatchObject({ contentType: 'image/webp', cacheControl: 'public, max-age=60', metadata: expect.objectContaining({ 'source-etag': 'etag-uploads/b c.jpg', width: '64', height: '43' }) });
+    const event = ports.resized.find((e) => e.source.key === 'uploads/a.jpg');
+    expect(event?.variants.map((v) => [v.name, v.key, v.width, v.height, v.format])).toEqual([
+      ['small', 'resized/uploads/a/small.webp', 64, 43, 'webp'],
+      ['big', 'resized/uploads/a/big.jpg', 128, 85, 'jpeg'],
+    ]);
+    expect(event?.source).toMatchObject({ width: 300, height: 200, format: 'jpeg', size: jpeg.length });
+  });
+
+  it('reports only the message with a transient failure', async () => {
+    const ports = new MemoryPorts();
+    const messages = [await upload(ports, 'uploads/ok.jpg', jpeg), await upload(ports, 'uploads/flaky.jpg', jpeg)];
+    ports.failGet.add('uploads/flaky.jpg');
+    const result = await processResizeBatch(cfg, ports, messages);
+    expect(result.batchItemFailures).toEqual([{ itemIdentifier: 'm-uploads/flaky.jpg' }]);
+    expect(ports.resized.map((e) => e.source.key)).toEqual(['uploads/ok.jpg']);
+    expect(ports.rejected).toEqual([]);
+  });
+
+  it('retries a message whose event could not be sent, and the retry writes nothing new', async () => {
+    const ports = new MemoryPorts();
+    const messages = [await upload(ports, 'uploads/x.jpg', jpeg)];
+    ports.failSendIds.add(0);
+    const first = await processResizeBatch(cfg, ports, messages);
+    expect(first.batchItemFailures).toEqual([{ itemIdentifier: 'm-uploads/x.jpg' }]);
+    const putsAfterFirst = ports.puts;
+    ports.failSendIds.clear();
+    const second = await processResizeBatch(cfg, ports, messages);
+    expect(second.batchItemFailures).toEqual([]);
+    expect(second.summary.resent).toBe(1);
+    expect(ports.puts).toBe(putsAfterFirst);
+    expect(ports.resized[0]?.variants.map((v) => [v.width, v.height])).toEqual([
+      [64, 43],
+      [128, 85],
+    ]);
+  });
+
+  it('does nothing for a source whose manifest already names its ETag', async () => {
+    const ports = new MemoryPorts();
+    const messages = [await upload(ports, 'uploads/done.jpg', jpeg)];
+    ports.outputs.set('resized/uploads/done/manifest.json', { bytes: 10, metadata: { 'source-etag': 'etag-uploads/done.jpg' }, contentType: 'application/json', cacheControl: '' });
+    const result = await processResizeBatch(cfg, ports, messages);
+    expect(result.summary.duplicate).toBe(1);
+    expect(ports.puts).toBe(0);
+    expect(ports.resized).toEqual([]);
+  });
+
+  it('skips a notification for an object that has since been overwritten', async () => {
+    const ports = new MemoryPorts();
+    const messages = [await upload(ports, 'uploads/y.jpg', jpeg, 'old-etag')];
+    ports.sources.set('uploads/y.jpg', { data: jpeg, eTag: 'new-etag' });
+    const result = await processResizeBatch(cfg, ports, messages);
+    expect(result).toMatchObject({ batchItemFailures: [], summary: { stale: 1, resized: 0 } });
+    expect(ports.puts).toBe(0);
+  });
+
+  it('rejects an object above the byte limit from its notification, without reading it', async () => {
+    const ports = new MemoryPorts();
+    const big = { ...cfg, limits: { ...DEFAULT_LIMITS, maxInputBytes: 100 } };
+    const messages = [await upload(ports, 'uploads/huge.jpg', jpeg)];
+    ports.failGet.add('uploads/huge.jpg');
+    const result = await processResizeBatch(big, ports, messages);
+    expect(result.batchItemFailures).toEqual([]);
+    expect(ports.rejected.map((r) => r.code)).toEqual(['TOO_LARGE']);
+  });
+});
