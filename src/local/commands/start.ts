@@ -153,7 +153,7 @@ export async function startCommand(opts: StartOptions): Promise<StartSummary> {
     process.stdout.write(`${renderTable(entries)}\n\n${summary}\n`);
     const html = renderHtml(entries, { title: 'image-resize-chain: local run', generatedAt: new Date(), summary });
     await writeFile(join(outDir, 'report.html'), html);
-    await writeFile(join(outDir, 'report.json'), JSON.stringify({ summary, deadLetters, entries }, null, 2));
+    await writeFile(join(outDir, 'report.json'), JSON.stringify({ summary, queues: depths, deadLetters, entries }, null, 2));
     process.stdout.write(`report: ${relative(process.cwd(), join(outDir, 'report.html'))}\n`);
     const deadCount = Object.values(deadLetters).reduce((a, b) => a + b, 0);
     if (pending > 0) process.stderr.write(`${JSON.stringify({ level: 'error', code: 'UNFINISHED', keys: entries.filter((e) => e.status === 'pending').map((e) => e.sourceKey) })}\n`);

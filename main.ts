@@ -1,0 +1,34 @@
+/**
+ * The CDKTF app: `npm run synth` (tsx main.ts) writes cdktf.out/stacks/<stack>/cdk.tf.json;
+ * `npx cdktf deploy image-resize-chain` deploys the chain in one command.
+ *
+ * Environment:
+ * - AWS_REGION                             region of both stacks (default us-east-1)
+ * - RESIZE_IMAGE_URI + PUBLISH_IMAGE_URI   use existing images; when unset, ECR repositories are
+ *                                          created and the images built and pushed during deploy
+ * - ALARM_TOPIC_ARN                        SNS topic for the chain's alarms (optional)
+ * - REJECTION_HANDLER_IMAGE_URI            image for the consumer stack's rejection handler (optional)
+ */
+import { App } from 'cdktf';
+import { ChainConsumerStack, ImageResizeChainStack } from './modules/example-stacks';
+
+const env = process.env;
+const region = env.AWS_REGION ?? 'us-east-1';
+const images =
+  env.RESIZE_IMAGE_URI && env.PUBLISH_IMAGE_URI ? { resize: env.RESIZE_IMAGE_URI, publish: env.PUBLISH_IMAGE_URI } : undefined;
+
+const app = new App();
+const chainStack = new ImageResizeChainStack(app, 'image-resize-chain', {
+  region,
+  chain: {
+    images,
+    alarmActions: env.ALARM_TOPIC_ARN ? [env.ALARM_TOPIC_ARN] : [],
+    tags: { owner: 'platform' },
+  },
+});
+new ChainConsumerStack(app, 'image-resize-chain-consumer', {
+  chain: chainStack.chain,
+  region,
+  rejectionHandlerImageUri: env.REJECTION_HANDLER_IMAGE_URI,
+});
+app.synth();

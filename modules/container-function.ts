@@ -1,0 +1,160 @@
+/**
+ * `ContainerFunction`: a Lambda function packaged as a container image, with its own execution
+ * role (least privilege, built from `grant*` calls), its log group with retention, and environment.
+ */
+import { Construct } from 'constructs';
+import { Fn, ITerraformDependable, Lazy, Op, Token } from 'cdktf';
+import { IamRole } from '@cdktf/provider-aws/lib/iam-role';
+import { IamRolePolicy } from '@cdktf/provider-aws/lib/iam-role-policy';
+import { CloudwatchLogGroup } from '@cdktf/provider-aws/lib/cloudwatch-log-group';
+import { LambdaFunction } from '@cdktf/provider-aws/lib/lambda-function';
+import { IGrantable, PolicyStatement, StatementCollector, identityPolicyJson, lambdaTrustPolicyJson } from './policy';
+import { LOG_RETENTION_DAYS, checkIntRange, checkOneOf, isKnown } from './validation';
+
+/** CPU architectures Lambda runs images on. */
+export type Architecture = 'x86_64' | 'arm64';
+export const ARCHITECTURES: readonly Architecture[] = ['x86_64', 'arm64'];
+
+export interface ContainerFunctionProps {
+  /** The function name (also names its role and log group). */
+  readonly functionName: string;
+  /** Image URI in ECR (`<account>.dkr.ecr.<region>.amazonaws.com/<repo>:<tag>` or `@sha256:…`). The image sets its own CMD. */
+  readonly imageUri: string;
+  /**
+   * CPU architecture of the image.
+   * @default 'x86_64'
+   */
+  readonly architecture?: Architecture;
+  /**
+   * Memory in MB (128-10240). CPU scales with it: 1769 MB is one full vCPU.
+   * @default 1024
+   */
+  readonly memorySize?: number;
+  /**
+   * Timeout in seconds (1-900).
+   * @default 30
+   */
+  readonly timeout?: number;
+  /** @default {} */
+  readonly environment?: Record<string, string>;
+  /**
+   * Days CloudWatch keeps the function's logs (one of CloudWatch's accepted values).
+   * @default 30
+   */
+  readonly logRetentionDays?: number;
+  /**
+   * Concurrency reserved for (and capping) this function.
+   * @default - none: the account's unreserved pool
+   */
+  readonly reservedConcurrency?: number;
+  /**
+   * Active X-Ray tracing. Adds xray:PutTraceSegments/PutTelemetryRecords on "*" (X-Ray has no
+   * resource-level permissions).
+   * @default false
+   */
+  readonly tracing?: boolean;
+  /** @default {} */
+  readonly tags?: Record<string, string>;
+  /**
+   * Resources the function must wait for, e.g. the step that pushes its image.
+   * @default []
+   */
+  readonly waitFor?: ITerraformDependable[];
+}
+
+/** Statement ids whose `"*"` resource is allowed because AWS offers nothing narrower. */
+export const WILDCARD_RESOURCE_SIDS = ['XRayWriteTraces'] as const;
+
+export class ContainerFunction extends Construct implements IGrantable {
+  readonly function: LambdaFunction;
+  readonly role: IamRole;
+  readonly logGroup: CloudwatchLogGroup;
+  readonly rolePolicy: IamRolePolicy;
+  readonly timeout: number;
+  private readonly statements = new StatementCollector();
+
+  constructor(scope: Construct, id: string, props: ContainerFunctionProps) {
+    super(scope, id);
+    const architecture = props.architecture ?? 'x86_64';
+    const memorySize = props.memorySize ?? 1024;
+    this.timeout = props.timeout ?? 30;
+    const retention = props.logRetentionDays ?? 30;
+    checkOneOf(`${id}.architecture`, architecture, ARCHITECTURES);
+    checkIntRange(`${id}.memorySize`, memorySize, 128, 10240);
+    checkIntRange(`${id}.timeout`, this.timeout, 1, 900);
+    checkOneOf(`${id}.logRetentionDays`, retention, LOG_RETENTION_DAYS);
+    if (props.reservedConcurrency !== undefined) checkIntRange(`${id}.reservedConcurrency`, props.reservedConcurrency, 0, 10000);
+
+    this.role = new IamRole(this, 'role', {
+      name: `${props.functionName}-role`,
+      description: `Execution role of the ${props.functionName} function`,
+      assumeRolePolicy: lambdaTrustPolicyJson(),
+      tags: props.tags,
+    });
+    this.logGroup = new CloudwatchLogGroup(this, 'log-group', {
+      name: `/aws/lambda/${props.functionName}`,
+      retentionInDays: retention,
+      tags: props.tags,
+    });
+    this.addToPrincipalPolicy({
+      sid: 'WriteOwnLogs',
+      actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+      resources: [`${this.logGroup.arn}:*`],
+    });
+    if (props.tracing) {
+      this.addToPrincipalPolicy({ sid: 'XRayWriteTraces', actions: ['xray:PutTraceSegments', 'xray:PutTelemetryRecords'], resources: ['*'] });
+    }
+    // One inline policy, rendered after every grant* call has been made.
+    this.rolePolicy = new IamRolePolicy(this, 'policy', {
+      name: `${props.functionName}-least-privilege`,
+      role: this.role.id,
+      policy: Lazy.stringValue({ produce: () => identityPolicyJson(this.statements.statements) }),
+    });
+    this.function = new LambdaFunction(this, 'function', {
+      functionName: props.functionName,
+      packageType: 'Image',
+      imageUri: props.imageUri,
+      architectures: [architecture],
+      role: this.role.arn,
+      memorySize,
+      timeout: this.timeout,
+      reservedConcurrentExecutions: props.reservedConcurrency,
+      environment: props.environment && Object.keys(props.environment).length > 0 ? { variables: props.environment } : undefined,
+      loggingConfig: { logFormat: 'JSON', logGroup: this.logGroup.name },
+      tracingConfig: props.tracing ? { mode: 'Active' } : undefined,
+      tags: props.tags,
+      dependsOn: [this.rolePolicy, this.logGroup, ...(props.waitFor ?? [])],
+    });
+  }
+
+  get functionName(): string {
+    return this.function.functionName;
+  }
+
+  get functionArn(): string {
+    return this.function.arn;
+  }
+
+  addToPrincipalPolicy(statement: PolicyStatement): void {
+    this.statements.addToPrincipalPolicy(statement);
+  }
+
+  /**
+   * Grants secretsmanager:GetSecretValue on one secret. When the ARN is a Terraform expression
+   * that may be empty (an optional module variable), the grant is a separate policy created only
+   * when the ARN is set. Secrets encrypted with a customer-managed KMS key also need kms:Decrypt on it.
+   */
+  grantSecretRead(secretArn: string): void {
+    const statement: PolicyStatement = { sid: 'ReadSecret', actions: ['secretsmanager:GetSecretValue'], resources: [secretArn] };
+    if (isKnown(secretArn)) {
+      this.addToPrincipalPolicy(statement);
+      return;
+    }
+    new IamRolePolicy(this, 'secret-policy', {
+      count: Token.asNumber(Fn.conditional(Op.gte(Fn.lengthOf(secretArn), 1), 1, 0)),
+      name: `${this.node.id}-read-secret`,
+      role: this.role.id,
+      policy: identityPolicyJson([statement]),
+    });
+  }
+}

@@ -1,0 +1,449 @@
+/**
+ * `ImageResizeChain`: S3 uploads -> ingest queue -> resize function -> resized queue -> publish
+ * function, with rejected-image and dead-letter queues, alarms, and least-privilege roles.
+ * Composed of `SecureBucket`/`ImportedBucket`, `BufferedQueue`, `ContainerFunction`,
+ * `QueueFunctionBinding` and `ImageRepository`, each usable alone.
+ */
+import { resolve } from 'node:path';
+import { Construct } from 'constructs';
+import { IResolvable, Op, Token } from 'cdktf';
+import { S3BucketNotification } from '@cdktf/provider-aws/lib/s3-bucket-notification';
+import { configError } from '../src/core/errors';
+import { DEFAULT_VARIANTS, VariantSpec, parseVariantSpecs } from '../src/core/variants';
+import { DEFAULT_LIMITS, MAX_INPUT_BYTES_CEILING, MAX_INPUT_PIXELS_CEILING } from '../src/core/limits';
+import { IBucket, ImportedBucket, SecureBucket } from './bucket';
+import { BufferedQueue } from './buffered-queue';
+import { ARCHITECTURES, Architecture, ContainerFunction } from './container-function';
+import { ImageRepository } from './image-repository';
+import { IGrantable } from './policy';
+import { QueueConsumptionOptions, QueueFunctionBinding } from './queue-function-binding';
+import { hashImageSources } from './source-hash';
+import { checkIntRange, checkNoLoop, checkOneOf, checkVisibilityTimeout, isKnown } from './validation';
+
+/** Create a bucket, or use an existing one. */
+export interface BucketOptions {
+  /**
+   * Use this existing bucket instead of creating one. The module then does not manage its public
+   * access block, encryption or policy, and (for the source bucket) its `aws_s3_bucket_notification`
+   * replaces any notification configuration the bucket already has.
+   * @default - a bucket is created
+   */
+  readonly existingBucketName?: string;
+  /**
+   * Name of the created bucket.
+   * @default - generated: `<namePrefix>-src-…` / `<namePrefix>-out-…`
+   */
+  readonly bucketName?: string;
+  /**
+   * Let `terraform destroy` delete the created bucket while it holds objects.
+   * @default false
+   */
+  readonly forceDestroy?: boolean | IResolvable;
+}
+
+export interface OutputBucketOptions extends BucketOptions {
+  /**
+   * Write outputs into the source bucket (under `outputPrefix`, which must then not overlap the
+   * uploads prefix).
+   * @default false - a separate output bucket
+   */
+  readonly sameAsSource?: boolean;
+}
+
+/** Function sizing and queue consumption for one stage. */
+export interface StageOptions extends QueueConsumptionOptions {
+  /** Memory in MB. @default resize 2048, publish 256 */
+  readonly memorySize?: number;
+  /** Timeout in seconds. @default resize 60, publish 30 */
+  readonly timeout?: number;
+  /** @default - none */
+  readonly reservedConcurrency?: number;
+  /**
+   * The stage's input queue visibility timeout (>= 6 x timeout).
+   * @default 6 x timeout + maxBatchingWindow
+   */
+  readonly visibilityTimeoutSeconds?: number;
+}
+
+/** Container images that already exist (in ECR, in the deploying account or shared with it). */
+export interface HandlerImageUris {
+  readonly resize: string;
+  readonly publish: string;
+}
+
+/** How images are built when no URIs are given. */
+export interface ImageBuildProps {
+  /** Project root holding the Dockerfile, for the source hash. @default the directory above modules/ */
+  readonly projectRoot?: string;
+  /** Build context relative to the Terraform working directory. @default '../../..' (from cdktf.out/stacks/<stack>) */
+  readonly buildContext?: string;
+  /** Extra `docker build` arguments. @default '' */
+  readonly extraBuildArgs?: string;
+  /** Images kept per repository. @default 10 */
+  readonly keepImages?: number;
+  /** Let destroy delete repositories with images. @default false */
+  readonly forceDelete?: boolean;
+}
+
+export interface WebhookOptions {
+  /** An https URL the publish stage POSTs each `image.resized` event to. */
+  readonly url: string;
+  /**
+   * ARN of a Secrets Manager secret holding the signing key. The function reads it at init; the
+   * value never appears in the configuration.
+   */
+  readonly secretArn: string;
+}
+
+export interface ImageResizeChainProps {
+  /**
+   * Prefix of every resource name (lower case letters, digits, '-'; at most 24 characters).
+   * @default 'image-resize-chain'
+   */
+  readonly namePrefix?: string;
+  /** @default - a bucket is created */
+  readonly sourceBucket?: BucketOptions;
+  /** @default - a separate bucket is created */
+  readonly outputBucket?: OutputBucketOptions;
+  /**
+   * Key prefix watched for uploads (S3 notification filter).
+   * @default 'uploads/'
+   */
+  readonly uploadsPrefix?: string;
+  /**
+   * Key suffixes that trigger the chain (one notification filter each, e.g. ['.jpg', '.png']).
+   * @default [] - every object under uploadsPrefix
+   */
+  readonly uploadsSuffixes?: string[];
+  /**
+   * Prefix of output keys in the output bucket ('' or ending in '/').
+   * @default ''
+   */
+  readonly outputPrefix?: string;
+  /**
+   * The variant spec (validated now, with the handler's own parser), as specs or a JSON string.
+   * @default DEFAULT_VARIANTS (thumb 320, medium 800, large 1600 WebP + fallback 1600 JPEG)
+   */
+  readonly variants?: readonly VariantSpec[] | string;
+  /**
+   * Image URIs of the handlers.
+   * @default - ECR repositories are created and the images built and pushed during deploy
+   */
+  readonly images?: HandlerImageUris;
+  /** @default {} */
+  readonly imageBuild?: ImageBuildProps;
+  /**
+   * CPU architecture of both functions (and of built images).
+   * @default 'x86_64'
+   */
+  readonly architecture?: Architecture;
+  /** @default memory 2048, timeout 60, batch 10, window 1 s, maximum concurrency 10 */
+  readonly resize?: StageOptions;
+  /** @default memory 256, timeout 30, batch 10, window 1 s, maximum concurrency 5 */
+  readonly publish?: StageOptions;
+  /**
+   * Images resized at once inside one invocation (CONCURRENCY, 1-16).
+   * @default 4
+   */
+  readonly resizeConcurrency?: number;
+  /** Input limits for the resize stage. @default DEFAULT_LIMITS (50 MiB, 100 MP) */
+  readonly limits?: { readonly maxInputBytes?: number; readonly maxInputPixels?: number };
+  /**
+   * Receives before a message moves to its queue's DLQ.
+   * @default 5
+   */
+  readonly maxReceiveCount?: number;
+  /**
+   * Retention of the ingest and resized queues, in seconds (DLQs and the rejected queue keep 14 days).
+   * @default 345600 (4 days)
+   */
+  readonly messageRetentionSeconds?: number;
+  /**
+   * Largest message on the ingest queue (>= 65536, S3's requirement).
+   * @default 262144
+   */
+  readonly ingestMaxMessageSizeBytes?: number;
+  /**
+   * Make the ingest queue FIFO. Always refused (S3 cannot notify FIFO queues); the prop exists so the
+   * refusal is explicit rather than a deploy-time failure.
+   * @default false
+   */
+  readonly ingestQueueFifo?: boolean;
+  /**
+   * Days CloudWatch keeps function logs.
+   * @default 30
+   */
+  readonly logRetentionDays?: number;
+  /** LOG_LEVEL of both functions. @default 'INFO' */
+  readonly logLevel?: 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
+  /**
+   * Actions (SNS topic ARNs) of every alarm.
+   * @default []
+   */
+  readonly alarmActions?: string[];
+  /**
+   * Alarm when the oldest message on the ingest or resized queue is older than this (seconds).
+   * @default 900
+   */
+  readonly oldestMessageAgeAlarmSeconds?: number;
+  /** @default - no webhook */
+  readonly webhook?: WebhookOptions;
+  /** Active X-Ray tracing on both functions. @default false */
+  readonly tracing?: boolean;
+  /** Tags on every taggable resource. @default {} */
+  readonly tags?: Record<string, string>;
+}
+
+const LOG_LEVELS = ['DEBUG', 'INFO', 'WARN', 'ERROR'] as const;
+
+function checkPrefix(field: string, prefix: string): void {
+  if (!isKnown(prefix)) return;
+  if (prefix.startsWith('/')) throw configError(field, `must not start with "/", got ${JSON.stringify(prefix)}`);
+  if (prefix !== '' && !prefix.endsWith('/')) throw configError(field, `must be "" or end with "/", got ${JSON.stringify(prefix)}`);
+}
+
+/** Visibility timeout default: 6 x function timeout + batching window (works for Terraform expressions too). */
+function defaultVisibility(timeout: number, window: number): number {
+  if (isKnown(timeout) && isKnown(window)) return 6 * timeout + window;
+  return Token.asNumber(Op.add(Op.mul(timeout, 6), window));
+}
+
+export class ImageResizeChain extends Construct {
+  readonly sourceBucket: IBucket;
+  readonly outputBucket: IBucket;
+  readonly uploadsPrefix: string;
+  readonly outputPrefix: string;
+  readonly ingestQueue: BufferedQueue;
+  readonly resizedQueue: BufferedQueue;
+  readonly rejectedQueue: BufferedQueue;
+  readonly resizeFunction: ContainerFunction;
+  readonly publishFunction: ContainerFunction;
+  readonly resizeStage: QueueFunctionBinding;
+  readonly publishStage: QueueFunctionBinding;
+  readonly notification: S3BucketNotification;
+  /** The ECR repositories created when no image URIs were given. */
+  readonly repositories: { resize?: ImageRepository; publish?: ImageRepository } = {};
+  /** The validated variant spec (undefined when given as a Terraform expression). */
+  readonly variants?: readonly VariantSpec[];
+
+  constructor(scope: Construct, id: string, props: ImageResizeChainProps = {}) {
+    super(scope, id);
+    const prefix = props.namePrefix ?? 'image-resize-chain';
+    if (isKnown(prefix) && !/^[a-z0-9][a-z0-9-]{0,23}$/.test(prefix)) {
+      throw configError('namePrefix', `${JSON.stringify(prefix)} is not 1..24 of a-z, 0-9, '-' starting with a letter or digit`);
+    }
+    const tags = props.tags;
+    this.uploadsPrefix = props.uploadsPrefix ?? 'uploads/';
+    this.outputPrefix = props.outputPrefix ?? '';
+    checkPrefix('uploadsPrefix', this.uploadsPrefix);
+    checkPrefix('outputPrefix', this.outputPrefix);
+    const architecture = props.architecture ?? 'x86_64';
+    checkOneOf('architecture', architecture, ARCHITECTURES);
+    const logLevel = props.logLevel ?? 'INFO';
+    checkOneOf('logLevel', logLevel, LOG_LEVELS);
+    const resizeConcurrency = props.resizeConcurrency ?? 4;
+    checkIntRange('resizeConcurrency', resizeConcurrency, 1, 16);
+    const maxInputBytes = props.limits?.maxInputBytes ?? DEFAULT_LIMITS.maxInputBytes;
+    const maxInputPixels = props.limits?.maxInputPixels ?? DEFAULT_LIMITS.maxInputPixels;
+    checkIntRange('limits.maxInputBytes', maxInputBytes, 1, MAX_INPUT_BYTES_CEILING);
+    checkIntRange('limits.maxInputPixels', maxInputPixels, 1, MAX_INPUT_PIXELS_CEILING);
+    if (props.ingestQueueFifo) throw configError('ingestQueueFifo', 'a FIFO queue cannot be the destination of S3 event notifications; use a standard queue');
+
+    // Variants: the handler's own parser, so a spec that synthesizes is a spec the handler accepts.
+    let variantsJson: string;
+    const rawVariants = props.variants ?? DEFAULT_VARIANTS;
+    if (typeof rawVariants === 'string' && !isKnown(rawVariants)) {
+      variantsJson = rawVariants; // a Terraform expression: validated by the variable and at cold start
+    } else {
+      this.variants = parseVariantSpecs(typeof rawVariants === 'string' ? rawVariants : [...rawVariants], 'variants');
+      variantsJson = JSON.stringify(this.variants);
+    }
+
+    // Buckets.
+    this.sourceBucket = props.sourceBucket?.existingBucketName
+      ? new ImportedBucket(this, 'source', { bucketName: props.sourceBucket.existingBucketName })
+      : new SecureBucket(this, 'source', {
+          bucketName: props.sourceBucket?.bucketName,
+          bucketNamePrefix: `${prefix}-src-`,
+          forceDestroy: props.sourceBucket?.forceDestroy,
+          tags,
+        });
+    const sameBucket = props.outputBucket?.sameAsSource ?? false;
+    if (sameBucket && (props.outputBucket?.existingBucketName || props.outputBucket?.bucketName)) {
+      throw configError('outputBucket', 'sameAsSource cannot be combined with existingBucketName or bucketName');
+    }
+    this.outputBucket = sameBucket
+      ? this.sourceBucket
+      : props.outputBucket?.existingBucketName
+        ? new ImportedBucket(this, 'output', { bucketName: props.outputBucket.existingBucketName })
+        : new SecureBucket(this, 'output', {
+            bucketName: props.outputBucket?.bucketName,
+            bucketNamePrefix: `${prefix}-out-`,
+            forceDestroy: props.outputBucket?.forceDestroy,
+            tags,
+          });
+    checkNoLoop({
+      sameBucket,
+      sourceBucketName: props.sourceBucket?.existingBucketName ?? props.sourceBucket?.bucketName ?? 'created-source',
+      outputBucketName: props.outputBucket?.existingBucketName ?? props.outputBucket?.bucketName ?? 'created-output',
+      uploadsPrefix: this.uploadsPrefix,
+      outputPrefix: this.outputPrefix,
+    });
+
+    // Functions first (their timeouts size the queues).
+    const resizeOpts = props.resize ?? {};
+    const publishOpts = props.publish ?? {};
+    const resizeTimeout = resizeOpts.timeout ?? 60;
+    const publishTimeout = publishOpts.timeout ?? 30;
+    const resizeWindow = resizeOpts.maxBatchingWindow ?? 1;
+    const publishWindow = publishOpts.maxBatchingWindow ?? 1;
+    const logRetentionDays = props.logRetentionDays ?? 30;
+    const images = props.images ?? this.createRepositories(prefix, architecture, props.imageBuild ?? {}, tags);
+
+    const alarmActions = props.alarmActions ?? [];
+    const queueDefaults = {
+      maxReceiveCount: props.maxReceiveCount ?? 5,
+      messageRetentionSeconds: props.messageRetentionSeconds ?? 345600,
+      alarmActions,
+      oldestMessageAgeAlarmSeconds: props.oldestMessageAgeAlarmSeconds ?? 900,
+      tags,
+    };
+    const ingestVisibility = resizeOpts.visibilityTimeoutSeconds ?? defaultVisibility(resizeTimeout, resizeWindow);
+    const resizedVisibility = publishOpts.visibilityTimeoutSeconds ?? defaultVisibility(publishTimeout, publishWindow);
+    checkVisibilityTimeout('resize.visibilityTimeoutSeconds', ingestVisibility, resizeTimeout);
+    checkVisibilityTimeout('publish.visibilityTimeoutSeconds', resizedVisibility, publishTimeout);
+
+    this.ingestQueue = new BufferedQueue(this, 'ingest', {
+      ...queueDefaults,
+      queueName: `${prefix}-ingest`,
+      visibilityTimeoutSeconds: ingestVisibility,
+      maxMessageSizeBytes: props.ingestMaxMessageSizeBytes ?? 262144,
+    });
+    this.resizedQueue = new BufferedQueue(this, 'resized', {
+      ...queueDefaults,
+      queueName: `${prefix}-resized`,
+      visibilityTimeoutSeconds: resizedVisibility,
+    });
+    // Rejections wait for people (or another stack's consumer): keep them long, no age alarm; a
+    // 300 s visibility timeout admits consumer functions with timeouts up to 50 s.
+    this.rejectedQueue = new BufferedQueue(this, 'rejected', {
+      ...queueDefaults,
+      queueName: `${prefix}-rejected`,
+      visibilityTimeoutSeconds: 300,
+      messageRetentionSeconds: 1209600,
+      oldestMessageAgeAlarmSeconds: false,
+    });
+
+    this.resizeFunction = new ContainerFunction(this, 'resize', {
+      functionName: `${prefix}-resize`,
+      imageUri: images.resize,
+      architecture,
+      memorySize: resizeOpts.memorySize ?? 2048,
+      timeout: resizeTimeout,
+      reservedConcurrency: resizeOpts.reservedConcurrency,
+      logRetentionDays,
+      tracing: props.tracing,
+      tags,
+      environment: {
+        OUTPUT_BUCKET: this.outputBucket.bucketName,
+        OUTPUT_PREFIX: this.outputPrefix,
+        RESIZED_QUEUE_URL: this.resizedQueue.queueUrl,
+        REJECTED_QUEUE_URL: this.rejectedQueue.queueUrl,
+        VARIANTS: variantsJson,
+        MAX_INPUT_BYTES: String(maxInputBytes),
+        MAX_INPUT_PIXELS: String(maxInputPixels),
+        CONCURRENCY: String(resizeConcurrency),
+        LOG_LEVEL: logLevel,
+      },
+      waitFor: this.repositories.resize?.buildStep ? [this.repositories.resize.buildStep] : [],
+    });
+    const publishEnv: Record<string, string> = {
+      OUTPUT_BUCKET: this.outputBucket.bucketName,
+      OUTPUT_PREFIX: this.outputPrefix,
+      LOG_LEVEL: logLevel,
+    };
+    if (props.webhook) {
+      const { url, secretArn } = props.webhook;
+      if (isKnown(url) && !/^https:\/\/[^\s/]+/.test(url)) throw configError('webhook.url', `must be an https URL, got ${JSON.stringify(url)}`);
+      if (isKnown(secretArn) && !/^arn:[a-z-]+:secretsmanager:[a-z0-9-]+:\d{12}:secret:.+$/.test(secretArn)) {
+        throw configError('webhook.secretArn', `must be a Secrets Manager secret ARN (deliveries are always signed), got ${JSON.stringify(secretArn)}`);
+      }
+      publishEnv.WEBHOOK_URL = url;
+      publishEnv.WEBHOOK_SECRET_ARN = secretArn;
+    }
+    this.publishFunction = new ContainerFunction(this, 'publish', {
+      functionName: `${prefix}-publish`,
+      imageUri: images.publish,
+      architecture,
+      memorySize: publishOpts.memorySize ?? 256,
+      timeout: publishTimeout,
+      reservedConcurrency: publishOpts.reservedConcurrency,
+      logRetentionDays,
+      tracing: props.tracing,
+      tags,
+      environment: publishEnv,
+      waitFor: this.repositories.publish?.buildStep ? [this.repositories.publish.buildStep] : [],
+    });
+    if (props.webhook) this.publishFunction.grantSecretRead(props.webhook.secretArn);
+    // Least privilege: each function gets exactly its reads, writes and sends.
+    this.sourceBucket.grantReadObjects(this.resizeFunction, this.uploadsPrefix, 'uploads');
+    this.outputBucket.grantWriteObjects(this.resizeFunction, this.outputPrefix, 'outputs');
+    this.resizedQueue.grantSendMessages(this.resizeFunction);
+    this.rejectedQueue.grantSendMessages(this.resizeFunction);
+    this.outputBucket.grantWriteObjects(this.publishFunction, this.outputPrefix, 'outputs');
+
+    this.resizeStage = new QueueFunctionBinding(this, 'resize-stage', {
+      queue: this.ingestQueue,
+      fn: this.resizeFunction,
+      batchSize: resizeOpts.batchSize ?? 10,
+      maxBatchingWindow: resizeWindow,
+      maximumConcurrency: resizeOpts.maximumConcurrency ?? 10,
+    });
+    this.publishStage = new QueueFunctionBinding(this, 'publish-stage', {
+      queue: this.resizedQueue,
+      fn: this.publishFunction,
+      batchSize: publishOpts.batchSize ?? 10,
+      maxBatchingWindow: publishWindow,
+      maximumConcurrency: publishOpts.maximumConcurrency ?? 5,
+    });
+
+    // S3 -> ingest queue. The notification waits for the queue policy (S3 test-sends on setup).
+    const queuePolicy = this.ingestQueue.allowS3Notifications(this.sourceBucket.bucketArn);
+    const suffixes = props.uploadsSuffixes && props.uploadsSuffixes.length > 0 ? props.uploadsSuffixes : [undefined];
+    this.notification = new S3BucketNotification(this, 'uploads-notification', {
+      bucket: this.sourceBucket.bucketName,
+      queue: suffixes.map((suffix) => ({
+        queueArn: this.ingestQueue.queueArn,
+        events: ['s3:ObjectCreated:*'],
+        filterPrefix: this.uploadsPrefix === '' ? undefined : this.uploadsPrefix,
+        filterSuffix: suffix,
+      })),
+      dependsOn: [queuePolicy, ...this.sourceBucket.readyDependables],
+    });
+  }
+
+  private createRepositories(prefix: string, architecture: Architecture, build: ImageBuildProps, tags?: Record<string, string>): HandlerImageUris {
+    const sourceHash = hashImageSources(build.projectRoot ?? resolve(__dirname, '..'));
+    const make = (handler: 'resize' | 'publish'): ImageRepository =>
+      new ImageRepository(this, `${handler}-image`, {
+        repositoryName: `${prefix}-${handler}`,
+        keepImages: build.keepImages,
+        forceDelete: build.forceDelete,
+        tags,
+        build: { handler, sourceHash, architecture, buildContext: build.buildContext, extraBuildArgs: build.extraBuildArgs },
+      });
+    this.repositories.resize = make('resize');
+    this.repositories.publish = make('publish');
+    return { resize: this.repositories.resize.imageUri, publish: this.repositories.publish.imageUri };
+  }
+
+  /** Lets a principal upload sources: s3:PutObject under the uploads prefix (e.g. a presigned-POST issuer). */
+  grantUpload(grantee: IGrantable): void {
+    grantee.addToPrincipalPolicy({ sid: 'UploadSources', actions: ['s3:PutObject'], resources: [`${this.sourceBucket.bucketArn}/${this.uploadsPrefix}*`] });
+  }
+
+  /** Lets a principal read outputs (variants and manifests) under the output prefix. */
+  grantReadOutputs(grantee: IGrantable): void {
+    this.outputBucket.grantReadObjects(grantee, this.outputPrefix, 'outputs');
+  }
+}

@@ -1,0 +1,13 @@
+/** The CDKTF module: the `ImageResizeChain` construct and its reusable parts. */
+export * from './policy';
+export * from './validation';
+export * from './bucket';
+export * from './buffered-queue';
+export * from './container-function';
+export * from './queue-function-binding';
+export * from './image-repository';
+export * from './source-hash';
+export * from './role-policy';
+export * from './readable-stack';
+export * from './image-resize-chain';
+export * from './outputs';

@@ -1,0 +1,192 @@
+/**
+ * The plain Terraform module: the `ImageResizeChain` construct driven by Terraform variables and
+ * synthesized to one self-contained `.tf.json` file that Terraform or OpenTofu users consume with
+ * a `module` block (CDKTF is archived upstream; this is the way forward for non-CDKTF users).
+ *
+ * Props that the construct checks at synth time become variable validations or resource
+ * preconditions here, since their values are only known when the module is planned.
+ */
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { App, TerraformVariable, TerraformVariableConfig, Token } from 'cdktf';
+import { Construct } from 'constructs';
+import { AwsProvider } from '@cdktf/provider-aws/lib/provider';
+import { DEFAULT_VARIANTS, FITS, MAX_VARIANTS, MAX_VARIANT_DIMENSION, OUTPUT_FORMATS } from '../src/core/variants';
+import { DEFAULT_LIMITS, MAX_INPUT_BYTES_CEILING, MAX_INPUT_PIXELS_CEILING } from '../src/core/limits';
+import { ImageResizeChain } from './image-resize-chain';
+import { addChainOutputs } from './outputs';
+import { ReadableStack } from './readable-stack';
+import { LOG_RETENTION_DAYS } from './validation';
+
+/** AWS provider versions the plain module accepts (it is tested with 5.100.0, which @cdktf/provider-aws 20.1.0 pins). */
+export const MODULE_AWS_PROVIDER_CONSTRAINT = '>= 5.100.0, < 6.0.0';
+
+const hcl = (expr: string): string => `\${${expr}}`;
+const list = (items: readonly (string | number)[]): string => `[${items.map((i) => JSON.stringify(i)).join(', ')}]`;
+
+/** A stack that synthesizes to the plain module. Its provider block is stripped by `synthPlainModule`. */
+export class ImageResizeChainModuleStack extends ReadableStack {
+  readonly chain: ImageResizeChain;
+
+  constructor(scope: Construct, id: string) {
+    super(scope, id);
+    // Only to satisfy cdktf's synth checks; the caller of the module configures the provider.
+    new AwsProvider(this, 'aws', {});
+
+    // Variables and outputs may share names in Terraform, not construct ids: name variables explicitly.
+    const variable = (name: string, config: TerraformVariableConfig): TerraformVariable => {
+      const v = new TerraformVariable(this, `var-${name}`, config);
+      v.overrideLogicalId(name);
+      return v;
+    };
+    const str = (name: string, description: string, def?: string, validation?: [string, string][]): TerraformVariable =>
+      variable(name, {
+        type: 'string',
+        description,
+        default: def,
+        nullable: false,
+        validation: validation?.map(([condition, errorMessage]) => ({ condition: hcl(condition), errorMessage })),
+      });
+    const num = (name: string, description: string, def: number, min: number, max: number): TerraformVariable =>
+      variable(name, {
+        type: 'number',
+        description: `${description} (${min}-${max}).`,
+        default: def,
+        nullable: false,
+        validation: [
+          { condition: hcl(`var.${name} >= ${min} && var.${name} <= ${max} && floor(var.${name}) == var.${name}`), errorMessage: `${name} must be an integer from ${min} to ${max}.` },
+        ],
+      });
+    const prefixRule = (name: string): [string, string] => [
+      `var.${name} == "" || (endswith(var.${name}, "/") && !startswith(var.${name}, "/"))`,
+      `${name} must be "" or end with "/" (and not start with "/").`,
+    ];
+
+    const namePrefix = str('name_prefix', 'Prefix of every resource name.', 'image-resize-chain', [
+      ['can(regex("^[a-z0-9][a-z0-9-]{0,23}$", var.name_prefix))', 'name_prefix must be 1-24 of a-z, 0-9 and "-", starting with a letter or digit.'],
+    ]);
+    const resizeImage = str('resize_image_uri', 'ECR image URI of the resize handler (built with HANDLER=resize).');
+    const publishImage = str('publish_image_uri', 'ECR image URI of the publish handler (built with HANDLER=publish).');
+    const architecture = str('architecture', 'CPU architecture of both images: x86_64 or arm64.', 'x86_64', [
+      ['contains(["x86_64", "arm64"], var.architecture)', 'architecture must be x86_64 or arm64.'],
+    ]);
+    const uploadsPrefix = str('uploads_prefix', 'Key prefix in the source bucket that triggers the chain.', 'uploads/', [prefixRule('uploads_prefix')]);
+    const outputPrefix = str('output_prefix', 'Key prefix of outputs in the output bucket.', '', [prefixRule('output_prefix')]);
+    const variantCheck =
+      `can(jsondecode(var.variants_json)) && try(length(jsondecode(var.variants_json)) >= 1 && length(jsondecode(var.variants_json)) <= ${MAX_VARIANTS}, false)` +
+      ` && try(alltrue([for v in jsondecode(var.variants_json) : can(regex("^[a-z0-9][a-z0-9_-]{0,63}$", v.name))` +
+      ` && contains(${list(OUTPUT_FORMATS)}, v.format) && v.width >= 1 && v.width <= ${MAX_VARIANT_DIMENSION} && floor(v.width) == v.width` +
+      ` && contains(${list(FITS)}, try(v.fit, "inside"))]), false)`;
+    const variants = str(
+      'variants_json',
+      'Variant spec as JSON: [{"name","width","height"?,"fit"?,"format","quality"?}]. Checked roughly here, fully by the resize function at cold start.',
+      JSON.stringify(DEFAULT_VARIANTS),
+      [[variantCheck, `variants_json must be a JSON array of 1-${MAX_VARIANTS} variants with a name (a-z, 0-9, -, _), an integer width 1-${MAX_VARIANT_DIMENSION} and a format in ${OUTPUT_FORMATS.join(', ')}.`]],
+    );
+    const resizeMemory = num('resize_memory_size', 'Memory of the resize function in MB', 2048, 128, 10240);
+    const resizeTimeout = num('resize_timeout', 'Timeout of the resize function in seconds', 60, 1, 900);
+    const publishMemory = num('publish_memory_size', 'Memory of the publish function in MB', 256, 128, 10240);
+    const publishTimeout = num('publish_timeout', 'Timeout of the publish function in seconds', 30, 1, 900);
+    const batchSize = num('batch_size', 'Messages per invocation of either function; above 10 needs maximum_batching_window >= 1', 10, 1, 10000);
+    const window = num('maximum_batching_window', 'Seconds Lambda may wait to fill a batch', 1, 0, 300);
+    const resizeMaxConc = num('resize_maximum_concurrency', 'Most concurrent resize invocations', 10, 2, 1000);
+    const publishMaxConc = num('publish_maximum_concurrency', 'Most concurrent publish invocations', 5, 2, 1000);
+    const resizeConcurrency = num('resize_concurrency', 'Images resized at once inside one invocation', 4, 1, 16);
+    const maxInputBytes = num('max_input_bytes', 'Largest accepted source in bytes', DEFAULT_LIMITS.maxInputBytes, 1, MAX_INPUT_BYTES_CEILING);
+    const maxInputPixels = num('max_input_pixels', 'Largest accepted source in pixels', DEFAULT_LIMITS.maxInputPixels, 1, MAX_INPUT_PIXELS_CEILING);
+    const maxReceive = num('max_receive_count', 'Receives before a message moves to its DLQ', 5, 1, 1000);
+    const retention = num('message_retention_seconds', 'Retention of the ingest and resized queues', 345600, 60, 1209600);
+    const ageAlarm = num('oldest_message_age_alarm_seconds', 'Alarm threshold on the age of the oldest ingest/resized message', 900, 60, 1209600);
+    const logRetention = variable('log_retention_days', {
+      type: 'number',
+      description: 'Days CloudWatch keeps function logs.',
+      default: 30,
+      nullable: false,
+      validation: [{ condition: hcl(`contains(${list(LOG_RETENTION_DAYS)}, var.log_retention_days)`), errorMessage: `log_retention_days must be one of ${LOG_RETENTION_DAYS.join(', ')}.` }],
+    });
+    const logLevel = str('log_level', 'LOG_LEVEL of both functions.', 'INFO', [['contains(["DEBUG", "INFO", "WARN", "ERROR"], var.log_level)', 'log_level must be DEBUG, INFO, WARN or ERROR.']]);
+    const alarmActions = variable('alarm_actions', {
+      type: 'list(string)',
+      description: 'ARNs (e.g. SNS topics) notified by every alarm.',
+      default: [],
+      nullable: false,
+    });
+    const webhookUrl = str('webhook_url', 'Optional https URL the publish stage POSTs image.resized events to ("" for none).', '', [
+      ['var.webhook_url == "" || startswith(var.webhook_url, "https://")', 'webhook_url must be "" or an https URL.'],
+    ]);
+    const webhookSecret = str('webhook_secret_arn', 'Secrets Manager secret ARN of the webhook signing key (required with webhook_url).', '', [
+      ['var.webhook_secret_arn == "" || can(regex("^arn:[a-z-]+:secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:.+$", var.webhook_secret_arn))', 'webhook_secret_arn must be "" or a Secrets Manager secret ARN.'],
+    ]);
+    const forceDestroy = variable('force_destroy', {
+      type: 'bool',
+      description: 'Let terraform destroy delete the buckets while they hold objects.',
+      default: false,
+      nullable: false,
+    });
+    const tags = variable('tags', { type: 'map(string)', description: 'Tags on every taggable resource.', default: {}, nullable: false });
+
+    this.chain = new ImageResizeChain(this, 'chain', {
+      namePrefix: namePrefix.stringValue,
+      images: { resize: resizeImage.stringValue, publish: publishImage.stringValue },
+      architecture: architecture.stringValue as 'x86_64',
+      uploadsPrefix: uploadsPrefix.stringValue,
+      outputPrefix: outputPrefix.stringValue,
+      variants: variants.stringValue,
+      sourceBucket: { forceDestroy: forceDestroy.booleanValue },
+      outputBucket: { forceDestroy: forceDestroy.booleanValue },
+      resize: { memorySize: resizeMemory.numberValue, timeout: resizeTimeout.numberValue, batchSize: batchSize.numberValue, maxBatchingWindow: window.numberValue, maximumConcurrency: resizeMaxConc.numberValue },
+      publish: { memorySize: publishMemory.numberValue, timeout: publishTimeout.numberValue, batchSize: batchSize.numberValue, maxBatchingWindow: window.numberValue, maximumConcurrency: publishMaxConc.numberValue },
+      resizeConcurrency: resizeConcurrency.numberValue,
+      limits: { maxInputBytes: maxInputBytes.numberValue, maxInputPixels: maxInputPixels.numberValue },
+      maxReceiveCount: maxReceive.numberValue,
+      messageRetentionSeconds: retention.numberValue,
+      oldestMessageAgeAlarmSeconds: ageAlarm.numberValue,
+      logRetentionDays: logRetention.numberValue,
+      logLevel: logLevel.stringValue as 'INFO',
+      alarmActions: alarmActions.listValue,
+      webhook: { url: webhookUrl.stringValue, secretArn: webhookSecret.stringValue },
+      tags: Token.asStringMap(tags.value),
+    });
+    // Deliveries are always signed: a webhook URL needs a secret (checked when the module is planned).
+    this.chain.publishFunction.function.addOverride('lifecycle.precondition', [
+      { condition: hcl('var.webhook_url == "" || var.webhook_secret_arn != ""'), error_message: 'webhook_url needs webhook_secret_arn (deliveries are always signed).' },
+    ]);
+    addChainOutputs(this, this.chain);
+  }
+}
+
+function stripComments(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(stripComments);
+  if (value && typeof value === 'object') {
+    return Object.fromEntries(
+      Object.entries(value as Record<string, unknown>)
+        .filter(([k]) => k !== '//')
+        .map(([k, v]) => [k, stripComments(v)]),
+    );
+  }
+  return value;
+}
+
+/**
+ * Synthesizes the plain module and returns its JSON document: variables, resources, data sources,
+ * outputs and `required_providers`, without a provider configuration, backend or cdktf metadata.
+ */
+export function synthPlainModule(): Record<string, unknown> {
+  const outdir = mkdtempSync(join(tmpdir(), 'irc-module-'));
+  try {
+    const app = new App({ outdir, skipValidation: false });
+    new ImageResizeChainModuleStack(app, 'module');
+    app.synth();
+    const doc = JSON.parse(readFileSync(join(outdir, 'stacks', 'module', 'cdk.tf.json'), 'utf8')) as Record<string, unknown>;
+    const clean = stripComments(doc) as Record<string, unknown>;
+    delete clean.provider;
+    clean.terraform = {
+      required_version: '>= 1.5.0',
+      required_providers: { aws: { source: 'hashicorp/aws', version: MODULE_AWS_PROVIDER_CONSTRAINT } },
+    };
+    return clean;
+  } finally {
+    rmSync(outdir, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,82 @@
+// Starts the real stand-in S3 + SQS behind the gateway for a test file, with the chain's
+// resources, and offers the few queue/bucket helpers the integration tests share.
+import { HeadObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { DeleteMessageBatchCommand, ReceiveMessageCommand, SQSClient, type Message } from '@aws-sdk/client-sqs';
+import { join } from 'node:path';
+import { startGateway, type Gateway } from '../../src/local/gateway';
+import { createChainResources, type ChainResources } from '../../src/local/resources';
+import { localAwsEnv, localClientConfig } from '../../src/local/sdk';
+import { startStandIn, type StandIn } from '../../src/local/standin';
+
+export const HANDLERS_DIR = join(__dirname, '..', '..', 'dist', 'handlers');
+
+export interface TestCloud {
+  gateway: Gateway;
+  s3: S3Client;
+  sqs: SQSClient;
+  resources: ChainResources;
+  awsEnv: Record<string, string>;
+  stop(): Promise<void>;
+}
+
+export async function startTestCloud(opts: { visibilityTimeoutSeconds?: number; maxReceiveCount?: number } = {}): Promise<TestCloud> {
+  const standIn: StandIn = await startStandIn();
+  const gateway = await startGateway({ upstream: standIn.endpoint });
+  const s3 = new S3Client(localClientConfig(gateway.endpoint));
+  const sqs = new SQSClient(localClientConfig(gateway.endpoint));
+  const resources = await createChainResources(
+    sqs,
+    s3,
+    { sourceBucket: 'uploads-bucket', outputBucket: 'variants-bucket', ingestQueue: 'ingest', resizedQueue: 'resized', rejectedQueue: 'rejected' },
+    { visibilityTimeoutSeconds: opts.visibilityTimeoutSeconds ?? 30, maxReceiveCount: opts.maxReceiveCount ?? 3 },
+  );
+  await gateway.configureNotification(
+    { bucket: resources.buckets.source, queueUrl: resources.queues.ingest.url, queueArn: resources.queues.ingest.arn, prefix: 'uploads/' },
+    { testEvent: false },
+  );
+  return {
+    gateway,
+    s3,
+    sqs,
+    resources,
+    awsEnv: localAwsEnv(gateway.endpoint),
+    async stop() {
+      s3.destroy();
+      sqs.destroy();
+      await gateway.stop();
+      await standIn.stop();
+    },
+  };
+}
+
+export async function upload(cloud: TestCloud, key: string, body: Buffer): Promise<string> {
+  const res = await cloud.s3.send(new PutObjectCommand({ Bucket: cloud.resources.buckets.source, Key: key, Body: body }));
+  return (res.ETag ?? '').replace(/"/g, '');
+}
+
+/** Receives until `count` messages arrived (or `timeoutMs` passed); deletes them when `remove`. */
+export async function receiveAll(cloud: TestCloud, queueUrl: string, count: number, opts: { remove?: boolean; timeoutMs?: number } = {}): Promise<Message[]> {
+  const got: Message[] = [];
+  const deadline = Date.now() + (opts.timeoutMs ?? 15000);
+  while (got.length < count && Date.now() < deadline) {
+    const res = await cloud.sqs.send(
+      new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: Math.min(10, count - got.length), WaitTimeSeconds: 1, AttributeNames: ['All'] }),
+    );
+    const messages = res.Messages ?? [];
+    if (opts.remove && messages.length) {
+      await cloud.sqs.send(new DeleteMessageBatchCommand({ QueueUrl: queueUrl, Entries: messages.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle })) }));
+    }
+    got.push(...messages);
+  }
+  return got;
+}
+
+export async function exists(cloud: TestCloud, bucket: string, key: string): Promise<{ contentType?: string; metadata: Record<string, string>; cacheControl?: string } | undefined> {
+  try {
+    const res = await cloud.s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
+    return { contentType: res.ContentType, metadata: res.Metadata ?? {}, cacheControl: res.CacheControl };
+  } catch (err) {
+    if ((err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 404) return undefined;
+    throw err;
+  }
+}

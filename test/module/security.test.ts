@@ -1,0 +1,88 @@
+/**
+ * Security checks over the synthesized JSON of several configurations (including the plain
+ * module and the consumer stack). Each check walks every resource of a kind, so a new resource
+ * that misses a control fails here.
+ */
+import { synthPlainModule } from '../../modules/terraform-module';
+import { WILDCARD_RESOURCE_SIDS } from '../../modules/container-function';
+import { TfJson, asList, resourcesOf, statementsOf, synthChain, synthWithConsumer } from './synth';
+
+const secretArn = 'arn:aws:secretsmanager:us-east-1:123456789012:secret:hook-AbCdEf';
+const withConsumer = synthWithConsumer('123456789012.dkr.ecr.us-east-1.amazonaws.com/rejections:1');
+const configs: Record<string, TfJson> = {
+  default: synthChain(),
+  'built images': synthChain({ images: undefined }),
+  'one bucket, tracing, webhook': synthChain({ outputBucket: { sameAsSource: true }, outputPrefix: 'out/', tracing: true, webhook: { url: 'https://h.example.com', secretArn } }),
+  'existing source bucket': synthChain({ sourceBucket: { existingBucketName: 'team-uploads' } }),
+  'plain module': synthPlainModule() as TfJson,
+  'consumer stack': withConsumer.consumer,
+};
+
+/** Where a bucket-scoped resource points: `${aws_s3_bucket.x.id}` -> x. */
+const bucketOf = (r: Record<string, unknown>): string | undefined => /aws_s3_bucket\.([a-z0-9_]+)\./.exec(String(r.bucket))?.[1];
+
+/** Every policy document in a configuration: identity policies and resource policies. */
+function policies(doc: TfJson): Array<{ where: string; kind: 'identity' | 'resource'; statements: ReturnType<typeof statementsOf> }> {
+  const out: ReturnType<typeof policies> = [];
+  for (const [type, kind] of [
+    ['aws_iam_role_policy', 'identity'],
+    ['aws_s3_bucket_policy', 'resource'],
+    ['aws_sqs_queue_policy', 'resource'],
+  ] as const) {
+    for (const [name, r] of Object.entries(resourcesOf(doc, type))) out.push({ where: `${type}.${name}`, kind, statements: statementsOf(r.policy) });
+  }
+  return out;
+}
+
+describe.each(Object.entries(configs))('%s', (_name, doc) => {
+  test('every created bucket has a public access block, default encryption, ownership enforced and a TLS-only policy', () => {
+    const buckets = Object.keys(resourcesOf(doc, 'aws_s3_bucket'));
+    const covered = (type: string): string[] => Object.values(resourcesOf(doc, type)).map(bucketOf).filter((b): b is string => !!b);
+    for (const type of ['aws_s3_bucket_public_access_block', 'aws_s3_bucket_server_side_encryption_configuration', 'aws_s3_bucket_ownership_controls', 'aws_s3_bucket_policy']) {
+      expect({ type, missing: buckets.filter((b) => !covered(type).includes(b)) }).toEqual({ type, missing: [] });
+    }
+    for (const pab of Object.values(resourcesOf(doc, 'aws_s3_bucket_public_access_block'))) {
+      expect([pab.block_public_acls, pab.block_public_policy, pab.ignore_public_acls, pab.restrict_public_buckets]).toEqual([true, true, true, true]);
+    }
+    for (const [name, p] of Object.entries(resourcesOf(doc, 'aws_s3_bucket_policy'))) {
+      const tls = statementsOf(p.policy).find((s) => s.Effect === 'Deny' && JSON.stringify(s.Condition) === '{"Bool":{"aws:SecureTransport":"false"}}');
+      expect({ name, tls: !!tls }).toEqual({ name, tls: true });
+    }
+  });
+
+  test('every queue has SSE and (unless it is a DLQ) a redrive policy to a DLQ', () => {
+    const queues = resourcesOf(doc, 'aws_sqs_queue');
+    const dlqs = new Set(Object.values(queues).map((q) => (q.redrive_policy ? /aws_sqs_queue\.([a-z0-9_]+)\.arn/.exec(String(q.redrive_policy))?.[1] : undefined)).filter(Boolean));
+    for (const [name, q] of Object.entries(queues)) {
+      expect({ name, sse: q.sqs_managed_sse_enabled ?? q.kms_master_key_id }).toEqual({ name, sse: true });
+      if (!dlqs.has(name)) expect({ name, redrive: typeof q.redrive_policy }).toEqual({ name, redrive: 'string' });
+    }
+  });
+
+  test('no Allow statement has "*" actions; "*" resources only where AWS offers nothing narrower (X-Ray)', () => {
+    for (const { where, kind, statements } of policies(doc)) {
+      for (const s of statements.filter((st) => st.Effect === 'Allow')) {
+        for (const action of asList(s.Action)) expect({ where, action }).not.toEqual({ where, action: expect.stringMatching(/(^\*$)|(:\*$)/) });
+        if (kind === 'identity' && asList(s.Resource).includes('*')) {
+          expect({ where, sid: s.Sid, allowed: (WILDCARD_RESOURCE_SIDS as readonly string[]).includes(s.Sid ?? '') }).toEqual({ where, sid: s.Sid, allowed: true });
+        }
+        if (kind === 'resource') expect({ where, principal: s.Principal }).not.toEqual({ where, principal: '*' });
+      }
+    }
+  });
+
+  test('every Lambda is an image function with its own log group with retention', () => {
+    const groups = resourcesOf(doc, 'aws_cloudwatch_log_group');
+    for (const [name, fn] of Object.entries(resourcesOf(doc, 'aws_lambda_function'))) {
+      expect({ name, type: fn.package_type, zip: fn.filename ?? fn.s3_bucket }).toEqual({ name, type: 'Image', zip: undefined });
+      const group = /aws_cloudwatch_log_group\.([a-z0-9_]+)\.name/.exec(JSON.stringify(fn.logging_config))?.[1];
+      expect({ name, group: group && typeof groups[group]?.retention_in_days }).toEqual({ name, group: expect.stringMatching(/number|string/) });
+    }
+  });
+});
+
+test('the X-Ray exception is real: tracing adds exactly one "*" resource statement', () => {
+  const traced = configs['one bucket, tracing, webhook']!;
+  const wildcard = policies(traced).flatMap((p) => p.statements.filter((s) => asList(s.Resource).includes('*')).map((s) => s.Sid));
+  expect(wildcard).toEqual(['XRayWriteTraces', 'XRayWriteTraces']);
+});

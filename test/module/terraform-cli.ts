@@ -1,0 +1,115 @@
+/**
+ * Runs the Terraform CLI offline for tests: finds the binary and the AWS provider mirror, writes
+ * a CLI config that installs providers only from that mirror, and adds mock credentials.
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+
+export const AWS_PROVIDER_VERSION = '5.100.0';
+const PROVIDER_DIR = join('registry.terraform.io', 'hashicorp', 'aws', AWS_PROVIDER_VERSION);
+
+function isMirror(dir: string): boolean {
+  return existsSync(join(dir, PROVIDER_DIR));
+}
+
+/** The filesystem mirror holding hashicorp/aws 5.100.0: TF_PROVIDER_MIRROR, known places, then a search of the root filesystem. */
+export function findProviderMirror(): { dir?: string; reason: string } {
+  const fromEnv = process.env.TF_PROVIDER_MIRROR;
+  if (fromEnv) return isMirror(fromEnv) ? { dir: fromEnv, reason: 'TF_PROVIDER_MIRROR' } : { reason: `TF_PROVIDER_MIRROR=${fromEnv} holds no ${PROVIDER_DIR}` };
+  const known = ['/opt/tf-plugins', join(homedir(), '.terraform.d', 'plugins'), '/usr/local/share/terraform/plugins', '/usr/share/terraform/plugins'];
+  const hit = known.find(isMirror);
+  if (hit) return { dir: hit, reason: 'known location' };
+  try {
+    const out = execFileSync('find', ['/', '-xdev', '-type', 'f', '-name', `terraform-provider-aws_v${AWS_PROVIDER_VERSION}*`, '-not', '-path', '*/.terraform/*'], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+      timeout: 30000,
+    });
+    for (const file of out.split('\n').filter(Boolean)) {
+      const idx = file.indexOf(`${join('registry.terraform.io', 'hashicorp', 'aws')}`);
+      if (idx > 0 && isMirror(file.slice(0, idx))) return { dir: file.slice(0, idx).replace(/\/$/, ''), reason: 'find' };
+    }
+  } catch (err) {
+    // find exits non-zero on unreadable directories while still printing hits; fall through.
+    const out = (err as { stdout?: string }).stdout ?? '';
+    for (const file of out.split('\n').filter(Boolean)) {
+      const idx = file.indexOf('registry.terraform.io');
+      if (idx > 0 && isMirror(file.slice(0, idx))) return { dir: file.slice(0, idx).replace(/\/$/, ''), reason: 'find' };
+    }
+  }
+  return { reason: `no filesystem mirror of hashicorp/aws ${AWS_PROVIDER_VERSION} found (set TF_PROVIDER_MIRROR)` };
+}
+
+/** The terraform binary: TERRAFORM_BIN, else `terraform` on PATH. */
+export function findTerraform(): { bin?: string; reason: string } {
+  const bin = process.env.TERRAFORM_BIN ?? 'terraform';
+  const res = spawnSync(bin, ['version'], { encoding: 'utf8', env: { ...process.env, CHECKPOINT_DISABLE: '1', TF_CLI_CONFIG_FILE: '/dev/null' } });
+  return res.status === 0 ? { bin, reason: res.stdout.split('\n')[0] ?? '' } : { reason: `no terraform binary (${bin}): ${res.error?.message ?? res.stderr}` };
+}
+
+/** Writes a CLI config that installs hashicorp/aws only from `mirror` and never from the network. */
+export function writeCliConfig(dir: string, mirror: string): string {
+  const file = join(dir, 'offline.tfrc');
+  writeFileSync(
+    file,
+    [
+      'provider_installation {',
+      '  filesystem_mirror {',
+      `    path    = ${JSON.stringify(mirror)}`,
+      '    include = ["registry.terraform.io/hashicorp/aws"]',
+      '  }',
+      '  direct {',
+      '    exclude = ["registry.terraform.io/*/*"]',
+      '  }',
+      '}',
+      '',
+    ].join('\n'),
+  );
+  return file;
+}
+
+/** An override file giving the aws provider mock credentials and no AWS calls at plan time. */
+export function writeMockCredentials(dir: string): void {
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(
+    join(dir, 'zz_mock_credentials_override.tf.json'),
+    JSON.stringify({
+      provider: {
+        aws: [
+          {
+            access_key: 'mock-access-key',
+            secret_key: 'mock-secret-key',
+            skip_credentials_validation: true,
+            skip_requesting_account_id: true,
+            skip_metadata_api_check: true,
+            skip_region_validation: true,
+          },
+        ],
+      },
+    }),
+  );
+}
+
+export interface TerraformRun {
+  readonly code: number;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** Runs terraform in `cwd` with only the offline CLI config and no ambient AWS configuration. */
+export function runTerraform(bin: string, cliConfig: string, cwd: string, args: string[]): TerraformRun {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('AWS_') && !k.startsWith('TF_')) env[k] = v;
+  Object.assign(env, {
+    TF_CLI_CONFIG_FILE: cliConfig,
+    TF_IN_AUTOMATION: '1',
+    TF_INPUT: '0',
+    CHECKPOINT_DISABLE: '1',
+    AWS_EC2_METADATA_DISABLED: 'true',
+    AWS_REGION: 'us-east-1',
+  });
+  const res = spawnSync(bin, [...args], { cwd, env, encoding: 'utf8', timeout: 180000, maxBuffer: 64 * 1024 * 1024 });
+  return { code: res.status ?? -1, stdout: res.stdout ?? '', stderr: `${res.stderr ?? ''}${res.error ? String(res.error) : ''}` };
+}
