@@ -3,7 +3,7 @@
  * a hostile or accidental upload (a decompression bomb, a 2 GB TIFF) is rejected from its header
  * instead of taking the function down.
  */
-import { configError } from './errors';
+import { boolEnv, intEnv, type Env } from './env';
 
 export interface ImageLimits {
   /** Largest accepted encoded input, in bytes. */
@@ -33,22 +33,6 @@ export const DEFAULT_LIMITS: ImageLimits = Object.freeze({
   allowAnimated: false,
 });
 
-function parsePositiveInteger(name: string, raw: string, ceiling: number): number {
-  const text = raw.trim();
-  const value = /^[0-9]+$/.test(text) ? Number(text) : Number.NaN;
-  if (!Number.isSafeInteger(value) || value < 1 || value > ceiling) {
-    throw configError(name, `${JSON.stringify(raw)} is not an integer in 1..${ceiling}`);
-  }
-  return value;
-}
-
-function parseBoolean(name: string, raw: string): boolean {
-  const text = raw.trim().toLowerCase();
-  if (text === 'true' || text === '1') return true;
-  if (text === 'false' || text === '0') return false;
-  throw configError(name, `${JSON.stringify(raw)} is not one of true, false, 1, 0`);
-}
-
 /**
  * Reads limits from environment variables, falling back to DEFAULT_LIMITS for each one that is
  * unset or empty: MAX_INPUT_BYTES (integer 1..1073741824), MAX_INPUT_PIXELS (integer 1..268402689),
@@ -56,22 +40,10 @@ function parseBoolean(name: string, raw: string): boolean {
  *
  * @throws PipelineError INVALID_CONFIG naming the variable, the bad value and the accepted range.
  */
-export function parseImageLimits(env: Record<string, string | undefined>): ImageLimits {
-  const given = (name: string): string | undefined => {
-    const value = env[name];
-    // Terraform and shells often set a variable to '' to mean "not set".
-    return value === undefined || value.trim() === '' ? undefined : value;
-  };
-  const bytes = given('MAX_INPUT_BYTES');
-  const pixels = given('MAX_INPUT_PIXELS');
-  const animated = given('ALLOW_ANIMATED');
+export function parseImageLimits(env: Env): ImageLimits {
   return Object.freeze({
-    maxInputBytes:
-      bytes === undefined ? DEFAULT_LIMITS.maxInputBytes : parsePositiveInteger('MAX_INPUT_BYTES', bytes, MAX_INPUT_BYTES_CEILING),
-    maxInputPixels:
-      pixels === undefined
-        ? DEFAULT_LIMITS.maxInputPixels
-        : parsePositiveInteger('MAX_INPUT_PIXELS', pixels, MAX_INPUT_PIXELS_CEILING),
-    allowAnimated: animated === undefined ? DEFAULT_LIMITS.allowAnimated : parseBoolean('ALLOW_ANIMATED', animated),
+    maxInputBytes: intEnv(env, 'MAX_INPUT_BYTES', DEFAULT_LIMITS.maxInputBytes, 1, MAX_INPUT_BYTES_CEILING),
+    maxInputPixels: intEnv(env, 'MAX_INPUT_PIXELS', DEFAULT_LIMITS.maxInputPixels, 1, MAX_INPUT_PIXELS_CEILING),
+    allowAnimated: boolEnv(env, 'ALLOW_ANIMATED', DEFAULT_LIMITS.allowAnimated),
   });
 }

@@ -3,6 +3,7 @@
  * one JSON document (an environment variable or module input), validated once at cold start so a
  * bad spec is an init error that names the field, never a per-image failure.
  */
+import { checkInt, show } from './checks';
 import { configError } from './errors';
 
 export type OutputFormat = 'webp' | 'avif' | 'jpeg' | 'png';
@@ -53,27 +54,13 @@ export const DEFAULT_VARIANTS: readonly VariantSpec[] = Object.freeze([
 
 const KNOWN_PROPERTIES = ['name', 'width', 'height', 'fit', 'format', 'quality'] as const;
 
-/** Renders a rejected value for an error message: JSON where possible, so strings show their quotes. */
-function show(value: unknown): string {
-  if (value === undefined) return 'undefined';
-  if (typeof value === 'number' && !Number.isFinite(value)) return String(value);
-  try {
-    const text = JSON.stringify(value);
-    return text.length > 80 ? `${text.slice(0, 77)}...` : text;
-  } catch {
-    return String(value);
-  }
-}
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 function parseDimension(value: unknown, field: string): number {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > MAX_VARIANT_DIMENSION) {
-    throw configError(field, `${show(value)} is not an integer in 1..${MAX_VARIANT_DIMENSION}`);
-  }
-  return value;
+  return checkInt(field, value, 1, MAX_VARIANT_DIMENSION);
 }
 
 function parseOne(raw: unknown, path: string): VariantSpec {
@@ -104,10 +91,7 @@ function parseOne(raw: unknown, path: string): VariantSpec {
   }
   let parsedQuality = DEFAULT_QUALITY;
   if (quality !== undefined) {
-    if (typeof quality !== 'number' || !Number.isInteger(quality) || quality < 1 || quality > 100) {
-      throw configError(`${path}.quality`, `${show(quality)} is not an integer in 1..100`);
-    }
-    parsedQuality = quality;
+    parsedQuality = checkInt(`${path}.quality`, quality, 1, 100);
   }
   const spec: VariantSpec = {
     name,

@@ -13,6 +13,7 @@ import {
   type SQSClient,
 } from '@aws-sdk/client-sqs';
 import { configError } from '../core/errors';
+import { checkInt } from '../core/checks';
 import { LOCAL_REGION } from './sdk';
 import type { InvokeFn, InvokeResult, LogSink } from './types';
 
@@ -103,25 +104,13 @@ const LAMBDA_ATTRIBUTES = [
 ];
 
 function validate(opts: EventSourceMappingOptions): Required<Pick<EventSourceMappingOptions, 'batchSize' | 'maximumBatchingWindowSeconds' | 'maximumConcurrency' | 'pollWaitSeconds'>> {
-  const batchSize = opts.batchSize ?? 10;
-  const window = opts.maximumBatchingWindowSeconds ?? 0;
-  const concurrency = opts.maximumConcurrency ?? 2;
-  const pollWait = opts.pollWaitSeconds ?? 1;
-  if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > 10000) {
-    throw configError('batchSize', `must be an integer within 1..10000, got ${batchSize}`);
-  }
-  if (!Number.isInteger(window) || window < 0 || window > 300) {
-    throw configError('maximumBatchingWindowSeconds', `must be an integer within 0..300, got ${window}`);
-  }
+  const batchSize = checkInt('batchSize', opts.batchSize ?? 10, 1, 10000);
+  const window = checkInt('maximumBatchingWindowSeconds', opts.maximumBatchingWindowSeconds ?? 0, 0, 300);
   if (batchSize > 10 && window < 1) {
     throw configError('maximumBatchingWindowSeconds', `must be at least 1 when batchSize (${batchSize}) is above 10`);
   }
-  if (!Number.isInteger(concurrency) || concurrency < 2 || concurrency > 1000) {
-    throw configError('maximumConcurrency', `must be an integer within 2..1000, got ${concurrency}`);
-  }
-  if (!Number.isInteger(pollWait) || pollWait < 0 || pollWait > 20) {
-    throw configError('pollWaitSeconds', `must be an integer within 0..20, got ${pollWait}`);
-  }
+  const concurrency = checkInt('maximumConcurrency', opts.maximumConcurrency ?? 2, 2, 1000);
+  const pollWait = checkInt('pollWaitSeconds', opts.pollWaitSeconds ?? 1, 0, 20);
   return { batchSize, maximumBatchingWindowSeconds: window, maximumConcurrency: concurrency, pollWaitSeconds: pollWait };
 }
 

@@ -12,6 +12,7 @@ import {
   SetQueueAttributesCommand,
   type SQSClient,
 } from '@aws-sdk/client-sqs';
+import { checkInt } from '../core/checks';
 import { PipelineError, configError } from '../core/errors';
 
 export interface ChainResourceNames {
@@ -50,14 +51,8 @@ export async function createChainResources(
   names: ChainResourceNames,
   opts: ChainResourceOptions = {},
 ): Promise<ChainResources> {
-  const maxReceiveCount = opts.maxReceiveCount ?? 3;
-  const visibility = opts.visibilityTimeoutSeconds ?? 30;
-  if (!Number.isInteger(maxReceiveCount) || maxReceiveCount < 1 || maxReceiveCount > 1000) {
-    throw configError('maxReceiveCount', `must be an integer within 1..1000, got ${maxReceiveCount}`);
-  }
-  if (!Number.isInteger(visibility) || visibility < 0 || visibility > 43200) {
-    throw configError('visibilityTimeoutSeconds', `must be an integer within 0..43200, got ${visibility}`);
-  }
+  const maxReceiveCount = checkInt('maxReceiveCount', opts.maxReceiveCount ?? 3, 1, 1000);
+  const visibility = checkInt('visibilityTimeoutSeconds', opts.visibilityTimeoutSeconds ?? 30, 0, 43200);
   if (names.sourceBucket === names.outputBucket) {
     // Outputs written into the watched bucket would notify again, forever.
     throw configError('outputBucket', `must differ from the source bucket '${names.sourceBucket}'`);

@@ -10,7 +10,7 @@ describe('resizeConfigFromEnv', () => {
   });
   it.each([
     [{ OUTPUT_BUCKET: undefined }, 'OUTPUT_BUCKET: is required'],
-    [{ CONCURRENCY: '0' }, 'CONCURRENCY: must be an integer from 1 to 16, got "0"'],
+    [{ CONCURRENCY: '0' }, 'CONCURRENCY: "0" is not an integer in 1..16'],
     [{ OUTPUT_PREFIX: 'resized' }, 'OUTPUT_PREFIX: must end with "/"'],
     [{ VARIANTS: '[{"name":"x","width":-1,"format":"webp"}]' }, 'VARIANTS[0].width'],
   ])('refuses %j naming the variable', (override, fragment) => {
