@@ -59,7 +59,7 @@ export const BUILD_AND_PUSH_SCRIPT = [
   '  echo "image $IMAGE already pushed"; exit 0',
   'fi',
   'aws ecr get-login-password --region "$REGION" | "$DOCKER" login --username AWS --password-stdin "$REGISTRY"',
-  '"$DOCKER" build --platform "$PLATFORM" --build-arg HANDLER="$HANDLER" $EXTRA_BUILD_ARGS -t "$IMAGE" .',
+  'DOCKER_BUILDKIT=1 "$DOCKER" build --platform "$PLATFORM" --build-arg HANDLER="$HANDLER" $EXTRA_BUILD_ARGS -t "$IMAGE" .',
   '"$DOCKER" push "$IMAGE"',
 ].join('\n');
 

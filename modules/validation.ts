@@ -5,6 +5,7 @@
  * validations or resource preconditions instead.
  */
 import { Token } from 'cdktf';
+import { checkInt } from '../src/core/checks';
 import { configError } from '../src/core/errors';
 import { outputsWouldLoop } from '../src/core/keys';
 
@@ -15,10 +16,7 @@ export function isKnown(value: unknown): boolean {
 
 /** Refuses a non-integer or out-of-range number. Unknown (token) values pass. */
 export function checkIntRange(field: string, value: number, min: number, max: number): void {
-  if (!isKnown(value)) return;
-  if (!Number.isInteger(value) || value < min || value > max) {
-    throw configError(field, `must be an integer from ${min} to ${max}, got ${value}`);
-  }
+  if (isKnown(value)) checkInt(field, value, min, max);
 }
 
 /** Refuses a value outside a fixed set. */

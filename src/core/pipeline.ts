@@ -9,6 +9,10 @@
  * to a raw buffer the size of the largest variant, and every variant is resized and encoded from
  * that buffer concurrently.
  */
+import { randomBytes } from 'node:crypto';
+import { promises as fs } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import sharp, { type Metadata, type Sharp, type SharpOptions } from 'sharp';
 import { PipelineError, toPipelineError, type ErrorSubject } from './errors';
 import type { ImageLimits } from './limits';
@@ -48,12 +52,20 @@ export interface ResizeResult {
 export const ACCEPTED_INPUT_FORMATS = ['jpeg', 'png', 'webp', 'gif', 'avif', 'tiff'] as const;
 
 /**
- * WebP effort 4 (sharp's default). Measured here on 1600 px frames: effort 4 takes 180-290 ms,
- * effort 2 about 55 ms, for 2-5 % more bytes. We keep 4: an image is encoded once but downloaded
- * on every view, and the encodes of all variants run concurrently. Lower it if encode latency or
- * Lambda cost matters more than page weight.
+ * WebP effort 4 (sharp's and Pillow's default) for frames up to WEBP_FAST_ABOVE_PIXELS. Small frames
+ * cost little at effort 4 (800x600: ~36 ms), so they keep the smaller files.
  */
 export const WEBP_EFFORT = 4;
+/**
+ * WebP effort 2 for opaque frames above WEBP_FAST_ABOVE_PIXELS. Measured on a 1600x1200 frame
+ * (libwebp 1.6.0, quality 80): effort 4 ~120 ms, effort 3 ~116 ms, effort 2 ~43 ms for ~6 % more
+ * bytes; that one encode was the critical path of a whole 12 MP source, and the extra bytes stay
+ * within 5 % of Pillow's method-4 output over a source's WebP variants (bench/results.md). Frames
+ * with alpha keep effort 4: there effort 2 measured ~35 % more bytes (alpha plane compression).
+ */
+export const WEBP_EFFORT_LARGE = 2;
+/** 1 MP: frames larger than this (e.g. 1600x1200) are encoded at WEBP_EFFORT_LARGE. */
+export const WEBP_FAST_ABOVE_PIXELS = 1_000_000;
 /** AVIF effort 2: at aom's default effort 4 a 1600 px frame took 4.6-7.2 s here; effort 2 ~0.5 s. */
 export const AVIF_EFFORT = 2;
 /** PNG zlib level 6 (sharp's default); level 9 measured 0.8-1.5x the time for ~5 % fewer bytes. */
@@ -238,6 +250,8 @@ function classifyInputError(err: unknown, input: Buffer, subject: ErrorSubject):
 
 interface Inspection {
   readonly source: SourceInfo;
+  /** Dimensions as stored, before EXIF auto-orientation (what a JPEG decoder scales). */
+  readonly stored: { readonly width: number; readonly height: number };
 }
 
 async function inspect(input: Buffer, limits: ImageLimits, subject: ErrorSubject): Promise<Inspection> {
@@ -289,7 +303,7 @@ async function inspect(input: Buffer, limits: ImageLimits, subject: ErrorSubject
   }
   // autoOrient swaps width and height for orientations 5..8. Multi-page inputs report one page.
   const oriented = meta.autoOrient ?? { width: meta.width, height: pageHeight };
-  return { source: { width: oriented.width, height: oriented.height, format } };
+  return { source: { width: oriented.width, height: oriented.height, format }, stored: { width: meta.width, height: pageHeight } };
 }
 
 /**
@@ -368,29 +382,101 @@ interface DecodedImage {
 }
 
 /**
+ * The JPEG DCT scale (libjpeg shrink-on-load: 1, 2, 4 or 8) that decodes straight to the smallest
+ * picture still at least `needWidth` x `needHeight` (stored orientation), as Pillow's `draft()` does.
+ * libjpeg rounds scaled sizes up, so a 4000 px side decodes to 2000 at 1/2 and 1000 at 1/4.
+ */
+export function jpegDctShrink(storedWidth: number, storedHeight: number, needWidth: number, needHeight: number): 1 | 2 | 4 | 8 {
+  for (const shrink of [8, 4, 2] as const) {
+    if (Math.ceil(storedWidth / shrink) >= needWidth && Math.ceil(storedHeight / shrink) >= needHeight) return shrink;
+  }
+  return 1;
+}
+
+/**
+ * The JPEG shrink-on-load sharp 0.35 picks by itself for a resize from `stored` to `need`
+ * (src/pipeline.cc): 8/4/2 when the reduction is >= 8/4/2, halved when int(reduction) equals it
+ * ("libjpeg rounding"), so only reductions >= 3, 5, 9 get 2, 4, 8.
+ */
+export function sharpJpegShrink(storedWidth: number, storedHeight: number, needWidth: number, needHeight: number): 1 | 2 | 4 | 8 {
+  const reduction = Math.min(storedWidth / needWidth, storedHeight / needHeight);
+  let shrink: 1 | 2 | 4 | 8 = reduction >= 8 ? 8 : reduction >= 4 ? 4 : reduction >= 2 ? 2 : 1;
+  if (shrink > 1 && Math.trunc(reduction) === shrink) shrink = (shrink / 2) as 2 | 4;
+  return shrink;
+}
+
+/** A per-process folder for JPEGs handed to libvips by name (Lambda: under /tmp). */
+let scratchDir: Promise<string> | undefined;
+
+function scratchFolder(): Promise<string> {
+  scratchDir ??= fs.mkdtemp(path.join(os.tmpdir(), 'resize-')).catch((err: unknown) => {
+    scratchDir = undefined;
+    throw err;
+  });
+  return scratchDir;
+}
+
+/**
+ * Writes a JPEG where libvips can load it by file name with a `[shrink=n]` option: sharp has no
+ * input option for the DCT scale and refuses the scales 2 and 4 for reductions in [2, 3) and
+ * [4, 5) (e.g. 4000 -> 1600, the most common camera-to-web step). Undefined when the scratch
+ * folder is unusable (full /tmp, read-only file system): the caller decodes from memory instead.
+ */
+async function scratchJpeg(input: Buffer): Promise<string | undefined> {
+  try {
+    const dir = await scratchFolder();
+    if (dir.includes('[')) return undefined; // libvips would read it as an option list
+    const file = path.join(dir, `${randomBytes(8).toString('hex')}.jpg`);
+    await fs.writeFile(file, input);
+    return file;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
  * Decodes the input once into raw sRGB pixels at the largest size any variant needs.
  *
  * Decoding straight to that size lets sharp use JPEG shrink-on-load (DCT scaling) and WebP scaled
- * decoding. Measured on sharp 0.35.5: it picks JPEG shrink 2/4/8 only when the overall reduction is
- * >= 3/5/9, because it halves its choice when int(reduction) equals it ("libjpeg rounding"). So
- * asking for an exact power-of-two size (e.g. 2000 from 4000) gains nothing (71 ms vs 72 ms full
- * decode of 12 MP) and would only add a resample; there is no input option to force DCT scaling.
+ * decoding. Where sharp would decode a JPEG at a larger scale than needed (see sharpJpegShrink), the
+ * bytes go to a scratch file loaded as `file[shrink=n]`: on a 12 MP JPEG to 1600 px this measured
+ * ~51 ms instead of ~65 ms (CPU), for a ~2 ms file write. The resize that follows is Lanczos3 from
+ * the DCT-scaled picture, as Pillow's draft() + LANCZOS does (SSIM in bench/results.md).
  */
-async function decodeOnce(input: Buffer, limits: ImageLimits, width: number, height: number, source: SourceInfo): Promise<DecodedImage> {
-  let pipeline = sharp(input, decoderOptions(limits));
-  if (width !== source.width || height !== source.height) pipeline = pipeline.resize(width, height, { fit: 'fill' });
-  // toColourspace('srgb') converts CMYK, greyscale, 16-bit and ICC-tagged inputs to 8-bit sRGB.
-  const { data, info } = await pipeline.toColourspace('srgb').raw().toBuffer({ resolveWithObject: true });
-  if (info.channels !== 3 && info.channels !== 4) {
-    throw new PipelineError('INTERNAL', `decoded image has ${info.channels} channels; expected 3 or 4`);
+async function decodeOnce(input: Buffer, limits: ImageLimits, width: number, height: number, inspection: Inspection): Promise<DecodedImage> {
+  const { source, stored } = inspection;
+  let from: Buffer | string = input;
+  let scratch: string | undefined;
+  const resizing = width !== source.width || height !== source.height;
+  if (resizing && source.format === 'jpeg') {
+    // The decode target in stored orientation: EXIF orientations 5..8 swap the axes.
+    const swapped = stored.width !== source.width;
+    const needWidth = swapped ? height : width;
+    const needHeight = swapped ? width : height;
+    const shrink = jpegDctShrink(stored.width, stored.height, needWidth, needHeight);
+    if (shrink > sharpJpegShrink(stored.width, stored.height, needWidth, needHeight)) {
+      scratch = await scratchJpeg(input);
+      if (scratch) from = `${scratch}[shrink=${shrink}]`;
+    }
   }
-  return { data, width: info.width, height: info.height, channels: info.channels };
+  try {
+    let pipeline = sharp(from, decoderOptions(limits));
+    if (resizing) pipeline = pipeline.resize(width, height, { fit: 'fill' });
+    // toColourspace('srgb') converts CMYK, greyscale, 16-bit and ICC-tagged inputs to 8-bit sRGB.
+    const { data, info } = await pipeline.toColourspace('srgb').raw().toBuffer({ resolveWithObject: true });
+    if (info.channels !== 3 && info.channels !== 4) {
+      throw new PipelineError('INTERNAL', `decoded image has ${info.channels} channels; expected 3 or 4`);
+    }
+    return { data, width: info.width, height: info.height, channels: info.channels };
+  } finally {
+    if (scratch) await fs.unlink(scratch).catch(() => undefined);
+  }
 }
 
-function encode(image: Sharp, spec: VariantSpec): Sharp {
+function encode(image: Sharp, spec: VariantSpec, pixels: number, alpha: boolean): Sharp {
   switch (spec.format) {
     case 'webp':
-      return image.webp({ quality: spec.quality, effort: WEBP_EFFORT });
+      return image.webp({ quality: spec.quality, effort: pixels > WEBP_FAST_ABOVE_PIXELS && !alpha ? WEBP_EFFORT_LARGE : WEBP_EFFORT });
     case 'avif':
       return image.avif({ quality: spec.quality, effort: AVIF_EFFORT });
     case 'jpeg':
@@ -427,7 +513,7 @@ async function renderVariant(decoded: DecodedImage, plan: VariantPlan): Promise<
       background: opaque ? WHITE : TRANSPARENT,
     });
   }
-  const { data, info } = await encode(image, spec).toBuffer({ resolveWithObject: true });
+  const { data, info } = await encode(image, spec, plan.width * plan.height, decoded.channels === 4).toBuffer({ resolveWithObject: true });
   return { name: spec.name, format: spec.format, width: info.width, height: info.height, contentType: contentTypeFor(spec.format), data };
 }
 
@@ -448,7 +534,8 @@ export async function resizeImage(
   subject: ErrorSubject = {},
 ): Promise<ResizeResult> {
   if (specs.length === 0) throw new PipelineError('INVALID_CONFIG', 'variants: no variants to render', { field: 'variants' });
-  const { source } = await inspect(input, limits, subject);
+  const inspection = await inspect(input, limits, subject);
+  const { source } = inspection;
   const plans = specs.map((spec) => planVariant(spec, source.width, source.height));
   const largestScale = Math.max(...plans.map((plan) => plan.scale));
   const decodeWidth = scaled(source.width, largestScale);
@@ -456,7 +543,7 @@ export async function resizeImage(
 
   let decoded: DecodedImage;
   try {
-    decoded = await decodeOnce(input, limits, decodeWidth, decodeHeight, source);
+    decoded = await decodeOnce(input, limits, decodeWidth, decodeHeight, inspection);
   } catch (err) {
     throw err instanceof PipelineError ? new PipelineError(err.code, err.message, subject, { cause: err }) : classifyInputError(err, input, subject);
   }

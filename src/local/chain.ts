@@ -11,7 +11,8 @@ import { configError } from '../core/errors';
 import { outputsWouldLoop } from '../core/keys';
 import type { VariantSpec } from '../core/variants';
 import { startEventSourceMapping, type EventSourceMapping } from './event-source-mapping';
-import { startLocalFunction, type LocalFunction } from './function-host';
+import { containerLauncher } from './container-host';
+import { startLocalFunction, type LocalFunction, type SandboxLauncher } from './function-host';
 import { startGateway, type Gateway } from './gateway';
 import { createChainResources, type ChainResources } from './resources';
 import { localAwsEnv, localClientConfig } from './sdk';
@@ -56,6 +57,21 @@ export interface LocalChainOptions {
   logDir?: string;
   /** Also receives every log line. */
   logSink?: LogSink;
+  /**
+   * Run each function as containers of its image (polling our Runtime API) instead of Node processes.
+   * @default undefined: processes on this machine, bundles from handlersDir
+   */
+  containers?: LocalContainersOptions;
+}
+
+/** Images and client for `containers`. */
+export interface LocalContainersOptions {
+  /** @default 'image-resize-chain/resize:latest' (npm run images) */
+  resizeImage?: string;
+  /** @default 'image-resize-chain/publish:latest' */
+  publishImage?: string;
+  /** Docker client. @default dockerClient() ($DOCKER, else /usr/bin/docker, else docker) */
+  docker?: string;
 }
 
 export interface LocalChain {
@@ -145,10 +161,17 @@ export async function startLocalChain(opts: LocalChainOptions = {}): Promise<Loc
 
     const awsEnv = localAwsEnv(gateway.endpoint);
     const variantsEnv: Record<string, string> = opts.variants ? { VARIANTS: JSON.stringify(opts.variants) } : {};
+    const launcherFor = (handler: 'resize' | 'publish'): SandboxLauncher | undefined => {
+      const c = opts.containers;
+      if (!c) return undefined;
+      const image = (handler === 'resize' ? c.resizeImage : c.publishImage) ?? `image-resize-chain/${handler}:latest`;
+      return containerLauncher({ image, docker: c.docker });
+    };
     const resize = await startLocalFunction({
       name: 'image-resize',
       handler: 'resize.handler',
       taskRoot: handlersDir,
+      launcher: launcherFor('resize'),
       concurrency: resizeStage.concurrency,
       timeoutSeconds: resizeStage.timeoutSeconds,
       memoryMb: resizeStage.memoryMb,
@@ -168,6 +191,7 @@ export async function startLocalChain(opts: LocalChainOptions = {}): Promise<Loc
       name: 'image-publish',
       handler: 'publish.handler',
       taskRoot: handlersDir,
+      launcher: launcherFor('publish'),
       concurrency: publishStage.concurrency,
       timeoutSeconds: publishStage.timeoutSeconds,
       memoryMb: publishStage.memoryMb,

@@ -9,14 +9,19 @@ import { isPipelineError } from '../core/errors';
 import { parseVariantSpecs } from '../core/variants';
 import { readFileSync } from 'node:fs';
 import { s3PutEvent } from './commands/event';
+import { invokeCommand } from './commands/invoke';
 import { resizeFiles } from './commands/resize';
 import { startCommand } from './commands/start';
 
 const USAGE = `Usage:
-  resize-chain start [dir] [--out out] [--variants file.json] [--timeout 300] [--concurrency 2]
+  resize-chain start [dir] [--out out] [--variants file.json] [--timeout 300] [--concurrency 2] [--containers]
       Run the whole chain locally (stand-in S3 + SQS, both Lambdas under aws-lambda-ric) on the
       images in [dir] (default: generated samples in ./samples); print a table and write
-      <out>/report.html.
+      <out>/report.html. --containers runs the functions as their images (npm run images)
+      instead of processes; --resize-image/--publish-image pick other tags.
+  resize-chain invoke <handler> --event <file|-> [--image IMAGE] [--env K=V]... [--timeout 30]
+      Invoke one handler image once (a container polling our Runtime API, the event POSTed to its
+      RIE-compatible endpoint); print the response. Exit 1 with the error document on a function error.
   resize-chain resize <file...> --out <dir> [--variants file.json]
       Resize files with the same core the resize Lambda runs.
   resize-chain event s3-put --bucket B --key K [--size N] [--etag E] [--region R] [--raw]
@@ -46,7 +51,15 @@ async function main(argv: string[]): Promise<number> {
       const { values, positionals } = parseArgs({
         args: rest,
         allowPositionals: true,
-        options: { out: { type: 'string' }, variants: { type: 'string' }, timeout: { type: 'string' }, concurrency: { type: 'string' } },
+        options: {
+          out: { type: 'string' },
+          variants: { type: 'string' },
+          timeout: { type: 'string' },
+          concurrency: { type: 'string' },
+          containers: { type: 'boolean' },
+          'resize-image': { type: 'string' },
+          'publish-image': { type: 'string' },
+        },
       });
       if (positionals.length > 1) throw new UsageError('start takes at most one folder');
       const concurrency = int(values.concurrency, 'concurrency', 2);
@@ -58,9 +71,27 @@ async function main(argv: string[]): Promise<number> {
         chain: {
           variants: values.variants ? parseVariantSpecs(readFileSync(values.variants, 'utf8'), values.variants) : undefined,
           resize: { concurrency },
+          containers: values.containers ? { resizeImage: values['resize-image'], publishImage: values['publish-image'] } : undefined,
         },
       });
       return summary.exitCode;
+    }
+    case 'invoke': {
+      const { values, positionals } = parseArgs({
+        args: rest,
+        allowPositionals: true,
+        options: { event: { type: 'string' }, image: { type: 'string' }, env: { type: 'string', multiple: true }, timeout: { type: 'string' } },
+      });
+      if (positionals.length !== 1) throw new UsageError('invoke takes one handler name (resize or publish)');
+      if (!values.event) throw new UsageError('invoke needs --event <file> (or - for stdin)');
+      const env: Record<string, string> = {};
+      for (const pair of values.env ?? []) {
+        const eq = pair.indexOf('=');
+        if (eq <= 0) throw new UsageError(`--env wants NAME=value, got ${JSON.stringify(pair)}`);
+        env[pair.slice(0, eq)] = pair.slice(eq + 1);
+      }
+      const outcome = await invokeCommand({ handler: positionals[0]!, eventFile: values.event, image: values.image, env, timeoutSeconds: int(values.timeout, 'timeout', 30) });
+      return outcome.exitCode;
     }
     case 'resize': {
       const { values, positionals } = parseArgs({ args: rest, allowPositionals: true, options: { out: { type: 'string' }, variants: { type: 'string' } } });

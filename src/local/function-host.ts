@@ -1,9 +1,13 @@
 /**
  * Runs one Lambda function on this machine the way Lambda does: a Runtime API server of ours, and
- * `concurrency` sandboxes, each a real `aws-lambda-ric` process on Node 22 polling that API with
- * the environment Lambda sets. A sandbox that dies (crash, or killed at its deadline) fails its
- * in-flight invocation and is replaced by a new one (a new cold start); one that fails its init is
- * not restarted until the next invoke, so a broken bundle cannot spin in a restart loop.
+ * `concurrency` sandboxes, each a real `aws-lambda-ric` polling that API with the environment Lambda
+ * sets. A sandbox that dies (crash, or killed at its deadline) fails its in-flight invocation and is
+ * replaced by a new one (a new cold start); one that fails its init is not restarted until the next
+ * invoke, so a broken bundle cannot spin in a restart loop.
+ *
+ * What a sandbox is comes from a `SandboxLauncher`: by default a Node 22 process running the bundle
+ * in `taskRoot` (processLauncher); container-host.ts launches the handler's container image instead.
+ * The bookkeeping above (slots, init timeouts, crashes, restarts) is the same for both.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -19,8 +23,8 @@ export interface LocalFunctionOptions {
   name: string;
   /** Handler as Lambda's configuration names it, e.g. 'resize.handler' (file resize.js in taskRoot). */
   handler: string;
-  /** Directory holding the bundle: LAMBDA_TASK_ROOT and the processes' cwd. */
-  taskRoot: string;
+  /** Directory holding the bundle: LAMBDA_TASK_ROOT and the processes' cwd. Required unless `launcher` is given. */
+  taskRoot?: string;
   /** Function environment variables; they win over the defaults (AWS credentials come from here). */
   env?: Record<string, string>;
   /** Number of sandboxes, i.e. invocations served at once. @default 1 */
@@ -33,8 +37,10 @@ export interface LocalFunctionOptions {
   region?: string;
   /** Receives platform lines (START, REPORT, INIT_REPORT, SANDBOX_*) and every function output line. @default JSON lines on stdout */
   logSink?: LogSink;
-  /** Node binary running aws-lambda-ric. @default resolveNode22() */
+  /** Node binary running aws-lambda-ric (process sandboxes only). @default resolveNode22() */
   nodeBinary?: string;
+  /** Starts one sandbox. @default processLauncher({ taskRoot, nodeBinary }): a Node 22 process on the host */
+  launcher?: SandboxLauncher;
   /** A sandbox that has not polled /next by then is killed and counts as an init failure. @default 10000 (Lambda's init limit) */
   initTimeoutMs?: number;
 }
@@ -56,6 +62,36 @@ export interface LocalFunction {
   /** Kills every sandbox process and waits for them to exit; open invocations resolve as failed. */
   stop(): Promise<void>;
   stats(): LocalFunctionStats;
+}
+
+/** What a launcher is asked to start: one runtime polling `runtimeApi`, with Lambda's environment. */
+export interface SandboxLaunchRequest {
+  /** Unique per sandbox, e.g. 'image-resize-0.3'. */
+  sandboxId: string;
+  /** The sandbox's own Runtime API listener (127.0.0.1:port). */
+  runtimeApi: RuntimeApiEndpoint;
+  /**
+   * The environment Lambda gives the runtime, AWS_LAMBDA_RUNTIME_API and _HANDLER included; it holds
+   * no PATH, LAMBDA_TASK_ROOT or LAMBDA_RUNTIME_DIR: those depend on where the runtime lives.
+   */
+  env: Record<string, string>;
+}
+
+/** A started sandbox: a child process whose output is the function's, and how to end it. */
+export interface LaunchedSandbox {
+  /** Emits 'exit' when the sandbox is gone, 'error' if it could not start; stdout/stderr are piped. */
+  child: ChildProcess;
+  /** Ends the sandbox at once (SIGKILL semantics); 'exit' follows. */
+  kill(): void;
+  /** Extra fields for SANDBOX_START log lines (e.g. the container name). */
+  describe?: Record<string, unknown>;
+}
+
+/** Starts sandboxes for a function host: a process on the host, a container, ... */
+export interface SandboxLauncher {
+  /** 'process' or 'container': logged, and part of error messages. */
+  readonly kind: string;
+  launch(request: SandboxLaunchRequest): LaunchedSandbox;
 }
 
 /** Keys the host wires itself; letting `env` override them would disconnect the runtime from us. */
@@ -91,6 +127,7 @@ interface Sandbox {
   logStreamName: string;
   initError?: LambdaErrorDocument;
   killReason?: KillReason;
+  launched?: LaunchedSandbox;
   timers: NodeJS.Timeout[];
   exited: Promise<void>;
   markExited: () => void;
@@ -101,8 +138,7 @@ class FunctionHost {
   private readonly concurrency: number;
   private readonly timeoutMs: number;
   private readonly initTimeoutMs: number;
-  private readonly nodeBinary: string;
-  private readonly ricEntry: string;
+  private readonly launcher: SandboxLauncher;
   private readonly log: LogSink;
   private readonly api: LambdaRuntimeApi;
   /** One entry per concurrency slot; undefined = parked, to be started by the next invoke. */
@@ -119,8 +155,7 @@ class FunctionHost {
     this.concurrency = opts.concurrency ?? 1;
     this.timeoutMs = (opts.timeoutSeconds ?? 30) * 1000;
     this.initTimeoutMs = opts.initTimeoutMs ?? 10_000;
-    this.nodeBinary = opts.nodeBinary ?? resolveNode22();
-    this.ricEntry = ricEntry();
+    this.launcher = opts.launcher ?? processLauncher({ taskRoot: opts.taskRoot as string, nodeBinary: opts.nodeBinary });
     this.log = opts.logSink ?? ((line) => process.stdout.write(`${JSON.stringify(line)}\n`));
     this.slots = new Array<Sandbox | undefined>(this.concurrency).fill(undefined);
     this.api = new LambdaRuntimeApi({
@@ -199,19 +234,22 @@ class FunctionHost {
     }
     if (this.stopping || sandbox.state === 'gone') return this.onGone(sandbox, {});
 
-    const child = spawn(this.nodeBinary, [this.ricEntry, this.opts.handler], {
-      cwd: this.opts.taskRoot,
-      env: this.environment(endpoint, sandbox.logStreamName),
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    let launched: LaunchedSandbox;
+    try {
+      launched = this.launcher.launch({ sandboxId: sandbox.id, runtimeApi: endpoint, env: this.environment(endpoint, sandbox.logStreamName) });
+    } catch (err) {
+      this.onGone(sandbox, { spawnError: err });
+      return;
+    }
+    const { child } = launched;
+    sandbox.launched = launched;
     sandbox.child = child;
-    liveChildren.add(child);
     child.once('error', (err) => this.onGone(sandbox, { spawnError: err }));
     child.once('exit', (code, signal) => this.onGone(sandbox, { code, signal }));
     this.pipeOutput(child, 'stdout');
     this.pipeOutput(child, 'stderr');
     sandbox.timers.push(setTimeout(() => this.kill(sandbox, 'init-timeout'), this.initTimeoutMs));
-    this.log({ type: 'SANDBOX_START', fn: this.opts.name, sandbox: sandbox.id, pid: child.pid ?? null });
+    this.log({ type: 'SANDBOX_START', fn: this.opts.name, sandbox: sandbox.id, kind: this.launcher.kind, pid: child.pid ?? null, ...launched.describe });
   }
 
   private newSandbox(slot: number, id: string): Sandbox {
@@ -223,18 +261,17 @@ class FunctionHost {
   }
 
   /**
-   * The environment of a sandbox: what Lambda sets, plus PATH (with our Node 22 first, as
-   * /var/lang/bin is on Lambda), plus opts.env. The parent's environment is NOT passed wholesale:
+   * The environment of a sandbox: what Lambda sets, plus opts.env (the launcher adds PATH and the
+   * task root). The parent's environment is NOT passed wholesale:
    * it would hand the developer's credentials, proxies and NODE_OPTIONS to the function and make
    * local runs differ from Lambda. HOME=/tmp (Lambda's only writable place) keeps the AWS SDK from
    * reading the developer's ~/.aws files, and AWS_EC2_METADATA_DISABLED keeps it from probing the
    * instance metadata address when opts.env carries no credentials: nothing leaves loopback.
    */
   private environment(endpoint: RuntimeApiEndpoint, streamName: string): Record<string, string> {
-    const { name, handler, taskRoot } = this.opts;
+    const { name, handler } = this.opts;
     const region = this.opts.region ?? 'us-east-1';
     const base: Record<string, string> = {
-      PATH: [path.dirname(this.nodeBinary), process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin'].join(path.delimiter),
       LANG: 'en_US.UTF-8',
       TZ: ':UTC',
       HOME: '/tmp',
@@ -248,16 +285,12 @@ class FunctionHost {
       AWS_LAMBDA_LOG_GROUP_NAME: `/aws/lambda/${name}`,
       AWS_LAMBDA_LOG_STREAM_NAME: streamName,
       AWS_EC2_METADATA_DISABLED: 'true',
-      LAMBDA_RUNTIME_DIR: path.dirname(this.ricEntry),
     };
-    // Native modules (sharp's libvips) may rely on it on some hosts; Lambda sets its own.
-    if (process.env.LD_LIBRARY_PATH) base.LD_LIBRARY_PATH = process.env.LD_LIBRARY_PATH;
     return {
       ...base,
       ...this.opts.env,
-      // aws-lambda-ric ignores its argv and reads these three.
+      // aws-lambda-ric ignores its argv and reads these (and LAMBDA_TASK_ROOT, set by the launcher).
       _HANDLER: handler,
-      LAMBDA_TASK_ROOT: path.resolve(taskRoot),
       AWS_LAMBDA_RUNTIME_API: `${endpoint.address}:${endpoint.port}`,
     };
   }
@@ -298,7 +331,7 @@ class FunctionHost {
     if (sandbox.state === 'gone') return;
     sandbox.killReason ??= reason;
     if (sandbox.child && sandbox.child.exitCode === null && sandbox.child.signalCode === null) {
-      sandbox.child.kill('SIGKILL');
+      sandbox.launched?.kill();
     } else if (!sandbox.child) {
       this.onGone(sandbox, {});
     }
@@ -313,7 +346,6 @@ class FunctionHost {
     const wasReady = sandbox.state === 'ready';
     sandbox.state = 'gone';
     this.clearTimers(sandbox);
-    if (sandbox.child) liveChildren.delete(sandbox.child);
     this.sandboxes.delete(sandbox.id);
     if (this.slots[sandbox.slot] === sandbox) this.slots[sandbox.slot] = undefined;
 
@@ -385,7 +417,7 @@ function validate(opts: LocalFunctionOptions): void {
   if (!opts.handler || !/^[^.]+(\.[^.]+)+$/.test(opts.handler)) {
     throw configError('handler', `${JSON.stringify(opts.handler)} is not '<file>.<export>', e.g. 'resize.handler'`);
   }
-  if (!opts.taskRoot) throw configError('taskRoot', 'is required (the directory holding the bundle)');
+  if (!opts.taskRoot && !opts.launcher) throw configError('taskRoot', 'is required (the directory holding the bundle)');
   const concurrency = opts.concurrency ?? 1;
   if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 64) {
     throw configError('concurrency', `${concurrency} is not an integer in [1, 64]`);
@@ -424,6 +456,35 @@ function parseJsonLine(line: string): unknown {
   } catch {
     return line;
   }
+}
+
+/**
+ * Sandboxes as Node 22 processes on this machine running `aws-lambda-ric` on the bundle in
+ * `taskRoot`, with PATH starting at that Node's folder (as /var/lang/bin does on Lambda).
+ * Defaults: nodeBinary = resolveNode22().
+ */
+export function processLauncher(opts: { taskRoot: string; nodeBinary?: string }): SandboxLauncher {
+  const nodeBinary = opts.nodeBinary ?? resolveNode22();
+  const ric = ricEntry();
+  const taskRoot = path.resolve(opts.taskRoot);
+  return {
+    kind: 'process',
+    launch({ env }) {
+      const processEnv: Record<string, string> = {
+        PATH: [path.dirname(nodeBinary), process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin'].join(path.delimiter),
+        LAMBDA_RUNTIME_DIR: path.dirname(ric),
+        ...env,
+        LAMBDA_TASK_ROOT: taskRoot,
+      };
+      // Native modules (sharp's libvips) may rely on it on some hosts; Lambda sets its own.
+      if (process.env.LD_LIBRARY_PATH && !('LD_LIBRARY_PATH' in env)) processEnv.LD_LIBRARY_PATH = process.env.LD_LIBRARY_PATH;
+      const child = spawn(nodeBinary, [ric, env._HANDLER ?? ''], { cwd: taskRoot, env: processEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+      liveChildren.add(child);
+      child.once('exit', () => liveChildren.delete(child));
+      child.once('error', () => liveChildren.delete(child));
+      return { child, kill: () => child.kill('SIGKILL') };
+    },
+  };
 }
 
 /** Every sandbox process of this Node process, killed if it exits without stop() (no orphans). */

@@ -4,7 +4,7 @@ import path from 'node:path';
 import sharp, { type Metadata } from 'sharp';
 import { PipelineError, type ErrorCode } from '../../src/core/errors';
 import { DEFAULT_LIMITS, type ImageLimits } from '../../src/core/limits';
-import { inspectImage, looksTruncated, resizeImage, sniffMarkup } from '../../src/core/pipeline';
+import { inspectImage, jpegDctShrink, looksTruncated, resizeImage, sharpJpegShrink, sniffMarkup } from '../../src/core/pipeline';
 import { DEFAULT_VARIANTS, parseVariantSpecs } from '../../src/core/variants';
 import { corruptImage, generateSamples, synthesizeImage, truncateImage } from '../../src/local/samples';
 import {
@@ -348,6 +348,65 @@ describe('samples', () => {
       expect([meta.format, meta.width, meta.height]).toEqual(['jpeg', 2400, 1600]);
     } finally {
       await fs.rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('JPEG DCT scaling (shrink-on-load sharp would skip)', () => {
+  it('picks the DCT scale that still covers the decode size, as Pillow draft() does', () => {
+    expect(jpegDctShrink(4000, 3000, 1600, 1200)).toBe(2);
+    expect(jpegDctShrink(4000, 3000, 1000, 750)).toBe(4);
+    expect(jpegDctShrink(4000, 3000, 1001, 750)).toBe(2);
+    expect(jpegDctShrink(4001, 3001, 501, 376)).toBe(8); // libjpeg rounds up: ceil(4001 / 8) = 501
+    expect(jpegDctShrink(3000, 4000, 1600, 2134)).toBe(1);
+    // sharp's own choice: only reductions >= 3, 5, 9 get 2, 4, 8.
+    expect(sharpJpegShrink(4000, 3000, 1600, 1200)).toBe(1);
+    expect(sharpJpegShrink(6000, 4000, 1600, 1067)).toBe(2);
+    expect(sharpJpegShrink(4000, 3000, 800, 600)).toBe(4);
+    expect(sharpJpegShrink(4000, 3000, 1000, 750)).toBe(2);
+  });
+
+  it('decodes through a scratch file at 1/2 scale, orients, matches a full decode and cleans up', async () => {
+    // A fresh module instance makes its own scratch folder under the OS temp dir on first use.
+    const scratchFolders = async () => (await fs.readdir(os.tmpdir())).filter((name) => name.startsWith('resize-'));
+    const before = new Set(await scratchFolders());
+    let pipeline: typeof import('../../src/core/pipeline') | undefined;
+    jest.isolateModules(() => {
+      pipeline = require('../../src/core/pipeline');
+    });
+    let created: string[] = [];
+    try {
+      // Stored 1000x750, EXIF 6: shown 750x1000; 300 px wide needs 400x300 stored, a reduction of 2.5.
+      const input = await synthesizeImage({ width: 1000, height: 750, seed: 21, format: 'jpeg', orientation: 6 });
+      const specs = parseVariantSpecs([{ name: 'w', width: 300, format: 'png' }]);
+      const [variant] = (await pipeline!.resizeImage(input, specs, DEFAULT_LIMITS)).variants;
+      expect([variant.width, variant.height]).toEqual([300, 400]);
+      created = (await scratchFolders()).filter((name) => !before.has(name));
+      expect(created).toHaveLength(1);
+      const scratch = path.join(os.tmpdir(), created[0]);
+      expect(await fs.readdir(scratch)).toEqual([]);
+
+      const reference = await sharp(input, { autoOrient: true }).resize(300, 400, { fit: 'fill', fastShrinkOnLoad: false }).raw().toBuffer();
+      const ours = await sharp(variant.data).removeAlpha().raw().toBuffer();
+      expect(ours.length).toBe(reference.length);
+      let diff = 0;
+      for (let i = 0; i < ours.length; i += 1) diff += Math.abs(ours[i] - reference[i]);
+      expect(diff / ours.length).toBeLessThan(2.5);
+
+      // Broken scan data on this path is still the input's fault, and leaves no file behind.
+      let caught: unknown;
+      try {
+        await pipeline!.resizeImage(corruptImage(input), specs, DEFAULT_LIMITS, subject);
+      } catch (err) {
+        caught = err;
+      }
+      // The isolated module instance has its own PipelineError class: compare by name.
+      expect((caught as Error).name).toBe('PipelineError');
+      expect(['CORRUPT', 'TRUNCATED']).toContain((caught as PipelineError).code);
+      expect((caught as PipelineError).subject).toEqual(subject);
+      expect(await fs.readdir(scratch)).toEqual([]);
+    } finally {
+      for (const name of created) await fs.rm(path.join(os.tmpdir(), name), { recursive: true, force: true });
     }
   });
 });

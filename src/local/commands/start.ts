@@ -96,7 +96,8 @@ export async function startCommand(opts: StartOptions): Promise<StartSummary> {
 
   const chain = await startLocalChain({ logDir: join(outDir, 'logs'), ...opts.chain });
   try {
-    process.stderr.write(`local cloud: ${chain.endpoint} (S3 + SQS); functions: image-resize, image-publish under aws-lambda-ric\n`);
+    const how = opts.chain?.containers ? 'as containers of their images' : 'under aws-lambda-ric';
+    process.stderr.write(`local cloud: ${chain.endpoint} (S3 + SQS); functions: image-resize, image-publish ${how}\n`);
     const uploads: Upload[] = [];
     for (const file of files) {
       const key = chain.uploadsPrefix + relative(dir, file).split(sep).join('/');

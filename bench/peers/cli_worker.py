@@ -1,0 +1,75 @@
+#!/usr/bin/env python3
+"""CLI peers for the benchmark: libvips' `vipsthumbnail` and ImageMagick's `convert`, one process
+per output, as a shell script using them would. Same line protocol as pillow_worker.py:
+
+Request:  {"input", "outDir", "variants": [{name,width,format,quality}]} | {"cmd": "rss"} | {"cmd": "exit"}
+Response: {"ms", "cpuMs", "outputs": [...]} | {"peakRssKiB"} (largest child so far) | {"error"}
+
+Usage: cli_worker.py vipsthumbnail|imagemagick BINARY
+Timed: the wall time of running every command, one after another, and the CPU time of those
+children (getrusage RUSAGE_CHILDREN), so process start-up is included: it is part of the method.
+"""
+import json
+import os
+import resource
+import subprocess
+import sys
+import time
+
+
+def vips_command(binary, source, variant, target):
+    # "WIDTHx>" bounds the width only and never enlarges; vipsthumbnail auto-rotates from EXIF.
+    if variant["format"] == "webp":
+        options = "[Q=%d,effort=4,strip]" % variant["quality"]
+    else:
+        options = "[Q=%d,strip,background=255]" % variant["quality"]
+    return [binary, source, "--size", "%dx>" % variant["width"], "-o", target + options]
+
+
+def magick_command(binary, source, variant, target):
+    command = [binary, source, "-auto-orient", "-resize", "%dx>" % variant["width"], "-strip", "-quality", str(variant["quality"])]
+    if variant["format"] == "webp":
+        command += ["-define", "webp:method=4"]
+    else:
+        command += ["-background", "white", "-flatten"]
+    return command + [target]
+
+
+def main():
+    tool, binary = sys.argv[1], sys.argv[2]
+    build = vips_command if tool == "vipsthumbnail" else magick_command
+    for line in sys.stdin:
+        if not line.strip():
+            continue
+        try:
+            request = json.loads(line)
+            if request.get("cmd") == "rss":
+                reply = {"peakRssKiB": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss}
+            elif request.get("cmd") == "exit":
+                return
+            else:
+                commands, targets = [], []
+                for variant in request["variants"]:
+                    ext = "jpg" if variant["format"] == "jpeg" else variant["format"]
+                    target = os.path.abspath(os.path.join(request["outDir"], variant["name"] + "." + ext))
+                    targets.append((variant, target))
+                    commands.append(build(binary, os.path.abspath(request["input"]), variant, target))
+                before = resource.getrusage(resource.RUSAGE_CHILDREN)
+                wall0 = time.perf_counter()
+                for command in commands:
+                    subprocess.run(command, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+                wall = time.perf_counter() - wall0
+                after = resource.getrusage(resource.RUSAGE_CHILDREN)
+                cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+                outputs = [{"name": v["name"], "file": t, "bytes": os.path.getsize(t)} for v, t in targets]
+                reply = {"ms": wall * 1000, "cpuMs": cpu * 1000, "outputs": outputs}
+        except subprocess.CalledProcessError as err:
+            reply = {"error": "%s failed: %s" % (err.cmd[0], (err.stderr or b"").decode(errors="replace").strip()[:300])}
+        except Exception as err:  # a peer failure is reported, never fatal to the benchmark
+            reply = {"error": "%s: %s" % (type(err).__name__, err)}
+        sys.stdout.write(json.dumps(reply) + "\n")
+        sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,212 @@
+/**
+ * Whole-system figures: handler cold init under aws-lambda-ric, warm per-image latency through the
+ * Runtime API, local chain throughput against the core alone, and the CDKTF stack's synth time.
+ */
+import { ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { spawnSync } from 'node:child_process';
+import path from 'node:path';
+import { mapWithConcurrency } from '../src/core/concurrency';
+import { DEFAULT_LIMITS } from '../src/core/limits';
+import { resizeImage } from '../src/core/pipeline';
+import { DEFAULT_VARIANTS } from '../src/core/variants';
+import { startLocalChain } from '../src/local/chain';
+import { startLocalFunction } from '../src/local/function-host';
+import { localAwsEnv } from '../src/local/sdk';
+import type { LogSink } from '../src/local/types';
+import { rotate, summarize, type Summary } from './stats';
+
+const ROOT = path.join(__dirname, '..');
+export const HANDLERS_DIR = path.join(ROOT, 'dist', 'handlers');
+const NOOP_DIR = path.join(__dirname, 'fixtures', 'noop');
+
+/** Builds the handler bundles as `npm run build` does. Returns the build's wall time. */
+export function buildBundles(): number {
+  const t0 = performance.now();
+  const res = spawnSync(process.execPath, [path.join(ROOT, 'scripts', 'build.mjs')], { cwd: ROOT, encoding: 'utf8' });
+  if (res.status !== 0) throw new Error(`build failed: ${res.stderr || res.stdout}`);
+  return performance.now() - t0;
+}
+
+/** Starts one sandbox and resolves with its INIT_REPORT: process start to first /next. */
+async function initOnce(handler: string, taskRoot: string, env: Record<string, string>): Promise<number> {
+  let report: (ms: number) => void = () => undefined;
+  let fail: (err: Error) => void = () => undefined;
+  const done = new Promise<number>((resolve, reject) => {
+    report = resolve;
+    fail = reject;
+  });
+  const logSink: LogSink = (line) => {
+    const record = line as { type?: string; status?: string; initDurationMs?: number };
+    if (record.type !== 'INIT_REPORT') return;
+    if (record.status === 'ok' && typeof record.initDurationMs === 'number') report(record.initDurationMs);
+    else fail(new Error(`init ${record.status ?? 'failed'}`));
+  };
+  const fn = await startLocalFunction({ name: 'bench-init', handler, taskRoot, env, logSink });
+  try {
+    return await done;
+  } finally {
+    await fn.stop();
+  }
+}
+
+export interface ColdInitResult {
+  resize: Summary;
+  noDependency: Summary;
+  ratio: number;
+}
+
+/** Alternates cold starts of the bundled resize handler and a no-dependency handler. */
+export async function measureColdInit(rounds: number): Promise<ColdInitResult> {
+  // Config the resize handler validates at init; nothing is contacted before an invocation.
+  const env = {
+    ...localAwsEnv('http://127.0.0.1:9'),
+    OUTPUT_BUCKET: 'bench-output',
+    RESIZED_QUEUE_URL: 'http://127.0.0.1:9/000000000000/resized',
+    REJECTED_QUEUE_URL: 'http://127.0.0.1:9/000000000000/rejected',
+  };
+  const samples: Record<'resize' | 'noop', number[]> = { resize: [], noop: [] };
+  const kinds = ['resize', 'noop'] as const;
+  for (let round = 0; round < rounds; round += 1) {
+    for (const kind of rotate(kinds, round)) {
+      samples[kind].push(kind === 'resize' ? await initOnce('resize.handler', HANDLERS_DIR, env) : await initOnce('noop.handler', NOOP_DIR, {}));
+    }
+  }
+  const resize = summarize(samples.resize);
+  const noDependency = summarize(samples.noop);
+  return { resize, noDependency, ratio: resize.median / noDependency.median };
+}
+
+export interface ChainResult {
+  /** Resize handler invoked directly (one S3 record per invocation), after one warm-up invocation. */
+  warmInvokeMs: Summary;
+  /** Core alone on the same image in this process, same count. */
+  warmCoreMs: Summary;
+  images: number;
+  /** Upload of every image to the last manifest written, through the whole local chain. */
+  chainSeconds: number;
+  chainImagesPerSecond: number;
+  /** resizeImage over the same images in one process, with the chain's resize parallelism. */
+  coreSeconds: number;
+  coreImagesPerSecond: number;
+  parallelism: number;
+}
+
+function s3Record(bucket: string, key: string, size: number, eTag: string): unknown {
+  return {
+    eventVersion: '2.1',
+    eventSource: 'aws:s3',
+    awsRegion: 'us-east-1',
+    eventTime: new Date().toISOString(),
+    eventName: 'ObjectCreated:Put',
+    s3: { s3SchemaVersion: '1.0', bucket: { name: bucket, arn: `arn:aws:s3:::${bucket}` }, object: { key, size, eTag, sequencer: '0' } },
+  };
+}
+
+function sqsEvent(body: unknown, queueArn: string): unknown {
+  return {
+    Records: [
+      {
+        messageId: `${Date.now()}-${Math.random()}`,
+        receiptHandle: 'bench',
+        body: JSON.stringify(body),
+        attributes: { ApproximateReceiveCount: '1', SentTimestamp: String(Date.now()), SenderId: 'bench', ApproximateFirstReceiveTimestamp: String(Date.now()) },
+        messageAttributes: {},
+        md5OfBody: '',
+        eventSource: 'aws:sqs',
+        eventSourceARN: queueArn,
+        awsRegion: 'us-east-1',
+      },
+    ],
+  };
+}
+
+async function countManifests(s3: S3Client, bucket: string, prefix: string): Promise<number> {
+  let count = 0;
+  let token: string | undefined;
+  do {
+    const page = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }));
+    count += (page.Contents ?? []).filter((o) => o.Key?.endsWith('manifest.json')).length;
+    token = page.IsTruncated ? page.NextContinuationToken : undefined;
+  } while (token);
+  return count;
+}
+
+/**
+ * Warm latency of the resize handler under aws-lambda-ric, and throughput of the whole local chain
+ * (upload -> notification -> SQS -> resize -> SQS -> publish manifest) against the core alone.
+ */
+export async function measureChain(image: Buffer, invocations: number, images: number): Promise<ChainResult> {
+  const parallelism = 2;
+  const chain = await startLocalChain({ handlersDir: HANDLERS_DIR, resize: { concurrency: parallelism }, publish: { concurrency: 1 } });
+  try {
+    const source = chain.resources.buckets.source;
+    const output = chain.resources.buckets.output;
+    const put = async (key: string) => {
+      const res = await chain.s3.send(new PutObjectCommand({ Bucket: source, Key: key, Body: image, ContentType: 'image/jpeg' }));
+      return (res.ETag ?? '').replace(/"/g, '');
+    };
+    const invokeMs: number[] = [];
+    const coreMs: number[] = [];
+    // Outside the watched prefix: only our direct invocations process these.
+    for (let i = 0; i <= invocations; i += 1) {
+      const key = `bench-direct/${i}.jpg`;
+      const eTag = await put(key);
+      const t0 = performance.now();
+      const result = await chain.functions.resize.invoke(sqsEvent({ Records: [s3Record(source, key, image.length, eTag)] }, chain.resources.queues.ingest.arn));
+      const ms = performance.now() - t0;
+      if (!result.ok) throw new Error(`resize invocation failed: ${JSON.stringify(result)}`);
+      const c0 = performance.now();
+      await resizeImage(image, DEFAULT_VARIANTS, DEFAULT_LIMITS);
+      const cms = performance.now() - c0;
+      if (i > 0) {
+        invokeMs.push(ms);
+        coreMs.push(cms);
+      }
+    }
+    await chain.waitForIdle(120_000);
+
+    const prefix = `${chain.uploadsPrefix}bench-throughput/`;
+    const t0 = performance.now();
+    await Promise.all(Array.from({ length: images }, (_, i) => put(`${prefix}${i}.jpg`)));
+    const outputPrefix = `${chain.outputPrefix}${prefix}`;
+    const deadline = Date.now() + 300_000;
+    while ((await countManifests(chain.s3, output, outputPrefix)) < images) {
+      if (Date.now() > deadline) throw new Error('chain throughput: manifests did not all appear within 300 s');
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    const chainSeconds = (performance.now() - t0) / 1000;
+
+    const c0 = performance.now();
+    await mapWithConcurrency(
+      Array.from({ length: images }, () => image),
+      parallelism,
+      (buf) => resizeImage(buf, DEFAULT_VARIANTS, DEFAULT_LIMITS),
+    );
+    const coreSeconds = (performance.now() - c0) / 1000;
+    return {
+      warmInvokeMs: summarize(invokeMs),
+      warmCoreMs: summarize(coreMs),
+      images,
+      chainSeconds,
+      chainImagesPerSecond: images / chainSeconds,
+      coreSeconds,
+      coreImagesPerSecond: images / coreSeconds,
+      parallelism,
+    };
+  } finally {
+    await chain.stop();
+  }
+}
+
+/** Wall time of `tsx main.ts` (the example stacks' synth), `runs` times. */
+export function measureSynth(runs: number): Summary {
+  const tsx = path.join(ROOT, 'node_modules', 'tsx', 'dist', 'cli.mjs');
+  const samples: number[] = [];
+  for (let i = 0; i < runs; i += 1) {
+    const t0 = performance.now();
+    const res = spawnSync(process.execPath, [tsx, 'main.ts'], { cwd: ROOT, encoding: 'utf8' });
+    if (res.status !== 0) throw new Error(`synth failed: ${(res.stderr || res.stdout).slice(-500)}`);
+    samples.push(performance.now() - t0);
+  }
+  return summarize(samples);
+}

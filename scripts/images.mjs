@@ -1,0 +1,133 @@
+#!/usr/bin/env node
+// `npm run images`: builds every handler image from the one Dockerfile (containers/<handler>/).
+//
+//   node scripts/images.mjs [handler...] [--platform linux/amd64|linux/arm64] [--base IMAGE]
+//                           [--tag latest] [--if-missing] [--print-tags] [--json]
+//
+// Each image is tagged image-resize-chain/<handler>:<tag> and image-resize-chain/<handler>:src-<hash>,
+// the hash covering everything the build reads (Dockerfile, .dockerignore, package*.json,
+// tsconfig.json, containers/, src/ minus src/local/) plus the base image id and platform:
+// --if-missing skips a handler whose src-<hash> image exists (tests reuse builds this way).
+// Environment: DOCKER (client; default /usr/bin/docker when present: the Debian client works with the
+// engine's builtin BuildKit), BASE_IMAGE (default: the offline base if built, else node:22-bookworm-slim),
+// BUILD_CA or NODE_EXTRA_CA_CERTS (a CA file handed to the build stage as the BuildKit secret build_ca).
+import { spawn, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+export const OFFLINE_BASE = 'image-resize-chain/base:node22-bookworm';
+export const PUBLIC_BASE = 'node:22-bookworm-slim';
+const DEFAULT_HANDLERS = ['resize', 'publish'];
+
+const docker = process.env.DOCKER || (existsSync('/usr/bin/docker') ? '/usr/bin/docker' : 'docker');
+
+function imageId(image) {
+  const res = spawnSync(docker, ['image', 'inspect', '--format', '{{.Id}}', image], { encoding: 'utf8' });
+  return res.status === 0 ? res.stdout.trim() : undefined;
+}
+
+function listFiles(dir, skip = () => false) {
+  const out = [];
+  for (const entry of readdirSync(join(root, dir), { withFileTypes: true })) {
+    const rel = `${dir}/${entry.name}`;
+    if (skip(rel)) continue;
+    if (entry.isDirectory()) out.push(...listFiles(rel, skip));
+    else if (entry.isFile()) out.push(rel);
+  }
+  return out;
+}
+
+/** Hash of the build's inputs as .dockerignore lets them through, plus base id and platform. */
+function sourceHash(baseId, platform) {
+  const files = [
+    'Dockerfile', '.dockerignore', 'package.json', 'package-lock.json', 'tsconfig.json',
+    ...listFiles('containers', (rel) => rel === 'containers/base'),
+    ...listFiles('src', (rel) => rel === 'src/local' || rel.endsWith('.test.ts')),
+  ].sort();
+  const hash = createHash('sha256').update(`${baseId}\n${platform}\n`);
+  for (const file of files) {
+    const mode = statSync(join(root, file)).mode & 0o111 ? 'x' : '-';
+    hash.update(`${file}\0${mode}\0`).update(readFileSync(join(root, file))).update('\0');
+  }
+  return hash.digest('hex').slice(0, 16);
+}
+
+function run(args, env) {
+  return new Promise((resolve) => {
+    const child = spawn(docker, args, { stdio: ['ignore', 'inherit', 'inherit'], env: { ...process.env, ...env } });
+    child.on('exit', (code) => resolve(code ?? 1));
+    child.on('error', (err) => {
+      console.error(`images: cannot run ${docker}: ${err.message}`);
+      resolve(127);
+    });
+  });
+}
+
+async function main() {
+  const { values, positionals } = parseArgs({
+    allowPositionals: true,
+    options: {
+      platform: { type: 'string', default: 'linux/amd64' },
+      base: { type: 'string' },
+      tag: { type: 'string', default: 'latest' },
+      'if-missing': { type: 'boolean', default: false },
+      'print-tags': { type: 'boolean', default: false },
+      json: { type: 'boolean', default: false },
+    },
+  });
+  const handlers = positionals.length ? positionals : DEFAULT_HANDLERS;
+  for (const h of handlers) {
+    if (!existsSync(join(root, 'containers', h, 'image.json'))) {
+      console.error(`images: unknown handler ${JSON.stringify(h)} (no containers/${h}/image.json)`);
+      return 2;
+    }
+  }
+  const base = values.base ?? process.env.BASE_IMAGE ?? (imageId(OFFLINE_BASE) ? OFFLINE_BASE : PUBLIC_BASE);
+  const baseId = imageId(base) ?? base; // a public base not pulled yet: hash its name
+  const hash = sourceHash(baseId, values.platform);
+  const tags = Object.fromEntries(handlers.map((h) => [h, { image: `image-resize-chain/${h}:${values.tag}`, pinned: `image-resize-chain/${h}:src-${hash}` }]));
+  if (values['print-tags']) {
+    process.stdout.write(`${JSON.stringify({ base, hash, tags })}\n`);
+    return 0;
+  }
+
+  const ca = process.env.BUILD_CA || process.env.NODE_EXTRA_CA_CERTS;
+  const secretArgs = ca && existsSync(ca) ? ['--secret', `id=build_ca,src=${ca}`] : [];
+  const results = [];
+  for (const handler of handlers) {
+    const { image, pinned } = tags[handler];
+    if (values['if-missing'] && imageId(pinned)) {
+      await run(['tag', pinned, image]);
+      results.push({ handler, image, pinned, built: false });
+      continue;
+    }
+    console.error(`images: building ${handler} on ${base} for ${values.platform}${secretArgs.length ? ' (with the build CA secret)' : ''}`);
+    const started = Date.now();
+    const code = await run(
+      ['build', '--platform', values.platform, '--build-arg', `BASE_IMAGE=${base}`, '--build-arg', `HANDLER=${handler}`, ...secretArgs, '-t', image, '-t', pinned, '.'],
+      { DOCKER_BUILDKIT: '1' },
+    );
+    if (code !== 0) {
+      console.error(`images: building ${handler} failed (exit ${code})`);
+      return 1;
+    }
+    results.push({ handler, image, pinned, built: true, seconds: Number(((Date.now() - started) / 1000).toFixed(1)) });
+  }
+  for (const r of results) {
+    const size = spawnSync(docker, ['image', 'inspect', '--format', '{{.Size}}', r.image], { encoding: 'utf8' }).stdout.trim();
+    r.megabytes = Number((Number(size) / 1e6).toFixed(1));
+  }
+  if (values.json) process.stdout.write(`${JSON.stringify({ base, hash, images: results })}\n`);
+  else for (const r of results) console.log(`${r.image}  ${r.megabytes} MB  ${r.built ? `built in ${r.seconds} s` : 'up to date'}  (${r.pinned})`);
+  return 0;
+}
+
+process.chdir(root);
+main().then((code) => (process.exitCode = code), (err) => {
+  console.error(err);
+  process.exitCode = 1;
+});

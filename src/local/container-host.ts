@@ -1,0 +1,111 @@
+/**
+ * Sandboxes as containers of a handler's image (the Dockerfile at the repository root), polling our
+ * Runtime API exactly as the bare aws-lambda-ric process does: same host, same bookkeeping
+ * (function-host.ts), only the launcher differs. `docker run --network host` lets the container reach
+ * the 127.0.0.1 listeners (Runtime API, local S3 + SQS); `--read-only` with a /tmp tmpfs gives the
+ * function Lambda's file system rules.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { PipelineError } from '../core/errors';
+import { startLocalFunction, type LocalFunction, type LocalFunctionOptions, type SandboxLauncher } from './function-host';
+
+/** Label on every container we start, so leftovers can be found: docker ps -f label=image-resize-chain.sandbox */
+export const SANDBOX_LABEL = 'image-resize-chain.sandbox';
+
+/** Image of a handler as `npm run images` tags it. @default tag 'latest' */
+export function defaultImage(handler: string, tag = 'latest'): string {
+  return `image-resize-chain/${handler}:${tag}`;
+}
+
+/**
+ * The docker client to use: $DOCKER, else the Debian client /usr/bin/docker when present (a newer
+ * client first on PATH may lack buildx, DESIGN.md §5), else `docker` from PATH.
+ */
+export function dockerClient(): string {
+  if (process.env.DOCKER) return process.env.DOCKER;
+  return existsSync('/usr/bin/docker') ? '/usr/bin/docker' : 'docker';
+}
+
+/** True when a Docker engine answers (`docker version` with a server part) within `timeoutMs`. */
+export function dockerAvailable(docker = dockerClient(), timeoutMs = 10_000): boolean {
+  const res = spawnSync(docker, ['version', '--format', '{{.Server.Version}}'], { encoding: 'utf8', timeout: timeoutMs });
+  return res.status === 0 && res.stdout.trim() !== '';
+}
+
+/** True when `image` exists in the engine's image store. */
+export function imageExists(image: string, docker = dockerClient()): boolean {
+  return spawnSync(docker, ['image', 'inspect', '--format', '{{.Id}}', image], { encoding: 'utf8' }).status === 0;
+}
+
+export interface ContainerLauncherOptions {
+  /** Image to run, e.g. 'image-resize-chain/resize:latest'. */
+  image: string;
+  /** Docker client. @default dockerClient() */
+  docker?: string;
+  /** Extra `docker run` arguments, placed before the image (e.g. ['--memory', '1g']). @default [] */
+  runArgs?: string[];
+  /** Mount the root file system read-only with a /tmp tmpfs, as Lambda does. @default true */
+  readOnly?: boolean;
+}
+
+/**
+ * A launcher that runs each sandbox as `docker run --rm --network host <image>` with the
+ * sandbox's Lambda environment. Values travel in the docker client's environment (`-e NAME`), not
+ * on its command line. The container's own PATH, LAMBDA_TASK_ROOT and entrypoint are kept.
+ * Throws PipelineError('INVALID_CONFIG') when the image does not exist.
+ */
+export function containerLauncher(opts: ContainerLauncherOptions): SandboxLauncher {
+  const docker = opts.docker ?? dockerClient();
+  if (!imageExists(opts.image, docker)) {
+    throw new PipelineError(
+      'INVALID_CONFIG',
+      `image ${opts.image} not found in the Docker engine (${docker}): build it with npm run images (scripts/images.mjs)`,
+      { field: 'image' },
+    );
+  }
+  return {
+    kind: 'container',
+    launch({ sandboxId, env }) {
+      const name = `irc-${sandboxId.replace(/[^A-Za-z0-9_.-]/g, '-')}-${randomBytes(3).toString('hex')}`;
+      const args = ['run', '--rm', '--name', name, '--label', SANDBOX_LABEL, '--network', 'host'];
+      if (opts.readOnly ?? true) args.push('--read-only', '--tmpfs', '/tmp:rw,exec,size=512m');
+      for (const key of Object.keys(env)) args.push('-e', key);
+      args.push(...(opts.runArgs ?? []), opts.image);
+      const child = spawn(docker, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+      liveContainers.set(name, { docker, child });
+      const forget = () => liveContainers.delete(name);
+      child.once('exit', forget);
+      child.once('error', forget);
+      return {
+        child,
+        describe: { container: name, image: opts.image },
+        kill: () => {
+          // Killing the client would leave the container running: kill the container, the client follows.
+          const killer = spawn(docker, ['kill', name], { stdio: 'ignore' });
+          killer.once('error', () => child.kill('SIGKILL'));
+          killer.once('exit', (code) => {
+            if (code !== 0) child.kill('SIGKILL'); // not created yet, or already gone
+          });
+        },
+      };
+    },
+  };
+}
+
+export interface ContainerFunctionOptions extends Omit<LocalFunctionOptions, 'launcher' | 'taskRoot' | 'nodeBinary'>, ContainerLauncherOptions {}
+
+/** startLocalFunction with container sandboxes: `concurrency` containers of `image` polling our Runtime API. */
+export function startContainerFunction(opts: ContainerFunctionOptions): Promise<LocalFunction> {
+  const { image, docker, runArgs, readOnly, ...fn } = opts;
+  return startLocalFunction({ ...fn, launcher: containerLauncher({ image, docker, runArgs, readOnly }) });
+}
+
+/** Containers still running when this process exits without stop(): removed synchronously (no orphans). */
+const liveContainers = new Map<string, { docker: string; child: ChildProcess }>();
+process.on('exit', () => {
+  const byClient = new Map<string, string[]>();
+  for (const [name, { docker }] of liveContainers) byClient.set(docker, [...(byClient.get(docker) ?? []), name]);
+  for (const [docker, names] of byClient) spawnSync(docker, ['rm', '-f', ...names], { stdio: 'ignore', timeout: 10_000 });
+});

@@ -1,0 +1,108 @@
+// The end-to-end run of `resize-chain start` on 20 images (18 generated in three formats, one EXIF-
+// rotated, a key with spaces and unicode, one corrupt file), with its assertions: shared by the
+// process run (test/integration/e2e.test.ts) and the container run (test/containers/).
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import sharp from 'sharp';
+import { DEFAULT_VARIANTS } from '../../src/core/variants';
+import { corruptImage, synthesizeImage } from '../../src/local/samples';
+
+const CLI = join(__dirname, '..', '..', 'dist', 'cli.js');
+
+/** Extra `start` arguments, read when the run begins (after the caller's own beforeAll). */
+export type StartArgs = () => string[];
+
+interface Report {
+  summary: string;
+  queues: Record<string, number>;
+  deadLetters: Record<string, number>;
+  entries: Array<{ sourceKey: string; status: string; error?: { code: string }; source?: { width: number; height: number }; variants: Array<{ name: string; width: number; height: number; format: string; bytes: number; file: string }> }>;
+}
+
+/** Declares the run and its assertions; `title` names the describe block. */
+export function describeStartRun(title: string, extraArgs: StartArgs = () => []): void {
+  describe(title, () => {
+    const work = mkdtempSync(join(tmpdir(), 'irc-e2e-'));
+    const images = join(work, 'images');
+    const out = join(work, 'out');
+    let exitCode: number | null;
+    let stdout = '';
+    let stderr = '';
+    let report: Report;
+    const unicodeKey = 'uploads/mes photos/été 2026 + plage №1.jpg';
+
+    beforeAll(async () => {
+      await mkdir(join(images, 'mes photos'), { recursive: true });
+      for (let i = 0; i < 18; i++) {
+        const landscape = i % 3 !== 0;
+        const format = (['jpeg', 'png', 'webp'] as const)[i % 3];
+        const img = await synthesizeImage({ width: landscape ? 900 + i * 20 : 500, height: landscape ? 600 : 700 + i * 10, seed: 100 + i, format, orientation: i === 3 ? 6 : undefined });
+        await writeFile(join(images, `img-${String(i).padStart(2, '0')}.${format === 'jpeg' ? 'jpg' : format}`), img);
+      }
+      await writeFile(join(images, 'mes photos', 'été 2026 + plage №1.jpg'), await synthesizeImage({ width: 1000, height: 750, seed: 55, format: 'jpeg' }));
+      await writeFile(join(images, 'broken.jpg'), corruptImage(await synthesizeImage({ width: 800, height: 600, seed: 56, format: 'jpeg' })));
+
+      const child = spawn(process.execPath, [CLI, 'start', images, '--out', out, '--timeout', '240', ...extraArgs()], { stdio: ['ignore', 'pipe', 'pipe'] });
+      child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+      child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+      exitCode = await new Promise((resolve) => child.on('exit', (code) => resolve(code)));
+      report = JSON.parse(readFileSync(join(out, 'report.json'), 'utf8')) as Report;
+    }, 300_000);
+
+    afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+    it('exits 0 and prints the table and the summary', () => {
+      expect({ exitCode, stderrTail: exitCode === 0 ? '' : stderr.slice(-2000) }).toEqual({ exitCode: 0, stderrTail: '' });
+      expect(stdout).toMatch(/^source\s+status\s+variant\s+size\s+format\s+bytes\s+time/m);
+      expect(stdout).toContain('20 images: 19 done (76 variants), 1 rejected, 0 unfinished; dead letters: 0');
+    });
+
+    it('produces every variant and manifest of each good image, the unicode key included', async () => {
+      const done = report.entries.filter((e) => e.status === 'done');
+      expect(done).toHaveLength(19);
+      expect(done.map((e) => e.sourceKey)).toContain(unicodeKey);
+      for (const entry of done) {
+        expect(entry.variants.map((v) => v.name)).toEqual(DEFAULT_VARIANTS.map((v) => v.name));
+        for (const v of entry.variants) {
+          const path = join(out, ...v.file.split('/'));
+          const meta = await sharp(path).metadata();
+          expect({ key: entry.sourceKey, name: v.name, width: meta.width, height: meta.height, format: meta.format }).toEqual({
+            key: entry.sourceKey,
+            name: v.name,
+            width: v.width,
+            height: v.height,
+            format: v.format === 'jpeg' ? 'jpeg' : 'webp',
+          });
+          expect(v.width).toBeLessThanOrEqual(Math.max(entry.source?.width ?? 0, 1));
+        }
+      }
+      // Stored 500x730 with EXIF orientation 6: auto-oriented, it is 730 wide and 500 high.
+      const rotated = done.find((e) => e.sourceKey === 'uploads/img-03.jpg');
+      expect(rotated?.source).toMatchObject({ width: 730, height: 500 });
+      expect(rotated?.variants.find((v) => v.name === 'medium')).toMatchObject({ width: 730, height: 500 });
+    });
+
+    it('rejects the corrupt file with its code', () => {
+      const rejected = report.entries.filter((e) => e.status === 'rejected');
+      expect(rejected.map((e) => [e.sourceKey, e.error?.code])).toEqual([['uploads/broken.jpg', 'CORRUPT']]);
+    });
+
+    it('leaves every queue drained and nothing in a DLQ', () => {
+      expect(Object.keys(report.queues).sort()).toEqual(['image-ingest', 'image-ingest-dlq', 'image-rejected', 'image-resized', 'image-resized-dlq']);
+      expect(Object.values(report.queues).every((n) => n === 0)).toBe(true);
+      expect(report.deadLetters).toEqual({ 'image-ingest-dlq': 0, 'image-resized-dlq': 0 });
+    });
+
+    it('writes the HTML report with each source beside its variants', () => {
+      const html = readFileSync(join(out, 'report.html'), 'utf8');
+      expect((html.match(/<section class="card">/g) ?? []).length).toBe(19);
+      expect((html.match(/<section class="card rejected">/g) ?? []).length).toBe(1);
+      expect(html).toContain('été 2026 + plage №1.jpg');
+      const firstImg = /<img src="([^"]+)"/.exec(html)?.[1] ?? '';
+      expect(existsSync(join(out, ...decodeURIComponent(firstImg).split('/')))).toBe(true);
+    });
+  });
+}
