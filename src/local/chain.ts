@@ -5,18 +5,19 @@
  */
 import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { S3Client } from '@aws-sdk/client-s3';
-import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
+import { createWriteStream, existsSync, mkdirSync, type WriteStream } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { configError } from '../core/errors';
 import { outputsWouldLoop } from '../core/keys';
 import type { VariantSpec } from '../core/variants';
-import { startEventSourceMapping, type EventSourceMapping } from './event-source-mapping';
 import { containerLauncher } from './container-host';
 import { startLocalFunction, type LocalFunction, type SandboxLauncher } from './function-host';
 import { startGateway, type Gateway } from './gateway';
+import { lambdaMappingsRoute } from './lambda-api';
 import { createChainResources, type ChainResources } from './resources';
 import { localAwsEnv, localClientConfig } from './sdk';
 import { startStandIn, type StandIn } from './standin';
+import { startSwitchableMapping, type SwitchableMapping } from './switchable-mapping';
 import type { LogSink } from './types';
 
 /** Settings of one function and the mapping that feeds it. */
@@ -40,6 +41,21 @@ export interface LocalStageOptions {
 export interface LocalChainOptions {
   /** Where the handler bundles are. @default dist/handlers beside the CLI bundle */
   handlersDir?: string;
+  /**
+   * Prefix of every name, as the module's `namePrefix`: queues `<p>-ingest`, `<p>-resized`,
+   * `<p>-rejected` (each with `<name>-dlq`), functions `<p>-resize` and `<p>-publish`, buckets
+   * `<p>-src-local` and `<p>-out-local` (the module generates `<p>-src-<unique>` / `<p>-out-<unique>`).
+   * @default 'image-resize-chain'
+   */
+  namePrefix?: string;
+  /** Port of the gateway (the one endpoint) on 127.0.0.1. @default 0 (ephemeral) */
+  port?: number;
+  /**
+   * Keep buckets, objects and queue contents (in-flight messages included) in this folder across
+   * restarts. The notification configuration counts as kept: a restart on existing state sends no
+   * new s3:TestEvent. @default undefined: everything lives in memory
+   */
+  stateDir?: string;
   /** @default 'uploads/' */
   uploadsPrefix?: string;
   /** @default '' (outputs go to their own bucket) */
@@ -84,13 +100,24 @@ export interface LocalChain {
   readonly outputPrefix: string;
   readonly gateway: Gateway;
   readonly functions: { resize: LocalFunction; publish: LocalFunction };
-  readonly mappings: { ingest: EventSourceMapping; resized: EventSourceMapping };
+  /** The event source mappings (also served by the gateway as Lambda's mappings API). */
+  readonly mappings: { ingest: SwitchableMapping; resized: SwitchableMapping };
   /** Messages visible, in flight or delayed, per queue name. */
   queueDepths(): Promise<Record<string, number>>;
   /** Resolves when no queue holds a message and no batch is in flight, twice in a row. */
   waitForIdle(timeoutMs?: number): Promise<void>;
+  /**
+   * Stops taking new work: the mappings stop polling and release the messages they gathered, and
+   * batches in flight run to their end, for at most `timeoutMs` (default 30000). Resolves true when
+   * every batch finished in time. Everything else keeps running until stop().
+   */
+  drain(timeoutMs?: number): Promise<boolean>;
+  /** Stops everything; batches still in flight are cut off (their messages return after the visibility timeout). */
   stop(): Promise<void>;
 }
+
+/** The module's default `namePrefix`. */
+export const DEFAULT_NAME_PREFIX = 'image-resize-chain';
 
 const DEFAULT_STAGE = { concurrency: 2, timeoutSeconds: 30, memoryMb: 1024, batchSize: 10, maximumBatchingWindowSeconds: 0 };
 
@@ -116,12 +143,16 @@ function logFiles(dir: string | undefined, extra: LogSink | undefined): { sink(n
 export async function startLocalChain(opts: LocalChainOptions = {}): Promise<LocalChain> {
   const uploadsPrefix = opts.uploadsPrefix ?? 'uploads/';
   const outputPrefix = opts.outputPrefix ?? '';
+  const prefix = opts.namePrefix ?? DEFAULT_NAME_PREFIX;
+  if (!/^[a-z0-9][a-z0-9-]{0,23}$/.test(prefix)) {
+    throw configError('namePrefix', `${JSON.stringify(prefix)} is not 1..24 of a-z, 0-9, '-' starting with a letter or digit`);
+  }
   const names = {
-    sourceBucket: opts.names?.source ?? 'image-uploads',
-    outputBucket: opts.names?.output ?? 'image-variants',
-    ingestQueue: opts.names?.ingestQueue ?? 'image-ingest',
-    resizedQueue: opts.names?.resizedQueue ?? 'image-resized',
-    rejectedQueue: opts.names?.rejectedQueue ?? 'image-rejected',
+    sourceBucket: opts.names?.source ?? `${prefix}-src-local`,
+    outputBucket: opts.names?.output ?? `${prefix}-out-local`,
+    ingestQueue: opts.names?.ingestQueue ?? `${prefix}-ingest`,
+    resizedQueue: opts.names?.resizedQueue ?? `${prefix}-resized`,
+    rejectedQueue: opts.names?.rejectedQueue ?? `${prefix}-rejected`,
   };
   if (outputsWouldLoop({ sourceBucket: names.sourceBucket, uploadsPrefix, outputBucket: names.outputBucket, outputPrefix })) {
     throw configError('outputPrefix', `outputs under "${outputPrefix}" in bucket ${names.outputBucket} would land under the watched prefix "${uploadsPrefix}" and trigger the chain again`);
@@ -139,9 +170,17 @@ export async function startLocalChain(opts: LocalChainOptions = {}): Promise<Loc
     await logs.close();
   };
   try {
-    const standIn: StandIn = await startStandIn();
+    const stateExisted = opts.stateDir !== undefined && existsSync(join(opts.stateDir, 'fauxqs.db'));
+    const standIn: StandIn = await startStandIn({ dataDir: opts.stateDir });
     cleanups.push(() => standIn.stop());
-    const gateway = await startGateway({ upstream: standIn.endpoint, logSink: logs.sink('cloud') });
+    // The mappings exist only later; the route looks them up per request.
+    let mappingList: SwitchableMapping[] = [];
+    const gateway = await startGateway({
+      upstream: standIn.endpoint,
+      port: opts.port,
+      logSink: logs.sink('cloud'),
+      routes: [lambdaMappingsRoute(() => mappingList)],
+    });
     cleanups.push(() => gateway.stop());
     const s3 = new S3Client(localClientConfig(gateway.endpoint));
     const sqs = new SQSClient(localClientConfig(gateway.endpoint));
@@ -157,7 +196,7 @@ export async function startLocalChain(opts: LocalChainOptions = {}): Promise<Loc
       prefix: uploadsPrefix,
       events: ['s3:ObjectCreated:*'],
       id: 'resize-chain-uploads',
-    });
+    }, { testEvent: !stateExisted });
 
     const awsEnv = localAwsEnv(gateway.endpoint);
     const variantsEnv: Record<string, string> = opts.variants ? { VARIANTS: JSON.stringify(opts.variants) } : {};
@@ -168,7 +207,7 @@ export async function startLocalChain(opts: LocalChainOptions = {}): Promise<Loc
       return containerLauncher({ image, docker: c.docker });
     };
     const resize = await startLocalFunction({
-      name: 'image-resize',
+      name: `${prefix}-resize`,
       handler: 'resize.handler',
       taskRoot: handlersDir,
       launcher: launcherFor('resize'),
@@ -188,7 +227,7 @@ export async function startLocalChain(opts: LocalChainOptions = {}): Promise<Loc
     });
     cleanups.push(() => resize.stop());
     const publish = await startLocalFunction({
-      name: 'image-publish',
+      name: `${prefix}-publish`,
       handler: 'publish.handler',
       taskRoot: handlersDir,
       launcher: launcherFor('publish'),
@@ -201,7 +240,8 @@ export async function startLocalChain(opts: LocalChainOptions = {}): Promise<Loc
     cleanups.push(() => publish.stop());
 
     const mapping = (queue: { url: string; arn: string }, fn: LocalFunction, stage: typeof resizeStage, name: string) =>
-      startEventSourceMapping({
+      startSwitchableMapping({
+        functionName: fn.name,
         sqs,
         queueUrl: queue.url,
         queueArn: queue.arn,
@@ -216,6 +256,7 @@ export async function startLocalChain(opts: LocalChainOptions = {}): Promise<Loc
     cleanups.push(() => ingest.stop());
     const resized = mapping(resources.queues.resized, publish, publishStage, 'esm-resized');
     cleanups.push(() => resized.stop());
+    mappingList = [ingest, resized];
 
     const allQueues = Object.values(resources.queues);
     const queueDepths = async (): Promise<Record<string, number>> => {
@@ -258,6 +299,15 @@ export async function startLocalChain(opts: LocalChainOptions = {}): Promise<Loc
           quietPolls = busy ? 0 : quietPolls + 1;
           await new Promise((r) => setTimeout(r, 200));
         }
+      },
+      async drain(timeoutMs = 30_000) {
+        let timer: NodeJS.Timeout | undefined;
+        const timedOut = new Promise<false>((resolve) => {
+          timer = setTimeout(() => resolve(false), timeoutMs);
+        });
+        const finished = await Promise.race([Promise.all([ingest.stop(), resized.stop()]).then(() => true as const), timedOut]);
+        clearTimeout(timer);
+        return finished;
       },
       stop: stopAll,
     };

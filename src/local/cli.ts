@@ -12,6 +12,7 @@ import { s3PutEvent } from './commands/event';
 import { invokeCommand } from './commands/invoke';
 import { resizeFiles } from './commands/resize';
 import { startCommand } from './commands/start';
+import { runUpInOwnProcessGroup, UP_WORKER_ENV, upCommand } from './commands/up';
 
 const USAGE = `Usage:
   resize-chain start [dir] [--out out] [--variants file.json] [--timeout 300] [--concurrency 2] [--containers]
@@ -19,6 +20,13 @@ const USAGE = `Usage:
       images in [dir] (default: generated samples in ./samples); print a table and write
       <out>/report.html. --containers runs the functions as their images (npm run images)
       instead of processes; --resize-image/--publish-image pick other tags.
+  resize-chain up [--port 4566] [--state DIR] [--containers] [--concurrency 2] [--variants file.json]
+                  [--name-prefix image-resize-chain] [--logs DIR] [--drain 30] [--json]
+      Start the local cloud and keep it running: one endpoint on 127.0.0.1 serving S3, SQS and the
+      Lambda event-source-mapping API, with the module's bucket and queue names, for the AWS CLI,
+      SDKs and your code. Prints what to paste, then one line per invocation. --state keeps buckets
+      and queues across restarts. Ctrl-C lets batches in flight finish (up to --drain seconds) and
+      exits 0; a second Ctrl-C exits at once (130; 143 for SIGTERM).
   resize-chain invoke <handler> --event <file|-> [--image IMAGE] [--env K=V]... [--timeout 30]
       Invoke one handler image once (a container polling our Runtime API, the event POSTed to its
       RIE-compatible endpoint); print the response. Exit 1 with the error document on a function error.
@@ -75,6 +83,44 @@ async function main(argv: string[]): Promise<number> {
         },
       });
       return summary.exitCode;
+    }
+    case 'up': {
+      const { values, positionals } = parseArgs({
+        args: rest,
+        allowPositionals: true,
+        options: {
+          port: { type: 'string' },
+          state: { type: 'string' },
+          containers: { type: 'boolean' },
+          'resize-image': { type: 'string' },
+          'publish-image': { type: 'string' },
+          concurrency: { type: 'string' },
+          variants: { type: 'string' },
+          'name-prefix': { type: 'string' },
+          logs: { type: 'string' },
+          drain: { type: 'string' },
+          json: { type: 'boolean' },
+        },
+      });
+      if (positionals.length > 0) throw new UsageError('up takes no positional arguments');
+      const port = values.port === '0' ? 0 : int(values.port, 'port', 4566);
+      if (port > 65535) throw new UsageError(`--port must be at most 65535, got ${port}`);
+      const concurrency = int(values.concurrency, 'concurrency', 2);
+      if (values.variants) parseVariantSpecs(readFileSync(values.variants, 'utf8'), values.variants); // bad usage fails here, not in the worker
+      if (process.env[UP_WORKER_ENV] !== '1') return runUpInOwnProcessGroup(argv);
+      return upCommand({
+        port,
+        drainSeconds: int(values.drain, 'drain', 30),
+        json: values.json ?? false,
+        chain: {
+          stateDir: values.state,
+          namePrefix: values['name-prefix'],
+          logDir: values.logs,
+          variants: values.variants ? parseVariantSpecs(readFileSync(values.variants, 'utf8'), values.variants) : undefined,
+          resize: { concurrency },
+          containers: values.containers ? { resizeImage: values['resize-image'], publishImage: values['publish-image'] } : undefined,
+        },
+      });
     }
     case 'invoke': {
       const { values, positionals } = parseArgs({

@@ -3,11 +3,14 @@
  * every local client as AWS_ENDPOINT_URL. It forwards requests verbatim (bodies streamed, headers
  * and signatures untouched; only Host is set to the stand-in's and virtual-hosted requests become
  * path-style; the stand-in does not verify signatures), points queue URLs in SQS answers at itself, emits S3 bucket
- * notifications to SQS after object-creating writes, injects faults on demand, and counts.
+ * notifications to SQS after object-creating writes, injects faults on demand, and counts. SQS
+ * requests in the older Query protocol (form-encoded, XML answers: the AWS CLI before 2.13) are
+ * translated to the JSON protocol the stand-in speaks (sqs-query.ts). Extra routes (the local
+ * Lambda mappings API) are served on the same endpoint.
  */
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { classifyRequest, postObjectKey, type AwsRequestInfo } from './aws-request';
 import { FaultInjector, errorAnswer, type FaultEffect } from './gateway-faults';
 import {
@@ -16,11 +19,14 @@ import {
   type ObjectCreatedEventName,
   type ResolvedNotificationConfig,
 } from './notification-router';
+import type { GatewayRoute } from './lambda-api';
 import { LOCAL_REGION } from './sdk';
+import { parseSqsQuery, sqsQueryError, sqsQueryResponse, type SqsQueryRequest } from './sqs-query';
 import type { LogSink } from './types';
 
 export type { FaultRule, FaultEffect, FaultHandle } from './gateway-faults';
 export type { NotificationConfig } from './notification-router';
+export type { GatewayRoute } from './lambda-api';
 
 export interface GatewayOptions {
   /** The stand-in's endpoint, e.g. http://127.0.0.1:4566. */
@@ -37,6 +43,8 @@ export interface GatewayOptions {
   port?: number;
   /** @default no logging */
   logSink?: LogSink;
+  /** Tried in order before anything else; a route that returns true has taken the request. @default none */
+  routes?: GatewayRoute[];
 }
 
 export interface GatewayCounters {
@@ -71,6 +79,24 @@ const CREATED_EVENTS: Record<string, ObjectCreatedEventName> = {
   CopyObject: 'ObjectCreated:Copy',
   CompleteMultipartUpload: 'ObjectCreated:CompleteMultipartUpload',
 };
+
+/** Form-encoded bodies larger than this are not SQS Query requests (SQS caps a request at 1 MiB). */
+const MAX_QUERY_BODY_BYTES = 2 * 1024 * 1024;
+
+function isFormPost(req: IncomingMessage): boolean {
+  return req.method === 'POST' && String(req.headers['content-type'] ?? '').toLowerCase().includes('application/x-www-form-urlencoded');
+}
+
+async function readBody(req: IncomingMessage, limit: number): Promise<Buffer | undefined> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > limit) return undefined;
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks);
+}
 
 /** Hop-by-hop headers are the connection's business, not the message's. */
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'te', 'trailer']);
@@ -113,18 +139,68 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   server.keepAliveTimeout = 5000;
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    for (const route of opts.routes ?? []) if (route(req, res)) return;
     const method = req.method ?? 'GET';
-    const info = classifyRequest(method, req.url ?? '/', req.headers);
+    let info = classifyRequest(method, req.url ?? '/', req.headers);
+    let query: SqsQueryRequest | undefined;
+    let body: Buffer | undefined;
+    if (isFormPost(req)) {
+      body = await readBody(req, MAX_QUERY_BODY_BYTES);
+      if (body === undefined) {
+        res.writeHead(413, { 'content-type': 'text/plain' });
+        res.end('request body too large');
+        return;
+      }
+      query = parseSqsQuery(body.toString('utf8'));
+      if (query) info = { service: 'sqs', operation: query.action };
+    }
     const counterKey = `${info.service}:${info.operation}`;
     requests[counterKey] = (requests[counterKey] ?? 0) + 1;
 
     const effect = faults.pick(info);
-    if (effect && (await injectFault(req, res, info, effect))) return;
-    await forward(req, res, info);
+    if (effect && (await injectFault(req, res, info, effect, query !== undefined))) return;
+    if (query) await forwardSqsQuery(req, res, query);
+    else await forward(req, res, info, body);
+  }
+
+  /**
+   * Sends a Query request on as its JSON equivalent and answers in XML. The signature no longer
+   * matches the body, which does not matter: the stand-in checks none.
+   */
+  async function forwardSqsQuery(req: IncomingMessage, res: ServerResponse, query: SqsQueryRequest): Promise<void> {
+    const payload = Buffer.from(JSON.stringify(query.json));
+    const headers: http.OutgoingHttpHeaders = {
+      ...withoutHopByHop(req.headers),
+      host: upstream.host,
+      'content-type': 'application/x-amz-json-1.0',
+      'x-amz-target': `AmazonSQS.${query.action}`,
+      'content-length': payload.length,
+    };
+    const answer = await new Promise<{ status: number; headers: http.IncomingHttpHeaders; body: string }>((resolve, reject) => {
+      const upstreamReq = http.request({ host: upstream.hostname, port: upstream.port, method: 'POST', path: '/', headers, agent }, (upstreamRes) => {
+        const chunks: Buffer[] = [];
+        upstreamRes.on('data', (chunk: Buffer) => chunks.push(chunk));
+        upstreamRes.on('error', reject);
+        upstreamRes.on('end', () => resolve({ status: upstreamRes.statusCode ?? 502, headers: upstreamRes.headers, body: Buffer.concat(chunks).toString('utf8') }));
+      });
+      upstreamReq.on('error', reject);
+      upstreamReq.end(payload);
+    });
+    const requestId = String(answer.headers['x-amzn-requestid'] ?? randomUUID());
+    let xml: string;
+    if (answer.status < 300) {
+      const json = QUEUE_URL_OPERATIONS.has(query.action) ? rewriteQueueUrls(answer.body, `http://${req.headers.host ?? `127.0.0.1:${port}`}`) : answer.body;
+      xml = sqsQueryResponse(query.action, json, requestId);
+    } else {
+      const queryError = answer.headers['x-amzn-query-error'];
+      xml = sqsQueryError(answer.body, Array.isArray(queryError) ? queryError[0] : queryError, answer.status, requestId);
+    }
+    res.writeHead(answer.status, { 'content-type': 'text/xml', 'x-amzn-requestid': requestId, 'content-length': Buffer.byteLength(xml) });
+    res.end(xml);
   }
 
   /** Applies a fault; false when only a delay was asked for and the request goes on. */
-  async function injectFault(req: IncomingMessage, res: ServerResponse, info: AwsRequestInfo, effect: FaultEffect): Promise<boolean> {
+  async function injectFault(req: IncomingMessage, res: ServerResponse, info: AwsRequestInfo, effect: FaultEffect, queryProtocol = false): Promise<boolean> {
     log({ event: 'gateway.fault', service: info.service, operation: info.operation, bucket: info.bucket, key: info.key, ...effect });
     if (effect.delayMs) await new Promise((resolve) => setTimeout(resolve, effect.delayMs));
     if (effect.drop) {
@@ -134,12 +210,20 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     if (effect.status === undefined) return false;
     const answer = errorAnswer(info, { ...effect, status: effect.status }, req.method ?? 'GET');
     req.resume(); // discard the body so the connection stays usable
+    if (queryProtocol) {
+      const requestId = String(answer.headers['x-amzn-requestid'] ?? randomUUID());
+      const xml = sqsQueryError(answer.body, answer.headers['x-amzn-query-error'], answer.status, requestId);
+      res.writeHead(answer.status, { 'content-type': 'text/xml', 'x-amzn-requestid': requestId, 'content-length': Buffer.byteLength(xml) });
+      res.end(xml);
+      return true;
+    }
     res.writeHead(answer.status, { ...answer.headers, 'content-length': Buffer.byteLength(answer.body) });
     res.end(req.method === 'HEAD' ? undefined : answer.body);
     return true;
   }
 
-  function forward(req: IncomingMessage, res: ServerResponse, info: AwsRequestInfo): Promise<void> {
+  /** Forwards a request; `readBody` is its body when the gateway already read it. */
+  function forward(req: IncomingMessage, res: ServerResponse, info: AwsRequestInfo, readBody?: Buffer): Promise<void> {
     const createdEvent = info.service === 's3' && info.bucket && router.watches(info.bucket) ? CREATED_EVENTS[info.operation] : undefined;
     const rewriteUrls = info.service === 'sqs' && QUEUE_URL_OPERATIONS.has(info.operation);
     // PostObject names its key in the form body; keep a copy of the body to read it.
@@ -204,6 +288,11 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
         resolve();
       });
       req.on('aborted', () => upstreamReq.destroy());
+      if (readBody) {
+        bodyCopy?.push(readBody);
+        upstreamReq.end(readBody);
+        return;
+      }
       if (bodyCopy) req.on('data', (chunk: Buffer) => bodyCopy.push(chunk));
       req.pipe(upstreamReq);
     });

@@ -1,8 +1,9 @@
 /**
  * Creates the chain's buckets and queues in the local cloud (or any S3/SQS endpoint): source and
- * output buckets; ingest and resized queues each with a dead-letter queue and a redrive policy;
- * the rejected queue (no consumer: people read it). Idempotent: existing resources are kept and
- * their attributes brought in line.
+ * output buckets; the ingest, resized and rejected queues, each with a dead-letter queue
+ * `<name>-dlq` and a redrive policy, as the module creates them (the rejected queue has no consumer:
+ * people or other stacks read it). Idempotent: existing resources are kept and their attributes
+ * brought in line.
  */
 import { CreateBucketCommand, HeadBucketCommand, type S3Client } from '@aws-sdk/client-s3';
 import {
@@ -37,7 +38,7 @@ export interface QueueRef {
 }
 
 export interface ChainResources {
-  queues: { ingest: QueueRef; ingestDlq: QueueRef; resized: QueueRef; resizedDlq: QueueRef; rejected: QueueRef };
+  queues: { ingest: QueueRef; ingestDlq: QueueRef; resized: QueueRef; resizedDlq: QueueRef; rejected: QueueRef; rejectedDlq: QueueRef };
   buckets: { source: string; output: string };
 }
 
@@ -75,10 +76,15 @@ export async function createChainResources(
     VisibilityTimeout: String(visibility),
     RedrivePolicy: redrive(resizedDlq),
   });
-  const rejected = await ensureQueue(sqs, names.rejectedQueue, { ...base, MessageRetentionPeriod: KEEP_LONGEST_SECONDS });
+  const rejectedDlq = await ensureQueue(sqs, `${names.rejectedQueue}-dlq`, { ...base, MessageRetentionPeriod: KEEP_LONGEST_SECONDS });
+  const rejected = await ensureQueue(sqs, names.rejectedQueue, {
+    ...base,
+    MessageRetentionPeriod: KEEP_LONGEST_SECONDS,
+    RedrivePolicy: redrive(rejectedDlq),
+  });
 
   return {
-    queues: { ingest, ingestDlq, resized, resizedDlq, rejected },
+    queues: { ingest, ingestDlq, resized, resizedDlq, rejected, rejectedDlq },
     buckets: { source: names.sourceBucket, output: names.outputBucket },
   };
 }

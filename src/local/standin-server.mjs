@@ -3,7 +3,12 @@
 // ourselves. Protocol with the parent: one JSON line on stdout when ready
 // ({"ready":true,"port":n}); exit when stdin closes (the parent died) or on SIGTERM/SIGINT.
 //
-// Usage: node standin-server.mjs [--port N] [--region us-east-1]
+// With --data-dir, state (queues and their messages, in-flight ones included; buckets and objects)
+// lives in <dir>/fauxqs.db (SQLite) and survives restarts. fauxqs wires that persistence only in
+// startFauxqs(), which we cannot use, so the same wiring is repeated here with its internal modules,
+// imported by file URL beside the package entry (its exports map only "."; the version is pinned).
+//
+// Usage: node standin-server.mjs [--port N] [--region us-east-1] [--data-dir DIR]
 import { buildApp } from 'fauxqs';
 
 function argValue(name) {
@@ -13,8 +18,35 @@ function argValue(name) {
 
 const port = Number(argValue('--port') ?? '0');
 const region = argValue('--region') ?? 'us-east-1';
+const dataDir = argValue('--data-dir');
 
-const app = buildApp({ logger: false, defaultRegion: region });
+/** Stores loaded from dataDir and wired to persist every change, as startFauxqs() does. */
+async function persistentStores(dir) {
+  // The entry's URL (dist/app.js); files beside it are imported by URL, which no exports map governs.
+  const entry = import.meta.resolve('fauxqs');
+  const internal = (file) => import(new URL(file, entry).href);
+  const [{ PersistenceManager }, { SqsStore }, { SnsStore }, { S3Store }] = await Promise.all([
+    internal('persistence.js'),
+    internal('sqs/sqsStore.js'),
+    internal('sns/snsStore.js'),
+    internal('s3/s3Store.js'),
+  ]);
+  const sqsStore = new SqsStore();
+  const snsStore = new SnsStore();
+  const s3Store = new S3Store();
+  const persistence = new PersistenceManager(dir);
+  // Load before attaching persistence, so loading does not write every row back (fauxqs's order).
+  persistence.load(sqsStore, snsStore, s3Store);
+  sqsStore.persistence = persistence;
+  snsStore.persistence = persistence;
+  for (const queue of sqsStore.allQueues()) queue.persistence = persistence;
+  s3Store.persistence = persistence;
+  return { stores: { sqsStore, snsStore, s3Store }, persistence };
+}
+
+const persisted = dataDir ? await persistentStores(dataDir) : undefined;
+const app = buildApp({ logger: false, defaultRegion: region, stores: persisted?.stores });
+if (persisted) app.addHook('preClose', () => persisted.persistence.close());
 
 let closing = false;
 async function shutdown(code) {

@@ -40,6 +40,12 @@ export interface StandInOptions {
   region?: string;
   /** How long to wait for the ready line. @default 15000 ms */
   readyTimeoutMs?: number;
+  /**
+   * Keep state in this folder (SQLite `fauxqs.db`): queues with their messages (in-flight ones with
+   * their visibility deadlines), buckets and objects survive a restart on the same folder.
+   * @default undefined: state lives in memory and ends with the process
+   */
+  dataDir?: string;
 }
 
 export interface StandIn {
@@ -59,6 +65,7 @@ export async function startStandIn(opts: StandInOptions = {}): Promise<StandIn> 
   const node = resolveNode22();
   const args = ['--disable-warning=ExperimentalWarning', script, '--port', String(opts.port ?? 0)];
   if (opts.region) args.push('--region', opts.region);
+  if (opts.dataDir) args.push('--data-dir', path.resolve(opts.dataDir));
   const child = spawn(node, args, { stdio: ['pipe', 'pipe', 'pipe'] });
   const stderr: string[] = [];
   child.stderr?.setEncoding('utf8');

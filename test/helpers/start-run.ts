@@ -91,9 +91,9 @@ export function describeStartRun(title: string, extraArgs: StartArgs = () => [])
     });
 
     it('leaves every queue drained and nothing in a DLQ', () => {
-      expect(Object.keys(report.queues).sort()).toEqual(['image-ingest', 'image-ingest-dlq', 'image-rejected', 'image-resized', 'image-resized-dlq']);
+      expect(Object.keys(report.queues).sort()).toEqual(['image-resize-chain-ingest', 'image-resize-chain-ingest-dlq', 'image-resize-chain-rejected', 'image-resize-chain-rejected-dlq', 'image-resize-chain-resized', 'image-resize-chain-resized-dlq']);
       expect(Object.values(report.queues).every((n) => n === 0)).toBe(true);
-      expect(report.deadLetters).toEqual({ 'image-ingest-dlq': 0, 'image-resized-dlq': 0 });
+      expect(report.deadLetters).toEqual({ 'image-resize-chain-ingest-dlq': 0, 'image-resize-chain-resized-dlq': 0 });
     });
 
     it('writes the HTML report with each source beside its variants', () => {

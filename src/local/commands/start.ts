@@ -97,7 +97,7 @@ export async function startCommand(opts: StartOptions): Promise<StartSummary> {
   const chain = await startLocalChain({ logDir: join(outDir, 'logs'), ...opts.chain });
   try {
     const how = opts.chain?.containers ? 'as containers of their images' : 'under aws-lambda-ric';
-    process.stderr.write(`local cloud: ${chain.endpoint} (S3 + SQS); functions: image-resize, image-publish ${how}\n`);
+    process.stderr.write(`local cloud: ${chain.endpoint} (S3 + SQS); functions: ${chain.functions.resize.name}, ${chain.functions.publish.name} ${how}\n`);
     const uploads: Upload[] = [];
     for (const file of files) {
       const key = chain.uploadsPrefix + relative(dir, file).split(sep).join('/');

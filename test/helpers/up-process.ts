@@ -1,0 +1,153 @@
+// `resize-chain up` as a child process of the built CLI, and the AWS CLI as its client.
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+
+const CLI = join(__dirname, '..', '..', 'dist', 'cli.js');
+
+/** One invocation line of `up`, as printed (formatInvocation). */
+export interface UpInvocation {
+  function: string;
+  requestId: string;
+  records: number;
+  outcome: string;
+  ms: number;
+}
+
+const INVOCATION = /^\d\d:\d\d:\d\d\.\d{3} {2}(\S+) {2}(\S+) {2}(\d+) records? {2}(\S+) {2}(\d+) ms/;
+
+export interface UpProcess {
+  readonly child: ChildProcess;
+  /** http://127.0.0.1:port, read from the banner's AWS_ENDPOINT_URL line. */
+  readonly endpoint: string;
+  /** The banner's mapping lines: queue name -> mapping UUID. */
+  readonly mappings: Record<string, string>;
+  readonly stdout: string[];
+  readonly stderr: string[];
+  readonly invocations: UpInvocation[];
+  /** Resolves when a line matching `pattern` was printed on stdout or stderr (already, or later). */
+  waitForLine(pattern: RegExp, timeoutMs?: number): Promise<string>;
+  /** Resolves with the exit code (128 + signal number when killed by a signal). */
+  readonly exited: Promise<number>;
+}
+
+/** Starts `node dist/cli.js up --port 0 …args` and resolves once it prints its ready line. */
+export async function startUp(args: string[] = [], readyTimeoutMs = 60_000): Promise<UpProcess> {
+  const child = spawn(process.execPath, [CLI, 'up', '--port', '0', ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env } });
+  const stdout: string[] = [];
+  const stderr: string[] = [];
+  const invocations: UpInvocation[] = [];
+  const waiters: Array<{ pattern: RegExp; resolve: (line: string) => void }> = [];
+  const onLine = (into: string[]) => (line: string) => {
+    into.push(line);
+    const m = INVOCATION.exec(line);
+    if (m) invocations.push({ function: m[1]!, requestId: m[2]!, records: Number(m[3]), outcome: m[4]!, ms: Number(m[5]) });
+    for (const waiter of [...waiters]) {
+      if (waiter.pattern.test(line)) {
+        waiters.splice(waiters.indexOf(waiter), 1);
+        waiter.resolve(line);
+      }
+    }
+  };
+  createInterface({ input: child.stdout! }).on('line', onLine(stdout));
+  createInterface({ input: child.stderr! }).on('line', onLine(stderr));
+  const exited = new Promise<number>((resolve) => {
+    child.once('exit', (code, signal) => resolve(code ?? (signal === 'SIGKILL' ? 137 : signal === 'SIGTERM' ? 143 : 1)));
+  });
+
+  const waitForLine = (pattern: RegExp, timeoutMs = 60_000): Promise<string> => {
+    const seen = [...stdout, ...stderr].find((line) => pattern.test(line));
+    if (seen) return Promise.resolve(seen);
+    return new Promise<string>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        waiters.splice(waiters.indexOf(waiter), 1);
+        reject(new Error(`no line matching ${pattern} after ${timeoutMs} ms; stdout:\n${stdout.join('\n')}\nstderr:\n${stderr.join('\n')}`));
+      }, timeoutMs);
+      const waiter = {
+        pattern,
+        resolve: (line: string) => {
+          clearTimeout(timer);
+          resolve(line);
+        },
+      };
+      waiters.push(waiter);
+      void exited.then((code) => {
+        if (waiters.includes(waiter)) {
+          clearTimeout(timer);
+          waiters.splice(waiters.indexOf(waiter), 1);
+          reject(new Error(`up exited (${code}) before printing ${pattern}; stderr:\n${stderr.join('\n')}`));
+        }
+      });
+    });
+  };
+
+  await waitForLine(/^ready: /, readyTimeoutMs);
+  const endpointLine = stdout.find((line) => line.startsWith('export AWS_ENDPOINT_URL='));
+  const endpoint = endpointLine!.slice('export AWS_ENDPOINT_URL='.length);
+  const mappings: Record<string, string> = {};
+  for (const line of stdout) {
+    const m = /([0-9a-f-]{36}) {2}(\S+) -> /.exec(line);
+    if (m) mappings[m[2]!] = m[1]!;
+  }
+  return { child, endpoint, mappings, stdout, stderr, invocations, waitForLine, exited };
+}
+
+/**
+ * The AWS CLI to test with: $AWS_CLI, else Debian's /usr/bin/aws (v2, `apt-get install awscli`),
+ * else `aws` on PATH. Undefined when none answers `--version`.
+ */
+export function findAwsCli(): { path: string; version: string } | undefined {
+  const candidates = [process.env.AWS_CLI, existsSync('/usr/bin/aws') ? '/usr/bin/aws' : undefined, 'aws'].filter((c): c is string => Boolean(c));
+  for (const path of candidates) {
+    const res = spawnSync(path, ['--version'], { encoding: 'utf8', timeout: 30_000 });
+    if (res.status === 0) return { path, version: `${res.stdout}${res.stderr}`.trim() };
+  }
+  return undefined;
+}
+
+/** Environment for the AWS CLI against the local cloud: dummy keys, region, no profile or pager. */
+export function awsCliEnv(): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    AWS_ACCESS_KEY_ID: 'local',
+    AWS_SECRET_ACCESS_KEY: 'local',
+    AWS_REGION: 'us-east-1',
+    AWS_DEFAULT_REGION: 'us-east-1',
+    AWS_PAGER: '',
+    AWS_CONFIG_FILE: '/dev/null',
+    AWS_SHARED_CREDENTIALS_FILE: '/dev/null',
+    AWS_EC2_METADATA_DISABLED: 'true',
+  };
+  delete env.AWS_SESSION_TOKEN;
+  delete env.AWS_PROFILE;
+  delete env.AWS_ENDPOINT_URL; // the tests pass --endpoint-url, which every CLI version honours
+  return env;
+}
+
+/** Runs the AWS CLI (async, so the test process keeps reading `up`'s output); rejects on a non-zero exit. */
+export function runAws(cli: string, endpoint: string, args: string[], timeoutMs = 120_000): Promise<string> {
+  return new Promise<string>((resolve, reject) => {
+    const child = spawn(cli, ['--endpoint-url', endpoint, ...args], { env: awsCliEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (out += chunk));
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (err += chunk));
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.once('error', reject);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      if (code === 0) resolve(out);
+      else reject(new Error(`aws ${args.join(' ')} exited ${code}: ${err}`));
+    });
+  });
+}
+
+/** Stops `up` if still running (SIGKILL after the grace), for afterAll. */
+export async function killUp(up: UpProcess | undefined, graceMs = 35_000): Promise<void> {
+  if (!up || up.child.exitCode !== null || up.child.signalCode !== null) return;
+  up.child.kill('SIGTERM');
+  const timer = setTimeout(() => up.child.kill('SIGKILL'), graceMs);
+  await up.exited;
+  clearTimeout(timer);
+}
