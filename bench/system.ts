@@ -10,14 +10,15 @@ import { DEFAULT_LIMITS } from '../src/core/limits';
 import { resizeImage } from '../src/core/pipeline';
 import { DEFAULT_VARIANTS } from '../src/core/variants';
 import { startLocalChain } from '../src/local/chain';
-import { startLocalFunction } from '../src/local/function-host';
+import { containerLauncher } from '../src/local/container-host';
+import { startLocalFunction, type SandboxLauncher } from '../src/local/function-host';
 import { localAwsEnv } from '../src/local/sdk';
 import type { LogSink } from '../src/local/types';
 import { rotate, summarize, type Summary } from './stats';
 
 const ROOT = path.join(__dirname, '..');
 export const HANDLERS_DIR = path.join(ROOT, 'dist', 'handlers');
-const NOOP_DIR = path.join(__dirname, 'fixtures', 'noop');
+export const NOOP_DIR = path.join(__dirname, 'fixtures', 'noop');
 
 /** Builds the handler bundles as `npm run build` does. Returns the build's wall time. */
 export function buildBundles(): number {
@@ -27,8 +28,8 @@ export function buildBundles(): number {
   return performance.now() - t0;
 }
 
-/** Starts one sandbox and resolves with its INIT_REPORT: process start to first /next. */
-async function initOnce(handler: string, taskRoot: string, env: Record<string, string>): Promise<number> {
+/** Starts one sandbox and resolves with its INIT_REPORT: process (or container) start to first /next. */
+async function initOnce(handler: string, taskRoot: string, env: Record<string, string>, launcher?: SandboxLauncher): Promise<number> {
   let report: (ms: number) => void = () => undefined;
   let fail: (err: Error) => void = () => undefined;
   const done = new Promise<number>((resolve, reject) => {
@@ -41,12 +42,50 @@ async function initOnce(handler: string, taskRoot: string, env: Record<string, s
     if (record.status === 'ok' && typeof record.initDurationMs === 'number') report(record.initDurationMs);
     else fail(new Error(`init ${record.status ?? 'failed'}`));
   };
-  const fn = await startLocalFunction({ name: 'bench-init', handler, taskRoot, env, logSink });
+  const fn = await startLocalFunction({ name: 'bench-init', handler, taskRoot, env, logSink, launcher, initTimeoutMs: 30_000 });
   try {
     return await done;
   } finally {
     await fn.stop();
   }
+}
+
+/** One thing whose start-up is timed: a bundle run as a process, or an image run as a container. */
+export interface StartUpTarget {
+  name: string;
+  /** Handler as Lambda names it, e.g. 'resize.handler'. */
+  handler: string;
+  /** Folder holding the bundle (process sandboxes). */
+  taskRoot?: string;
+  /** Image to run instead (container sandboxes, `docker run --read-only`, as the local cloud runs them). */
+  image?: string;
+  env?: Record<string, string>;
+}
+
+/**
+ * Start-up (spawn of the process or `docker run` -> first Runtime API /next) of each target,
+ * `rounds` times, the order rotated every round so no target always goes first. Per-target samples
+ * in ms, in the order taken.
+ */
+export async function measureStartUp(targets: readonly StartUpTarget[], rounds: number): Promise<Record<string, number[]>> {
+  const samples: Record<string, number[]> = Object.fromEntries(targets.map((t) => [t.name, []]));
+  for (let round = 0; round < rounds; round += 1) {
+    for (const t of rotate(targets, round)) {
+      const launcher = t.image ? containerLauncher({ image: t.image }) : undefined;
+      samples[t.name]!.push(await initOnce(t.handler, t.taskRoot ?? ROOT, t.env ?? {}, launcher));
+    }
+  }
+  return samples;
+}
+
+/** Environment the resize and publish handlers validate at init; nothing is contacted before an invocation. */
+export function handlerInitEnv(): Record<string, string> {
+  return {
+    ...localAwsEnv('http://127.0.0.1:9'),
+    OUTPUT_BUCKET: 'bench-output',
+    RESIZED_QUEUE_URL: 'http://127.0.0.1:9/000000000000/resized',
+    REJECTED_QUEUE_URL: 'http://127.0.0.1:9/000000000000/rejected',
+  };
 }
 
 export interface ColdInitResult {
@@ -58,12 +97,7 @@ export interface ColdInitResult {
 /** Alternates cold starts of the bundled resize handler and a no-dependency handler. */
 export async function measureColdInit(rounds: number): Promise<ColdInitResult> {
   // Config the resize handler validates at init; nothing is contacted before an invocation.
-  const env = {
-    ...localAwsEnv('http://127.0.0.1:9'),
-    OUTPUT_BUCKET: 'bench-output',
-    RESIZED_QUEUE_URL: 'http://127.0.0.1:9/000000000000/resized',
-    REJECTED_QUEUE_URL: 'http://127.0.0.1:9/000000000000/rejected',
-  };
+  const env = handlerInitEnv();
   const samples: Record<'resize' | 'noop', number[]> = { resize: [], noop: [] };
   const kinds = ['resize', 'noop'] as const;
   for (let round = 0; round < rounds; round += 1) {

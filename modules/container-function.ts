@@ -8,7 +8,10 @@ import { IamRole } from '@cdktf/provider-aws/lib/iam-role';
 import { IamRolePolicy } from '@cdktf/provider-aws/lib/iam-role-policy';
 import { CloudwatchLogGroup } from '@cdktf/provider-aws/lib/cloudwatch-log-group';
 import { LambdaFunction } from '@cdktf/provider-aws/lib/lambda-function';
+import { LambdaAlias } from '@cdktf/provider-aws/lib/lambda-alias';
+import { LambdaProvisionedConcurrencyConfig } from '@cdktf/provider-aws/lib/lambda-provisioned-concurrency-config';
 import { IGrantable, PolicyStatement, StatementCollector, identityPolicyJson, lambdaTrustPolicyJson } from './policy';
+import { configError } from '../src/core/errors';
 import { LOG_RETENTION_DAYS, checkIntRange, checkOneOf, isKnown } from './validation';
 
 /** CPU architectures Lambda runs images on. */
@@ -48,6 +51,18 @@ export interface ContainerFunctionProps {
    */
   readonly reservedConcurrency?: number;
   /**
+   * Provisioned concurrency (1-1000): the function publishes a version on every change, an alias
+   * (`aliasName`) points at it, and this many environments of the alias are kept initialised. Invoke
+   * the alias (`invokeTargetArn`) to use them. Billed for every configured GB-second, used or not.
+   * @default - none: on-demand environments only, the unqualified function is invoked
+   */
+  readonly provisionedConcurrency?: number;
+  /**
+   * Name of the alias created with provisioned concurrency.
+   * @default 'live'
+   */
+  readonly aliasName?: string;
+  /**
    * Active X-Ray tracing. Adds xray:PutTraceSegments/PutTelemetryRecords on "*" (X-Ray has no
    * resource-level permissions).
    * @default false
@@ -71,6 +86,10 @@ export class ContainerFunction extends Construct implements IGrantable {
   readonly logGroup: CloudwatchLogGroup;
   readonly rolePolicy: IamRolePolicy;
   readonly timeout: number;
+  /** The alias, when provisioned concurrency is configured. */
+  readonly alias?: LambdaAlias;
+  /** The provisioned concurrency of `alias`, when configured. */
+  readonly provisionedConcurrencyConfig?: LambdaProvisionedConcurrencyConfig;
   private readonly statements = new StatementCollector();
 
   constructor(scope: Construct, id: string, props: ContainerFunctionProps) {
@@ -84,6 +103,12 @@ export class ContainerFunction extends Construct implements IGrantable {
     checkIntRange(`${id}.timeout`, this.timeout, 1, 900);
     checkOneOf(`${id}.logRetentionDays`, retention, LOG_RETENTION_DAYS);
     if (props.reservedConcurrency !== undefined) checkIntRange(`${id}.reservedConcurrency`, props.reservedConcurrency, 0, 10000);
+    const provisioned = props.provisionedConcurrency;
+    if (provisioned !== undefined) checkIntRange(`${id}.provisionedConcurrency`, provisioned, 1, 1000);
+    const aliasName = props.aliasName ?? 'live';
+    if (isKnown(aliasName) && !/^(?!^[0-9]+$)[a-zA-Z0-9-_]{1,128}$/.test(aliasName)) {
+      throw configError(`${id}.aliasName`, `${JSON.stringify(aliasName)} is not 1..128 of a-z, A-Z, 0-9, '-', '_' (and not only digits, which would name a version)`);
+    }
 
     this.role = new IamRole(this, 'role', {
       name: `${props.functionName}-role`,
@@ -123,8 +148,31 @@ export class ContainerFunction extends Construct implements IGrantable {
       loggingConfig: { logFormat: 'JSON', logGroup: this.logGroup.name },
       tracingConfig: props.tracing ? { mode: 'Active' } : undefined,
       tags: props.tags,
+      // Provisioned concurrency lives on a published version, never on $LATEST.
+      ...(provisioned !== undefined ? { publish: true } : {}),
       dependsOn: [this.rolePolicy, this.logGroup, ...(props.waitFor ?? [])],
     });
+    if (provisioned !== undefined) {
+      this.alias = new LambdaAlias(this, 'alias', {
+        name: aliasName,
+        description: `Provisioned-concurrency alias of ${props.functionName}`,
+        functionName: this.function.functionName,
+        functionVersion: this.function.version,
+      });
+      this.provisionedConcurrencyConfig = new LambdaProvisionedConcurrencyConfig(this, 'provisioned-concurrency', {
+        functionName: this.function.functionName,
+        qualifier: this.alias.name,
+        provisionedConcurrentExecutions: provisioned,
+      });
+    }
+  }
+
+  /**
+   * What event sources should invoke: the alias when provisioned concurrency is configured (only
+   * invocations of the alias use its provisioned environments), else the function.
+   */
+  get invokeTargetArn(): string {
+    return this.alias ? this.alias.arn : this.function.arn;
   }
 
   get functionName(): string {

@@ -18,7 +18,7 @@ import { ImageRepository } from './image-repository';
 import { IGrantable } from './policy';
 import { QueueConsumptionOptions, QueueFunctionBinding } from './queue-function-binding';
 import { hashImageSources } from './source-hash';
-import { checkIntRange, checkNoLoop, checkOneOf, checkVisibilityTimeout, isKnown } from './validation';
+import { checkIntRange, checkNoLoop, checkOneOf, checkProvisionedConcurrency, checkVisibilityTimeout, isKnown } from './validation';
 
 /** Create a bucket, or use an existing one. */
 export interface BucketOptions {
@@ -58,6 +58,14 @@ export interface StageOptions extends QueueConsumptionOptions {
   readonly timeout?: number;
   /** @default - none */
   readonly reservedConcurrency?: number;
+  /**
+   * Provisioned concurrency (1-1000, at most `maximumConcurrency` and `reservedConcurrency`): the
+   * function publishes a version, a `live` alias points at it with this many environments kept
+   * initialised, and the event source mapping invokes the alias. Queue-driven stages rarely need
+   * it (the queue absorbs cold starts): see the README's "Cold starts".
+   * @default - none: on-demand only
+   */
+  readonly provisionedConcurrency?: number;
   /**
    * The stage's input queue visibility timeout (>= 6 x timeout).
    * @default 6 x timeout + maxBatchingWindow
@@ -311,6 +319,10 @@ export class ImageResizeChain extends Construct {
     const ingestVisibility = resizeOpts.visibilityTimeoutSeconds ?? defaultVisibility(resizeTimeout, resizeWindow);
     const resizedVisibility = publishOpts.visibilityTimeoutSeconds ?? defaultVisibility(publishTimeout, publishWindow);
     checkVisibilityTimeout('resize.visibilityTimeoutSeconds', ingestVisibility, resizeTimeout);
+    const resizeMaxConcurrency = resizeOpts.maximumConcurrency ?? 10;
+    const publishMaxConcurrency = publishOpts.maximumConcurrency ?? 5;
+    checkProvisionedConcurrency('resize.provisionedConcurrency', resizeOpts.provisionedConcurrency, resizeMaxConcurrency, resizeOpts.reservedConcurrency);
+    checkProvisionedConcurrency('publish.provisionedConcurrency', publishOpts.provisionedConcurrency, publishMaxConcurrency, publishOpts.reservedConcurrency);
     checkVisibilityTimeout('publish.visibilityTimeoutSeconds', resizedVisibility, publishTimeout);
 
     this.ingestQueue = new BufferedQueue(this, 'ingest', {
@@ -341,6 +353,7 @@ export class ImageResizeChain extends Construct {
       memorySize: resizeOpts.memorySize ?? 2048,
       timeout: resizeTimeout,
       reservedConcurrency: resizeOpts.reservedConcurrency,
+      provisionedConcurrency: resizeOpts.provisionedConcurrency,
       logRetentionDays,
       tracing: props.tracing,
       tags,
@@ -378,6 +391,7 @@ export class ImageResizeChain extends Construct {
       memorySize: publishOpts.memorySize ?? 256,
       timeout: publishTimeout,
       reservedConcurrency: publishOpts.reservedConcurrency,
+      provisionedConcurrency: publishOpts.provisionedConcurrency,
       logRetentionDays,
       tracing: props.tracing,
       tags,
@@ -397,14 +411,14 @@ export class ImageResizeChain extends Construct {
       fn: this.resizeFunction,
       batchSize: resizeOpts.batchSize ?? 10,
       maxBatchingWindow: resizeWindow,
-      maximumConcurrency: resizeOpts.maximumConcurrency ?? 10,
+      maximumConcurrency: resizeMaxConcurrency,
     });
     this.publishStage = new QueueFunctionBinding(this, 'publish-stage', {
       queue: this.resizedQueue,
       fn: this.publishFunction,
       batchSize: publishOpts.batchSize ?? 10,
       maxBatchingWindow: publishWindow,
-      maximumConcurrency: publishOpts.maximumConcurrency ?? 5,
+      maximumConcurrency: publishMaxConcurrency,
     });
 
     // S3 -> ingest queue. The notification waits for the queue policy (S3 test-sends on setup).

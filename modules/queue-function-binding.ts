@@ -68,13 +68,16 @@ export class QueueFunctionBinding extends Construct {
     props.queue.grantConsumeMessages(props.fn);
     this.mapping = new LambdaEventSourceMapping(this, 'mapping', {
       eventSourceArn: props.queue.queueArn,
-      functionName: props.fn.functionArn,
+      // The alias when the function has provisioned concurrency: invocations of the bare function
+      // would run on on-demand environments and leave the provisioned ones idle.
+      functionName: props.fn.invokeTargetArn,
       batchSize,
       maximumBatchingWindowInSeconds: window,
       functionResponseTypes: ['ReportBatchItemFailures'],
       scalingConfig: { maximumConcurrency },
       // Lambda checks the role's SQS permissions when the mapping is created.
-      dependsOn: [props.fn.rolePolicy],
+      // With provisioned concurrency, polling starts once the environments are ready.
+      dependsOn: [props.fn.rolePolicy, ...(props.fn.provisionedConcurrencyConfig ? [props.fn.provisionedConcurrencyConfig] : [])],
       lifecycle: preconditions.length > 0 ? { precondition: preconditions } : undefined,
     });
   }

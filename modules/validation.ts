@@ -92,3 +92,24 @@ export function checkNoLoop(opts: {
 
 /** CloudWatch Logs accepts only these retention periods (days). */
 export const LOG_RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653] as const;
+
+/**
+ * Provisioned concurrency of a queue-driven function: 1..1000, and no more than the event source
+ * mapping's maximum concurrency (the mapping never runs more invocations at once, so environments
+ * above it would be paid for every second and never used) nor than the function's reserved
+ * concurrency (AWS refuses provisioned concurrency above it).
+ */
+export function checkProvisionedConcurrency(field: string, provisioned: number | undefined, maximumConcurrency: number, reservedConcurrency?: number): void {
+  if (provisioned === undefined || !isKnown(provisioned)) return;
+  checkIntRange(field, provisioned, 1, 1000);
+  if (isKnown(maximumConcurrency) && provisioned > maximumConcurrency) {
+    throw configError(
+      field,
+      `${provisioned} is above the event source mapping's maximumConcurrency (${maximumConcurrency}): the mapping never runs more invocations at once, ` +
+        'so the extra environments would be billed and never used; lower it or raise maximumConcurrency',
+    );
+  }
+  if (reservedConcurrency !== undefined && isKnown(reservedConcurrency) && provisioned > reservedConcurrency) {
+    throw configError(field, `${provisioned} is above the function's reservedConcurrency (${reservedConcurrency}), which AWS refuses`);
+  }
+}

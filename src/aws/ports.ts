@@ -4,16 +4,20 @@ import type { PublishConfig, ResizeQueues } from '../core/config';
 import type { PublishPorts } from '../core/publish-batch';
 import type { ResizeConfig, ResizePorts } from '../core/resize-batch';
 import { getObjectBytes, headObject, putObject } from './s3';
-import { sendMessages } from './sqs';
+import { asciiJson, sendMessages } from './sqs';
 import { deliverWebhook } from './webhook';
 
 type Log = ResizePorts['log'];
 
 /** The resize stage's side effects on S3 and SQS. */
 export function resizePorts(s3: S3Client, sqs: SQSClient, cfg: ResizeConfig & ResizeQueues, log: Log): ResizePorts {
-  const toBodies = <E>(entries: ReadonlyArray<{ id: string; event: E }>) => entries.map((e) => ({ id: e.id, body: JSON.stringify(e.event) }));
+  const toBodies = <E>(entries: ReadonlyArray<{ id: string; event: E }>) => entries.map((e) => ({ id: e.id, body: asciiJson(e.event) }));
   return {
     getSource: (ref, maxBytes) => getObjectBytes(s3, ref.bucket, ref.key, maxBytes),
+    headSource: async (ref) => {
+      const head = await headObject(s3, ref.bucket, ref.key);
+      return head && { eTag: head.eTag };
+    },
     headOutput: (key) => headObject(s3, cfg.outputBucket, key),
     putOutput: (key, body, contentType, cacheControl, metadata) => putObject(s3, { bucket: cfg.outputBucket, key, body, contentType, cacheControl, metadata }),
     sendResized: (entries) => sendMessages(sqs, cfg.resizedQueueUrl, toBodies(entries)),

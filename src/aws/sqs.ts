@@ -6,6 +6,15 @@ import { classifyAwsError } from './errors';
 const MAX_ENTRIES = 10;
 const MAX_BATCH_BYTES = 1024 * 1024;
 
+/**
+ * JSON for an SQS message body with every non-ASCII character escaped (`\u00e9`, emoji as
+ * surrogate pairs): the same document once parsed, but a body any SQS implementation accepts
+ * (the local stand-in refuses characters outside the Basic Multilingual Plane, which SQS allows).
+ */
+export function asciiJson(value: unknown): string {
+  return JSON.stringify(value).replace(/[\u007f-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
 /** Splits entries into SendMessageBatch-sized chunks by count and by total body size. */
 export function chunkBatch<T extends { body: string }>(entries: readonly T[]): T[][] {
   const chunks: T[][] = [];

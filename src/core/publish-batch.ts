@@ -37,7 +37,8 @@ export function eventIdOf(event: ImageResizedEvent): string {
 /**
  * The publish stage for one SQS batch of `image.resized` events: notify the webhook (if any),
  * then write `manifest.json` last, so a manifest always means "this source is done". An event
- * whose manifest already names the same source ETag is a duplicate and does nothing. Every
+ * whose manifest already names the same source ETag is a duplicate and does nothing; so is an
+ * event whose variants now carry another source ETag (a stale version: counted as duplicate). Every
  * failure, including a malformed event, is reported per message: SQS retries it and the DLQ
  * keeps what never succeeds.
  */
@@ -56,6 +57,22 @@ export async function processPublishBatch(
       if (existing?.metadata['source-etag'] === event.source.eTag) {
         summary.duplicate++;
         ports.log('info', 'manifest already published', { messageId: message.messageId, key });
+        return undefined;
+      }
+      // The variants are the truth of which version was rendered last: an event for an older
+      // version (delivered late, or overtaken by an overwrite) must not put its manifest beside
+      // a newer version's variants. A variant that is missing does not decide anything.
+      const ours = event.variants.filter((v) => v.bucket === cfg.outputBucket);
+      const stored = await Promise.all(ours.map((v) => ports.headOutput(v.key)));
+      const newer = stored.find((s) => s !== undefined && s.metadata['source-etag'] !== undefined && s.metadata['source-etag'] !== event?.source.eTag);
+      if (newer) {
+        summary.duplicate++;
+        ports.log('info', 'event is stale: the variants are of another version; manifest not written', {
+          messageId: message.messageId,
+          key,
+          eTag: event.source.eTag,
+          variantsETag: newer.metadata['source-etag'],
+        });
         return undefined;
       }
       const manifest: Manifest = {

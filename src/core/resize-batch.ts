@@ -32,6 +32,11 @@ export interface ResizePorts {
   /** Reads a source object; `eTag` is the object's current ETag (unquoted). */
   getSource(ref: S3ObjectRef, maxBytes: number): Promise<{ data: Buffer; eTag: string }>;
   headOutput(key: string): Promise<StoredObject | undefined>;
+  /**
+   * The source's current ETag (unquoted) without reading its bytes, or undefined when it is gone.
+   * Optional: without it, the freshness re-check after writing variants reads the object again.
+   */
+  headSource?(ref: S3ObjectRef): Promise<{ eTag: string } | undefined>;
   putOutput(key: string, body: Buffer, contentType: string, cacheControl: string, metadata: Record<string, string>): Promise<void>;
   /** Sends events in one batch; returns the ids that failed, with their errors. */
   sendResized(entries: ReadonlyArray<{ id: string; event: ImageResizedEvent }>): Promise<Map<string, PipelineError>>;
@@ -54,6 +59,8 @@ export type SourceOutcome =
   | { kind: 'duplicate' }
   /** The object changed since the notification: the newer notification will process it. */
   | { kind: 'stale' }
+  /** A folder marker (a 0-byte object whose key ends in '/', as the S3 console creates): not an upload. */
+  | { kind: 'ignored' }
   | { kind: 'rejected'; event: ImageRejectedEvent }
   | { kind: 'retry'; error: PipelineError };
 
@@ -91,10 +98,15 @@ function expandMessages(messages: readonly SqsMessage[]): WorkItem[] {
   });
 }
 
+/**
+ * The source a rejection names. A message refused before it yielded a record (an unsafe key, a body
+ * that is no notification) names what the error knows: the bucket and the key, the latter with any
+ * noncharacter shown as U+FFFD, since SQS would refuse the whole event otherwise.
+ */
 function rejectedSource(item: WorkItem): ImageRejectedEvent['source'] {
-  return item.ref
-    ? { bucket: item.ref.bucket, key: item.ref.key, eTag: item.ref.eTag, messageId: item.messageId }
-    : { bucket: '', key: '', eTag: '', messageId: item.messageId };
+  if (item.ref) return { bucket: item.ref.bucket, key: item.ref.key, eTag: item.ref.eTag, messageId: item.messageId };
+  const subject = item.error?.subject ?? {};
+  return { bucket: subject.bucket ?? '', key: (subject.key ?? '').replace(/[\uFFFE\uFFFF]/g, '\uFFFD'), eTag: '', messageId: item.messageId };
 }
 
 function toResizedVariants(cfg: ResizeConfig, ref: S3ObjectRef, result: ResizeResult): ResizedVariant[] {
@@ -144,44 +156,87 @@ async function findEarlierWork(cfg: ResizeConfig, ports: ResizePorts, ref: S3Obj
   return imageResizedEvent(source, variants, ports.now());
 }
 
+/**
+ * Rounds of "read, render, write, re-check" for one notification. A source overwritten while its
+ * variants were being written is processed again at its newest version; one overwritten three
+ * times in a row is retried later (transient), when the uploads have settled.
+ */
+export const MAX_FRESHNESS_ROUNDS = 3;
+
+/** The source's ETag now: undefined when it was deleted, 'changed' when it can no longer be read as an image source. */
+async function currentETag(cfg: ResizeConfig, ports: ResizePorts, ref: S3ObjectRef): Promise<string | undefined | 'changed'> {
+  try {
+    if (ports.headSource) return (await ports.headSource(ref))?.eTag;
+    return (await ports.getSource(ref, cfg.limits.maxInputBytes)).eTag;
+  } catch (err) {
+    const error = toPipelineError(err);
+    if (error.code === 'NOT_FOUND') return undefined;
+    if (error.permanent) return 'changed';
+    throw err;
+  }
+}
+
 async function processSource(cfg: ResizeConfig, ports: ResizePorts, item: WorkItem & { ref: S3ObjectRef }): Promise<SourceOutcome> {
   const { ref } = item;
   const subject = { bucket: ref.bucket, key: ref.key, messageId: item.messageId };
   try {
+    if (ref.key.endsWith('/')) {
+      if (ref.size === 0) return { kind: 'ignored' };
+      throw new PipelineError('INVALID_KEY', `object key ends in '/' (a folder name) but the object holds ${ref.size} bytes`, subject);
+    }
     if (ref.size > cfg.limits.maxInputBytes) {
       throw new PipelineError('TOO_LARGE', `object is ${ref.size} bytes, above the limit of ${cfg.limits.maxInputBytes}`, subject);
     }
-    const expected = stripQuotes(ref.eTag);
-    const earlier = expected ? await findEarlierWork(cfg, ports, ref, expected) : undefined;
+    const notified = stripQuotes(ref.eTag);
+    const earlier = notified ? await findEarlierWork(cfg, ports, ref, notified) : undefined;
     if (earlier === 'complete') return { kind: 'duplicate' };
     if (earlier) return { kind: 'resent', event: earlier };
 
-    const source = await ports.getSource(ref, cfg.limits.maxInputBytes);
-    if (expected && source.eTag !== expected) return { kind: 'stale' };
-    const result = await resizeImage(source.data, cfg.variants, cfg.limits, subject);
-    const metadata = {
-      [META.sourceETag]: source.eTag,
-      [META.sourceWidth]: String(result.source.width),
-      [META.sourceHeight]: String(result.source.height),
-      [META.sourceFormat]: result.source.format,
-    };
-    // Variants are written before the event is sent, so a crash in between is repaired by the
-    // redelivery resending the event from what `findEarlierWork` finds.
-    await Promise.all(
-      result.variants.map((v) =>
-        ports.putOutput(variantKey(ref.key, cfg.outputPrefix, v), v.data, v.contentType, cfg.cacheControl, {
-          ...metadata,
-          [META.width]: String(v.width),
-          [META.height]: String(v.height),
-        }),
-      ),
-    );
-    const event = imageResizedEvent(
-      { bucket: ref.bucket, key: ref.key, eTag: source.eTag, versionId: ref.versionId, size: source.data.length, ...result.source },
-      toResizedVariants(cfg, ref, result),
-      ports.now(),
-    );
-    return { kind: 'resized', event };
+    // After the first round `expected` is cleared: our variants may already sit on top of a newer
+    // version's, so whatever the object is now must be rendered, whichever notification it has.
+    let expected: string | undefined = notified || undefined;
+    for (let round = 1; ; round++) {
+      const source = await ports.getSource(ref, cfg.limits.maxInputBytes);
+      if (expected && source.eTag !== expected) return { kind: 'stale' };
+      const result = await resizeImage(source.data, cfg.variants, cfg.limits, subject);
+      const metadata = {
+        [META.sourceETag]: source.eTag,
+        [META.sourceWidth]: String(result.source.width),
+        [META.sourceHeight]: String(result.source.height),
+        [META.sourceFormat]: result.source.format,
+      };
+      // Variants are written before the event is sent, so a crash in between is repaired by the
+      // redelivery resending the event from what `findEarlierWork` finds.
+      await Promise.all(
+        result.variants.map((v) =>
+          ports.putOutput(variantKey(ref.key, cfg.outputPrefix, v), v.data, v.contentType, cfg.cacheControl, {
+            ...metadata,
+            [META.width]: String(v.width),
+            [META.height]: String(v.height),
+          }),
+        ),
+      );
+      // S3 has no compare-and-swap here: if the object was overwritten while we worked, the newer
+      // version's own run may have finished first and our writes landed on top of it. Checking the
+      // source after our writes closes that window: any newer version either is seen here (and
+      // rendered again by us) or was uploaded after our writes (and its own run writes after us).
+      const now = await currentETag(cfg, ports, ref);
+      if (now === 'changed') return { kind: 'stale' };
+      if (now === undefined || now === source.eTag) {
+        const sameVersion = source.eTag === notified;
+        const event = imageResizedEvent(
+          { bucket: ref.bucket, key: ref.key, eTag: source.eTag, versionId: sameVersion ? ref.versionId : undefined, size: source.data.length, ...result.source },
+          toResizedVariants(cfg, ref, result),
+          ports.now(),
+        );
+        return { kind: 'resized', event };
+      }
+      ports.log('warn', 'source overwritten while its variants were written; rendering the newer version', { ...subject, eTag: source.eTag, newerETag: now, round });
+      if (round >= MAX_FRESHNESS_ROUNDS) {
+        throw new PipelineError('S3_ERROR', `source changed during each of ${MAX_FRESHNESS_ROUNDS} rounds; retrying later`, subject);
+      }
+      expected = undefined;
+    }
   } catch (err) {
     const error = toPipelineError(err, subject);
     if (error.permanent) return { kind: 'rejected', event: imageRejectedEvent(rejectedSource(item), error, ports.now()) };
@@ -196,16 +251,28 @@ async function processSource(cfg: ResizeConfig, ports: ResizePorts, item: WorkIt
  */
 export async function processResizeBatch(cfg: ResizeConfig, ports: ResizePorts, messages: readonly SqsMessage[]): Promise<ResizeBatchResult> {
   const items = expandMessages(messages);
+  // S3 may deliver the same notification twice into one batch: the copies wait for the first one's
+  // outcome instead of rendering and writing the same variants concurrently.
+  const firstRuns = new Map<string, Promise<SourceOutcome>>();
   const outcomes = await mapWithConcurrency(items, cfg.concurrency, async (item): Promise<SourceOutcome | undefined> => {
     if (item.testEvent) return undefined;
     if (item.error) {
       if (!item.error.permanent) return { kind: 'retry', error: item.error };
       return { kind: 'rejected', event: imageRejectedEvent(rejectedSource(item), item.error, ports.now()) };
     }
-    return processSource(cfg, ports, item as WorkItem & { ref: S3ObjectRef });
+    const ref = item.ref as S3ObjectRef;
+    const identity = JSON.stringify([ref.bucket, ref.key, stripQuotes(ref.eTag), ref.versionId ?? '']);
+    const first = firstRuns.get(identity);
+    if (first) {
+      const outcome = await first;
+      return outcome.kind === 'retry' ? outcome : { kind: 'duplicate' };
+    }
+    const run = processSource(cfg, ports, item as WorkItem & { ref: S3ObjectRef });
+    firstRuns.set(identity, run);
+    return run;
   });
 
-  const summary: ResizeBatchResult['summary'] = { resized: 0, resent: 0, duplicate: 0, stale: 0, rejected: 0, retry: 0, testEvents: 0 };
+  const summary: ResizeBatchResult['summary'] = { resized: 0, resent: 0, duplicate: 0, stale: 0, ignored: 0, rejected: 0, retry: 0, testEvents: 0 };
   const failed = new Set<string>();
   const resized: Array<{ id: string; event: ImageResizedEvent }> = [];
   const rejected: Array<{ id: string; event: ImageRejectedEvent }> = [];

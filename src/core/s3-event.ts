@@ -44,8 +44,9 @@ export function encodeS3Key(key: string): string {
 }
 
 /**
- * Refuses keys we will not derive output keys from: control characters, `.`/`..` segments (they
- * become path traversal the moment anyone syncs the bucket to a filesystem) and over-long keys.
+ * Refuses keys we will not derive output keys from: control characters, the noncharacters
+ * U+FFFE/U+FFFF, `.`/`..` segments (they become path traversal the moment anyone syncs the bucket
+ * to a filesystem) and over-long keys.
  */
 export function assertSafeKey(key: string, bucket?: string): void {
   const subject = { bucket, key };
@@ -56,6 +57,13 @@ export function assertSafeKey(key: string, bucket?: string): void {
   // eslint-disable-next-line no-control-regex
   if (/[\u0000-\u001f\u007f]/.test(key)) {
     throw new PipelineError('INVALID_KEY', `object key contains a control character: ${JSON.stringify(key)}`, subject);
+  }
+  // Noncharacters: SQS refuses them in a message body (the key travels in every event) and XML 1.0
+  // (S3's listings) cannot carry them. Lone surrogates cannot get here: decodeS3Key rejects them.
+  if (/[\uFFFE\uFFFF]/.test(key)) {
+    // The message must not carry the character either: it travels in the rejection event.
+    const shown = JSON.stringify(key).replace(/[\uFFFE\uFFFF]/g, (c) => `\\u${c.charCodeAt(0).toString(16).toUpperCase()}`);
+    throw new PipelineError('INVALID_KEY', `object key contains the noncharacter U+FFFE or U+FFFF: ${shown}`, subject);
   }
   if (key.split('/').some((segment) => segment === '.' || segment === '..')) {
     throw new PipelineError('INVALID_KEY', `object key has a '.' or '..' segment: ${JSON.stringify(key)}`, subject);

@@ -8,6 +8,7 @@ import { parseArgs } from 'node:util';
 import { isPipelineError } from '../core/errors';
 import { parseVariantSpecs } from '../core/variants';
 import { readFileSync } from 'node:fs';
+import { costCommand } from './commands/cost';
 import { s3PutEvent } from './commands/event';
 import { invokeCommand } from './commands/invoke';
 import { resizeFiles } from './commands/resize';
@@ -34,6 +35,13 @@ const USAGE = `Usage:
       Resize files with the same core the resize Lambda runs.
   resize-chain event s3-put --bucket B --key K [--size N] [--etag E] [--region R] [--raw]
       Print a Lambda SQS event holding an S3 ObjectCreated notification, for manual invokes.
+  resize-chain cost --images-per-month N [--avg-bytes B] [--memory MB] [--architecture x86_64|arm64]
+                    [--region us-east-1] [--publish-memory MB] [--images-per-batch K] [--cold-start-percent P]
+                    [--publish-ms MS] [--provisioned-resize N] [--provisioned-publish N]
+                    [--bench bench/results.json] [--input 12mp-jpeg] [--json]
+      Print the monthly AWS bill of the chain (Lambda requests, GB-seconds and INIT; SQS requests; S3
+      requests and storage), itemised, from the per-image figures of \`npm run bench\` and the price
+      table in src/core/prices.ts. Defaults: 4,000,000-byte sources, resize 2048 MB, publish 256 MB.
 `;
 
 class UsageError extends Error {}
@@ -156,6 +164,46 @@ async function main(argv: string[]): Promise<number> {
       if (size !== undefined && (!Number.isInteger(size) || size < 0)) throw new UsageError(`--size must be a byte count, got ${JSON.stringify(values.size)}`);
       process.stdout.write(`${s3PutEvent({ bucket: values.bucket ?? '', key: values.key ?? '', size, eTag: values.etag, region: values.region, raw: values.raw })}\n`);
       return 0;
+    }
+    case 'cost': {
+      const { values, positionals } = parseArgs({
+        args: rest,
+        allowPositionals: true,
+        options: {
+          'images-per-month': { type: 'string' },
+          'avg-bytes': { type: 'string' },
+          memory: { type: 'string' },
+          'publish-memory': { type: 'string' },
+          architecture: { type: 'string' },
+          region: { type: 'string' },
+          'images-per-batch': { type: 'string' },
+          'cold-start-percent': { type: 'string' },
+          'publish-ms': { type: 'string' },
+          'provisioned-resize': { type: 'string' },
+          'provisioned-publish': { type: 'string' },
+          bench: { type: 'string' },
+          input: { type: 'string' },
+          json: { type: 'boolean' },
+        },
+      });
+      if (positionals.length > 0) throw new UsageError('cost takes no positional arguments');
+      if (values['images-per-month'] === undefined) throw new UsageError('cost needs --images-per-month N');
+      return costCommand({
+        imagesPerMonth: values['images-per-month'],
+        avgBytes: values['avg-bytes'],
+        memory: values.memory,
+        publishMemory: values['publish-memory'],
+        architecture: values.architecture,
+        region: values.region,
+        imagesPerBatch: values['images-per-batch'],
+        coldStartPercent: values['cold-start-percent'],
+        publishMs: values['publish-ms'],
+        provisionedResize: values['provisioned-resize'],
+        provisionedPublish: values['provisioned-publish'],
+        bench: values.bench,
+        input: values.input,
+        json: values.json ?? false,
+      });
     }
     default:
       throw new UsageError(`unknown command ${JSON.stringify(command)}`);

@@ -1,6 +1,6 @@
 // Starts the real stand-in S3 + SQS behind the gateway for a test file, with the chain's
 // resources, and offers the few queue/bucket helpers the integration tests share.
-import { HeadObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { DeleteMessageBatchCommand, ReceiveMessageCommand, SQSClient, type Message } from '@aws-sdk/client-sqs';
 import { join } from 'node:path';
 import { startGateway, type Gateway } from '../../src/local/gateway';
@@ -79,4 +79,16 @@ export async function exists(cloud: TestCloud, bucket: string, key: string): Pro
     if ((err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 404) return undefined;
     throw err;
   }
+}
+
+/** Every key of a bucket, following continuation tokens. */
+export async function listKeys(s3: S3Client, bucket: string): Promise<string[]> {
+  const keys: string[] = [];
+  let token: string | undefined;
+  do {
+    const res = await s3.send(new ListObjectsV2Command({ Bucket: bucket, ContinuationToken: token }));
+    keys.push(...(res.Contents ?? []).map((o) => o.Key as string));
+    token = res.NextContinuationToken;
+  } while (token);
+  return keys;
 }

@@ -86,3 +86,39 @@ test('the X-Ray exception is real: tracing adds exactly one "*" resource stateme
   const wildcard = policies(traced).flatMap((p) => p.statements.filter((s) => asList(s.Resource).includes('*')).map((s) => s.Sid));
   expect(wildcard).toEqual(['XRayWriteTraces', 'XRayWriteTraces']);
 });
+
+describe('webhook secret: only its Secrets Manager ARN travels, never a value', () => {
+  const hooked = configs['one bucket, tracing, webhook']!;
+  const fnEnv = (doc: TfJson) =>
+    Object.entries(resourcesOf(doc, 'aws_lambda_function')).map(([name, fn]) => ({
+      name,
+      vars: ((fn.environment as { variables?: Record<string, string> } | undefined)?.variables ?? {}) as Record<string, string>,
+    }));
+
+  test.each(Object.entries(configs))('%s: no function environment holds a secret value (names like SECRET/TOKEN/PASSWORD/KEY only as *_ARN)', (_name, doc) => {
+    for (const { name, vars } of fnEnv(doc)) {
+      const suspicious = Object.keys(vars).filter((k) => /SECRET|TOKEN|PASSWORD|PRIVATE|API_KEY|ACCESS_KEY/i.test(k) && !/_ARN$/.test(k));
+      expect({ name, suspicious }).toEqual({ name, suspicious: [] });
+    }
+    // A secret value in Terraform would live in one of these; none is created.
+    expect(Object.keys(resourcesOf(doc, 'aws_secretsmanager_secret_version'))).toEqual([]);
+    expect(Object.keys(resourcesOf(doc, 'aws_ssm_parameter'))).toEqual([]);
+  });
+
+  test('the publish function gets the ARN, and only its role may read that one secret', () => {
+    const withArn = fnEnv(hooked).filter((f) => f.vars.WEBHOOK_SECRET_ARN !== undefined);
+    expect(withArn.map((f) => f.vars.WEBHOOK_SECRET_ARN)).toEqual([secretArn]);
+    expect(withArn[0]?.name).toMatch(/publish/);
+    const readers = policies(hooked).filter((p) => p.statements.some((s) => asList(s.Action).some((a) => a.startsWith('secretsmanager:'))));
+    expect(readers.map((r) => r.where)).toHaveLength(1);
+    expect(readers[0]?.where).toMatch(/publish/);
+    const stmt = readers[0]?.statements.find((s) => asList(s.Action).some((a) => a.startsWith('secretsmanager:')));
+    expect([asList(stmt?.Action), asList(stmt?.Resource)]).toEqual([['secretsmanager:GetSecretValue'], [secretArn]]);
+  });
+
+  test('a secret value planted where the ARN belongs is refused at synth, so it never reaches the JSON', () => {
+    const planted = 'whsec_live_0123456789abcdef';
+    expect(() => synthChain({ webhook: { url: 'https://h.example.com', secretArn: planted } })).toThrow(/secretArn/);
+    for (const [name, doc] of Object.entries(configs)) expect({ name, leaked: JSON.stringify(doc).includes('whsec_') }).toEqual({ name, leaked: false });
+  });
+});

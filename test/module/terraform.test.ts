@@ -10,8 +10,10 @@ import { spawnSync } from 'node:child_process';
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { App } from 'cdktf';
 import { renderPlainModule } from '../../scripts/synth-module';
-import { TfJson, resourceAddresses } from './synth';
+import { ImageResizeChainStack } from '../../modules/example-stacks';
+import { TEST_IMAGES, TfJson, resourceAddresses } from './synth';
 import { findProviderMirror, findTerraform, runTerraform, writeCliConfig, writeMockCredentials } from './terraform-cli';
 
 const ROOT = resolve(__dirname, '..', '..');
@@ -74,6 +76,24 @@ describeIfReady('offline terraform', () => {
     expect(summary).toBe(`Plan: ${resourceAddresses(doc).length} to add, 0 to change, 0 to destroy.`);
     // The deploy-time image build is part of the plan (it runs only on apply).
     expect(created.filter((a) => a.startsWith('terraform_data.'))).toHaveLength(2);
+  });
+
+  test('a chain with provisioned concurrency on both stages validates and plans (version, alias, config, mapping on the alias)', () => {
+    const outdir = join(work, 'pc.out');
+    const app = new App({ outdir });
+    new ImageResizeChainStack(app, 'pc', { chain: { images: TEST_IMAGES, resize: { provisionedConcurrency: 2 }, publish: { provisionedConcurrency: 1 } } });
+    app.synth();
+    const stackDir = join(outdir, 'stacks', 'pc');
+    const doc = JSON.parse(readFileSync(join(stackDir, 'cdk.tf.json'), 'utf8')) as TfJson;
+    writeMockCredentials(stackDir);
+    const { created } = initValidatePlan(stackDir);
+    expect(created.sort()).toEqual(resourceAddresses(doc).sort());
+    expect(created).toEqual(expect.arrayContaining([
+      'aws_lambda_alias.chain_resize_alias',
+      'aws_lambda_alias.chain_publish_alias',
+      'aws_lambda_provisioned_concurrency_config.chain_resize_provisioned_concurrency',
+      'aws_lambda_provisioned_concurrency_config.chain_publish_provisioned_concurrency',
+    ]));
   });
 
   test('examples/terraform plans with the plain module (rendered fresh from the construct)', () => {

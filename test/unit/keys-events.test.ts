@@ -2,7 +2,7 @@ import { configError, PipelineError, toPipelineError } from '../../src/core/erro
 import { imageRejectedEvent, imageResizedEvent, parseImageResizedEvent } from '../../src/core/events';
 import { manifestKey, outputsWouldLoop, stripExtension, variantKey } from '../../src/core/keys';
 import { signWebhook, verifyWebhookSignature } from '../../src/core/webhook';
-import { chunkBatch } from '../../src/aws/sqs';
+import { asciiJson, chunkBatch } from '../../src/aws/sqs';
 
 describe('output keys', () => {
   it('are deterministic: prefix + source key without extension + variant name and extension', () => {
@@ -87,5 +87,15 @@ describe('chunkBatch', () => {
     expect(chunkBatch(small).map((c) => c.length)).toEqual([10, 10, 3]);
     const big = Array.from({ length: 3 }, (_, i) => ({ id: String(i), body: 'x'.repeat(600 * 1024) }));
     expect(chunkBatch(big).map((c) => c.length)).toEqual([1, 1, 1]);
+  });
+});
+
+describe('asciiJson', () => {
+  it('escapes every non-ASCII character and parses back to the same value', () => {
+    const value = { key: 'uploads/été 📷 日本.jpg', n: 1 };
+    const body = asciiJson(value);
+    expect(body).toMatch(/^[\x20-\x7e]*$/);
+    expect(body).toContain('\\ud83d\\udcf7');
+    expect(JSON.parse(body)).toEqual(value);
   });
 });
