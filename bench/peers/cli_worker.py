@@ -9,12 +9,13 @@ Usage: cli_worker.py vipsthumbnail|imagemagick BINARY
 Timed: the wall time of running every command, one after another, and the CPU time of those
 children (getrusage RUSAGE_CHILDREN), so process start-up is included: it is part of the method.
 """
-import json
 import os
 import resource
 import subprocess
 import sys
 import time
+
+from protocol import serve
 
 
 def vips_command(binary, source, variant, target):
@@ -38,37 +39,30 @@ def magick_command(binary, source, variant, target):
 def main():
     tool, binary = sys.argv[1], sys.argv[2]
     build = vips_command if tool == "vipsthumbnail" else magick_command
-    for line in sys.stdin:
-        if not line.strip():
-            continue
-        try:
-            request = json.loads(line)
-            if request.get("cmd") == "rss":
-                reply = {"peakRssKiB": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss}
-            elif request.get("cmd") == "exit":
-                return
-            else:
-                commands, targets = [], []
-                for variant in request["variants"]:
-                    ext = "jpg" if variant["format"] == "jpeg" else variant["format"]
-                    target = os.path.abspath(os.path.join(request["outDir"], variant["name"] + "." + ext))
-                    targets.append((variant, target))
-                    commands.append(build(binary, os.path.abspath(request["input"]), variant, target))
-                before = resource.getrusage(resource.RUSAGE_CHILDREN)
-                wall0 = time.perf_counter()
-                for command in commands:
-                    subprocess.run(command, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-                wall = time.perf_counter() - wall0
-                after = resource.getrusage(resource.RUSAGE_CHILDREN)
-                cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-                outputs = [{"name": v["name"], "file": t, "bytes": os.path.getsize(t)} for v, t in targets]
-                reply = {"ms": wall * 1000, "cpuMs": cpu * 1000, "outputs": outputs}
-        except subprocess.CalledProcessError as err:
-            reply = {"error": "%s failed: %s" % (err.cmd[0], (err.stderr or b"").decode(errors="replace").strip()[:300])}
-        except Exception as err:  # a peer failure is reported, never fatal to the benchmark
-            reply = {"error": "%s: %s" % (type(err).__name__, err)}
-        sys.stdout.write(json.dumps(reply) + "\n")
-        sys.stdout.flush()
+
+    def handle(request):
+        commands, targets = [], []
+        for variant in request["variants"]:
+            ext = "jpg" if variant["format"] == "jpeg" else variant["format"]
+            target = os.path.abspath(os.path.join(request["outDir"], variant["name"] + "." + ext))
+            targets.append((variant, target))
+            commands.append(build(binary, os.path.abspath(request["input"]), variant, target))
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        wall0 = time.perf_counter()
+        for command in commands:
+            subprocess.run(command, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        wall = time.perf_counter() - wall0
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+        outputs = [{"name": v["name"], "file": t, "bytes": os.path.getsize(t)} for v, t in targets]
+        return {"ms": wall * 1000, "cpuMs": cpu * 1000, "outputs": outputs}
+
+    def describe_error(err):
+        if isinstance(err, subprocess.CalledProcessError):
+            return "%s failed: %s" % (err.cmd[0], (err.stderr or b"").decode(errors="replace").strip()[:300])
+        return None
+
+    serve(handle, resource.RUSAGE_CHILDREN, describe_error)
 
 
 if __name__ == "__main__":

@@ -14,13 +14,13 @@ Metadata is not copied (Pillow writes EXIF/ICC only when asked). Timed: bytes in
 bytes in memory; file reads and writes are outside the timing, as for every in-process peer.
 """
 import io
-import json
 import os
-import resource
 import sys
 import time
 
 from PIL import Image, ImageOps
+
+from protocol import serve
 
 LANCZOS = getattr(Image, "Resampling", Image).LANCZOS
 
@@ -69,34 +69,24 @@ def render(data, variants, use_draft):
     return outputs
 
 
+def handle(request):
+    with open(request["input"], "rb") as handle_:
+        data = handle_.read()
+    cpu0, wall0 = time.process_time(), time.perf_counter()
+    rendered = render(data, request["variants"], bool(request.get("draft")))
+    wall, cpu = time.perf_counter() - wall0, time.process_time() - cpu0
+    outputs = []
+    for variant, size, encoded in rendered:
+        ext = "jpg" if variant["format"] == "jpeg" else variant["format"]
+        file = os.path.join(request["outDir"], variant["name"] + "." + ext)
+        with open(file, "wb") as out:
+            out.write(encoded)
+        outputs.append({"name": variant["name"], "file": file, "bytes": len(encoded), "width": size[0], "height": size[1]})
+    return {"ms": wall * 1000, "cpuMs": cpu * 1000, "outputs": outputs}
+
+
 def main():
-    for line in sys.stdin:
-        if not line.strip():
-            continue
-        try:
-            request = json.loads(line)
-            if request.get("cmd") == "rss":
-                reply = {"peakRssKiB": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}
-            elif request.get("cmd") == "exit":
-                return
-            else:
-                with open(request["input"], "rb") as handle:
-                    data = handle.read()
-                cpu0, wall0 = time.process_time(), time.perf_counter()
-                rendered = render(data, request["variants"], bool(request.get("draft")))
-                wall, cpu = time.perf_counter() - wall0, time.process_time() - cpu0
-                outputs = []
-                for variant, size, encoded in rendered:
-                    ext = "jpg" if variant["format"] == "jpeg" else variant["format"]
-                    file = os.path.join(request["outDir"], variant["name"] + "." + ext)
-                    with open(file, "wb") as handle:
-                        handle.write(encoded)
-                    outputs.append({"name": variant["name"], "file": file, "bytes": len(encoded), "width": size[0], "height": size[1]})
-                reply = {"ms": wall * 1000, "cpuMs": cpu * 1000, "outputs": outputs}
-        except Exception as err:  # a peer failure is reported, never fatal to the benchmark
-            reply = {"error": "%s: %s" % (type(err).__name__, err)}
-        sys.stdout.write(json.dumps(reply) + "\n")
-        sys.stdout.flush()
+    serve(handle)
 
 
 if __name__ == "__main__":

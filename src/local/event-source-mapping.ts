@@ -197,6 +197,11 @@ class Slots {
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** Counters of a mapping that has not polled yet. */
+export function emptyMappingStats(): EventSourceMappingStats {
+  return { received: 0, deleted: 0, failedItems: 0, invokeErrors: 0, invalidResponses: 0, batches: 0, inFlight: 0, receiveErrors: 0, deleteErrors: 0 };
+}
+
 /** Starts polling at once. Defaults: batch 10, window 0 s, concurrency 2, partial batch responses on. */
 export function startEventSourceMapping(opts: EventSourceMappingOptions): EventSourceMapping {
   const settings = validate(opts);
@@ -204,17 +209,7 @@ export function startEventSourceMapping(opts: EventSourceMappingOptions): EventS
   const reportItemFailures = (opts.functionResponseTypes ?? ['ReportBatchItemFailures']).includes('ReportBatchItemFailures');
   const log: LogSink = opts.logSink ?? ((line) => process.stdout.write(JSON.stringify(line) + '\n'));
   const { sqs, queueUrl, queueArn } = opts;
-  const stats: EventSourceMappingStats = {
-    received: 0,
-    deleted: 0,
-    failedItems: 0,
-    invokeErrors: 0,
-    invalidResponses: 0,
-    batches: 0,
-    inFlight: 0,
-    receiveErrors: 0,
-    deleteErrors: 0,
-  };
+  const stats = emptyMappingStats();
   const slots = new Slots(settings.maximumConcurrency);
   // One poller gathers at a time, so a batching window collects what arrives in it instead of
   // splitting it between pollers; invocations still run up to the concurrency.

@@ -5,7 +5,7 @@
  * in the queue meanwhile, so a person (or the AWS CLI) can read them.
  */
 import { randomUUID } from 'node:crypto';
-import { startEventSourceMapping, type EventSourceMapping, type EventSourceMappingOptions, type EventSourceMappingStats } from './event-source-mapping';
+import { emptyMappingStats, startEventSourceMapping, type EventSourceMapping, type EventSourceMappingOptions, type EventSourceMappingStats } from './event-source-mapping';
 
 /** Lambda's names for a mapping's states (the transitional ones while stopping or starting). */
 export type MappingState = 'Enabled' | 'Disabled' | 'Enabling' | 'Disabling';
@@ -26,18 +26,6 @@ export interface SwitchableMapping extends EventSourceMapping {
   setEnabled(enabled: boolean): Promise<void>;
 }
 
-const ZERO_STATS: EventSourceMappingStats = {
-  received: 0,
-  deleted: 0,
-  failedItems: 0,
-  invokeErrors: 0,
-  invalidResponses: 0,
-  batches: 0,
-  inFlight: 0,
-  receiveErrors: 0,
-  deleteErrors: 0,
-};
-
 function addStats(a: EventSourceMappingStats, b: EventSourceMappingStats): EventSourceMappingStats {
   const sum = { ...a };
   for (const key of Object.keys(sum) as (keyof EventSourceMappingStats)[]) sum[key] += b[key];
@@ -56,7 +44,7 @@ export function startSwitchableMapping(
   let state: MappingState = enabled ? 'Enabled' : 'Disabled';
   let modified = new Date();
   /** Totals of the pollers that ran before the current one. */
-  let previous: EventSourceMappingStats = { ...ZERO_STATS };
+  let previous: EventSourceMappingStats = emptyMappingStats();
   let stopped = false;
   // Changes run one after another; stop() waits for the one under way.
   let chain: Promise<void> = Promise.resolve();

@@ -1,0 +1,28 @@
+"""The line protocol every bench peer worker speaks (bench/workers/protocol.ts): one JSON request
+per line on stdin, one JSON reply per line on stdout. {"cmd":"rss"} asks for the peak RSS,
+{"cmd":"exit"} ends the worker, anything else is a resize request for `handle`."""
+import json
+import resource
+import sys
+
+
+def serve(handle, rss_of=resource.RUSAGE_SELF, describe_error=None):
+    """Answers requests until stdin closes or {"cmd":"exit"}. `handle(request)` returns the reply
+    of a resize request; `rss_of` says whose peak RSS to report (the worker, or its children);
+    `describe_error(err)` may turn an exception into an error text (default: type and message)."""
+    for line in sys.stdin:
+        if not line.strip():
+            continue
+        try:
+            request = json.loads(line)
+            if request.get("cmd") == "rss":
+                reply = {"peakRssKiB": resource.getrusage(rss_of).ru_maxrss}
+            elif request.get("cmd") == "exit":
+                return
+            else:
+                reply = handle(request)
+        except Exception as err:  # a peer failure is reported, never fatal to the benchmark
+            text = describe_error(err) if describe_error else None
+            reply = {"error": text or "%s: %s" % (type(err).__name__, err)}
+        sys.stdout.write(json.dumps(reply) + "\n")
+        sys.stdout.flush()
