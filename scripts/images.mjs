@@ -4,7 +4,8 @@
 //   node scripts/images.mjs [handler...] [--platform linux/amd64|linux/arm64] [--base IMAGE]
 //                           [--tag latest] [--if-missing] [--print-tags] [--json]
 //
-// Each image is tagged image-resize-chain/<handler>:<tag> and image-resize-chain/<handler>:src-<hash>,
+// Each image is tagged image-resize-chain/<handler>:<tag> and image-resize-chain/<handler>:src-<hash>
+// (a build removes the src-<hash> tags of earlier builds of that handler),
 // the hash covering everything the build reads (Dockerfile, .dockerignore, package*.json,
 // tsconfig.json, containers/, src/ minus src/local/) plus the base image id and platform:
 // --if-missing skips a handler whose src-<hash> image exists (tests reuse builds this way).
@@ -67,6 +68,20 @@ function run(args, env) {
   });
 }
 
+/**
+ * Removes the src-<hash> tags of earlier builds of a handler, so every source change does not
+ * leave another image behind. Only tags go: layers the current image shares stay.
+ */
+function untagStaleBuilds(handler, pinned) {
+  const repository = `image-resize-chain/${handler}`;
+  const listed = spawnSync(docker, ['image', 'ls', repository, '--format', '{{.Tag}}'], { encoding: 'utf8' });
+  const stale = listed.stdout
+    .split('\n')
+    .filter((tag) => tag.startsWith('src-') && `${repository}:${tag}` !== pinned)
+    .map((tag) => `${repository}:${tag}`);
+  if (stale.length) spawnSync(docker, ['rmi', ...stale], { stdio: 'ignore' });
+}
+
 async function main() {
   const { values, positionals } = parseArgs({
     allowPositionals: true,
@@ -116,6 +131,7 @@ async function main() {
       return 1;
     }
     results.push({ handler, image, pinned, built: true, seconds: Number(((Date.now() - started) / 1000).toFixed(1)) });
+    untagStaleBuilds(handler, pinned);
   }
   for (const r of results) {
     const size = spawnSync(docker, ['image', 'inspect', '--format', '{{.Size}}', r.image], { encoding: 'utf8' }).stdout.trim();
