@@ -64,6 +64,33 @@ export interface BufferedQueueProps {
 export const S3_NOTIFICATION_MIN_MESSAGE_BYTES = 65536;
 
 /**
+ * An alarm that fires as soon as a queue holds a visible message: for queues that should stay
+ * empty (dead letters, failure records), where any message waits for a person.
+ */
+export function queueNotEmptyAlarm(
+  scope: Construct,
+  id: string,
+  props: { alarmName: string; description: string; queueName: string; alarmActions: string[]; tags?: Record<string, string> },
+): CloudwatchMetricAlarm {
+  return new CloudwatchMetricAlarm(scope, id, {
+    alarmName: props.alarmName,
+    alarmDescription: props.description,
+    namespace: 'AWS/SQS',
+    metricName: 'ApproximateNumberOfMessagesVisible',
+    dimensions: { QueueName: props.queueName },
+    statistic: 'Maximum',
+    period: 60,
+    evaluationPeriods: 1,
+    threshold: 1,
+    comparisonOperator: 'GreaterThanOrEqualToThreshold',
+    treatMissingData: 'notBreaching',
+    alarmActions: props.alarmActions,
+    okActions: props.alarmActions,
+    tags: props.tags,
+  });
+}
+
+/**
  * An SQS queue + DLQ with secure defaults: SSE-SQS on both, redrive after `maxReceiveCount`
  * receives, a DLQ-depth alarm and (optionally) an oldest-message-age alarm.
  */
@@ -116,20 +143,11 @@ export class BufferedQueue extends Construct {
 
     const alarmActions = props.alarmActions ?? [];
     this.alarms.push(
-      new CloudwatchMetricAlarm(this, 'dlq-depth-alarm', {
+      queueNotEmptyAlarm(this, 'dlq-depth-alarm', {
         alarmName: `${dlqName}-not-empty`,
-        alarmDescription: `Messages failed ${maxReceiveCount} times on ${this.queueName} and wait in ${dlqName}: inspect, fix, redrive.`,
-        namespace: 'AWS/SQS',
-        metricName: 'ApproximateNumberOfMessagesVisible',
-        dimensions: { QueueName: this.deadLetterQueue.name },
-        statistic: 'Maximum',
-        period: 60,
-        evaluationPeriods: 1,
-        threshold: 1,
-        comparisonOperator: 'GreaterThanOrEqualToThreshold',
-        treatMissingData: 'notBreaching',
+        description: `Messages failed ${maxReceiveCount} times on ${this.queueName} and wait in ${dlqName}: inspect, fix, redrive.`,
+        queueName: this.deadLetterQueue.name,
         alarmActions,
-        okActions: alarmActions,
         tags: props.tags,
       }),
     );

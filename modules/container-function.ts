@@ -78,7 +78,7 @@ export interface ContainerFunctionProps {
 }
 
 /** Statement ids whose `"*"` resource is allowed because AWS offers nothing narrower. */
-export const WILDCARD_RESOURCE_SIDS = ['XRayWriteTraces'] as const;
+export const WILDCARD_RESOURCE_SIDS = ['XRayWriteTraces', 'ListKinesisStreams'] as const;
 
 export class ContainerFunction extends Construct implements IGrantable {
   readonly function: LambdaFunction;

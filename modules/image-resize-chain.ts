@@ -17,7 +17,9 @@ import { ARCHITECTURES, Architecture, ContainerFunction } from './container-func
 import { ImageRepository } from './image-repository';
 import { IGrantable } from './policy';
 import { QueueConsumptionOptions, QueueFunctionBinding } from './queue-function-binding';
+import { StreamSource, StreamSourceOptions } from './stream-source';
 import { hashImageSources } from './source-hash';
+import { UploadApi, UploadApiOptions } from './upload-api';
 import { checkIntRange, checkNoLoop, checkOneOf, checkProvisionedConcurrency, checkVisibilityTimeout, isKnown } from './validation';
 
 /** Create a bucket, or use an existing one. */
@@ -77,6 +79,8 @@ export interface StageOptions extends QueueConsumptionOptions {
 export interface HandlerImageUris {
   readonly resize: string;
   readonly publish: string;
+  /** The upload handler's image; needed with `uploadApi` unless `uploadApi.imageUri` is set. */
+  readonly upload?: string;
 }
 
 /** How images are built when no URIs are given. */
@@ -196,10 +200,22 @@ export interface ImageResizeChainProps {
   readonly oldestMessageAgeAlarmSeconds?: number;
   /** @default - no webhook */
   readonly webhook?: WebhookOptions;
+  /**
+   * A Kinesis stream whose records reference S3 objects, feeding the resize function beside the
+   * ingest queue (see `StreamSource`): bisect on error, bounded retries, an on-failure queue.
+   * @default - none
+   */
+  readonly streamSource?: StreamSourceOptions;
   /** Active X-Ray tracing on both functions. @default false */
   readonly tracing?: boolean;
   /** Tags on every taggable resource. @default {} */
   readonly tags?: Record<string, string>;
+  /**
+   * The upload API: an HTTP API `POST /uploads` answering with a presigned POST for the uploads
+   * prefix (see `UploadApi`), with its own function and image.
+   * @default - none
+   */
+  readonly uploadApi?: UploadApiOptions;
 }
 
 const LOG_LEVELS = ['DEBUG', 'INFO', 'WARN', 'ERROR'] as const;
@@ -229,8 +245,12 @@ export class ImageResizeChain extends Construct {
   readonly resizeStage: QueueFunctionBinding;
   readonly publishStage: QueueFunctionBinding;
   readonly notification: S3BucketNotification;
+  /** With the `streamSource` prop. */
+  readonly streamSource?: StreamSource;
   /** The ECR repositories created when no image URIs were given. */
-  readonly repositories: { resize?: ImageRepository; publish?: ImageRepository } = {};
+  readonly repositories: { resize?: ImageRepository; publish?: ImageRepository; upload?: ImageRepository } = {};
+  /** With the `uploadApi` prop. */
+  readonly uploadApi?: UploadApi;
   /** The validated variant spec (undefined when given as a Terraform expression). */
   readonly variants?: readonly VariantSpec[];
 
@@ -405,6 +425,29 @@ export class ImageResizeChain extends Construct {
     this.resizedQueue.grantSendMessages(this.resizeFunction);
     this.rejectedQueue.grantSendMessages(this.resizeFunction);
     this.outputBucket.grantWriteObjects(this.publishFunction, this.outputPrefix, 'outputs');
+    if (props.uploadApi) {
+      const uploadImage = props.uploadApi.imageUri ?? props.images?.upload ?? (props.images ? undefined : this.createUploadRepository(prefix, architecture, props.imageBuild ?? {}, tags));
+      if (uploadImage === undefined) throw configError('uploadApi.imageUri', 'is required (or images.upload) when images are given');
+      this.uploadApi = new UploadApi(this, 'upload-api', {
+        ...props.uploadApi,
+        maxUploadBytes: props.uploadApi.maxUploadBytes ?? maxInputBytes,
+        namePrefix: prefix,
+        imageUri: uploadImage,
+        sourceBucketName: this.sourceBucket.bucketName,
+        sourceBucketArn: this.sourceBucket.bucketArn,
+        uploadsPrefix: this.uploadsPrefix,
+        architecture,
+        logRetentionDays,
+        logLevel,
+        tracing: props.tracing,
+        tags,
+        waitFor: this.repositories.upload?.buildStep ? [this.repositories.upload.buildStep] : [],
+      });
+    }
+
+    if (props.streamSource) {
+      this.streamSource = new StreamSource(this, 'stream-source', { ...props.streamSource, namePrefix: prefix, fn: this.resizeFunction, alarmActions, tags });
+    }
 
     this.resizeStage = new QueueFunctionBinding(this, 'resize-stage', {
       queue: this.ingestQueue,
@@ -449,6 +492,17 @@ export class ImageResizeChain extends Construct {
     this.repositories.resize = make('resize');
     this.repositories.publish = make('publish');
     return { resize: this.repositories.resize.imageUri, publish: this.repositories.publish.imageUri };
+  }
+
+  private createUploadRepository(prefix: string, architecture: Architecture, build: ImageBuildProps, tags?: Record<string, string>): string {
+    this.repositories.upload = new ImageRepository(this, 'upload-image', {
+      repositoryName: `${prefix}-upload`,
+      keepImages: build.keepImages,
+      forceDelete: build.forceDelete,
+      tags,
+      build: { handler: 'upload', sourceHash: hashImageSources(build.projectRoot ?? resolve(__dirname, '..')), architecture, buildContext: build.buildContext, extraBuildArgs: build.extraBuildArgs },
+    });
+    return this.repositories.upload.imageUri;
   }
 
   /** Lets a principal upload sources: s3:PutObject under the uploads prefix (e.g. a presigned-POST issuer). */

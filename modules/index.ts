@@ -9,5 +9,7 @@ export * from './image-repository';
 export * from './source-hash';
 export * from './role-policy';
 export * from './readable-stack';
+export * from './upload-api';
+export * from './stream-source';
 export * from './image-resize-chain';
 export * from './outputs';

@@ -31,6 +31,14 @@ export function chainOutputs(chain: ImageResizeChain): Record<string, ChainOutpu
     publish_function_name: { value: chain.publishFunction.functionName, description: 'Name of the publish function.' },
     publish_function_arn: { value: chain.publishFunction.functionArn, description: 'ARN of the publish function.' },
     publish_role_arn: { value: chain.publishFunction.role.arn, description: 'Execution role of the publish function.' },
+    ...(chain.streamSource
+      ? {
+          stream_name: { value: chain.streamSource.streamName, description: 'Kinesis stream of S3 object references feeding the resize function.' },
+          stream_arn: { value: chain.streamSource.streamArn, description: 'ARN of the Kinesis stream.' },
+          stream_failure_destination_arn: { value: chain.streamSource.onFailureDestinationArn, description: 'Where failure records of the stream mapping go.' },
+        }
+      : {}),
+    ...(chain.uploadApi ? { upload_api_url: { value: chain.uploadApi.url, description: 'Base URL of the upload API (POST <url>/uploads).' } } : {}),
   };
 }
 

@@ -11,7 +11,7 @@ const dist = join(root, 'dist');
 mkdirSync(join(dist, 'handlers'), { recursive: true });
 
 await Promise.all([
-  bundleHandlers(['resize', 'publish'], join(dist, 'handlers')),
+  bundleHandlers(['resize', 'publish', 'upload'], join(dist, 'handlers')),
   build({
     absWorkingDir: root,
     entryPoints: { cli: 'src/local/cli.ts' },
@@ -28,4 +28,7 @@ await Promise.all([
 ]);
 // The stand-in server runs as an ES module under Node 22 beside the CLI bundle.
 copyFileSync(join(root, 'src/local/standin-server.mjs'), join(dist, 'standin-server.mjs'));
+// The upload page (resize-chain start --ui / up --ui), read by src/local/http-api.ts beside the CLI.
+mkdirSync(join(dist, 'ui'), { recursive: true });
+copyFileSync(join(root, 'src/local/ui/index.html'), join(dist, 'ui', 'index.html'));
 chmodSync(join(dist, 'cli.js'), 0o755);

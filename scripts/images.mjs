@@ -22,7 +22,7 @@ import { parseArgs } from 'node:util';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 export const OFFLINE_BASE = 'image-resize-chain/base:node22-bookworm';
 export const PUBLIC_BASE = 'node:22-bookworm-slim';
-const DEFAULT_HANDLERS = ['resize', 'publish'];
+const DEFAULT_HANDLERS = ['resize', 'publish', 'upload'];
 
 const docker = process.env.DOCKER || (existsSync('/usr/bin/docker') ? '/usr/bin/docker' : 'docker');
 

@@ -1,6 +1,7 @@
-import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import type { Context, KinesisStreamEvent, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { createLogger, logPort } from '../aws/logger';
 import { resizeConfigFromEnv } from '../core/config';
+import { isKinesisEvent, kinesisRecordsOf } from '../core/kinesis-event';
 import { sqsRecordsOf } from '../core/sqs-event';
 import { lazily } from './lazy';
 
@@ -24,11 +25,15 @@ const dependencies = lazily(async () => {
   };
 });
 
-/** SQS batch of S3 notifications -> variants in the output bucket -> `image.resized` events. */
-export async function handler(event: SQSEvent, context: Context): Promise<SQSBatchResponse> {
+/**
+ * SQS batch of S3 notifications -> variants in the output bucket -> `image.resized` events. A Kinesis
+ * batch of S3 object references takes the same path; its failures are reported by sequence number.
+ */
+export async function handler(event: SQSEvent | KinesisStreamEvent, context: Context): Promise<SQSBatchResponse> {
   logger.addContext(context);
+  const messages = isKinesisEvent(event) ? kinesisRecordsOf(event) : sqsRecordsOf(event);
   const { ports, processResizeBatch } = await dependencies();
-  const result = await processResizeBatch(config, ports, sqsRecordsOf(event));
+  const result = await processResizeBatch(config, ports, messages);
   logger.info('batch done', { records: event.Records.length, ...result.summary, batchItemFailures: result.batchItemFailures.length });
   return { batchItemFailures: result.batchItemFailures };
 }

@@ -13,7 +13,8 @@ import type { VariantSpec } from '../core/variants';
 import { containerLauncher } from './container-host';
 import { startLocalFunction, type LocalFunction, type SandboxLauncher } from './function-host';
 import { startGateway, type Gateway } from './gateway';
-import { lambdaMappingsRoute } from './lambda-api';
+import { uploadApiRoute, API_BASE_PATH, UI_PATH } from './http-api';
+import { lambdaMappingsRoute, type GatewayRoute } from './lambda-api';
 import { createChainResources, type ChainResources } from './resources';
 import { localAwsEnv, localClientConfig } from './sdk';
 import { startStandIn, type StandIn } from './standin';
@@ -78,6 +79,13 @@ export interface LocalChainOptions {
    * @default undefined: processes on this machine, bundles from handlersDir
    */
   containers?: LocalContainersOptions;
+  /**
+   * Also serve the upload API (`POST <endpoint>/_api/uploads`, the upload function under
+   * aws-lambda-ric as a Node process) and the upload page (`<endpoint>/_ui/`). Its settings are the
+   * function's environment (ALLOWED_CONTENT_TYPES, MAX_UPLOAD_BYTES, UPLOAD_EXPIRES_SECONDS).
+   * @default undefined: off
+   */
+  uploadApi?: { env?: Record<string, string> };
 }
 
 /** Images and client for `containers`. */
@@ -99,7 +107,9 @@ export interface LocalChain {
   readonly uploadsPrefix: string;
   readonly outputPrefix: string;
   readonly gateway: Gateway;
-  readonly functions: { resize: LocalFunction; publish: LocalFunction };
+  readonly functions: { resize: LocalFunction; publish: LocalFunction; upload?: LocalFunction };
+  /** With `uploadApi`: the API's base URL (`POST <apiUrl>/uploads`) and the upload page's URL. */
+  readonly uploadApi?: { apiUrl: string; pageUrl: string };
   /** The event source mappings (also served by the gateway as Lambda's mappings API). */
   readonly mappings: { ingest: SwitchableMapping; resized: SwitchableMapping };
   /** Messages visible, in flight or delayed, per queue name. */
@@ -175,11 +185,12 @@ export async function startLocalChain(opts: LocalChainOptions = {}): Promise<Loc
     cleanups.push(() => standIn.stop());
     // The mappings exist only later; the route looks them up per request.
     let mappingList: SwitchableMapping[] = [];
+    let uploadRoute: GatewayRoute | undefined;
     const gateway = await startGateway({
       upstream: standIn.endpoint,
       port: opts.port,
       logSink: logs.sink('cloud'),
-      routes: [lambdaMappingsRoute(() => mappingList)],
+      routes: [lambdaMappingsRoute(() => mappingList), (req, res) => uploadRoute?.(req, res) ?? false],
     });
     cleanups.push(() => gateway.stop());
     const s3 = new S3Client(localClientConfig(gateway.endpoint));
@@ -238,6 +249,21 @@ export async function startLocalChain(opts: LocalChainOptions = {}): Promise<Loc
       env: { ...awsEnv, OUTPUT_BUCKET: resources.buckets.output, OUTPUT_PREFIX: outputPrefix, ...publishStage.env },
     });
     cleanups.push(() => publish.stop());
+    let upload: LocalFunction | undefined;
+    if (opts.uploadApi) {
+      upload = await startLocalFunction({
+        name: `${prefix}-upload`,
+        handler: 'upload.handler',
+        taskRoot: handlersDir,
+        timeoutSeconds: 10,
+        memoryMb: 256,
+        logSink: logs.sink('upload'),
+        env: { ...awsEnv, SOURCE_BUCKET: resources.buckets.source, UPLOADS_PREFIX: uploadsPrefix, ...opts.uploadApi.env },
+      });
+      cleanups.push(() => upload?.stop() ?? Promise.resolve());
+      const uploadFn = upload;
+      uploadRoute = uploadApiRoute({ invoke: () => uploadFn.invoke, s3, outputBucket: resources.buckets.output, outputPrefix });
+    }
 
     const mapping = (queue: { url: string; arn: string }, fn: LocalFunction, stage: typeof resizeStage, name: string) =>
       startSwitchableMapping({
@@ -285,7 +311,8 @@ export async function startLocalChain(opts: LocalChainOptions = {}): Promise<Loc
       uploadsPrefix,
       outputPrefix,
       gateway,
-      functions: { resize, publish },
+      functions: { resize, publish, upload },
+      uploadApi: upload ? { apiUrl: `${gateway.endpoint}${API_BASE_PATH}`, pageUrl: `${gateway.endpoint}${UI_PATH}` } : undefined,
       mappings: { ingest, resized },
       queueDepths,
       async waitForIdle(timeoutMs = 120_000) {

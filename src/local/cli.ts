@@ -12,7 +12,7 @@ import { costCommand } from './commands/cost';
 import { s3PutEvent } from './commands/event';
 import { invokeCommand } from './commands/invoke';
 import { resizeFiles } from './commands/resize';
-import { startCommand } from './commands/start';
+import { startCommand, startUiCommand } from './commands/start';
 import { runUpInOwnProcessGroup, UP_WORKER_ENV, upCommand } from './commands/up';
 
 const USAGE = `Usage:
@@ -21,13 +21,18 @@ const USAGE = `Usage:
       images in [dir] (default: generated samples in ./samples); print a table and write
       <out>/report.html. --containers runs the functions as their images (npm run images)
       instead of processes; --resize-image/--publish-image pick other tags.
+  resize-chain start --ui [--port 0] [--variants file.json] [--concurrency 2]
+      The local cloud with the upload API (POST <endpoint>/_api/uploads) and a page to drop images
+      on (<endpoint>/_ui/): each is uploaded with a presigned POST and its variants are shown.
+      Runs until Ctrl-C.
   resize-chain up [--port 4566] [--state DIR] [--containers] [--concurrency 2] [--variants file.json]
-                  [--name-prefix image-resize-chain] [--logs DIR] [--drain 30] [--json]
+                  [--name-prefix image-resize-chain] [--logs DIR] [--drain 30] [--json] [--ui]
       Start the local cloud and keep it running: one endpoint on 127.0.0.1 serving S3, SQS and the
       Lambda event-source-mapping API, with the module's bucket and queue names, for the AWS CLI,
       SDKs and your code. Prints what to paste, then one line per invocation. --state keeps buckets
       and queues across restarts. Ctrl-C lets batches in flight finish (up to --drain seconds) and
       exits 0; a second Ctrl-C exits at once (130; 143 for SIGTERM).
+      --ui also serves the upload API and the upload page (see start --ui).
   resize-chain invoke <handler> --event <file|-> [--image IMAGE] [--env K=V]... [--timeout 30]
       Invoke one handler image once (a container polling our Runtime API, the event POSTed to its
       RIE-compatible endpoint); print the response. Exit 1 with the error document on a function error.
@@ -75,10 +80,23 @@ async function main(argv: string[]): Promise<number> {
           containers: { type: 'boolean' },
           'resize-image': { type: 'string' },
           'publish-image': { type: 'string' },
+          ui: { type: 'boolean' },
+          port: { type: 'string' },
         },
       });
       if (positionals.length > 1) throw new UsageError('start takes at most one folder');
       const concurrency = int(values.concurrency, 'concurrency', 2);
+      if (values.ui) {
+        if (positionals.length > 0) throw new UsageError('start --ui takes no folder: drop images on the page');
+        return startUiCommand({
+          port: values.port === undefined || values.port === '0' ? 0 : int(values.port, 'port', 0),
+          chain: {
+            variants: values.variants ? parseVariantSpecs(readFileSync(values.variants, 'utf8'), values.variants) : undefined,
+            resize: { concurrency },
+            logDir: join(values.out ?? 'out', 'logs'),
+          },
+        });
+      }
       const summary = await startCommand({
         dir: positionals[0],
         outDir: values.out ?? 'out',
@@ -108,6 +126,7 @@ async function main(argv: string[]): Promise<number> {
           logs: { type: 'string' },
           drain: { type: 'string' },
           json: { type: 'boolean' },
+          ui: { type: 'boolean' },
         },
       });
       if (positionals.length > 0) throw new UsageError('up takes no positional arguments');
@@ -127,6 +146,7 @@ async function main(argv: string[]): Promise<number> {
           variants: values.variants ? parseVariantSpecs(readFileSync(values.variants, 'utf8'), values.variants) : undefined,
           resize: { concurrency },
           containers: values.containers ? { resizeImage: values['resize-image'], publishImage: values['publish-image'] } : undefined,
+          uploadApi: values.ui ? {} : undefined,
         },
       });
     }

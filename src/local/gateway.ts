@@ -87,7 +87,8 @@ function isFormPost(req: IncomingMessage): boolean {
   return req.method === 'POST' && String(req.headers['content-type'] ?? '').toLowerCase().includes('application/x-www-form-urlencoded');
 }
 
-async function readBody(req: IncomingMessage, limit: number): Promise<Buffer | undefined> {
+/** Reads a request body, or `undefined` as soon as it passes `limit` bytes. */
+export async function readBody(req: IncomingMessage, limit: number): Promise<Buffer | undefined> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of req) {

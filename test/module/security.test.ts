@@ -5,7 +5,7 @@
  */
 import { synthPlainModule } from '../../modules/terraform-module';
 import { WILDCARD_RESOURCE_SIDS } from '../../modules/container-function';
-import { TfJson, asList, resourcesOf, statementsOf, synthChain, synthWithConsumer } from './synth';
+import { TEST_IMAGES, TfJson, asList, resourcesOf, statementsOf, synthChain, synthWithConsumer } from './synth';
 
 const secretArn = 'arn:aws:secretsmanager:us-east-1:123456789012:secret:hook-AbCdEf';
 const withConsumer = synthWithConsumer('123456789012.dkr.ecr.us-east-1.amazonaws.com/rejections:1');
@@ -14,6 +14,7 @@ const configs: Record<string, TfJson> = {
   'built images': synthChain({ images: undefined }),
   'one bucket, tracing, webhook': synthChain({ outputBucket: { sameAsSource: true }, outputPrefix: 'out/', tracing: true, webhook: { url: 'https://h.example.com', secretArn } }),
   'existing source bucket': synthChain({ sourceBucket: { existingBucketName: 'team-uploads' } }),
+  'upload API and stream source': synthChain({ images: { ...TEST_IMAGES, upload: '123456789012.dkr.ecr.us-east-1.amazonaws.com/irc-upload:t1' }, uploadApi: {}, streamSource: {} }),
   'plain module': synthPlainModule() as TfJson,
   'consumer stack': withConsumer.consumer,
 };

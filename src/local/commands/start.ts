@@ -189,3 +189,35 @@ async function buildReport(chain: LocalChain, uploads: Upload[], outDir: string)
     }),
   );
 }
+
+export interface StartUiOptions {
+  /** Gateway port on 127.0.0.1. @default 0 (ephemeral; the URL is printed) */
+  port?: number;
+  chain?: LocalChainOptions;
+  /** Where the URLs are printed. @default process.stdout */
+  out?: NodeJS.WritableStream;
+  /** Resolves when the server should stop. @default the first SIGINT or SIGTERM */
+  until?: Promise<unknown>;
+}
+
+/**
+ * `resize-chain start --ui`: the local chain with the upload API and its page, until a signal.
+ * Prints `upload page: <url>` (and the API's URL) once everything serves; exit code 0.
+ */
+export async function startUiCommand(opts: StartUiOptions = {}): Promise<number> {
+  const chain = await startLocalChain({ ...opts.chain, port: opts.port ?? 0, uploadApi: opts.chain?.uploadApi ?? {} });
+  const out = opts.out ?? process.stdout;
+  try {
+    const ui = chain.uploadApi;
+    if (!ui) throw new Error('the local chain started without its upload API');
+    out.write(`local cloud: ${chain.endpoint}\nupload API: POST ${ui.apiUrl}/uploads\nupload page: ${ui.pageUrl}\n(Ctrl-C stops)\n`);
+    await (opts.until ??
+      new Promise<void>((resolveSignal) => {
+        process.once('SIGINT', () => resolveSignal());
+        process.once('SIGTERM', () => resolveSignal());
+      }));
+    return 0;
+  } finally {
+    await chain.stop();
+  }
+}

@@ -124,6 +124,7 @@ function banner(chain: LocalChain, opts: UpOptions): string {
     `  functions        ${chain.functions.resize.name}, ${chain.functions.publish.name} (${how})`,
     `  mappings         ${m.ingest.uuid}  ${q.ingest.name} -> ${m.ingest.functionName}`,
     `                   ${m.resized.uuid}  ${q.resized.name} -> ${m.resized.functionName}`,
+    ...(chain.uploadApi ? [`  upload API       POST ${chain.uploadApi.apiUrl}/uploads   (${chain.functions.upload?.name})`, `  upload page      ${chain.uploadApi.pageUrl}`] : []),
     '',
     '# environment for AWS clients (SDKs, AWS CLI >= 2.13 / 1.29; older CLIs need --endpoint-url):',
     `export AWS_ENDPOINT_URL=${e}`,
@@ -155,6 +156,7 @@ function readyDocument(chain: LocalChain, opts: UpOptions): Record<string, unkno
     queues: Object.fromEntries(Object.entries(q).map(([k, v]) => [k, { name: v.name, url: v.url, arn: v.arn }])),
     functions: [chain.functions.resize.name, chain.functions.publish.name],
     mappings: Object.values(chain.mappings).map((m) => ({ uuid: m.uuid, queueArn: m.options.queueArn, functionName: m.functionName })),
+    ...(chain.uploadApi ? { uploadApi: chain.uploadApi } : {}),
     env: {
       AWS_ENDPOINT_URL: chain.endpoint,
       AWS_REGION: LOCAL_REGION,

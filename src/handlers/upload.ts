@@ -1,0 +1,68 @@
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
+import { randomUUID } from 'node:crypto';
+import { createLogger } from '../aws/logger';
+import { postUrl, presignPost } from '../aws/presign';
+import { isPipelineError, toPipelineError } from '../core/errors';
+import { planUpload, uploadConfigFromEnv } from '../core/upload';
+import { lazily } from './lazy';
+
+const logger = createLogger('upload');
+// Read at cold start: a bad setting fails init with a message naming the variable.
+const config = uploadConfigFromEnv(process.env);
+
+/** The function's own credentials and region, from the SDK's default chain (Lambda's role on AWS). */
+const signer = lazily(async () => {
+  const { s3Client } = await import('../aws/clients');
+  const client = s3Client();
+  return { credentials: () => client.config.credentials(), region: () => client.config.region() };
+});
+
+function json(statusCode: number, body: unknown): APIGatewayProxyStructuredResultV2 {
+  return { statusCode, headers: { 'content-type': 'application/json', 'cache-control': 'no-store' }, body: JSON.stringify(body) };
+}
+
+function parseBody(event: APIGatewayProxyEventV2): unknown {
+  if (!event.body) return undefined;
+  const text = event.isBase64Encoded ? Buffer.from(event.body, 'base64').toString('utf8') : event.body;
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * API Gateway HTTP API (payload 2.0) `POST /uploads` {filename, contentType, size} ->
+ * 201 {url, fields, key, expiresAt}: a presigned POST for one key under the uploads prefix.
+ * Bad input -> 400 {error: {code, message, field}}; anything else -> 500 {error: {code: INTERNAL}}.
+ */
+export async function handler(event: APIGatewayProxyEventV2, context: Context): Promise<APIGatewayProxyStructuredResultV2> {
+  logger.addContext(context);
+  let plan;
+  try {
+    plan = planUpload(parseBody(event), config, randomUUID());
+  } catch (err) {
+    if (!isPipelineError(err)) throw err;
+    logger.info('upload refused', { error: err.toJSON() });
+    return json(400, { error: { code: err.code, message: err.message, field: err.subject.field } });
+  }
+  try {
+    const { credentials, region } = await signer();
+    const [creds, regionName] = await Promise.all([credentials(), region()]);
+    const endpoint = process.env.AWS_ENDPOINT_URL_S3 || process.env.AWS_ENDPOINT_URL || undefined;
+    const post = presignPost({
+      url: postUrl(config.sourceBucket, regionName, endpoint),
+      bucket: config.sourceBucket,
+      ...plan,
+      expiresSeconds: config.expiresSeconds,
+      region: regionName,
+      credentials: creds,
+    });
+    logger.info('upload signed', { key: plan.key, contentType: plan.contentType, maxBytes: plan.maxBytes, expiresAt: post.expiresAt });
+    return json(201, { url: post.url, fields: post.fields, key: plan.key, expiresAt: post.expiresAt });
+  } catch (err) {
+    const error = toPipelineError(err, { bucket: config.sourceBucket, key: plan.key });
+    logger.error('upload signing failed', { error: error.toJSON() });
+    return json(500, { error: { code: error.code, message: 'could not sign the upload' } });
+  }
+}

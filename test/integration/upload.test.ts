@@ -1,0 +1,158 @@
+// The upload API end to end: the bundled upload handler under aws-lambda-ric signs a presigned
+// POST, and a real multipart form (fetch + FormData) lands the file in the stand-in's bucket.
+// Then the same API through the local cloud's HTTP adapter, followed to the image's manifest.
+import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import { startLocalChain, type LocalChain } from '../../src/local/chain';
+import { startLocalFunction, type LocalFunction } from '../../src/local/function-host';
+import { synthesizeImage } from '../../src/local/samples';
+import { exists, HANDLERS_DIR, startTestCloud, type TestCloud } from '../helpers/local-cloud';
+
+let cloud: TestCloud;
+let upload: LocalFunction;
+let png: Buffer;
+
+function apiEvent(body: unknown) {
+  return {
+    version: '2.0',
+    routeKey: 'POST /uploads',
+    rawPath: '/uploads',
+    rawQueryString: '',
+    headers: { 'content-type': 'application/json' },
+    requestContext: { http: { method: 'POST', path: '/uploads' }, stage: '$default', requestId: 'r', timeEpoch: Date.now() },
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+    isBase64Encoded: false,
+  };
+}
+
+interface Signed {
+  url: string;
+  fields: Record<string, string>;
+  key: string;
+  expiresAt: string;
+}
+
+async function callApi(body: unknown): Promise<{ statusCode: number; body: Record<string, unknown> }> {
+  const result = await upload.invoke(apiEvent(body));
+  if (!result.ok) throw new Error(`invoke failed: ${JSON.stringify(result.error)}`);
+  const payload = result.payload as APIGatewayProxyStructuredResultV2;
+  return { statusCode: payload.statusCode ?? 0, body: JSON.parse(payload.body ?? '{}') as Record<string, unknown> };
+}
+
+function postForm(signed: Signed, file: Buffer, type: string, name: string): Promise<Response> {
+  const form = new FormData();
+  for (const [k, v] of Object.entries(signed.fields)) form.append(k, v);
+  form.append('file', new Blob([file], { type }), name);
+  return fetch(signed.url, { method: 'POST', body: form });
+}
+
+beforeAll(async () => {
+  png = await synthesizeImage({ width: 320, height: 200, seed: 3, format: 'png' });
+  cloud = await startTestCloud();
+  upload = await startLocalFunction({
+    name: 'upload',
+    handler: 'upload.handler',
+    taskRoot: HANDLERS_DIR,
+    env: { ...cloud.awsEnv, SOURCE_BUCKET: cloud.resources.buckets.source, UPLOADS_PREFIX: 'uploads/', MAX_UPLOAD_BYTES: '1000000' },
+    logSink: () => undefined,
+  });
+});
+
+afterAll(async () => {
+  await upload?.stop();
+  await cloud?.stop();
+});
+
+describe('upload handler under aws-lambda-ric', () => {
+  it('returns a presigned POST that lands the file under the uploads prefix', async () => {
+    const answer = await callApi({ filename: 'My Holiday/../cat photo.png', contentType: 'image/png', size: png.length });
+    expect(answer.statusCode).toBe(201);
+    const signed = answer.body as unknown as Signed;
+    expect(signed.key).toMatch(/^uploads\/[0-9a-f-]{36}\/cat-photo\.png$/);
+    expect(signed.url).toBe(`${cloud.gateway.endpoint}/${cloud.resources.buckets.source}`);
+    expect(signed.fields).toMatchObject({ key: signed.key, 'Content-Type': 'image/png', 'X-Amz-Algorithm': 'AWS4-HMAC-SHA256' });
+    const policy = JSON.parse(Buffer.from(signed.fields.Policy, 'base64').toString('utf8')) as { conditions: unknown[]; expiration: string };
+    expect(policy.conditions).toContainEqual(['content-length-range', 1, png.length]);
+    expect(Date.parse(policy.expiration) - Date.now()).toBeLessThanOrEqual(300_000);
+
+    const res = await postForm(signed, png, 'image/png', 'cat photo.png');
+    expect(res.status).toBe(204);
+    const stored = await exists(cloud, cloud.resources.buckets.source, signed.key);
+    expect(stored?.contentType).toBe('image/png');
+    // The gateway saw a POST upload under the watched prefix: the chain is notified.
+    await cloud.gateway.notificationsSettled();
+  });
+
+  it.each([
+    [{ filename: 'a.svg', contentType: 'image/svg+xml', size: 10 }, 'UNSUPPORTED_FORMAT', 'contentType'],
+    [{ filename: 'big.png', contentType: 'image/png', size: 1_000_001 }, 'TOO_LARGE', 'size'],
+    [{ filename: 'a.png', contentType: 'image/png', size: 0 }, 'EMPTY', 'size'],
+    [{ filename: '..', contentType: 'image/png', size: 10 }, 'INVALID_KEY', 'filename'],
+    ['{not json', 'INVALID_EVENT', 'body'],
+  ])('refuses %j with 400 %s', async (body, code, field) => {
+    const answer = await callApi(body);
+    expect(answer.statusCode).toBe(400);
+    expect(answer.body.error).toMatchObject({ code, field });
+  });
+
+  // The stand-in (fauxqs 2.4.1) stores any POST upload: it checks neither the signature nor the
+  // policy's conditions. What S3 would refuse is pinned in the signed policy (asserted above:
+  // content-length-range [1, declared size], Content-Type and key fixed); here only that the
+  // handler never signs a range wider than the declared size or the configured maximum.
+  it('signs no size range wider than the declared size', async () => {
+    const answer = await callApi({ filename: 'small.png', contentType: 'image/png', size: 10 });
+    const policy = JSON.parse(Buffer.from((answer.body as unknown as Signed).fields.Policy, 'base64').toString('utf8')) as { conditions: unknown[] };
+    expect(policy.conditions).toContainEqual(['content-length-range', 1, 10]);
+    expect(policy.conditions).toContainEqual({ 'Content-Type': 'image/png' });
+  });
+});
+
+describe('upload API in the local cloud (start --ui)', () => {
+  let chain: LocalChain;
+
+  beforeAll(async () => {
+    chain = await startLocalChain({ handlersDir: HANDLERS_DIR, uploadApi: {}, resize: { concurrency: 1 }, publish: { concurrency: 1 } });
+  });
+  afterAll(async () => {
+    await chain?.stop();
+  });
+
+  it('serves POST /uploads, accepts the form, and reports the manifest on /_ui/status', async () => {
+    const api = chain.uploadApi;
+    expect(api).toBeDefined();
+    const res = await fetch(`${api?.apiUrl}/uploads`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ filename: 'local.png', contentType: 'image/png', size: png.length }),
+    });
+    expect(res.status).toBe(201);
+    const signed = (await res.json()) as Signed;
+    expect((await postForm(signed, png, 'image/png', 'local.png')).status).toBe(204);
+
+    const statusUrl = `${chain.endpoint}/_ui/status?key=${encodeURIComponent(signed.key)}`;
+    let status: { state: string; manifest?: { variants: Array<{ key: string }> } } = { state: 'pending' };
+    const deadline = Date.now() + 60_000;
+    while (status.state !== 'done' && Date.now() < deadline) {
+      status = (await (await fetch(statusUrl)).json()) as typeof status;
+      if (status.state !== 'done') await new Promise((r) => setTimeout(r, 250));
+    }
+    expect(status.state).toBe('done');
+    expect(status.manifest?.variants.length).toBeGreaterThan(0);
+    const variant = await fetch(`${chain.endpoint}/${chain.resources.buckets.output}/${status.manifest?.variants[0].key}`);
+    expect(variant.status).toBe(200);
+
+    const bad = await fetch(`${api?.apiUrl}/uploads`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"filename":"x.txt","contentType":"text/plain","size":3}' });
+    expect(bad.status).toBe(400);
+    expect(((await bad.json()) as { error: { code: string } }).error.code).toBe('UNSUPPORTED_FORMAT');
+  });
+
+  it('serves the page, and redirects a browser from / to it without hiding S3 ListBuckets', async () => {
+    const page = await fetch(`${chain.endpoint}/_ui/`);
+    expect(page.status).toBe(200);
+    expect(await page.text()).toContain('Upload images');
+    const root = await fetch(`${chain.endpoint}/`, { headers: { accept: 'text/html' }, redirect: 'manual' });
+    expect(root.status).toBe(302);
+    expect(root.headers.get('location')).toBe('/_ui/');
+    const listBuckets = await chain.s3.send(new (await import('@aws-sdk/client-s3')).ListBucketsCommand({}));
+    expect(listBuckets.Buckets?.map((b) => b.Name)).toContain(chain.resources.buckets.source);
+  });
+});

@@ -1,0 +1,111 @@
+import { PipelineError } from '../../src/core/errors';
+import { resourceNamed, resourcesOf, synthChain, TEST_IMAGES, type TfJson } from './synth';
+
+const UPLOAD_IMAGE = '123456789012.dkr.ecr.us-east-1.amazonaws.com/irc-upload:t1';
+
+function policyOf(doc: TfJson, fragment: string): { Statement: Array<{ Sid: string; Action: string[] | string; Resource: string[] | string }> } {
+  const policy = resourceNamed(doc, 'aws_iam_role_policy', fragment).policy as string;
+  return JSON.parse(policy) as ReturnType<typeof policyOf>;
+}
+
+describe('uploadApi prop', () => {
+  it('is off by default: no API, no upload function, no output', () => {
+    const doc = synthChain();
+    expect(resourcesOf(doc, 'aws_apigatewayv2_api')).toEqual({});
+    expect(Object.keys(resourcesOf(doc, 'aws_lambda_function'))).toHaveLength(2);
+    expect(doc.output?.upload_api_url).toBeUndefined();
+  });
+
+  describe('on, without authorization', () => {
+    const doc = synthChain({ images: { ...TEST_IMAGES, upload: UPLOAD_IMAGE }, uploadApi: { corsAllowOrigins: ['https://app.example.com'] } });
+
+    it('creates an HTTP API with CORS, POST /uploads, a $default stage with access logs', () => {
+      const api = resourceNamed(doc, 'aws_apigatewayv2_api', 'upload');
+      expect(api).toMatchObject({ protocol_type: 'HTTP', cors_configuration: { allow_origins: ['https://app.example.com'], allow_methods: ['POST', 'OPTIONS'] } });
+      const route = resourceNamed(doc, 'aws_apigatewayv2_route', 'upload');
+      expect(route).toMatchObject({ route_key: 'POST /uploads', authorization_type: 'NONE' });
+      expect(route.target).toMatch(/^integrations\/\$\{aws_apigatewayv2_integration\./);
+      expect(resourceNamed(doc, 'aws_apigatewayv2_integration', 'upload')).toMatchObject({ integration_type: 'AWS_PROXY', payload_format_version: '2.0' });
+      const stage = resourceNamed(doc, 'aws_apigatewayv2_stage', 'upload') as { name: string; auto_deploy: boolean; access_log_settings: { destination_arn: string; format: string } };
+      expect(stage).toMatchObject({ name: '$default', auto_deploy: true });
+      expect(stage.access_log_settings.destination_arn).toMatch(/aws_cloudwatch_log_group\..*access_logs.*\.arn/);
+      expect(JSON.parse(stage.access_log_settings.format)).toHaveProperty('requestId', '$context.requestId');
+    });
+
+    it('runs the upload image with its settings in the environment', () => {
+      const fn = resourceNamed(doc, 'aws_lambda_function', 'upload') as { image_uri: string; function_name: string; environment: { variables: Record<string, string> } };
+      expect(fn.image_uri).toBe(UPLOAD_IMAGE);
+      expect(fn.function_name).toBe('image-resize-chain-upload');
+      expect(fn.environment.variables).toMatchObject({
+        UPLOADS_PREFIX: 'uploads/',
+        ALLOWED_CONTENT_TYPES: 'image/jpeg,image/png,image/webp,image/gif,image/avif',
+        MAX_UPLOAD_BYTES: String(50 * 1024 * 1024),
+        UPLOAD_EXPIRES_SECONDS: '300',
+      });
+      expect(fn.environment.variables.SOURCE_BUCKET).toMatch(/aws_s3_bucket\.|source/);
+    });
+
+    it('lets the function put objects under the uploads prefix only', () => {
+      const statements = policyOf(doc, 'upload').Statement;
+      // Besides its own log group, S3 only: PutObject under the prefix.
+      expect(statements.map((st) => st.Sid).sort()).toEqual(['SignUploads', 'WriteOwnLogs']);
+      const s3 = statements.find((st) => st.Sid === 'SignUploads')!;
+      expect([s3.Action].flat()).toEqual(['s3:PutObject']);
+      const resources = [s3.Resource].flat();
+      expect(resources).toHaveLength(1);
+      expect(resources[0]).toMatch(/\/uploads\/\*$/);
+    });
+
+    it('lets only this API invoke the function', () => {
+      const permission = resourceNamed(doc, 'aws_lambda_permission', 'upload') as { principal: string; source_arn: string; action: string };
+      expect(permission.principal).toBe('apigateway.amazonaws.com');
+      expect(permission.action).toBe('lambda:InvokeFunction');
+      expect(permission.source_arn).toMatch(/^\$\{aws_apigatewayv2_api\..*\.execution_arn\}\/\*\/POST\/uploads$/);
+    });
+
+    it('outputs the API URL', () => {
+      expect(String(doc.output?.upload_api_url?.value)).toMatch(/aws_apigatewayv2_api\..*\.api_endpoint/);
+    });
+  });
+
+  it('adds a JWT authorizer to the route', () => {
+    const doc = synthChain({ uploadApi: { imageUri: UPLOAD_IMAGE, authorization: { type: 'jwt', issuer: 'https://issuer.example.com/', audience: ['my-app'] } } });
+    const authorizer = resourceNamed(doc, 'aws_apigatewayv2_authorizer', 'upload');
+    expect(authorizer).toMatchObject({ authorizer_type: 'JWT', identity_sources: ['$request.header.Authorization'], jwt_configuration: { issuer: 'https://issuer.example.com/', audience: ['my-app'] } });
+    expect(resourceNamed(doc, 'aws_apigatewayv2_route', 'upload')).toMatchObject({ authorization_type: 'JWT' });
+    expect(String(resourceNamed(doc, 'aws_apigatewayv2_route', 'upload').authorizer_id)).toMatch(/aws_apigatewayv2_authorizer/);
+  });
+
+  it('uses IAM authorization on request', () => {
+    const doc = synthChain({ uploadApi: { imageUri: UPLOAD_IMAGE, authorization: { type: 'iam' } } });
+    expect(resourceNamed(doc, 'aws_apigatewayv2_route', 'upload')).toMatchObject({ authorization_type: 'AWS_IAM' });
+    expect(resourcesOf(doc, 'aws_apigatewayv2_authorizer')).toEqual({});
+  });
+
+  it('builds an upload image repository when no images are given', () => {
+    const doc = synthChain({ images: undefined, uploadApi: {} });
+    expect(Object.keys(resourcesOf(doc, 'aws_ecr_repository'))).toHaveLength(3);
+    expect(resourceNamed(doc, 'aws_ecr_repository', 'upload')).toMatchObject({ name: 'image-resize-chain-upload' });
+  });
+
+  it.each([
+    [{ expiresSeconds: 30 }, 'upload-api.expiresSeconds'],
+    [{ expiresSeconds: 7200 }, 'upload-api.expiresSeconds'],
+    [{ allowedContentTypes: [] }, 'upload-api.allowedContentTypes'],
+    [{ allowedContentTypes: ['JPEG'] }, 'upload-api.allowedContentTypes'],
+    [{ authorization: { type: 'jwt' as const, issuer: 'http://insecure', audience: ['a'] } }, 'upload-api.authorization.issuer'],
+  ])('refuses %j at synth time', (uploadApi, field) => {
+    let error: unknown;
+    try {
+      synthChain({ uploadApi: { imageUri: UPLOAD_IMAGE, ...uploadApi } });
+    } catch (err) {
+      error = err;
+    }
+    expect(error).toBeInstanceOf(PipelineError);
+    expect((error as PipelineError).subject.field).toBe(field);
+  });
+
+  it('refuses given images without an upload image', () => {
+    expect(() => synthChain({ uploadApi: {} })).toThrow(/uploadApi\.imageUri/);
+  });
+});

@@ -1,0 +1,137 @@
+import { createHmac } from 'node:crypto';
+import { postUrl, presignPost } from '../../src/aws/presign';
+import { PipelineError } from '../../src/core/errors';
+import { DEFAULT_ALLOWED_CONTENT_TYPES, planUpload, sanitiseFileName, uploadConfigFromEnv } from '../../src/core/upload';
+
+const config = uploadConfigFromEnv({ SOURCE_BUCKET: 'src', UPLOADS_PREFIX: 'uploads/' });
+
+function refusal(fn: () => unknown): { code: string; field?: string } {
+  try {
+    fn();
+  } catch (err) {
+    if (err instanceof PipelineError) return { code: err.code, field: err.subject.field };
+    throw err;
+  }
+  throw new Error('expected a refusal');
+}
+
+describe('uploadConfigFromEnv', () => {
+  it('has the documented defaults', () => {
+    expect(config).toEqual({
+      sourceBucket: 'src',
+      uploadsPrefix: 'uploads/',
+      allowedContentTypes: DEFAULT_ALLOWED_CONTENT_TYPES,
+      maxUploadBytes: 50 * 1024 * 1024,
+      expiresSeconds: 300,
+    });
+  });
+  it('reads the list, size and expiry', () => {
+    const c = uploadConfigFromEnv({ SOURCE_BUCKET: 'b', ALLOWED_CONTENT_TYPES: ' image/PNG , image/jpeg', MAX_UPLOAD_BYTES: '1000', UPLOAD_EXPIRES_SECONDS: '60' });
+    expect(c.allowedContentTypes).toEqual(['image/png', 'image/jpeg']);
+    expect(c.maxUploadBytes).toBe(1000);
+    expect(c.expiresSeconds).toBe(60);
+  });
+  it.each([
+    [{ UPLOADS_PREFIX: 'uploads' }, 'UPLOADS_PREFIX'],
+    [{ UPLOAD_EXPIRES_SECONDS: '59' }, 'UPLOAD_EXPIRES_SECONDS'],
+    [{ UPLOAD_EXPIRES_SECONDS: '3601' }, 'UPLOAD_EXPIRES_SECONDS'],
+    [{ ALLOWED_CONTENT_TYPES: 'jpeg' }, 'ALLOWED_CONTENT_TYPES'],
+    [{ MAX_UPLOAD_BYTES: '10MB' }, 'MAX_UPLOAD_BYTES'],
+  ])('refuses %j', (env, field) => {
+    expect(refusal(() => uploadConfigFromEnv({ SOURCE_BUCKET: 'b', ...env }))).toEqual({ code: 'INVALID_CONFIG', field });
+  });
+  it('requires SOURCE_BUCKET', () => {
+    expect(refusal(() => uploadConfigFromEnv({}))).toEqual({ code: 'INVALID_CONFIG', field: 'SOURCE_BUCKET' });
+  });
+});
+
+describe('sanitiseFileName', () => {
+  it.each([
+    ['photo.jpg', 'photo.jpg'],
+    ['../../etc/passwd', 'passwd'],
+    ['C:\\Users\\me\\My Photo (1).JPG', 'My-Photo-1-.JPG'],
+    ['.hidden.png', 'hidden.png'],
+    ['Crème brûlée.webp', 'Creme-brulee.webp'],
+    ['a  b??c.png', 'a-b-c.png'],
+  ])('%j -> %j', (name, safe) => {
+    expect(sanitiseFileName(name)).toBe(safe);
+  });
+  it('cuts long names and keeps the extension', () => {
+    const safe = sanitiseFileName(`${'x'.repeat(300)}.jpeg`);
+    expect(safe).toHaveLength(100);
+    expect(safe.endsWith('.jpeg')).toBe(true);
+  });
+  it.each(['..', '/', '???', '...-'])('refuses %j', (name) => {
+    expect(refusal(() => sanitiseFileName(name))).toEqual({ code: 'INVALID_KEY', field: 'filename' });
+  });
+});
+
+describe('planUpload', () => {
+  it('names a key under the prefix, one folder per request', () => {
+    expect(planUpload({ filename: 'cat pic.PNG', contentType: 'Image/PNG', size: 1234 }, config, 'id-1')).toEqual({
+      key: 'uploads/id-1/cat-pic.PNG',
+      contentType: 'image/png',
+      minBytes: 1,
+      maxBytes: 1234,
+    });
+  });
+  it.each([
+    [undefined, 'INVALID_EVENT', 'body'],
+    [[], 'INVALID_EVENT', 'body'],
+    [{ contentType: 'image/png', size: 1 }, 'INVALID_EVENT', 'filename'],
+    [{ filename: 'a.png', size: 1 }, 'INVALID_EVENT', 'contentType'],
+    [{ filename: 'a.svg', contentType: 'image/svg+xml', size: 1 }, 'UNSUPPORTED_FORMAT', 'contentType'],
+    [{ filename: 'a.png', contentType: 'image/png', size: '1' }, 'INVALID_EVENT', 'size'],
+    [{ filename: 'a.png', contentType: 'image/png', size: 1.5 }, 'INVALID_EVENT', 'size'],
+    [{ filename: 'a.png', contentType: 'image/png', size: 0 }, 'EMPTY', 'size'],
+    [{ filename: 'a.png', contentType: 'image/png', size: 50 * 1024 * 1024 + 1 }, 'TOO_LARGE', 'size'],
+    [{ filename: '../', contentType: 'image/png', size: 10 }, 'INVALID_KEY', 'filename'],
+  ])('refuses %j with %s on %s', (body, code, field) => {
+    expect(refusal(() => planUpload(body, config, 'id'))).toEqual({ code, field });
+  });
+});
+
+describe('presignPost', () => {
+  const now = new Date('2026-11-28T12:00:00.000Z');
+  const post = presignPost({
+    url: postUrl('src', 'eu-west-1'),
+    bucket: 'src',
+    key: 'uploads/id/a.png',
+    contentType: 'image/png',
+    minBytes: 1,
+    maxBytes: 99,
+    expiresSeconds: 300,
+    region: 'eu-west-1',
+    credentials: { accessKeyId: 'AKID', secretAccessKey: 'SECRET', sessionToken: 'TOKEN' },
+    now,
+  });
+
+  it('signs a policy pinning bucket, key, type, size range and expiry', () => {
+    expect(post.url).toBe('https://src.s3.eu-west-1.amazonaws.com/');
+    expect(post.expiresAt).toBe('2026-11-28T12:05:00.000Z');
+    expect(post.fields).toMatchObject({
+      key: 'uploads/id/a.png',
+      'Content-Type': 'image/png',
+      'X-Amz-Algorithm': 'AWS4-HMAC-SHA256',
+      'X-Amz-Credential': 'AKID/20261128/eu-west-1/s3/aws4_request',
+      'X-Amz-Date': '20261128T120000Z',
+      'X-Amz-Security-Token': 'TOKEN',
+    });
+    const policy = JSON.parse(Buffer.from(post.fields.Policy, 'base64').toString('utf8'));
+    expect(policy.expiration).toBe(post.expiresAt);
+    expect(policy.conditions).toEqual(
+      expect.arrayContaining([{ bucket: 'src' }, { key: 'uploads/id/a.png' }, { 'Content-Type': 'image/png' }, ['content-length-range', 1, 99], { 'X-Amz-Security-Token': 'TOKEN' }]),
+    );
+  });
+
+  it('signs the policy with the SigV4 key of that day, region and service', () => {
+    const step = (key: Buffer | string, data: string) => createHmac('sha256', key).update(data).digest();
+    const key = step(step(step(step('AWS4SECRET', '20261128'), 'eu-west-1'), 's3'), 'aws4_request');
+    expect(post.fields['X-Amz-Signature']).toBe(createHmac('sha256', key).update(post.fields.Policy).digest('hex'));
+    expect(post.fields['X-Amz-Signature']).toMatch(/^[0-9a-f]{64}$/);
+  });
+
+  it('posts path-style to a local endpoint', () => {
+    expect(postUrl('src', 'us-east-1', 'http://127.0.0.1:4566/')).toBe('http://127.0.0.1:4566/src');
+  });
+});
