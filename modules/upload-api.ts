@@ -11,10 +11,12 @@ import { Apigatewayv2Authorizer } from '@cdktf/provider-aws/lib/apigatewayv2-aut
 import { Apigatewayv2Integration } from '@cdktf/provider-aws/lib/apigatewayv2-integration';
 import { Apigatewayv2Route } from '@cdktf/provider-aws/lib/apigatewayv2-route';
 import { Apigatewayv2Stage } from '@cdktf/provider-aws/lib/apigatewayv2-stage';
+import { CloudwatchEventRule } from '@cdktf/provider-aws/lib/cloudwatch-event-rule';
+import { CloudwatchEventTarget } from '@cdktf/provider-aws/lib/cloudwatch-event-target';
 import { CloudwatchLogGroup } from '@cdktf/provider-aws/lib/cloudwatch-log-group';
 import { LambdaPermission } from '@cdktf/provider-aws/lib/lambda-permission';
 import { configError } from '../src/core/errors';
-import { DEFAULT_ALLOWED_CONTENT_TYPES } from '../src/core/upload';
+import { DEFAULT_ALLOWED_CONTENT_TYPES, KEEP_WARM_PING } from '../src/core/upload';
 import { DEFAULT_LIMITS } from '../src/core/limits';
 import { Architecture, ContainerFunction } from './container-function';
 import { checkIntRange, isKnown } from './validation';
@@ -25,6 +27,42 @@ export type UploadAuthorization =
   | { readonly type: 'jwt'; readonly issuer: string; readonly audience: string[] }
   /** SigV4-signed requests by principals allowed execute-api:Invoke on the route. */
   | { readonly type: 'iam' };
+
+/**
+ * A scheduled ping that keeps upload environments initialised, so the person waiting on
+ * `POST /uploads` rarely meets a cold start. Each tick invokes the function `concurrency` times
+ * with `{"source":"resize-chain.keep-warm"}`; the handler answers at once without loading the SDK.
+ * One ping keeps at most one environment warm, and concurrent pings may land on the same
+ * environment: for a guaranteed number of initialised environments use provisioned concurrency.
+ */
+export interface KeepWarmOptions {
+  /** An EventBridge schedule expression, `rate(N minute|minutes|hour|hours|day|days)` or `cron(6 fields)`. @default 'rate(5 minutes)' */
+  readonly rate?: string;
+  /** Pings per tick, 1-10 (one rule per 5 targets, EventBridge's limit per rule). @default 1 */
+  readonly concurrency?: number;
+}
+
+/** EventBridge accepts at most five targets per rule. */
+const TARGETS_PER_RULE = 5;
+
+/**
+ * Refuses a schedule expression EventBridge would reject at apply time: `rate(1 minute)`,
+ * `rate(N minutes)` (likewise hour(s), day(s); N a positive whole number, singular only for 1) or
+ * `cron(...)` with six fields. Terraform expressions pass.
+ */
+export function checkScheduleExpression(field: string, expression: string): void {
+  if (!isKnown(expression)) return;
+  const rate = /^rate\((\d+) (minute|minutes|hour|hours|day|days)\)$/.exec(expression);
+  if (rate) {
+    const value = Number(rate[1]);
+    const singular = !rate[2]!.endsWith('s');
+    if (value >= 1 && singular === (value === 1)) return;
+    throw configError(field, `${JSON.stringify(expression)}: the value must be a whole number >= 1, with a singular unit only for 1 (e.g. rate(1 minute), rate(5 minutes))`);
+  }
+  const cron = /^cron\((.*)\)$/.exec(expression);
+  if (cron && cron[1]!.trim().split(/\s+/).length === 6 && /^[0-9A-Za-z*?\/,#\- ]+$/.test(cron[1]!)) return;
+  throw configError(field, `${JSON.stringify(expression)} is not a schedule expression: want rate(N minutes|hours|days) or cron(minutes hours day-of-month month day-of-week year)`);
+}
 
 /** What the chain's `uploadApi` prop takes (the chain supplies bucket, prefix, names and image). */
 export interface UploadApiOptions {
@@ -46,6 +84,8 @@ export interface UploadApiOptions {
   readonly timeout?: number;
   /** @default - none */
   readonly reservedConcurrency?: number;
+  /** Scheduled keep-warm pings of the upload function. @default - none */
+  readonly keepWarm?: KeepWarmOptions;
 }
 
 export interface UploadApiProps extends UploadApiOptions {
@@ -87,6 +127,8 @@ export class UploadApi extends Construct {
   readonly function: ContainerFunction;
   readonly accessLogGroup: CloudwatchLogGroup;
   readonly authorizer?: Apigatewayv2Authorizer;
+  /** With `keepWarm`: the scheduled rules (one per five pings). */
+  readonly keepWarmRules: CloudwatchEventRule[] = [];
 
   constructor(scope: Construct, id: string, props: UploadApiProps) {
     super(scope, id);
@@ -105,6 +147,13 @@ export class UploadApi extends Construct {
     if (auth?.type === 'jwt') {
       if (isKnown(auth.issuer) && !/^https:\/\/[^\s]+$/.test(auth.issuer)) throw configError(`${id}.authorization.issuer`, `must be an https URL, got ${JSON.stringify(auth.issuer)}`);
       if (auth.audience.length === 0) throw configError(`${id}.authorization.audience`, 'needs at least one audience');
+    }
+    const keepWarmRate = props.keepWarm?.rate ?? 'rate(5 minutes)';
+    const keepWarmConcurrency = props.keepWarm?.concurrency ?? 1;
+    if (props.keepWarm) {
+      checkScheduleExpression(`${id}.keepWarm.rate`, keepWarmRate);
+      checkIntRange(`${id}.keepWarm.concurrency`, keepWarmConcurrency, 1, 10);
+      if (!isKnown(keepWarmConcurrency)) throw configError(`${id}.keepWarm.concurrency`, 'must be known at synth time (it decides how many targets are created)');
     }
     const name = `${props.namePrefix}-upload-api`;
 
@@ -190,6 +239,40 @@ export class UploadApi extends Construct {
       // Only this API's POST /uploads route, on any stage.
       sourceArn: `${this.api.executionArn}/*/POST/uploads`,
     });
+    if (props.keepWarm) this.addKeepWarm(props.namePrefix, keepWarmRate, keepWarmConcurrency, props.tags);
+  }
+
+  /** Rules on the default bus with `concurrency` targets in all, each allowed to invoke the function by its own rule's ARN only. */
+  private addKeepWarm(namePrefix: string, rate: string, concurrency: number, tags?: Record<string, string>): void {
+    const input = JSON.stringify(KEEP_WARM_PING);
+    for (let first = 0, index = 0; first < concurrency; first += TARGETS_PER_RULE, index += 1) {
+      const suffix = index === 0 ? '' : `-${index + 1}`;
+      const rule = new CloudwatchEventRule(this, `keep-warm-rule${suffix}`, {
+        name: `${namePrefix}-upload-keep-warm${suffix}`,
+        description: `Keeps ${namePrefix}-upload environments initialised`,
+        scheduleExpression: rate,
+        tags,
+      });
+      this.keepWarmRules.push(rule);
+      for (let n = first; n < Math.min(concurrency, first + TARGETS_PER_RULE); n += 1) {
+        new CloudwatchEventTarget(this, `keep-warm-target-${n + 1}`, {
+          rule: rule.name,
+          targetId: `keep-warm-${n + 1}`,
+          arn: this.function.invokeTargetArn,
+          input,
+          // A late ping is worthless: no redelivery, and no ping older than a minute.
+          retryPolicy: { maximumRetryAttempts: 0, maximumEventAgeInSeconds: 60 },
+        });
+      }
+      new LambdaPermission(this, `keep-warm-permission${suffix}`, {
+        statementId: `AllowKeepWarm${index + 1}`,
+        action: 'lambda:InvokeFunction',
+        functionName: this.function.functionName,
+        qualifier: this.function.alias?.name,
+        principal: 'events.amazonaws.com',
+        sourceArn: rule.arn,
+      });
+    }
   }
 
   /** The API's base URL: `POST <url>/uploads`. */

@@ -105,3 +105,25 @@ export function planUpload(body: unknown, config: UploadConfig, id: string): Upl
   if (size > config.maxUploadBytes) throw invalid('TOO_LARGE', 'size', `${size} bytes is above the limit of ${config.maxUploadBytes}`);
   return { key: `${config.uploadsPrefix}${id}/${sanitiseFileName(filename)}`, contentType: type, minBytes: 1, maxBytes: size };
 }
+
+/** `source` of the module's keep-warm ping: the fixed input of its scheduled EventBridge target. */
+export const KEEP_WARM_SOURCE = 'resize-chain.keep-warm';
+
+/** The keep-warm ping exactly as the module's EventBridge target sends it. */
+export const KEEP_WARM_PING: KeepWarmPing = Object.freeze({ source: KEEP_WARM_SOURCE });
+
+/** What the keep-warm rule invokes the upload function with. */
+export interface KeepWarmPing {
+  readonly source: typeof KEEP_WARM_SOURCE;
+}
+
+/**
+ * True for the keep-warm ping: a plain object whose `source` is KEEP_WARM_SOURCE. An API Gateway
+ * request never matches (payload 2.0 has no top-level `source`, and anything carrying a
+ * `requestContext` is a request), so a caller of the API cannot dress a request up as a ping.
+ */
+export function isKeepWarmPing(event: unknown): event is KeepWarmPing {
+  if (typeof event !== 'object' || event === null || Array.isArray(event)) return false;
+  const record = event as Record<string, unknown>;
+  return record.source === KEEP_WARM_SOURCE && !('requestContext' in record);
+}

@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { createLogger } from '../aws/logger';
 import { postUrl, presignPost } from '../aws/presign';
 import { isPipelineError, toPipelineError } from '../core/errors';
-import { planUpload, uploadConfigFromEnv } from '../core/upload';
+import { isKeepWarmPing, planUpload, uploadConfigFromEnv, type KeepWarmPing } from '../core/upload';
 import { lazily } from './lazy';
 
 const logger = createLogger('upload');
@@ -35,9 +35,18 @@ function parseBody(event: APIGatewayProxyEventV2): unknown {
  * API Gateway HTTP API (payload 2.0) `POST /uploads` {filename, contentType, size} ->
  * 201 {url, fields, key, expiresAt}: a presigned POST for one key under the uploads prefix.
  * Bad input -> 400 {error: {code, message, field}}; anything else -> 500 {error: {code: INTERNAL}}.
+ * The module's keep-warm ping ({"source":"resize-chain.keep-warm"}) -> 200 {warm: true}: it loads
+ * the SDK and builds the S3 client (no request, no credential lookup) and signs nothing.
  */
-export async function handler(event: APIGatewayProxyEventV2, context: Context): Promise<APIGatewayProxyStructuredResultV2> {
+export async function handler(event: APIGatewayProxyEventV2 | KeepWarmPing, context: Context): Promise<APIGatewayProxyStructuredResultV2> {
   logger.addContext(context);
+  if (isKeepWarmPing(event)) {
+    // Load the SDK and build the client (no request, no credential lookup), so the first real
+    // request in this environment does not pay for them either.
+    await signer();
+    logger.debug('keep-warm ping');
+    return json(200, { warm: true });
+  }
   let plan;
   try {
     plan = planUpload(parseBody(event), config, randomUUID());

@@ -23,11 +23,19 @@ let stderr = '';
 
 function finish(result) {
   process.stdout.write(`${JSON.stringify(result)}\n`);
-  browser.kill('SIGKILL');
-  browser.once('exit', () => {
-    rmSync(profile, { recursive: true, force: true });
+  const done = () => {
+    // Chromium's helper processes may still be writing into the profile after the main one is
+    // killed: removing it is best effort and must not turn a finished run into a failure.
+    try {
+      rmSync(profile, { recursive: true, force: true, maxRetries: 5, retryDelay: 100 });
+    } catch {
+      /* left in the temp folder */
+    }
     process.exit(result.ok ? 0 : 1);
-  });
+  };
+  if (browser.exitCode !== null || browser.signalCode !== null) return done();
+  browser.once('exit', done);
+  browser.kill('SIGKILL');
 }
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));

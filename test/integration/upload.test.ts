@@ -38,6 +38,12 @@ async function callApi(body: unknown): Promise<{ statusCode: number; body: Recor
   return { statusCode: payload.statusCode ?? 0, body: JSON.parse(payload.body ?? '{}') as Record<string, unknown> };
 }
 
+/** The handler's answer; an invocation failure (crash, timeout) fails the test with its error. */
+function answerOf(result: Awaited<ReturnType<LocalFunction['invoke']>>): APIGatewayProxyStructuredResultV2 {
+  if (!result.ok) throw new Error(`invoke failed: ${JSON.stringify(result.error)}`);
+  return result.payload as APIGatewayProxyStructuredResultV2;
+}
+
 function postForm(signed: Signed, file: Buffer, type: string, name: string): Promise<Response> {
   const form = new FormData();
   for (const [k, v] of Object.entries(signed.fields)) form.append(k, v);
@@ -94,6 +100,12 @@ describe('upload handler under aws-lambda-ric', () => {
     expect(answer.body.error).toMatchObject({ code, field });
   });
 
+  it('answers the keep-warm ping without a request to the cloud', async () => {
+    const before = cloud.gateway.counters().requests;
+    expect(answerOf(await upload.invoke({ source: 'resize-chain.keep-warm' })).statusCode).toBe(200);
+    expect(cloud.gateway.counters().requests).toEqual(before);
+  });
+
   // The stand-in (fauxqs 2.4.1) stores any POST upload: it checks neither the signature nor the
   // policy's conditions. What S3 would refuse is pinned in the signed policy (asserted above:
   // content-length-range [1, declared size], Content-Type and key fixed); here only that the
@@ -103,6 +115,47 @@ describe('upload handler under aws-lambda-ric', () => {
     const policy = JSON.parse(Buffer.from((answer.body as unknown as Signed).fields.Policy, 'base64').toString('utf8')) as { conditions: unknown[] };
     expect(policy.conditions).toContainEqual(['content-length-range', 1, 10]);
     expect(policy.conditions).toContainEqual({ 'Content-Type': 'image/png' });
+  });
+});
+
+// No cloud at all, and no credentials: whatever reaches the SDK (credentials, region, signing)
+// fails with a 500, so a 200 to the ping shows it never got there.
+describe('keep-warm ping under aws-lambda-ric, with no cloud and no credentials', () => {
+  let bare: LocalFunction;
+  const lines: Array<Record<string, unknown>> = [];
+
+  beforeAll(async () => {
+    bare = await startLocalFunction({
+      name: 'upload-bare',
+      handler: 'upload.handler',
+      taskRoot: HANDLERS_DIR,
+      env: { SOURCE_BUCKET: 'no-such-bucket', LOG_LEVEL: 'DEBUG' },
+      logSink: (line) => lines.push(line),
+    });
+  });
+  afterAll(async () => {
+    await bare?.stop();
+  });
+
+  const logged = (message: string): Array<Record<string, unknown>> =>
+    lines.map((l) => l.line).filter((l): l is Record<string, unknown> => typeof l === 'object' && l !== null && (l as Record<string, unknown>).message === message);
+
+  it('returns 200 {warm: true} at once and logs the ping at DEBUG', async () => {
+    const payload = answerOf(await bare.invoke({ source: 'resize-chain.keep-warm' }));
+    expect(payload.statusCode).toBe(200);
+    expect(JSON.parse(payload.body ?? '')).toEqual({ warm: true });
+    const deadline = Date.now() + 5000;
+    while (logged('keep-warm ping').length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    expect(logged('keep-warm ping')).toEqual([expect.objectContaining({ level: 'DEBUG', cold_start: true })]);
+    expect(logged('upload signing failed')).toEqual([]);
+  });
+
+  it('would have failed had it reached the SDK: a real request to the same function gets 500', async () => {
+    expect(answerOf(await bare.invoke(apiEvent({ filename: 'a.png', contentType: 'image/png', size: 10 }))).statusCode).toBe(500);
+  });
+
+  it('treats a request body that looks like the ping as a request (400, not 200)', async () => {
+    expect(answerOf(await bare.invoke(apiEvent({ source: 'resize-chain.keep-warm' }))).statusCode).toBe(400);
   });
 });
 

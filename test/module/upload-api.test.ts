@@ -1,4 +1,5 @@
 import { PipelineError } from '../../src/core/errors';
+import { KEEP_WARM_PING } from '../../src/core/upload';
 import { resourceNamed, resourcesOf, synthChain, TEST_IMAGES, type TfJson } from './synth';
 
 const UPLOAD_IMAGE = '123456789012.dkr.ecr.us-east-1.amazonaws.com/irc-upload:t1';
@@ -107,5 +108,84 @@ describe('uploadApi prop', () => {
 
   it('refuses given images without an upload image', () => {
     expect(() => synthChain({ uploadApi: {} })).toThrow(/uploadApi\.imageUri/);
+  });
+
+  describe('keepWarm', () => {
+    const withKeepWarm = (keepWarm: object): TfJson => synthChain({ uploadApi: { imageUri: UPLOAD_IMAGE, keepWarm } });
+
+    it('is off by default: no rule, no target, no EventBridge permission', () => {
+      const doc = synthChain({ uploadApi: { imageUri: UPLOAD_IMAGE } });
+      expect(resourcesOf(doc, 'aws_cloudwatch_event_rule')).toEqual({});
+      expect(resourcesOf(doc, 'aws_cloudwatch_event_target')).toEqual({});
+      expect(Object.values(resourcesOf(doc, 'aws_lambda_permission')).map((p) => p.principal)).not.toContain('events.amazonaws.com');
+    });
+
+    it('pings the upload function every 5 minutes with the fixed input, allowed by that rule only', () => {
+      const doc = withKeepWarm({});
+      const rules = resourcesOf(doc, 'aws_cloudwatch_event_rule');
+      expect(Object.keys(rules)).toHaveLength(1);
+      const [ruleName, rule] = Object.entries(rules)[0]!;
+      expect(rule).toMatchObject({ name: 'image-resize-chain-upload-keep-warm', schedule_expression: 'rate(5 minutes)' });
+      expect(rule.event_bus_name).toBeUndefined(); // scheduled rules live on the default bus
+
+      const targets = Object.values(resourcesOf(doc, 'aws_cloudwatch_event_target'));
+      expect(targets).toHaveLength(1);
+      expect(targets[0]).toMatchObject({ rule: `\${aws_cloudwatch_event_rule.${ruleName}.name}`, retry_policy: { maximum_retry_attempts: 0 } });
+      expect(JSON.parse(targets[0]!.input as string)).toEqual({ source: 'resize-chain.keep-warm' });
+      expect(JSON.parse(targets[0]!.input as string)).toEqual(KEEP_WARM_PING);
+      const fnName = Object.keys(resourcesOf(doc, 'aws_lambda_function')).find((n) => n.includes('upload'));
+      expect(targets[0]!.arn).toBe(`\${aws_lambda_function.${fnName}.arn}`);
+
+      const permissions = Object.values(resourcesOf(doc, 'aws_lambda_permission')).filter((p) => p.principal === 'events.amazonaws.com');
+      expect(permissions).toHaveLength(1);
+      expect(permissions[0]).toMatchObject({
+        action: 'lambda:InvokeFunction',
+        function_name: `\${aws_lambda_function.${fnName}.function_name}`,
+        source_arn: `\${aws_cloudwatch_event_rule.${ruleName}.arn}`,
+      });
+    });
+
+    it('takes a cron schedule and several pings per tick, five targets per rule', () => {
+      const doc = withKeepWarm({ rate: 'cron(0/5 8-18 ? * MON-FRI *)', concurrency: 7 });
+      const rules = Object.entries(resourcesOf(doc, 'aws_cloudwatch_event_rule'));
+      expect(rules.map(([, r]) => r.schedule_expression)).toEqual(['cron(0/5 8-18 ? * MON-FRI *)', 'cron(0/5 8-18 ? * MON-FRI *)']);
+      expect(rules.map(([, r]) => r.name).sort()).toEqual(['image-resize-chain-upload-keep-warm', 'image-resize-chain-upload-keep-warm-2']);
+      const targets = Object.values(resourcesOf(doc, 'aws_cloudwatch_event_target'));
+      expect(targets).toHaveLength(7);
+      const perRule = new Map<unknown, number>();
+      for (const t of targets) perRule.set(t.rule, (perRule.get(t.rule) ?? 0) + 1);
+      expect([...perRule.values()].sort()).toEqual([2, 5]);
+      expect(new Set(targets.map((t) => t.target_id)).size).toBe(7);
+      // One permission per rule, each scoped to its own rule's ARN.
+      const sources = Object.values(resourcesOf(doc, 'aws_lambda_permission')).filter((p) => p.principal === 'events.amazonaws.com').map((p) => p.source_arn);
+      expect(sources.sort()).toEqual(rules.map(([name]) => `\${aws_cloudwatch_event_rule.${name}.arn}`).sort());
+    });
+
+    it.each([
+      [{ rate: 'every 5 minutes' }, 'upload-api.keepWarm.rate'],
+      [{ rate: 'rate(5 minute)' }, 'upload-api.keepWarm.rate'],
+      [{ rate: 'rate(1 minutes)' }, 'upload-api.keepWarm.rate'],
+      [{ rate: 'rate(0 minutes)' }, 'upload-api.keepWarm.rate'],
+      [{ rate: 'rate(5 seconds)' }, 'upload-api.keepWarm.rate'],
+      [{ rate: 'cron(0/5 * * * *)' }, 'upload-api.keepWarm.rate'],
+      [{ concurrency: 0 }, 'upload-api.keepWarm.concurrency'],
+      [{ concurrency: 11 }, 'upload-api.keepWarm.concurrency'],
+      [{ concurrency: 1.5 }, 'upload-api.keepWarm.concurrency'],
+    ])('refuses %j with INVALID_CONFIG naming the prop', (keepWarm, field) => {
+      let error: unknown;
+      try {
+        withKeepWarm(keepWarm);
+      } catch (err) {
+        error = err;
+      }
+      expect(error).toBeInstanceOf(PipelineError);
+      expect((error as PipelineError).code).toBe('INVALID_CONFIG');
+      expect((error as PipelineError).subject.field).toBe(field);
+      expect((error as PipelineError).message).toContain(field);
+    });
+
+    it.each(['rate(1 minute)', 'rate(2 hours)', 'rate(1 day)', 'cron(0 12 * * ? *)'])('accepts %s', (rate) => {
+      expect(resourceNamed(withKeepWarm({ rate }), 'aws_cloudwatch_event_rule', 'keep_warm').schedule_expression).toBe(rate);
+    });
   });
 });

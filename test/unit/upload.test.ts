@@ -1,7 +1,7 @@
 import { createHmac } from 'node:crypto';
 import { postUrl, presignPost } from '../../src/aws/presign';
 import { PipelineError } from '../../src/core/errors';
-import { DEFAULT_ALLOWED_CONTENT_TYPES, planUpload, sanitiseFileName, uploadConfigFromEnv } from '../../src/core/upload';
+import { DEFAULT_ALLOWED_CONTENT_TYPES, isKeepWarmPing, KEEP_WARM_PING, planUpload, sanitiseFileName, uploadConfigFromEnv } from '../../src/core/upload';
 
 const config = uploadConfigFromEnv({ SOURCE_BUCKET: 'src', UPLOADS_PREFIX: 'uploads/' });
 
@@ -133,5 +133,24 @@ describe('presignPost', () => {
 
   it('posts path-style to a local endpoint', () => {
     expect(postUrl('src', 'us-east-1', 'http://127.0.0.1:4566/')).toBe('http://127.0.0.1:4566/src');
+  });
+});
+
+describe('isKeepWarmPing', () => {
+  it('recognises the fixed input of the keep-warm rule', () => {
+    expect(isKeepWarmPing({ source: 'resize-chain.keep-warm' })).toBe(true);
+    expect(isKeepWarmPing(JSON.parse(JSON.stringify(KEEP_WARM_PING)))).toBe(true);
+  });
+  it.each([
+    ['an API Gateway request', { version: '2.0', routeKey: 'POST /uploads', requestContext: { http: { method: 'POST' } }, body: '{}' }],
+    ['a request carrying the ping source', { source: 'resize-chain.keep-warm', requestContext: {} }],
+    ['an EventBridge scheduled event', { source: 'aws.events', 'detail-type': 'Scheduled Event', detail: {} }],
+    ['another source', { source: 'resize-chain.keep-warm ' }],
+    ['an array', [{ source: 'resize-chain.keep-warm' }]],
+    ['null', null],
+    ['a string', 'resize-chain.keep-warm'],
+    ['undefined', undefined],
+  ])('refuses %s', (_what, event) => {
+    expect(isKeepWarmPing(event)).toBe(false);
   });
 });
