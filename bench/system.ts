@@ -78,11 +78,12 @@ export async function measureStartUp(targets: readonly StartUpTarget[], rounds: 
   return samples;
 }
 
-/** Environment the resize and publish handlers validate at init; nothing is contacted before an invocation. */
+/** Environment the resize, publish and upload handlers validate at init; nothing is contacted before an invocation. */
 export function handlerInitEnv(): Record<string, string> {
   return {
     ...localAwsEnv('http://127.0.0.1:9'),
     OUTPUT_BUCKET: 'bench-output',
+    SOURCE_BUCKET: 'bench-source',
     RESIZED_QUEUE_URL: 'http://127.0.0.1:9/000000000000/resized',
     REJECTED_QUEUE_URL: 'http://127.0.0.1:9/000000000000/rejected',
   };
