@@ -92,3 +92,18 @@ export async function listKeys(s3: S3Client, bucket: string): Promise<string[]> 
   } while (token);
   return keys;
 }
+
+/**
+ * The environment of a resize or publish function wired to this cloud: local AWS settings, the
+ * output bucket under `outputPrefix` (default 'v/'), the resized and rejected queues, then `extra`.
+ */
+export function functionEnvFor(cloud: TestCloud, extra: Record<string, string> = {}, outputPrefix = 'v/'): Record<string, string> {
+  return {
+    ...cloud.awsEnv,
+    OUTPUT_BUCKET: cloud.resources.buckets.output,
+    OUTPUT_PREFIX: outputPrefix,
+    RESIZED_QUEUE_URL: cloud.resources.queues.resized.url,
+    REJECTED_QUEUE_URL: cloud.resources.queues.rejected.url,
+    ...extra,
+  };
+}

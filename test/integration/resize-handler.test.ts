@@ -8,7 +8,7 @@ import { DEFAULT_VARIANTS, extensionFor } from '../../src/core/variants';
 import { toSqsEventRecord } from '../../src/local/event-source-mapping';
 import { startLocalFunction, type LocalFunction } from '../../src/local/function-host';
 import { corruptImage, synthesizeImage } from '../../src/local/samples';
-import { exists, HANDLERS_DIR, receiveAll, startTestCloud, upload, type TestCloud } from '../helpers/local-cloud';
+import { exists, functionEnvFor, HANDLERS_DIR, receiveAll, startTestCloud, type TestCloud, upload } from '../helpers/local-cloud';
 
 const GOOD = 8;
 let cloud: TestCloud;
@@ -20,14 +20,7 @@ function sqsEvent(messages: Message[], queueArn: string) {
 }
 
 function functionEnv(extra: Record<string, string> = {}) {
-  return {
-    ...cloud.awsEnv,
-    OUTPUT_BUCKET: cloud.resources.buckets.output,
-    OUTPUT_PREFIX: 'v/',
-    RESIZED_QUEUE_URL: cloud.resources.queues.resized.url,
-    REJECTED_QUEUE_URL: cloud.resources.queues.rejected.url,
-    ...extra,
-  };
+  return functionEnvFor(cloud, extra);
 }
 
 function variantKeys(sourceKey: string): string[] {

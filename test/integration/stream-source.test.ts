@@ -10,7 +10,7 @@ import { startLocalFunction, type LocalFunction } from '../../src/local/function
 import { corruptImage, synthesizeImage } from '../../src/local/samples';
 import { LocalStream } from '../../src/local/stream';
 import { sqsFailureDestination, startStreamMapping, type KinesisEventRecord, type KinesisFailureRecord, type StreamMapping, type StreamMappingOptions } from '../../src/local/stream-mapping';
-import { exists, HANDLERS_DIR, receiveAll, startTestCloud, upload, type TestCloud } from '../helpers/local-cloud';
+import { exists, functionEnvFor, HANDLERS_DIR, receiveAll, startTestCloud, type TestCloud, upload } from '../helpers/local-cloud';
 
 let cloud: TestCloud;
 let resize: LocalFunction;
@@ -59,13 +59,7 @@ beforeAll(async () => {
     name: 'resize',
     handler: 'resize.handler',
     taskRoot: HANDLERS_DIR,
-    env: {
-      ...cloud.awsEnv,
-      OUTPUT_BUCKET: cloud.resources.buckets.output,
-      OUTPUT_PREFIX: 'v/',
-      RESIZED_QUEUE_URL: cloud.resources.queues.resized.url,
-      REJECTED_QUEUE_URL: cloud.resources.queues.rejected.url,
-    },
+    env: functionEnvFor(cloud),
     timeoutSeconds: 60,
     logSink: () => undefined,
   });

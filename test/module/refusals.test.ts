@@ -1,20 +1,9 @@
 /** Synth-time refusals: each bad configuration fails with INVALID_CONFIG and a message naming the problem. */
 import { Testing } from 'cdktf';
-import { isPipelineError } from '../../src/core/errors';
-import { ImageResizeChainProps } from '../../modules/image-resize-chain';
 import { BufferedQueue } from '../../modules/buffered-queue';
 import { ImageResizeChainStack } from '../../modules/example-stacks';
-import { TEST_IMAGES, synthChain } from './synth';
+import { TEST_IMAGES, refusal, synthChain } from './synth';
 
-function refusal(props: ImageResizeChainProps): { field?: string; message: string } {
-  try {
-    synthChain(props);
-  } catch (err) {
-    if (!isPipelineError(err) || err.code !== 'INVALID_CONFIG') throw err;
-    return { field: err.subject.field, message: err.message };
-  }
-  throw new Error(`accepted ${JSON.stringify(props)}`);
-}
 
 describe('refusals', () => {
   test('outputs that would trigger the chain again (same bucket, overlapping prefixes)', () => {

@@ -7,26 +7,16 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { App } from 'cdktf';
-import { isPipelineError } from '../../src/core/errors';
 import { ImageResizeChainProps } from '../../modules/image-resize-chain';
 import { ImageResizeChainStack } from '../../modules/example-stacks';
 import { KINESIS_CONSUMER_ACTIONS } from '../../modules/stream-source';
-import { TEST_IMAGES, TfJson, asList, resourceAddresses, resourceNamed, resourcesOf, statementsOf, synthChain } from './synth';
+import { TEST_IMAGES, TfJson, asList, refusal, resourceAddresses, resourceNamed, resourcesOf, statementsOf, synthChain } from './synth';
 import { findProviderMirror, findTerraform, runTerraform, writeCliConfig, writeMockCredentials } from './terraform-cli';
 
 function resizePolicy(doc: TfJson) {
   return statementsOf(resourceNamed(doc, 'aws_iam_role_policy', 'resize').policy);
 }
 
-function refusal(props: ImageResizeChainProps): { field?: string; message: string } {
-  try {
-    synthChain(props);
-  } catch (err) {
-    if (!isPipelineError(err) || err.code !== 'INVALID_CONFIG') throw err;
-    return { field: err.subject.field, message: err.message };
-  }
-  throw new Error(`accepted ${JSON.stringify(props)}`);
-}
 
 describe('off by default', () => {
   const doc = synthChain();

@@ -2,6 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { App, Testing } from 'cdktf';
+import { isPipelineError } from '../../src/core/errors';
 import { ImageResizeChainProps } from '../../modules/image-resize-chain';
 import { ChainConsumerStack, ImageResizeChainStack } from '../../modules/example-stacks';
 
@@ -75,4 +76,15 @@ export function statementsOf(policy: unknown): Statement[] {
 export function refTarget(value: unknown): string | undefined {
   const m = typeof value === 'string' ? /\$\{([a-z0-9_]+\.[a-z0-9_]+)\./.exec(value) : null;
   return m?.[1];
+}
+
+/** What a refused configuration says: the field and message of its INVALID_CONFIG error. Throws if it synthesizes. */
+export function refusal(props: ImageResizeChainProps): { field?: string; message: string } {
+  try {
+    synthChain(props);
+  } catch (err) {
+    if (!isPipelineError(err) || err.code !== 'INVALID_CONFIG') throw err;
+    return { field: err.subject.field, message: err.message };
+  }
+  throw new Error(`accepted ${JSON.stringify(props)}`);
 }

@@ -8,7 +8,7 @@ import { startLocalChain, type LocalChain } from '../../src/local/chain';
 import { startEventSourceMapping, toSqsEventRecord, type EventSourceMapping } from '../../src/local/event-source-mapping';
 import { startLocalFunction, type LocalFunction } from '../../src/local/function-host';
 import { corruptImage, synthesizeImage } from '../../src/local/samples';
-import { exists, HANDLERS_DIR, listKeys, receiveAll, startTestCloud, upload, type TestCloud } from '../helpers/local-cloud';
+import { exists, functionEnvFor, HANDLERS_DIR, listKeys, receiveAll, startTestCloud, type TestCloud, upload } from '../helpers/local-cloud';
 
 jest.setTimeout(120_000);
 
@@ -51,13 +51,7 @@ describe('transient and permanent failures through the event source mapping', ()
       handler: 'resize.handler',
       taskRoot: HANDLERS_DIR,
       timeoutSeconds: 20,
-      env: {
-        ...cloud.awsEnv,
-        OUTPUT_BUCKET: cloud.resources.buckets.output,
-        OUTPUT_PREFIX: 'v/',
-        RESIZED_QUEUE_URL: cloud.resources.queues.resized.url,
-        REJECTED_QUEUE_URL: cloud.resources.queues.rejected.url,
-      },
+      env: functionEnvFor(cloud),
       logSink: (l) => {
         if (typeof l.line === 'object' && l.line !== null) logs.push(l.line as Record<string, unknown>);
       },
@@ -108,13 +102,7 @@ describe('duplicates, out-of-order deliveries and overwrites (direct invokes)', 
   let cloud: TestCloud;
   let resize: LocalFunction;
   let publish: LocalFunction;
-  const env = () => ({
-    ...cloud.awsEnv,
-    OUTPUT_BUCKET: cloud.resources.buckets.output,
-    OUTPUT_PREFIX: 'v/',
-    RESIZED_QUEUE_URL: cloud.resources.queues.resized.url,
-    REJECTED_QUEUE_URL: cloud.resources.queues.rejected.url,
-  });
+  const env = () => functionEnvFor(cloud);
   const event = (messages: Message[], arn: string) => ({ Records: messages.map((m) => toSqsEventRecord(m, arn, 'us-east-1')) });
   const puts = () => cloud.gateway.counters().requests['s3:PutObject'] ?? 0;
   const ingestOne = async () => (await receiveAll(cloud, cloud.resources.queues.ingest.url, 1, { remove: true }))[0] as Message;

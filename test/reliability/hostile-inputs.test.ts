@@ -16,7 +16,7 @@ import { DEFAULT_VARIANTS, extensionFor } from '../../src/core/variants';
 import { toSqsEventRecord } from '../../src/local/event-source-mapping';
 import { startLocalFunction, type LocalFunction } from '../../src/local/function-host';
 import { buildHostileCorpus, emojiKeyCase, goodImages, P3_COLOUR, type CorpusCase } from '../helpers/hostile-corpus';
-import { HANDLERS_DIR, receiveAll, startTestCloud, upload, type TestCloud } from '../helpers/local-cloud';
+import { functionEnvFor, HANDLERS_DIR, receiveAll, startTestCloud, type TestCloud, upload } from '../helpers/local-cloud';
 import { measure, procMemory, sandboxPids } from './proc-memory';
 
 const MEMORY_BOUND_MB = 1024;
@@ -35,13 +35,7 @@ const platform = sandboxPids();
 const handlerLines: Array<Record<string, unknown>> = [];
 
 function functionEnv() {
-  return {
-    ...cloud.awsEnv,
-    OUTPUT_BUCKET: cloud.resources.buckets.output,
-    OUTPUT_PREFIX,
-    RESIZED_QUEUE_URL: cloud.resources.queues.resized.url,
-    REJECTED_QUEUE_URL: cloud.resources.queues.rejected.url,
-  };
+  return functionEnvFor(cloud, {}, OUTPUT_PREFIX);
 }
 
 function keyOf(message: Message): string {
