@@ -6,10 +6,9 @@
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { isPipelineError } from '../core/errors';
-import { parseVariantSpecs } from '../core/variants';
-import { readFileSync } from 'node:fs';
 import { costCommand } from './commands/cost';
 import { s3PutEvent } from './commands/event';
+import { readVariantsFile } from './variants-file';
 import { invokeCommand } from './commands/invoke';
 import { resizeFiles } from './commands/resize';
 import { startCommand, startUiCommand } from './commands/start';
@@ -91,7 +90,7 @@ async function main(argv: string[]): Promise<number> {
         return startUiCommand({
           port: values.port === undefined || values.port === '0' ? 0 : int(values.port, 'port', 0),
           chain: {
-            variants: values.variants ? parseVariantSpecs(readFileSync(values.variants, 'utf8'), values.variants) : undefined,
+            variants: values.variants ? readVariantsFile(values.variants) : undefined,
             resize: { concurrency },
             logDir: join(values.out ?? 'out', 'logs'),
           },
@@ -103,7 +102,7 @@ async function main(argv: string[]): Promise<number> {
         samplesDir: join(process.cwd(), 'samples'),
         timeoutSeconds: int(values.timeout, 'timeout', 300),
         chain: {
-          variants: values.variants ? parseVariantSpecs(readFileSync(values.variants, 'utf8'), values.variants) : undefined,
+          variants: values.variants ? readVariantsFile(values.variants) : undefined,
           resize: { concurrency },
           containers: values.containers ? { resizeImage: values['resize-image'], publishImage: values['publish-image'] } : undefined,
         },
@@ -133,7 +132,7 @@ async function main(argv: string[]): Promise<number> {
       const port = values.port === '0' ? 0 : int(values.port, 'port', 4566);
       if (port > 65535) throw new UsageError(`--port must be at most 65535, got ${port}`);
       const concurrency = int(values.concurrency, 'concurrency', 2);
-      if (values.variants) parseVariantSpecs(readFileSync(values.variants, 'utf8'), values.variants); // bad usage fails here, not in the worker
+      if (values.variants) readVariantsFile(values.variants); // bad usage fails here, not in the worker
       if (process.env[UP_WORKER_ENV] !== '1') return runUpInOwnProcessGroup(argv);
       return upCommand({
         port,
@@ -143,7 +142,7 @@ async function main(argv: string[]): Promise<number> {
           stateDir: values.state,
           namePrefix: values['name-prefix'],
           logDir: values.logs,
-          variants: values.variants ? parseVariantSpecs(readFileSync(values.variants, 'utf8'), values.variants) : undefined,
+          variants: values.variants ? readVariantsFile(values.variants) : undefined,
           resize: { concurrency },
           containers: values.containers ? { resizeImage: values['resize-image'], publishImage: values['publish-image'] } : undefined,
           uploadApi: values.ui ? {} : undefined,

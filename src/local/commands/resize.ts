@@ -1,7 +1,8 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import { toPipelineError } from '../../core/errors';
-import { extensionFor, parseVariantSpecs, DEFAULT_VARIANTS } from '../../core/variants';
+import { extensionFor, DEFAULT_VARIANTS } from '../../core/variants';
+import { readVariantsFile } from '../variants-file';
 import { stripExtension } from '../../core/keys';
 import { DEFAULT_LIMITS } from '../../core/limits';
 import { resizeImage } from '../../core/pipeline';
@@ -19,7 +20,7 @@ export interface ResizeFilesOptions {
  * good files in the same run are still written.
  */
 export async function resizeFiles(opts: ResizeFilesOptions): Promise<number> {
-  const specs = opts.variantsFile ? parseVariantSpecs(await readFile(opts.variantsFile, 'utf8'), `${opts.variantsFile}`) : [...DEFAULT_VARIANTS];
+  const specs = opts.variantsFile ? readVariantsFile(opts.variantsFile) : [...DEFAULT_VARIANTS];
   const entries: ReportEntry[] = [];
   let failures = 0;
   for (const file of opts.files) {
