@@ -2,6 +2,7 @@
  * The whole chain on one machine, wired as the module wires it on AWS: stand-in S3 + SQS behind
  * the gateway (which also delivers bucket notifications), the queues with their DLQs, and each
  * handler bundle running under the real aws-lambda-ric, fed by an event source mapping emulator.
+ * Optionally (`streamSource`) a Kinesis stream feeds the resize function too, as the module's StreamSource.
  */
 import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { S3Client } from '@aws-sdk/client-s3';
@@ -10,14 +11,17 @@ import { join, resolve } from 'node:path';
 import { configError } from '../core/errors';
 import { outputsWouldLoop } from '../core/keys';
 import type { VariantSpec } from '../core/variants';
-import { containerLauncher } from './container-host';
+import { containerLauncher, defaultImage } from './container-host';
 import { startLocalFunction, type LocalFunction, type SandboxLauncher } from './function-host';
 import { startGateway, type Gateway } from './gateway';
 import { uploadApiRoute, API_BASE_PATH, UI_PATH } from './http-api';
+import { kinesisApiRoute, type ServedStream } from './kinesis-api';
 import { lambdaMappingsRoute, type GatewayRoute } from './lambda-api';
-import { createChainResources, type ChainResources } from './resources';
+import { createChainResources, ensureQueue, type ChainResources, type QueueRef } from './resources';
 import { localAwsEnv, localClientConfig } from './sdk';
 import { startStandIn, type StandIn } from './standin';
+import { LocalStream } from './stream';
+import { sqsFailureDestination, startStreamMapping, type StreamMapping } from './stream-mapping';
 import { startSwitchableMapping, type SwitchableMapping } from './switchable-mapping';
 import type { LogSink } from './types';
 
@@ -75,17 +79,61 @@ export interface LocalChainOptions {
   /** Also receives every log line. */
   logSink?: LogSink;
   /**
-   * Run each function as containers of its image (polling our Runtime API) instead of Node processes.
+   * Run each function (resize, publish, and upload when `uploadApi` is on) as containers of its
+   * image (polling our Runtime API) instead of Node processes.
    * @default undefined: processes on this machine, bundles from handlersDir
    */
   containers?: LocalContainersOptions;
   /**
    * Also serve the upload API (`POST <endpoint>/_api/uploads`, the upload function under
-   * aws-lambda-ric as a Node process) and the upload page (`<endpoint>/_ui/`). Its settings are the
-   * function's environment (ALLOWED_CONTENT_TYPES, MAX_UPLOAD_BYTES, UPLOAD_EXPIRES_SECONDS).
+   * aws-lambda-ric: a Node process, or a container of its image with `containers`) and the upload
+   * page (`<endpoint>/_ui/`). Its settings are the function's environment (ALLOWED_CONTENT_TYPES,
+   * MAX_UPLOAD_BYTES, UPLOAD_EXPIRES_SECONDS).
    * @default undefined: off
    */
   uploadApi?: { env?: Record<string, string> };
+  /**
+   * Also feed the resize function from a Kinesis data stream, as the module's `streamSource` does:
+   * records reference S3 objects (`{"bucket","key","eTag"?,"size"?}` or an S3 notification), never
+   * image bytes. The gateway serves the Kinesis API (PutRecord, PutRecords, ...) for it.
+   * @default undefined: off
+   */
+  streamSource?: LocalStreamSourceOptions;
+}
+
+/** The stream and its mapping into the resize function; defaults are the module's (modules/stream-source.ts). */
+export interface LocalStreamSourceOptions {
+  /** @default '<namePrefix>-uploads' */
+  streamName?: string;
+  /** Shards (1-100 locally); each is read in order, one batch at a time. @default 1 */
+  shardCount?: number;
+  /** Records per invocation (1-10000). @default 100 */
+  batchSize?: number;
+  /** Split a failing batch in two and retry each half (does not count as a retry). @default true */
+  bisectBatchOnFunctionError?: boolean;
+  /** Retries of a failing batch before its records are described to the on-failure queue (-1 = until they expire). @default 3 */
+  maximumRetryAttempts?: number;
+  /** Records older than this go to the on-failure queue unprocessed (-1 = never, or 60-604800). @default -1 */
+  maximumRecordAgeSeconds?: number;
+  /** Accepted for parity (1-10); locally each shard runs one batch at a time. @default 1 */
+  parallelizationFactor?: number;
+  /** The on-failure queue (with `<name>-dlq`). @default '<namePrefix>-stream-failures' */
+  failureQueueName?: string;
+  /** Wait before a retry, doubling per attempt up to 2 s. @default 50 */
+  retryDelayMs?: number;
+}
+
+/** The stream source of a running chain. */
+export interface LocalStreamSource {
+  readonly stream: LocalStream;
+  readonly streamName: string;
+  readonly streamArn: string;
+  readonly mapping: StreamMapping;
+  /** Where the mapping describes records it gave up on (AWS's invocation record with KinesisBatchInfo). */
+  readonly failureQueue: QueueRef;
+  readonly failureDlq: QueueRef;
+  /** The settings in force, defaults applied. */
+  readonly settings: Required<Omit<LocalStreamSourceOptions, 'streamName' | 'failureQueueName'>>;
 }
 
 /** Images and client for `containers`. */
@@ -94,6 +142,8 @@ export interface LocalContainersOptions {
   resizeImage?: string;
   /** @default 'image-resize-chain/publish:latest' */
   publishImage?: string;
+  /** Used when `uploadApi` is on. @default 'image-resize-chain/upload:latest' */
+  uploadImage?: string;
   /** Docker client. @default dockerClient() ($DOCKER, else /usr/bin/docker, else docker) */
   docker?: string;
 }
@@ -112,6 +162,8 @@ export interface LocalChain {
   readonly uploadApi?: { apiUrl: string; pageUrl: string };
   /** The event source mappings (also served by the gateway as Lambda's mappings API). */
   readonly mappings: { ingest: SwitchableMapping; resized: SwitchableMapping };
+  /** With `streamSource`: the stream (served as the Kinesis API on `endpoint`), its mapping and on-failure queue. */
+  readonly streamSource?: LocalStreamSource;
   /** Messages visible, in flight or delayed, per queue name. */
   queueDepths(): Promise<Record<string, number>>;
   /** Resolves when no queue holds a message and no batch is in flight, twice in a row. */
@@ -130,6 +182,9 @@ export interface LocalChain {
 export const DEFAULT_NAME_PREFIX = 'image-resize-chain';
 
 const DEFAULT_STAGE = { concurrency: 2, timeoutSeconds: 30, memoryMb: 1024, batchSize: 10, maximumBatchingWindowSeconds: 0 };
+
+/** The module's StreamSource defaults (modules/stream-source.ts). */
+const DEFAULT_STREAM_SOURCE = { shardCount: 1, batchSize: 100, bisectBatchOnFunctionError: true, maximumRetryAttempts: 3, maximumRecordAgeSeconds: -1, parallelizationFactor: 1, retryDelayMs: 50 };
 
 function logFiles(dir: string | undefined, extra: LogSink | undefined): { sink(name: string): LogSink; close(): Promise<void> } {
   const streams = new Map<string, WriteStream>();
@@ -186,11 +241,12 @@ export async function startLocalChain(opts: LocalChainOptions = {}): Promise<Loc
     // The mappings exist only later; the route looks them up per request.
     let mappingList: SwitchableMapping[] = [];
     let uploadRoute: GatewayRoute | undefined;
+    let servedStreams: ServedStream[] = [];
     const gateway = await startGateway({
       upstream: standIn.endpoint,
       port: opts.port,
       logSink: logs.sink('cloud'),
-      routes: [lambdaMappingsRoute(() => mappingList), (req, res) => uploadRoute?.(req, res) ?? false],
+      routes: [lambdaMappingsRoute(() => mappingList), kinesisApiRoute(() => servedStreams), (req, res) => uploadRoute?.(req, res) ?? false],
     });
     cleanups.push(() => gateway.stop());
     const s3 = new S3Client(localClientConfig(gateway.endpoint));
@@ -211,11 +267,11 @@ export async function startLocalChain(opts: LocalChainOptions = {}): Promise<Loc
 
     const awsEnv = localAwsEnv(gateway.endpoint);
     const variantsEnv: Record<string, string> = opts.variants ? { VARIANTS: JSON.stringify(opts.variants) } : {};
-    const launcherFor = (handler: 'resize' | 'publish'): SandboxLauncher | undefined => {
+    const launcherFor = (handler: 'resize' | 'publish' | 'upload'): SandboxLauncher | undefined => {
       const c = opts.containers;
       if (!c) return undefined;
-      const image = (handler === 'resize' ? c.resizeImage : c.publishImage) ?? `image-resize-chain/${handler}:latest`;
-      return containerLauncher({ image, docker: c.docker });
+      const chosen = { resize: c.resizeImage, publish: c.publishImage, upload: c.uploadImage }[handler];
+      return containerLauncher({ image: chosen ?? defaultImage(handler), docker: c.docker });
     };
     const resize = await startLocalFunction({
       name: `${prefix}-resize`,
@@ -255,6 +311,7 @@ export async function startLocalChain(opts: LocalChainOptions = {}): Promise<Loc
         name: `${prefix}-upload`,
         handler: 'upload.handler',
         taskRoot: handlersDir,
+        launcher: launcherFor('upload'),
         timeoutSeconds: 10,
         memoryMb: 256,
         logSink: logs.sink('upload'),
@@ -284,7 +341,43 @@ export async function startLocalChain(opts: LocalChainOptions = {}): Promise<Loc
     cleanups.push(() => resized.stop());
     mappingList = [ingest, resized];
 
-    const allQueues = Object.values(resources.queues);
+    let streamSource: LocalStreamSource | undefined;
+    if (opts.streamSource) {
+      const { streamName: givenName, failureQueueName, ...given } = opts.streamSource;
+      const settings = { ...DEFAULT_STREAM_SOURCE, ...Object.fromEntries(Object.entries(given).filter(([, v]) => v !== undefined)) } as LocalStreamSource['settings'];
+      const stream = new LocalStream({ name: givenName ?? `${prefix}-uploads`, shardCount: settings.shardCount });
+      // As the module's BufferedQueue: SSE-SQS, 14 days, 300 s visibility, a DLQ after 5 receives.
+      const failuresName = failureQueueName ?? `${prefix}-stream-failures`;
+      const keep = { SqsManagedSseEnabled: 'true', MessageRetentionPeriod: '1209600' };
+      const failureDlq = await ensureQueue(sqs, `${failuresName}-dlq`, keep);
+      const failureQueue = await ensureQueue(sqs, failuresName, {
+        ...keep,
+        VisibilityTimeout: '300',
+        RedrivePolicy: JSON.stringify({ deadLetterTargetArn: failureDlq.arn, maxReceiveCount: 5 }),
+      });
+      const mapping = startStreamMapping({
+        stream,
+        invoke: resize.invoke,
+        consumerName: resize.name,
+        functionArn: `arn:aws:lambda:${stream.region}:000000000000:function:${resize.name}`,
+        batchSize: settings.batchSize,
+        // The module's: a new stream read from its tip; locally the stream starts empty, so nothing is skipped.
+        startingPosition: 'LATEST',
+        bisectBatchOnFunctionError: settings.bisectBatchOnFunctionError,
+        maximumRetryAttempts: settings.maximumRetryAttempts,
+        maximumRecordAgeSeconds: settings.maximumRecordAgeSeconds,
+        parallelizationFactor: settings.parallelizationFactor,
+        functionResponseTypes: ['ReportBatchItemFailures'],
+        onFailure: sqsFailureDestination(sqs, failureQueue.url),
+        retryDelayMs: settings.retryDelayMs,
+        logSink: logs.sink('esm-stream'),
+      });
+      cleanups.push(() => mapping.stop());
+      streamSource = { stream, streamName: stream.name, streamArn: stream.arn, mapping, failureQueue, failureDlq, settings };
+      servedStreams = [{ stream, createdAt: new Date() }];
+    }
+
+    const allQueues = [...Object.values(resources.queues), ...(streamSource ? [streamSource.failureQueue, streamSource.failureDlq] : [])];
     const queueDepths = async (): Promise<Record<string, number>> => {
       const depths: Record<string, number> = {};
       await Promise.all(
@@ -314,6 +407,7 @@ export async function startLocalChain(opts: LocalChainOptions = {}): Promise<Loc
       functions: { resize, publish, upload },
       uploadApi: upload ? { apiUrl: `${gateway.endpoint}${API_BASE_PATH}`, pageUrl: `${gateway.endpoint}${UI_PATH}` } : undefined,
       mappings: { ingest, resized },
+      streamSource,
       queueDepths,
       async waitForIdle(timeoutMs = 120_000) {
         const deadline = Date.now() + timeoutMs;
@@ -322,7 +416,7 @@ export async function startLocalChain(opts: LocalChainOptions = {}): Promise<Loc
           if (Date.now() > deadline) throw new Error(`local chain not idle after ${timeoutMs} ms: ${JSON.stringify(await queueDepths())}`);
           await gateway.notificationsSettled();
           const depths = await queueDepths();
-          const busy = pipelineQueues.some((q) => (depths[q] ?? 0) > 0) || !ingest.idle() || !resized.idle();
+          const busy = pipelineQueues.some((q) => (depths[q] ?? 0) > 0) || !ingest.idle() || !resized.idle() || (streamSource !== undefined && !streamSource.mapping.caughtUp());
           quietPolls = busy ? 0 : quietPolls + 1;
           await new Promise((r) => setTimeout(r, 200));
         }
@@ -332,7 +426,7 @@ export async function startLocalChain(opts: LocalChainOptions = {}): Promise<Loc
         const timedOut = new Promise<false>((resolve) => {
           timer = setTimeout(() => resolve(false), timeoutMs);
         });
-        const finished = await Promise.race([Promise.all([ingest.stop(), resized.stop()]).then(() => true as const), timedOut]);
+        const finished = await Promise.race([Promise.all([ingest.stop(), resized.stop(), streamSource?.mapping.stop()]).then(() => true as const), timedOut]);
         clearTimeout(timer);
         return finished;
       },

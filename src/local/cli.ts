@@ -16,22 +16,32 @@ import { runUpInOwnProcessGroup, UP_WORKER_ENV, upCommand } from './commands/up'
 
 const USAGE = `Usage:
   resize-chain start [dir] [--out out] [--variants file.json] [--timeout 300] [--concurrency 2] [--containers]
+                     [--stream] [--stream-shards 1]
       Run the whole chain locally (stand-in S3 + SQS, both Lambdas under aws-lambda-ric) on the
       images in [dir] (default: generated samples in ./samples); print a table and write
       <out>/report.html. --containers runs the functions as their images (npm run images)
       instead of processes; --resize-image/--publish-image pick other tags.
-  resize-chain start --ui [--port 0] [--variants file.json] [--concurrency 2]
+      --stream sends the images through the Kinesis stream (the module's streamSource) instead of
+      bucket notifications: each is uploaded under stream/ (not watched) and one record referencing
+      it is put on <prefix>-uploads; records the mapping gives up on count as dead letters.
+  resize-chain start --ui [--port 0] [--variants file.json] [--concurrency 2] [--containers]
       The local cloud with the upload API (POST <endpoint>/_api/uploads) and a page to drop images
       on (<endpoint>/_ui/): each is uploaded with a presigned POST and its variants are shown.
-      Runs until Ctrl-C.
+      Runs until Ctrl-C. --containers also runs the upload function as its image (--upload-image).
   resize-chain up [--port 4566] [--state DIR] [--containers] [--concurrency 2] [--variants file.json]
                   [--name-prefix image-resize-chain] [--logs DIR] [--drain 30] [--json] [--ui]
+                  [--stream] [--stream-shards 1]
       Start the local cloud and keep it running: one endpoint on 127.0.0.1 serving S3, SQS and the
       Lambda event-source-mapping API, with the module's bucket and queue names, for the AWS CLI,
       SDKs and your code. Prints what to paste, then one line per invocation. --state keeps buckets
       and queues across restarts. Ctrl-C lets batches in flight finish (up to --drain seconds) and
       exits 0; a second Ctrl-C exits at once (130; 143 for SIGTERM).
-      --ui also serves the upload API and the upload page (see start --ui).
+      --ui also serves the upload API and the upload page (see start --ui); with --containers the
+      upload function runs as its image too (--upload-image picks another tag).
+      --stream adds the Kinesis stream <prefix>-uploads (Kinesis API on the same endpoint: PutRecord,
+      PutRecords, DescribeStreamSummary, DescribeStream, ListShards, ListStreams), its mapping into
+      the resize function (batch 100, bisect on error, 3 retries, as the module) and the on-failure
+      queue <prefix>-stream-failures. Records carry {"bucket","key","eTag"?,"size"?}, never bytes.
   resize-chain invoke <handler> --event <file|-> [--image IMAGE] [--env K=V]... [--timeout 30]
       Invoke one handler image once (a container polling our Runtime API, the event POSTed to its
       RIE-compatible endpoint); print the response. Exit 1 with the error document on a function error.
@@ -57,12 +67,21 @@ function int(value: string | undefined, name: string, fallback: number): number 
   return n;
 }
 
+/** --stream-shards: 1..100 (the local stream's range), default 1 as the module's shardCount. */
+function streamShards(value: string | undefined): number {
+  const n = int(value, 'stream-shards', 1);
+  if (n > 100) throw new UsageError(`--stream-shards must be at most 100 locally, got ${n}`);
+  return n;
+}
+
 async function main(argv: string[]): Promise<number> {
   // The SDK warns on Node 20 that releases after January 2027 will need Node 22; our SDK version is
   // pinned, and the README recommends Node 22, so the warning would only be noise in every run.
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   const [command, ...rest] = argv;
-  if (!command || command === '--help' || command === '-h' || command === 'help') {
+  const wantsHelp = (arg: string | undefined): boolean => arg === '--help' || arg === '-h' || arg === 'help';
+  // `resize-chain <command> --help` asks for help too, not for an unknown option.
+  if (!command || wantsHelp(command) || rest.some((arg) => arg === '--help' || arg === '-h')) {
     process.stdout.write(USAGE);
     return command ? 0 : 2;
   }
@@ -79,20 +98,27 @@ async function main(argv: string[]): Promise<number> {
           containers: { type: 'boolean' },
           'resize-image': { type: 'string' },
           'publish-image': { type: 'string' },
+          'upload-image': { type: 'string' },
           ui: { type: 'boolean' },
           port: { type: 'string' },
+          stream: { type: 'boolean' },
+          'stream-shards': { type: 'string' },
         },
       });
       if (positionals.length > 1) throw new UsageError('start takes at most one folder');
       const concurrency = int(values.concurrency, 'concurrency', 2);
+      const containers = values.containers ? { resizeImage: values['resize-image'], publishImage: values['publish-image'], uploadImage: values['upload-image'] } : undefined;
+      if (values['stream-shards'] !== undefined && !values.stream) throw new UsageError('--stream-shards needs --stream');
       if (values.ui) {
         if (positionals.length > 0) throw new UsageError('start --ui takes no folder: drop images on the page');
+        if (values.stream) throw new UsageError('start --ui takes no --stream: use up --ui --stream for the page beside the stream');
         return startUiCommand({
           port: values.port === undefined || values.port === '0' ? 0 : int(values.port, 'port', 0),
           chain: {
             variants: values.variants ? readVariantsFile(values.variants) : undefined,
             resize: { concurrency },
             logDir: join(values.out ?? 'out', 'logs'),
+            containers,
           },
         });
       }
@@ -101,10 +127,12 @@ async function main(argv: string[]): Promise<number> {
         outDir: values.out ?? 'out',
         samplesDir: join(process.cwd(), 'samples'),
         timeoutSeconds: int(values.timeout, 'timeout', 300),
+        stream: values.stream ?? false,
         chain: {
           variants: values.variants ? readVariantsFile(values.variants) : undefined,
           resize: { concurrency },
-          containers: values.containers ? { resizeImage: values['resize-image'], publishImage: values['publish-image'] } : undefined,
+          containers,
+          streamSource: values.stream ? { shardCount: streamShards(values['stream-shards']) } : undefined,
         },
       });
       return summary.exitCode;
@@ -126,9 +154,14 @@ async function main(argv: string[]): Promise<number> {
           drain: { type: 'string' },
           json: { type: 'boolean' },
           ui: { type: 'boolean' },
+          'upload-image': { type: 'string' },
+          stream: { type: 'boolean' },
+          'stream-shards': { type: 'string' },
         },
       });
       if (positionals.length > 0) throw new UsageError('up takes no positional arguments');
+      if (values['stream-shards'] !== undefined && !values.stream) throw new UsageError('--stream-shards needs --stream');
+      const shardCount = values.stream ? streamShards(values['stream-shards']) : undefined;
       const port = values.port === '0' ? 0 : int(values.port, 'port', 4566);
       if (port > 65535) throw new UsageError(`--port must be at most 65535, got ${port}`);
       const concurrency = int(values.concurrency, 'concurrency', 2);
@@ -144,8 +177,9 @@ async function main(argv: string[]): Promise<number> {
           logDir: values.logs,
           variants: values.variants ? readVariantsFile(values.variants) : undefined,
           resize: { concurrency },
-          containers: values.containers ? { resizeImage: values['resize-image'], publishImage: values['publish-image'] } : undefined,
+          containers: values.containers ? { resizeImage: values['resize-image'], publishImage: values['publish-image'], uploadImage: values['upload-image'] } : undefined,
           uploadApi: values.ui ? {} : undefined,
+          streamSource: values.stream ? { shardCount } : undefined,
         },
       });
     }

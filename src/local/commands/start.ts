@@ -3,6 +3,7 @@ import { DeleteMessageBatchCommand, ReceiveMessageCommand } from '@aws-sdk/clien
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, extname, join, relative, resolve, sep } from 'node:path';
 import type { Readable } from 'node:stream';
+import { configError } from '../../core/errors';
 import type { ImageRejectedEvent } from '../../core/events';
 import { manifestKey } from '../../core/keys';
 import type { Manifest } from '../../core/publish-batch';
@@ -11,6 +12,14 @@ import { startLocalChain, type LocalChain, type LocalChainOptions } from '../cha
 import { ProgressBar } from '../progress';
 import { renderHtml, renderTable, type ReportEntry } from '../report';
 import { generateSamples } from '../samples';
+import { compareSequenceNumbers } from '../stream';
+import type { KinesisFailureRecord } from '../stream-mapping';
+
+/**
+ * Where `start --stream` uploads: outside the watched uploads prefix, so no bucket notification
+ * fires and the stream records are the only way in.
+ */
+export const STREAM_UPLOADS_PREFIX = 'stream/';
 
 export interface StartOptions {
   /** Folder of images to upload; @default the generated samples */
@@ -22,6 +31,12 @@ export interface StartOptions {
   chain?: LocalChainOptions;
   /** Where generated samples are kept. @default ./samples */
   samplesDir: string;
+  /**
+   * Send the images through the Kinesis stream instead of bucket notifications: upload them under
+   * STREAM_UPLOADS_PREFIX (not watched), then put one reference record per object. Turns on
+   * `chain.streamSource` (the module's defaults) unless it is given. @default false
+   */
+  stream?: boolean;
 }
 
 export interface StartSummary {
@@ -74,6 +89,28 @@ interface Upload {
   finishedAt?: number;
   manifest?: Manifest;
   rejection?: ImageRejectedEvent;
+  /** With --stream: where its reference record landed. */
+  record?: { shardId: string; sequenceNumber: string };
+  /** With --stream: the on-failure record that named it (the mapping gave up on it). */
+  streamFailure?: KinesisFailureRecord;
+}
+
+/** Pulls every record off the stream's on-failure queue (they are counted as dead letters). */
+async function drainStreamFailures(chain: LocalChain): Promise<KinesisFailureRecord[]> {
+  const queueUrl = chain.streamSource?.failureQueue.url;
+  if (!queueUrl) return [];
+  const res = await chain.sqs.send(new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 0 }));
+  const messages = res.Messages ?? [];
+  if (messages.length === 0) return [];
+  await chain.sqs.send(new DeleteMessageBatchCommand({ QueueUrl: queueUrl, Entries: messages.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle })) }));
+  return messages.map((m) => JSON.parse(m.Body ?? '{}') as KinesisFailureRecord);
+}
+
+/** True when the failure record's batch holds the upload's record. */
+function failureCovers(failure: KinesisFailureRecord, record: Upload['record']): boolean {
+  const info = failure.KinesisBatchInfo;
+  if (!record || !info || info.shardId !== record.shardId) return false;
+  return compareSequenceNumbers(record.sequenceNumber, info.startSequenceNumber) >= 0 && compareSequenceNumbers(record.sequenceNumber, info.endSequenceNumber) <= 0;
 }
 
 /**
@@ -94,13 +131,24 @@ export async function startCommand(opts: StartOptions): Promise<StartSummary> {
   const outDir = resolve(opts.outDir);
   await mkdir(outDir, { recursive: true });
 
-  const chain = await startLocalChain({ logDir: join(outDir, 'logs'), ...opts.chain });
+  const chainOptions: LocalChainOptions = { logDir: join(outDir, 'logs'), ...opts.chain };
+  if (opts.stream) {
+    chainOptions.streamSource ??= {};
+    const watched = chainOptions.uploadsPrefix ?? 'uploads/';
+    if (STREAM_UPLOADS_PREFIX.startsWith(watched)) {
+      throw configError('uploadsPrefix', `"${watched}" also watches ${STREAM_UPLOADS_PREFIX}, where --stream uploads: every image would enter twice (notification and stream record)`);
+    }
+  }
+  const chain = await startLocalChain(chainOptions);
   try {
     const how = opts.chain?.containers ? 'as containers of their images' : 'under aws-lambda-ric';
-    process.stderr.write(`local cloud: ${chain.endpoint} (S3 + SQS); functions: ${chain.functions.resize.name}, ${chain.functions.publish.name} ${how}\n`);
+    const source = chain.streamSource;
+    const entrance = source ? `Kinesis stream ${source.streamName} (${source.stream.shardIds.length} shard${source.stream.shardIds.length === 1 ? '' : 's'}) -> ${chain.functions.resize.name}` : 'S3 + SQS';
+    process.stderr.write(`local cloud: ${chain.endpoint} (${entrance}); functions: ${chain.functions.resize.name}, ${chain.functions.publish.name} ${how}\n`);
     const uploads: Upload[] = [];
+    const keyPrefix = source ? STREAM_UPLOADS_PREFIX : chain.uploadsPrefix;
     for (const file of files) {
-      const key = chain.uploadsPrefix + relative(dir, file).split(sep).join('/');
+      const key = keyPrefix + relative(dir, file).split(sep).join('/');
       const body = await readFile(file);
       const startedAt = performance.now();
       const put = await chain.s3.send(
@@ -108,12 +156,35 @@ export async function startCommand(opts: StartOptions): Promise<StartSummary> {
       );
       uploads.push({ key, file, eTag: (put.ETag ?? '').replace(/"/g, ''), bytes: body.length, startedAt });
     }
+    if (source) {
+      // One reference record per object (never the bytes), partitioned by key; at most 500 per put.
+      for (let i = 0; i < uploads.length; i += 500) {
+        const batch = uploads.slice(i, i + 500);
+        const put = source.stream.putRecords(
+          batch.map((u) => ({ partitionKey: u.key, data: JSON.stringify({ bucket: chain.resources.buckets.source, key: u.key, eTag: u.eTag, size: u.bytes }) })),
+        );
+        put.records.forEach((r, j) => {
+          (batch[j] as Upload).record = { shardId: r.shardId, sequenceNumber: r.sequenceNumber };
+        });
+      }
+      process.stderr.write(`stream: ${uploads.length} reference record${uploads.length === 1 ? '' : 's'} put on ${source.streamName} (objects under ${STREAM_UPLOADS_PREFIX}, no bucket notification)\n`);
+    }
 
     const bar = new ProgressBar('processing', uploads.length);
     const deadline = Date.now() + opts.timeoutSeconds * 1000;
     const byKey = new Map(uploads.map((u) => [u.key, u]));
     let finished = 0;
+    let streamFailures = 0;
     while (finished < uploads.length && Date.now() < deadline) {
+      for (const failure of await drainStreamFailures(chain)) {
+        streamFailures += 1;
+        for (const u of uploads) {
+          if (!u.finishedAt && failureCovers(failure, u.record)) {
+            u.streamFailure = failure;
+            u.finishedAt = performance.now();
+          }
+        }
+      }
       for (const rejection of await drainRejections(chain)) {
         const u = byKey.get(rejection.source?.key);
         if (u && !u.finishedAt) {
@@ -143,6 +214,12 @@ export async function startCommand(opts: StartOptions): Promise<StartSummary> {
     const depths = await chain.queueDepths();
     const q = chain.resources.queues;
     const deadLetters = { [q.ingestDlq.name]: depths[q.ingestDlq.name] ?? 0, [q.resizedDlq.name]: depths[q.resizedDlq.name] ?? 0 };
+    if (source) {
+      // Records the stream mapping gave up on count as dead letters (the run read them off the queue).
+      const failures = source.failureQueue.name;
+      deadLetters[failures] = streamFailures + (depths[failures] ?? 0);
+      deadLetters[source.failureDlq.name] = depths[source.failureDlq.name] ?? 0;
+    }
 
     const entries = await buildReport(chain, uploads, outDir);
     const wallSeconds = (performance.now() - started) / 1000;
@@ -185,6 +262,10 @@ async function buildReport(chain: LocalChain, uploads: Upload[], outDir: string)
         return { sourceKey: u.key, sourceFile, status: 'done', source: { width: s.width, height: s.height, format: s.format, bytes: s.size }, variants, ms };
       }
       if (u.rejection) return { sourceKey: u.key, sourceFile, status: 'rejected', variants: [], error: { code: u.rejection.code, message: u.rejection.message }, ms };
+      if (u.streamFailure) {
+        const { condition, approximateInvokeCount } = u.streamFailure.requestContext;
+        return { sourceKey: u.key, sourceFile, status: 'pending', variants: [], error: { code: 'STREAM_FAILURE', message: `the stream mapping gave up on its record (${condition} after ${approximateInvokeCount} invocations; its failure record is in logs/esm-stream.log)` } };
+      }
       return { sourceKey: u.key, sourceFile, status: 'pending', variants: [], error: { code: 'UNFINISHED', message: 'no manifest and no rejection before the timeout' } };
     }),
   );

@@ -75,9 +75,12 @@ export interface InvocationLine {
   error?: string;
 }
 
-/** Reads an event source mapping's `esm.batch` log line as an invocation line; undefined for other lines. */
+/**
+ * Reads an event source mapping's batch log line (`esm.batch` of an SQS mapping, `stream.batch` of
+ * the Kinesis one) as an invocation line; undefined for other lines.
+ */
 export function invocationLine(line: Record<string, unknown>, functionName: string, now = new Date()): InvocationLine | undefined {
-  if (line.event !== 'esm.batch') return undefined;
+  if (line.event !== 'esm.batch' && line.event !== 'stream.batch') return undefined;
   const outcome = line.outcome === 'success' ? 'ok' : line.outcome === 'invoke_error' ? 'error' : line.outcome === 'invalid_response' ? 'invalid-response' : String(line.outcome);
   const entry: InvocationLine = {
     time: now.toISOString().slice(11, 23),
@@ -110,8 +113,9 @@ function banner(chain: LocalChain, opts: UpOptions): string {
   const how = opts.chain?.containers ? 'containers of their images' : 'processes under aws-lambda-ric (Node 22)';
   const state = opts.chain?.stateDir ? `${opts.chain.stateDir} (kept across restarts)` : 'in memory (gone when this stops; --state DIR keeps it)';
   const m = chain.mappings;
+  const s = chain.streamSource;
   return [
-    `resize-chain up: local cloud on ${e} (S3, SQS and the Lambda mappings API)`,
+    `resize-chain up: local cloud on ${e} (S3, SQS${s ? ', Kinesis' : ''} and the Lambda mappings API)`,
     `  state            ${state}`,
     `  source bucket    ${b.source}   (uploads under ${chain.uploadsPrefix} start the chain)`,
     `  output bucket    ${b.output}${chain.outputPrefix ? `   (under ${chain.outputPrefix})` : ''}`,
@@ -125,6 +129,7 @@ function banner(chain: LocalChain, opts: UpOptions): string {
     `  mappings         ${m.ingest.uuid}  ${q.ingest.name} -> ${m.ingest.functionName}`,
     `                   ${m.resized.uuid}  ${q.resized.name} -> ${m.resized.functionName}`,
     ...(chain.uploadApi ? [`  upload API       POST ${chain.uploadApi.apiUrl}/uploads   (${chain.functions.upload?.name})`, `  upload page      ${chain.uploadApi.pageUrl}`] : []),
+    ...(s ? streamLines(chain, s) : []),
     '',
     '# environment for AWS clients (SDKs, AWS CLI >= 2.13 / 1.29; older CLIs need --endpoint-url):',
     `export AWS_ENDPOINT_URL=${e}`,
@@ -137,10 +142,34 @@ function banner(chain: LocalChain, opts: UpOptions): string {
     `aws --endpoint-url ${e} s3 ls s3://${b.output}/ --recursive`,
     `aws --endpoint-url ${e} sqs receive-message --queue-url ${q.rejected.url}`,
     `aws --endpoint-url ${e} lambda update-event-source-mapping --uuid ${m.resized.uuid} --no-enabled`,
+    ...(s ? streamExample(chain, s) : []),
     '',
     'ready: one line per invocation follows (Ctrl-C stops)',
     '',
   ].join('\n');
+}
+
+function streamLines(chain: LocalChain, s: NonNullable<LocalChain['streamSource']>): string[] {
+  const shards = s.stream.shardIds.length;
+  const st = s.settings;
+  return [
+    `  stream           ${s.streamName}   (${shards} shard${shards === 1 ? '' : 's'}; records reference S3 objects, never image bytes)`,
+    `                   ${s.streamArn}`,
+    `  stream mapping   ${s.streamName} -> ${chain.functions.resize.name}   (batch ${st.batchSize}, bisect ${st.bisectBatchOnFunctionError ? 'on' : 'off'}, ${st.maximumRetryAttempts} retries)`,
+    `  stream failures  ${s.failureQueue.url}`,
+  ];
+}
+
+/** The ready-to-paste producer example: an object outside the watched prefix, then its reference record. */
+function streamExample(chain: LocalChain, s: NonNullable<LocalChain['streamSource']>): string[] {
+  const e = chain.endpoint;
+  const bucket = chain.resources.buckets.source;
+  const key = chain.uploadsPrefix === 'stream/' ? 'streamed/photo.jpg' : 'stream/photo.jpg';
+  const data = JSON.stringify({ bucket, key });
+  return [
+    `aws --endpoint-url ${e} s3 cp photo.jpg s3://${bucket}/${key}`,
+    `aws --endpoint-url ${e} kinesis put-record --stream-name ${s.streamName} --partition-key ${key} --cli-binary-format raw-in-base64-out --data '${data}'`,
+  ];
 }
 
 function readyDocument(chain: LocalChain, opts: UpOptions): Record<string, unknown> {
@@ -157,6 +186,17 @@ function readyDocument(chain: LocalChain, opts: UpOptions): Record<string, unkno
     functions: [chain.functions.resize.name, chain.functions.publish.name],
     mappings: Object.values(chain.mappings).map((m) => ({ uuid: m.uuid, queueArn: m.options.queueArn, functionName: m.functionName })),
     ...(chain.uploadApi ? { uploadApi: chain.uploadApi } : {}),
+    ...(chain.streamSource
+      ? {
+          streamSource: {
+            streamName: chain.streamSource.streamName,
+            streamArn: chain.streamSource.streamArn,
+            shards: chain.streamSource.stream.shardIds,
+            failureQueue: chain.streamSource.failureQueue,
+            settings: chain.streamSource.settings,
+          },
+        }
+      : {}),
     env: {
       AWS_ENDPOINT_URL: chain.endpoint,
       AWS_REGION: LOCAL_REGION,
@@ -188,6 +228,10 @@ export async function upCommand(opts: UpOptions): Promise<number> {
     if (fn) {
       const entry = invocationLine(line, fn);
       if (entry) write(out, opts.json ? JSON.stringify({ event: 'invocation', ...entry }) : formatInvocation(entry));
+      if (line.event === 'stream.sent_to_failure_destination' || line.event === 'stream.discarded') {
+        const where = line.event === 'stream.discarded' ? 'discarded' : 'described to the on-failure queue';
+        write(err, `stream: ${String(line.batchSize)} record(s) of ${String(line.shardId)} (${String(line.startSequenceNumber)}..${String(line.endSequenceNumber)}) ${where}: ${String(line.condition)}`);
+      }
       return;
     }
     if (line.type === 'INIT_REPORT' && line.status !== 'ok') write(err, `${String(line.fn)}: init ${String(line.status)} (sandbox ${String(line.sandbox)})`);
@@ -230,10 +274,11 @@ export async function upCommand(opts: UpOptions): Promise<number> {
   }
   functionOf['esm-ingest'] = chain.functions.resize.name;
   functionOf['esm-resized'] = chain.functions.publish.name;
+  functionOf['esm-stream'] = chain.functions.resize.name;
   write(out, opts.json ? JSON.stringify(readyDocument(chain, opts)) : banner(chain, opts));
 
   const signal = await stopRequested;
-  const inFlight = chain.mappings.ingest.stats().inFlight + chain.mappings.resized.stats().inFlight;
+  const inFlight = chain.mappings.ingest.stats().inFlight + chain.mappings.resized.stats().inFlight + (chain.streamSource && !chain.streamSource.mapping.caughtUp() ? 1 : 0);
   write(err, `${signal}: taking no new work; waiting for ${inFlight} batch${inFlight === 1 ? '' : 'es'} in flight (at most ${drainMs / 1000} s; signal again to exit at once)`);
   const drained = await chain.drain(drainMs);
   if (!drained) write(err, `drain: batches still running after ${drainMs / 1000} s are cut off; their messages return after the visibility timeout`);
@@ -242,6 +287,10 @@ export async function upCommand(opts: UpOptions): Promise<number> {
     const s = m.stats();
     return `${m.functionName}: ${s.batches} invocations, ${s.deleted} messages done`;
   });
+  if (chain.streamSource) {
+    const s = chain.streamSource.mapping.stats();
+    totals.push(`${chain.streamSource.streamName}: ${s.batches} invocations, ${s.recordsToFailureDestination} records to the on-failure queue`);
+  }
   write(err, `stopped (${drained ? 'every batch finished' : 'drain cut short'}); ${totals.join('; ')}${opts.chain?.stateDir ? `; state kept in ${opts.chain.stateDir}` : ''}`);
   process.off('SIGINT', onSignal);
   process.off('SIGTERM', onSignal);
