@@ -5,8 +5,9 @@
  * path-style; the stand-in does not verify signatures), points queue URLs in SQS answers at itself, emits S3 bucket
  * notifications to SQS after object-creating writes, injects faults on demand, and counts. SQS
  * requests in the older Query protocol (form-encoded, XML answers: the AWS CLI before 2.13) are
- * translated to the JSON protocol the stand-in speaks (sqs-query.ts). Extra routes (the local
- * Lambda mappings API) are served on the same endpoint.
+ * translated to the JSON protocol the stand-in speaks (sqs-query.ts). Browser POST uploads are
+ * held to their signed POST policy as S3 holds them before anything reaches the stand-in
+ * (post-upload.ts). Extra routes (the local Lambda mappings API) are served on the same endpoint.
  */
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -20,8 +21,9 @@ import {
   type ResolvedNotificationConfig,
 } from './notification-router';
 import type { GatewayRoute } from './lambda-api';
-import { LOCAL_REGION } from './sdk';
+import { LOCAL_CREDENTIALS, LOCAL_REGION } from './sdk';
 import { parseSqsQuery, sqsQueryError, sqsQueryResponse, type SqsQueryRequest } from './sqs-query';
+import { checkPostUpload, sendS3Error } from './post-upload';
 import type { LogSink } from './types';
 
 export type { FaultRule, FaultEffect, FaultHandle } from './gateway-faults';
@@ -124,6 +126,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   const router = new NotificationRouter({ upstream: opts.upstream, region, logSink: log });
   const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
   const requests: Record<string, number> = {};
+  const localCredentials = (accessKeyId: string) => (accessKeyId === LOCAL_CREDENTIALS.accessKeyId ? LOCAL_CREDENTIALS : undefined);
 
   const server = http.createServer((req, res) => {
     handle(req, res).catch((err: unknown) => {
@@ -160,6 +163,16 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
 
     const effect = faults.pick(info);
     if (effect && (await injectFault(req, res, info, effect, query !== undefined))) return;
+    if (info.operation === 'PostObject' && info.service === 's3') {
+      // The stand-in stores any form; S3 holds a form with a policy to it (post-upload.ts).
+      const upload = await checkPostUpload(req, { bucket: info.bucket ?? '', region, credentials: localCredentials });
+      if (upload.action === 'forward') await forward(req, res, info, upload.body, upload.headers);
+      else if (upload.action === 'refuse') {
+        log({ event: 'gateway.post_refused', level: 'warn', bucket: info.bucket, code: upload.error.code, message: upload.error.message });
+        sendS3Error(res, upload.error);
+      }
+      return;
+    }
     if (query) await forwardSqsQuery(req, res, query);
     else await forward(req, res, info, body);
   }
@@ -223,13 +236,14 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     return true;
   }
 
-  /** Forwards a request; `readBody` is its body when the gateway already read it. */
-  function forward(req: IncomingMessage, res: ServerResponse, info: AwsRequestInfo, readBody?: Buffer): Promise<void> {
+  /** Forwards a request; `readBody` is its body when the gateway already read it, sent with `replacedHeaders`. */
+  function forward(req: IncomingMessage, res: ServerResponse, info: AwsRequestInfo, readBody?: Buffer, replacedHeaders: http.OutgoingHttpHeaders = {}): Promise<void> {
     const createdEvent = info.service === 's3' && info.bucket && router.watches(info.bucket) ? CREATED_EVENTS[info.operation] : undefined;
     const rewriteUrls = info.service === 'sqs' && QUEUE_URL_OPERATIONS.has(info.operation);
     // PostObject names its key in the form body; keep a copy of the body to read it.
     const bodyCopy: Buffer[] | undefined = createdEvent === 'ObjectCreated:Post' ? [] : undefined;
     const arrived = new Date();
+    const formContentType = String(replacedHeaders['content-type'] ?? req.headers['content-type'] ?? '');
 
     return new Promise<void>((resolve, reject) => {
       const upstreamReq = http.request(
@@ -240,7 +254,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
           // The stand-in sees plain path-style requests to its own address, whatever name the
           // client used for us (it would read a dotted Host such as host.docker.internal as a bucket).
           path: info.virtualHosted ? `/${encodeURIComponent(info.bucket ?? '')}${req.url ?? '/'}` : req.url,
-          headers: { ...withoutHopByHop(req.headers), host: upstream.host },
+          headers: { ...withoutHopByHop(req.headers), host: upstream.host, ...replacedHeaders },
           agent,
         },
         (upstreamRes) => {
@@ -252,7 +266,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
             upstreamRes.pipe(res);
             upstreamRes.on('end', () => {
               if (createdEvent && status >= 200 && status < 300) {
-                objectCreated(req, info, createdEvent, upstreamRes, arrived, bodyCopy);
+                objectCreated(req, info, createdEvent, upstreamRes, arrived, bodyCopy, formContentType);
               }
               resolve();
             });
@@ -272,7 +286,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
             res.end(body);
             // CompleteMultipartUpload can fail with 200 and an <Error> body.
             if (createdEvent && status >= 200 && status < 300 && !body.includes('<Error>')) {
-              objectCreated(req, info, createdEvent, upstreamRes, arrived, bodyCopy);
+              objectCreated(req, info, createdEvent, upstreamRes, arrived, bodyCopy, formContentType);
             }
             resolve();
           });
@@ -306,10 +320,11 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     upstreamRes: IncomingMessage,
     eventTime: Date,
     bodyCopy: Buffer[] | undefined,
+    formContentType: string,
   ): void {
     let key = info.key ?? '';
     if (eventName === 'ObjectCreated:Post') {
-      const formKey = postObjectKey(Buffer.concat(bodyCopy ?? []), String(req.headers['content-type'] ?? ''));
+      const formKey = postObjectKey(Buffer.concat(bodyCopy ?? []), formContentType);
       if (formKey === undefined) {
         log({ event: 'notification.skipped', level: 'warn', reason: 'POST upload without a key field', bucket: info.bucket });
         return;

@@ -8,7 +8,7 @@
 // startFauxqs(), which we cannot use, so the same wiring is repeated here with its internal modules,
 // imported by file URL beside the package entry (its exports map only "."; the version is pinned).
 //
-// Usage: node standin-server.mjs [--port N] [--region us-east-1] [--data-dir DIR]
+// Usage: node standin-server.mjs [--port N] [--region us-east-1] [--data-dir DIR] [--body-limit BYTES]
 import { buildApp } from 'fauxqs';
 
 function argValue(name) {
@@ -19,6 +19,7 @@ function argValue(name) {
 const port = Number(argValue('--port') ?? '0');
 const region = argValue('--region') ?? 'us-east-1';
 const dataDir = argValue('--data-dir');
+const bodyLimit = argValue('--body-limit') === undefined ? undefined : Number(argValue('--body-limit'));
 
 /** Stores loaded from dataDir and wired to persist every change, as startFauxqs() does. */
 async function persistentStores(dir) {
@@ -47,6 +48,21 @@ async function persistentStores(dir) {
 const persisted = dataDir ? await persistentStores(dataDir) : undefined;
 const app = buildApp({ logger: false, defaultRegion: region, stores: persisted?.stores });
 if (persisted) app.addHook('preClose', () => persisted.persistence.close());
+if (bodyLimit !== undefined) raiseObjectBodyLimit(app, bodyLimit);
+
+/**
+ * fauxqs builds Fastify with an 11 MiB body limit and offers no option for it. S3 bodies (PutObject,
+ * UploadPart, POST uploads) go through its catch-all binary parser, whose limit was copied from the
+ * app's at registration: raise that parser's alone (SQS/SNS bodies keep theirs). Fastify 5 keeps
+ * parsers under the contentTypeParser symbol, the catch-all under ''; fail loudly if that changes.
+ */
+function raiseObjectBodyLimit(fastify, limit) {
+  if (!Number.isInteger(limit) || limit <= 0) throw new Error(`--body-limit must be a positive integer, not ${limit}`);
+  const key = Object.getOwnPropertySymbols(fastify).find((s) => s.description === 'fastify.contentTypeParser');
+  const catchAll = key && fastify[key].customParsers?.get('');
+  if (!catchAll || typeof catchAll.bodyLimit !== 'number') throw new Error('cannot raise the stand-in body limit: Fastify internals changed');
+  catchAll.bodyLimit = Math.max(catchAll.bodyLimit, limit);
+}
 
 let closing = false;
 async function shutdown(code) {

@@ -11,6 +11,13 @@ import { createInterface } from 'node:readline';
 import { PipelineError } from '../core/errors';
 import { resolveNode22 } from './node-runtime';
 
+/**
+ * Largest object the local S3 takes in one request (a PutObject, an UploadPart or a POST upload's
+ * file). fauxqs's own limit is 11 MiB, below the resize stage's 50 MiB MAX_INPUT_BYTES default, so
+ * the stand-in raises it; S3's own single-request limit is 5 GiB, but the stand-in holds bodies in memory.
+ */
+export const MAX_LOCAL_OBJECT_BYTES = 64 * 1024 * 1024;
+
 /** File name of the child script, beside the bundle in dist/ or in src/local/. */
 export const STANDIN_SCRIPT_NAME = 'standin-server.mjs';
 
@@ -63,7 +70,8 @@ export async function startStandIn(opts: StandInOptions = {}): Promise<StandIn> 
   const script = resolveStandInScript();
   // fauxqs 2.x needs Node >= 22.5; on an older 22.x the child reports so on stderr, which we surface.
   const node = resolveNode22();
-  const args = ['--disable-warning=ExperimentalWarning', script, '--port', String(opts.port ?? 0)];
+  // 1 MiB above the largest object: a POST upload's form fields and aws-chunked signatures ride along.
+  const args = ['--disable-warning=ExperimentalWarning', script, '--port', String(opts.port ?? 0), '--body-limit', String(MAX_LOCAL_OBJECT_BYTES + 1024 * 1024)];
   if (opts.region) args.push('--region', opts.region);
   if (opts.dataDir) args.push('--data-dir', path.resolve(opts.dataDir));
   const child = spawn(node, args, { stdio: ['pipe', 'pipe', 'pipe'] });

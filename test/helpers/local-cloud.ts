@@ -71,10 +71,10 @@ export async function receiveAll(cloud: TestCloud, queueUrl: string, count: numb
   return got;
 }
 
-export async function exists(cloud: TestCloud, bucket: string, key: string): Promise<{ contentType?: string; metadata: Record<string, string>; cacheControl?: string } | undefined> {
+export async function exists(cloud: TestCloud, bucket: string, key: string): Promise<{ contentType?: string; metadata: Record<string, string>; cacheControl?: string; size?: number } | undefined> {
   try {
     const res = await cloud.s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
-    return { contentType: res.ContentType, metadata: res.Metadata ?? {}, cacheControl: res.CacheControl };
+    return { contentType: res.ContentType, metadata: res.Metadata ?? {}, cacheControl: res.CacheControl, size: res.ContentLength };
   } catch (err) {
     if ((err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 404) return undefined;
     throw err;

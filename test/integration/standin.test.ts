@@ -24,7 +24,7 @@ import {
   SQSClient,
   type Message,
 } from '@aws-sdk/client-sqs';
-import { startStandIn, resolveStandInScript, type StandIn } from '../../src/local/standin';
+import { MAX_LOCAL_OBJECT_BYTES, startStandIn, resolveStandInScript, type StandIn } from '../../src/local/standin';
 import { startGateway, type Gateway } from '../../src/local/gateway';
 import { localClientConfig, localAwsEnv } from '../../src/local/sdk';
 import { encodeS3Key } from '../../src/core/s3-event';
@@ -89,6 +89,19 @@ describe('stand-in and gateway', () => {
     const bytes = Buffer.from(await got.Body!.transformToByteArray());
     expect(bytes.length).toBe(body.length);
     expect(bytes.equals(body)).toBe(true);
+  });
+
+  it('takes an object above the 11 MiB body limit fauxqs has alone in one PutObject, and refuses one above MAX_LOCAL_OBJECT_BYTES', async () => {
+    const body = Buffer.alloc(20 * 1024 * 1024, 9);
+    await s3.send(new PutObjectCommand({ Bucket: 'source', Key: 'plain/twenty.bin', Body: body }));
+    const head = await s3.send(new GetObjectCommand({ Bucket: 'source', Key: 'plain/twenty.bin' }));
+    const got = Buffer.from(await head.Body!.transformToByteArray());
+    expect(got.length).toBe(body.length);
+    expect(createHash('sha256').update(got).digest('hex')).toBe(createHash('sha256').update(body).digest('hex'));
+    const tooBig = Buffer.alloc(MAX_LOCAL_OBJECT_BYTES + 2 * 1024 * 1024, 1);
+    await expect(s3.send(new PutObjectCommand({ Bucket: 'source', Key: 'plain/too-big.bin', Body: tooBig }))).rejects.toMatchObject({
+      $metadata: { httpStatusCode: 413 },
+    });
   });
 
   it('answers queue URLs that point at the gateway', async () => {

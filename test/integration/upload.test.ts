@@ -106,10 +106,10 @@ describe('upload handler under aws-lambda-ric', () => {
     expect(cloud.gateway.counters().requests).toEqual(before);
   });
 
-  // The stand-in (fauxqs 2.4.1) stores any POST upload: it checks neither the signature nor the
-  // policy's conditions. What S3 would refuse is pinned in the signed policy (asserted above:
-  // content-length-range [1, declared size], Content-Type and key fixed); here only that the
-  // handler never signs a range wider than the declared size or the configured maximum.
+  // The policy's contents, as signed (asserted above: content-length-range [1, declared size],
+  // Content-Type and key fixed); S3's refusals of forms that break it are exercised through the
+  // local cloud's policy check in post-policy.test.ts. Here: the handler never signs a range wider
+  // than the declared size or the configured maximum.
   it('signs no size range wider than the declared size', async () => {
     const answer = await callApi({ filename: 'small.png', contentType: 'image/png', size: 10 });
     const policy = JSON.parse(Buffer.from((answer.body as unknown as Signed).fields.Policy, 'base64').toString('utf8')) as { conditions: unknown[] };

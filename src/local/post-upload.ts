@@ -1,0 +1,126 @@
+/**
+ * The gateway's check of a browser POST upload (multipart/form-data POST to a bucket) before it
+ * reaches the stand-in, which would store any form: a form carrying a `policy` is held to it as S3
+ * holds it (post-policy.ts) and, when it passes, sent on re-encoded (multipart-form.ts) so the
+ * stand-in stores exactly what was checked. A form without a policy goes on byte for byte: the
+ * stand-in decides, as before. Either way the body is buffered, up to the policy's
+ * content-length-range or MAX_LOCAL_POST_FILE_BYTES, whichever is smaller.
+ */
+import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
+import { randomBytes } from 'node:crypto';
+import { encodePostForm, readPostForm, type FormField } from './multipart-form';
+import { MAX_LOCAL_OBJECT_BYTES } from './standin';
+import { s3ErrorXml, verifyPostPolicy, verifyPostPolicyFields, type S3ErrorShape, type SecretCredentials } from './post-policy';
+
+/** Largest file the gateway buffers from one POST upload, policy or not (S3's own limit is 5 GiB). */
+export const MAX_LOCAL_POST_FILE_BYTES = MAX_LOCAL_OBJECT_BYTES;
+
+export interface PostUploadCheckOptions {
+  /** The bucket posted to. */
+  readonly bucket: string;
+  /** The region the endpoint serves. */
+  readonly region: string;
+  /** The secret of an access key id this S3 knows. */
+  readonly credentials: (accessKeyId: string) => SecretCredentials | undefined;
+  /** @default () => new Date() */
+  readonly now?: () => Date;
+  /** @default MAX_LOCAL_POST_FILE_BYTES */
+  readonly maxFileBytes?: number;
+}
+
+export type PostUploadCheck =
+  /** Send `body` on, with `headers` replacing the request's own (Content-Type, Content-Length). */
+  | { readonly action: 'forward'; readonly body: Buffer; readonly headers: OutgoingHttpHeaders; readonly policyChecked: boolean }
+  /** Answer with this S3 error; nothing is sent on. */
+  | { readonly action: 'refuse'; readonly error: S3ErrorShape }
+  /** The client went away mid-body: nothing to answer. */
+  | { readonly action: 'aborted' };
+
+const hasPolicy = (fields: readonly FormField[]): boolean => fields.some((f) => f.name.toLowerCase() === 'policy');
+const pairs = (fields: readonly FormField[]): Array<[string, string]> => fields.map((f) => [f.name, f.value]);
+
+function localCapError(proposedSize: number, max: number): S3ErrorShape {
+  return {
+    code: 'EntityTooLarge',
+    status: 400,
+    message: `Your proposed upload exceeds the maximum allowed size (the local cloud buffers POST uploads of at most ${max} bytes)`,
+    details: { ProposedSize: String(proposedSize), MaxSizeAllowed: String(max) },
+  };
+}
+
+const MALFORMED: S3ErrorShape = { code: 'MalformedPOSTRequest', status: 400, message: 'The body of your POST request is not well-formed multipart/form-data.' };
+
+/**
+ * Reads a POST upload from `req` and decides what becomes of it. A body that cannot be read as
+ * multipart/form-data is refused (MalformedPOSTRequest), as S3 refuses it, whether or not it
+ * carried a policy: a form the check cannot read must not reach a parser that might.
+ */
+export async function checkPostUpload(req: IncomingMessage, opts: PostUploadCheckOptions): Promise<PostUploadCheck> {
+  const cap = opts.maxFileBytes ?? MAX_LOCAL_POST_FILE_BYTES;
+  const now = opts.now ?? (() => new Date());
+  const policyOptions = () => ({ bucket: opts.bucket, region: opts.region, credentials: opts.credentials, now: now() });
+  const lengthHeader = Number(req.headers['content-length']);
+  let refusedEarly: S3ErrorShape | undefined;
+
+  const result = await readPostForm(req, {
+    contentType: String(req.headers['content-type'] ?? ''),
+    contentLength: Number.isSafeInteger(lengthHeader) ? lengthHeader : undefined,
+    onFileStart: (fields, file) => {
+      if (!hasPolicy(fields)) return cap;
+      // Refuse a bad signature or a wrong key before taking the file, as S3 does.
+      const verdict = verifyPostPolicyFields(pairs(fields), { filename: file.filename }, policyOptions());
+      if (!verdict.ok) {
+        refusedEarly = verdict.error;
+        return false;
+      }
+      return Math.min(verdict.contentLengthRange?.max ?? cap, cap);
+    },
+  });
+
+  switch (result.kind) {
+    case 'aborted':
+      return { action: 'aborted' };
+    case 'malformed':
+      return { action: 'refuse', error: MALFORMED };
+    case 'fields-too-large':
+      return { action: 'refuse', error: { code: 'MaxPostPreDataLengthExceeded', status: 400, message: 'Your POST request fields preceding the upload file were too large.' } };
+    case 'declined':
+      return { action: 'refuse', error: refusedEarly ?? MALFORMED };
+    case 'file-too-large': {
+      if (hasPolicy(result.fields)) {
+        const verdict = verifyPostPolicy(pairs(result.fields), { size: result.proposedSize, filename: result.file.filename }, policyOptions());
+        if (!verdict.ok) return { action: 'refuse', error: verdict.error };
+      }
+      return { action: 'refuse', error: localCapError(result.proposedSize, cap) };
+    }
+    case 'form':
+      break;
+  }
+
+  const { form, raw } = result;
+  if (!hasPolicy(form.fields)) {
+    const headers: OutgoingHttpHeaders = { 'content-length': raw.length };
+    return { action: 'forward', body: raw, headers, policyChecked: false };
+  }
+  if (!form.file) {
+    return { action: 'refuse', error: { code: 'InvalidArgument', status: 400, message: 'POST requires exactly one file upload per request.', details: { ArgumentName: 'file', ArgumentValue: '0' } } };
+  }
+  const verdict = verifyPostPolicy(pairs(form.fields), { size: form.file.data.length, contentType: form.file.contentType, filename: form.file.filename }, policyOptions());
+  if (!verdict.ok) return { action: 'refuse', error: verdict.error };
+  const encoded = encodePostForm(form);
+  return { action: 'forward', body: encoded.body, headers: { 'content-type': encoded.contentType, 'content-length': encoded.body.length }, policyChecked: true };
+}
+
+/** Answers `res` with `error` as S3 does (XML body, request id headers). */
+export function sendS3Error(res: ServerResponse, error: S3ErrorShape): void {
+  const requestId = randomBytes(8).toString('hex').toUpperCase();
+  const hostId = randomBytes(24).toString('base64');
+  const body = s3ErrorXml(error, { requestId, hostId });
+  res.writeHead(error.status, {
+    'content-type': 'application/xml',
+    'content-length': Buffer.byteLength(body),
+    'x-amz-request-id': requestId,
+    'x-amz-id-2': hostId,
+  });
+  res.end(body);
+}

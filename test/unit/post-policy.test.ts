@@ -1,0 +1,315 @@
+// S3's POST policy evaluation (pure), and the multipart reader/writer the gateway runs it behind.
+import { createHmac } from 'node:crypto';
+import { PassThrough } from 'node:stream';
+import { presignPost } from '../../src/aws/presign';
+import { encodePostForm, MAX_FIELDS_BYTES, multipartBoundary, readPostForm, type ReadFormResult } from '../../src/local/multipart-form';
+import { s3ErrorXml, verifyPostPolicy, verifyPostPolicyFields, type PostPolicyVerdict, type VerifyPostPolicyOptions } from '../../src/local/post-policy';
+
+const NOW = new Date('2026-11-28T12:00:00.000Z');
+const CREDS = { accessKeyId: 'AKID', secretAccessKey: 'SECRET' };
+const OPTS: VerifyPostPolicyOptions = {
+  bucket: 'src',
+  region: 'eu-west-1',
+  credentials: (id) => (id === CREDS.accessKeyId ? CREDS : undefined),
+  now: new Date(NOW.getTime() + 60_000),
+};
+
+/** Signs any policy document the way S3 expects (SigV4 over the base64 string). */
+function signed(conditions: unknown[], extraFields: Record<string, string>, opts: { expiration?: string; secret?: string; region?: string } = {}): Record<string, string> {
+  const region = opts.region ?? 'eu-west-1';
+  const credential = `AKID/20261128/${region}/s3/aws4_request`;
+  const fields: Record<string, string> = {
+    'X-Amz-Algorithm': 'AWS4-HMAC-SHA256',
+    'X-Amz-Credential': credential,
+    'X-Amz-Date': '20261128T120000Z',
+    ...extraFields,
+  };
+  const policy = Buffer.from(
+    JSON.stringify({
+      expiration: opts.expiration ?? '2026-11-28T12:05:00.000Z',
+      conditions: [{ 'x-amz-algorithm': 'AWS4-HMAC-SHA256' }, { 'x-amz-credential': credential }, { 'x-amz-date': '20261128T120000Z' }, ...conditions],
+    }),
+  ).toString('base64');
+  const step = (key: Buffer | string, data: string) => createHmac('sha256', key).update(data).digest();
+  const key = step(step(step(step(`AWS4${opts.secret ?? 'SECRET'}`, '20261128'), region), 's3'), 'aws4_request');
+  return { ...fields, Policy: policy, 'X-Amz-Signature': createHmac('sha256', key).update(policy).digest('hex') };
+}
+
+/** The upload handler's own form: exact bucket, key and type, size range [1, 100]. */
+const handlerForm = presignPost({
+  url: 'http://127.0.0.1/src',
+  bucket: 'src',
+  key: 'uploads/id/a.png',
+  contentType: 'image/png',
+  minBytes: 1,
+  maxBytes: 100,
+  expiresSeconds: 300,
+  region: 'eu-west-1',
+  credentials: CREDS,
+  now: NOW,
+}).fields;
+
+function errorOf(verdict: PostPolicyVerdict): { code: string; status: number; message: string } | undefined {
+  return verdict.ok ? undefined : { code: verdict.error.code, status: verdict.error.status, message: verdict.error.message };
+}
+
+describe('verifyPostPolicy: the handler-signed form', () => {
+  it('accepts the form as signed, with a file inside the size range', () => {
+    expect(verifyPostPolicy(handlerForm, { size: 50 }, OPTS)).toEqual({ ok: true, key: 'uploads/id/a.png', contentLengthRange: { min: 1, max: 100 } });
+  });
+
+  it('refuses a file above content-length-range with 400 EntityTooLarge', () => {
+    const verdict = verifyPostPolicy(handlerForm, { size: 101 }, OPTS);
+    expect(verdict).toEqual({
+      ok: false,
+      error: { code: 'EntityTooLarge', status: 400, message: 'Your proposed upload exceeds the maximum allowed size', details: { ProposedSize: '101', MaxSizeAllowed: '100' } },
+    });
+  });
+
+  it('refuses a file below content-length-range with 400 EntityTooSmall', () => {
+    expect(verifyPostPolicy(handlerForm, { size: 0 }, OPTS)).toMatchObject({ ok: false, error: { code: 'EntityTooSmall', status: 400, details: { MinSizeAllowed: '1' } } });
+  });
+
+  it('refuses another Content-Type, naming the exact-match condition in the ["eq", ...] form', () => {
+    expect(errorOf(verifyPostPolicy({ ...handlerForm, 'Content-Type': 'text/html' }, { size: 5 }, OPTS))).toEqual({
+      code: 'AccessDenied',
+      status: 403,
+      message: 'Invalid according to Policy: Policy Condition failed: ["eq", "$Content-Type", "image/png"]',
+    });
+  });
+
+  it('refuses another key, and another bucket than the one signed for', () => {
+    expect(errorOf(verifyPostPolicy({ ...handlerForm, key: 'elsewhere/a.png' }, { size: 5 }, OPTS))?.message).toBe(
+      'Invalid according to Policy: Policy Condition failed: ["eq", "$key", "uploads/id/a.png"]',
+    );
+    expect(errorOf(verifyPostPolicy(handlerForm, { size: 5 }, { ...OPTS, bucket: 'other' }))?.message).toBe('Invalid according to Policy: Policy Condition failed: ["eq", "$bucket", "src"]');
+  });
+
+  it('refuses the form after its expiration', () => {
+    expect(errorOf(verifyPostPolicy(handlerForm, { size: 5 }, { ...OPTS, now: new Date('2026-11-28T12:05:00.001Z') }))).toEqual({
+      code: 'AccessDenied',
+      status: 403,
+      message: 'Invalid according to Policy: Policy expired.',
+    });
+    expect(verifyPostPolicy(handlerForm, { size: 5 }, { ...OPTS, now: new Date('2026-11-28T12:05:00.000Z') }).ok).toBe(true);
+  });
+
+  it('refuses a policy changed after signing with 403 SignatureDoesNotMatch', () => {
+    const policy = JSON.parse(Buffer.from(handlerForm.Policy, 'base64').toString('utf8')) as { conditions: unknown[] };
+    policy.conditions = policy.conditions.map((c) => (Array.isArray(c) && c[0] === 'content-length-range' ? ['content-length-range', 1, 10_000_000] : c));
+    const tampered = { ...handlerForm, Policy: Buffer.from(JSON.stringify(policy)).toString('base64') };
+    const verdict = verifyPostPolicy(tampered, { size: 5000 }, OPTS);
+    expect(verdict).toMatchObject({ ok: false, error: { code: 'SignatureDoesNotMatch', status: 403, details: { AWSAccessKeyId: 'AKID', StringToSign: tampered.Policy } } });
+  });
+
+  it('refuses a signature made with another secret, and an unknown access key', () => {
+    expect(errorOf(verifyPostPolicy(signed([{ bucket: 'src' }, { key: 'k' }], { key: 'k' }, { secret: 'WRONG' }), { size: 1 }, OPTS))?.code).toBe('SignatureDoesNotMatch');
+    expect(verifyPostPolicy(handlerForm, { size: 1 }, { ...OPTS, credentials: () => undefined })).toMatchObject({ ok: false, error: { code: 'InvalidAccessKeyId', status: 403 } });
+  });
+
+  it('refuses a credential scoped to another region', () => {
+    const verdict = verifyPostPolicy(signed([{ bucket: 'src' }, { key: 'k' }], { key: 'k' }, { region: 'us-west-2' }), { size: 1 }, OPTS);
+    expect(verdict).toMatchObject({ ok: false, error: { code: 'AuthorizationQueryParametersError', status: 400, message: expect.stringContaining("the region 'us-west-2' is wrong; expecting 'eu-west-1'") } });
+  });
+
+  it('names a missing required field with 400 InvalidArgument', () => {
+    const withoutKey = Object.fromEntries(Object.entries(handlerForm).filter(([name]) => name !== 'key'));
+    expect(verifyPostPolicy(withoutKey, { size: 1 }, OPTS)).toMatchObject({ ok: false, error: { code: 'InvalidArgument', status: 400, details: { ArgumentName: 'key' } } });
+    const withoutSignature = Object.fromEntries(Object.entries(handlerForm).filter(([name]) => name !== 'X-Amz-Signature'));
+    expect(verifyPostPolicy(withoutSignature, { size: 1 }, OPTS)).toMatchObject({ ok: false, error: { code: 'InvalidArgument', details: { ArgumentName: 'x-amz-signature' } } });
+  });
+});
+
+describe('verifyPostPolicy: conditions', () => {
+  const base = [{ bucket: 'src' }];
+
+  it('["eq", "$field", v] passes on the exact value only (values are case-sensitive)', () => {
+    const form = signed([...base, ['eq', '$key', 'uploads/a.png']], { key: 'uploads/a.png' });
+    expect(verifyPostPolicy(form, { size: 1 }, OPTS).ok).toBe(true);
+    expect(errorOf(verifyPostPolicy({ ...form, key: 'uploads/A.png' }, { size: 1 }, OPTS))?.message).toBe(
+      'Invalid according to Policy: Policy Condition failed: ["eq", "$key", "uploads/a.png"]',
+    );
+  });
+
+  it('["starts-with", "$key", prefix] passes inside the prefix and fails outside it', () => {
+    const form = signed([...base, ['starts-with', '$key', 'user/eric/']], { key: 'user/eric/photo.jpg' });
+    expect(verifyPostPolicy(form, { size: 1 }, OPTS).ok).toBe(true);
+    expect(errorOf(verifyPostPolicy({ ...form, key: 'user/mallory/photo.jpg' }, { size: 1 }, OPTS))).toEqual({
+      code: 'AccessDenied',
+      status: 403,
+      message: 'Invalid according to Policy: Policy Condition failed: ["starts-with", "$key", "user/eric/"]',
+    });
+  });
+
+  it('checks the key after ${filename} is replaced by the file name (folders dropped)', () => {
+    const form = signed([...base, ['starts-with', '$key', 'user/eric/']], { key: 'user/eric/${filename}' });
+    expect(verifyPostPolicy(form, { size: 1, filename: 'C:\\photos\\cat.png' }, OPTS)).toMatchObject({ ok: true, key: 'user/eric/cat.png' });
+    const escape = signed([...base, ['eq', '$key', 'user/eric/cat.png']], { key: '${filename}' });
+    expect(errorOf(verifyPostPolicy(escape, { size: 1, filename: 'cat.png' }, OPTS))?.code).toBe('AccessDenied');
+  });
+
+  it('["starts-with", "$field", ""] allows any value, but the field must be sent', () => {
+    const form = signed([...base, { key: 'k' }, ['starts-with', '$x-amz-meta-tag', '']], { key: 'k', 'x-amz-meta-tag': 'anything at all' });
+    expect(verifyPostPolicy(form, { size: 1 }, OPTS).ok).toBe(true);
+    const { 'x-amz-meta-tag': _dropped, ...withoutTag } = form;
+    expect(errorOf(verifyPostPolicy(withoutTag, { size: 1 }, OPTS))?.message).toBe(
+      'Invalid according to Policy: Policy Condition failed: ["starts-with", "$x-amz-meta-tag", ""]',
+    );
+  });
+
+  it('a starts-with on Content-Type holds only when every entry of a comma-separated list matches', () => {
+    const form = signed([...base, { key: 'k' }, ['starts-with', '$Content-Type', 'image/']], { key: 'k', 'Content-Type': 'image/jpeg,image/png' });
+    expect(verifyPostPolicy(form, { size: 1 }, OPTS).ok).toBe(true);
+    expect(errorOf(verifyPostPolicy({ ...form, 'Content-Type': 'image/png,text/html' }, { size: 1 }, OPTS))?.code).toBe('AccessDenied');
+    expect(errorOf(verifyPostPolicy({ ...form, 'Content-Type': 'text/html' }, { size: 1 }, OPTS))?.code).toBe('AccessDenied');
+  });
+
+  it('a Content-Type condition reads the form field, not the file part type', () => {
+    const form = signed([...base, { key: 'k' }, { 'Content-Type': 'image/png' }], { key: 'k' });
+    expect(errorOf(verifyPostPolicy(form, { size: 1, contentType: 'image/png' }, OPTS))?.message).toBe(
+      'Invalid according to Policy: Policy Condition failed: ["eq", "$Content-Type", "image/png"]',
+    );
+  });
+
+  it('["content-length-range", min, max] includes both ends', () => {
+    const form = signed([...base, { key: 'k' }, ['content-length-range', 10, 20]], { key: 'k' });
+    expect(verifyPostPolicy(form, { size: 10 }, OPTS).ok).toBe(true);
+    expect(verifyPostPolicy(form, { size: 20 }, OPTS).ok).toBe(true);
+    expect(errorOf(verifyPostPolicy(form, { size: 9 }, OPTS))?.code).toBe('EntityTooSmall');
+    expect(errorOf(verifyPostPolicy(form, { size: 21 }, OPTS))?.code).toBe('EntityTooLarge');
+  });
+
+  it('verifyPostPolicyFields checks all but the size and hands back the range', () => {
+    const form = signed([...base, { key: 'k' }, ['content-length-range', 10, 20]], { key: 'k' });
+    expect(verifyPostPolicyFields(form, {}, OPTS)).toEqual({ ok: true, key: 'k', contentLengthRange: { min: 10, max: 20 } });
+    expect(errorOf(verifyPostPolicyFields({ ...form, key: 'x' }, {}, OPTS))?.code).toBe('AccessDenied');
+  });
+});
+
+describe('verifyPostPolicy: field coverage and names', () => {
+  it('refuses a field no condition names ("Extra input fields", lower-cased)', () => {
+    const form = signed([{ bucket: 'src' }, { key: 'k' }], { key: 'k', 'X-Amz-Meta-Owner': 'eve' });
+    expect(errorOf(verifyPostPolicy(form, { size: 1 }, OPTS))).toEqual({ code: 'AccessDenied', status: 403, message: 'Invalid according to Policy: Extra input fields: x-amz-meta-owner' });
+  });
+
+  it('needs no condition for x-amz-signature, policy, file and x-ignore-* fields', () => {
+    const form = signed([{ bucket: 'src' }, { key: 'k' }], { key: 'k', 'x-ignore-flash-filename': 'a.png', file: 'inline' });
+    expect(verifyPostPolicy(form, { size: 1 }, OPTS).ok).toBe(true);
+  });
+
+  it('matches field names in any case, as S3 does (X-Amz-Credential against x-amz-credential)', () => {
+    const form = signed([{ bucket: 'src' }, ['eq', '$KEY', 'k'], { 'content-type': 'image/png' }], { kEy: 'k', 'CONTENT-TYPE': 'image/png' });
+    const lowerCased = Object.fromEntries(Object.entries(form).map(([name, value]) => [name.toLowerCase(), value]));
+    expect(verifyPostPolicy(form, { size: 1 }, OPTS).ok).toBe(true);
+    expect(verifyPostPolicy(lowerCased, { size: 1 }, OPTS).ok).toBe(true);
+  });
+
+  it('refuses a field sent twice under two spellings', () => {
+    const form = signed([{ bucket: 'src' }, ['starts-with', '$key', 'uploads/']], { key: 'uploads/a' });
+    const pairs = [...Object.entries(form), ['Key', 'elsewhere/a'] as [string, string]];
+    expect(verifyPostPolicy(pairs, { size: 1 }, OPTS)).toMatchObject({ ok: false, error: { code: 'InvalidArgument', details: { ArgumentName: 'key' } } });
+  });
+});
+
+describe('verifyPostPolicy: malformed policies', () => {
+  function withPolicy(document: string): Record<string, string> {
+    const policy = Buffer.from(document).toString('base64');
+    const step = (key: Buffer | string, data: string) => createHmac('sha256', key).update(data).digest();
+    const key = step(step(step(step('AWS4SECRET', '20261128'), 'eu-west-1'), 's3'), 'aws4_request');
+    return {
+      key: 'k',
+      'X-Amz-Algorithm': 'AWS4-HMAC-SHA256',
+      'X-Amz-Credential': 'AKID/20261128/eu-west-1/s3/aws4_request',
+      'X-Amz-Date': '20261128T120000Z',
+      Policy: policy,
+      'X-Amz-Signature': createHmac('sha256', key).update(policy).digest('hex'),
+    };
+  }
+
+  it.each([
+    ['{not json', 'Invalid Policy: Invalid JSON.'],
+    ['{"conditions":[]}', 'Invalid Policy: Policy missing expiration.'],
+    ['{"expiration":"tomorrow","conditions":[]}', "Invalid Policy: Invalid 'expiration' value: 'tomorrow'"],
+    ['{"expiration":"2026-11-28T12:05:00Z"}', 'Invalid Policy: Policy missing conditions.'],
+    ['{"expiration":"2026-11-28T12:05:00Z","conditions":[{"a":"1","b":"2"}]}', 'Invalid Policy: Invalid Simple-Condition: Simple-Conditions must have exactly one property specified.'],
+    ['{"expiration":"2026-11-28T12:05:00Z","conditions":[["ends-with","$key","x"]]}', 'Invalid Policy: Invalid Condition: unknown operation "ends-with"'],
+    ['{"expiration":"2026-11-28T12:05:00Z","conditions":[["content-length-range",20,10]]}', 'Invalid Policy: Invalid content-length-range condition: ["content-length-range",20,10]'],
+  ])('refuses %s with 400 InvalidPolicyDocument', (document, message) => {
+    expect(errorOf(verifyPostPolicy(withPolicy(document), { size: 1 }, OPTS))).toEqual({ code: 'InvalidPolicyDocument', status: 400, message });
+  });
+});
+
+describe('s3ErrorXml', () => {
+  it('writes Code, Message, the details, then the ids, escaped', () => {
+    expect(s3ErrorXml({ code: 'AccessDenied', status: 403, message: 'a < b & "c"', details: { ProposedSize: '5' } }, { requestId: 'R', hostId: 'H' })).toBe(
+      '<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>AccessDenied</Code><Message>a &lt; b &amp; "c"</Message><ProposedSize>5</ProposedSize><RequestId>R</RequestId><HostId>H</HostId></Error>',
+    );
+  });
+});
+
+describe('multipart form reading and writing', () => {
+  const boundary = 'XyZ123';
+  const contentType = `multipart/form-data; boundary=${boundary}`;
+  function body(parts: string[], file?: { name?: string; bytes: Buffer }): Buffer {
+    const pieces: Buffer[] = parts.map((p) => Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="${p.split('=')[0]}"\r\n\r\n${p.split('=').slice(1).join('=')}\r\n`));
+    if (file) pieces.push(Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="${file.name ?? 'a.png'}"\r\nContent-Type: image/png\r\n\r\n`), file.bytes, Buffer.from('\r\n'));
+    pieces.push(Buffer.from(`--${boundary}--\r\n`));
+    return Buffer.concat(pieces);
+  }
+  /** Streams `bytes` in small chunks, as a socket would. */
+  function read(bytes: Buffer, onFileStart: (fields: ReadonlyArray<{ name: string }>) => number | false = () => 1 << 20): Promise<ReadFormResult> {
+    const stream = new PassThrough();
+    const result = readPostForm(stream, { contentType, contentLength: bytes.length, onFileStart });
+    for (let i = 0; i < bytes.length; i += 7) stream.write(bytes.subarray(i, i + 7));
+    stream.end();
+    return result;
+  }
+
+  it('reads the fields before the file and the file, ignoring fields after it', async () => {
+    const withoutClose: Buffer = body(['key=uploads/a', 'Content-Type=image/png'], { bytes: Buffer.from('\r\n--XyZ12 not a boundary') }).subarray(0, -`--${boundary}--\r\n`.length);
+    const lateField = Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="key"\r\n\r\nlate\r\n--${boundary}--\r\n`);
+    const bytes = Buffer.concat([withoutClose, lateField]);
+    const result = await read(bytes);
+    expect(result.kind).toBe('form');
+    if (result.kind !== 'form') return;
+    expect(result.form.fields).toEqual([{ name: 'key', value: 'uploads/a' }, { name: 'Content-Type', value: 'image/png' }]);
+    expect(result.form.file).toMatchObject({ fieldName: 'file', filename: 'a.png', contentType: 'image/png' });
+    expect(result.form.file?.data.toString()).toBe('\r\n--XyZ12 not a boundary');
+    expect(result.raw.equals(bytes)).toBe(true);
+  });
+
+  it('stops at the limit the callback gives, with the size told by Content-Length', async () => {
+    const bytes = body(['key=k'], { bytes: Buffer.alloc(100_000, 1) });
+    const result = await read(bytes, () => 1000);
+    expect(result).toMatchObject({ kind: 'file-too-large', proposedSize: 100_000, fields: [{ name: 'key', value: 'k' }] });
+  });
+
+  it('stops when the callback declines the file', async () => {
+    expect(await read(body(['key=k'], { bytes: Buffer.alloc(10) }), () => false)).toEqual({ kind: 'declined', fields: [{ name: 'key', value: 'k' }] });
+  });
+
+  it('refuses more than 20 KiB of fields before the file', async () => {
+    expect(await read(body([`big=${'x'.repeat(MAX_FIELDS_BYTES)}`], { bytes: Buffer.alloc(1) }))).toEqual({ kind: 'fields-too-large' });
+  });
+
+  it('calls a body malformed when it is not multipart or a part is broken', async () => {
+    expect((await read(Buffer.from(`--${boundary}\r\nX-Nothing: 1\r\n\r\nv\r\n--${boundary}--\r\n`))).kind).toBe('malformed');
+    expect((await read(Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="a"\r\n\r\nno end`))).kind).toBe('malformed');
+    expect(multipartBoundary('multipart/form-data; boundary="q u"')).toBe('q u');
+    expect(multipartBoundary('application/x-www-form-urlencoded')).toBeUndefined();
+  });
+
+  it('writes a form that reads back the same, under a boundary found in no part', async () => {
+    const form = { fields: [{ name: 'key', value: 'a"b' }, { name: 'x', value: '--LocalS3Form' }], file: { fieldName: 'file', filename: 'we"ird\r\n.png', contentType: 'image/png', data: Buffer.from([0, 13, 10, 45, 45, 255]) } };
+    const encoded = encodePostForm(form);
+    const stream = new PassThrough();
+    const result = readPostForm(stream, { contentType: encoded.contentType, onFileStart: () => 100 });
+    stream.end(encoded.body);
+    const read = await result;
+    expect(read.kind).toBe('form');
+    if (read.kind !== 'form') return;
+    expect(read.form.fields).toEqual(form.fields);
+    expect(read.form.file?.data.equals(form.file.data)).toBe(true);
+    expect(read.form.file?.filename).toBe('we%22ird%0D%0A.png');
+  });
+});
