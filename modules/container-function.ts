@@ -3,7 +3,7 @@
  * role (least privilege, built from `grant*` calls), its log group with retention, and environment.
  */
 import { Construct } from 'constructs';
-import { Fn, ITerraformDependable, Lazy, Op, Token } from 'cdktf';
+import { Fn, IResolvable, ITerraformDependable, Lazy, Op, TerraformStack, Token, ref } from 'cdktf';
 import { IamRole } from '@cdktf/provider-aws/lib/iam-role';
 import { IamRolePolicy } from '@cdktf/provider-aws/lib/iam-role-policy';
 import { CloudwatchLogGroup } from '@cdktf/provider-aws/lib/cloudwatch-log-group';
@@ -54,6 +54,8 @@ export interface ContainerFunctionProps {
    * Provisioned concurrency (1-1000): the function publishes a version on every change, an alias
    * (`aliasName`) points at it, and this many environments of the alias are kept initialised. Invoke
    * the alias (`invokeTargetArn`) to use them. Billed for every configured GB-second, used or not.
+   * A Terraform expression (a plain-module variable) may also be 0, meaning off: the alias and the
+   * config then get `count = 0`, `publish` is false and `invokeTargetArn` chooses at plan time.
    * @default - none: on-demand environments only, the unqualified function is invoked
    */
   readonly provisionedConcurrency?: number;
@@ -86,10 +88,15 @@ export class ContainerFunction extends Construct implements IGrantable {
   readonly logGroup: CloudwatchLogGroup;
   readonly rolePolicy: IamRolePolicy;
   readonly timeout: number;
-  /** The alias, when provisioned concurrency is configured. */
+  /**
+   * The alias, when provisioned concurrency is configured (with `count` when it is a Terraform
+   * expression: address it through `invokeTargetArn`, not `alias.arn`).
+   */
   readonly alias?: LambdaAlias;
   /** The provisioned concurrency of `alias`, when configured. */
   readonly provisionedConcurrencyConfig?: LambdaProvisionedConcurrencyConfig;
+  /** When `provisionedConcurrency` is a Terraform expression: the condition (>= 1) giving `alias` and its config `count = 1`. */
+  private readonly provisionedWhen?: IResolvable;
   private readonly statements = new StatementCollector();
 
   constructor(scope: Construct, id: string, props: ContainerFunctionProps) {
@@ -149,30 +156,44 @@ export class ContainerFunction extends Construct implements IGrantable {
       tracingConfig: props.tracing ? { mode: 'Active' } : undefined,
       tags: props.tags,
       // Provisioned concurrency lives on a published version, never on $LATEST.
-      ...(provisioned !== undefined ? { publish: true } : {}),
+      ...(provisioned === undefined ? {} : { publish: isKnown(provisioned) ? true : Token.asAny(Op.gte(provisioned, 1)) }),
       dependsOn: [this.rolePolicy, this.logGroup, ...(props.waitFor ?? [])],
     });
     if (provisioned !== undefined) {
+      // A Terraform expression decides at plan time: 0 creates neither alias nor config.
+      this.provisionedWhen = isKnown(provisioned) ? undefined : Op.gte(provisioned, 1);
+      const count = this.provisionedWhen ? Token.asNumber(Fn.conditional(this.provisionedWhen, 1, 0)) : undefined;
       this.alias = new LambdaAlias(this, 'alias', {
+        count,
         name: aliasName,
         description: `Provisioned-concurrency alias of ${props.functionName}`,
         functionName: this.function.functionName,
         functionVersion: this.function.version,
       });
       this.provisionedConcurrencyConfig = new LambdaProvisionedConcurrencyConfig(this, 'provisioned-concurrency', {
+        count,
         functionName: this.function.functionName,
-        qualifier: this.alias.name,
+        qualifier: this.provisionedWhen ? this.firstAliasAttribute('name') : this.alias.name,
         provisionedConcurrentExecutions: provisioned,
       });
     }
   }
 
+  /** With a counted alias: `<alias>[0].<attribute>` (only evaluated where the alias exists). */
+  private firstAliasAttribute(attribute: 'arn' | 'name'): string {
+    const alias = this.alias!;
+    return Token.asString(ref(`${alias.terraformResourceType}.${alias.friendlyUniqueId}[0].${attribute}`, TerraformStack.of(this)));
+  }
+
   /**
    * What event sources should invoke: the alias when provisioned concurrency is configured (only
-   * invocations of the alias use its provisioned environments), else the function.
+   * invocations of the alias use its provisioned environments), else the function. With a
+   * Terraform expression as `provisionedConcurrency`, a conditional chosen at plan time.
    */
   get invokeTargetArn(): string {
-    return this.alias ? this.alias.arn : this.function.arn;
+    if (!this.alias) return this.function.arn;
+    if (!this.provisionedWhen) return this.alias.arn;
+    return Token.asString(Fn.conditional(this.provisionedWhen, this.firstAliasAttribute('arn'), this.function.arn));
   }
 
   get functionName(): string {

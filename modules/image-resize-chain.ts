@@ -64,7 +64,8 @@ export interface StageOptions extends QueueConsumptionOptions {
    * Provisioned concurrency (1-1000, at most `maximumConcurrency` and `reservedConcurrency`): the
    * function publishes a version, a `live` alias points at it with this many environments kept
    * initialised, and the event source mapping invokes the alias. Queue-driven stages rarely need
-   * it (the queue absorbs cold starts): see the README's "Cold starts".
+   * it (the queue absorbs cold starts): see the README's "Cold starts". As a Terraform expression
+   * (the plain module's variable) 0 means off, decided at plan time.
    * @default - none: on-demand only
    */
   readonly provisionedConcurrency?: number;

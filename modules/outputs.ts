@@ -1,11 +1,13 @@
 /** The chain's Terraform outputs, shared by the CDKTF example stack and the plain Terraform module. */
 import { Construct } from 'constructs';
-import { TerraformOutput } from 'cdktf';
+import { ITerraformDependable, TerraformOutput, dependable } from 'cdktf';
 import { ImageResizeChain } from './image-resize-chain';
 
 export interface ChainOutput {
   readonly value: string;
   readonly description: string;
+  /** Whatever uses the output waits for these too. @default [] */
+  readonly dependsOn?: ITerraformDependable[];
 }
 
 /** Output name -> value and description. Names are snake_case, as Terraform users expect. */
@@ -28,9 +30,21 @@ export function chainOutputs(chain: ImageResizeChain): Record<string, ChainOutpu
     resize_function_name: { value: chain.resizeFunction.functionName, description: 'Name of the resize function.' },
     resize_function_arn: { value: chain.resizeFunction.functionArn, description: 'ARN of the resize function.' },
     resize_role_arn: { value: chain.resizeFunction.role.arn, description: 'Execution role of the resize function.' },
+    resize_role_name: { value: chain.resizeFunction.role.name, description: 'Name of the execution role of the resize function (to attach further policies, e.g. the stream-source submodule).' },
+    resize_invoke_target_arn: {
+      value: chain.resizeFunction.invokeTargetArn,
+      description: 'What event sources should invoke for resize: the live alias with provisioned concurrency, else the function.',
+      // An event source mapping on the alias should start polling once its environments are ready.
+      dependsOn: chain.resizeFunction.provisionedConcurrencyConfig ? [chain.resizeFunction.provisionedConcurrencyConfig] : undefined,
+    },
     publish_function_name: { value: chain.publishFunction.functionName, description: 'Name of the publish function.' },
     publish_function_arn: { value: chain.publishFunction.functionArn, description: 'ARN of the publish function.' },
     publish_role_arn: { value: chain.publishFunction.role.arn, description: 'Execution role of the publish function.' },
+    publish_invoke_target_arn: {
+      value: chain.publishFunction.invokeTargetArn,
+      description: 'What event sources should invoke for publish: the live alias with provisioned concurrency, else the function.',
+      dependsOn: chain.publishFunction.provisionedConcurrencyConfig ? [chain.publishFunction.provisionedConcurrencyConfig] : undefined,
+    },
     ...(chain.streamSource
       ? {
           stream_name: { value: chain.streamSource.streamName, description: 'Kinesis stream of S3 object references feeding the resize function.' },
@@ -45,8 +59,10 @@ export function chainOutputs(chain: ImageResizeChain): Record<string, ChainOutpu
 /** Adds every `chainOutputs` entry as a `TerraformOutput` of `scope`'s stack. */
 export function addChainOutputs(scope: Construct, chain: ImageResizeChain): Record<string, TerraformOutput> {
   const outputs: Record<string, TerraformOutput> = {};
-  for (const [name, { value, description }] of Object.entries(chainOutputs(chain))) {
+  for (const [name, { value, description, dependsOn }] of Object.entries(chainOutputs(chain))) {
     outputs[name] = new TerraformOutput(scope, name, { value, description });
+    // cdktf renders an output's depends_on as "${…}", which Terraform refuses: give plain addresses.
+    if (dependsOn?.length) outputs[name].addOverride('depends_on', dependsOn.map(dependable));
   }
   return outputs;
 }

@@ -47,10 +47,16 @@ export interface StreamSourceOptions {
   readonly iteratorAgeAlarmSeconds?: number;
 }
 
+/**
+ * What the stream feeds: a `ContainerFunction`, or a function created elsewhere (another Terraform
+ * module) seen through a policy on its role and the ARN to invoke.
+ */
+export type StreamConsumer = Pick<ContainerFunction, 'addToPrincipalPolicy' | 'invokeTargetArn' | 'rolePolicy' | 'provisionedConcurrencyConfig'>;
+
 export interface StreamSourceProps extends StreamSourceOptions {
   readonly namePrefix: string;
   /** The function the stream feeds (the resize function). */
-  readonly fn: ContainerFunction;
+  readonly fn: StreamConsumer;
   /** @default [] */
   readonly alarmActions?: string[];
   /** @default {} */

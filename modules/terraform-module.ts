@@ -6,24 +6,19 @@
  * Props that the construct checks at synth time become variable validations or resource
  * preconditions here, since their values are only known when the module is planned.
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { App, TerraformVariable, TerraformVariableConfig, Token } from 'cdktf';
+import { Token } from 'cdktf';
 import { Construct } from 'constructs';
 import { AwsProvider } from '@cdktf/provider-aws/lib/provider';
 import { DEFAULT_VARIANTS, FITS, MAX_VARIANTS, MAX_VARIANT_DIMENSION, OUTPUT_FORMATS } from '../src/core/variants';
 import { DEFAULT_LIMITS, MAX_INPUT_BYTES_CEILING, MAX_INPUT_PIXELS_CEILING } from '../src/core/limits';
+import { ContainerFunction } from './container-function';
 import { ImageResizeChain } from './image-resize-chain';
 import { addChainOutputs } from './outputs';
 import { ReadableStack } from './readable-stack';
+import { MODULE_AWS_PROVIDER_CONSTRAINT, ModuleVariables, NAME_PREFIX_RULE, Rule, hcl, list, synthModuleDocument } from './terraform-plain-module';
 import { LOG_RETENTION_DAYS } from './validation';
 
-/** AWS provider versions the plain module accepts (it is tested with 5.100.0, which @cdktf/provider-aws 20.1.0 pins). */
-export const MODULE_AWS_PROVIDER_CONSTRAINT = '>= 5.100.0, < 6.0.0';
-
-const hcl = (expr: string): string => `\${${expr}}`;
-const list = (items: readonly (string | number)[]): string => `[${items.map((i) => JSON.stringify(i)).join(', ')}]`;
+export { MODULE_AWS_PROVIDER_CONSTRAINT };
 
 /** A stack that synthesizes to the plain module. Its provider block is stripped by `synthPlainModule`. */
 export class ImageResizeChainModuleStack extends ReadableStack {
@@ -34,38 +29,16 @@ export class ImageResizeChainModuleStack extends ReadableStack {
     // Only to satisfy cdktf's synth checks; the caller of the module configures the provider.
     new AwsProvider(this, 'aws', {});
 
-    // Variables and outputs may share names in Terraform, not construct ids: name variables explicitly.
-    const variable = (name: string, config: TerraformVariableConfig): TerraformVariable => {
-      const v = new TerraformVariable(this, `var-${name}`, config);
-      v.overrideLogicalId(name);
-      return v;
-    };
-    const str = (name: string, description: string, def?: string, validation?: [string, string][]): TerraformVariable =>
-      variable(name, {
-        type: 'string',
-        description,
-        default: def,
-        nullable: false,
-        validation: validation?.map(([condition, errorMessage]) => ({ condition: hcl(condition), errorMessage })),
-      });
-    const num = (name: string, description: string, def: number, min: number, max: number): TerraformVariable =>
-      variable(name, {
-        type: 'number',
-        description: `${description} (${min}-${max}).`,
-        default: def,
-        nullable: false,
-        validation: [
-          { condition: hcl(`var.${name} >= ${min} && var.${name} <= ${max} && floor(var.${name}) == var.${name}`), errorMessage: `${name} must be an integer from ${min} to ${max}.` },
-        ],
-      });
-    const prefixRule = (name: string): [string, string] => [
+    const vars = new ModuleVariables(this);
+    const variable = vars.variable.bind(vars);
+    const str = vars.str.bind(vars);
+    const num = vars.num.bind(vars);
+    const prefixRule = (name: string): Rule => [
       `var.${name} == "" || (endswith(var.${name}, "/") && !startswith(var.${name}, "/"))`,
       `${name} must be "" or end with "/" (and not start with "/").`,
     ];
 
-    const namePrefix = str('name_prefix', 'Prefix of every resource name.', 'image-resize-chain', [
-      ['can(regex("^[a-z0-9][a-z0-9-]{0,23}$", var.name_prefix))', 'name_prefix must be 1-24 of a-z, 0-9 and "-", starting with a letter or digit.'],
-    ]);
+    const namePrefix = str('name_prefix', 'Prefix of every resource name.', 'image-resize-chain', [NAME_PREFIX_RULE('name_prefix')]);
     const resizeImage = str('resize_image_uri', 'ECR image URI of the resize handler (built with HANDLER=resize).');
     const publishImage = str('publish_image_uri', 'ECR image URI of the publish handler (built with HANDLER=publish).');
     const architecture = str('architecture', 'CPU architecture of both images: x86_64 or arm64.', 'x86_64', [
@@ -92,6 +65,8 @@ export class ImageResizeChainModuleStack extends ReadableStack {
     const window = num('maximum_batching_window', 'Seconds Lambda may wait to fill a batch', 1, 0, 300);
     const resizeMaxConc = num('resize_maximum_concurrency', 'Most concurrent resize invocations', 10, 2, 1000);
     const publishMaxConc = num('publish_maximum_concurrency', 'Most concurrent publish invocations', 5, 2, 1000);
+    const resizeProvisioned = num('resize_provisioned_concurrency', 'Environments of the resize function kept initialised on a "live" alias the queue mapping invokes; 0 = off, at most resize_maximum_concurrency', 0, 0, 1000);
+    const publishProvisioned = num('publish_provisioned_concurrency', 'Environments of the publish function kept initialised on a "live" alias the queue mapping invokes; 0 = off, at most publish_maximum_concurrency', 0, 0, 1000);
     const resizeConcurrency = num('resize_concurrency', 'Images resized at once inside one invocation', 4, 1, 16);
     const maxInputBytes = num('max_input_bytes', 'Largest accepted source in bytes', DEFAULT_LIMITS.maxInputBytes, 1, MAX_INPUT_BYTES_CEILING);
     const maxInputPixels = num('max_input_pixels', 'Largest accepted source in pixels', DEFAULT_LIMITS.maxInputPixels, 1, MAX_INPUT_PIXELS_CEILING);
@@ -135,8 +110,8 @@ export class ImageResizeChainModuleStack extends ReadableStack {
       variants: variants.stringValue,
       sourceBucket: { forceDestroy: forceDestroy.booleanValue },
       outputBucket: { forceDestroy: forceDestroy.booleanValue },
-      resize: { memorySize: resizeMemory.numberValue, timeout: resizeTimeout.numberValue, batchSize: batchSize.numberValue, maxBatchingWindow: window.numberValue, maximumConcurrency: resizeMaxConc.numberValue },
-      publish: { memorySize: publishMemory.numberValue, timeout: publishTimeout.numberValue, batchSize: batchSize.numberValue, maxBatchingWindow: window.numberValue, maximumConcurrency: publishMaxConc.numberValue },
+      resize: { memorySize: resizeMemory.numberValue, timeout: resizeTimeout.numberValue, batchSize: batchSize.numberValue, maxBatchingWindow: window.numberValue, maximumConcurrency: resizeMaxConc.numberValue, provisionedConcurrency: resizeProvisioned.numberValue },
+      publish: { memorySize: publishMemory.numberValue, timeout: publishTimeout.numberValue, batchSize: batchSize.numberValue, maxBatchingWindow: window.numberValue, maximumConcurrency: publishMaxConc.numberValue, provisionedConcurrency: publishProvisioned.numberValue },
       resizeConcurrency: resizeConcurrency.numberValue,
       limits: { maxInputBytes: maxInputBytes.numberValue, maxInputPixels: maxInputPixels.numberValue },
       maxReceiveCount: maxReceive.numberValue,
@@ -152,20 +127,21 @@ export class ImageResizeChainModuleStack extends ReadableStack {
     this.chain.publishFunction.function.addOverride('lifecycle.precondition', [
       { condition: hcl('var.webhook_url == "" || var.webhook_secret_arn != ""'), error_message: 'webhook_url needs webhook_secret_arn (deliveries are always signed).' },
     ]);
+    // The construct refuses these at synth time; variables may refer to one another only in preconditions (before Terraform 1.9).
+    refuseUnusedProvisionedConcurrency(this.chain.resizeFunction, 'resize');
+    refuseUnusedProvisionedConcurrency(this.chain.publishFunction, 'publish');
     addChainOutputs(this, this.chain);
   }
 }
 
-function stripComments(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(stripComments);
-  if (value && typeof value === 'object') {
-    return Object.fromEntries(
-      Object.entries(value as Record<string, unknown>)
-        .filter(([k]) => k !== '//')
-        .map(([k, v]) => [k, stripComments(v)]),
-    );
-  }
-  return value;
+/** Provisioned environments above the mapping's maximum concurrency would be billed and never used. */
+function refuseUnusedProvisionedConcurrency(fn: ContainerFunction, stage: 'resize' | 'publish'): void {
+  fn.provisionedConcurrencyConfig?.addOverride('lifecycle.precondition', [
+    {
+      condition: hcl(`var.${stage}_provisioned_concurrency <= var.${stage}_maximum_concurrency`),
+      error_message: `${stage}_provisioned_concurrency must be at most ${stage}_maximum_concurrency: the queue mapping never runs more invocations at once, so further environments would be billed and never used.`,
+    },
+  ]);
 }
 
 /**
@@ -173,20 +149,5 @@ function stripComments(value: unknown): unknown {
  * outputs and `required_providers`, without a provider configuration, backend or cdktf metadata.
  */
 export function synthPlainModule(): Record<string, unknown> {
-  const outdir = mkdtempSync(join(tmpdir(), 'irc-module-'));
-  try {
-    const app = new App({ outdir, skipValidation: false });
-    new ImageResizeChainModuleStack(app, 'module');
-    app.synth();
-    const doc = JSON.parse(readFileSync(join(outdir, 'stacks', 'module', 'cdk.tf.json'), 'utf8')) as Record<string, unknown>;
-    const clean = stripComments(doc) as Record<string, unknown>;
-    delete clean.provider;
-    clean.terraform = {
-      required_version: '>= 1.5.0',
-      required_providers: { aws: { source: 'hashicorp/aws', version: MODULE_AWS_PROVIDER_CONSTRAINT } },
-    };
-    return clean;
-  } finally {
-    rmSync(outdir, { recursive: true, force: true });
-  }
+  return synthModuleDocument((app, id) => new ImageResizeChainModuleStack(app, id));
 }

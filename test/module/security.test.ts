@@ -4,6 +4,8 @@
  * that misses a control fails here.
  */
 import { synthPlainModule } from '../../modules/terraform-module';
+import { synthStreamSourceModule } from '../../modules/terraform-stream-source';
+import { synthUploadApiModule } from '../../modules/terraform-upload-api';
 import { WILDCARD_RESOURCE_SIDS } from '../../modules/container-function';
 import { TEST_IMAGES, TfJson, asList, resourcesOf, statementsOf, synthChain, synthWithConsumer } from './synth';
 
@@ -16,6 +18,8 @@ const configs: Record<string, TfJson> = {
   'existing source bucket': synthChain({ sourceBucket: { existingBucketName: 'team-uploads' } }),
   'upload API and stream source': synthChain({ images: { ...TEST_IMAGES, upload: '123456789012.dkr.ecr.us-east-1.amazonaws.com/irc-upload:t1' }, uploadApi: {}, streamSource: {} }),
   'plain module': synthPlainModule() as TfJson,
+  'plain upload-api submodule': synthUploadApiModule() as TfJson,
+  'plain stream-source submodule': synthStreamSourceModule() as TfJson,
   'consumer stack': withConsumer.consumer,
 };
 

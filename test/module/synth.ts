@@ -55,6 +55,11 @@ export function resourceAddresses(doc: TfJson): string[] {
   return Object.entries(doc.resource ?? {}).flatMap(([type, byName]) => Object.keys(byName).map((name) => `${type}.${name}`));
 }
 
+/** `type.name` addresses of the resources whose `count` is an expression (created or not at plan time). */
+export function countedResourceAddresses(doc: TfJson): string[] {
+  return Object.entries(doc.resource ?? {}).flatMap(([type, byName]) => Object.entries(byName).filter(([, r]) => r.count !== undefined).map(([name]) => `${type}.${name}`));
+}
+
 export interface Statement {
   Sid?: string;
   Effect: 'Allow' | 'Deny';

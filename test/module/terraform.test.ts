@@ -11,9 +11,9 @@ import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } f
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { App } from 'cdktf';
-import { renderPlainModule } from '../../scripts/synth-module';
+import { PLAIN_MODULE_DIR, renderPlainModule, renderPlainModules } from '../../scripts/synth-module';
 import { ImageResizeChainStack } from '../../modules/example-stacks';
-import { TEST_IMAGES, TfJson, resourceAddresses } from './synth';
+import { TEST_IMAGES, TfJson, countedResourceAddresses, resourceAddresses } from './synth';
 import { findProviderMirror, findTerraform, runTerraform, writeCliConfig, writeMockCredentials } from './terraform-cli';
 
 const ROOT = resolve(__dirname, '..', '..');
@@ -108,9 +108,17 @@ describeIfReady('offline terraform', () => {
       '-var', 'resize_image_uri=123456789012.dkr.ecr.eu-west-1.amazonaws.com/irc-resize:v1',
       '-var', 'publish_image_uri=123456789012.dkr.ecr.eu-west-1.amazonaws.com/irc-publish:v1',
     ]);
-    // Every module resource except the secret grant (count = 0 without a webhook secret), plus the example's SNS topic.
+    // Every module resource except the optional ones (count = 0: no webhook secret, no provisioned concurrency), plus the example's SNS topic.
+    const counted = countedResourceAddresses(JSON.parse(rendered) as TfJson);
+    expect(counted.sort()).toEqual([
+      'aws_iam_role_policy.chain_publish_secret_policy',
+      'aws_lambda_alias.chain_publish_alias',
+      'aws_lambda_alias.chain_resize_alias',
+      'aws_lambda_provisioned_concurrency_config.chain_publish_provisioned_concurrency',
+      'aws_lambda_provisioned_concurrency_config.chain_resize_provisioned_concurrency',
+    ]);
     const expected = resourceAddresses(JSON.parse(rendered) as TfJson)
-      .filter((a) => a !== 'aws_iam_role_policy.chain_publish_secret_policy')
+      .filter((a) => !counted.includes(a))
       .map((a) => `module.image_resize_chain.${a}`)
       .concat('aws_sns_topic.alarms');
     expect(created.sort()).toEqual(expected.sort());
@@ -134,7 +142,7 @@ describeIfReady('offline terraform', () => {
   });
 });
 
-test('the committed plain module is what `npm run synth:module` renders', () => {
-  const committed = readFileSync(join(ROOT, 'modules', 'terraform', 'image-resize-chain', 'main.tf.json'), 'utf8');
-  expect(committed).toBe(renderPlainModule());
+test.each(Object.entries(renderPlainModules()))('the committed plain module file %s is what `npm run synth:module` renders', (path, rendered) => {
+  const committed = readFileSync(join(PLAIN_MODULE_DIR, path), 'utf8');
+  expect(committed).toBe(rendered);
 });

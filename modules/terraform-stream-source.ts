@@ -1,0 +1,129 @@
+/**
+ * The plain Terraform submodule `modules/stream-source`: the `StreamSource` construct driven by
+ * variables, feeding the resize function of the main plain module. It takes that function from
+ * the main module's outputs (`resize_invoke_target_arn`, `resize_role_name`) and attaches its own
+ * inline policy (read the stream, send failure records) to the resize role.
+ *
+ * The on-failure destination is always the created queue here (`onFailureDestinationArn` of the
+ * construct is not offered: a created-or-given choice would need every queue resource counted).
+ */
+import { TerraformLocal, TerraformOutput, Token } from 'cdktf';
+import { Construct } from 'constructs';
+import { AwsProvider } from '@cdktf/provider-aws/lib/provider';
+import { CloudwatchMetricAlarm } from '@cdktf/provider-aws/lib/cloudwatch-metric-alarm';
+import { IamRolePolicy } from '@cdktf/provider-aws/lib/iam-role-policy';
+import { PolicyStatement } from './policy';
+import { ReadableStack } from './readable-stack';
+import { RolePolicy } from './role-policy';
+import { STREAM_MODES, StreamConsumer, StreamSource } from './stream-source';
+import { ModuleVariables, NAME_PREFIX_RULE, hcl, list, synthModuleDocument } from './terraform-plain-module';
+
+/** A function of another module: grants become one inline policy on its role (by name). */
+class ImportedStreamConsumer extends Construct implements StreamConsumer {
+  readonly invokeTargetArn: string;
+  readonly rolePolicy: IamRolePolicy;
+  /** The main module's mapping target output already waits for its provisioned environments. */
+  readonly provisionedConcurrencyConfig = undefined;
+  private readonly grants: RolePolicy;
+
+  constructor(scope: Construct, id: string, props: { roleName: string; policyName: string; invokeTargetArn: string }) {
+    super(scope, id);
+    this.grants = new RolePolicy(this, 'access', { roleName: props.roleName, policyName: props.policyName });
+    this.rolePolicy = this.grants.policy;
+    this.invokeTargetArn = props.invokeTargetArn;
+  }
+
+  addToPrincipalPolicy(statement: PolicyStatement): void {
+    this.grants.addToPrincipalPolicy(statement);
+  }
+}
+
+/** The stack that synthesizes to modules/stream-source/main.tf.json. */
+export class StreamSourceModuleStack extends ReadableStack {
+  readonly source: StreamSource;
+
+  constructor(scope: Construct, id: string) {
+    super(scope, id);
+    new AwsProvider(this, 'aws', {});
+    const vars = new ModuleVariables(this);
+
+    const namePrefix = vars.str('name_prefix', 'name_prefix of the main module (names the failure queue, its alarm and the default stream).', 'image-resize-chain', [NAME_PREFIX_RULE('name_prefix')]);
+    const target = vars.str('resize_invoke_target_arn', 'What the stream mapping invokes: the main module output resize_invoke_target_arn (the live alias with provisioned concurrency, else the function).', undefined, [
+      ['can(regex("^arn:[a-z-]+:lambda:[a-z0-9-]+:[0-9]{12}:function:[A-Za-z0-9_-]+(:[A-Za-z0-9_$-]+)?$", var.resize_invoke_target_arn))', 'resize_invoke_target_arn must be a Lambda function or alias ARN.'],
+    ]);
+    const roleName = vars.str('resize_role_name', 'The main module output resize_role_name: the resize execution role, which gets the stream read and failure send permissions.', undefined, [
+      ['length(var.resize_role_name) >= 1 && length(var.resize_role_name) <= 64', 'resize_role_name must be an IAM role name (1-64 characters).'],
+    ]);
+    vars.str('stream_name', 'Name of the Kinesis stream ("" for <name_prefix>-uploads).', '', [
+      ['var.stream_name == "" || can(regex("^[a-zA-Z0-9_.-]{1,128}$", var.stream_name))', 'stream_name must be "" or 1-128 of a-z, A-Z, 0-9, "_", "-", ".".'],
+    ]);
+    const streamMode = vars.str('stream_mode', `Capacity mode of the stream: ${STREAM_MODES.join(' or ')} (ON_DEMAND scales shards by itself).`, 'PROVISIONED', [
+      [`contains(${list(STREAM_MODES)}, var.stream_mode)`, `stream_mode must be ${STREAM_MODES.join(' or ')}.`],
+    ]);
+    const shardCount = vars.optionalNum('shard_count', 'Shards of a PROVISIONED stream; null means 1, and must stay null with ON_DEMAND', 1, 500);
+    const retentionHours = vars.num('retention_hours', 'Hours records are kept', 24, 24, 8760);
+    const batchSize = vars.num('batch_size', 'Records per invocation', 100, 1, 10000);
+    const parallelization = vars.num('parallelization_factor', 'Concurrent batches per shard; records of one partition key stay in order', 1, 1, 10);
+    const bisect = vars.bool('bisect_batch_on_function_error', 'Split a failing batch in two and retry each half (does not count as a retry).', true);
+    const retries = vars.num('maximum_retry_attempts', 'Retries of a failing batch before its records go to the failure queue; -1 = until they expire', 3, -1, 10000);
+    const recordAge = vars.variable('maximum_record_age_seconds', {
+      type: 'number',
+      description: 'Records older than this go to the failure queue unprocessed (-1 = never, or 60-604800).',
+      default: -1,
+      validation: [
+        {
+          condition: hcl('var.maximum_record_age_seconds == -1 || (var.maximum_record_age_seconds >= 60 && var.maximum_record_age_seconds <= 604800 && floor(var.maximum_record_age_seconds) == var.maximum_record_age_seconds)'),
+          errorMessage: 'maximum_record_age_seconds must be -1 (never) or an integer from 60 to 604800.',
+        },
+      ],
+    });
+    const iteratorAge = vars.num('iterator_age_alarm_seconds', "Alarm when the stream's oldest unread record is older than this (seconds)", 900, 60, 604800);
+    const alarmActions = vars.stringList('alarm_actions', 'ARNs (e.g. SNS topics) notified by the iterator-age and failure-queue alarms.', []);
+    const tags = vars.tags();
+
+    const effectiveName = new TerraformLocal(this, 'stream-name', hcl('var.stream_name != "" ? var.stream_name : format("%s-uploads", var.name_prefix)'));
+    effectiveName.overrideLogicalId('stream_name');
+
+    const resize = new ImportedStreamConsumer(this, 'resize', {
+      roleName: roleName.stringValue,
+      policyName: `${namePrefix.stringValue}-resize-stream-source`,
+      invokeTargetArn: target.stringValue,
+    });
+    this.source = new StreamSource(this, 'stream-source', {
+      namePrefix: namePrefix.stringValue,
+      fn: resize,
+      streamName: effectiveName.asString,
+      streamMode: streamMode.stringValue as 'PROVISIONED',
+      shardCount: shardCount.numberValue,
+      retentionHours: retentionHours.numberValue,
+      batchSize: batchSize.numberValue,
+      parallelizationFactor: parallelization.numberValue,
+      bisectBatchOnFunctionError: bisect.booleanValue as unknown as boolean, // a Terraform bool expression where the prop takes a boolean
+      maximumRetryAttempts: retries.numberValue,
+      maximumRecordAgeSeconds: recordAge.numberValue,
+      iteratorAgeAlarmSeconds: iteratorAge.numberValue,
+      alarmActions: alarmActions.listValue,
+      tags: Token.asStringMap(tags.value),
+    });
+
+    // Synth-time choices of the construct, made at plan time here.
+    this.source.stream.addOverride('shard_count', hcl('var.stream_mode == "PROVISIONED" ? coalesce(var.shard_count, 1) : null'));
+    this.source.stream.addOverride('lifecycle.precondition', [
+      { condition: hcl('var.stream_mode == "PROVISIONED" || var.shard_count == null'), error_message: 'An ON_DEMAND stream manages its own shards: leave shard_count null or use stream_mode PROVISIONED.' },
+    ]);
+    const iteratorAlarm = this.source.alarms.find((alarm) => alarm.node.id === 'iterator-age-alarm') as CloudwatchMetricAlarm;
+    iteratorAlarm.addOverride('threshold', hcl('var.iterator_age_alarm_seconds * 1000'));
+
+    const output = (name: string, value: string, description: string): TerraformOutput => new TerraformOutput(this, name, { value, description });
+    output('stream_name', this.source.streamName, 'Kinesis stream of S3 object references feeding the resize function.');
+    output('stream_arn', this.source.streamArn, 'ARN of the Kinesis stream (producers need kinesis:PutRecord(s) on it).');
+    output('stream_failure_destination_arn', this.source.onFailureDestinationArn, 'Queue receiving the failure records of the stream mapping.');
+    output('stream_failure_queue_url', this.source.failureQueue!.queueUrl, 'URL of that queue.');
+    output('event_source_mapping_uuid', this.source.mapping.uuid, 'UUID of the stream event source mapping.');
+  }
+}
+
+/** Synthesizes the stream-source submodule (see `synthModuleDocument`). */
+export function synthStreamSourceModule(): Record<string, unknown> {
+  return synthModuleDocument((app, id) => new StreamSourceModuleStack(app, id));
+}
