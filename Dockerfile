@@ -1,21 +1,32 @@
 # One Dockerfile for every handler image; the build argument HANDLER picks it (containers/<HANDLER>/).
 #
 #   DOCKER_BUILDKIT=1 docker build --build-arg HANDLER=resize -t image-resize-chain/resize .
-#   ... --platform linux/arm64              (the build stage runs on the target: needs QEMU binfmt for cross builds)
+#   ... --platform linux/arm64              (see "Other CPUs" below)
 #   ... --build-arg BASE_IMAGE=<tag>         (an offline-built base: containers/base/build-base.sh)
+#   ... --build-arg BUILD_BASE_IMAGE=<tag>   (the base of the build stages, for the build machine's CPU;
+#                                             default BASE_IMAGE, right for multi-platform images)
 #   ... --secret id=build_ca,src=<ca.pem>    (a TLS-intercepting proxy's CA: build stage only)
 #
 # Needs BuildKit (RUN --mount). Stages: toolchain -> runtime-deps (aws-lambda-ric compiled, sharp for
 # the target) and bundle (esbuild) -> runtime: a minimal root filesystem derived from BASE_IMAGE plus
 # the handler's bundle and its native node_modules, run as a non-root user.
 # Layer order keeps a source-only change to the bundle step: dependencies come before sources.
+#
+# Other CPUs: the build stages run on the build machine's CPU ($BUILDPLATFORM) and, when the target
+# differs, compile aws-lambda-ric with Debian's cross compiler (containers/cross/) and install sharp's
+# prebuilt binaries for the target. Only the runtime-root stage and the final load check run on the
+# target CPU: on another CPU they need QEMU registered with binfmt_misc (scripts/docker-setup.sh --arm64).
 
 ARG BASE_IMAGE=node:22-bookworm-slim
+ARG BUILD_BASE_IMAGE=${BASE_IMAGE}
 
-# ---- toolchain: what compiling aws-lambda-ric needs (cmake, make, g++, python3, xz) ----
-FROM ${BASE_IMAGE} AS toolchain
-RUN apt-get update \
- && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends cmake make g++ python3 xz-utils \
+# ---- toolchain: what compiling aws-lambda-ric needs (cmake, make, g++, python3, xz; a cross g++) ----
+FROM --platform=$BUILDPLATFORM ${BUILD_BASE_IMAGE} AS toolchain
+ARG TARGETARCH
+COPY containers/cross/ /build/containers/cross/
+RUN CROSS_TARGET="${TARGETARCH:-$(node -p process.arch)}" && . /build/containers/cross/cross-env.sh \
+ && apt-get update \
+ && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends cmake make g++ python3 xz-utils $CROSS_PACKAGES \
  && rm -rf /var/lib/apt/lists/*
 # node-gyp builds against the base image's own headers (/usr/local/include/node): no download.
 ENV npm_config_nodedir=/usr/local \
@@ -31,7 +42,8 @@ ARG TARGETARCH
 RUN --mount=type=secret,id=build_ca \
     if [ -s /run/secrets/build_ca ]; then export NODE_EXTRA_CA_CERTS=/run/secrets/build_ca; fi \
  && arch="${TARGETARCH:-$(node -p process.arch)}" \
- && case "$arch" in amd64|x64) cpu=x64 ;; arm64) cpu=arm64 ;; *) echo "unsupported architecture $arch" >&2; exit 1 ;; esac \
+ && CROSS_TARGET="$arch" && . /build/containers/cross/cross-env.sh \
+ && case "$arch" in amd64|x64) cpu=x64 ;; arm64) cpu=arm64 ;; esac \
  && node containers/npm-manifest.mjs runtime /deps \
  && cd /deps && npm install --omit=dev --os=linux --cpu="$cpu" --no-save \
  && test -f node_modules/aws-lambda-ric/rapid-client.node

@@ -2,15 +2,21 @@
 // `npm run images`: builds every handler image from the one Dockerfile (containers/<handler>/).
 //
 //   node scripts/images.mjs [handler...] [--platform linux/amd64|linux/arm64] [--base IMAGE]
-//                           [--tag latest] [--if-missing] [--print-tags] [--json]
+//                           [--tag TAG] [--if-missing] [--print-tags] [--json]
 //
-// Each image is tagged image-resize-chain/<handler>:<tag> and image-resize-chain/<handler>:src-<hash>
+// --platform linux/arm64 on an x86_64 host builds under QEMU (scripts/docker-setup.sh --arm64 sets it
+// up and builds the arm64 offline base); its default tag is latest-arm64, so both can sit side by side.
+// The Dockerfile's build stages then run on this machine's CPU (cross-compiling), from the base for
+// this machine's platform (--build-base, default: as for --base on this platform).
+// Each image is tagged image-resize-chain/<handler>:<tag> (default latest, or latest-arm64) and
+// image-resize-chain/<handler>:src-<hash>
 // (a build removes the src-<hash> tags of earlier builds of that handler),
 // the hash covering everything the build reads (Dockerfile, .dockerignore, package*.json,
 // tsconfig.json, containers/, src/ minus src/local/) plus the base image id and platform:
 // --if-missing skips a handler whose src-<hash> image exists (tests reuse builds this way).
 // Environment: DOCKER (client; default /usr/bin/docker when present: the Debian client works with the
-// engine's builtin BuildKit), BASE_IMAGE (default: the offline base if built, else node:22-bookworm-slim),
+// engine's builtin BuildKit), BASE_IMAGE / BASE_IMAGE_ARM64 (the base for amd64 / arm64; default: the
+// offline base of that architecture if built, else node:22-bookworm-slim),
 // BUILD_CA or NODE_EXTRA_CA_CERTS (a CA file handed to the build stage as the BuildKit secret build_ca).
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -20,8 +26,11 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-export const OFFLINE_BASE = 'image-resize-chain/base:node22-bookworm';
+/** The offline bases that scripts/docker-setup.sh builds, by platform. */
+export const OFFLINE_BASES = { 'linux/amd64': 'image-resize-chain/base:node22-bookworm', 'linux/arm64': 'image-resize-chain/base:node22-bookworm-arm64' };
 export const PUBLIC_BASE = 'node:22-bookworm-slim';
+const BASE_ENV = { 'linux/amd64': 'BASE_IMAGE', 'linux/arm64': 'BASE_IMAGE_ARM64' };
+const DEFAULT_TAGS = { 'linux/amd64': 'latest', 'linux/arm64': 'latest-arm64' };
 const DEFAULT_HANDLERS = ['resize', 'publish', 'upload'];
 
 const docker = process.env.DOCKER || (existsSync('/usr/bin/docker') ? '/usr/bin/docker' : 'docker');
@@ -88,7 +97,8 @@ async function main() {
     options: {
       platform: { type: 'string', default: 'linux/amd64' },
       base: { type: 'string' },
-      tag: { type: 'string', default: 'latest' },
+      'build-base': { type: 'string' },
+      tag: { type: 'string' },
       'if-missing': { type: 'boolean', default: false },
       'print-tags': { type: 'boolean', default: false },
       json: { type: 'boolean', default: false },
@@ -101,12 +111,23 @@ async function main() {
       return 2;
     }
   }
-  const base = values.base ?? process.env.BASE_IMAGE ?? (imageId(OFFLINE_BASE) ? OFFLINE_BASE : PUBLIC_BASE);
+  const platform = values.platform;
+  if (!(platform in OFFLINE_BASES)) {
+    console.error(`images: --platform must be ${Object.keys(OFFLINE_BASES).join(' or ')}, not ${JSON.stringify(platform)}`);
+    return 2;
+  }
+  const baseFor = (p) => process.env[BASE_ENV[p]] ?? (imageId(OFFLINE_BASES[p]) ? OFFLINE_BASES[p] : PUBLIC_BASE);
+  const base = values.base ?? baseFor(platform);
+  const hostPlatform = process.arch === 'arm64' ? 'linux/arm64' : 'linux/amd64';
+  // A single-platform (offline) base cannot serve both CPUs: the build stages get this machine's.
+  const buildBase = values['build-base'] ?? (platform === hostPlatform ? base : baseFor(hostPlatform));
+  const tag = values.tag ?? DEFAULT_TAGS[platform];
   const baseId = imageId(base) ?? base; // a public base not pulled yet: hash its name
-  const hash = sourceHash(baseId, values.platform);
-  const tags = Object.fromEntries(handlers.map((h) => [h, { image: `image-resize-chain/${h}:${values.tag}`, pinned: `image-resize-chain/${h}:src-${hash}` }]));
+  const buildBaseId = buildBase === base ? baseId : (imageId(buildBase) ?? buildBase);
+  const hash = sourceHash(`${baseId} ${buildBaseId}`, platform);
+  const tags = Object.fromEntries(handlers.map((h) => [h, { image: `image-resize-chain/${h}:${tag}`, pinned: `image-resize-chain/${h}:src-${hash}` }]));
   if (values['print-tags']) {
-    process.stdout.write(`${JSON.stringify({ base, hash, tags })}\n`);
+    process.stdout.write(`${JSON.stringify({ base, buildBase, platform, hash, tags })}\n`);
     return 0;
   }
 
@@ -120,10 +141,10 @@ async function main() {
       results.push({ handler, image, pinned, built: false });
       continue;
     }
-    console.error(`images: building ${handler} on ${base} for ${values.platform}${secretArgs.length ? ' (with the build CA secret)' : ''}`);
+    console.error(`images: building ${handler} on ${base} for ${platform}${buildBase === base ? '' : ` (build stages on ${buildBase})`}${secretArgs.length ? ' (with the build CA secret)' : ''}`);
     const started = Date.now();
     const code = await run(
-      ['build', '--platform', values.platform, '--build-arg', `BASE_IMAGE=${base}`, '--build-arg', `HANDLER=${handler}`, ...secretArgs, '-t', image, '-t', pinned, '.'],
+      ['build', '--platform', platform, '--build-arg', `BASE_IMAGE=${base}`, '--build-arg', `BUILD_BASE_IMAGE=${buildBase}`, '--build-arg', `HANDLER=${handler}`, ...secretArgs, '-t', image, '-t', pinned, '.'],
       { DOCKER_BUILDKIT: '1' },
     );
     if (code !== 0) {
@@ -137,7 +158,7 @@ async function main() {
     const size = spawnSync(docker, ['image', 'inspect', '--format', '{{.Size}}', r.image], { encoding: 'utf8' }).stdout.trim();
     r.megabytes = Number((Number(size) / 1e6).toFixed(1));
   }
-  if (values.json) process.stdout.write(`${JSON.stringify({ base, hash, images: results })}\n`);
+  if (values.json) process.stdout.write(`${JSON.stringify({ base, buildBase, platform, hash, images: results })}\n`);
   else for (const r of results) console.log(`${r.image}  ${r.megabytes} MB  ${r.built ? `built in ${r.seconds} s` : 'up to date'}  (${r.pinned})`);
   return 0;
 }

@@ -1,6 +1,7 @@
 // What the container tests share: is there an engine (CI requires one), and the images built from the
 // current sources (scripts/images.mjs, reusing an image whose source-hash tag already exists).
 import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { dockerAvailable, dockerClient } from '../../src/local/container-host';
 
@@ -26,9 +27,12 @@ export interface BuiltImages {
   images: Record<string, string>;
 }
 
-/** Builds (or reuses) the images of `handlers` for the current sources; the build log is returned on failure. */
-export function ensureImages(handlers: string[]): BuiltImages {
-  const res = spawnSync(process.execPath, [join(ROOT, 'scripts', 'images.mjs'), ...handlers, '--if-missing', '--json'], {
+/**
+ * Builds (or reuses) the images of `handlers` for the current sources; the build log is returned on failure.
+ * @param platform default linux/amd64 (another CPU builds as scripts/images.mjs does: cross, plus QEMU)
+ */
+export function ensureImages(handlers: string[], platform = 'linux/amd64'): BuiltImages {
+  const res = spawnSync(process.execPath, [join(ROOT, 'scripts', 'images.mjs'), ...handlers, '--platform', platform, '--if-missing', '--json'], {
     cwd: ROOT,
     encoding: 'utf8',
     env: { ...process.env, DOCKER },
@@ -37,6 +41,20 @@ export function ensureImages(handlers: string[]): BuiltImages {
   if (res.status !== 0) throw new Error(`scripts/images.mjs failed (${res.status}):\n${(res.stderr ?? '').slice(-4000)}`);
   const summary = JSON.parse(res.stdout.trim().split('\n').pop() ?? '{}') as { base: string; hash: string; images: Array<{ handler: string; pinned: string }> };
   return { base: summary.base, hash: summary.hash, images: Object.fromEntries(summary.images.map((i) => [i.handler, i.pinned])) };
+}
+
+/**
+ * True when this machine runs linux/arm64 binaries: natively, or through QEMU registered with
+ * binfmt_misc (scripts/docker-setup.sh --arm64). Without it: throws under CI=true, else warns and returns false.
+ */
+export function requireArm64(suite: string): boolean {
+  if (process.arch === 'arm64') return true;
+  const handler = '/proc/sys/fs/binfmt_misc/qemu-aarch64';
+  if (existsSync(handler) && readFileSync(handler, 'utf8').startsWith('enabled')) return true;
+  const message = `${suite}: no arm64 emulation (${handler} is not registered; run scripts/docker-setup.sh --arm64)`;
+  if (process.env.CI === 'true') throw new Error(`${message}; CI=true requires these tests to run`);
+  console.warn(`SKIPPED ${message}`);
+  return false;
 }
 
 /** Runs the docker client synchronously; throws with its stderr on failure. */
