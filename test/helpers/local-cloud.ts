@@ -3,6 +3,7 @@
 import { HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { DeleteMessageBatchCommand, ReceiveMessageCommand, SQSClient, type Message } from '@aws-sdk/client-sqs';
 import { join } from 'node:path';
+import { startLocalFunction, type LocalFunction } from '../../src/local/function-host';
 import { startGateway, type Gateway } from '../../src/local/gateway';
 import { createChainResources, type ChainResources } from '../../src/local/resources';
 import { localAwsEnv, localClientConfig } from '../../src/local/sdk';
@@ -106,4 +107,15 @@ export function functionEnvFor(cloud: TestCloud, extra: Record<string, string> =
     REJECTED_QUEUE_URL: cloud.resources.queues.rejected.url,
     ...extra,
   };
+}
+
+/** The bundled upload handler under aws-lambda-ric, signing forms for the cloud's source bucket under uploads/. */
+export function startUploadFunction(cloud: TestCloud, maxUploadBytes: number): Promise<LocalFunction> {
+  return startLocalFunction({
+    name: 'upload',
+    handler: 'upload.handler',
+    taskRoot: HANDLERS_DIR,
+    env: { ...cloud.awsEnv, SOURCE_BUCKET: cloud.resources.buckets.source, UPLOADS_PREFIX: 'uploads/', MAX_UPLOAD_BYTES: String(maxUploadBytes) },
+    logSink: () => undefined,
+  });
 }

@@ -5,10 +5,10 @@
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { createHmac } from 'node:crypto';
 import { postUrl, presignPost } from '../../src/aws/presign';
-import { startLocalFunction, type LocalFunction } from '../../src/local/function-host';
+import type { LocalFunction } from '../../src/local/function-host';
 import { synthesizeImage } from '../../src/local/samples';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../src/local/sdk';
-import { exists, HANDLERS_DIR, listKeys, receiveAll, startTestCloud, type TestCloud } from '../helpers/local-cloud';
+import { exists, listKeys, receiveAll, startTestCloud, startUploadFunction, type TestCloud } from '../helpers/local-cloud';
 
 /** The upload function's MAX_UPLOAD_BYTES here. */
 const MAX_UPLOAD_BYTES = 20_000;
@@ -85,13 +85,7 @@ async function expectNothingStored(key: string, notificationsBefore: number): Pr
 beforeAll(async () => {
   png = await synthesizeImage({ width: 48, height: 32, seed: 5, format: 'png' });
   cloud = await startTestCloud();
-  upload = await startLocalFunction({
-    name: 'upload',
-    handler: 'upload.handler',
-    taskRoot: HANDLERS_DIR,
-    env: { ...cloud.awsEnv, SOURCE_BUCKET: cloud.resources.buckets.source, UPLOADS_PREFIX: 'uploads/', MAX_UPLOAD_BYTES: String(MAX_UPLOAD_BYTES) },
-    logSink: () => undefined,
-  });
+  upload = await startUploadFunction(cloud, MAX_UPLOAD_BYTES);
 });
 
 afterAll(async () => {

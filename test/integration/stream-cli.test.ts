@@ -13,6 +13,7 @@ import { hashKeyRange } from '../../src/local/kinesis-api';
 import { corruptImage, synthesizeImage } from '../../src/local/samples';
 import { LocalStream, partitionKeyHash } from '../../src/local/stream';
 import { awsCliEnv, findAwsCli, killUp, runAws, startUp, type UpProcess } from '../helpers/up-process';
+import { waitFor } from '../helpers/wait';
 
 const CLI = join(__dirname, '..', '..', 'dist', 'cli.js');
 const SOURCE = 'image-resize-chain-src-local';
@@ -31,16 +32,6 @@ jest.setTimeout(180_000);
 
 const work = mkdtempSync(join(tmpdir(), 'irc-stream-cli-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
-
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 90_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe().catch(() => undefined);
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 300));
-  }
-}
 
 function logLines(file: string): Array<Record<string, unknown>> {
   return readFileSync(file, 'utf8')

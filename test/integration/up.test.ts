@@ -12,6 +12,7 @@ import sharp from 'sharp';
 import { DEFAULT_VARIANTS } from '../../src/core/variants';
 import { corruptImage, synthesizeImage } from '../../src/local/samples';
 import { findAwsCli, killUp, runAws, startUp, type UpProcess } from '../helpers/up-process';
+import { waitFor } from '../helpers/wait';
 
 const SOURCE = 'image-resize-chain-src-local';
 const OUTPUT = 'image-resize-chain-out-local';
@@ -38,16 +39,6 @@ async function noisePng(width: number, height: number, seed: number): Promise<Bu
     raw[i] = x & 0xff;
   }
   return sharp(raw, { raw: { width, height, channels: 3 } }).png({ compressionLevel: 1 }).toBuffer();
-}
-
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 90_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe().catch(() => undefined);
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 500));
-  }
 }
 
 interface ListedObject {

@@ -5,7 +5,7 @@ import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { startLocalChain, type LocalChain } from '../../src/local/chain';
 import { startLocalFunction, type LocalFunction } from '../../src/local/function-host';
 import { synthesizeImage } from '../../src/local/samples';
-import { exists, HANDLERS_DIR, startTestCloud, type TestCloud } from '../helpers/local-cloud';
+import { exists, HANDLERS_DIR, startTestCloud, startUploadFunction, type TestCloud } from '../helpers/local-cloud';
 
 let cloud: TestCloud;
 let upload: LocalFunction;
@@ -54,13 +54,7 @@ function postForm(signed: Signed, file: Buffer, type: string, name: string): Pro
 beforeAll(async () => {
   png = await synthesizeImage({ width: 320, height: 200, seed: 3, format: 'png' });
   cloud = await startTestCloud();
-  upload = await startLocalFunction({
-    name: 'upload',
-    handler: 'upload.handler',
-    taskRoot: HANDLERS_DIR,
-    env: { ...cloud.awsEnv, SOURCE_BUCKET: cloud.resources.buckets.source, UPLOADS_PREFIX: 'uploads/', MAX_UPLOAD_BYTES: '1000000' },
-    logSink: () => undefined,
-  });
+  upload = await startUploadFunction(cloud, 1_000_000);
 });
 
 afterAll(async () => {
