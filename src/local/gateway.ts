@@ -24,6 +24,8 @@ import type { GatewayRoute } from './lambda-api';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from './sdk';
 import { parseSqsQuery, sqsQueryError, sqsQueryResponse, type SqsQueryRequest } from './sqs-query';
 import { checkPostUpload, sendS3Error } from './post-upload';
+import type { S3ErrorShape } from './post-policy';
+import { MAX_LOCAL_OBJECT_BYTES } from './standin';
 import type { LogSink } from './types';
 
 export type { FaultRule, FaultEffect, FaultHandle } from './gateway-faults';
@@ -118,6 +120,23 @@ export function rewriteQueueUrls(body: string, origin: string): string {
 }
 
 /** Starts the gateway on 127.0.0.1. */
+/** S3 operations whose body becomes (part of) an object: held to MAX_LOCAL_OBJECT_BYTES. */
+const OBJECT_BODY_OPERATIONS = new Set(['PutObject', 'UploadPart']);
+
+/** S3's EntityTooLarge for an object body above what the stand-in takes, else undefined. */
+function objectTooLarge(req: IncomingMessage, info: AwsRequestInfo): S3ErrorShape | undefined {
+  if (info.service !== 's3' || !OBJECT_BODY_OPERATIONS.has(info.operation)) return undefined;
+  // aws-chunked bodies (streaming signatures) declare the object's own size apart from the framing.
+  const size = Number(req.headers['x-amz-decoded-content-length'] ?? req.headers['content-length']);
+  if (!(size > MAX_LOCAL_OBJECT_BYTES)) return undefined;
+  return {
+    code: 'EntityTooLarge',
+    status: 400,
+    message: `Your proposed upload exceeds the maximum allowed size (the local cloud takes ${MAX_LOCAL_OBJECT_BYTES} bytes per request; use a multipart upload)`,
+    details: { ProposedSize: String(size), MaxSizeAllowed: String(MAX_LOCAL_OBJECT_BYTES) },
+  };
+}
+
 export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   const upstream = new URL(opts.upstream);
   const region = opts.region ?? LOCAL_REGION;
@@ -141,6 +160,22 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   });
   // The SDK keeps connections alive; do not let idle ones hold stop() up.
   server.keepAliveTimeout = 5000;
+  // An object too large for the stand-in is refused before its body is sent (no 100 Continue), so
+  // the client reads the refusal instead of a connection reset halfway through its upload.
+  server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => {
+    const tooLarge = objectTooLarge(req, classifyRequest(req.method ?? 'GET', req.url ?? '/', req.headers));
+    if (tooLarge) return refuseObject(req, res, tooLarge);
+    res.writeContinue();
+    server.emit('request', req, res);
+  });
+
+  /** Answers S3's error for an oversize object, closing the connection; whatever body was sent is discarded. */
+  function refuseObject(req: IncomingMessage, res: ServerResponse, error: S3ErrorShape): void {
+    log({ event: 'gateway.object_refused', level: 'warn', code: error.code, size: error.details?.ProposedSize, limit: MAX_LOCAL_OBJECT_BYTES });
+    res.setHeader('connection', 'close');
+    sendS3Error(res, error);
+    req.resume();
+  }
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     for (const route of opts.routes ?? []) if (route(req, res)) return;
@@ -161,6 +196,8 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     const counterKey = `${info.service}:${info.operation}`;
     requests[counterKey] = (requests[counterKey] ?? 0) + 1;
 
+    const tooLarge = objectTooLarge(req, info);
+    if (tooLarge) return refuseObject(req, res, tooLarge);
     const effect = faults.pick(info);
     if (effect && (await injectFault(req, res, info, effect, query !== undefined))) return;
     if (info.operation === 'PostObject' && info.service === 's3') {

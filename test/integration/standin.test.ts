@@ -100,8 +100,10 @@ describe('stand-in and gateway', () => {
     expect(createHash('sha256').update(got).digest('hex')).toBe(createHash('sha256').update(body).digest('hex'));
     const tooBig = Buffer.alloc(MAX_LOCAL_OBJECT_BYTES + 2 * 1024 * 1024, 1);
     await expect(s3.send(new PutObjectCommand({ Bucket: 'source', Key: 'plain/too-big.bin', Body: tooBig }))).rejects.toMatchObject({
-      $metadata: { httpStatusCode: 413 },
+      name: 'EntityTooLarge',
+      $metadata: { httpStatusCode: 400 },
     });
+    await expect(s3.send(new GetObjectCommand({ Bucket: 'source', Key: 'plain/too-big.bin' }))).rejects.toMatchObject({ $metadata: { httpStatusCode: 404 } });
   });
 
   it('answers queue URLs that point at the gateway', async () => {
