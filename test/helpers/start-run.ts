@@ -1,6 +1,7 @@
 // The end-to-end run of `resize-chain start` on 20 images (18 generated in three formats, one EXIF-
 // rotated, a key with spaces and unicode, one corrupt file), with its assertions: shared by the
-// process run (test/integration/e2e.test.ts) and the container run (test/containers/).
+// process run (test/integration/e2e.test.ts), the stream run (e2e-stream.test.ts) and the container
+// run (test/containers/).
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
@@ -22,8 +23,17 @@ interface Report {
   entries: Array<{ sourceKey: string; status: string; error?: { code: string }; source?: { width: number; height: number }; variants: Array<{ name: string; width: number; height: number; format: string; bytes: number; file: string }> }>;
 }
 
+/** How the run's images enter the chain. */
+export interface StartRunPath {
+  /** Where `start` uploads the images. @default 'uploads/' (bucket notifications) */
+  keyPrefix?: string;
+  /** Queues besides the chain's six that the run creates (all must end empty). @default none */
+  extraQueues?: string[];
+}
+
 /** Declares the run and its assertions; `title` names the describe block. */
-export function describeStartRun(title: string, extraArgs: StartArgs = () => []): void {
+export function describeStartRun(title: string, extraArgs: StartArgs = () => [], path: StartRunPath = {}): void {
+  const prefix = path.keyPrefix ?? 'uploads/';
   describe(title, () => {
     const work = mkdtempSync(join(tmpdir(), 'irc-e2e-'));
     const images = join(work, 'images');
@@ -32,7 +42,7 @@ export function describeStartRun(title: string, extraArgs: StartArgs = () => [])
     let stdout = '';
     let stderr = '';
     let report: Report;
-    const unicodeKey = 'uploads/mes photos/été 2026 + plage №1.jpg';
+    const unicodeKey = `${prefix}mes photos/été 2026 + plage №1.jpg`;
 
     beforeAll(async () => {
       await mkdir(join(images, 'mes photos'), { recursive: true });
@@ -80,20 +90,22 @@ export function describeStartRun(title: string, extraArgs: StartArgs = () => [])
         }
       }
       // Stored 500x730 with EXIF orientation 6: auto-oriented, it is 730 wide and 500 high.
-      const rotated = done.find((e) => e.sourceKey === 'uploads/img-03.jpg');
+      const rotated = done.find((e) => e.sourceKey === `${prefix}img-03.jpg`);
       expect(rotated?.source).toMatchObject({ width: 730, height: 500 });
       expect(rotated?.variants.find((v) => v.name === 'medium')).toMatchObject({ width: 730, height: 500 });
     });
 
     it('rejects the corrupt file with its code', () => {
       const rejected = report.entries.filter((e) => e.status === 'rejected');
-      expect(rejected.map((e) => [e.sourceKey, e.error?.code])).toEqual([['uploads/broken.jpg', 'CORRUPT']]);
+      expect(rejected.map((e) => [e.sourceKey, e.error?.code])).toEqual([[`${prefix}broken.jpg`, 'CORRUPT']]);
     });
 
     it('leaves every queue drained and nothing in a DLQ', () => {
-      expect(Object.keys(report.queues).sort()).toEqual(['image-resize-chain-ingest', 'image-resize-chain-ingest-dlq', 'image-resize-chain-rejected', 'image-resize-chain-rejected-dlq', 'image-resize-chain-resized', 'image-resize-chain-resized-dlq']);
+      const chainQueues = ['image-resize-chain-ingest', 'image-resize-chain-ingest-dlq', 'image-resize-chain-rejected', 'image-resize-chain-rejected-dlq', 'image-resize-chain-resized', 'image-resize-chain-resized-dlq'];
+      expect(Object.keys(report.queues).sort()).toEqual([...chainQueues, ...(path.extraQueues ?? [])].sort());
       expect(Object.values(report.queues).every((n) => n === 0)).toBe(true);
-      expect(report.deadLetters).toEqual({ 'image-resize-chain-ingest-dlq': 0, 'image-resize-chain-resized-dlq': 0 });
+      expect(report.deadLetters).toMatchObject({ 'image-resize-chain-ingest-dlq': 0, 'image-resize-chain-resized-dlq': 0 });
+      expect(Object.entries(report.deadLetters).filter(([, n]) => n !== 0)).toEqual([]);
     });
 
     it('writes the HTML report with each source beside its variants', () => {
