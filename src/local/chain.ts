@@ -16,12 +16,14 @@ import { startLocalFunction, type LocalFunction, type SandboxLauncher } from './
 import { startGateway, type Gateway } from './gateway';
 import { uploadApiRoute, API_BASE_PATH, UI_PATH } from './http-api';
 import { kinesisApiRoute, type ServedStream } from './kinesis-api';
-import { lambdaMappingsRoute, type GatewayRoute } from './lambda-api';
+import { lambdaMappingsRoute, type GatewayRoute, type ServedMapping } from './lambda-api';
 import { createChainResources, ensureQueue, type ChainResources, type QueueRef } from './resources';
 import { localAwsEnv, localClientConfig } from './sdk';
 import { startStandIn, type StandIn } from './standin';
 import { LocalStream } from './stream';
-import { sqsFailureDestination, startStreamMapping, type StreamMapping } from './stream-mapping';
+import { sqsFailureDestination } from './stream-mapping';
+import { fileStreamStore, type FileStreamStore } from './stream-store';
+import { startSwitchableStreamMapping, type SwitchableStreamMapping } from './switchable-stream-mapping';
 import { startSwitchableMapping, type SwitchableMapping } from './switchable-mapping';
 import type { LogSink } from './types';
 
@@ -128,7 +130,8 @@ export interface LocalStreamSource {
   readonly stream: LocalStream;
   readonly streamName: string;
   readonly streamArn: string;
-  readonly mapping: StreamMapping;
+  /** The mapping into the resize function, also served by the gateway as Lambda's mappings API (enable/disable). */
+  readonly mapping: SwitchableStreamMapping;
   /** Where the mapping describes records it gave up on (AWS's invocation record with KinesisBatchInfo). */
   readonly failureQueue: QueueRef;
   readonly failureDlq: QueueRef;
@@ -239,7 +242,7 @@ export async function startLocalChain(opts: LocalChainOptions = {}): Promise<Loc
     const standIn: StandIn = await startStandIn({ dataDir: opts.stateDir });
     cleanups.push(() => standIn.stop());
     // The mappings exist only later; the route looks them up per request.
-    let mappingList: SwitchableMapping[] = [];
+    let mappingList: ServedMapping[] = [];
     let uploadRoute: GatewayRoute | undefined;
     let servedStreams: ServedStream[] = [];
     const gateway = await startGateway({
@@ -345,7 +348,10 @@ export async function startLocalChain(opts: LocalChainOptions = {}): Promise<Loc
     if (opts.streamSource) {
       const { streamName: givenName, failureQueueName, ...given } = opts.streamSource;
       const settings = { ...DEFAULT_STREAM_SOURCE, ...Object.fromEntries(Object.entries(given).filter(([, v]) => v !== undefined)) } as LocalStreamSource['settings'];
-      const stream = new LocalStream({ name: givenName ?? `${prefix}-uploads`, shardCount: settings.shardCount });
+      const streamName = givenName ?? `${prefix}-uploads`;
+      // With stateDir the stream's records and the mapping's checkpoints are kept too (one folder per stream).
+      const store: FileStreamStore | undefined = opts.stateDir ? fileStreamStore(join(opts.stateDir, 'kinesis', streamName), { name: streamName, shardCount: settings.shardCount }) : undefined;
+      const stream = new LocalStream({ name: streamName, shardCount: settings.shardCount, store });
       // As the module's BufferedQueue: SSE-SQS, 14 days, 300 s visibility, a DLQ after 5 receives.
       const failuresName = failureQueueName ?? `${prefix}-stream-failures`;
       const keep = { SqsManagedSseEnabled: 'true', MessageRetentionPeriod: '1209600' };
@@ -355,13 +361,16 @@ export async function startLocalChain(opts: LocalChainOptions = {}): Promise<Loc
         VisibilityTimeout: '300',
         RedrivePolicy: JSON.stringify({ deadLetterTargetArn: failureDlq.arn, maxReceiveCount: 5 }),
       });
-      const mapping = startStreamMapping({
+      const mapping = startSwitchableStreamMapping({
+        functionName: resize.name,
+        onFailureArn: failureQueue.arn,
         stream,
         invoke: resize.invoke,
         consumerName: resize.name,
         functionArn: `arn:aws:lambda:${stream.region}:000000000000:function:${resize.name}`,
         batchSize: settings.batchSize,
-        // The module's: a new stream read from its tip; locally the stream starts empty, so nothing is skipped.
+        // The module's: a new stream read from its tip; locally the stream starts empty, so nothing is
+        // skipped, and a kept stream resumes at the mapping's kept checkpoints.
         startingPosition: 'LATEST',
         bisectBatchOnFunctionError: settings.bisectBatchOnFunctionError,
         maximumRetryAttempts: settings.maximumRetryAttempts,
@@ -374,7 +383,8 @@ export async function startLocalChain(opts: LocalChainOptions = {}): Promise<Loc
       });
       cleanups.push(() => mapping.stop());
       streamSource = { stream, streamName: stream.name, streamArn: stream.arn, mapping, failureQueue, failureDlq, settings };
-      servedStreams = [{ stream, createdAt: new Date() }];
+      servedStreams = [{ stream, createdAt: store?.createdAt ?? new Date() }];
+      mappingList = [...mappingList, mapping];
     }
 
     const allQueues = [...Object.values(resources.queues), ...(streamSource ? [streamSource.failureQueue, streamSource.failureDlq] : [])];

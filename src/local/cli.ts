@@ -34,7 +34,7 @@ const USAGE = `Usage:
       Start the local cloud and keep it running: one endpoint on 127.0.0.1 serving S3, SQS and the
       Lambda event-source-mapping API, with the module's bucket and queue names, for the AWS CLI,
       SDKs and your code. Prints what to paste, then one line per invocation. --state keeps buckets
-      and queues across restarts. Ctrl-C lets batches in flight finish (up to --drain seconds) and
+      and queues (and, with --stream, the stream's records and checkpoints) across restarts. Ctrl-C lets batches in flight finish (up to --drain seconds) and
       exits 0; a second Ctrl-C exits at once (130; 143 for SIGTERM).
       --ui also serves the upload API and the upload page (see start --ui); with --containers the
       upload function runs as its image too (--upload-image picks another tag).

@@ -1,20 +1,57 @@
 /**
  * The part of Lambda's control API (2015-03-31, REST + JSON) that concerns the local event source
- * mappings: ListEventSourceMappings, GetEventSourceMapping, and UpdateEventSourceMapping's
- * `Enabled`. Served by the gateway on the same endpoint as S3 and SQS, so
+ * mappings (the SQS ones and the Kinesis one): ListEventSourceMappings, GetEventSourceMapping, and
+ * UpdateEventSourceMapping's `Enabled`. Served by the gateway on the same endpoint as S3 and SQS, so
  * `aws lambda update-event-source-mapping --uuid U --no-enabled` pauses a stage exactly as on AWS.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { randomUUID } from 'node:crypto';
 import type { SwitchableMapping } from './switchable-mapping';
+import type { SwitchableStreamMapping } from './switchable-stream-mapping';
+
+/** A mapping the API serves: an SQS one or the Kinesis one. */
+export type ServedMapping = SwitchableMapping | SwitchableStreamMapping;
+
+const isStreamMapping = (mapping: ServedMapping): mapping is SwitchableStreamMapping => 'kind' in mapping && mapping.kind === 'kinesis';
+
+/** The queue's or the stream's ARN. */
+function eventSourceArnOf(mapping: ServedMapping): string {
+  return isStreamMapping(mapping) ? mapping.eventSourceArn : mapping.options.queueArn;
+}
 
 const MAPPINGS_PATH = '/2015-03-31/event-source-mappings';
 
 /** A gateway route: takes the request (and answers it) when it returns true. */
 export type GatewayRoute = (req: IncomingMessage, res: ServerResponse) => boolean;
 
+/** Lambda's EventSourceMappingConfiguration for a Kinesis mapping, the fields that apply locally. */
+export function streamMappingConfiguration(mapping: SwitchableStreamMapping): Record<string, unknown> {
+  const s = mapping.settings;
+  return {
+    UUID: mapping.uuid,
+    StartingPosition: s.startingPosition,
+    BatchSize: s.batchSize,
+    MaximumBatchingWindowInSeconds: 0,
+    ParallelizationFactor: s.parallelizationFactor,
+    EventSourceArn: mapping.eventSourceArn,
+    FunctionArn: mapping.functionArn,
+    LastModified: mapping.lastModified().getTime() / 1000,
+    LastProcessingResult: mapping.lastProcessingResult(),
+    State: mapping.state(),
+    // AWS's wording for stream mappings (SQS mappings say USER_INITIATED).
+    StateTransitionReason: 'User action',
+    DestinationConfig: { OnFailure: mapping.onFailureArn ? { Destination: mapping.onFailureArn } : {} },
+    MaximumRecordAgeInSeconds: s.maximumRecordAgeSeconds,
+    BisectBatchOnFunctionError: s.bisectBatchOnFunctionError,
+    MaximumRetryAttempts: s.maximumRetryAttempts,
+    TumblingWindowInSeconds: 0,
+    FunctionResponseTypes: s.functionResponseTypes,
+  };
+}
+
 /** Lambda's EventSourceMappingConfiguration, the fields that apply locally. */
-export function mappingConfiguration(mapping: SwitchableMapping, region: string, accountId = '000000000000'): Record<string, unknown> {
+export function mappingConfiguration(mapping: ServedMapping, region: string, accountId = '000000000000'): Record<string, unknown> {
+  if (isStreamMapping(mapping)) return streamMappingConfiguration(mapping);
   const o = mapping.options;
   return {
     UUID: mapping.uuid,
@@ -53,10 +90,22 @@ async function readJson(req: IncomingMessage): Promise<Record<string, unknown>> 
 }
 
 /** Settings UpdateEventSourceMapping accepts on AWS that the local mappings cannot change while running. */
-const FIXED_SETTINGS = ['BatchSize', 'MaximumBatchingWindowInSeconds', 'FunctionResponseTypes', 'ScalingConfig', 'FunctionName'];
+const FIXED_SETTINGS = [
+  'BatchSize',
+  'MaximumBatchingWindowInSeconds',
+  'FunctionResponseTypes',
+  'ScalingConfig',
+  'FunctionName',
+  'ParallelizationFactor',
+  'BisectBatchOnFunctionError',
+  'MaximumRetryAttempts',
+  'MaximumRecordAgeInSeconds',
+  'DestinationConfig',
+  'TumblingWindowInSeconds',
+];
 
 /** The route serving the mappings' API. @default region 'us-east-1' */
-export function lambdaMappingsRoute(mappings: () => readonly SwitchableMapping[], region = 'us-east-1'): GatewayRoute {
+export function lambdaMappingsRoute(mappings: () => readonly ServedMapping[], region = 'us-east-1'): GatewayRoute {
   return (req, res) => {
     const url = new URL(req.url ?? '/', 'http://local');
     if (url.pathname !== MAPPINGS_PATH && url.pathname !== `${MAPPINGS_PATH}/` && !url.pathname.startsWith(`${MAPPINGS_PATH}/`)) return false;
@@ -67,7 +116,7 @@ export function lambdaMappingsRoute(mappings: () => readonly SwitchableMapping[]
         if (method !== 'GET') return fail(res, 405, 'InvalidParameterValueException', `${method} is not supported on ${MAPPINGS_PATH} locally`);
         const fn = url.searchParams.get('FunctionName');
         const arn = url.searchParams.get('EventSourceArn');
-        const listed = mappings().filter((m) => (!fn || fn === m.functionName || fn.endsWith(`:function:${m.functionName}`)) && (!arn || arn === m.options.queueArn));
+        const listed = mappings().filter((m) => (!fn || fn === m.functionName || fn.endsWith(`:function:${m.functionName}`)) && (!arn || arn === eventSourceArnOf(m)));
         return send(res, 200, { EventSourceMappings: listed.map((m) => mappingConfiguration(m, region)) });
       }
       const mapping = mappings().find((m) => m.uuid === uuid);

@@ -149,7 +149,8 @@ export function toKinesisEventRecord(record: StreamRecord, streamArn: string, re
   };
 }
 
-function validate(opts: StreamMappingOptions) {
+/** The mapping's settings with defaults applied; throws INVALID_CONFIG naming the first bad one. */
+export function streamMappingSettings(opts: Omit<StreamMappingOptions, 'stream' | 'invoke'>) {
   const batchSize = checkInt('batchSize', opts.batchSize ?? 100, 1, 10000);
   const maximumRetryAttempts = checkInt('maximumRetryAttempts', opts.maximumRetryAttempts ?? -1, -1, 10000);
   const maximumRecordAgeSeconds = checkInt('maximumRecordAgeSeconds', opts.maximumRecordAgeSeconds ?? -1, -1, 604800);
@@ -174,7 +175,7 @@ type BatchOutcome = { kind: 'success' } | { kind: 'partial'; lowestFailed: numbe
  * retries until the record expires (-1), partial batch responses on.
  */
 export function startStreamMapping(opts: StreamMappingOptions): StreamMapping {
-  const settings = validate(opts);
+  const settings = streamMappingSettings(opts);
   const { stream } = opts;
   const consumer = opts.consumerName ?? 'resize';
   const functionArn = opts.functionArn ?? `arn:aws:lambda:${stream.region}:000000000000:function:resize`;

@@ -3,7 +3,9 @@
  * space evenly, records routed by the MD5 of their partition key (as Kinesis does), per-shard
  * strictly increasing sequence numbers, PutRecord/PutRecords, reads after a sequence number, and
  * named checkpoints so a consumer that restarts resumes where it stopped. Records are kept in
- * memory for the stream's life (no retention trimming).
+ * memory for the stream's life (no retention trimming); with a `store` they are also written out
+ * as they arrive, and checkpoints as they move, so a stream opened again on the same store goes on
+ * where it stopped (same records, same checkpoints, sequence numbers still increasing).
  */
 import { createHash } from 'node:crypto';
 import { checkInt } from '../core/checks';
@@ -47,6 +49,25 @@ export interface LocalStreamOptions {
   accountId?: string;
   /** Clock, for tests of record age. @default Date.now */
   now?: () => number;
+  /** Keeps records and checkpoints beyond this process (see stream-store.ts). @default undefined: memory only */
+  store?: StreamStore;
+}
+
+/** A consumer's position on a shard, as a store keeps it. */
+export interface StoredCheckpoint {
+  consumer: string;
+  shardId: string;
+  sequenceNumber: string;
+}
+
+/**
+ * Where a stream keeps what must outlive the process. `load()` is called once, by the constructor;
+ * `append` before a put is acknowledged; `saveCheckpoints` after every checkpoint move, with all of them.
+ */
+export interface StreamStore {
+  load(): { records: StreamRecord[]; checkpoints: StoredCheckpoint[] };
+  append(record: StreamRecord): void;
+  saveCheckpoints(checkpoints: StoredCheckpoint[]): void;
 }
 
 const HASH_SPACE = 1n << 128n;
@@ -59,6 +80,11 @@ export function shardIdOf(index: number): string {
 /** Kinesis's partition-key hash: MD5 as an unsigned 128-bit integer. */
 export function partitionKeyHash(partitionKey: string): bigint {
   return BigInt(`0x${createHash('md5').update(partitionKey, 'utf8').digest('hex')}`);
+}
+
+/** A position before every record of shard `index` (sequence numbers are `49` + 6-digit shard index + 48-digit counter). */
+export function startingSequenceNumberOf(index: number): string {
+  return `49${String(index).padStart(6, '0')}${'0'.repeat(48)}`;
 }
 
 /** Orders two sequence numbers of one shard: negative when `a` comes first. */
@@ -84,6 +110,7 @@ export class LocalStream {
   private readonly checkpoints = new Map<string, string>();
   private readonly listeners = new Set<(shardId: string) => void>();
   private readonly now: () => number;
+  private readonly store: StreamStore | undefined;
 
   constructor(opts: LocalStreamOptions) {
     if (!/^[a-zA-Z0-9_.-]{1,128}$/.test(opts.name)) throw configError('name', `${JSON.stringify(opts.name)} is not 1..128 of a-z, A-Z, 0-9, '_', '-', '.'`);
@@ -93,6 +120,26 @@ export class LocalStream {
     this.arn = `arn:aws:kinesis:${this.region}:${opts.accountId ?? '000000000000'}:stream/${opts.name}`;
     this.now = opts.now ?? Date.now;
     this.shards = Array.from({ length: shardCount }, (_, index) => ({ id: shardIdOf(index), index, records: [], counter: 0 }));
+    this.store = opts.store;
+    if (this.store) this.restore(this.store);
+  }
+
+  /** Takes back what the store kept; the counters go on after the last record of each shard. */
+  private restore(store: StreamStore): void {
+    const kept = store.load();
+    for (const record of kept.records) {
+      const shard = this.shard(record.shardId);
+      const last = shard.records[shard.records.length - 1];
+      if (last && compareSequenceNumbers(record.sequenceNumber, last.sequenceNumber) <= 0) {
+        throw configError('store', `record ${record.sequenceNumber} of ${record.shardId} comes after ${last.sequenceNumber}: the stored stream is out of order`);
+      }
+      shard.records.push(record);
+      shard.counter = Number(BigInt(record.sequenceNumber) % 10n ** 48n);
+    }
+    for (const c of kept.checkpoints) {
+      this.shard(c.shardId);
+      this.checkpoints.set(`${c.consumer}\u0000${c.shardId}`, c.sequenceNumber);
+    }
   }
 
   /** Shard ids in hash-key order. */
@@ -127,7 +174,10 @@ export class LocalStream {
     const shard = this.shardOf(input.partitionKey, input.explicitHashKey);
     shard.counter += 1;
     const sequenceNumber = `49${String(shard.index).padStart(6, '0')}${String(shard.counter).padStart(48, '0')}`;
-    shard.records.push({ shardId: shard.id, sequenceNumber, partitionKey: input.partitionKey, data: Buffer.from(data), approximateArrivalTimestamp: this.now() / 1000 });
+    const record: StreamRecord = { shardId: shard.id, sequenceNumber, partitionKey: input.partitionKey, data: Buffer.from(data), approximateArrivalTimestamp: this.now() / 1000 };
+    // Kept before it is acknowledged: a put that answered survives a stop.
+    this.store?.append(record);
+    shard.records.push(record);
     for (const listener of this.listeners) listener(shard.id);
     return { shardId: shard.id, sequenceNumber };
   }
@@ -179,7 +229,22 @@ export class LocalStream {
     if (previous !== undefined && compareSequenceNumbers(sequenceNumber, previous) < 0) {
       throw configError('sequenceNumber', `checkpoint ${sequenceNumber} of ${consumer} on ${shardId} is before its current ${previous}`);
     }
+    if (previous === sequenceNumber) return;
     this.checkpoints.set(key, sequenceNumber);
+    this.store?.saveCheckpoints(this.storedCheckpoints());
+  }
+
+  /** Every consumer's position on every shard. */
+  storedCheckpoints(): StoredCheckpoint[] {
+    return [...this.checkpoints].map(([key, sequenceNumber]) => {
+      const [consumer = '', shardId = ''] = key.split('\u0000');
+      return { consumer, shardId, sequenceNumber };
+    });
+  }
+
+  /** A position before every record of a shard: a consumer checkpointed there reads the shard from its start. */
+  startingSequenceNumber(shardId: string): string {
+    return startingSequenceNumberOf(this.shard(shardId).index);
   }
 
   /** A consumer's last checkpoint on a shard, undefined when it has none. */

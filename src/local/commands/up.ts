@@ -111,7 +111,8 @@ function banner(chain: LocalChain, opts: UpOptions): string {
   const q = chain.resources.queues;
   const b = chain.resources.buckets;
   const how = opts.chain?.containers ? 'containers of their images' : 'processes under aws-lambda-ric (Node 22)';
-  const state = opts.chain?.stateDir ? `${opts.chain.stateDir} (kept across restarts)` : 'in memory (gone when this stops; --state DIR keeps it)';
+  const kept = chain.streamSource ? 'kept across restarts, the stream and its checkpoints included' : 'kept across restarts';
+  const state = opts.chain?.stateDir ? `${opts.chain.stateDir} (${kept})` : 'in memory (gone when this stops; --state DIR keeps it)';
   const m = chain.mappings;
   const s = chain.streamSource;
   return [
@@ -155,7 +156,7 @@ function streamLines(chain: LocalChain, s: NonNullable<LocalChain['streamSource'
   return [
     `  stream           ${s.streamName}   (${shards} shard${shards === 1 ? '' : 's'}; records reference S3 objects, never image bytes)`,
     `                   ${s.streamArn}`,
-    `  stream mapping   ${s.streamName} -> ${chain.functions.resize.name}   (batch ${st.batchSize}, bisect ${st.bisectBatchOnFunctionError ? 'on' : 'off'}, ${st.maximumRetryAttempts} retries)`,
+    `  stream mapping   ${s.mapping.uuid}  ${s.streamName} -> ${chain.functions.resize.name}   (batch ${st.batchSize}, bisect ${st.bisectBatchOnFunctionError ? 'on' : 'off'}, ${st.maximumRetryAttempts} retries)`,
     `  stream failures  ${s.failureQueue.url}`,
   ];
 }
@@ -192,6 +193,7 @@ function readyDocument(chain: LocalChain, opts: UpOptions): Record<string, unkno
             streamName: chain.streamSource.streamName,
             streamArn: chain.streamSource.streamArn,
             shards: chain.streamSource.stream.shardIds,
+            mappingUuid: chain.streamSource.mapping.uuid,
             failureQueue: chain.streamSource.failureQueue,
             settings: chain.streamSource.settings,
           },
@@ -278,7 +280,7 @@ export async function upCommand(opts: UpOptions): Promise<number> {
   write(out, opts.json ? JSON.stringify(readyDocument(chain, opts)) : banner(chain, opts));
 
   const signal = await stopRequested;
-  const inFlight = chain.mappings.ingest.stats().inFlight + chain.mappings.resized.stats().inFlight + (chain.streamSource && !chain.streamSource.mapping.caughtUp() ? 1 : 0);
+  const inFlight = chain.mappings.ingest.stats().inFlight + chain.mappings.resized.stats().inFlight + (chain.streamSource?.mapping.state() === 'Enabled' && !chain.streamSource.mapping.caughtUp() ? 1 : 0);
   write(err, `${signal}: taking no new work; waiting for ${inFlight} batch${inFlight === 1 ? '' : 'es'} in flight (at most ${drainMs / 1000} s; signal again to exit at once)`);
   const drained = await chain.drain(drainMs);
   if (!drained) write(err, `drain: batches still running after ${drainMs / 1000} s are cut off; their messages return after the visibility timeout`);
