@@ -4,19 +4,41 @@
  * the main module's outputs (`resize_invoke_target_arn`, `resize_role_name`) and attaches its own
  * inline policy (read the stream, send failure records) to the resize role.
  *
- * The on-failure destination is always the created queue here (`onFailureDestinationArn` of the
- * construct is not offered: a created-or-given choice would need every queue resource counted).
+ * The on-failure destination (`on_failure_destination_arn`) is chosen at plan time: the construct is
+ * synthesized with its created queue, and the queue, its DLQ and their alarms get a `count` that is 0
+ * when an existing SQS queue or SNS topic ARN is given; references to them name `[0]`, and the
+ * mapping, the failure grant and the outputs go through locals that pick the given ARN or the queue.
  */
-import { TerraformLocal, TerraformOutput, Token } from 'cdktf';
+import { TerraformLocal, TerraformOutput, TerraformResource, Token } from 'cdktf';
 import { Construct } from 'constructs';
 import { AwsProvider } from '@cdktf/provider-aws/lib/provider';
 import { CloudwatchMetricAlarm } from '@cdktf/provider-aws/lib/cloudwatch-metric-alarm';
 import { IamRolePolicy } from '@cdktf/provider-aws/lib/iam-role-policy';
+import { SqsQueue } from '@cdktf/provider-aws/lib/sqs-queue';
+import { PipelineError } from '../src/core/errors';
 import { PolicyStatement } from './policy';
 import { ReadableStack } from './readable-stack';
 import { RolePolicy } from './role-policy';
 import { STREAM_MODES, StreamConsumer, StreamSource } from './stream-source';
-import { ModuleVariables, NAME_PREFIX_RULE, hcl, list, synthModuleDocument } from './terraform-plain-module';
+import { ModuleVariables, NAME_PREFIX_RULE, Rule, hcl, list, synthModuleDocument } from './terraform-plain-module';
+
+/** True at plan time when the module creates its failure queue (no destination given). */
+const CREATES_FAILURE_QUEUE = 'var.on_failure_destination_arn == ""';
+
+/** The construct's check of `onFailureDestinationArn` as a variable validation ("" = create the queue). */
+const FAILURE_DESTINATION_RULE: Rule = [
+  'var.on_failure_destination_arn == "" || can(regex("^arn:[a-z-]+:(sqs|sns):[a-z0-9-]+:[0-9]{12}:[A-Za-z0-9_.-]+$", var.on_failure_destination_arn))',
+  'on_failure_destination_arn must be "" (create the failure queue) or the ARN of an SQS queue or SNS topic (arn:<partition>:sqs|sns:<region>:<account id>:<name>).',
+];
+
+/** Sid of the construct's grant to send failure records (the created queue's, or the given destination's). */
+const FAILURE_GRANT_SID = 'SendStreamFailures';
+
+/** `aws_x.name[0].attribute`: an attribute of a counted resource, where it exists. */
+const first = (resource: TerraformResource, attribute: string): string => `${resource.terraformResourceType}.${resource.friendlyUniqueId}[0].${attribute}`;
+
+/** The construct no longer has the shape this submodule's plan-time overrides rely on. */
+const submoduleDrift = (message: string): PipelineError => new PipelineError('INTERNAL', `stream-source submodule: ${message}`, { field: 'StreamSourceModuleStack' });
 
 /** A function of another module: grants become one inline policy on its role (by name). */
 class ImportedStreamConsumer extends Construct implements StreamConsumer {
@@ -24,17 +46,28 @@ class ImportedStreamConsumer extends Construct implements StreamConsumer {
   readonly rolePolicy: IamRolePolicy;
   /** The main module's mapping target output already waits for its provisioned environments. */
   readonly provisionedConcurrencyConfig = undefined;
+  /** Sids of the statements `rewrite` replaced (so the stack can check its seam still matches the construct). */
+  readonly rewrittenSids: string[] = [];
   private readonly grants: RolePolicy;
+  private readonly rewrite: (statement: PolicyStatement) => PolicyStatement | undefined;
 
-  constructor(scope: Construct, id: string, props: { roleName: string; policyName: string; invokeTargetArn: string }) {
+  /** @param props.rewrite returns a replacement for a statement, or undefined to keep it @default keeps every statement */
+  constructor(
+    scope: Construct,
+    id: string,
+    props: { roleName: string; policyName: string; invokeTargetArn: string; rewrite?: (statement: PolicyStatement) => PolicyStatement | undefined },
+  ) {
     super(scope, id);
     this.grants = new RolePolicy(this, 'access', { roleName: props.roleName, policyName: props.policyName });
     this.rolePolicy = this.grants.policy;
     this.invokeTargetArn = props.invokeTargetArn;
+    this.rewrite = props.rewrite ?? (() => undefined);
   }
 
   addToPrincipalPolicy(statement: PolicyStatement): void {
-    this.grants.addToPrincipalPolicy(statement);
+    const replacement = this.rewrite(statement);
+    if (replacement) this.rewrittenSids.push(statement.sid);
+    this.grants.addToPrincipalPolicy(replacement ?? statement);
   }
 }
 
@@ -78,6 +111,12 @@ export class StreamSourceModuleStack extends ReadableStack {
       ],
     });
     const iteratorAge = vars.num('iterator_age_alarm_seconds', "Alarm when the stream's oldest unread record is older than this (seconds)", 900, 60, 604800);
+    vars.str(
+      'on_failure_destination_arn',
+      'ARN of an existing SQS queue or SNS topic receiving the failure records of the stream mapping; the resize role gets sqs:SendMessage or sns:Publish on it. "" creates the queue <name_prefix>-stream-failures with a DLQ and alarms.',
+      '',
+      [FAILURE_DESTINATION_RULE],
+    );
     const alarmActions = vars.stringList('alarm_actions', 'ARNs (e.g. SNS topics) notified by the iterator-age and failure-queue alarms.', []);
     const tags = vars.tags();
 
@@ -88,6 +127,9 @@ export class StreamSourceModuleStack extends ReadableStack {
       roleName: roleName.stringValue,
       policyName: `${namePrefix.stringValue}-resize-stream-source`,
       invokeTargetArn: target.stringValue,
+      // The failure grant names whatever destination is chosen at plan time (locals below).
+      rewrite: (statement) =>
+        statement.sid === FAILURE_GRANT_SID ? { sid: FAILURE_GRANT_SID, actions: [hcl('local.stream_failure_send_action')], resources: [hcl('local.stream_failure_destination_arn')] } : undefined,
     });
     this.source = new StreamSource(this, 'stream-source', {
       namePrefix: namePrefix.stringValue,
@@ -113,13 +155,47 @@ export class StreamSourceModuleStack extends ReadableStack {
     ]);
     const iteratorAlarm = this.source.alarms.find((alarm) => alarm.node.id === 'iterator-age-alarm') as CloudwatchMetricAlarm;
     iteratorAlarm.addOverride('threshold', hcl('var.iterator_age_alarm_seconds * 1000'));
+    if (resize.rewrittenSids.join() !== FAILURE_GRANT_SID) {
+      throw submoduleDrift(`expected the construct to grant ${FAILURE_GRANT_SID} once, rewrote [${resize.rewrittenSids.join(', ')}]`);
+    }
+    const failureQueue = this.chooseFailureDestinationAtPlanTime();
 
     const output = (name: string, value: string, description: string): TerraformOutput => new TerraformOutput(this, name, { value, description });
     output('stream_name', this.source.streamName, 'Kinesis stream of S3 object references feeding the resize function.');
     output('stream_arn', this.source.streamArn, 'ARN of the Kinesis stream (producers need kinesis:PutRecord(s) on it).');
-    output('stream_failure_destination_arn', this.source.onFailureDestinationArn, 'Queue receiving the failure records of the stream mapping.');
-    output('stream_failure_queue_url', this.source.failureQueue!.queueUrl, 'URL of that queue.');
+    output('stream_failure_destination_arn', hcl('local.stream_failure_destination_arn'), 'Where the failure records of the stream mapping go: on_failure_destination_arn, or the created queue.');
+    output('stream_failure_queue_url', hcl(`${CREATES_FAILURE_QUEUE} ? ${first(failureQueue, 'url')} : null`), 'URL of the created failure queue; null when on_failure_destination_arn is given.');
     output('event_source_mapping_uuid', this.source.mapping.uuid, 'UUID of the stream event source mapping.');
+  }
+
+  /**
+   * The construct creates its failure queue (with DLQ and alarms); here they exist only when
+   * `on_failure_destination_arn` is "". Returns the (counted) failure queue.
+   */
+  private chooseFailureDestinationAtPlanTime(): SqsQueue {
+    const created = this.source.failureQueue;
+    const notEmptyAlarm = this.source.alarms.find((alarm) => alarm.node.id === 'stream-failures-alarm');
+    const dlqAlarm = created?.alarms.find((alarm) => alarm.node.id === 'dlq-depth-alarm');
+    if (!created || !notEmptyAlarm || !dlqAlarm || created.alarms.length !== 1) {
+      throw submoduleDrift('expected the construct to create a failure queue with one alarm (dlq-depth-alarm) and a stream-failures-alarm');
+    }
+    const counted = [...created.node.findAll().filter(TerraformResource.isTerraformResource), notEmptyAlarm];
+    for (const resource of counted) resource.addOverride('count', hcl(`${CREATES_FAILURE_QUEUE} ? 1 : 0`));
+
+    // Every reference to a counted resource names its [0] (evaluated only where it exists).
+    const { queue, deadLetterQueue } = created;
+    const redrive = JSON.parse(queue.redrivePolicyInput!) as Record<string, unknown>;
+    queue.addOverride('redrive_policy', JSON.stringify({ ...redrive, deadLetterTargetArn: hcl(first(deadLetterQueue, 'arn')) }));
+    dlqAlarm.addOverride('dimensions.QueueName', hcl(first(deadLetterQueue, 'name')));
+    notEmptyAlarm.addOverride('dimensions.QueueName', hcl(first(queue, 'name')));
+
+    new TerraformLocal(this, 'failure-destination', hcl(`${CREATES_FAILURE_QUEUE} ? ${first(queue, 'arn')} : var.on_failure_destination_arn`)).overrideLogicalId('stream_failure_destination_arn');
+    // The service is the third field of the ARN; "" (the created queue) is SQS.
+    new TerraformLocal(this, 'failure-send-action', hcl('can(regex("^arn:[a-z-]+:sns:", var.on_failure_destination_arn)) ? "sns:Publish" : "sqs:SendMessage"')).overrideLogicalId(
+      'stream_failure_send_action',
+    );
+    this.source.mapping.addOverride('destination_config.on_failure.destination_arn', hcl('local.stream_failure_destination_arn'));
+    return queue;
   }
 }
 

@@ -26,6 +26,14 @@ const MODULES = {
   stream_source: 'modules/stream-source/main.tf.json',
 } as const;
 
+/** The stream-source resources that exist only when the submodule creates its failure queue. */
+const STREAM_FAILURE_QUEUE_RESOURCES = [
+  'aws_sqs_queue.stream_source_stream_failures_queue',
+  'aws_sqs_queue.stream_source_stream_failures_dlq',
+  'aws_cloudwatch_metric_alarm.stream_source_stream_failures_alarm',
+  'aws_cloudwatch_metric_alarm.stream_source_stream_failures_dlq_depth_alarm',
+];
+
 const IMAGE_VARS = [
   '-var', 'resize_image_uri=123456789012.dkr.ecr.eu-west-1.amazonaws.com/irc-resize:v1',
   '-var', 'publish_image_uri=123456789012.dkr.ecr.eu-west-1.amazonaws.com/irc-publish:v1',
@@ -149,7 +157,8 @@ describeIfReady('offline terraform: examples/terraform-full', () => {
         'aws_cloudwatch_event_target.upload_api_keep_warm_target_2',
         'aws_lambda_permission.upload_api_keep_warm_permission',
       ]),
-      ...expectedOf('stream_source', []),
+      // The failure queue, its DLQ and their alarms (count: on_failure_destination_arn is "").
+      ...expectedOf('stream_source', STREAM_FAILURE_QUEUE_RESOURCES),
       'aws_sns_topic.alarms',
     ];
     expect(created.sort()).toEqual(expected.sort());
