@@ -136,37 +136,3 @@ export function classifyRequest(method: string, url: string, headers: IncomingHt
   }
 }
 
-/**
- * Reads the form fields of an S3 POST upload (multipart/form-data) up to the file part, as S3
- * does (fields after the file are ignored). Returns the `key` with `${filename}` substituted.
- */
-export function postObjectKey(body: Buffer, contentType: string): string | undefined {
-  const boundaryMatch = /boundary=(?:"([^"]+)"|([^;]+))/i.exec(contentType);
-  const boundary = boundaryMatch?.[1] ?? boundaryMatch?.[2];
-  if (!boundary) return undefined;
-  const delimiter = Buffer.from(`--${boundary.trim()}`);
-  let key: string | undefined;
-  let filename: string | undefined;
-  let position = body.indexOf(delimiter);
-  while (position >= 0) {
-    const partStart = position + delimiter.length;
-    if (body.subarray(partStart, partStart + 2).toString() === '--') break;
-    const next = body.indexOf(delimiter, partStart);
-    const part = body.subarray(partStart, next >= 0 ? next : body.length);
-    const headerEnd = part.indexOf('\r\n\r\n');
-    if (headerEnd < 0) break;
-    const headers = part.subarray(0, headerEnd).toString('utf8');
-    const name = /name="([^"]*)"/i.exec(headers.replace(/filename="[^"]*"/i, ''))?.[1];
-    const file = /filename="([^"]*)"/i.exec(headers)?.[1];
-    if (file !== undefined || name?.toLowerCase() === 'file') {
-      filename = file ?? '';
-      break;
-    }
-    if (name?.toLowerCase() === 'key') {
-      key = part.subarray(headerEnd + 4, part.length - 2).toString('utf8');
-    }
-    position = next;
-  }
-  if (key === undefined) return undefined;
-  return filename !== undefined ? key.split('${filename}').join(filename) : key;
-}

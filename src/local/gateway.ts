@@ -12,7 +12,7 @@
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { classifyRequest, postObjectKey, type AwsRequestInfo } from './aws-request';
+import { classifyRequest, type AwsRequestInfo } from './aws-request';
 import { FaultInjector, errorAnswer, type FaultEffect } from './gateway-faults';
 import {
   NotificationRouter,
@@ -203,7 +203,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     if (info.operation === 'PostObject' && info.service === 's3') {
       // The stand-in stores any form; S3 holds a form with a policy to it (post-upload.ts).
       const upload = await checkPostUpload(req, { bucket: info.bucket ?? '', region, credentials: localCredentials });
-      if (upload.action === 'forward') await forward(req, res, info, upload.body, upload.headers);
+      if (upload.action === 'forward') await forward(req, res, info, { body: upload.body, headers: upload.headers, postKey: upload.key });
       else if (upload.action === 'refuse') {
         log({ event: 'gateway.post_refused', level: 'warn', bucket: info.bucket, code: upload.error.code, message: upload.error.message });
         sendS3Error(res, upload.error);
@@ -211,7 +211,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
       return;
     }
     if (query) await forwardSqsQuery(req, res, query);
-    else await forward(req, res, info, body);
+    else await forward(req, res, info, { body });
   }
 
   /**
@@ -273,14 +273,15 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     return true;
   }
 
-  /** Forwards a request; `readBody` is its body when the gateway already read it, sent with `replacedHeaders`. */
-  function forward(req: IncomingMessage, res: ServerResponse, info: AwsRequestInfo, readBody?: Buffer, replacedHeaders: http.OutgoingHttpHeaders = {}): Promise<void> {
+  /**
+   * Forwards a request. `read.body`: its body when the gateway already read it, sent with
+   * `read.headers` replacing the request's own; `read.postKey`: a POST upload's key, read from its form.
+   */
+  function forward(req: IncomingMessage, res: ServerResponse, info: AwsRequestInfo, read: { body?: Buffer; headers?: http.OutgoingHttpHeaders; postKey?: string } = {}): Promise<void> {
     const createdEvent = info.service === 's3' && info.bucket && router.watches(info.bucket) ? CREATED_EVENTS[info.operation] : undefined;
     const rewriteUrls = info.service === 'sqs' && QUEUE_URL_OPERATIONS.has(info.operation);
-    // PostObject names its key in the form body; keep a copy of the body to read it.
-    const bodyCopy: Buffer[] | undefined = createdEvent === 'ObjectCreated:Post' ? [] : undefined;
+    const readBody = read.body;
     const arrived = new Date();
-    const formContentType = String(replacedHeaders['content-type'] ?? req.headers['content-type'] ?? '');
 
     return new Promise<void>((resolve, reject) => {
       const upstreamReq = http.request(
@@ -291,7 +292,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
           // The stand-in sees plain path-style requests to its own address, whatever name the
           // client used for us (it would read a dotted Host such as host.docker.internal as a bucket).
           path: info.virtualHosted ? `/${encodeURIComponent(info.bucket ?? '')}${req.url ?? '/'}` : req.url,
-          headers: { ...withoutHopByHop(req.headers), host: upstream.host, ...replacedHeaders },
+          headers: { ...withoutHopByHop(req.headers), host: upstream.host, ...read.headers },
           agent,
         },
         (upstreamRes) => {
@@ -303,7 +304,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
             upstreamRes.pipe(res);
             upstreamRes.on('end', () => {
               if (createdEvent && status >= 200 && status < 300) {
-                objectCreated(req, info, createdEvent, upstreamRes, arrived, bodyCopy, formContentType);
+                objectCreated(req, info, createdEvent, upstreamRes, arrived, read.postKey);
               }
               resolve();
             });
@@ -323,7 +324,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
             res.end(body);
             // CompleteMultipartUpload can fail with 200 and an <Error> body.
             if (createdEvent && status >= 200 && status < 300 && !body.includes('<Error>')) {
-              objectCreated(req, info, createdEvent, upstreamRes, arrived, bodyCopy, formContentType);
+              objectCreated(req, info, createdEvent, upstreamRes, arrived, read.postKey);
             }
             resolve();
           });
@@ -341,11 +342,9 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
       });
       req.on('aborted', () => upstreamReq.destroy());
       if (readBody) {
-        bodyCopy?.push(readBody);
         upstreamReq.end(readBody);
         return;
       }
-      if (bodyCopy) req.on('data', (chunk: Buffer) => bodyCopy.push(chunk));
       req.pipe(upstreamReq);
     });
   }
@@ -356,12 +355,12 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     eventName: ObjectCreatedEventName,
     upstreamRes: IncomingMessage,
     eventTime: Date,
-    bodyCopy: Buffer[] | undefined,
-    formContentType: string,
+    postKey: string | undefined,
   ): void {
     let key = info.key ?? '';
     if (eventName === 'ObjectCreated:Post') {
-      const formKey = postObjectKey(Buffer.concat(bodyCopy ?? []), formContentType);
+      // PostObject names its key in the form body (post-upload.ts read it).
+      const formKey = postKey;
       if (formKey === undefined) {
         log({ event: 'notification.skipped', level: 'warn', reason: 'POST upload without a key field', bucket: info.bucket });
         return;

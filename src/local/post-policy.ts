@@ -206,8 +206,8 @@ function parsePolicy(encoded: string): Policy | { ok: false; error: S3ErrorShape
   return { expiration: expires, conditions: parsed };
 }
 
-/** `${filename}` in the key stands for the file's name without folders, as S3 and the stand-in read it. */
-function resolvedKey(key: string, filename: string | undefined): string {
+/** A POST form's key: `${filename}` in it stands for the file's name without folders, as S3 reads it. */
+export function resolvedKey(key: string, filename: string | undefined): string {
   if (!key.includes('${filename}')) return key;
   const name = (filename ?? '').split(/[\\/]/).pop() ?? '';
   return key.split('${filename}').join(name);

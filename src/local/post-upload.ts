@@ -10,7 +10,7 @@ import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:
 import { randomBytes } from 'node:crypto';
 import { encodePostForm, readPostForm, type FormField } from './multipart-form';
 import { MAX_LOCAL_OBJECT_BYTES } from './standin';
-import { s3ErrorXml, verifyPostPolicy, verifyPostPolicyFields, type S3ErrorShape, type SecretCredentials } from './post-policy';
+import { resolvedKey, s3ErrorXml, verifyPostPolicy, verifyPostPolicyFields, type S3ErrorShape, type SecretCredentials } from './post-policy';
 
 /** Largest file the gateway buffers from one POST upload, policy or not (S3's own limit is 5 GiB). */
 export const MAX_LOCAL_POST_FILE_BYTES = MAX_LOCAL_OBJECT_BYTES;
@@ -29,8 +29,11 @@ export interface PostUploadCheckOptions {
 }
 
 export type PostUploadCheck =
-  /** Send `body` on, with `headers` replacing the request's own (Content-Type, Content-Length). */
-  | { readonly action: 'forward'; readonly body: Buffer; readonly headers: OutgoingHttpHeaders; readonly policyChecked: boolean }
+  /**
+   * Send `body` on, with `headers` replacing the request's own (Content-Type, Content-Length); `key`:
+   * the object's key as the form names it (`${filename}` resolved), undefined for a form without one.
+   */
+  | { readonly action: 'forward'; readonly body: Buffer; readonly headers: OutgoingHttpHeaders; readonly policyChecked: boolean; readonly key: string | undefined }
   /** Answer with this S3 error; nothing is sent on. */
   | { readonly action: 'refuse'; readonly error: S3ErrorShape }
   /** The client went away mid-body: nothing to answer. */
@@ -100,7 +103,8 @@ export async function checkPostUpload(req: IncomingMessage, opts: PostUploadChec
   const { form, raw } = result;
   if (!hasPolicy(form.fields)) {
     const headers: OutgoingHttpHeaders = { 'content-length': raw.length };
-    return { action: 'forward', body: raw, headers, policyChecked: false };
+    const keyField = form.fields.find((f) => f.name.toLowerCase() === 'key');
+    return { action: 'forward', body: raw, headers, policyChecked: false, key: keyField && resolvedKey(keyField.value, form.file?.filename) };
   }
   if (!form.file) {
     return { action: 'refuse', error: { code: 'InvalidArgument', status: 400, message: 'POST requires exactly one file upload per request.', details: { ArgumentName: 'file', ArgumentValue: '0' } } };
@@ -108,7 +112,7 @@ export async function checkPostUpload(req: IncomingMessage, opts: PostUploadChec
   const verdict = verifyPostPolicy(pairs(form.fields), { size: form.file.data.length, contentType: form.file.contentType, filename: form.file.filename }, policyOptions());
   if (!verdict.ok) return { action: 'refuse', error: verdict.error };
   const encoded = encodePostForm(form);
-  return { action: 'forward', body: encoded.body, headers: { 'content-type': encoded.contentType, 'content-length': encoded.body.length }, policyChecked: true };
+  return { action: 'forward', body: encoded.body, headers: { 'content-type': encoded.contentType, 'content-length': encoded.body.length }, policyChecked: true, key: verdict.key };
 }
 
 /** Answers `res` with `error` as S3 does (XML body, request id headers). */
