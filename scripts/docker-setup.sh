@@ -59,8 +59,12 @@ if $ARM64; then
       DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends qemu-user-static >/dev/null
     fi
     binfmt=/proc/sys/fs/binfmt_misc
-    [ -f "$binfmt/register" ] || mount -t binfmt_misc binfmt_misc "$binfmt" || {
-      log "cannot mount binfmt_misc (a container without privileges?): no arm64 emulation here"; exit 1; }
+    if [ ! -f "$binfmt/register" ] && ! mount -t binfmt_misc binfmt_misc "$binfmt" 2>/dev/null; then
+      # The amd64 setup above still holds; the arm64 image tests skip loudly (and fail under CI=true).
+      log "WARNING: cannot mount binfmt_misc (a container without privileges?): no arm64 emulation, no arm64 base"
+      echo "export $exports"
+      exit 0
+    fi
     if ! grep -qs '^enabled' "$binfmt/qemu-aarch64"; then
       # The package's own registration line (magic, mask, interpreter); flag F opens the interpreter now.
       line="$(cat /usr/lib/binfmt.d/qemu-aarch64.conf)"
