@@ -170,6 +170,22 @@ class Stopping extends Error {}
 
 type BatchOutcome = { kind: 'success' } | { kind: 'partial'; lowestFailed: number } | { kind: 'error'; result: InvokeResult; reason: string };
 
+/** Every counter of a stream mapping at zero. */
+export function emptyStreamMappingStats(): StreamMappingStats {
+  return {
+    batches: 0,
+    recordsInvoked: 0,
+    invokeErrors: 0,
+    invalidResponses: 0,
+    partialFailures: 0,
+    retries: 0,
+    bisections: 0,
+    recordsToFailureDestination: 0,
+    recordsDiscarded: 0,
+    failureDestinationErrors: 0,
+  };
+}
+
 /**
  * Starts the mapping at once: one loop per shard. Defaults as AWS's: batch 100, LATEST, no bisect,
  * retries until the record expires (-1), partial batch responses on.
@@ -182,18 +198,7 @@ export function startStreamMapping(opts: StreamMappingOptions): StreamMapping {
   const reportItemFailures = (opts.functionResponseTypes ?? ['ReportBatchItemFailures']).includes('ReportBatchItemFailures');
   const log: LogSink = opts.logSink ?? ((line) => process.stdout.write(JSON.stringify(line) + '\n'));
   const now = opts.now ?? Date.now;
-  const stats: StreamMappingStats = {
-    batches: 0,
-    recordsInvoked: 0,
-    invokeErrors: 0,
-    invalidResponses: 0,
-    partialFailures: 0,
-    retries: 0,
-    bisections: 0,
-    recordsToFailureDestination: 0,
-    recordsDiscarded: 0,
-    failureDestinationErrors: 0,
-  };
+  const stats = emptyStreamMappingStats();
   let stopping = false;
   let inFlight = 0;
   const wakers = new Map<string, () => void>();

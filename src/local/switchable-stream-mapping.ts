@@ -9,8 +9,8 @@
  * re-enabling nor a restart on a kept stream skips records that arrived after the mapping existed.
  */
 import { randomUUID } from 'node:crypto';
-import { startStreamMapping, streamMappingSettings, type StreamMapping, type StreamMappingOptions, type StreamMappingStats } from './stream-mapping';
-import type { MappingState } from './switchable-mapping';
+import { mappingSwitch, type MappingState } from './mapping-switch';
+import { emptyStreamMappingStats, startStreamMapping, streamMappingSettings, type StreamMapping, type StreamMappingOptions } from './stream-mapping';
 import type { LogSink } from './types';
 
 export interface SwitchableStreamMappingOptions extends StreamMappingOptions {
@@ -45,25 +45,6 @@ export interface SwitchableStreamMapping extends StreamMapping {
   setEnabled(enabled: boolean): Promise<void>;
 }
 
-function addStats(a: StreamMappingStats, b: StreamMappingStats): StreamMappingStats {
-  const sum = { ...a };
-  for (const key of Object.keys(sum) as (keyof StreamMappingStats)[]) sum[key] += b[key];
-  return sum;
-}
-
-const emptyStats = (): StreamMappingStats => ({
-  batches: 0,
-  recordsInvoked: 0,
-  invokeErrors: 0,
-  invalidResponses: 0,
-  partialFailures: 0,
-  retries: 0,
-  bisections: 0,
-  recordsToFailureDestination: 0,
-  recordsDiscarded: 0,
-  failureDestinationErrors: 0,
-});
-
 /**
  * Creates the mapping (fixing each shard's starting position) and starts reading unless `enabled`
  * is false. Defaults: those of startStreamMapping; `enabled` true; uuid random.
@@ -88,24 +69,9 @@ export function startSwitchableStreamMapping(opts: SwitchableStreamMappingOption
   };
   const start = (): StreamMapping => startStreamMapping({ ...mappingOptions, consumerName: consumer, functionArn, logSink: sink });
 
-  let current: StreamMapping | undefined = enabled ? start() : undefined;
-  let state: MappingState = enabled ? 'Enabled' : 'Disabled';
-  let modified = new Date();
-  let previous = emptyStats();
-  let stopped = false;
-  // Changes run one after another; stop() waits for the one under way.
-  let chain: Promise<void> = Promise.resolve();
-
-  const disable = async (): Promise<void> => {
-    const running = current;
-    if (!running) return;
-    state = 'Disabling';
-    await running.stop();
-    previous = addStats(previous, running.stats());
-    current = undefined;
-  };
+  const mapping = mappingSwitch({ name: uuid, enabled, start, emptyStats: emptyStreamMappingStats });
   const caughtUp = (): boolean =>
-    current ? current.caughtUp() : stream.shardIds.every((shardId) => stream.lastSequenceNumber(shardId) === undefined || stream.checkpointOf(consumer, shardId) === stream.lastSequenceNumber(shardId));
+    mapping.current()?.caughtUp() ?? stream.shardIds.every((shardId) => stream.lastSequenceNumber(shardId) === undefined || stream.checkpointOf(consumer, shardId) === stream.lastSequenceNumber(shardId));
 
   return {
     kind: 'kinesis',
@@ -119,34 +85,12 @@ export function startSwitchableStreamMapping(opts: SwitchableStreamMappingOption
       bisectBatchOnFunctionError: mappingOptions.bisectBatchOnFunctionError ?? false,
       functionResponseTypes: mappingOptions.functionResponseTypes ?? ['ReportBatchItemFailures'],
     },
-    state: () => state,
-    lastModified: () => modified,
+    state: mapping.state,
+    lastModified: mapping.lastModified,
     lastProcessingResult: () => lastResult,
-    setEnabled(on) {
-      if (stopped) return Promise.reject(new Error(`event source mapping ${uuid} is stopped`));
-      const change = chain.then(async () => {
-        if (stopped) return;
-        if (on && !current) {
-          state = 'Enabling';
-          current = start();
-          state = 'Enabled';
-        } else if (!on && current) {
-          await disable();
-          state = 'Disabled';
-        }
-        modified = new Date();
-      });
-      chain = change.catch(() => undefined);
-      return change;
-    },
-    stop() {
-      stopped = true;
-      chain = chain.then(disable).then(() => {
-        state = 'Disabled';
-      });
-      return chain;
-    },
-    stats: () => (current ? addStats(previous, current.stats()) : { ...previous }),
+    setEnabled: mapping.setEnabled,
+    stop: mapping.stop,
+    stats: mapping.stats,
     caughtUp,
     async waitUntilCaughtUp(timeoutMs = 30000) {
       const deadline = Date.now() + timeoutMs;
