@@ -119,3 +119,17 @@ export function startUploadFunction(cloud: TestCloud, maxUploadBytes: number): P
     logSink: () => undefined,
   });
 }
+
+/** An API Gateway HTTP API (payload 2.0) event for `POST /uploads` with `body` (JSON-encoded unless a string). */
+export function uploadApiEvent(body: unknown): Record<string, unknown> {
+  return {
+    version: '2.0',
+    routeKey: 'POST /uploads',
+    rawPath: '/uploads',
+    rawQueryString: '',
+    headers: { 'content-type': 'application/json' },
+    requestContext: { http: { method: 'POST', path: '/uploads' }, stage: '$default', requestId: 'r', timeEpoch: Date.now() },
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+    isBase64Encoded: false,
+  };
+}

@@ -8,7 +8,7 @@ import { postUrl, presignPost } from '../../src/aws/presign';
 import type { LocalFunction } from '../../src/local/function-host';
 import { synthesizeImage } from '../../src/local/samples';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../src/local/sdk';
-import { exists, listKeys, receiveAll, startTestCloud, startUploadFunction, type TestCloud } from '../helpers/local-cloud';
+import { exists, listKeys, receiveAll, startTestCloud, startUploadFunction, uploadApiEvent, type TestCloud } from '../helpers/local-cloud';
 
 /** The upload function's MAX_UPLOAD_BYTES here. */
 const MAX_UPLOAD_BYTES = 20_000;
@@ -25,16 +25,7 @@ interface Signed {
 
 /** Asks the upload handler (POST /uploads) to sign a form. */
 async function sign(filename: string, size: number, contentType = 'image/png'): Promise<Signed> {
-  const result = await upload.invoke({
-    version: '2.0',
-    routeKey: 'POST /uploads',
-    rawPath: '/uploads',
-    rawQueryString: '',
-    headers: { 'content-type': 'application/json' },
-    requestContext: { http: { method: 'POST', path: '/uploads' }, stage: '$default', requestId: 'r', timeEpoch: Date.now() },
-    body: JSON.stringify({ filename, contentType, size }),
-    isBase64Encoded: false,
-  });
+  const result = await upload.invoke(uploadApiEvent({ filename, contentType, size }));
   if (!result.ok) throw new Error(`invoke failed: ${JSON.stringify(result.error)}`);
   const payload = result.payload as APIGatewayProxyStructuredResultV2;
   expect(payload.statusCode).toBe(201);

@@ -5,24 +5,11 @@ import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { startLocalChain, type LocalChain } from '../../src/local/chain';
 import { startLocalFunction, type LocalFunction } from '../../src/local/function-host';
 import { synthesizeImage } from '../../src/local/samples';
-import { exists, HANDLERS_DIR, startTestCloud, startUploadFunction, type TestCloud } from '../helpers/local-cloud';
+import { exists, HANDLERS_DIR, startTestCloud, startUploadFunction, uploadApiEvent, type TestCloud } from '../helpers/local-cloud';
 
 let cloud: TestCloud;
 let upload: LocalFunction;
 let png: Buffer;
-
-function apiEvent(body: unknown) {
-  return {
-    version: '2.0',
-    routeKey: 'POST /uploads',
-    rawPath: '/uploads',
-    rawQueryString: '',
-    headers: { 'content-type': 'application/json' },
-    requestContext: { http: { method: 'POST', path: '/uploads' }, stage: '$default', requestId: 'r', timeEpoch: Date.now() },
-    body: typeof body === 'string' ? body : JSON.stringify(body),
-    isBase64Encoded: false,
-  };
-}
 
 interface Signed {
   url: string;
@@ -32,7 +19,7 @@ interface Signed {
 }
 
 async function callApi(body: unknown): Promise<{ statusCode: number; body: Record<string, unknown> }> {
-  const result = await upload.invoke(apiEvent(body));
+  const result = await upload.invoke(uploadApiEvent(body));
   if (!result.ok) throw new Error(`invoke failed: ${JSON.stringify(result.error)}`);
   const payload = result.payload as APIGatewayProxyStructuredResultV2;
   return { statusCode: payload.statusCode ?? 0, body: JSON.parse(payload.body ?? '{}') as Record<string, unknown> };
@@ -145,11 +132,11 @@ describe('keep-warm ping under aws-lambda-ric, with no cloud and no credentials'
   });
 
   it('would have failed had it reached the SDK: a real request to the same function gets 500', async () => {
-    expect(answerOf(await bare.invoke(apiEvent({ filename: 'a.png', contentType: 'image/png', size: 10 }))).statusCode).toBe(500);
+    expect(answerOf(await bare.invoke(uploadApiEvent({ filename: 'a.png', contentType: 'image/png', size: 10 }))).statusCode).toBe(500);
   });
 
   it('treats a request body that looks like the ping as a request (400, not 200)', async () => {
-    expect(answerOf(await bare.invoke(apiEvent({ source: 'resize-chain.keep-warm' }))).statusCode).toBe(400);
+    expect(answerOf(await bare.invoke(uploadApiEvent({ source: 'resize-chain.keep-warm' }))).statusCode).toBe(400);
   });
 });
 
