@@ -8,6 +8,7 @@ import { parseArgs } from 'node:util';
 import { isPipelineError } from '../core/errors';
 import { costCommand } from './commands/cost';
 import { s3PutEvent } from './commands/event';
+import type { LocalContainersOptions } from './chain';
 import { readVariantsFile } from './variants-file';
 import { invokeCommand } from './commands/invoke';
 import { resizeFiles } from './commands/resize';
@@ -34,8 +35,9 @@ const USAGE = `Usage:
       Start the local cloud and keep it running: one endpoint on 127.0.0.1 serving S3, SQS and the
       Lambda event-source-mapping API, with the module's bucket and queue names, for the AWS CLI,
       SDKs and your code. Prints what to paste, then one line per invocation. --state keeps buckets
-      and queues (and, with --stream, the stream's records and checkpoints) across restarts. Ctrl-C lets batches in flight finish (up to --drain seconds) and
-      exits 0; a second Ctrl-C exits at once (130; 143 for SIGTERM).
+      and queues (and, with --stream, the stream's records and checkpoints) across restarts.
+      Ctrl-C lets batches in flight finish (up to --drain seconds) and exits 0; a second Ctrl-C
+      exits at once (130; 143 for SIGTERM).
       --ui also serves the upload API and the upload page (see start --ui); with --containers the
       upload function runs as its image too (--upload-image picks another tag).
       --stream adds the Kinesis stream <prefix>-uploads (Kinesis API on the same endpoint: PutRecord,
@@ -67,11 +69,23 @@ function int(value: string | undefined, name: string, fallback: number): number 
   return n;
 }
 
-/** --stream-shards: 1..100 (the local stream's range), default 1 as the module's shardCount. */
-function streamShards(value: string | undefined): number {
-  const n = int(value, 'stream-shards', 1);
+/** --containers [--resize-image I] [--publish-image I] [--upload-image I], or undefined: processes. */
+function containersOption(values: { containers?: boolean; 'resize-image'?: string; 'publish-image'?: string; 'upload-image'?: string }): LocalContainersOptions | undefined {
+  return values.containers ? { resizeImage: values['resize-image'], publishImage: values['publish-image'], uploadImage: values['upload-image'] } : undefined;
+}
+
+/**
+ * --stream [--stream-shards N]: the local stream source, or undefined without --stream. Shards
+ * 1..100 (the local stream's range), default 1 as the module's shardCount.
+ */
+function streamSourceOption(values: { stream?: boolean; 'stream-shards'?: string }): { shardCount: number } | undefined {
+  if (!values.stream) {
+    if (values['stream-shards'] !== undefined) throw new UsageError('--stream-shards needs --stream');
+    return undefined;
+  }
+  const n = int(values['stream-shards'], 'stream-shards', 1);
   if (n > 100) throw new UsageError(`--stream-shards must be at most 100 locally, got ${n}`);
-  return n;
+  return { shardCount: n };
 }
 
 async function main(argv: string[]): Promise<number> {
@@ -107,8 +121,8 @@ async function main(argv: string[]): Promise<number> {
       });
       if (positionals.length > 1) throw new UsageError('start takes at most one folder');
       const concurrency = int(values.concurrency, 'concurrency', 2);
-      const containers = values.containers ? { resizeImage: values['resize-image'], publishImage: values['publish-image'], uploadImage: values['upload-image'] } : undefined;
-      if (values['stream-shards'] !== undefined && !values.stream) throw new UsageError('--stream-shards needs --stream');
+      const containers = containersOption(values);
+      const streamSource = streamSourceOption(values);
       if (values.ui) {
         if (positionals.length > 0) throw new UsageError('start --ui takes no folder: drop images on the page');
         if (values.stream) throw new UsageError('start --ui takes no --stream: use up --ui --stream for the page beside the stream');
@@ -132,7 +146,7 @@ async function main(argv: string[]): Promise<number> {
           variants: values.variants ? readVariantsFile(values.variants) : undefined,
           resize: { concurrency },
           containers,
-          streamSource: values.stream ? { shardCount: streamShards(values['stream-shards']) } : undefined,
+          streamSource,
         },
       });
       return summary.exitCode;
@@ -160,8 +174,7 @@ async function main(argv: string[]): Promise<number> {
         },
       });
       if (positionals.length > 0) throw new UsageError('up takes no positional arguments');
-      if (values['stream-shards'] !== undefined && !values.stream) throw new UsageError('--stream-shards needs --stream');
-      const shardCount = values.stream ? streamShards(values['stream-shards']) : undefined;
+      const streamSource = streamSourceOption(values);
       const port = values.port === '0' ? 0 : int(values.port, 'port', 4566);
       if (port > 65535) throw new UsageError(`--port must be at most 65535, got ${port}`);
       const concurrency = int(values.concurrency, 'concurrency', 2);
@@ -177,9 +190,9 @@ async function main(argv: string[]): Promise<number> {
           logDir: values.logs,
           variants: values.variants ? readVariantsFile(values.variants) : undefined,
           resize: { concurrency },
-          containers: values.containers ? { resizeImage: values['resize-image'], publishImage: values['publish-image'], uploadImage: values['upload-image'] } : undefined,
+          containers: containersOption(values),
           uploadApi: values.ui ? {} : undefined,
-          streamSource: values.stream ? { shardCount } : undefined,
+          streamSource,
         },
       });
     }

@@ -70,14 +70,17 @@ async function readBody(body: unknown): Promise<Buffer> {
   return Buffer.concat(chunks);
 }
 
-/** Pulls every rejection off the rejected queue (the run reports them, so the queue ends drained). */
-async function drainRejections(chain: LocalChain): Promise<ImageRejectedEvent[]> {
-  const queueUrl = chain.resources.queues.rejected.url;
+/**
+ * Takes the messages waiting on a queue (up to 10) and deletes them, returning their JSON bodies:
+ * the run reports each one, so the queue ends drained. No queue (`undefined`): nothing.
+ */
+async function drainQueue<T>(chain: LocalChain, queueUrl: string | undefined): Promise<T[]> {
+  if (!queueUrl) return [];
   const res = await chain.sqs.send(new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 0 }));
   const messages = res.Messages ?? [];
   if (messages.length === 0) return [];
   await chain.sqs.send(new DeleteMessageBatchCommand({ QueueUrl: queueUrl, Entries: messages.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle })) }));
-  return messages.map((m) => JSON.parse(m.Body ?? '{}') as ImageRejectedEvent);
+  return messages.map((m) => JSON.parse(m.Body ?? '{}') as T);
 }
 
 interface Upload {
@@ -93,17 +96,6 @@ interface Upload {
   record?: { shardId: string; sequenceNumber: string };
   /** With --stream: the on-failure record that named it (the mapping gave up on it). */
   streamFailure?: KinesisFailureRecord;
-}
-
-/** Pulls every record off the stream's on-failure queue (they are counted as dead letters). */
-async function drainStreamFailures(chain: LocalChain): Promise<KinesisFailureRecord[]> {
-  const queueUrl = chain.streamSource?.failureQueue.url;
-  if (!queueUrl) return [];
-  const res = await chain.sqs.send(new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 0 }));
-  const messages = res.Messages ?? [];
-  if (messages.length === 0) return [];
-  await chain.sqs.send(new DeleteMessageBatchCommand({ QueueUrl: queueUrl, Entries: messages.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle })) }));
-  return messages.map((m) => JSON.parse(m.Body ?? '{}') as KinesisFailureRecord);
 }
 
 /** True when the failure record's batch holds the upload's record. */
@@ -176,7 +168,7 @@ export async function startCommand(opts: StartOptions): Promise<StartSummary> {
     let finished = 0;
     let streamFailures = 0;
     while (finished < uploads.length && Date.now() < deadline) {
-      for (const failure of await drainStreamFailures(chain)) {
+      for (const failure of await drainQueue<KinesisFailureRecord>(chain, chain.streamSource?.failureQueue.url)) {
         streamFailures += 1;
         for (const u of uploads) {
           if (!u.finishedAt && failureCovers(failure, u.record)) {
@@ -185,7 +177,7 @@ export async function startCommand(opts: StartOptions): Promise<StartSummary> {
           }
         }
       }
-      for (const rejection of await drainRejections(chain)) {
+      for (const rejection of await drainQueue<ImageRejectedEvent>(chain, chain.resources.queues.rejected.url)) {
         const u = byKey.get(rejection.source?.key);
         if (u && !u.finishedAt) {
           u.rejection = rejection;
