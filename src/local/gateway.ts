@@ -24,7 +24,7 @@ import type { GatewayRoute } from './lambda-api';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from './sdk';
 import { parseSqsQuery, sqsQueryError, sqsQueryResponse, type SqsQueryRequest } from './sqs-query';
 import { checkPostUpload, sendS3Error } from './post-upload';
-import type { S3ErrorShape } from './post-policy';
+import { entityTooLarge, type S3ErrorShape } from './post-policy';
 import { MAX_LOCAL_OBJECT_BYTES } from './standin';
 import type { LogSink } from './types';
 
@@ -129,12 +129,7 @@ function objectTooLarge(req: IncomingMessage, info: AwsRequestInfo): S3ErrorShap
   // aws-chunked bodies (streaming signatures) declare the object's own size apart from the framing.
   const size = Number(req.headers['x-amz-decoded-content-length'] ?? req.headers['content-length']);
   if (!(size > MAX_LOCAL_OBJECT_BYTES)) return undefined;
-  return {
-    code: 'EntityTooLarge',
-    status: 400,
-    message: `Your proposed upload exceeds the maximum allowed size (the local cloud takes ${MAX_LOCAL_OBJECT_BYTES} bytes per request; use a multipart upload)`,
-    details: { ProposedSize: String(size), MaxSizeAllowed: String(MAX_LOCAL_OBJECT_BYTES) },
-  };
+  return entityTooLarge(size, MAX_LOCAL_OBJECT_BYTES, `the local cloud takes ${MAX_LOCAL_OBJECT_BYTES} bytes per request; use a multipart upload`);
 }
 
 export async function startGateway(opts: GatewayOptions): Promise<Gateway> {

@@ -82,6 +82,19 @@ function s3Error(code: string, status: number, message: string, details?: Record
   return { ok: false, error: details ? { code, status, message, details } : { code, status, message } };
 }
 
+/**
+ * S3's EntityTooLarge for a body of `proposedSize` bytes above `maxSize`; `why` (appended in
+ * parentheses) says which limit, when it is the local cloud's rather than the policy's.
+ */
+export function entityTooLarge(proposedSize: number, maxSize: number, why?: string): S3ErrorShape {
+  return {
+    code: 'EntityTooLarge',
+    status: 400,
+    message: `Your proposed upload exceeds the maximum allowed size${why ? ` (${why})` : ''}`,
+    details: { ProposedSize: String(proposedSize), MaxSizeAllowed: String(maxSize) },
+  };
+}
+
 function invalidPolicy(reason: string): { ok: false; error: S3ErrorShape } {
   return s3Error('InvalidPolicyDocument', 400, `Invalid Policy: ${reason}`);
 }
@@ -298,7 +311,7 @@ function evaluate(fields: PostFormFields, file: { size?: number; filename?: stri
 
   if (range && file.size !== undefined) {
     if (file.size > range.max) {
-      return s3Error('EntityTooLarge', 400, 'Your proposed upload exceeds the maximum allowed size', { ProposedSize: String(file.size), MaxSizeAllowed: String(range.max) });
+      return { ok: false, error: entityTooLarge(file.size, range.max) };
     }
     if (file.size < range.min) {
       return s3Error('EntityTooSmall', 400, 'Your proposed upload is smaller than the minimum allowed size', { ProposedSize: String(file.size), MinSizeAllowed: String(range.min) });

@@ -10,7 +10,7 @@ import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:
 import { randomBytes } from 'node:crypto';
 import { encodePostForm, readPostForm, type FormField } from './multipart-form';
 import { MAX_LOCAL_OBJECT_BYTES } from './standin';
-import { resolvedKey, s3ErrorXml, verifyPostPolicy, verifyPostPolicyFields, type S3ErrorShape, type SecretCredentials } from './post-policy';
+import { entityTooLarge, resolvedKey, s3ErrorXml, verifyPostPolicy, verifyPostPolicyFields, type S3ErrorShape, type SecretCredentials } from './post-policy';
 
 /** Largest file the gateway buffers from one POST upload, policy or not (S3's own limit is 5 GiB). */
 export const MAX_LOCAL_POST_FILE_BYTES = MAX_LOCAL_OBJECT_BYTES;
@@ -42,14 +42,8 @@ export type PostUploadCheck =
 const hasPolicy = (fields: readonly FormField[]): boolean => fields.some((f) => f.name.toLowerCase() === 'policy');
 const pairs = (fields: readonly FormField[]): Array<[string, string]> => fields.map((f) => [f.name, f.value]);
 
-function localCapError(proposedSize: number, max: number): S3ErrorShape {
-  return {
-    code: 'EntityTooLarge',
-    status: 400,
-    message: `Your proposed upload exceeds the maximum allowed size (the local cloud buffers POST uploads of at most ${max} bytes)`,
-    details: { ProposedSize: String(proposedSize), MaxSizeAllowed: String(max) },
-  };
-}
+const localCapError = (proposedSize: number, max: number): S3ErrorShape =>
+  entityTooLarge(proposedSize, max, `the local cloud buffers POST uploads of at most ${max} bytes`);
 
 const MALFORMED: S3ErrorShape = { code: 'MalformedPOSTRequest', status: 400, message: 'The body of your POST request is not well-formed multipart/form-data.' };
 
