@@ -14,7 +14,7 @@ import { isPipelineError } from '../core/errors';
 import { MAX_STREAM_RECORD_BYTES } from '../core/stream-event';
 import { readBody } from './gateway';
 import type { GatewayRoute } from './lambda-api';
-import type { LocalStream, PutRecordInput } from './stream';
+import { HASH_SPACE, hashKeyRange, type LocalStream, type PutRecordInput } from './stream';
 
 /** The X-Amz-Target prefix of every Kinesis operation. */
 export const KINESIS_TARGET_PREFIX = 'Kinesis_20131202.';
@@ -40,21 +40,6 @@ export class KinesisApiError extends Error {
   ) {
     super(message);
   }
-}
-
-const HASH_SPACE = 1n << 128n;
-
-/** The hash-key range of shard `index` of `count`, matching LocalStream's routing (floor(hash * count / 2^128)). */
-export function hashKeyRange(index: number, count: number): { StartingHashKey: string; EndingHashKey: string } {
-  const n = BigInt(count);
-  const start = (BigInt(index) * HASH_SPACE + n - 1n) / n;
-  const end = (BigInt(index + 1) * HASH_SPACE + n - 1n) / n - 1n;
-  return { StartingHashKey: start.toString(), EndingHashKey: end.toString() };
-}
-
-/** A sequence number below every record of shard `index` (LocalStream numbers are `49` + 6-digit shard + 48-digit counter). */
-function startingSequenceNumber(index: number): string {
-  return `49${String(index).padStart(6, '0')}${'0'.repeat(48)}`;
 }
 
 function send(res: ServerResponse, status: number, body: unknown): void {
@@ -135,7 +120,7 @@ export function kinesisApiRoute(streams: () => readonly ServedStream[], opts: { 
     return ids.map((ShardId, index) => ({
       ShardId,
       HashKeyRange: hashKeyRange(index, ids.length),
-      SequenceNumberRange: { StartingSequenceNumber: startingSequenceNumber(index) },
+      SequenceNumberRange: { StartingSequenceNumber: stream.startingSequenceNumber(ShardId) },
     }));
   }
 

@@ -70,7 +70,8 @@ export interface StreamStore {
   saveCheckpoints(checkpoints: StoredCheckpoint[]): void;
 }
 
-const HASH_SPACE = 1n << 128n;
+/** Kinesis hash keys are 128-bit: 0..HASH_SPACE-1. */
+export const HASH_SPACE = 1n << 128n;
 
 /** The shard id Kinesis gives the n-th shard of a new stream. */
 export function shardIdOf(index: number): string {
@@ -80,6 +81,17 @@ export function shardIdOf(index: number): string {
 /** Kinesis's partition-key hash: MD5 as an unsigned 128-bit integer. */
 export function partitionKeyHash(partitionKey: string): bigint {
   return BigInt(`0x${createHash('md5').update(partitionKey, 'utf8').digest('hex')}`);
+}
+
+/**
+ * The hash-key range of shard `index` of `count`, as ListShards reports it: exactly the keys
+ * `shardFor` routes there (floor(hash * count / 2^128)).
+ */
+export function hashKeyRange(index: number, count: number): { StartingHashKey: string; EndingHashKey: string } {
+  const n = BigInt(count);
+  const start = (BigInt(index) * HASH_SPACE + n - 1n) / n;
+  const end = (BigInt(index + 1) * HASH_SPACE + n - 1n) / n - 1n;
+  return { StartingHashKey: start.toString(), EndingHashKey: end.toString() };
 }
 
 /** A position before every record of shard `index` (sequence numbers are `49` + 6-digit shard index + 48-digit counter). */

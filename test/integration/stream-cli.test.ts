@@ -9,7 +9,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DEFAULT_VARIANTS } from '../../src/core/variants';
-import { hashKeyRange } from '../../src/local/kinesis-api';
+import { hashKeyRange } from '../../src/local/stream';
 import { corruptImage, synthesizeImage } from '../../src/local/samples';
 import { LocalStream, partitionKeyHash } from '../../src/local/stream';
 import { awsCliEnv, findAwsCli, killUp, runAws, startUp, type UpProcess } from '../helpers/up-process';
