@@ -9,8 +9,8 @@
 // The Dockerfile's build stages then run on this machine's CPU (cross-compiling), from the base for
 // this machine's platform (--build-base, default: as for --base on this platform).
 // Each image is tagged image-resize-chain/<handler>:<tag> (default latest, or latest-arm64) and
-// image-resize-chain/<handler>:src-<hash>
-// (a build removes the src-<hash> tags of earlier builds of that handler),
+// image-resize-chain/<handler>:src-<hash> (src-<hash>-arm64 for arm64)
+// (a build removes the pinned tags of earlier builds of that handler for the same platform),
 // the hash covering everything the build reads (Dockerfile, .dockerignore, package*.json,
 // tsconfig.json, containers/, src/ minus src/local/) plus the base image id and platform:
 // --if-missing skips a handler whose src-<hash> image exists (tests reuse builds this way).
@@ -77,16 +77,21 @@ function run(args, env) {
   });
 }
 
+/** The pinned tag's form per platform: src-<hash> (amd64), src-<hash>-arm64. */
+const PINNED_SUFFIX = { 'linux/amd64': '', 'linux/arm64': '-arm64' };
+const pinnedTagPattern = (platform) => new RegExp(`^src-[0-9a-f]{16}${PINNED_SUFFIX[platform]}$`);
+
 /**
- * Removes the src-<hash> tags of earlier builds of a handler, so every source change does not
- * leave another image behind. Only tags go: layers the current image shares stay.
+ * Removes the pinned tags of earlier builds of a handler for the same platform, so every source
+ * change does not leave another image behind (the other platform's build stays). Only tags go:
+ * layers the current image shares stay.
  */
-function untagStaleBuilds(handler, pinned) {
+function untagStaleBuilds(handler, platform, pinned) {
   const repository = `image-resize-chain/${handler}`;
   const listed = spawnSync(docker, ['image', 'ls', repository, '--format', '{{.Tag}}'], { encoding: 'utf8' });
   const stale = listed.stdout
     .split('\n')
-    .filter((tag) => tag.startsWith('src-') && `${repository}:${tag}` !== pinned)
+    .filter((tag) => pinnedTagPattern(platform).test(tag) && `${repository}:${tag}` !== pinned)
     .map((tag) => `${repository}:${tag}`);
   if (stale.length) spawnSync(docker, ['rmi', ...stale], { stdio: 'ignore' });
 }
@@ -125,7 +130,7 @@ async function main() {
   const baseId = imageId(base) ?? base; // a public base not pulled yet: hash its name
   const buildBaseId = buildBase === base ? baseId : (imageId(buildBase) ?? buildBase);
   const hash = sourceHash(`${baseId} ${buildBaseId}`, platform);
-  const tags = Object.fromEntries(handlers.map((h) => [h, { image: `image-resize-chain/${h}:${tag}`, pinned: `image-resize-chain/${h}:src-${hash}` }]));
+  const tags = Object.fromEntries(handlers.map((h) => [h, { image: `image-resize-chain/${h}:${tag}`, pinned: `image-resize-chain/${h}:src-${hash}${PINNED_SUFFIX[platform]}` }]));
   if (values['print-tags']) {
     process.stdout.write(`${JSON.stringify({ base, buildBase, platform, hash, tags })}\n`);
     return 0;
@@ -152,7 +157,7 @@ async function main() {
       return 1;
     }
     results.push({ handler, image, pinned, built: true, seconds: Number(((Date.now() - started) / 1000).toFixed(1)) });
-    untagStaleBuilds(handler, pinned);
+    untagStaleBuilds(handler, platform, pinned);
   }
   for (const r of results) {
     const size = spawnSync(docker, ['image', 'inspect', '--format', '{{.Size}}', r.image], { encoding: 'utf8' }).stdout.trim();
