@@ -11,23 +11,10 @@
  *
  * Prints one JSON object: per target median, min, max (ms), ratio of medians to the yardstick, samples.
  */
-import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { handlerInitEnv, HANDLERS_DIR, measureStartUp, NOOP_DIR, type StartUpTarget } from './system';
 import { summarize } from './stats';
-
-const ROOT = path.join(__dirname, '..');
-
-function builtImages(handlers: string[]): Record<string, string> {
-  const res = spawnSync(process.execPath, [path.join(ROOT, 'scripts', 'images.mjs'), ...handlers, '--if-missing', '--json'], {
-    cwd: ROOT,
-    encoding: 'utf8',
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  if (res.status !== 0) throw new Error(`scripts/images.mjs failed (${res.status})`);
-  const summary = JSON.parse(res.stdout.trim().split('\n').pop() ?? '{}') as { images: Array<{ handler: string; pinned: string }> };
-  return Object.fromEntries(summary.images.map((i) => [i.handler, i.pinned]));
-}
+import { ensureImages } from '../scripts/ensure-images';
 
 function parseTargets(specs: string[], kind: 'processes' | 'containers'): StartUpTarget[] {
   return specs.map((spec) => {
@@ -56,7 +43,7 @@ async function main(): Promise<void> {
       { name: 'publish', handler: 'publish.handler', taskRoot: HANDLERS_DIR, env },
     ];
   } else {
-    const images = builtImages(['baseline', 'resize', 'publish']);
+    const { images } = ensureImages(['baseline', 'resize', 'publish'], { showLog: true });
     targets = [
       { name: 'baseline', handler: 'baseline.handler', image: images.baseline! },
       { name: 'resize', handler: 'resize.handler', image: images.resize!, env },

@@ -4,6 +4,9 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { dockerAvailable, dockerClient } from '../../src/local/container-host';
+import { ensureImages as buildImages, type BuiltImages } from '../../scripts/ensure-images';
+
+export type { BuiltImages };
 
 export const ROOT = join(__dirname, '..', '..');
 export const DOCKER = dockerClient();
@@ -20,27 +23,12 @@ export function requireDocker(suite: string): boolean {
   return false;
 }
 
-export interface BuiltImages {
-  base: string;
-  hash: string;
-  /** handler -> image tag pinned to the current sources (image-resize-chain/<h>:src-<hash>). */
-  images: Record<string, string>;
-}
-
 /**
- * Builds (or reuses) the images of `handlers` for the current sources; the build log is returned on failure.
- * @param platform default linux/amd64 (another CPU builds as scripts/images.mjs does: cross, plus QEMU)
+ * Builds (or reuses) the images of `handlers` for the current sources with this client.
+ * @param platform default linux/amd64
  */
 export function ensureImages(handlers: string[], platform = 'linux/amd64'): BuiltImages {
-  const res = spawnSync(process.execPath, [join(ROOT, 'scripts', 'images.mjs'), ...handlers, '--platform', platform, '--if-missing', '--json'], {
-    cwd: ROOT,
-    encoding: 'utf8',
-    env: { ...process.env, DOCKER },
-    maxBuffer: 64 * 1024 * 1024,
-  });
-  if (res.status !== 0) throw new Error(`scripts/images.mjs failed (${res.status}):\n${(res.stderr ?? '').slice(-4000)}`);
-  const summary = JSON.parse(res.stdout.trim().split('\n').pop() ?? '{}') as { base: string; hash: string; images: Array<{ handler: string; pinned: string }> };
-  return { base: summary.base, hash: summary.hash, images: Object.fromEntries(summary.images.map((i) => [i.handler, i.pinned])) };
+  return buildImages(handlers, { platform, docker: DOCKER });
 }
 
 /**
