@@ -4,16 +4,13 @@
  * holds it (post-policy.ts) and, when it passes, sent on re-encoded (multipart-form.ts) so the
  * stand-in stores exactly what was checked. A form without a policy goes on byte for byte: the
  * stand-in decides, as before. Either way the body is buffered, up to the policy's
- * content-length-range or MAX_LOCAL_POST_FILE_BYTES, whichever is smaller.
+ * content-length-range or MAX_LOCAL_OBJECT_BYTES, whichever is smaller.
  */
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import { randomBytes } from 'node:crypto';
 import { encodePostForm, readPostForm, type FormField } from './multipart-form';
 import { MAX_LOCAL_OBJECT_BYTES } from './standin';
 import { entityTooLarge, resolvedKey, s3ErrorXml, verifyPostPolicy, verifyPostPolicyFields, type S3ErrorShape, type SecretCredentials } from './post-policy';
-
-/** Largest file the gateway buffers from one POST upload, policy or not (S3's own limit is 5 GiB). */
-export const MAX_LOCAL_POST_FILE_BYTES = MAX_LOCAL_OBJECT_BYTES;
 
 export interface PostUploadCheckOptions {
   /** The bucket posted to. */
@@ -24,7 +21,7 @@ export interface PostUploadCheckOptions {
   readonly credentials: (accessKeyId: string) => SecretCredentials | undefined;
   /** @default () => new Date() */
   readonly now?: () => Date;
-  /** @default MAX_LOCAL_POST_FILE_BYTES */
+  /** @default MAX_LOCAL_OBJECT_BYTES */
   readonly maxFileBytes?: number;
 }
 
@@ -53,7 +50,7 @@ const MALFORMED: S3ErrorShape = { code: 'MalformedPOSTRequest', status: 400, mes
  * carried a policy: a form the check cannot read must not reach a parser that might.
  */
 export async function checkPostUpload(req: IncomingMessage, opts: PostUploadCheckOptions): Promise<PostUploadCheck> {
-  const cap = opts.maxFileBytes ?? MAX_LOCAL_POST_FILE_BYTES;
+  const cap = opts.maxFileBytes ?? MAX_LOCAL_OBJECT_BYTES;
   const now = opts.now ?? (() => new Date());
   const policyOptions = () => ({ bucket: opts.bucket, region: opts.region, credentials: opts.credentials, now: now() });
   const lengthHeader = Number(req.headers['content-length']);
