@@ -98,7 +98,7 @@ export function evaluateTargets(results: BenchResults, webpNames: string[], jpeg
       met: jpegRatio === undefined ? undefined : Math.abs(jpegRatio - 1) <= TARGETS.bytesTolerance,
     });
     if (input.id === '24mp-jpeg') {
-      rows.push({ input: input.id, target: `peak RSS ≤ ${TARGETS.rss24mpMiB} MB`, measured: `${fmt(ours?.peakRssMiB)} MB`, met: ours?.peakRssMiB === undefined ? undefined : ours.peakRssMiB <= TARGETS.rss24mpMiB });
+      rows.push({ input: input.id, target: `peak RSS (VmHWM) ≤ ${TARGETS.rss24mpMiB} MiB`, measured: `${fmt(ours?.peakRssMiB)} MiB`, met: ours?.peakRssMiB === undefined ? undefined : ours.peakRssMiB <= TARGETS.rss24mpMiB });
     }
   }
   if (results.coldInit) {
@@ -128,13 +128,15 @@ export function renderMarkdown(r: BenchResults): string {
   lines.push(
     '**ms**: wall time per source, bytes in memory to encoded bytes (CLI peers: all their processes, start-up included), median (min–max). ' +
       '**CPU ms**: user + system CPU of that work (all threads). **ours ÷**: our median over this row\'s. ' +
-      '**RSS**: peak resident set of a fresh process that handled this one source. **SSIM**: luma SSIM of the 800 px WebP against a Lanczos3 resize of the full-size decode.',
+      '**RSS**: peak resident set, MiB, of a fresh worker process that handled this one source (CLI peers: the largest of its per-output processes): ' +
+      '`VmHWM` of /proc/<pid>/status, which starts at that process\'s own exec, read by the worker itself after the job (CLI peers: each child traced and read as it exits). ' +
+      'Not getrusage maxRSS, which Linux carries across fork and exec, so that a worker reports at least its parent\'s size. **SSIM**: luma SSIM of the 800 px WebP against a Lanczos3 resize of the full-size decode.',
     '',
   );
   for (const input of r.inputs) {
     const ours = input.impls.find((i) => i.id === 'ours');
     lines.push(`## ${input.id}: ${input.description}`, '');
-    lines.push('| implementation | ms median (min–max) | CPU ms | ours ÷ | peak RSS MB | WebP KB (320/800/1600) | JPEG KB | SSIM 800 px |');
+    lines.push('| implementation | ms median (min–max) | CPU ms | ours ÷ | peak RSS MiB | WebP KB (320/800/1600) | JPEG KB | SSIM 800 px |');
     lines.push('|---|---|---|---|---|---|---|---|');
     for (const impl of input.impls) {
       if (impl.missing || impl.error) {
@@ -191,8 +193,8 @@ export function renderMarkdown(r: BenchResults): string {
   if (r.synthMs) lines.push(`| synth of the example stacks (\`tsx main.ts\`) | ${fmt(r.synthMs.median)} ms (${fmt(r.synthMs.min)}–${fmt(r.synthMs.max)}) |`);
   if (r.synthError) lines.push(`| synth | error: ${r.synthError.slice(0, 200)} |`);
   const steady = Object.entries(r.steadyStateRssMiB).map(([id, mib]) => `${id} ${fmt(mib)}`).join(', ');
-  lines.push(`| peak RSS of each timing worker after all rounds (MB) | ${steady} |`);
+  lines.push(`| peak RSS (VmHWM) of each timing worker after all rounds, MiB (CLI peers: largest child) | ${steady} |`);
   lines.push('');
-  lines.push('Differences under ~25 % between runs on shared machines are noise (DESIGN.md §5); compare rows within one run.', '');
+  lines.push('Differences under ~25 % between runs on shared machines are noise; compare rows within one run.', '');
   return `${lines.join('\n')}\n`;
 }

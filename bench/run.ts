@@ -14,7 +14,8 @@
  * A peer that is not installed is reported as missing. Same variants (DEFAULT_VARIANTS: 320/800/1600
  * WebP q80 + 1600 JPEG q80), auto-orient, no metadata, for all.
  *
- * Per source: median and min-max wall ms, CPU ms, peak RSS (fresh process, one source), output
+ * Per source: median and min-max wall ms, CPU ms, peak RSS (VmHWM of a fresh process that handled
+ * this one source, bench/peak-memory.ts; CLI peers: their largest child), output
  * bytes, and SSIM (luma, Gaussian 11x11) of the 800 px output against a Lanczos3 resize of the
  * full-size decode. Then: handler cold init, warm invocation latency, local chain throughput and
  * synth time. Writes bench/results.json and bench/results.md (a --quick run writes under

@@ -8,14 +8,31 @@ Response: {"ms", "cpuMs", "outputs": [...]} | {"peakRssKiB"} (largest child so f
 Usage: cli_worker.py vipsthumbnail|imagemagick BINARY
 Timed: the wall time of running every command, one after another, and the CPU time of those
 children (getrusage RUSAGE_CHILDREN), so process start-up is included: it is part of the method.
+Memory: the peak resident set of each child, read at its exit (peak_memory.run_measured), not
+RUSAGE_CHILDREN's maxrss, which counts this worker's own pages copied into each child by fork.
 """
 import os
 import resource
 import subprocess
 import sys
+import tempfile
 import time
 
+from peak_memory import run_measured
 from protocol import serve
+
+
+def run_checked(command):
+    """Runs one command, raises CalledProcessError (with its stderr) when it fails; returns the
+    child's peak resident KiB."""
+    with tempfile.TemporaryFile() as stderr:
+        code, peak = run_measured(command, stderr=stderr)
+        if code != 0:
+            stderr.seek(0)
+            raise subprocess.CalledProcessError(code, command, stderr=stderr.read())
+    if peak is None:
+        raise RuntimeError("%s exited without a peak memory figure (its exit was not traced)" % command[0])
+    return peak
 
 
 def vips_command(binary, source, variant, target):
@@ -39,6 +56,7 @@ def magick_command(binary, source, variant, target):
 def main():
     tool, binary = sys.argv[1], sys.argv[2]
     build = vips_command if tool == "vipsthumbnail" else magick_command
+    largest_child = {"kib": 0}
 
     def handle(request):
         commands, targets = [], []
@@ -50,7 +68,7 @@ def main():
         before = resource.getrusage(resource.RUSAGE_CHILDREN)
         wall0 = time.perf_counter()
         for command in commands:
-            subprocess.run(command, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+            largest_child["kib"] = max(largest_child["kib"], run_checked(command))
         wall = time.perf_counter() - wall0
         after = resource.getrusage(resource.RUSAGE_CHILDREN)
         cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
@@ -62,7 +80,7 @@ def main():
             return "%s failed: %s" % (err.cmd[0], (err.stderr or b"").decode(errors="replace").strip()[:300])
         return None
 
-    serve(handle, resource.RUSAGE_CHILDREN, describe_error)
+    serve(handle, lambda: largest_child["kib"], describe_error)
 
 
 if __name__ == "__main__":

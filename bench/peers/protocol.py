@@ -1,14 +1,16 @@
 """The line protocol every bench peer worker speaks (bench/workers/protocol.ts): one JSON request
-per line on stdin, one JSON reply per line on stdout. {"cmd":"rss"} asks for the peak RSS,
+per line on stdin, one JSON reply per line on stdout. {"cmd":"rss"} asks for the peak RSS in KiB
+(VmHWM, peak_memory.py: from the process's own exec on, never the parent's),
 {"cmd":"exit"} ends the worker, anything else is a resize request for `handle`."""
 import json
-import resource
 import sys
 
+from peak_memory import own_peak_kib
 
-def serve(handle, rss_of=resource.RUSAGE_SELF, describe_error=None):
+
+def serve(handle, peak_kib=own_peak_kib, describe_error=None):
     """Answers requests until stdin closes or {"cmd":"exit"}. `handle(request)` returns the reply
-    of a resize request; `rss_of` says whose peak RSS to report (the worker, or its children);
+    of a resize request; `peak_kib()` is the peak RSS to report (default this worker's own);
     `describe_error(err)` may turn an exception into an error text (default: type and message)."""
     for line in sys.stdin:
         if not line.strip():
@@ -16,7 +18,7 @@ def serve(handle, rss_of=resource.RUSAGE_SELF, describe_error=None):
         try:
             request = json.loads(line)
             if request.get("cmd") == "rss":
-                reply = {"peakRssKiB": resource.getrusage(rss_of).ru_maxrss}
+                reply = {"peakRssKiB": peak_kib()}
             elif request.get("cmd") == "exit":
                 return
             else:

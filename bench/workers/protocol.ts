@@ -61,10 +61,15 @@ export class BenchWorker {
     return reply as unknown as JobReply;
   }
 
-  /** Peak resident set size of the worker (or of its largest child, for CLI peers), in KiB. */
+  /**
+   * Peak resident set of the worker since its exec (or of its largest child so far, for CLI
+   * peers), in KiB: VmHWM, bench/peak-memory.ts. Rejects when the worker has no figure.
+   */
   async peakRssKiB(): Promise<number> {
     const reply = await this.send({ cmd: 'rss' });
-    return Number(reply.peakRssKiB);
+    const kib = reply.peakRssKiB;
+    if (typeof kib !== 'number' || !(kib > 0)) throw new Error(`worker reported no peak memory figure: ${JSON.stringify(reply)}`);
+    return kib;
   }
 
   async close(): Promise<void> {

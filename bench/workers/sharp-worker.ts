@@ -3,7 +3,8 @@
  * (the same protocol as bench/peers/*.py):
  *
  *   {"input", "outDir", "variants"} -> {"ms", "cpuMs", "outputs": [{name, file, bytes, width, height}]}
- *   {"cmd": "rss"} -> {"peakRssKiB"};  {"cmd": "exit"} ends the process.
+ *   {"cmd": "rss"} -> {"peakRssKiB"} (VmHWM since this process's exec, bench/peak-memory.ts);
+ *   {"cmd": "exit"} ends the process.
  *
  * `ours` is the product's resize core (src/core/pipeline.ts resizeImage) with the limits it ships
  * with. `naive` is what a sharp user writes first: one pipeline per output from the same input
@@ -11,12 +12,13 @@
  * Timed: bytes in memory -> encoded bytes in memory.
  *
  * Bundled by bench/run.ts with esbuild and run on plain Node 22 (no tsx loader), so its peak RSS
- * is what a Lambda sandbox would see.
+ * is what a Lambda sandbox would see (not getrusage maxRSS, which carries the driver's over).
  */
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import type { VariantSpec } from '../../src/core/variants';
+import { peakRssKiB } from '../peak-memory';
 
 type Mode = 'ours' | 'naive';
 interface Output {
@@ -79,7 +81,7 @@ lines.on('line', (line) => {
     try {
       const request = JSON.parse(line) as { cmd?: string; input: string; outDir: string; variants: VariantSpec[] };
       if (request.cmd === 'exit') process.exit(0);
-      reply = request.cmd === 'rss' ? { peakRssKiB: process.resourceUsage().maxRSS } : await handle(request);
+      reply = request.cmd === 'rss' ? { peakRssKiB: peakRssKiB() } : await handle(request);
     } catch (err) {
       reply = { error: err instanceof Error ? err.message : String(err) };
     }

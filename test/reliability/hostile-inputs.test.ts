@@ -17,7 +17,8 @@ import { toSqsEventRecord } from '../../src/local/event-source-mapping';
 import { startLocalFunction, type LocalFunction } from '../../src/local/function-host';
 import { buildHostileCorpus, emojiKeyCase, goodImages, P3_COLOUR, type CorpusCase } from '../helpers/hostile-corpus';
 import { functionEnvFor, HANDLERS_DIR, receiveAll, startTestCloud, type TestCloud, upload } from '../helpers/local-cloud';
-import { measure, procMemory, sandboxPids } from './proc-memory';
+import { procMemory } from '../../bench/peak-memory';
+import { measure, sandboxPids } from './proc-memory';
 
 const MEMORY_BOUND_MB = 1024;
 const OUTPUT_PREFIX = 'v/';

@@ -1,27 +1,8 @@
 /**
- * Memory of sandbox processes from /proc (Linux): current RSS and the kernel's high-water mark.
- * Used to state the memory bound of the resize handler per input and per run.
+ * Memory of sandbox processes while a test drives them, from /proc (Linux), with the benchmark's
+ * method (bench/peak-memory.ts): current RSS sampled during work, and the sandboxes' pids.
  */
-import { readFileSync } from 'node:fs';
-
-export interface ProcMemory {
-  /** Resident set now, in MiB. */
-  rssMb: number;
-  /** Peak resident set since the process started (VmHWM), in MiB. */
-  hwmMb: number;
-}
-
-/** Reads /proc/<pid>/status; undefined when the process is gone or /proc is not there. */
-export function procMemory(pid: number): ProcMemory | undefined {
-  let status: string;
-  try {
-    status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  } catch {
-    return undefined;
-  }
-  const kb = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN);
-  return { rssMb: kb('VmRSS') / 1024, hwmMb: kb('VmHWM') / 1024 };
-}
+import { procMemory } from '../../bench/peak-memory';
 
 /**
  * Samples the RSS of `pid` every `everyMs` (default 5) while `work` runs; resolves with its result,

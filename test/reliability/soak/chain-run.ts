@@ -11,7 +11,7 @@ import { DEFAULT_VARIANTS } from '../../../src/core/variants';
 import { startLocalChain, type LocalChain, type LocalChainOptions } from '../../../src/local/chain';
 import { synthesizeImage } from '../../../src/local/samples';
 import { exists, HANDLERS_DIR, listKeys, upload, type TestCloud } from '../../helpers/local-cloud';
-import { procMemory } from '../proc-memory';
+import { procMemory } from '../../../bench/peak-memory';
 
 export interface RunFigures {
   images: number;
