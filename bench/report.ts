@@ -9,8 +9,12 @@ export interface ImplResult {
   error?: string;
   ms?: Summary;
   cpuMs?: Summary;
-  /** Fresh process, one source. */
+  /** Fresh process, one source: VmHWM (CLI peers: their largest child's). */
   peakRssMiB?: number;
+  /** Same process, getrusage maxRSS (CLI peers: RUSAGE_CHILDREN): includes the parent's pages, for contrast only. */
+  getrusageMaxRssMiB?: number;
+  /** The driver's own anonymous resident memory (RssAnon) when it started that process. */
+  driverAnonMiB?: number;
   /** Bytes per variant name. */
   bytes?: Record<string, number>;
   ssim800?: number;
@@ -42,6 +46,36 @@ export interface BenchResults {
   synthMs?: Summary;
   synthError?: string;
   durationSeconds?: number;
+}
+
+/**
+ * The peak RSS columns beside getrusage's maxRSS of the same fresh processes (the figure used
+ * before issue 19), and what the driver held when it started them: the figure that maxRSS inherits.
+ */
+function memoryMethodSection(r: BenchResults): string[] {
+  const measured = r.inputs.filter((input) => input.impls.some((impl) => impl.peakRssMiB !== undefined));
+  if (measured.length === 0) return [];
+  const ids = [...new Set(measured.flatMap((input) => input.impls.filter((impl) => impl.peakRssMiB !== undefined).map((impl) => impl.id)))];
+  const driver = measured.flatMap((input) => input.impls.map((impl) => impl.driverAnonMiB)).filter((mib): mib is number => mib !== undefined);
+  const lines = ['## Peak memory: VmHWM against getrusage maxRSS, same processes', ''];
+  lines.push(
+    'Each peak RSS above is `VmHWM` of the worker (CLI peers: of each output\'s process, traced and read as it exits): the high-water mark of its own address space, from its exec on. ' +
+      'getrusage\'s maxRSS (`process.resourceUsage().maxRSS`, `ru_maxrss`; CLI peers: `RUSAGE_CHILDREN` of their worker) is shown beside it only for contrast: ' +
+      'Linux carries it across fork and exec, so it reads at least the anonymous memory the parent held when it started the process' +
+      (driver.length ? ` (this driver: ${fmt(Math.min(...driver))}–${fmt(Math.max(...driver))} MiB when it started them).` : '.'),
+    '',
+  );
+  lines.push(`| implementation | ${measured.map((input) => input.id).join(' | ')} |`, `|---|${measured.map(() => '---|').join('')}`);
+  for (const id of ids) {
+    const label = measured.flatMap((input) => input.impls).find((impl) => impl.id === id)?.label ?? id;
+    const cells = measured.map((input) => {
+      const impl = input.impls.find((x) => x.id === id);
+      return `${fmt(impl?.peakRssMiB)} / ${fmt(impl?.getrusageMaxRssMiB)}`;
+    });
+    lines.push(`| ${label} | ${cells.join(' | ')} |`);
+  }
+  lines.push('', 'Cells: VmHWM / getrusage maxRSS, MiB.', '');
+  return lines;
 }
 
 /** Targets of issue 5, point 2 and 3. */
@@ -153,6 +187,8 @@ export function renderMarkdown(r: BenchResults): string {
     lines.push('');
   }
   if (r.inputs.some((i) => i.impls.some((x) => x.ssimResized))) lines.push('\\* output height differed by rounding from the reference; resized to it before scoring.', '');
+
+  lines.push(...memoryMethodSection(r));
 
   lines.push('## Targets (issue 5, points 2 and 3)', '');
   lines.push('| source | target | measured | verdict |', '|---|---|---|---|');

@@ -33,7 +33,8 @@ import { BENCH_INPUTS, prepareInputs, QUICK_INPUT_IDS, type BenchInput } from '.
 import { renderMarkdown, type BenchResults, type ImplResult, type InputResult } from './report';
 import { ssim } from './ssim';
 import { buildBundles, measureChain, measureColdInit, measureSynth } from './system';
-import { BenchWorker } from './workers/protocol';
+import { procMemory } from './peak-memory';
+import { BenchWorker, type PeakMemory } from './workers/protocol';
 import { rotate, summarize } from './stats';
 
 const ROOT = path.join(__dirname, '..');
@@ -234,20 +235,22 @@ async function main(): Promise<void> {
   const steadyRss = new Map<string, number>();
   for (const impl of available) {
     const worker = workers.get(impl.id)!;
-    steadyRss.set(impl.id, await worker.peakRssKiB().catch(() => Number.NaN));
+    steadyRss.set(impl.id, (await worker.peakMemory().catch(() => undefined))?.vmHwmKiB ?? Number.NaN);
     await worker.close();
   }
 
   // Peak RSS: a fresh process per implementation and source, one job.
   log('peak RSS, fresh process per implementation and source');
-  const freshRss = new Map<string, number>();
+  const freshRss = new Map<string, PeakMemory & { driverAnonKiB?: number }>();
   const rssInputs = args.quick ? inputs.filter((i) => i.id === '12mp-jpeg') : inputs;
   for (const input of rssInputs) {
     for (const impl of available) {
+      // What this driver holds when it starts the worker: fork copies it into getrusage's maxRSS.
+      const driverAnonMb = procMemory()?.anonMb;
       const worker = impl.start();
       try {
         await worker.job({ input: files.get(input.id)!, outDir: outDir(impl, input), variants: VARIANTS, draft: impl.draft });
-        freshRss.set(key(impl, input), await worker.peakRssKiB());
+        freshRss.set(key(impl, input), { ...(await worker.peakMemory()), driverAnonKiB: driverAnonMb === undefined ? undefined : driverAnonMb * 1024 });
       } catch (err) {
         log(`rss ${impl.id} on ${input.id}: ${err instanceof Error ? err.message : String(err)}`);
       } finally {
@@ -281,7 +284,9 @@ async function main(): Promise<void> {
         label: impl.label,
         ms: summarize(entry.ms),
         cpuMs: summarize(entry.cpuMs),
-        peakRssMiB: rss === undefined ? undefined : rss / 1024,
+        peakRssMiB: rss === undefined ? undefined : rss.vmHwmKiB / 1024,
+        getrusageMaxRssMiB: rss?.getrusageMaxRssKiB === undefined ? undefined : rss.getrusageMaxRssKiB / 1024,
+        driverAnonMiB: rss?.driverAnonKiB === undefined ? undefined : rss.driverAnonKiB / 1024,
         bytes: Object.fromEntries(outputs.map((o) => [o.name, o.bytes])),
         ssim800: score?.ssim,
         ssimResized: score?.resized,

@@ -3,7 +3,7 @@
 per output, as a shell script using them would. Same line protocol as pillow_worker.py:
 
 Request:  {"input", "outDir", "variants": [{name,width,format,quality}]} | {"cmd": "rss"} | {"cmd": "exit"}
-Response: {"ms", "cpuMs", "outputs": [...]} | {"peakRssKiB"} (largest child so far) | {"error"}
+Response: {"ms", "cpuMs", "outputs": [...]} | {"peakRssKiB", "getrusageMaxRssKiB"} (largest child so far) | {"error"}
 
 Usage: cli_worker.py vipsthumbnail|imagemagick BINARY
 Timed: the wall time of running every command, one after another, and the CPU time of those
@@ -80,7 +80,7 @@ def main():
             return "%s failed: %s" % (err.cmd[0], (err.stderr or b"").decode(errors="replace").strip()[:300])
         return None
 
-    serve(handle, lambda: largest_child["kib"], describe_error)
+    serve(handle, lambda: largest_child["kib"], describe_error, resource.RUSAGE_CHILDREN)
 
 
 if __name__ == "__main__":

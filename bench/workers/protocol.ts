@@ -11,6 +11,14 @@ export interface WorkerOutput {
   bytes: number;
 }
 
+/** A worker's answer to {"cmd":"rss"}, in KiB. */
+export interface PeakMemory {
+  /** VmHWM since the worker's exec (CLI peers: of their largest child so far), bench/peak-memory.ts. */
+  vmHwmKiB: number;
+  /** getrusage maxRSS of the same process (CLI peers: RUSAGE_CHILDREN), which includes what its parent held: shown only for contrast. */
+  getrusageMaxRssKiB?: number;
+}
+
 export interface JobReply {
   ms: number;
   cpuMs: number;
@@ -63,13 +71,14 @@ export class BenchWorker {
 
   /**
    * Peak resident set of the worker since its exec (or of its largest child so far, for CLI
-   * peers), in KiB: VmHWM, bench/peak-memory.ts. Rejects when the worker has no figure.
+   * peers), with getrusage's figure beside it. Rejects when the worker has no VmHWM figure.
    */
-  async peakRssKiB(): Promise<number> {
+  async peakMemory(): Promise<PeakMemory> {
     const reply = await this.send({ cmd: 'rss' });
     const kib = reply.peakRssKiB;
     if (typeof kib !== 'number' || !(kib > 0)) throw new Error(`worker reported no peak memory figure: ${JSON.stringify(reply)}`);
-    return kib;
+    const old = reply.getrusageMaxRssKiB;
+    return { vmHwmKiB: kib, getrusageMaxRssKiB: typeof old === 'number' ? old : undefined };
   }
 
   async close(): Promise<void> {

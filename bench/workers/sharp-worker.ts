@@ -3,7 +3,8 @@
  * (the same protocol as bench/peers/*.py):
  *
  *   {"input", "outDir", "variants"} -> {"ms", "cpuMs", "outputs": [{name, file, bytes, width, height}]}
- *   {"cmd": "rss"} -> {"peakRssKiB"} (VmHWM since this process's exec, bench/peak-memory.ts);
+ *   {"cmd": "rss"} -> {"peakRssKiB", "getrusageMaxRssKiB"} (VmHWM since this process's exec,
+ *   bench/peak-memory.ts; getrusage's maxRSS, which includes the driver's, only for contrast);
  *   {"cmd": "exit"} ends the process.
  *
  * `ours` is the product's resize core (src/core/pipeline.ts resizeImage) with the limits it ships
@@ -81,7 +82,7 @@ lines.on('line', (line) => {
     try {
       const request = JSON.parse(line) as { cmd?: string; input: string; outDir: string; variants: VariantSpec[] };
       if (request.cmd === 'exit') process.exit(0);
-      reply = request.cmd === 'rss' ? { peakRssKiB: peakRssKiB() } : await handle(request);
+      reply = request.cmd === 'rss' ? { peakRssKiB: peakRssKiB(), getrusageMaxRssKiB: process.resourceUsage().maxRSS } : await handle(request);
     } catch (err) {
       reply = { error: err instanceof Error ? err.message : String(err) };
     }
