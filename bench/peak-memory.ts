@@ -23,8 +23,6 @@ export interface ProcMemory {
   rssMb: number;
   /** Peak resident set since the process's exec (VmHWM), in MiB. */
   hwmMb: number;
-  /** Anonymous part of the resident set now (RssAnon), in MiB: what fork copies into a child's count. */
-  anonMb: number;
 }
 
 /** Reads /proc/<pid>/status (`'self'` by default); undefined when the process is gone or /proc is not there. */
@@ -39,7 +37,7 @@ export function procMemory(pid: number | 'self' = 'self'): ProcMemory | undefine
   const hwm = kib('VmHWM');
   // A zombie has a status file but no address space: no Vm* lines at all.
   if (Number.isNaN(hwm)) return undefined;
-  return { rssMb: kib('VmRSS') / 1024, hwmMb: hwm / 1024, anonMb: kib('RssAnon') / 1024 };
+  return { rssMb: kib('VmRSS') / 1024, hwmMb: hwm / 1024 };
 }
 
 /** Peak resident set of `pid` (default this process) since its exec, in KiB (VmHWM); undefined when gone. */

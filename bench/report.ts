@@ -13,8 +13,6 @@ export interface ImplResult {
   peakRssMiB?: number;
   /** Same process, getrusage maxRSS (CLI peers: RUSAGE_CHILDREN): includes the parent's pages, for contrast only. */
   getrusageMaxRssMiB?: number;
-  /** The driver's own anonymous resident memory (RssAnon) when it started that process. */
-  driverAnonMiB?: number;
   /** Bytes per variant name. */
   bytes?: Record<string, number>;
   ssim800?: number;
@@ -27,6 +25,8 @@ export interface InputResult {
   description: string;
   referenceSize: string;
   impls: ImplResult[];
+  /** Both figures for a child of the driver that does nothing, started just before this source's fresh workers. */
+  noopChildMiB?: { vmHwm: number; getrusageMaxRss: number };
 }
 
 export interface BenchResults {
@@ -50,19 +50,18 @@ export interface BenchResults {
 
 /**
  * The peak RSS columns beside getrusage's maxRSS of the same fresh processes (the figure used
- * before issue 19), and what the driver held when it started them: the figure that maxRSS inherits.
+ * before issue 19), and that figure for a child that does nothing: what maxRSS inherits.
  */
 function memoryMethodSection(r: BenchResults): string[] {
   const measured = r.inputs.filter((input) => input.impls.some((impl) => impl.peakRssMiB !== undefined));
   if (measured.length === 0) return [];
   const ids = [...new Set(measured.flatMap((input) => input.impls.filter((impl) => impl.peakRssMiB !== undefined).map((impl) => impl.id)))];
-  const driver = measured.flatMap((input) => input.impls.map((impl) => impl.driverAnonMiB)).filter((mib): mib is number => mib !== undefined);
   const lines = ['## Peak memory: VmHWM against getrusage maxRSS, same processes', ''];
   lines.push(
     'Each peak RSS above is `VmHWM` of the worker (CLI peers: of each output\'s process, traced and read as it exits): the high-water mark of its own address space, from its exec on. ' +
       'getrusage\'s maxRSS (`process.resourceUsage().maxRSS`, `ru_maxrss`; CLI peers: `RUSAGE_CHILDREN` of their worker) is shown beside it only for contrast: ' +
-      'Linux carries it across fork and exec, so it reads at least the anonymous memory the parent held when it started the process' +
-      (driver.length ? ` (this driver: ${fmt(Math.min(...driver))}–${fmt(Math.max(...driver))} MiB when it started them).` : '.'),
+      'Linux carries it across fork and exec, so a process reads at least what fork copied of its parent ' +
+      '(of a Node parent: its Buffers and native allocations, not its JS heap). The last row is that floor: a child of this driver that does nothing, started just before each source\'s fresh workers.',
     '',
   );
   lines.push(`| implementation | ${measured.map((input) => input.id).join(' | ')} |`, `|---|${measured.map(() => '---|').join('')}`);
@@ -74,6 +73,7 @@ function memoryMethodSection(r: BenchResults): string[] {
     });
     lines.push(`| ${label} | ${cells.join(' | ')} |`);
   }
+  lines.push(`| a child that does nothing (bare python3) | ${measured.map((input) => `${fmt(input.noopChildMiB?.vmHwm)} / ${fmt(input.noopChildMiB?.getrusageMaxRss)}`).join(' | ')} |`);
   lines.push('', 'Cells: VmHWM / getrusage maxRSS, MiB.', '');
   return lines;
 }

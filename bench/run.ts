@@ -33,7 +33,6 @@ import { BENCH_INPUTS, prepareInputs, QUICK_INPUT_IDS, type BenchInput } from '.
 import { renderMarkdown, type BenchResults, type ImplResult, type InputResult } from './report';
 import { ssim } from './ssim';
 import { buildBundles, measureChain, measureColdInit, measureSynth } from './system';
-import { procMemory } from './peak-memory';
 import { BenchWorker, type PeakMemory } from './workers/protocol';
 import { rotate, summarize } from './stats';
 
@@ -147,6 +146,18 @@ async function implementations(): Promise<Impl[]> {
   ];
 }
 
+/**
+ * Both peak figures, in KiB, of a child of this driver that does nothing (a bare python3),
+ * started now: its getrusage maxRSS, beyond its own VmHWM, is what fork copied of the driver.
+ */
+function noopChildPeaks(python: string | undefined): PeakMemory | undefined {
+  if (!python) return undefined;
+  const program = `import resource, sys; sys.path.insert(0, ${JSON.stringify(path.join(__dirname, 'peers'))}); from peak_memory import own_peak_kib; print(own_peak_kib(), resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)`;
+  const res = spawnSync(python, ['-c', program], { encoding: 'utf8' });
+  const [vmHwmKiB, getrusageMaxRssKiB] = res.stdout.trim().split(' ').map(Number);
+  return res.status === 0 && vmHwmKiB > 0 ? { vmHwmKiB, getrusageMaxRssKiB } : undefined;
+}
+
 const VARIANTS = DEFAULT_VARIANTS.map((v) => ({ name: v.name, width: v.width, format: v.format, quality: v.quality }));
 
 function outDir(impl: Impl, input: BenchInput): string {
@@ -241,16 +252,17 @@ async function main(): Promise<void> {
 
   // Peak RSS: a fresh process per implementation and source, one job.
   log('peak RSS, fresh process per implementation and source');
-  const freshRss = new Map<string, PeakMemory & { driverAnonKiB?: number }>();
+  const freshRss = new Map<string, PeakMemory>();
+  const noopRss = new Map<string, PeakMemory | undefined>();
+  const anyPython = findPythons().any;
   const rssInputs = args.quick ? inputs.filter((i) => i.id === '12mp-jpeg') : inputs;
   for (const input of rssInputs) {
+    noopRss.set(input.id, noopChildPeaks(anyPython));
     for (const impl of available) {
-      // What this driver holds when it starts the worker: fork copies it into getrusage's maxRSS.
-      const driverAnonMb = procMemory()?.anonMb;
       const worker = impl.start();
       try {
         await worker.job({ input: files.get(input.id)!, outDir: outDir(impl, input), variants: VARIANTS, draft: impl.draft });
-        freshRss.set(key(impl, input), { ...(await worker.peakMemory()), driverAnonKiB: driverAnonMb === undefined ? undefined : driverAnonMb * 1024 });
+        freshRss.set(key(impl, input), await worker.peakMemory());
       } catch (err) {
         log(`rss ${impl.id} on ${input.id}: ${err instanceof Error ? err.message : String(err)}`);
       } finally {
@@ -286,13 +298,19 @@ async function main(): Promise<void> {
         cpuMs: summarize(entry.cpuMs),
         peakRssMiB: rss === undefined ? undefined : rss.vmHwmKiB / 1024,
         getrusageMaxRssMiB: rss?.getrusageMaxRssKiB === undefined ? undefined : rss.getrusageMaxRssKiB / 1024,
-        driverAnonMiB: rss?.driverAnonKiB === undefined ? undefined : rss.driverAnonKiB / 1024,
         bytes: Object.fromEntries(outputs.map((o) => [o.name, o.bytes])),
         ssim800: score?.ssim,
         ssimResized: score?.resized,
       });
     }
-    results.push({ id: input.id, description: input.description, referenceSize: `${ref.width}x${ref.height}`, impls: perImpl });
+    const noop = noopRss.get(input.id);
+    results.push({
+      id: input.id,
+      description: input.description,
+      referenceSize: `${ref.width}x${ref.height}`,
+      impls: perImpl,
+      noopChildMiB: noop && { vmHwm: noop.vmHwmKiB / 1024, getrusageMaxRss: (noop.getrusageMaxRssKiB ?? Number.NaN) / 1024 },
+    });
   }
 
   const report: BenchResults = {

@@ -25,6 +25,11 @@ interface Figures {
   getrusageMaxRssKiB: number;
 }
 
+/** A Python program that can import the peers' modules, printing its Figures as JSON on its last line. */
+function pythonProgram(...lines: string[]): string {
+  return ['import json, resource, sys', `sys.path.insert(0, ${JSON.stringify(PEERS)})`, ...lines].join('\n');
+}
+
 function runJson(command: string, args: string[]): Figures {
   const run = spawnSync(command, args, { encoding: 'utf8', maxBuffer: MiB });
   if (run.status !== 0) throw new Error(`${command} ${args[0]} exited ${run.status ?? run.signal}: ${run.stderr}`);
@@ -69,13 +74,11 @@ describe('peak memory of a benchmark worker', () => {
 
   it('a Python worker (the Pillow peers\' own_peak_kib) reports its own peak, not its parent\'s', () => {
     const script = (mib: number) =>
-      [
-        'import json, resource, sys',
-        `sys.path.insert(0, ${JSON.stringify(PEERS)})`,
+      pythonProgram(
         'from peak_memory import own_peak_kib',
         `held = b"\\x01" * (${mib} << 20)`,
         'print(json.dumps({"peakRssKiB": own_peak_kib(), "getrusageMaxRssKiB": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}))',
-      ].join('\n');
+      );
     expectWorkerFigures(runJson(PYTHON, ['-c', script(0)]), runJson(PYTHON, ['-c', script(ALLOCATED_MIB)]));
   });
 
@@ -83,15 +86,13 @@ describe('peak memory of a benchmark worker', () => {
     // The CLI worker is the parent here: it holds 400 MiB and runs a child that allocates `mib`
     // and exits at once, so its peak is in its last moment (a poll of /proc would likely miss it).
     const script = (mib: number) =>
-      [
-        'import json, resource, sys',
-        `sys.path.insert(0, ${JSON.stringify(PEERS)})`,
+      pythonProgram(
         'from peak_memory import run_measured',
         `held = b"\\x01" * (${PARENT_MIB} << 20)`,
         `code, peak = run_measured([sys.executable, "-c", 'x = b"\\\\x01" * (${mib} << 20)'])`,
         'assert code == 0, code',
         'print(json.dumps({"peakRssKiB": peak, "getrusageMaxRssKiB": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss}))',
-      ].join('\n');
+      );
     expectWorkerFigures(runJson(PYTHON, ['-c', script(0)]), runJson(PYTHON, ['-c', script(ALLOCATED_MIB)]));
   });
 
