@@ -48,11 +48,19 @@ export interface ContainerLauncherOptions {
   runArgs?: string[];
   /** Mount the root file system read-only with a /tmp tmpfs, as Lambda does. @default true */
   readOnly?: boolean;
+  /**
+   * The function's ImageConfig.Command: the arguments given to the image's entrypoint in place of
+   * its CMD (for our images, the handler: ['resize.handler']).
+   * @default - the image's own CMD, as Lambda runs an image whose function sets no command
+   */
+  command?: string[];
 }
 
 /**
- * A launcher that runs each sandbox as `docker run --rm --network host <image>` with the
- * sandbox's Lambda environment. Values travel in the docker client's environment (`-e NAME`), not
+ * A launcher that runs each sandbox as `docker run --rm --network host <image> [command…]` with the
+ * sandbox's Lambda environment, started as Lambda starts an image: its entrypoint, given its CMD or
+ * the configured `command`, and only Lambda's variables (no _HANDLER: the entrypoint learns the
+ * handler from its argument). Values travel in the docker client's environment (`-e NAME`), not
  * on its command line. The container's own PATH, LAMBDA_TASK_ROOT and entrypoint are kept.
  * Throws PipelineError('INVALID_CONFIG') when the image does not exist.
  */
@@ -72,7 +80,7 @@ export function containerLauncher(opts: ContainerLauncherOptions): SandboxLaunch
       const args = ['run', '--rm', '--name', name, '--label', SANDBOX_LABEL, '--network', 'host'];
       if (opts.readOnly ?? true) args.push('--read-only', '--tmpfs', '/tmp:rw,exec,size=512m');
       for (const key of Object.keys(env)) args.push('-e', key);
-      args.push(...(opts.runArgs ?? []), opts.image);
+      args.push(...(opts.runArgs ?? []), opts.image, ...(opts.command ?? []));
       const child = spawn(docker, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
       liveContainers.set(name, { docker, child });
       const forget = () => liveContainers.delete(name);
@@ -94,12 +102,12 @@ export function containerLauncher(opts: ContainerLauncherOptions): SandboxLaunch
   };
 }
 
-export interface ContainerFunctionOptions extends Omit<LocalFunctionOptions, 'launcher' | 'taskRoot' | 'nodeBinary'>, ContainerLauncherOptions {}
+export interface ContainerFunctionOptions extends Omit<LocalFunctionOptions, 'launcher' | 'taskRoot' | 'nodeBinary' | 'handler'>, ContainerLauncherOptions {}
 
 /** startLocalFunction with container sandboxes: `concurrency` containers of `image` polling our Runtime API. */
 export function startContainerFunction(opts: ContainerFunctionOptions): Promise<LocalFunction> {
-  const { image, docker, runArgs, readOnly, ...fn } = opts;
-  return startLocalFunction({ ...fn, launcher: containerLauncher({ image, docker, runArgs, readOnly }) });
+  const { image, docker, runArgs, readOnly, command, ...fn } = opts;
+  return startLocalFunction({ ...fn, launcher: containerLauncher({ image, docker, runArgs, readOnly, command }) });
 }
 
 /** Containers still running when this process exits without stop(): removed synchronously (no orphans). */
