@@ -9,20 +9,42 @@
  * (docker0, e.g. 172.17.0.1: reachable from the bridge's containers and this machine, not from
  * other machines as 0.0.0.0 would be) and passes connections to the endpoint unchanged.
  */
+import { spawnSync } from 'node:child_process';
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
-import { networkInterfaces, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { VariantSpec } from '../core/variants';
 import type { LocalChain } from './chain';
+import { dockerClient } from './container-host';
 import { localAwsEnv } from './sdk';
 
 /** The host name a container uses for this machine (Docker Desktop's, and `--add-host …:host-gateway`). */
 export const CONTAINER_HOST_ALIAS = 'host.docker.internal';
 
-/** The IPv4 address of Docker's default bridge on this machine (docker0), if there is one. */
-export function dockerBridgeAddress(interfaceName = 'docker0'): string | undefined {
-  return networkInterfaces()[interfaceName]?.find((a) => a.family === 'IPv4')?.address;
+/**
+ * The IPv4 gateway address of Docker's default bridge network (docker0, e.g. 172.17.0.1), as the
+ * engine reports it: its configured gateway, else the subnet's first address (the engine's choice
+ * when none is configured, and the address `host-gateway` resolves to). Undefined without an engine.
+ * (Node's own interface list leaves docker0 out while no container is attached: it is down then.)
+ */
+export function dockerBridgeAddress(docker = dockerClient()): string | undefined {
+  const format = '{{range .IPAM.Config}}{{.Gateway}}/{{.Subnet}} {{end}}';
+  const res = spawnSync(docker, ['network', 'inspect', 'bridge', '--format', format], { encoding: 'utf8', timeout: 10_000 });
+  if (res.status !== 0) return undefined;
+  for (const entry of res.stdout.trim().split(/\s+/)) {
+    const [gateway, subnet] = entry.split('/', 2);
+    if (gateway && net.isIPv4(gateway)) return gateway;
+    if (subnet && net.isIPv4(subnet)) return firstHost(subnet);
+  }
+  return undefined;
+}
+
+/** The first host address of an IPv4 network address (172.17.0.0 -> 172.17.0.1). */
+function firstHost(networkAddress: string): string {
+  const octets = networkAddress.split('.').map(Number);
+  octets[3] = octets[3]! + 1;
+  return octets.join('.');
 }
 
 export interface BridgeForwarder {
@@ -131,7 +153,7 @@ export async function offerDockerRun(
 ): Promise<DockerRunAccess> {
   const address = dockerBridgeAddress();
   if (!address) {
-    return { lines: ['# no Docker bridge (docker0) on this machine: start Docker and restart up for a docker run line'], close: async () => undefined };
+    return { lines: ['# no Docker engine answered (no bridge network): start Docker and restart up for a docker run line'], close: async () => undefined };
   }
   const forwarder = await openBridgeForwarder(address, Number(new URL(chain.endpoint).port));
   const from = new URL(chain.endpoint).origin;
