@@ -60,6 +60,10 @@ function curl(url: string, eventFile: string): Promise<string> {
     expect(answers).toEqual(['{"batchItemFailures":[]}', '{"batchItemFailures":[]}', '{"batchItemFailures":[]}']);
     const logs = docker(['logs', name]);
     expect(logs.stdout).toContain('EMULATOR_READY');
+    // The emulator is one bundled file of a few dozen KB, not a second runtime.
+    const bytes = Number(docker(['run', '--rm', '--entrypoint', '/usr/local/bin/node', built.images.resize!, '-e', "process.stdout.write(String(require('fs').statSync('/var/runtime/emulator.mjs').size))"]).stdout);
+    expect(bytes).toBeGreaterThan(5_000);
+    expect(bytes).toBeLessThan(300_000);
   }, 120_000);
 
   (dockerBridgeAddress() ? it : it.skip)('the docker run line `up` prints works against it: the outputs land in its output bucket', async () => {
