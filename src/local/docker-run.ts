@@ -14,6 +14,7 @@ import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { configError } from '../core/errors';
 import type { VariantSpec } from '../core/variants';
 import type { LocalChain } from './chain';
 import { dockerClient } from './container-host';
@@ -99,7 +100,7 @@ export async function openBridgeForwarder(address: string, targetPort: number, p
 export function envFileText(env: Record<string, string>): string {
   return Object.entries(env)
     .map(([key, value]) => {
-      if (/[\r\n]/.test(value)) throw new Error(`env file: ${key} holds a line break, which --env-file cannot carry`);
+      if (/[\r\n]/.test(value)) throw configError(`env.${key}`, 'holds a line break, which docker run --env-file cannot carry');
       return `${key}=${value}\n`;
     })
     .join('');
@@ -155,7 +156,14 @@ export async function offerDockerRun(
   if (!address) {
     return { lines: ['# no Docker engine answered (no bridge network): start Docker and restart up for a docker run line'], close: async () => undefined };
   }
-  const forwarder = await openBridgeForwarder(address, Number(new URL(chain.endpoint).port));
+  let forwarder: BridgeForwarder;
+  try {
+    forwarder = await openBridgeForwarder(address, Number(new URL(chain.endpoint).port));
+  } catch (err) {
+    // E.g. an engine on another machine (DOCKER_HOST), whose bridge address is not this machine's.
+    const reason = err instanceof Error ? err.message : String(err);
+    return { lines: [`# no docker run line: cannot listen on the Docker bridge address ${address} (${reason})`], close: async () => undefined };
+  }
   const from = new URL(chain.endpoint).origin;
   const to = forwarder.containerEndpoint;
   const { queues, buckets } = chain.resources;
