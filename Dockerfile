@@ -19,6 +19,8 @@
 
 ARG BASE_IMAGE=node:22-bookworm-slim
 ARG BUILD_BASE_IMAGE=${BASE_IMAGE}
+# The handler (containers/<HANDLER>/); global so the last FROM can pick its CMD stage.
+ARG HANDLER=resize
 
 # ---- toolchain: what compiling aws-lambda-ric needs (cmake, make, g++, python3, xz; a cross g++) ----
 FROM --platform=$BUILDPLATFORM ${BUILD_BASE_IMAGE} AS toolchain
@@ -68,8 +70,9 @@ ARG HANDLER=resize
 COPY tsconfig.json ./
 COPY containers/bundle.mjs containers/
 COPY containers/${HANDLER}/ containers/${HANDLER}/
+COPY containers/emulator/ containers/emulator/
 COPY src/ src/
-RUN node containers/bundle.mjs "${HANDLER}" /out/task
+RUN node containers/bundle.mjs "${HANDLER}" /out/task && node containers/bundle.mjs --emulator /out/runtime
 
 # ---- runtime-root: minimal root filesystem from BASE_IMAGE (node, sh, libraries, user) ----
 FROM ${BASE_IMAGE} AS runtime-root
@@ -82,16 +85,31 @@ ARG HANDLER=resize
 COPY --from=runtime-root /rootfs/ /
 COPY --from=runtime-modules /out/node_modules/ /var/task/node_modules/
 COPY containers/entrypoint.sh /var/runtime/entrypoint.sh
+# No _HANDLER here: Lambda treats it as its own variable; the handler comes as CMD (below) or the
+# function's ImageConfig.Command, the entrypoint's argument.
 ENV PATH=/usr/local/bin:/usr/bin:/bin \
     LANG=en_US.UTF-8 TZ=:UTC HOME=/tmp \
-    LAMBDA_TASK_ROOT=/var/task LAMBDA_RUNTIME_DIR=/var/runtime \
-    _HANDLER=${HANDLER}.handler
+    LAMBDA_TASK_ROOT=/var/task LAMBDA_RUNTIME_DIR=/var/runtime
 # Every native module must load on this root filesystem, as the user the function runs as.
 USER 993:990
 # (rapid-client.node reads AWS_LAMBDA_RUNTIME_API when loaded: any address will do, it connects later.)
 RUN ["/usr/local/bin/node", "-e", "process.env.AWS_LAMBDA_RUNTIME_API='127.0.0.1:9';const fs=require('fs'),p=require('path');(function walk(d){for(const e of fs.readdirSync(d,{withFileTypes:true})){const f=p.join(d,e.name);if(e.isDirectory())walk(f);else if(f.endsWith('.node'))process.dlopen({exports:{}},f)}})('/var/task/node_modules')"]
 COPY --from=bundle /out/task/ /var/task/
+COPY --from=bundle /out/runtime/ /var/runtime/
 WORKDIR /var/task
 LABEL org.opencontainers.image.title="image-resize-chain ${HANDLER}" \
       org.opencontainers.image.source="https://github.com/image-resize-chain/image-resize-chain"
 ENTRYPOINT ["/var/runtime/entrypoint.sh"]
+EXPOSE 8080
+
+# ---- the handler's CMD: exec-form CMD takes no build argument, so one stage per handler ----
+FROM runtime AS cmd-resize
+CMD ["resize.handler"]
+FROM runtime AS cmd-publish
+CMD ["publish.handler"]
+FROM runtime AS cmd-upload
+CMD ["upload.handler"]
+FROM runtime AS cmd-baseline
+CMD ["baseline.handler"]
+
+FROM cmd-${HANDLER}

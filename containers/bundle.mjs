@@ -12,6 +12,7 @@
 // the entry is ~5 KB and the chunks are read only when the first event imports them.
 //
 //   node containers/bundle.mjs <handler> <out dir>
+//   node containers/bundle.mjs --emulator <out dir>   the image's own RIE (emulator.mjs, one file)
 import { build } from 'esbuild';
 import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -67,11 +68,36 @@ export async function bundleHandlers(handlers, outDir) {
   }
 }
 
+/**
+ * Bundles the image's Runtime Interface Emulator (containers/emulator/main.ts: our Runtime API, its
+ * function host and the RIE endpoint) into `<outDir>/emulator.mjs`, one file with no dependency.
+ * Returns its size in bytes.
+ */
+export async function bundleEmulator(outDir) {
+  const outfile = join(outDir, 'emulator.mjs');
+  const result = await build({
+    absWorkingDir: root,
+    entryPoints: ['containers/emulator/main.ts'],
+    outfile,
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node22',
+    logLevel: 'warning',
+    banner: { js: "import{createRequire as __createRequire}from'node:module';const require=__createRequire(import.meta.url);" },
+    minify: true,
+    keepNames: true,
+    metafile: true,
+  });
+  return result.metafile.outputs[Object.keys(result.metafile.outputs)[0]].bytes;
+}
+
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
   const [handler, outDir] = process.argv.slice(2);
   if (!handler || !outDir) {
-    console.error('usage: node containers/bundle.mjs <handler> <out dir>');
+    console.error('usage: node containers/bundle.mjs <handler>|--emulator <out dir>');
     process.exit(2);
   }
-  await bundleHandlers([handler], outDir);
+  if (handler === '--emulator') await bundleEmulator(outDir);
+  else await bundleHandlers([handler], outDir);
 }

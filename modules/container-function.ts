@@ -21,8 +21,15 @@ export const ARCHITECTURES: readonly Architecture[] = ['x86_64', 'arm64'];
 export interface ContainerFunctionProps {
   /** The function name (also names its role and log group). */
   readonly functionName: string;
-  /** Image URI in ECR (`<account>.dkr.ecr.<region>.amazonaws.com/<repo>:<tag>` or `@sha256:…`). The image sets its own CMD. */
+  /** Image URI in ECR (`<account>.dkr.ecr.<region>.amazonaws.com/<repo>:<tag>` or `@sha256:…`). */
   readonly imageUri: string;
+  /**
+   * `image_config.command`: what Lambda passes to the image's entrypoint, in place of its `CMD`. For
+   * this project's images, the handler (`['resize.handler']`); Lambda does not take the handler from
+   * an `ENV _HANDLER` of the image (it treats `_HANDLER` as its own variable).
+   * @default - the image's own CMD
+   */
+  readonly command?: string[];
   /**
    * CPU architecture of the image.
    * @default 'x86_64'
@@ -146,6 +153,7 @@ export class ContainerFunction extends Construct implements IGrantable {
       functionName: props.functionName,
       packageType: 'Image',
       imageUri: props.imageUri,
+      imageConfig: props.command ? { command: props.command } : undefined,
       architectures: [architecture],
       role: this.role.arn,
       memorySize,

@@ -2,6 +2,7 @@
  * `ImageRepository`: an ECR repository for one handler's image (scan on push, immutable tags, a
  * lifecycle policy), and optionally the step that builds and pushes the image during deploy.
  */
+import { createHash } from 'node:crypto';
 import { Construct } from 'constructs';
 import { DataResource, Fn, Token } from 'cdktf';
 import { EcrRepository } from '@cdktf/provider-aws/lib/ecr-repository';
@@ -13,7 +14,7 @@ import { checkIntRange } from './validation';
 export interface ImageBuildOptions {
   /** The `HANDLER` build argument of the repository's Dockerfile (e.g. `resize`). */
   readonly handler: string;
-  /** Content hash of the image sources (see `hashImageSources`); becomes part of the tag. */
+  /** Content hash of the image sources (see `hashImageSources`); with the build script, platform and extra build arguments (imageBuildHash) it becomes part of the tag. */
   readonly sourceHash: string;
   /** Platform the image is built for. */
   readonly architecture: Architecture;
@@ -50,24 +51,62 @@ export interface ImageRepositoryProps {
   readonly tags?: Record<string, string>;
 }
 
-/** The shell step run by the build: idempotent (skips a tag already pushed, as tags are immutable). */
+/** Manifest media types Lambda accepts for a function image: one platform, no index. */
+export const LAMBDA_MANIFEST_MEDIA_TYPES = ['application/vnd.docker.distribution.manifest.v2+json', 'application/vnd.oci.image.manifest.v1+json'] as const;
+
+/**
+ * The shell step run by the build: idempotent (skips a tag already pushed, as tags are immutable).
+ * Lambda refuses image indexes, which buildx pushes by default (a provenance attestation beside the
+ * image, with the containerd image store of Docker Engine 29 and recent Docker Desktop): the build
+ * turns attestations off (`--provenance=false --sbom=false` when the client knows them, and
+ * BUILDX_NO_DEFAULT_ATTESTATIONS=1 for those that add them silently), and after the push the
+ * registry's own record of the manifest media type is checked. A tag pushed as an index is deleted
+ * (so the next apply rebuilds it) and the step fails with IMAGE_MANIFEST_UNSUPPORTED.
+ */
 export const BUILD_AND_PUSH_SCRIPT = [
   'set -eu',
   // No "${" anywhere: Terraform would read it as an interpolation. DOCKER picks the client (default docker).
   'DOCKER=$(printenv DOCKER || echo docker)',
-  'if aws ecr describe-images --region "$REGION" --repository-name "$REPOSITORY" --image-ids imageTag="$TAG" >/dev/null 2>&1; then',
+  'manifest_type() {',
+  '  aws ecr describe-images --region "$REGION" --repository-name "$REPOSITORY" --image-ids imageTag="$TAG" --query "imageDetails[0].imageManifestMediaType" --output text',
+  '}',
+  'check_manifest() {',
+  '  case "$1" in',
+  `    ${LAMBDA_MANIFEST_MEDIA_TYPES.join('|')}) echo "image $IMAGE is a single-platform manifest ($1)" ;;`,
+  '    *)',
+  '      echo "IMAGE_MANIFEST_UNSUPPORTED: $IMAGE was pushed as $1; Lambda accepts only a single-platform image manifest (no index, no provenance or SBOM attestations). The tag was deleted: build with one --platform and --provenance=false --sbom=false (or BUILDX_NO_DEFAULT_ATTESTATIONS=1), then apply again." >&2',
+  '      aws ecr batch-delete-image --region "$REGION" --repository-name "$REPOSITORY" --image-ids imageTag="$TAG" >/dev/null',
+  '      exit 1 ;;',
+  '  esac',
+  '}',
+  'if EXISTING=$(manifest_type 2>/dev/null); then',
+  '  check_manifest "$EXISTING"',
   '  echo "image $IMAGE already pushed"; exit 0',
   'fi',
   'aws ecr get-login-password --region "$REGION" | "$DOCKER" login --username AWS --password-stdin "$REGISTRY"',
-  'DOCKER_BUILDKIT=1 "$DOCKER" build --platform "$PLATFORM" --build-arg HANDLER="$HANDLER" $EXTRA_BUILD_ARGS -t "$IMAGE" .',
+  'export BUILDX_NO_DEFAULT_ATTESTATIONS=1',
+  'ATTESTATIONS=""',
+  'if "$DOCKER" build --help 2>/dev/null | grep -q -e "--provenance"; then ATTESTATIONS="--provenance=false --sbom=false"; fi',
+  'DOCKER_BUILDKIT=1 "$DOCKER" build --platform "$PLATFORM" $ATTESTATIONS --build-arg HANDLER="$HANDLER" $EXTRA_BUILD_ARGS -t "$IMAGE" .',
   '"$DOCKER" push "$IMAGE"',
+  'PUSHED=$(manifest_type)',
+  'check_manifest "$PUSHED"',
 ].join('\n');
+
+/**
+ * The hash that tags a built image: the image sources plus everything else that changes the image
+ * or its build (the build script, the platform, the extra build arguments), so a change to any of
+ * them yields a new immutable tag instead of reusing the old one.
+ */
+export function imageBuildHash(sourceHash: string, platform: string, extraBuildArgs: string, script = BUILD_AND_PUSH_SCRIPT): string {
+  return createHash('sha256').update(`${sourceHash}\0${platform}\0${extraBuildArgs}\0${script}`).digest('hex');
+}
 
 export class ImageRepository extends Construct {
   readonly repository: EcrRepository;
   /** The build step, when `build` is set. Functions using `imageUri` depend on it. */
   readonly buildStep?: DataResource;
-  /** With `build`: `<repository url>:<arch>-<hash16>`; without: the repository URL (add your tag). */
+  /** With `build`: `<repository url>:<arch>-<hash16>` (imageBuildHash); without: the repository URL (add your tag). */
   readonly imageUri: string;
 
   constructor(scope: Construct, id: string, props: ImageRepositoryProps) {
@@ -105,12 +144,15 @@ export class ImageRepository extends Construct {
       this.imageUri = this.repository.repositoryUrl;
       return;
     }
-    const tag = `${props.build.architecture}-${props.build.sourceHash.slice(0, 16)}`;
+    const platform = props.build.architecture === 'arm64' ? 'linux/arm64' : 'linux/amd64';
+    const extraBuildArgs = props.build.extraBuildArgs ?? '';
+    const buildHash = imageBuildHash(props.build.sourceHash, platform, extraBuildArgs);
+    const tag = `${props.build.architecture}-${buildHash.slice(0, 16)}`;
     const image = `${this.repository.repositoryUrl}:${tag}`;
     // aws_region is read from the provider configuration: no API call.
     const region = new DataAwsRegion(this, 'region');
     this.buildStep = new DataResource(this, 'build-and-push', {
-      triggersReplace: { image, sourceHash: props.build.sourceHash },
+      triggersReplace: { image, sourceHash: buildHash },
       provisioners: [
         {
           type: 'local-exec',
@@ -124,8 +166,8 @@ export class ImageRepository extends Construct {
             TAG: tag,
             IMAGE: image,
             HANDLER: props.build.handler,
-            PLATFORM: props.build.architecture === 'arm64' ? 'linux/arm64' : 'linux/amd64',
-            EXTRA_BUILD_ARGS: props.build.extraBuildArgs ?? '',
+            PLATFORM: platform,
+            EXTRA_BUILD_ARGS: extraBuildArgs,
           },
         },
       ],

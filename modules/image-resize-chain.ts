@@ -370,6 +370,7 @@ export class ImageResizeChain extends Construct {
     this.resizeFunction = new ContainerFunction(this, 'resize', {
       functionName: `${prefix}-resize`,
       imageUri: images.resize,
+      command: ['resize.handler'],
       architecture,
       memorySize: resizeOpts.memorySize ?? 2048,
       timeout: resizeTimeout,
@@ -408,6 +409,7 @@ export class ImageResizeChain extends Construct {
     this.publishFunction = new ContainerFunction(this, 'publish', {
       functionName: `${prefix}-publish`,
       imageUri: images.publish,
+      command: ['publish.handler'],
       architecture,
       memorySize: publishOpts.memorySize ?? 256,
       timeout: publishTimeout,

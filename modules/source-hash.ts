@@ -10,7 +10,7 @@ import { join, relative, sep } from 'node:path';
  * What the container images are built from, relative to the project root. Missing entries are
  * hashed as absent, so adding one changes the hash too.
  */
-export const IMAGE_SOURCES = ['Dockerfile', '.dockerignore', 'containers', 'src', 'package.json', 'package-lock.json', 'scripts/build.mjs'] as const;
+export const IMAGE_SOURCES = ['Dockerfile', '.dockerignore', 'containers', 'src', 'package.json', 'package-lock.json', 'tsconfig.json', 'scripts/build.mjs'] as const;
 
 const SKIPPED_DIRS = new Set(['node_modules', '.git', 'dist', 'cdktf.out', '.terraform']);
 

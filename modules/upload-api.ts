@@ -160,6 +160,7 @@ export class UploadApi extends Construct {
     this.function = new ContainerFunction(this, 'function', {
       functionName: `${props.namePrefix}-upload`,
       imageUri: props.imageUri,
+      command: ['upload.handler'],
       architecture: props.architecture,
       memorySize: props.memorySize ?? 256,
       timeout: props.timeout ?? 10,

@@ -4,6 +4,8 @@
 //   node scripts/images.mjs [handler...] [--platform linux/amd64|linux/arm64] [--base IMAGE]
 //                           [--tag TAG] [--if-missing] [--print-tags] [--json]
 //
+// Images are single-platform with no provenance or SBOM attestation (Lambda refuses an index):
+// `--provenance=false --sbom=false` when the client knows them, BUILDX_NO_DEFAULT_ATTESTATIONS=1 always.
 // --platform linux/arm64 on an x86_64 host builds under QEMU (scripts/docker-setup.sh --arm64 sets it
 // up and builds the arm64 offline base); its default tag is latest-arm64, so both can sit side by side.
 // The Dockerfile's build stages then run on this machine's CPU (cross-compiling), from the base for
@@ -12,7 +14,8 @@
 // image-resize-chain/<handler>:src-<hash> (src-<hash>-arm64 for arm64)
 // (a build removes the pinned tags of earlier builds of that handler for the same platform),
 // the hash covering everything the build reads (Dockerfile, .dockerignore, package*.json,
-// tsconfig.json, containers/, src/ minus src/local/) plus the base image id and platform:
+// tsconfig.json, containers/, src/ minus the src/local/ files .dockerignore keeps out), this script
+// itself, the base image ids, the platform and the client-dependent flags:
 // --if-missing skips a handler whose src-<hash> image exists (tests reuse builds this way).
 // Environment: DOCKER (client; default /usr/bin/docker when present: the Debian client works with the
 // engine's builtin BuildKit), BASE_IMAGE / BASE_IMAGE_ARM64 (the base for amd64 / arm64; default: the
@@ -51,19 +54,48 @@ function listFiles(dir, skip = () => false) {
   return out;
 }
 
-/** Hash of the build's inputs as .dockerignore lets them through, plus base id and platform. */
-function sourceHash(baseId, platform) {
-  const files = [
-    'Dockerfile', '.dockerignore', 'package.json', 'package-lock.json', 'tsconfig.json',
+/** Files under src/local/ that .dockerignore lets back in (`!src/local/<file>` lines: what the image's emulator bundles). */
+function reincludedLocalFiles() {
+  return readFileSync(join(root, '.dockerignore'), 'utf8')
+    .split('\n')
+    .map((line) => line.trim())
+    .filter((line) => line.startsWith('!src/local/'))
+    .map((line) => line.slice(1));
+}
+
+/**
+ * The files the image hash covers: the build's inputs as .dockerignore lets them through, and this
+ * script (it holds the build command and its flags).
+ */
+function hashedFiles() {
+  const local = new Set(reincludedLocalFiles());
+  return [
+    'Dockerfile', '.dockerignore', 'package.json', 'package-lock.json', 'tsconfig.json', 'scripts/images.mjs',
     ...listFiles('containers', (rel) => rel === 'containers/base'),
-    ...listFiles('src', (rel) => rel === 'src/local' || rel.endsWith('.test.ts')),
+    ...listFiles('src', (rel) => rel.endsWith('.test.ts') || (rel.startsWith('src/local/') && !local.has(rel))),
   ].sort();
-  const hash = createHash('sha256').update(`${baseId}\n${platform}\n`);
+}
+
+/** Hash of hashedFiles(), plus the base ids, the platform and the build arguments. */
+function sourceHash(baseId, platform, buildArgs) {
+  const files = hashedFiles();
+  const hash = createHash('sha256').update(`${baseId}\n${platform}\n${buildArgs.join(' ')}\n`);
   for (const file of files) {
     const mode = statSync(join(root, file)).mode & 0o111 ? 'x' : '-';
     hash.update(`${file}\0${mode}\0`).update(readFileSync(join(root, file))).update('\0');
   }
   return hash.digest('hex').slice(0, 16);
+}
+
+/**
+ * Lambda refuses image indexes, and buildx makes one by default (a provenance attestation beside the
+ * image, with the containerd image store): a client that knows the flags gets them turned off. The
+ * builder also reads BUILDX_NO_DEFAULT_ATTESTATIONS (set on every build), for clients that add
+ * attestations without offering the flags.
+ */
+function attestationArgs() {
+  const help = spawnSync(docker, ['build', '--help'], { encoding: 'utf8' });
+  return `${help.stdout ?? ''}`.includes('--provenance') ? ['--provenance=false', '--sbom=false'] : [];
 }
 
 function run(args, env) {
@@ -129,10 +161,11 @@ async function main() {
   const tag = values.tag ?? DEFAULT_TAGS[platform];
   const baseId = imageId(base) ?? base; // a public base not pulled yet: hash its name
   const buildBaseId = buildBase === base ? baseId : (imageId(buildBase) ?? buildBase);
-  const hash = sourceHash(`${baseId} ${buildBaseId}`, platform);
+  const noAttestations = attestationArgs();
+  const hash = sourceHash(`${baseId} ${buildBaseId}`, platform, noAttestations);
   const tags = Object.fromEntries(handlers.map((h) => [h, { image: `image-resize-chain/${h}:${tag}`, pinned: `image-resize-chain/${h}:src-${hash}${PINNED_SUFFIX[platform]}` }]));
   if (values['print-tags']) {
-    process.stdout.write(`${JSON.stringify({ base, buildBase, platform, hash, tags })}\n`);
+    process.stdout.write(`${JSON.stringify({ base, buildBase, platform, hash, tags, buildArgs: noAttestations, hashedFiles: hashedFiles() })}\n`);
     return 0;
   }
 
@@ -149,8 +182,8 @@ async function main() {
     console.error(`images: building ${handler} on ${base} for ${platform}${buildBase === base ? '' : ` (build stages on ${buildBase})`}${secretArgs.length ? ' (with the build CA secret)' : ''}`);
     const started = Date.now();
     const code = await run(
-      ['build', '--platform', platform, '--build-arg', `BASE_IMAGE=${base}`, '--build-arg', `BUILD_BASE_IMAGE=${buildBase}`, '--build-arg', `HANDLER=${handler}`, ...secretArgs, '-t', image, '-t', pinned, '.'],
-      { DOCKER_BUILDKIT: '1' },
+      ['build', '--platform', platform, ...noAttestations, '--build-arg', `BASE_IMAGE=${base}`, '--build-arg', `BUILD_BASE_IMAGE=${buildBase}`, '--build-arg', `HANDLER=${handler}`, ...secretArgs, '-t', image, '-t', pinned, '.'],
+      { DOCKER_BUILDKIT: '1', BUILDX_NO_DEFAULT_ATTESTATIONS: '1' },
     );
     if (code !== 0) {
       console.error(`images: building ${handler} failed (exit ${code})`);

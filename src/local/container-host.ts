@@ -2,13 +2,14 @@
  * Sandboxes as containers of a handler's image (the Dockerfile at the repository root), polling our
  * Runtime API exactly as the bare aws-lambda-ric process does: same host, same bookkeeping
  * (function-host.ts), only the launcher differs. `docker run --network host` lets the container reach
- * the 127.0.0.1 listeners (Runtime API, local S3 + SQS); `--read-only` with a /tmp tmpfs gives the
- * function Lambda's file system rules.
+ * the 127.0.0.1 listeners (Runtime API, local S3 + SQS); `--read-only` with a /tmp tmpfs of the
+ * ephemeral storage size gives the function Lambda's file system rules, and lambdaLimits() its
+ * memory, capability and process limits.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { PipelineError } from '../core/errors';
+import { configError, PipelineError } from '../core/errors';
 import { startLocalFunction, type LocalFunction, type LocalFunctionOptions, type SandboxLauncher } from './function-host';
 
 /** Label on every container we start, so leftovers can be found: docker ps -f label=image-resize-chain.sandbox */
@@ -48,16 +49,30 @@ export interface ContainerLauncherOptions {
   runArgs?: string[];
   /** Mount the root file system read-only with a /tmp tmpfs, as Lambda does. @default true */
   readOnly?: boolean;
+  /** Size of the /tmp tmpfs in MB, the function's ephemeral storage (512-10240, as Lambda allows). @default 512 */
+  ephemeralStorageMb?: number;
+  /**
+   * The function's ImageConfig.Command: the arguments given to the image's entrypoint in place of
+   * its CMD (for our images, the handler: ['resize.handler']).
+   * @default - the image's own CMD, as Lambda runs an image whose function sets no command
+   */
+  command?: string[];
 }
 
 /**
- * A launcher that runs each sandbox as `docker run --rm --network host <image>` with the
- * sandbox's Lambda environment. Values travel in the docker client's environment (`-e NAME`), not
+ * A launcher that runs each sandbox as `docker run --rm --network host <image> [command…]` with the
+ * sandbox's Lambda environment, started as Lambda starts an image: its entrypoint, given its CMD or
+ * the configured `command`, and only Lambda's variables (no _HANDLER: the entrypoint learns the
+ * handler from its argument). Values travel in the docker client's environment (`-e NAME`), not
  * on its command line. The container's own PATH, LAMBDA_TASK_ROOT and entrypoint are kept.
  * Throws PipelineError('INVALID_CONFIG') when the image does not exist.
  */
 export function containerLauncher(opts: ContainerLauncherOptions): SandboxLauncher {
   const docker = opts.docker ?? dockerClient();
+  const ephemeralMb = opts.ephemeralStorageMb ?? 512;
+  if (!Number.isInteger(ephemeralMb) || ephemeralMb < 512 || ephemeralMb > 10240) {
+    throw configError('ephemeralStorageMb', `${ephemeralMb} is not an integer in [512, 10240] (Lambda's ephemeral storage range)`);
+  }
   if (!imageExists(opts.image, docker)) {
     throw new PipelineError(
       'INVALID_CONFIG',
@@ -69,10 +84,10 @@ export function containerLauncher(opts: ContainerLauncherOptions): SandboxLaunch
     kind: 'container',
     launch({ sandboxId, env }) {
       const name = `irc-${sandboxId.replace(/[^A-Za-z0-9_.-]/g, '-')}-${randomBytes(3).toString('hex')}`;
-      const args = ['run', '--rm', '--name', name, '--label', SANDBOX_LABEL, '--network', 'host'];
-      if (opts.readOnly ?? true) args.push('--read-only', '--tmpfs', '/tmp:rw,exec,size=512m');
+      const args = ['run', '--rm', '--name', name, '--label', SANDBOX_LABEL, '--network', 'host', ...lambdaLimits(env)];
+      if (opts.readOnly ?? true) args.push('--read-only', '--tmpfs', `/tmp:rw,exec,size=${ephemeralMb}m`);
       for (const key of Object.keys(env)) args.push('-e', key);
-      args.push(...(opts.runArgs ?? []), opts.image);
+      args.push(...(opts.runArgs ?? []), opts.image, ...(opts.command ?? []));
       const child = spawn(docker, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
       liveContainers.set(name, { docker, child });
       const forget = () => liveContainers.delete(name);
@@ -94,12 +109,24 @@ export function containerLauncher(opts: ContainerLauncherOptions): SandboxLaunch
   };
 }
 
-export interface ContainerFunctionOptions extends Omit<LocalFunctionOptions, 'launcher' | 'taskRoot' | 'nodeBinary'>, ContainerLauncherOptions {}
+/**
+ * What Lambda's sandbox allows a function, as `docker run` arguments: memory capped at the
+ * function's memory size (AWS_LAMBDA_FUNCTION_MEMORY_SIZE) with no swap beyond it, no Linux
+ * capabilities, no privilege gain through setuid binaries, and Lambda's limit of 1,024 processes
+ * and threads.
+ */
+export function lambdaLimits(env: Record<string, string>): string[] {
+  const memoryMb = Number(env.AWS_LAMBDA_FUNCTION_MEMORY_SIZE);
+  const memory = Number.isInteger(memoryMb) && memoryMb > 0 ? ['--memory', `${memoryMb}m`, '--memory-swap', `${memoryMb}m`] : [];
+  return [...memory, '--cap-drop', 'ALL', '--security-opt', 'no-new-privileges', '--pids-limit', '1024'];
+}
+
+export interface ContainerFunctionOptions extends Omit<LocalFunctionOptions, 'launcher' | 'taskRoot' | 'nodeBinary' | 'handler'>, ContainerLauncherOptions {}
 
 /** startLocalFunction with container sandboxes: `concurrency` containers of `image` polling our Runtime API. */
 export function startContainerFunction(opts: ContainerFunctionOptions): Promise<LocalFunction> {
-  const { image, docker, runArgs, readOnly, ...fn } = opts;
-  return startLocalFunction({ ...fn, launcher: containerLauncher({ image, docker, runArgs, readOnly }) });
+  const { image, docker, runArgs, readOnly, command, ephemeralStorageMb, ...fn } = opts;
+  return startLocalFunction({ ...fn, launcher: containerLauncher({ image, docker, runArgs, readOnly, command, ephemeralStorageMb }) });
 }
 
 /** Containers still running when this process exits without stop(): removed synchronously (no orphans). */

@@ -21,8 +21,13 @@ import type { InvokeFn, InvokeResult, LambdaErrorDocument, LogSink } from './typ
 export interface LocalFunctionOptions {
   /** Function name (AWS_LAMBDA_FUNCTION_NAME, ARN, log group). */
   name: string;
-  /** Handler as Lambda's configuration names it, e.g. 'resize.handler' (file resize.js in taskRoot). */
-  handler: string;
+  /**
+   * Handler as a zip function's configuration names it, e.g. 'resize.handler' (file resize.mjs in
+   * taskRoot): what process sandboxes run, handed to them in `_HANDLER` as Lambda's managed runtime
+   * does. Container sandboxes ignore it: as on Lambda, an image gets its handler from its CMD or the
+   * launcher's command. Required without `launcher`.
+   */
+  handler?: string;
   /** Directory holding the bundle: LAMBDA_TASK_ROOT and the processes' cwd. Required unless `launcher` is given. */
   taskRoot?: string;
   /** Function environment variables; they win over the defaults (AWS credentials come from here). */
@@ -59,6 +64,8 @@ export interface LocalFunction {
   /** The main Runtime API port: RIE invoke endpoint, and /next for runtimes started elsewhere. */
   runtimeApi: RuntimeApiEndpoint;
   invoke: InvokeFn;
+  /** Serves the RIE-compatible invoke endpoint alone on another listener (see LambdaRuntimeApi.listenForInvocations). */
+  serveInvocations(port: number, host: string): Promise<RuntimeApiEndpoint>;
   /** Kills every sandbox process and waits for them to exit; open invocations resolve as failed. */
   stop(): Promise<void>;
   stats(): LocalFunctionStats;
@@ -71,10 +78,13 @@ export interface SandboxLaunchRequest {
   /** The sandbox's own Runtime API listener (127.0.0.1:port). */
   runtimeApi: RuntimeApiEndpoint;
   /**
-   * The environment Lambda gives the runtime, AWS_LAMBDA_RUNTIME_API and _HANDLER included; it holds
-   * no PATH, LAMBDA_TASK_ROOT or LAMBDA_RUNTIME_DIR: those depend on where the runtime lives.
+   * The environment Lambda gives every function, AWS_LAMBDA_RUNTIME_API included; it holds no
+   * _HANDLER, PATH, LAMBDA_TASK_ROOT or LAMBDA_RUNTIME_DIR: those depend on how the runtime is
+   * packaged (a zip runtime gets _HANDLER, an image its CMD) and where it lives.
    */
   env: Record<string, string>;
+  /** The function's configured handler (LocalFunctionOptions.handler), for launchers of zip-style runtimes. */
+  handler?: string;
 }
 
 /** A started sandbox: a child process whose output is the function's, and how to end it. */
@@ -95,7 +105,7 @@ export interface SandboxLauncher {
 }
 
 /** Keys the host wires itself; letting `env` override them would disconnect the runtime from us. */
-const WIRING_KEYS = ['AWS_LAMBDA_RUNTIME_API', '_HANDLER', 'LAMBDA_TASK_ROOT'];
+export const WIRING_KEYS = ['AWS_LAMBDA_RUNTIME_API', '_HANDLER', 'LAMBDA_TASK_ROOT'];
 
 /** Grace for aws-lambda-ric to exit on its own after posting /init/error before we kill it. */
 const INIT_ERROR_EXIT_GRACE_MS = 1000;
@@ -111,6 +121,7 @@ export async function startLocalFunction(opts: LocalFunctionOptions): Promise<Lo
     name: opts.name,
     runtimeApi: host.endpoint(),
     invoke: (event) => host.invoke(event),
+    serveInvocations: (port, address) => host.serveInvocations(port, address),
     stop: () => host.stop(),
     stats: () => host.stats(),
   };
@@ -197,6 +208,10 @@ class FunctionHost {
     return this.api.invoke(event);
   }
 
+  serveInvocations(port: number, host: string): Promise<RuntimeApiEndpoint> {
+    return this.api.listenForInvocations(port, host);
+  }
+
   /** Parked slots (after an init failure, crash or timeout) get a new sandbox when work arrives. */
   private onInvocationQueued(): void {
     this.counters.invocations += 1;
@@ -236,7 +251,7 @@ class FunctionHost {
 
     let launched: LaunchedSandbox;
     try {
-      launched = this.launcher.launch({ sandboxId: sandbox.id, runtimeApi: endpoint, env: this.environment(endpoint, sandbox.logStreamName) });
+      launched = this.launcher.launch({ sandboxId: sandbox.id, runtimeApi: endpoint, env: this.environment(endpoint, sandbox.logStreamName), handler: this.opts.handler });
     } catch (err) {
       this.onGone(sandbox, { spawnError: err });
       return;
@@ -269,7 +284,7 @@ class FunctionHost {
    * instance metadata address when opts.env carries no credentials: nothing leaves loopback.
    */
   private environment(endpoint: RuntimeApiEndpoint, streamName: string): Record<string, string> {
-    const { name, handler } = this.opts;
+    const { name } = this.opts;
     const region = this.opts.region ?? 'us-east-1';
     const base: Record<string, string> = {
       LANG: 'en_US.UTF-8',
@@ -289,8 +304,6 @@ class FunctionHost {
     return {
       ...base,
       ...this.opts.env,
-      // aws-lambda-ric ignores its argv and reads these (and LAMBDA_TASK_ROOT, set by the launcher).
-      _HANDLER: handler,
       AWS_LAMBDA_RUNTIME_API: `${endpoint.address}:${endpoint.port}`,
     };
   }
@@ -414,7 +427,8 @@ function validate(opts: LocalFunctionOptions): void {
   if (!opts.name || !/^[A-Za-z0-9_-]{1,64}$/.test(opts.name)) {
     throw configError('name', `${JSON.stringify(opts.name)} is not a Lambda function name (1-64 of A-Z a-z 0-9 _ -)`);
   }
-  if (!opts.handler || !/^[^.]+(\.[^.]+)+$/.test(opts.handler)) {
+  if (opts.handler === undefined && !opts.launcher) throw configError('handler', "is required for process sandboxes, e.g. 'resize.handler'");
+  if (opts.handler !== undefined && !/^[^.]+(\.[^.]+)+$/.test(opts.handler)) {
     throw configError('handler', `${JSON.stringify(opts.handler)} is not '<file>.<export>', e.g. 'resize.handler'`);
   }
   if (!opts.taskRoot && !opts.launcher) throw configError('taskRoot', 'is required (the directory holding the bundle)');
@@ -460,25 +474,29 @@ function parseJsonLine(line: string): unknown {
 
 /**
  * Sandboxes as Node 22 processes on this machine running `aws-lambda-ric` on the bundle in
- * `taskRoot`, with PATH starting at that Node's folder (as /var/lang/bin does on Lambda).
- * Defaults: nodeBinary = resolveNode22().
+ * `taskRoot`, with PATH starting at that Node's folder (as /var/lang/bin does on Lambda), started
+ * as Lambda's managed runtime starts a zip function: the configured handler in `_HANDLER` (which
+ * aws-lambda-ric reads; it ignores its argument).
+ * Defaults: nodeBinary = resolveNode22(), ric = ricEntry() (the installed aws-lambda-ric).
  */
-export function processLauncher(opts: { taskRoot: string; nodeBinary?: string }): SandboxLauncher {
+export function processLauncher(opts: { taskRoot: string; nodeBinary?: string; ric?: string }): SandboxLauncher {
   const nodeBinary = opts.nodeBinary ?? resolveNode22();
-  const ric = ricEntry();
+  const ric = opts.ric ?? ricEntry();
   const taskRoot = path.resolve(opts.taskRoot);
   return {
     kind: 'process',
-    launch({ env }) {
+    launch({ env, handler }) {
+      if (!handler) throw configError('handler', "is required for process sandboxes, e.g. 'resize.handler'");
       const processEnv: Record<string, string> = {
         PATH: [path.dirname(nodeBinary), process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin'].join(path.delimiter),
         LAMBDA_RUNTIME_DIR: path.dirname(ric),
         ...env,
+        _HANDLER: handler,
         LAMBDA_TASK_ROOT: taskRoot,
       };
       // Native modules (sharp's libvips) may rely on it on some hosts; Lambda sets its own.
       if (process.env.LD_LIBRARY_PATH && !('LD_LIBRARY_PATH' in env)) processEnv.LD_LIBRARY_PATH = process.env.LD_LIBRARY_PATH;
-      const child = spawn(nodeBinary, [ric, env._HANDLER ?? ''], { cwd: taskRoot, env: processEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+      const child = spawn(nodeBinary, [ric, handler], { cwd: taskRoot, env: processEnv, stdio: ['ignore', 'pipe', 'pipe'] });
       liveChildren.add(child);
       child.once('exit', () => liveChildren.delete(child));
       child.once('error', () => liveChildren.delete(child));

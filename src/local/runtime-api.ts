@@ -121,6 +121,8 @@ export class LambdaRuntimeApi extends EventEmitter<RuntimeApiEvents> {
   private readonly queue: Invocation[] = [];
   private readonly waiters: Waiter[] = [];
   private readonly inFlight = new Map<string, Invocation>();
+  /** Listeners of listenForInvocations(). */
+  private readonly invokeServers: http.Server[] = [];
   private endpoint?: RuntimeApiEndpoint;
   private stopped = false;
 
@@ -131,6 +133,28 @@ export class LambdaRuntimeApi extends EventEmitter<RuntimeApiEvents> {
     this.timeoutMs = options.timeoutMs ?? 30_000;
     this.port = options.port ?? 0;
     this.log = options.logSink ?? (() => undefined);
+  }
+
+  /**
+   * Opens a listener that serves only the RIE-compatible invoke endpoint, on `host` (e.g. 0.0.0.0
+   * inside a container, so `docker run -p 9000:8080` reaches it while the Runtime API itself stays
+   * on 127.0.0.1). Closed by stop().
+   */
+  async listenForInvocations(port: number, host: string): Promise<RuntimeApiEndpoint> {
+    if (this.stopped) throw new PipelineError('INTERNAL', `runtime API of ${this.functionName} is stopped`);
+    const server = http.createServer((req, res) => {
+      const url = (req.url ?? '/').split('?')[0]!;
+      const handled = RIE_INVOKE_PATH.test(url)
+        ? req.method === 'POST' ? this.rieInvoke(req, res) : methodNotAllowed(req, res)
+        : readBody(req).then(() => sendJson(res, 404, { errorType: 'NotFound', errorMessage: `no route for ${req.method ?? 'GET'} ${url}` }));
+      handled.catch((err: unknown) => {
+        if (!res.headersSent) sendJson(res, 500, { errorType: 'InternalServerError', errorMessage: String(err) });
+        else res.destroy();
+      });
+    });
+    server.requestTimeout = 0; // an invocation may take the whole function timeout
+    this.invokeServers.push(server);
+    return listen(server, port, host);
   }
 
   /** Starts the main listener on 127.0.0.1. */
@@ -228,7 +252,7 @@ export class LambdaRuntimeApi extends EventEmitter<RuntimeApiEvents> {
       this.fail(invocation, 'crash', stoppedError(invocation.requestId));
     }
     this.waiters.splice(0);
-    const servers = [...this.sandboxes.values()].map((s) => s.server);
+    const servers = [...this.sandboxes.values()].map((s) => s.server).concat(this.invokeServers.splice(0));
     this.sandboxes.clear();
     await Promise.all(servers.map(closeServer));
   }
@@ -461,10 +485,10 @@ export class LambdaRuntimeApi extends EventEmitter<RuntimeApiEvents> {
   }
 }
 
-function listen(server: http.Server, port: number): Promise<RuntimeApiEndpoint> {
+function listen(server: http.Server, port: number, host = '127.0.0.1'): Promise<RuntimeApiEndpoint> {
   return new Promise((resolve, reject) => {
     server.once('error', reject);
-    server.listen(port, '127.0.0.1', () => {
+    server.listen(port, host, () => {
       server.off('error', reject);
       const address = server.address() as AddressInfo;
       resolve({ port: address.port, address: address.address });

@@ -76,11 +76,11 @@ function addedCaLines(image: string): string[] {
     await Promise.all(fns.map((f) => f.stop()));
   });
 
-  async function start(handler: 'resize' | 'publish', env: Record<string, string>): Promise<LocalFunction> {
+  async function start(handler: 'resize' | 'publish', env: Record<string, string>, opts: { image?: string; command?: string[] } = {}): Promise<LocalFunction> {
     const fn = await startContainerFunction({
       name: `image-${handler}`,
-      handler: `${handler}.handler`,
-      image: built.images[handler]!,
+      image: opts.image ?? built.images[handler]!,
+      command: opts.command,
       env: { AWS_REGION: 'us-east-1', ...env },
       initTimeoutMs: 20_000,
       logSink: () => undefined,
@@ -131,7 +131,32 @@ function addedCaLines(image: string): string[] {
     }
   }, 120_000);
 
-  it('entrypoint: without AWS_LAMBDA_RUNTIME_API it starts the handler under a mounted RIE, or says how to get one', () => {
+  it('each image names its handler in CMD, with no _HANDLER in its environment', () => {
+    for (const [handler, image] of Object.entries(built.images)) {
+      const config = JSON.parse(docker(['image', 'inspect', '--format', '{{json .Config}}', image]).stdout) as { Cmd: string[]; Env: string[]; Entrypoint: string[] };
+      expect({ handler, cmd: config.Cmd, entrypoint: config.Entrypoint }).toEqual({ handler, cmd: [`${handler}.handler`], entrypoint: ['/var/runtime/entrypoint.sh'] });
+      expect(config.Env.filter((e) => e.startsWith('_HANDLER='))).toEqual([]);
+    }
+  });
+
+  it('starts an image as Lambda does: without CMD and without a command it fails its init; a command runs it', async () => {
+    // The publish image with its CMD removed: what a regression of the Dockerfile would ship.
+    const noCmd = `image-resize-chain/publish:no-cmd-${process.pid}`;
+    docker(['build', '-t', noCmd, '-'], { input: `FROM ${built.images.publish!}\nCMD []\n` });
+    try {
+      const broken = await start('publish', { OUTPUT_BUCKET: 'variants' }, { image: noCmd });
+      const res = await broken.invoke({ Records: [] });
+      expect(res).toMatchObject({ ok: false, kind: 'init', error: { errorType: 'Runtime.ExitError' } });
+      expect(JSON.stringify(res)).toContain('exit status 142');
+      const configured = await start('publish', { OUTPUT_BUCKET: 'variants' }, { image: noCmd, command: ['publish.handler'] });
+      await expect(configured.invoke({ Records: [] })).resolves.toMatchObject({ ok: true, payload: { batchItemFailures: [] } });
+    } finally {
+      await Promise.all(fns.splice(0).map((f) => f.stop()));
+      docker(['rmi', noCmd], { allowFail: true });
+    }
+  });
+
+  it('entrypoint: without AWS_LAMBDA_RUNTIME_API a mounted RIE takes precedence over the built-in emulator', () => {
     const dir = mkdtempSync(join(tmpdir(), 'irc-rie-'));
     chmodSync(dir, 0o755); // the container's user must reach the mount, as with a real RIE download
     try {
@@ -145,9 +170,6 @@ function addedCaLines(image: string): string[] {
       ]);
       const overridden = docker(['run', '--rm', '-v', `${dir}:/aws-lambda:ro`, image, 'other.handler']);
       expect(overridden.stdout).toContain('index.mjs other.handler');
-      const without = docker(['run', '--rm', image], { allowFail: true });
-      expect(without.status).toBe(64);
-      expect(without.stderr).toContain('NO_RUNTIME_API');
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -23,6 +23,12 @@ describe('hashImageSources', () => {
     expect(hashImageSources(root)).not.toBe(edited);
   });
 
+  test('covers tsconfig.json (the bundle stage compiles with it)', () => {
+    const before = hashImageSources(root);
+    writeFileSync(join(root, 'tsconfig.json'), '{"compilerOptions":{"target":"es2023"}}');
+    expect(hashImageSources(root)).not.toBe(before);
+  });
+
   test('ignores node_modules and files outside the image sources', () => {
     const before = hashImageSources(root);
     mkdirSync(join(root, 'src', 'node_modules'), { recursive: true });

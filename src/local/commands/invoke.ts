@@ -68,7 +68,6 @@ export async function invokeCommand(opts: InvokeCommandOptions): Promise<InvokeO
   const event = await readEvent(opts.eventFile);
   const fn = await startContainerFunction({
     name: `image-${opts.handler}`,
-    handler: `${opts.handler}.handler`,
     image: opts.image ?? defaultImage(opts.handler),
     env: opts.env,
     timeoutSeconds: opts.timeoutSeconds ?? 30,

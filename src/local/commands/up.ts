@@ -7,6 +7,7 @@
 import { spawn } from 'node:child_process';
 import { configError } from '../../core/errors';
 import { startLocalChain, type LocalChain, type LocalChainOptions } from '../chain';
+import { offerDockerRun, type DockerRunAccess } from '../docker-run';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../sdk';
 import type { LogSink } from '../types';
 
@@ -106,7 +107,7 @@ export function formatInvocation(entry: InvocationLine): string {
   return text;
 }
 
-function banner(chain: LocalChain, opts: UpOptions): string {
+function banner(chain: LocalChain, opts: UpOptions, dockerRun: DockerRunAccess): string {
   const e = chain.endpoint;
   const q = chain.resources.queues;
   const b = chain.resources.buckets;
@@ -145,6 +146,8 @@ function banner(chain: LocalChain, opts: UpOptions): string {
     `aws --endpoint-url ${e} lambda update-event-source-mapping --uuid ${m.resized.uuid} --no-enabled`,
     ...(s ? streamExample(chain, s) : []),
     '',
+    ...dockerRun.lines,
+    '',
     'ready: one line per invocation follows (Ctrl-C stops)',
     '',
   ].join('\n');
@@ -173,7 +176,7 @@ function streamExample(chain: LocalChain, s: NonNullable<LocalChain['streamSourc
   ];
 }
 
-function readyDocument(chain: LocalChain, opts: UpOptions): Record<string, unknown> {
+function readyDocument(chain: LocalChain, opts: UpOptions, dockerRun: DockerRunAccess): Record<string, unknown> {
   const q = chain.resources.queues;
   return {
     event: 'up.ready',
@@ -199,6 +202,7 @@ function readyDocument(chain: LocalChain, opts: UpOptions): Record<string, unkno
           },
         }
       : {}),
+    ...(dockerRun.line ? { dockerRun: { line: dockerRun.line, envFile: dockerRun.envFile, containerEndpoint: dockerRun.containerEndpoint } } : {}),
     env: {
       AWS_ENDPOINT_URL: chain.endpoint,
       AWS_REGION: LOCAL_REGION,
@@ -277,7 +281,8 @@ export async function upCommand(opts: UpOptions): Promise<number> {
   functionOf['esm-ingest'] = chain.functions.resize.name;
   functionOf['esm-resized'] = chain.functions.publish.name;
   functionOf['esm-stream'] = chain.functions.resize.name;
-  write(out, opts.json ? JSON.stringify(readyDocument(chain, opts)) : banner(chain, opts));
+  const dockerRun = await offerDockerRun(chain, opts.chain?.variants);
+  write(out, opts.json ? JSON.stringify(readyDocument(chain, opts, dockerRun)) : banner(chain, opts, dockerRun));
 
   const signal = await stopRequested;
   const inFlight = chain.mappings.ingest.stats().inFlight + chain.mappings.resized.stats().inFlight + (chain.streamSource?.mapping.state() === 'Enabled' && !chain.streamSource.mapping.caughtUp() ? 1 : 0);
@@ -285,6 +290,7 @@ export async function upCommand(opts: UpOptions): Promise<number> {
   const drained = await chain.drain(drainMs);
   if (!drained) write(err, `drain: batches still running after ${drainMs / 1000} s are cut off; their messages return after the visibility timeout`);
   await chain.stop();
+  await dockerRun.close();
   const totals = [chain.mappings.ingest, chain.mappings.resized].map((m) => {
     const s = m.stats();
     return `${m.functionName}: ${s.batches} invocations, ${s.deleted} messages done`;

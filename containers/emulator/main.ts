@@ -1,0 +1,10 @@
+// Entry of the image's own Runtime Interface Emulator (/var/runtime/emulator.mjs): see src/local/emulator.ts.
+import { emulatorMain } from '../../src/local/emulator';
+
+emulatorMain().then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    process.stderr.write(`${JSON.stringify({ level: 'error', code: 'EMULATOR_FAILED', message: err instanceof Error ? err.message : String(err) })}\n`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,44 @@
+// scripts/images.mjs's build command and image hash, read through --print-tags (no build). A stand-in
+// client decides whether the build flags of buildx are offered; nothing is built.
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ROOT } from './docker';
+
+interface PrintedTags {
+  hash: string;
+  buildArgs: string[];
+  hashedFiles: string[];
+}
+
+/** --print-tags with a `docker` whose `build --help` lists --provenance only when `buildx`. */
+function printTags(buildx: boolean): PrintedTags {
+  const dir = mkdtempSync(join(tmpdir(), 'irc-client-'));
+  try {
+    const client = join(dir, 'docker');
+    writeFileSync(client, `#!/bin/sh\n[ "$1 $2" = "build --help" ] || exit 1\necho "  --platform string"\n${buildx ? 'echo "  --provenance string"\n' : ''}`, { mode: 0o755 });
+    const res = spawnSync(process.execPath, [join(ROOT, 'scripts', 'images.mjs'), 'resize', '--print-tags', '--base', 'example/base:1'], { encoding: 'utf8', env: { ...process.env, DOCKER: client } });
+    if (res.status !== 0) throw new Error(res.stderr);
+    return JSON.parse(res.stdout) as PrintedTags;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+describe('scripts/images.mjs', () => {
+  test('builds without provenance and SBOM attestations when the client offers them, and the flags change the hash', () => {
+    const buildx = printTags(true);
+    const classic = printTags(false);
+    expect(buildx.buildArgs).toEqual(['--provenance=false', '--sbom=false']);
+    expect(classic.buildArgs).toEqual([]);
+    expect(buildx.hash).not.toBe(classic.hash);
+  });
+
+  test('the hash covers this script, tsconfig.json and the src/local files the image bundles, not the rest of src/local', () => {
+    const { hashedFiles } = printTags(false);
+    expect(hashedFiles).toEqual(expect.arrayContaining(['scripts/images.mjs', 'tsconfig.json', 'Dockerfile', '.dockerignore', 'containers/entrypoint.sh', 'src/handlers/resize.ts', 'src/local/runtime-api.ts']));
+    expect(hashedFiles).not.toContain('src/local/chain.ts');
+    expect(hashedFiles.filter((f) => f.endsWith('.test.ts'))).toEqual([]);
+  });
+});
