@@ -184,7 +184,7 @@ const ACTIONS_WITHOUT_RESULT = new Set([
 export function sqsQueryResponse(action: string, json: string, requestId: string): string {
   const result = json.trim() ? (JSON.parse(json) as Record<string, unknown>) : {};
   const members = membersXml(result, action);
-  const resultXml = ACTIONS_WITHOUT_RESULT.has(action) && !members ? '' : members ? element(`${action}Result`, members) : `<${action}Result/>`;
+  const resultXml = members ? element(`${action}Result`, members) : ACTIONS_WITHOUT_RESULT.has(action) ? '' : `<${action}Result/>`;
   return `<?xml version="1.0"?><${action}Response xmlns="${SQS_XMLNS}">${resultXml}${element('ResponseMetadata', element('RequestId', requestId))}</${action}Response>`;
 }
 
