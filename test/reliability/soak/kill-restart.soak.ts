@@ -184,6 +184,8 @@ describe('resize-chain up --state killed (SIGKILL) twice mid-load and restarted'
       rejectionMessages: [...rejections.values()].reduce((n, r) => n + r.count, 0),
       outputObjects: outputs.length,
       orphanProcesses: orphans.length,
+      /** Images each run of `up` published (the killed ones, then the last). */
+      publishedPerRun: runs.map(published),
       seconds: Math.round((performance.now() - started) / 100) / 10,
     };
     const dir = join(__dirname, '..', '..', '..', 'out', 'reliability');
@@ -192,6 +194,8 @@ describe('resize-chain up --state killed (SIGKILL) twice mid-load and restarted'
     console.log(`kill-restart: ${JSON.stringify(figures)}`);
 
     expect({ lost, both, unexpected, orphans }).toEqual({ lost: [], both: [], unexpected: [], orphans: [] });
+    // Each kill came mid-load: the run after it still had images to publish.
+    expect(runs.slice(1).every((run) => published(run) > 0)).toBe(true);
     expect(complete.size).toBe(IMAGES);
     expect(outputs.length).toBe(IMAGES * (DEFAULT_VARIANTS.length + 1));
     expect([...rejections.entries()].filter(([, r]) => r.code !== 'NOT_AN_IMAGE')).toEqual([]);
