@@ -25,6 +25,7 @@ import { sqsFailureDestination } from './stream-mapping';
 import { fileStreamStore, type FileStreamStore } from './stream-store';
 import { startSwitchableStreamMapping, type SwitchableStreamMapping } from './switchable-stream-mapping';
 import { startSwitchableMapping, type SwitchableMapping } from './switchable-mapping';
+import { mappingIds } from './mapping-ids';
 import type { LogSink } from './types';
 
 /** Settings of one function and the mapping that feeds it. */
@@ -325,8 +326,11 @@ export async function startLocalChain(opts: LocalChainOptions = {}): Promise<Loc
       uploadRoute = uploadApiRoute({ invoke: () => uploadFn.invoke, s3, outputBucket: resources.buckets.output, outputPrefix });
     }
 
+    // With stateDir a mapping keeps its UUID across restarts, as on AWS (a saved UUID keeps working).
+    const uuidOf = mappingIds(opts.stateDir);
     const mapping = (queue: { url: string; arn: string }, fn: LocalFunction, stage: typeof resizeStage, name: string) =>
       startSwitchableMapping({
+        uuid: uuidOf(queue.arn, fn.name),
         functionName: fn.name,
         sqs,
         queueUrl: queue.url,
@@ -362,6 +366,7 @@ export async function startLocalChain(opts: LocalChainOptions = {}): Promise<Loc
         RedrivePolicy: JSON.stringify({ deadLetterTargetArn: failureDlq.arn, maxReceiveCount: 5 }),
       });
       const mapping = startSwitchableStreamMapping({
+        uuid: uuidOf(stream.arn, resize.name),
         functionName: resize.name,
         onFailureArn: failureQueue.arn,
         stream,

@@ -264,21 +264,33 @@ export function startEventSourceMapping(opts: EventSourceMappingOptions): EventS
     return [...batch.values()];
   }
 
-  /** Makes gathered messages visible again at once (stop() before they could be invoked). */
+  /**
+   * Makes gathered messages visible again at once (stop() before they could be invoked). A message
+   * the queue did not take back stays in flight and returns after its visibility timeout, as on
+   * AWS: never lost, only later; each such message is logged with its id.
+   */
   async function release(messages: Message[]): Promise<void> {
+    let released = 0;
     for (let start = 0; start < messages.length; start += 10) {
       const chunk = messages.slice(start, start + 10);
       try {
-        await sqs.send(
+        const answer = await sqs.send(
           new ChangeMessageVisibilityBatchCommand({
             QueueUrl: queueUrl,
             Entries: chunk.map((message, index) => ({ Id: String(index), ReceiptHandle: message.ReceiptHandle, VisibilityTimeout: 0 })),
           }),
         );
+        released += answer.Successful?.length ?? 0;
+        for (const failed of answer.Failed ?? []) {
+          const messageId = chunk[Number(failed.Id)]?.MessageId;
+          log({ event: 'esm.release_error', level: 'warn', queueArn, messageId, code: failed.Code, error: failed.Message, returnsAfter: 'visibility timeout' });
+        }
       } catch (err) {
-        log({ event: 'esm.release_error', level: 'warn', queueArn, error: err instanceof Error ? err.message : String(err) });
+        const messageIds = chunk.map((message) => message.MessageId);
+        log({ event: 'esm.release_error', level: 'warn', queueArn, messageIds, error: err instanceof Error ? `${err.name}: ${err.message}` : String(err), returnsAfter: 'visibility timeout' });
       }
     }
+    log({ event: 'esm.released', queueArn, released, of: messages.length });
   }
 
   async function deleteMessages(messages: Message[]): Promise<number> {

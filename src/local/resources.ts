@@ -112,8 +112,11 @@ export async function ensureQueue(sqs: SQSClient, name: string, attributes: Reco
   try {
     url = (await sqs.send(new CreateQueueCommand({ QueueName: name, Attributes: attributes }))).QueueUrl;
   } catch (err) {
-    // Exists with other attributes: keep it and bring the attributes in line below.
-    if (!(err instanceof Error) || (err.name !== 'QueueNameExists' && err.name !== 'QueueAlreadyExists')) {
+    // Exists with other attributes: keep it and bring the attributes in line below. The SDK names
+    // the error by its Query-protocol code when the server sends one, with or without SQS's
+    // "AWS.SimpleQueueService." prefix.
+    const code = err instanceof Error ? err.name.replace(/^AWS\.SimpleQueueService\./, '') : '';
+    if (code !== 'QueueNameExists' && code !== 'QueueAlreadyExists') {
       throw new PipelineError('SQS_ERROR', `cannot create queue ${name}: ${describe(err)}`, {}, { cause: err });
     }
     url = (await sqs.send(new GetQueueUrlCommand({ QueueName: name }))).QueueUrl;

@@ -162,11 +162,29 @@ function membersXml(value: Record<string, unknown>, action: string): string {
   return xml;
 }
 
+/**
+ * The SQS operations with no output shape: their answers hold only ResponseMetadata. Every other
+ * operation's answer has its `<ActionResult>` element even when it is empty (an empty
+ * ReceiveMessage is `<ReceiveMessageResult/>`), and Query clients read that element unconditionally:
+ * without it boto3 raises KeyError 'ReceiveMessageResult' and the AWS CLI exits 255.
+ */
+const ACTIONS_WITHOUT_RESULT = new Set([
+  'AddPermission',
+  'ChangeMessageVisibility',
+  'DeleteMessage',
+  'DeleteQueue',
+  'PurgeQueue',
+  'RemovePermission',
+  'SetQueueAttributes',
+  'TagQueue',
+  'UntagQueue',
+]);
+
 /** The Query XML answer for a successful JSON answer `json` (text, possibly empty) of `action`. */
 export function sqsQueryResponse(action: string, json: string, requestId: string): string {
   const result = json.trim() ? (JSON.parse(json) as Record<string, unknown>) : {};
   const members = membersXml(result, action);
-  const resultXml = members ? element(`${action}Result`, members) : '';
+  const resultXml = members ? element(`${action}Result`, members) : ACTIONS_WITHOUT_RESULT.has(action) ? '' : `<${action}Result/>`;
   return `<?xml version="1.0"?><${action}Response xmlns="${SQS_XMLNS}">${resultXml}${element('ResponseMetadata', element('RequestId', requestId))}</${action}Response>`;
 }
 

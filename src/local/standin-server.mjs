@@ -8,7 +8,11 @@
 // startFauxqs(), which we cannot use, so the same wiring is repeated here with its internal modules,
 // imported by file URL beside the package entry (its exports map only "."; the version is pinned).
 //
+// Two defects of fauxqs 2.4.1 are patched here, before any request (patchFauxqs below); the patch
+// checks the version and the shapes it replaces and refuses to start when either changed.
+//
 // Usage: node standin-server.mjs [--port N] [--region us-east-1] [--data-dir DIR] [--body-limit BYTES]
+import { readFileSync } from 'node:fs';
 import { buildApp } from 'fauxqs';
 
 function argValue(name) {
@@ -21,11 +25,60 @@ const region = argValue('--region') ?? 'us-east-1';
 const dataDir = argValue('--data-dir');
 const bodyLimit = argValue('--body-limit') === undefined ? undefined : Number(argValue('--body-limit'));
 
+// The entry's URL (dist/app.js); files beside it are imported by URL, which no exports map governs.
+const fauxqsEntry = import.meta.resolve('fauxqs');
+const internal = (file) => import(new URL(file, fauxqsEntry).href);
+
+/** The fauxqs version the patches below were written against (package.json pins it). */
+const PATCHED_FAUXQS_VERSION = '2.4.1';
+
+/** Refuses to go on when a patched part of fauxqs is not what the patch expects. */
+function expectShape(condition, what) {
+  if (!condition) {
+    throw new Error(`fauxqs ${PATCHED_FAUXQS_VERSION} patch: ${what}; fauxqs changed, review the patches in standin-server.mjs`);
+  }
+}
+
+/**
+ * Patches two defects of fauxqs 2.4.1 in place (its classes are shared with buildApp's app):
+ *
+ * 1. ChangeMessageVisibility(Batch) with VisibilityTimeout 0 on a persistent store: SqsQueue
+ *    removes the message from its in-flight set, then PersistenceManager.updateMessageReady writes
+ *    NULL into the NOT NULL approximate_receive_count column; the write throws (HTTP 500), and the
+ *    message is neither visible nor in flight until a restart. The replacement clears only the
+ *    receipt handle and the visibility deadline: the receive count stays, as SQS keeps it.
+ * 2. ApproximateNumberOf* counts come from the in-memory sets, which only move expired in-flight
+ *    (and due delayed) messages back when a receive runs: a message whose visibility ended long
+ *    ago still counts as not visible. The counts now settle the timers first, as a receive does.
+ */
+async function patchFauxqs() {
+  const pkg = JSON.parse(readFileSync(new URL('../package.json', fauxqsEntry), 'utf8'));
+  expectShape(pkg.version === PATCHED_FAUXQS_VERSION, `found version ${pkg.version}`);
+  const [{ PersistenceManager }, { SqsQueue }] = await Promise.all([internal('persistence.js'), internal('sqs/sqsStore.js')]);
+
+  const ready = PersistenceManager?.prototype?.updateMessageReady;
+  expectShape(typeof ready === 'function' && /updateMessageInflight\.run\(null, null, null, null, messageId\)/.test(String(ready)), 'PersistenceManager.updateMessageReady is not the one that writes NULL receive counts');
+  const clearInflight = new WeakMap();
+  PersistenceManager.prototype.updateMessageReady = function updateMessageReady(messageId) {
+    expectShape(typeof this.db?.prepare === 'function', 'PersistenceManager has no SQLite db');
+    let statement = clearInflight.get(this);
+    if (!statement) {
+      statement = this.db.prepare('UPDATE sqs_messages SET receipt_handle = NULL, visibility_deadline = NULL WHERE message_id = ?');
+      clearInflight.set(this, statement);
+    }
+    statement.run(messageId);
+  };
+
+  const getAllAttributes = SqsQueue?.prototype?.getAllAttributes;
+  expectShape(typeof getAllAttributes === 'function' && typeof SqsQueue.prototype.processTimers === 'function', 'SqsQueue has no getAllAttributes/processTimers');
+  SqsQueue.prototype.getAllAttributes = function getAllAttributesSettled(requested) {
+    this.processTimers();
+    return getAllAttributes.call(this, requested);
+  };
+}
+
 /** Stores loaded from dataDir and wired to persist every change, as startFauxqs() does. */
 async function persistentStores(dir) {
-  // The entry's URL (dist/app.js); files beside it are imported by URL, which no exports map governs.
-  const entry = import.meta.resolve('fauxqs');
-  const internal = (file) => import(new URL(file, entry).href);
   const [{ PersistenceManager }, { SqsStore }, { SnsStore }, { S3Store }] = await Promise.all([
     internal('persistence.js'),
     internal('sqs/sqsStore.js'),
@@ -45,6 +98,7 @@ async function persistentStores(dir) {
   return { stores: { sqsStore, snsStore, s3Store }, persistence };
 }
 
+await patchFauxqs();
 const persisted = dataDir ? await persistentStores(dataDir) : undefined;
 const app = buildApp({ logger: false, defaultRegion: region, stores: persisted?.stores });
 if (persisted) app.addHook('preClose', () => persisted.persistence.close());

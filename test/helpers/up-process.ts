@@ -106,6 +106,37 @@ export function findAwsCli(): { path: string; version: string } | undefined {
   return undefined;
 }
 
+/**
+ * A Python with boto3 to test with: $BOTO3_PYTHON, else Debian's /usr/bin/python3 (`apt-get install
+ * python3-boto3`: boto3 1.26, which speaks SQS's Query protocol). Undefined when none imports boto3.
+ */
+export function findBoto3Python(): { path: string; version: string } | undefined {
+  const candidates = [process.env.BOTO3_PYTHON, '/usr/bin/python3'].filter((c): c is string => Boolean(c));
+  for (const path of candidates) {
+    const res = spawnSync(path, ['-c', 'import boto3; print(boto3.__version__)'], { encoding: 'utf8', timeout: 30_000 });
+    if (res.status === 0) return { path, version: res.stdout.trim() };
+  }
+  return undefined;
+}
+
+/** Runs a program with the AWS CLI's environment (async); resolves with stdout, rejects on a non-zero exit. */
+export function runClient(program: string, args: string[], timeoutMs = 120_000): Promise<string> {
+  return new Promise<string>((resolve, reject) => {
+    const child = spawn(program, args, { env: awsCliEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (out += chunk));
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (err += chunk));
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.once('error', reject);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      if (code === 0) resolve(out);
+      else reject(new Error(`${program} ${args.join(' ')} exited ${code}: ${err}`));
+    });
+  });
+}
+
 /** Environment for the AWS CLI against the local cloud: dummy keys, region, no profile or pager. */
 export function awsCliEnv(): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {
@@ -127,20 +158,7 @@ export function awsCliEnv(): NodeJS.ProcessEnv {
 
 /** Runs the AWS CLI (async, so the test process keeps reading `up`'s output); rejects on a non-zero exit. */
 export function runAws(cli: string, endpoint: string, args: string[], timeoutMs = 120_000): Promise<string> {
-  return new Promise<string>((resolve, reject) => {
-    const child = spawn(cli, ['--endpoint-url', endpoint, ...args], { env: awsCliEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (out += chunk));
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (err += chunk));
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.once('error', reject);
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      if (code === 0) resolve(out);
-      else reject(new Error(`aws ${args.join(' ')} exited ${code}: ${err}`));
-    });
-  });
+  return runClient(cli, ['--endpoint-url', endpoint, ...args], timeoutMs);
 }
 
 /** Stops `up` if still running (SIGKILL after the grace), for afterAll. */

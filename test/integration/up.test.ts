@@ -261,6 +261,12 @@ describeWithCli('resize-chain up: graceful shutdown under load, then a restart o
 
     second = await startUp(['--state', state]);
     const endpoint = second.endpoint;
+    // A UUID saved from the first run still names its mapping: the restart kept every UUID.
+    expect(Object.keys(first.mappings).sort()).toEqual(['image-resize-chain-ingest', 'image-resize-chain-resized']);
+    expect(second.mappings).toEqual(first.mappings);
+    const savedIngest = first.mappings['image-resize-chain-ingest']!;
+    const kept = JSON.parse(await runAws(cli, endpoint, ['lambda', 'get-event-source-mapping', '--uuid', savedIngest, '--output', 'json'])) as Record<string, unknown>;
+    expect(kept).toMatchObject({ UUID: savedIngest, EventSourceArn: 'arn:aws:sqs:us-east-1:000000000000:image-resize-chain-ingest', State: 'Enabled' });
     const manifests = await waitFor(
       `${COUNT} manifests`,
       async () => {
