@@ -9,6 +9,7 @@ import { AnnotationMetadataEntryType } from 'cdktf/lib/annotations';
 import { ImageResizeChainStack } from '../../modules/example-stacks';
 import { ImageResizeChainProps } from '../../modules/image-resize-chain';
 import { synthPlainModule } from '../../modules/terraform-module';
+import { synthStreamSourceModule } from '../../modules/terraform-stream-source';
 import { synthUploadApiModule } from '../../modules/terraform-upload-api';
 import { CODE_DIMENSION, FUNCTION_DIMENSION, METRICS, METRICS_NAMESPACE } from '../../src/core/metrics';
 import { TEST_IMAGES, TfJson, resourcesOf, synthChain } from './synth';
@@ -130,4 +131,9 @@ test('the plain upload-api submodule has the function alarms, the 5xx alarm, ala
   ]);
   for (const a of alarms(doc)) expect(a.alarm_actions).toBe('${var.alarm_actions}');
   expect(Object.keys((doc.check ?? {}) as object)).toEqual(['alarm_actions']);
+});
+
+test('the plain stream-source submodule warns at plan too when its alarm_actions is empty', () => {
+  const doc = synthStreamSourceModule() as TfJson;
+  expect(doc.check).toEqual({ alarm_actions: { assert: [{ condition: '${length(var.alarm_actions) > 0}', error_message: expect.stringContaining('notify nobody') }] } });
 });
