@@ -145,43 +145,57 @@ export function isEmfRecord(value: unknown): value is Record<string, unknown> & 
 const valuesOf = (v: unknown): number[] => (Array.isArray(v) ? v : [v]).filter((n): n is number => typeof n === 'number' && Number.isFinite(n));
 
 /**
- * Adds up the chain's metrics from EMF records (other values are ignored), reading each record as
- * CloudWatch would: the metrics its directives in our namespace name, their values at top level.
+ * Adds up the chain's metrics from EMF records as they come (other values are ignored), reading
+ * each record as CloudWatch would: the metrics its directives in our namespace name, their values
+ * at top level, `code` only where it is a dimension. Keeps sums, and the durations for percentiles.
  */
-export function figuresFromEmf(records: Iterable<unknown>): ChainFigures {
-  const sums = new Map<string, number>();
-  const add = (name: string, n: number) => sums.set(name, (sums.get(name) ?? 0) + n);
-  const rejectedByCode: Record<string, number> = {};
-  const renderMs: number[] = [];
-  const latencyMs: number[] = [];
-  for (const record of records) {
-    if (!isEmfRecord(record)) continue;
+export class FiguresAccumulator {
+  private readonly sums = new Map<string, number>();
+  private readonly rejectedByCode: Record<string, number> = {};
+  private readonly renderMs: number[] = [];
+  private readonly latencyMs: number[] = [];
+
+  add(record: unknown): void {
+    if (!isEmfRecord(record)) return;
     for (const directive of record._aws.CloudWatchMetrics) {
       if (directive.Namespace !== METRICS_NAMESPACE) continue;
-      const code = typeof record[CODE_DIMENSION] === 'string' ? (record[CODE_DIMENSION] as string) : undefined;
+      const dimensions = Array.isArray(directive.Dimensions) ? directive.Dimensions.flat() : [];
+      const code = dimensions.includes(CODE_DIMENSION) && typeof record[CODE_DIMENSION] === 'string' ? (record[CODE_DIMENSION] as string) : undefined;
       for (const { Name } of directive.Metrics ?? []) {
-        if (typeof Name !== 'string') continue;
-        const values = valuesOf(record[Name]);
-        if (Name === METRICS.renderTime.name) renderMs.push(...values);
-        else if (Name === METRICS.uploadToManifest.name) latencyMs.push(...values);
-        else if (Name === METRICS.imagesRejected.name && code !== undefined) {
-          for (const n of values) rejectedByCode[code] = (rejectedByCode[code] ?? 0) + n;
-        } else for (const n of values) add(Name, n);
+        if (typeof Name === 'string') this.addValues(Name, valuesOf(record[Name]), code);
       }
     }
   }
-  const sum = (m: { name: string }) => sums.get(m.name) ?? 0;
-  return {
-    done: sum(METRICS.imagesDone),
-    rejected: sum(METRICS.imagesRejected),
-    rejectedByCode,
-    recordsFailed: sum(METRICS.recordsFailed),
-    bytesIn: sum(METRICS.bytesIn),
-    bytesOut: sum(METRICS.bytesOut),
-    renderMs: distribution(renderMs),
-    uploadToManifestMs: distribution(latencyMs),
-    coldStarts: sum(METRICS.coldStart),
-  };
+
+  private addValues(name: string, values: number[], code: string | undefined): void {
+    if (name === METRICS.renderTime.name) this.renderMs.push(...values);
+    else if (name === METRICS.uploadToManifest.name) this.latencyMs.push(...values);
+    else if (name === METRICS.imagesRejected.name && code !== undefined) {
+      for (const n of values) this.rejectedByCode[code] = (this.rejectedByCode[code] ?? 0) + n;
+    } else for (const n of values) this.sums.set(name, (this.sums.get(name) ?? 0) + n);
+  }
+
+  figures(): ChainFigures {
+    const sum = (m: { name: string }) => this.sums.get(m.name) ?? 0;
+    return {
+      done: sum(METRICS.imagesDone),
+      rejected: sum(METRICS.imagesRejected),
+      rejectedByCode: { ...this.rejectedByCode },
+      recordsFailed: sum(METRICS.recordsFailed),
+      bytesIn: sum(METRICS.bytesIn),
+      bytesOut: sum(METRICS.bytesOut),
+      renderMs: distribution(this.renderMs),
+      uploadToManifestMs: distribution(this.latencyMs),
+      coldStarts: sum(METRICS.coldStart),
+    };
+  }
+}
+
+/** `FiguresAccumulator` over a set of records. */
+export function figuresFromEmf(records: Iterable<unknown>): ChainFigures {
+  const acc = new FiguresAccumulator();
+  for (const record of records) acc.add(record);
+  return acc.figures();
 }
 
 function megabytes(bytes: number): string {

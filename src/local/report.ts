@@ -1,4 +1,4 @@
-import { figuresFromEmf, isEmfRecord, type ChainFigures } from '../core/metrics';
+import { FiguresAccumulator, type ChainFigures } from '../core/metrics';
 import type { LogSink } from './types';
 
 /**
@@ -6,7 +6,7 @@ import type { LogSink } from './types';
  * local runtime captures (`{fn, stream, line}`), so a run shows the figures CloudWatch would.
  */
 export class MetricsTap {
-  private readonly records: Array<Record<string, unknown>> = [];
+  private readonly figuresSoFar = new FiguresAccumulator();
 
   /** A log sink that keeps the EMF records of function output lines, then passes every line on to `next`. */
   sink(next?: LogSink): LogSink {
@@ -16,12 +16,13 @@ export class MetricsTap {
     };
   }
 
+  /** Adds a log line's EMF record (a function output line's `line`), if it is one. */
   record(line: Record<string, unknown>): void {
-    if (isEmfRecord(line.line)) this.records.push(line.line);
+    this.figuresSoFar.add(line.line);
   }
 
   figures(): ChainFigures {
-    return figuresFromEmf(this.records);
+    return this.figuresSoFar.figures();
   }
 
   /**

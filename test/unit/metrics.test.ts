@@ -131,6 +131,13 @@ describe('figuresFromEmf', () => {
   });
 });
 
+describe('figuresFromEmf, code', () => {
+  it('counts a rejection by code only where code is a dimension of the directive', () => {
+    const record = (dimensions: string[][]) => ({ _aws: { Timestamp: 1, CloudWatchMetrics: [{ Namespace: METRICS_NAMESPACE, Dimensions: dimensions, Metrics: [{ Name: 'ImagesRejected', Unit: 'Count' }] }] }, function_name: 'fn', code: 'CORRUPT', ImagesRejected: 2 });
+    expect(figuresFromEmf([record([['function_name']]), record([['function_name', 'code']])])).toMatchObject({ rejected: 2, rejectedByCode: { CORRUPT: 2 } });
+  });
+});
+
 describe('resize batch figures', () => {
   it('counts rejections by code and no bytes for sources that were not rendered', async () => {
     const ports = {
