@@ -8,11 +8,14 @@ import { resolve } from 'node:path';
 import { Construct } from 'constructs';
 import { IResolvable, Op, Token } from 'cdktf';
 import { S3BucketNotification } from '@cdktf/provider-aws/lib/s3-bucket-notification';
+import { CloudwatchMetricAlarm } from '@cdktf/provider-aws/lib/cloudwatch-metric-alarm';
 import { configError } from '../src/core/errors';
 import { DEFAULT_VARIANTS, VariantSpec, parseVariantSpecs } from '../src/core/variants';
 import { DEFAULT_LIMITS, MAX_INPUT_BYTES_CEILING, MAX_INPUT_PIXELS_CEILING } from '../src/core/limits';
 import { IBucket, ImportedBucket, SecureBucket } from './bucket';
 import { BufferedQueue } from './buffered-queue';
+import { ChainDashboard } from './dashboard';
+import { FunctionAlarms, rejectedImagesAlarms, warnWithoutAlarmActions } from './function-alarms';
 import { ARCHITECTURES, Architecture, ContainerFunction } from './container-function';
 import { ImageRepository } from './image-repository';
 import { IGrantable } from './policy';
@@ -199,6 +202,18 @@ export interface ImageResizeChainProps {
    * @default 900
    */
   readonly oldestMessageAgeAlarmSeconds?: number;
+  /**
+   * Alarm when the resize function rejects at least this many images in an hour (any code; a
+   * single INVALID_EVENT rejection has its own alarm).
+   * @default 10
+   */
+  readonly rejectedImagesAlarmThreshold?: number;
+  /**
+   * A CloudWatch dashboard of the queues, the functions and the chain's metrics, named `namePrefix`
+   * (output `dashboard_url`). Beyond an account's first three dashboards, each costs $3 a month.
+   * @default true
+   */
+  readonly dashboard?: boolean;
   /** @default - no webhook */
   readonly webhook?: WebhookOptions;
   /**
@@ -252,6 +267,12 @@ export class ImageResizeChain extends Construct {
   readonly repositories: { resize?: ImageRepository; publish?: ImageRepository; upload?: ImageRepository } = {};
   /** With the `uploadApi` prop. */
   readonly uploadApi?: UploadApi;
+  /** Alarms on the resize and publish functions themselves (the queues carry their own). */
+  readonly functionAlarms: { resize: FunctionAlarms; publish: FunctionAlarms };
+  /** Alarms on the resize function's rejected images (src/core/metrics.ts). */
+  readonly rejectedImagesAlarms: CloudwatchMetricAlarm[];
+  /** Unless `dashboard: false`. */
+  readonly dashboard?: ChainDashboard;
   /** The validated variant spec (undefined when given as a Terraform expression). */
   readonly variants?: readonly VariantSpec[];
 
@@ -443,6 +464,7 @@ export class ImageResizeChain extends Construct {
         logRetentionDays,
         logLevel,
         tracing: props.tracing,
+        alarmActions,
         tags,
         waitFor: this.repositories.upload?.buildStep ? [this.repositories.upload.buildStep] : [],
       });
@@ -479,6 +501,31 @@ export class ImageResizeChain extends Construct {
         filterSuffix: suffix,
       })),
       dependsOn: [queuePolicy, ...this.sourceBucket.readyDependables],
+    });
+
+    // What an operator watches: alarms on the functions and on the chain's metrics, and a dashboard.
+    this.functionAlarms = {
+      resize: new FunctionAlarms(this, 'resize-alarms', { fn: this.resizeFunction, alarmActions, recordsFailed: true, tags }),
+      publish: new FunctionAlarms(this, 'publish-alarms', { fn: this.publishFunction, alarmActions, recordsFailed: true, tags }),
+    };
+    this.rejectedImagesAlarms = rejectedImagesAlarms(this, { fn: this.resizeFunction, alarmActions, threshold: props.rejectedImagesAlarmThreshold, tags });
+    warnWithoutAlarmActions(this, alarmActions);
+    if (props.dashboard ?? true) this.dashboard = this.createDashboard(prefix);
+  }
+
+  private createDashboard(prefix: string): ChainDashboard {
+    const queues = [
+      ['ingest', this.ingestQueue],
+      ['resized', this.resizedQueue],
+      ['rejected', this.rejectedQueue],
+    ] as const;
+    return new ChainDashboard(this, 'dashboard', {
+      dashboardName: prefix,
+      queues: queues.map(([label, q]) => ({ label, queueName: q.queue.name, deadLetterQueueName: q.deadLetterQueue.name })),
+      resizeFunctionName: this.resizeFunction.functionName,
+      publishFunctionName: this.publishFunction.functionName,
+      otherFunctionNames: this.uploadApi ? [this.uploadApi.function.functionName] : [],
+      api: this.uploadApi ? { apiId: this.uploadApi.api.id, stage: this.uploadApi.stage.name } : undefined,
     });
   }
 

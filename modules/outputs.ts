@@ -52,6 +52,12 @@ export function chainOutputs(chain: ImageResizeChain): Record<string, ChainOutpu
           stream_failure_destination_arn: { value: chain.streamSource.onFailureDestinationArn, description: 'Where failure records of the stream mapping go.' },
         }
       : {}),
+    ...(chain.dashboard
+      ? {
+          dashboard_name: { value: chain.dashboard.dashboard.dashboardName, description: 'Name of the CloudWatch dashboard of the chain.' },
+          dashboard_url: { value: chain.dashboard.url, description: 'The CloudWatch dashboard of the chain in the AWS console.' },
+        }
+      : {}),
     ...(chain.uploadApi ? { upload_api_url: { value: chain.uploadApi.url, description: 'Base URL of the upload API (POST <url>/uploads).' } } : {}),
   };
 }

@@ -15,7 +15,7 @@ import { ContainerFunction } from './container-function';
 import { ImageResizeChain } from './image-resize-chain';
 import { addChainOutputs } from './outputs';
 import { ReadableStack } from './readable-stack';
-import { MODULE_AWS_PROVIDER_CONSTRAINT, ModuleVariables, NAME_PREFIX_RULE, Rule, hcl, list, synthModuleDocument } from './terraform-plain-module';
+import { MODULE_AWS_PROVIDER_CONSTRAINT, ModuleVariables, NAME_PREFIX_RULE, Rule, hcl, list, synthModuleDocument, warnAtPlanWithoutAlarmActions } from './terraform-plain-module';
 import { LOG_RETENTION_DAYS } from './validation';
 
 export { MODULE_AWS_PROVIDER_CONSTRAINT };
@@ -131,6 +131,7 @@ export class ImageResizeChainModuleStack extends ReadableStack {
     refuseUnusedProvisionedConcurrency(this.chain.resizeFunction, 'resize');
     refuseUnusedProvisionedConcurrency(this.chain.publishFunction, 'publish');
     addChainOutputs(this, this.chain);
+    warnAtPlanWithoutAlarmActions(this);
   }
 }
 

@@ -100,6 +100,16 @@ export class ModuleVariables {
   }
 }
 
+/**
+ * The plain modules' counterpart of the constructs' synth-time warning about alarms without
+ * actions: a `check` block, which Terraform reports as a warning at plan and apply (it never fails them).
+ */
+export function warnAtPlanWithoutAlarmActions(stack: TerraformStack, variable = 'alarm_actions'): void {
+  stack.addOverride(`check.${variable}`, {
+    assert: [{ condition: hcl(`length(var.${variable}) > 0`), error_message: `${variable} is empty: the alarms are created but notify nobody. Pass an SNS topic ARN (whose key CloudWatch may use).` }],
+  });
+}
+
 function stripComments(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(stripComments);
   if (value && typeof value === 'object') {

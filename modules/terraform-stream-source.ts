@@ -20,7 +20,7 @@ import { PolicyStatement } from './policy';
 import { ReadableStack } from './readable-stack';
 import { RolePolicy } from './role-policy';
 import { STREAM_MODES, StreamConsumer, StreamSource } from './stream-source';
-import { ModuleVariables, NAME_PREFIX_RULE, Rule, hcl, list, synthModuleDocument } from './terraform-plain-module';
+import { ModuleVariables, NAME_PREFIX_RULE, Rule, hcl, list, synthModuleDocument, warnAtPlanWithoutAlarmActions } from './terraform-plain-module';
 
 /** True at plan time when the module creates its failure queue (no destination given). */
 const CREATES_FAILURE_QUEUE = 'var.on_failure_destination_arn == ""';
@@ -160,6 +160,7 @@ export class StreamSourceModuleStack extends ReadableStack {
     }
     const failureQueue = this.chooseFailureDestinationAtPlanTime();
 
+    warnAtPlanWithoutAlarmActions(this);
     const output = (name: string, value: string, description: string): TerraformOutput => new TerraformOutput(this, name, { value, description });
     output('stream_name', this.source.streamName, 'Kinesis stream of S3 object references feeding the resize function.');
     output('stream_arn', this.source.streamArn, 'ARN of the Kinesis stream (producers need kinesis:PutRecord(s) on it).');

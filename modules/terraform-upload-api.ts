@@ -17,7 +17,7 @@ import { LambdaPermission } from '@cdktf/provider-aws/lib/lambda-permission';
 import { DEFAULT_ALLOWED_CONTENT_TYPES } from '../src/core/upload';
 import { DEFAULT_LIMITS } from '../src/core/limits';
 import { ReadableStack } from './readable-stack';
-import { ModuleVariables, NAME_PREFIX_RULE, Rule, hcl, list, synthModuleDocument } from './terraform-plain-module';
+import { ModuleVariables, NAME_PREFIX_RULE, Rule, hcl, list, synthModuleDocument, warnAtPlanWithoutAlarmActions } from './terraform-plain-module';
 import { UploadApi } from './upload-api';
 import { LOG_RETENTION_DAYS } from './validation';
 
@@ -93,6 +93,7 @@ export class UploadApiModuleStack extends ReadableStack {
     const keepWarmRate = vars.str('keep_warm_rate', 'EventBridge schedule of the keep-warm pings: rate(N minutes|hours|days) or a 6-field cron(...).', 'rate(5 minutes)', [SCHEDULE_RULE]);
     vars.num('keep_warm_concurrency', 'Keep-warm pings per tick (one rule per five)', 1, 1, MAX_KEEP_WARM_CONCURRENCY);
     const tags = vars.tags();
+    const alarmActions = vars.variable('alarm_actions', { type: 'list(string)', description: 'ARNs (e.g. SNS topics) notified by the upload function\'s alarms and the API\'s 5xx alarm.', default: [] });
 
     this.uploadApi = new UploadApi(this, 'upload-api', {
       namePrefix: namePrefix.stringValue,
@@ -114,7 +115,9 @@ export class UploadApiModuleStack extends ReadableStack {
       logLevel: logLevel.stringValue,
       tags: Token.asStringMap(tags.value),
       keepWarm: { rate: keepWarmRate.stringValue, concurrency: MAX_KEEP_WARM_CONCURRENCY },
+      alarmActions: alarmActions.listValue,
     });
+    warnAtPlanWithoutAlarmActions(this);
     this.chooseAuthorizationAtPlanTime();
     this.chooseKeepWarmAtPlanTime();
 

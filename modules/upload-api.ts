@@ -14,11 +14,13 @@ import { Apigatewayv2Stage } from '@cdktf/provider-aws/lib/apigatewayv2-stage';
 import { CloudwatchEventRule } from '@cdktf/provider-aws/lib/cloudwatch-event-rule';
 import { CloudwatchEventTarget } from '@cdktf/provider-aws/lib/cloudwatch-event-target';
 import { CloudwatchLogGroup } from '@cdktf/provider-aws/lib/cloudwatch-log-group';
+import { CloudwatchMetricAlarm } from '@cdktf/provider-aws/lib/cloudwatch-metric-alarm';
 import { LambdaPermission } from '@cdktf/provider-aws/lib/lambda-permission';
 import { configError } from '../src/core/errors';
 import { DEFAULT_ALLOWED_CONTENT_TYPES, KEEP_WARM_PING } from '../src/core/upload';
 import { DEFAULT_LIMITS } from '../src/core/limits';
 import { Architecture, ContainerFunction } from './container-function';
+import { FunctionAlarms, apiServerErrorsAlarm } from './function-alarms';
 import { checkIntRange, isKnown } from './validation';
 
 /** Who may call `POST /uploads`. */
@@ -98,6 +100,8 @@ export interface UploadApiProps extends UploadApiOptions {
   readonly uploadsPrefix: string;
   /** @default 'x86_64' */
   readonly architecture?: Architecture;
+  /** Notified by the function's alarms and the API's 5xx alarm. @default [] */
+  readonly alarmActions?: string[];
   /** @default 30 */
   readonly logRetentionDays?: number;
   /** @default 'INFO' */
@@ -129,6 +133,8 @@ export class UploadApi extends Construct {
   readonly authorizer?: Apigatewayv2Authorizer;
   /** With `keepWarm`: the scheduled rules (one per five pings). */
   readonly keepWarmRules: CloudwatchEventRule[] = [];
+  /** The function's Errors, Throttles and Duration alarms and the API's 5xx alarm. */
+  readonly alarms: CloudwatchMetricAlarm[];
 
   constructor(scope: Construct, id: string, props: UploadApiProps) {
     super(scope, id);
@@ -231,6 +237,11 @@ export class UploadApi extends Construct {
       defaultRouteSettings: { throttlingBurstLimit: 100, throttlingRateLimit: 50 },
       tags: props.tags,
     });
+    const alarmArgs = { alarmActions: props.alarmActions, tags: props.tags };
+    this.alarms = [
+      ...new FunctionAlarms(this, 'function-alarms', { fn: this.function, ...alarmArgs }).alarms,
+      apiServerErrorsAlarm(this, 'server-errors-alarm', { apiId: this.api.id, apiName: name, stage: this.stage.name, ...alarmArgs }),
+    ];
     new LambdaPermission(this, 'invoke-permission', {
       statementId: 'AllowUploadApiInvoke',
       action: 'lambda:InvokeFunction',

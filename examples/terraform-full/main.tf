@@ -91,7 +91,8 @@ module "upload_api" {
   keep_warm_rate        = "rate(5 minutes)"
   keep_warm_concurrency = 2
 
-  tags = local.tags
+  alarm_actions = [aws_sns_topic.alarms.arn]
+  tags          = local.tags
 }
 
 module "stream_source" {

@@ -1,5 +1,6 @@
 import type { Context } from 'aws-lambda';
 import type { ResizePorts } from '../core/resize-batch';
+import { isOnDemandSandbox } from './metrics';
 
 /**
  * Structured JSON logs, one object per line, with the fields and order of the Powertools for AWS
@@ -100,8 +101,7 @@ export function createLogger(serviceName: string, opts: LoggerOptions = {}): Log
   const now = opts.now ?? (() => new Date());
   const { level, invalid } = logLevelFromEnv(env);
   const threshold = LEVELS[level];
-  // Powertools: only an on-demand sandbox has a cold start (not provisioned concurrency or SnapStart).
-  let coldStartPending = env.AWS_LAMBDA_INITIALIZATION_TYPE?.trim() === 'on-demand';
+  let coldStartPending = isOnDemandSandbox(env);
   let contextFields: LogFields = {};
 
   const log = (name: 'DEBUG' | 'INFO' | 'WARN' | 'ERROR', message: string, fields?: LogFields | Error) => {

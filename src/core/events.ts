@@ -7,6 +7,8 @@ export interface ResizedSource {
   key: string;
   eTag: string;
   versionId?: string;
+  /** When S3 reported the upload (the notification's event time), when known: the start of the upload-to-manifest latency. */
+  uploadedAt?: string;
   size: number;
   width: number;
   height: number;

@@ -28,7 +28,7 @@ export function kinesisRecordsOf(event: unknown): SqsMessage[] {
   const records = (event as { Records?: unknown } | null)?.Records;
   if (!Array.isArray(records)) throw new PipelineError('INVALID_EVENT', 'expected a Kinesis event: { "Records": [ { "kinesis": { "sequenceNumber", "data" }, ... } ] }');
   return records.map((r: unknown, i): SqsMessage => {
-    const record = r as { eventSource?: unknown; kinesis?: { sequenceNumber?: unknown; data?: unknown } } | null;
+    const record = r as { eventSource?: unknown; kinesis?: { sequenceNumber?: unknown; data?: unknown; approximateArrivalTimestamp?: unknown } } | null;
     if (record?.eventSource !== KINESIS_EVENT_SOURCE) {
       throw new PipelineError('INVALID_EVENT', `Records[${i}].eventSource is ${JSON.stringify(record?.eventSource)}, not "${KINESIS_EVENT_SOURCE}" (one event holds one source)`);
     }
@@ -37,6 +37,9 @@ export function kinesisRecordsOf(event: unknown): SqsMessage[] {
     if (typeof sequenceNumber !== 'string' || sequenceNumber === '' || typeof data !== 'string') {
       throw new PipelineError('INVALID_EVENT', `Records[${i}].kinesis needs a non-empty string sequenceNumber and string data`);
     }
-    return { messageId: sequenceNumber, body: streamDataAsNotificationBody(Buffer.from(data, 'base64').toString('utf8')) };
+    // Kinesis gives the arrival time in seconds since the epoch, with a fraction.
+    const arrival = record.kinesis?.approximateArrivalTimestamp;
+    const arrivedAt = typeof arrival === 'number' ? new Date(arrival * 1000) : undefined;
+    return { messageId: sequenceNumber, body: streamDataAsNotificationBody(Buffer.from(data, 'base64').toString('utf8'), arrivedAt) };
   });
 }

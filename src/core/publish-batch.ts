@@ -3,6 +3,7 @@ import { mapWithConcurrency } from './concurrency';
 import { toPipelineError, type PipelineError } from './errors';
 import { parseImageResizedEvent, type ImageResizedEvent } from './events';
 import { manifestKey } from './keys';
+import type { PublishFigures } from './metrics';
 import type { ResizePorts, SqsMessage, StoredObject } from './resize-batch';
 
 /** The manifest written beside a source's variants: the last write of the chain for that source. */
@@ -26,6 +27,8 @@ export interface PublishPorts {
 export interface PublishBatchResult {
   batchItemFailures: Array<{ itemIdentifier: string }>;
   summary: { published: number; duplicate: number; failed: number };
+  /** Upload-to-manifest latencies, for the batch's metrics. */
+  figures: PublishFigures;
 }
 
 /** A stable id for one source version, so webhook receivers can drop duplicate deliveries. */
@@ -48,6 +51,7 @@ export async function processPublishBatch(
   messages: readonly SqsMessage[],
 ): Promise<PublishBatchResult> {
   const summary = { published: 0, duplicate: 0, failed: 0 };
+  const figures: PublishFigures = { uploadToManifestMs: [] };
   const failures = await mapWithConcurrency(messages, cfg.concurrency, async (message): Promise<PipelineError | undefined> => {
     let event: ImageResizedEvent | undefined;
     try {
@@ -85,6 +89,8 @@ export async function processPublishBatch(
       if (ports.deliverWebhook) await ports.deliverWebhook(message.body, eventIdOf(event));
       await ports.putManifest(key, JSON.stringify(manifest, null, 2), { 'source-etag': event.source.eTag });
       summary.published++;
+      const uploadedAt = Date.parse(event.source.uploadedAt ?? '');
+      if (Number.isFinite(uploadedAt)) figures.uploadToManifestMs.push(Math.max(0, ports.now().getTime() - uploadedAt));
       ports.log('info', 'manifest published', { messageId: message.messageId, bucket: cfg.outputBucket, key });
       return undefined;
     } catch (err) {
@@ -95,5 +101,5 @@ export async function processPublishBatch(
     }
   });
   const batchItemFailures = messages.filter((_, i) => failures[i] !== undefined).map((m) => ({ itemIdentifier: m.messageId }));
-  return { batchItemFailures, summary };
+  return { batchItemFailures, summary, figures };
 }

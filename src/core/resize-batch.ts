@@ -3,6 +3,7 @@ import { PipelineError, toPipelineError } from './errors';
 import { imageRejectedEvent, imageResizedEvent, type ImageRejectedEvent, type ImageResizedEvent, type ResizedVariant } from './events';
 import { manifestKey, variantKey } from './keys';
 import type { ImageLimits } from './limits';
+import type { ResizeFigures } from './metrics';
 import { resizeImage, type ResizeResult } from './pipeline';
 import { parseS3Notification, stripQuotes, type S3ObjectRef } from './s3-event';
 import type { OutputFormat, VariantSpec } from './variants';
@@ -52,7 +53,8 @@ export interface SqsMessage {
 
 /** How one source ended. */
 export type SourceOutcome =
-  | { kind: 'resized'; event: ImageResizedEvent }
+  /** `renderMs`: from reading the source to its variants written. */
+  | { kind: 'resized'; event: ImageResizedEvent; renderMs: number }
   /** Variants were already written for this ETag but the event may not have gone out: resend it. */
   | { kind: 'resent'; event: ImageResizedEvent }
   /** The chain already finished this exact object: nothing to do. */
@@ -67,6 +69,8 @@ export type SourceOutcome =
 export interface ResizeBatchResult {
   batchItemFailures: Array<{ itemIdentifier: string }>;
   summary: Record<SourceOutcome['kind'] | 'testEvents', number>;
+  /** Bytes, render times and rejections by code, for the batch's metrics. */
+  figures: ResizeFigures;
 }
 
 const META = {
@@ -196,6 +200,7 @@ async function processSource(cfg: ResizeConfig, ports: ResizePorts, item: WorkIt
     // version's, so whatever the object is now must be rendered, whichever notification it has.
     let expected: string | undefined = notified || undefined;
     for (let round = 1; ; round++) {
+      const readAt = performance.now();
       const source = await ports.getSource(ref, cfg.limits.maxInputBytes);
       if (expected && source.eTag !== expected) return { kind: 'stale' };
       const result = await resizeImage(source.data, cfg.variants, cfg.limits, subject);
@@ -224,12 +229,14 @@ async function processSource(cfg: ResizeConfig, ports: ResizePorts, item: WorkIt
       if (now === 'changed') return { kind: 'stale' };
       if (now === undefined || now === source.eTag) {
         const sameVersion = source.eTag === notified;
+        // The upload time is the notification's, so it describes only the version notified.
+        const uploadedAt = sameVersion ? ref.eventTime : undefined;
         const event = imageResizedEvent(
-          { bucket: ref.bucket, key: ref.key, eTag: source.eTag, versionId: sameVersion ? ref.versionId : undefined, size: source.data.length, ...result.source },
+          { bucket: ref.bucket, key: ref.key, eTag: source.eTag, versionId: sameVersion ? ref.versionId : undefined, ...(uploadedAt ? { uploadedAt } : {}), size: source.data.length, ...result.source },
           toResizedVariants(cfg, ref, result),
           ports.now(),
         );
-        return { kind: 'resized', event };
+        return { kind: 'resized', event, renderMs: performance.now() - readAt };
       }
       ports.log('warn', 'source overwritten while its variants were written; rendering the newer version', { ...subject, eTag: source.eTag, newerETag: now, round });
       if (round >= MAX_FRESHNESS_ROUNDS) {
@@ -273,6 +280,7 @@ export async function processResizeBatch(cfg: ResizeConfig, ports: ResizePorts, 
   });
 
   const summary: ResizeBatchResult['summary'] = { resized: 0, resent: 0, duplicate: 0, stale: 0, ignored: 0, rejected: 0, retry: 0, testEvents: 0 };
+  const figures: ResizeFigures = { bytesIn: 0, bytesOut: 0, renderMs: [], rejectedByCode: {} };
   const failed = new Set<string>();
   const resized: Array<{ id: string; event: ImageResizedEvent }> = [];
   const rejected: Array<{ id: string; event: ImageRejectedEvent }> = [];
@@ -287,6 +295,7 @@ export async function processResizeBatch(cfg: ResizeConfig, ports: ResizePorts, 
     const id = `r${i}`;
     owner.set(id, item.messageId);
     const logFields = { messageId: item.messageId, bucket: item.ref?.bucket, key: item.ref?.key };
+    addFigures(figures, outcome);
     switch (outcome.kind) {
       case 'resized':
       case 'resent':
@@ -318,5 +327,16 @@ export async function processResizeBatch(cfg: ResizeConfig, ports: ResizePorts, 
       ports.log('error', 'event not sent, will retry', { messageId, error: error.toJSON() });
     }
   }
-  return { batchItemFailures: [...failed].map((itemIdentifier) => ({ itemIdentifier })), summary };
+  return { batchItemFailures: [...failed].map((itemIdentifier) => ({ itemIdentifier })), summary, figures };
+}
+
+/** What one source adds to its batch's figures: a rendered source its bytes and time, a rejection its code. */
+function addFigures(figures: ResizeFigures, outcome: SourceOutcome): void {
+  if (outcome.kind === 'resized') {
+    figures.bytesIn += outcome.event.source.size;
+    figures.bytesOut += outcome.event.variants.reduce((n, v) => n + v.bytes, 0);
+    figures.renderMs.push(Math.round(outcome.renderMs));
+  } else if (outcome.kind === 'rejected') {
+    figures.rejectedByCode[outcome.event.code] = (figures.rejectedByCode[outcome.event.code] ?? 0) + 1;
+  }
 }

@@ -98,9 +98,11 @@ export function parseStreamRecordData(text: string, recordId?: string): S3Notifi
  * notifications): a notification passes through unchanged, a plain reference becomes a one-record
  * `ObjectCreated:Put` notification (key encoded as S3 encodes it, so the batch's own parser checks
  * its safety and a rejection names the object). Data that is neither is returned as it is: the
- * batch refuses it as `INVALID_EVENT` and sends it to the rejected queue.
+ * batch refuses it as `INVALID_EVENT` and sends it to the rejected queue. `arrivedAt` (the record's
+ * arrival in the stream) becomes the made-up notification's `eventTime`: for a reference it is when
+ * the object entered the chain.
  */
-export function streamDataAsNotificationBody(text: string): string {
+export function streamDataAsNotificationBody(text: string, arrivedAt?: Date): string {
   let doc: unknown;
   try {
     doc = JSON.parse(text);
@@ -120,5 +122,6 @@ export function streamDataAsNotificationBody(text: string): string {
     eTag: ref.eTag ?? '',
     ...(ref.versionId ? { versionId: ref.versionId } : {}),
   };
-  return JSON.stringify({ Records: [{ eventSource: 'aws:kinesis', eventName: 'ObjectCreated:Put', s3: { bucket: { name: ref.bucket }, object } }] });
+  const eventTime = arrivedAt && Number.isFinite(arrivedAt.getTime()) ? { eventTime: arrivedAt.toISOString() } : {};
+  return JSON.stringify({ Records: [{ eventSource: 'aws:kinesis', ...eventTime, eventName: 'ObjectCreated:Put', s3: { bucket: { name: ref.bucket }, object } }] });
 }

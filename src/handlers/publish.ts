@@ -1,10 +1,13 @@
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { createLogger, logPort } from '../aws/logger';
+import { createMetrics } from '../aws/metrics';
 import { publishConfigFromEnv } from '../core/config';
+import { publishBatchMetrics } from '../core/metrics';
 import { sqsRecordsOf } from '../core/sqs-event';
 import { lazily } from './lazy';
 
 const logger = createLogger('publish');
+const metrics = createMetrics();
 // Read at cold start: a bad setting fails init with a message naming the variable.
 const config = publishConfigFromEnv(process.env);
 const secretArn = config.webhook?.secretArn;
@@ -29,5 +32,6 @@ export async function handler(event: SQSEvent, context: Context): Promise<SQSBat
   const { ports, processPublishBatch } = await dependencies();
   const result = await processPublishBatch(config, ports, sqsRecordsOf(event));
   logger.info('batch done', { records: event.Records.length, ...result.summary, batchItemFailures: result.batchItemFailures.length });
+  metrics.publish(context, publishBatchMetrics(result));
   return { batchItemFailures: result.batchItemFailures };
 }

@@ -1,11 +1,14 @@
 import type { Context, KinesisStreamEvent, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { createLogger, logPort } from '../aws/logger';
+import { createMetrics } from '../aws/metrics';
 import { resizeConfigFromEnv } from '../core/config';
 import { isKinesisEvent, kinesisRecordsOf } from '../core/kinesis-event';
+import { resizeBatchMetrics } from '../core/metrics';
 import { sqsRecordsOf } from '../core/sqs-event';
 import { lazily } from './lazy';
 
 const logger = createLogger('resize');
+const metrics = createMetrics();
 // Read at cold start: a bad variant spec or limit fails init with a message naming the variable.
 const config = resizeConfigFromEnv(process.env);
 
@@ -35,5 +38,6 @@ export async function handler(event: SQSEvent | KinesisStreamEvent, context: Con
   const { ports, processResizeBatch } = await dependencies();
   const result = await processResizeBatch(config, ports, messages);
   logger.info('batch done', { records: event.Records.length, ...result.summary, batchItemFailures: result.batchItemFailures.length });
+  metrics.publish(context, resizeBatchMetrics(result));
   return { batchItemFailures: result.batchItemFailures };
 }

@@ -1,3 +1,46 @@
+import { FiguresAccumulator, type ChainFigures } from '../core/metrics';
+import type { LogSink } from './types';
+
+/**
+ * Collects the embedded-metric-format records the functions write, from the output lines the
+ * local runtime captures (`{fn, stream, line}`), so a run shows the figures CloudWatch would.
+ */
+export class MetricsTap {
+  private readonly figuresSoFar = new FiguresAccumulator();
+
+  /** A log sink that keeps the EMF records of function output lines, then passes every line on to `next`. */
+  sink(next?: LogSink): LogSink {
+    return (line) => {
+      this.record(line);
+      next?.(line);
+    };
+  }
+
+  /** Adds a log line's EMF record (a function output line's `line`), if it is one. */
+  record(line: Record<string, unknown>): void {
+    this.figuresSoFar.add(line.line);
+  }
+
+  figures(): ChainFigures {
+    return this.figuresSoFar.figures();
+  }
+
+  /**
+   * Waits (at most `ms`) until the figures account for `done` manifests and `rejected`
+   * rejections: a function's output reaches us through its stdout pipe, which may lag the
+   * invocation's response. Resolves with the figures then, complete or not.
+   */
+  async settled(done: number, rejected: number, ms = 3000): Promise<ChainFigures> {
+    const deadline = Date.now() + ms;
+    let figures = this.figures();
+    while ((figures.done < done || figures.rejected < rejected) && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 50));
+      figures = this.figures();
+    }
+    return figures;
+  }
+}
+
 /** One source image in a run's report. */
 export interface ReportEntry {
   readonly sourceKey: string;

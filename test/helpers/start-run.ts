@@ -8,6 +8,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
+import { formatFigures, type ChainFigures } from '../../src/core/metrics';
 import { DEFAULT_VARIANTS } from '../../src/core/variants';
 import { corruptImage, synthesizeImage } from '../../src/local/samples';
 
@@ -16,11 +17,40 @@ const CLI = join(__dirname, '..', '..', 'dist', 'cli.js');
 /** Extra `start` arguments, read when the run begins (after the caller's own beforeAll). */
 export type StartArgs = () => string[];
 
-interface Report {
+export interface Report {
   summary: string;
+  metrics: ChainFigures;
   queues: Record<string, number>;
   deadLetters: Record<string, number>;
-  entries: Array<{ sourceKey: string; status: string; error?: { code: string }; source?: { width: number; height: number }; variants: Array<{ name: string; width: number; height: number; format: string; bytes: number; file: string }> }>;
+  entries: Array<{ sourceKey: string; status: string; error?: { code: string }; source?: { width: number; height: number; bytes: number }; variants: Array<{ name: string; width: number; height: number; format: string; bytes: number; file: string }> }>;
+}
+
+/**
+ * The run's metrics (added up from the functions' EMF lines) are printed and in report.json, and
+ * they match what happened: one done per manifest, one rejection per rejected image with its code,
+ * the bytes of the sources and variants, a render time and an upload-to-manifest latency per image,
+ * and at least one cold start per function but no more than the sandboxes started (logs in `out`).
+ */
+export function expectMetricsOfRun(stdout: string, report: Report, out: string): void {
+  const done = report.entries.filter((e) => e.status === 'done');
+  const rejectedByCode: Record<string, number> = {};
+  for (const e of report.entries) if (e.status === 'rejected') rejectedByCode[e.error?.code ?? '?'] = (rejectedByCode[e.error?.code ?? '?'] ?? 0) + 1;
+  const m = report.metrics;
+  expect(stdout).toContain(`\n${formatFigures(m)}\n`);
+  expect({ done: m.done, rejected: m.rejected, rejectedByCode: m.rejectedByCode, recordsFailed: m.recordsFailed }).toEqual({
+    done: done.length,
+    rejected: report.entries.length - done.length,
+    rejectedByCode,
+    recordsFailed: 0,
+  });
+  expect(m.bytesIn).toBe(done.reduce((n, e) => n + (e.source?.bytes ?? 0), 0));
+  expect(m.bytesOut).toBe(done.flatMap((e) => e.variants).reduce((n, v) => n + v.bytes, 0));
+  expect([m.renderMs.count, m.uploadToManifestMs.count]).toEqual([done.length, done.length]);
+  expect(m.renderMs.p50).toBeGreaterThan(0);
+  expect(m.uploadToManifestMs.p50).toBeGreaterThanOrEqual(m.renderMs.p50);
+  const sandboxes = ['resize', 'publish'].reduce((n, fn) => n + (readFileSync(join(out, 'logs', `${fn}.log`), 'utf8').match(/"type":"SANDBOX_START"/g) ?? []).length, 0);
+  expect(m.coldStarts).toBeGreaterThanOrEqual(2);
+  expect(m.coldStarts).toBeLessThanOrEqual(sandboxes);
 }
 
 /** How the run's images enter the chain. */
@@ -68,6 +98,11 @@ export function describeStartRun(title: string, extraArgs: StartArgs = () => [],
       expect({ exitCode, stderrTail: exitCode === 0 ? '' : stderr.slice(-2000) }).toEqual({ exitCode: 0, stderrTail: '' });
       expect(stdout).toMatch(/^source\s+status\s+variant\s+size\s+format\s+bytes\s+time/m);
       expect(stdout).toContain('20 images: 19 done (76 variants), 1 rejected, 0 unfinished; dead letters: 0');
+    });
+
+    it('prints the metrics line, and report.json holds the figures of what happened', () => {
+      expect(report.metrics).toMatchObject({ done: 19, rejected: 1, rejectedByCode: { CORRUPT: 1 } });
+      expectMetricsOfRun(stdout, report, out);
     });
 
     it('produces every variant and manifest of each good image, the unicode key included', async () => {

@@ -222,6 +222,8 @@ describeWithCli('resize-chain up with the AWS CLI, the SDK and presigned URLs', 
     up!.child.kill('SIGTERM');
     expect(await up!.exited).toBe(0);
     expect(up!.stderr.join('\n')).toMatch(/stopped \(every batch finished\)/);
+    // The figures of the functions' EMF lines: the images done above and the broken one rejected.
+    expect(up!.stderr.join('\n')).toMatch(/^metrics: [1-9]\d* done, [1-9]\d* rejected \([A-Z_]+ [1-9]\d*(, [A-Z_]+ [1-9]\d*)*\), [\d.]+ MB in, [\d.]+ MB out, render p50 \d+ ms, upload-to-manifest p50 \d+ ms, [1-9]\d* cold starts?$/m);
   });
 });
 

@@ -35,6 +35,12 @@ describe('kinesisRecordsOf', () => {
     expect(messages[1]!.body).toBe('not json');
   });
 
+  test("gives a plain reference the record's arrival in the stream as its event time (the start of upload-to-manifest)", () => {
+    const record = kinesisRecord('49000000000000000001', '{"bucket":"b","key":"k.jpg","eTag":"e"}');
+    const [message] = kinesisRecordsOf({ Records: [{ ...record, kinesis: { ...record.kinesis, approximateArrivalTimestamp: 1796530831.25 } }] });
+    expect(parseS3Notification(message!.body)).toEqual({ kind: 'records', records: [expect.objectContaining({ key: 'k.jpg', eventTime: '2026-12-06T04:20:31.250Z' })] });
+  });
+
   test('refuses a whole event it cannot report against, with INVALID_EVENT', () => {
     const bad = [
       { Records: 'x' },

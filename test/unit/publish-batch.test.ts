@@ -39,10 +39,22 @@ function ports(opts: { webhookFails?: boolean; withWebhook?: boolean } = {}) {
 }
 
 describe('processPublishBatch', () => {
+  it('measures upload-to-manifest from the S3 event time the event carries, for manifests written only', async () => {
+    const { p } = ports();
+    const timed = (key: string) => {
+      const e = event(key);
+      return JSON.stringify({ ...e, source: { ...e.source, uploadedAt: '2026-11-28T00:00:00.250Z' } });
+    };
+    const first = await processPublishBatch(cfg, p, [{ messageId: 'm1', body: timed('uploads/a.jpg') }, { messageId: 'm2', body: JSON.stringify(event('uploads/b.jpg')) }]);
+    expect(first.figures).toEqual({ uploadToManifestMs: [750] });
+    const again = await processPublishBatch(cfg, p, [{ messageId: 'm3', body: timed('uploads/a.jpg') }]);
+    expect(again).toMatchObject({ summary: { published: 0, duplicate: 1 }, figures: { uploadToManifestMs: [] } });
+  });
+
   it('writes a manifest beside the variants for each event', async () => {
     const { p, manifests } = ports();
     const res = await processPublishBatch(cfg, p, [{ messageId: 'm1', body: JSON.stringify(event('uploads/a.jpg')) }]);
-    expect(res).toEqual({ batchItemFailures: [], summary: { published: 1, duplicate: 0, failed: 0 } });
+    expect(res).toEqual({ batchItemFailures: [], summary: { published: 1, duplicate: 0, failed: 0 }, figures: { uploadToManifestMs: [] } });
     const m = manifests.get('resized/uploads/a/manifest.json');
     expect(m?.metadata).toEqual({ 'source-etag': 'e1' });
     expect(JSON.parse(m?.body ?? '{}')).toMatchObject({ version: 1, source: { key: 'uploads/a.jpg' }, publishedAt: '2026-11-28T00:00:01.000Z' });

@@ -91,7 +91,10 @@ describe('processResizeBatch', () => {
       ['small', 'resized/uploads/a/small.webp', 64, 43, 'webp'],
       ['big', 'resized/uploads/a/big.jpg', 128, 85, 'jpeg'],
     ]);
-    expect(event?.source).toMatchObject({ width: 300, height: 200, format: 'jpeg', size: jpeg.length });
+    expect(event?.source).toMatchObject({ width: 300, height: 200, format: 'jpeg', size: jpeg.length, uploadedAt: expect.any(String) });
+    // The batch's metric figures: what was rendered, and the rejections by code.
+    const written = ports.resized.flatMap((e) => e.variants).reduce((n, v) => n + v.bytes, 0);
+    expect(result.figures).toEqual({ bytesIn: 2 * jpeg.length, bytesOut: written, renderMs: [expect.any(Number), expect.any(Number)], rejectedByCode: { INVALID_EVENT: 1, NOT_AN_IMAGE: 1 } });
   });
 
   it('reports only the message with a transient failure', async () => {

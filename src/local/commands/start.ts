@@ -10,7 +10,8 @@ import type { Manifest } from '../../core/publish-batch';
 import { headObject } from '../../aws/s3';
 import { startLocalChain, type LocalChain, type LocalChainOptions } from '../chain';
 import { ProgressBar } from '../progress';
-import { renderHtml, renderTable, type ReportEntry } from '../report';
+import { MetricsTap, renderHtml, renderTable, type ReportEntry } from '../report';
+import { formatFigures, type ChainFigures } from '../../core/metrics';
 import { generateSamples } from '../samples';
 import { compareSequenceNumbers } from '../stream';
 import type { KinesisFailureRecord } from '../stream-mapping';
@@ -43,6 +44,8 @@ export interface StartSummary {
   exitCode: number;
   entries: ReportEntry[];
   deadLetters: Record<string, number>;
+  /** The functions' own metrics (their EMF lines) added up, as CloudWatch would show them. */
+  metrics: ChainFigures;
 }
 
 const CONTENT_TYPES: Record<string, string> = {
@@ -123,7 +126,8 @@ export async function startCommand(opts: StartOptions): Promise<StartSummary> {
   const outDir = resolve(opts.outDir);
   await mkdir(outDir, { recursive: true });
 
-  const chainOptions: LocalChainOptions = { logDir: join(outDir, 'logs'), ...opts.chain };
+  const tap = new MetricsTap();
+  const chainOptions: LocalChainOptions = { logDir: join(outDir, 'logs'), ...opts.chain, logSink: tap.sink(opts.chain?.logSink) };
   if (opts.stream) {
     chainOptions.streamSource ??= {};
     const watched = chainOptions.uploadsPrefix ?? 'uploads/';
@@ -220,15 +224,16 @@ export async function startCommand(opts: StartOptions): Promise<StartSummary> {
     const pending = entries.length - done - rejected;
     const variantCount = entries.reduce((n, e) => n + e.variants.length, 0);
     const summary = `${entries.length} images: ${done} done (${variantCount} variants), ${rejected} rejected, ${pending} unfinished; dead letters: ${Object.values(deadLetters).reduce((a, b) => a + b, 0)}; ${wallSeconds.toFixed(1)} s`;
-    process.stdout.write(`${renderTable(entries)}\n\n${summary}\n`);
-    const html = renderHtml(entries, { title: 'image-resize-chain: local run', generatedAt: new Date(), summary });
+    const metrics = await tap.settled(done, rejected);
+    process.stdout.write(`${renderTable(entries)}\n\n${summary}\n${formatFigures(metrics)}\n`);
+    const html = renderHtml(entries, { title: 'image-resize-chain: local run', generatedAt: new Date(), summary: `${summary}; ${formatFigures(metrics)}` });
     await writeFile(join(outDir, 'report.html'), html);
-    await writeFile(join(outDir, 'report.json'), JSON.stringify({ summary, queues: depths, deadLetters, entries }, null, 2));
+    await writeFile(join(outDir, 'report.json'), JSON.stringify({ summary, metrics, queues: depths, deadLetters, entries }, null, 2));
     process.stdout.write(`report: ${relative(process.cwd(), join(outDir, 'report.html'))}\n`);
     const deadCount = Object.values(deadLetters).reduce((a, b) => a + b, 0);
     if (pending > 0) process.stderr.write(`${JSON.stringify({ level: 'error', code: 'UNFINISHED', keys: entries.filter((e) => e.status === 'pending').map((e) => e.sourceKey) })}\n`);
     if (deadCount > 0) process.stderr.write(`${JSON.stringify({ level: 'error', code: 'DEAD_LETTERS', deadLetters, logs: join(outDir, 'logs') })}\n`);
-    return { exitCode: pending === 0 && deadCount === 0 ? 0 : 1, entries, deadLetters };
+    return { exitCode: pending === 0 && deadCount === 0 ? 0 : 1, entries, deadLetters, metrics };
   } finally {
     await chain.stop();
   }

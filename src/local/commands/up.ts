@@ -8,6 +8,8 @@ import { spawn } from 'node:child_process';
 import { configError } from '../../core/errors';
 import { startLocalChain, type LocalChain, type LocalChainOptions } from '../chain';
 import { offerDockerRun, type DockerRunAccess } from '../docker-run';
+import { formatFigures } from '../../core/metrics';
+import { MetricsTap } from '../report';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../sdk';
 import type { LogSink } from '../types';
 
@@ -227,8 +229,11 @@ export async function upCommand(opts: UpOptions): Promise<number> {
   // Which function each mapping's log source feeds; filled once the chain is up.
   const functionOf: Record<string, string> = {};
   const extraSink = opts.chain?.logSink;
+  // The functions' EMF lines, added up for the figures printed at the end.
+  const tap = new MetricsTap();
   const sink: LogSink = (line) => {
     extraSink?.(line);
+    tap.record(line);
     const source = String(line.source ?? '');
     const fn = functionOf[source];
     if (fn) {
@@ -300,6 +305,7 @@ export async function upCommand(opts: UpOptions): Promise<number> {
     totals.push(`${chain.streamSource.streamName}: ${s.batches} invocations, ${s.recordsToFailureDestination} records to the on-failure queue`);
   }
   write(err, `stopped (${drained ? 'every batch finished' : 'drain cut short'}); ${totals.join('; ')}${opts.chain?.stateDir ? `; state kept in ${opts.chain.stateDir}` : ''}`);
+  write(err, formatFigures(tap.figures()));
   process.off('SIGINT', onSignal);
   process.off('SIGTERM', onSignal);
   process.stdin.off('end', orphaned);
