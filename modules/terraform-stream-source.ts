@@ -16,7 +16,8 @@ import { CloudwatchMetricAlarm } from '@cdktf/provider-aws/lib/cloudwatch-metric
 import { IamRolePolicy } from '@cdktf/provider-aws/lib/iam-role-policy';
 import { SqsQueue } from '@cdktf/provider-aws/lib/sqs-queue';
 import { PipelineError } from '../src/core/errors';
-import { PolicyStatement } from './policy';
+import { denyInsecureTransport, redriveAllowPolicyJson } from './buffered-queue';
+import { PolicyStatement, resourcePolicyJson } from './policy';
 import { ReadableStack } from './readable-stack';
 import { RolePolicy } from './role-policy';
 import { STREAM_MODES, StreamConsumer, StreamSource } from './stream-source';
@@ -186,6 +187,12 @@ export class StreamSourceModuleStack extends ReadableStack {
     const { queue, deadLetterQueue } = created;
     const redrive = JSON.parse(queue.redrivePolicyInput!) as Record<string, unknown>;
     queue.addOverride('redrive_policy', JSON.stringify({ ...redrive, deadLetterTargetArn: hcl(first(deadLetterQueue, 'arn')) }));
+    created.queuePolicy.addOverride('queue_url', hcl(first(queue, 'url')));
+    created.queuePolicy.addOverride('policy', resourcePolicyJson([denyInsecureTransport(hcl(first(queue, 'arn')))]));
+    created.deadLetterQueuePolicy.addOverride('queue_url', hcl(first(deadLetterQueue, 'url')));
+    created.deadLetterQueuePolicy.addOverride('policy', resourcePolicyJson([denyInsecureTransport(hcl(first(deadLetterQueue, 'arn')))]));
+    created.redriveAllowPolicy.addOverride('queue_url', hcl(first(deadLetterQueue, 'url')));
+    created.redriveAllowPolicy.addOverride('redrive_allow_policy', redriveAllowPolicyJson(hcl(first(queue, 'arn'))));
     dlqAlarm.addOverride('dimensions.QueueName', hcl(first(deadLetterQueue, 'name')));
     notEmptyAlarm.addOverride('dimensions.QueueName', hcl(first(queue, 'name')));
 

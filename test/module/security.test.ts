@@ -65,6 +65,35 @@ describe.each(Object.entries(configs))('%s', (_name, doc) => {
     }
   });
 
+  test('every queue, DLQs included, has exactly one TLS-only queue policy; every DLQ accepts only its own source queue', () => {
+    const queues = resourcesOf(doc, 'aws_sqs_queue');
+    /** `${aws_sqs_queue.x.url}` or `${aws_sqs_queue.x[0].url}` -> x */
+    const queueOf = (value: unknown, attribute: 'url' | 'arn'): string | undefined => new RegExp(`aws_sqs_queue\\.([a-z0-9_]+)(?:\\[0\\])?\\.${attribute}`).exec(String(value))?.[1];
+    const policiesByQueue = new Map<string, unknown[]>();
+    for (const p of Object.values(resourcesOf(doc, 'aws_sqs_queue_policy'))) {
+      const queue = queueOf(p.queue_url, 'url') ?? '?';
+      policiesByQueue.set(queue, [...(policiesByQueue.get(queue) ?? []), p.policy]);
+    }
+    for (const name of Object.keys(queues)) {
+      const attached = policiesByQueue.get(name) ?? [];
+      expect({ name, policies: attached.length }).toEqual({ name, policies: 1 });
+      const tls = statementsOf(attached[0]).find((s) => s.Effect === 'Deny' && s.Principal === '*' && asList(s.Action).includes('sqs:*') && JSON.stringify(s.Condition) === '{"Bool":{"aws:SecureTransport":"false"}}');
+      expect({ name, tlsOnly: queueOf(tls?.Resource, 'arn') }).toEqual({ name, tlsOnly: name });
+    }
+    // DLQ -> its source queue, from the source queues' redrive policies.
+    const sourceOf = new Map<string, string>();
+    for (const [name, q] of Object.entries(queues)) if (q.redrive_policy) sourceOf.set(queueOf(q.redrive_policy, 'arn')!, name);
+    const allowByDlq = new Map<string, string>();
+    for (const a of Object.values(resourcesOf(doc, 'aws_sqs_queue_redrive_allow_policy'))) {
+      const policy = JSON.parse(String(a.redrive_allow_policy)) as { redrivePermission: string; sourceQueueArns: string[] };
+      expect(policy.redrivePermission).toBe('byQueue');
+      expect(policy.sourceQueueArns).toHaveLength(1);
+      allowByDlq.set(queueOf(a.queue_url, 'url')!, queueOf(policy.sourceQueueArns[0], 'arn')!);
+    }
+    if (Object.keys(queues).length > 0) expect(sourceOf.size).toBeGreaterThan(0);
+    expect(Object.fromEntries(allowByDlq)).toEqual(Object.fromEntries(sourceOf));
+  });
+
   test('no Allow statement has "*" actions; "*" resources only where AWS offers nothing narrower (X-Ray)', () => {
     for (const { where, kind, statements } of policies(doc)) {
       for (const s of statements.filter((st) => st.Effect === 'Allow')) {

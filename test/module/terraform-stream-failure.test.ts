@@ -34,6 +34,9 @@ const FAILURE_QUEUE_RESOURCES = [
   'aws_cloudwatch_metric_alarm.stream_source_stream_failures_dlq_depth_alarm',
   'aws_sqs_queue.stream_source_stream_failures_dlq',
   'aws_sqs_queue.stream_source_stream_failures_queue',
+  'aws_sqs_queue_policy.stream_source_stream_failures_dlq_policy',
+  'aws_sqs_queue_policy.stream_source_stream_failures_policy',
+  'aws_sqs_queue_redrive_allow_policy.stream_source_stream_failures_dlq_redrive_allow_policy',
 ];
 
 const IMAGE_VARS = [

@@ -30,6 +30,9 @@ const MODULES = {
 const STREAM_FAILURE_QUEUE_RESOURCES = [
   'aws_sqs_queue.stream_source_stream_failures_queue',
   'aws_sqs_queue.stream_source_stream_failures_dlq',
+  'aws_sqs_queue_policy.stream_source_stream_failures_policy',
+  'aws_sqs_queue_policy.stream_source_stream_failures_dlq_policy',
+  'aws_sqs_queue_redrive_allow_policy.stream_source_stream_failures_dlq_redrive_allow_policy',
   'aws_cloudwatch_metric_alarm.stream_source_stream_failures_alarm',
   'aws_cloudwatch_metric_alarm.stream_source_stream_failures_dlq_depth_alarm',
 ];
