@@ -163,6 +163,7 @@ describeIfReady('offline terraform: examples/terraform-full', () => {
       // The failure queue, its DLQ and their alarms (count: on_failure_destination_arn is "").
       ...expectedOf('stream_source', STREAM_FAILURE_QUEUE_RESOURCES),
       'aws_sns_topic.alarms',
+      'aws_kms_key.alarms',
     ];
     expect(created.sort()).toEqual(expected.sort());
     expect(summary).toBe(`Plan: ${expected.length} to add, 0 to change, 0 to destroy.`);

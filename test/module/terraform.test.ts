@@ -120,7 +120,7 @@ describeIfReady('offline terraform', () => {
     const expected = resourceAddresses(JSON.parse(rendered) as TfJson)
       .filter((a) => !counted.includes(a))
       .map((a) => `module.image_resize_chain.${a}`)
-      .concat('aws_sns_topic.alarms');
+      .concat('aws_sns_topic.alarms', 'aws_kms_key.alarms');
     expect(created.sort()).toEqual(expected.sort());
     expect(summary).toBe(`Plan: ${expected.length} to add, 0 to change, 0 to destroy.`);
   });
