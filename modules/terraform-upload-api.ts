@@ -79,9 +79,11 @@ export class UploadApiModuleStack extends ReadableStack {
       [String.raw`var.jwt_issuer == "" || can(regex("^https://[^\\s]+$", var.jwt_issuer))`, 'jwt_issuer must be "" or an https URL.'],
     ]);
     const jwtAudience = vars.stringList('jwt_audience', 'With authorization_type JWT: accepted values of the token aud claim.', []);
+    vars.bool('allow_anonymous_uploads', 'Allow authorization_type NONE: anyone who can reach the API gets upload forms. Must be set explicitly; refused at plan otherwise.', false);
     const memorySize = vars.num('memory_size', 'Memory of the upload function in MB', 256, 128, 10240);
     const timeout = vars.num('timeout', 'Timeout of the upload function in seconds (the API waits at most 10)', 10, 1, 900);
-    const reserved = vars.optionalNum('reserved_concurrency', 'Concurrency reserved for (and capping) the upload function', 0, 10000);
+    const reserved = vars.optionalNum('reserved_concurrency', 'Concurrency reserved for (and capping) the upload function, default 10; null leaves it in the unreserved pool', 0, 10000);
+    reserved.addOverride('default', 10);
     const logRetention = vars.variable('log_retention_days', {
       type: 'number',
       description: 'Days CloudWatch keeps function and access logs.',
@@ -135,6 +137,12 @@ export class UploadApiModuleStack extends ReadableStack {
       { condition: hcl('var.jwt_issuer != "" && length(var.jwt_audience) >= 1'), error_message: 'authorization_type JWT needs jwt_issuer and at least one jwt_audience.' },
     ]);
     this.uploadApi.route.addOverride('authorization_type', hcl('var.authorization_type'));
+    this.uploadApi.route.addOverride('lifecycle.precondition', [
+      {
+        condition: hcl('var.authorization_type != "NONE" || var.allow_anonymous_uploads'),
+        error_message: 'authorization_type NONE lets anyone who can reach the API get upload forms: set JWT or AWS_IAM, or allow_anonymous_uploads = true to mean it.',
+      },
+    ]);
     this.uploadApi.route.addOverride('authorizer_id', hcl(`var.authorization_type == "JWT" ? ${first(authorizer, 'id')} : null`));
   }
 

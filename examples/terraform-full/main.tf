@@ -120,6 +120,9 @@ module "upload_api" {
   uploads_prefix     = module.image_resize_chain.uploads_prefix
   max_upload_bytes   = 20 * 1024 * 1024
   cors_allow_origins = ["https://app.example.com"]
+  # No authorizer here, so say it: anyone who can reach the API gets upload forms (one key each,
+  # size- and type-limited). Use authorization_type = "JWT" or "AWS_IAM" for real users.
+  allow_anonymous_uploads = true
 
   keep_warm_enabled     = true
   keep_warm_rate        = "rate(5 minutes)"

@@ -20,14 +20,14 @@ function buildSteps(doc: TfJson): Record<string, BuildStep> {
 
 describe('architecture', () => {
   test('x86_64 by default on resize, publish and upload', () => {
-    const archs = functionArchitectures(synthChain({ images: { ...TEST_IMAGES, upload: UPLOAD_IMAGE }, uploadApi: {} }));
+    const archs = functionArchitectures(synthChain({ images: { ...TEST_IMAGES, upload: UPLOAD_IMAGE }, uploadApi: { allowAnonymousUploads: true } }));
     expect(Object.keys(archs)).toHaveLength(3);
     for (const value of Object.values(archs)) expect(value).toEqual(['x86_64']);
   });
 
   describe("'arm64'", () => {
     // No image URIs: repositories are created and each image is built during apply.
-    const doc = synthChain({ images: undefined, architecture: 'arm64', uploadApi: {} });
+    const doc = synthChain({ images: undefined, architecture: 'arm64', uploadApi: { allowAnonymousUploads: true } });
 
     test('sets architectures = ["arm64"] on every function (resize, publish, upload)', () => {
       const archs = functionArchitectures(doc);
@@ -54,7 +54,7 @@ describe('architecture', () => {
     });
 
     test('an x86_64 build of the same sources gets another tag (no arm64 image is overwritten or reused)', () => {
-      const x86 = Object.values(buildSteps(synthChain({ images: undefined, uploadApi: {} })));
+      const x86 = Object.values(buildSteps(synthChain({ images: undefined, uploadApi: { allowAnonymousUploads: true } })));
       for (const step of x86) {
         expect(step.provisioner[0]!['local-exec'].environment.PLATFORM).toBe('linux/amd64');
         expect(step.provisioner[0]!['local-exec'].environment.TAG).toMatch(/^x86_64-[0-9a-f]{16}$/);

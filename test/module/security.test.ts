@@ -16,7 +16,7 @@ const configs: Record<string, TfJson> = {
   'built images': synthChain({ images: undefined }),
   'one bucket, tracing, webhook': synthChain({ outputBucket: { sameAsSource: true }, outputPrefix: 'out/', tracing: true, webhook: { url: 'https://h.example.com', secretArn } }),
   'existing source bucket': synthChain({ sourceBucket: { existingBucketName: 'team-uploads' } }),
-  'upload API and stream source': synthChain({ images: { ...TEST_IMAGES, upload: '123456789012.dkr.ecr.us-east-1.amazonaws.com/irc-upload:t1' }, uploadApi: {}, streamSource: {} }),
+  'upload API and stream source': synthChain({ images: { ...TEST_IMAGES, upload: '123456789012.dkr.ecr.us-east-1.amazonaws.com/irc-upload:t1' }, uploadApi: { allowAnonymousUploads: true }, streamSource: {} }),
   'plain module': synthPlainModule() as TfJson,
   'plain upload-api submodule': synthUploadApiModule() as TfJson,
   'plain stream-source submodule': synthStreamSourceModule() as TfJson,
