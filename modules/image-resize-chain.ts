@@ -447,7 +447,14 @@ export class ImageResizeChain extends Construct {
     }
 
     if (props.streamSource) {
-      this.streamSource = new StreamSource(this, 'stream-source', { ...props.streamSource, namePrefix: prefix, fn: this.resizeFunction, alarmActions, tags });
+      this.streamSource = new StreamSource(this, 'stream-source', {
+        ...props.streamSource,
+        namePrefix: prefix,
+        fn: this.resizeFunction,
+        defaultReadableObjects: [{ bucketArn: this.sourceBucket.bucketArn, prefix: this.uploadsPrefix }],
+        alarmActions,
+        tags,
+      });
     }
 
     this.resizeStage = new QueueFunctionBinding(this, 'resize-stage', {

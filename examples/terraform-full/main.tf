@@ -137,6 +137,11 @@ module "stream_source" {
   name_prefix              = local.name_prefix
   resize_invoke_target_arn = module.image_resize_chain.resize_invoke_target_arn
   resize_role_name         = module.image_resize_chain.resize_role_name
+  # What the resize role may read for stream records (records under uploads_prefix are processed
+  # twice: those objects also arrive through their S3 notification). readable_objects can name
+  # other buckets and prefixes instead; by default the source bucket under uploads_prefix.
+  source_bucket_arn = module.image_resize_chain.source_bucket_arn
+  uploads_prefix    = module.image_resize_chain.uploads_prefix
   shard_count              = 2
   maximum_retry_attempts   = 5
 

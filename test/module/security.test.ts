@@ -34,7 +34,11 @@ function policies(doc: TfJson): Array<{ where: string; kind: 'identity' | 'resou
     ['aws_s3_bucket_policy', 'resource'],
     ['aws_sqs_queue_policy', 'resource'],
   ] as const) {
-    for (const [name, r] of Object.entries(resourcesOf(doc, type))) out.push({ where: `${type}.${name}`, kind, statements: statementsOf(r.policy) });
+    for (const [name, r] of Object.entries(resourcesOf(doc, type))) {
+      // A policy built by jsonencode at plan time (a list chosen by variables) is checked by its own test.
+      if (/^\$\{jsonencode\(/.test(String(r.policy))) continue;
+      out.push({ where: `${type}.${name}`, kind, statements: statementsOf(r.policy) });
+    }
   }
   return out;
 }

@@ -143,8 +143,8 @@ describeIfReady('offline terraform: on_failure_destination_arn of the stream-sou
         .sort(),
     );
     expect(changes.filter((c) => c.address.includes('stream_failures'))).toEqual([]);
-    // The four counted resources fewer than the default plan of the example (58).
-    expect(summary).toBe(`Plan: ${58 - FAILURE_QUEUE_RESOURCES.length} to add, 0 to change, 0 to destroy.`);
+    // The counted resources fewer than the default plan of the example (72).
+    expect(summary).toBe(`Plan: ${72 - FAILURE_QUEUE_RESOURCES.length} to add, 0 to change, 0 to destroy.`);
 
     const mapping = changes.find((c) => c.address === 'module.stream_source.aws_lambda_event_source_mapping.stream_source_mapping')!;
     expect(mapping.change.after?.destination_config).toEqual([{ on_failure: [{ destination_arn: arn }] }]);
@@ -226,6 +226,7 @@ variables {
   name_prefix              = "media"
   resize_invoke_target_arn = "arn:aws:lambda:eu-west-1:123456789012:function:media-resize:live"
   resize_role_name         = "media-resize"
+  source_bucket_arn        = "arn:aws:s3:::media-src-1"
 }
 ${CASES.map(runBlock).join('')}`;
       writeFileSync(join(dir, 'tests', 'failure_destination.tftest.hcl'), file);

@@ -204,8 +204,9 @@ module "upload_api" {
   jwt_audience          = ["media-app"]
 }
 module "stream_source" {
-  stream_mode = "ON_DEMAND"
-  shard_count = null
+  stream_mode      = "ON_DEMAND"
+  shard_count      = null
+  readable_objects = [{ bucket_arn = "arn:aws:s3:::partner-drop", prefix = "incoming/" }, { bucket_arn = "arn:aws:s3:::archive", prefix = "" }]
 }
 `;
     const { created, changes } = withOverride(override, plan);
@@ -221,6 +222,9 @@ module "stream_source" {
     expect(after('module.upload_api.aws_apigatewayv2_route.upload_api_route').authorization_type).toBe('JWT');
     expect(after('module.stream_source.aws_kinesis_stream.stream_source_stream')).toMatchObject({ stream_mode_details: [{ stream_mode: 'ON_DEMAND' }] });
     expect(after('module.image_resize_chain.aws_lambda_function.chain_resize_function').publish).toBe(false);
+    // The stream's records may reference exactly the objects named, nothing else.
+    const read = JSON.parse(String(after('module.stream_source.aws_iam_role_policy.resize_stream_objects').policy)) as { Statement: unknown[] };
+    expect(read.Statement).toEqual([{ Sid: 'ReadStreamObjects', Effect: 'Allow', Action: 's3:GetObject', Resource: ['arn:aws:s3:::partner-drop/incoming/*', 'arn:aws:s3:::archive/*'] }]);
   });
 
   test.each([
