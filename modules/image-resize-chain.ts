@@ -20,7 +20,7 @@ import { QueueConsumptionOptions, QueueFunctionBinding } from './queue-function-
 import { StreamSource, StreamSourceOptions } from './stream-source';
 import { hashImageSources } from './source-hash';
 import { UploadApi, UploadApiOptions } from './upload-api';
-import { checkIntRange, checkNoLoop, checkOneOf, checkProvisionedConcurrency, checkVisibilityTimeout, isKnown } from './validation';
+import { checkImageArchitecture, checkIntRange, checkNoLoop, checkOneOf, checkProvisionedConcurrency, checkVisibilityTimeout, isKnown } from './validation';
 
 /** Create a bucket, or use an existing one. */
 export interface BucketOptions {
@@ -328,6 +328,8 @@ export class ImageResizeChain extends Construct {
     const publishWindow = publishOpts.maxBatchingWindow ?? 1;
     const logRetentionDays = props.logRetentionDays ?? 30;
     const images = props.images ?? this.createRepositories(prefix, architecture, props.imageBuild ?? {}, tags);
+    for (const handler of ['resize', 'publish', 'upload'] as const) checkImageArchitecture(`images.${handler}`, props.images?.[handler], architecture);
+    checkImageArchitecture('uploadApi.imageUri', props.uploadApi?.imageUri, architecture);
 
     const alarmActions = props.alarmActions ?? [];
     const queueDefaults = {

@@ -15,7 +15,7 @@ import { ContainerFunction } from './container-function';
 import { ImageResizeChain } from './image-resize-chain';
 import { addChainOutputs } from './outputs';
 import { ReadableStack } from './readable-stack';
-import { MODULE_AWS_PROVIDER_CONSTRAINT, ModuleVariables, NAME_PREFIX_RULE, Rule, hcl, list, synthModuleDocument } from './terraform-plain-module';
+import { MODULE_AWS_PROVIDER_CONSTRAINT, ModuleVariables, NAME_PREFIX_RULE, Rule, hcl, imageArchitecturePrecondition, list, synthModuleDocument } from './terraform-plain-module';
 import { LOG_RETENTION_DAYS } from './validation';
 
 export { MODULE_AWS_PROVIDER_CONSTRAINT };
@@ -126,7 +126,10 @@ export class ImageResizeChainModuleStack extends ReadableStack {
     // Deliveries are always signed: a webhook URL needs a secret (checked when the module is planned).
     this.chain.publishFunction.function.addOverride('lifecycle.precondition', [
       { condition: hcl('var.webhook_url == "" || var.webhook_secret_arn != ""'), error_message: 'webhook_url needs webhook_secret_arn (deliveries are always signed).' },
+      imageArchitecturePrecondition('publish_image_uri'),
     ]);
+    // An image built for the other architecture would deploy and fail every invocation (exec format error).
+    this.chain.resizeFunction.function.addOverride('lifecycle.precondition', [imageArchitecturePrecondition('resize_image_uri')]);
     // The construct refuses these at synth time; variables may refer to one another only in preconditions (before Terraform 1.9).
     refuseUnusedProvisionedConcurrency(this.chain.resizeFunction, 'resize');
     refuseUnusedProvisionedConcurrency(this.chain.publishFunction, 'publish');

@@ -17,7 +17,7 @@ import { LambdaPermission } from '@cdktf/provider-aws/lib/lambda-permission';
 import { DEFAULT_ALLOWED_CONTENT_TYPES } from '../src/core/upload';
 import { DEFAULT_LIMITS } from '../src/core/limits';
 import { ReadableStack } from './readable-stack';
-import { ModuleVariables, NAME_PREFIX_RULE, Rule, hcl, list, synthModuleDocument } from './terraform-plain-module';
+import { ModuleVariables, NAME_PREFIX_RULE, Rule, hcl, imageArchitecturePrecondition, list, synthModuleDocument } from './terraform-plain-module';
 import { UploadApi } from './upload-api';
 import { LOG_RETENTION_DAYS } from './validation';
 
@@ -117,6 +117,7 @@ export class UploadApiModuleStack extends ReadableStack {
       tags: Token.asStringMap(tags.value),
       keepWarm: { rate: keepWarmRate.stringValue, concurrency: MAX_KEEP_WARM_CONCURRENCY },
     });
+    this.uploadApi.function.function.addOverride('lifecycle.precondition', [imageArchitecturePrecondition('image_uri')]);
     this.chooseAuthorizationAtPlanTime();
     this.chooseKeepWarmAtPlanTime();
 

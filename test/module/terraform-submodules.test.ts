@@ -235,6 +235,7 @@ module "stream_source" {
     ['provisioned concurrency above the mapping maximum (precondition)', 'module "image_resize_chain" {\n  resize_provisioned_concurrency = 11\n}\n', /resize_provisioned_concurrency must be at most\s+resize_maximum_concurrency/],
     ['shard_count with an ON_DEMAND stream (precondition)', 'module "stream_source" {\n  stream_mode = "ON_DEMAND"\n}\n', /ON_DEMAND stream manages its own shards/],
     ['an anonymous API without allow_anonymous_uploads (precondition)', 'module "upload_api" {\n  allow_anonymous_uploads = false\n}\n', /authorization_type NONE lets anyone who can reach the API get upload forms/],
+    ['an upload image tagged for the other architecture (precondition)', 'module "upload_api" {\n  image_uri = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/irc-upload:x86_64-0123456789abcdef"\n}\n', /The tag of image_uri names the other architecture than var.architecture/],
     ['JWT without an issuer (precondition)', 'module "upload_api" {\n  authorization_type = "JWT"\n}\n', /authorization_type JWT needs jwt_issuer/],
   ])('refuses %s at plan time (exit code 1, the message names the variable)', (_name, override, message) => {
     const run = withOverride(override, () => runTerraform(terraform.bin!, cli, example, ['plan', '-input=false', '-no-color', '-lock=false', ...IMAGE_VARS]));

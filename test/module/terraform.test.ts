@@ -125,6 +125,30 @@ describeIfReady('offline terraform', () => {
     expect(summary).toBe(`Plan: ${expected.length} to add, 0 to change, 0 to destroy.`);
   });
 
+  test('examples/terraform plans with its own terraform.tfvars.example (the tags name the architecture main.tf deploys)', () => {
+    const exampleDir = join(work, 'examples', 'terraform');
+    cpSync(join(ROOT, 'examples', 'terraform', 'terraform.tfvars.example'), join(exampleDir, 'example.tfvars'));
+    try {
+      const run = runTerraform(terraform.bin!, cli, exampleDir, ['plan', '-input=false', '-no-color', '-lock=false', '-var-file=example.tfvars']);
+      expect({ code: run.code, stderr: run.stderr }).toEqual({ code: 0, stderr: '' });
+    } finally {
+      rmSync(join(exampleDir, 'example.tfvars'));
+    }
+  });
+
+  test('the plain module refuses at plan an image whose <arch>-<hash> tag names the other architecture', () => {
+    const exampleDir = join(work, 'examples', 'terraform');
+    const run = runTerraform(terraform.bin!, cli, exampleDir, [
+      'plan', '-input=false', '-no-color', '-lock=false',
+      '-var', 'resize_image_uri=123456789012.dkr.ecr.eu-west-1.amazonaws.com/irc-resize:x86_64-0123456789abcdef',
+      '-var', 'publish_image_uri=123456789012.dkr.ecr.eu-west-1.amazonaws.com/irc-publish:arm64-0123456789abcdef',
+    ]);
+    expect(run.code).toBe(1);
+    const stderr = run.stderr.replace(/\s*\n[\s│]*/g, ' ');
+    expect(stderr).toMatch(/The tag of resize_image_uri names the other architecture than var.architecture/);
+    expect(stderr).not.toMatch(/The tag of publish_image_uri/);
+  });
+
   test('the plain module refuses bad variables at plan time (validation and preconditions)', () => {
     const exampleDir = join(work, 'examples', 'terraform');
     const base = ['plan', '-input=false', '-no-color', '-lock=false', '-var', 'resize_image_uri=x', '-var', 'publish_image_uri=y'];
