@@ -129,6 +129,14 @@ export interface ImageResizeChainProps {
    */
   readonly uploadsSuffixes?: string[];
   /**
+   * Delete uploads (objects under `uploadsPrefix` of a created source bucket) this many days after
+   * they arrive, 15-36500: longer than the 14 days a failed message can wait in a DLQ, so a redriven
+   * message still finds its object. Incomplete multipart uploads are always aborted after 1 day.
+   * As a Terraform expression (the plain module's variable) 0 means off.
+   * @default - uploads are kept
+   */
+  readonly expireUploadsAfterDays?: number;
+  /**
    * Prefix of output keys in the output bucket ('' or ending in '/').
    * @default ''
    */
@@ -297,6 +305,9 @@ export class ImageResizeChain extends Construct {
           forceDestroy: props.sourceBucket?.forceDestroy,
           tags,
         });
+    if (props.expireUploadsAfterDays !== undefined && isKnown(props.expireUploadsAfterDays)) checkIntRange('expireUploadsAfterDays', props.expireUploadsAfterDays, 15, 36500);
+    if (this.sourceBucket instanceof SecureBucket) this.sourceBucket.addUploadsLifecycle(this.uploadsPrefix, props.expireUploadsAfterDays);
+    else if (props.expireUploadsAfterDays !== undefined) throw configError('expireUploadsAfterDays', "needs a created source bucket: an existing bucket's lifecycle stays with its owner");
     const sameBucket = props.outputBucket?.sameAsSource ?? false;
     if (sameBucket && (props.outputBucket?.existingBucketName || props.outputBucket?.bucketName)) {
       throw configError('outputBucket', 'sameAsSource cannot be combined with existingBucketName or bucketName');

@@ -233,6 +233,7 @@ module "stream_source" {
     ['stream shard_count 0', 'module "stream_source" {\n  shard_count = 0\n}\n', /shard_count must be null or an integer from 1 to 500/],
     ['provisioned concurrency 1001', 'module "image_resize_chain" {\n  resize_provisioned_concurrency = 1001\n}\n', /resize_provisioned_concurrency must be an integer from 0 to 1000/],
     ['provisioned concurrency above the mapping maximum (precondition)', 'module "image_resize_chain" {\n  resize_provisioned_concurrency = 11\n}\n', /resize_provisioned_concurrency must be at most\s+resize_maximum_concurrency/],
+    ['provisioned concurrency above the reserved concurrency (precondition)', 'module "image_resize_chain" {\n  resize_reserved_concurrency = 1\n}\n', /resize_provisioned_concurrency must be at most\s+resize_reserved_concurrency/],
     ['shard_count with an ON_DEMAND stream (precondition)', 'module "stream_source" {\n  stream_mode = "ON_DEMAND"\n}\n', /ON_DEMAND stream manages its own shards/],
     ['an anonymous API without allow_anonymous_uploads (precondition)', 'module "upload_api" {\n  allow_anonymous_uploads = false\n}\n', /authorization_type NONE lets anyone who can reach the API get upload forms/],
     ['an upload image tagged for the other architecture (precondition)', 'module "upload_api" {\n  image_uri = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/irc-upload:x86_64-0123456789abcdef"\n}\n', /The tag of image_uri names the other architecture than var.architecture/],

@@ -163,6 +163,15 @@ describeIfReady('offline terraform', () => {
     } finally {
       rmSync(join(exampleDir, 'zz_bad_override.tf'));
     }
+    writeFileSync(join(exampleDir, 'zz_bad_override.tf'), 'module "image_resize_chain" {\n  uploads_expiration_days = 5\n}\n');
+    try {
+      const run = runTerraform(terraform.bin!, cli, exampleDir, base);
+      expect(run.code).not.toBe(0);
+      const stderr = run.stderr.replace(/\s*\n[\s│]*/g, ' ');
+      expect(stderr).toMatch(/uploads_expiration_days must be 0 \(keep uploads\) or an integer from 15 to 36500/);
+    } finally {
+      rmSync(join(exampleDir, 'zz_bad_override.tf'));
+    }
   });
 });
 
