@@ -17,6 +17,8 @@ import type { BucketCorsRule } from '../core/upload';
 import type { AwsRequestInfo } from './aws-request';
 import type { S3ErrorShape } from './post-policy';
 import { sendS3Error } from './post-upload';
+// A call-time use only: gateway.ts imports this file too.
+import { readBody } from './gateway';
 
 /** The S3 operations this file answers itself. */
 const CORS_OPERATIONS = new Set(['PutBucketCors', 'GetBucketCors', 'DeleteBucketCors', 'PreflightRequest']);
@@ -162,17 +164,6 @@ function answer(res: ServerResponse, status: number, body = '', headers: Record<
   res.end(body);
 }
 
-async function readText(req: IncomingMessage): Promise<string | undefined> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > MAX_CONFIGURATION_BYTES) return undefined;
-    chunks.push(chunk as Buffer);
-  }
-  return Buffer.concat(chunks).toString('utf8');
-}
-
 /**
  * Bucket CORS for the gateway. `upstream` is the stand-in, asked (HeadBucket) whether a bucket exists.
  */
@@ -213,7 +204,7 @@ export function createBucketCors(opts: { upstream: string }): BucketCors {
 
   async function configure(req: IncomingMessage, res: ServerResponse, operation: string, bucket: string): Promise<void> {
     let body: string | undefined = '';
-    if (operation === 'PutBucketCors') body = await readText(req);
+    if (operation === 'PutBucketCors') body = (await readBody(req, MAX_CONFIGURATION_BYTES))?.toString('utf8');
     else req.resume();
     if (!(await bucketExists(bucket))) return sendS3Error(res, noSuchBucket(bucket));
     if (operation === 'GetBucketCors') {
