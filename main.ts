@@ -6,7 +6,9 @@
  * - AWS_REGION                             region of both stacks (default us-east-1)
  * - RESIZE_IMAGE_URI + PUBLISH_IMAGE_URI   use existing images; when unset, ECR repositories are
  *                                          created and the images built and pushed during deploy
- * - ALARM_TOPIC_ARN                        SNS topic for the chain's alarms (optional)
+ * - ALARM_TOPIC_ARN                        SNS topic for the chain's alarms (optional; if encrypted, with a
+ *                                          customer-managed key CloudWatch may use, as AlarmTopic makes:
+ *                                          CloudWatch cannot use alias/aws/sns)
  * - REJECTION_HANDLER_IMAGE_URI            image for the consumer stack's rejection handler (optional)
  */
 import { App } from 'cdktf';

@@ -8,8 +8,10 @@ import { S3BucketPublicAccessBlock } from '@cdktf/provider-aws/lib/s3-bucket-pub
 import { S3BucketServerSideEncryptionConfigurationA } from '@cdktf/provider-aws/lib/s3-bucket-server-side-encryption-configuration';
 import { S3BucketOwnershipControls } from '@cdktf/provider-aws/lib/s3-bucket-ownership-controls';
 import { S3BucketPolicy } from '@cdktf/provider-aws/lib/s3-bucket-policy';
+import { S3BucketLifecycleConfiguration } from '@cdktf/provider-aws/lib/s3-bucket-lifecycle-configuration';
 import { DataAwsPartition } from '@cdktf/provider-aws/lib/data-aws-partition';
-import { IResolvable, ITerraformDependable } from 'cdktf';
+import { Fn, IResolvable, ITerraformDependable, Op, Token } from 'cdktf';
+import { isKnown } from './validation';
 import { IGrantable, resourcePolicyJson, sidFragment } from './policy';
 
 /** A bucket the chain reads from or writes to. */
@@ -135,6 +137,25 @@ export class SecureBucket extends BucketBase {
 
   get readyDependables(): ITerraformDependable[] {
     return [this.publicAccessBlock, this.policy];
+  }
+
+  /**
+   * The lifecycle of an uploads bucket: incomplete multipart uploads are aborted after 1 day (their
+   * parts are billed and never become objects), and optionally objects under `uploadsPrefix` expire
+   * `expireUploadsAfterDays` after creation. As a Terraform expression, 0 keeps the expiry rule
+   * disabled (decided at plan time).
+   */
+  addUploadsLifecycle(uploadsPrefix: string, expireUploadsAfterDays?: number): S3BucketLifecycleConfiguration {
+    const expiry = expireUploadsAfterDays === undefined ? undefined : isKnown(expireUploadsAfterDays)
+      ? { status: 'Enabled', days: expireUploadsAfterDays }
+      : { status: Token.asString(Fn.conditional(Op.gte(expireUploadsAfterDays, 1), 'Enabled', 'Disabled')), days: Token.asNumber(Fn.max([expireUploadsAfterDays, 1])) };
+    return new S3BucketLifecycleConfiguration(this, 'lifecycle', {
+      bucket: this.bucket.id,
+      rule: [
+        { id: 'abort-incomplete-multipart-uploads', status: 'Enabled', filter: [{}], abortIncompleteMultipartUpload: [{ daysAfterInitiation: 1 }] },
+        ...(expiry ? [{ id: 'expire-processed-uploads', status: expiry.status, filter: [{ prefix: uploadsPrefix }], expiration: [{ days: expiry.days }] }] : []),
+      ],
+    });
   }
 }
 

@@ -3,11 +3,12 @@
  * operators need (messages in the DLQ; the oldest message getting old).
  */
 import { Construct } from 'constructs';
-import { Fn, TerraformLocal } from 'cdktf';
+import { Fn, Lazy, TerraformLocal } from 'cdktf';
 import { SqsQueue } from '@cdktf/provider-aws/lib/sqs-queue';
 import { SqsQueuePolicy } from '@cdktf/provider-aws/lib/sqs-queue-policy';
+import { SqsQueueRedriveAllowPolicy } from '@cdktf/provider-aws/lib/sqs-queue-redrive-allow-policy';
 import { CloudwatchMetricAlarm } from '@cdktf/provider-aws/lib/cloudwatch-metric-alarm';
-import { IGrantable, resourcePolicyJson, sidFragment } from './policy';
+import { IGrantable, ResourcePolicyStatement, resourcePolicyJson, sidFragment } from './policy';
 import { checkIntRange, checkNotFifoForS3, isKnown } from './validation';
 import { configError } from '../src/core/errors';
 
@@ -90,9 +91,27 @@ export function queueNotEmptyAlarm(
   });
 }
 
+/** The statement every queue policy of the module starts with: requests not made over TLS are denied. */
+export function denyInsecureTransport(queueArn: string): ResourcePolicyStatement {
+  return {
+    sid: 'DenyInsecureTransport',
+    effect: 'Deny',
+    principal: '*',
+    actions: ['sqs:*'],
+    resources: [queueArn],
+    conditions: { Bool: { 'aws:SecureTransport': 'false' } },
+  };
+}
+
+/** A DLQ's redrive allow policy: only `sourceQueueArn` may use it as its dead-letter queue. */
+export function redriveAllowPolicyJson(sourceQueueArn: string): string {
+  return JSON.stringify({ redrivePermission: 'byQueue', sourceQueueArns: [sourceQueueArn] });
+}
+
 /**
- * An SQS queue + DLQ with secure defaults: SSE-SQS on both, redrive after `maxReceiveCount`
- * receives, a DLQ-depth alarm and (optionally) an oldest-message-age alarm.
+ * An SQS queue + DLQ with secure defaults: SSE-SQS on both, a TLS-only queue policy on both, redrive
+ * after `maxReceiveCount` receives into a DLQ that accepts only this queue (redrive allow policy),
+ * a DLQ-depth alarm and (optionally) an oldest-message-age alarm.
  */
 export class BufferedQueue extends Construct {
   readonly queue: SqsQueue;
@@ -102,6 +121,13 @@ export class BufferedQueue extends Construct {
   readonly maxMessageSizeBytes: number;
   readonly fifo: boolean;
   readonly alarms: CloudwatchMetricAlarm[] = [];
+  /** The queue's policy: TLS only, plus what `allowS3Notifications` adds. */
+  readonly queuePolicy: SqsQueuePolicy;
+  /** The DLQ's policy: TLS only. */
+  readonly deadLetterQueuePolicy: SqsQueuePolicy;
+  /** Lets only this queue send its dead letters to the DLQ. */
+  readonly redriveAllowPolicy: SqsQueueRedriveAllowPolicy;
+  private readonly queueStatements: ResourcePolicyStatement[];
 
   constructor(scope: Construct, id: string, props: BufferedQueueProps) {
     super(scope, id);
@@ -139,6 +165,22 @@ export class BufferedQueue extends Construct {
       maxMessageSize: this.maxMessageSizeBytes,
       redrivePolicy: JSON.stringify({ deadLetterTargetArn: this.deadLetterQueue.arn, maxReceiveCount }),
       tags: props.tags,
+    });
+    // One policy per queue (a second aws_sqs_queue_policy would overwrite the first): statements
+    // are collected and rendered at synth.
+    this.queueStatements = [denyInsecureTransport(this.queue.arn)];
+    this.queuePolicy = new SqsQueuePolicy(this, 'policy', {
+      queueUrl: this.queue.url,
+      policy: Lazy.stringValue({ produce: () => resourcePolicyJson(this.queueStatements) }),
+    });
+    this.deadLetterQueuePolicy = new SqsQueuePolicy(this, 'dlq-policy', {
+      queueUrl: this.deadLetterQueue.url,
+      policy: resourcePolicyJson([denyInsecureTransport(this.deadLetterQueue.arn)]),
+    });
+    // A separate resource: on the DLQ itself it would name the queue, which names the DLQ (a cycle).
+    this.redriveAllowPolicy = new SqsQueueRedriveAllowPolicy(this, 'dlq-redrive-allow-policy', {
+      queueUrl: this.deadLetterQueue.url,
+      redriveAllowPolicy: redriveAllowPolicyJson(this.queue.arn),
     });
 
     const alarmActions = props.alarmActions ?? [];
@@ -198,7 +240,7 @@ export class BufferedQueue extends Construct {
   }
 
   /**
-   * Lets one bucket's event notifications into this queue: a queue policy for the S3 service
+   * Lets one bucket's event notifications into this queue: a statement in the queue policy for the S3 service
    * principal scoped by `aws:SourceArn` (the bucket) and `aws:SourceAccount` (the bucket owner).
    * Refuses a FIFO queue or one whose messages are too small for S3 events.
    * @param sourceAccount the bucket owner's account id @default the queue's own account (from its ARN)
@@ -211,25 +253,13 @@ export class BufferedQueue extends Construct {
     // The account id is the 5th field of the queue ARN; no caller-identity lookup, so plans run offline.
     // A local keeps the quoted ":" out of the policy JSON string.
     const account = sourceAccount ?? new TerraformLocal(this, 'account-id', Fn.element(Fn.split(':', this.queue.arn), 4)).asString;
-    return new SqsQueuePolicy(this, 's3-notification-policy', {
-      queueUrl: this.queue.url,
-      policy: resourcePolicyJson([
-        {
-          sid: 'AllowS3Notifications',
-          principal: { Service: 's3.amazonaws.com' },
-          actions: ['sqs:SendMessage'],
-          resources: [this.queue.arn],
-          conditions: { ArnEquals: { 'aws:SourceArn': bucketArn }, StringEquals: { 'aws:SourceAccount': account } },
-        },
-        {
-          sid: 'DenyInsecureTransport',
-          effect: 'Deny',
-          principal: '*',
-          actions: ['sqs:*'],
-          resources: [this.queue.arn],
-          conditions: { Bool: { 'aws:SecureTransport': 'false' } },
-        },
-      ]),
+    this.queueStatements.push({
+      sid: 'AllowS3Notifications',
+      principal: { Service: 's3.amazonaws.com' },
+      actions: ['sqs:SendMessage'],
+      resources: [this.queue.arn],
+      conditions: { ArnEquals: { 'aws:SourceArn': bucketArn }, StringEquals: { 'aws:SourceAccount': account } },
     });
+    return this.queuePolicy;
   }
 }

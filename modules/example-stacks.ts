@@ -3,10 +3,9 @@
  * reuses the chain's outputs from another team's point of view (cross-stack references).
  */
 import { Construct } from 'constructs';
-import { LocalBackend, TerraformOutput, TerraformStack } from 'cdktf';
+import { Fn, LocalBackend, TerraformOutput, TerraformStack } from 'cdktf';
 import { AwsProvider } from '@cdktf/provider-aws/lib/provider';
 import { IamRole } from '@cdktf/provider-aws/lib/iam-role';
-import { SnsTopic } from '@cdktf/provider-aws/lib/sns-topic';
 import { CloudwatchMetricAlarm } from '@cdktf/provider-aws/lib/cloudwatch-metric-alarm';
 import { ImageResizeChain, ImageResizeChainProps } from './image-resize-chain';
 import { addChainOutputs } from './outputs';
@@ -15,6 +14,7 @@ import { RolePolicy } from './role-policy';
 import { ContainerFunction } from './container-function';
 import { QueueFunctionBinding } from './queue-function-binding';
 import { lambdaTrustPolicyJson } from './policy';
+import { AlarmTopic } from './alarm-topic';
 
 /**
  * Local state next to cdktf.json, by a relative path: cdktf's default is an absolute path of the
@@ -67,7 +67,7 @@ export interface ConsumerStackProps {
  */
 export class ChainConsumerStack extends ReadableStack {
   readonly appRole: IamRole;
-  readonly topic: SnsTopic;
+  readonly topic: AlarmTopic;
 
   constructor(scope: Construct, id: string, props: ConsumerStackProps) {
     super(scope, id);
@@ -86,7 +86,8 @@ export class ChainConsumerStack extends ReadableStack {
     chain.grantUpload(appPolicy);
     chain.grantReadOutputs(appPolicy);
 
-    this.topic = new SnsTopic(this, 'rejections-topic', { name: `${id}-rejections`, kmsMasterKeyId: 'alias/aws/sns' });
+    // The account id is the 5th field of any ARN of the chain's (no STS call: plans run offline).
+    this.topic = new AlarmTopic(this, 'rejections-topic', { topicName: `${id}-rejections`, accountId: Fn.element(Fn.split(':', chain.rejectedQueue.queueArn), 4) });
     new CloudwatchMetricAlarm(this, 'rejections-alarm', {
       alarmName: `${id}-images-rejected`,
       alarmDescription: 'Uploads were rejected (not an image, corrupt, too large): see the rejected queue.',
@@ -99,7 +100,7 @@ export class ChainConsumerStack extends ReadableStack {
       threshold: 1,
       comparisonOperator: 'GreaterThanOrEqualToThreshold',
       treatMissingData: 'notBreaching',
-      alarmActions: [this.topic.arn],
+      alarmActions: [this.topic.topicArn],
     });
 
     if (props.rejectionHandlerImageUri) {
@@ -112,6 +113,6 @@ export class ChainConsumerStack extends ReadableStack {
       new QueueFunctionBinding(this, 'rejection-stage', { queue: chain.rejectedQueue, fn: handler, batchSize: 10, maximumConcurrency: 2 });
     }
     new TerraformOutput(this, 'app_role_arn', { value: this.appRole.arn, description: 'Role of the application using the chain.' });
-    new TerraformOutput(this, 'rejections_topic_arn', { value: this.topic.arn, description: 'Subscribe to hear about rejected uploads.' });
+    new TerraformOutput(this, 'rejections_topic_arn', { value: this.topic.topicArn, description: 'Subscribe to hear about rejected uploads.' });
   }
 }

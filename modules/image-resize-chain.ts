@@ -23,7 +23,7 @@ import { QueueConsumptionOptions, QueueFunctionBinding } from './queue-function-
 import { StreamSource, StreamSourceOptions } from './stream-source';
 import { hashImageSources } from './source-hash';
 import { UploadApi, UploadApiOptions } from './upload-api';
-import { checkIntRange, checkNoLoop, checkOneOf, checkProvisionedConcurrency, checkVisibilityTimeout, isKnown } from './validation';
+import { checkImageArchitecture, checkIntRange, checkNoLoop, checkOneOf, checkProvisionedConcurrency, checkVisibilityTimeout, isKnown } from './validation';
 
 /** Create a bucket, or use an existing one. */
 export interface BucketOptions {
@@ -131,6 +131,14 @@ export interface ImageResizeChainProps {
    * @default [] - every object under uploadsPrefix
    */
   readonly uploadsSuffixes?: string[];
+  /**
+   * Delete uploads (objects under `uploadsPrefix` of a created source bucket) this many days after
+   * they arrive, 15-36500: longer than the 14 days a failed message can wait in a DLQ, so a redriven
+   * message still finds its object. Incomplete multipart uploads are always aborted after 1 day.
+   * As a Terraform expression (the plain module's variable) 0 means off.
+   * @default - uploads are kept
+   */
+  readonly expireUploadsAfterDays?: number;
   /**
    * Prefix of output keys in the output bucket ('' or ending in '/').
    * @default ''
@@ -318,6 +326,9 @@ export class ImageResizeChain extends Construct {
           forceDestroy: props.sourceBucket?.forceDestroy,
           tags,
         });
+    if (props.expireUploadsAfterDays !== undefined && isKnown(props.expireUploadsAfterDays)) checkIntRange('expireUploadsAfterDays', props.expireUploadsAfterDays, 15, 36500);
+    if (this.sourceBucket instanceof SecureBucket) this.sourceBucket.addUploadsLifecycle(this.uploadsPrefix, props.expireUploadsAfterDays);
+    else if (props.expireUploadsAfterDays !== undefined) throw configError('expireUploadsAfterDays', "needs a created source bucket: an existing bucket's lifecycle stays with its owner");
     const sameBucket = props.outputBucket?.sameAsSource ?? false;
     if (sameBucket && (props.outputBucket?.existingBucketName || props.outputBucket?.bucketName)) {
       throw configError('outputBucket', 'sameAsSource cannot be combined with existingBucketName or bucketName');
@@ -349,6 +360,8 @@ export class ImageResizeChain extends Construct {
     const publishWindow = publishOpts.maxBatchingWindow ?? 1;
     const logRetentionDays = props.logRetentionDays ?? 30;
     const images = props.images ?? this.createRepositories(prefix, architecture, props.imageBuild ?? {}, tags);
+    for (const handler of ['resize', 'publish', 'upload'] as const) checkImageArchitecture(`images.${handler}`, props.images?.[handler], architecture);
+    checkImageArchitecture('uploadApi.imageUri', props.uploadApi?.imageUri, architecture);
 
     const alarmActions = props.alarmActions ?? [];
     const queueDefaults = {
@@ -471,7 +484,14 @@ export class ImageResizeChain extends Construct {
     }
 
     if (props.streamSource) {
-      this.streamSource = new StreamSource(this, 'stream-source', { ...props.streamSource, namePrefix: prefix, fn: this.resizeFunction, alarmActions, tags });
+      this.streamSource = new StreamSource(this, 'stream-source', {
+        ...props.streamSource,
+        namePrefix: prefix,
+        fn: this.resizeFunction,
+        defaultReadableObjects: [{ bucketArn: this.sourceBucket.bucketArn, prefix: this.uploadsPrefix }],
+        alarmActions,
+        tags,
+      });
     }
 
     this.resizeStage = new QueueFunctionBinding(this, 'resize-stage', {

@@ -13,3 +13,4 @@ export * from './upload-api';
 export * from './stream-source';
 export * from './image-resize-chain';
 export * from './outputs';
+export * from './alarm-topic';

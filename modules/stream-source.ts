@@ -18,7 +18,22 @@ import { checkIntRange, checkOneOf, isKnown } from './validation';
 export const STREAM_MODES = ['PROVISIONED', 'ON_DEMAND'] as const;
 export type StreamMode = (typeof STREAM_MODES)[number];
 
-/** The stream and how the resize function consumes it. */
+/** Objects the stream's records may reference: `s3:GetObject` on `<bucketArn>/<prefix>*`. */
+export interface ReadableObjects {
+  /** `arn:<partition>:s3:::<bucket>`. */
+  readonly bucketArn: string;
+  /** Key prefix ('' for the whole bucket; no leading '/'). */
+  readonly prefix: string;
+}
+
+/**
+ * The stream and how the resize function consumes it.
+ *
+ * Records under the chain's uploads prefix are processed twice: such an object already reached the
+ * resize stage through its S3 notification, and its stream record resizes it again (same output keys,
+ * so the result is the same, but the work, the `image.resized` event and the publish run happen twice).
+ * Point producers at objects outside the uploads prefix, or at other buckets via `readableObjects`.
+ */
 export interface StreamSourceOptions {
   /** @default '<namePrefix>-uploads' */
   readonly streamName?: string;
@@ -45,6 +60,13 @@ export interface StreamSourceOptions {
   readonly onFailureDestinationArn?: string;
   /** Alarm when the stream's oldest unread record is older than this (seconds, 60-604800). @default 900 */
   readonly iteratorAgeAlarmSeconds?: number;
+  /**
+   * What the resize role may read for stream records (it reads nothing else for them): each entry
+   * grants `s3:GetObject` on `<bucketArn>/<prefix>*`. A record naming any other object fails with
+   * AccessDenied and ends in the on-failure destination.
+   * @default - the chain's source bucket under its uploads prefix (`defaultReadableObjects`)
+   */
+  readonly readableObjects?: ReadableObjects[];
 }
 
 /**
@@ -57,6 +79,8 @@ export interface StreamSourceProps extends StreamSourceOptions {
   readonly namePrefix: string;
   /** The function the stream feeds (the resize function). */
   readonly fn: StreamConsumer;
+  /** What `readableObjects` defaults to: the chain passes its source bucket and uploads prefix. */
+  readonly defaultReadableObjects: ReadableObjects[];
   /** @default [] */
   readonly alarmActions?: string[];
   /** @default {} */
@@ -65,6 +89,22 @@ export interface StreamSourceProps extends StreamSourceOptions {
 
 /** Actions Lambda's poller needs on the stream, with the execution role's credentials. */
 export const KINESIS_CONSUMER_ACTIONS = ['kinesis:GetRecords', 'kinesis:GetShardIterator', 'kinesis:DescribeStream', 'kinesis:DescribeStreamSummary', 'kinesis:ListShards'];
+
+/** Sid of the grant that lets the resize role read the objects stream records reference. */
+export const READ_STREAM_OBJECTS_SID = 'ReadStreamObjects';
+
+/** Refuses entries IAM could not scope: a bucket ARN that is not one, a prefix starting with '/'. */
+function checkReadableObjects(readable: readonly ReadableObjects[]): void {
+  if (readable.length === 0) throw configError('streamSource.readableObjects', 'names nothing: the resize function could read no object a record references');
+  readable.forEach(({ bucketArn, prefix }, i) => {
+    if (isKnown(bucketArn) && !/^arn:[a-z-]+:s3:::[a-z0-9][a-z0-9.-]{1,62}$/.test(bucketArn)) {
+      throw configError(`streamSource.readableObjects[${i}].bucketArn`, `must be an S3 bucket ARN (arn:<partition>:s3:::<bucket>), got ${JSON.stringify(bucketArn)}`);
+    }
+    if (isKnown(prefix) && (prefix.startsWith('/') || prefix.includes('*'))) {
+      throw configError(`streamSource.readableObjects[${i}].prefix`, `must be a key prefix without a leading "/" or "*", got ${JSON.stringify(prefix)}`);
+    }
+  });
+}
 
 export class StreamSource extends Construct {
   readonly stream: KinesisStream;
@@ -147,6 +187,10 @@ export class StreamSource extends Construct {
     }
 
     props.fn.addToPrincipalPolicy({ sid: 'ReadUploadStream', actions: [...KINESIS_CONSUMER_ACTIONS], resources: [this.stream.arn] });
+    // Every source of object references needs its own read grant: the queue path's does not cover these.
+    const readable = props.readableObjects ?? props.defaultReadableObjects;
+    checkReadableObjects(readable);
+    props.fn.addToPrincipalPolicy({ sid: READ_STREAM_OBJECTS_SID, actions: ['s3:GetObject'], resources: readable.map(({ bucketArn, prefix }) => `${bucketArn}/${prefix}*`) });
     // kinesis:ListStreams is an account-level action: IAM offers no resource narrower than "*".
     props.fn.addToPrincipalPolicy({ sid: 'ListKinesisStreams', actions: ['kinesis:ListStreams'], resources: ['*'] });
 

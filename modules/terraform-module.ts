@@ -15,7 +15,7 @@ import { ContainerFunction } from './container-function';
 import { ImageResizeChain } from './image-resize-chain';
 import { addChainOutputs } from './outputs';
 import { ReadableStack } from './readable-stack';
-import { MODULE_AWS_PROVIDER_CONSTRAINT, ModuleVariables, NAME_PREFIX_RULE, Rule, hcl, list, synthModuleDocument, warnAtPlanWithoutAlarmActions } from './terraform-plain-module';
+import { MODULE_AWS_PROVIDER_CONSTRAINT, ModuleVariables, NAME_PREFIX_RULE, Rule, hcl, imageArchitecturePrecondition, list, synthModuleDocument, warnAtPlanWithoutAlarmActions } from './terraform-plain-module';
 import { LOG_RETENTION_DAYS } from './validation';
 
 export { MODULE_AWS_PROVIDER_CONSTRAINT };
@@ -67,6 +67,20 @@ export class ImageResizeChainModuleStack extends ReadableStack {
     const publishMaxConc = num('publish_maximum_concurrency', 'Most concurrent publish invocations', 5, 2, 1000);
     const resizeProvisioned = num('resize_provisioned_concurrency', 'Environments of the resize function kept initialised on a "live" alias the queue mapping invokes; 0 = off, at most resize_maximum_concurrency', 0, 0, 1000);
     const publishProvisioned = num('publish_provisioned_concurrency', 'Environments of the publish function kept initialised on a "live" alias the queue mapping invokes; 0 = off, at most publish_maximum_concurrency', 0, 0, 1000);
+    const resizeReserved = vars.optionalNum('resize_reserved_concurrency', 'Concurrency reserved for (and capping) the resize function; null leaves it in the unreserved pool', 0, 10000);
+    const publishReserved = vars.optionalNum('publish_reserved_concurrency', 'Concurrency reserved for (and capping) the publish function; null leaves it in the unreserved pool', 0, 10000);
+    const expireUploads = variable('uploads_expiration_days', {
+      type: 'number',
+      description: 'Delete uploads this many days after they arrive (15-36500: longer than the 14 days a failed message can wait in a DLQ); 0 keeps them. Incomplete multipart uploads are always aborted after 1 day.',
+      default: 0,
+      nullable: false,
+      validation: [
+        {
+          condition: hcl('var.uploads_expiration_days == 0 || (var.uploads_expiration_days >= 15 && var.uploads_expiration_days <= 36500 && floor(var.uploads_expiration_days) == var.uploads_expiration_days)'),
+          errorMessage: 'uploads_expiration_days must be 0 (keep uploads) or an integer from 15 to 36500.',
+        },
+      ],
+    });
     const resizeConcurrency = num('resize_concurrency', 'Images resized at once inside one invocation', 4, 1, 16);
     const maxInputBytes = num('max_input_bytes', 'Largest accepted source in bytes', DEFAULT_LIMITS.maxInputBytes, 1, MAX_INPUT_BYTES_CEILING);
     const maxInputPixels = num('max_input_pixels', 'Largest accepted source in pixels', DEFAULT_LIMITS.maxInputPixels, 1, MAX_INPUT_PIXELS_CEILING);
@@ -110,8 +124,9 @@ export class ImageResizeChainModuleStack extends ReadableStack {
       variants: variants.stringValue,
       sourceBucket: { forceDestroy: forceDestroy.booleanValue },
       outputBucket: { forceDestroy: forceDestroy.booleanValue },
-      resize: { memorySize: resizeMemory.numberValue, timeout: resizeTimeout.numberValue, batchSize: batchSize.numberValue, maxBatchingWindow: window.numberValue, maximumConcurrency: resizeMaxConc.numberValue, provisionedConcurrency: resizeProvisioned.numberValue },
-      publish: { memorySize: publishMemory.numberValue, timeout: publishTimeout.numberValue, batchSize: batchSize.numberValue, maxBatchingWindow: window.numberValue, maximumConcurrency: publishMaxConc.numberValue, provisionedConcurrency: publishProvisioned.numberValue },
+      resize: { memorySize: resizeMemory.numberValue, timeout: resizeTimeout.numberValue, batchSize: batchSize.numberValue, maxBatchingWindow: window.numberValue, maximumConcurrency: resizeMaxConc.numberValue, provisionedConcurrency: resizeProvisioned.numberValue, reservedConcurrency: resizeReserved.numberValue },
+      publish: { memorySize: publishMemory.numberValue, timeout: publishTimeout.numberValue, batchSize: batchSize.numberValue, maxBatchingWindow: window.numberValue, maximumConcurrency: publishMaxConc.numberValue, provisionedConcurrency: publishProvisioned.numberValue, reservedConcurrency: publishReserved.numberValue },
+      expireUploadsAfterDays: expireUploads.numberValue,
       resizeConcurrency: resizeConcurrency.numberValue,
       limits: { maxInputBytes: maxInputBytes.numberValue, maxInputPixels: maxInputPixels.numberValue },
       maxReceiveCount: maxReceive.numberValue,
@@ -126,7 +141,10 @@ export class ImageResizeChainModuleStack extends ReadableStack {
     // Deliveries are always signed: a webhook URL needs a secret (checked when the module is planned).
     this.chain.publishFunction.function.addOverride('lifecycle.precondition', [
       { condition: hcl('var.webhook_url == "" || var.webhook_secret_arn != ""'), error_message: 'webhook_url needs webhook_secret_arn (deliveries are always signed).' },
+      imageArchitecturePrecondition('publish_image_uri'),
     ]);
+    // An image built for the other architecture would deploy and fail every invocation (exec format error).
+    this.chain.resizeFunction.function.addOverride('lifecycle.precondition', [imageArchitecturePrecondition('resize_image_uri')]);
     // The construct refuses these at synth time; variables may refer to one another only in preconditions (before Terraform 1.9).
     refuseUnusedProvisionedConcurrency(this.chain.resizeFunction, 'resize');
     refuseUnusedProvisionedConcurrency(this.chain.publishFunction, 'publish');
@@ -141,6 +159,11 @@ function refuseUnusedProvisionedConcurrency(fn: ContainerFunction, stage: 'resiz
     {
       condition: hcl(`var.${stage}_provisioned_concurrency <= var.${stage}_maximum_concurrency`),
       error_message: `${stage}_provisioned_concurrency must be at most ${stage}_maximum_concurrency: the queue mapping never runs more invocations at once, so further environments would be billed and never used.`,
+    },
+    {
+      // `||` does not short-circuit in Terraform: coalesce makes a null reservation compare equal.
+      condition: hcl(`coalesce(var.${stage}_reserved_concurrency, var.${stage}_provisioned_concurrency) >= var.${stage}_provisioned_concurrency`),
+      error_message: `${stage}_provisioned_concurrency must be at most ${stage}_reserved_concurrency (Lambda refuses more provisioned than reserved environments).`,
     },
   ]);
 }

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { App, TerraformStack, TerraformVariable, TerraformVariableConfig } from 'cdktf';
 import { Construct } from 'constructs';
+import { ARCH_TAG_PATTERN } from './validation';
 
 /** AWS provider versions the plain modules accept (tested with 5.100.0, which @cdktf/provider-aws 20.1.0 pins). */
 export const MODULE_AWS_PROVIDER_CONSTRAINT = '>= 5.100.0, < 6.0.0';
@@ -20,6 +21,17 @@ export const hcl = (expr: string): string => `\${${expr}}`;
 
 /** A JSON-literal Terraform list: `["a", "b"]`. */
 export const list = (items: readonly (string | number)[]): string => `[${items.map((i) => JSON.stringify(i)).join(', ')}]`;
+
+/**
+ * A precondition refusing an image variable whose tag says the other architecture than
+ * `var.architecture` (tags in the `<arch>-<16 hex>` scheme; others and digests pass).
+ */
+export function imageArchitecturePrecondition(imageVar: string): { condition: string; error_message: string } {
+  return {
+    condition: hcl(`try(regex(${JSON.stringify(ARCH_TAG_PATTERN)}, var.${imageVar})[0], var.architecture) == var.architecture`),
+    error_message: `The tag of ${imageVar} names the other architecture than var.architecture: build the image for var.architecture, or set architecture to the tag's.`,
+  };
+}
 
 /** `[condition, error message]` of a variable validation, the condition without `${}`. */
 export type Rule = [string, string];

@@ -16,10 +16,11 @@ import { CloudwatchMetricAlarm } from '@cdktf/provider-aws/lib/cloudwatch-metric
 import { IamRolePolicy } from '@cdktf/provider-aws/lib/iam-role-policy';
 import { SqsQueue } from '@cdktf/provider-aws/lib/sqs-queue';
 import { PipelineError } from '../src/core/errors';
-import { PolicyStatement } from './policy';
+import { denyInsecureTransport, redriveAllowPolicyJson } from './buffered-queue';
+import { PolicyStatement, resourcePolicyJson } from './policy';
 import { ReadableStack } from './readable-stack';
 import { RolePolicy } from './role-policy';
-import { STREAM_MODES, StreamConsumer, StreamSource } from './stream-source';
+import { READ_STREAM_OBJECTS_SID, STREAM_MODES, StreamConsumer, StreamSource } from './stream-source';
 import { ModuleVariables, NAME_PREFIX_RULE, Rule, hcl, list, synthModuleDocument, warnAtPlanWithoutAlarmActions } from './terraform-plain-module';
 
 /** True at plan time when the module creates its failure queue (no destination given). */
@@ -49,13 +50,13 @@ class ImportedStreamConsumer extends Construct implements StreamConsumer {
   /** Sids of the statements `rewrite` replaced (so the stack can check its seam still matches the construct). */
   readonly rewrittenSids: string[] = [];
   private readonly grants: RolePolicy;
-  private readonly rewrite: (statement: PolicyStatement) => PolicyStatement | undefined;
+  private readonly rewrite: (statement: PolicyStatement) => PolicyStatement | null | undefined;
 
-  /** @param props.rewrite returns a replacement for a statement, or undefined to keep it @default keeps every statement */
+  /** @param props.rewrite returns a replacement for a statement, null to leave it out, or undefined to keep it @default keeps every statement */
   constructor(
     scope: Construct,
     id: string,
-    props: { roleName: string; policyName: string; invokeTargetArn: string; rewrite?: (statement: PolicyStatement) => PolicyStatement | undefined },
+    props: { roleName: string; policyName: string; invokeTargetArn: string; rewrite?: (statement: PolicyStatement) => PolicyStatement | null | undefined },
   ) {
     super(scope, id);
     this.grants = new RolePolicy(this, 'access', { roleName: props.roleName, policyName: props.policyName });
@@ -66,8 +67,8 @@ class ImportedStreamConsumer extends Construct implements StreamConsumer {
 
   addToPrincipalPolicy(statement: PolicyStatement): void {
     const replacement = this.rewrite(statement);
-    if (replacement) this.rewrittenSids.push(statement.sid);
-    this.grants.addToPrincipalPolicy(replacement ?? statement);
+    if (replacement !== undefined) this.rewrittenSids.push(statement.sid);
+    if (replacement !== null) this.grants.addToPrincipalPolicy(replacement ?? statement);
   }
 }
 
@@ -117,6 +118,23 @@ export class StreamSourceModuleStack extends ReadableStack {
       '',
       [FAILURE_DESTINATION_RULE],
     );
+    const sourceBucketArn = vars.str('source_bucket_arn', 'The main module output source_bucket_arn: with uploads_prefix, what the resize role may read for stream records unless readable_objects says otherwise.', undefined, [
+      ['can(regex("^arn:[a-z-]+:s3:::[a-z0-9][a-z0-9.-]{1,62}$", var.source_bucket_arn))', 'source_bucket_arn must be an S3 bucket ARN.'],
+    ]);
+    vars.str('uploads_prefix', 'The main module output uploads_prefix. Records under it are processed twice (the object also arrived through its S3 notification).', 'uploads/', [
+      ['!startswith(var.uploads_prefix, "/") && !strcontains(var.uploads_prefix, "*")', 'uploads_prefix must not start with "/" or hold "*".'],
+    ]);
+    vars.variable('readable_objects', {
+      type: 'list(object({ bucket_arn = string, prefix = string }))',
+      description: 'Objects stream records may reference: the resize role gets s3:GetObject on <bucket_arn>/<prefix>* for each (and on nothing else for records). [] means the source bucket under uploads_prefix.',
+      default: [],
+      validation: [
+        {
+          condition: hcl('alltrue([for o in var.readable_objects : can(regex("^arn:[a-z-]+:s3:::[a-z0-9][a-z0-9.-]{1,62}$", o.bucket_arn)) && !startswith(o.prefix, "/") && !strcontains(o.prefix, "*")])'),
+          errorMessage: 'readable_objects: each bucket_arn must be an S3 bucket ARN and each prefix a key prefix without a leading "/" or "*".',
+        },
+      ],
+    });
     const alarmActions = vars.stringList('alarm_actions', 'ARNs (e.g. SNS topics) notified by the iterator-age and failure-queue alarms.', []);
     const tags = vars.tags();
 
@@ -128,12 +146,16 @@ export class StreamSourceModuleStack extends ReadableStack {
       policyName: `${namePrefix.stringValue}-resize-stream-source`,
       invokeTargetArn: target.stringValue,
       // The failure grant names whatever destination is chosen at plan time (locals below).
-      rewrite: (statement) =>
-        statement.sid === FAILURE_GRANT_SID ? { sid: FAILURE_GRANT_SID, actions: [hcl('local.stream_failure_send_action')], resources: [hcl('local.stream_failure_destination_arn')] } : undefined,
+      // The object read grant is a list chosen at plan time: its own policy below renders it with jsonencode.
+      rewrite: (statement) => {
+        if (statement.sid === FAILURE_GRANT_SID) return { sid: FAILURE_GRANT_SID, actions: [hcl('local.stream_failure_send_action')], resources: [hcl('local.stream_failure_destination_arn')] };
+        return statement.sid === READ_STREAM_OBJECTS_SID ? null : undefined;
+      },
     });
     this.source = new StreamSource(this, 'stream-source', {
       namePrefix: namePrefix.stringValue,
       fn: resize,
+      defaultReadableObjects: [{ bucketArn: sourceBucketArn.stringValue, prefix: hcl('var.uploads_prefix') }],
       streamName: effectiveName.asString,
       streamMode: streamMode.stringValue as 'PROVISIONED',
       shardCount: shardCount.numberValue,
@@ -155,9 +177,10 @@ export class StreamSourceModuleStack extends ReadableStack {
     ]);
     const iteratorAlarm = this.source.alarms.find((alarm) => alarm.node.id === 'iterator-age-alarm') as CloudwatchMetricAlarm;
     iteratorAlarm.addOverride('threshold', hcl('var.iterator_age_alarm_seconds * 1000'));
-    if (resize.rewrittenSids.join() !== FAILURE_GRANT_SID) {
-      throw submoduleDrift(`expected the construct to grant ${FAILURE_GRANT_SID} once, rewrote [${resize.rewrittenSids.join(', ')}]`);
+    if (resize.rewrittenSids.sort().join() !== [FAILURE_GRANT_SID, READ_STREAM_OBJECTS_SID].sort().join()) {
+      throw submoduleDrift(`expected the construct to grant ${FAILURE_GRANT_SID} and ${READ_STREAM_OBJECTS_SID} once each, rewrote [${resize.rewrittenSids.join(', ')}]`);
     }
+    this.grantReadableObjectsAtPlanTime(namePrefix.stringValue, roleName.stringValue);
     const failureQueue = this.chooseFailureDestinationAtPlanTime();
 
     warnAtPlanWithoutAlarmActions(this);
@@ -167,6 +190,20 @@ export class StreamSourceModuleStack extends ReadableStack {
     output('stream_failure_destination_arn', hcl('local.stream_failure_destination_arn'), 'Where the failure records of the stream mapping go: on_failure_destination_arn, or the created queue.');
     output('stream_failure_queue_url', hcl(`${CREATES_FAILURE_QUEUE} ? ${first(failureQueue, 'url')} : null`), 'URL of the created failure queue; null when on_failure_destination_arn is given.');
     output('event_source_mapping_uuid', this.source.mapping.uuid, 'UUID of the stream event source mapping.');
+  }
+
+  /** The construct's ReadStreamObjects grant, for the list `readable_objects` (or its default) names at plan time. */
+  private grantReadableObjectsAtPlanTime(namePrefix: string, roleName: string): void {
+    new TerraformLocal(
+      this,
+      'readable-object-arns',
+      hcl('[for o in (length(var.readable_objects) > 0 ? var.readable_objects : [{ bucket_arn = var.source_bucket_arn, prefix = var.uploads_prefix }]) : "${o.bucket_arn}/${o.prefix}*"]'),
+    ).overrideLogicalId('stream_readable_object_arns');
+    new IamRolePolicy(this, 'resize-stream-objects', {
+      name: `${namePrefix}-resize-stream-objects`,
+      role: roleName,
+      policy: hcl(`jsonencode({ Version = "2012-10-17", Statement = [{ Sid = "${READ_STREAM_OBJECTS_SID}", Effect = "Allow", Action = "s3:GetObject", Resource = local.stream_readable_object_arns }] })`),
+    });
   }
 
   /**
@@ -187,6 +224,12 @@ export class StreamSourceModuleStack extends ReadableStack {
     const { queue, deadLetterQueue } = created;
     const redrive = JSON.parse(queue.redrivePolicyInput!) as Record<string, unknown>;
     queue.addOverride('redrive_policy', JSON.stringify({ ...redrive, deadLetterTargetArn: hcl(first(deadLetterQueue, 'arn')) }));
+    created.queuePolicy.addOverride('queue_url', hcl(first(queue, 'url')));
+    created.queuePolicy.addOverride('policy', resourcePolicyJson([denyInsecureTransport(hcl(first(queue, 'arn')))]));
+    created.deadLetterQueuePolicy.addOverride('queue_url', hcl(first(deadLetterQueue, 'url')));
+    created.deadLetterQueuePolicy.addOverride('policy', resourcePolicyJson([denyInsecureTransport(hcl(first(deadLetterQueue, 'arn')))]));
+    created.redriveAllowPolicy.addOverride('queue_url', hcl(first(deadLetterQueue, 'url')));
+    created.redriveAllowPolicy.addOverride('redrive_allow_policy', redriveAllowPolicyJson(hcl(first(queue, 'arn'))));
     dlqAlarm.addOverride('dimensions.QueueName', hcl(first(deadLetterQueue, 'name')));
     notEmptyAlarm.addOverride('dimensions.QueueName', hcl(first(queue, 'name')));
 

@@ -17,7 +17,7 @@ import { LambdaPermission } from '@cdktf/provider-aws/lib/lambda-permission';
 import { DEFAULT_ALLOWED_CONTENT_TYPES } from '../src/core/upload';
 import { DEFAULT_LIMITS } from '../src/core/limits';
 import { ReadableStack } from './readable-stack';
-import { ModuleVariables, NAME_PREFIX_RULE, Rule, hcl, list, synthModuleDocument, warnAtPlanWithoutAlarmActions } from './terraform-plain-module';
+import { ModuleVariables, NAME_PREFIX_RULE, Rule, hcl, imageArchitecturePrecondition, list, synthModuleDocument, warnAtPlanWithoutAlarmActions } from './terraform-plain-module';
 import { UploadApi } from './upload-api';
 import { LOG_RETENTION_DAYS } from './validation';
 
@@ -79,9 +79,11 @@ export class UploadApiModuleStack extends ReadableStack {
       [String.raw`var.jwt_issuer == "" || can(regex("^https://[^\\s]+$", var.jwt_issuer))`, 'jwt_issuer must be "" or an https URL.'],
     ]);
     const jwtAudience = vars.stringList('jwt_audience', 'With authorization_type JWT: accepted values of the token aud claim.', []);
+    vars.bool('allow_anonymous_uploads', 'Allow authorization_type NONE: anyone who can reach the API gets upload forms. Must be set explicitly; refused at plan otherwise.', false);
     const memorySize = vars.num('memory_size', 'Memory of the upload function in MB', 256, 128, 10240);
     const timeout = vars.num('timeout', 'Timeout of the upload function in seconds (the API waits at most 10)', 10, 1, 900);
-    const reserved = vars.optionalNum('reserved_concurrency', 'Concurrency reserved for (and capping) the upload function', 0, 10000);
+    const reserved = vars.optionalNum('reserved_concurrency', 'Concurrency reserved for (and capping) the upload function, default 10; null leaves it in the unreserved pool', 0, 10000);
+    reserved.addOverride('default', 10);
     const logRetention = vars.variable('log_retention_days', {
       type: 'number',
       description: 'Days CloudWatch keeps function and access logs.',
@@ -118,6 +120,7 @@ export class UploadApiModuleStack extends ReadableStack {
       alarmActions: alarmActions.listValue,
     });
     warnAtPlanWithoutAlarmActions(this);
+    this.uploadApi.function.function.addOverride('lifecycle.precondition', [imageArchitecturePrecondition('image_uri')]);
     this.chooseAuthorizationAtPlanTime();
     this.chooseKeepWarmAtPlanTime();
 
@@ -138,6 +141,12 @@ export class UploadApiModuleStack extends ReadableStack {
       { condition: hcl('var.jwt_issuer != "" && length(var.jwt_audience) >= 1'), error_message: 'authorization_type JWT needs jwt_issuer and at least one jwt_audience.' },
     ]);
     this.uploadApi.route.addOverride('authorization_type', hcl('var.authorization_type'));
+    this.uploadApi.route.addOverride('lifecycle.precondition', [
+      {
+        condition: hcl('var.authorization_type != "NONE" || var.allow_anonymous_uploads'),
+        error_message: 'authorization_type NONE lets anyone who can reach the API get upload forms: set JWT or AWS_IAM, or allow_anonymous_uploads = true to mean it.',
+      },
+    ]);
     this.uploadApi.route.addOverride('authorizer_id', hcl(`var.authorization_type == "JWT" ? ${first(authorizer, 'id')} : null`));
   }
 

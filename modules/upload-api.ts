@@ -16,8 +16,9 @@ import { CloudwatchEventTarget } from '@cdktf/provider-aws/lib/cloudwatch-event-
 import { CloudwatchLogGroup } from '@cdktf/provider-aws/lib/cloudwatch-log-group';
 import { CloudwatchMetricAlarm } from '@cdktf/provider-aws/lib/cloudwatch-metric-alarm';
 import { LambdaPermission } from '@cdktf/provider-aws/lib/lambda-permission';
+import { S3BucketCorsConfiguration } from '@cdktf/provider-aws/lib/s3-bucket-cors-configuration';
 import { configError } from '../src/core/errors';
-import { DEFAULT_ALLOWED_CONTENT_TYPES, KEEP_WARM_PING } from '../src/core/upload';
+import { DEFAULT_ALLOWED_CONTENT_TYPES, KEEP_WARM_PING, uploadCorsRule } from '../src/core/upload';
 import { DEFAULT_LIMITS } from '../src/core/limits';
 import { Architecture, ContainerFunction } from './container-function';
 import { FunctionAlarms, apiServerErrorsAlarm } from './function-alarms';
@@ -76,15 +77,32 @@ export interface UploadApiOptions {
   readonly maxUploadBytes?: number;
   /** Lifetime of a presigned POST, 60-3600 s. @default 300 */
   readonly expiresSeconds?: number;
-  /** Origins allowed by CORS. @default ['*'] (no credentials are sent cross-origin) */
+  /**
+   * Origins allowed by CORS, on the API and on the source bucket (the page POSTs the form straight
+   * to S3, which answers the preflight from the bucket's own CORS configuration).
+   * @default ['*'] (no credentials are sent cross-origin)
+   */
   readonly corsAllowOrigins?: string[];
-  /** @default - none: anyone who can reach the API gets upload forms */
+  /**
+   * Who may call `POST /uploads`. Without it the API is refused unless `allowAnonymousUploads` is true.
+   * @default - none (refused unless allowAnonymousUploads)
+   */
   readonly authorization?: UploadAuthorization;
+  /**
+   * Create the API without authorization: anyone who can reach it gets upload forms (each for one
+   * key under the uploads prefix, with the size and type limits). An explicit choice, never a default.
+   * @default false
+   */
+  readonly allowAnonymousUploads?: boolean;
   /** @default 256 */
   readonly memorySize?: number;
   /** @default 10 */
   readonly timeout?: number;
-  /** @default - none */
+  /**
+   * Concurrency reserved for (and capping) the upload function, so a burst of form requests cannot
+   * take the account's whole pool from the chain. Needs that much unreserved concurrency in the account.
+   * @default 10
+   */
   readonly reservedConcurrency?: number;
   /** Scheduled keep-warm pings of the upload function. @default - none */
   readonly keepWarm?: KeepWarmOptions;
@@ -131,6 +149,8 @@ export class UploadApi extends Construct {
   readonly function: ContainerFunction;
   readonly accessLogGroup: CloudwatchLogGroup;
   readonly authorizer?: Apigatewayv2Authorizer;
+  /** The source bucket's CORS configuration: browsers may POST the presigned form from `corsAllowOrigins`. */
+  readonly bucketCors: S3BucketCorsConfiguration;
   /** With `keepWarm`: the scheduled rules (one per five pings). */
   readonly keepWarmRules: CloudwatchEventRule[] = [];
   /** The function's Errors, Throttles and Duration alarms and the API's 5xx alarm. */
@@ -150,6 +170,9 @@ export class UploadApi extends Construct {
       }
     }
     const auth = props.authorization;
+    if (!auth && props.allowAnonymousUploads !== true) {
+      throw configError(`${id}.authorization`, 'is required: set a JWT or IAM authorization, or allowAnonymousUploads: true to let anyone who can reach the API get upload forms');
+    }
     if (auth?.type === 'jwt') {
       if (isKnown(auth.issuer) && !/^https:\/\/[^\s]+$/.test(auth.issuer)) throw configError(`${id}.authorization.issuer`, `must be an https URL, got ${JSON.stringify(auth.issuer)}`);
       if (auth.audience.length === 0) throw configError(`${id}.authorization.audience`, 'needs at least one audience');
@@ -170,7 +193,7 @@ export class UploadApi extends Construct {
       architecture: props.architecture,
       memorySize: props.memorySize ?? 256,
       timeout: props.timeout ?? 10,
-      reservedConcurrency: props.reservedConcurrency,
+      reservedConcurrency: props.reservedConcurrency ?? 10,
       logRetentionDays: props.logRetentionDays,
       tracing: props.tracing,
       tags: props.tags,
@@ -188,12 +211,28 @@ export class UploadApi extends Construct {
     // against this role, so the role may put objects under the uploads prefix and nowhere else.
     this.function.addToPrincipalPolicy({ sid: 'SignUploads', actions: ['s3:PutObject'], resources: [`${props.sourceBucketArn}/${props.uploadsPrefix}*`] });
 
+    const corsOrigins = props.corsAllowOrigins ?? ['*'];
+    // S3 refuses a browser's preflight for the form POST unless the bucket itself allows it.
+    const corsRule = uploadCorsRule(corsOrigins);
+    this.bucketCors = new S3BucketCorsConfiguration(this, 'bucket-cors', {
+      bucket: props.sourceBucketName,
+      corsRule: [
+        {
+          allowedMethods: corsRule.AllowedMethods,
+          allowedOrigins: corsRule.AllowedOrigins,
+          allowedHeaders: corsRule.AllowedHeaders,
+          exposeHeaders: corsRule.ExposeHeaders,
+          maxAgeSeconds: corsRule.MaxAgeSeconds,
+        },
+      ],
+    });
+
     this.api = new Apigatewayv2Api(this, 'api', {
       name,
       protocolType: 'HTTP',
       description: `Presigned POST uploads into ${props.uploadsPrefix} of the image-resize-chain source bucket`,
       corsConfiguration: {
-        allowOrigins: props.corsAllowOrigins ?? ['*'],
+        allowOrigins: corsOrigins,
         allowMethods: ['POST', 'OPTIONS'],
         allowHeaders: ['authorization', 'content-type', 'x-amz-date', 'x-amz-security-token'],
         maxAge: 3600,

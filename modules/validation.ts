@@ -113,3 +113,25 @@ export function checkProvisionedConcurrency(field: string, provisioned: number |
     throw configError(field, `${provisioned} is above the function's reservedConcurrency (${reservedConcurrency}), which AWS refuses`);
   }
 }
+
+/**
+ * The architecture an image tag names when it follows the module's `<arch>-<16 hex>` scheme (the tags
+ * `ImageRepository` builds, e.g. `arm64-0123456789abcdef`); undefined for other tags and digests.
+ */
+export const ARCH_TAG_PATTERN = '^[^@]*:(x86_64|arm64)-[0-9a-f]{16}$';
+
+export function imageTagArchitecture(imageUri: string): string | undefined {
+  return new RegExp(ARCH_TAG_PATTERN).exec(imageUri)?.[1];
+}
+
+/**
+ * Refuses an image whose tag says the other architecture: Lambda would create the function and fail
+ * every invocation with an exec format error. Tags outside the scheme and unknown values pass.
+ */
+export function checkImageArchitecture(field: string, imageUri: string | undefined, architecture: string): void {
+  if (!isKnown(imageUri) || !isKnown(architecture)) return;
+  const tagged = imageTagArchitecture(imageUri!);
+  if (tagged !== undefined && tagged !== architecture) {
+    throw configError(field, `the tag of ${JSON.stringify(imageUri)} says ${tagged}, but the function runs on ${architecture}: build for ${architecture} or set architecture: '${tagged}'`);
+  }
+}

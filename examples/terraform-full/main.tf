@@ -52,9 +52,43 @@ locals {
   tags         = { team = "media" }
 }
 
+# CloudWatch cannot publish to a topic encrypted with the AWS-managed alias/aws/sns key: the
+# alarm topic uses a customer-managed key whose policy lets cloudwatch.amazonaws.com use it.
+data "aws_partition" "current" {}
+
+locals {
+  # The account id is the 5th field of any ARN of the module's (no STS call, so plans run offline).
+  account_id = split(":", module.image_resize_chain.ingest_queue_arn)[4]
+}
+
+resource "aws_kms_key" "alarms" {
+  description             = "Encrypts the image-resize-chain alarm topic (usable by CloudWatch)"
+  enable_key_rotation     = true
+  deletion_window_in_days = 30
+  policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = [
+      {
+        Sid       = "EnableAccountIamPolicies"
+        Effect    = "Allow"
+        Principal = { AWS = "arn:${data.aws_partition.current.partition}:iam::${local.account_id}:root" }
+        Action    = "kms:*"
+        Resource  = "*"
+      },
+      {
+        Sid       = "AllowCloudWatchAlarms"
+        Effect    = "Allow"
+        Principal = { Service = "cloudwatch.amazonaws.com" }
+        Action    = ["kms:GenerateDataKey*", "kms:Decrypt"]
+        Resource  = "*"
+      },
+    ]
+  })
+}
+
 resource "aws_sns_topic" "alarms" {
   name              = "${local.name_prefix}-alarms"
-  kms_master_key_id = "alias/aws/sns"
+  kms_master_key_id = aws_kms_key.alarms.arn
 }
 
 module "image_resize_chain" {
@@ -86,6 +120,9 @@ module "upload_api" {
   uploads_prefix     = module.image_resize_chain.uploads_prefix
   max_upload_bytes   = 20 * 1024 * 1024
   cors_allow_origins = ["https://app.example.com"]
+  # No authorizer here, so say it: anyone who can reach the API gets upload forms (one key each,
+  # size- and type-limited). Use authorization_type = "JWT" or "AWS_IAM" for real users.
+  allow_anonymous_uploads = true
 
   keep_warm_enabled     = true
   keep_warm_rate        = "rate(5 minutes)"
@@ -101,6 +138,11 @@ module "stream_source" {
   name_prefix              = local.name_prefix
   resize_invoke_target_arn = module.image_resize_chain.resize_invoke_target_arn
   resize_role_name         = module.image_resize_chain.resize_role_name
+  # What the resize role may read for stream records (records under uploads_prefix are processed
+  # twice: those objects also arrive through their S3 notification). readable_objects can name
+  # other buckets and prefixes instead; by default the source bucket under uploads_prefix.
+  source_bucket_arn = module.image_resize_chain.source_bucket_arn
+  uploads_prefix    = module.image_resize_chain.uploads_prefix
   shard_count              = 2
   maximum_retry_attempts   = 5
 

@@ -37,9 +37,43 @@ provider "aws" {
   }
 }
 
+# CloudWatch cannot publish to a topic encrypted with the AWS-managed alias/aws/sns key: the
+# alarm topic uses a customer-managed key whose policy lets cloudwatch.amazonaws.com use it.
+data "aws_partition" "current" {}
+
+locals {
+  # The account id is the 5th field of any ARN of the module's (no STS call, so plans run offline).
+  account_id = split(":", module.image_resize_chain.ingest_queue_arn)[4]
+}
+
+resource "aws_kms_key" "alarms" {
+  description             = "Encrypts the image-resize-chain alarm topic (usable by CloudWatch)"
+  enable_key_rotation     = true
+  deletion_window_in_days = 30
+  policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = [
+      {
+        Sid       = "EnableAccountIamPolicies"
+        Effect    = "Allow"
+        Principal = { AWS = "arn:${data.aws_partition.current.partition}:iam::${local.account_id}:root" }
+        Action    = "kms:*"
+        Resource  = "*"
+      },
+      {
+        Sid       = "AllowCloudWatchAlarms"
+        Effect    = "Allow"
+        Principal = { Service = "cloudwatch.amazonaws.com" }
+        Action    = ["kms:GenerateDataKey*", "kms:Decrypt"]
+        Resource  = "*"
+      },
+    ]
+  })
+}
+
 resource "aws_sns_topic" "alarms" {
   name              = "image-resize-chain-alarms"
-  kms_master_key_id = "alias/aws/sns"
+  kms_master_key_id = aws_kms_key.alarms.arn
 }
 
 module "image_resize_chain" {

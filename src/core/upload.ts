@@ -127,3 +127,25 @@ export function isKeepWarmPing(event: unknown): event is KeepWarmPing {
   const record = event as Record<string, unknown>;
   return record.source === KEEP_WARM_SOURCE && !('requestContext' in record);
 }
+
+/**
+ * One rule of an S3 bucket CORS configuration, in the shape of the S3 API (`PutBucketCors`'s
+ * `CORSRules` items), which the Terraform resource and the local cloud both take.
+ */
+export interface BucketCorsRule {
+  AllowedMethods: string[];
+  AllowedOrigins: string[];
+  AllowedHeaders?: string[];
+  ExposeHeaders?: string[];
+  MaxAgeSeconds?: number;
+}
+
+/**
+ * The source bucket's CORS rule for browser uploads: a page on one of `allowedOrigins` may POST the
+ * presigned form straight to S3 (S3 answers the preflight from the bucket's own CORS configuration,
+ * not the API's) and read the answer's `ETag`. The form carries everything in its fields, so no
+ * request header needs allowing. A fresh object each call.
+ */
+export function uploadCorsRule(allowedOrigins: readonly string[]): BucketCorsRule {
+  return { AllowedMethods: ['POST'], AllowedOrigins: [...allowedOrigins], ExposeHeaders: ['ETag'], MaxAgeSeconds: 3000 };
+}

@@ -80,6 +80,8 @@ export function classifyRequest(method: string, url: string, headers: IncomingHt
   const has = (name: string): boolean => query.has(name);
   const info = (operation: string): AwsRequestInfo =>
     virtualHosted ? { service: 's3', operation, bucket, key, virtualHosted } : { service: 's3', operation, bucket, key };
+  // A browser's CORS preflight, on a bucket or an object (S3 answers it from the bucket's CORS configuration).
+  if (method === 'OPTIONS') return info('PreflightRequest');
 
   if (!key) {
     switch (method) {
@@ -97,8 +99,10 @@ export function classifyRequest(method: string, url: string, headers: IncomingHt
         if (has('uploads')) return info('ListMultipartUploads');
         if (has('versions')) return info('ListObjectVersions');
         if (has('location')) return info('GetBucketLocation');
+        if (has('cors')) return info('GetBucketCors');
         return info(query.get('list-type') === '2' ? 'ListObjectsV2' : 'ListObjects');
       case 'DELETE':
+        if (has('cors')) return info('DeleteBucketCors');
         return info(has('lifecycle') ? 'DeleteBucketLifecycle' : 'DeleteBucket');
       case 'POST':
         if (has('delete')) return info('DeleteObjects');

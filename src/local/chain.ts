@@ -17,7 +17,7 @@ import { startGateway, type Gateway } from './gateway';
 import { uploadApiRoute, API_BASE_PATH, UI_PATH } from './http-api';
 import { kinesisApiRoute, type ServedStream } from './kinesis-api';
 import { lambdaMappingsRoute, type GatewayRoute, type ServedMapping } from './lambda-api';
-import { createChainResources, ensureQueue, type ChainResources, type QueueRef } from './resources';
+import { allowBrowserUploads, createChainResources, ensureQueue, type ChainResources, type QueueRef } from './resources';
 import { localAwsEnv, localClientConfig } from './sdk';
 import { startStandIn, type StandIn } from './standin';
 import { LocalStream } from './stream';
@@ -94,7 +94,11 @@ export interface LocalChainOptions {
    * MAX_UPLOAD_BYTES, UPLOAD_EXPIRES_SECONDS).
    * @default undefined: off
    */
-  uploadApi?: { env?: Record<string, string> };
+  uploadApi?: {
+    env?: Record<string, string>;
+    /** Origins whose pages may POST forms to the source bucket (its CORS rule, as the module sets it). @default ['*'] */
+    corsAllowOrigins?: string[];
+  };
   /**
    * Also feed the resize function from a Kinesis data stream, as the module's `streamSource` does:
    * records reference S3 objects (`{"bucket","key","eTag"?,"size"?}` or an S3 notification), never
@@ -260,6 +264,7 @@ export async function startLocalChain(opts: LocalChainOptions = {}): Promise<Loc
       sqs.destroy();
     });
     const resources = await createChainResources(sqs, s3, names, { maxReceiveCount: opts.maxReceiveCount ?? 3, visibilityTimeoutSeconds: visibility });
+    if (opts.uploadApi) await allowBrowserUploads(s3, resources.buckets.source, opts.uploadApi.corsAllowOrigins ?? ['*']);
     await gateway.configureNotification({
       bucket: resources.buckets.source,
       queueUrl: resources.queues.ingest.url,

@@ -26,6 +26,7 @@ import { parseSqsQuery, sqsQueryError, sqsQueryResponse, type SqsQueryRequest } 
 import { checkPostUpload, sendS3Error } from './post-upload';
 import { entityTooLarge, type S3ErrorShape } from './post-policy';
 import { MAX_LOCAL_OBJECT_BYTES } from './standin';
+import { createBucketCors } from './s3-cors';
 import type { LogSink } from './types';
 
 export type { FaultRule, FaultEffect, FaultHandle } from './gateway-faults';
@@ -140,6 +141,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   const router = new NotificationRouter({ upstream: opts.upstream, region, logSink: log });
   const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
   const requests: Record<string, number> = {};
+  const bucketCors = createBucketCors({ upstream: opts.upstream });
   const localCredentials = (accessKeyId: string) => (accessKeyId === LOCAL_CREDENTIALS.accessKeyId ? LOCAL_CREDENTIALS : undefined);
 
   const server = http.createServer((req, res) => {
@@ -191,6 +193,8 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     const counterKey = `${info.service}:${info.operation}`;
     requests[counterKey] = (requests[counterKey] ?? 0) + 1;
 
+    // Bucket CORS (s3-cors.ts): its operations and preflights are answered there; matched origins get their headers.
+    if (await bucketCors.handle(req, res, info)) return;
     const tooLarge = objectTooLarge(req, info);
     if (tooLarge) return refuseObject(req, res, tooLarge);
     const effect = faults.pick(info);

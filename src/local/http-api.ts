@@ -1,7 +1,8 @@
 /**
  * The upload API locally: API Gateway HTTP API (payload 2.0) in front of the upload function,
  * served as gateway routes on the local cloud's one origin, plus the upload page and a read-only
- * status endpoint it polls. Same origin as S3, so the page posts its forms without CORS.
+ * status endpoint it polls. The page posts its forms to the URL the API signed; opened from another
+ * origin (e.g. localhost vs 127.0.0.1) the POST is cross-origin and needs the bucket's CORS rule, as on AWS.
  *
  * Paths start with `/_`, which no bucket name can (S3 path-style would read `/api/...` as bucket `api`):
  * - `POST /_api/uploads`: the handler's route, as `POST /uploads` on the API's stage

@@ -5,7 +5,7 @@
  * people or other stacks read it). Idempotent: existing resources are kept and their attributes
  * brought in line.
  */
-import { CreateBucketCommand, HeadBucketCommand, type S3Client } from '@aws-sdk/client-s3';
+import { CreateBucketCommand, HeadBucketCommand, PutBucketCorsCommand, type S3Client } from '@aws-sdk/client-s3';
 import {
   CreateQueueCommand,
   GetQueueAttributesCommand,
@@ -15,6 +15,7 @@ import {
 } from '@aws-sdk/client-sqs';
 import { checkInt } from '../core/checks';
 import { PipelineError, configError } from '../core/errors';
+import { uploadCorsRule } from '../core/upload';
 
 export interface ChainResourceNames {
   sourceBucket: string;
@@ -87,6 +88,18 @@ export async function createChainResources(
     queues: { ingest, ingestDlq, resized, resizedDlq, rejected, rejectedDlq },
     buckets: { source: names.sourceBucket, output: names.outputBucket },
   };
+}
+
+/**
+ * Lets pages on `allowedOrigins` POST presigned forms to the source bucket: the bucket CORS rule the
+ * module's upload API sets (`uploadCorsRule`), put through the S3 API.
+ */
+export async function allowBrowserUploads(s3: S3Client, bucket: string, allowedOrigins: readonly string[]): Promise<void> {
+  try {
+    await s3.send(new PutBucketCorsCommand({ Bucket: bucket, CORSConfiguration: { CORSRules: [uploadCorsRule(allowedOrigins)] } }));
+  } catch (err) {
+    throw new PipelineError('S3_ERROR', `cannot set the bucket CORS configuration: ${describe(err)}`, { bucket }, { cause: err });
+  }
 }
 
 async function ensureBucket(s3: S3Client, bucket: string): Promise<void> {

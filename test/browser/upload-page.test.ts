@@ -1,13 +1,18 @@
 // The upload page in headless Chromium, against the local cloud with its upload API (what
 // `resize-chain start --ui` serves): a real file set on the page's input goes through
 // POST /uploads, a presigned POST to the local S3 and the chain, until its variants show.
+// The page is opened as http://localhost:<port> while the form is signed for http://127.0.0.1:<port>,
+// so the POST is cross-origin as on AWS (page on the app's domain, form to S3's): the browser's
+// preflight must be allowed by the source bucket's CORS rule, and without it the upload fails.
 // The browser is driven over the DevTools protocol by a Node 22 child (global WebSocket).
 import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { DeleteBucketCorsCommand, S3Client } from '@aws-sdk/client-s3';
 import { startLocalChain, type LocalChain } from '../../src/local/chain';
+import { localClientConfig } from '../../src/local/sdk';
 import { resolveNode22 } from '../../src/local/node-runtime';
 import { synthesizeImage } from '../../src/local/samples';
 import { HANDLERS_DIR } from '../helpers/local-cloud';
@@ -27,11 +32,28 @@ const describeBrowser = haveChromium || ci ? describe : describe.skip;
 describeBrowser('upload page in headless Chromium', () => {
   let chain: LocalChain | undefined;
   let dir: string;
+  let pageUrl: string;
+
+  /** Runs the page driver on one image; its last line of output, parsed. */
+  async function drive(image: string, timeoutMs: number): Promise<{ ok: boolean; error?: string; variants: Array<{ alt: string; width: number }>; text: string }> {
+    const driver = join(__dirname, 'drive-upload-page.mjs');
+    let stdout: string;
+    try {
+      ({ stdout } = await promisify(execFile)(resolveNode22(), [driver, CHROMIUM, pageUrl, image, SCREENSHOT, String(timeoutMs)], { timeout: timeoutMs + 30_000 }));
+    } catch (err) {
+      // The driver exits 1 with its JSON line when the page fails.
+      stdout = (err as { stdout?: string }).stdout ?? '';
+      if (!stdout.trim()) throw new Error(`browser driver failed: ${String(err)}`);
+    }
+    return JSON.parse(stdout.trim().split('\n').pop() ?? '{}') as Awaited<ReturnType<typeof drive>>;
+  }
 
   beforeAll(async () => {
     if (!haveChromium) throw new Error(`CI=true and no Chromium at ${CHROMIUM}: install Debian's chromium package`);
     dir = mkdtempSync(join(tmpdir(), 'upload-page-'));
     chain = await startLocalChain({ handlersDir: HANDLERS_DIR, uploadApi: {}, resize: { concurrency: 1 }, publish: { concurrency: 1 } });
+    // Another origin than the endpoint the form is signed for (same server).
+    pageUrl = chain.uploadApi!.pageUrl.replace('//127.0.0.1:', '//localhost:');
   });
 
   afterAll(async () => {
@@ -39,23 +61,30 @@ describeBrowser('upload page in headless Chromium', () => {
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
-  it('uploads a dropped image and shows its variants', async () => {
+  it('uploads a dropped image across origins and shows its variants', async () => {
     const image = join(dir, 'sunset photo.jpg');
     writeFileSync(image, await synthesizeImage({ width: 1200, height: 800, seed: 11, format: 'jpeg' }));
     mkdirSync(OUT, { recursive: true });
     rmSync(SCREENSHOT, { force: true });
-    const driver = join(__dirname, 'drive-upload-page.mjs');
-    let stdout: string;
-    try {
-      ({ stdout } = await promisify(execFile)(resolveNode22(), [driver, CHROMIUM, chain!.uploadApi!.pageUrl, image, SCREENSHOT, '90000'], { timeout: 120_000 }));
-    } catch (err) {
-      throw new Error(`browser driver failed: ${(err as { stdout?: string }).stdout ?? String(err)}`);
-    }
-    const result = JSON.parse(stdout.trim().split('\n').pop() ?? '{}') as { ok: boolean; variants: Array<{ alt: string; width: number }>; text: string };
-    expect(result.ok).toBe(true);
+    const result = await drive(image, 90_000);
+    if (!result.ok) throw new Error(`the page failed: ${result.error}`);
     expect(result.variants.map((v) => v.alt).sort()).toEqual(['fallback', 'large', 'medium', 'thumb']);
     expect(result.variants.find((v) => v.alt === 'thumb')?.width).toBe(320);
     expect(result.text).toMatch(/uploads\/[0-9a-f-]{36}\/sunset-photo\.jpg/);
     expect(existsSync(SCREENSHOT)).toBe(true);
   }, 150_000);
+
+  it('fails the upload when the source bucket has no CORS rule (S3 refuses the preflight)', async () => {
+    const s3 = new S3Client(localClientConfig(chain!.endpoint));
+    try {
+      await s3.send(new DeleteBucketCorsCommand({ Bucket: chain!.resources.buckets.source }));
+    } finally {
+      s3.destroy();
+    }
+    const image = join(dir, 'second.jpg');
+    writeFileSync(image, await synthesizeImage({ width: 400, height: 300, seed: 12, format: 'jpeg' }));
+    const result = await drive(image, 30_000);
+    expect(result.ok).toBe(false);
+    expect(result.error).toMatch(/failed upload.*network error/);
+  }, 90_000);
 });

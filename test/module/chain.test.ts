@@ -49,7 +49,7 @@ describe('S3 notification -> ingest queue', () => {
     const n = resourceNamed(doc, 'aws_s3_bucket_notification', 'uploads');
     expect(refTarget(n.bucket)).toBe('aws_s3_bucket.chain_source_bucket');
     expect(n.queue).toEqual([{ queue_arn: '${aws_sqs_queue.chain_ingest_queue.arn}', events: ['s3:ObjectCreated:*'], filter_prefix: 'uploads/' }]);
-    expect(n.depends_on).toContain('aws_sqs_queue_policy.chain_ingest_s3_notification_policy');
+    expect(n.depends_on).toContain('aws_sqs_queue_policy.chain_ingest_policy');
   });
 
   test('suffix filters become one notification entry each', () => {
@@ -59,7 +59,7 @@ describe('S3 notification -> ingest queue', () => {
   });
 
   test('the ingest queue policy admits only S3, scoped by aws:SourceArn and aws:SourceAccount', () => {
-    const p = resourceNamed(doc, 'aws_sqs_queue_policy', 'ingest');
+    const p = resourcesOf(doc, 'aws_sqs_queue_policy').chain_ingest_policy!;
     expect(refTarget(p.queue_url)).toBe('aws_sqs_queue.chain_ingest_queue');
     const allow = statementsOf(p.policy).find((s) => s.Effect === 'Allow')!;
     expect(allow.Principal).toEqual({ Service: 's3.amazonaws.com' });

@@ -10,6 +10,7 @@ import { App } from 'cdktf';
 import { ImageResizeChainProps } from '../../modules/image-resize-chain';
 import { ImageResizeChainStack } from '../../modules/example-stacks';
 import { KINESIS_CONSUMER_ACTIONS } from '../../modules/stream-source';
+import { synthStreamSourceModule } from '../../modules/terraform-stream-source';
 import { TEST_IMAGES, TfJson, asList, refusal, resourceAddresses, resourceNamed, resourcesOf, statementsOf, synthChain } from './synth';
 import { findProviderMirror, findTerraform, runTerraform, writeCliConfig, writeMockCredentials } from './terraform-cli';
 
@@ -125,6 +126,41 @@ describe('streamSource options', () => {
   });
 });
 
+describe('objects the stream records may reference (readableObjects)', () => {
+  const readGrant = (doc: TfJson) => resizePolicy(doc).find((st) => st.Sid === 'ReadStreamObjects');
+
+  test('by default: s3:GetObject on the source bucket under the uploads prefix, and nothing else', () => {
+    const grant = readGrant(synthChain({ streamSource: {}, uploadsPrefix: 'in/' }));
+    expect([asList(grant?.Action), asList(grant?.Resource)]).toEqual([['s3:GetObject'], ['${aws_s3_bucket.chain_source_bucket.arn}/in/*']]);
+  });
+
+  test('exactly the buckets and prefixes given (a whole bucket with prefix "")', () => {
+    const grant = readGrant(
+      synthChain({
+        streamSource: {
+          readableObjects: [
+            { bucketArn: 'arn:aws:s3:::partner-drop', prefix: 'incoming/' },
+            { bucketArn: 'arn:aws:s3:::archive', prefix: '' },
+          ],
+        },
+      }),
+    );
+    expect([asList(grant?.Action), asList(grant?.Resource)]).toEqual([['s3:GetObject'], ['arn:aws:s3:::partner-drop/incoming/*', 'arn:aws:s3:::archive/*']]);
+  });
+
+  test('the plain submodule renders the same grant from readable_objects, defaulting to source_bucket_arn + uploads_prefix', () => {
+    const doc = synthStreamSourceModule() as TfJson;
+    const policy = resourcesOf(doc, 'aws_iam_role_policy').resize_stream_objects!;
+    expect(policy.role).toBe('${var.resize_role_name}');
+    expect(policy.policy).toBe('${jsonencode({ Version = "2012-10-17", Statement = [{ Sid = "ReadStreamObjects", Effect = "Allow", Action = "s3:GetObject", Resource = local.stream_readable_object_arns }] })}');
+    expect((doc.locals as Record<string, string>).stream_readable_object_arns).toBe(
+      '${[for o in (length(var.readable_objects) > 0 ? var.readable_objects : [{ bucket_arn = var.source_bucket_arn, prefix = var.uploads_prefix }]) : "${o.bucket_arn}/${o.prefix}*"]}',
+    );
+    // Not a second time in the inline policy of the stream and failure grants.
+    expect(JSON.stringify(statementsOf(resourcesOf(doc, 'aws_iam_role_policy').resize_access_policy!.policy))).not.toContain('s3:GetObject');
+  });
+});
+
 describe('streamSource refusals', () => {
   test.each([
     [{ batchSize: 0 }, 'streamSource.batchSize', /0 is not an integer in 1\.\.10000/],
@@ -138,6 +174,9 @@ describe('streamSource refusals', () => {
     [{ streamMode: 'ON_DEMAND', shardCount: 2 }, 'streamSource.shardCount', /ON_DEMAND/],
     [{ streamName: 'has space' }, 'streamSource.streamName', /not 1\.\.128/],
     [{ onFailureDestinationArn: 'arn:aws:s3:::bucket' }, 'streamSource.onFailureDestinationArn', /SQS queue or SNS topic/],
+    [{ readableObjects: [] }, 'streamSource.readableObjects', /names nothing/],
+    [{ readableObjects: [{ bucketArn: 'partner-drop', prefix: '' }] }, 'streamSource.readableObjects[0].bucketArn', /S3 bucket ARN/],
+    [{ readableObjects: [{ bucketArn: 'arn:aws:s3:::partner-drop', prefix: '/in/' }] }, 'streamSource.readableObjects[0].prefix', /leading/],
   ] as const)('%j', (streamSource, field, message) => {
     const r = refusal({ streamSource: streamSource as ImageResizeChainProps['streamSource'] });
     expect(r.field).toBe(field);

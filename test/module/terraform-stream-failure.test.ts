@@ -34,6 +34,9 @@ const FAILURE_QUEUE_RESOURCES = [
   'aws_cloudwatch_metric_alarm.stream_source_stream_failures_dlq_depth_alarm',
   'aws_sqs_queue.stream_source_stream_failures_dlq',
   'aws_sqs_queue.stream_source_stream_failures_queue',
+  'aws_sqs_queue_policy.stream_source_stream_failures_dlq_policy',
+  'aws_sqs_queue_policy.stream_source_stream_failures_policy',
+  'aws_sqs_queue_redrive_allow_policy.stream_source_stream_failures_dlq_redrive_allow_policy',
 ];
 
 const IMAGE_VARS = [
@@ -140,7 +143,7 @@ describeIfReady('offline terraform: on_failure_destination_arn of the stream-sou
         .sort(),
     );
     expect(changes.filter((c) => c.address.includes('stream_failures'))).toEqual([]);
-    // The four counted resources fewer than the default plan of the example (73).
+    // The counted resources fewer than the default plan of the example (73).
     expect(summary).toBe(`Plan: ${73 - FAILURE_QUEUE_RESOURCES.length} to add, 0 to change, 0 to destroy.`);
 
     const mapping = changes.find((c) => c.address === 'module.stream_source.aws_lambda_event_source_mapping.stream_source_mapping')!;
@@ -223,6 +226,7 @@ variables {
   name_prefix              = "media"
   resize_invoke_target_arn = "arn:aws:lambda:eu-west-1:123456789012:function:media-resize:live"
   resize_role_name         = "media-resize"
+  source_bucket_arn        = "arn:aws:s3:::media-src-1"
   # Empty, the check "alarm_actions" block would fail every run of terraform test.
   alarm_actions            = ["arn:aws:sns:eu-west-1:123456789012:media-alarms"]
 }

@@ -30,6 +30,9 @@ const MODULES = {
 const STREAM_FAILURE_QUEUE_RESOURCES = [
   'aws_sqs_queue.stream_source_stream_failures_queue',
   'aws_sqs_queue.stream_source_stream_failures_dlq',
+  'aws_sqs_queue_policy.stream_source_stream_failures_policy',
+  'aws_sqs_queue_policy.stream_source_stream_failures_dlq_policy',
+  'aws_sqs_queue_redrive_allow_policy.stream_source_stream_failures_dlq_redrive_allow_policy',
   'aws_cloudwatch_metric_alarm.stream_source_stream_failures_alarm',
   'aws_cloudwatch_metric_alarm.stream_source_stream_failures_dlq_depth_alarm',
 ];
@@ -160,6 +163,7 @@ describeIfReady('offline terraform: examples/terraform-full', () => {
       // The failure queue, its DLQ and their alarms (count: on_failure_destination_arn is "").
       ...expectedOf('stream_source', STREAM_FAILURE_QUEUE_RESOURCES),
       'aws_sns_topic.alarms',
+      'aws_kms_key.alarms',
     ];
     expect(created.sort()).toEqual(expected.sort());
     expect(summary).toBe(`Plan: ${expected.length} to add, 0 to change, 0 to destroy.`);
@@ -200,8 +204,9 @@ module "upload_api" {
   jwt_audience          = ["media-app"]
 }
 module "stream_source" {
-  stream_mode = "ON_DEMAND"
-  shard_count = null
+  stream_mode      = "ON_DEMAND"
+  shard_count      = null
+  readable_objects = [{ bucket_arn = "arn:aws:s3:::partner-drop", prefix = "incoming/" }, { bucket_arn = "arn:aws:s3:::archive", prefix = "" }]
 }
 `;
     const { created, changes } = withOverride(override, plan);
@@ -217,6 +222,9 @@ module "stream_source" {
     expect(after('module.upload_api.aws_apigatewayv2_route.upload_api_route').authorization_type).toBe('JWT');
     expect(after('module.stream_source.aws_kinesis_stream.stream_source_stream')).toMatchObject({ stream_mode_details: [{ stream_mode: 'ON_DEMAND' }] });
     expect(after('module.image_resize_chain.aws_lambda_function.chain_resize_function').publish).toBe(false);
+    // The stream's records may reference exactly the objects named, nothing else.
+    const read = JSON.parse(String(after('module.stream_source.aws_iam_role_policy.resize_stream_objects').policy)) as { Statement: unknown[] };
+    expect(read.Statement).toEqual([{ Sid: 'ReadStreamObjects', Effect: 'Allow', Action: 's3:GetObject', Resource: ['arn:aws:s3:::partner-drop/incoming/*', 'arn:aws:s3:::archive/*'] }]);
   });
 
   test.each([
@@ -225,7 +233,10 @@ module "stream_source" {
     ['stream shard_count 0', 'module "stream_source" {\n  shard_count = 0\n}\n', /shard_count must be null or an integer from 1 to 500/],
     ['provisioned concurrency 1001', 'module "image_resize_chain" {\n  resize_provisioned_concurrency = 1001\n}\n', /resize_provisioned_concurrency must be an integer from 0 to 1000/],
     ['provisioned concurrency above the mapping maximum (precondition)', 'module "image_resize_chain" {\n  resize_provisioned_concurrency = 11\n}\n', /resize_provisioned_concurrency must be at most\s+resize_maximum_concurrency/],
+    ['provisioned concurrency above the reserved concurrency (precondition)', 'module "image_resize_chain" {\n  resize_reserved_concurrency = 1\n}\n', /resize_provisioned_concurrency must be at most\s+resize_reserved_concurrency/],
     ['shard_count with an ON_DEMAND stream (precondition)', 'module "stream_source" {\n  stream_mode = "ON_DEMAND"\n}\n', /ON_DEMAND stream manages its own shards/],
+    ['an anonymous API without allow_anonymous_uploads (precondition)', 'module "upload_api" {\n  allow_anonymous_uploads = false\n}\n', /authorization_type NONE lets anyone who can reach the API get upload forms/],
+    ['an upload image tagged for the other architecture (precondition)', 'module "upload_api" {\n  image_uri = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/irc-upload:x86_64-0123456789abcdef"\n}\n', /The tag of image_uri names the other architecture than var.architecture/],
     ['JWT without an issuer (precondition)', 'module "upload_api" {\n  authorization_type = "JWT"\n}\n', /authorization_type JWT needs jwt_issuer/],
   ])('refuses %s at plan time (exit code 1, the message names the variable)', (_name, override, message) => {
     const run = withOverride(override, () => runTerraform(terraform.bin!, cli, example, ['plan', '-input=false', '-no-color', '-lock=false', ...IMAGE_VARS]));

@@ -120,9 +120,33 @@ describeIfReady('offline terraform', () => {
     const expected = resourceAddresses(JSON.parse(rendered) as TfJson)
       .filter((a) => !counted.includes(a))
       .map((a) => `module.image_resize_chain.${a}`)
-      .concat('aws_sns_topic.alarms');
+      .concat('aws_sns_topic.alarms', 'aws_kms_key.alarms');
     expect(created.sort()).toEqual(expected.sort());
     expect(summary).toBe(`Plan: ${expected.length} to add, 0 to change, 0 to destroy.`);
+  });
+
+  test('examples/terraform plans with its own terraform.tfvars.example (the tags name the architecture main.tf deploys)', () => {
+    const exampleDir = join(work, 'examples', 'terraform');
+    cpSync(join(ROOT, 'examples', 'terraform', 'terraform.tfvars.example'), join(exampleDir, 'example.tfvars'));
+    try {
+      const run = runTerraform(terraform.bin!, cli, exampleDir, ['plan', '-input=false', '-no-color', '-lock=false', '-var-file=example.tfvars']);
+      expect({ code: run.code, stderr: run.stderr }).toEqual({ code: 0, stderr: '' });
+    } finally {
+      rmSync(join(exampleDir, 'example.tfvars'));
+    }
+  });
+
+  test('the plain module refuses at plan an image whose <arch>-<hash> tag names the other architecture', () => {
+    const exampleDir = join(work, 'examples', 'terraform');
+    const run = runTerraform(terraform.bin!, cli, exampleDir, [
+      'plan', '-input=false', '-no-color', '-lock=false',
+      '-var', 'resize_image_uri=123456789012.dkr.ecr.eu-west-1.amazonaws.com/irc-resize:x86_64-0123456789abcdef',
+      '-var', 'publish_image_uri=123456789012.dkr.ecr.eu-west-1.amazonaws.com/irc-publish:arm64-0123456789abcdef',
+    ]);
+    expect(run.code).toBe(1);
+    const stderr = run.stderr.replace(/\s*\n[\s│]*/g, ' ');
+    expect(stderr).toMatch(/The tag of resize_image_uri names the other architecture than var.architecture/);
+    expect(stderr).not.toMatch(/The tag of publish_image_uri/);
   });
 
   test('the plain module refuses bad variables at plan time (validation and preconditions)', () => {
@@ -136,6 +160,15 @@ describeIfReady('offline terraform', () => {
       const run = runTerraform(terraform.bin!, cli, exampleDir, base);
       expect(run.code).not.toBe(0);
       expect(run.stderr).toMatch(/variants_json must be a JSON array/);
+    } finally {
+      rmSync(join(exampleDir, 'zz_bad_override.tf'));
+    }
+    writeFileSync(join(exampleDir, 'zz_bad_override.tf'), 'module "image_resize_chain" {\n  uploads_expiration_days = 5\n}\n');
+    try {
+      const run = runTerraform(terraform.bin!, cli, exampleDir, base);
+      expect(run.code).not.toBe(0);
+      const stderr = run.stderr.replace(/\s*\n[\s│]*/g, ' ');
+      expect(stderr).toMatch(/uploads_expiration_days must be 0 \(keep uploads\) or an integer from 15 to 36500/);
     } finally {
       rmSync(join(exampleDir, 'zz_bad_override.tf'));
     }

@@ -18,7 +18,7 @@ describe('uploadApi prop', () => {
   });
 
   describe('on, without authorization', () => {
-    const doc = synthChain({ images: { ...TEST_IMAGES, upload: UPLOAD_IMAGE }, uploadApi: { corsAllowOrigins: ['https://app.example.com'] } });
+    const doc = synthChain({ images: { ...TEST_IMAGES, upload: UPLOAD_IMAGE }, uploadApi: { corsAllowOrigins: ['https://app.example.com'], allowAnonymousUploads: true } });
 
     it('creates an HTTP API with CORS, POST /uploads, a $default stage with access logs', () => {
       const api = resourceNamed(doc, 'aws_apigatewayv2_api', 'upload');
@@ -64,9 +64,32 @@ describe('uploadApi prop', () => {
       expect(permission.source_arn).toMatch(/^\$\{aws_apigatewayv2_api\..*\.execution_arn\}\/\*\/POST\/uploads$/);
     });
 
+    it('lets browsers on the allowed origins POST forms to the source bucket (S3 answers preflights from the bucket CORS configuration)', () => {
+      const cors = resourceNamed(doc, 'aws_s3_bucket_cors_configuration', 'upload');
+      expect(cors.bucket).toBe('${aws_s3_bucket.chain_source_bucket.bucket}');
+      expect(cors.cors_rule).toEqual([{ allowed_methods: ['POST'], allowed_origins: ['https://app.example.com'], expose_headers: ['ETag'], max_age_seconds: 3000 }]);
+    });
+
+    it('reserves 10 concurrent executions for the upload function by default', () => {
+      expect(resourceNamed(doc, 'aws_lambda_function', 'upload').reserved_concurrent_executions).toBe(10);
+    });
+
     it('outputs the API URL', () => {
       expect(String(doc.output?.upload_api_url?.value)).toMatch(/aws_apigatewayv2_api\..*\.api_endpoint/);
     });
+  });
+
+  it('refuses an API without authorization unless allowAnonymousUploads is true', () => {
+    let error: unknown;
+    try {
+      synthChain({ uploadApi: { imageUri: UPLOAD_IMAGE } });
+    } catch (err) {
+      error = err;
+    }
+    expect(error).toBeInstanceOf(PipelineError);
+    expect((error as PipelineError).subject.field).toBe('upload-api.authorization');
+    expect((error as PipelineError).message).toMatch(/allowAnonymousUploads: true/);
+    expect(() => synthChain({ uploadApi: { imageUri: UPLOAD_IMAGE, allowAnonymousUploads: false } })).toThrow(/allowAnonymousUploads/);
   });
 
   it('adds a JWT authorizer to the route', () => {
@@ -84,7 +107,7 @@ describe('uploadApi prop', () => {
   });
 
   it('builds an upload image repository when no images are given', () => {
-    const doc = synthChain({ images: undefined, uploadApi: {} });
+    const doc = synthChain({ images: undefined, uploadApi: { allowAnonymousUploads: true } });
     expect(Object.keys(resourcesOf(doc, 'aws_ecr_repository'))).toHaveLength(3);
     expect(resourceNamed(doc, 'aws_ecr_repository', 'upload')).toMatchObject({ name: 'image-resize-chain-upload' });
   });
@@ -98,7 +121,7 @@ describe('uploadApi prop', () => {
   ])('refuses %j at synth time', (uploadApi, field) => {
     let error: unknown;
     try {
-      synthChain({ uploadApi: { imageUri: UPLOAD_IMAGE, ...uploadApi } });
+      synthChain({ uploadApi: { imageUri: UPLOAD_IMAGE, allowAnonymousUploads: true, ...uploadApi } });
     } catch (err) {
       error = err;
     }
@@ -111,10 +134,10 @@ describe('uploadApi prop', () => {
   });
 
   describe('keepWarm', () => {
-    const withKeepWarm = (keepWarm: object): TfJson => synthChain({ uploadApi: { imageUri: UPLOAD_IMAGE, keepWarm } });
+    const withKeepWarm = (keepWarm: object): TfJson => synthChain({ uploadApi: { imageUri: UPLOAD_IMAGE, allowAnonymousUploads: true, keepWarm } });
 
     it('is off by default: no rule, no target, no EventBridge permission', () => {
-      const doc = synthChain({ uploadApi: { imageUri: UPLOAD_IMAGE } });
+      const doc = synthChain({ uploadApi: { imageUri: UPLOAD_IMAGE, allowAnonymousUploads: true } });
       expect(resourcesOf(doc, 'aws_cloudwatch_event_rule')).toEqual({});
       expect(resourcesOf(doc, 'aws_cloudwatch_event_target')).toEqual({});
       expect(Object.values(resourcesOf(doc, 'aws_lambda_permission')).map((p) => p.principal)).not.toContain('events.amazonaws.com');
