@@ -15,7 +15,7 @@ function commands(doc: TfJson): Record<string, unknown> {
 
 describe('image_config.command', () => {
   test('the constructs pass resize.handler, publish.handler and upload.handler', () => {
-    const doc = synthChain({ images: { ...TEST_IMAGES, upload: '123456789012.dkr.ecr.us-east-1.amazonaws.com/irc-upload:t1' }, uploadApi: {} });
+    const doc = synthChain({ images: { ...TEST_IMAGES, upload: '123456789012.dkr.ecr.us-east-1.amazonaws.com/irc-upload:t1' }, uploadApi: { allowAnonymousUploads: true } });
     expect(commands(doc)).toEqual({ resize: ['resize.handler'], publish: ['publish.handler'], upload: ['upload.handler'] });
   });
 

@@ -39,7 +39,7 @@ const warningsOf = (props: ImageResizeChainProps): string[] => {
 };
 
 describe.each([
-  ['CDKTF construct', () => synthChain({ images: { ...TEST_IMAGES, upload: UPLOAD_IMAGE }, uploadApi: {} })],
+  ['CDKTF construct', () => synthChain({ images: { ...TEST_IMAGES, upload: UPLOAD_IMAGE }, uploadApi: { allowAnonymousUploads: true } })],
   ['plain module', () => synthPlainModule() as TfJson],
 ])('%s', (flavour, synth) => {
   const doc = synth();

@@ -143,8 +143,8 @@ describeIfReady('offline terraform: on_failure_destination_arn of the stream-sou
         .sort(),
     );
     expect(changes.filter((c) => c.address.includes('stream_failures'))).toEqual([]);
-    // The counted resources fewer than the default plan of the example (73).
-    expect(summary).toBe(`Plan: ${73 - FAILURE_QUEUE_RESOURCES.length} to add, 0 to change, 0 to destroy.`);
+    // The counted resources fewer than the default plan of the example (88).
+    expect(summary).toBe(`Plan: ${88 - FAILURE_QUEUE_RESOURCES.length} to add, 0 to change, 0 to destroy.`);
 
     const mapping = changes.find((c) => c.address === 'module.stream_source.aws_lambda_event_source_mapping.stream_source_mapping')!;
     expect(mapping.change.after?.destination_config).toEqual([{ on_failure: [{ destination_arn: arn }] }]);
