@@ -26,6 +26,9 @@ import { parseSqsQuery, sqsQueryError, sqsQueryResponse, type SqsQueryRequest } 
 import { checkPostUpload, sendS3Error } from './post-upload';
 import { entityTooLarge, type S3ErrorShape } from './post-policy';
 import { MAX_LOCAL_OBJECT_BYTES } from './standin';
+import { s3RequestRefusal } from './s3-validation';
+import { presignRefusal } from './presign-expiry';
+import { addDefaultEncryption } from './s3-encryption';
 import type { LogSink } from './types';
 
 export type { FaultRule, FaultEffect, FaultHandle } from './gateway-faults';
@@ -164,9 +167,9 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     server.emit('request', req, res);
   });
 
-  /** Answers S3's error for an oversize object, closing the connection; whatever body was sent is discarded. */
+  /** Answers an S3 error S3 gives before reading the body, closing the connection; whatever body was sent is discarded. */
   function refuseObject(req: IncomingMessage, res: ServerResponse, error: S3ErrorShape): void {
-    log({ event: 'gateway.object_refused', level: 'warn', code: error.code, size: error.details?.ProposedSize, limit: MAX_LOCAL_OBJECT_BYTES });
+    log({ event: 'gateway.object_refused', level: 'warn', method: req.method, path: (req.url ?? '/').split('?')[0], code: error.code, message: error.message, ...error.details });
     res.setHeader('connection', 'close');
     sendS3Error(res, error);
     req.resume();
@@ -193,6 +196,8 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
 
     const tooLarge = objectTooLarge(req, info);
     if (tooLarge) return refuseObject(req, res, tooLarge);
+    const refusal = info.service === 's3' ? (presignRefusal(req.url ?? '/', new Date()) ?? s3RequestRefusal(info)) : undefined;
+    if (refusal) return refuseObject(req, res, refusal);
     const effect = faults.pick(info);
     if (effect && (await injectFault(req, res, info, effect, query !== undefined))) return;
     if (info.operation === 'PostObject' && info.service === 's3') {
@@ -293,6 +298,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
         (upstreamRes) => {
           const status = upstreamRes.statusCode ?? 502;
           const headers = withoutHopByHop(upstreamRes.headers);
+          addDefaultEncryption(info, status, headers);
           const needsBody = rewriteUrls || createdEvent === 'ObjectCreated:CompleteMultipartUpload';
           if (!needsBody) {
             res.writeHead(status, headers);
