@@ -13,7 +13,7 @@ import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { classifyRequest, type AwsRequestInfo } from './aws-request';
-import { FaultInjector, errorAnswer, type FaultEffect } from './gateway-faults';
+import { FaultInjector, sendErrorAnswer, type FaultEffect } from './gateway-faults';
 import {
   NotificationRouter,
   type NotificationConfig,
@@ -29,6 +29,7 @@ import { MAX_LOCAL_OBJECT_BYTES } from './standin';
 import { s3RequestRefusal } from './s3-validation';
 import { presignRefusal } from './presign-expiry';
 import { addDefaultEncryption } from './s3-encryption';
+import { endpointRefusal } from './endpoint-guard';
 import type { LogSink } from './types';
 
 export type { FaultRule, FaultEffect, FaultHandle } from './gateway-faults';
@@ -161,11 +162,30 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   // An object too large for the stand-in is refused before its body is sent (no 100 Continue), so
   // the client reads the refusal instead of a connection reset halfway through its upload.
   server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => {
+    if (refuseForeignCaller(req, res)) return;
     const tooLarge = objectTooLarge(req, classifyRequest(req.method ?? 'GET', req.url ?? '/', req.headers));
     if (tooLarge) return refuseObject(req, res, tooLarge);
     res.writeContinue();
     server.emit('request', req, res);
   });
+
+  /**
+   * Refuses a request from outside (a Host that is not loopback, a browser page that is not the
+   * endpoint's own: endpoint-guard.ts) with the 403 AccessDenied of its protocol; false when it may pass.
+   */
+  function refuseForeignCaller(req: IncomingMessage, res: ServerResponse): boolean {
+    const refusal = endpointRefusal(req, port);
+    if (!refusal) return false;
+    const classified = classifyRequest(req.method ?? 'GET', req.url ?? '/', req.headers);
+    // The REST APIs served as routes (Lambda's /2015-03-31/…, our /_api/ and /_ui/) answer JSON errors.
+    const info: AwsRequestInfo = /^\/(\d{4}-\d\d-\d\d|_[a-z]+)\//.test(req.url ?? '/') ? { service: 'other', operation: 'Unknown' } : classified;
+    const queryProtocol = info.service === 'other' && isFormPost(req);
+    const code = info.service === 'other' && !queryProtocol ? 'AccessDeniedException' : 'AccessDenied';
+    log({ event: 'gateway.caller_refused', level: 'warn', rule: refusal.rule, host: req.headers.host, origin: req.headers.origin, method: req.method, path: (req.url ?? '/').split('?')[0] });
+    res.setHeader('connection', 'close');
+    sendErrorAnswer(req, res, info, { status: 403, code, message: `Access Denied: ${refusal.reason}` }, queryProtocol);
+    return true;
+  }
 
   /** Answers an S3 error S3 gives before reading the body, closing the connection; whatever body was sent is discarded. */
   function refuseObject(req: IncomingMessage, res: ServerResponse, error: S3ErrorShape): void {
@@ -176,6 +196,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   }
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    if (refuseForeignCaller(req, res)) return;
     for (const route of opts.routes ?? []) if (route(req, res)) return;
     const method = req.method ?? 'GET';
     let info = classifyRequest(method, req.url ?? '/', req.headers);
@@ -259,17 +280,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
       return true;
     }
     if (effect.status === undefined) return false;
-    const answer = errorAnswer(info, { ...effect, status: effect.status }, req.method ?? 'GET');
-    req.resume(); // discard the body so the connection stays usable
-    if (queryProtocol) {
-      const requestId = String(answer.headers['x-amzn-requestid'] ?? randomUUID());
-      const xml = sqsQueryError(answer.body, answer.headers['x-amzn-query-error'], answer.status, requestId);
-      res.writeHead(answer.status, { 'content-type': 'text/xml', 'x-amzn-requestid': requestId, 'content-length': Buffer.byteLength(xml) });
-      res.end(xml);
-      return true;
-    }
-    res.writeHead(answer.status, { ...answer.headers, 'content-length': Buffer.byteLength(answer.body) });
-    res.end(req.method === 'HEAD' ? undefined : answer.body);
+    sendErrorAnswer(req, res, info, { ...effect, status: effect.status }, queryProtocol);
     return true;
   }
 
