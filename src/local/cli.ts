@@ -14,6 +14,7 @@ import { invokeCommand } from './commands/invoke';
 import { resizeFiles } from './commands/resize';
 import { startCommand, startUiCommand } from './commands/start';
 import { runUpInOwnProcessGroup, UP_WORKER_ENV, upCommand } from './commands/up';
+import { untilStopped } from './lifeline';
 
 const USAGE = `Usage:
   resize-chain start [dir] [--out out] [--variants file.json] [--timeout 300] [--concurrency 2] [--containers]
@@ -126,29 +127,36 @@ async function main(argv: string[]): Promise<number> {
       if (values.ui) {
         if (positionals.length > 0) throw new UsageError('start --ui takes no folder: drop images on the page');
         if (values.stream) throw new UsageError('start --ui takes no --stream: use up --ui --stream for the page beside the stream');
-        return startUiCommand({
-          port: values.port === undefined || values.port === '0' ? 0 : int(values.port, 'port', 0),
+        return untilStopped((stop) =>
+          startUiCommand({
+            until: stop,
+            port: values.port === undefined || values.port === '0' ? 0 : int(values.port, 'port', 0),
+            chain: {
+              variants: values.variants ? readVariantsFile(values.variants) : undefined,
+              resize: { concurrency },
+              logDir: join(values.out ?? 'out', 'logs'),
+              containers,
+            },
+          }),
+        );
+      }
+      // A signal, or npm/npx not passing theirs on, stops the run and its chain (lifeline.ts).
+      const summary = await untilStopped((stop) =>
+        startCommand({
+          stop,
+          dir: positionals[0],
+          outDir: values.out ?? 'out',
+          samplesDir: join(process.cwd(), 'samples'),
+          timeoutSeconds: int(values.timeout, 'timeout', 300),
+          stream: values.stream ?? false,
           chain: {
             variants: values.variants ? readVariantsFile(values.variants) : undefined,
             resize: { concurrency },
-            logDir: join(values.out ?? 'out', 'logs'),
             containers,
+            streamSource,
           },
-        });
-      }
-      const summary = await startCommand({
-        dir: positionals[0],
-        outDir: values.out ?? 'out',
-        samplesDir: join(process.cwd(), 'samples'),
-        timeoutSeconds: int(values.timeout, 'timeout', 300),
-        stream: values.stream ?? false,
-        chain: {
-          variants: values.variants ? readVariantsFile(values.variants) : undefined,
-          resize: { concurrency },
-          containers,
-          streamSource,
-        },
-      });
+        }),
+      );
       return summary.exitCode;
     }
     case 'up': {

@@ -9,6 +9,7 @@ import { configError } from '../../core/errors';
 import { startLocalChain, type LocalChain, type LocalChainOptions } from '../chain';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../sdk';
 import type { LogSink } from '../types';
+import { watchParent } from '../lifeline';
 
 export interface UpOptions {
   /** Gateway port on 127.0.0.1. @default 4566 (LocalStack's, so existing settings keep working) */
@@ -48,18 +49,35 @@ export function runUpInOwnProcessGroup(args: string[]): Promise<number> {
   };
   process.on('SIGINT', forward);
   process.on('SIGTERM', forward);
+  // A launcher that did not pass its signal on (npx, npm start: lifeline.ts) stops the worker as that signal would.
+  const unwatch = watchParent(forward);
   return new Promise<number>((resolve, reject) => {
     child.once('error', reject);
     child.once('exit', (code, signal) => {
       process.off('SIGINT', forward);
       process.off('SIGTERM', forward);
+      unwatch();
+      killLeftovers(child.pid);
       resolve(code ?? (signal ? (SIGNAL_EXIT[signal] ?? 1) : 1));
     });
   });
 }
 
+/**
+ * Kills whatever is left in the worker's process group once the worker is gone (a sandbox or the
+ * stand-in that outlived a worker killed at once): nothing started by `up` survives it.
+ */
+function killLeftovers(workerPid: number | undefined): void {
+  if (workerPid === undefined) return;
+  try {
+    process.kill(-workerPid, 'SIGKILL');
+  } catch {
+    // ESRCH: the group is already empty
+  }
+}
+
 /** Exit code after a second signal: 128 + the signal's number, as a shell reports a killed process. */
-const SIGNAL_EXIT: Record<string, number> = { SIGINT: 130, SIGTERM: 143 };
+export const SIGNAL_EXIT: Record<string, number> = { SIGINT: 130, SIGTERM: 143 };
 
 /** One invocation as the terminal shows it. */
 export interface InvocationLine {
