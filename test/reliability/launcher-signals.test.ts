@@ -128,5 +128,5 @@ describe.each(cases)('$name', ({ command, args, endpoint, ready, upload, stopped
       // Leave nothing running even when the test failed: these PIDs are this test's own tree.
       for (const pid of [launched.child.pid!, ...tree]) if (alive(pid)) process.kill(pid, 'SIGKILL');
     }
-  }, 180_000);
+  }, 300_000); // above the sum of the waits, so `finally` runs even when one times out
 });
