@@ -94,6 +94,8 @@ export interface LocalChainOptions {
    * @default undefined: off
    */
   uploadApi?: { env?: Record<string, string> };
+  /** Browser origins the endpoint lets in besides its own pages (GatewayOptions.allowedOrigins). @default none */
+  allowedOrigins?: readonly string[];
   /**
    * Also feed the resize function from a Kinesis data stream, as the module's `streamSource` does:
    * records reference S3 objects (`{"bucket","key","eTag"?,"size"?}` or an S3 notification), never
@@ -248,6 +250,7 @@ export async function startLocalChain(opts: LocalChainOptions = {}): Promise<Loc
     const gateway = await startGateway({
       upstream: standIn.endpoint,
       port: opts.port,
+      allowedOrigins: opts.allowedOrigins,
       logSink: logs.sink('cloud'),
       routes: [lambdaMappingsRoute(() => mappingList), kinesisApiRoute(() => servedStreams), (req, res) => uploadRoute?.(req, res) ?? false],
     });

@@ -8,7 +8,7 @@
  * - a browser request (one with an Origin header) must come from the endpoint itself (the upload
  *   page it serves, under any of those names, on its port). Any other page is refused: forms
  *   and `fetch` without preflight could otherwise write objects and send messages from any site
- *   the developer visits.
+ *   the developer visits. Other origins get in only when named (`allowedOrigins`, `up --allow-origin`).
  * Refusals are 403s shaped as each protocol's own AccessDenied (gateway-faults.ts answers them).
  */
 import type { IncomingMessage } from 'node:http';
@@ -51,7 +51,7 @@ const header = (req: IncomingMessage, name: string): string | undefined => {
  * Why the endpoint on `endpointPort` refuses `req`, or undefined when it may pass. The reason
  * names the rule and the offending value, for the error message and the log.
  */
-export function endpointRefusal(req: IncomingMessage, endpointPort: number): { rule: 'host' | 'origin'; reason: string } | undefined {
+export function endpointRefusal(req: IncomingMessage, endpointPort: number, allowedOrigins: readonly string[] = []): { rule: 'host' | 'origin'; reason: string } | undefined {
   const host = header(req, 'host');
   if (host === undefined || !isLoopbackHost(host)) {
     return {
@@ -60,11 +60,25 @@ export function endpointRefusal(req: IncomingMessage, endpointPort: number): { r
     };
   }
   const origin = header(req, 'origin');
-  if (origin !== undefined && !isEndpointOrigin(origin, endpointPort)) {
+  if (origin !== undefined && !isEndpointOrigin(origin, endpointPort) && !allowedOrigins.includes(origin)) {
     return {
       rule: 'origin',
       reason: `the local endpoint answers browser requests only from its own pages (http://127.0.0.1:${endpointPort}, http://localhost:${endpointPort}); Origin was ${JSON.stringify(origin)}`,
     };
   }
   return undefined;
+}
+
+/**
+ * An `--allow-origin` value as browsers send it in Origin (`scheme://host[:port]`, no path), or
+ * undefined when it is not an http(s) origin.
+ */
+export function normalizeOrigin(value: string): string | undefined {
+  try {
+    const url = new URL(value);
+    if ((url.protocol !== 'http:' && url.protocol !== 'https:') || url.username || url.password || (url.pathname !== '/' && url.pathname !== '') || url.search || url.hash) return undefined;
+    return url.origin;
+  } catch {
+    return undefined;
+  }
 }

@@ -53,6 +53,11 @@ export interface GatewayOptions {
   logSink?: LogSink;
   /** Tried in order before anything else; a route that returns true has taken the request. @default none */
   routes?: GatewayRoute[];
+  /**
+   * Browser origins let in besides the endpoint's own pages (exact `scheme://host[:port]`, as sent in
+   * Origin), e.g. a web app under development. @default none (endpoint-guard.ts)
+   */
+  allowedOrigins?: readonly string[];
 }
 
 export interface GatewayCounters {
@@ -174,7 +179,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
    * endpoint's own: endpoint-guard.ts) with the 403 AccessDenied of its protocol; false when it may pass.
    */
   function refuseForeignCaller(req: IncomingMessage, res: ServerResponse): boolean {
-    const refusal = endpointRefusal(req, port);
+    const refusal = endpointRefusal(req, port, opts.allowedOrigins);
     if (!refusal) return false;
     const classified = classifyRequest(req.method ?? 'GET', req.url ?? '/', req.headers);
     // The REST APIs served as routes (Lambda's /2015-03-31/…, our /_api/ and /_ui/) answer JSON errors.

@@ -7,7 +7,7 @@ import { CreateQueueCommand, GetQueueAttributesCommand } from '@aws-sdk/client-s
 import http from 'node:http';
 import net from 'node:net';
 import { startGateway, type Gateway } from '../../src/local/gateway';
-import { isEndpointOrigin, isLoopbackHost } from '../../src/local/endpoint-guard';
+import { isEndpointOrigin, isLoopbackHost, normalizeOrigin } from '../../src/local/endpoint-guard';
 import { exists, startTestCloud, type TestCloud } from '../helpers/local-cloud';
 import { findAwsCli, runAws } from '../helpers/up-process';
 
@@ -158,6 +158,18 @@ describe('Origin: only the endpoint itself', () => {
     }
   });
 
+  it('an origin named in allowedOrigins (up --allow-origin) gets in; others are still refused', async () => {
+    // A route stands for what lies behind the guard (the stand-in would see the Origin header, not the guard).
+    const gateway = await startGateway({ upstream: cloud.gateway.endpoint, allowedOrigins: ['http://localhost:3000'], routes: [(_req, res) => (res.writeHead(200).end(), true)] });
+    try {
+      const allowed = await send('GET', `/${BUCKET}/hello.txt`, { host: `127.0.0.1:${gateway.port}`, origin: 'http://localhost:3000' }, undefined, gateway.port);
+      const other = await send('GET', `/${BUCKET}/hello.txt`, { host: `127.0.0.1:${gateway.port}`, origin: 'http://localhost:3001' }, undefined, gateway.port);
+      expect([allowed.status, other.status]).toEqual([200, 403]);
+    } finally {
+      await gateway.stop();
+    }
+  });
+
   withAwsCli('the AWS CLI (no Origin) works through http://localhost:<port>', async () => {
     const out = await runAws(awsCli!.path, `http://localhost:${port}`, ['s3', 'ls', `s3://${BUCKET}/`]);
     expect(out).toContain('hello.txt');
@@ -172,5 +184,12 @@ describe('the rules themselves', () => {
     expect(isEndpointOrigin('https://localhost:4566', 4566)).toBe(false);
     expect(isEndpointOrigin('null', 4566)).toBe(false);
     expect(isEndpointOrigin('http://localhost', 80)).toBe(true);
+    expect(['http://localhost:3000/', 'https://app.example', 'http://localhost:3000/path', 'ftp://x', 'nope'].map(normalizeOrigin)).toEqual([
+      'http://localhost:3000',
+      'https://app.example',
+      undefined,
+      undefined,
+      undefined,
+    ]);
   });
 });
