@@ -8,6 +8,9 @@
  * translated to the JSON protocol the stand-in speaks (sqs-query.ts). Browser POST uploads are
  * held to their signed POST policy as S3 holds them before anything reaches the stand-in
  * (post-upload.ts). Extra routes (the local Lambda mappings API) are served on the same endpoint.
+ * Before anything else, callers from outside are refused (endpoint-guard.ts); S3 requests are held
+ * to S3's refusals the stand-in lacks (presign-expiry.ts, s3-validation.ts), and object answers
+ * report S3's default encryption (s3-encryption.ts).
  */
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
