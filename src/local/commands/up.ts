@@ -47,15 +47,20 @@ export function runUpInOwnProcessGroup(args: string[]): Promise<number> {
   const forward = (signal: NodeJS.Signals): void => {
     child.kill(signal);
   };
-  process.on('SIGINT', forward);
-  process.on('SIGTERM', forward);
   // A launcher that did not pass its signal on (npx, npm start: lifeline.ts) stops the worker as that signal would.
   const unwatch = watchParent(forward);
+  // Signalled ourselves (Ctrl-C reaches the `sh -c` above us too): the watch must not send it a second time.
+  const onSignal = (signal: NodeJS.Signals): void => {
+    unwatch();
+    forward(signal);
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
   return new Promise<number>((resolve, reject) => {
     child.once('error', reject);
     child.once('exit', (code, signal) => {
-      process.off('SIGINT', forward);
-      process.off('SIGTERM', forward);
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
       unwatch();
       killLeftovers(child.pid);
       resolve(code ?? (signal ? (SIGNAL_EXIT[signal] ?? 1) : 1));
