@@ -57,8 +57,9 @@ interface Launched {
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
-function launch(command: string, args: string[]): Launched {
-  const child = spawn(command, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, npm_config_yes: 'true', npm_config_update_notifier: 'false' } });
+/** Starts `command`; `ownGroup`: as a terminal's foreground job, leading its own process group. */
+function launch(command: string, args: string[], ownGroup = false): Launched {
+  const child = spawn(command, args, { cwd: ROOT, detached: ownGroup, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, npm_config_yes: 'true', npm_config_update_notifier: 'false' } });
   const output: string[] = [];
   child.stdout!.setEncoding('utf8').on('data', (c: string) => output.push(c));
   child.stderr!.setEncoding('utf8').on('data', (c: string) => output.push(c));
@@ -129,4 +130,25 @@ describe.each(cases)('$name', ({ command, args, endpoint, ready, upload, stopped
       for (const pid of [launched.child.pid!, ...tree]) if (alive(pid)) process.kill(pid, 'SIGKILL');
     }
   }, 300_000); // above the sum of the waits, so `finally` runs even when one times out
+});
+
+describe('npx resize-chain up in a terminal', () => {
+  it('Ctrl-C (SIGINT to the whole foreground group: npm, sh and up) drains once and exits clean', async () => {
+    const launched = launch('npx', ['resize-chain', 'up', '--port', '0'], true);
+    let tree: number[] = [];
+    try {
+      const url = await waitFor('the endpoint', async () => /export AWS_ENDPOINT_URL=(http:\/\/127\.0\.0\.1:\d+)/.exec(launched.output.join(''))?.[1], 90_000);
+      await waitFor('the ready line', async () => (/^ready: /m.test(launched.output.join('')) ? true : undefined), 30_000);
+      tree = descendants(launched.child.pid!);
+      process.kill(-launched.child.pid!, 'SIGINT');
+      await launched.exited;
+      await waitFor('every process of the tree to end', async () => (tree.some(alive) ? undefined : true), 60_000, 250);
+      const output = launched.output.join('');
+      expect(output).toMatch(/SIGINT: taking no new work[^]*stopped \(every batch finished\)/);
+      expect(output).not.toMatch(/again: exiting now/);
+      expect(await listening(Number(new URL(url).port))).toBe(false);
+    } finally {
+      for (const pid of [launched.child.pid!, ...tree]) if (alive(pid)) process.kill(pid, 'SIGKILL');
+    }
+  }, 300_000);
 });
