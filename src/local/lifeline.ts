@@ -44,19 +44,33 @@ function wakeups(pid: number): number | undefined {
 export function watchParent(onStop: (signal: NodeJS.Signals) => void, intervalMs = PARENT_POLL_MS): () => void {
   const parent = process.ppid;
   // Read now: the shell went to sleep in wait() right after starting us, long before this runs.
-  const settled = isShellWrapper(parent) ? wakeups(parent) : undefined;
+  let settled = isShellWrapper(parent) ? wakeups(parent) : undefined;
+  // The shell also wakes when we are stopped and continued (Ctrl-Z, fg: SIGCHLD). A wakeup counts
+  // only if it is still unexplained one poll later; SIGCONT explains it.
+  let suspect = false;
+  const onContinue = (): void => {
+    settled = wakeups(parent) ?? settled;
+    suspect = false;
+  };
+  if (settled !== undefined) process.on('SIGCONT', onContinue);
   const timer = setInterval(() => {
     if (process.ppid !== parent) return stop('SIGTERM');
     if (settled === undefined) return;
     const count = wakeups(parent);
-    if (count !== undefined && count > settled) stop('SIGINT');
+    if (count === undefined || count <= settled) return;
+    if (suspect) return stop('SIGINT');
+    suspect = true;
   }, intervalMs);
   timer.unref();
-  function stop(signal: NodeJS.Signals): void {
+  function unwatch(): void {
     clearInterval(timer);
+    process.off('SIGCONT', onContinue);
+  }
+  function stop(signal: NodeJS.Signals): void {
+    unwatch();
     onStop(signal);
   }
-  return () => clearInterval(timer);
+  return unwatch;
 }
 
 /**
