@@ -38,12 +38,14 @@ export function eventIdOf(event: ImageResizedEvent): string {
 }
 
 /**
- * The publish stage for one SQS batch of `image.resized` events: notify the webhook (if any),
- * then write `manifest.json` last, so a manifest always means "this source is done". An event
- * whose manifest already names the same source ETag is a duplicate and does nothing; so is an
- * event whose variants now carry another source ETag (a stale version: counted as duplicate). Every
- * failure, including a malformed event, is reported per message: SQS retries it and the DLQ
- * keeps what never succeeds.
+ * The publish stage for one SQS batch of `image.resized` events: write `manifest.json`, then
+ * notify the webhook (if any), so a receiver that is told "done" always finds the manifest, and a
+ * failure between the two steps never notifies ahead of it. An event whose manifest already names
+ * the same source ETag writes nothing; with a webhook it is delivered again, because the manifest
+ * alone cannot tell whether the earlier attempt's delivery went out (at least once: receivers
+ * drop repeats by `eventIdOf`). An event whose variants now carry another source ETag is stale
+ * and does nothing (counted as duplicate). Every failure, including a malformed event, is
+ * reported per message: SQS retries it and the DLQ keeps what never succeeds.
  */
 export async function processPublishBatch(
   cfg: { outputBucket: string; outputPrefix: string; concurrency: number },
@@ -60,7 +62,8 @@ export async function processPublishBatch(
       const existing = await ports.headOutput(key);
       if (existing?.metadata['source-etag'] === event.source.eTag) {
         summary.duplicate++;
-        ports.log('info', 'manifest already published', { messageId: message.messageId, key });
+        ports.log('info', 'manifest already published', { messageId: message.messageId, key, webhook: ports.deliverWebhook ? 'delivered again' : 'none' });
+        if (ports.deliverWebhook) await ports.deliverWebhook(message.body, eventIdOf(event));
         return undefined;
       }
       // The variants are the truth of which version was rendered last: an event for an older
@@ -86,8 +89,8 @@ export async function processPublishBatch(
         processedAt: event.processedAt,
         publishedAt: ports.now().toISOString(),
       };
-      if (ports.deliverWebhook) await ports.deliverWebhook(message.body, eventIdOf(event));
       await ports.putManifest(key, JSON.stringify(manifest, null, 2), { 'source-etag': event.source.eTag });
+      if (ports.deliverWebhook) await ports.deliverWebhook(message.body, eventIdOf(event));
       summary.published++;
       const uploadedAt = Date.parse(event.source.uploadedAt ?? '');
       if (Number.isFinite(uploadedAt)) figures.uploadToManifestMs.push(Math.max(0, ports.now().getTime() - uploadedAt));

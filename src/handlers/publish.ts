@@ -26,7 +26,7 @@ const dependencies = lazily(async () => {
   };
 });
 
-/** SQS batch of `image.resized` events -> optional signed webhook -> `manifest.json` beside the variants. */
+/** SQS batch of `image.resized` events -> `manifest.json` beside the variants -> optional signed webhook. */
 export async function handler(event: SQSEvent, context: Context): Promise<SQSBatchResponse> {
   logger.addContext(context);
   const { ports, processPublishBatch } = await dependencies();

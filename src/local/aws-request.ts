@@ -46,18 +46,29 @@ function decodeKey(raw: string): string {
   }
 }
 
+/** S3 sub-resources a form-encoded POST may address (CreateMultipartUpload, CompleteMultipartUpload, DeleteObjects). */
+const S3_POST_SUBRESOURCES = ['uploads', 'uploadId', 'delete'];
+
+/**
+ * A form-encoded request is a Query-protocol call (SQS's older protocol, STS) only when it is a
+ * POST to no S3 sub-resource: a PUT, GET or HEAD with that Content-Type is an S3 object request
+ * whose object happens to have that media type.
+ */
+function isQueryProtocolPost(method: string, query: URLSearchParams): boolean {
+  return method === 'POST' && !S3_POST_SUBRESOURCES.some((name) => query.has(name));
+}
+
 /** Classifies a request. Never throws. */
 export function classifyRequest(method: string, url: string, headers: IncomingHttpHeaders): AwsRequestInfo {
   const target = header(headers, 'x-amz-target');
   const contentType = header(headers, 'content-type');
   if (target.startsWith('AmazonSQS.')) return { service: 'sqs', operation: target.slice('AmazonSQS.'.length) };
-  if (contentType.includes('x-amz-json') || contentType.includes('x-www-form-urlencoded')) {
-    return { service: 'other', operation: target || 'Unknown' };
-  }
-
   const queryStart = url.indexOf('?');
   const rawPath = queryStart >= 0 ? url.slice(0, queryStart) : url;
   const query = new URLSearchParams(queryStart >= 0 ? url.slice(queryStart + 1) : '');
+  if (contentType.includes('x-amz-json') || (contentType.includes('x-www-form-urlencoded') && isQueryProtocolPost(method, query))) {
+    return { service: 'other', operation: target || 'Unknown' };
+  }
 
   const hostBucket = virtualHostBucket(header(headers, 'host'));
   let bucket: string;

@@ -99,6 +99,8 @@ export interface LocalChainOptions {
     /** Origins whose pages may POST forms to the source bucket (its CORS rule, as the module sets it). @default ['*'] */
     corsAllowOrigins?: string[];
   };
+  /** Browser origins the endpoint lets in besides its own pages (GatewayOptions.allowedOrigins). @default none */
+  allowedOrigins?: readonly string[];
   /**
    * Also feed the resize function from a Kinesis data stream, as the module's `streamSource` does:
    * records reference S3 objects (`{"bucket","key","eTag"?,"size"?}` or an S3 notification), never
@@ -253,6 +255,7 @@ export async function startLocalChain(opts: LocalChainOptions = {}): Promise<Loc
     const gateway = await startGateway({
       upstream: standIn.endpoint,
       port: opts.port,
+      allowedOrigins: opts.allowedOrigins,
       logSink: logs.sink('cloud'),
       routes: [lambdaMappingsRoute(() => mappingList), kinesisApiRoute(() => servedStreams), (req, res) => uploadRoute?.(req, res) ?? false],
     });

@@ -14,6 +14,8 @@ import { invokeCommand } from './commands/invoke';
 import { resizeFiles } from './commands/resize';
 import { startCommand, startUiCommand } from './commands/start';
 import { runUpInOwnProcessGroup, UP_WORKER_ENV, upCommand } from './commands/up';
+import { untilStopped } from './lifeline';
+import { normalizeOrigin } from './endpoint-guard';
 
 const USAGE = `Usage:
   resize-chain start [dir] [--out out] [--variants file.json] [--timeout 300] [--concurrency 2] [--containers]
@@ -31,13 +33,15 @@ const USAGE = `Usage:
       Runs until Ctrl-C. --containers also runs the upload function as its image (--upload-image).
   resize-chain up [--port 4566] [--state DIR] [--containers] [--concurrency 2] [--variants file.json]
                   [--name-prefix image-resize-chain] [--logs DIR] [--drain 30] [--json] [--ui]
-                  [--stream] [--stream-shards 1]
+                  [--stream] [--stream-shards 1] [--allow-origin URL]...
       Start the local cloud and keep it running: one endpoint on 127.0.0.1 serving S3, SQS and the
       Lambda event-source-mapping API, with the module's bucket and queue names, for the AWS CLI,
       SDKs and your code. Prints what to paste, then one line per invocation. --state keeps buckets
       and queues (and, with --stream, the stream's records and checkpoints) across restarts.
       Ctrl-C lets batches in flight finish (up to --drain seconds) and exits 0; a second Ctrl-C
       exits at once (130; 143 for SIGTERM).
+      Only loopback Host names are answered, and browser requests only from the endpoint's own pages;
+      --allow-origin http://localhost:3000 also lets that page (your web app) in.
       --ui also serves the upload API and the upload page (see start --ui); with --containers the
       upload function runs as its image too (--upload-image picks another tag).
       --stream adds the Kinesis stream <prefix>-uploads (Kinesis API on the same endpoint: PutRecord,
@@ -126,29 +130,36 @@ async function main(argv: string[]): Promise<number> {
       if (values.ui) {
         if (positionals.length > 0) throw new UsageError('start --ui takes no folder: drop images on the page');
         if (values.stream) throw new UsageError('start --ui takes no --stream: use up --ui --stream for the page beside the stream');
-        return startUiCommand({
-          port: values.port === undefined || values.port === '0' ? 0 : int(values.port, 'port', 0),
+        return untilStopped((stop) =>
+          startUiCommand({
+            until: stop,
+            port: values.port === undefined || values.port === '0' ? 0 : int(values.port, 'port', 0),
+            chain: {
+              variants: values.variants ? readVariantsFile(values.variants) : undefined,
+              resize: { concurrency },
+              logDir: join(values.out ?? 'out', 'logs'),
+              containers,
+            },
+          }),
+        );
+      }
+      // A signal, or npm/npx not passing theirs on, stops the run and its chain (lifeline.ts).
+      const summary = await untilStopped((stop) =>
+        startCommand({
+          stop,
+          dir: positionals[0],
+          outDir: values.out ?? 'out',
+          samplesDir: join(process.cwd(), 'samples'),
+          timeoutSeconds: int(values.timeout, 'timeout', 300),
+          stream: values.stream ?? false,
           chain: {
             variants: values.variants ? readVariantsFile(values.variants) : undefined,
             resize: { concurrency },
-            logDir: join(values.out ?? 'out', 'logs'),
             containers,
+            streamSource,
           },
-        });
-      }
-      const summary = await startCommand({
-        dir: positionals[0],
-        outDir: values.out ?? 'out',
-        samplesDir: join(process.cwd(), 'samples'),
-        timeoutSeconds: int(values.timeout, 'timeout', 300),
-        stream: values.stream ?? false,
-        chain: {
-          variants: values.variants ? readVariantsFile(values.variants) : undefined,
-          resize: { concurrency },
-          containers,
-          streamSource,
-        },
-      });
+        }),
+      );
       return summary.exitCode;
     }
     case 'up': {
@@ -171,9 +182,15 @@ async function main(argv: string[]): Promise<number> {
           'upload-image': { type: 'string' },
           stream: { type: 'boolean' },
           'stream-shards': { type: 'string' },
+          'allow-origin': { type: 'string', multiple: true },
         },
       });
       if (positionals.length > 0) throw new UsageError('up takes no positional arguments');
+      const allowedOrigins = (values['allow-origin'] ?? []).map((value) => {
+        const origin = normalizeOrigin(value);
+        if (!origin) throw new UsageError(`--allow-origin wants an http(s) origin such as http://localhost:3000, got ${JSON.stringify(value)}`);
+        return origin;
+      });
       const streamSource = streamSourceOption(values);
       const port = values.port === '0' ? 0 : int(values.port, 'port', 4566);
       if (port > 65535) throw new UsageError(`--port must be at most 65535, got ${port}`);
@@ -193,6 +210,7 @@ async function main(argv: string[]): Promise<number> {
           containers: containersOption(values),
           uploadApi: values.ui ? {} : undefined,
           streamSource,
+          allowedOrigins,
         },
       });
     }

@@ -3,8 +3,10 @@
  * and answer with an AWS-shaped error, a delay, or a dropped connection. Deterministic: the
  * probability draws come from a seeded generator.
  */
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AwsRequestInfo, AwsService } from './aws-request';
+import { sqsQueryError } from './sqs-query';
 
 /** What to do to a matched request. */
 export interface FaultEffect {
@@ -166,11 +168,22 @@ function escapeXml(text: string): string {
   return text.replace(/[<>&'"]/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', "'": '&apos;', '"': '&quot;' })[c] ?? c);
 }
 
-/** Builds the error answer for an injected fault (S3: XML `<Error>`; SQS: JSON `__type`). */
+/**
+ * Builds the error answer for an injected fault or a refusal (S3: XML `<Error>`; SQS: JSON
+ * `__type` with the query-error header; other JSON APIs on the endpoint, such as Kinesis and the
+ * Lambda mappings API: JSON `__type` with `x-amzn-errortype`).
+ */
 export function errorAnswer(request: AwsRequestInfo, effect: FaultEffect & { status: number }, method: string): ErrorAnswer {
   const code = effect.code ?? defaultCode(request.service, effect.status);
   const message = effect.message ?? `Injected fault: ${code} on ${request.operation}`;
   const requestId = randomBytes(8).toString('hex').toUpperCase();
+  if (request.service === 'other') {
+    return {
+      status: effect.status,
+      headers: { 'content-type': 'application/x-amz-json-1.1', 'x-amzn-requestid': requestId, 'x-amzn-errortype': code },
+      body: JSON.stringify({ __type: code, message }),
+    };
+  }
   if (request.service === 'sqs') {
     const fault = effect.status >= 500 ? 'Receiver' : 'Sender';
     return {
@@ -194,4 +207,23 @@ export function errorAnswer(request: AwsRequestInfo, effect: FaultEffect & { sta
     `<Error><Code>${escapeXml(code)}</Code><Message>${escapeXml(message)}</Message>` +
     `<Resource>${escapeXml(resource)}</Resource><RequestId>${requestId}</RequestId><HostId>${headers['x-amz-id-2']}</HostId></Error>`;
   return { status: effect.status, headers, body };
+}
+
+/**
+ * Answers `res` with the error `effect` describes, in the request's protocol: `queryProtocol` for
+ * an SQS request in the Query protocol (XML ErrorResponse), else as errorAnswer() builds it. The
+ * request's body is discarded, so the connection stays usable.
+ */
+export function sendErrorAnswer(req: IncomingMessage, res: ServerResponse, info: AwsRequestInfo, effect: FaultEffect & { status: number }, queryProtocol = false): void {
+  const answer = errorAnswer(queryProtocol ? { ...info, service: 'sqs' } : info, effect, req.method ?? 'GET');
+  req.resume();
+  if (queryProtocol) {
+    const requestId = String(answer.headers['x-amzn-requestid'] ?? randomUUID());
+    const xml = sqsQueryError(answer.body, answer.headers['x-amzn-query-error'], answer.status, requestId);
+    res.writeHead(answer.status, { 'content-type': 'text/xml', 'x-amzn-requestid': requestId, 'content-length': Buffer.byteLength(xml) });
+    res.end(xml);
+    return;
+  }
+  res.writeHead(answer.status, { ...answer.headers, 'content-length': Buffer.byteLength(answer.body) });
+  res.end(req.method === 'HEAD' ? undefined : answer.body);
 }

@@ -8,12 +8,15 @@
  * translated to the JSON protocol the stand-in speaks (sqs-query.ts). Browser POST uploads are
  * held to their signed POST policy as S3 holds them before anything reaches the stand-in
  * (post-upload.ts). Extra routes (the local Lambda mappings API) are served on the same endpoint.
+ * Before anything else, callers from outside are refused (endpoint-guard.ts); S3 requests are held
+ * to S3's refusals the stand-in lacks (presign-expiry.ts, s3-validation.ts), and object answers
+ * report S3's default encryption (s3-encryption.ts).
  */
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { classifyRequest, type AwsRequestInfo } from './aws-request';
-import { FaultInjector, errorAnswer, type FaultEffect } from './gateway-faults';
+import { FaultInjector, sendErrorAnswer, type FaultEffect } from './gateway-faults';
 import {
   NotificationRouter,
   type NotificationConfig,
@@ -27,6 +30,10 @@ import { checkPostUpload, sendS3Error } from './post-upload';
 import { entityTooLarge, type S3ErrorShape } from './post-policy';
 import { MAX_LOCAL_OBJECT_BYTES } from './standin';
 import { createBucketCors } from './s3-cors';
+import { s3RequestRefusal } from './s3-validation';
+import { presignRefusal } from './presign-expiry';
+import { addDefaultEncryption } from './s3-encryption';
+import { endpointRefusal } from './endpoint-guard';
 import type { LogSink } from './types';
 
 export type { FaultRule, FaultEffect, FaultHandle } from './gateway-faults';
@@ -50,6 +57,11 @@ export interface GatewayOptions {
   logSink?: LogSink;
   /** Tried in order before anything else; a route that returns true has taken the request. @default none */
   routes?: GatewayRoute[];
+  /**
+   * Browser origins let in besides the endpoint's own pages (exact `scheme://host[:port]`, as sent in
+   * Origin), e.g. a web app under development. @default none (endpoint-guard.ts)
+   */
+  allowedOrigins?: readonly string[];
 }
 
 export interface GatewayCounters {
@@ -160,21 +172,41 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   // An object too large for the stand-in is refused before its body is sent (no 100 Continue), so
   // the client reads the refusal instead of a connection reset halfway through its upload.
   server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => {
+    if (refuseForeignCaller(req, res)) return;
     const tooLarge = objectTooLarge(req, classifyRequest(req.method ?? 'GET', req.url ?? '/', req.headers));
     if (tooLarge) return refuseObject(req, res, tooLarge);
     res.writeContinue();
     server.emit('request', req, res);
   });
 
-  /** Answers S3's error for an oversize object, closing the connection; whatever body was sent is discarded. */
+  /**
+   * Refuses a request from outside (a Host that is not loopback, a browser page that is not the
+   * endpoint's own: endpoint-guard.ts) with the 403 AccessDenied of its protocol; false when it may pass.
+   */
+  function refuseForeignCaller(req: IncomingMessage, res: ServerResponse): boolean {
+    const refusal = endpointRefusal(req, port, opts.allowedOrigins);
+    if (!refusal) return false;
+    const classified = classifyRequest(req.method ?? 'GET', req.url ?? '/', req.headers);
+    // The REST APIs served as routes (Lambda's /2015-03-31/…, our /_api/ and /_ui/) answer JSON errors.
+    const info: AwsRequestInfo = /^\/(\d{4}-\d\d-\d\d|_[a-z]+)\//.test(req.url ?? '/') ? { service: 'other', operation: 'Unknown' } : classified;
+    const queryProtocol = info.service === 'other' && isFormPost(req);
+    const code = info.service === 'other' && !queryProtocol ? 'AccessDeniedException' : 'AccessDenied';
+    log({ event: 'gateway.caller_refused', level: 'warn', rule: refusal.rule, host: req.headers.host, origin: req.headers.origin, method: req.method, path: (req.url ?? '/').split('?')[0] });
+    res.setHeader('connection', 'close');
+    sendErrorAnswer(req, res, info, { status: 403, code, message: `Access Denied: ${refusal.reason}` }, queryProtocol);
+    return true;
+  }
+
+  /** Answers an S3 error S3 gives before reading the body, closing the connection; whatever body was sent is discarded. */
   function refuseObject(req: IncomingMessage, res: ServerResponse, error: S3ErrorShape): void {
-    log({ event: 'gateway.object_refused', level: 'warn', code: error.code, size: error.details?.ProposedSize, limit: MAX_LOCAL_OBJECT_BYTES });
+    log({ event: 'gateway.object_refused', level: 'warn', method: req.method, path: (req.url ?? '/').split('?')[0], code: error.code, message: error.message, ...error.details });
     res.setHeader('connection', 'close');
     sendS3Error(res, error);
     req.resume();
   }
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    if (refuseForeignCaller(req, res)) return;
     for (const route of opts.routes ?? []) if (route(req, res)) return;
     const method = req.method ?? 'GET';
     let info = classifyRequest(method, req.url ?? '/', req.headers);
@@ -197,6 +229,8 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     if (await bucketCors.handle(req, res, info)) return;
     const tooLarge = objectTooLarge(req, info);
     if (tooLarge) return refuseObject(req, res, tooLarge);
+    const refusal = info.service === 's3' ? (presignRefusal(req.url ?? '/', new Date()) ?? s3RequestRefusal(info)) : undefined;
+    if (refusal) return refuseObject(req, res, refusal);
     const effect = faults.pick(info);
     if (effect && (await injectFault(req, res, info, effect, query !== undefined))) return;
     if (info.operation === 'PostObject' && info.service === 's3') {
@@ -258,17 +292,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
       return true;
     }
     if (effect.status === undefined) return false;
-    const answer = errorAnswer(info, { ...effect, status: effect.status }, req.method ?? 'GET');
-    req.resume(); // discard the body so the connection stays usable
-    if (queryProtocol) {
-      const requestId = String(answer.headers['x-amzn-requestid'] ?? randomUUID());
-      const xml = sqsQueryError(answer.body, answer.headers['x-amzn-query-error'], answer.status, requestId);
-      res.writeHead(answer.status, { 'content-type': 'text/xml', 'x-amzn-requestid': requestId, 'content-length': Buffer.byteLength(xml) });
-      res.end(xml);
-      return true;
-    }
-    res.writeHead(answer.status, { ...answer.headers, 'content-length': Buffer.byteLength(answer.body) });
-    res.end(req.method === 'HEAD' ? undefined : answer.body);
+    sendErrorAnswer(req, res, info, { ...effect, status: effect.status }, queryProtocol);
     return true;
   }
 
@@ -297,6 +321,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
         (upstreamRes) => {
           const status = upstreamRes.statusCode ?? 502;
           const headers = withoutHopByHop(upstreamRes.headers);
+          addDefaultEncryption(info, status, headers);
           const needsBody = rewriteUrls || createdEvent === 'ObjectCreated:CompleteMultipartUpload';
           if (!needsBody) {
             res.writeHead(status, headers);

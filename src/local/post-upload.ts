@@ -2,15 +2,16 @@
  * The gateway's check of a browser POST upload (multipart/form-data POST to a bucket) before it
  * reaches the stand-in, which would store any form: a form carrying a `policy` is held to it as S3
  * holds it (post-policy.ts) and, when it passes, sent on re-encoded (multipart-form.ts) so the
- * stand-in stores exactly what was checked. A form without a policy goes on byte for byte: the
- * stand-in decides, as before. Either way the body is buffered, up to the policy's
- * content-length-range or MAX_LOCAL_OBJECT_BYTES, whichever is smaller.
+ * stand-in stores exactly what was checked. A form without a policy is an anonymous POST, which
+ * S3 refuses on a private bucket (every bucket here is private): 403 AccessDenied, before the
+ * file is taken. The body is buffered up to the policy's content-length-range or
+ * MAX_LOCAL_OBJECT_BYTES, whichever is smaller.
  */
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import { randomBytes } from 'node:crypto';
 import { encodePostForm, readPostForm, type FormField } from './multipart-form';
 import { MAX_LOCAL_OBJECT_BYTES } from './standin';
-import { entityTooLarge, resolvedKey, s3ErrorXml, verifyPostPolicy, verifyPostPolicyFields, type S3ErrorShape, type SecretCredentials } from './post-policy';
+import { entityTooLarge, s3ErrorXml, verifyPostPolicy, verifyPostPolicyFields, type S3ErrorShape, type SecretCredentials } from './post-policy';
 
 export interface PostUploadCheckOptions {
   /** The bucket posted to. */
@@ -30,7 +31,7 @@ export type PostUploadCheck =
    * Send `body` on, with `headers` replacing the request's own (Content-Type, Content-Length); `key`:
    * the object's key as the form names it (`${filename}` resolved), undefined for a form without one.
    */
-  | { readonly action: 'forward'; readonly body: Buffer; readonly headers: OutgoingHttpHeaders; readonly policyChecked: boolean; readonly key: string | undefined }
+  | { readonly action: 'forward'; readonly body: Buffer; readonly headers: OutgoingHttpHeaders; readonly key: string | undefined }
   /** Answer with this S3 error; nothing is sent on. */
   | { readonly action: 'refuse'; readonly error: S3ErrorShape }
   /** The client went away mid-body: nothing to answer. */
@@ -41,6 +42,9 @@ const pairs = (fields: readonly FormField[]): Array<[string, string]> => fields.
 
 const localCapError = (proposedSize: number, max: number): S3ErrorShape =>
   entityTooLarge(proposedSize, max, `the local cloud buffers POST uploads of at most ${max} bytes`);
+
+/** S3's answer to an anonymous POST (no policy, no signature) to a private bucket. */
+export const ANONYMOUS_POST_DENIED: S3ErrorShape = { code: 'AccessDenied', status: 403, message: 'Access Denied' };
 
 const MALFORMED: S3ErrorShape = { code: 'MalformedPOSTRequest', status: 400, message: 'The body of your POST request is not well-formed multipart/form-data.' };
 
@@ -60,7 +64,10 @@ export async function checkPostUpload(req: IncomingMessage, opts: PostUploadChec
     contentType: String(req.headers['content-type'] ?? ''),
     contentLength: Number.isSafeInteger(lengthHeader) ? lengthHeader : undefined,
     onFileStart: (fields, file) => {
-      if (!hasPolicy(fields)) return cap;
+      if (!hasPolicy(fields)) {
+        refusedEarly = ANONYMOUS_POST_DENIED;
+        return false;
+      }
       // Refuse a bad signature or a wrong key before taking the file, as S3 does.
       const verdict = verifyPostPolicyFields(pairs(fields), { filename: file.filename }, policyOptions());
       if (!verdict.ok) {
@@ -81,29 +88,24 @@ export async function checkPostUpload(req: IncomingMessage, opts: PostUploadChec
     case 'declined':
       return { action: 'refuse', error: refusedEarly ?? MALFORMED };
     case 'file-too-large': {
-      if (hasPolicy(result.fields)) {
-        const verdict = verifyPostPolicy(pairs(result.fields), { size: result.proposedSize, filename: result.file.filename }, policyOptions());
-        if (!verdict.ok) return { action: 'refuse', error: verdict.error };
-      }
+      if (!hasPolicy(result.fields)) return { action: 'refuse', error: ANONYMOUS_POST_DENIED };
+      const verdict = verifyPostPolicy(pairs(result.fields), { size: result.proposedSize, filename: result.file.filename }, policyOptions());
+      if (!verdict.ok) return { action: 'refuse', error: verdict.error };
       return { action: 'refuse', error: localCapError(result.proposedSize, cap) };
     }
     case 'form':
       break;
   }
 
-  const { form, raw } = result;
-  if (!hasPolicy(form.fields)) {
-    const headers: OutgoingHttpHeaders = { 'content-length': raw.length };
-    const keyField = form.fields.find((f) => f.name.toLowerCase() === 'key');
-    return { action: 'forward', body: raw, headers, policyChecked: false, key: keyField && resolvedKey(keyField.value, form.file?.filename) };
-  }
+  const { form } = result;
+  if (!hasPolicy(form.fields)) return { action: 'refuse', error: ANONYMOUS_POST_DENIED };
   if (!form.file) {
     return { action: 'refuse', error: { code: 'InvalidArgument', status: 400, message: 'POST requires exactly one file upload per request.', details: { ArgumentName: 'file', ArgumentValue: '0' } } };
   }
   const verdict = verifyPostPolicy(pairs(form.fields), { size: form.file.data.length, contentType: form.file.contentType, filename: form.file.filename }, policyOptions());
   if (!verdict.ok) return { action: 'refuse', error: verdict.error };
   const encoded = encodePostForm(form);
-  return { action: 'forward', body: encoded.body, headers: { 'content-type': encoded.contentType, 'content-length': encoded.body.length }, policyChecked: true, key: verdict.key };
+  return { action: 'forward', body: encoded.body, headers: { 'content-type': encoded.contentType, 'content-length': encoded.body.length }, key: verdict.key };
 }
 
 /** Answers `res` with `error` as S3 does (XML body, request id headers). */

@@ -103,6 +103,7 @@ const persisted = dataDir ? await persistentStores(dataDir) : undefined;
 const app = buildApp({ logger: false, defaultRegion: region, stores: persisted?.stores });
 if (persisted) app.addHook('preClose', () => persisted.persistence.close());
 if (bodyLimit !== undefined) raiseObjectBodyLimit(app, bodyLimit);
+storeObjectsAsSent(app, bodyLimit);
 
 /**
  * fauxqs builds Fastify with an 11 MiB body limit and offers no option for it. S3 bodies (PutObject,
@@ -116,6 +117,29 @@ function raiseObjectBodyLimit(fastify, limit) {
   const catchAll = key && fastify[key].customParsers?.get('');
   if (!catchAll || typeof catchAll.bodyLimit !== 'number') throw new Error('cannot raise the stand-in body limit: Fastify internals changed');
   catchAll.bodyLimit = Math.max(catchAll.bodyLimit, limit);
+}
+
+/**
+ * fauxqs parses every application/x-www-form-urlencoded body into an object for its Query routes
+ * (SNS, STS on "/"), so an S3 PutObject or UploadPart with that Content-Type reached its S3 routes
+ * as an object instead of bytes (HTTP 500 ERR_INVALID_ARG_TYPE). Replace that parser with one that
+ * parses the form only for "/" and hands S3 paths their bytes, as S3 stores them. A PUT with no
+ * body and no Content-Type (the AWS CLI's `put-object` without `--body`) reached them with no
+ * body at all (the same 500): it is an empty object.
+ */
+function storeObjectsAsSent(fastify, limit) {
+  const type = 'application/x-www-form-urlencoded';
+  if (!fastify.hasContentTypeParser(type)) throw new Error('cannot replace the form parser: fauxqs no longer registers one');
+  fastify.removeContentTypeParser(type);
+  const options = limit === undefined ? { parseAs: 'buffer' } : { parseAs: 'buffer', bodyLimit: limit };
+  fastify.addContentTypeParser(type, options, (request, body, done) => {
+    if (request.url.split('?')[0] !== '/') return done(null, body);
+    done(null, Object.fromEntries(new URLSearchParams(body.toString('utf8'))));
+  });
+  fastify.addHook('preHandler', (request, _reply, next) => {
+    if (request.method === 'PUT' && request.body === undefined) request.body = Buffer.alloc(0);
+    next();
+  });
 }
 
 let closing = false;

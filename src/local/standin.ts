@@ -10,6 +10,7 @@ import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { PipelineError } from '../core/errors';
 import { resolveNode22 } from './node-runtime';
+import { prepareStateDir } from './state-dir';
 
 /**
  * Largest object the local S3 takes in one request (a PutObject, an UploadPart or a POST upload's
@@ -49,7 +50,8 @@ export interface StandInOptions {
   readyTimeoutMs?: number;
   /**
    * Keep state in this folder (SQLite `fauxqs.db`): queues with their messages (in-flight ones with
-   * their visibility deadlines), buckets and objects survive a restart on the same folder.
+   * their visibility deadlines), buckets and objects survive a restart on the same folder. The
+   * folder is made (or tightened to) 0700 and the database 0600 (state-dir.ts).
    * @default undefined: state lives in memory and ends with the process
    */
   dataDir?: string;
@@ -73,7 +75,10 @@ export async function startStandIn(opts: StandInOptions = {}): Promise<StandIn> 
   // 1 MiB above the largest object: a POST upload's form fields and aws-chunked signatures ride along.
   const args = ['--disable-warning=ExperimentalWarning', script, '--port', String(opts.port ?? 0), '--body-limit', String(MAX_LOCAL_OBJECT_BYTES + 1024 * 1024)];
   if (opts.region) args.push('--region', opts.region);
-  if (opts.dataDir) args.push('--data-dir', path.resolve(opts.dataDir));
+  if (opts.dataDir) {
+    prepareStateDir(opts.dataDir);
+    args.push('--data-dir', path.resolve(opts.dataDir));
+  }
   const child = spawn(node, args, { stdio: ['pipe', 'pipe', 'pipe'] });
   const stderr: string[] = [];
   child.stderr?.setEncoding('utf8');

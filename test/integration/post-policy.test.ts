@@ -228,14 +228,16 @@ describe('POST policy enforcement in the local cloud', () => {
     expect(await res.text()).toContain('<Code>MalformedPOSTRequest</Code>');
   });
 
-  it('leaves a form without a policy to the stand-in, as before', async () => {
+  it('refuses a form without a policy as S3 refuses an anonymous POST to a private bucket: 403 AccessDenied, nothing stored', async () => {
+    const before = cloud.gateway.counters().notificationsSent;
     const form = new FormData();
     form.append('key', 'uploads/no-policy/${filename}');
     form.append('file', new Blob([png], { type: 'image/png' }), 'plain.png');
     const res = await fetch(`${cloud.gateway.endpoint}/${cloud.resources.buckets.source}`, { method: 'POST', body: form });
-    expect(res.status).toBe(204);
-    expect(await exists(cloud, cloud.resources.buckets.source, 'uploads/no-policy/plain.png')).toBeDefined();
+    expect(res.status).toBe(403);
+    expect(await res.text()).toMatch(/<Code>AccessDenied<\/Code><Message>Access Denied<\/Message>/);
+    expect(await exists(cloud, cloud.resources.buckets.source, 'uploads/no-policy/plain.png')).toBeUndefined();
     await cloud.gateway.notificationsSettled();
-    await receiveAll(cloud, cloud.resources.queues.ingest.url, 1, { remove: true });
+    expect(cloud.gateway.counters().notificationsSent).toBe(before);
   });
 });

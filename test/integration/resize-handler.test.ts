@@ -147,7 +147,7 @@ describe('publish handler', () => {
 });
 
 describe('publish webhook', () => {
-  it('POSTs each event with a verifiable HMAC-SHA256 signature before writing the manifest', async () => {
+  it('POSTs each event with a verifiable HMAC-SHA256 signature after writing the manifest', async () => {
     const received: Array<{ headers: IncomingHttpHeaders; body: string }> = [];
     const server = createServer((req, res) => {
       let body = '';
@@ -184,12 +184,12 @@ describe('publish webhook', () => {
       expect(verifyWebhookSignature('wrong-secret', String(delivery.headers[SIGNATURE_HEADER]), delivery.body, Math.floor(Date.now() / 1000))).toBe(false);
       expect(await exists(cloud, cloud.resources.buckets.output, 'v/uploads/hook/manifest.json')).toBeDefined();
 
-      // A receiver that fails makes the message a batch item failure, and no manifest is written.
+      // A receiver that fails makes the message a batch item failure; the manifest is already written.
       server.removeAllListeners('request');
       server.on('request', (_req, res) => res.writeHead(500).end());
       const failed = await hooked.invoke({ Records: [{ messageId: 'm-hook-2', body: JSON.stringify({ ...event, source: { ...event.source, key: 'uploads/hook2.jpg' } }) }] });
       expect(failed).toMatchObject({ ok: true, payload: { batchItemFailures: [{ itemIdentifier: 'm-hook-2' }] } });
-      expect(await exists(cloud, cloud.resources.buckets.output, 'v/uploads/hook2/manifest.json')).toBeUndefined();
+      expect(await exists(cloud, cloud.resources.buckets.output, 'v/uploads/hook2/manifest.json')).toBeDefined();
     } finally {
       await hooked.stop();
       server.close();

@@ -26,7 +26,8 @@ import {
 } from '@aws-sdk/client-sqs';
 import { MAX_LOCAL_OBJECT_BYTES, startStandIn, resolveStandInScript, type StandIn } from '../../src/local/standin';
 import { startGateway, type Gateway } from '../../src/local/gateway';
-import { localClientConfig, localAwsEnv } from '../../src/local/sdk';
+import { LOCAL_CREDENTIALS, LOCAL_REGION, localClientConfig, localAwsEnv } from '../../src/local/sdk';
+import { presignPost } from '../../src/aws/presign';
 import { encodeS3Key } from '../../src/core/s3-event';
 import { classifyRequest } from '../../src/local/aws-request';
 
@@ -202,9 +203,21 @@ describe('S3 bucket notifications', () => {
   });
 
   it('names browser form uploads (POST) by their event and form key', async () => {
+    // A signed form, as browsers post them: an anonymous one (no policy) is refused as on S3.
+    const signed = presignPost({
+      url: `${gateway.endpoint}/source`,
+      bucket: 'source',
+      key: 'uploads/form photo.png',
+      contentType: 'image/png',
+      minBytes: 1,
+      maxBytes: 1000,
+      expiresSeconds: 60,
+      region: LOCAL_REGION,
+      credentials: LOCAL_CREDENTIALS,
+    });
     const form = new FormData();
-    form.append('key', 'uploads/${filename}');
-    form.append('file', new Blob([Buffer.from('form bytes')]), 'form photo.png');
+    for (const [name, value] of Object.entries(signed.fields)) form.append(name, value);
+    form.append('file', new Blob([Buffer.from('form bytes')], { type: 'image/png' }), 'form photo.png');
     const answer = await fetch(`${gateway.endpoint}/source`, { method: 'POST', body: form });
     expect(answer.status).toBe(204);
     await gateway.notificationsSettled();

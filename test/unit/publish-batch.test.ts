@@ -60,10 +60,10 @@ describe('processPublishBatch', () => {
     expect(JSON.parse(m?.body ?? '{}')).toMatchObject({ version: 1, source: { key: 'uploads/a.jpg' }, publishedAt: '2026-11-28T00:00:01.000Z' });
   });
 
-  it('notifies the webhook before writing the manifest, and retries the message when it fails', async () => {
+  it('writes the manifest before notifying the webhook, and retries the message when the delivery fails', async () => {
     const ok = ports({ withWebhook: true });
     await processPublishBatch(cfg, ok.p, [{ messageId: 'm1', body: JSON.stringify(event('uploads/a.jpg')) }]);
-    expect(ok.order).toEqual(['webhook', 'manifest:resized/uploads/a/manifest.json']);
+    expect(ok.order).toEqual(['manifest:resized/uploads/a/manifest.json', 'webhook']);
     expect(ok.deliveries[0]?.eventId).toBe(eventIdOf(event('uploads/a.jpg')));
 
     const bad = ports({ withWebhook: true, webhookFails: true });
@@ -72,7 +72,17 @@ describe('processPublishBatch', () => {
       { messageId: 'm2', body: JSON.stringify(event('uploads/b.jpg')) },
     ]);
     expect(res.batchItemFailures).toEqual([{ itemIdentifier: 'm1' }, { itemIdentifier: 'm2' }]);
-    expect(bad.manifests.size).toBe(0);
+    expect(bad.manifests.size).toBe(2);
+  });
+
+  it('delivers the webhook again for a redelivered event whose manifest exists (the first delivery may have failed)', async () => {
+    const { p, order, deliveries } = ports({ withWebhook: true });
+    const msg = { messageId: 'm1', body: JSON.stringify(event('uploads/a.jpg')) };
+    await processPublishBatch(cfg, p, [msg]);
+    const again = await processPublishBatch(cfg, p, [msg]);
+    expect(again.summary).toEqual({ published: 0, duplicate: 1, failed: 0 });
+    expect(order).toEqual(['manifest:resized/uploads/a/manifest.json', 'webhook', 'webhook']);
+    expect(deliveries.map((d) => d.eventId)).toEqual([eventIdOf(event('uploads/a.jpg')), eventIdOf(event('uploads/a.jpg'))]);
   });
 
   it('treats a redelivered event as a no-op, and a new ETag as new work', async () => {

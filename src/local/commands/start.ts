@@ -15,6 +15,8 @@ import { formatFigures, type ChainFigures } from '../../core/metrics';
 import { generateSamples } from '../samples';
 import { compareSequenceNumbers } from '../stream';
 import type { KinesisFailureRecord } from '../stream-mapping';
+import { stopRequest } from '../lifeline';
+import { SIGNAL_EXIT } from './up';
 
 /**
  * Where `start --stream` uploads: outside the watched uploads prefix, so no bucket notification
@@ -32,6 +34,12 @@ export interface StartOptions {
   chain?: LocalChainOptions;
   /** Where generated samples are kept. @default ./samples */
   samplesDir: string;
+  /**
+   * Resolves when the run must end early (a signal, or the launcher gone: lifeline.ts): uploading
+   * and waiting stop, the chain is stopped, no report is written, and the exit code is 128 + the
+   * signal's number. @default never
+   */
+  stop?: Promise<NodeJS.Signals>;
   /**
    * Send the images through the Kinesis stream instead of bucket notifications: upload them under
    * STREAM_UPLOADS_PREFIX (not watched), then put one reference record per object. Turns on
@@ -136,6 +144,10 @@ export async function startCommand(opts: StartOptions): Promise<StartSummary> {
     }
   }
   const chain = await startLocalChain(chainOptions);
+  let interrupted: NodeJS.Signals | undefined;
+  void opts.stop?.then((signal) => {
+    interrupted = signal;
+  });
   try {
     const how = opts.chain?.containers ? 'as containers of their images' : 'under aws-lambda-ric';
     const source = chain.streamSource;
@@ -144,6 +156,7 @@ export async function startCommand(opts: StartOptions): Promise<StartSummary> {
     const uploads: Upload[] = [];
     const keyPrefix = source ? STREAM_UPLOADS_PREFIX : chain.uploadsPrefix;
     for (const file of files) {
+      if (interrupted) break;
       const key = keyPrefix + relative(dir, file).split(sep).join('/');
       const body = await readFile(file);
       const startedAt = performance.now();
@@ -171,7 +184,7 @@ export async function startCommand(opts: StartOptions): Promise<StartSummary> {
     const byKey = new Map(uploads.map((u) => [u.key, u]));
     let finished = 0;
     let streamFailures = 0;
-    while (finished < uploads.length && Date.now() < deadline) {
+    while (finished < uploads.length && Date.now() < deadline && !interrupted) {
       for (const failure of await drainQueue<KinesisFailureRecord>(chain, chain.streamSource?.failureQueue.url)) {
         streamFailures += 1;
         for (const u of uploads) {
@@ -205,6 +218,10 @@ export async function startCommand(opts: StartOptions): Promise<StartSummary> {
       if (finished < uploads.length) await new Promise((r) => setTimeout(r, 150));
     }
     bar.finish();
+    if (interrupted) {
+      process.stderr.write(`${interrupted}: stopping the local cloud; ${finished} of ${files.length} images finished, no report written\n`);
+      return { exitCode: SIGNAL_EXIT[interrupted] ?? 1, entries: [], deadLetters: {}, metrics: tap.figures() };
+    }
 
     if (finished === uploads.length) await chain.waitForIdle(60_000).catch((err: Error) => process.stderr.write(`${err.message}\n`));
     const depths = await chain.queueDepths();
@@ -274,7 +291,7 @@ export interface StartUiOptions {
   chain?: LocalChainOptions;
   /** Where the URLs are printed. @default process.stdout */
   out?: NodeJS.WritableStream;
-  /** Resolves when the server should stop. @default the first SIGINT or SIGTERM */
+  /** Resolves when the server should stop. @default the first SIGINT or SIGTERM, or the launcher gone (lifeline.ts) */
   until?: Promise<unknown>;
 }
 
@@ -289,11 +306,12 @@ export async function startUiCommand(opts: StartUiOptions = {}): Promise<number>
     const ui = chain.uploadApi;
     if (!ui) throw new Error('the local chain started without its upload API');
     out.write(`local cloud: ${chain.endpoint}\nupload API: POST ${ui.apiUrl}/uploads\nupload page: ${ui.pageUrl}\n(Ctrl-C stops)\n`);
-    await (opts.until ??
-      new Promise<void>((resolveSignal) => {
-        process.once('SIGINT', () => resolveSignal());
-        process.once('SIGTERM', () => resolveSignal());
-      }));
+    const stop = opts.until === undefined ? stopRequest() : undefined;
+    try {
+      await (opts.until ?? stop?.requested);
+    } finally {
+      stop?.dispose();
+    }
     return 0;
   } finally {
     await chain.stop();

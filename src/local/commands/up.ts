@@ -12,6 +12,7 @@ import { formatFigures } from '../../core/metrics';
 import { MetricsTap } from '../report';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../sdk';
 import type { LogSink } from '../types';
+import { watchParent } from '../lifeline';
 
 export interface UpOptions {
   /** Gateway port on 127.0.0.1. @default 4566 (LocalStack's, so existing settings keep working) */
@@ -49,20 +50,42 @@ export function runUpInOwnProcessGroup(args: string[]): Promise<number> {
   const forward = (signal: NodeJS.Signals): void => {
     child.kill(signal);
   };
-  process.on('SIGINT', forward);
-  process.on('SIGTERM', forward);
+  // A launcher that did not pass its signal on (npx, npm start: lifeline.ts) stops the worker as that signal would.
+  const unwatch = watchParent(forward);
+  // Signalled ourselves (Ctrl-C reaches the `sh -c` above us too): the watch must not send it a second time.
+  const onSignal = (signal: NodeJS.Signals): void => {
+    unwatch();
+    forward(signal);
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
   return new Promise<number>((resolve, reject) => {
     child.once('error', reject);
     child.once('exit', (code, signal) => {
-      process.off('SIGINT', forward);
-      process.off('SIGTERM', forward);
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+      unwatch();
+      killLeftovers(child.pid);
       resolve(code ?? (signal ? (SIGNAL_EXIT[signal] ?? 1) : 1));
     });
   });
 }
 
+/**
+ * Kills whatever is left in the worker's process group once the worker is gone (a sandbox or the
+ * stand-in that outlived a worker killed at once): nothing started by `up` survives it.
+ */
+function killLeftovers(workerPid: number | undefined): void {
+  if (workerPid === undefined) return;
+  try {
+    process.kill(-workerPid, 'SIGKILL');
+  } catch {
+    // ESRCH: the group is already empty
+  }
+}
+
 /** Exit code after a second signal: 128 + the signal's number, as a shell reports a killed process. */
-const SIGNAL_EXIT: Record<string, number> = { SIGINT: 130, SIGTERM: 143 };
+export const SIGNAL_EXIT: Record<string, number> = { SIGINT: 130, SIGTERM: 143 };
 
 /** One invocation as the terminal shows it. */
 export interface InvocationLine {

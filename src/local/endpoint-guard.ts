@@ -1,0 +1,84 @@
+/**
+ * Who may talk to the local endpoint. It checks no credentials (any key pair works, as the README
+ * says), so what keeps other parties out is where a request comes from:
+ * - the Host header must name this machine's loopback: `127.0.0.1`, `[::1]`, `localhost`,
+ *   `*.localhost` (virtual-hosted buckets), or `host.docker.internal` (how a container reaches the
+ *   host), with any port. Any other name is refused, so a DNS-rebinding page (its own name
+ *   pointed at 127.0.0.1) never gets an answer;
+ * - a browser request (one with an Origin header) must come from the endpoint itself (the upload
+ *   page it serves, under any of those names, on its port). Any other page is refused: forms
+ *   and `fetch` without preflight could otherwise write objects and send messages from any site
+ *   the developer visits. Other origins get in only when named (`allowedOrigins`, `up --allow-origin`).
+ * Refusals are 403s shaped as each protocol's own AccessDenied (gateway-faults.ts answers them).
+ */
+import type { IncomingMessage } from 'node:http';
+
+/** Host names (without port) the endpoint answers, besides `*.localhost`. */
+export const LOOPBACK_HOST_NAMES: readonly string[] = ['127.0.0.1', 'localhost', '[::1]', 'host.docker.internal'];
+
+/** `name:port` or `[v6]:port` split; the name lower-cased, undefined when malformed. */
+function splitHost(host: string): { name: string; port: string | undefined } | undefined {
+  const m = /^(\[[0-9a-f:.]+\]|[^:[\]]+)(?::(\d{1,5}))?$/i.exec(host.trim());
+  if (!m) return undefined;
+  return { name: m[1]!.toLowerCase(), port: m[2] };
+}
+
+/** True for a Host header value naming the loopback (see LOOPBACK_HOST_NAMES), any port. */
+export function isLoopbackHost(host: string): boolean {
+  const parts = splitHost(host);
+  if (!parts) return false;
+  return LOOPBACK_HOST_NAMES.includes(parts.name) || /^[a-z0-9]([a-z0-9.-]*[a-z0-9])?\.localhost$/.test(parts.name);
+}
+
+/** True when `origin` is the endpoint itself: http, a loopback name, the endpoint's port. */
+export function isEndpointOrigin(origin: string, endpointPort: number): boolean {
+  let url: URL;
+  try {
+    url = new URL(origin);
+  } catch {
+    return false; // "null" (sandboxed frames, file: pages) and anything unreadable
+  }
+  const port = url.port === '' ? 80 : Number(url.port);
+  return url.protocol === 'http:' && port === endpointPort && isLoopbackHost(url.host);
+}
+
+const header = (req: IncomingMessage, name: string): string | undefined => {
+  const value = req.headers[name];
+  return Array.isArray(value) ? value[0] : value;
+};
+
+/**
+ * Why the endpoint on `endpointPort` refuses `req`, or undefined when it may pass. The reason
+ * names the rule and the offending value, for the error message and the log.
+ */
+export function endpointRefusal(req: IncomingMessage, endpointPort: number, allowedOrigins: readonly string[] = []): { rule: 'host' | 'origin'; reason: string } | undefined {
+  const host = header(req, 'host');
+  if (host === undefined || !isLoopbackHost(host)) {
+    return {
+      rule: 'host',
+      reason: `the local endpoint answers only loopback host names (127.0.0.1, localhost, *.localhost, [::1], host.docker.internal); Host was ${JSON.stringify(host ?? '')}`,
+    };
+  }
+  const origin = header(req, 'origin');
+  if (origin !== undefined && !isEndpointOrigin(origin, endpointPort) && !allowedOrigins.includes(origin)) {
+    return {
+      rule: 'origin',
+      reason: `the local endpoint answers browser requests only from its own pages (http://127.0.0.1:${endpointPort}, http://localhost:${endpointPort}); Origin was ${JSON.stringify(origin)}`,
+    };
+  }
+  return undefined;
+}
+
+/**
+ * An `--allow-origin` value as browsers send it in Origin (`scheme://host[:port]`, no path), or
+ * undefined when it is not an http(s) origin.
+ */
+export function normalizeOrigin(value: string): string | undefined {
+  try {
+    const url = new URL(value);
+    if ((url.protocol !== 'http:' && url.protocol !== 'https:') || url.username || url.password || (url.pathname !== '/' && url.pathname !== '') || url.search || url.hash) return undefined;
+    return url.origin;
+  } catch {
+    return undefined;
+  }
+}
