@@ -296,13 +296,20 @@ export async function upCommand(opts: UpOptions): Promise<number> {
     process.stdin.once('error', orphaned);
     process.stdin.resume();
   }
+  // Leaves nothing that keeps the process alive: a start-up error must exit, not hang on stdin.
+  const releaseProcess = (): void => {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    process.stdin.off('end', orphaned);
+    process.stdin.off('error', orphaned);
+    process.stdin.pause();
+  };
 
   let chain: LocalChain;
   try {
     chain = await startLocalChain({ ...opts.chain, port: opts.port, logSink: sink });
   } catch (error) {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+    releaseProcess();
     if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') throw configError('port', `${opts.port} on 127.0.0.1 is in use: stop what holds it or pass --port`);
     throw error;
   }
@@ -329,10 +336,6 @@ export async function upCommand(opts: UpOptions): Promise<number> {
   }
   write(err, `stopped (${drained ? 'every batch finished' : 'drain cut short'}); ${totals.join('; ')}${opts.chain?.stateDir ? `; state kept in ${opts.chain.stateDir}` : ''}`);
   write(err, formatFigures(tap.figures()));
-  process.off('SIGINT', onSignal);
-  process.off('SIGTERM', onSignal);
-  process.stdin.off('end', orphaned);
-  process.stdin.off('error', orphaned);
-  process.stdin.pause();
+  releaseProcess();
   return 0;
 }
