@@ -1,5 +1,6 @@
 /**
- * Start-up budgets, measured alternately in one run (DESIGN.md §5: compare within a run):
+ * Start-up budgets, measured alternately in one run (separate runs differ by noise on these
+ * machines: docs/ARCHITECTURE.md, "Facts measured on the build machines"):
  *
  *   tsx bench/start-up.ts processes [--rounds N] [name=dir:handler ...]
  *     handler cold init under aws-lambda-ric on Node 22 (process start -> first /next):

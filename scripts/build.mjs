@@ -1,5 +1,6 @@
 // Bundles the handlers (one file each, as Lambda loads them, with the images' own bundler) and the
-// CLI with esbuild. sharp and aws-lambda-ric carry native code and stay external (DESIGN.md §3).
+// CLI with esbuild. sharp and aws-lambda-ric carry native code and stay external
+// (docs/ARCHITECTURE.md, "Contracts").
 import { build } from 'esbuild';
 import { chmodSync, copyFileSync, mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Assembles, without any registry, an image equivalent to node:22-bookworm-slim for builders that
-# cannot pull (DESIGN.md §5): a minimal Debian bookworm from the Debian mirror (debootstrap), slimmed,
+# cannot pull (docs/ARCHITECTURE.md, "Facts measured on the build machines"): a minimal Debian
+# bookworm from the Debian mirror (debootstrap), slimmed,
 # plus the Node 22 binary and headers from the npm package node-linux-<cpu> and the host's npm, then
 # a one-layer image of it (`FROM scratch` + the tree, built for the target platform so the image
 # records its architecture). Prints the tag; pass it to the Dockerfile as --build-arg BASE_IMAGE=<tag>.

@@ -25,7 +25,7 @@ export interface ResizedVariant {
   bytes: number;
 }
 
-/** Emitted by the resize stage for every processed source (DESIGN.md §3). Versioned. */
+/** Emitted by the resize stage for every processed source (docs/ARCHITECTURE.md, "Contracts"). Versioned. */
 export interface ImageResizedEvent {
   type: 'image.resized';
   version: 1;
@@ -34,7 +34,7 @@ export interface ImageResizedEvent {
   processedAt: string;
 }
 
-/** Sent to the rejected queue for every input that can never succeed (DESIGN.md §3). */
+/** Sent to the rejected queue for every input that can never succeed (docs/ARCHITECTURE.md, "Contracts"). */
 export interface ImageRejectedEvent {
   type: 'image.rejected';
   version: 1;
