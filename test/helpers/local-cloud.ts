@@ -20,9 +20,11 @@ export interface TestCloud {
   stop(): Promise<void>;
 }
 
-export async function startTestCloud(opts: { visibilityTimeoutSeconds?: number; maxReceiveCount?: number } = {}): Promise<TestCloud> {
+export async function startTestCloud(
+  opts: { visibilityTimeoutSeconds?: number; maxReceiveCount?: number; allowedOrigins?: readonly string[] } = {},
+): Promise<TestCloud> {
   const standIn: StandIn = await startStandIn();
-  const gateway = await startGateway({ upstream: standIn.endpoint });
+  const gateway = await startGateway({ upstream: standIn.endpoint, allowedOrigins: opts.allowedOrigins });
   const s3 = new S3Client(localClientConfig(gateway.endpoint));
   const sqs = new SQSClient(localClientConfig(gateway.endpoint));
   const resources = await createChainResources(

@@ -12,8 +12,12 @@ import { startTestCloud, type TestCloud } from '../helpers/local-cloud';
 let cloud: TestCloud;
 let bucket: string;
 
+const ORIGIN = 'https://app.example.com';
+const FOREIGN_ORIGIN = 'https://evil.example.net';
+
 beforeAll(async () => {
-  cloud = await startTestCloud();
+  // The endpoint guard lets these pages in (as `up --allow-origin` does), so what answers them is the bucket's CORS.
+  cloud = await startTestCloud({ allowedOrigins: [ORIGIN, FOREIGN_ORIGIN] });
   bucket = cloud.resources.buckets.source;
 });
 
@@ -32,7 +36,6 @@ async function preflight(path: string, headers: Record<string, string>): Promise
   return { status: res.status, headers: res.headers, body, code: /<Code>([^<]*)<\/Code>/.exec(body)?.[1], message: /<Message>([^<]*)<\/Message>/.exec(body)?.[1] };
 }
 
-const ORIGIN = 'https://app.example.com';
 const POST_PREFLIGHT = { origin: ORIGIN, 'access-control-request-method': 'POST' };
 
 test('without a CORS configuration: GetBucketCors says NoSuchCORSConfiguration and a preflight is refused (403 AccessForbidden)', async () => {
@@ -62,7 +65,7 @@ test("the chain's upload rule round-trips through the SDK and answers a browser'
 });
 
 test.each([
-  ['another origin', { origin: 'https://evil.example.net', 'access-control-request-method': 'POST' }],
+  ['another origin', { origin: FOREIGN_ORIGIN, 'access-control-request-method': 'POST' }],
   ['another method', { origin: ORIGIN, 'access-control-request-method': 'PUT' }],
   ['a request header no rule allows', { ...POST_PREFLIGHT, 'access-control-request-headers': 'x-custom' }],
 ])('a preflight with %s is refused with S3\'s CORSResponse 403', async (_name, headers) => {
