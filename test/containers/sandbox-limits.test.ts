@@ -4,6 +4,7 @@
 // Runtime API it polls (and the endpoint) but no other loopback port of this machine.
 import net from 'node:net';
 import { startContainerFunction } from '../../src/local/container-host';
+import { dockerBridgeAddress } from '../../src/local/docker-run';
 import type { LocalFunction } from '../../src/local/function-host';
 import { docker, ensureImages, requireDocker } from './docker';
 
@@ -16,6 +17,7 @@ interface Inspected {
 (haveDocker ? describe : describe.skip)('a function container', () => {
   let fn: LocalFunction | undefined;
   const containers: string[] = [];
+  let runtimeApiPort = 0;
 
   afterAll(async () => {
     await fn?.stop();
@@ -63,6 +65,7 @@ interface Inspected {
         const tryConnect=(host,port)=>new Promise((r)=>{const s=net.connect(Number(port),host);s.setTimeout(5000,()=>{s.destroy();r('timeout')});s.once('connect',()=>{s.destroy();r('connected')});s.once('error',(e)=>r(e.code))});
         Promise.all([tryConnect(api.slice(0,i),api.slice(i+1)),tryConnect('127.0.0.1',${port}),tryConnect('host.docker.internal',${port})]).then(([runtimeApi,loopback,hostAlias])=>console.log(JSON.stringify({runtimeApi,loopback,hostAlias})))`;
       const seen = JSON.parse(docker(['exec', containers[0]!, '/usr/local/bin/node', '-e', probe]).stdout) as Record<string, string>;
+      runtimeApiPort = Number(/^host\.docker\.internal:(\d+)$/.exec(docker(['exec', containers[0]!, '/usr/local/bin/node', '-p', 'process.env.AWS_LAMBDA_RUNTIME_API']).stdout.trim())?.[1]);
       expect({ network: info.NetworkMode, runtimeApi: seen.runtimeApi, loopbackReached: seen.loopback === 'connected', hostAliasReached: seen.hostAlias === 'connected' }).toEqual({
         network: 'bridge',
         runtimeApi: 'connected',
@@ -74,6 +77,23 @@ interface Inspected {
     } finally {
       await new Promise((resolve) => unrelated.close(resolve));
     }
+  }, 60_000);
+
+  it('closes the forwarders on the bridge address with the function', async () => {
+    expect(runtimeApiPort).toBeGreaterThan(0);
+    const connects = (): Promise<boolean> =>
+      new Promise((resolve) => {
+        const s = net.connect(runtimeApiPort, dockerBridgeAddress()!);
+        s.once('connect', () => {
+          s.destroy();
+          resolve(true);
+        });
+        s.once('error', () => resolve(false));
+      });
+    expect(await connects()).toBe(true);
+    await fn!.stop();
+    fn = undefined;
+    expect(await connects()).toBe(false);
   }, 60_000);
 
   it('refuses an ephemeral storage size Lambda would refuse', () => {
