@@ -7,7 +7,9 @@
  * 127.0.0.1 is its own). The container reaches this machine at the bridge's gateway address
  * (`--add-host host.docker.internal:host-gateway`), so a TCP forwarder listens on that address only
  * (docker0, e.g. 172.17.0.1: reachable from the bridge's containers and this machine, not from
- * other machines as 0.0.0.0 would be) and passes connections to the endpoint unchanged.
+ * other machines as 0.0.0.0 would be) and passes connections to the endpoint unchanged. The
+ * function containers of `--containers` reach the endpoint and their Runtime API through the same
+ * forwarders (container-host.ts), shared by port (acquireBridgeForwarder).
  */
 import { spawnSync } from 'node:child_process';
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
