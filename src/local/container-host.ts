@@ -1,15 +1,18 @@
 /**
  * Sandboxes as containers of a handler's image (the Dockerfile at the repository root), polling our
  * Runtime API exactly as the bare aws-lambda-ric process does: same host, same bookkeeping
- * (function-host.ts), only the launcher differs. `docker run --network host` lets the container reach
- * the 127.0.0.1 listeners (Runtime API, local S3 + SQS); `--read-only` with a /tmp tmpfs of the
- * ephemeral storage size gives the function Lambda's file system rules, and lambdaLimits() its
- * memory, capability and process limits.
+ * (function-host.ts), only the launcher differs. The container runs on Docker's default bridge
+ * network, not the host's: its 127.0.0.1 is its own, so of this machine it reaches only what its
+ * environment names (the Runtime API it polls, the endpoint and queue URLs), each through a
+ * forwarder on the bridge gateway address (docker-run.ts) as `host.docker.internal`, and no other
+ * loopback port. `--read-only` with a /tmp tmpfs of the ephemeral storage size gives the function
+ * Lambda's file system rules, and lambdaLimits() its memory, capability and process limits.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { configError, PipelineError } from '../core/errors';
+import { acquireBridgeForwarder, CONTAINER_HOST_ALIAS, dockerBridgeAddress, type HeldForwarder } from './docker-run';
 import { startLocalFunction, type LocalFunction, type LocalFunctionOptions, type SandboxLauncher } from './function-host';
 
 /** Label on every container we start, so leftovers can be found: docker ps -f label=image-resize-chain.sandbox */
@@ -60,12 +63,15 @@ export interface ContainerLauncherOptions {
 }
 
 /**
- * A launcher that runs each sandbox as `docker run --rm --network host <image> [command…]` with the
- * sandbox's Lambda environment, started as Lambda starts an image: its entrypoint, given its CMD or
- * the configured `command`, and only Lambda's variables (no _HANDLER: the entrypoint learns the
- * handler from its argument). Values travel in the docker client's environment (`-e NAME`), not
- * on its command line. The container's own PATH, LAMBDA_TASK_ROOT and entrypoint are kept.
- * Throws PipelineError('INVALID_CONFIG') when the image does not exist.
+ * A launcher that runs each sandbox as `docker run --rm --network bridge --add-host
+ * host.docker.internal:host-gateway <image> [command…]` with the sandbox's Lambda environment,
+ * started as Lambda starts an image: its entrypoint, given its CMD or the configured `command`, and
+ * only Lambda's variables (no _HANDLER: the entrypoint learns the handler from its argument), their
+ * loopback addresses rewritten as the container reaches them (containerReach). Values travel in the
+ * docker client's environment (`-e NAME`), not on its command line. The container's own PATH,
+ * LAMBDA_TASK_ROOT and entrypoint are kept.
+ * Throws PipelineError('INVALID_CONFIG') when the image does not exist or the engine has no bridge
+ * network on this machine.
  */
 export function containerLauncher(opts: ContainerLauncherOptions): SandboxLauncher {
   const docker = opts.docker ?? dockerClient();
@@ -80,17 +86,30 @@ export function containerLauncher(opts: ContainerLauncherOptions): SandboxLaunch
       { field: 'image' },
     );
   }
+  const bridge = dockerBridgeAddress(docker);
+  if (!bridge) {
+    throw new PipelineError(
+      'INVALID_CONFIG',
+      `the Docker engine (${docker}) reports no IPv4 bridge network, which function containers run on to reach this machine's endpoint and Runtime API only`,
+      { field: 'docker' },
+    );
+  }
   return {
     kind: 'container',
-    launch({ sandboxId, env }) {
+    async launch({ sandboxId, env: lambdaEnv }) {
+      const reach = await containerReach(bridge, lambdaEnv);
+      const env = reach.env;
       const name = `irc-${sandboxId.replace(/[^A-Za-z0-9_.-]/g, '-')}-${randomBytes(3).toString('hex')}`;
-      const args = ['run', '--rm', '--name', name, '--label', SANDBOX_LABEL, '--network', 'host', ...lambdaLimits(env)];
+      const args = ['run', '--rm', '--name', name, '--label', SANDBOX_LABEL, '--network', 'bridge', '--add-host', `${CONTAINER_HOST_ALIAS}:host-gateway`, ...lambdaLimits(env)];
       if (opts.readOnly ?? true) args.push('--read-only', '--tmpfs', `/tmp:rw,exec,size=${ephemeralMb}m`);
       for (const key of Object.keys(env)) args.push('-e', key);
       args.push(...(opts.runArgs ?? []), opts.image, ...(opts.command ?? []));
       const child = spawn(docker, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
       liveContainers.set(name, { docker, child });
-      const forget = () => liveContainers.delete(name);
+      const forget = () => {
+        liveContainers.delete(name);
+        void reach.release();
+      };
       child.once('exit', forget);
       child.once('error', forget);
       return {
@@ -107,6 +126,43 @@ export function containerLauncher(opts: ContainerLauncherOptions): SandboxLaunch
       };
     },
   };
+}
+
+/** A loopback origin at the start of an environment value: http://127.0.0.1:4566/…, localhost:9001. */
+const LOOPBACK_ORIGIN = /^((?:https?:\/\/)?)(?:127\.0\.0\.1|localhost):(\d+)(?=[/?#]|$)/;
+
+/**
+ * A sandbox's environment as its container on the bridge reaches this machine: each loopback
+ * origin a value starts with (AWS_LAMBDA_RUNTIME_API, the endpoint, queue URLs) becomes
+ * host.docker.internal at the port of a forwarder on the bridge gateway `address` to that port
+ * (the same port when free there, so URLs differ only in the host). Those ports, and no other
+ * loopback port of this machine, are what the container can reach here. release() lets go of the
+ * forwarders (they close when no container needs them any more).
+ */
+export async function containerReach(address: string, env: Record<string, string>): Promise<{ env: Record<string, string>; release(): Promise<void> }> {
+  const ports = new Set<number>();
+  for (const value of Object.values(env)) {
+    const match = LOOPBACK_ORIGIN.exec(value);
+    if (match) ports.add(Number(match[2]));
+  }
+  const held = await Promise.allSettled([...ports].map((port) => acquireBridgeForwarder(address, port)));
+  const acquired = held.flatMap((h) => (h.status === 'fulfilled' ? [h.value] : []));
+  const release = async (): Promise<void> => {
+    await Promise.all(acquired.map((h) => h.release()));
+  };
+  const failed = held.find((h): h is PromiseRejectedResult => h.status === 'rejected');
+  if (failed) {
+    await release();
+    throw failed.reason;
+  }
+  const byPort = new Map<number, HeldForwarder>(acquired.map((h) => [h.forwarder.targetPort, h]));
+  const rewritten = Object.fromEntries(
+    Object.entries(env).map(([key, value]) => [
+      key,
+      value.replace(LOOPBACK_ORIGIN, (_all, scheme: string, port: string) => `${scheme}${CONTAINER_HOST_ALIAS}:${byPort.get(Number(port))!.forwarder.port}`),
+    ]),
+  );
+  return { env: rewritten, release };
 }
 
 /**

@@ -7,7 +7,9 @@
  * 127.0.0.1 is its own). The container reaches this machine at the bridge's gateway address
  * (`--add-host host.docker.internal:host-gateway`), so a TCP forwarder listens on that address only
  * (docker0, e.g. 172.17.0.1: reachable from the bridge's containers and this machine, not from
- * other machines as 0.0.0.0 would be) and passes connections to the endpoint unchanged.
+ * other machines as 0.0.0.0 would be) and passes connections to the endpoint unchanged. The
+ * function containers of `--containers` reach the endpoint and their Runtime API through the same
+ * forwarders (container-host.ts), shared by port (acquireBridgeForwarder).
  */
 import { spawnSync } from 'node:child_process';
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -53,6 +55,8 @@ export interface BridgeForwarder {
   readonly containerEndpoint: string;
   readonly address: string;
   readonly port: number;
+  /** The 127.0.0.1 port it forwards to. */
+  readonly targetPort: number;
   close(): Promise<void>;
 }
 
@@ -88,11 +92,57 @@ export async function openBridgeForwarder(address: string, targetPort: number, p
     containerEndpoint: `http://${CONTAINER_HOST_ALIAS}:${port}`,
     address,
     port,
+    targetPort,
     close: () =>
       new Promise<void>((resolve) => {
         for (const s of sockets) s.destroy();
         server.close(() => resolve());
       }),
+  };
+}
+
+/** Forwarders in use, by `address:targetPort`, with how many holders each has (acquireBridgeForwarder). */
+const sharedForwarders = new Map<string, { forwarder: Promise<BridgeForwarder>; holders: number }>();
+
+/** A held share of a forwarder: release() closes it when the last holder lets go. */
+export interface HeldForwarder {
+  readonly forwarder: BridgeForwarder;
+  release(): Promise<void>;
+}
+
+/**
+ * openBridgeForwarder shared by everyone needing `targetPort` on `address` (the endpoint's forwarder
+ * serves `up`'s docker run line and every function container at once, on the endpoint's own port);
+ * it closes when the last holder releases it.
+ */
+export async function acquireBridgeForwarder(address: string, targetPort: number): Promise<HeldForwarder> {
+  const key = `${address}:${targetPort}`;
+  let entry = sharedForwarders.get(key);
+  if (!entry) {
+    entry = { forwarder: openBridgeForwarder(address, targetPort), holders: 0 };
+    sharedForwarders.set(key, entry);
+  }
+  const held = entry;
+  held.holders += 1;
+  let forwarder: BridgeForwarder;
+  try {
+    forwarder = await held.forwarder;
+  } catch (err) {
+    held.holders -= 1;
+    if (sharedForwarders.get(key) === held) sharedForwarders.delete(key);
+    throw err;
+  }
+  let released = false;
+  return {
+    forwarder,
+    release: async () => {
+      if (released) return;
+      released = true;
+      held.holders -= 1;
+      if (held.holders > 0) return;
+      if (sharedForwarders.get(key) === held) sharedForwarders.delete(key);
+      await forwarder.close();
+    },
   };
 }
 
@@ -156,14 +206,15 @@ export async function offerDockerRun(
   if (!address) {
     return { lines: ['# no Docker engine answered (no bridge network): start Docker and restart up for a docker run line'], close: async () => undefined };
   }
-  let forwarder: BridgeForwarder;
+  let held: HeldForwarder;
   try {
-    forwarder = await openBridgeForwarder(address, Number(new URL(chain.endpoint).port));
+    held = await acquireBridgeForwarder(address, Number(new URL(chain.endpoint).port));
   } catch (err) {
     // E.g. an engine on another machine (DOCKER_HOST), whose bridge address is not this machine's.
     const reason = err instanceof Error ? err.message : String(err);
     return { lines: [`# no docker run line: cannot listen on the Docker bridge address ${address} (${reason})`], close: async () => undefined };
   }
+  const { forwarder } = held;
   const from = new URL(chain.endpoint).origin;
   const to = forwarder.containerEndpoint;
   const { queues, buckets } = chain.resources;
@@ -188,7 +239,7 @@ export async function offerDockerRun(
     containerEndpoint: to,
     close: async () => {
       written.remove();
-      await forwarder.close();
+      await held.release();
     },
   };
 }

@@ -101,7 +101,8 @@ export interface LaunchedSandbox {
 export interface SandboxLauncher {
   /** 'process' or 'container': logged, and part of error messages. */
   readonly kind: string;
-  launch(request: SandboxLaunchRequest): LaunchedSandbox;
+  /** Starts the sandbox, possibly after some preparation (a container's forwarders): then a promise. */
+  launch(request: SandboxLaunchRequest): LaunchedSandbox | Promise<LaunchedSandbox>;
 }
 
 /** Keys the host wires itself; letting `env` override them would disconnect the runtime from us. */
@@ -138,6 +139,8 @@ interface Sandbox {
   logStreamName: string;
   initError?: LambdaErrorDocument;
   killReason?: KillReason;
+  /** True while the launcher prepares it: a kill then waits for the launched sandbox to end it. */
+  launching?: boolean;
   launched?: LaunchedSandbox;
   timers: NodeJS.Timeout[];
   exited: Promise<void>;
@@ -250,11 +253,14 @@ class FunctionHost {
     if (this.stopping || sandbox.state === 'gone') return this.onGone(sandbox, {});
 
     let launched: LaunchedSandbox;
+    sandbox.launching = true;
     try {
-      launched = this.launcher.launch({ sandboxId: sandbox.id, runtimeApi: endpoint, env: this.environment(endpoint, sandbox.logStreamName), handler: this.opts.handler });
+      launched = await this.launcher.launch({ sandboxId: sandbox.id, runtimeApi: endpoint, env: this.environment(endpoint, sandbox.logStreamName), handler: this.opts.handler });
     } catch (err) {
       this.onGone(sandbox, { spawnError: err });
       return;
+    } finally {
+      sandbox.launching = false;
     }
     const { child } = launched;
     sandbox.launched = launched;
@@ -265,6 +271,7 @@ class FunctionHost {
     this.pipeOutput(child, 'stderr');
     sandbox.timers.push(setTimeout(() => this.kill(sandbox, 'init-timeout'), this.initTimeoutMs));
     this.log({ type: 'SANDBOX_START', fn: this.opts.name, sandbox: sandbox.id, kind: this.launcher.kind, pid: child.pid ?? null, ...launched.describe });
+    if (sandbox.killReason) launched.kill(); // stopped while the launcher prepared it: its exit ends it
   }
 
   private newSandbox(slot: number, id: string): Sandbox {
@@ -345,7 +352,7 @@ class FunctionHost {
     sandbox.killReason ??= reason;
     if (sandbox.child && sandbox.child.exitCode === null && sandbox.child.signalCode === null) {
       sandbox.launched?.kill();
-    } else if (!sandbox.child) {
+    } else if (!sandbox.child && !sandbox.launching) {
       this.onGone(sandbox, {});
     }
   }

@@ -68,13 +68,17 @@ async function bodyOf(chain: LocalChain, bucket: string, key: string): Promise<B
     });
     expect(res.status).toBe(201);
     const signed = (await res.json()) as Signed;
-    expect(signed.url).toBe(`${chain.endpoint}/${chain.resources.buckets.source}`);
+    // Signed for the endpoint as the container reaches it (its bridge forwarder keeps the port);
+    // the form goes where the upload page sends it: the same URL with this machine's loopback.
+    const endpointPort = new URL(chain.endpoint).port;
+    expect(signed.url).toBe(`http://host.docker.internal:${endpointPort}/${chain.resources.buckets.source}`);
+    const target = signed.url.replace('host.docker.internal', '127.0.0.1');
     expect(signed.key).toMatch(/^uploads\/[0-9a-f-]{36}\/from-container\.jpg$/);
 
     const form = new FormData();
     for (const [k, v] of Object.entries(signed.fields)) form.append(k, v);
     form.append('file', new Blob([jpeg], { type: 'image/jpeg' }), 'from container.jpg');
-    expect((await fetch(signed.url, { method: 'POST', body: form })).status).toBe(204);
+    expect((await fetch(target, { method: 'POST', body: form })).status).toBe(204);
 
     const key = manifestKey(signed.key, chain.outputPrefix);
     let manifest: { source: { key: string; width: number }; variants: Array<{ name: string; key: string; width: number; format: string }> } | undefined;
