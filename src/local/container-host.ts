@@ -25,7 +25,8 @@ export function defaultImage(handler: string, tag = 'latest'): string {
 
 /**
  * The docker client to use: $DOCKER, else the Debian client /usr/bin/docker when present (a newer
- * client first on PATH may lack buildx, docs/ARCHITECTURE.md, "Facts measured on the build machines"), else `docker` from PATH.
+ * client first on PATH may lack buildx: docs/ARCHITECTURE.md, "Facts measured on the build machines"),
+ * else `docker` from PATH.
  */
 export function dockerClient(): string {
   if (process.env.DOCKER) return process.env.DOCKER;
