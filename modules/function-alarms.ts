@@ -52,40 +52,27 @@ export class FunctionAlarms extends Construct {
     const name = props.fn.functionName;
     const actions = props.alarmActions ?? [];
     const lambda = { namespace: 'AWS/Lambda', dimensions: { FunctionName: name } };
-    this.errors = alarm(
-      this,
-      'errors',
-      {
-        ...lambda,
-        alarmName: `${name}-errors`,
-        alarmDescription: `${name} failed invocations (a thrown error, a timeout or out of memory): their whole batch is retried.`,
-        metricName: 'Errors',
-        statistic: 'Sum',
-        period: 300,
-        evaluationPeriods: 1,
-        threshold: 1,
-        comparisonOperator: 'GreaterThanOrEqualToThreshold',
-      },
-      actions,
-      props.tags,
-    );
-    this.throttles = alarm(
-      this,
-      'throttles',
-      {
-        ...lambda,
-        alarmName: `${name}-throttles`,
-        alarmDescription: `${name} was throttled: the account's or the function's concurrency limit is reached.`,
-        metricName: 'Throttles',
-        statistic: 'Sum',
-        period: 300,
-        evaluationPeriods: 1,
-        threshold: 1,
-        comparisonOperator: 'GreaterThanOrEqualToThreshold',
-      },
-      actions,
-      props.tags,
-    );
+    // Any failed or throttled invocation in five minutes: each retries or delays a whole batch.
+    const anyIn5Minutes = (id: string, metricName: string, alarmDescription: string): CloudwatchMetricAlarm =>
+      alarm(
+        this,
+        id,
+        {
+          ...lambda,
+          alarmName: `${name}-${id}`,
+          alarmDescription,
+          metricName,
+          statistic: 'Sum',
+          period: 300,
+          evaluationPeriods: 1,
+          threshold: 1,
+          comparisonOperator: 'GreaterThanOrEqualToThreshold',
+        },
+        actions,
+        props.tags,
+      );
+    this.errors = anyIn5Minutes('errors', 'Errors', `${name} failed invocations (a thrown error, a timeout or out of memory): their whole batch is retried.`);
+    this.throttles = anyIn5Minutes('throttles', 'Throttles', `${name} was throttled: the account's or the function's concurrency limit is reached.`);
     const share = props.durationShareOfTimeout ?? 0.8;
     const timeout = props.fn.timeout;
     // The timeout may be a Terraform expression (the plain module's variable): then so is the threshold.
