@@ -39,6 +39,28 @@ function hmac(key: Buffer | string, data: string): Buffer {
   return createHmac('sha256', key).update(data, 'utf8').digest();
 }
 
+/** A SigV4 credential scope without the access key id: `<day>/<region>/<service>/aws4_request`. */
+export interface SigV4Scope {
+  /** `YYYYMMDD` (UTC). */
+  readonly day: string;
+  readonly region: string;
+  readonly service: string;
+}
+
+/**
+ * SigV4's signing key (kSigning): HMAC-SHA256 of `AWS4<secret>` by day, then region, service and
+ * `aws4_request`. Exported so the known-answer tests can hold it to AWS's published examples.
+ * https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_sigv4_signing.html
+ */
+export function sigV4SigningKey(secretAccessKey: string, scope: SigV4Scope): Buffer {
+  return hmac(hmac(hmac(hmac(`AWS4${secretAccessKey}`, scope.day), scope.region), scope.service), 'aws4_request');
+}
+
+/** SigV4 signature (lower-case hex) of `stringToSign`: for a POST form, the base64 policy as sent. */
+export function sigV4Signature(secretAccessKey: string, scope: SigV4Scope, stringToSign: string): string {
+  return hmac(sigV4SigningKey(secretAccessKey, scope), stringToSign).toString('hex');
+}
+
 /** `20261128T164249Z` */
 function amzDate(date: Date): string {
   return date.toISOString().replace(/[-:]/g, '').replace(/\.\d{3}/, '');
@@ -68,8 +90,7 @@ export function presignPost(input: PresignPostInput): PresignedPost {
     conditions: [...Object.entries(signed).map(([name, value]) => ({ [name]: value })), ['content-length-range', input.minBytes, input.maxBytes]],
   };
   const encodedPolicy = Buffer.from(JSON.stringify(policy), 'utf8').toString('base64');
-  const signingKey = hmac(hmac(hmac(hmac(`AWS4${input.credentials.secretAccessKey}`, day), input.region), 's3'), 'aws4_request');
-  const signature = hmac(signingKey, encodedPolicy).toString('hex');
+  const signature = sigV4Signature(input.credentials.secretAccessKey, { day, region: input.region, service: 's3' }, encodedPolicy);
   return { url: input.url, fields: { ...signed, Policy: encodedPolicy, 'X-Amz-Signature': signature }, expiresAt };
 }
 

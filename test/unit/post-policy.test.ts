@@ -1,7 +1,6 @@
 // S3's POST policy evaluation (pure), and the multipart reader/writer the gateway runs it behind.
-import { createHmac } from 'node:crypto';
 import { PassThrough } from 'node:stream';
-import { presignPost } from '../../src/aws/presign';
+import { presignPost, sigV4Signature } from '../../src/aws/presign';
 import { encodePostForm, MAX_FIELDS_BYTES, multipartBoundary, readPostForm, type ReadFormResult } from '../../src/local/multipart-form';
 import { s3ErrorXml, verifyPostPolicy, verifyPostPolicyFields, type PostPolicyVerdict, type VerifyPostPolicyOptions } from '../../src/local/post-policy';
 
@@ -14,7 +13,7 @@ const OPTS: VerifyPostPolicyOptions = {
   now: new Date(NOW.getTime() + 60_000),
 };
 
-/** Signs any policy document the way S3 expects (SigV4 over the base64 string). */
+/** Signs any policy document the way S3 expects (SigV4 over the base64 string; the signer is held to AWS's published answers in sigv4-known-answers.test.ts). */
 function signed(conditions: unknown[], extraFields: Record<string, string>, opts: { expiration?: string; secret?: string; region?: string } = {}): Record<string, string> {
   const region = opts.region ?? 'eu-west-1';
   const credential = `AKID/20261128/${region}/s3/aws4_request`;
@@ -30,9 +29,7 @@ function signed(conditions: unknown[], extraFields: Record<string, string>, opts
       conditions: [{ 'x-amz-algorithm': 'AWS4-HMAC-SHA256' }, { 'x-amz-credential': credential }, { 'x-amz-date': '20261128T120000Z' }, ...conditions],
     }),
   ).toString('base64');
-  const step = (key: Buffer | string, data: string) => createHmac('sha256', key).update(data).digest();
-  const key = step(step(step(step(`AWS4${opts.secret ?? 'SECRET'}`, '20261128'), region), 's3'), 'aws4_request');
-  return { ...fields, Policy: policy, 'X-Amz-Signature': createHmac('sha256', key).update(policy).digest('hex') };
+  return { ...fields, Policy: policy, 'X-Amz-Signature': sigV4Signature(opts.secret ?? 'SECRET', { day: '20261128', region, service: 's3' }, policy) };
 }
 
 /** The upload handler's own form: exact bucket, key and type, size range [1, 100]. */
@@ -214,15 +211,13 @@ describe('verifyPostPolicy: field coverage and names', () => {
 describe('verifyPostPolicy: malformed policies', () => {
   function withPolicy(document: string): Record<string, string> {
     const policy = Buffer.from(document).toString('base64');
-    const step = (key: Buffer | string, data: string) => createHmac('sha256', key).update(data).digest();
-    const key = step(step(step(step('AWS4SECRET', '20261128'), 'eu-west-1'), 's3'), 'aws4_request');
     return {
       key: 'k',
       'X-Amz-Algorithm': 'AWS4-HMAC-SHA256',
       'X-Amz-Credential': 'AKID/20261128/eu-west-1/s3/aws4_request',
       'X-Amz-Date': '20261128T120000Z',
       Policy: policy,
-      'X-Amz-Signature': createHmac('sha256', key).update(policy).digest('hex'),
+      'X-Amz-Signature': sigV4Signature('SECRET', { day: '20261128', region: 'eu-west-1', service: 's3' }, policy),
     };
   }
 
