@@ -3,8 +3,7 @@
 // handler under aws-lambda-ric (and, for the expired one, by the same presign function with a
 // signing time in the past). A refused form leaves no object and sends no notification.
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import { createHmac } from 'node:crypto';
-import { postUrl, presignPost } from '../../src/aws/presign';
+import { postUrl, presignPost, sigV4Signature } from '../../src/aws/presign';
 import type { LocalFunction } from '../../src/local/function-host';
 import { synthesizeImage } from '../../src/local/samples';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../src/local/sdk';
@@ -60,10 +59,9 @@ function signPolicy(key: string, conditions: unknown[], fields: Record<string, s
       conditions: [{ bucket: cloud.resources.buckets.source }, { 'x-amz-algorithm': 'AWS4-HMAC-SHA256' }, { 'x-amz-credential': credential }, { 'x-amz-date': date }, ...conditions],
     }),
   ).toString('base64');
-  const step = (k: Buffer | string, data: string) => createHmac('sha256', k).update(data).digest();
-  const signingKey = step(step(step(step(`AWS4${LOCAL_CREDENTIALS.secretAccessKey}`, date.slice(0, 8)), LOCAL_REGION), 's3'), 'aws4_request');
   expect(key).toBe(fields.key);
-  return { ...signedFields, policy, 'x-amz-signature': createHmac('sha256', signingKey).update(policy).digest('hex') };
+  const signature = sigV4Signature(LOCAL_CREDENTIALS.secretAccessKey, { day: date.slice(0, 8), region: LOCAL_REGION, service: 's3' }, policy);
+  return { ...signedFields, policy, 'x-amz-signature': signature };
 }
 
 /** Asserts nothing came of a refused form: no object under `key`, no notification sent. */
