@@ -3,6 +3,7 @@
 // with itself but not with AWS fails only in production, as an opaque 403.
 import { presignPost, sigV4Signature, sigV4SigningKey } from '../../src/aws/presign';
 import { verifyPostPolicy, type VerifyPostPolicyOptions } from '../../src/local/post-policy';
+import { presignRefusal } from '../../src/local/presign-expiry';
 
 const ACCESS_KEY_ID = 'AKIAIOSFODNN7EXAMPLE';
 /** The secret of AWS's S3 examples (POST form, presigned URL). */
@@ -129,5 +130,23 @@ describe('POST policy verifier: the AWS published browser-upload example', () =>
     expect(verifyPostPolicy(POST_EXAMPLE_FORM, { size: 5 }, otherSecret)).toMatchObject({ ok: false, error: { code: 'SignatureDoesNotMatch' } });
     const late = { ...POST_EXAMPLE_OPTS, now: new Date('2015-12-30T12:00:00.001Z') };
     expect(verifyPostPolicy(POST_EXAMPLE_FORM, { size: 5 }, late)).toMatchObject({ ok: false, error: { code: 'AccessDenied', message: 'Invalid according to Policy: Policy expired.' } });
+  });
+});
+
+describe('presigned URL expiry: the AWS published query-string example', () => {
+  // GET examplebucket/test.txt signed at 20130524T000000Z for 86400 s, as published (path and query).
+  const PUBLISHED_URL =
+    '/test.txt?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AKIAIOSFODNN7EXAMPLE%2F20130524%2Fus-east-1%2Fs3%2Faws4_request' +
+    '&X-Amz-Date=20130524T000000Z&X-Amz-Expires=86400&X-Amz-SignedHeaders=host' +
+    '&X-Amz-Signature=aeeed9bbccd4d02ee5c0109b86d86835f995330da4c265957d157751f604d404';
+
+  it('lets the published URL through until X-Amz-Date + X-Amz-Expires, and refuses it a second later', () => {
+    expect(presignRefusal(PUBLISHED_URL, new Date('2013-05-25T00:00:00.000Z'))).toBeUndefined();
+    expect(presignRefusal(PUBLISHED_URL, new Date('2013-05-25T00:00:01.000Z'))).toEqual({
+      code: 'AccessDenied',
+      status: 403,
+      message: 'Request has expired',
+      details: { 'X-Amz-Expires': '86400', Expires: '2013-05-25T00:00:00Z', ServerTime: '2013-05-25T00:00:01Z' },
+    });
   });
 });
