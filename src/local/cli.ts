@@ -80,9 +80,10 @@ function asUsageError(err: unknown): UsageError | undefined {
   const flag = quoted.replace(/ <value>$/, '');
   if (code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') return new UsageError(`unknown option ${flag}`);
   if (code === 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL') return new UsageError(`unexpected argument ${JSON.stringify(quoted)}`);
-  if (code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE' && message.endsWith('argument missing')) return new UsageError(`${flag} needs a value`);
-  if (code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE' && message.endsWith('does not take an argument')) return new UsageError(`${flag} takes no value`);
-  if (code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE' && message.includes('argument is ambiguous')) {
+  if (code !== 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE') return new UsageError(message);
+  if (message.endsWith('argument missing')) return new UsageError(`${flag} needs a value`);
+  if (message.endsWith('does not take an argument')) return new UsageError(`${flag} takes no value`);
+  if (message.includes('argument is ambiguous')) {
     return new UsageError(`${flag} needs a value (one starting with a dash is written ${flag}=-value)`);
   }
   return new UsageError(message);
@@ -97,7 +98,8 @@ function synopsisOf(command: string | undefined, args: readonly string[]): strin
   const lines = USAGE.split('\n');
   const starts = lines.flatMap((line, i) => (line.startsWith(`  resize-chain ${command} `) ? [i] : []));
   const form = (i: number): string | undefined => /^--\S+$/.exec(lines[i]!.trim().split(/\s+/)[2] ?? '')?.[0];
-  const start = starts.find((i) => form(i) !== undefined && args.includes(form(i)!)) ?? starts.find((i) => form(i) === undefined);
+  const start =
+    starts.find((i) => form(i) !== undefined && args.includes(form(i)!)) ?? starts.find((i) => form(i) === undefined);
   if (start === undefined) return undefined;
   const synopsis = [lines[start]!];
   // Continuation lines of the synopsis are indented options ("[--x]"); the description follows.
@@ -115,7 +117,8 @@ function synopsisOf(command: string | undefined, args: readonly string[]): strin
 function writeUsageError(err: UsageError, [command, ...args]: readonly string[]): void {
   const usage = synopsisOf(command, args);
   const help = usage ? `resize-chain ${command} --help` : 'resize-chain --help';
-  process.stderr.write(`${JSON.stringify({ level: 'error', code: 'USAGE', message: err.message, ...(usage ? { usage } : {}), help })}\n`);
+  const line = { level: 'error', code: 'USAGE', message: err.message, ...(usage ? { usage } : {}), help };
+  process.stderr.write(`${JSON.stringify(line)}\n`);
 }
 
 function int(value: string | undefined, name: string, fallback: number): number {
@@ -188,7 +191,9 @@ async function main(argv: string[]): Promise<number> {
       const containers = containersOption(values);
       const streamSource = streamSourceOption(values);
       const timeoutSeconds = int(values.timeout, 'timeout', 300);
-      if (values.port !== undefined && !values.ui) throw new UsageError('--port needs --ui (start without --ui serves no endpoint to name)');
+      if (values.port !== undefined && !values.ui) {
+        throw new UsageError('--port needs --ui (start without --ui serves no endpoint to name)');
+      }
       if (values.ui) {
         if (positionals.length > 0) throw new UsageError('start --ui takes no folder: drop images on the page');
         if (values.stream) throw new UsageError('start --ui takes no --stream: use up --ui --stream for the page beside the stream');
@@ -368,7 +373,9 @@ main(process.argv.slice(2)).then(
       process.exitCode = 2;
     } else if (isPipelineError(err)) {
       // A configuration error about a flag (cost's numbers, event's --bucket) points at the help too.
-      const help = err.code === 'INVALID_CONFIG' && /^--/.test(err.message) && process.argv[2] ? { help: `resize-chain ${process.argv[2]} --help` } : {};
+      const command = process.argv[2];
+      const aboutFlag = err.code === 'INVALID_CONFIG' && err.message.startsWith('--') && command !== undefined;
+      const help = aboutFlag ? { help: `resize-chain ${command} --help` } : {};
       process.stderr.write(`${JSON.stringify({ level: 'error', error: err.toJSON(), ...help })}\n`);
       process.exitCode = err.code === 'INVALID_CONFIG' ? 2 : 1;
     } else {

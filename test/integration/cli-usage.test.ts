@@ -26,7 +26,10 @@ function run(args: string[]): Run {
   return { code: res.status, signal: res.signal, error: res.error, stdout: res.stdout, stderr: res.stderr };
 }
 
-/** [command line, what stderr must name]: per command, at least a missing value, an unknown option, an extra positional or a bad number/enum. */
+/**
+ * [command line, what stderr must name]: per command, at least two of a missing value, an unknown
+ * option, an extra positional, a bad number or enum.
+ */
 const BAD_USAGES: ReadonlyArray<readonly [string[], string]> = [
   [['start', '--timeout'], '--timeout'],
   [['start', '--concurrency', 'many'], '--concurrency'],
@@ -72,7 +75,8 @@ describe.each(BAD_USAGES)('resize-chain %j', (args, named) => {
     expect(res.stderr).not.toMatch(/^\s+at /m);
     const lines = res.stderr.trimEnd().split('\n');
     expect(lines).toHaveLength(1);
-    const doc = JSON.parse(lines[0]!) as { level: string; code?: string; error?: { code: string }; help?: string; usage?: string };
+    type ErrorLine = { level: string; code?: string; error?: { code: string }; help?: string; usage?: string };
+    const doc = JSON.parse(lines[0]!) as ErrorLine;
     expect(doc.level).toBe('error');
     expect(doc.code ?? doc.error?.code).toMatch(/^(USAGE|INVALID_CONFIG)$/);
     expect(lines[0]).toContain(named);
@@ -88,7 +92,9 @@ test('a usage error gives the accepted form of its command, the --ui form for st
   expect(ui.usage).toMatch(/^resize-chain start --ui \[--port 0\]/);
 });
 
-test.each(['start', 'up', 'invoke', 'resize', 'event', 'cost'])('resize-chain %s --help exits 0 with the usage on stdout', (command) => {
+const COMMANDS = ['start', 'up', 'invoke', 'resize', 'event', 'cost'];
+
+test.each(COMMANDS)('resize-chain %s --help exits 0 with the usage on stdout', (command) => {
   const res = run([command, '--help']);
   expect(res.code).toBe(0);
   expect(res.stdout).toContain(`resize-chain ${command} `);
