@@ -66,11 +66,74 @@ const USAGE = `Usage:
 
 class UsageError extends Error {}
 
+/**
+ * The usage error in `err`, if it is one: our UsageError as it is, or node:util parseArgs's refusal
+ * (missing option value, unknown option, extra positional; code ERR_PARSE_ARGS_*) as one short
+ * sentence naming the flag or argument. Undefined for any other error.
+ */
+function asUsageError(err: unknown): UsageError | undefined {
+  if (err instanceof UsageError) return err;
+  const code = (err as { code?: unknown }).code;
+  if (typeof code !== 'string' || !code.startsWith('ERR_PARSE_ARGS_')) return undefined;
+  const message = (err as Error).message;
+  const quoted = /'([^']*)'/.exec(message)?.[1] ?? '';
+  const flag = quoted.replace(/ <value>$/, '');
+  if (code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') return new UsageError(`unknown option ${flag}`);
+  if (code === 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL') return new UsageError(`unexpected argument ${JSON.stringify(quoted)}`);
+  if (code !== 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE') return new UsageError(message);
+  if (message.endsWith('argument missing')) return new UsageError(`${flag} needs a value`);
+  if (message.endsWith('does not take an argument')) return new UsageError(`${flag} takes no value`);
+  if (message.includes('argument is ambiguous')) {
+    return new UsageError(`${flag} needs a value (one starting with a dash is written ${flag}=-value)`);
+  }
+  return new UsageError(message);
+}
+
+/**
+ * The synopsis of `command` from USAGE on one line (its accepted form), or undefined for an unknown
+ * command. A command with several forms (`start`, `start --ui`) gives the form whose flag `args` use.
+ */
+function synopsisOf(command: string | undefined, args: readonly string[]): string | undefined {
+  if (!command) return undefined;
+  const lines = USAGE.split('\n');
+  const starts = lines.flatMap((line, i) => (line.startsWith(`  resize-chain ${command} `) ? [i] : []));
+  const form = (i: number): string | undefined => /^--\S+$/.exec(lines[i]!.trim().split(/\s+/)[2] ?? '')?.[0];
+  const start =
+    starts.find((i) => form(i) !== undefined && args.includes(form(i)!)) ?? starts.find((i) => form(i) === undefined);
+  if (start === undefined) return undefined;
+  const synopsis = [lines[start]!];
+  // Continuation lines of the synopsis are indented options ("[--x]"); the description follows.
+  for (const line of lines.slice(start + 1)) {
+    if (!/^\s+\[/.test(line)) break;
+    synopsis.push(line);
+  }
+  return synopsis.map((line) => line.trim()).join(' ');
+}
+
+/**
+ * One JSON line on stderr for bad usage: what is wrong (naming the flag or argument), the command's
+ * accepted form, and where the full help is. Exit code 2; nothing has been started yet.
+ */
+function writeUsageError(err: UsageError, [command, ...args]: readonly string[]): void {
+  const usage = synopsisOf(command, args);
+  const help = usage ? `resize-chain ${command} --help` : 'resize-chain --help';
+  const line = { level: 'error', code: 'USAGE', message: err.message, ...(usage ? { usage } : {}), help };
+  process.stderr.write(`${JSON.stringify(line)}\n`);
+}
+
 function int(value: string | undefined, name: string, fallback: number): number {
   if (value === undefined) return fallback;
   const n = Number(value);
   if (!Number.isInteger(n) || n < 1) throw new UsageError(`--${name} must be a positive integer, got ${JSON.stringify(value)}`);
   return n;
+}
+
+/** --port N: 0 (any free port) or 1..65535; `fallback` when absent. */
+function portOption(value: string | undefined, fallback: number): number {
+  if (value === '0') return 0;
+  const port = int(value, 'port', fallback);
+  if (port > 65535) throw new UsageError(`--port must be 0 (any free port) or at most 65535, got ${port}`);
+  return port;
 }
 
 /** --containers [--resize-image I] [--publish-image I] [--upload-image I], or undefined: processes. */
@@ -127,13 +190,17 @@ async function main(argv: string[]): Promise<number> {
       const concurrency = int(values.concurrency, 'concurrency', 2);
       const containers = containersOption(values);
       const streamSource = streamSourceOption(values);
+      const timeoutSeconds = int(values.timeout, 'timeout', 300);
+      if (values.port !== undefined && !values.ui) {
+        throw new UsageError('--port needs --ui (start without --ui serves no endpoint to name)');
+      }
       if (values.ui) {
         if (positionals.length > 0) throw new UsageError('start --ui takes no folder: drop images on the page');
         if (values.stream) throw new UsageError('start --ui takes no --stream: use up --ui --stream for the page beside the stream');
         return untilStopped((stop) =>
           startUiCommand({
             until: stop,
-            port: values.port === undefined || values.port === '0' ? 0 : int(values.port, 'port', 0),
+            port: portOption(values.port, 0),
             chain: {
               variants: values.variants ? readVariantsFile(values.variants) : undefined,
               resize: { concurrency },
@@ -150,7 +217,7 @@ async function main(argv: string[]): Promise<number> {
           dir: positionals[0],
           outDir: values.out ?? 'out',
           samplesDir: join(process.cwd(), 'samples'),
-          timeoutSeconds: int(values.timeout, 'timeout', 300),
+          timeoutSeconds,
           stream: values.stream ?? false,
           chain: {
             variants: values.variants ? readVariantsFile(values.variants) : undefined,
@@ -192,14 +259,14 @@ async function main(argv: string[]): Promise<number> {
         return origin;
       });
       const streamSource = streamSourceOption(values);
-      const port = values.port === '0' ? 0 : int(values.port, 'port', 4566);
-      if (port > 65535) throw new UsageError(`--port must be at most 65535, got ${port}`);
+      const port = portOption(values.port, 4566);
       const concurrency = int(values.concurrency, 'concurrency', 2);
+      const drainSeconds = int(values.drain, 'drain', 30);
       if (values.variants) readVariantsFile(values.variants); // bad usage fails here, not in the worker
       if (process.env[UP_WORKER_ENV] !== '1') return runUpInOwnProcessGroup(argv);
       return upCommand({
         port,
-        drainSeconds: int(values.drain, 'drain', 30),
+        drainSeconds,
         json: values.json ?? false,
         chain: {
           stateDir: values.state,
@@ -239,6 +306,7 @@ async function main(argv: string[]): Promise<number> {
     }
     case 'event': {
       const [kind, ...args] = rest;
+      if (kind === undefined) throw new UsageError('event needs a kind (known: s3-put)');
       if (kind !== 's3-put') throw new UsageError(`unknown event kind ${JSON.stringify(kind)} (known: s3-put)`);
       const { values } = parseArgs({
         args,
@@ -299,11 +367,16 @@ main(process.argv.slice(2)).then(
     process.exitCode = code;
   },
   (err: unknown) => {
-    if (err instanceof UsageError || (err as { code?: string }).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') {
-      process.stderr.write(`${JSON.stringify({ level: 'error', code: 'USAGE', message: (err as Error).message })}\n${USAGE}`);
+    const usageError = asUsageError(err);
+    if (usageError) {
+      writeUsageError(usageError, process.argv.slice(2));
       process.exitCode = 2;
     } else if (isPipelineError(err)) {
-      process.stderr.write(`${JSON.stringify({ level: 'error', error: err.toJSON() })}\n`);
+      // A configuration error about a flag (cost's numbers, event's --bucket) points at the help too.
+      const command = process.argv[2];
+      const aboutFlag = err.code === 'INVALID_CONFIG' && err.message.startsWith('--') && command !== undefined;
+      const help = aboutFlag ? { help: `resize-chain ${command} --help` } : {};
+      process.stderr.write(`${JSON.stringify({ level: 'error', error: err.toJSON(), ...help })}\n`);
       process.exitCode = err.code === 'INVALID_CONFIG' ? 2 : 1;
     } else {
       process.stderr.write(`${JSON.stringify({ level: 'error', code: 'INTERNAL', message: (err as Error).message, stack: (err as Error).stack })}\n`);
