@@ -13,7 +13,8 @@ function lastSeen(last: { value?: unknown; error?: unknown }): string {
 /**
  * The suite's one polling helper. Calls `probe` until it yields a value (neither undefined nor false,
  * nor a rejection) and returns it; throws after `timeoutMs` (default 90 s) naming `what` and the last
- * value or error seen, polling every `everyMs` (default 300 ms).
+ * value or error seen, polling every `everyMs` (default 300 ms). To have what a probe saw in that
+ * message, throw it from the probe (e.g. `throw new Error(state)`) instead of returning undefined.
  */
 export async function waitFor<T>(
   what: string,
