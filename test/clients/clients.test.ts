@@ -6,18 +6,13 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { findAwsCli, findBoto3Python, killUp, runAws, runClient, startUp, type UpProcess } from '../helpers/up-process';
+import { describeWhen } from '../helpers/requires';
+import { AWS_CLI_MISSING, BOTO3_MISSING, findAwsCli, findBoto3Python, killUp, runAws, runClient, startUp, type UpProcess } from '../helpers/up-process';
 import { waitFor } from '../helpers/wait';
 
 const awsCli = findAwsCli();
 const boto3 = findBoto3Python();
-const missing = [awsCli ? '' : 'the AWS CLI (apt-get install awscli, or set AWS_CLI)', boto3 ? '' : "boto3 (apt-get install python3-boto3, or set BOTO3_PYTHON)"].filter(Boolean);
-if (missing.length > 0) {
-  const message = `${missing.join(' and ')} not found: the client tests of resize-chain up need them`;
-  if (process.env.CI === 'true') throw new Error(`${message}; CI=true does not allow skipping`);
-  console.warn(`SKIPPING test/clients/clients.test.ts: ${message}`);
-}
-const describeWithClients = awsCli && boto3 ? describe : describe.skip;
+const CLIENTS_MISSING = [awsCli ? undefined : AWS_CLI_MISSING, boto3 ? undefined : BOTO3_MISSING].filter(Boolean).join('; ') || undefined;
 
 jest.setTimeout(180_000);
 
@@ -33,7 +28,7 @@ function sections(output: string): Record<string, string> {
   return Object.fromEntries(Object.entries(parts).map(([k, v]) => [k, v.trim()]));
 }
 
-describeWithClients('resize-chain up --state driven by the AWS CLI and boto3', () => {
+describeWhen(CLIENTS_MISSING, 'resize-chain up --state driven by the AWS CLI and boto3', () => {
   const work = mkdtempSync(join(tmpdir(), 'irc-clients-'));
   let up: UpProcess | undefined;
 

@@ -9,15 +9,14 @@ import { manifestKey } from '../../src/core/keys';
 import { DEFAULT_VARIANTS } from '../../src/core/variants';
 import { startLocalChain, type LocalChain } from '../../src/local/chain';
 import { synthesizeImage } from '../../src/local/samples';
-import { docker, ensureImages, requireArm64, requireDocker, type BuiltImages } from './docker';
+import { describeWhen } from '../helpers/requires';
+import { docker, ensureImages, missingArm64, missingDocker, type BuiltImages } from './docker';
 
 const PLATFORM = 'linux/arm64';
 /** The same budgets as the amd64 images (README "Container images"). */
 const BUDGET_MB: Record<string, number> = { resize: 250, publish: 180, upload: 180 };
 
-const enabled = requireDocker('arm64 images') && requireArm64('arm64 images');
-
-(enabled ? describe : describe.skip)('linux/arm64 images under QEMU', () => {
+describeWhen(missingDocker() ?? missingArm64(), 'linux/arm64 images under QEMU', () => {
   let built: BuiltImages;
 
   beforeAll(() => {

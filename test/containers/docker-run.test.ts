@@ -11,9 +11,9 @@ import { dockerBridgeAddress } from '../../src/local/docker-run';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../src/local/sdk';
 import { killUp, startUp, type UpProcess } from '../helpers/up-process';
 import { waitFor } from '../helpers/wait';
-import { docker, DOCKER, ensureImages, requireDocker, type BuiltImages } from './docker';
+import { describeWhen } from '../helpers/requires';
+import { docker, DOCKER, ensureImages, missingDocker, type BuiltImages } from './docker';
 
-const haveDocker = requireDocker('docker run with the built-in emulator');
 const INVOKE_PATH = '/2015-03-31/functions/function/invocations';
 
 /** `curl -sS -XPOST <url> -d @<file>` as a user types it; resolves with its stdout, rejects on a non-zero exit. */
@@ -29,7 +29,7 @@ function curl(url: string, eventFile: string): Promise<string> {
   });
 }
 
-(haveDocker ? describe : describe.skip)('docker run with nothing mounted', () => {
+describeWhen(missingDocker(), 'docker run with nothing mounted', () => {
   let built: BuiltImages;
   let dir: string;
   const containers: string[] = [];

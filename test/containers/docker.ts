@@ -12,15 +12,11 @@ export const ROOT = join(__dirname, '..', '..');
 export const DOCKER = dockerClient();
 
 /**
- * True when a Docker engine answers. Without one: under CI=true throws (the tests must run there),
- * otherwise warns loudly and returns false so the caller skips.
+ * Why the container tests cannot run here (no Docker engine answers), or undefined when one does.
+ * Pass it to describeWhen (test/helpers/requires.ts), which skips loudly, or fails under CI=true.
  */
-export function requireDocker(suite: string): boolean {
-  if (dockerAvailable(DOCKER)) return true;
-  const message = `${suite}: no Docker engine answers via ${DOCKER} (run scripts/docker-setup.sh)`;
-  if (process.env.CI === 'true') throw new Error(`${message}; CI=true requires these tests to run`);
-  console.warn(`SKIPPED ${message}`);
-  return false;
+export function missingDocker(): string | undefined {
+  return dockerAvailable(DOCKER) ? undefined : `no Docker engine answers via ${DOCKER} (run scripts/docker-setup.sh)`;
 }
 
 /**
@@ -32,17 +28,14 @@ export function ensureImages(handlers: string[], platform = 'linux/amd64'): Buil
 }
 
 /**
- * True when this machine runs linux/arm64 binaries: natively, or through QEMU registered with
- * binfmt_misc (scripts/docker-setup.sh --arm64). Without it: throws under CI=true, else warns and returns false.
+ * Why linux/arm64 binaries cannot run here, or undefined when they can: natively, or through QEMU
+ * registered with binfmt_misc (scripts/docker-setup.sh --arm64). For describeWhen.
  */
-export function requireArm64(suite: string): boolean {
-  if (process.arch === 'arm64') return true;
+export function missingArm64(): string | undefined {
+  if (process.arch === 'arm64') return undefined;
   const handler = '/proc/sys/fs/binfmt_misc/qemu-aarch64';
-  if (existsSync(handler) && readFileSync(handler, 'utf8').startsWith('enabled')) return true;
-  const message = `${suite}: no arm64 emulation (${handler} is not registered; run scripts/docker-setup.sh --arm64)`;
-  if (process.env.CI === 'true') throw new Error(`${message}; CI=true requires these tests to run`);
-  console.warn(`SKIPPED ${message}`);
-  return false;
+  if (existsSync(handler) && readFileSync(handler, 'utf8').startsWith('enabled')) return undefined;
+  return `no arm64 emulation (${handler} is not registered; run scripts/docker-setup.sh --arm64)`;
 }
 
 /** Runs the docker client synchronously; throws with its stderr on failure. */

@@ -1,12 +1,12 @@
 // The end-to-end run of test/integration/e2e.test.ts, same 20 images and assertions, with the
 // functions running as their container images (`resize-chain start --containers`).
 import { describeStartRun } from '../helpers/start-run';
-import { ensureImages, requireDocker, type BuiltImages } from './docker';
+import { describeWhen } from '../helpers/requires';
+import { ensureImages, missingDocker, type BuiltImages } from './docker';
 
-const haveDocker = requireDocker('container e2e');
 let built: BuiltImages | undefined;
 
-if (haveDocker) {
+describeWhen(missingDocker(), 'container e2e', () => {
   beforeAll(() => {
     built = ensureImages(['resize', 'publish']);
   }, 20 * 60_000);
@@ -17,8 +17,4 @@ if (haveDocker) {
     '--publish-image',
     built!.images.publish!,
   ]);
-} else {
-  describe.skip('resize-chain start --containers on 20 images (no Docker engine)', () => {
-    it('needs a Docker engine', () => undefined);
-  });
-}
+});

@@ -8,9 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startContainerFunction } from '../../src/local/container-host';
 import type { LocalFunction } from '../../src/local/function-host';
-import { docker, DOCKER, ensureImages, requireDocker, ROOT, type BuiltImages } from './docker';
-
-const haveDocker = requireDocker('container images');
+import { describeWhen } from '../helpers/requires';
+import { docker, DOCKER, ensureImages, missingDocker, ROOT, type BuiltImages } from './docker';
 
 /** Every path in the image's file system (docker export of a created, never started container). */
 function imageFiles(image: string): string[] {
@@ -64,7 +63,7 @@ function addedCaLines(image: string): string[] {
     .filter((l) => l !== '');
 }
 
-(haveDocker ? describe : describe.skip)('handler images', () => {
+describeWhen(missingDocker(), 'handler images', () => {
   let built: BuiltImages;
   const fns: LocalFunction[] = [];
 

@@ -6,15 +6,14 @@ import net from 'node:net';
 import { startContainerFunction } from '../../src/local/container-host';
 import { dockerBridgeAddress } from '../../src/local/docker-run';
 import type { LocalFunction } from '../../src/local/function-host';
-import { docker, ensureImages, requireDocker } from './docker';
-
-const haveDocker = requireDocker('sandbox limits');
+import { describeWhen } from '../helpers/requires';
+import { docker, ensureImages, missingDocker } from './docker';
 
 interface Inspected {
   HostConfig: { NetworkMode: string; Memory: number; MemorySwap: number; CapDrop: string[] | null; SecurityOpt: string[] | null; Tmpfs: Record<string, string>; ReadonlyRootfs: boolean; PidsLimit: number | null };
 }
 
-(haveDocker ? describe : describe.skip)('a function container', () => {
+describeWhen(missingDocker(), 'a function container', () => {
   let fn: LocalFunction | undefined;
   const containers: string[] = [];
   let runtimeApiPort = 0;

@@ -9,9 +9,9 @@ import { DEFAULT_VARIANTS } from '../../src/core/variants';
 import { startLocalChain, type LocalChain } from '../../src/local/chain';
 import { SANDBOX_LABEL } from '../../src/local/container-host';
 import { synthesizeImage } from '../../src/local/samples';
-import { docker, ensureImages, requireDocker, type BuiltImages } from './docker';
-
-const haveDocker = requireDocker('upload container');
+import { describeWhen } from '../helpers/requires';
+import { waitFor } from '../helpers/wait';
+import { docker, ensureImages, missingDocker, type BuiltImages } from './docker';
 
 interface Signed {
   url: string;
@@ -24,7 +24,7 @@ async function bodyOf(chain: LocalChain, bucket: string, key: string): Promise<B
   return Buffer.from(await res.Body!.transformToByteArray());
 }
 
-(haveDocker ? describe : describe.skip)('upload API with the functions as containers', () => {
+describeWhen(missingDocker(), 'upload API with the functions as containers', () => {
   let built: BuiltImages;
   let chain: LocalChain;
   const lines: Array<Record<string, unknown>> = [];
@@ -53,9 +53,7 @@ async function bodyOf(chain: LocalChain, bucket: string, key: string): Promise<B
     const name = String(starts[0]?.container);
     const running = (): string => docker(['ps', '--filter', `label=${SANDBOX_LABEL}`, '--filter', `name=^${name}$`, '--format', '{{.Names}} {{.Image}}']).stdout.trim();
     // The function host returns once `docker run` is spawned; the engine lists the container a moment later.
-    const deadline = Date.now() + 30_000;
-    while (running() === '' && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
-    expect(running()).toBe(`${name} ${built.images.upload}`);
+    expect(await waitFor(`the engine to list ${name}`, () => running() || undefined, 30_000, 200)).toBe(`${name} ${built.images.upload}`);
   });
 
   it('signs a presigned POST from the container, takes the JPEG through the gateway, and the chain writes its variants', async () => {
@@ -81,17 +79,15 @@ async function bodyOf(chain: LocalChain, bucket: string, key: string): Promise<B
     expect((await fetch(target, { method: 'POST', body: form })).status).toBe(204);
 
     const key = manifestKey(signed.key, chain.outputPrefix);
-    let manifest: { source: { key: string; width: number }; variants: Array<{ name: string; key: string; width: number; format: string }> } | undefined;
-    const deadline = Date.now() + 120_000;
-    while (!manifest && Date.now() < deadline) {
-      manifest = await bodyOf(chain, chain.resources.buckets.output, key)
-        .then((b) => JSON.parse(b.toString('utf8')) as typeof manifest)
-        .catch(() => undefined);
-      if (!manifest) await new Promise((r) => setTimeout(r, 300));
-    }
-    expect(manifest?.source).toMatchObject({ key: signed.key, width: 1200 });
-    expect(manifest?.variants.map((v) => v.name)).toEqual(DEFAULT_VARIANTS.map((v) => v.name));
-    for (const v of manifest!.variants) {
+    type Manifest = { source: { key: string; width: number }; variants: Array<{ name: string; key: string; width: number; format: string }> };
+    const manifest = await waitFor(
+      `the manifest ${key}`,
+      async () => JSON.parse((await bodyOf(chain, chain.resources.buckets.output, key)).toString('utf8')) as Manifest,
+      120_000,
+    );
+    expect(manifest.source).toMatchObject({ key: signed.key, width: 1200 });
+    expect(manifest.variants.map((v) => v.name)).toEqual(DEFAULT_VARIANTS.map((v) => v.name));
+    for (const v of manifest.variants) {
       const meta = await sharp(await bodyOf(chain, chain.resources.buckets.output, v.key)).metadata();
       expect({ name: v.name, width: meta.width, format: meta.format }).toEqual({ name: v.name, width: v.width, format: v.format });
     }

@@ -106,6 +106,12 @@ export function findAwsCli(): { path: string; version: string } | undefined {
   return undefined;
 }
 
+/** What describeWhen/testWhen are told when findAwsCli finds nothing. */
+export const AWS_CLI_MISSING = 'AWS CLI not found (apt-get install awscli, or set AWS_CLI)';
+
+/** What describeWhen/testWhen are told when findBoto3Python finds nothing. */
+export const BOTO3_MISSING = 'boto3 not found (apt-get install python3-boto3, or set BOTO3_PYTHON)';
+
 /**
  * A Python with boto3 to test with: $BOTO3_PYTHON, else Debian's /usr/bin/python3 (`apt-get install
  * python3-boto3`: boto3 1.26, which speaks SQS's Query protocol). Undefined when none imports boto3.

@@ -9,14 +9,15 @@ import net from 'node:net';
 import { startGateway, type Gateway } from '../../src/local/gateway';
 import { isEndpointOrigin, isLoopbackHost, normalizeOrigin } from '../../src/local/endpoint-guard';
 import { exists, startTestCloud, type TestCloud } from '../helpers/local-cloud';
-import { findAwsCli, runAws } from '../helpers/up-process';
+import { testWhen } from '../helpers/requires';
+import { AWS_CLI_MISSING, findAwsCli, runAws } from '../helpers/up-process';
 
 const BUCKET = 'guarded-bucket';
 let cloud: TestCloud;
 let port: number;
 let queueUrl: string;
 const awsCli = findAwsCli();
-const withAwsCli = awsCli || process.env.CI === 'true' ? it : it.skip;
+const CLI_MISSING = awsCli ? undefined : AWS_CLI_MISSING;
 
 interface Answer {
   status: number;
@@ -170,7 +171,7 @@ describe('Origin: only the endpoint itself', () => {
     }
   });
 
-  withAwsCli('the AWS CLI (no Origin) works through http://localhost:<port>', async () => {
+  testWhen(CLI_MISSING, 'the AWS CLI (no Origin) works through http://localhost:<port>', async () => {
     const out = await runAws(awsCli!.path, `http://localhost:${port}`, ['s3', 'ls', `s3://${BUCKET}/`]);
     expect(out).toContain('hello.txt');
   });

@@ -23,6 +23,7 @@ import {
   type SqsEventRecord,
 } from '../../src/local/event-source-mapping';
 import type { InvokeResult } from '../../src/local/types';
+import { waitFor } from '../helpers/wait';
 
 let standIn: StandIn;
 let gateway: Gateway;
@@ -70,14 +71,6 @@ function mapping(opts: Omit<EventSourceMappingOptions, 'sqs' | 'logSink'> & { lo
   const started = startEventSourceMapping({ ...opts, sqs, logSink: (line) => logs?.push(line) });
   mappings.push(started);
   return started;
-}
-
-async function waitFor(condition: () => boolean | Promise<boolean>, what: string, timeoutMs = 15000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
 }
 
 async function queueDepth(url: string): Promise<number> {
@@ -172,7 +165,7 @@ describe('event source mapping', () => {
         return ok({ batchItemFailures: [] });
       },
     });
-    await waitFor(() => esm.stats().deleted === 25 && esm.idle(), '25 deletions');
+    await waitFor('25 deletions', () => esm.stats().deleted === 25 && esm.idle(), 15_000, 50);
     expect(seen.map((record) => record.body).sort()).toEqual(['with-attributes', ...Array.from({ length: 24 }, (_, index) => `m-${index}`)].sort());
     expect(Math.max(...sizes)).toBeLessThanOrEqual(10);
     expect(maxRunning).toBeLessThanOrEqual(2);
@@ -207,7 +200,7 @@ describe('event source mapping', () => {
         return ok({ batchItemFailures: records.filter((record) => record.body.startsWith('fail')).map((record) => ({ itemIdentifier: record.messageId })) });
       },
     });
-    await waitFor(async () => (await queueDepth(queues.ingestDlq.url)) === 2 && esm.idle(), 'two dead letters');
+    await waitFor('two dead letters', async () => (await queueDepth(queues.ingestDlq.url)) === 2 && esm.idle(), 15_000, 50);
     await esm.stop();
     expect(Object.fromEntries(deliveries)).toEqual({ 'ok-1': ['1'], 'ok-2': ['1'], 'ok-3': ['1'], 'fail-1': ['1', '2'], 'fail-2': ['1', '2'] });
     expect(esm.stats()).toMatchObject({ deleted: 3, failedItems: 4 });
@@ -245,7 +238,7 @@ describe('event source mapping', () => {
         return ok();
       },
     });
-    await waitFor(() => esm.stats().deleted === 3 && esm.idle(), 'all three deleted');
+    await waitFor('all three deleted', () => esm.stats().deleted === 3 && esm.idle(), 15_000, 50);
     expect(firstBatch.length).toBeGreaterThan(0);
     expect(redelivered.sort()).toEqual([...firstBatch].sort());
     expect(esm.stats()[counter]).toBe(1);
@@ -260,7 +253,7 @@ describe('event source mapping', () => {
       functionResponseTypes: [],
       invoke: async (event) => ok({ batchItemFailures: (event as { Records: SqsEventRecord[] }).Records.map((record) => ({ itemIdentifier: record.messageId })) }),
     });
-    await waitFor(() => esm.stats().deleted === 2 && esm.idle(), 'both deleted');
+    await waitFor('both deleted', () => esm.stats().deleted === 2 && esm.idle(), 15_000, 50);
     expect(esm.stats().failedItems).toBe(0);
   });
 
@@ -282,7 +275,7 @@ describe('event source mapping', () => {
       await sqs.send(new SendMessageCommand({ QueueUrl: queues.ingest.url, MessageBody: body }));
       await new Promise((resolve) => setTimeout(resolve, 300));
     }
-    await waitFor(() => esm.stats().deleted === 3 && esm.idle(), 'the windowed batch');
+    await waitFor('the windowed batch', () => esm.stats().deleted === 3 && esm.idle(), 15_000, 50);
     expect(batches.map((batch) => batch.sort())).toEqual([['w-1', 'w-2', 'w-3']]);
   });
 

@@ -15,19 +15,16 @@ import {
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { startTestCloud, type TestCloud } from '../helpers/local-cloud';
-import { awsCliEnv, findAwsCli, runAws } from '../helpers/up-process';
+import { testWhen } from '../helpers/requires';
+import { awsCliEnv, AWS_CLI_MISSING, BOTO3_MISSING, findAwsCli, runAws } from '../helpers/up-process';
 import { waitFor } from '../helpers/wait';
 
 const BUCKET = 'conformance-bucket';
 const PYTHON = '/usr/bin/python3';
 const hasBoto3 = existsSync(PYTHON) && spawnSync(PYTHON, ['-c', 'import boto3'], { timeout: 30_000 }).status === 0;
 const awsCli = findAwsCli();
-const ci = process.env.CI === 'true';
-if (!hasBoto3) (ci ? console.error : console.warn)('s3-conformance: Debian python3-boto3 is missing (apt-get install python3-boto3): its cases are skipped');
-if (!awsCli) (ci ? console.error : console.warn)('s3-conformance: the AWS CLI is missing (apt-get install awscli): its cases are skipped');
-// Under CI the clients are installed by .ci/run: their absence fails instead of skipping.
-const withBoto3 = hasBoto3 || ci ? it : it.skip;
-const withAwsCli = awsCli || ci ? it : it.skip;
+const NO_BOTO3 = hasBoto3 ? undefined : BOTO3_MISSING;
+const CLI_MISSING = awsCli ? undefined : AWS_CLI_MISSING;
 
 let cloud: TestCloud;
 
@@ -77,7 +74,7 @@ describe('presigned URLs are held to their expiry', () => {
     await cloud.s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'presigned.txt', Body: 'presigned body' }));
   });
 
-  withBoto3('boto3 SigV4: a URL signed 10 s ago for 1 s answers 403 AccessDenied "Request has expired"; a fresh one answers 200', async () => {
+  testWhen(NO_BOTO3, 'boto3 SigV4: a URL signed 10 s ago for 1 s answers 403 AccessDenied "Request has expired"; a fresh one answers 200', async () => {
     const result = (await boto3(`
 import datetime
 real = datetime.datetime
@@ -102,7 +99,7 @@ print(json.dumps({"old": old, "expired": fetch(old), "fresh": fetch(fresh)}))
     expect(Object.keys(fields)).toEqual(['Code', 'Message', 'X-Amz-Expires', 'Expires', 'ServerTime', 'RequestId', 'HostId']);
   });
 
-  withBoto3('boto3 SigV2 (query Expires): a URL past its time answers 403 "Request has expired" with Expires and ServerTime', async () => {
+  testWhen(NO_BOTO3, 'boto3 SigV2 (query Expires): a URL past its time answers 403 "Request has expired" with Expires and ServerTime', async () => {
     const result = (await boto3(`
 s3 = client(signature_version="s3")
 old = s3.generate_presigned_url("get_object", Params={"Bucket": BUCKET, "Key": "presigned.txt"}, ExpiresIn=-10)
@@ -118,7 +115,7 @@ print(json.dumps({"old": old, "expired": fetch(old), "fresh": fetch(fresh)}))
     expect(fields).toMatchObject({ Code: 'AccessDenied', Message: 'Request has expired' });
   });
 
-  withAwsCli('AWS CLI `s3 presign --expires-in 1`: the URL stops working once it expires', async () => {
+  testWhen(CLI_MISSING, 'AWS CLI `s3 presign --expires-in 1`: the URL stops working once it expires', async () => {
     const url = (await runAws(awsCli!.path, cloud.gateway.endpoint, ['s3', 'presign', `s3://${BUCKET}/presigned.txt`, '--expires-in', '1'])).trim();
     expect(url).toContain('X-Amz-Expires=1');
     const refused = await waitFor('the presigned URL to expire', async () => {
@@ -163,7 +160,7 @@ describe('SSE-S3 is reported as S3 reports it by default', () => {
     }).toEqual({ put: 'AES256', head: 'AES256', get: 'AES256', copy: 'AES256', create: 'AES256', part: 'AES256', complete: 'AES256' });
   });
 
-  withAwsCli('the AWS CLI sees it on put-object and head-object', async () => {
+  testWhen(CLI_MISSING, 'the AWS CLI sees it on put-object and head-object', async () => {
     const put = JSON.parse(await runAws(awsCli!.path, cloud.gateway.endpoint, ['s3api', 'put-object', '--bucket', BUCKET, '--key', 'sse/cli.txt', '--output', 'json'])) as Record<string, unknown>;
     const head = JSON.parse(await runAws(awsCli!.path, cloud.gateway.endpoint, ['s3api', 'head-object', '--bucket', BUCKET, '--key', 'sse/cli.txt', '--output', 'json'])) as Record<string, unknown>;
     expect([put.ServerSideEncryption, head.ServerSideEncryption]).toEqual(['AES256', 'AES256']);
@@ -181,7 +178,7 @@ describe("S3's refusals of keys and bucket names", () => {
     expect(errorFields(await res.text())).toMatchObject({ Code: 'KeyTooLongError', Size: '1025', MaxSizeAllowed: '1024' });
   });
 
-  withBoto3('boto3: bucket names S3 refuses are InvalidBucketName; a valid one is created', async () => {
+  testWhen(NO_BOTO3, 'boto3: bucket names S3 refuses are InvalidBucketName; a valid one is created', async () => {
     const refused = ['xn--bucket', 'bucket-s3alias', 'bucket--ol-s3', 'bucket.mrap', 'bucket--x-s3', 'sthree-bucket', '192.168.5.4', 'ab', 'a'.repeat(64), 'bucket..dots', '-bucket', 'bucket-'];
     const result = (await boto3(`
 s3 = client()
@@ -214,7 +211,7 @@ describe('objects whose media type is application/x-www-form-urlencoded', () => 
     expect(cloud.gateway.counters().requests['s3:PutObject']).toBeGreaterThan(0);
   });
 
-  withAwsCli('the AWS CLI uploads one with --content-type', async () => {
+  testWhen(CLI_MISSING, 'the AWS CLI uploads one with --content-type', async () => {
     await runAws(awsCli!.path, cloud.gateway.endpoint, ['s3api', 'put-object', '--bucket', BUCKET, '--key', 'form/cli.txt', '--content-type', 'application/x-www-form-urlencoded', '--body', '/etc/hostname']);
     const head = JSON.parse(await runAws(awsCli!.path, cloud.gateway.endpoint, ['s3api', 'head-object', '--bucket', BUCKET, '--key', 'form/cli.txt', '--output', 'json'])) as Record<string, unknown>;
     expect(head.ContentType).toBe('application/x-www-form-urlencoded');

@@ -30,6 +30,7 @@ import { LOCAL_CREDENTIALS, LOCAL_REGION, localClientConfig, localAwsEnv } from 
 import { presignPost } from '../../src/aws/presign';
 import { encodeS3Key } from '../../src/core/s3-event';
 import { classifyRequest } from '../../src/local/aws-request';
+import { waitFor } from '../helpers/wait';
 
 let standIn: StandIn;
 let gateway: Gateway;
@@ -238,10 +239,7 @@ describe('notification delivery', () => {
     );
     const retriesBefore = gateway.counters().notificationRetries;
     await s3.send(new PutObjectCommand({ Bucket: 'late', Key: 'a.jpg', Body: 'a' }));
-    const deadline = Date.now() + 5000;
-    while (gateway.counters().notificationRetries === retriesBefore && Date.now() < deadline) {
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
+    await waitFor('a notification retry', () => gateway.counters().notificationRetries > retriesBefore, 5000, 20);
     expect(gateway.counters().notificationRetries).toBeGreaterThan(retriesBefore);
     const lateUrl = (await sqs.send(new CreateQueueCommand({ QueueName: 'late-queue' }))).QueueUrl!;
     await gateway.notificationsSettled();

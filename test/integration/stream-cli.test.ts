@@ -12,7 +12,8 @@ import { DEFAULT_VARIANTS } from '../../src/core/variants';
 import { hashKeyRange } from '../../src/local/stream';
 import { corruptImage, synthesizeImage } from '../../src/local/samples';
 import { LocalStream, partitionKeyHash } from '../../src/local/stream';
-import { awsCliEnv, findAwsCli, killUp, runAws, startUp, type UpProcess } from '../helpers/up-process';
+import { describeWhen } from '../helpers/requires';
+import { awsCliEnv, AWS_CLI_MISSING, findAwsCli, killUp, runAws, startUp, type UpProcess } from '../helpers/up-process';
 import { waitFor } from '../helpers/wait';
 
 const CLI = join(__dirname, '..', '..', 'dist', 'cli.js');
@@ -21,12 +22,7 @@ const OUTPUT = 'image-resize-chain-out-local';
 const STREAM = 'image-resize-chain-uploads';
 
 const awsCli = findAwsCli();
-if (!awsCli) {
-  const message = 'AWS CLI not found (apt-get install awscli, or set AWS_CLI): the `up --stream` tests need it';
-  if (process.env.CI === 'true') throw new Error(`${message}; CI=true does not allow skipping`);
-  console.warn(`SKIPPING the up --stream part of test/integration/stream-cli.test.ts: ${message}`);
-}
-const describeWithCli = awsCli ? describe : describe.skip;
+const CLI_MISSING = awsCli ? undefined : AWS_CLI_MISSING;
 
 jest.setTimeout(180_000);
 
@@ -121,7 +117,7 @@ describe('resize-chain start --stream on 2 good images and 1 corrupt one', () =>
   });
 });
 
-describeWithCli('resize-chain up --stream, driven by the AWS CLI', () => {
+describeWhen(CLI_MISSING, 'resize-chain up --stream, driven by the AWS CLI', () => {
   const cli = awsCli?.path ?? 'aws';
   let up: UpProcess;
   const aws = (args: string[]): Promise<string> => runAws(cli, up.endpoint, args);

@@ -11,7 +11,8 @@ import { join } from 'node:path';
 import sharp from 'sharp';
 import { DEFAULT_VARIANTS } from '../../src/core/variants';
 import { corruptImage, synthesizeImage } from '../../src/local/samples';
-import { findAwsCli, killUp, runAws, startUp, type UpProcess } from '../helpers/up-process';
+import { describeWhen } from '../helpers/requires';
+import { AWS_CLI_MISSING, findAwsCli, killUp, runAws, startUp, type UpProcess } from '../helpers/up-process';
 import { waitFor } from '../helpers/wait';
 
 const SOURCE = 'image-resize-chain-src-local';
@@ -19,12 +20,7 @@ const OUTPUT = 'image-resize-chain-out-local';
 const queueUrl = (endpoint: string, name: string): string => `${endpoint}/000000000000/image-resize-chain-${name}`;
 
 const awsCli = findAwsCli();
-if (!awsCli) {
-  const message = 'AWS CLI not found (apt-get install awscli, or set AWS_CLI): the `resize-chain up` tests need it';
-  if (process.env.CI === 'true') throw new Error(`${message}; CI=true does not allow skipping`);
-  console.warn(`SKIPPING test/integration/up.test.ts: ${message}`);
-}
-const describeWithCli = awsCli ? describe : describe.skip;
+const CLI_MISSING = awsCli ? undefined : AWS_CLI_MISSING;
 
 jest.setTimeout(240_000);
 
@@ -120,7 +116,7 @@ async function presignPut(endpoint: string, bucket: string, key: string): Promis
   return `${url.origin}${path}?${query}`;
 }
 
-describeWithCli('resize-chain up with the AWS CLI, the SDK and presigned URLs', () => {
+describeWhen(CLI_MISSING, 'resize-chain up with the AWS CLI, the SDK and presigned URLs', () => {
   const cli = awsCli?.path ?? 'aws';
   const work = mkdtempSync(join(tmpdir(), 'irc-up-'));
   let up: UpProcess | undefined;
@@ -227,7 +223,7 @@ describeWithCli('resize-chain up with the AWS CLI, the SDK and presigned URLs', 
   });
 });
 
-describeWithCli('resize-chain up: graceful shutdown under load, then a restart on --state', () => {
+describeWhen(CLI_MISSING, 'resize-chain up: graceful shutdown under load, then a restart on --state', () => {
   const cli = awsCli?.path ?? 'aws';
   const work = mkdtempSync(join(tmpdir(), 'irc-up-state-'));
   const state = join(work, 'state');
@@ -297,7 +293,7 @@ describeWithCli('resize-chain up: graceful shutdown under load, then a restart o
   });
 });
 
-describeWithCli('resize-chain up: a second signal', () => {
+describeWhen(CLI_MISSING, 'resize-chain up: a second signal', () => {
   const cli = awsCli?.path ?? 'aws';
   const work = mkdtempSync(join(tmpdir(), 'irc-up-twice-'));
   let up: UpProcess | undefined;

@@ -6,6 +6,7 @@ import { startLocalChain, type LocalChain } from '../../src/local/chain';
 import { startLocalFunction, type LocalFunction } from '../../src/local/function-host';
 import { synthesizeImage } from '../../src/local/samples';
 import { exists, HANDLERS_DIR, startTestCloud, startUploadFunction, uploadApiEvent, type TestCloud } from '../helpers/local-cloud';
+import { waitFor } from '../helpers/wait';
 
 let cloud: TestCloud;
 let upload: LocalFunction;
@@ -125,8 +126,7 @@ describe('keep-warm ping under aws-lambda-ric, with no cloud and no credentials'
     const payload = answerOf(await bare.invoke({ source: 'resize-chain.keep-warm' }));
     expect(payload.statusCode).toBe(200);
     expect(JSON.parse(payload.body ?? '')).toEqual({ warm: true });
-    const deadline = Date.now() + 5000;
-    while (logged('keep-warm ping').length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    await waitFor('the keep-warm ping in the log', () => logged('keep-warm ping').length > 0, 5000, 20);
     expect(logged('keep-warm ping')).toEqual([expect.objectContaining({ level: 'DEBUG', cold_start: true })]);
     expect(logged('upload signing failed')).toEqual([]);
   });
@@ -163,12 +163,17 @@ describe('upload API in the local cloud (start --ui)', () => {
     expect((await postForm(signed, png, 'image/png', 'local.png')).status).toBe(204);
 
     const statusUrl = `${chain.endpoint}/_ui/status?key=${encodeURIComponent(signed.key)}`;
-    let status: { state: string; manifest?: { variants: Array<{ key: string }> } } = { state: 'pending' };
-    const deadline = Date.now() + 60_000;
-    while (status.state !== 'done' && Date.now() < deadline) {
-      status = (await (await fetch(statusUrl)).json()) as typeof status;
-      if (status.state !== 'done') await new Promise((r) => setTimeout(r, 250));
-    }
+    type Status = { state: string; manifest?: { variants: Array<{ key: string }> } };
+    const status = await waitFor(
+      `the status of ${signed.key} to be done`,
+      async () => {
+        const seen = (await (await fetch(statusUrl)).json()) as Status;
+        if (seen.state !== 'done') throw new Error(`state ${JSON.stringify(seen)}`);
+        return seen;
+      },
+      60_000,
+      250,
+    );
     expect(status.state).toBe('done');
     expect(status.manifest?.variants.length).toBeGreaterThan(0);
     const variant = await fetch(`${chain.endpoint}/${chain.resources.buckets.output}/${status.manifest?.variants[0].key}`);

@@ -12,7 +12,8 @@ import { ImageResizeChainStack } from '../../modules/example-stacks';
 import { KINESIS_CONSUMER_ACTIONS } from '../../modules/stream-source';
 import { synthStreamSourceModule } from '../../modules/terraform-stream-source';
 import { TEST_IMAGES, TfJson, asList, refusal, resourceAddresses, resourceNamed, resourcesOf, statementsOf, synthChain } from './synth';
-import { findProviderMirror, findTerraform, runTerraform, writeCliConfig, writeMockCredentials } from './terraform-cli';
+import { testWhen } from '../helpers/requires';
+import { findOfflineTerraform, runTerraform, writeCliConfig, writeMockCredentials } from './terraform-cli';
 
 function resizePolicy(doc: TfJson) {
   return statementsOf(resourceNamed(doc, 'aws_iam_role_policy', 'resize').policy);
@@ -188,19 +189,12 @@ describe('streamSource refusals', () => {
   });
 });
 
-const terraform = findTerraform();
-const mirror = terraform.bin ? findProviderMirror() : { dir: undefined, reason: 'skipped: no terraform' };
-const ready = !!terraform.bin && !!mirror.dir;
+const terraform = findOfflineTerraform();
 
-test('offline terraform: a chain with a stream source validates and plans every synthesized resource', () => {
-  if (!ready) {
-    if (process.env.CI === 'true') throw new Error(`offline terraform cannot run: ${terraform.bin ? mirror.reason : terraform.reason}`);
-    console.warn('SKIPPING offline terraform plan of the stream source: no terraform or provider mirror');
-    return;
-  }
+testWhen(terraform.missing, 'offline terraform: a chain with a stream source validates and plans every synthesized resource', () => {
   const work = mkdtempSync(join(tmpdir(), 'irc-stream-tf-'));
   try {
-    const cli = writeCliConfig(work, mirror.dir!);
+    const cli = writeCliConfig(work, terraform.mirror!);
     const app = new App({ outdir: join(work, 'out') });
     new ImageResizeChainStack(app, 'stream', { chain: { images: TEST_IMAGES, streamSource: { shardCount: 2 } } });
     app.synth();

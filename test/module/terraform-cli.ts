@@ -113,3 +113,14 @@ export function runTerraform(bin: string, cliConfig: string, cwd: string, args: 
   const res = spawnSync(bin, [...args], { cwd, env, encoding: 'utf8', timeout: 180000, maxBuffer: 64 * 1024 * 1024 });
   return { code: res.status ?? -1, stdout: res.stdout ?? '', stderr: `${res.stderr ?? ''}${res.error ? String(res.error) : ''}` };
 }
+
+/**
+ * What the offline Terraform tests run with: the binary and the provider mirror, or `missing`
+ * saying why they cannot run here (for describeWhen / testWhen in test/helpers/requires.ts).
+ */
+export function findOfflineTerraform(): { bin?: string; mirror?: string; missing?: string } {
+  const terraform = findTerraform();
+  if (!terraform.bin) return { missing: `terraform: ${terraform.reason}` };
+  const mirror = findProviderMirror();
+  return mirror.dir ? { bin: terraform.bin, mirror: mirror.dir } : { missing: `terraform and the provider mirror: ${mirror.reason}` };
+}

@@ -16,13 +16,11 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { renderPlainModules, writePlainModules } from '../../scripts/synth-module';
 import { TfJson, countedResourceAddresses, resourceAddresses, statementsOf } from './synth';
-import { findProviderMirror, findTerraform, runTerraform, writeCliConfig, writeMockCredentials } from './terraform-cli';
+import { describeWhen } from '../helpers/requires';
+import { findOfflineTerraform, runTerraform, writeCliConfig, writeMockCredentials } from './terraform-cli';
 
 const ROOT = resolve(__dirname, '..', '..');
-const terraform = findTerraform();
-const mirror = terraform.bin ? findProviderMirror() : { dir: undefined, reason: 'skipped: no terraform' };
-const ready = !!terraform.bin && !!mirror.dir;
-const missing = !terraform.bin ? terraform.reason : mirror.reason;
+const terraform = findOfflineTerraform();
 
 const STREAM_SOURCE_FILE = 'modules/stream-source/main.tf.json';
 const QUEUE_ARN = 'arn:aws:sqs:eu-west-1:210987654321:shared-stream-failures';
@@ -47,12 +45,6 @@ const IMAGE_VARS = [
 
 const streamSource = (): TfJson => JSON.parse(renderPlainModules()[STREAM_SOURCE_FILE]!) as TfJson;
 
-test('terraform and the AWS provider mirror are available for the stream failure tests (required under CI=true)', () => {
-  if (ready) return;
-  if (process.env.CI === 'true') throw new Error(`offline terraform tests cannot run: ${missing}`);
-  console.warn(`SKIPPING offline terraform stream failure tests: ${missing}`);
-});
-
 test('the submodule counts exactly the failure queue, its DLQ and their alarms, on on_failure_destination_arn', () => {
   const doc = streamSource();
   expect(countedResourceAddresses(doc).sort()).toEqual(FAILURE_QUEUE_RESOURCES);
@@ -67,8 +59,6 @@ test('the submodule counts exactly the failure queue, its DLQ and their alarms, 
   expect(sends).toEqual([{ Sid: 'SendStreamFailures', Effect: 'Allow', Action: '${local.stream_failure_send_action}', Resource: '${local.stream_failure_destination_arn}' }]);
 });
 
-const describeIfReady = ready ? describe : describe.skip;
-
 interface PlannedChange {
   address: string;
   change: { actions: string[]; after?: Record<string, unknown> };
@@ -79,7 +69,7 @@ interface ShownPlan {
   output_changes?: Record<string, { after?: unknown; after_unknown?: boolean }>;
 }
 
-describeIfReady('offline terraform: on_failure_destination_arn of the stream-source submodule', () => {
+describeWhen(terraform.missing, 'offline terraform: on_failure_destination_arn of the stream-source submodule', () => {
   let work: string;
   let cli: string;
   let example: string;
@@ -106,7 +96,7 @@ describeIfReady('offline terraform: on_failure_destination_arn of the stream-sou
 
   beforeAll(() => {
     work = mkdtempSync(join(tmpdir(), 'irc-tf-failure-'));
-    cli = writeCliConfig(work, mirror.dir!);
+    cli = writeCliConfig(work, terraform.mirror!);
     writePlainModules(join(work, 'modules', 'terraform', 'image-resize-chain'));
     doc = streamSource();
     example = join(work, 'examples', 'terraform-full');

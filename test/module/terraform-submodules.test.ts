@@ -11,13 +11,11 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { PLAIN_MODULE_FILES, renderPlainModules, writePlainModules } from '../../scripts/synth-module';
 import { TfJson, countedResourceAddresses, resourceAddresses } from './synth';
-import { findProviderMirror, findTerraform, runTerraform, writeCliConfig, writeMockCredentials } from './terraform-cli';
+import { describeWhen } from '../helpers/requires';
+import { findOfflineTerraform, runTerraform, writeCliConfig, writeMockCredentials } from './terraform-cli';
 
 const ROOT = resolve(__dirname, '..', '..');
-const terraform = findTerraform();
-const mirror = terraform.bin ? findProviderMirror() : { dir: undefined, reason: 'skipped: no terraform' };
-const ready = !!terraform.bin && !!mirror.dir;
-const missing = !terraform.bin ? terraform.reason : mirror.reason;
+const terraform = findOfflineTerraform();
 
 /** Module block name in examples/terraform-full -> file of PLAIN_MODULE_FILES it uses. */
 const MODULES = {
@@ -42,12 +40,6 @@ const IMAGE_VARS = [
   '-var', 'publish_image_uri=123456789012.dkr.ecr.eu-west-1.amazonaws.com/irc-publish:v1',
   '-var', 'upload_image_uri=123456789012.dkr.ecr.eu-west-1.amazonaws.com/irc-upload:v1',
 ];
-
-test('terraform and the AWS provider mirror are available for the submodule tests (required under CI=true)', () => {
-  if (ready) return;
-  if (process.env.CI === 'true') throw new Error(`offline terraform tests cannot run: ${missing}`);
-  console.warn(`SKIPPING offline terraform submodule tests: ${missing}`);
-});
 
 test('synth:module writes the main module and both submodules', () => {
   expect(Object.keys(PLAIN_MODULE_FILES).sort()).toEqual(Object.values(MODULES).sort());
@@ -77,14 +69,12 @@ test('the upload function environment and the stream mapping are driven by the s
   });
 });
 
-const describeIfReady = ready ? describe : describe.skip;
-
 interface PlannedChange {
   address: string;
   change: { actions: string[]; after?: Record<string, unknown> };
 }
 
-describeIfReady('offline terraform: examples/terraform-full', () => {
+describeWhen(terraform.missing, 'offline terraform: examples/terraform-full', () => {
   let work: string;
   let cli: string;
   let example: string;
@@ -130,7 +120,7 @@ describeIfReady('offline terraform: examples/terraform-full', () => {
 
   beforeAll(() => {
     work = mkdtempSync(join(tmpdir(), 'irc-tf-sub-'));
-    cli = writeCliConfig(work, mirror.dir!);
+    cli = writeCliConfig(work, terraform.mirror!);
     // The modules rendered fresh from the constructs, where the example's relative sources expect them.
     writePlainModules(join(work, 'modules', 'terraform', 'image-resize-chain'));
     const rendered = renderPlainModules();

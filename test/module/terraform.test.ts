@@ -14,23 +14,13 @@ import { App } from 'cdktf';
 import { PLAIN_MODULE_DIR, renderPlainModule, renderPlainModules } from '../../scripts/synth-module';
 import { ImageResizeChainStack } from '../../modules/example-stacks';
 import { TEST_IMAGES, TfJson, countedResourceAddresses, resourceAddresses } from './synth';
-import { findProviderMirror, findTerraform, runTerraform, writeCliConfig, writeMockCredentials } from './terraform-cli';
+import { describeWhen } from '../helpers/requires';
+import { findOfflineTerraform, runTerraform, writeCliConfig, writeMockCredentials } from './terraform-cli';
 
 const ROOT = resolve(__dirname, '..', '..');
-const terraform = findTerraform();
-const mirror = terraform.bin ? findProviderMirror() : { dir: undefined, reason: 'skipped: no terraform' };
-const ready = !!terraform.bin && !!mirror.dir;
-const missing = !terraform.bin ? terraform.reason : mirror.reason;
+const terraform = findOfflineTerraform();
 
-test('terraform and the AWS provider mirror are available (required under CI=true)', () => {
-  if (ready) return;
-  if (process.env.CI === 'true') throw new Error(`offline terraform tests cannot run: ${missing}`);
-  console.warn(`SKIPPING offline terraform validate/plan tests: ${missing}`);
-});
-
-const describeIfReady = ready ? describe : describe.skip;
-
-describeIfReady('offline terraform', () => {
+describeWhen(terraform.missing, 'offline terraform', () => {
   let work: string;
   let cli: string;
   const tf = (cwd: string, args: string[]): string => {
@@ -53,7 +43,7 @@ describeIfReady('offline terraform', () => {
 
   beforeAll(() => {
     work = mkdtempSync(join(tmpdir(), 'irc-tf-'));
-    cli = writeCliConfig(work, mirror.dir!);
+    cli = writeCliConfig(work, terraform.mirror!);
   });
 
   afterAll(() => {

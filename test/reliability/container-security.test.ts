@@ -10,11 +10,12 @@ import { rootCertificates } from 'node:tls';
 import { gunzipSync } from 'node:zlib';
 import { containerLauncher } from '../../src/local/container-host';
 import { startLocalFunction, type LocalFunction } from '../../src/local/function-host';
-import { docker, ensureImages, requireDocker, type BuiltImages } from '../containers/docker';
+import { docker, ensureImages, missingDocker, type BuiltImages } from '../containers/docker';
+import { describeWhen } from '../helpers/requires';
+
+const DOCKER_MISSING = missingDocker();
 
 const HANDLERS = ['resize', 'publish'];
-const haveDocker = requireDocker('container security');
-const maybe = haveDocker ? describe : describe.skip;
 
 /** Patterns that must not occur in any byte of any layer. */
 const SECRET_PATTERNS: Array<[string, RegExp]> = [
@@ -63,7 +64,7 @@ function filesOf(layer: Buffer): string[] {
   return res.stdout.split('\n').filter(Boolean);
 }
 
-maybe('image layers hold no secret and no build CA', () => {
+describeWhen(DOCKER_MISSING, 'image layers hold no secret and no build CA', () => {
   let built: BuiltImages;
   beforeAll(() => {
     built = ensureImages(HANDLERS);
@@ -85,7 +86,7 @@ maybe('image layers hold no secret and no build CA', () => {
   });
 });
 
-maybe('a running sandbox, started as --containers starts it', () => {
+describeWhen(DOCKER_MISSING, 'a running sandbox, started as --containers starts it', () => {
   let fn: LocalFunction;
   const containers: string[] = [];
 

@@ -9,18 +9,10 @@ import { startEventSourceMapping, toSqsEventRecord, type EventSourceMapping } fr
 import { startLocalFunction, type LocalFunction } from '../../src/local/function-host';
 import { corruptImage, synthesizeImage } from '../../src/local/samples';
 import { exists, functionEnvFor, HANDLERS_DIR, listKeys, receiveAll, startTestCloud, type TestCloud, upload } from '../helpers/local-cloud';
+import { waitFor } from '../helpers/wait';
 
 jest.setTimeout(120_000);
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function until(what: string, check: () => Promise<boolean> | boolean, timeoutMs = 60_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for: ${what}`);
-    await sleep(100);
-  }
-}
 
 
 /**
@@ -88,7 +80,7 @@ describe('transient and permanent failures through the event source mapping', ()
   });
 
   it('rejects the permanent failure once, never retried, and processes the good neighbour once', async () => {
-    await until('mapping idle', () => mapping.idle());
+    await waitFor('mapping idle', () => mapping.idle(), 60_000, 100);
     const rejected = await receiveAll(cloud, cloud.resources.queues.rejected.url, 2, { timeoutMs: 3000 });
     expect(rejected.map((m) => [JSON.parse(m.Body ?? '').source.key, JSON.parse(m.Body ?? '').code])).toEqual([['uploads/sem/corrupt.jpg', 'CORRUPT']]);
     const sourceLines = (key: string) => logs.filter((l) => l.key === key && String(l.message).startsWith('source ')).map((l) => l.message);
@@ -159,7 +151,7 @@ describe('duplicates, out-of-order deliveries and overwrites (direct invokes)', 
     // v1's thumb write is held back long enough for v2 to be uploaded and fully processed first.
     const slow = cloud.gateway.faults.add({ service: 's3', operation: 'PutObject', key: 'v/uploads/race/photo/thumb.webp', times: 1, effect: { delayMs: 2500 } });
     const first = resize.invoke(event([m1], cloud.resources.queues.ingest.arn));
-    await until('v1 thumb write held', () => slow.hits === 1);
+    await waitFor('v1 thumb write held', () => slow.hits === 1, 60_000, 100);
     const eTag2 = await upload(cloud, key, v2);
     await cloud.gateway.notificationsSettled();
     const m2 = await ingestOne();
@@ -239,7 +231,7 @@ describe('a sandbox killed, or timed out, in the middle of a batch', () => {
   it('kill -9 while a variant write is in flight: no manifest beside partial variants, then every image done once redelivered', async () => {
     const slow = chain.gateway.faults.add({ service: 's3', operation: 'PutObject', key: /\/crash\/img-3\/thumb\.webp$/, times: 1, effect: { delayMs: 1500 } });
     const keys = await uploadAll('crash');
-    await until('a write held in flight', () => slow.hits === 1);
+    await waitFor('a write held in flight', () => slow.hits === 1, 60_000, 100);
     const restartsBefore = chain.functions.resize.stats().restarts;
     process.kill(resizePids().at(-1) as number, 'SIGKILL');
     // Right after the kill, nothing half-written may look done.
