@@ -17,7 +17,8 @@
  *   `x-amz-credential` condition); values are compared exactly.
  * - Every form field except x-amz-signature, file, policy and x-ignore-* must be named by a condition.
  */
-import { createHmac, timingSafeEqual } from 'node:crypto';
+import { timingSafeEqual } from 'node:crypto';
+import { sigV4Signature } from '../aws/presign';
 
 /** An S3 error as S3 answers it: `<Error><Code/><Message/>…details…</Error>` with `status`. */
 export interface S3ErrorShape {
@@ -132,10 +133,6 @@ function viewOf(fields: PostFormFields): FormView | { ok: false; error: S3ErrorS
     order.push(lower);
   }
   return { byName, order };
-}
-
-function hmac(key: Buffer | string, data: string): Buffer {
-  return createHmac('sha256', key).update(data, 'utf8').digest();
 }
 
 /** A parsed condition; `written` renders it as S3 does in "Policy Condition failed: …". */
@@ -275,8 +272,7 @@ function evaluate(fields: PostFormFields, file: { size?: number; filename?: stri
     return s3Error('InvalidAccessKeyId', 403, 'The AWS Access Key Id you provided does not exist in our records.', { AWSAccessKeyId: accessKeyId });
   }
 
-  const signingKey = hmac(hmac(hmac(hmac(`AWS4${secret.secretAccessKey}`, day), region), 's3'), 'aws4_request');
-  const expected = hmac(signingKey, encodedPolicy).toString('hex');
+  const expected = sigV4Signature(secret.secretAccessKey, { day, region, service: 's3' }, encodedPolicy);
   const provided = field('x-amz-signature') as string;
   if (provided.length !== expected.length || !timingSafeEqual(Buffer.from(provided), Buffer.from(expected))) {
     return s3Error(
