@@ -9,6 +9,7 @@ import { randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { configError } from '../core/errors';
+import { STATE_DIR_MODE, STATE_FILE_MODE } from './state-dir';
 
 /** File name of the kept UUIDs inside the state folder. */
 export const MAPPING_IDS_FILE = 'event-source-mappings.json';
@@ -48,8 +49,8 @@ export function mappingIds(stateDir: string | undefined): MappingIds {
     if (known) return known;
     const uuid = randomUUID();
     kept[key] = uuid;
-    mkdirSync(stateDir, { recursive: true, mode: 0o700 });
-    writeFileSync(`${file}.tmp`, `${JSON.stringify(kept, null, 2)}\n`, { mode: 0o600 });
+    mkdirSync(stateDir, { recursive: true, mode: STATE_DIR_MODE });
+    writeFileSync(`${file}.tmp`, `${JSON.stringify(kept, null, 2)}\n`, { mode: STATE_FILE_MODE });
     renameSync(`${file}.tmp`, file);
     return uuid;
   };
