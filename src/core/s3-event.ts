@@ -54,7 +54,7 @@ export function assertSafeKey(key: string, bucket?: string): void {
   if (Buffer.byteLength(key, 'utf8') > MAX_KEY_BYTES) {
     throw new PipelineError('INVALID_KEY', `object key is longer than ${MAX_KEY_BYTES} bytes`, subject);
   }
-  // eslint-disable-next-line no-control-regex
+  // eslint-disable-next-line no-control-regex -- matching control characters is what this check is for
   if (/[\u0000-\u001f\u007f]/.test(key)) {
     throw new PipelineError('INVALID_KEY', `object key contains a control character: ${JSON.stringify(key)}`, subject);
   }
