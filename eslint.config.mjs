@@ -87,10 +87,20 @@ export default defineConfig(
   {
     files: ['**/*.ts', '**/*.js', '**/*.mjs'],
     rules: {
-      // Prettier wraps code at 120; what it cannot wrap (comments, long strings) is kept to 120 here.
-      // URLs cannot be split without breaking them. (max-len is deprecated in ESLint core but kept until v11;
-      // @stylistic/max-len is its successor.)
-      'max-len': ['error', { code: 120, tabWidth: 2, ignoreUrls: true }],
+      // Prettier wraps code at 120; what it cannot wrap (comments, long strings) is kept to 120 here, except what
+      // cannot be cut without harm: a URL, a regular expression literal (as a string it loses its syntax check),
+      // an import of one long module path, and a test's title line (prettier keeps `it('title', async () => {` whole).
+      // (max-len is deprecated in ESLint core but kept until v11; @stylistic/max-len is its successor.)
+      'max-len': [
+        'error',
+        {
+          code: 120,
+          tabWidth: 2,
+          ignoreUrls: true,
+          ignoreRegExpLiterals: true,
+          ignorePattern: String.raw`^\s*(?:import\s.*\sfrom\s'[^']+';$|(?:it|test|describe)(?:\.\w+)*\()`,
+        },
+      ],
     },
   },
 );

@@ -3,7 +3,7 @@
  * reuses the chain's outputs from another team's point of view (cross-stack references).
  */
 import { Construct } from 'constructs';
-import { Fn, LocalBackend, TerraformOutput, TerraformStack } from 'cdktf';
+import { Fn, LocalBackend, TerraformOutput, TerraformStack, Token } from 'cdktf';
 import { AwsProvider } from '@cdktf/provider-aws/lib/provider';
 import { IamRole } from '@cdktf/provider-aws/lib/iam-role';
 import { CloudwatchMetricAlarm } from '@cdktf/provider-aws/lib/cloudwatch-metric-alarm';
@@ -87,7 +87,7 @@ export class ChainConsumerStack extends ReadableStack {
     chain.grantReadOutputs(appPolicy);
 
     // The account id is the 5th field of any ARN of the chain's (no STS call: plans run offline).
-    this.topic = new AlarmTopic(this, 'rejections-topic', { topicName: `${id}-rejections`, accountId: Fn.element(Fn.split(':', chain.rejectedQueue.queueArn), 4) });
+    this.topic = new AlarmTopic(this, 'rejections-topic', { topicName: `${id}-rejections`, accountId: Token.asString(Fn.element(Fn.split(':', chain.rejectedQueue.queueArn), 4)) });
     new CloudwatchMetricAlarm(this, 'rejections-alarm', {
       alarmName: `${id}-images-rejected`,
       alarmDescription: 'Uploads were rejected (not an image, corrupt, too large): see the rejected queue.',

@@ -217,7 +217,7 @@ export class StreamSourceModuleStack extends ReadableStack {
     if (!created || !notEmptyAlarm || !dlqAlarm || created.alarms.length !== 1) {
       throw submoduleDrift('expected the construct to create a failure queue with one alarm (dlq-depth-alarm) and a stream-failures-alarm');
     }
-    const counted = [...created.node.findAll().filter(TerraformResource.isTerraformResource), notEmptyAlarm];
+    const counted = [...created.node.findAll().filter((node) => TerraformResource.isTerraformResource(node)), notEmptyAlarm];
     for (const resource of counted) resource.addOverride('count', hcl(`${CREATES_FAILURE_QUEUE} ? 1 : 0`));
 
     // Every reference to a counted resource names its [0] (evaluated only where it exists).

@@ -63,7 +63,7 @@ export function checkScheduleExpression(field: string, expression: string): void
     throw configError(field, `${JSON.stringify(expression)}: the value must be a whole number >= 1, with a singular unit only for 1 (e.g. rate(1 minute), rate(5 minutes))`);
   }
   const cron = /^cron\((.*)\)$/.exec(expression);
-  if (cron && cron[1]!.trim().split(/\s+/).length === 6 && /^[0-9A-Za-z*?\/,#\- ]+$/.test(cron[1]!)) return;
+  if (cron && cron[1]!.trim().split(/\s+/).length === 6 && /^[0-9A-Za-z*?/,#\- ]+$/.test(cron[1]!)) return;
   throw configError(field, `${JSON.stringify(expression)} is not a schedule expression: want rate(N minutes|hours|days) or cron(minutes hours day-of-month month day-of-week year)`);
 }
 

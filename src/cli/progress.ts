@@ -12,7 +12,8 @@ export class ProgressBar {
     private readonly total: number,
     private readonly stream: NodeJS.WriteStream = process.stderr,
   ) {
-    this.tty = Boolean(stream.isTTY);
+    // isTTY is undefined, not false, when the stream is a pipe or a file (the types say boolean).
+    this.tty = stream.isTTY === true;
   }
 
   update(done: number, detail = ''): void {

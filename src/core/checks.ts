@@ -1,3 +1,4 @@
+import { inspect } from 'node:util';
 import { configError } from './errors';
 
 /** Renders a rejected value for an error message: JSON where possible, so strings show their quotes. */
@@ -8,7 +9,8 @@ export function show(value: unknown): string {
     const text = JSON.stringify(value);
     return text.length > 80 ? `${text.slice(0, 77)}...` : text;
   } catch {
-    return String(value);
+    // A cycle or a bigint: Node's own rendering, one level deep.
+    return inspect(value, { depth: 1, breakLength: Infinity });
   }
 }
 
@@ -22,4 +24,11 @@ export function checkInt(field: string, value: unknown, min: number, max: number
     throw configError(field, `${shown} is not an integer in ${min}..${max}`);
   }
   return value;
+}
+
+/** Length of `text` in Unicode code points (what AWS calls characters), not UTF-16 units as `text.length` counts. */
+export function codePointLength(text: string): number {
+  let count = 0;
+  for (const _ of text) count++;
+  return count;
 }

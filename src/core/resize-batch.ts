@@ -167,14 +167,16 @@ async function findEarlierWork(cfg: ResizeConfig, ports: ResizePorts, ref: S3Obj
  */
 export const MAX_FRESHNESS_ROUNDS = 3;
 
-/** The source's ETag now: undefined when it was deleted, 'changed' when it can no longer be read as an image source. */
-async function currentETag(cfg: ResizeConfig, ports: ResizePorts, ref: S3ObjectRef): Promise<string | undefined | 'changed'> {
+/** The source now: its ETag, 'deleted', or 'changed' when it can no longer be read as an image source. */
+type SourceNow = { eTag: string } | 'deleted' | 'changed';
+
+async function currentETag(cfg: ResizeConfig, ports: ResizePorts, ref: S3ObjectRef): Promise<SourceNow> {
   try {
-    if (ports.headSource) return (await ports.headSource(ref))?.eTag;
-    return (await ports.getSource(ref, cfg.limits.maxInputBytes)).eTag;
+    const head = ports.headSource ? await ports.headSource(ref) : await ports.getSource(ref, cfg.limits.maxInputBytes);
+    return head ? { eTag: head.eTag } : 'deleted';
   } catch (err) {
     const error = toPipelineError(err);
-    if (error.code === 'NOT_FOUND') return undefined;
+    if (error.code === 'NOT_FOUND') return 'deleted';
     if (error.permanent) return 'changed';
     throw err;
   }
@@ -227,7 +229,7 @@ async function processSource(cfg: ResizeConfig, ports: ResizePorts, item: WorkIt
       // rendered again by us) or was uploaded after our writes (and its own run writes after us).
       const now = await currentETag(cfg, ports, ref);
       if (now === 'changed') return { kind: 'stale' };
-      if (now === undefined || now === source.eTag) {
+      if (now === 'deleted' || now.eTag === source.eTag) {
         const sameVersion = source.eTag === notified;
         // The upload time is the notification's, so it describes only the version notified.
         const uploadedAt = sameVersion ? ref.eventTime : undefined;
@@ -238,7 +240,7 @@ async function processSource(cfg: ResizeConfig, ports: ResizePorts, item: WorkIt
         );
         return { kind: 'resized', event, renderMs: performance.now() - readAt };
       }
-      ports.log('warn', 'source overwritten while its variants were written; rendering the newer version', { ...subject, eTag: source.eTag, newerETag: now, round });
+      ports.log('warn', 'source overwritten while its variants were written; rendering the newer version', { ...subject, eTag: source.eTag, newerETag: now.eTag, round });
       if (round >= MAX_FRESHNESS_ROUNDS) {
         throw new PipelineError('S3_ERROR', `source changed during each of ${MAX_FRESHNESS_ROUNDS} rounds; retrying later`, subject);
       }

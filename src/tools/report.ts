@@ -1,3 +1,4 @@
+import { codePointLength } from '../core/checks';
 import { FiguresAccumulator, type ChainFigures } from '../core/metrics';
 import type { LogSink } from '../local/cloud/lambda/invoke-contract';
 
@@ -61,8 +62,8 @@ export function formatBytes(bytes: number): string {
 }
 
 function pad(cells: string[][]): string {
-  const widths = cells[0]?.map((_, col) => Math.max(...cells.map((row) => [...(row[col] ?? '')].length))) ?? [];
-  return cells.map((row) => row.map((cell, col) => cell + ' '.repeat((widths[col] ?? 0) - [...cell].length)).join('  ').trimEnd()).join('\n');
+  const widths = cells[0]?.map((_, col) => Math.max(...cells.map((row) => codePointLength(row[col] ?? '')))) ?? [];
+  return cells.map((row) => row.map((cell, col) => cell + ' '.repeat((widths[col] ?? 0) - codePointLength(cell))).join('  ').trimEnd()).join('\n');
 }
 
 /** A plain-text table: one block per source, one row per variant. */

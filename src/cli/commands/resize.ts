@@ -27,8 +27,9 @@ export async function resizeFiles(opts: ResizeFilesOptions): Promise<number> {
     const started = performance.now();
     const subject = { key: file };
     try {
-      const input = await readFile(file).catch((err: NodeJS.ErrnoException) => {
-        throw Object.assign(new Error(`cannot read ${file}: ${err.code ?? err.message}`), { code: err.code });
+      const input = await readFile(file).catch((err: unknown) => {
+        const { code, message } = err as NodeJS.ErrnoException; // readFile rejects with a system error
+        throw Object.assign(new Error(`cannot read ${file}: ${code ?? message}`), { code });
       });
       const result = await resizeImage(input, specs, DEFAULT_LIMITS, subject);
       const dir = join(opts.outDir, stripExtension(basename(file)));

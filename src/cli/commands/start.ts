@@ -223,7 +223,7 @@ export async function startCommand(opts: StartOptions): Promise<StartSummary> {
       return { exitCode: SIGNAL_EXIT[interrupted] ?? 1, entries: [], deadLetters: {}, metrics: tap.figures() };
     }
 
-    if (finished === uploads.length) await chain.waitForIdle(60_000).catch((err: Error) => process.stderr.write(`${err.message}\n`));
+    if (finished === uploads.length) await chain.waitForIdle(60_000).catch((err: unknown) => process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n`));
     const depths = await chain.queueDepths();
     const q = chain.resources.queues;
     const deadLetters = { [q.ingestDlq.name]: depths[q.ingestDlq.name] ?? 0, [q.resizedDlq.name]: depths[q.resizedDlq.name] ?? 0 };

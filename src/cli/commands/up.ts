@@ -101,6 +101,13 @@ export interface InvocationLine {
   error?: string;
 }
 
+/** A log line's field as text: a string as it is, anything else as JSON, '' when absent. */
+function logField(line: Record<string, unknown>, name: string): string {
+  const value = line[name];
+  if (value === undefined || value === null) return '';
+  return typeof value === 'string' ? value : JSON.stringify(value);
+}
+
 /**
  * Reads an event source mapping's batch log line (`esm.batch` of an SQS mapping, `stream.batch` of
  * the Kinesis one) as an invocation line; undefined for other lines.
@@ -111,15 +118,15 @@ export function invocationLine(line: Record<string, unknown>, functionName: stri
   const entry: InvocationLine = {
     time: now.toISOString().slice(11, 23),
     function: functionName,
-    requestId: String(line.requestId || '-'),
+    requestId: logField(line, 'requestId') || '-',
     records: Number(line.size ?? 0),
     outcome,
     ms: Math.round(Number(line.durationMs ?? 0)),
   };
   const failures = Number(line.failures ?? 0);
   if (failures > 0) entry.failures = failures;
-  if (line.errorType) entry.error = `${String(line.errorType)}: ${String(line.errorMessage ?? '')}`.slice(0, 200);
-  else if (line.reason) entry.error = String(line.reason).slice(0, 200);
+  if (line.errorType) entry.error = `${logField(line, 'errorType')}: ${logField(line, 'errorMessage')}`.slice(0, 200);
+  else if (line.reason) entry.error = logField(line, 'reason').slice(0, 200);
   return entry;
 }
 
@@ -257,7 +264,7 @@ export async function upCommand(opts: UpOptions): Promise<number> {
   const sink: LogSink = (line) => {
     extraSink?.(line);
     tap.record(line);
-    const source = String(line.source ?? '');
+    const source = logField(line, 'source');
     const fn = functionOf[source];
     if (fn) {
       const entry = invocationLine(line, fn);

@@ -8,7 +8,7 @@
  * where it stopped (same records, same checkpoints, sequence numbers still increasing).
  */
 import { createHash } from 'node:crypto';
-import { checkInt } from '../../../core/checks';
+import { checkInt, codePointLength } from '../../../core/checks';
 import { configError } from '../../../core/errors';
 import { MAX_STREAM_RECORD_BYTES } from '../../../core/stream-event';
 import { LOCAL_REGION } from '../../client-config';
@@ -178,7 +178,7 @@ export class LocalStream {
   /** Appends one record to its shard (PutRecord). Throws INVALID_CONFIG for a bad key or an oversized record. */
   putRecord(input: PutRecordInput): PutRecordOutput {
     const data = typeof input.data === 'string' ? Buffer.from(input.data, 'utf8') : input.data;
-    if (typeof input.partitionKey !== 'string' || input.partitionKey.length < 1 || [...input.partitionKey].length > 256) {
+    if (typeof input.partitionKey !== 'string' || input.partitionKey.length < 1 || codePointLength(input.partitionKey) > 256) {
       throw configError('partitionKey', 'must be 1..256 characters');
     }
     const size = data.length + Buffer.byteLength(input.partitionKey, 'utf8');
@@ -198,7 +198,7 @@ export class LocalStream {
   putRecords(inputs: readonly PutRecordInput[]): { failedRecordCount: 0; records: PutRecordOutput[] } {
     checkInt('records', inputs.length, 1, 500, `${inputs.length} records`);
     for (const input of inputs) {
-      const bytes = (typeof input.data === 'string' ? Buffer.byteLength(input.data) : input.data.length) + Buffer.byteLength(String(input.partitionKey ?? ''));
+      const bytes = (typeof input.data === 'string' ? Buffer.byteLength(input.data) : input.data.length) + Buffer.byteLength(input.partitionKey ?? '');
       if (bytes > MAX_STREAM_RECORD_BYTES) throw configError('data', `a record is ${bytes} bytes with its partition key, above Kinesis's ${MAX_STREAM_RECORD_BYTES}`);
     }
     return { failedRecordCount: 0, records: inputs.map((input) => this.putRecord(input)) };

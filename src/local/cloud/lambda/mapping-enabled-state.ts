@@ -15,18 +15,19 @@ export interface Poller<S extends Record<keyof S, number>> {
   stats(): S;
 }
 
+/** Closures over the switch's state (no `this`): the mappings hand them out as their own methods. */
 export interface MappingSwitch<P extends Poller<S>, S extends Record<keyof S, number>> {
   /** The running poller, or undefined while disabled. */
-  current(): P | undefined;
-  state(): MappingState;
+  current: () => P | undefined;
+  state: () => MappingState;
   /** When the mapping was created or last enabled/disabled. */
-  lastModified(): Date;
+  lastModified: () => Date;
   /** Resolves once the change is complete (disabling waits for batches in flight). Throws after stop(). */
-  setEnabled(enabled: boolean): Promise<void>;
+  setEnabled: (enabled: boolean) => Promise<void>;
   /** Disables for good, after the change under way. */
-  stop(): Promise<void>;
+  stop: () => Promise<void>;
   /** Totals of every poller run so far, the current one included. */
-  stats(): S;
+  stats: () => S;
 }
 
 /**
