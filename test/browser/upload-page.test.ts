@@ -37,7 +37,7 @@ describeWhen(CHROMIUM_MISSING, 'upload page in headless Chromium', () => {
     } catch (err) {
       // The driver exits 1 with its JSON line when the page fails.
       stdout = (err as { stdout?: string }).stdout ?? '';
-      if (!stdout.trim()) throw new Error(`browser driver failed: ${String(err)}`);
+      if (!stdout.trim()) throw new Error(`browser driver failed: ${String(err)}`, { cause: err });
     }
     return JSON.parse(stdout.trim().split('\n').pop() ?? '{}') as Awaited<ReturnType<typeof drive>>;
   }

@@ -91,8 +91,8 @@ describeWhen(missingDocker(), 'docker run with nothing mounted', () => {
     let logs = '';
     run.stdout!.setEncoding('utf8').on('data', (c: string) => (logs += c));
     run.stderr!.setEncoding('utf8').on('data', (c: string) => (logs += c));
-    const answer = await waitFor('the container on port 9000', () => curl(`http://localhost:9000${INVOKE_PATH}`, event), 30_000).catch((err: Error) => {
-      throw new Error(`${err.message}\n${logs}`);
+    const answer = await waitFor('the container on port 9000', () => curl(`http://localhost:9000${INVOKE_PATH}`, event), 30_000).catch((err: unknown) => {
+      throw new Error(`${err instanceof Error ? err.message : String(err)}\n${logs}`, { cause: err });
     });
     expect({ answer: JSON.parse(answer), logs }).toMatchObject({ answer: { batchItemFailures: [] } });
 

@@ -63,7 +63,7 @@ export async function receiveAll(cloud: TestCloud, queueUrl: string, count: numb
   const deadline = Date.now() + (opts.timeoutMs ?? 15000);
   while (got.length < count && Date.now() < deadline) {
     const res = await cloud.sqs.send(
-      new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: Math.min(10, count - got.length), WaitTimeSeconds: 1, AttributeNames: ['All'] }),
+      new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: Math.min(10, count - got.length), WaitTimeSeconds: 1, MessageSystemAttributeNames: ['All'] }),
     );
     const messages = res.Messages ?? [];
     if (opts.remove && messages.length) {

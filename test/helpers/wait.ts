@@ -1,6 +1,8 @@
+import { inspect } from 'node:util';
+
 /** Describes the last thing a probe gave, for the timeout message. */
 function lastSeen(last: { value?: unknown; error?: unknown }): string {
-  if (last.error !== undefined) return `its last attempt failed: ${last.error instanceof Error ? last.error.message : String(last.error)}`;
+  if (last.error !== undefined) return `its last attempt failed: ${last.error instanceof Error ? last.error.message : inspect(last.error)}`;
   let shown: string;
   try {
     shown = JSON.stringify(last.value) ?? String(last.value);

@@ -73,7 +73,7 @@ describe('architecture', () => {
     }
     expect(isPipelineError(error) && error.code).toBe('INVALID_CONFIG');
     expect(isPipelineError(error) && error.subject.field).toBe('architecture');
-    expect(String((error as Error).message)).toMatch(/x86_64, arm64/);
+    expect((error as Error).message).toMatch(/x86_64, arm64/);
   });
 
   describe('images tagged <arch>-<hash> (the tags the module builds) must name the functions\' architecture', () => {
@@ -94,7 +94,7 @@ describe('architecture', () => {
       }
       expect(isPipelineError(error) && error.code).toBe('INVALID_CONFIG');
       expect(isPipelineError(error) && error.subject.field).toBe(field);
-      expect(String((error as Error).message)).toMatch(message);
+      expect((error as Error).message).toMatch(message);
     });
 
     test('accepts matching tags, tags outside the scheme and digests', () => {

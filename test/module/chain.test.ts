@@ -210,8 +210,8 @@ describe('images built during deploy when no URIs are given', () => {
         image_tag_mutability: 'IMMUTABLE',
         image_scanning_configuration: { scan_on_push: true },
       });
-      const rules = JSON.parse(resourceNamed(built, 'aws_ecr_lifecycle_policy', h).policy as string).rules;
-      expect(rules.map((r: { selection: { countType: string } }) => r.selection.countType)).toEqual(['sinceImagePushed', 'imageCountMoreThan']);
+      const { rules } = JSON.parse(resourceNamed(built, 'aws_ecr_lifecycle_policy', h).policy as string) as { rules: Array<{ selection: { countType: string } }> };
+      expect(rules.map((r) => r.selection.countType)).toEqual(['sinceImagePushed', 'imageCountMoreThan']);
     }
   });
 

@@ -21,7 +21,7 @@ type Alarm = Record<string, unknown> & { namespace: string; metric_name: string;
 const alarms = (doc: TfJson): Alarm[] => Object.values(resourcesOf(doc, 'aws_cloudwatch_metric_alarm')) as Alarm[];
 /** The alarms on `metric` whose dimension `dim` interpolates `fragment` (e.g. the resize function's resource). */
 const alarmsOn = (doc: TfJson, namespace: string, metric: string, dim: string, fragment: string): Alarm[] =>
-  alarms(doc).filter((a) => a.namespace === namespace && a.metric_name === metric && String(a.dimensions?.[dim]).includes(fragment));
+  alarms(doc).filter((a) => a.namespace === namespace && a.metric_name === metric && (a.dimensions?.[dim] ?? '').includes(fragment));
 
 const resizeFn = 'aws_lambda_function.chain_resize_function.function_name';
 const publishFn = 'aws_lambda_function.chain_publish_function.function_name';
@@ -33,9 +33,12 @@ function dashboardOf(doc: TfJson): { name: unknown; widgets: Array<{ properties:
   return { name: dashboards[0]!.dashboard_name, ...(JSON.parse(String(dashboards[0]!.dashboard_body)) as { widgets: Array<{ properties: { title: string; metrics: unknown[] } }> }) };
 }
 
+// Metadata entries carry their type as a plain string.
+const WARN: string = AnnotationMetadataEntryType.WARN;
+
 const warningsOf = (props: ImageResizeChainProps): string[] => {
   const stack = new ImageResizeChainStack(Testing.app(), 'test', { chain: { images: TEST_IMAGES, ...props } });
-  return stack.chain.node.metadata.filter((m) => m.type === AnnotationMetadataEntryType.WARN).map((m) => String(m.data));
+  return stack.chain.node.metadata.filter((m) => m.type === WARN).map((m) => String(m.data));
 };
 
 describe.each([

@@ -62,7 +62,7 @@ describe.each(Object.entries(configs))('%s', (_name, doc) => {
   test('every queue has SSE and (unless it is a DLQ) a redrive policy to a DLQ', () => {
     // A counted DLQ (plain submodules) is named with [0].
     const queues = resourcesOf(doc, 'aws_sqs_queue');
-    const dlqs = new Set(Object.values(queues).map((q) => (q.redrive_policy ? /aws_sqs_queue\.([a-z0-9_]+)(?:\[0\])?\.arn/.exec(String(q.redrive_policy))?.[1] : undefined)).filter(Boolean));
+    const dlqs = new Set(Object.values(queues).map((q) => (typeof q.redrive_policy === 'string' ? /aws_sqs_queue\.([a-z0-9_]+)(?:\[0\])?\.arn/.exec(q.redrive_policy)?.[1] : undefined)).filter(Boolean));
     for (const [name, q] of Object.entries(queues)) {
       expect({ name, sse: q.sqs_managed_sse_enabled ?? q.kms_master_key_id }).toEqual({ name, sse: true });
       if (!dlqs.has(name)) expect({ name, redrive: typeof q.redrive_policy }).toEqual({ name, redrive: 'string' });

@@ -28,7 +28,7 @@ export function findProviderMirror(): { dir?: string; reason: string } {
       timeout: 30000,
     });
     for (const file of out.split('\n').filter(Boolean)) {
-      const idx = file.indexOf(`${join('registry.terraform.io', 'hashicorp', 'aws')}`);
+      const idx = file.indexOf(join('registry.terraform.io', 'hashicorp', 'aws'));
       if (idx > 0 && isMirror(file.slice(0, idx))) return { dir: file.slice(0, idx).replace(/\/$/, ''), reason: 'find' };
     }
   } catch (err) {

@@ -46,7 +46,7 @@ function layersOf(image: string): Array<{ name: string; data: Buffer }> {
   try {
     const tarFile = join(dir, 'image.tar');
     docker(['save', '-o', tarFile, image]);
-    const untar = spawnSync('tar', ['-xf', tarFile, '-C', dir]);
+    const untar = spawnSync('tar', ['-xf', tarFile, '-C', dir], { encoding: 'utf8' });
     if (untar.status !== 0) throw new Error(`tar failed: ${untar.stderr}`);
     const manifest = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')) as Array<{ Layers: string[] }>;
     return (manifest[0]?.Layers ?? []).map((layer) => {
@@ -109,7 +109,7 @@ describeWhen(DOCKER_MISSING, 'a running sandbox, started as --containers starts 
     await fn?.stop();
   });
 
-  const inspect = () => JSON.parse(docker(['inspect', containers[0] as string]).stdout)[0] as { Config: { User: string }; HostConfig: { ReadonlyRootfs: boolean; Tmpfs: Record<string, string>; Privileged: boolean } };
+  const inspect = () => (JSON.parse(docker(['inspect', containers[0] as string]).stdout) as Array<{ Config: { User: string }; HostConfig: { ReadonlyRootfs: boolean; Tmpfs: Record<string, string>; Privileged: boolean } }>)[0]!;
   const exec = (script: string) => docker(['exec', containers[0] as string, '/usr/local/bin/node', '-e', script], { allowFail: true });
 
   it('runs as a non-root user, unprivileged, with a read-only root and a /tmp tmpfs', () => {

@@ -39,7 +39,7 @@ const published = (up: UpProcess): number => up.invocations.filter((i) => i.func
 
 /** Every process below `pid` (children, their children, ...). */
 function descendants(pid: number): number[] {
-  let out = '';
+  let out: string;
   try {
     out = execFileSync('ps', ['-o', 'pid=', '--ppid', String(pid)], { encoding: 'utf8' });
   } catch {
