@@ -35,7 +35,9 @@ export const QUICK_INPUT_IDS: readonly string[] = ['12mp-jpeg', '2mp-png-alpha']
 function cacheName(input: BenchInput): string {
   const o = input.options;
   const ext = o.format === 'jpeg' ? 'jpg' : o.format;
-  return `${input.id}-${o.width}x${o.height}-s${o.seed}-q${o.quality ?? 90}-o${o.orientation ?? 1}${o.alpha ? '-a' : ''}.${ext}`;
+  const parts = [input.id, `${o.width}x${o.height}`, `s${o.seed}`, `q${o.quality ?? 90}`, `o${o.orientation ?? 1}`];
+  if (o.alpha) parts.push('a');
+  return `${parts.join('-')}.${ext}`;
 }
 
 /** Writes (or reuses) every input and returns its absolute path, in the order given. */

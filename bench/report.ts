@@ -73,7 +73,8 @@ function memoryMethodSection(r: BenchResults): string[] {
     });
     lines.push(`| ${label} | ${cells.join(' | ')} |`);
   }
-  lines.push(`| a child that does nothing (bare python3) | ${measured.map((input) => `${fmt(input.noopChildMiB?.vmHwm)} / ${fmt(input.noopChildMiB?.getrusageMaxRss)}`).join(' | ')} |`);
+  const noopCells = measured.map((input) => `${fmt(input.noopChildMiB?.vmHwm)} / ${fmt(input.noopChildMiB?.getrusageMaxRss)}`);
+  lines.push(`| a child that does nothing (bare python3) | ${noopCells.join(' | ')} |`);
   lines.push('', 'Cells: VmHWM / getrusage maxRSS, MiB.', '');
   return lines;
 }

@@ -175,7 +175,8 @@ async function main() {
   const hash = sourceHash(`${baseId} ${buildBaseId}`, platform, noAttestations);
   const tags = Object.fromEntries(handlers.map((h) => [h, { image: `image-resize-chain/${h}:${tag}`, pinned: `image-resize-chain/${h}:src-${hash}${PINNED_SUFFIX[platform]}` }]));
   if (values['print-tags']) {
-    process.stdout.write(`${JSON.stringify({ base, buildBase, platform, hash, tags, buildArgs: noAttestations, hashedFiles: hashedFiles() })}\n`);
+    const plan = { base, buildBase, platform, hash, tags, buildArgs: noAttestations, hashedFiles: hashedFiles() };
+    process.stdout.write(`${JSON.stringify(plan)}\n`);
     return 0;
   }
 
@@ -189,7 +190,9 @@ async function main() {
       results.push({ handler, image, pinned, built: false });
       continue;
     }
-    console.error(`images: building ${handler} on ${base} for ${platform}${buildBase === base ? '' : ` (build stages on ${buildBase})`}${secretArgs.length ? ' (with the build CA secret)' : ''}`);
+    const stages = buildBase === base ? '' : ` (build stages on ${buildBase})`;
+    const secret = secretArgs.length ? ' (with the build CA secret)' : '';
+    console.error(`images: building ${handler} on ${base} for ${platform}${stages}${secret}`);
     const started = Date.now();
     const code = await run(
       ['build', '--platform', platform, ...noAttestations, '--build-arg', `BASE_IMAGE=${base}`, '--build-arg', `BUILD_BASE_IMAGE=${buildBase}`, '--build-arg', `HANDLER=${handler}`, ...secretArgs, '-t', image, '-t', pinned, '.'],

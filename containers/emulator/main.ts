@@ -4,7 +4,8 @@ import { emulatorMain } from '../../src/local/cloud/lambda/emulator';
 emulatorMain().then(
   (code) => process.exit(code),
   (err: unknown) => {
-    process.stderr.write(`${JSON.stringify({ level: 'error', code: 'EMULATOR_FAILED', message: err instanceof Error ? err.message : String(err) })}\n`);
+    const message = err instanceof Error ? err.message : String(err);
+    process.stderr.write(`${JSON.stringify({ level: 'error', code: 'EMULATOR_FAILED', message })}\n`);
     process.exit(1);
   },
 );

@@ -84,7 +84,7 @@ function jsonReplacer(): (this: unknown, key: string, value: unknown) => unknown
     seen.add(value);
     if (!(value instanceof Error)) return value;
     // Own enumerable fields follow the standard ones: PipelineError's code and subject, an SDK error's $metadata.
-    // eslint-disable-next-line @typescript-eslint/no-misused-spread -- a plain copy of the error's own fields is the point
+    // eslint-disable-next-line @typescript-eslint/no-misused-spread -- a plain copy of the error's own fields
     const own: Record<string, unknown> = { ...value };
     const { name, message, stack, cause } = value;
     return { name, message, stack, ...own, ...(cause === undefined ? {} : { cause }) };

@@ -95,16 +95,19 @@ function href(path: string): string {
 export function renderHtml(entries: readonly ReportEntry[], meta: { title: string; generatedAt: Date; summary: string }): string {
   const cards = entries.map((e) => {
     const head = `<h2>${esc(e.sourceKey)}</h2>`;
+    const sourceInfo = e.source ? ` · ${e.source.width}×${e.source.height} ${esc(e.source.format)} · ${formatBytes(e.source.bytes)}` : '';
     const source = e.sourceFile
-      ? `<figure class="source"><img src="${href(e.sourceFile)}" alt="source"><figcaption>source${e.source ? ` · ${e.source.width}×${e.source.height} ${esc(e.source.format)} · ${formatBytes(e.source.bytes)}` : ''}</figcaption></figure>`
+      ? `<figure class="source"><img src="${href(e.sourceFile)}" alt="source"><figcaption>source${sourceInfo}</figcaption></figure>`
       : '';
     if (e.status !== 'done') {
-      return `<section class="card ${e.status}">${head}${source}<p class="error">${esc(e.status)}${e.error ? `: <code>${esc(e.error.code)}</code> ${esc(e.error.message)}` : ''}</p></section>`;
+      const error = e.error ? `: <code>${esc(e.error.code)}</code> ${esc(e.error.message)}` : '';
+      return `<section class="card ${e.status}">${head}${source}<p class="error">${esc(e.status)}${error}</p></section>`;
     }
     const variants = e.variants
       .map((v) => `<figure><img src="${href(v.file ?? '')}" alt="${esc(v.name)}" loading="lazy"><figcaption>${esc(v.name)} · ${v.width}×${v.height} ${esc(v.format)} · ${formatBytes(v.bytes)}</figcaption></figure>`)
       .join('');
-    return `<section class="card">${head}<div class="row">${source}${variants}</div>${e.ms === undefined ? '' : `<p class="time">${Math.round(e.ms)} ms from upload to manifest</p>`}</section>`;
+    const time = e.ms === undefined ? '' : `<p class="time">${Math.round(e.ms)} ms from upload to manifest</p>`;
+    return `<section class="card">${head}<div class="row">${source}${variants}</div>${time}</section>`;
   });
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>${esc(meta.title)}</title>
@@ -113,7 +116,9 @@ body{font:14px system-ui,sans-serif;margin:2rem;background:#fafafa;color:#222}
 .card{background:#fff;border:1px solid #ddd;border-radius:6px;padding:1rem;margin:1rem 0}
 .card.rejected{border-color:#d33}.error{color:#b00}
 .row{display:flex;gap:1rem;align-items:flex-end;overflow-x:auto}
-figure{margin:0}figure img{max-height:220px;max-width:360px;display:block;background:repeating-conic-gradient(#eee 0 25%,#fff 0 50%) 0 0/16px 16px}
+figure{margin:0}
+figure img{max-height:220px;max-width:360px;display:block;
+  background:repeating-conic-gradient(#eee 0 25%,#fff 0 50%) 0 0/16px 16px}
 .source img{outline:2px solid #48f}figcaption,.time{color:#666;font-size:12px}
 h2{font-size:15px;margin:0 0 .5rem}
 </style></head><body>

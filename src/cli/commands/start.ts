@@ -248,7 +248,10 @@ export async function startCommand(opts: StartOptions): Promise<StartSummary> {
     await writeFile(join(outDir, 'report.json'), JSON.stringify({ summary, metrics, queues: depths, deadLetters, entries }, null, 2));
     process.stdout.write(`report: ${relative(process.cwd(), join(outDir, 'report.html'))}\n`);
     const deadCount = Object.values(deadLetters).reduce((a, b) => a + b, 0);
-    if (pending > 0) process.stderr.write(`${JSON.stringify({ level: 'error', code: 'UNFINISHED', keys: entries.filter((e) => e.status === 'pending').map((e) => e.sourceKey) })}\n`);
+    if (pending > 0) {
+      const keys = entries.filter((e) => e.status === 'pending').map((e) => e.sourceKey);
+      process.stderr.write(`${JSON.stringify({ level: 'error', code: 'UNFINISHED', keys })}\n`);
+    }
     if (deadCount > 0) process.stderr.write(`${JSON.stringify({ level: 'error', code: 'DEAD_LETTERS', deadLetters, logs: join(outDir, 'logs') })}\n`);
     return { exitCode: pending === 0 && deadCount === 0 ? 0 : 1, entries, deadLetters, metrics };
   } finally {

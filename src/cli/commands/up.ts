@@ -271,7 +271,9 @@ export async function upCommand(opts: UpOptions): Promise<number> {
       if (entry) write(out, opts.json ? JSON.stringify({ event: 'invocation', ...entry }) : formatInvocation(entry));
       if (line.event === 'stream.sent_to_failure_destination' || line.event === 'stream.discarded') {
         const where = line.event === 'stream.discarded' ? 'discarded' : 'described to the on-failure queue';
-        write(err, `stream: ${String(line.batchSize)} record(s) of ${String(line.shardId)} (${String(line.startSequenceNumber)}..${String(line.endSequenceNumber)}) ${where}: ${String(line.condition)}`);
+        const records = `${String(line.batchSize)} record(s) of ${String(line.shardId)}`;
+        const range = `${String(line.startSequenceNumber)}..${String(line.endSequenceNumber)}`;
+        write(err, `stream: ${records} (${range}) ${where}: ${String(line.condition)}`);
       }
       return;
     }
@@ -341,7 +343,8 @@ export async function upCommand(opts: UpOptions): Promise<number> {
     const s = chain.streamSource.mapping.stats();
     totals.push(`${chain.streamSource.streamName}: ${s.batches} invocations, ${s.recordsToFailureDestination} records to the on-failure queue`);
   }
-  write(err, `stopped (${drained ? 'every batch finished' : 'drain cut short'}); ${totals.join('; ')}${opts.chain?.stateDir ? `; state kept in ${opts.chain.stateDir}` : ''}`);
+  const kept = opts.chain?.stateDir ? `; state kept in ${opts.chain.stateDir}` : '';
+  write(err, `stopped (${drained ? 'every batch finished' : 'drain cut short'}); ${totals.join('; ')}${kept}`);
   write(err, formatFigures(tap.figures()));
   releaseProcess();
   return 0;

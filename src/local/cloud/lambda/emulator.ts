@@ -91,14 +91,15 @@ export async function startEmulator(opts: EmulatorOptions): Promise<Emulator> {
 export async function emulatorMain(argv = process.argv.slice(2), env = process.env): Promise<number> {
   const [handler, ric] = argv;
   if (!handler || !ric) {
-    process.stderr.write(`${JSON.stringify({ level: 'error', code: 'INVALID_CONFIG', message: 'usage: emulator.mjs <handler> <aws-lambda-ric entry>' })}\n`);
+    const message = 'usage: emulator.mjs <handler> <aws-lambda-ric entry>';
+    process.stderr.write(`${JSON.stringify({ level: 'error', code: 'INVALID_CONFIG', message })}\n`);
     return 2;
   }
   const emulator = await startEmulator({ handler, ric, taskRoot: env.LAMBDA_TASK_ROOT, env });
   const { address, port } = emulator.invokeEndpoint;
-  process.stdout.write(
-    `${JSON.stringify({ level: 'info', code: 'EMULATOR_READY', message: `serving POST /2015-03-31/functions/function/invocations on ${address}:${port} (${handler}, ${path.basename(ric)})` })}\n`,
-  );
+  const where = `${address}:${port} (${handler}, ${path.basename(ric)})`;
+  const message = `serving POST /2015-03-31/functions/function/invocations on ${where}`;
+  process.stdout.write(`${JSON.stringify({ level: 'info', code: 'EMULATOR_READY', message })}\n`);
   const signal = await new Promise<NodeJS.Signals>((resolve) => {
     process.once('SIGTERM', resolve);
     process.once('SIGINT', resolve);
