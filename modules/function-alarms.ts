@@ -145,7 +145,7 @@ export function rejectedImagesAlarms(scope: Construct, props: RejectedImagesAlar
       {
         ...metric,
         alarmName: `${name}-rejected-images`,
-        alarmDescription: `${name} rejected many images in an hour: see the rejected queue and the dashboard's "rejected by code".`,
+        alarmDescription: `${name} rejected many images in an hour: ` + `see the rejected queue and the dashboard's "rejected by code".`,
         dimensions: { [FUNCTION_DIMENSION]: name },
         period: 3600,
         evaluationPeriods: 1,
@@ -183,7 +183,7 @@ export function apiServerErrorsAlarm(
     id,
     {
       alarmName: `${props.apiName}-5xx`,
-      alarmDescription: `${props.apiName} answered with 5xx: the upload function failed or API Gateway could not reach it.`,
+      alarmDescription: `${props.apiName} answered with 5xx: ` + 'the upload function failed or API Gateway could not reach it.',
       namespace: 'AWS/ApiGateway',
       metricName: '5xx',
       dimensions: { ApiId: props.apiId, Stage: props.stage },

@@ -101,7 +101,8 @@ export function renderHtml(entries: readonly ReportEntry[], meta: { title: strin
       : '';
     if (e.status !== 'done') {
       const error = e.error ? `: <code>${esc(e.error.code)}</code> ${esc(e.error.message)}` : '';
-      return `<section class="card ${e.status}">${head}${source}<p class="error">${esc(e.status)}${error}</p></section>`;
+      const status = `<p class="error">${esc(e.status)}${error}</p>`;
+      return `<section class="card ${e.status}">${head}${source}${status}</section>`;
     }
     const variants = e.variants
       .map((v) => `<figure><img src="${href(v.file ?? '')}" alt="${esc(v.name)}" loading="lazy"><figcaption>${esc(v.name)} · ${v.width}×${v.height} ${esc(v.format)} · ${formatBytes(v.bytes)}</figcaption></figure>`)

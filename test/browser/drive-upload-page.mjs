@@ -111,7 +111,8 @@ try {
     if (failed) return { failed: failed.textContent };
     const imgs = [...document.querySelectorAll('.upload.done figure img')];
     const ready = imgs.length > 0 && imgs.every((i) => i.complete && i.naturalWidth > 0);
-    return { ready, variants: imgs.map((i) => ({ alt: i.alt, width: i.naturalWidth, height: i.naturalHeight })), text: document.getElementById('uploads').innerText };
+    const variants = imgs.map((i) => ({ alt: i.alt, width: i.naturalWidth, height: i.naturalHeight }));
+    return { ready, variants, text: document.getElementById('uploads').innerText };
   })()`;
   let state;
   for (;;) {

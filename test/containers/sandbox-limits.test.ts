@@ -61,8 +61,12 @@ describeWhen(missingDocker(), 'a function container', () => {
       // From inside: connect to the Runtime API as the container's environment names it, and to the
       // test's server as 127.0.0.1 and as host.docker.internal; each attempt says how it ended.
       const probe = `const net=require('net');const api=process.env.AWS_LAMBDA_RUNTIME_API;const i=api.lastIndexOf(':');
-        const tryConnect=(host,port)=>new Promise((r)=>{const s=net.connect(Number(port),host);s.setTimeout(5000,()=>{s.destroy();r('timeout')});s.once('connect',()=>{s.destroy();r('connected')});s.once('error',(e)=>r(e.code))});
-        Promise.all([tryConnect(api.slice(0,i),api.slice(i+1)),tryConnect('127.0.0.1',${port}),tryConnect('host.docker.internal',${port})]).then(([runtimeApi,loopback,hostAlias])=>console.log(JSON.stringify({runtimeApi,loopback,hostAlias})))`;
+        const tryConnect=(host,port)=>new Promise((r)=>{const s=net.connect(Number(port),host);
+          s.setTimeout(5000,()=>{s.destroy();r('timeout')});
+          s.once('connect',()=>{s.destroy();r('connected')});s.once('error',(e)=>r(e.code))});
+        Promise.all([tryConnect(api.slice(0,i),api.slice(i+1)),tryConnect('127.0.0.1',${port}),
+          tryConnect('host.docker.internal',${port})])
+          .then(([runtimeApi,loopback,hostAlias])=>console.log(JSON.stringify({runtimeApi,loopback,hostAlias})))`;
       const seen = JSON.parse(docker(['exec', containers[0]!, '/usr/local/bin/node', '-e', probe]).stdout) as Record<string, string>;
       runtimeApiPort = Number(/^host\.docker\.internal:(\d+)$/.exec(docker(['exec', containers[0]!, '/usr/local/bin/node', '-p', 'process.env.AWS_LAMBDA_RUNTIME_API']).stdout.trim())?.[1]);
       expect({ network: info.NetworkMode, runtimeApi: seen.runtimeApi, loopbackReached: seen.loopback === 'connected', hostAliasReached: seen.hostAlias === 'connected' }).toEqual({

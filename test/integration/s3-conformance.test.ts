@@ -188,7 +188,8 @@ for name in ${JSON.stringify(refused)} + ["valid.bucket-name-1"]:
         s3.create_bucket(Bucket=name)
         out[name] = "created"
     except botocore.exceptions.ClientError as err:
-        out[name] = [err.response["Error"]["Code"], err.response["Error"].get("BucketName"), err.response["ResponseMetadata"]["HTTPStatusCode"]]
+        error, metadata = err.response["Error"], err.response["ResponseMetadata"]
+        out[name] = [error["Code"], error.get("BucketName"), metadata["HTTPStatusCode"]]
 print(json.dumps(out))
 `)) as Record<string, unknown>;
     expect(result).toEqual({ ...Object.fromEntries(refused.map((name) => [name, ['InvalidBucketName', name, 400]])), 'valid.bucket-name-1': 'created' });

@@ -18,7 +18,11 @@ const DOCKER_STUB = `#!/bin/sh
 echo "docker $*" >> "$STATE/calls"
 case "$1" in
   build)
-    if [ "$2" = "--help" ]; then echo "  --platform string"; [ "$BUILDX" = 1 ] && echo "  --provenance string"; exit 0; fi
+    if [ "$2" = "--help" ]; then
+      echo "  --platform string"
+      [ "$BUILDX" = 1 ] && echo "  --provenance string"
+      exit 0
+    fi
     echo "BUILDX_NO_DEFAULT_ATTESTATIONS=$BUILDX_NO_DEFAULT_ATTESTATIONS" >> "$STATE/calls" ;;
   login) cat > /dev/null ;;
   push) printf '%s' "$PUSHES_AS" > "$STATE/pushed" ;;
@@ -29,7 +33,9 @@ esac
 const AWS_STUB = `#!/bin/sh
 echo "aws $*" >> "$STATE/calls"
 case "$2" in
-  describe-images) [ -f "$STATE/pushed" ] || { echo "ImageNotFoundException" >&2; exit 254; }; cat "$STATE/pushed"; echo ;;
+  describe-images)
+    [ -f "$STATE/pushed" ] || { echo "ImageNotFoundException" >&2; exit 254; }
+    cat "$STATE/pushed"; echo ;;
   get-login-password) echo token ;;
   batch-delete-image) rm -f "$STATE/pushed" ;;
 esac

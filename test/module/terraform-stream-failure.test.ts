@@ -172,20 +172,36 @@ run "${name}" {
     on_failure_destination_arn = ${JSON.stringify(given)}
   }
   assert {
-    condition     = jsondecode(aws_iam_role_policy.resize_access_policy.policy) == jsondecode(${JSON.stringify(expected)})
+    condition = (
+      jsondecode(aws_iam_role_policy.resize_access_policy.policy) == jsondecode(${JSON.stringify(expected)})
+    )
     error_message = "unexpected resize role policy: \${aws_iam_role_policy.resize_access_policy.policy}"
   }
   assert {
-    condition     = length(aws_sqs_queue.stream_source_stream_failures_queue) == ${queues} && length(aws_sqs_queue.stream_source_stream_failures_dlq) == ${queues} && length(aws_cloudwatch_metric_alarm.stream_source_stream_failures_alarm) == ${queues} && length(aws_cloudwatch_metric_alarm.stream_source_stream_failures_dlq_depth_alarm) == ${queues}
+    condition = (
+      length(aws_sqs_queue.stream_source_stream_failures_queue) == ${queues} &&
+      length(aws_sqs_queue.stream_source_stream_failures_dlq) == ${queues} &&
+      length(aws_cloudwatch_metric_alarm.stream_source_stream_failures_alarm) == ${queues} &&
+      length(aws_cloudwatch_metric_alarm.stream_source_stream_failures_dlq_depth_alarm) == ${queues}
+    )
     error_message = "expected ${queues} of each failure queue resource"
   }
   assert {
-    condition     = aws_lambda_event_source_mapping.stream_source_mapping.destination_config[0].on_failure[0].destination_arn == ${JSON.stringify(resource)}
+    condition = (
+      aws_lambda_event_source_mapping.stream_source_mapping.destination_config[0].on_failure[0].destination_arn ==
+      ${JSON.stringify(resource)}
+    )
     error_message = "unexpected mapping destination"
   }
   assert {
-    condition     = output.stream_failure_destination_arn == ${JSON.stringify(resource)} && ${url === null ? 'output.stream_failure_queue_url == null' : `output.stream_failure_queue_url == ${JSON.stringify(url)}`}
-    error_message = "unexpected outputs: \${jsonencode([output.stream_failure_destination_arn, output.stream_failure_queue_url])}"
+    condition = (
+      output.stream_failure_destination_arn == ${JSON.stringify(resource)} &&
+      output.stream_failure_queue_url == ${url === null ? 'null' : JSON.stringify(url)}
+    )
+    error_message = join("", [
+      "unexpected outputs: ",
+      jsonencode([output.stream_failure_destination_arn, output.stream_failure_queue_url]),
+    ])
   }
 }
 `;

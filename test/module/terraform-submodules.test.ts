@@ -196,7 +196,10 @@ module "upload_api" {
 module "stream_source" {
   stream_mode      = "ON_DEMAND"
   shard_count      = null
-  readable_objects = [{ bucket_arn = "arn:aws:s3:::partner-drop", prefix = "incoming/" }, { bucket_arn = "arn:aws:s3:::archive", prefix = "" }]
+  readable_objects = [
+    { bucket_arn = "arn:aws:s3:::partner-drop", prefix = "incoming/" },
+    { bucket_arn = "arn:aws:s3:::archive", prefix = "" },
+  ]
 }
 `;
     const { created, changes } = withOverride(override, plan);

@@ -190,7 +190,8 @@ describe('resize-chain up --state killed (SIGKILL) twice mid-load and restarted'
     };
     const dir = join(__dirname, '..', '..', '..', 'out', 'reliability');
     mkdirSync(dir, { recursive: true });
-    writeFileSync(join(dir, 'soak-kill-restart.json'), `${JSON.stringify({ ...figures, lostKeys: lost.slice(0, 20), both, unexpected: unexpected.slice(0, 20) }, null, 2)}\n`);
+    const report = { ...figures, lostKeys: lost.slice(0, 20), both, unexpected: unexpected.slice(0, 20) };
+    writeFileSync(join(dir, 'soak-kill-restart.json'), `${JSON.stringify(report, null, 2)}\n`);
     console.log(`kill-restart: ${JSON.stringify(figures)}`);
 
     expect({ lost, both, unexpected, orphans }).toEqual({ lost: [], both: [], unexpected: [], orphans: [] });

@@ -17,10 +17,15 @@ function expectClean(figures: RunFigures): void {
   expect(figures.functions.resize.errors + figures.functions.publish.errors).toBe(0);
 }
 
+/** The figures a run prints: its time, throughput and peak sandbox memory. */
+function headline(figures: RunFigures): Pick<RunFigures, 'seconds' | 'imagesPerSecond' | 'peakMemoryMb'> {
+  return { seconds: figures.seconds, imagesPerSecond: figures.imagesPerSecond, peakMemoryMb: figures.peakMemoryMb };
+}
+
 describe('1,000 images, resize concurrency 4, processes', () => {
   it('drains every queue with every image complete and no dead letter', async () => {
     const figures = await soakRun({ name: 'load-processes', count: IMAGES, chain: STAGES });
-    console.log(`load (processes): ${JSON.stringify({ seconds: figures.seconds, imagesPerSecond: figures.imagesPerSecond, peakMemoryMb: figures.peakMemoryMb })}`);
+    console.log(`load (processes): ${JSON.stringify(headline(figures))}`);
     expectClean(figures);
   });
 });
@@ -35,7 +40,7 @@ describe('1,000 images, resize concurrency 4, containers', () => {
       count: IMAGES,
       chain: { ...STAGES, containers: { resizeImage: built.images.resize, publishImage: built.images.publish, docker: DOCKER } },
     });
-    console.log(`load (containers): ${JSON.stringify({ seconds: figures.seconds, imagesPerSecond: figures.imagesPerSecond, peakMemoryMb: figures.peakMemoryMb })}`);
+    console.log(`load (containers): ${JSON.stringify(headline(figures))}`);
     expectClean(figures);
   });
 });
