@@ -270,7 +270,23 @@ describe('multipart form reading and writing', () => {
     expect(result.form.fields).toEqual([{ name: 'key', value: 'uploads/a' }, { name: 'Content-Type', value: 'image/png' }]);
     expect(result.form.file).toMatchObject({ fieldName: 'file', filename: 'a.png', contentType: 'image/png' });
     expect(result.form.file?.data.toString()).toBe('\r\n--XyZ12 not a boundary');
-    expect(result.raw.equals(bytes)).toBe(true);
+  });
+
+  it('takes a part named file without a filename as the file, byte for byte, and reads UTF-8 names and values', async () => {
+    const bytes = Buffer.concat([
+      body(['key=uploads/ä'], undefined).subarray(0, -`--${boundary}--\r\n`.length),
+      Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="file"\r\n\r\n`),
+      Buffer.from([0xff, 0xfe, 0x00, 0xc3]),
+      Buffer.from(`\r\n--${boundary}--\r\n`),
+    ]);
+    const result = await read(bytes);
+    expect(result.kind).toBe('form');
+    if (result.kind !== 'form') return;
+    expect(result.form.fields).toEqual([{ name: 'key', value: 'uploads/ä' }]);
+    expect(result.form.file?.fieldName).toBe('file');
+    expect(result.form.file?.data.equals(Buffer.from([0xff, 0xfe, 0x00, 0xc3]))).toBe(true);
+    const named = await read(body(['key=k'], { name: 'fötö/ü.png', bytes: Buffer.from('x') }));
+    expect(named.kind === 'form' && named.form.file?.filename).toBe('fötö/ü.png');
   });
 
   it('stops at the limit the callback gives, with the size told by Content-Length', async () => {
@@ -285,10 +301,24 @@ describe('multipart form reading and writing', () => {
 
   it('refuses more than 20 KiB of fields before the file', async () => {
     expect(await read(body([`big=${'x'.repeat(MAX_FIELDS_BYTES)}`], { bytes: Buffer.alloc(1) }))).toEqual({ kind: 'fields-too-large' });
+    // Many small fields add up; so do fields with no file part ever coming.
+    const many = Array.from({ length: 200 }, (_, i) => `f${i}=${'y'.repeat(100)}`);
+    expect(await read(body(many, { bytes: Buffer.alloc(1) }))).toEqual({ kind: 'fields-too-large' });
+    expect(await read(body(many))).toEqual({ kind: 'fields-too-large' });
+    // Just under the limit passes: the count is S3's (boundaries and part headers included).
+    const head = `--${boundary}\r\nContent-Disposition: form-data; name="big"\r\n\r\n`.length + 2;
+    const fileHead = `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="a.png"\r\nContent-Type: image/png\r\n\r\n`.length;
+    const fits = await read(body([`big=${'x'.repeat(MAX_FIELDS_BYTES - head - fileHead)}`], { bytes: Buffer.alloc(1) }));
+    expect(fits.kind).toBe('form');
+    const over = await read(body([`big=${'x'.repeat(MAX_FIELDS_BYTES - head - fileHead + 1)}`], { bytes: Buffer.alloc(1) }));
+    expect(over).toEqual({ kind: 'fields-too-large' });
   });
 
   it('calls a body malformed when it is not multipart or a part is broken', async () => {
-    expect((await read(Buffer.from(`--${boundary}\r\nX-Nothing: 1\r\n\r\nv\r\n--${boundary}--\r\n`))).kind).toBe('malformed');
+    expect((await read(Buffer.from(`--${boundary}\r\nBroken-Header\r\n\r\nv\r\n--${boundary}--\r\n`))).kind).toBe('malformed');
+    expect((await read(Buffer.from(`--${boundary}\r\nContent-Disposition: form-data\r\n\r\nv\r\n--${boundary}--\r\n`))).kind).toBe('malformed');
+    // A part that is not form-data is read past (busboy's choice): it reaches nothing downstream.
+    expect(await read(Buffer.from(`--${boundary}\r\nX-Nothing: 1\r\n\r\nv\r\n--${boundary}--\r\n`))).toEqual({ kind: 'form', form: { fields: [] } });
     expect((await read(Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="a"\r\n\r\nno end`))).kind).toBe('malformed');
     expect(multipartBoundary('multipart/form-data; boundary="q u"')).toBe('q u');
     expect(multipartBoundary('application/x-www-form-urlencoded')).toBeUndefined();
