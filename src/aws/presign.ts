@@ -3,7 +3,9 @@
  * rather than pulled in as @aws-sdk/s3-presigned-post: it is one HMAC chain over a base64 policy.
  * https://docs.aws.amazon.com/AmazonS3/latest/API/sigv4-HTTPPOSTConstructPolicy.html
  */
-import { createHmac } from 'node:crypto';
+import { getSigningKey, SignatureV4 } from '@smithy/signature-v4';
+import type { Checksum, SourceData } from '@smithy/types';
+import { createHash, createHmac, type Hash, type Hmac } from 'node:crypto';
 
 export interface SigningCredentials {
   readonly accessKeyId: string;
@@ -35,8 +37,33 @@ export interface PresignedPost {
   readonly expiresAt: string;
 }
 
-function hmac(key: Buffer | string, data: string): Buffer {
-  return createHmac('sha256', key).update(data, 'utf8').digest();
+/**
+ * SHA-256 as the Smithy signer takes it (an HMAC when given a secret), over node:crypto: what
+ * @smithy/hash-node does, without another dependency.
+ */
+class NodeSha256 implements Checksum {
+  private hash: Hash | Hmac;
+  constructor(private readonly secret?: SourceData) {
+    this.hash = this.fresh();
+  }
+  private fresh(): Hash | Hmac {
+    return this.secret === undefined ? createHash('sha256') : createHmac('sha256', toBytes(this.secret));
+  }
+  update(data: Uint8Array): void {
+    this.hash.update(data);
+  }
+  digest(): Promise<Uint8Array> {
+    return Promise.resolve(this.hash.digest());
+  }
+  reset(): void {
+    this.hash = this.fresh();
+  }
+}
+
+function toBytes(data: SourceData): Uint8Array {
+  if (typeof data === 'string') return Buffer.from(data, 'utf8');
+  if (ArrayBuffer.isView(data)) return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+  return new Uint8Array(data);
 }
 
 /** A SigV4 credential scope without the access key id: `<day>/<region>/<service>/aws4_request`. */
@@ -48,17 +75,26 @@ export interface SigV4Scope {
 }
 
 /**
- * SigV4's signing key (kSigning): HMAC-SHA256 of `AWS4<secret>` by day, then region, service and
- * `aws4_request`. Exported so the known-answer tests can hold it to AWS's published examples.
+ * SigV4's signing key (kSigning: HMAC-SHA256 of `AWS4<secret>` by day, then region, service and
+ * `aws4_request`), derived by the AWS SDK's own signer (@smithy/signature-v4, which caches it).
+ * Exported so the known-answer tests can hold it to AWS's published examples.
  * https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_sigv4_signing.html
  */
-export function sigV4SigningKey(secretAccessKey: string, scope: SigV4Scope): Buffer {
-  return hmac(hmac(hmac(hmac(`AWS4${secretAccessKey}`, scope.day), scope.region), scope.service), 'aws4_request');
+export async function sigV4SigningKey(secretAccessKey: string, scope: SigV4Scope): Promise<Buffer> {
+  // The access key id only names the cache entry; the key depends on the secret and scope alone.
+  const key = await getSigningKey(NodeSha256, { accessKeyId: '', secretAccessKey }, scope.day, scope.region, scope.service);
+  return Buffer.from(key);
 }
 
-/** SigV4 signature (lower-case hex) of `stringToSign`: for a POST form, the base64 policy as sent. */
-export function sigV4Signature(secretAccessKey: string, scope: SigV4Scope, stringToSign: string): string {
-  return hmac(sigV4SigningKey(secretAccessKey, scope), stringToSign).toString('hex');
+/**
+ * SigV4 signature (lower-case hex) of `stringToSign` under `scope`, by the AWS SDK's signer: for a
+ * POST form the string to sign is the base64 policy as sent.
+ */
+export function sigV4Signature(secretAccessKey: string, scope: SigV4Scope, stringToSign: string): Promise<string> {
+  const signer = new SignatureV4({ credentials: { accessKeyId: '', secretAccessKey }, region: scope.region, service: scope.service, sha256: NodeSha256 });
+  // The signer reads only the day of the date it is given.
+  const signingDate = new Date(`${scope.day.slice(0, 4)}-${scope.day.slice(4, 6)}-${scope.day.slice(6, 8)}T00:00:00Z`);
+  return signer.sign(stringToSign, { signingDate, signingRegion: scope.region, signingService: scope.service });
 }
 
 /** `20261128T164249Z` */
@@ -70,7 +106,7 @@ function amzDate(date: Date): string {
  * Signs a POST policy that allows exactly one key, one Content-Type and a body of
  * [minBytes, maxBytes] bytes into `bucket`, until now + expiresSeconds.
  */
-export function presignPost(input: PresignPostInput): PresignedPost {
+export async function presignPost(input: PresignPostInput): Promise<PresignedPost> {
   const now = input.now ?? new Date();
   const date = amzDate(now);
   const day = date.slice(0, 8);
@@ -90,7 +126,7 @@ export function presignPost(input: PresignPostInput): PresignedPost {
     conditions: [...Object.entries(signed).map(([name, value]) => ({ [name]: value })), ['content-length-range', input.minBytes, input.maxBytes]],
   };
   const encodedPolicy = Buffer.from(JSON.stringify(policy), 'utf8').toString('base64');
-  const signature = sigV4Signature(input.credentials.secretAccessKey, { day, region: input.region, service: 's3' }, encodedPolicy);
+  const signature = await sigV4Signature(input.credentials.secretAccessKey, { day, region: input.region, service: 's3' }, encodedPolicy);
   return { url: input.url, fields: { ...signed, Policy: encodedPolicy, 'X-Amz-Signature': signature }, expiresAt };
 }
 

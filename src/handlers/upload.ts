@@ -59,7 +59,7 @@ export async function handler(event: APIGatewayProxyEventV2 | KeepWarmPing, cont
     const { credentials, region } = await signer();
     const [creds, regionName] = await Promise.all([credentials(), region()]);
     const endpoint = process.env.AWS_ENDPOINT_URL_S3 || process.env.AWS_ENDPOINT_URL || undefined;
-    const post = presignPost({
+    const post = await presignPost({
       url: postUrl(config.sourceBucket, regionName, endpoint),
       bucket: config.sourceBucket,
       ...plan,

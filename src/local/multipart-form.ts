@@ -67,9 +67,19 @@ export interface ReadFormOptions {
   readonly contentLength?: number;
   /**
    * Called once, when the file part's headers have arrived: the most file bytes to accept, or
-   * false to stop reading (the result is then `declined`).
+   * false to stop reading (the result is then `declined`). The body is paused until it answers.
    */
-  readonly onFileStart: (fields: readonly FormField[], file: FormFilePart) => number | false;
+  readonly onFileStart: (fields: readonly FormField[], file: FormFilePart) => number | false | Promise<number | false>;
+}
+
+/** The file part being taken: its bytes so far, and the most `onFileStart` allowed (unbounded until it answers). */
+interface TakenFile {
+  readonly part: FormFilePart;
+  readonly chunks: Buffer[];
+  bytes: number;
+  max: number;
+  /** Bytes before the file's content, as browsers write them (for its size from Content-Length). */
+  readonly start: number;
 }
 
 /** The boundary parameter of a multipart/form-data Content-Type, unquoted; undefined otherwise. */
@@ -134,7 +144,9 @@ export function readPostForm(body: Readable, opts: ReadFormOptions): Promise<Rea
       limits: { fieldSize: MAX_FIELDS_BYTES + 1 },
     });
     const fields: FormField[] = [];
-    let file: { part: FormFilePart; chunks: Buffer[]; bytes: number; max: number; start: number } | undefined;
+    let file: TakenFile | undefined;
+    /** Settles when onFileStart has answered (at once when there is no file part). */
+    let decided: Promise<void> = Promise.resolve();
     let fed = 0;
     let settled = false;
 
@@ -163,18 +175,23 @@ export function readPostForm(body: Readable, opts: ReadFormOptions): Promise<Rea
       finish({ kind: 'file-too-large', fields, file: file.part, proposedSize: Math.max(file.bytes, declared) }, true);
     };
 
+    /** Starts taking the file once `onFileStart` has said how much; the body waits meanwhile. */
     const startFile = (part: FormFilePart): boolean => {
       const start = fieldsLength(boundary, fields) + Buffer.byteLength(partHead(boundary, part.fieldName, part));
       if (start > MAX_FIELDS_BYTES) {
         finish({ kind: 'fields-too-large' }, true);
         return false;
       }
-      const max = opts.onFileStart(fields, part);
-      if (max === false) {
-        finish({ kind: 'declined', fields }, true);
-        return false;
-      }
-      file = { part, chunks: [], bytes: 0, max, start };
+      const taken: TakenFile = { part, chunks: [], bytes: 0, max: Number.POSITIVE_INFINITY, start };
+      file = taken;
+      body.pause();
+      decided = Promise.resolve(opts.onFileStart(fields, part)).then((max) => {
+        if (settled) return;
+        if (max === false) return finish({ kind: 'declined', fields }, true);
+        taken.max = max;
+        if (taken.bytes > max) return tooLarge();
+        body.resume();
+      });
       return true;
     };
 
@@ -212,8 +229,10 @@ export function readPostForm(body: Readable, opts: ReadFormOptions): Promise<Rea
 
     parser.on('error', (err: Error) => finish({ kind: 'malformed', reason: err.message }, true));
     parser.on('close', () => {
-      if (!file) return finish({ kind: 'form', form: { fields } }, false);
-      finish({ kind: 'form', form: { fields, file: { ...file.part, data: Buffer.concat(file.chunks, file.bytes) } } }, false);
+      void decided.then(() => {
+        if (!file) return finish({ kind: 'form', form: { fields } }, false);
+        finish({ kind: 'form', form: { fields, file: { ...file.part, data: Buffer.concat(file.chunks, file.bytes) } } }, false);
+      });
     });
 
     const onData = (chunk: Buffer): void => {
@@ -222,7 +241,7 @@ export function readPostForm(body: Readable, opts: ReadFormOptions): Promise<Rea
       if (settled) return;
       // busboy reports a part as soon as its headers are in: past the limit with no file part yet,
       // the fields alone are too large.
-      if (!file && fed > MAX_FIELDS_BYTES + closingLength(boundary)) return finish({ kind: 'fields-too-large' }, true);
+      if (!file && fed > MAX_FIELDS_BYTES) return finish({ kind: 'fields-too-large' }, true);
       // After the file's content come the closing delimiter and perhaps fields S3 ignores.
       if (file && fed > file.start + file.max + closingLength(boundary) + AFTER_FILE_SLACK) tooLarge();
     };

@@ -243,7 +243,7 @@ function conditionHolds(condition: Condition & { kind: 'eq' | 'starts-with' }, v
  * whose file has not arrived yet). Order: required fields, credential scope, signature, policy
  * document, expiration, conditions in the policy's order, uncovered fields, content-length-range.
  */
-function evaluate(fields: PostFormFields, file: { size?: number; filename?: string }, opts: VerifyPostPolicyOptions): PostPolicyVerdict {
+async function evaluate(fields: PostFormFields, file: { size?: number; filename?: string }, opts: VerifyPostPolicyOptions): Promise<PostPolicyVerdict> {
   const view = viewOf(fields);
   if ('ok' in view) return view;
   const field = (name: string): string | undefined => view.byName.get(name)?.value;
@@ -272,7 +272,7 @@ function evaluate(fields: PostFormFields, file: { size?: number; filename?: stri
     return s3Error('InvalidAccessKeyId', 403, 'The AWS Access Key Id you provided does not exist in our records.', { AWSAccessKeyId: accessKeyId });
   }
 
-  const expected = sigV4Signature(secret.secretAccessKey, { day, region, service: 's3' }, encodedPolicy);
+  const expected = await sigV4Signature(secret.secretAccessKey, { day, region, service: 's3' }, encodedPolicy);
   const provided = field('x-amz-signature') as string;
   if (provided.length !== expected.length || !timingSafeEqual(Buffer.from(provided), Buffer.from(expected))) {
     return s3Error(
@@ -327,7 +327,7 @@ function evaluate(fields: PostFormFields, file: { size?: number; filename?: stri
  * AccessDenied ("Policy expired.", "Policy Condition failed: [...]", "Extra input fields: x"),
  * EntityTooLarge / EntityTooSmall (content-length-range).
  */
-export function verifyPostPolicy(fields: PostFormFields, file: PostPolicyFile, opts: VerifyPostPolicyOptions): PostPolicyVerdict {
+export function verifyPostPolicy(fields: PostFormFields, file: PostPolicyFile, opts: VerifyPostPolicyOptions): Promise<PostPolicyVerdict> {
   return evaluate(fields, file, opts);
 }
 
@@ -336,7 +336,7 @@ export function verifyPostPolicy(fields: PostFormFields, file: PostPolicyFile, o
  * bounds come back in `contentLengthRange` so a reader can stop taking bytes past the maximum.
  * A form refused here would be refused by verifyPostPolicy with the same error.
  */
-export function verifyPostPolicyFields(fields: PostFormFields, file: { filename?: string }, opts: VerifyPostPolicyOptions): PostPolicyVerdict {
+export function verifyPostPolicyFields(fields: PostFormFields, file: { filename?: string }, opts: VerifyPostPolicyOptions): Promise<PostPolicyVerdict> {
   return evaluate(fields, { filename: file.filename }, opts);
 }
 

@@ -205,7 +205,7 @@ describe('S3 bucket notifications', () => {
 
   it('names browser form uploads (POST) by their event and form key', async () => {
     // A signed form, as browsers post them: an anonymous one (no policy) is refused as on S3.
-    const signed = presignPost({
+    const signed = (await presignPost({
       url: `${gateway.endpoint}/source`,
       bucket: 'source',
       key: 'uploads/form photo.png',
@@ -215,7 +215,7 @@ describe('S3 bucket notifications', () => {
       expiresSeconds: 60,
       region: LOCAL_REGION,
       credentials: LOCAL_CREDENTIALS,
-    });
+    }));
     const form = new FormData();
     for (const [name, value] of Object.entries(signed.fields)) form.append(name, value);
     form.append('file', new Blob([Buffer.from('form bytes')], { type: 'image/png' }), 'form photo.png');

@@ -1,4 +1,4 @@
-import { postUrl, presignPost, sigV4Signature } from '../../src/aws/presign';
+import { postUrl, presignPost, sigV4Signature, type PresignedPost } from '../../src/aws/presign';
 import { PipelineError } from '../../src/core/errors';
 import { DEFAULT_ALLOWED_CONTENT_TYPES, isKeepWarmPing, KEEP_WARM_PING, planUpload, sanitiseFileName, uploadConfigFromEnv } from '../../src/core/upload';
 
@@ -92,7 +92,9 @@ describe('planUpload', () => {
 
 describe('presignPost', () => {
   const now = new Date('2026-11-28T12:00:00.000Z');
-  const post = presignPost({
+  let post: PresignedPost;
+  beforeAll(async () => {
+    post = await presignPost({
     url: postUrl('src', 'eu-west-1'),
     bucket: 'src',
     key: 'uploads/id/a.png',
@@ -103,6 +105,7 @@ describe('presignPost', () => {
     region: 'eu-west-1',
     credentials: { accessKeyId: 'AKID', secretAccessKey: 'SECRET', sessionToken: 'TOKEN' },
     now,
+    });
   });
 
   it('signs a policy pinning bucket, key, type, size range and expiry', () => {
@@ -123,9 +126,9 @@ describe('presignPost', () => {
     );
   });
 
-  it('signs the policy as sent, with the SigV4 key of that day, region and service', () => {
+  it('signs the policy as sent, with the SigV4 key of that day, region and service', async () => {
     // sigV4Signature itself is held to AWS's published answers in sigv4-known-answers.test.ts.
-    expect(post.fields['X-Amz-Signature']).toBe(sigV4Signature('SECRET', { day: '20261128', region: 'eu-west-1', service: 's3' }, post.fields.Policy));
+    expect(post.fields['X-Amz-Signature']).toBe((await sigV4Signature('SECRET', { day: '20261128', region: 'eu-west-1', service: 's3' }, post.fields.Policy)));
   });
 
   it('posts path-style to a local endpoint', () => {
