@@ -18,7 +18,7 @@
  * - Every form field except x-amz-signature, file, policy and x-ignore-* must be named by a condition.
  */
 import { timingSafeEqual } from 'node:crypto';
-import { sigV4Signature } from '../aws/presign';
+import { sigV4Signature } from '../aws/sigv4';
 
 /** An S3 error as S3 answers it: `<Error><Code/><Message/>…details…</Error>` with `status`. */
 export interface S3ErrorShape {

@@ -3,10 +3,12 @@
 // handler under aws-lambda-ric (and, for the expired one, by the same presign function with a
 // signing time in the past). A refused form leaves no object and sends no notification.
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import { postUrl, presignPost, sigV4Signature } from '../../src/aws/presign';
+import { S3Client } from '@aws-sdk/client-s3';
+import { presignPost } from '../../src/aws/presign';
+import { sigV4Signature } from '../../src/aws/sigv4';
 import type { LocalFunction } from '../../src/local/function-host';
 import { synthesizeImage } from '../../src/local/samples';
-import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../src/local/sdk';
+import { LOCAL_CREDENTIALS, LOCAL_REGION, localClientConfig } from '../../src/local/sdk';
 import { exists, listKeys, receiveAll, startTestCloud, startUploadFunction, uploadApiEvent, type TestCloud } from '../helpers/local-cloud';
 
 /** The upload function's MAX_UPLOAD_BYTES here. */
@@ -96,18 +98,8 @@ describe('POST policy enforcement in the local cloud', () => {
 
   it('refuses a field the policy does not name, and honours one it does (success_action_status 201)', async () => {
     const key = 'uploads/status/a.png';
-    const url = postUrl(cloud.resources.buckets.source, LOCAL_REGION, cloud.gateway.endpoint);
-    const base = (await presignPost({
-      url,
-      bucket: cloud.resources.buckets.source,
-      key,
-      contentType: 'image/png',
-      minBytes: 1,
-      maxBytes: 1000,
-      expiresSeconds: 60,
-      region: LOCAL_REGION,
-      credentials: LOCAL_CREDENTIALS,
-    }));
+    const base = await presignPost({ client: cloud.s3, bucket: cloud.resources.buckets.source, key, contentType: 'image/png', minBytes: 1, maxBytes: 1000, expiresSeconds: 60 });
+    const { url } = base;
     const extra = await post({ url, fields: base.fields, key }, png.subarray(0, 10), { success_action_status: '201' });
     expect(extra).toMatchObject({ status: 403, code: 'AccessDenied', message: 'Invalid according to Policy: Extra input fields: success_action_status' });
     expect(await exists(cloud, cloud.resources.buckets.source, key)).toBeUndefined();
@@ -128,9 +120,8 @@ describe('POST policy enforcement in the local cloud', () => {
 
   it('stores a 12 MiB upload signed for it: above the 11 MiB body limit fauxqs has alone', async () => {
     const key = 'uploads/large/a.png';
-    const url = postUrl(cloud.resources.buckets.source, LOCAL_REGION, cloud.gateway.endpoint);
     const big = Buffer.concat([png, Buffer.alloc(12 * 1024 * 1024, 3)]);
-    const fields = (await presignPost({ url, bucket: cloud.resources.buckets.source, key, contentType: 'image/png', minBytes: 1, maxBytes: 16 * 1024 * 1024, expiresSeconds: 60, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS })).fields;
+    const { url, fields } = await presignPost({ client: cloud.s3, bucket: cloud.resources.buckets.source, key, contentType: 'image/png', minBytes: 1, maxBytes: 16 * 1024 * 1024, expiresSeconds: 60 });
     const answer = await post({ url, fields, key }, big);
     expect(answer).toMatchObject({ status: 204 });
     expect((await exists(cloud, cloud.resources.buckets.source, key))?.size).toBe(big.length);
@@ -188,18 +179,10 @@ describe('POST policy enforcement in the local cloud', () => {
   it('refuses a form signed with a policy that has expired with 403 AccessDenied', async () => {
     const before = cloud.gateway.counters().notificationsSent;
     const key = 'uploads/expired/photo.png';
-    const expired = (await presignPost({
-      url: postUrl(cloud.resources.buckets.source, LOCAL_REGION, cloud.gateway.endpoint),
-      bucket: cloud.resources.buckets.source,
-      key,
-      contentType: 'image/png',
-      minBytes: 1,
-      maxBytes: MAX_UPLOAD_BYTES,
-      expiresSeconds: 300,
-      region: LOCAL_REGION,
-      credentials: LOCAL_CREDENTIALS,
-      now: new Date(Date.now() - 3600_000),
-    }));
+    // A client whose clock runs an hour behind signs a form that expired 55 minutes ago.
+    const lateClient = new S3Client({ ...localClientConfig(cloud.gateway.endpoint), systemClockOffset: -3600_000 });
+    const expired = await presignPost({ client: lateClient, bucket: cloud.resources.buckets.source, key, contentType: 'image/png', minBytes: 1, maxBytes: MAX_UPLOAD_BYTES, expiresSeconds: 300 });
+    lateClient.destroy();
     const answer = await post({ url: expired.url, fields: expired.fields, key }, png);
     expect(answer).toMatchObject({ status: 403, code: 'AccessDenied', message: 'Invalid according to Policy: Policy expired.' });
     await expectNothingStored(key, before);

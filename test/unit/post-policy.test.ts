@@ -1,6 +1,7 @@
 // S3's POST policy evaluation (pure), and the multipart reader/writer the gateway runs it behind.
 import { PassThrough } from 'node:stream';
-import { presignPost, sigV4Signature } from '../../src/aws/presign';
+import { sigV4Signature } from '../../src/aws/sigv4';
+import { presignAt } from '../helpers/presign';
 import { encodePostForm, MAX_FIELDS_BYTES, multipartBoundary, readPostForm, type ReadFormResult } from '../../src/local/multipart-form';
 import { s3ErrorXml, verifyPostPolicy, verifyPostPolicyFields, type PostPolicyVerdict, type VerifyPostPolicyOptions } from '../../src/local/post-policy';
 
@@ -35,18 +36,8 @@ async function signed(conditions: unknown[], extraFields: Record<string, string>
 /** The upload handler's own form: exact bucket, key and type, size range [1, 100]. */
 let handlerForm: Record<string, string>;
 beforeAll(async () => {
-  handlerForm = (await presignPost({
-  url: 'http://127.0.0.1/src',
-  bucket: 'src',
-  key: 'uploads/id/a.png',
-  contentType: 'image/png',
-  minBytes: 1,
-  maxBytes: 100,
-  expiresSeconds: 300,
-  region: 'eu-west-1',
-  credentials: CREDS,
-  now: NOW,
-  })).fields;
+  const form = { bucket: 'src', key: 'uploads/id/a.png', contentType: 'image/png', minBytes: 1, maxBytes: 100, expiresSeconds: 300 };
+  handlerForm = (await presignAt(NOW, { region: 'eu-west-1', credentials: CREDS }, form)).fields;
 });
 
 function errorOf(verdict: PostPolicyVerdict): { code: string; status: number; message: string } | undefined {

@@ -1,7 +1,8 @@
 // Our SigV4 signer and the local S3's POST policy check held to the answers AWS publishes for its
 // example credentials (AKIAIOSFODNN7EXAMPLE), not to a derivation of our own: a signer that agrees
 // with itself but not with AWS fails only in production, as an opaque 403.
-import { presignPost, sigV4Signature, sigV4SigningKey } from '../../src/aws/presign';
+import { sigV4Signature, sigV4SigningKey } from '../../src/aws/sigv4';
+import { presignAt } from '../helpers/presign';
 import { verifyPostPolicy, type VerifyPostPolicyOptions } from '../../src/local/post-policy';
 import { presignRefusal } from '../../src/local/presign-expiry';
 
@@ -82,18 +83,11 @@ describe('SigV4 signer: AWS published known answers', () => {
   });
 
   it('presignPost writes the credential scope and date as the published example does for the same key and time', async () => {
-    const post = (await presignPost({
-      url: 'https://sigv4examplebucket.s3.amazonaws.com/',
-      bucket: POST_EXAMPLE.bucket,
-      key: 'user/user1/a.jpg',
-      contentType: 'image/jpeg',
-      minBytes: 1,
-      maxBytes: 10,
-      expiresSeconds: 60,
-      region: POST_EXAMPLE.region,
-      credentials: { accessKeyId: ACCESS_KEY_ID, secretAccessKey: S3_EXAMPLE_SECRET },
-      now: POST_EXAMPLE_OPTS.now,
-    }));
+    const post = await presignAt(
+      POST_EXAMPLE_OPTS.now,
+      { region: POST_EXAMPLE.region, credentials: { accessKeyId: ACCESS_KEY_ID, secretAccessKey: S3_EXAMPLE_SECRET } },
+      { bucket: POST_EXAMPLE.bucket, key: 'user/user1/a.jpg', contentType: 'image/jpeg', minBytes: 1, maxBytes: 10, expiresSeconds: 60 },
+    );
     const published = new Map(POST_EXAMPLE_FORM);
     expect(post.fields['X-Amz-Credential']).toBe(published.get('X-Amz-Credential'));
     expect(post.fields['X-Amz-Date']).toBe(published.get('X-Amz-Date'));
