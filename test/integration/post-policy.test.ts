@@ -6,9 +6,9 @@ import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { S3Client } from '@aws-sdk/client-s3';
 import { presignPost } from '../../src/aws/presign';
 import { sigV4Signature } from '../../src/aws/sigv4';
-import type { LocalFunction } from '../../src/local/function-host';
-import { synthesizeImage } from '../../src/local/samples';
-import { LOCAL_CREDENTIALS, LOCAL_REGION, localClientConfig } from '../../src/local/sdk';
+import type { LocalFunction } from '../../src/local/cloud/lambda/function-host';
+import { synthesizeImage } from '../../src/tools/samples';
+import { LOCAL_CREDENTIALS, LOCAL_REGION, localClientConfig } from '../../src/local/client-config';
 import { exists, listKeys, receiveAll, startTestCloud, startUploadFunction, uploadApiEvent, type TestCloud } from '../helpers/local-cloud';
 
 /** The upload function's MAX_UPLOAD_BYTES here. */

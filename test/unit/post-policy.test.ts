@@ -2,8 +2,8 @@
 import { PassThrough } from 'node:stream';
 import { sigV4Signature } from '../../src/aws/sigv4';
 import { presignAt } from '../helpers/presign';
-import { encodePostForm, MAX_FIELDS_BYTES, multipartBoundary, readPostForm, type ReadFormResult } from '../../src/local/multipart-form';
-import { s3ErrorXml, verifyPostPolicy, verifyPostPolicyFields, type PostPolicyVerdict, type VerifyPostPolicyOptions } from '../../src/local/post-policy';
+import { encodePostForm, MAX_FIELDS_BYTES, multipartBoundary, readPostForm, type ReadFormResult } from '../../src/local/cloud/s3/multipart-form';
+import { s3ErrorXml, verifyPostPolicy, verifyPostPolicyFields, type PostPolicyVerdict, type VerifyPostPolicyOptions } from '../../src/local/cloud/s3/post-policy';
 
 const NOW = new Date('2026-11-28T12:00:00.000Z');
 const CREDS = { accessKeyId: 'AKID', secretAccessKey: 'SECRET' };
