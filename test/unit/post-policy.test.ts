@@ -231,7 +231,7 @@ describe('verifyPostPolicy: malformed policies', () => {
 describe('s3ErrorXml', () => {
   it('writes Code, Message, the details, then the ids, escaped', () => {
     expect(s3ErrorXml({ code: 'AccessDenied', status: 403, message: 'a < b & "c"', details: { ProposedSize: '5' } }, { requestId: 'R', hostId: 'H' })).toBe(
-      '<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>AccessDenied</Code><Message>a &lt; b &amp; "c"</Message><ProposedSize>5</ProposedSize><RequestId>R</RequestId><HostId>H</HostId></Error>',
+      '<?xml version="1.0" encoding="UTF-8"?><Error><Code>AccessDenied</Code><Message>a &lt; b &amp; "c"</Message><ProposedSize>5</ProposedSize><RequestId>R</RequestId><HostId>H</HostId></Error>',
     );
   });
 });

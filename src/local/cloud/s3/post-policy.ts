@@ -19,6 +19,7 @@
  */
 import { timingSafeEqual } from 'node:crypto';
 import { sigV4Signature } from '../../../aws/sigv4';
+import { xmlDocument } from '../xml';
 
 /** An S3 error as S3 answers it: `<Error><Code/><Message/>…details…</Error>` with `status`. */
 export interface S3ErrorShape {
@@ -340,19 +341,7 @@ export function verifyPostPolicyFields(fields: PostFormFields, file: { filename?
   return evaluate(fields, { filename: file.filename }, opts);
 }
 
-/** Escapes element text. Quotes stay as they are, as in S3's answers ("Policy Condition failed: ["eq", …]"). */
-function escapeXml(text: string): string {
-  return text.replace(/[<>&]/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;' })[c] as string);
-}
-
 /** The XML body S3 answers an error with: Code, Message, the code's details, RequestId, HostId. */
 export function s3ErrorXml(error: S3ErrorShape, ids: { requestId: string; hostId: string }): string {
-  const details = Object.entries(error.details ?? {})
-    .map(([name, value]) => `<${name}>${escapeXml(value)}</${name}>`)
-    .join('');
-  return (
-    '<?xml version="1.0" encoding="UTF-8"?>\n' +
-    `<Error><Code>${escapeXml(error.code)}</Code><Message>${escapeXml(error.message)}</Message>${details}` +
-    `<RequestId>${escapeXml(ids.requestId)}</RequestId><HostId>${escapeXml(ids.hostId)}</HostId></Error>`
-  );
+  return xmlDocument({ Error: { Code: error.code, Message: error.message, ...error.details, RequestId: ids.requestId, HostId: ids.hostId } });
 }
