@@ -246,7 +246,7 @@ describe('multipart form reading and writing', () => {
     return Buffer.concat(pieces);
   }
   /** Streams `bytes` in small chunks, as a socket would. */
-  function read(bytes: Buffer, onFileStart: (fields: ReadonlyArray<{ name: string }>) => number | false = () => 1 << 20): Promise<ReadFormResult> {
+  function read(bytes: Buffer, onFileStart: (fields: ReadonlyArray<{ name: string }>) => number | false | Promise<number | false> = () => 1 << 20): Promise<ReadFormResult> {
     const stream = new PassThrough();
     const result = readPostForm(stream, { contentType, contentLength: bytes.length, onFileStart });
     for (let i = 0; i < bytes.length; i += 7) stream.write(bytes.subarray(i, i + 7));
@@ -287,6 +287,12 @@ describe('multipart form reading and writing', () => {
     const bytes = body(['key=k'], { bytes: Buffer.alloc(100_000, 1) });
     const result = await read(bytes, () => 1000);
     expect(result).toMatchObject({ kind: 'file-too-large', proposedSize: 100_000, fields: [{ name: 'key', value: 'k' }] });
+  });
+
+  it('waits for an asynchronous callback, and rejects with its error when it fails', async () => {
+    const later = await read(body(['key=k'], { bytes: Buffer.alloc(10, 1) }), () => new Promise((done) => setImmediate(() => done(5))));
+    expect(later).toMatchObject({ kind: 'file-too-large', proposedSize: 10 });
+    await expect(read(body(['key=k'], { bytes: Buffer.alloc(10) }), () => Promise.reject(new Error('verifier broke')))).rejects.toThrow('verifier broke');
   });
 
   it('stops when the callback declines the file', async () => {

@@ -67,7 +67,8 @@ export interface ReadFormOptions {
   readonly contentLength?: number;
   /**
    * Called once, when the file part's headers have arrived: the most file bytes to accept, or
-   * false to stop reading (the result is then `declined`). The body is paused until it answers.
+   * false to stop reading (the result is then `declined`). The body is paused until it answers;
+   * when it throws or rejects, readPostForm rejects with that error.
    */
   readonly onFileStart: (fields: readonly FormField[], file: FormFilePart) => number | false | Promise<number | false>;
 }
@@ -133,7 +134,7 @@ export function readPostForm(body: Readable, opts: ReadFormOptions): Promise<Rea
     body.resume();
     return Promise.resolve({ kind: 'malformed', reason: 'not multipart/form-data with a boundary' });
   }
-  return new Promise<ReadFormResult>((resolve) => {
+  return new Promise<ReadFormResult>((resolve, reject) => {
     const parser: Busboy = busboy({
       headers: { 'content-type': opts.contentType },
       // Filenames as sent (the key's ${filename} drops folders itself), names and filenames in UTF-8 as browsers send them.
@@ -150,8 +151,9 @@ export function readPostForm(body: Readable, opts: ReadFormOptions): Promise<Rea
     let fed = 0;
     let settled = false;
 
-    const finish = (result: ReadFormResult, discardRest: boolean): void => {
-      if (settled) return;
+    /** Stops reading: no more events, the parser gone, the rest of the body drained when asked. */
+    const stop = (discardRest: boolean): boolean => {
+      if (settled) return false;
       settled = true;
       body.off('data', onData);
       body.off('end', onEnd);
@@ -166,7 +168,10 @@ export function readPostForm(body: Readable, opts: ReadFormOptions): Promise<Rea
         body.on('error', () => undefined);
         body.resume();
       }
-      resolve(result);
+      return true;
+    };
+    const finish = (result: ReadFormResult, discardRest: boolean): void => {
+      if (stop(discardRest)) resolve(result);
     };
 
     const tooLarge = (): void => {
@@ -185,13 +190,21 @@ export function readPostForm(body: Readable, opts: ReadFormOptions): Promise<Rea
       const taken: TakenFile = { part, chunks: [], bytes: 0, max: Number.POSITIVE_INFINITY, start };
       file = taken;
       body.pause();
-      decided = Promise.resolve(opts.onFileStart(fields, part)).then((max) => {
-        if (settled) return;
-        if (max === false) return finish({ kind: 'declined', fields }, true);
-        taken.max = max;
-        if (taken.bytes > max) return tooLarge();
-        body.resume();
-      });
+      decided = Promise.resolve()
+        .then(() => opts.onFileStart(fields, part))
+        .then(
+          (max) => {
+            if (settled) return;
+            if (max === false) return finish({ kind: 'declined', fields }, true);
+            taken.max = max;
+            if (taken.bytes > max) return tooLarge();
+            body.resume();
+          },
+          (err: unknown) => {
+            // The callback failed, not the body: the caller answers for it; the body is discarded.
+            if (stop(true)) reject(err);
+          },
+        );
       return true;
     };
 
