@@ -61,7 +61,7 @@ const USAGE = `Usage:
                     [--bench bench/results.json] [--input 12mp-jpeg] [--json]
       Print the monthly AWS bill of the chain (Lambda requests, GB-seconds and INIT; SQS requests; S3
       requests and storage), itemised, from the per-image figures of \`npm run bench\` and the price
-      table in src/core/prices.ts. Defaults: 4,000,000-byte sources, resize 2048 MB, publish 256 MB.
+      table in src/tools/prices.ts. Defaults: 4,000,000-byte sources, resize 2048 MB, publish 256 MB.
 `;
 
 class UsageError extends Error {}

@@ -1,16 +1,16 @@
 /**
  * `resize-chain cost`: the chain's monthly AWS bill for a number of images, from the per-image
  * figures `npm run bench` measured (bench/results.json, read at run time) and the price table in
- * src/core/prices.ts. The arithmetic is `monthlyCost` in src/core/cost.ts.
+ * src/tools/prices.ts. The arithmetic is `monthlyCost` in src/tools/cost.ts.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { expectedBatchFill, monthlyCost, resizeMsAt, vcpusFor, type CostInputs, type CostItem, type CostReport } from '../../core/cost';
+import { expectedBatchFill, monthlyCost, resizeMsAt, vcpusFor, type CostInputs, type CostItem, type CostReport } from '../../tools/cost';
 import { configError } from '../../core/errors';
 import { imageResizedEvent, type ResizedVariant } from '../../core/events';
 import { variantKey } from '../../core/keys';
-import { INIT_BILLING, PRICES, type LambdaArchitecture } from '../../core/prices';
-import { s3ObjectCreatedNotification } from '../../core/s3-event';
+import { INIT_BILLING, PRICES, type LambdaArchitecture } from '../../tools/prices';
+import { s3ObjectCreatedNotification } from '../../local/cloud/s3/object-created-event';
 import type { OutputFormat, VariantSpec } from '../../core/variants';
 
 /** Per-image figures of the resize function, and where they come from. */
@@ -204,7 +204,7 @@ export function buildCostReport(opts: CostCommandOptions): CostCommandResult {
   const imagesPerMonth = number('--images-per-month', opts.imagesPerMonth, 0, 1, 1e12, true);
   const region = opts.region ?? 'us-east-1';
   const prices = PRICES[region];
-  if (!prices) throw configError('--region', `no prices for ${JSON.stringify(region)} in src/core/prices.ts (known: ${Object.keys(PRICES).join(', ')})`);
+  if (!prices) throw configError('--region', `no prices for ${JSON.stringify(region)} in src/tools/prices.ts (known: ${Object.keys(PRICES).join(', ')})`);
   const architecture = (opts.architecture ?? 'x86_64') as LambdaArchitecture;
   if (architecture !== 'x86_64' && architecture !== 'arm64') throw configError('--architecture', `must be x86_64 or arm64, got ${JSON.stringify(opts.architecture)}`);
   const sourceBytes = number('--avg-bytes', opts.avgBytes, COST_DEFAULTS.avgBytes, 1, 5 * 1024 ** 4, true);
@@ -275,7 +275,7 @@ export function buildCostReport(opts: CostCommandOptions): CostCommandResult {
     invocations: report.invocations,
     figures: { ...figures, resizeMsPerImage: msPerImage, messageBytes: sizes },
     assumptions,
-    prices: { file: 'src/core/prices.ts', read: prices.lambda.requests.source.read, unconfirmed },
+    prices: { file: 'src/tools/prices.ts', read: prices.lambda.requests.source.read, unconfirmed },
   };
   return { report, inputs, document, text: renderText(document, report) };
 }
@@ -321,7 +321,7 @@ function renderText(doc: { imagesPerMonth: number; region: string; architecture:
     '',
     'Assumptions:',
     ...doc.assumptions.map((a) => `  - ${a}`),
-    `Prices: src/core/prices.ts (list prices read ${doc.prices.read}; no free tier).${doc.prices.unconfirmed.length ? ` Not confirmed by the search: ${doc.prices.unconfirmed.join(', ')}.` : ''}`,
+    `Prices: src/tools/prices.ts (list prices read ${doc.prices.read}; no free tier).${doc.prices.unconfirmed.length ? ` Not confirmed by the search: ${doc.prices.unconfirmed.join(', ')}.` : ''}`,
   ];
   return `${out.join('\n')}\n`;
 }

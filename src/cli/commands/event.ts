@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { configError } from '../../core/errors';
-import { s3ObjectCreatedNotification, sqsEventFor } from '../../core/s3-event';
+import { s3ObjectCreatedNotification } from '../../local/cloud/s3/object-created-event';
+import { sqsEventFor } from '../../local/cloud/lambda/sqs-invoke-event';
 
 export interface S3PutEventOptions {
   bucket: string;
