@@ -12,6 +12,42 @@ import { variantKey } from '../../core/keys';
 import { INIT_BILLING, PRICES, type LambdaArchitecture } from '../../tools/prices';
 import { s3ObjectCreatedNotification } from '../../local/cloud/s3/object-created-event';
 import type { OutputFormat, VariantSpec } from '../../core/variants';
+import type { CommandUsage } from '../usage';
+
+/** `resize-chain cost`: the options it reads and the help shown for them. */
+export const COST_USAGE = {
+  name: 'cost',
+  allowPositionals: true,
+  options: {
+    'images-per-month': { type: 'string', shown: 'N', required: true },
+    'avg-bytes': { type: 'string', shown: 'B' },
+    memory: { type: 'string', shown: 'MB' },
+    architecture: { type: 'string', shown: 'x86_64|arm64' },
+    region: { type: 'string', shown: 'us-east-1' },
+    'publish-memory': { type: 'string', shown: 'MB' },
+    'images-per-batch': { type: 'string', shown: 'K' },
+    'cold-start-percent': { type: 'string', shown: 'P' },
+    'publish-ms': { type: 'string', shown: 'MS' },
+    'provisioned-resize': { type: 'string', shown: 'N' },
+    'provisioned-publish': { type: 'string', shown: 'N' },
+    bench: { type: 'string', shown: 'bench/results.json' },
+    input: { type: 'string', shown: '12mp-jpeg' },
+    json: { type: 'boolean' },
+  },
+  forms: [
+    {
+      shows: [
+        'images-per-month', 'avg-bytes', 'memory', 'architecture', 'region', 'publish-memory', 'images-per-batch',
+        'cold-start-percent', 'publish-ms', 'provisioned-resize', 'provisioned-publish', 'bench', 'input', 'json',
+      ],
+      description: [
+        'Print the monthly AWS bill of the chain (Lambda requests, GB-seconds and INIT; SQS requests; S3',
+        'requests and storage), itemised, from the per-image figures of `npm run bench` and the price',
+        'table in src/tools/prices.ts. Defaults: 4,000,000-byte sources, resize 2048 MB, publish 256 MB.',
+      ].join('\n'),
+    },
+  ],
+} satisfies CommandUsage;
 
 /** Per-image figures of the resize function, and where they come from. */
 export interface BenchFigures {
