@@ -8,7 +8,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
-import { formatFigures, type ChainFigures } from '../../src/core/metrics';
+import { formatFigures, type ChainFigures } from '../../src/tools/metric-figures';
 import { DEFAULT_VARIANTS } from '../../src/core/variants';
 import { synthesizeImage } from '../../src/tools/samples';
 import { corruptImage } from './broken-images';

@@ -11,7 +11,7 @@ import { headObject } from '../../aws/s3';
 import { startLocalChain, type LocalChain, type LocalChainOptions } from '../../local/chain';
 import { ProgressBar } from '../progress';
 import { MetricsTap, renderHtml, renderTable, type ReportEntry } from '../../tools/report';
-import { formatFigures, type ChainFigures } from '../../core/metrics';
+import { formatFigures, type ChainFigures } from '../../tools/metric-figures';
 import { generateSamples } from '../../tools/samples';
 import { compareSequenceNumbers } from '../../local/cloud/kinesis/stream';
 import type { KinesisFailureRecord } from '../../local/cloud/lambda/stream-mapping';

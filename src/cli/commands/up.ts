@@ -8,7 +8,7 @@ import { spawn } from 'node:child_process';
 import { configError } from '../../core/errors';
 import { startLocalChain, type LocalChain, type LocalChainOptions } from '../../local/chain';
 import { offerDockerRun, type DockerRunAccess } from '../../local/cloud/lambda/docker-run';
-import { formatFigures } from '../../core/metrics';
+import { formatFigures } from '../../tools/metric-figures';
 import { MetricsTap } from '../../tools/report';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../local/client-config';
 import type { LogSink } from '../../local/cloud/lambda/invoke-contract';
