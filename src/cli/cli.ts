@@ -15,12 +15,10 @@ import { START_USAGE, startCommand, startUiCommand } from './commands/start';
 import { runUpInOwnProcessGroup, UP_WORKER_ENV, UP_USAGE, upCommand } from './commands/up';
 import { untilStopped } from './lifeline';
 import { normalizeOrigin } from '../local/cloud/gateway/endpoint-guard';
-import { parseCommandArgs, synopsisOf, usageText, type CommandUsage } from './usage';
+import { COMMAND_USAGES } from './command-tables';
+import { parseCommandArgs, synopsisOf, usageText } from './usage';
 
-/** Every command's table, in the order the help lists them. */
-const COMMANDS: readonly CommandUsage[] = [START_USAGE, UP_USAGE, INVOKE_USAGE, RESIZE_USAGE, EVENT_USAGE, COST_USAGE];
-
-const USAGE = usageText(COMMANDS);
+const USAGE = usageText(COMMAND_USAGES);
 
 class UsageError extends Error {}
 
@@ -52,7 +50,7 @@ function asUsageError(err: unknown): UsageError | undefined {
  * accepted form, and where the full help is. Exit code 2; nothing has been started yet.
  */
 function writeUsageError(err: UsageError, [command, ...args]: readonly string[]): void {
-  const table = COMMANDS.find((c) => c.name === command);
+  const table = COMMAND_USAGES.find((c) => c.name === command);
   const usage = table ? synopsisOf(table, args) : undefined;
   const help = usage ? `resize-chain ${command} --help` : 'resize-chain --help';
   const line = { level: 'error', code: 'USAGE', message: err.message, ...(usage ? { usage } : {}), help };

@@ -1,15 +1,12 @@
 /** The CLI's option tables (src/cli/usage.ts): what parseArgs accepts is what the help documents. */
-import { COST_USAGE } from '../../src/cli/commands/cost';
-import { EVENT_USAGE } from '../../src/cli/commands/event';
+import { COMMAND_USAGES } from '../../src/cli/command-tables';
 import { INVOKE_USAGE } from '../../src/cli/commands/invoke';
 import { RESIZE_USAGE } from '../../src/cli/commands/resize';
 import { START_USAGE } from '../../src/cli/commands/start';
 import { UP_USAGE } from '../../src/cli/commands/up';
-import { parseCommandArgs, synopsisOf, usageText, type CommandUsage } from '../../src/cli/usage';
+import { parseCommandArgs, synopsisOf, usageText } from '../../src/cli/usage';
 
-const COMMANDS: readonly CommandUsage[] = [START_USAGE, UP_USAGE, INVOKE_USAGE, RESIZE_USAGE, EVENT_USAGE, COST_USAGE];
-
-describe.each(COMMANDS.map((c) => [c.name, c] as const))('resize-chain %s', (_name, usage) => {
+describe.each(COMMAND_USAGES.map((c) => [c.name, c] as const))('resize-chain %s', (_name, usage) => {
   const help = usageText([usage]);
 
   test('documents every option it accepts, in a synopsis or its description', () => {
