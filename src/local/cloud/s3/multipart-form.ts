@@ -124,8 +124,8 @@ const closingLength = (boundary: string): number => boundary.length + 8;
 const FIELD_BYTES_CHARSET = 'latin1';
 
 /**
- * Reads an S3 POST form from `body` (an IncomingMessage or any byte stream). Never throws for a bad
- * body: the result says what was wrong. When it stops early (declined, too large) it leaves the
+ * Reads an S3 POST form from `body` (an IncomingMessage or any byte stream). Never rejects for a bad
+ * body: the result says what was wrong (it rejects only with the error of a failing onFileStart). When it stops early (declined, too large) it leaves the
  * stream flowing so the rest of the body is read and discarded and the connection stays usable.
  */
 export function readPostForm(body: Readable, opts: ReadFormOptions): Promise<ReadFormResult> {
