@@ -12,7 +12,7 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { hashImageSources } from '../../modules/source-hash';
 import { describeWhen } from '../helpers/requires';
 import { TfJson, resourceAddresses } from '../module/synth';
@@ -95,10 +95,17 @@ describeWhen(missing, 'the construct package in a fresh project (npm pack, npm i
 
   test('the tarball holds the compiled constructs with declarations, the image build context and nothing of the repository besides', () => {
     const paths = packed.files.map((f) => f.path);
-    for (const file of ['package.json', 'README.md', 'LICENSE', 'CHANGELOG.md', 'lib/modules/index.js', 'lib/modules/index.d.ts', 'lib/src/core/errors.js', 'image-context/Dockerfile', 'image-context/package-lock.json', 'image-context/containers/resize/image.json', 'image-context/src/handlers/resize.ts']) {
+    for (const file of ['package.json', 'README.md', 'LICENSE', 'CHANGELOG.md', 'lib/modules/index.js', 'lib/modules/index.d.ts', 'image-context/Dockerfile', 'image-context/package-lock.json', 'image-context/containers/resize/image.json', 'image-context/src/handlers/resize.ts']) {
       expect(paths).toContain(file);
     }
     expect(paths.filter((p) => !/^(lib|image-context)\//.test(p) && !['package.json', 'README.md', 'LICENSE', 'NOTICE', 'CHANGELOG.md'].includes(p))).toEqual([]);
+    // Everything the compiled constructs load by relative path (src/core included) is in the tarball.
+    const installed = join(app, 'node_modules', 'image-resize-chain');
+    for (const file of paths.filter((p) => p.startsWith('lib/') && p.endsWith('.js'))) {
+      for (const [, spec] of readFileSync(join(installed, file), 'utf8').matchAll(/require\("(\.{1,2}\/[^"]+)"\)/g)) {
+        expect(paths).toContain(join(dirname(file), `${spec}.js`));
+      }
+    }
     // The handler code the constructs never run (it loads sharp) stays out of lib/.
     expect(paths.filter((p) => p.startsWith('lib/') && /pipeline|resize-batch|handlers/.test(p))).toEqual([]);
   });
