@@ -157,7 +157,7 @@ describeWhen(missing, 'the construct package in a fresh project (npm pack, npm i
     const planned = plan.resource_changes.filter((c) => c.change.actions.includes('create')).map((c) => c.address.replace(/\[\d+\]$/, ''));
     expect(planned.sort()).toEqual(resourceAddresses(synthesized).sort());
     expect(planned).toContain(`aws_lambda_event_source_mapping.${Object.keys(synthesized.resource!.aws_lambda_event_source_mapping!).find((n) => n.startsWith('indexer-stage'))}`);
-  });
+  }, 240000);
 });
 
 /** `text` with the regular-expression metacharacters escaped. */
