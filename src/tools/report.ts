@@ -1,5 +1,5 @@
 import { codePointLength } from '../core/checks';
-import { FiguresAccumulator, type ChainFigures } from '../core/metrics';
+import { FiguresAccumulator, type ChainFigures } from './metric-figures';
 import type { LogSink } from '../local/cloud/lambda/invoke-contract';
 
 /**
