@@ -6,18 +6,18 @@
  */
 import { getSigningKey, SignatureV4 } from '@smithy/signature-v4';
 import type { Checksum, SourceData } from '@smithy/types';
-import { createHash, createHmac, type Hash, type Hmac } from 'node:crypto';
+import { createHash, createHmac, type Hash } from 'node:crypto';
 
 /**
  * SHA-256 as the Smithy signer takes it (an HMAC when given a secret), over node:crypto: what
  * @smithy/hash-node does, without another dependency.
  */
 class NodeSha256 implements Checksum {
-  private hash: Hash | Hmac;
+  private hash: Hash | ReturnType<typeof createHmac>;
   constructor(private readonly secret?: SourceData) {
     this.hash = this.fresh();
   }
-  private fresh(): Hash | Hmac {
+  private fresh(): Hash | ReturnType<typeof createHmac> {
     return this.secret === undefined ? createHash('sha256') : createHmac('sha256', toBytes(this.secret));
   }
   update(data: Uint8Array): void {

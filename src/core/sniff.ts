@@ -21,7 +21,7 @@ export function sniffMarkup(input: Buffer): 'svg' | 'markup' | undefined {
   let rest = head.replace(/^\uFEFF/, '').trimStart();
   if (!rest.startsWith('<')) return undefined;
   for (;;) {
-    let end = -1;
+    let end: number;
     if (rest.startsWith('<?')) end = indexAfter(rest, '?>');
     else if (rest.startsWith('<!--')) end = indexAfter(rest, '-->');
     else if (rest.startsWith('<!')) {

@@ -93,7 +93,7 @@ describe('POST policy enforcement in the local cloud', () => {
     expect((await exists(cloud, cloud.resources.buckets.source, signed.key))?.contentType).toBe('image/png');
     await cloud.gateway.notificationsSettled();
     const messages = await receiveAll(cloud, cloud.resources.queues.ingest.url, 1, { remove: true });
-    expect(JSON.parse(messages[0]?.Body ?? '{}').Records[0]).toMatchObject({ eventName: 'ObjectCreated:Post', s3: { object: { key: signed.key, size: png.length } } });
+    expect((JSON.parse(messages[0]?.Body ?? '{}') as { Records: unknown[] }).Records[0]).toMatchObject({ eventName: 'ObjectCreated:Post', s3: { object: { key: signed.key, size: png.length } } });
   });
 
   it('refuses a field the policy does not name, and honours one it does (success_action_status 201)', async () => {

@@ -3,6 +3,7 @@
 import type { Message } from '@aws-sdk/client-sqs';
 import { createServer, type IncomingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { ImageRejectedEvent, ImageResizedEvent } from '../../src/core/events';
 import { SIGNATURE_HEADER, verifyWebhookSignature } from '../../src/core/webhook';
 import { DEFAULT_VARIANTS, extensionFor } from '../../src/core/variants';
 import { toSqsEventRecord } from '../../src/local/cloud/lambda/event-source-mapping';
@@ -75,11 +76,11 @@ describe('resize handler on a batch of 10: 8 good images, 1 corrupt file, 1 text
   });
 
   it('sends one image.resized event per good image', async () => {
-    const events = (await receiveAll(cloud, cloud.resources.queues.resized.url, GOOD, { remove: true })).map((m) => JSON.parse(m.Body ?? ''));
+    const events = (await receiveAll(cloud, cloud.resources.queues.resized.url, GOOD, { remove: true })).map((m) => JSON.parse(m.Body ?? '') as ImageResizedEvent);
     expect(events.map((e) => e.source.key).sort()).toEqual([...keys].sort());
     for (const e of events) {
       expect(e).toMatchObject({ type: 'image.resized', version: 1, source: { width: 480, height: 320, format: 'jpeg' } });
-      expect(e.variants.map((v: { name: string; width: number }) => [v.name, v.width])).toEqual([
+      expect(e.variants.map((v) => [v.name, v.width])).toEqual([
         ['thumb', 320],
         ['medium', 480],
         ['large', 480],
@@ -90,7 +91,7 @@ describe('resize handler on a batch of 10: 8 good images, 1 corrupt file, 1 text
   });
 
   it('sends the corrupt and the text file to the rejected queue with their codes', async () => {
-    const rejections = (await receiveAll(cloud, cloud.resources.queues.rejected.url, 2, { remove: true })).map((m) => JSON.parse(m.Body ?? ''));
+    const rejections = (await receiveAll(cloud, cloud.resources.queues.rejected.url, 2, { remove: true })).map((m) => JSON.parse(m.Body ?? '') as ImageRejectedEvent);
     expect(rejections.map((r) => [r.source.key, r.code]).sort()).toEqual([
       ['uploads/batch/corrupt.jpg', 'CORRUPT'],
       ['uploads/batch/readme.jpg', 'NOT_AN_IMAGE'],

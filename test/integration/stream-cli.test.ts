@@ -137,7 +137,7 @@ describeWhen(CLI_MISSING, 'resize-chain up --stream, driven by the AWS CLI', () 
   }
 
   const manifestOf = (key: string): Promise<{ source: { key: string }; variants: unknown[] }> =>
-    waitFor(`the manifest of ${key}`, async () => JSON.parse(await aws(['s3', 'cp', `s3://${OUTPUT}/${key.replace(/\.[^./]+$/, '')}/manifest.json`, '-'])));
+    waitFor(`the manifest of ${key}`, async () => JSON.parse(await aws(['s3', 'cp', `s3://${OUTPUT}/${key.replace(/\.[^./]+$/, '')}/manifest.json`, '-'])) as { source: { key: string }; variants: unknown[] });
 
   beforeAll(async () => {
     up = await startUp(['--stream', '--stream-shards', '2', '--concurrency', '1']);

@@ -374,8 +374,10 @@ describe('JPEG DCT scaling (shrink-on-load sharp would skip)', () => {
     const scratchFolders = async () => (await fs.readdir(os.tmpdir())).filter((name) => name.startsWith('resize-'));
     const before = new Set(await scratchFolders());
     let pipeline: typeof import('../../src/core/pipeline') | undefined;
+    // A CommonJS require inside isolateModules is how jest hands out a fresh module instance.
     jest.isolateModules(() => {
-      pipeline = require('../../src/core/pipeline');
+      // eslint-disable-next-line @typescript-eslint/no-require-imports -- see above: import() would share the instance
+      pipeline = require('../../src/core/pipeline') as typeof import('../../src/core/pipeline');
     });
     let created: string[] = [];
     try {

@@ -113,7 +113,7 @@ describe('presignPost', () => {
       'X-Amz-Date': '20261128T120000Z',
       'X-Amz-Security-Token': 'TOKEN',
     });
-    const policy = JSON.parse(Buffer.from(post.fields.Policy, 'base64').toString('utf8'));
+    const policy = JSON.parse(Buffer.from(post.fields.Policy, 'base64').toString('utf8')) as { expiration: string; conditions: unknown[] };
     expect(policy.expiration).toBe(post.expiresAt);
     expect(policy.conditions).toEqual(
       expect.arrayContaining([{ bucket: 'src' }, { key: 'uploads/id/a.png' }, { 'Content-Type': 'image/png' }, ['content-length-range', 1, 99], { 'X-Amz-Security-Token': 'TOKEN' }]),

@@ -114,7 +114,7 @@ export function benchFiguresFrom(doc: unknown, inputId: string, origin: string):
     ioMs: Math.max(0, warmInvoke - warmCore),
     initMs,
     variantBytes,
-    provenance: `${origin} (generated ${String(doc.generatedAt ?? 'at an unknown time')}), input ${inputId}`,
+    provenance: `${origin} (generated ${typeof doc.generatedAt === 'string' ? doc.generatedAt : 'at an unknown time'}), input ${inputId}`,
   };
 }
 
@@ -284,7 +284,7 @@ export function buildCostReport(opts: CostCommandOptions): CostCommandResult {
       : 'x86_64: the bench machine is x86_64',
     `publish: ${publishMs} ms per invocation at ${publishMemoryMb} MB${opts.publishMs === undefined ? ' (ASSUMED: npm run bench does not measure publish)' : ''}`,
     `INIT: ${figures.initMs} ms per cold start (resize handler, measured; used for publish too as an upper bound), ${coldStartPercent} % of invocations${opts.coldStartPercent === undefined ? ' (AWS: typically under 1 %)' : ''}. ${INIT_BILLING.rule}`,
-    `batches: ${r2(imagesPerBatch)} messages per invocation${opts.imagesPerBatch === undefined ? ` (uploads spread evenly over ${730} h, batch size ${COST_DEFAULTS.batchSize}, batching window ${COST_DEFAULTS.batchingWindowSeconds} s; bursts fill batches and lower request counts)` : ''}`,
+    `batches: ${r2(imagesPerBatch)} messages per invocation${opts.imagesPerBatch === undefined ? ` (uploads spread evenly over 730 h, batch size ${COST_DEFAULTS.batchSize}, batching window ${COST_DEFAULTS.batchingWindowSeconds} s; bursts fill batches and lower request counts)` : ''}`,
     `sources ${sourceBytes.toLocaleString('en-US')} B${opts.avgBytes === undefined ? ' (ASSUMED: a 12 MP camera JPEG)' : ''}; outputs ${outputBytesPerImage.toLocaleString('en-US')} B of variants (bench) + ${sizes.manifest} B manifest; storage is one month of one month's images, and grows every month sources and outputs are kept`,
     `messages: S3 notification ${sizes.notification} B, image.resized ${sizes.resizedEvent} B (built with the chain's own builders)`,
     `idle polling: ${COST_DEFAULTS.idlePolling.queues} queues x ${COST_DEFAULTS.idlePolling.pollersPerQueue} pollers, one ${COST_DEFAULTS.idlePolling.waitSeconds} s long poll each (ESTIMATE: AWS does not publish the poller count)`,

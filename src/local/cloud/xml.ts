@@ -58,6 +58,7 @@ export function xmlDocument(root: XmlElements, declaration: Readonly<Record<stri
  * references (`&#xD;`, `&#65;`) are decoded: fast-xml-parser decodes them only under
  * `htmlEntities`, which also reads HTML's named entities (`&nbsp;`), harmless here.
  */
+// eslint-disable-next-line @typescript-eslint/no-deprecated -- still honoured by 5.x; it decodes the references above
 const parser = new XMLParser({ parseTagValue: false, htmlEntities: true });
 
 /**

@@ -202,7 +202,7 @@ export function readPostForm(body: Readable, opts: ReadFormOptions): Promise<Rea
           },
           (err: unknown) => {
             // The callback failed, not the body: the caller answers for it; the body is discarded.
-            if (stop(true)) reject(err);
+            if (stop(true)) reject(err instanceof Error ? err : new Error(String(err)));
           },
         );
       return true;

@@ -205,7 +205,7 @@ function parsePolicy(encoded: string): Policy | { ok: false; error: S3ErrorShape
   const { expiration, conditions } = document as Record<string, unknown>;
   if (expiration === undefined) return invalidPolicy('Policy missing expiration.');
   const expires = typeof expiration === 'string' && EXPIRATION.test(expiration) ? new Date(expiration) : undefined;
-  if (!expires || Number.isNaN(expires.getTime())) return invalidPolicy(`Invalid 'expiration' value: '${String(expiration)}'`);
+  if (!expires || Number.isNaN(expires.getTime())) return invalidPolicy(`Invalid 'expiration' value: '${typeof expiration === 'string' ? expiration : JSON.stringify(expiration)}'`);
   if (conditions === undefined) return invalidPolicy('Policy missing conditions.');
   if (!Array.isArray(conditions)) return invalidPolicy("Invalid 'conditions' value: must be a List.");
   const parsed: Condition[] = [];

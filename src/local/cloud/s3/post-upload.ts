@@ -61,7 +61,7 @@ export async function checkPostUpload(req: IncomingMessage, opts: PostUploadChec
   let refusedEarly: S3ErrorShape | undefined;
 
   const result = await readPostForm(req, {
-    contentType: String(req.headers['content-type'] ?? ''),
+    contentType: req.headers['content-type'] ?? '',
     contentLength: Number.isSafeInteger(lengthHeader) ? lengthHeader : undefined,
     onFileStart: async (fields, file) => {
       if (!hasPolicy(fields)) {
