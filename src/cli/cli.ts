@@ -205,7 +205,8 @@ async function main(argv: string[]): Promise<number> {
       const { values } = parseCommandArgs(EVENT_USAGE, args);
       const size = values.size === undefined ? undefined : Number(values.size);
       if (size !== undefined && (!Number.isInteger(size) || size < 0)) throw new UsageError(`--size must be a byte count, got ${JSON.stringify(values.size)}`);
-      process.stdout.write(`${s3PutEvent({ bucket: values.bucket ?? '', key: values.key ?? '', size, eTag: values.etag, region: values.region, raw: values.raw })}\n`);
+      const { etag: eTag, region, raw } = values;
+      process.stdout.write(`${s3PutEvent({ bucket: values.bucket ?? '', key: values.key ?? '', size, eTag, region, raw })}\n`);
       return 0;
     }
     case 'cost': {
@@ -251,7 +252,8 @@ main(process.argv.slice(2)).then(
       process.stderr.write(`${JSON.stringify({ level: 'error', error: err.toJSON(), ...help })}\n`);
       process.exitCode = err.code === 'INVALID_CONFIG' ? 2 : 1;
     } else {
-      process.stderr.write(`${JSON.stringify({ level: 'error', code: 'INTERNAL', message: (err as Error).message, stack: (err as Error).stack })}\n`);
+      const { message, stack } = err as Error;
+      process.stderr.write(`${JSON.stringify({ level: 'error', code: 'INTERNAL', message, stack })}\n`);
       process.exitCode = 1;
     }
   },

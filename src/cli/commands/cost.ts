@@ -276,6 +276,9 @@ export function buildCostReport(opts: CostCommandOptions): CostCommandResult {
   const report = monthlyCost(inputs, prices);
 
   const vcpus = vcpusFor(resizeMemoryMb);
+  const evenBatches =
+    `uploads spread evenly over 730 h, batch size ${COST_DEFAULTS.batchSize}, ` +
+    `batching window ${COST_DEFAULTS.batchingWindowSeconds} s; bursts fill batches and lower request counts`;
   const assumptions = [
     `resize billed ms per image = max(wall ${r1(figures.wallMs)} ms, CPU ${r1(figures.cpuMs)} ms / ${r2(vcpus)} vCPU at ${resizeMemoryMb} MB) + S3/SQS ${r1(figures.ioMs)} ms = ${r1(msPerImage)} ms (I/O not overlapped: an upper bound)`,
     `figures from ${figures.provenance}`,
@@ -284,7 +287,7 @@ export function buildCostReport(opts: CostCommandOptions): CostCommandResult {
       : 'x86_64: the bench machine is x86_64',
     `publish: ${publishMs} ms per invocation at ${publishMemoryMb} MB${opts.publishMs === undefined ? ' (ASSUMED: npm run bench does not measure publish)' : ''}`,
     `INIT: ${figures.initMs} ms per cold start (resize handler, measured; used for publish too as an upper bound), ${coldStartPercent} % of invocations${opts.coldStartPercent === undefined ? ' (AWS: typically under 1 %)' : ''}. ${INIT_BILLING.rule}`,
-    `batches: ${r2(imagesPerBatch)} messages per invocation${opts.imagesPerBatch === undefined ? ` (uploads spread evenly over 730 h, batch size ${COST_DEFAULTS.batchSize}, batching window ${COST_DEFAULTS.batchingWindowSeconds} s; bursts fill batches and lower request counts)` : ''}`,
+    `batches: ${r2(imagesPerBatch)} messages per invocation${opts.imagesPerBatch === undefined ? ` (${evenBatches})` : ''}`,
     `sources ${sourceBytes.toLocaleString('en-US')} B${opts.avgBytes === undefined ? ' (ASSUMED: a 12 MP camera JPEG)' : ''}; outputs ${outputBytesPerImage.toLocaleString('en-US')} B of variants (bench) + ${sizes.manifest} B manifest; storage is one month of one month's images, and grows every month sources and outputs are kept`,
     `messages: S3 notification ${sizes.notification} B, image.resized ${sizes.resizedEvent} B (built with the chain's own builders)`,
     `idle polling: ${COST_DEFAULTS.idlePolling.queues} queues x ${COST_DEFAULTS.idlePolling.pollersPerQueue} pollers, one ${COST_DEFAULTS.idlePolling.waitSeconds} s long poll each (ESTIMATE: AWS does not publish the poller count)`,
@@ -345,6 +348,9 @@ function renderText(doc: { imagesPerMonth: number; region: string; architecture:
   const header = ['item', 'quantity', 'unit', 'unit price', 'USD / month'];
   const widths = header.map((h, c) => Math.max(h.length, ...rows.map((r) => r[c]!.length)));
   const line = (cells: string[]): string => cells.map((cell, c) => (c === 0 || c === 2 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join('  ');
+  const unconfirmed = doc.prices.unconfirmed.length
+    ? ` Not confirmed by the search: ${doc.prices.unconfirmed.join(', ')}.`
+    : '';
   const out = [
     `Monthly cost of ${doc.imagesPerMonth.toLocaleString('en-US')} images in ${doc.region}, ${doc.architecture}, resize ${doc.memoryMb.resize} MB, publish ${doc.memoryMb.publish} MB`,
     '',
@@ -357,7 +363,7 @@ function renderText(doc: { imagesPerMonth: number; region: string; architecture:
     '',
     'Assumptions:',
     ...doc.assumptions.map((a) => `  - ${a}`),
-    `Prices: src/tools/prices.ts (list prices read ${doc.prices.read}; no free tier).${doc.prices.unconfirmed.length ? ` Not confirmed by the search: ${doc.prices.unconfirmed.join(', ')}.` : ''}`,
+    `Prices: src/tools/prices.ts (list prices read ${doc.prices.read}; no free tier).${unconfirmed}`,
   ];
   return `${out.join('\n')}\n`;
 }
