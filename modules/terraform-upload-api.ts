@@ -38,8 +38,8 @@ const first = (resource: TerraformResource, attribute: string): string => `${res
 const SCHEDULE_RULE: Rule = [
   String.raw`can(regex("^rate\\(0*1 (minute|hour|day)\\)$", var.keep_warm_rate))` +
     String.raw` || can(regex("^rate\\(0*([2-9]|[1-9][0-9]+) (minutes|hours|days)\\)$", var.keep_warm_rate))` +
-    String.raw` || (can(regex("^cron\\([0-9A-Za-z*?/,#\\- ]+\\)$", var.keep_warm_rate))` +
-    String.raw` && length(regexall("[^ ]+", trimspace(trimsuffix(trimprefix(var.keep_warm_rate, "cron("), ")")))) == 6)`,
+    String.raw` || (can(regex("^cron\\([0-9A-Za-z*?/,#\\- ]+\\)$", var.keep_warm_rate)) && length(regexall("[^ ]+",` +
+    String.raw` trimspace(trimsuffix(trimprefix(var.keep_warm_rate, "cron("), ")")))) == 6)`,
   'keep_warm_rate must be rate(1 minute|hour|day), rate(N minutes|hours|days) with a whole N >= 2, or cron(minutes hours day-of-month month day-of-week year).',
 ];
 

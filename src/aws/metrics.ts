@@ -5,7 +5,8 @@ import { coldStartMetrics, FUNCTION_DIMENSION, METRICS_NAMESPACE, type MetricGro
  * CloudWatch embedded metric format (EMF): each record is one JSON line on stdout that Lambda's
  * log agent turns into metrics, no API call and no extra permission. A record is
  *
- *     {"_aws": {"Timestamp", "CloudWatchMetrics": [{"Namespace", "Dimensions": [[...]], "Metrics": [{"Name", "Unit"}]}]},
+ *     {"_aws": {"Timestamp",
+ *               "CloudWatchMetrics": [{"Namespace", "Dimensions": [[...]], "Metrics": [{"Name", "Unit"}]}]},
  *      <dimension>: "...", <metric>: value | [values]}
  *
  * Ours rather than `@aws-lambda-powertools/metrics` for the reason the logger is ours: cold init

@@ -69,8 +69,11 @@ const lambdaUnconfirmed: PriceSource = {
  * custom runtimes and provisioned concurrency were billed for INIT before that date too.
  */
 export const INIT_BILLING = {
-  rule: 'INIT (cold start) duration is billed like invocation duration, at the function memory and the on-demand GB-second rate. ' +
-    'Since 2025-08-01 this applies to every configuration; container-image functions were already billed for INIT before.',
+  rule:
+    'INIT (cold start) duration is billed like invocation duration, ' +
+    'at the function memory and the on-demand GB-second rate. ' +
+    'Since 2025-08-01 this applies to every configuration; ' +
+    'container-image functions were already billed for INIT before.',
   sources: [
     'https://aws.amazon.com/blogs/compute/aws-lambda-standardizes-billing-for-init-phase/',
     'https://worldofsoftware.org/amazon-to-raise-aws-lambda-costs-by-charging-for-cold-starts/amp (quotes the AWS post: INITs typically occur in under 1% of invocations; container images already billed)',

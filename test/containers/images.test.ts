@@ -52,7 +52,10 @@ function addedCaLines(image: string): string[] {
   const pems = readFileSync(file, 'utf8').match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [];
   const digest = (pem: string) => createHash('sha256').update(pem.replace(/\s+/g, '')).digest('hex').slice(0, 16);
   // Digests, not the certificates: short output (docker drops the tail of a large one at exit).
-  const listRoots = "const c=require('crypto');console.log(require('tls').rootCertificates.map(p=>c.createHash('sha256').update(p.replace(/\\s+/g,'')).digest('hex').slice(0,16)).join(' '))";
+  const listRoots =
+    "const c=require('crypto');" +
+    "console.log(require('tls').rootCertificates.map(p=>c.createHash('sha256')" +
+    ".update(p.replace(/\\s+/g,'')).digest('hex').slice(0,16)).join(' '))";
   const shipped = new Set(docker(['run', '--rm', '--entrypoint', '/usr/local/bin/node', image, '-e', listRoots]).stdout.trim().split(' '));
   expect(shipped.size).toBeGreaterThan(100);
   // A full base64 line from the signature at the end identifies a certificate; lines near the

@@ -156,7 +156,8 @@ describeWhen(missing, 'the construct package in a fresh project (npm pack, npm i
     const plan = JSON.parse(tf(['show', '-json', 'tfplan']).stdout) as { resource_changes: { address: string; change: { actions: string[] } }[] };
     const planned = plan.resource_changes.filter((c) => c.change.actions.includes('create')).map((c) => c.address.replace(/\[\d+\]$/, ''));
     expect(planned.sort()).toEqual(resourceAddresses(synthesized).sort());
-    expect(planned).toContain(`aws_lambda_event_source_mapping.${Object.keys(synthesized.resource!.aws_lambda_event_source_mapping!).find((n) => n.startsWith('indexer-stage'))}`);
+    const indexerMapping = Object.keys(synthesized.resource!.aws_lambda_event_source_mapping!).find((n) => n.startsWith('indexer-stage'));
+    expect(planned).toContain(`aws_lambda_event_source_mapping.${indexerMapping}`);
   }, 240000);
 });
 
