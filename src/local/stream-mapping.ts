@@ -401,7 +401,7 @@ class ShardReaders {
     this.now = opts.now ?? Date.now;
     applyStartingPosition(this.stream, this.consumer, this.settings.startingPosition);
     this.unsubscribe = this.stream.onPut((shardId) => this.wakers.get(shardId)?.());
-    this.loops = this.stream.shardIds.map((shardId) => this.shardLoop(shardId).catch((err: unknown) => this.log({ event: 'stream.shard_error', level: 'error', streamArn: this.stream.arn, shardId, error: errorText(err) })));
+    this.loops = this.stream.shardIds.map((shardId) => this.runShard(shardId));
     const { stream, consumer, settings, reportItemFailures } = this;
     this.log({ event: 'stream.mapping_started', streamArn: stream.arn, consumer, shards: stream.shardIds.length, ...settings, reportItemFailures, onFailure: !!opts.onFailure });
   }
@@ -522,6 +522,15 @@ class ShardReaders {
       }
       wakers.set(shardId, done);
     });
+  }
+
+  /** Runs a shard's loop; an unexpected error ends that shard's loop, logged. */
+  private async runShard(shardId: string): Promise<void> {
+    try {
+      await this.shardLoop(shardId);
+    } catch (err) {
+      this.log({ event: 'stream.shard_error', level: 'error', streamArn: this.stream.arn, shardId, error: errorText(err) });
+    }
   }
 
   private async shardLoop(shardId: string): Promise<void> {
