@@ -2,8 +2,8 @@
 // source mappings (ReportBatchItemFailures, failed invokes, batching window, batch APIs of 10).
 // The whole mapping runs against the real stand-in in test/integration/event-source-mapping.test.ts.
 import type { Message } from '@aws-sdk/client-sqs';
-import { Backoff, GatheringBatch, chunksOf, invokeOrCrash, judgeSqsBatch, receiveWaitSeconds } from '../../src/local/event-source-mapping';
-import type { InvokeResult } from '../../src/local/types';
+import { Backoff, GatheringBatch, chunksOf, invokeOrCrash, judgeSqsBatch, receiveWaitSeconds } from '../../src/local/cloud/lambda/event-source-mapping';
+import type { InvokeResult } from '../../src/local/cloud/lambda/invoke-contract';
 
 const message = (id: string, body = `body-${id}`): Message => ({ MessageId: id, ReceiptHandle: `rh-${id}`, Body: body });
 const batch = ['a', 'b', 'c', 'd'].map((id) => message(id));

@@ -1,7 +1,7 @@
 // The Kinesis mapping's steps one by one, each against the behaviour AWS documents for Kinesis
 // event source mappings (partial batch responses, BisectBatchOnFunctionError, MaximumRetryAttempts,
 // MaximumRecordAgeInSeconds, the on-failure invocation record). The whole loop runs in stream-mapping.test.ts.
-import type { StreamRecord } from '../../src/local/stream';
+import type { StreamRecord } from '../../src/local/cloud/kinesis/stream';
 import {
   bisectBatch,
   expiredRecordCount,
@@ -12,8 +12,8 @@ import {
   planRetry,
   withinPayloadLimit,
   type StreamBatchOutcome,
-} from '../../src/local/stream-mapping';
-import type { InvokeResult } from '../../src/local/types';
+} from '../../src/local/cloud/lambda/stream-mapping';
+import type { InvokeResult } from '../../src/local/cloud/lambda/invoke-contract';
 
 const SHARD = 'shardId-000000000000';
 const STREAM_ARN = 'arn:aws:kinesis:us-east-1:000000000000:stream/s';
