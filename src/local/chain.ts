@@ -357,7 +357,10 @@ function startQueueMapping(sqs: SQSClient, queue: QueueRef, fn: LocalFunction, s
   });
 }
 
-/** The stream source's on-failure queue and its DLQ, as the module's BufferedQueue: SSE-SQS, 14 days, 300 s visibility, a DLQ after 5 receives. */
+/**
+ * The stream source's on-failure queue and its DLQ, as the module's BufferedQueue: SSE-SQS, 14 days,
+ * 300 s visibility, a DLQ after 5 receives.
+ */
 async function ensureFailureQueues(sqs: SQSClient, failuresName: string): Promise<{ failureQueue: QueueRef; failureDlq: QueueRef }> {
   const keep = { SqsManagedSseEnabled: 'true', MessageRetentionPeriod: '1209600' };
   const failureDlq = await ensureQueue(sqs, `${failuresName}-dlq`, keep);

@@ -218,7 +218,10 @@ export async function invokeOrCrash(invoke: InvokeFn, event: unknown): Promise<I
   }
 }
 
-/** What a batch's invoke means for its messages: which ones the mapping deletes (the others return after the visibility timeout). */
+/**
+ * What a batch's invoke means for its messages: which ones the mapping deletes (the others return
+ * after the visibility timeout).
+ */
 export type SqsBatchOutcome =
   | { kind: 'invoke_error'; result: Extract<InvokeResult, { ok: false }>; toDelete: [] }
   | { kind: 'invalid_response'; reason: string; toDelete: [] }

@@ -210,7 +210,10 @@ export function judgeStreamBatch(records: readonly StreamRecord[], result: Invok
   return { kind: 'partial', lowestFailed, failures: verdict.failedIds.size };
 }
 
-/** How many records at the head of `records` (in arrival order) are older than `maximumRecordAgeSeconds` at `nowMs`; -1 means none ever are. */
+/**
+ * How many records at the head of `records` (in arrival order) are older than
+ * `maximumRecordAgeSeconds` at `nowMs`; -1 means none ever are.
+ */
 export function expiredRecordCount(records: readonly StreamRecord[], nowMs: number, maximumRecordAgeSeconds: number): number {
   if (maximumRecordAgeSeconds === -1) return 0;
   // Records arrive in order, so the expired ones are a prefix.
