@@ -1,0 +1,54 @@
+/**
+ * Refusals S3 makes from a request's line and headers alone, which the stand-in does not make:
+ * object keys over 1,024 bytes (`KeyTooLongError`, on every object-level request) and bucket
+ * names S3's naming rules refuse (`InvalidBucketName`, on CreateBucket: no such bucket can exist,
+ * so every other request to one ends in NoSuchBucket anyway). The gateway answers these before
+ * anything reaches the stand-in.
+ */
+import type { AwsRequestInfo } from '../gateway/aws-request';
+import type { S3ErrorShape } from './post-policy';
+
+/** S3's limit on an object key, in UTF-8 bytes. */
+export const MAX_S3_KEY_BYTES = 1024;
+
+/** Prefixes and suffixes S3 reserves (general purpose buckets). */
+const RESERVED_PREFIXES = ['xn--', 'sthree-', 'amzn-s3-demo-'];
+const RESERVED_SUFFIXES = ['-s3alias', '--ol-s3', '.mrap', '--x-s3', '--table-s3'];
+
+/**
+ * Why S3 refuses `name` as a general purpose bucket name, or undefined when it is valid: 3 to 63
+ * characters of lowercase letters, digits, dots and hyphens, beginning and ending with a letter
+ * or digit, no two adjacent dots, not an IPv4 address, none of S3's reserved prefixes/suffixes.
+ */
+export function bucketNameProblem(name: string): string | undefined {
+  if (name.length < 3 || name.length > 63) return 'must be 3 to 63 characters long';
+  if (!/^[a-z0-9.-]+$/.test(name)) return 'may hold only lowercase letters, digits, dots and hyphens';
+  if (!/^[a-z0-9]/.test(name) || !/[a-z0-9]$/.test(name)) return 'must begin and end with a letter or digit';
+  if (name.includes('..')) return 'must not contain two adjacent dots';
+  if (/^\d+\.\d+\.\d+\.\d+$/.test(name)) return 'must not be formatted as an IP address';
+  const prefix = RESERVED_PREFIXES.find((p) => name.startsWith(p));
+  if (prefix) return `must not start with the reserved prefix ${prefix}`;
+  const suffix = RESERVED_SUFFIXES.find((s) => name.endsWith(s));
+  if (suffix) return `must not end with the reserved suffix ${suffix}`;
+  return undefined;
+}
+
+/** S3's InvalidBucketName for a CreateBucket of a name S3 refuses, else undefined. */
+export function invalidBucketName(info: AwsRequestInfo): S3ErrorShape | undefined {
+  if (info.service !== 's3' || info.operation !== 'CreateBucket' || info.bucket === undefined) return undefined;
+  if (bucketNameProblem(info.bucket) === undefined) return undefined;
+  return { code: 'InvalidBucketName', status: 400, message: 'The specified bucket is not valid.', details: { BucketName: info.bucket } };
+}
+
+/** S3's KeyTooLongError for an object-level request whose key passes MAX_S3_KEY_BYTES, else undefined. */
+export function keyTooLong(info: AwsRequestInfo): S3ErrorShape | undefined {
+  if (info.service !== 's3' || !info.key) return undefined;
+  const size = Buffer.byteLength(info.key, 'utf8');
+  if (size <= MAX_S3_KEY_BYTES) return undefined;
+  return { code: 'KeyTooLongError', status: 400, message: 'Your key is too long', details: { Size: String(size), MaxSizeAllowed: String(MAX_S3_KEY_BYTES) } };
+}
+
+/** The first refusal S3 would make of this request from its line and headers, else undefined. */
+export function s3RequestRefusal(info: AwsRequestInfo): S3ErrorShape | undefined {
+  return invalidBucketName(info) ?? keyTooLong(info);
+}
