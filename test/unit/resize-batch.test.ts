@@ -50,7 +50,7 @@ class MemoryPorts implements ResizePorts {
     this.rejected.push(...entries.map((e) => e.event));
     return new Map<string, PipelineError>();
   }
-  log() {}
+  log(..._line: Parameters<ResizePorts['log']>) {}
   now() {
     return new Date('2026-11-28T12:00:00Z');
   }
@@ -75,7 +75,7 @@ class OverwritingPorts extends MemoryPorts {
     }
     return { eTag: this.sources.get(ref.key)!.eTag };
   }
-  override log(level: string, message: string, fields: Record<string, unknown>) {
+  override log(...[level, message, fields]: Parameters<ResizePorts['log']>) {
     if (level === 'warn') this.warnings.push({ message, eTag: fields.eTag, newerETag: fields.newerETag, round: fields.round });
     const error = fields.error as { code?: unknown; message?: unknown } | undefined;
     if (level === 'error' && error) this.failures.push({ code: error.code, message: error.message });
