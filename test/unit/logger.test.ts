@@ -132,12 +132,13 @@ describe('compatibility with Powertools Logger (@aws-lambda-powertools/logger, t
   });
 
   /** The same session of calls, made on either logger. */
-  function session(logger: { addContext(c: Context): void; info(m: string, f?: Record<string, unknown>): void; error(m: string, f?: Record<string, unknown>): void }): void {
+  type Session = { addContext(c: Context): void; info(m: string, f: Record<string, unknown>): void; error(m: string, f: Record<string, unknown>): void };
+  function session(logger: Session): void {
     logger.addContext(context('req-1'));
     logger.info('batch done', { records: 3, messageId: 'm1', nested: { bucket: 'b', key: 'uploads/a.jpg' } });
     logger.error('source failed, will retry', { messageId: 'm2', error: new TypeError('socket hang up') });
     logger.addContext(context('req-2'));
-    logger.info('second invocation');
+    logger.info('second invocation', {});
   }
 
   /** Powertools' lines, read from the streams it writes to (stdout, and stderr for errors), in call order. */
@@ -149,7 +150,8 @@ describe('compatibility with Powertools Logger (@aws-lambda-powertools/logger, t
     };
     jest.spyOn(process.stdout, 'write').mockImplementation(keep);
     jest.spyOn(process.stderr, 'write').mockImplementation(keep);
-    session(new Logger({ serviceName: 'resize' }));
+    const powertools = new Logger({ serviceName: 'resize' });
+    session({ addContext: (c) => powertools.addContext(c), info: (m, f) => powertools.info(m, f), error: (m, f) => powertools.error(m, f) });
     jest.restoreAllMocks();
     return out;
   }
