@@ -62,7 +62,7 @@ export async function upload(cloud: TestCloud, key: string, body: Buffer): Promi
  * Read it once the work that could have sent a message is over (a mapping caught up or idle): the
  * count is then final, so "nothing was sent" needs no waiting.
  */
-export async function queueCounts(cloud: TestCloud, queueUrl: string): Promise<{ visible: number; inFlight: number; delayed: number }> {
+export async function queueCounts(cloud: Pick<TestCloud, 'sqs'>, queueUrl: string): Promise<{ visible: number; inFlight: number; delayed: number }> {
   const answer = await cloud.sqs.send(
     new GetQueueAttributesCommand({
       QueueUrl: queueUrl,
