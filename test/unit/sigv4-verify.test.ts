@@ -263,6 +263,24 @@ describe('SigV4 verification: requests signed by the AWS SDK v3', () => {
     expect(await verifySigV4(request, lookupOf(LOCAL_KEYS), new Date(signedAt.getTime() + 901_000))).toMatchObject({ ok: false, error: { code: 'AccessDenied', message: 'Request has expired' } });
   });
 
+  it('a presign with session credentials carries X-Amz-Security-Token: verified with it, ExpiredToken once the session ends', async () => {
+    const signer = new SignatureV4({ credentials: SESSION_KEYS, region: 'us-east-1', service: 's3', uriEscapePath: false, sha256: NodeSha256 });
+    const signedAt = new Date('2026-12-06T07:00:00.000Z');
+    const presigned = (await signer.presign(
+      { method: 'PUT', protocol: 'http:', hostname: '127.0.0.1', port: 4566, path: '/images-source/uploads/a.jpg', query: {}, headers: { host: '127.0.0.1:4566', 'x-amz-content-sha256': 'UNSIGNED-PAYLOAD' } },
+      { signingDate: signedAt, expiresIn: 300, unhoistableHeaders: new Set(['x-amz-content-sha256']), unsignableHeaders: new Set(['x-amz-content-sha256']) },
+    )) as CapturedRequest;
+    const request = onTheWire({ ...presigned, headers: { host: '127.0.0.1:4566' } });
+    expect(request.url).toContain('X-Amz-Security-Token=token-of-the-session');
+    const at = new Date(signedAt.getTime() + 60_000);
+    expect((await verifySigV4(request, lookupOf(SESSION_KEYS), at)).ok).toBe(true);
+    expect(await verifySigV4(request, lookupOf({ ...SESSION_KEYS, expiration: signedAt }), at)).toMatchObject({ ok: false, error: { code: 'ExpiredToken', status: 400 } });
+    expect(await verifySigV4({ ...request, url: request.url.replace('X-Amz-Security-Token=token-of-the-session&', '') }, lookupOf(SESSION_KEYS), at)).toMatchObject({
+      ok: false,
+      error: { code: 'InvalidToken' },
+    });
+  });
+
   it('no signature at all: anonymous for S3, MissingAuthenticationToken elsewhere', async () => {
     expect(await verifySigV4({ method: 'GET', url: '/b/k', headers: { host: 'h' } }, lookupOf(LOCAL_KEYS), new Date(), { service: 's3' })).toEqual({ ok: true, anonymous: true });
     expect(await verifySigV4({ method: 'POST', url: '/', headers: { host: 'h' } }, lookupOf(LOCAL_KEYS), new Date(), { service: 'sqs' })).toMatchObject({

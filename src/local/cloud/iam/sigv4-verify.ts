@@ -238,6 +238,8 @@ interface SignedParts {
   readonly longDate: string;
   readonly expiresSeconds?: number;
   readonly sessionToken?: string;
+  /** A presign may name its payload hash in the query (`X-Amz-Content-Sha256`); S3 otherwise signs UNSIGNED-PAYLOAD. */
+  readonly queryPayloadHash?: string;
 }
 
 /** `AKID/20130524/us-east-1/s3/aws4_request` → its parts. */
@@ -284,8 +286,18 @@ function parseQueryForm(query: Record<string, string | string[]>): Parsed {
     return { malformed: 'Query-string authentication version 4 requires the X-Amz-Algorithm, X-Amz-Credential, X-Amz-Signature, X-Amz-Date, X-Amz-SignedHeaders, and X-Amz-Expires parameters.' };
   }
   const sessionToken = single(query, 'X-Amz-Security-Token');
+  const queryPayloadHash = single(query, 'X-Amz-Content-Sha256');
   return {
-    parts: { form: 'query', ...credential, signedHeaders: signedHeaders.split(';'), signature, longDate, expiresSeconds: Number(expires), ...(sessionToken !== undefined ? { sessionToken } : {}) },
+    parts: {
+      form: 'query',
+      ...credential,
+      signedHeaders: signedHeaders.split(';'),
+      signature,
+      longDate,
+      expiresSeconds: Number(expires),
+      ...(sessionToken !== undefined ? { sessionToken } : {}),
+      ...(queryPayloadHash !== undefined ? { queryPayloadHash } : {}),
+    },
   };
 }
 
@@ -315,14 +327,14 @@ function sha256Hex(body: Uint8Array | string | undefined): string {
 /**
  * The payload hash the signature covers, or a refusal: S3 takes `x-amz-content-sha256` (required in
  * the header form, and checked against the body when that is a hash and the body is at hand); S3
- * presigns sign UNSIGNED-PAYLOAD; other services sign the body's hash (the declared one only when the
+ * presigns sign UNSIGNED-PAYLOAD unless their query names a hash; other services sign the body's hash (the declared one only when the
  * body is not at hand).
  */
 function payloadHashOf(protocol: AuthProtocol, parts: SignedParts, request: IncomingSignedRequest): { hash: string } | { error: SigV4Error } {
   const declared = header(request.headers, 'x-amz-content-sha256');
   // Other services hash the body they received, whatever the header says (the SDKs send one anyway).
   if (protocol !== 's3') return { hash: request.body !== undefined || declared === undefined ? sha256Hex(request.body) : declared };
-  if (parts.form === 'query') return { hash: declared ?? UNSIGNED_PAYLOAD };
+  if (parts.form === 'query') return { hash: parts.queryPayloadHash ?? UNSIGNED_PAYLOAD };
   if (declared === undefined) return { error: { code: 'InvalidRequest', status: 400, message: 'Missing required header for this request: x-amz-content-sha256' } };
   if (S3_PAYLOAD_LITERALS.has(declared)) return { hash: declared };
   if (!/^[0-9a-f]{64}$/.test(declared)) return { error: { code: 'InvalidArgument', status: 400, message: 'x-amz-content-sha256 must be UNSIGNED-PAYLOAD, STREAMING-UNSIGNED-PAYLOAD-TRAILER, STREAMING-AWS4-HMAC-SHA256-PAYLOAD, STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER, or a valid sha256 value.' } };
