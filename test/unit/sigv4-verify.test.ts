@@ -281,6 +281,31 @@ describe('SigV4 verification: requests signed by the AWS SDK v3', () => {
     });
   });
 
+  it('Query protocol (SQS form posts, STS): a request signed by the SDK signer verifies; refusals are InvalidClientTokenId and SignatureDoesNotMatch', async () => {
+    const body = 'Action=GetCallerIdentity&Version=2011-06-15';
+    const signer = new SignatureV4({ credentials: LOCAL_KEYS, region: 'us-east-1', service: 'sts', sha256: NodeSha256 });
+    const signed = (await signer.sign({
+      method: 'POST',
+      protocol: 'http:',
+      hostname: '127.0.0.1',
+      port: 4566,
+      path: '/',
+      query: {},
+      headers: { host: '127.0.0.1:4566', 'content-type': 'application/x-www-form-urlencoded; charset=utf-8' },
+      body,
+    })) as CapturedRequest;
+    const request = onTheWire(signed);
+    expect(verified(await verifySigV4(request, lookupOf(LOCAL_KEYS), new Date())).scope.service).toBe('sts');
+    expect(await verifySigV4(request, () => undefined, new Date())).toEqual({
+      ok: false,
+      error: { code: 'InvalidClientTokenId', status: 403, message: 'The security token included in the request is invalid.' },
+    });
+    expect(await verifySigV4({ ...request, body: body.replace('2011', '2012') }, lookupOf(LOCAL_KEYS), new Date())).toMatchObject({
+      ok: false,
+      error: { code: 'SignatureDoesNotMatch', status: 403 },
+    });
+  });
+
   it('no signature at all: anonymous for S3, MissingAuthenticationToken elsewhere', async () => {
     expect(await verifySigV4({ method: 'GET', url: '/b/k', headers: { host: 'h' } }, lookupOf(LOCAL_KEYS), new Date(), { service: 's3' })).toEqual({ ok: true, anonymous: true });
     expect(await verifySigV4({ method: 'POST', url: '/', headers: { host: 'h' } }, lookupOf(LOCAL_KEYS), new Date(), { service: 'sqs' })).toMatchObject({
