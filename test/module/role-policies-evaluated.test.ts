@@ -140,6 +140,19 @@ describe('the module policies, evaluated', () => {
     ]);
   });
 
+  it('a resize role without s3:PutObject on the output bucket is refused the write, with no statement to name (implicit deny)', () => {
+    const role = chain.roles.resize;
+    const withoutPut = role.policies.map((p) => ({
+      ...p,
+      document: String(p.document).replace('["s3:PutObject","s3:GetObject"]', '["s3:GetObject"]'),
+    }));
+    expect(withoutPut[0]!.document).not.toEqual(role.policies[0]!.document);
+    const put = s3({ operation: 'PutObject', bucket: out, key: 'thumb/cat.jpg' })[0]!;
+    const narrowed: Chain = { ...chain, roles: { ...chain.roles, resize: { ...role, policies: withoutPut } } };
+    expect(decisions(narrowed, 'resize', [put])).toEqual(['ImplicitDeny']);
+    expect(decisions(narrowed, 'resize', s3({ operation: 'GetObject', bucket: out, key: 'thumb/cat.jpg' }))).toEqual(['Allow']);
+  });
+
   it('the DenyInsecureTransport statements refuse even allowed calls over plain HTTP', () => {
     const put = s3({ operation: 'PutObject', bucket: out, key: 'thumb/cat.jpg' });
     expect(decisions(chain, 'resize', put, false)).toEqual(['ExplicitDeny']);
