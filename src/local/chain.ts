@@ -214,7 +214,8 @@ export interface ChainPlan {
 
 /**
  * Applies the defaults of LocalChainOptions and refuses what the module refuses: a namePrefix that
- * is not 1..24 of a-z, 0-9, '-', and outputs that would land under the watched uploads prefix.
+ * is not 1..24 of a-z, 0-9, '-', outputs that would land under the watched uploads prefix, and (as
+ * Lambda's CreateEventSourceMapping does) a visibility timeout below a function's timeout.
  */
 export function planLocalChain(opts: LocalChainOptions = {}): ChainPlan {
   const uploadsPrefix = opts.uploadsPrefix ?? 'uploads/';
@@ -235,7 +236,13 @@ export function planLocalChain(opts: LocalChainOptions = {}): ChainPlan {
   }
   const resizeStage = { ...DEFAULT_STAGE, ...opts.resize };
   const publishStage = { ...DEFAULT_STAGE, ...opts.publish };
-  const visibilityTimeoutSeconds = opts.visibilityTimeoutSeconds ?? 6 * Math.max(resizeStage.timeoutSeconds, publishStage.timeoutSeconds);
+  const longestTimeout = Math.max(resizeStage.timeoutSeconds, publishStage.timeoutSeconds);
+  const visibilityTimeoutSeconds = opts.visibilityTimeoutSeconds ?? 6 * longestTimeout;
+  // Lambda's CreateEventSourceMapping refuses a queue that would hand a batch to a second poller
+  // while the first invocation may still run; the wording is Lambda's InvalidParameterValueException.
+  if (visibilityTimeoutSeconds < longestTimeout) {
+    throw configError('visibilityTimeoutSeconds', `Queue visibility timeout: ${visibilityTimeoutSeconds} seconds is less than Function timeout: ${longestTimeout} seconds`);
+  }
   const handlersDir = resolve(opts.handlersDir ?? join(__dirname, 'handlers'));
   return { prefix, uploadsPrefix, outputPrefix, names, resizeStage, publishStage, visibilityTimeoutSeconds, handlersDir };
 }

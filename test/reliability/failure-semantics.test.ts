@@ -36,14 +36,14 @@ describe('transient and permanent failures through the event source mapping', ()
   const logs: Array<Record<string, unknown>> = [];
 
   beforeAll(async () => {
-    // Visibility 4 s: above the longest invocation here (cold start + the SDK's backed-off retries), so
-    // no message is received again while still being processed.
-    cloud = await startTestCloud({ visibilityTimeoutSeconds: 4, maxReceiveCount: 2 });
+    // Visibility = the function timeout (the least Lambda's CreateEventSourceMapping accepts): no message
+    // is received again while an invocation may still run, even when a loaded machine makes it slow.
+    cloud = await startTestCloud({ visibilityTimeoutSeconds: 10, maxReceiveCount: 2 });
     resize = await startLocalFunction({
       name: 'resize-semantics',
       handler: 'resize.handler',
       taskRoot: HANDLERS_DIR,
-      timeoutSeconds: 20,
+      timeoutSeconds: 10,
       env: functionEnvFor(cloud),
       logSink: (l) => {
         if (typeof l.line === 'object' && l.line !== null) logs.push(l.line as Record<string, unknown>);
@@ -73,7 +73,7 @@ describe('transient and permanent failures through the event source mapping', ()
   });
 
   it('retries the transient failure through batchItemFailures, then the DLQ keeps it after maxReceiveCount', async () => {
-    const dead = await receiveAll(cloud, cloud.resources.queues.ingestDlq.url, 1, { timeoutMs: 40_000 });
+    const dead = await receiveAll(cloud, cloud.resources.queues.ingestDlq.url, 1, { timeoutMs: 60_000 });
     expect(dead.map((m) => m.Body).join()).toContain('uploads/sem/flaky.jpg');
     const failures = logs.filter((l) => l.message === 'source failed, will retry' && l.key === 'uploads/sem/flaky.jpg');
     expect(failures).toHaveLength(2); // maxReceiveCount = 2
@@ -199,9 +199,11 @@ describe('a sandbox killed, or timed out, in the middle of a batch', () => {
   beforeAll(async () => {
     chain = await startLocalChain({
       handlersDir: HANDLERS_DIR,
-      resize: { concurrency: 1, timeoutSeconds: 3, maximumConcurrency: 2 },
-      publish: { concurrency: 1, timeoutSeconds: 3 },
-      visibilityTimeoutSeconds: 2,
+      // Lambda refuses a visibility timeout below the function timeout; equal keeps redelivery after a
+      // kill or a timeout quick. 8 s leaves a loaded 2-core machine room to finish a batch in time.
+      resize: { concurrency: 1, timeoutSeconds: 8, maximumConcurrency: 2 },
+      publish: { concurrency: 1, timeoutSeconds: 8 },
+      visibilityTimeoutSeconds: 8,
       maxReceiveCount: 5,
       logSink: (line) => {
         // Sandboxes start before startLocalChain resolves: keep them all, pick the resize ones later.
@@ -247,7 +249,7 @@ describe('a sandbox killed, or timed out, in the middle of a batch', () => {
 
   it('an invocation past its deadline is killed and its messages are redelivered and finished', async () => {
     const errorsBefore = chain.functions.resize.stats().errors;
-    chain.gateway.faults.add({ service: 's3', operation: 'PutObject', key: /\/timeout\/img-5\/medium\.webp$/, times: 1, effect: { delayMs: 5000 } });
+    chain.gateway.faults.add({ service: 's3', operation: 'PutObject', key: /\/timeout\/img-5\/medium\.webp$/, times: 1, effect: { delayMs: 10_000 } });
     const keys = await uploadAll('timeout');
     await expectAllDone(keys);
     expect(chain.functions.resize.stats().errors).toBeGreaterThan(errorsBefore);

@@ -35,6 +35,7 @@ describe('planLocalChain', () => {
     [{ namePrefix: 'Bad_Name' }, 'namePrefix', /"Bad_Name" is not 1\.\.24 of a-z/],
     [{ namePrefix: 'a'.repeat(25) }, 'namePrefix', /is not 1\.\.24/],
     [{ names: { source: 'b', output: 'b' }, outputPrefix: 'uploads/thumbs/' }, 'outputPrefix', /would land under the watched prefix "uploads\/"/],
+    [{ resize: { timeoutSeconds: 3 }, publish: { timeoutSeconds: 1 }, visibilityTimeoutSeconds: 2 }, 'visibilityTimeoutSeconds', /Queue visibility timeout: 2 seconds is less than Function timeout: 3 seconds$/],
   ])('refuses %j naming the option', (opts, field, message) => {
     let caught: unknown;
     try {
