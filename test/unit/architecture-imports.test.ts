@@ -46,6 +46,7 @@ const SERVICE_ENTRY_POINTS: Readonly<Record<string, readonly string[]>> = {
   s3: [],
   sqs: [],
   apigateway: [],
+  iam: ['sigv4-verify.ts', 'policy-evaluation.ts', 'operation-actions.ts'],
 };
 
 /** A module specifier in a file: the import statement's target. */

@@ -5,10 +5,7 @@ import { sigV4Signature, sigV4SigningKey } from '../../src/aws/sigv4';
 import { presignAt } from '../helpers/presign';
 import { verifyPostPolicy, type VerifyPostPolicyOptions } from '../../src/local/cloud/s3/post-policy';
 import { presignRefusal } from '../../src/local/cloud/s3/presign-expiry';
-
-const ACCESS_KEY_ID = 'AKIAIOSFODNN7EXAMPLE';
-/** The secret of AWS's S3 examples (POST form, presigned URL). */
-const S3_EXAMPLE_SECRET = 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY';
+import { EXAMPLE_ACCESS_KEY_ID as ACCESS_KEY_ID, lastCharChanged, PRESIGNED_URL_EXAMPLE, S3_EXAMPLE_SECRET } from '../helpers/sigv4-examples';
 
 /**
  * "Example: Browser-Based Upload using HTTP POST (Using AWS Signature Version 4)":
@@ -60,11 +57,6 @@ function withField(form: ReadonlyArray<readonly [string, string]>, name: string,
   return form.map(([field, value]) => [field, field === name ? change(value) : value] as const);
 }
 
-/** `text` with its last character replaced by another of the same alphabet (one byte changed). */
-function lastCharChanged(text: string): string {
-  const last = text.slice(-1);
-  return text.slice(0, -1) + (last === 'a' ? 'b' : 'a');
-}
 
 describe('SigV4 signer: AWS published known answers', () => {
   it('derives the signing key of the SigV4 documentation example (20120215, us-east-1, iam)', async () => {
@@ -136,11 +128,7 @@ describe('POST policy verifier: the AWS published browser-upload example', () =>
 });
 
 describe('presigned URL expiry: the AWS published query-string example', () => {
-  // GET examplebucket/test.txt signed at 20130524T000000Z for 86400 s, as published (path and query).
-  const PUBLISHED_URL =
-    '/test.txt?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AKIAIOSFODNN7EXAMPLE%2F20130524%2Fus-east-1%2Fs3%2Faws4_request' +
-    '&X-Amz-Date=20130524T000000Z&X-Amz-Expires=86400&X-Amz-SignedHeaders=host' +
-    '&X-Amz-Signature=aeeed9bbccd4d02ee5c0109b86d86835f995330da4c265957d157751f604d404';
+  const PUBLISHED_URL = PRESIGNED_URL_EXAMPLE.url;
 
   it('lets the published URL through until X-Amz-Date + X-Amz-Expires, and refuses it a second later', () => {
     expect(presignRefusal(PUBLISHED_URL, new Date('2013-05-25T00:00:00.000Z'))).toBeUndefined();
