@@ -56,7 +56,7 @@ async function main(): Promise<void> {
   const rounds = at > 0 ? Number(process.argv[at + 1]) : 20;
   // containers/bundle.mjs is an ES module of the build scripts, with no type declarations.
   const { bundleHandlers } = (await import(pathToFileURL(path.join(ROOT, 'containers', 'bundle.mjs')).href)) as {
-    bundleHandlers(handlers: readonly string[], outDir: string, plugins?: Plugin[]): Promise<void>;
+    bundleHandlers: (handlers: readonly string[], outDir: string, plugins?: Plugin[]) => Promise<void>;
   };
   for (const variant of VARIANTS) await bundleHandlers(HANDLERS, path.join(OUT, variant), variant === 'powertools' ? [powertoolsInstead] : []);
 

@@ -2,6 +2,7 @@
  * The stand-in S3/SQS server behind the gateway, with the real SDK over real sockets: plain
  * S3 and SQS traffic, queue URLs, S3 bucket notifications and fault injection.
  */
+import type { S3Event } from 'aws-lambda';
 import { createHash } from 'node:crypto';
 import http from 'node:http';
 import {
@@ -149,7 +150,7 @@ describe('S3 bucket notifications', () => {
     await gateway.notificationsSettled();
     const messages = await receiveAll(queueUrl, 2, 2);
     expect(messages).toHaveLength(1);
-    const event = JSON.parse(messages[0]!.Body!);
+    const event = JSON.parse(messages[0]!.Body!) as S3Event;
     expect(event.Records).toHaveLength(1);
     const [record] = event.Records;
     expect(record).toMatchObject({
@@ -194,7 +195,7 @@ describe('S3 bucket notifications', () => {
       }),
     );
     await gateway.notificationsSettled();
-    const records = (await receiveAll(queueUrl, 2)).map((message) => JSON.parse(message.Body!).Records[0]);
+    const records = (await receiveAll(queueUrl, 2)).map((message) => (JSON.parse(message.Body!) as S3Event).Records[0]!);
     const byKey = Object.fromEntries(records.map((record) => [record.s3.object.key, record]));
     expect(byKey['uploads/copy.jpg']).toMatchObject({ eventName: 'ObjectCreated:Copy', s3: { object: { size: 14 } } });
     expect(byKey['uploads/multi.jpg']).toMatchObject({
@@ -214,7 +215,7 @@ describe('S3 bucket notifications', () => {
     expect(answer.status).toBe(204);
     await gateway.notificationsSettled();
     const [message] = await receiveAll(queueUrl, 1);
-    expect(JSON.parse(message!.Body!).Records[0]).toMatchObject({
+    expect((JSON.parse(message!.Body!) as S3Event).Records[0]).toMatchObject({
       eventName: 'ObjectCreated:Post',
       s3: { object: { key: 'uploads/form+photo.png', size: 10 } },
     });
@@ -235,7 +236,7 @@ describe('notification delivery', () => {
     const lateUrl = (await sqs.send(new CreateQueueCommand({ QueueName: 'late-queue' }))).QueueUrl!;
     await gateway.notificationsSettled();
     const messages = await receiveAll(lateUrl, 1);
-    expect(messages.map((message) => JSON.parse(message.Body!).Records[0].s3.object.key)).toEqual(['a.jpg']);
+    expect(messages.map((message) => (JSON.parse(message.Body!) as S3Event).Records[0]!.s3.object.key)).toEqual(['a.jpg']);
     expect(logs.some((line) => line.event === 'notification.retry')).toBe(true);
   });
 });
@@ -280,7 +281,7 @@ describe('fault injection', () => {
       gateway.faults.add({ service: 's3', operation: 'GetObject', key: /faulty/, effect: { drop: true } });
       const failure = await once.send(new GetObjectCommand({ Bucket: 'source', Key: 'plain/faulty.txt' })).catch((err: unknown) => err);
       expect(failure).toBeInstanceOf(Error);
-      expect(String((failure as Error).message)).toMatch(/socket hang up|ECONNRESET/i);
+      expect((failure as Error).message).toMatch(/socket hang up|ECONNRESET/i);
     } finally {
       once.destroy();
     }

@@ -3,6 +3,7 @@
 // SQS. The same assertions as the queue path where they apply: every variant written, permanent
 // failures in the rejected queue once, transient ones retried (here from the failed sequence
 // number), and what never succeeds described to the on-failure queue while the shard moves on.
+import type { ImageRejectedEvent, ImageResizedEvent } from '../../src/core/events';
 import { CreateQueueCommand } from '@aws-sdk/client-sqs';
 import { s3ObjectCreatedNotification } from '../../src/local/cloud/s3/object-created-event';
 import { DEFAULT_VARIANTS, extensionFor } from '../../src/core/variants';
@@ -101,7 +102,7 @@ describe('6 good images and 1 corrupt one across 2 shards', () => {
   });
 
   it('sends one image.resized event per good image', async () => {
-    const events = (await receiveAll(cloud, cloud.resources.queues.resized.url, 6, { remove: true })).map((m) => JSON.parse(m.Body ?? ''));
+    const events = (await receiveAll(cloud, cloud.resources.queues.resized.url, 6, { remove: true })).map((m) => JSON.parse(m.Body ?? '') as ImageResizedEvent);
     expect(events.map((e) => e.source.key).sort()).toEqual([...good].sort());
     for (const e of events) expect(e).toMatchObject({ type: 'image.resized', version: 1, source: { width: 480, height: 320, format: 'jpeg' } });
     expect(await queueCounts(cloud, cloud.resources.queues.resized.url)).toEqual(EMPTY_QUEUE);
@@ -110,7 +111,7 @@ describe('6 good images and 1 corrupt one across 2 shards', () => {
   it('sends the corrupt image to the rejected queue once, naming its sequence number', async () => {
     // Caught up, every rejection has been sent: the queue's count is final.
     expect(await queueCounts(cloud, cloud.resources.queues.rejected.url)).toEqual({ ...EMPTY_QUEUE, visible: 1 });
-    const rejections = (await receiveAll(cloud, cloud.resources.queues.rejected.url, 1, { remove: true })).map((m) => JSON.parse(m.Body ?? ''));
+    const rejections = (await receiveAll(cloud, cloud.resources.queues.rejected.url, 1, { remove: true })).map((m) => JSON.parse(m.Body ?? '') as ImageRejectedEvent);
     expect(rejections[0]).toMatchObject({ type: 'image.rejected', version: 1, code: 'CORRUPT', source: { key: corrupt, messageId: corruptSequenceNumber } });
   });
 

@@ -90,13 +90,13 @@ describeWhen(CLI_MISSING, 'resize-chain up --stream --state: the Kinesis mapping
   const manifestExists = (up: UpProcess, key: string): Promise<boolean> =>
     aws(up, ['s3api', 'head-object', '--bucket', OUTPUT, '--key', manifestKey(key)]).then(
       () => true,
-      (err: Error) => {
-        if (/404|Not Found/.test(err.message)) return false;
+      (err: unknown) => {
+        if (err instanceof Error && /404|Not Found/.test(err.message)) return false;
         throw err;
       },
     );
   const manifestOf = (up: UpProcess, key: string): Promise<{ source: { key: string }; variants: unknown[] }> =>
-    waitFor(`the manifest of ${key}`, async () => JSON.parse(await aws(up, ['s3', 'cp', `s3://${OUTPUT}/${manifestKey(key)}`, '-'])));
+    waitFor(`the manifest of ${key}`, async () => JSON.parse(await aws(up, ['s3', 'cp', `s3://${OUTPUT}/${manifestKey(key)}`, '-'])) as { source: { key: string }; variants: unknown[] });
   /** Records the resize function was handed (every invocation line of `up` for it). */
   const resizeRecords = (up: UpProcess): number => up.invocations.filter((i) => i.function === RESIZE).reduce((n, i) => n + i.records, 0);
   const streamMapping = async (up: UpProcess): Promise<KinesisMapping> => {

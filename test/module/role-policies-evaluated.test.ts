@@ -144,7 +144,7 @@ describe('the module policies, evaluated', () => {
     const role = chain.roles.resize;
     const withoutPut = role.policies.map((p) => ({
       ...p,
-      document: String(p.document).replace('["s3:PutObject","s3:GetObject"]', '["s3:GetObject"]'),
+      document: (p.document as string).replace('["s3:PutObject","s3:GetObject"]', '["s3:GetObject"]'),
     }));
     expect(withoutPut[0]!.document).not.toEqual(role.policies[0]!.document);
     const put = s3({ operation: 'PutObject', bucket: out, key: 'thumb/cat.jpg' })[0]!;

@@ -1,6 +1,7 @@
 // Failure semantics of the chain, end to end through the real pieces: the bundled handlers under
 // aws-lambda-ric, the event source mapping emulator, the stand-in's redrive, gateway faults, and
 // sandboxes killed mid-invocation.
+import type { ImageRejectedEvent, ImageResizedEvent } from '../../src/core/events';
 import type { Message } from '@aws-sdk/client-sqs';
 import { manifestKey, variantKey } from '../../src/core/keys';
 import { DEFAULT_VARIANTS } from '../../src/core/variants';
@@ -86,7 +87,7 @@ describe('transient and permanent failures through the event source mapping', ()
     const total = (c: { visible: number; inFlight: number; delayed: number }): number => c.visible + c.inFlight + c.delayed;
     expect(total(await queueCounts(cloud, cloud.resources.queues.rejected.url))).toBe(1);
     const rejected = await receiveAll(cloud, cloud.resources.queues.rejected.url, 1);
-    expect(rejected.map((m) => [JSON.parse(m.Body ?? '').source.key, JSON.parse(m.Body ?? '').code])).toEqual([['uploads/sem/corrupt.jpg', 'CORRUPT']]);
+    expect(rejected.map((m) => JSON.parse(m.Body ?? '') as ImageRejectedEvent).map((e) => [e.source.key, e.code])).toEqual([['uploads/sem/corrupt.jpg', 'CORRUPT']]);
     const sourceLines = (key: string) => logs.filter((l) => l.key === key && String(l.message).startsWith('source ')).map((l) => l.message);
     expect(sourceLines('uploads/sem/corrupt.jpg')).toEqual(['source rejected']);
     expect(sourceLines('uploads/sem/good.jpg')).toEqual(['source resized']);
@@ -135,7 +136,7 @@ describe('duplicates, out-of-order deliveries and overwrites (direct invokes)', 
 
     // One resized event from the first run, one resent by the last (its first sending could have been lost).
     const resized = await receiveAll(cloud, cloud.resources.queues.resized.url, 2, { remove: true });
-    expect(resized.map((m) => JSON.parse(m.Body ?? '').source.eTag)).toEqual([eTag2, eTag2]);
+    expect(resized.map((m) => (JSON.parse(m.Body ?? '') as ImageResizedEvent).source.eTag)).toEqual([eTag2, eTag2]);
     const beforePublish = puts();
     expect(await publish.invoke(event(resized, cloud.resources.queues.resized.arn))).toMatchObject({ ok: true, payload: { batchItemFailures: [] } });
     expect(await publish.invoke(event(resized, cloud.resources.queues.resized.arn))).toMatchObject({ ok: true, payload: { batchItemFailures: [] } });
@@ -167,7 +168,7 @@ describe('duplicates, out-of-order deliveries and overwrites (direct invokes)', 
       expect({ variant: v.name, eTag: head?.metadata['source-etag'], width: head?.metadata['source-width'] }).toEqual({ variant: v.name, eTag: eTag2, width: '600' });
     }
     const resized = await receiveAll(cloud, cloud.resources.queues.resized.url, 2, { remove: true });
-    expect(resized.map((m) => JSON.parse(m.Body ?? '').source.eTag)).toEqual([eTag2, eTag2]);
+    expect(resized.map((m) => (JSON.parse(m.Body ?? '') as ImageResizedEvent).source.eTag)).toEqual([eTag2, eTag2]);
     await publish.invoke(event(resized, cloud.resources.queues.resized.arn));
     expect(await sourceState(cloud, cloud.resources.buckets.output, 'v/', key)).toBe('done');
   });

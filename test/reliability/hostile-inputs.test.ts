@@ -6,6 +6,7 @@
 // Bounds asserted: every invocation completes inside the sandbox's 30 s deadline (half the module's
 // default resize timeout) without crashing or restarting the sandbox, and the sandbox's peak RSS
 // stays under 1 GiB (half the module's default resize memory of 2048 MB).
+import type { ImageRejectedEvent, ImageResizedEvent } from '../../src/core/events';
 import { SendMessageCommand, type Message } from '@aws-sdk/client-sqs';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -68,7 +69,7 @@ function sqsEvent(messages: Message[]) {
 
 /** What the handler's own log says it did with a message ('resized', 'rejected:CODE', 'ignored', ...). */
 function loggedOutcome(message: Message | undefined): string {
-  const lines = handlerLines.filter((l) => l.messageId === message?.MessageId && typeof l.message === 'string' && String(l.message).startsWith('source '));
+  const lines = handlerLines.filter((l) => l.messageId === message?.MessageId && typeof l.message === 'string' && l.message.startsWith('source '));
   return lines.map((l) => (l.message === 'source rejected' ? `rejected:${String(l.code)}` : String(l.message).replace(/^source /, ''))).join(',') || 'none';
 }
 
@@ -176,11 +177,11 @@ describe('each hostile case alone, through the real resize handler', () => {
   it('sends exactly one rejection per rejected case, with its code, and one event per resized case', async () => {
     const rejected = corpus.filter((c) => c.expect.outcome === 'rejected');
     const resized = corpus.filter((c) => c.expect.outcome === 'resized');
-    const rejections = (await receiveAll(cloud, cloud.resources.queues.rejected.url, rejected.length, { remove: true })).map((m) => JSON.parse(m.Body ?? ''));
+    const rejections = (await receiveAll(cloud, cloud.resources.queues.rejected.url, rejected.length, { remove: true })).map((m) => JSON.parse(m.Body ?? '') as ImageRejectedEvent);
     // A key refused before it was read is named as S3 encoded it, noncharacters shown as U+FFFD.
     const named = (key: string) => key.replace(/[\uFFFE\uFFFF]/g, '\uFFFD');
     expect(rejections.map((r) => [r.source.key, r.code]).sort()).toEqual(rejected.map((c) => [named(c.key), c.expect.outcome === 'rejected' ? c.expect.code : '']).sort());
-    const events = (await receiveAll(cloud, cloud.resources.queues.resized.url, resized.length + 1, { remove: true })).map((m) => JSON.parse(m.Body ?? ''));
+    const events = (await receiveAll(cloud, cloud.resources.queues.resized.url, resized.length + 1, { remove: true })).map((m) => JSON.parse(m.Body ?? '') as ImageResizedEvent);
     for (const c of resized) {
       const e = events.find((x) => x.source.key === c.key);
       expect({ case: c.name, source: e?.source }).toMatchObject({ case: c.name, source: c.expect.outcome === 'resized' ? { width: c.expect.width, height: c.expect.height, format: c.expect.format } : {} });

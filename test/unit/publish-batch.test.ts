@@ -109,7 +109,7 @@ describe('processPublishBatch', () => {
   it('writes no manifest for a stale event (its variants now carry another version\'s ETag), and no webhook; a missing variant decides nothing', async () => {
     const { p, manifests, deliveries } = ports({ withWebhook: true });
     const variantsOf: Record<string, StoredObject> = { 'resized/uploads/old.jpg/thumb.webp': { bytes: 5, metadata: { 'source-etag': 'e2' } } };
-    const headManifest = p.headOutput;
+    const headManifest = p.headOutput.bind(p);
     p.headOutput = async (key) => variantsOf[key] ?? headManifest(key);
     const res = await processPublishBatch(cfg, p, [
       { messageId: 'late', body: JSON.stringify(event('uploads/old.jpg', 'e1')) },

@@ -64,6 +64,7 @@ describe('invokeOrCrash', () => {
     ).toEqual({ ok: false, requestId: '', kind: 'crash', error: { errorType: 'SandboxGone', errorMessage: 'connect ECONNREFUSED' }, durationMs: 0 });
     expect(
       await invokeOrCrash(async () => {
+        // eslint-disable-next-line @typescript-eslint/only-throw-error -- a thrown non-Error is the case under test
         throw 'plain';
       }, {}),
     ).toMatchObject({ kind: 'crash', error: { errorType: 'Error', errorMessage: 'plain' } });

@@ -9,7 +9,7 @@
  * signer the AWS SDKs use; this file only rebuilds the request as it was signed and compares.
  * https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_sigv4-create-signed-request.html
  */
-import { createHash, createHmac, timingSafeEqual, type Hash, type Hmac } from 'node:crypto';
+import { createHash, createHmac, timingSafeEqual, type Hash } from 'node:crypto';
 import { getCanonicalHeaders, SignatureV4 } from '@smithy/signature-v4';
 
 /** The request as the endpoint received it. */
@@ -100,7 +100,7 @@ function bytesOf(data: string | ArrayBuffer | ArrayBufferView): string | Buffer 
 
 /** node:crypto as the Checksum constructor @smithy/signature-v4 takes (HMAC when given a key). */
 export class NodeSha256 {
-  private readonly hash: Hash | Hmac;
+  private readonly hash: Hash | ReturnType<typeof createHmac>;
   constructor(secret?: string | ArrayBuffer | ArrayBufferView) {
     this.hash = secret === undefined ? createHash('sha256') : createHmac('sha256', bytesOf(secret));
   }

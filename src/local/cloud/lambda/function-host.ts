@@ -11,6 +11,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { inspect } from 'node:util';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { configError } from '../../../core/errors';
@@ -419,7 +420,7 @@ class FunctionHost {
   private initFailureDocument(sandbox: Sandbox, exitStatus: string, spawnError: unknown): LambdaErrorDocument {
     if (sandbox.initError) return sandbox.initError;
     if (spawnError !== undefined) {
-      return { errorType: 'Runtime.InvalidEntrypoint', errorMessage: spawnError instanceof Error ? spawnError.message : String(spawnError) };
+      return { errorType: 'Runtime.InvalidEntrypoint', errorMessage: spawnError instanceof Error ? spawnError.message : inspect(spawnError) };
     }
     if (sandbox.killReason === 'init-timeout') {
       return { errorType: 'Sandbox.Timedout', errorMessage: `Init timed out after ${(this.initTimeoutMs / 1000).toFixed(2)} seconds` };
@@ -461,7 +462,7 @@ function validate(opts: LocalFunctionOptions): void {
 function describeExit(how: { code?: number | null; signal?: NodeJS.Signals | null; spawnError?: unknown }): string {
   if (how.signal) return `signal: ${how.signal === 'SIGKILL' ? 'killed' : how.signal}`;
   if (typeof how.code === 'number') return `exit status ${how.code}`;
-  if (how.spawnError !== undefined) return `spawn failed: ${how.spawnError instanceof Error ? how.spawnError.message : String(how.spawnError)}`;
+  if (how.spawnError !== undefined) return `spawn failed: ${how.spawnError instanceof Error ? how.spawnError.message : inspect(how.spawnError)}`;
   return 'not started';
 }
 

@@ -110,7 +110,7 @@ export function parseSqsQuery(body: string): SqsQueryRequest | undefined {
 
 /** A MessageAttributeValue as Query XML members (lists flattened, as SQS writes them). */
 function messageAttributeValueTree(value: Record<string, unknown>): XmlElements {
-  const text = (v: unknown): string | undefined => (v === undefined ? undefined : String(v));
+  const text = (v: unknown): string | undefined => (v === undefined ? undefined : typeof v === 'string' ? v : JSON.stringify(v));
   const list = (v: unknown): string[] => ((v as unknown[] | undefined) ?? []).map(String);
   return {
     StringValue: text(value.StringValue),
