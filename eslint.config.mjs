@@ -8,9 +8,26 @@ import tseslint from 'typescript-eslint';
 // The globals Node provides to the plain scripts (TypeScript files get theirs from @types/node).
 const nodeGlobals = Object.fromEntries(
   [
-    'AbortController', 'AbortSignal', 'Buffer', 'URL', 'URLSearchParams', 'TextDecoder', 'TextEncoder', 'WebSocket',
-    'clearInterval', 'clearTimeout', 'console', 'fetch', 'global', 'globalThis', 'process', 'queueMicrotask',
-    'setImmediate', 'setInterval', 'setTimeout', 'structuredClone',
+    'AbortController',
+    'AbortSignal',
+    'Buffer',
+    'URL',
+    'URLSearchParams',
+    'TextDecoder',
+    'TextEncoder',
+    'WebSocket',
+    'clearInterval',
+    'clearTimeout',
+    'console',
+    'fetch',
+    'global',
+    'globalThis',
+    'process',
+    'queueMicrotask',
+    'setImmediate',
+    'setInterval',
+    'setTimeout',
+    'structuredClone',
   ].map((name) => [name, 'readonly']),
 );
 const commonJsGlobals = {
