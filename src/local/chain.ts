@@ -14,9 +14,9 @@ import type { VariantSpec } from '../core/variants';
 import { containerLauncher, defaultImage } from './container-host';
 import { startLocalFunction, type LocalFunction, type SandboxLauncher } from './function-host';
 import { startGateway, type Gateway } from './gateway';
-import { uploadApiRoute, API_BASE_PATH, UI_PATH } from './http-api';
+import { uploadApiRoutes, API_BASE_PATH, UI_PATH } from './http-api';
 import { kinesisApiRoute, type ServedStream } from './kinesis-api';
-import { lambdaMappingsRoute, type GatewayRoute, type ServedMapping } from './lambda-api';
+import { lambdaMappingsRoutes, type ServedMapping } from './lambda-api';
 import { allowBrowserUploads, createChainResources, ensureQueue, type ChainResources, type QueueRef } from './resources';
 import { localAwsEnv, localClientConfig } from './sdk';
 import { startStandIn, type StandIn } from './standin';
@@ -250,14 +250,13 @@ export async function startLocalChain(opts: LocalChainOptions = {}): Promise<Loc
     cleanups.push(() => standIn.stop());
     // The mappings exist only later; the route looks them up per request.
     let mappingList: ServedMapping[] = [];
-    let uploadRoute: GatewayRoute | undefined;
     let servedStreams: ServedStream[] = [];
     const gateway = await startGateway({
       upstream: standIn.endpoint,
       port: opts.port,
       allowedOrigins: opts.allowedOrigins,
       logSink: logs.sink('cloud'),
-      routes: [lambdaMappingsRoute(() => mappingList), kinesisApiRoute(() => servedStreams), (req, res) => uploadRoute?.(req, res) ?? false],
+      routes: [...lambdaMappingsRoutes(() => mappingList), kinesisApiRoute(() => servedStreams)],
     });
     cleanups.push(() => gateway.stop());
     const s3 = new S3Client(localClientConfig(gateway.endpoint));
@@ -331,7 +330,7 @@ export async function startLocalChain(opts: LocalChainOptions = {}): Promise<Loc
       });
       cleanups.push(() => upload?.stop() ?? Promise.resolve());
       const uploadFn = upload;
-      uploadRoute = uploadApiRoute({ invoke: () => uploadFn.invoke, s3, outputBucket: resources.buckets.output, outputPrefix });
+      gateway.addRoutes(uploadApiRoutes({ invoke: () => uploadFn.invoke, s3, outputBucket: resources.buckets.output, outputPrefix }));
     }
 
     // With stateDir a mapping keeps its UUID across restarts, as on AWS (a saved UUID keeps working).
