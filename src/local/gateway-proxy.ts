@@ -81,7 +81,8 @@ export function objectCreatedFact(
 export interface StandInProxyOptions {
   /** The stand-in's endpoint, e.g. http://127.0.0.1:4566. */
   upstream: string;
-  notifications: NotificationRouter;
+  /** Where object-creating writes are reported (the notification router). */
+  notifications: Pick<NotificationRouter, 'watches' | 'objectCreated' | 'nextSequencer'>;
   log: LogSink;
   /** The origin the client reached the gateway under, e.g. http://localhost:4566: queue URLs in answers point there. */
   originOf(req: IncomingMessage): string;
