@@ -1,11 +1,11 @@
 /**
  * The benchmark's source images, drawn deterministically by the same generator the local cloud and
- * tests use (src/local/samples.ts), and cached under bench/.cache/inputs (git-ignored) keyed by their
+ * tests use (src/tools/samples.ts), and cached under bench/.cache/inputs (git-ignored) keyed by their
  * recipe, so a second run does not redraw 24 MP in JavaScript.
  */
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { synthesizeImage, type SyntheticImageOptions } from '../src/local/samples';
+import { synthesizeImage, type SyntheticImageOptions } from '../src/tools/samples';
 
 export interface BenchInput {
   /** Short id used in tables, e.g. `12mp-jpeg`. */

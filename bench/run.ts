@@ -28,7 +28,7 @@ import path from 'node:path';
 import { build } from 'esbuild';
 import sharp from 'sharp';
 import { DEFAULT_VARIANTS } from '../src/core/variants';
-import { resolveNode22 } from '../src/local/node-runtime';
+import { resolveNode22 } from '../src/local/cloud/lambda/node-runtime';
 import { BENCH_INPUTS, prepareInputs, QUICK_INPUT_IDS, type BenchInput } from './inputs';
 import { renderMarkdown, type BenchResults, type ImplResult, type InputResult } from './report';
 import { ssim } from './ssim';

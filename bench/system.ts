@@ -10,10 +10,10 @@ import { DEFAULT_LIMITS } from '../src/core/limits';
 import { resizeImage } from '../src/core/pipeline';
 import { DEFAULT_VARIANTS } from '../src/core/variants';
 import { startLocalChain } from '../src/local/chain';
-import { containerLauncher } from '../src/local/container-host';
-import { startLocalFunction, type SandboxLauncher } from '../src/local/function-host';
-import { localAwsEnv } from '../src/local/sdk';
-import type { LogSink } from '../src/local/types';
+import { containerLauncher } from '../src/local/cloud/lambda/container-host';
+import { startLocalFunction, type SandboxLauncher } from '../src/local/cloud/lambda/function-host';
+import { localAwsEnv } from '../src/local/client-config';
+import type { LogSink } from '../src/local/cloud/lambda/invoke-contract';
 import { rotate, summarize, type Summary } from './stats';
 
 const ROOT = path.join(__dirname, '..');

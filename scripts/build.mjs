@@ -15,7 +15,7 @@ await Promise.all([
   bundleHandlers(['resize', 'publish', 'upload'], join(dist, 'handlers')),
   build({
     absWorkingDir: root,
-    entryPoints: { cli: 'src/local/cli.ts' },
+    entryPoints: { cli: 'src/cli/cli.ts' },
     outdir: dist,
     bundle: true,
     platform: 'node',
@@ -28,8 +28,8 @@ await Promise.all([
   }),
 ]);
 // The stand-in server runs as an ES module under Node 22 beside the CLI bundle.
-copyFileSync(join(root, 'src/local/standin-server.mjs'), join(dist, 'standin-server.mjs'));
-// The upload page (resize-chain start --ui / up --ui), read by src/local/http-api.ts beside the CLI.
+copyFileSync(join(root, 'src/local/cloud/standin/standin-server.mjs'), join(dist, 'standin-server.mjs'));
+// The upload page (resize-chain start --ui / up --ui), read by src/local/cloud/apigateway/http-api.ts beside the CLI.
 mkdirSync(join(dist, 'ui'), { recursive: true });
-copyFileSync(join(root, 'src/local/ui/index.html'), join(dist, 'ui', 'index.html'));
+copyFileSync(join(root, 'src/local/cloud/apigateway/ui/index.html'), join(dist, 'ui', 'index.html'));
 chmodSync(join(dist, 'cli.js'), 0o755);

@@ -14,7 +14,7 @@
 // image-resize-chain/<handler>:src-<hash> (src-<hash>-arm64 for arm64)
 // (a build removes the pinned tags of earlier builds of that handler for the same platform),
 // the hash covering everything the build reads (Dockerfile, .dockerignore, package*.json,
-// tsconfig.json, containers/, src/ minus the src/local/ files .dockerignore keeps out), this script
+// tsconfig.json, containers/, src/ minus the folders .dockerignore keeps out), this script
 // itself, the base image ids, the platform and the client-dependent flags:
 // --if-missing skips a handler whose src-<hash> image exists (tests reuse builds this way).
 // Environment: DOCKER (client; default /usr/bin/docker when present: the Debian client works with the
@@ -54,13 +54,22 @@ function listFiles(dir, skip = () => false) {
   return out;
 }
 
-/** Files under src/local/ that .dockerignore lets back in (`!src/local/<file>` lines: what the image's emulator bundles). */
-function reincludedLocalFiles() {
+/** The lines of .dockerignore that concern src/. */
+function dockerignoreSrcLines() {
   return readFileSync(join(root, '.dockerignore'), 'utf8')
     .split('\n')
     .map((line) => line.trim())
-    .filter((line) => line.startsWith('!src/local/'))
-    .map((line) => line.slice(1));
+    .filter((line) => line.startsWith('src/') || line.startsWith('!src/'));
+}
+
+/** Folders under src/ that .dockerignore keeps out (`src/<dir>/` lines: the local cloud, the CLI, the tools). */
+function ignoredSrcFolders() {
+  return dockerignoreSrcLines().filter((line) => line.startsWith('src/') && line.endsWith('/'));
+}
+
+/** Files in those folders that .dockerignore lets back in (`!src/<file>` lines: what the image's emulator bundles). */
+function reincludedLocalFiles() {
+  return dockerignoreSrcLines().filter((line) => line.startsWith('!src/')).map((line) => line.slice(1));
 }
 
 /**
@@ -69,10 +78,11 @@ function reincludedLocalFiles() {
  */
 function hashedFiles() {
   const local = new Set(reincludedLocalFiles());
+  const ignored = ignoredSrcFolders();
   return [
     'Dockerfile', '.dockerignore', 'package.json', 'package-lock.json', 'tsconfig.json', 'scripts/images.mjs',
     ...listFiles('containers', (rel) => rel === 'containers/base'),
-    ...listFiles('src', (rel) => rel.endsWith('.test.ts') || (rel.startsWith('src/local/') && !local.has(rel))),
+    ...listFiles('src', (rel) => rel.endsWith('.test.ts') || (ignored.some((dir) => rel.startsWith(dir)) && !local.has(rel) && ![...local].some((file) => file.startsWith(`${rel}/`)))),
   ].sort();
 }
 

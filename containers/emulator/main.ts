@@ -1,5 +1,5 @@
-// Entry of the image's own Runtime Interface Emulator (/var/runtime/emulator.mjs): see src/local/emulator.ts.
-import { emulatorMain } from '../../src/local/emulator';
+// Entry of the image's own Runtime Interface Emulator (/var/runtime/emulator.mjs): see src/local/cloud/lambda/emulator.ts.
+import { emulatorMain } from '../../src/local/cloud/lambda/emulator';
 
 emulatorMain().then(
   (code) => process.exit(code),

@@ -11,22 +11,22 @@ import { join, resolve } from 'node:path';
 import { configError } from '../core/errors';
 import { outputsWouldLoop } from '../core/keys';
 import type { VariantSpec } from '../core/variants';
-import { containerLauncher, defaultImage } from './container-host';
-import { startLocalFunction, type LocalFunction, type SandboxLauncher } from './function-host';
-import { startGateway, type Gateway } from './gateway';
-import { uploadApiRoutes, API_BASE_PATH, UI_PATH } from './http-api';
-import { kinesisApiRoute, type ServedStream } from './kinesis-api';
-import { lambdaMappingsRoutes, type ServedMapping } from './lambda-api';
+import { containerLauncher, defaultImage } from './cloud/lambda/container-host';
+import { startLocalFunction, type LocalFunction, type SandboxLauncher } from './cloud/lambda/function-host';
+import { startGateway, type Gateway } from './cloud/gateway/gateway';
+import { uploadApiRoutes, API_BASE_PATH, UI_PATH } from './cloud/apigateway/http-api';
+import { kinesisApiRoute, type ServedStream } from './cloud/kinesis/kinesis-api';
+import { lambdaMappingsRoutes, type ServedMapping } from './cloud/lambda/lambda-api';
 import { allowBrowserUploads, createChainResources, ensureQueue, type ChainResources, type QueueRef } from './resources';
-import { localAwsEnv, localClientConfig } from './sdk';
-import { startStandIn, type StandIn } from './standin';
-import { LocalStream } from './stream';
-import { sqsFailureDestination } from './stream-mapping';
-import { fileStreamStore, type FileStreamStore } from './stream-store';
-import { startSwitchableStreamMapping, type SwitchableStreamMapping } from './switchable-stream-mapping';
-import { startSwitchableMapping, type SwitchableMapping } from './switchable-mapping';
-import { mappingIds } from './mapping-ids';
-import type { LogSink } from './types';
+import { localAwsEnv, localClientConfig } from './client-config';
+import { startStandIn, type StandIn } from './cloud/standin/standin';
+import { LocalStream } from './cloud/kinesis/stream';
+import { sqsFailureDestination } from './cloud/lambda/stream-mapping';
+import { fileStreamStore, type FileStreamStore } from './cloud/kinesis/stream-store';
+import { startSwitchableStreamMapping, type SwitchableStreamMapping } from './cloud/lambda/stream-mapping-control';
+import { startSwitchableMapping, type SwitchableMapping } from './cloud/lambda/queue-mapping-control';
+import { mappingIds } from './cloud/lambda/mapping-ids';
+import type { LogSink } from './cloud/lambda/invoke-contract';
 
 /** Settings of one function and the mapping that feeds it. */
 export interface LocalStageOptions {

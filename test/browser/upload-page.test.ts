@@ -12,9 +12,9 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { DeleteBucketCorsCommand, S3Client } from '@aws-sdk/client-s3';
 import { startLocalChain, type LocalChain } from '../../src/local/chain';
-import { localClientConfig } from '../../src/local/sdk';
-import { resolveNode22 } from '../../src/local/node-runtime';
-import { synthesizeImage } from '../../src/local/samples';
+import { localClientConfig } from '../../src/local/client-config';
+import { resolveNode22 } from '../../src/local/cloud/lambda/node-runtime';
+import { synthesizeImage } from '../../src/tools/samples';
 import { HANDLERS_DIR } from '../helpers/local-cloud';
 import { describeWhen } from '../helpers/requires';
 

@@ -8,7 +8,7 @@ import sharp from 'sharp';
 import { manifestKey } from '../../src/core/keys';
 import { DEFAULT_VARIANTS } from '../../src/core/variants';
 import { startLocalChain, type LocalChain } from '../../src/local/chain';
-import { synthesizeImage } from '../../src/local/samples';
+import { synthesizeImage } from '../../src/tools/samples';
 import { describeWhen } from '../helpers/requires';
 import { docker, ensureImages, missingArm64, missingDocker, type BuiltImages } from './docker';
 

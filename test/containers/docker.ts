@@ -3,7 +3,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { dockerAvailable, dockerClient } from '../../src/local/container-host';
+import { dockerAvailable, dockerClient } from '../../src/local/cloud/lambda/container-host';
 import { ensureImages as buildImages, type BuiltImages } from '../../scripts/ensure-images';
 
 export type { BuiltImages };

@@ -35,10 +35,11 @@ describe('scripts/images.mjs', () => {
     expect(buildx.hash).not.toBe(classic.hash);
   });
 
-  test('the hash covers this script, tsconfig.json and the src/local files the image bundles, not the rest of src/local', () => {
+  test('the hash covers this script, tsconfig.json and the local-cloud files the image bundles, not the rest of src/local, src/cli or src/tools', () => {
     const { hashedFiles } = printTags(false);
-    expect(hashedFiles).toEqual(expect.arrayContaining(['scripts/images.mjs', 'tsconfig.json', 'Dockerfile', '.dockerignore', 'containers/entrypoint.sh', 'src/handlers/resize.ts', 'src/local/runtime-api.ts']));
+    expect(hashedFiles).toEqual(expect.arrayContaining(['scripts/images.mjs', 'tsconfig.json', 'Dockerfile', '.dockerignore', 'containers/entrypoint.sh', 'src/handlers/resize.ts', 'src/local/cloud/lambda/runtime-api.ts']));
     expect(hashedFiles).not.toContain('src/local/chain.ts');
+    expect(hashedFiles).not.toContain('src/cli/cli.ts');
     expect(hashedFiles.filter((f) => f.endsWith('.test.ts'))).toEqual([]);
   });
 });

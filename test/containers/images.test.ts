@@ -6,8 +6,8 @@ import { createHash } from 'node:crypto';
 import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startContainerFunction } from '../../src/local/container-host';
-import type { LocalFunction } from '../../src/local/function-host';
+import { startContainerFunction } from '../../src/local/cloud/lambda/container-host';
+import type { LocalFunction } from '../../src/local/cloud/lambda/function-host';
 import { describeWhen } from '../helpers/requires';
 import { docker, DOCKER, ensureImages, missingDocker, ROOT, type BuiltImages } from './docker';
 

@@ -3,9 +3,9 @@
 // no privilege gain, Lambda's process limit; and a network of its own, from which it reaches the
 // Runtime API it polls (and the endpoint) but no other loopback port of this machine.
 import net from 'node:net';
-import { startContainerFunction } from '../../src/local/container-host';
-import { dockerBridgeAddress } from '../../src/local/docker-run';
-import type { LocalFunction } from '../../src/local/function-host';
+import { startContainerFunction } from '../../src/local/cloud/lambda/container-host';
+import { dockerBridgeAddress } from '../../src/local/cloud/lambda/docker-run';
+import type { LocalFunction } from '../../src/local/cloud/lambda/function-host';
 import { describeWhen } from '../helpers/requires';
 import { docker, ensureImages, missingDocker } from './docker';
 

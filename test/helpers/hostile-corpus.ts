@@ -4,7 +4,7 @@
  * the object key it is uploaded under and what the resize stage must make of it.
  */
 import sharp from 'sharp';
-import { synthesizeImage, truncateImage } from '../../src/local/samples';
+import { synthesizeImage, truncateImage } from '../../src/tools/samples';
 import { animatedImage, HTML, pngHeaderClaiming, TEXT } from './images';
 
 /** What the chain must do with a case. */

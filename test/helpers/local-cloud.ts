@@ -3,11 +3,11 @@
 import { HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { DeleteMessageBatchCommand, ReceiveMessageCommand, SQSClient, type Message } from '@aws-sdk/client-sqs';
 import { join } from 'node:path';
-import { startLocalFunction, type LocalFunction } from '../../src/local/function-host';
-import { startGateway, type Gateway } from '../../src/local/gateway';
+import { startLocalFunction, type LocalFunction } from '../../src/local/cloud/lambda/function-host';
+import { startGateway, type Gateway } from '../../src/local/cloud/gateway/gateway';
 import { createChainResources, type ChainResources } from '../../src/local/resources';
-import { localAwsEnv, localClientConfig } from '../../src/local/sdk';
-import { startStandIn, type StandIn } from '../../src/local/standin';
+import { localAwsEnv, localClientConfig } from '../../src/local/client-config';
+import { startStandIn, type StandIn } from '../../src/local/cloud/standin/standin';
 
 export const HANDLERS_DIR = join(__dirname, '..', '..', 'dist', 'handlers');
 

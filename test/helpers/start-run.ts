@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import sharp from 'sharp';
 import { formatFigures, type ChainFigures } from '../../src/core/metrics';
 import { DEFAULT_VARIANTS } from '../../src/core/variants';
-import { corruptImage, synthesizeImage } from '../../src/local/samples';
+import { corruptImage, synthesizeImage } from '../../src/tools/samples';
 
 const CLI = join(__dirname, '..', '..', 'dist', 'cli.js');
 

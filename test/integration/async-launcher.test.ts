@@ -2,7 +2,7 @@
 // first) can be asked to stop in between: stop() then waits for the sandbox it launches and ends it,
 // so nothing is left running.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { startLocalFunction, type LaunchedSandbox, type SandboxLauncher } from '../../src/local/function-host';
+import { startLocalFunction, type LaunchedSandbox, type SandboxLauncher } from '../../src/local/cloud/lambda/function-host';
 import { waitFor } from '../helpers/wait';
 
 /** A real process that idles until killed (it never polls: a sandbox still initializing). */

@@ -11,9 +11,9 @@ import {
   SendMessageCommand,
   SQSClient,
 } from '@aws-sdk/client-sqs';
-import { startStandIn, type StandIn } from '../../src/local/standin';
-import { startGateway, type Gateway } from '../../src/local/gateway';
-import { localClientConfig } from '../../src/local/sdk';
+import { startStandIn, type StandIn } from '../../src/local/cloud/standin/standin';
+import { startGateway, type Gateway } from '../../src/local/cloud/gateway/gateway';
+import { localClientConfig } from '../../src/local/client-config';
 import { createChainResources, type ChainResources } from '../../src/local/resources';
 import {
   readBatchResponse,
@@ -21,8 +21,8 @@ import {
   type EventSourceMapping,
   type EventSourceMappingOptions,
   type SqsEventRecord,
-} from '../../src/local/event-source-mapping';
-import type { InvokeResult } from '../../src/local/types';
+} from '../../src/local/cloud/lambda/event-source-mapping';
+import type { InvokeResult } from '../../src/local/cloud/lambda/invoke-contract';
 import { waitFor } from '../helpers/wait';
 
 let standIn: StandIn;

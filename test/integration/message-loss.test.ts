@@ -18,9 +18,9 @@ import {
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startGateway, type Gateway } from '../../src/local/gateway';
-import { localClientConfig } from '../../src/local/sdk';
-import { startStandIn, type StandIn } from '../../src/local/standin';
+import { startGateway, type Gateway } from '../../src/local/cloud/gateway/gateway';
+import { localClientConfig } from '../../src/local/client-config';
+import { startStandIn, type StandIn } from '../../src/local/cloud/standin/standin';
 import { waitFor } from '../helpers/wait';
 
 interface Cloud {
@@ -159,7 +159,7 @@ describe('the stand-in with --state, restarted', () => {
 describe('the fauxqs patches', () => {
   it('are written for the fauxqs version package.json pins (the stand-in refuses any other)', () => {
     const root = join(__dirname, '..', '..');
-    const script = readFileSync(join(root, 'src', 'local', 'standin-server.mjs'), 'utf8');
+    const script = readFileSync(join(root, 'src', 'local', 'cloud', 'standin', 'standin-server.mjs'), 'utf8');
     const patched = /PATCHED_FAUXQS_VERSION = '([^']+)'/.exec(script)?.[1];
     const pinned = (JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { dependencies: Record<string, string> }).dependencies.fauxqs;
     expect(patched).toBeDefined();

@@ -4,9 +4,9 @@
 // signing time in the past). A refused form leaves no object and sends no notification.
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { postUrl, presignPost, sigV4Signature } from '../../src/aws/presign';
-import type { LocalFunction } from '../../src/local/function-host';
-import { synthesizeImage } from '../../src/local/samples';
-import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../src/local/sdk';
+import type { LocalFunction } from '../../src/local/cloud/lambda/function-host';
+import { synthesizeImage } from '../../src/tools/samples';
+import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../src/local/client-config';
 import { exists, listKeys, receiveAll, startTestCloud, startUploadFunction, uploadApiEvent, type TestCloud } from '../helpers/local-cloud';
 
 /** The upload function's MAX_UPLOAD_BYTES here. */

@@ -5,9 +5,9 @@ import { createServer, type IncomingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { SIGNATURE_HEADER, verifyWebhookSignature } from '../../src/core/webhook';
 import { DEFAULT_VARIANTS, extensionFor } from '../../src/core/variants';
-import { toSqsEventRecord } from '../../src/local/event-source-mapping';
-import { startLocalFunction, type LocalFunction } from '../../src/local/function-host';
-import { corruptImage, synthesizeImage } from '../../src/local/samples';
+import { toSqsEventRecord } from '../../src/local/cloud/lambda/event-source-mapping';
+import { startLocalFunction, type LocalFunction } from '../../src/local/cloud/lambda/function-host';
+import { corruptImage, synthesizeImage } from '../../src/tools/samples';
 import { exists, functionEnvFor, HANDLERS_DIR, receiveAll, startTestCloud, type TestCloud, upload } from '../helpers/local-cloud';
 
 const GOOD = 8;

@@ -3,9 +3,9 @@
  * processes on the real Node 22 binary running fixture handlers against it over real sockets.
  */
 import path from 'node:path';
-import { startLocalFunction, type LocalFunction, type LocalFunctionOptions } from '../../src/local/function-host';
-import { LambdaRuntimeApi, MAX_PAYLOAD_BYTES } from '../../src/local/runtime-api';
-import type { InvokeResult } from '../../src/local/types';
+import { startLocalFunction, type LocalFunction, type LocalFunctionOptions } from '../../src/local/cloud/lambda/function-host';
+import { LambdaRuntimeApi, MAX_PAYLOAD_BYTES } from '../../src/local/cloud/lambda/runtime-api';
+import type { InvokeResult } from '../../src/local/cloud/lambda/invoke-contract';
 
 const FIXTURES = path.join(__dirname, '..', 'fixtures', 'handlers');
 

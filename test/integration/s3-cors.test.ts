@@ -6,7 +6,7 @@
 import { DeleteBucketCorsCommand, GetBucketCorsCommand, PutBucketCorsCommand } from '@aws-sdk/client-s3';
 import { uploadCorsRule } from '../../src/core/upload';
 import { allowBrowserUploads } from '../../src/local/resources';
-import { CORS_NOT_ALLOWED_MESSAGE } from '../../src/local/s3-cors';
+import { CORS_NOT_ALLOWED_MESSAGE } from '../../src/local/cloud/s3/s3-cors';
 import { startTestCloud, type TestCloud } from '../helpers/local-cloud';
 
 let cloud: TestCloud;

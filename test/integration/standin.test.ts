@@ -24,12 +24,12 @@ import {
   SQSClient,
   type Message,
 } from '@aws-sdk/client-sqs';
-import { MAX_LOCAL_OBJECT_BYTES, startStandIn, resolveStandInScript, type StandIn } from '../../src/local/standin';
-import { startGateway, type Gateway } from '../../src/local/gateway';
-import { LOCAL_CREDENTIALS, LOCAL_REGION, localClientConfig, localAwsEnv } from '../../src/local/sdk';
+import { MAX_LOCAL_OBJECT_BYTES, startStandIn, resolveStandInScript, type StandIn } from '../../src/local/cloud/standin/standin';
+import { startGateway, type Gateway } from '../../src/local/cloud/gateway/gateway';
+import { LOCAL_CREDENTIALS, LOCAL_REGION, localClientConfig, localAwsEnv } from '../../src/local/client-config';
 import { presignPost } from '../../src/aws/presign';
 import { encodeS3Key } from '../../src/core/s3-event';
-import { classifyRequest } from '../../src/local/aws-request';
+import { classifyRequest } from '../../src/local/cloud/gateway/aws-request';
 import { waitFor } from '../helpers/wait';
 
 let standIn: StandIn;
@@ -298,7 +298,7 @@ describe('fault injection', () => {
   it('draws rate-based faults from the seed, reproducibly', () => {
     const request = classifyRequest('GET', '/b/k', { host: '127.0.0.1:1' });
     const draw = async (seed: number): Promise<boolean[]> => {
-      const { FaultInjector } = await import('../../src/local/gateway-faults');
+      const { FaultInjector } = await import('../../src/local/cloud/gateway/gateway-faults');
       const injector = new FaultInjector(seed);
       injector.add({ operation: 'GetObject', rate: 0.5, effect: { status: 500 } });
       return Array.from({ length: 32 }, () => injector.pick(request) !== undefined);

@@ -4,8 +4,8 @@ import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client
 import { chmodSync, existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { localClientConfig } from '../../src/local/sdk';
-import { startStandIn } from '../../src/local/standin';
+import { localClientConfig } from '../../src/local/client-config';
+import { startStandIn } from '../../src/local/cloud/standin/standin';
 
 const mode = (path: string): string => (statSync(path).mode & 0o777).toString(8);
 let root: string;

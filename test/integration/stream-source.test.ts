@@ -6,10 +6,10 @@
 import { CreateQueueCommand } from '@aws-sdk/client-sqs';
 import { s3ObjectCreatedNotification } from '../../src/core/s3-event';
 import { DEFAULT_VARIANTS, extensionFor } from '../../src/core/variants';
-import { startLocalFunction, type LocalFunction } from '../../src/local/function-host';
-import { corruptImage, synthesizeImage } from '../../src/local/samples';
-import { LocalStream } from '../../src/local/stream';
-import { sqsFailureDestination, startStreamMapping, type KinesisEventRecord, type KinesisFailureRecord, type StreamMapping, type StreamMappingOptions } from '../../src/local/stream-mapping';
+import { startLocalFunction, type LocalFunction } from '../../src/local/cloud/lambda/function-host';
+import { corruptImage, synthesizeImage } from '../../src/tools/samples';
+import { LocalStream } from '../../src/local/cloud/kinesis/stream';
+import { sqsFailureDestination, startStreamMapping, type KinesisEventRecord, type KinesisFailureRecord, type StreamMapping, type StreamMappingOptions } from '../../src/local/cloud/lambda/stream-mapping';
 import { exists, functionEnvFor, HANDLERS_DIR, receiveAll, startTestCloud, type TestCloud, upload } from '../helpers/local-cloud';
 
 let cloud: TestCloud;

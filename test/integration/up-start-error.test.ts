@@ -3,7 +3,7 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { MAPPING_IDS_FILE } from '../../src/local/mapping-ids';
+import { MAPPING_IDS_FILE } from '../../src/local/cloud/lambda/mapping-ids';
 
 const CLI = join(__dirname, '..', '..', 'dist', 'cli.js');
 

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { DEFAULT_VARIANTS } from '../../src/core/variants';
-import { corruptImage, synthesizeImage } from '../../src/local/samples';
+import { corruptImage, synthesizeImage } from '../../src/tools/samples';
 import { describeWhen } from '../helpers/requires';
 import { AWS_CLI_MISSING, findAwsCli, killUp, runAws, startUp, type UpProcess } from '../helpers/up-process';
 import { waitFor } from '../helpers/wait';

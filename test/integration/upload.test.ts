@@ -3,8 +3,8 @@
 // Then the same API through the local cloud's HTTP adapter, followed to the image's manifest.
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { startLocalChain, type LocalChain } from '../../src/local/chain';
-import { startLocalFunction, type LocalFunction } from '../../src/local/function-host';
-import { synthesizeImage } from '../../src/local/samples';
+import { startLocalFunction, type LocalFunction } from '../../src/local/cloud/lambda/function-host';
+import { synthesizeImage } from '../../src/tools/samples';
 import { exists, HANDLERS_DIR, startTestCloud, startUploadFunction, uploadApiEvent, type TestCloud } from '../helpers/local-cloud';
 import { waitFor } from '../helpers/wait';
 

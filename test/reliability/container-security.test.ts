@@ -8,8 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { rootCertificates } from 'node:tls';
 import { gunzipSync } from 'node:zlib';
-import { containerLauncher } from '../../src/local/container-host';
-import { startLocalFunction, type LocalFunction } from '../../src/local/function-host';
+import { containerLauncher } from '../../src/local/cloud/lambda/container-host';
+import { startLocalFunction, type LocalFunction } from '../../src/local/cloud/lambda/function-host';
 import { docker, ensureImages, missingDocker, type BuiltImages } from '../containers/docker';
 import { describeWhen } from '../helpers/requires';
 

@@ -5,9 +5,9 @@ import type { Message } from '@aws-sdk/client-sqs';
 import { manifestKey, variantKey } from '../../src/core/keys';
 import { DEFAULT_VARIANTS } from '../../src/core/variants';
 import { startLocalChain, type LocalChain } from '../../src/local/chain';
-import { startEventSourceMapping, toSqsEventRecord, type EventSourceMapping } from '../../src/local/event-source-mapping';
-import { startLocalFunction, type LocalFunction } from '../../src/local/function-host';
-import { corruptImage, synthesizeImage } from '../../src/local/samples';
+import { startEventSourceMapping, toSqsEventRecord, type EventSourceMapping } from '../../src/local/cloud/lambda/event-source-mapping';
+import { startLocalFunction, type LocalFunction } from '../../src/local/cloud/lambda/function-host';
+import { corruptImage, synthesizeImage } from '../../src/tools/samples';
 import { exists, functionEnvFor, HANDLERS_DIR, listKeys, receiveAll, startTestCloud, type TestCloud, upload } from '../helpers/local-cloud';
 import { waitFor } from '../helpers/wait';
 

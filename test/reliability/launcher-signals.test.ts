@@ -8,8 +8,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import net from 'node:net';
 import { join } from 'node:path';
-import { localClientConfig } from '../../src/local/sdk';
-import { synthesizeImage } from '../../src/local/samples';
+import { localClientConfig } from '../../src/local/client-config';
+import { synthesizeImage } from '../../src/tools/samples';
 import { waitFor } from '../helpers/wait';
 
 const ROOT = join(__dirname, '..', '..');

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { manifestKey, variantKey } from '../../src/core/keys';
 import { DEFAULT_VARIANTS } from '../../src/core/variants';
 import { startLocalChain, type LocalChain } from '../../src/local/chain';
-import { synthesizeImage } from '../../src/local/samples';
+import { synthesizeImage } from '../../src/tools/samples';
 import { exists, HANDLERS_DIR, upload, type TestCloud } from '../helpers/local-cloud';
 import { waitFor } from '../helpers/wait';
 

@@ -6,7 +6,7 @@ import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { eventIdOf } from '../../src/core/publish-batch';
 import { imageResizedEvent } from '../../src/core/events';
-import { startLocalFunction, type LocalFunction } from '../../src/local/function-host';
+import { startLocalFunction, type LocalFunction } from '../../src/local/cloud/lambda/function-host';
 import { exists, functionEnvFor, HANDLERS_DIR, startTestCloud, type TestCloud } from '../helpers/local-cloud';
 
 interface Delivery {

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expectedBatchFill, monthlyCost, provisionedConcurrencyMonthlyUsd, resizeMsAt, SECONDS_PER_MONTH, sqsChunks, vcpusFor, type CostInputs } from '../../src/core/cost';
 import { US_EAST_1 } from '../../src/core/prices';
-import { benchFiguresFrom, buildCostReport, messageSizes, storageUsd } from '../../src/local/commands/cost';
+import { benchFiguresFrom, buildCostReport, messageSizes, storageUsd } from '../../src/cli/commands/cost';
 
 const MIB = 1024 * 1024;
 

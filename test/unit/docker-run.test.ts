@@ -1,6 +1,6 @@
 // The pure parts of up's docker run offer: env file lines, URL re-hosting, the printed line.
 import { isPipelineError } from '../../src/core/errors';
-import { dockerRunLine, envFileText, rehost } from '../../src/local/docker-run';
+import { dockerRunLine, envFileText, rehost } from '../../src/local/cloud/lambda/docker-run';
 
 describe('docker run offer', () => {
   test('env file: KEY=value lines, JSON values as they are; a line break is refused with its key', () => {

@@ -1,9 +1,9 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { S3Client } from '@aws-sdk/client-s3';
-import { awsTargetOf, createGatewayRouter, pageOf, type GatewayRoute, type RouteParams } from '../../src/local/gateway-routes';
-import { uploadApiRoutes } from '../../src/local/http-api';
-import { kinesisApiRoute } from '../../src/local/kinesis-api';
-import { lambdaMappingsRoutes } from '../../src/local/lambda-api';
+import { awsTargetOf, createGatewayRouter, pageOf, type GatewayRoute, type RouteParams } from '../../src/local/cloud/gateway/gateway-routes';
+import { uploadApiRoutes } from '../../src/local/cloud/apigateway/http-api';
+import { kinesisApiRoute } from '../../src/local/cloud/kinesis/kinesis-api';
+import { lambdaMappingsRoutes } from '../../src/local/cloud/lambda/lambda-api';
 
 /** A request as the router reads it: method, URL and headers. */
 const request = (method: string, url: string, headers: Record<string, string> = {}): IncomingMessage => ({ method, url, headers }) as unknown as IncomingMessage;

@@ -6,14 +6,14 @@
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Readable } from 'node:stream';
-import { MAX_QUERY_BODY_BYTES, readAwsRequest } from '../../src/local/aws-request';
-import { callerRefusal } from '../../src/local/endpoint-guard';
-import { applyFault, type FaultEffect } from '../../src/local/gateway-faults';
-import { createStandInProxy, createdEventOf, objectCreatedFact, rewriteQueueUrls, upstreamPath, withoutHopByHop } from '../../src/local/gateway-proxy';
-import { readBody, sendJson } from '../../src/local/http-io';
-import type { ObjectCreatedFact } from '../../src/local/notification-router';
-import { objectTooLarge, s3Refusal } from '../../src/local/s3-validation';
-import { MAX_LOCAL_OBJECT_BYTES } from '../../src/local/standin';
+import { MAX_QUERY_BODY_BYTES, readAwsRequest } from '../../src/local/cloud/gateway/aws-request';
+import { callerRefusal } from '../../src/local/cloud/gateway/endpoint-guard';
+import { applyFault, type FaultEffect } from '../../src/local/cloud/gateway/gateway-faults';
+import { createStandInProxy, createdEventOf, objectCreatedFact, rewriteQueueUrls, upstreamPath, withoutHopByHop } from '../../src/local/cloud/gateway/gateway-proxy';
+import { readBody, sendJson } from '../../src/local/cloud/http-io';
+import type { ObjectCreatedFact } from '../../src/local/cloud/s3/notification-router';
+import { objectTooLarge, s3Refusal } from '../../src/local/cloud/s3/s3-validation';
+import { MAX_LOCAL_OBJECT_BYTES } from '../../src/local/cloud/standin/standin';
 
 const PORT = 4566;
 const bare = (method: string, url: string, headers: Record<string, string> = {}) => ({ method, url, headers: { host: `127.0.0.1:${PORT}`, ...headers } });

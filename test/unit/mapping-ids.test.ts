@@ -1,7 +1,7 @@
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { MAPPING_IDS_FILE, mappingIds } from '../../src/local/mapping-ids';
+import { MAPPING_IDS_FILE, mappingIds } from '../../src/local/cloud/lambda/mapping-ids';
 
 describe('mappingIds', () => {
   const work = mkdtempSync(join(tmpdir(), 'irc-mapping-ids-'));

@@ -6,7 +6,7 @@ import { PipelineError, type ErrorCode } from '../../src/core/errors';
 import { DEFAULT_LIMITS, type ImageLimits } from '../../src/core/limits';
 import { inspectImage, jpegDctShrink, looksTruncated, resizeImage, sharpJpegShrink, sniffMarkup } from '../../src/core/pipeline';
 import { DEFAULT_VARIANTS, parseVariantSpecs } from '../../src/core/variants';
-import { corruptImage, generateSamples, synthesizeImage, truncateImage } from '../../src/local/samples';
+import { corruptImage, generateSamples, synthesizeImage, truncateImage } from '../../src/tools/samples';
 import {
   HTML,
   HTML_WITH_INLINE_SVG,

@@ -1,8 +1,8 @@
 // S3's POST policy evaluation (pure), and the multipart reader/writer the gateway runs it behind.
 import { PassThrough } from 'node:stream';
 import { presignPost, sigV4Signature } from '../../src/aws/presign';
-import { encodePostForm, MAX_FIELDS_BYTES, multipartBoundary, readPostForm, type ReadFormResult } from '../../src/local/multipart-form';
-import { s3ErrorXml, verifyPostPolicy, verifyPostPolicyFields, type PostPolicyVerdict, type VerifyPostPolicyOptions } from '../../src/local/post-policy';
+import { encodePostForm, MAX_FIELDS_BYTES, multipartBoundary, readPostForm, type ReadFormResult } from '../../src/local/cloud/s3/multipart-form';
+import { s3ErrorXml, verifyPostPolicy, verifyPostPolicyFields, type PostPolicyVerdict, type VerifyPostPolicyOptions } from '../../src/local/cloud/s3/post-policy';
 
 const NOW = new Date('2026-11-28T12:00:00.000Z');
 const CREDS = { accessKeyId: 'AKID', secretAccessKey: 'SECRET' };

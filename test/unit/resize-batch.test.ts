@@ -6,7 +6,7 @@ import { DEFAULT_LIMITS } from '../../src/core/limits';
 import { processResizeBatch, type ResizeConfig, type ResizePorts, type StoredObject } from '../../src/core/resize-batch';
 import { s3ObjectCreatedNotification, type S3ObjectRef } from '../../src/core/s3-event';
 import { parseVariantSpecs } from '../../src/core/variants';
-import { synthesizeImage } from '../../src/local/samples';
+import { synthesizeImage } from '../../src/tools/samples';
 
 const cfg: ResizeConfig = {
   outputBucket: 'out',

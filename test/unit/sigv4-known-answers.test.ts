@@ -2,8 +2,8 @@
 // example credentials (AKIAIOSFODNN7EXAMPLE), not to a derivation of our own: a signer that agrees
 // with itself but not with AWS fails only in production, as an opaque 403.
 import { presignPost, sigV4Signature, sigV4SigningKey } from '../../src/aws/presign';
-import { verifyPostPolicy, type VerifyPostPolicyOptions } from '../../src/local/post-policy';
-import { presignRefusal } from '../../src/local/presign-expiry';
+import { verifyPostPolicy, type VerifyPostPolicyOptions } from '../../src/local/cloud/s3/post-policy';
+import { presignRefusal } from '../../src/local/cloud/s3/presign-expiry';
 
 const ACCESS_KEY_ID = 'AKIAIOSFODNN7EXAMPLE';
 /** The secret of AWS's S3 examples (POST form, presigned URL). */

@@ -1,4 +1,4 @@
-import { sqsQueryResponse } from '../../src/local/sqs-query';
+import { sqsQueryResponse } from '../../src/local/cloud/sqs/sqs-query';
 
 describe('sqsQueryResponse', () => {
   it('answers an empty ReceiveMessage with an empty <ReceiveMessageResult/>, as SQS does', () => {

@@ -1,9 +1,9 @@
 // The local Kinesis stream and its event source mapping, driven by a scripted function (the
 // mapping's rules are pure logic; the real resize handler drives it in test/integration/stream-source.test.ts).
 import { createHash } from 'node:crypto';
-import { LocalStream, compareSequenceNumbers, partitionKeyHash } from '../../src/local/stream';
-import { startStreamMapping, type KinesisEventRecord, type KinesisFailureRecord, type StreamMapping, type StreamMappingOptions } from '../../src/local/stream-mapping';
-import type { InvokeResult } from '../../src/local/types';
+import { LocalStream, compareSequenceNumbers, partitionKeyHash } from '../../src/local/cloud/kinesis/stream';
+import { startStreamMapping, type KinesisEventRecord, type KinesisFailureRecord, type StreamMapping, type StreamMappingOptions } from '../../src/local/cloud/lambda/stream-mapping';
+import type { InvokeResult } from '../../src/local/cloud/lambda/invoke-contract';
 
 type Script = (records: KinesisEventRecord[], call: number) => InvokeResult;
 

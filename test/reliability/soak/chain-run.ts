@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { manifestKey, variantKey } from '../../../src/core/keys';
 import { DEFAULT_VARIANTS } from '../../../src/core/variants';
 import { startLocalChain, type LocalChain, type LocalChainOptions } from '../../../src/local/chain';
-import { synthesizeImage } from '../../../src/local/samples';
+import { synthesizeImage } from '../../../src/tools/samples';
 import { exists, HANDLERS_DIR, listKeys, upload, type TestCloud } from '../../helpers/local-cloud';
 import { procMemory } from '../../../bench/peak-memory';
 

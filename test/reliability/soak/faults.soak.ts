@@ -3,7 +3,7 @@
 // resize sandbox is also killed (SIGKILL) mid-run. Every image must end processed exactly once in
 // the outputs (one complete set of variants and a manifest carrying its ETag, nothing else), none
 // lost, nothing in a DLQ, and the counters must show the faults really happened.
-import type { FaultEffect } from '../../../src/local/gateway';
+import type { FaultEffect } from '../../../src/local/cloud/gateway/gateway';
 import { soakRun, type RunFigures } from './chain-run';
 
 const IMAGES = 500;

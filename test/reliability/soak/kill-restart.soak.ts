@@ -13,8 +13,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { manifestKey, variantKey } from '../../../src/core/keys';
 import { DEFAULT_VARIANTS } from '../../../src/core/variants';
-import { synthesizeImage } from '../../../src/local/samples';
-import { localClientConfig } from '../../../src/local/sdk';
+import { synthesizeImage } from '../../../src/tools/samples';
+import { localClientConfig } from '../../../src/local/client-config';
 import { killUp, startUp, type UpProcess } from '../../helpers/up-process';
 import { waitFor } from '../../helpers/wait';
 

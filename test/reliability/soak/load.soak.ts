@@ -3,7 +3,7 @@
 // queues drained, nothing in a DLQ and every image complete; throughput and the peak memory of each
 // sandbox (VmHWM of its process, or of the container's process) are written to
 // out/reliability/soak-load-*.json and printed.
-import { dockerAvailable } from '../../../src/local/container-host';
+import { dockerAvailable } from '../../../src/local/cloud/lambda/container-host';
 import { DOCKER, ensureImages } from '../../containers/docker';
 import { soakRun, type RunFigures } from './chain-run';
 

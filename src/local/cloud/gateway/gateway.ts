@@ -1,0 +1,222 @@
+/**
+ * The gateway: one HTTP endpoint on 127.0.0.1 in front of the stand-in S3/SQS server, used by
+ * every local client as AWS_ENDPOINT_URL. Each request goes through named steps:
+ * 1. the endpoint guard: callers from outside are refused (endpoint-guard.ts);
+ * 2. the route table (gateway-routes.ts, find-my-way): the APIs served here (the Lambda mappings
+ *    API, the Kinesis API, the upload API and page) take their requests;
+ * 3. everything else is an S3 or SQS request for the stand-in (serveAwsRequest): named and counted
+ *    (aws-request.ts; a form POST may be SQS's older Query protocol, sqs-query.ts), bucket CORS
+ *    (s3-cors.ts), S3's refusals the stand-in lacks (s3-validation.ts), injected faults
+ *    (gateway-faults.ts), browser POST uploads held to their signed policy (post-upload.ts), then
+ *    forwarded (gateway-proxy.ts), which also reports object-creating writes to the notification
+ *    router (S3 bucket notifications to SQS).
+ */
+import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { classifyRequest, readAwsRequest, type AwsRequest } from './aws-request';
+import { FaultInjector, applyFault, sendErrorAnswer } from './gateway-faults';
+import { createGatewayRouter, type GatewayRoute } from './gateway-routes';
+import { createStandInProxy } from './gateway-proxy';
+import { NotificationRouter, type NotificationConfig, type ResolvedNotificationConfig } from '../s3/notification-router';
+import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../client-config';
+import { checkPostUpload, sendS3Error } from '../s3/post-upload';
+import type { S3ErrorShape } from '../s3/post-policy';
+import { createBucketCors } from '../s3/s3-cors';
+import { objectTooLarge, s3Refusal } from '../s3/s3-validation';
+import { callerRefusal } from './endpoint-guard';
+import type { LogSink } from '../lambda/invoke-contract';
+
+export type { FaultRule, FaultEffect, FaultHandle } from './gateway-faults';
+export type { NotificationConfig } from '../s3/notification-router';
+export type { GatewayRoute } from './gateway-routes';
+
+export interface GatewayOptions {
+  /** The stand-in's endpoint, e.g. http://127.0.0.1:4566. */
+  upstream: string;
+  /** @default 'us-east-1' */
+  region?: string;
+  /** Bucket notifications in force from the start (each sends an s3:TestEvent unless `testEvents` is false). */
+  notifications?: NotificationConfig[];
+  /** @default true */
+  testEvents?: boolean;
+  /** Seed of the fault probability draws. @default 1 */
+  seed?: number;
+  /** Port on 127.0.0.1. @default 0 (ephemeral) */
+  port?: number;
+  /** @default no logging */
+  logSink?: LogSink;
+  /** Routes served besides S3 and SQS, matched after the guard (gateway-routes.ts). @default none */
+  routes?: readonly GatewayRoute[];
+  /**
+   * Browser origins let in besides the endpoint's own pages (exact `scheme://host[:port]`, as sent in
+   * Origin), e.g. a web app under development. @default none (endpoint-guard.ts)
+   */
+  allowedOrigins?: readonly string[];
+}
+
+export interface GatewayCounters {
+  /** Requests per `<service>:<operation>`, e.g. 's3:PutObject'. */
+  requests: Record<string, number>;
+  faultsInjected: number;
+  notificationsSent: number;
+  notificationRetries: number;
+}
+
+export interface Gateway {
+  /** http://127.0.0.1:port: the AWS endpoint for every local client. */
+  readonly endpoint: string;
+  readonly port: number;
+  readonly faults: FaultInjector;
+  /** Adds a bucket notification configuration (sends the s3:TestEvent unless told not to). */
+  configureNotification(config: NotificationConfig, opts?: { testEvent?: boolean }): Promise<ResolvedNotificationConfig>;
+  notifications(): readonly ResolvedNotificationConfig[];
+  /** Resolves when every notification scheduled so far was delivered. */
+  notificationsSettled(): Promise<void>;
+  counters(): GatewayCounters;
+  /** Adds routes while serving (an API whose backing starts after the gateway). */
+  addRoutes(routes: readonly GatewayRoute[]): void;
+  /** Stops accepting requests, closes connections, flushes pending notifications. */
+  stop(): Promise<void>;
+}
+
+/** Starts the gateway on 127.0.0.1. */
+export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
+  const region = opts.region ?? LOCAL_REGION;
+  const log: LogSink = opts.logSink ?? (() => {});
+  const faults = new FaultInjector(opts.seed ?? 1);
+  const notifications = new NotificationRouter({ upstream: opts.upstream, region, logSink: log });
+  const requests: Record<string, number> = {};
+  const bucketCors = createBucketCors({ upstream: opts.upstream });
+  const localCredentials = (accessKeyId: string) => (accessKeyId === LOCAL_CREDENTIALS.accessKeyId ? LOCAL_CREDENTIALS : undefined);
+  const proxy = createStandInProxy({ upstream: opts.upstream, notifications, log, originOf: (req) => `http://${req.headers.host ?? `127.0.0.1:${port}`}` });
+  const router = createGatewayRouter(serveAwsRequest, answerGatewayError);
+  router.add(opts.routes ?? []);
+
+  const server = http.createServer((req, res) => {
+    if (refuseForeignCaller(req, res)) return;
+    router.route(req, res).catch((err: unknown) => {
+      if (res.headersSent) res.destroy();
+      else answerGatewayError(res, err instanceof Error ? err : new Error(String(err)));
+    });
+  });
+  // The SDK keeps connections alive; do not let idle ones hold stop() up.
+  server.keepAliveTimeout = 5000;
+  // An object too large for the stand-in is refused before its body is sent (no 100 Continue), so
+  // the client reads the refusal instead of a connection reset halfway through its upload.
+  server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => {
+    if (refuseForeignCaller(req, res)) return;
+    const tooLarge = objectTooLarge(req.headers, classifyRequest(req.method ?? 'GET', req.url ?? '/', req.headers));
+    if (tooLarge) return refuseObject(req, res, tooLarge);
+    res.writeContinue();
+    server.emit('request', req, res);
+  });
+
+  /** The gateway's own answer to an error nothing else answered. */
+  function answerGatewayError(res: ServerResponse, err: Error): void {
+    log({ event: 'gateway.error', level: 'error', error: err.message });
+    res.writeHead(502, { 'content-type': 'text/plain' });
+    res.end('gateway error');
+  }
+
+  /** Step 1: refuses a request from outside (callerRefusal) with its protocol's 403; false when it may pass. */
+  function refuseForeignCaller(req: IncomingMessage, res: ServerResponse): boolean {
+    const refusal = callerRefusal(req, port, opts.allowedOrigins);
+    if (!refusal) return false;
+    log({ event: 'gateway.caller_refused', level: 'warn', rule: refusal.rule, host: req.headers.host, origin: req.headers.origin, method: req.method, path: (req.url ?? '/').split('?')[0] });
+    res.setHeader('connection', 'close');
+    sendErrorAnswer(req, res, refusal.info, refusal.answer, refusal.queryProtocol);
+    return true;
+  }
+
+  /** Answers an S3 error S3 gives before reading the body, closing the connection; whatever body was sent is discarded. */
+  function refuseObject(req: IncomingMessage, res: ServerResponse, error: S3ErrorShape): void {
+    log({ event: 'gateway.object_refused', level: 'warn', method: req.method, path: (req.url ?? '/').split('?')[0], code: error.code, message: error.message, ...error.details });
+    res.setHeader('connection', 'close');
+    sendS3Error(res, error);
+    req.resume();
+  }
+
+  /** Step 3: an S3 or SQS request (what no route took), answered here or by the stand-in. */
+  async function serveAwsRequest(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const request = await readAwsRequest(req);
+    if (!request) {
+      res.writeHead(413, { 'content-type': 'text/plain' });
+      res.end('request body too large');
+      return;
+    }
+    const { info, query } = request;
+    const counterKey = `${info.service}:${info.operation}`;
+    requests[counterKey] = (requests[counterKey] ?? 0) + 1;
+    // Bucket CORS: its operations and preflights are answered there; matched origins get their headers.
+    if (await bucketCors.handle(req, res, info)) return;
+    const refusal = s3Refusal(req, info, new Date());
+    if (refusal) return refuseObject(req, res, refusal);
+    const effect = faults.pick(info);
+    if (effect && (await applyFault(req, res, info, effect, query !== undefined, log))) return;
+    if (info.service === 's3' && info.operation === 'PostObject') return forwardPostUpload(req, res, request);
+    if (query) return proxy.forwardSqsQuery(req, res, query);
+    return proxy.forward(req, res, info, { body: request.body });
+  }
+
+  /** The stand-in stores any form; S3 holds a form with a policy to it (post-upload.ts). */
+  async function forwardPostUpload(req: IncomingMessage, res: ServerResponse, { info }: AwsRequest): Promise<void> {
+    const upload = await checkPostUpload(req, { bucket: info.bucket ?? '', region, credentials: localCredentials });
+    if (upload.action === 'forward') return proxy.forward(req, res, info, { body: upload.body, headers: upload.headers, postKey: upload.key });
+    if (upload.action === 'refuse') {
+      log({ event: 'gateway.post_refused', level: 'warn', bucket: info.bucket, code: upload.error.code, message: upload.error.message });
+      sendS3Error(res, upload.error);
+    }
+  }
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(opts.port ?? 0, '127.0.0.1', () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const port = (server.address() as AddressInfo).port;
+  const endpoint = `http://127.0.0.1:${port}`;
+  log({ event: 'gateway.started', endpoint, upstream: opts.upstream });
+
+  try {
+    for (const config of opts.notifications ?? []) {
+      await notifications.configure(config, { testEvent: opts.testEvents ?? true });
+    }
+  } catch (err) {
+    server.close();
+    server.closeAllConnections();
+    await notifications.close();
+    throw err;
+  }
+
+  let stopping: Promise<void> | undefined;
+  return {
+    endpoint,
+    port,
+    faults,
+    configureNotification: (config, configureOpts) => notifications.configure(config, { testEvent: configureOpts?.testEvent ?? opts.testEvents ?? true }),
+    notifications: () => notifications.list(),
+    notificationsSettled: () => notifications.settled(),
+    counters: () => ({
+      requests: { ...requests },
+      faultsInjected: faults.injected,
+      notificationsSent: notifications.sent,
+      notificationRetries: notifications.retries,
+    }),
+    addRoutes: (routes) => router.add(routes),
+    stop() {
+      stopping ??= (async () => {
+        const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+        server.closeIdleConnections();
+        const timer = setTimeout(() => server.closeAllConnections(), 2000);
+        await closed;
+        clearTimeout(timer);
+        await notifications.close();
+        proxy.close();
+        log({ event: 'gateway.stopped', endpoint });
+      })();
+      return stopping;
+    },
+  };
+}
