@@ -90,8 +90,9 @@ function recordInput(entry: unknown, where: string): PutRecordInput {
 }
 
 /**
- * The route serving the Kinesis API for `streams` (`POST` with `X-Amz-Target: Kinesis_20131202.*`, any path) (looked up per request: the streams may be created
- * after the gateway). @default region 'us-east-1', account '000000000000'
+ * The route serving the Kinesis API (`POST` with `X-Amz-Target: Kinesis_20131202.*`, any path) for
+ * `streams`, looked up per request: the streams may be created after the gateway.
+ * @default region 'us-east-1', account '000000000000'
  */
 export function kinesisApiRoute(streams: () => readonly ServedStream[], opts: { accountId?: string } = {}): GatewayRoute {
   const accountId = opts.accountId ?? '000000000000';
