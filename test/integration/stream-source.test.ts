@@ -4,10 +4,11 @@
 // failures in the rejected queue once, transient ones retried (here from the failed sequence
 // number), and what never succeeds described to the on-failure queue while the shard moves on.
 import { CreateQueueCommand } from '@aws-sdk/client-sqs';
-import { s3ObjectCreatedNotification } from '../../src/core/s3-event';
+import { s3ObjectCreatedNotification } from '../../src/local/cloud/s3/object-created-event';
 import { DEFAULT_VARIANTS, extensionFor } from '../../src/core/variants';
 import { startLocalFunction, type LocalFunction } from '../../src/local/cloud/lambda/function-host';
-import { corruptImage, synthesizeImage } from '../../src/tools/samples';
+import { synthesizeImage } from '../../src/tools/samples';
+import { corruptImage } from '../helpers/broken-images';
 import { LocalStream } from '../../src/local/cloud/kinesis/stream';
 import { sqsFailureDestination, startStreamMapping, type KinesisEventRecord, type KinesisFailureRecord, type StreamMapping, type StreamMappingOptions } from '../../src/local/cloud/lambda/stream-mapping';
 import { exists, functionEnvFor, HANDLERS_DIR, receiveAll, startTestCloud, type TestCloud, upload } from '../helpers/local-cloud';

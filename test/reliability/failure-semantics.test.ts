@@ -7,7 +7,8 @@ import { DEFAULT_VARIANTS } from '../../src/core/variants';
 import { startLocalChain, type LocalChain } from '../../src/local/chain';
 import { startEventSourceMapping, toSqsEventRecord, type EventSourceMapping } from '../../src/local/cloud/lambda/event-source-mapping';
 import { startLocalFunction, type LocalFunction } from '../../src/local/cloud/lambda/function-host';
-import { corruptImage, synthesizeImage } from '../../src/tools/samples';
+import { synthesizeImage } from '../../src/tools/samples';
+import { corruptImage } from '../helpers/broken-images';
 import { exists, functionEnvFor, HANDLERS_DIR, listKeys, receiveAll, startTestCloud, type TestCloud, upload } from '../helpers/local-cloud';
 import { waitFor } from '../helpers/wait';
 

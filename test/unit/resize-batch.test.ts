@@ -4,7 +4,8 @@ import { PipelineError } from '../../src/core/errors';
 import type { ImageRejectedEvent, ImageResizedEvent } from '../../src/core/events';
 import { DEFAULT_LIMITS } from '../../src/core/limits';
 import { processResizeBatch, type ResizeConfig, type ResizePorts, type StoredObject } from '../../src/core/resize-batch';
-import { s3ObjectCreatedNotification, type S3ObjectRef } from '../../src/core/s3-event';
+import type { S3ObjectRef } from '../../src/core/s3-event';
+import { s3ObjectCreatedNotification } from '../../src/local/cloud/s3/object-created-event';
 import { parseVariantSpecs } from '../../src/core/variants';
 import { synthesizeImage } from '../../src/tools/samples';
 
