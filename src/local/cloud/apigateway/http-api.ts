@@ -16,7 +16,7 @@ import { readFileSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import { manifestKey } from '../../../core/keys';
-import type { GatewayRoute } from '../gateway/gateway-routes';
+import type { GatewayRoute } from '../gateway/gateway';
 import { readBody, sendJson, sendText } from '../http-io';
 import type { InvokeFn } from '../lambda/invoke-contract';
 

@@ -28,7 +28,7 @@ import type { LogSink } from '../lambda/invoke-contract';
 
 export type { FaultRule, FaultEffect, FaultHandle } from './gateway-faults';
 export type { NotificationConfig } from '../s3/notification-router';
-export type { GatewayRoute } from './gateway-routes';
+export type { GatewayRoute, RouteParams } from './gateway-routes';
 
 export interface GatewayOptions {
   /** The stand-in's endpoint, e.g. http://127.0.0.1:4566. */

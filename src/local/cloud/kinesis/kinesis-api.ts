@@ -12,7 +12,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { isPipelineError } from '../../../core/errors';
 import { MAX_STREAM_RECORD_BYTES } from '../../../core/stream-event';
-import type { GatewayRoute } from '../gateway/gateway-routes';
+import type { GatewayRoute } from '../gateway/gateway';
 import { readBody, sendJson } from '../http-io';
 import { HASH_SPACE, hashKeyRange, type LocalStream, type PutRecordInput } from './stream';
 

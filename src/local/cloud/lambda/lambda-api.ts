@@ -6,7 +6,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { randomUUID } from 'node:crypto';
-import type { GatewayRoute, RouteParams } from '../gateway/gateway-routes';
+import type { GatewayRoute, RouteParams } from '../gateway/gateway';
 import { sendJson } from '../http-io';
 import type { SwitchableMapping } from './queue-mapping-control';
 import type { SwitchableStreamMapping } from './stream-mapping-control';
