@@ -17,8 +17,7 @@ import type { AwsRequestInfo } from '../gateway/aws-request';
 import type { S3ErrorShape } from './post-policy';
 import { sendS3Error } from './post-upload';
 import { parseXmlBody, xmlDocument } from '../xml';
-// A call-time use only: gateway.ts imports this file too.
-import { readBody } from '../gateway/gateway';
+import { readBody } from '../http-io';
 
 /** The S3 operations this file answers itself. */
 const CORS_OPERATIONS = new Set(['PutBucketCors', 'GetBucketCors', 'DeleteBucketCors', 'PreflightRequest']);
