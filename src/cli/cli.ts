@@ -13,6 +13,7 @@ import { readVariantsFile } from './variants-file';
 import { invokeCommand } from './commands/invoke';
 import { resizeFiles } from './commands/resize';
 import { startCommand, startUiCommand } from './commands/start';
+import { tfOverrideCommand } from './commands/tf-override';
 import { runUpInOwnProcessGroup, UP_WORKER_ENV, upCommand } from './commands/up';
 import { untilStopped } from './lifeline';
 import { normalizeOrigin } from '../local/cloud/gateway/endpoint-guard';
@@ -48,6 +49,12 @@ const USAGE = `Usage:
       PutRecords, DescribeStreamSummary, DescribeStream, ListShards, ListStreams), its mapping into
       the resize function (batch 100, bisect on error, 3 retries, as the module) and the on-failure
       queue <prefix>-stream-failures. Records carry {"bucket","key","eTag"?,"size"?}, never bytes.
+  resize-chain tf-override [--dir .] [--endpoint http://127.0.0.1:4566]
+      Write <dir>/resize_chain_local_override.tf.json: the aws provider of that Terraform configuration
+      then deploys to the local cloud (every service endpoint the module uses, path-style S3, the local
+      credentials, no AWS account checks). Delete the file to deploy to AWS. For CDKTF (main.ts), set
+      RESIZE_CHAIN_ENDPOINT=http://127.0.0.1:4566 instead. Preview: the local cloud answers S3, SQS, IAM
+      and STS so far (see the README).
   resize-chain invoke <handler> --event <file|-> [--image IMAGE] [--env K=V]... [--timeout 30]
       Invoke one handler image once (a container polling our Runtime API, the event POSTed to its
       RIE-compatible endpoint); print the response. Exit 1 with the error document on a function error.
@@ -280,6 +287,15 @@ async function main(argv: string[]): Promise<number> {
           allowedOrigins,
         },
       });
+    }
+    case 'tf-override': {
+      const { values, positionals } = parseArgs({
+        args: rest,
+        allowPositionals: true,
+        options: { dir: { type: 'string' }, endpoint: { type: 'string' } },
+      });
+      if (positionals.length > 0) throw new UsageError('tf-override takes no positional arguments (the folder goes in --dir)');
+      return tfOverrideCommand({ dir: values.dir, endpoint: values.endpoint });
     }
     case 'invoke': {
       const { values, positionals } = parseArgs({
