@@ -34,6 +34,7 @@ import { s3RequestRefusal } from '../s3/s3-validation';
 import { presignRefusal } from '../s3/presign-expiry';
 import { addDefaultEncryption } from '../s3/s3-encryption';
 import { endpointRefusal } from './endpoint-guard';
+import { controlPlaneRoute } from './control-plane';
 import type { LogSink } from '../lambda/invoke-contract';
 
 export type { FaultRule, FaultEffect, FaultHandle } from './gateway-faults';
@@ -154,6 +155,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
   const requests: Record<string, number> = {};
   const bucketCors = createBucketCors({ upstream: opts.upstream });
+  const controlPlane = controlPlaneRoute({ upstream: opts.upstream, logSink: log });
   const localCredentials = (accessKeyId: string) => (accessKeyId === LOCAL_CREDENTIALS.accessKeyId ? LOCAL_CREDENTIALS : undefined);
 
   const server = http.createServer((req, res) => {
@@ -208,6 +210,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     if (refuseForeignCaller(req, res)) return;
     for (const route of opts.routes ?? []) if (route(req, res)) return;
+    if (controlPlane(req, res)) return;
     const method = req.method ?? 'GET';
     let info = classifyRequest(method, req.url ?? '/', req.headers);
     let query: SqsQueryRequest | undefined;
