@@ -152,8 +152,22 @@ describeWhen(cli ? undefined : AWS_CLI_MISSING, 'IAM, STS and services not serve
     expect(JSON.parse(await aws(['iam', 'list-roles']))).toEqual({ Roles: [] });
   }, 300_000);
 
+  test('a log group: create, refuse a second, retention, tags by ARN, delete, not found', async () => {
+    await aws(['logs', 'create-log-group', '--log-group-name', '/aws/lambda/cp-fn', '--tags', 'team=media']);
+    expect(await failure(['logs', 'create-log-group', '--log-group-name', '/aws/lambda/cp-fn'])).toContain('ResourceAlreadyExistsException');
+    await aws(['logs', 'put-retention-policy', '--log-group-name', '/aws/lambda/cp-fn', '--retention-in-days', '14']);
+    expect(await failure(['logs', 'put-retention-policy', '--log-group-name', '/aws/lambda/cp-fn', '--retention-in-days', '2'])).toContain('InvalidParameterException');
+    const { logGroups } = JSON.parse(await aws(['logs', 'describe-log-groups', '--log-group-name-prefix', '/aws/lambda/cp-'])) as { logGroups: Array<{ arn: string; retentionInDays: number }> };
+    expect(logGroups).toMatchObject([{ logGroupName: '/aws/lambda/cp-fn', retentionInDays: 14, arn: 'arn:aws:logs:us-east-1:000000000000:log-group:/aws/lambda/cp-fn:*' }]);
+    expect(JSON.parse(await aws(['logs', 'list-tags-for-resource', '--resource-arn', logGroups[0]!.arn.replace(/:\*$/, '')]))).toEqual({ tags: { team: 'media' } });
+    await aws(['logs', 'delete-log-group', '--log-group-name', '/aws/lambda/cp-fn']);
+    expect(await failure(['logs', 'delete-log-group', '--log-group-name', '/aws/lambda/cp-fn'])).toContain('ResourceNotFoundException');
+    expect(JSON.parse(await aws(['logs', 'describe-log-groups']))).toEqual({ logGroups: [] });
+  }, 300_000);
+
   test.each([
-    [['logs', 'describe-log-groups'], 'UnknownOperationException'],
+    [['logs', 'get-log-events', '--log-group-name', 'g', '--log-stream-name', 's'], 'UnknownOperationException'],
+    [['kms', 'list-keys'], 'UnknownOperationException'],
     [['ecr', 'describe-repositories'], 'UnknownOperationException'],
     [['lambda', 'list-functions'], 'UnknownOperationException'],
     [['apigatewayv2', 'get-apis'], 'UnknownOperationException'],

@@ -56,11 +56,11 @@ describeWhen(missing, 'terraform apply / plan / destroy against resize-chain up'
     if (work) rmSync(work, { recursive: true, force: true });
   });
 
-  test('terraform apply creates all 11 resources', async () => {
+  test('terraform apply creates all 12 resources', async () => {
     const apply = await tf(['apply', '-auto-approve', '-input=false', '-var', `name=${name}`]);
     const line = summary(apply, /Apply complete! Resources: .*/);
     console.log(`apply: ${line} (${apply.seconds} s)`);
-    expect(line).toBe('Apply complete! Resources: 11 added, 0 changed, 0 destroyed.');
+    expect(line).toBe('Apply complete! Resources: 12 added, 0 changed, 0 destroyed.');
   }, 600_000);
 
   test('a second plan shows no changes (terraform plan -detailed-exitcode exits 0)', async () => {
@@ -71,7 +71,7 @@ describeWhen(missing, 'terraform apply / plan / destroy against resize-chain up'
     expect(plan.stdout).toContain('No changes. Your infrastructure matches the configuration.');
   }, 600_000);
 
-  test('the AWS CLI sees the bucket, the queue and the role as applied', async () => {
+  test('the AWS CLI sees the bucket, the queue, the role and the log group as applied', async () => {
     const policy = (await aws(['s3api', 'get-bucket-policy', '--bucket', `${name}-uploads`])) as { Policy: string };
     expect(JSON.parse(policy.Policy)).toMatchObject({ Statement: [{ Sid: 'DenyInsecureTransport', Effect: 'Deny' }] });
     expect(await aws(['s3api', 'get-bucket-tagging', '--bucket', `${name}-uploads`])).toEqual({ TagSet: [{ Key: 'application', Value: 'deploy-local-test' }] });
@@ -90,13 +90,15 @@ describeWhen(missing, 'terraform apply / plan / destroy against resize-chain up'
     expect(await aws(['iam', 'list-attached-role-policies', '--role-name', `${name}-resize`])).toEqual({
       AttachedPolicies: [{ PolicyName: 'AWSLambdaBasicExecutionRole', PolicyArn: 'arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole' }],
     });
+    const groups = (await aws(['logs', 'describe-log-groups', '--log-group-name-prefix', `/aws/lambda/${name}`])) as { logGroups: Array<Record<string, unknown>> };
+    expect(groups.logGroups).toMatchObject([{ logGroupName: `/aws/lambda/${name}-resize`, retentionInDays: 14 }]);
   }, 300_000);
 
-  test('terraform destroy removes all 11; the list APIs show none of them', async () => {
+  test('terraform destroy removes all 12; the list APIs show none of them', async () => {
     const destroy = await tf(['destroy', '-auto-approve', '-input=false', '-var', `name=${name}`]);
     const line = summary(destroy, /Destroy complete! Resources: .*/);
     console.log(`destroy: ${line} (${destroy.seconds} s)`);
-    expect(line).toBe('Destroy complete! Resources: 11 destroyed.');
+    expect(line).toBe('Destroy complete! Resources: 12 destroyed.');
     // up's own chain (its buckets and queues) stays: only this configuration's resources must be gone.
     const buckets = (await aws(['s3api', 'list-buckets'])) as { Buckets: Array<{ Name: string }> };
     expect(buckets.Buckets.map((b) => b.Name).filter((n) => n.startsWith(name))).toEqual([]);
@@ -106,5 +108,6 @@ describeWhen(missing, 'terraform apply / plan / destroy against resize-chain up'
     expect(queues.trim() === '' ? [] : ((JSON.parse(queues) as { QueueUrls?: string[] }).QueueUrls ?? [])).toEqual([]);
     expect(await aws(['iam', 'list-roles'])).toEqual({ Roles: [] });
     expect(await aws(['iam', 'list-policies', '--scope', 'Local'])).toEqual({ Policies: [] });
+    expect(await aws(['logs', 'describe-log-groups', '--log-group-name-prefix', `/aws/lambda/${name}`])).toEqual({ logGroups: [] });
   }, 600_000);
 });

@@ -1,7 +1,8 @@
 /**
  * The control plane's dispatch: which service a signed request is for (its SigV4 credential
  * scope: every AWS client signs for the service it calls, whatever endpoint it was pointed at),
- * and who answers it. IAM and STS are served here (iam/, sts/); bucket sub-resources the stand-in
+ * and who answers it. IAM and STS (Query protocol: iam/, sts/) and CloudWatch Logs (JSON protocol:
+ * logs/) are served here; bucket sub-resources the stand-in
  * lacks by bucket-config.ts; S3 otherwise, SQS and SNS by the stand-in; Kinesis and the Lambda
  * mappings API by their routes, tried before this one. A call to any other service (or an
  * operation no route took) is answered with the error its protocol's clients expect for an
@@ -11,7 +12,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { LOCAL_ACCOUNT_ID } from '../../client-config';
+import { LOCAL_ACCOUNT_ID, LOCAL_REGION } from '../../client-config';
 import type { LogSink } from '../lambda/invoke-contract';
 import type { GatewayRoute } from '../lambda/lambda-api';
 import { classifyRequest } from './aws-request';
@@ -19,6 +20,8 @@ import { QueryError, answerQuery, invalidAction, parseQueryParams, queryErrorXml
 import { IamStore } from '../iam/iam-store';
 import { iamService } from '../iam/iam-api';
 import { stsService } from '../sts/sts-api';
+import { logsService } from '../logs/logs-api';
+import { answerJson, JsonError, sendJsonError, unknownOperation, type JsonService } from './json-protocol';
 import { createBucketConfig } from '../s3/bucket-config';
 // A call-time use only: gateway.ts imports this file.
 import { readBody } from './gateway';
@@ -34,6 +37,8 @@ export interface ControlPlaneOptions {
   upstream: string;
   /** @default '000000000000' */
   accountId?: string;
+  /** Region in the ARNs of regional resources (log groups). @default 'us-east-1' */
+  region?: string;
   /** @default no logging */
   logSink?: LogSink;
 }
@@ -43,11 +48,22 @@ export function controlPlaneRoute(opts: ControlPlaneOptions): GatewayRoute {
   const accountId = opts.accountId ?? LOCAL_ACCOUNT_ID;
   const log: LogSink = opts.logSink ?? (() => {});
   const queryServices: Record<string, QueryService> = { iam: iamService(new IamStore(accountId)), sts: stsService(accountId) };
+  const jsonServices: Record<string, JsonService> = { logs: logsService(opts.region ?? LOCAL_REGION, accountId) };
   const bucketConfig = createBucketConfig({ upstream: opts.upstream });
+
+  async function serveJson(req: IncomingMessage, res: ServerResponse, service: string, definition: JsonService): Promise<void> {
+    const body = await readBody(req, MAX_QUERY_BYTES);
+    if (body === undefined) return sendJsonError(res, new JsonError('RequestEntityTooLarge', `request body larger than ${MAX_QUERY_BYTES} bytes`, 413));
+    const outcome = answerJson(res, definition, String(req.headers['x-amz-target'] ?? ''), body.toString('utf8'));
+    if (outcome.error) {
+      const level = outcome.fault ? 'error' : 'warn';
+      log({ event: 'controlplane.refused', level, service, operation: outcome.operation, code: outcome.error.code, message: outcome.error.message, ...(outcome.fault ? { fault: String(outcome.fault) } : {}) });
+    }
+  }
 
   async function serveQuery(req: IncomingMessage, res: ServerResponse, service: string, definition: QueryService): Promise<void> {
     const params = await queryParamsOf(req);
-    if (!params) return sendJsonError(res, 413, 'RequestEntityTooLarge', `request body larger than ${MAX_QUERY_BYTES} bytes`);
+    if (!params) return sendJsonError(res, new JsonError('RequestEntityTooLarge', `request body larger than ${MAX_QUERY_BYTES} bytes`, 413));
     const outcome = answerQuery(res, definition, params);
     if (outcome.error) {
       const level = outcome.fault ? 'error' : 'warn';
@@ -55,14 +71,14 @@ export function controlPlaneRoute(opts: ControlPlaneOptions): GatewayRoute {
     }
   }
 
-  async function unknownOperation(req: IncomingMessage, res: ServerResponse, service: string): Promise<void> {
+  async function refuseUnknown(req: IncomingMessage, res: ServerResponse, service: string): Promise<void> {
     const contentType = String(req.headers['content-type'] ?? '').toLowerCase();
     const target = String(req.headers['x-amz-target'] ?? '');
     if (target || contentType.includes('x-amz-json') || contentType.includes('cbor')) {
       req.resume();
       const operation = target.split('.').pop() || 'Unknown';
       log({ event: 'controlplane.unknown_operation', level: 'warn', service, operation, protocol: 'json' });
-      return sendJsonError(res, 400, 'UnknownOperationException', `${service}:${operation} is not served by the local cloud`);
+      return sendJsonError(res, unknownOperation(`${service}:${operation}`));
     }
     if (contentType.includes('x-www-form-urlencoded')) {
       const params = (await queryParamsOf(req)) ?? {};
@@ -74,7 +90,7 @@ export function controlPlaneRoute(opts: ControlPlaneOptions): GatewayRoute {
     req.resume();
     const path = (req.url ?? '/').split('?')[0];
     log({ event: 'controlplane.unknown_operation', level: 'warn', service, operation: `${req.method} ${path}`, protocol: 'rest' });
-    return sendJsonError(res, 404, 'UnknownOperationException', `${service}: ${req.method} ${path} is not served by the local cloud`);
+    return sendJsonError(res, new JsonError('UnknownOperationException', unknownOperation(`${service}: ${req.method} ${path}`).message, 404));
   }
 
   return (req, res) => {
@@ -83,11 +99,16 @@ export function controlPlaneRoute(opts: ControlPlaneOptions): GatewayRoute {
     if (STAND_IN_SERVICES.has(scope.service)) {
       return scope.service === 's3' && bucketConfig.route(req, res, classifyRequest(req.method ?? 'GET', req.url ?? '/', req.headers));
     }
-    const definition = queryServices[scope.service];
-    const served = definition ? serveQuery(req, res, scope.service, definition) : unknownOperation(req, res, scope.service);
+    const query = queryServices[scope.service];
+    const json = jsonServices[scope.service];
+    const served = query
+      ? serveQuery(req, res, scope.service, query)
+      : json && req.headers['x-amz-target']
+        ? serveJson(req, res, scope.service, json)
+        : refuseUnknown(req, res, scope.service);
     served.catch((err: unknown) => {
       log({ event: 'controlplane.error', level: 'error', service: scope.service, error: (err as Error).message });
-      if (!res.headersSent) sendJsonError(res, 500, 'InternalFailure', (err as Error).message);
+      if (!res.headersSent) sendJsonError(res, new JsonError('InternalFailure', (err as Error).message, 500));
       else res.destroy();
     });
     return true;
@@ -99,11 +120,4 @@ async function queryParamsOf(req: IncomingMessage): Promise<Record<string, strin
   if (req.method === 'GET') return parseQueryParams((req.url ?? '').split('?')[1] ?? '');
   const body = await readBody(req, MAX_QUERY_BYTES);
   return body === undefined ? undefined : parseQueryParams(body.toString('utf8'));
-}
-
-/** An error in the JSON protocols' shape (`__type` plus the x-amzn-ErrorType header the SDKs read first). */
-function sendJsonError(res: ServerResponse, status: number, code: string, message: string): void {
-  const body = JSON.stringify({ __type: code, message });
-  res.writeHead(status, { 'content-type': 'application/x-amz-json-1.1', 'x-amzn-errortype': code, 'x-amzn-requestid': randomUUID(), 'content-length': Buffer.byteLength(body) });
-  res.end(body);
 }

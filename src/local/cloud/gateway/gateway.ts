@@ -155,7 +155,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
   const requests: Record<string, number> = {};
   const bucketCors = createBucketCors({ upstream: opts.upstream });
-  const controlPlane = controlPlaneRoute({ upstream: opts.upstream, logSink: log });
+  const controlPlane = controlPlaneRoute({ upstream: opts.upstream, region, logSink: log });
   const localCredentials = (accessKeyId: string) => (accessKeyId === LOCAL_CREDENTIALS.accessKeyId ? LOCAL_CREDENTIALS : undefined);
 
   const server = http.createServer((req, res) => {
