@@ -53,8 +53,8 @@ const USAGE = `Usage:
       Write <dir>/resize_chain_local_override.tf.json: the aws provider of that Terraform configuration
       then deploys to the local cloud (every service endpoint the module uses, path-style S3, the local
       credentials, no AWS account checks). Delete the file to deploy to AWS. For CDKTF (main.ts), set
-      RESIZE_CHAIN_ENDPOINT=http://127.0.0.1:4566 instead. Preview: the local cloud answers S3, SQS, IAM
-      and STS so far (see the README).
+      RESIZE_CHAIN_ENDPOINT=http://127.0.0.1:4566 instead. Preview: the local cloud answers S3, SQS, IAM,
+      STS and log groups so far (see the README).
   resize-chain invoke <handler> --event <file|-> [--image IMAGE] [--env K=V]... [--timeout 30]
       Invoke one handler image once (a container polling our Runtime API, the event POSTed to its
       RIE-compatible endpoint); print the response. Exit 1 with the error document on a function error.
