@@ -31,9 +31,10 @@ function bundlerFile(name, handlers) {
  * Bundles `handlers` (names of folders in containers/ with an image.json) into `outDir`. Bundler
  * files in `outDir` that this run did not write (an older build's chunks, a CommonJS `<handler>.js`
  * that aws-lambda-ric would pick before `<handler>.mjs`) are removed, so pass every handler whose
- * bundle should stay there.
+ * bundle should stay there. `plugins` (esbuild plugins, default none) lets a benchmark swap a module
+ * (bench/powertools-init.ts builds the handlers with Powertools in place of our logger and metrics).
  */
-export async function bundleHandlers(handlers, outDir) {
+export async function bundleHandlers(handlers, outDir, plugins = []) {
   const { runtimeDependencies } = JSON.parse(readFileSync(join(here, 'build.json'), 'utf8'));
   const written = new Set();
   for (const handler of handlers) {
@@ -60,6 +61,7 @@ export async function bundleHandlers(handlers, outDir) {
       minify: true,
       keepNames: true,
       metafile: true,
+      plugins,
     });
     for (const file of Object.keys(result.metafile.outputs)) written.add(file.split('/').pop());
   }

@@ -4,9 +4,9 @@
  * Composed of `SecureBucket`/`ImportedBucket`, `BufferedQueue`, `ContainerFunction`,
  * `QueueFunctionBinding` and `ImageRepository`, each usable alone.
  */
-import { resolve } from 'node:path';
+import { relative, resolve, sep } from 'node:path';
 import { Construct } from 'constructs';
-import { IResolvable, Op, Token } from 'cdktf';
+import { App, IResolvable, Op, TerraformStack, Token } from 'cdktf';
 import { S3BucketNotification } from '@cdktf/provider-aws/lib/s3-bucket-notification';
 import { CloudwatchMetricAlarm } from '@cdktf/provider-aws/lib/cloudwatch-metric-alarm';
 import { configError } from '../src/core/errors';
@@ -21,7 +21,7 @@ import { ImageRepository } from './image-repository';
 import { IGrantable } from './policy';
 import { QueueConsumptionOptions, QueueFunctionBinding } from './queue-function-binding';
 import { StreamSource, StreamSourceOptions } from './stream-source';
-import { hashImageSources } from './source-hash';
+import { findImageBuildContext, hashImageSources } from './source-hash';
 import { UploadApi, UploadApiOptions } from './upload-api';
 import { checkImageArchitecture, checkIntRange, checkNoLoop, checkOneOf, checkProvisionedConcurrency, checkVisibilityTimeout, isKnown } from './validation';
 
@@ -89,9 +89,17 @@ export interface HandlerImageUris {
 
 /** How images are built when no URIs are given. */
 export interface ImageBuildProps {
-  /** Project root holding the Dockerfile, for the source hash. @default the directory above modules/ */
+  /**
+   * The folder images are built from (the Dockerfile, containers/, src/), for the source hash.
+   * @default - found from the constructs' own location (findImageBuildContext): the repository root
+   * in a checkout, `node_modules/image-resize-chain/image-context` when installed as a package
+   */
   readonly projectRoot?: string;
-  /** Build context relative to the Terraform working directory. @default '../../..' (from cdktf.out/stacks/<stack>) */
+  /**
+   * `projectRoot` relative to the directory Terraform runs in.
+   * @default - computed at synth from the app's outdir and the stack name (`../../..` when the app
+   * runs in the project root: cdktf.out/stacks/<stack>)
+   */
   readonly buildContext?: string;
   /** Extra `docker build` arguments. @default '' */
   readonly extraBuildArgs?: string;
@@ -549,15 +557,22 @@ export class ImageResizeChain extends Construct {
     });
   }
 
+  /** The build's source folder, its hash and its path from the stack's Terraform working directory. */
+  private imageSource(build: ImageBuildProps): { sourceHash: string; buildContext: string } {
+    const projectRoot = resolve(build.projectRoot ?? findImageBuildContext());
+    const stackDir = resolve(App.of(this).outdir, 'stacks', TerraformStack.of(this).node.id);
+    return { sourceHash: hashImageSources(projectRoot), buildContext: build.buildContext ?? relative(stackDir, projectRoot).split(sep).join('/') };
+  }
+
   private createRepositories(prefix: string, architecture: Architecture, build: ImageBuildProps, tags?: Record<string, string>): HandlerImageUris {
-    const sourceHash = hashImageSources(build.projectRoot ?? resolve(__dirname, '..'));
+    const { sourceHash, buildContext } = this.imageSource(build);
     const make = (handler: 'resize' | 'publish'): ImageRepository =>
       new ImageRepository(this, `${handler}-image`, {
         repositoryName: `${prefix}-${handler}`,
         keepImages: build.keepImages,
         forceDelete: build.forceDelete,
         tags,
-        build: { handler, sourceHash, architecture, buildContext: build.buildContext, extraBuildArgs: build.extraBuildArgs },
+        build: { handler, sourceHash, architecture, buildContext, extraBuildArgs: build.extraBuildArgs },
       });
     this.repositories.resize = make('resize');
     this.repositories.publish = make('publish');
@@ -565,12 +580,13 @@ export class ImageResizeChain extends Construct {
   }
 
   private createUploadRepository(prefix: string, architecture: Architecture, build: ImageBuildProps, tags?: Record<string, string>): string {
+    const { sourceHash, buildContext } = this.imageSource(build);
     this.repositories.upload = new ImageRepository(this, 'upload-image', {
       repositoryName: `${prefix}-upload`,
       keepImages: build.keepImages,
       forceDelete: build.forceDelete,
       tags,
-      build: { handler: 'upload', sourceHash: hashImageSources(build.projectRoot ?? resolve(__dirname, '..')), architecture, buildContext: build.buildContext, extraBuildArgs: build.extraBuildArgs },
+      build: { handler: 'upload', sourceHash, architecture, buildContext, extraBuildArgs: build.extraBuildArgs },
     });
     return this.repositories.upload.imageUri;
   }

@@ -4,7 +4,8 @@
  */
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
-import { join, relative, sep } from 'node:path';
+import { dirname, join, relative, sep } from 'node:path';
+import { configError } from '../src/core/errors';
 
 /**
  * What the container images are built from, relative to the project root. Missing entries are
@@ -21,6 +22,38 @@ function listFiles(root: string, entry: string): string[] {
   return readdirSync(full)
     .filter((name) => !SKIPPED_DIRS.has(name))
     .flatMap((name) => listFiles(root, join(entry, name)));
+}
+
+/** Every file under `root` that the images are built from (`sources`), relative with '/' separators, sorted. */
+export function imageSourceFiles(root: string, sources: readonly string[] = IMAGE_SOURCES): string[] {
+  return sources.flatMap((entry) => listFiles(root, entry).map((file) => file.split(sep).join('/'))).sort();
+}
+
+/**
+ * The folder of the installed construct package that holds the image build context: npm leaves a
+ * package's root `package-lock.json` out of the tarball, and the Dockerfile installs from it.
+ */
+export const PACKAGED_IMAGE_CONTEXT = 'image-context';
+
+/** Whether `dir` holds what the Dockerfile builds from (the Dockerfile and the lockfile it installs from). */
+function isImageContext(dir: string): boolean {
+  return existsSync(join(dir, 'Dockerfile')) && existsSync(join(dir, 'package-lock.json'));
+}
+
+/**
+ * The folder the handler images are built from, found from where this code lives, so it is right
+ * wherever the constructs are installed: in a checkout of the repository its root; in the installed
+ * construct package (node_modules/image-resize-chain) its `image-context/`.
+ * @param from where the search starts, walking up @default this file's folder
+ */
+export function findImageBuildContext(from: string = __dirname): string {
+  for (let dir = from; ; dir = dirname(dir)) {
+    if (isImageContext(dir)) return dir;
+    if (isImageContext(join(dir, PACKAGED_IMAGE_CONTEXT))) return join(dir, PACKAGED_IMAGE_CONTEXT);
+    if (dirname(dir) === dir) {
+      throw configError('imageBuild.projectRoot', `no image build context (a Dockerfile beside package-lock.json, or ${PACKAGED_IMAGE_CONTEXT}/) above ${from}; pass imageBuild.projectRoot, or images`);
+    }
+  }
 }
 
 /**

@@ -5,8 +5,8 @@
 #     -var publish_image_uri=123456789012.dkr.ecr.eu-west-1.amazonaws.com/image-resize-chain-publish:v1 \
 #     -var upload_image_uri=123456789012.dkr.ecr.eu-west-1.amazonaws.com/image-resize-chain-upload:v1
 # From another repository, use git sources instead of the relative paths:
-#   source = "git::https://example.com/image-resize-chain.git//modules/terraform/image-resize-chain?ref=v0.1.0"
-#   source = "git::https://example.com/image-resize-chain.git//modules/terraform/image-resize-chain/modules/upload-api?ref=v0.1.0"
+#   source = "git::https://github.com/image-resize-chain/image-resize-chain.git//modules/terraform/image-resize-chain?ref=v0.1.0"
+#   source = "git::https://github.com/image-resize-chain/image-resize-chain.git//modules/terraform/image-resize-chain/modules/upload-api?ref=v0.1.0"
 
 terraform {
   required_version = ">= 1.5.0"

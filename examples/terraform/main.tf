@@ -3,7 +3,7 @@
 #     -var resize_image_uri=123456789012.dkr.ecr.eu-west-1.amazonaws.com/image-resize-chain-resize:v1 \
 #     -var publish_image_uri=123456789012.dkr.ecr.eu-west-1.amazonaws.com/image-resize-chain-publish:v1
 # From another repository, use a git source instead of the relative path:
-#   source = "git::https://example.com/image-resize-chain.git//modules/terraform/image-resize-chain?ref=v0.1.0"
+#   source = "git::https://github.com/image-resize-chain/image-resize-chain.git//modules/terraform/image-resize-chain?ref=v0.1.0"
 
 terraform {
   required_version = ">= 1.5.0"

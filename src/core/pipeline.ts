@@ -1,6 +1,7 @@
 /**
- * The image pipeline: checks an input from its header, decodes it once, and renders every variant
- * from that one decode.
+ * The image pipeline's decode and encode: checks an input from its header, decodes it once, and
+ * renders every variant from that one decode. What the bytes are comes from sniff.ts, the variants'
+ * sizes and the JPEG shrink-on-load scales from geometry.ts.
  *
  * Order of checks (each one cheaper than the next, all before any pixel is decoded):
  *   empty -> too many bytes -> markup/gzip sniff (SVG never reaches librsvg) -> sharp header read ->
@@ -17,6 +18,8 @@ import sharp, { type Metadata, type Sharp, type SharpOptions } from 'sharp';
 import { PipelineError, toPipelineError, type ErrorSubject } from './errors';
 import type { ImageLimits } from './limits';
 import { contentTypeFor, type OutputFormat, type VariantSpec } from './variants';
+import { jpegDctShrink, planVariant, scaled, sharpJpegShrink, type VariantPlan } from './geometry';
+import { ACCEPTED_INPUT_FORMATS, looksTruncated, magicFormat, sniffMarkup } from './sniff';
 
 // libvips keeps recently used operations and their pixel buffers in a cache (50 MB by default) so
 // repeated work on the same input is cheap. Each invocation here sees a new image, so the cache only
@@ -47,9 +50,6 @@ export interface ResizeResult {
   readonly source: SourceInfo;
   readonly variants: RenderedVariant[];
 }
-
-/** Input formats we decode. SVG is refused (a renderer of untrusted XML with external references). */
-export const ACCEPTED_INPUT_FORMATS = ['jpeg', 'png', 'webp', 'gif', 'avif', 'tiff'] as const;
 
 /**
  * WebP effort 4 (sharp's and Pillow's default) for frames up to WEBP_FAST_ABOVE_PIXELS. Small frames
@@ -83,141 +83,8 @@ function decoderOptions(limits: ImageLimits): SharpOptions {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Sniffing and error classification
+// Error classification
 // ---------------------------------------------------------------------------------------------
-
-/**
- * Classifies text that starts like markup, without an XML parser: 'svg' when the root element is
- * <svg> (after any XML declaration, comments and DOCTYPE), 'markup' for any other tag soup (HTML,
- * XML), undefined when the bytes do not start with '<' (after a BOM and whitespace).
- */
-export function sniffMarkup(input: Buffer): 'svg' | 'markup' | undefined {
-  let head: string;
-  if (input[0] === 0xff && input[1] === 0xfe) head = input.subarray(2, 8192).toString('utf16le');
-  else if (input[0] === 0xfe && input[1] === 0xff) head = Buffer.from(input.subarray(2, 8192)).swap16().toString('utf16le');
-  else head = input.subarray(0, 4096).toString('utf8');
-  let rest = head.replace(/^\uFEFF/, '').trimStart();
-  if (!rest.startsWith('<')) return undefined;
-  for (;;) {
-    let end = -1;
-    if (rest.startsWith('<?')) end = indexAfter(rest, '?>');
-    else if (rest.startsWith('<!--')) end = indexAfter(rest, '-->');
-    else if (rest.startsWith('<!')) {
-      // A DOCTYPE may carry an internal subset in [...] with its own '>' characters.
-      const bracket = rest.indexOf('[');
-      const close = rest.indexOf('>');
-      end = bracket !== -1 && bracket < close ? indexAfter(rest, ']>') : close === -1 ? -1 : close + 1;
-    } else break;
-    if (end === -1) return /<([a-z_][\w.-]*:)?svg[\s>/]/i.test(head) ? 'svg' : 'markup';
-    rest = rest.slice(end).trimStart();
-  }
-  return /^<([a-z_][\w.-]*:)?svg[\s>/]/i.test(rest) ? 'svg' : 'markup';
-}
-
-function indexAfter(text: string, token: string): number {
-  const at = text.indexOf(token);
-  return at === -1 ? -1 : at + token.length;
-}
-
-/** The accepted format the leading bytes announce, whether or not the rest decodes. */
-export function magicFormat(input: Buffer): (typeof ACCEPTED_INPUT_FORMATS)[number] | undefined {
-  if (input.length >= 3 && input[0] === 0xff && input[1] === 0xd8 && input[2] === 0xff) return 'jpeg';
-  if (input.length >= 8 && input.readUInt32BE(0) === 0x89504e47 && input.readUInt32BE(4) === 0x0d0a1a0a) return 'png';
-  if (input.length >= 12 && input.toString('latin1', 0, 4) === 'RIFF' && input.toString('latin1', 8, 12) === 'WEBP') return 'webp';
-  if (input.length >= 6 && /^GIF8[79]a$/.test(input.toString('latin1', 0, 6))) return 'gif';
-  if (input.length >= 8 && /^(II\*\0|MM\0\*)$/.test(input.toString('latin1', 0, 4))) return 'tiff';
-  if (input.length >= 12 && input.toString('latin1', 4, 8) === 'ftyp' && ftypBrands(input).some((b) => b === 'avif' || b === 'avis')) {
-    return 'avif';
-  }
-  return undefined;
-}
-
-/** Major and compatible brands of a leading ISO-BMFF `ftyp` box (AVIF files may lead with `mif1`). */
-function ftypBrands(input: Buffer): string[] {
-  const end = Math.min(input.length, input.readUInt32BE(0), 256);
-  const brands = [input.toString('latin1', 8, 12)];
-  for (let offset = 16; offset + 4 <= end; offset += 4) brands.push(input.toString('latin1', offset, offset + 4));
-  return brands;
-}
-
-/**
- * True when the bytes are an accepted format whose container structure ends before its last part:
- * the shape an interrupted upload leaves. Only consulted after a decode failed, because libpng
- * reports truncation and corruption with the same message, and libtiff does not even recognise a
- * TIFF whose directory (written last) is cut off.
- */
-export function looksTruncated(input: Buffer): boolean {
-  switch (magicFormat(input)) {
-    case 'jpeg':
-      return jpegLooksTruncated(input);
-    case 'png':
-      return pngLooksTruncated(input);
-    case 'webp':
-      return 8 + input.readUInt32LE(4) > input.length;
-    case 'gif':
-      return input[input.length - 1] !== 0x3b;
-    case 'tiff': {
-      const ifd = input.toString('latin1', 0, 2) === 'II' ? input.readUInt32LE(4) : input.readUInt32BE(4);
-      return ifd + 2 > input.length;
-    }
-    case 'avif':
-      return isobmffLooksTruncated(input);
-    default:
-      return input.length < 4 && input[0] === 0xff && input[1] === 0xd8;
-  }
-}
-
-function jpegLooksTruncated(input: Buffer): boolean {
-  let offset = 2;
-  for (;;) {
-    if (offset + 4 > input.length) return true;
-    if (input[offset] !== 0xff) return false; // Not a marker where one must be: corrupt, not cut.
-    const marker = input[offset + 1];
-    if (marker === 0xff) {
-      offset += 1; // Fill byte.
-      continue;
-    }
-    if (marker === 0xd8 || (marker >= 0xd0 && marker <= 0xd7) || marker === 0x01) {
-      offset += 2;
-      continue;
-    }
-    if (marker === 0xd9) return false;
-    const length = input.readUInt16BE(offset + 2);
-    if (marker === 0xda) {
-      // Entropy-coded data stuffs 0xFF as FF 00, so EOI (FF D9) cannot appear inside it.
-      return input.indexOf(Buffer.from([0xff, 0xd9]), offset + 2 + length) === -1;
-    }
-    offset += 2 + length;
-  }
-}
-
-/** ISO base media file (AVIF): a top-level box that claims more bytes than remain. */
-function isobmffLooksTruncated(input: Buffer): boolean {
-  let offset = 0;
-  while (offset + 8 <= input.length) {
-    let size = input.readUInt32BE(offset);
-    if (size === 0) return false; // Box runs to the end of the file.
-    if (size === 1) {
-      if (offset + 16 > input.length) return true;
-      size = Number(input.readBigUInt64BE(offset + 8));
-    }
-    if (size < 8) return false; // Nonsense size: corrupt, not cut.
-    offset += size;
-  }
-  return offset > input.length;
-}
-
-function pngLooksTruncated(input: Buffer): boolean {
-  let offset = 8;
-  while (offset + 8 <= input.length) {
-    const length = input.readUInt32BE(offset);
-    const type = input.toString('latin1', offset + 4, offset + 8);
-    if (!/^[A-Za-z]{4}$/.test(type)) return false;
-    if (type === 'IEND') return false;
-    offset += 12 + length;
-  }
-  return true;
-}
 
 const PIXEL_LIMIT = /exceeds pixel limit/i;
 const NOT_IDENTIFIED = /unsupported image format/i;
@@ -317,60 +184,6 @@ export async function inspectImage(input: Buffer, limits: ImageLimits, subject: 
 }
 
 // ---------------------------------------------------------------------------------------------
-// Geometry
-// ---------------------------------------------------------------------------------------------
-
-/** Where one variant's pixels come from and what size it ends up. */
-interface VariantPlan {
-  readonly spec: VariantSpec;
-  /** Scale from the source, <= 1. */
-  readonly scale: number;
-  /** Size of the scaled picture before cropping (cover) or padding (contain). */
-  readonly scaledWidth: number;
-  readonly scaledHeight: number;
-  /** Final output size. */
-  readonly width: number;
-  readonly height: number;
-}
-
-function scaled(length: number, scale: number): number {
-  return Math.max(1, Math.round(length * scale));
-}
-
-/**
- * Output geometry of a variant for a source of `width` x `height`, never enlarging:
- * inside -> the source scaled to fit the box (output <= box); cover -> min(box, source) per axis,
- * the source scaled to cover it and centre-cropped; contain -> exactly the box, the source scaled
- * to fit it and centred on a transparent/white background.
- */
-export function planVariant(spec: VariantSpec, width: number, height: number): VariantPlan {
-  const boxWidth = spec.width;
-  const boxHeight = spec.height;
-  const byWidth = boxWidth / width;
-  const byHeight = boxHeight === undefined ? Number.POSITIVE_INFINITY : boxHeight / height;
-  if (spec.fit === 'cover' && boxHeight !== undefined) {
-    const scale = Math.min(1, Math.max(byWidth, byHeight));
-    const scaledWidth = scaled(width, scale);
-    const scaledHeight = scaled(height, scale);
-    return {
-      spec,
-      scale,
-      scaledWidth,
-      scaledHeight,
-      width: Math.min(boxWidth, scaledWidth),
-      height: Math.min(boxHeight, scaledHeight),
-    };
-  }
-  const scale = Math.min(1, byWidth, byHeight);
-  const scaledWidth = scaled(width, scale);
-  const scaledHeight = scaled(height, scale);
-  if (spec.fit === 'contain' && boxHeight !== undefined) {
-    return { spec, scale, scaledWidth, scaledHeight, width: Math.max(boxWidth, scaledWidth), height: Math.max(boxHeight, scaledHeight) };
-  }
-  return { spec, scale, scaledWidth, scaledHeight, width: scaledWidth, height: scaledHeight };
-}
-
-// ---------------------------------------------------------------------------------------------
 // Decode once, render many
 // ---------------------------------------------------------------------------------------------
 
@@ -379,30 +192,6 @@ interface DecodedImage {
   readonly width: number;
   readonly height: number;
   readonly channels: 3 | 4;
-}
-
-/**
- * The JPEG DCT scale (libjpeg shrink-on-load: 1, 2, 4 or 8) that decodes straight to the smallest
- * picture still at least `needWidth` x `needHeight` (stored orientation), as Pillow's `draft()` does.
- * libjpeg rounds scaled sizes up, so a 4000 px side decodes to 2000 at 1/2 and 1000 at 1/4.
- */
-export function jpegDctShrink(storedWidth: number, storedHeight: number, needWidth: number, needHeight: number): 1 | 2 | 4 | 8 {
-  for (const shrink of [8, 4, 2] as const) {
-    if (Math.ceil(storedWidth / shrink) >= needWidth && Math.ceil(storedHeight / shrink) >= needHeight) return shrink;
-  }
-  return 1;
-}
-
-/**
- * The JPEG shrink-on-load sharp 0.35 picks by itself for a resize from `stored` to `need`
- * (src/pipeline.cc): 8/4/2 when the reduction is >= 8/4/2, halved when int(reduction) equals it
- * ("libjpeg rounding"), so only reductions >= 3, 5, 9 get 2, 4, 8.
- */
-export function sharpJpegShrink(storedWidth: number, storedHeight: number, needWidth: number, needHeight: number): 1 | 2 | 4 | 8 {
-  const reduction = Math.min(storedWidth / needWidth, storedHeight / needHeight);
-  let shrink: 1 | 2 | 4 | 8 = reduction >= 8 ? 8 : reduction >= 4 ? 4 : reduction >= 2 ? 2 : 1;
-  if (shrink > 1 && Math.trunc(reduction) === shrink) shrink = (shrink / 2) as 2 | 4;
-  return shrink;
 }
 
 /** A per-process folder for JPEGs handed to libvips by name (Lambda: under /tmp). */

@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { PipelineError } from './errors';
 
 /** One S3 object named by an ObjectCreated notification, with its key already URL-decoded. */
@@ -135,78 +134,4 @@ export function parseS3Notification(body: string, messageId?: string): S3Notific
 /** ETags arrive quoted from S3 APIs and unquoted in notifications; compare them unquoted. */
 export function stripQuotes(eTag: string): string {
   return eTag.replace(/^"|"$/g, '');
-}
-
-/** What a notification says about one created object. */
-export interface ObjectCreatedInput {
-  bucket: string;
-  key: string;
-  size: number;
-  eTag: string;
-  versionId?: string;
-  sequencer: string;
-  eventName?: 'ObjectCreated:Put' | 'ObjectCreated:Post' | 'ObjectCreated:Copy' | 'ObjectCreated:CompleteMultipartUpload';
-  region?: string;
-  eventTime?: Date;
-  configurationId?: string;
-  requestId?: string;
-  hostId?: string;
-  sourceIp?: string;
-}
-
-/**
- * Builds an S3 event notification body exactly as S3 sends it to SQS (event version 2.1), with
- * the key encoded as S3 encodes it. Used by the local cloud's notification router and by
- * `resize-chain event s3-put`.
- */
-export function s3ObjectCreatedNotification(input: ObjectCreatedInput): { Records: unknown[] } {
-  const region = input.region ?? 'us-east-1';
-  const requestId = input.requestId ?? input.sequencer.slice(-16).padStart(16, '0').toUpperCase();
-  return {
-    Records: [
-      {
-        eventVersion: '2.1',
-        eventSource: 'aws:s3',
-        awsRegion: region,
-        eventTime: (input.eventTime ?? new Date()).toISOString(),
-        eventName: input.eventName ?? 'ObjectCreated:Put',
-        userIdentity: { principalId: 'AWS:LOCALPRINCIPAL' },
-        requestParameters: { sourceIPAddress: input.sourceIp ?? '127.0.0.1' },
-        responseElements: { 'x-amz-request-id': requestId, 'x-amz-id-2': input.hostId ?? requestId },
-        s3: {
-          s3SchemaVersion: '1.0',
-          configurationId: input.configurationId ?? 'resize-chain-uploads',
-          bucket: { name: input.bucket, ownerIdentity: { principalId: 'LOCALOWNER' }, arn: `arn:aws:s3:::${input.bucket}` },
-          object: {
-            key: encodeS3Key(input.key),
-            size: input.size,
-            eTag: stripQuotes(input.eTag),
-            ...(input.versionId ? { versionId: input.versionId } : {}),
-            sequencer: input.sequencer,
-          },
-        },
-      },
-    ],
-  };
-}
-
-/** The body of a Lambda SQS event holding one message, for manual invokes (`resize-chain event`). */
-export function sqsEventFor(body: string, opts: { queueArn?: string; region?: string; messageId?: string } = {}): { Records: unknown[] } {
-  const region = opts.region ?? 'us-east-1';
-  const now = String(Date.now());
-  return {
-    Records: [
-      {
-        messageId: opts.messageId ?? '00000000-0000-4000-8000-000000000001',
-        receiptHandle: 'local-receipt-handle',
-        body,
-        attributes: { ApproximateReceiveCount: '1', SentTimestamp: now, SenderId: 'LOCAL', ApproximateFirstReceiveTimestamp: now },
-        messageAttributes: {},
-        md5OfBody: createHash('md5').update(body).digest('hex'),
-        eventSource: 'aws:sqs',
-        eventSourceARN: opts.queueArn ?? `arn:aws:sqs:${region}:000000000000:image-ingest`,
-        awsRegion: region,
-      },
-    ],
-  };
 }

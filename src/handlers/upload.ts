@@ -1,7 +1,7 @@
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { randomUUID } from 'node:crypto';
 import { createLogger } from '../aws/logger';
-import { postUrl, presignPost } from '../aws/presign';
+import type { PresignPostInput } from '../aws/presign';
 import { isPipelineError, toPipelineError } from '../core/errors';
 import { isKeepWarmPing, planUpload, uploadConfigFromEnv, type KeepWarmPing } from '../core/upload';
 import { lazily } from './lazy';
@@ -10,11 +10,14 @@ const logger = createLogger('upload');
 // Read at cold start: a bad setting fails init with a message naming the variable.
 const config = uploadConfigFromEnv(process.env);
 
-/** The function's own credentials and region, from the SDK's default chain (Lambda's role on AWS). */
+/**
+ * The presigner and the S3 client whose credentials and region sign forms (the SDK's default chain:
+ * Lambda's role on AWS), loaded on first use: the SDK is most of the cold start.
+ */
 const signer = lazily(async () => {
-  const { s3Client } = await import('../aws/clients');
+  const [{ s3Client }, { presignPost }] = await Promise.all([import('../aws/clients'), import('../aws/presign')]);
   const client = s3Client();
-  return { credentials: () => client.config.credentials(), region: () => client.config.region() };
+  return (input: Omit<PresignPostInput, 'client'>) => presignPost({ client, ...input });
 });
 
 function json(statusCode: number, body: unknown): APIGatewayProxyStructuredResultV2 {
@@ -56,17 +59,8 @@ export async function handler(event: APIGatewayProxyEventV2 | KeepWarmPing, cont
     return json(400, { error: { code: err.code, message: err.message, field: err.subject.field } });
   }
   try {
-    const { credentials, region } = await signer();
-    const [creds, regionName] = await Promise.all([credentials(), region()]);
-    const endpoint = process.env.AWS_ENDPOINT_URL_S3 || process.env.AWS_ENDPOINT_URL || undefined;
-    const post = presignPost({
-      url: postUrl(config.sourceBucket, regionName, endpoint),
-      bucket: config.sourceBucket,
-      ...plan,
-      expiresSeconds: config.expiresSeconds,
-      region: regionName,
-      credentials: creds,
-    });
+    const sign = await signer();
+    const post = await sign({ bucket: config.sourceBucket, ...plan, expiresSeconds: config.expiresSeconds });
     logger.info('upload signed', { key: plan.key, contentType: plan.contentType, maxBytes: plan.maxBytes, expiresAt: post.expiresAt });
     return json(201, { url: post.url, fields: post.fields, key: plan.key, expiresAt: post.expiresAt });
   } catch (err) {

@@ -193,8 +193,63 @@ export const DEFAULT_NAME_PREFIX = 'image-resize-chain';
 
 const DEFAULT_STAGE = { concurrency: 2, timeoutSeconds: 30, memoryMb: 1024, batchSize: 10, maximumBatchingWindowSeconds: 0 };
 
+/** A stage's settings, defaults applied. */
+type StageSettings = typeof DEFAULT_STAGE & LocalStageOptions;
+
 /** The module's StreamSource defaults (modules/stream-source.ts). */
 const DEFAULT_STREAM_SOURCE = { shardCount: 1, batchSize: 100, bisectBatchOnFunctionError: true, maximumRetryAttempts: 3, maximumRecordAgeSeconds: -1, parallelizationFactor: 1, retryDelayMs: 50 };
+
+/** The chain's names and settings with defaults applied, before anything starts. */
+export interface ChainPlan {
+  prefix: string;
+  uploadsPrefix: string;
+  outputPrefix: string;
+  names: { sourceBucket: string; outputBucket: string; ingestQueue: string; resizedQueue: string; rejectedQueue: string };
+  resizeStage: StageSettings;
+  publishStage: StageSettings;
+  /** The ingest and resized queues' visibility timeout. */
+  visibilityTimeoutSeconds: number;
+  handlersDir: string;
+}
+
+/**
+ * Applies the defaults of LocalChainOptions and refuses what the module refuses: a namePrefix that
+ * is not 1..24 of a-z, 0-9, '-', and outputs that would land under the watched uploads prefix.
+ */
+export function planLocalChain(opts: LocalChainOptions = {}): ChainPlan {
+  const uploadsPrefix = opts.uploadsPrefix ?? 'uploads/';
+  const outputPrefix = opts.outputPrefix ?? '';
+  const prefix = opts.namePrefix ?? DEFAULT_NAME_PREFIX;
+  if (!/^[a-z0-9][a-z0-9-]{0,23}$/.test(prefix)) {
+    throw configError('namePrefix', `${JSON.stringify(prefix)} is not 1..24 of a-z, 0-9, '-' starting with a letter or digit`);
+  }
+  const names = {
+    sourceBucket: opts.names?.source ?? `${prefix}-src-local`,
+    outputBucket: opts.names?.output ?? `${prefix}-out-local`,
+    ingestQueue: opts.names?.ingestQueue ?? `${prefix}-ingest`,
+    resizedQueue: opts.names?.resizedQueue ?? `${prefix}-resized`,
+    rejectedQueue: opts.names?.rejectedQueue ?? `${prefix}-rejected`,
+  };
+  if (outputsWouldLoop({ sourceBucket: names.sourceBucket, uploadsPrefix, outputBucket: names.outputBucket, outputPrefix })) {
+    throw configError('outputPrefix', `outputs under "${outputPrefix}" in bucket ${names.outputBucket} would land under the watched prefix "${uploadsPrefix}" and trigger the chain again`);
+  }
+  const resizeStage = { ...DEFAULT_STAGE, ...opts.resize };
+  const publishStage = { ...DEFAULT_STAGE, ...opts.publish };
+  const visibilityTimeoutSeconds = opts.visibilityTimeoutSeconds ?? 6 * Math.max(resizeStage.timeoutSeconds, publishStage.timeoutSeconds);
+  const handlersDir = resolve(opts.handlersDir ?? join(__dirname, 'handlers'));
+  return { prefix, uploadsPrefix, outputPrefix, names, resizeStage, publishStage, visibilityTimeoutSeconds, handlersDir };
+}
+
+/** The stream source's settings: the module's defaults where an option is absent or undefined. */
+export function streamSourceSettings(opts: LocalStreamSourceOptions): LocalStreamSource['settings'] {
+  const { streamName: _name, failureQueueName: _queue, ...given } = opts;
+  return { ...DEFAULT_STREAM_SOURCE, ...Object.fromEntries(Object.entries(given).filter(([, v]) => v !== undefined)) } as LocalStreamSource['settings'];
+}
+
+/** Messages a queue holds in any state: visible, in flight or delayed. */
+export function messagesHeld(attributes: Partial<Record<string, string>>): number {
+  return Number(attributes.ApproximateNumberOfMessages ?? 0) + Number(attributes.ApproximateNumberOfMessagesNotVisible ?? 0) + Number(attributes.ApproximateNumberOfMessagesDelayed ?? 0);
+}
 
 function logFiles(dir: string | undefined, extra: LogSink | undefined): { sink(name: string): LogSink; close(): Promise<void> } {
   const streams = new Map<string, WriteStream>();
@@ -214,247 +269,329 @@ function logFiles(dir: string | undefined, extra: LogSink | undefined): { sink(n
   };
 }
 
+type LogFiles = ReturnType<typeof logFiles>;
+type MappingIds = ReturnType<typeof mappingIds>;
+/** Stops, in reverse order of start, what has started so far. */
+type Cleanups = Array<() => Promise<void>>;
+
+/** With `containers`: how a handler's sandboxes start (a container of its image); else undefined (Node processes). */
+function launcherFor(containers: LocalContainersOptions | undefined, handler: 'resize' | 'publish' | 'upload'): SandboxLauncher | undefined {
+  if (!containers) return undefined;
+  const chosen = { resize: containers.resizeImage, publish: containers.publishImage, upload: containers.uploadImage }[handler];
+  return containerLauncher({ image: chosen ?? defaultImage(handler), docker: containers.docker });
+}
+
+/** What the functions are started with. */
+interface FunctionContext {
+  opts: LocalChainOptions;
+  plan: ChainPlan;
+  awsEnv: Record<string, string>;
+  resources: ChainResources;
+  logs: LogFiles;
+  cleanups: Cleanups;
+}
+
+/** Starts one function of a stage and registers its stop. */
+async function startStageFunction(ctx: FunctionContext, handler: 'resize' | 'publish', stage: StageSettings, env: Record<string, string>): Promise<LocalFunction> {
+  const fn = await startLocalFunction({
+    name: `${ctx.plan.prefix}-${handler}`,
+    handler: `${handler}.handler`,
+    taskRoot: ctx.plan.handlersDir,
+    launcher: launcherFor(ctx.opts.containers, handler),
+    concurrency: stage.concurrency,
+    timeoutSeconds: stage.timeoutSeconds,
+    memoryMb: stage.memoryMb,
+    logSink: ctx.logs.sink(handler),
+    env: { ...ctx.awsEnv, ...env, ...stage.env },
+  });
+  ctx.cleanups.push(() => fn.stop());
+  return fn;
+}
+
+/** Starts the upload function (10 s, 256 MB, as the module's) and registers its stop. */
+async function startUploadFunction(ctx: FunctionContext, uploadApi: NonNullable<LocalChainOptions['uploadApi']>): Promise<LocalFunction> {
+  const upload = await startLocalFunction({
+    name: `${ctx.plan.prefix}-upload`,
+    handler: 'upload.handler',
+    taskRoot: ctx.plan.handlersDir,
+    launcher: launcherFor(ctx.opts.containers, 'upload'),
+    timeoutSeconds: 10,
+    memoryMb: 256,
+    logSink: ctx.logs.sink('upload'),
+    env: { ...ctx.awsEnv, SOURCE_BUCKET: ctx.resources.buckets.source, UPLOADS_PREFIX: ctx.plan.uploadsPrefix, ...uploadApi.env },
+  });
+  ctx.cleanups.push(() => upload.stop());
+  return upload;
+}
+
+/** Starts resize and publish (and upload with `uploadApi`), each with the environment the module gives it. */
+async function startChainFunctions(ctx: FunctionContext): Promise<LocalChain['functions']> {
+  const { resources, plan, opts } = ctx;
+  const variantsEnv: Record<string, string> = opts.variants ? { VARIANTS: JSON.stringify(opts.variants) } : {};
+  const resize = await startStageFunction(ctx, 'resize', plan.resizeStage, {
+    OUTPUT_BUCKET: resources.buckets.output,
+    OUTPUT_PREFIX: plan.outputPrefix,
+    RESIZED_QUEUE_URL: resources.queues.resized.url,
+    REJECTED_QUEUE_URL: resources.queues.rejected.url,
+    ...variantsEnv,
+  });
+  const publish = await startStageFunction(ctx, 'publish', plan.publishStage, { OUTPUT_BUCKET: resources.buckets.output, OUTPUT_PREFIX: plan.outputPrefix });
+  const upload = opts.uploadApi ? await startUploadFunction(ctx, opts.uploadApi) : undefined;
+  return { resize, publish, upload };
+}
+
+/** The SQS mapping of a queue into a function, with the stage's batch settings. */
+function startQueueMapping(sqs: SQSClient, queue: QueueRef, fn: LocalFunction, stage: StageSettings, uuid: string, logSink: LogSink): SwitchableMapping {
+  return startSwitchableMapping({
+    uuid,
+    functionName: fn.name,
+    sqs,
+    queueUrl: queue.url,
+    queueArn: queue.arn,
+    batchSize: stage.batchSize,
+    maximumBatchingWindowSeconds: stage.maximumBatchingWindowSeconds,
+    maximumConcurrency: stage.maximumConcurrency ?? Math.max(2, stage.concurrency),
+    functionResponseTypes: ['ReportBatchItemFailures'],
+    invoke: fn.invoke,
+    logSink,
+  });
+}
+
+/**
+ * The stream source's on-failure queue and its DLQ, as the module's BufferedQueue: SSE-SQS, 14 days,
+ * 300 s visibility, a DLQ after 5 receives.
+ */
+async function ensureFailureQueues(sqs: SQSClient, failuresName: string): Promise<{ failureQueue: QueueRef; failureDlq: QueueRef }> {
+  const keep = { SqsManagedSseEnabled: 'true', MessageRetentionPeriod: '1209600' };
+  const failureDlq = await ensureQueue(sqs, `${failuresName}-dlq`, keep);
+  const failureQueue = await ensureQueue(sqs, failuresName, {
+    ...keep,
+    VisibilityTimeout: '300',
+    RedrivePolicy: JSON.stringify({ deadLetterTargetArn: failureDlq.arn, maxReceiveCount: 5 }),
+  });
+  return { failureQueue, failureDlq };
+}
+
+/** Starts the stream source: the stream (kept under stateDir), its on-failure queues and its mapping into `resize`. */
+async function startStreamSource(
+  given: LocalStreamSourceOptions,
+  ctx: { prefix: string; stateDir?: string; sqs: SQSClient; resize: LocalFunction; uuidOf: MappingIds; logSink: LogSink; cleanups: Cleanups },
+): Promise<{ source: LocalStreamSource; served: ServedStream }> {
+  const settings = streamSourceSettings(given);
+  const streamName = given.streamName ?? `${ctx.prefix}-uploads`;
+  // With stateDir the stream's records and the mapping's checkpoints are kept too (one folder per stream).
+  const store: FileStreamStore | undefined = ctx.stateDir ? fileStreamStore(join(ctx.stateDir, 'kinesis', streamName), { name: streamName, shardCount: settings.shardCount }) : undefined;
+  const stream = new LocalStream({ name: streamName, shardCount: settings.shardCount, store });
+  const { failureQueue, failureDlq } = await ensureFailureQueues(ctx.sqs, given.failureQueueName ?? `${ctx.prefix}-stream-failures`);
+  const { resize } = ctx;
+  const mapping = startSwitchableStreamMapping({
+    uuid: ctx.uuidOf(stream.arn, resize.name),
+    functionName: resize.name,
+    onFailureArn: failureQueue.arn,
+    stream,
+    invoke: resize.invoke,
+    consumerName: resize.name,
+    functionArn: `arn:aws:lambda:${stream.region}:000000000000:function:${resize.name}`,
+    batchSize: settings.batchSize,
+    // The module's: a new stream read from its tip; locally the stream starts empty, so nothing is
+    // skipped, and a kept stream resumes at the mapping's kept checkpoints.
+    startingPosition: 'LATEST',
+    bisectBatchOnFunctionError: settings.bisectBatchOnFunctionError,
+    maximumRetryAttempts: settings.maximumRetryAttempts,
+    maximumRecordAgeSeconds: settings.maximumRecordAgeSeconds,
+    parallelizationFactor: settings.parallelizationFactor,
+    functionResponseTypes: ['ReportBatchItemFailures'],
+    onFailure: sqsFailureDestination(ctx.sqs, failureQueue.url),
+    retryDelayMs: settings.retryDelayMs,
+    logSink: ctx.logSink,
+  });
+  ctx.cleanups.push(() => mapping.stop());
+  const source = { stream, streamName: stream.name, streamArn: stream.arn, mapping, failureQueue, failureDlq, settings };
+  return { source, served: { stream, createdAt: store?.createdAt ?? new Date() } };
+}
+
+/** Messages held per queue name (visible, in flight or delayed). */
+async function queueDepthsOf(sqs: SQSClient, queues: readonly QueueRef[]): Promise<Record<string, number>> {
+  const depths: Record<string, number> = {};
+  await Promise.all(
+    queues.map(async (q) => {
+      const res = await sqs.send(
+        new GetQueueAttributesCommand({
+          QueueUrl: q.url,
+          AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible', 'ApproximateNumberOfMessagesDelayed'],
+        }),
+      );
+      depths[q.name] = messagesHeld(res.Attributes ?? {});
+    }),
+  );
+  return depths;
+}
+
+/** What waitForIdle and drain look at. */
+interface RunningChain {
+  gateway: Gateway;
+  mappings: LocalChain['mappings'];
+  streamSource: LocalStreamSource | undefined;
+  /** The queues between the stages (not DLQs, rejections or on-failure queues). */
+  pipelineQueues: string[];
+  queueDepths(): Promise<Record<string, number>>;
+}
+
+/** True while a pipeline queue holds a message, a mapping holds or runs a batch, or the stream mapping is behind. */
+async function chainBusy(chain: RunningChain): Promise<boolean> {
+  await chain.gateway.notificationsSettled();
+  const depths = await chain.queueDepths();
+  const { ingest, resized } = chain.mappings;
+  return chain.pipelineQueues.some((q) => (depths[q] ?? 0) > 0) || !ingest.idle() || !resized.idle() || (chain.streamSource !== undefined && !chain.streamSource.mapping.caughtUp());
+}
+
+/** Resolves after two quiet looks in a row, 200 ms apart; rejects with the queue depths after `timeoutMs`. */
+async function waitForChainIdle(chain: RunningChain, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let quietPolls = 0;
+  while (quietPolls < 2) {
+    if (Date.now() > deadline) throw new Error(`local chain not idle after ${timeoutMs} ms: ${JSON.stringify(await chain.queueDepths())}`);
+    quietPolls = (await chainBusy(chain)) ? 0 : quietPolls + 1;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+/** Stops every mapping; true when they all finished their batches within `timeoutMs`. */
+async function drainMappings(chain: RunningChain, timeoutMs: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = new Promise<false>((resolve) => {
+    timer = setTimeout(() => resolve(false), timeoutMs);
+  });
+  const { ingest, resized } = chain.mappings;
+  const finished = await Promise.race([Promise.all([ingest.stop(), resized.stop(), chain.streamSource?.mapping.stop()]).then(() => true as const), timedOut]);
+  clearTimeout(timer);
+  return finished;
+}
+
+/** What the gateway serves besides S3 and SQS: filled in as the chain starts (the routes look it up per request). */
+interface Served {
+  mappings: ServedMapping[];
+  streams: ServedStream[];
+  upload?: GatewayRoute;
+}
+
+/** The cloud the chain runs in: the stand-in behind the gateway, and SDK clients of the gateway. */
+interface Cloud {
+  gateway: Gateway;
+  s3: S3Client;
+  sqs: SQSClient;
+  /** True when stateDir already held the stand-in's state (a restart). */
+  stateExisted: boolean;
+  served: Served;
+}
+
+/** Starts the stand-in (kept under stateDir) and the gateway in front of it, and the clients; registers their stops. */
+async function startCloud(opts: LocalChainOptions, logs: LogFiles, cleanups: Cleanups): Promise<Cloud> {
+  const stateExisted = opts.stateDir !== undefined && existsSync(join(opts.stateDir, 'fauxqs.db'));
+  const standIn: StandIn = await startStandIn({ dataDir: opts.stateDir });
+  cleanups.push(() => standIn.stop());
+  const served: Served = { mappings: [], streams: [] };
+  const gateway = await startGateway({
+    upstream: standIn.endpoint,
+    port: opts.port,
+    allowedOrigins: opts.allowedOrigins,
+    logSink: logs.sink('cloud'),
+    routes: [lambdaMappingsRoute(() => served.mappings), kinesisApiRoute(() => served.streams), (req, res) => served.upload?.(req, res) ?? false],
+  });
+  cleanups.push(() => gateway.stop());
+  const s3 = new S3Client(localClientConfig(gateway.endpoint));
+  const sqs = new SQSClient(localClientConfig(gateway.endpoint));
+  cleanups.push(async () => {
+    s3.destroy();
+    sqs.destroy();
+  });
+  return { gateway, s3, sqs, stateExisted, served };
+}
+
+/**
+ * Creates the buckets and queues, the source bucket's CORS rule with `uploadApi`, and the uploads
+ * notification (its s3:TestEvent only on fresh state, as a kept configuration sends none).
+ */
+async function prepareResources(opts: LocalChainOptions, plan: ChainPlan, cloud: Cloud): Promise<ChainResources> {
+  const { gateway, s3, sqs } = cloud;
+  const resources = await createChainResources(sqs, s3, plan.names, { maxReceiveCount: opts.maxReceiveCount ?? 3, visibilityTimeoutSeconds: plan.visibilityTimeoutSeconds });
+  if (opts.uploadApi) await allowBrowserUploads(s3, resources.buckets.source, opts.uploadApi.corsAllowOrigins ?? ['*']);
+  await gateway.configureNotification({
+    bucket: resources.buckets.source,
+    queueUrl: resources.queues.ingest.url,
+    queueArn: resources.queues.ingest.arn,
+    prefix: plan.uploadsPrefix,
+    events: ['s3:ObjectCreated:*'],
+    id: 'resize-chain-uploads',
+  }, { testEvent: !cloud.stateExisted });
+  return resources;
+}
+
+/** Starts the ingest → resize and resized → publish mappings; registers their stops. */
+function startQueueMappings(sqs: SQSClient, resources: ChainResources, functions: LocalChain['functions'], plan: ChainPlan, uuidOf: MappingIds, logs: LogFiles, cleanups: Cleanups): LocalChain['mappings'] {
+  const { resize, publish } = functions;
+  const ingest = startQueueMapping(sqs, resources.queues.ingest, resize, plan.resizeStage, uuidOf(resources.queues.ingest.arn, resize.name), logs.sink('esm-ingest'));
+  cleanups.push(() => ingest.stop());
+  const resized = startQueueMapping(sqs, resources.queues.resized, publish, plan.publishStage, uuidOf(resources.queues.resized.arn, publish.name), logs.sink('esm-resized'));
+  cleanups.push(() => resized.stop());
+  return { ingest, resized };
+}
+
+/** The running chain's handle. */
+function localChainHandle(cloud: Cloud, plan: ChainPlan, resources: ChainResources, parts: Pick<LocalChain, 'functions' | 'mappings' | 'streamSource'>, stop: () => Promise<void>): LocalChain {
+  const { gateway, s3, sqs } = cloud;
+  const { streamSource } = parts;
+  const allQueues = [...Object.values(resources.queues), ...(streamSource ? [streamSource.failureQueue, streamSource.failureDlq] : [])];
+  const queueDepths = (): Promise<Record<string, number>> => queueDepthsOf(sqs, allQueues);
+  const running: RunningChain = { gateway, mappings: parts.mappings, streamSource, pipelineQueues: [resources.queues.ingest.name, resources.queues.resized.name], queueDepths };
+  return {
+    endpoint: gateway.endpoint,
+    s3,
+    sqs,
+    resources,
+    uploadsPrefix: plan.uploadsPrefix,
+    outputPrefix: plan.outputPrefix,
+    gateway,
+    functions: parts.functions,
+    uploadApi: parts.functions.upload ? { apiUrl: `${gateway.endpoint}${API_BASE_PATH}`, pageUrl: `${gateway.endpoint}${UI_PATH}` } : undefined,
+    mappings: parts.mappings,
+    streamSource,
+    queueDepths,
+    waitForIdle: (timeoutMs = 120_000) => waitForChainIdle(running, timeoutMs),
+    drain: (timeoutMs = 30_000) => drainMappings(running, timeoutMs),
+    stop,
+  };
+}
+
 /** Starts the chain; on failure, stops whatever had started and rethrows. */
 export async function startLocalChain(opts: LocalChainOptions = {}): Promise<LocalChain> {
-  const uploadsPrefix = opts.uploadsPrefix ?? 'uploads/';
-  const outputPrefix = opts.outputPrefix ?? '';
-  const prefix = opts.namePrefix ?? DEFAULT_NAME_PREFIX;
-  if (!/^[a-z0-9][a-z0-9-]{0,23}$/.test(prefix)) {
-    throw configError('namePrefix', `${JSON.stringify(prefix)} is not 1..24 of a-z, 0-9, '-' starting with a letter or digit`);
-  }
-  const names = {
-    sourceBucket: opts.names?.source ?? `${prefix}-src-local`,
-    outputBucket: opts.names?.output ?? `${prefix}-out-local`,
-    ingestQueue: opts.names?.ingestQueue ?? `${prefix}-ingest`,
-    resizedQueue: opts.names?.resizedQueue ?? `${prefix}-resized`,
-    rejectedQueue: opts.names?.rejectedQueue ?? `${prefix}-rejected`,
-  };
-  if (outputsWouldLoop({ sourceBucket: names.sourceBucket, uploadsPrefix, outputBucket: names.outputBucket, outputPrefix })) {
-    throw configError('outputPrefix', `outputs under "${outputPrefix}" in bucket ${names.outputBucket} would land under the watched prefix "${uploadsPrefix}" and trigger the chain again`);
-  }
-  const resizeStage = { ...DEFAULT_STAGE, ...opts.resize };
-  const publishStage = { ...DEFAULT_STAGE, ...opts.publish };
-  const visibility = opts.visibilityTimeoutSeconds ?? 6 * Math.max(resizeStage.timeoutSeconds, publishStage.timeoutSeconds);
-  const handlersDir = resolve(opts.handlersDir ?? join(__dirname, 'handlers'));
+  const plan = planLocalChain(opts);
   const logs = logFiles(opts.logDir, opts.logSink);
-
-  const cleanups: Array<() => Promise<void>> = [];
+  const cleanups: Cleanups = [];
   const stopAll = async () => {
     for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
     cleanups.length = 0;
     await logs.close();
   };
   try {
-    const stateExisted = opts.stateDir !== undefined && existsSync(join(opts.stateDir, 'fauxqs.db'));
-    const standIn: StandIn = await startStandIn({ dataDir: opts.stateDir });
-    cleanups.push(() => standIn.stop());
-    // The mappings exist only later; the route looks them up per request.
-    let mappingList: ServedMapping[] = [];
-    let uploadRoute: GatewayRoute | undefined;
-    let servedStreams: ServedStream[] = [];
-    const gateway = await startGateway({
-      upstream: standIn.endpoint,
-      port: opts.port,
-      allowedOrigins: opts.allowedOrigins,
-      logSink: logs.sink('cloud'),
-      routes: [lambdaMappingsRoute(() => mappingList), kinesisApiRoute(() => servedStreams), (req, res) => uploadRoute?.(req, res) ?? false],
-    });
-    cleanups.push(() => gateway.stop());
-    const s3 = new S3Client(localClientConfig(gateway.endpoint));
-    const sqs = new SQSClient(localClientConfig(gateway.endpoint));
-    cleanups.push(async () => {
-      s3.destroy();
-      sqs.destroy();
-    });
-    const resources = await createChainResources(sqs, s3, names, { maxReceiveCount: opts.maxReceiveCount ?? 3, visibilityTimeoutSeconds: visibility });
-    if (opts.uploadApi) await allowBrowserUploads(s3, resources.buckets.source, opts.uploadApi.corsAllowOrigins ?? ['*']);
-    await gateway.configureNotification({
-      bucket: resources.buckets.source,
-      queueUrl: resources.queues.ingest.url,
-      queueArn: resources.queues.ingest.arn,
-      prefix: uploadsPrefix,
-      events: ['s3:ObjectCreated:*'],
-      id: 'resize-chain-uploads',
-    }, { testEvent: !stateExisted });
-
-    const awsEnv = localAwsEnv(gateway.endpoint);
-    const variantsEnv: Record<string, string> = opts.variants ? { VARIANTS: JSON.stringify(opts.variants) } : {};
-    const launcherFor = (handler: 'resize' | 'publish' | 'upload'): SandboxLauncher | undefined => {
-      const c = opts.containers;
-      if (!c) return undefined;
-      const chosen = { resize: c.resizeImage, publish: c.publishImage, upload: c.uploadImage }[handler];
-      return containerLauncher({ image: chosen ?? defaultImage(handler), docker: c.docker });
-    };
-    const resize = await startLocalFunction({
-      name: `${prefix}-resize`,
-      handler: 'resize.handler',
-      taskRoot: handlersDir,
-      launcher: launcherFor('resize'),
-      concurrency: resizeStage.concurrency,
-      timeoutSeconds: resizeStage.timeoutSeconds,
-      memoryMb: resizeStage.memoryMb,
-      logSink: logs.sink('resize'),
-      env: {
-        ...awsEnv,
-        OUTPUT_BUCKET: resources.buckets.output,
-        OUTPUT_PREFIX: outputPrefix,
-        RESIZED_QUEUE_URL: resources.queues.resized.url,
-        REJECTED_QUEUE_URL: resources.queues.rejected.url,
-        ...variantsEnv,
-        ...resizeStage.env,
-      },
-    });
-    cleanups.push(() => resize.stop());
-    const publish = await startLocalFunction({
-      name: `${prefix}-publish`,
-      handler: 'publish.handler',
-      taskRoot: handlersDir,
-      launcher: launcherFor('publish'),
-      concurrency: publishStage.concurrency,
-      timeoutSeconds: publishStage.timeoutSeconds,
-      memoryMb: publishStage.memoryMb,
-      logSink: logs.sink('publish'),
-      env: { ...awsEnv, OUTPUT_BUCKET: resources.buckets.output, OUTPUT_PREFIX: outputPrefix, ...publishStage.env },
-    });
-    cleanups.push(() => publish.stop());
-    let upload: LocalFunction | undefined;
-    if (opts.uploadApi) {
-      upload = await startLocalFunction({
-        name: `${prefix}-upload`,
-        handler: 'upload.handler',
-        taskRoot: handlersDir,
-        launcher: launcherFor('upload'),
-        timeoutSeconds: 10,
-        memoryMb: 256,
-        logSink: logs.sink('upload'),
-        env: { ...awsEnv, SOURCE_BUCKET: resources.buckets.source, UPLOADS_PREFIX: uploadsPrefix, ...opts.uploadApi.env },
-      });
-      cleanups.push(() => upload?.stop() ?? Promise.resolve());
-      const uploadFn = upload;
-      uploadRoute = uploadApiRoute({ invoke: () => uploadFn.invoke, s3, outputBucket: resources.buckets.output, outputPrefix });
-    }
-
+    const cloud = await startCloud(opts, logs, cleanups);
+    const { s3, sqs, served } = cloud;
+    const resources = await prepareResources(opts, plan, cloud);
+    const functions = await startChainFunctions({ opts, plan, awsEnv: localAwsEnv(cloud.gateway.endpoint), resources, logs, cleanups });
+    const { upload } = functions;
+    if (upload) served.upload = uploadApiRoute({ invoke: () => upload.invoke, s3, outputBucket: resources.buckets.output, outputPrefix: plan.outputPrefix });
     // With stateDir a mapping keeps its UUID across restarts, as on AWS (a saved UUID keeps working).
     const uuidOf = mappingIds(opts.stateDir);
-    const mapping = (queue: { url: string; arn: string }, fn: LocalFunction, stage: typeof resizeStage, name: string) =>
-      startSwitchableMapping({
-        uuid: uuidOf(queue.arn, fn.name),
-        functionName: fn.name,
-        sqs,
-        queueUrl: queue.url,
-        queueArn: queue.arn,
-        batchSize: stage.batchSize,
-        maximumBatchingWindowSeconds: stage.maximumBatchingWindowSeconds,
-        maximumConcurrency: stage.maximumConcurrency ?? Math.max(2, stage.concurrency),
-        functionResponseTypes: ['ReportBatchItemFailures'],
-        invoke: fn.invoke,
-        logSink: logs.sink(name),
-      });
-    const ingest = mapping(resources.queues.ingest, resize, resizeStage, 'esm-ingest');
-    cleanups.push(() => ingest.stop());
-    const resized = mapping(resources.queues.resized, publish, publishStage, 'esm-resized');
-    cleanups.push(() => resized.stop());
-    mappingList = [ingest, resized];
-
+    const mappings = startQueueMappings(sqs, resources, functions, plan, uuidOf, logs, cleanups);
+    served.mappings = [mappings.ingest, mappings.resized];
     let streamSource: LocalStreamSource | undefined;
     if (opts.streamSource) {
-      const { streamName: givenName, failureQueueName, ...given } = opts.streamSource;
-      const settings = { ...DEFAULT_STREAM_SOURCE, ...Object.fromEntries(Object.entries(given).filter(([, v]) => v !== undefined)) } as LocalStreamSource['settings'];
-      const streamName = givenName ?? `${prefix}-uploads`;
-      // With stateDir the stream's records and the mapping's checkpoints are kept too (one folder per stream).
-      const store: FileStreamStore | undefined = opts.stateDir ? fileStreamStore(join(opts.stateDir, 'kinesis', streamName), { name: streamName, shardCount: settings.shardCount }) : undefined;
-      const stream = new LocalStream({ name: streamName, shardCount: settings.shardCount, store });
-      // As the module's BufferedQueue: SSE-SQS, 14 days, 300 s visibility, a DLQ after 5 receives.
-      const failuresName = failureQueueName ?? `${prefix}-stream-failures`;
-      const keep = { SqsManagedSseEnabled: 'true', MessageRetentionPeriod: '1209600' };
-      const failureDlq = await ensureQueue(sqs, `${failuresName}-dlq`, keep);
-      const failureQueue = await ensureQueue(sqs, failuresName, {
-        ...keep,
-        VisibilityTimeout: '300',
-        RedrivePolicy: JSON.stringify({ deadLetterTargetArn: failureDlq.arn, maxReceiveCount: 5 }),
-      });
-      const mapping = startSwitchableStreamMapping({
-        uuid: uuidOf(stream.arn, resize.name),
-        functionName: resize.name,
-        onFailureArn: failureQueue.arn,
-        stream,
-        invoke: resize.invoke,
-        consumerName: resize.name,
-        functionArn: `arn:aws:lambda:${stream.region}:000000000000:function:${resize.name}`,
-        batchSize: settings.batchSize,
-        // The module's: a new stream read from its tip; locally the stream starts empty, so nothing is
-        // skipped, and a kept stream resumes at the mapping's kept checkpoints.
-        startingPosition: 'LATEST',
-        bisectBatchOnFunctionError: settings.bisectBatchOnFunctionError,
-        maximumRetryAttempts: settings.maximumRetryAttempts,
-        maximumRecordAgeSeconds: settings.maximumRecordAgeSeconds,
-        parallelizationFactor: settings.parallelizationFactor,
-        functionResponseTypes: ['ReportBatchItemFailures'],
-        onFailure: sqsFailureDestination(sqs, failureQueue.url),
-        retryDelayMs: settings.retryDelayMs,
-        logSink: logs.sink('esm-stream'),
-      });
-      cleanups.push(() => mapping.stop());
-      streamSource = { stream, streamName: stream.name, streamArn: stream.arn, mapping, failureQueue, failureDlq, settings };
-      servedStreams = [{ stream, createdAt: store?.createdAt ?? new Date() }];
-      mappingList = [...mappingList, mapping];
+      const started = await startStreamSource(opts.streamSource, { prefix: plan.prefix, stateDir: opts.stateDir, sqs, resize: functions.resize, uuidOf, logSink: logs.sink('esm-stream'), cleanups });
+      streamSource = started.source;
+      served.streams = [started.served];
+      served.mappings = [...served.mappings, streamSource.mapping];
     }
-
-    const allQueues = [...Object.values(resources.queues), ...(streamSource ? [streamSource.failureQueue, streamSource.failureDlq] : [])];
-    const queueDepths = async (): Promise<Record<string, number>> => {
-      const depths: Record<string, number> = {};
-      await Promise.all(
-        allQueues.map(async (q) => {
-          const res = await sqs.send(
-            new GetQueueAttributesCommand({
-              QueueUrl: q.url,
-              AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible', 'ApproximateNumberOfMessagesDelayed'],
-            }),
-          );
-          const a = res.Attributes ?? {};
-          depths[q.name] = Number(a.ApproximateNumberOfMessages ?? 0) + Number(a.ApproximateNumberOfMessagesNotVisible ?? 0) + Number(a.ApproximateNumberOfMessagesDelayed ?? 0);
-        }),
-      );
-      return depths;
-    };
-    const pipelineQueues = [resources.queues.ingest.name, resources.queues.resized.name];
-
-    return {
-      endpoint: gateway.endpoint,
-      s3,
-      sqs,
-      resources,
-      uploadsPrefix,
-      outputPrefix,
-      gateway,
-      functions: { resize, publish, upload },
-      uploadApi: upload ? { apiUrl: `${gateway.endpoint}${API_BASE_PATH}`, pageUrl: `${gateway.endpoint}${UI_PATH}` } : undefined,
-      mappings: { ingest, resized },
-      streamSource,
-      queueDepths,
-      async waitForIdle(timeoutMs = 120_000) {
-        const deadline = Date.now() + timeoutMs;
-        let quietPolls = 0;
-        while (quietPolls < 2) {
-          if (Date.now() > deadline) throw new Error(`local chain not idle after ${timeoutMs} ms: ${JSON.stringify(await queueDepths())}`);
-          await gateway.notificationsSettled();
-          const depths = await queueDepths();
-          const busy = pipelineQueues.some((q) => (depths[q] ?? 0) > 0) || !ingest.idle() || !resized.idle() || (streamSource !== undefined && !streamSource.mapping.caughtUp());
-          quietPolls = busy ? 0 : quietPolls + 1;
-          await new Promise((r) => setTimeout(r, 200));
-        }
-      },
-      async drain(timeoutMs = 30_000) {
-        let timer: NodeJS.Timeout | undefined;
-        const timedOut = new Promise<false>((resolve) => {
-          timer = setTimeout(() => resolve(false), timeoutMs);
-        });
-        const finished = await Promise.race([Promise.all([ingest.stop(), resized.stop(), streamSource?.mapping.stop()]).then(() => true as const), timedOut]);
-        clearTimeout(timer);
-        return finished;
-      },
-      stop: stopAll,
-    };
+    return localChainHandle(cloud, plan, resources, { functions, mappings, streamSource }, stopAll);
   } catch (err) {
     await stopAll();
     throw err;

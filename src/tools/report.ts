@@ -1,4 +1,4 @@
-import { FiguresAccumulator, type ChainFigures } from '../core/metrics';
+import { FiguresAccumulator, type ChainFigures } from './metric-figures';
 import type { LogSink } from '../local/cloud/lambda/invoke-contract';
 
 /**

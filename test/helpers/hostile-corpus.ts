@@ -4,7 +4,8 @@
  * the object key it is uploaded under and what the resize stage must make of it.
  */
 import sharp from 'sharp';
-import { synthesizeImage, truncateImage } from '../../src/tools/samples';
+import { synthesizeImage } from '../../src/tools/samples';
+import { truncateImage } from './broken-images';
 import { animatedImage, HTML, pngHeaderClaiming, TEXT } from './images';
 
 /** What the chain must do with a case. */

@@ -1,7 +1,7 @@
 // Starts the real stand-in S3 + SQS behind the gateway for a test file, with the chain's
 // resources, and offers the few queue/bucket helpers the integration tests share.
 import { HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { DeleteMessageBatchCommand, ReceiveMessageCommand, SQSClient, type Message } from '@aws-sdk/client-sqs';
+import { DeleteMessageBatchCommand, GetQueueAttributesCommand, ReceiveMessageCommand, SQSClient, type Message } from '@aws-sdk/client-sqs';
 import { join } from 'node:path';
 import { startLocalFunction, type LocalFunction } from '../../src/local/cloud/lambda/function-host';
 import { startGateway, type Gateway } from '../../src/local/cloud/gateway/gateway';
@@ -56,6 +56,25 @@ export async function upload(cloud: TestCloud, key: string, body: Buffer): Promi
   const res = await cloud.s3.send(new PutObjectCommand({ Bucket: cloud.resources.buckets.source, Key: key, Body: body }));
   return (res.ETag ?? '').replace(/"/g, '');
 }
+
+/**
+ * What a queue holds, from its attributes: visible, in flight (received, not deleted) and delayed.
+ * Read it once the work that could have sent a message is over (a mapping caught up or idle): the
+ * count is then final, so "nothing was sent" needs no waiting.
+ */
+export async function queueCounts(cloud: Pick<TestCloud, 'sqs'>, queueUrl: string): Promise<{ visible: number; inFlight: number; delayed: number }> {
+  const answer = await cloud.sqs.send(
+    new GetQueueAttributesCommand({
+      QueueUrl: queueUrl,
+      AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible', 'ApproximateNumberOfMessagesDelayed'],
+    }),
+  );
+  const count = (name: string): number => Number(answer.Attributes?.[name as keyof typeof answer.Attributes] ?? 0);
+  return { visible: count('ApproximateNumberOfMessages'), inFlight: count('ApproximateNumberOfMessagesNotVisible'), delayed: count('ApproximateNumberOfMessagesDelayed') };
+}
+
+/** The counts of a queue that holds nothing. */
+export const EMPTY_QUEUE = { visible: 0, inFlight: 0, delayed: 0 };
 
 /** Receives until `count` messages arrived (or `timeoutMs` passed); deletes them when `remove`. */
 export async function receiveAll(cloud: TestCloud, queueUrl: string, count: number, opts: { remove?: boolean; timeoutMs?: number } = {}): Promise<Message[]> {

@@ -8,9 +8,10 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
-import { formatFigures, type ChainFigures } from '../../src/core/metrics';
+import { formatFigures, type ChainFigures } from '../../src/tools/metric-figures';
 import { DEFAULT_VARIANTS } from '../../src/core/variants';
-import { corruptImage, synthesizeImage } from '../../src/tools/samples';
+import { synthesizeImage } from '../../src/tools/samples';
+import { corruptImage } from './broken-images';
 
 const CLI = join(__dirname, '..', '..', 'dist', 'cli.js');
 

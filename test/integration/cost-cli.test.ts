@@ -40,7 +40,7 @@ test('cost --images-per-month 1000000 --json: itemised Lambda, SQS and S3 costs 
   expect(doc.totalUsd).toBeCloseTo(sum, 9);
   expect(doc.byService.lambda + doc.byService.sqs + doc.byService.s3).toBeCloseTo(doc.totalUsd, 9);
   expect(doc.perImageUsd).toBeCloseTo(doc.totalUsd / 1e6, 15);
-  expect(doc.prices.file).toBe('src/core/prices.ts');
+  expect(doc.prices.file).toBe('src/tools/prices.ts');
   expect(doc.assumptions.some((a) => a.includes('bench/results.json') || a.includes('DEFAULT'))).toBe(true);
 });
 

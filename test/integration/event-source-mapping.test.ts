@@ -257,26 +257,49 @@ describe('event source mapping', () => {
     expect(esm.stats().failedItems).toBe(0);
   });
 
-  it('groups messages that arrive within the batching window into one batch', async () => {
-    // The window must stay below the visibility timeout, or gathered messages reappear meanwhile.
-    const { queues } = await freshResources(10);
+  it('holds what it received for the batching window and groups what arrives meanwhile into one batch', async () => {
+    // Each message is sent only once the mapping holds the ones before (its receive counter says so,
+    // and it has invoked nothing), so no send has to land within some seconds. The batch size ends the
+    // gathering; the window (5 min, below the 10 min visibility timeout so held messages do not
+    // reappear meanwhile) never does.
+    const { queues } = await freshResources(600);
     const batches: string[][] = [];
     const esm = mapping({
       queueUrl: queues.ingest.url,
       queueArn: queues.ingest.arn,
-      batchSize: 20,
-      maximumBatchingWindowSeconds: 2,
+      batchSize: 3,
+      maximumBatchingWindowSeconds: 300,
       invoke: async (event) => {
         batches.push((event as { Records: SqsEventRecord[] }).Records.map((record) => record.body));
         return ok();
       },
     });
-    for (const body of ['w-1', 'w-2', 'w-3']) {
+    for (const [index, body] of ['w-1', 'w-2'].entries()) {
       await sqs.send(new SendMessageCommand({ QueueUrl: queues.ingest.url, MessageBody: body }));
-      await new Promise((resolve) => setTimeout(resolve, 300));
+      await waitFor(`the mapping holding ${index + 1} message(s)`, () => esm.stats().received === index + 1, 15_000, 50);
+      expect({ batches: esm.stats().batches, idle: esm.idle() }).toEqual({ batches: 0, idle: false });
     }
-    await waitFor('the windowed batch', () => esm.stats().deleted === 3 && esm.idle(), 15_000, 50);
+    await sqs.send(new SendMessageCommand({ QueueUrl: queues.ingest.url, MessageBody: 'w-3' }));
+    await waitFor('the full batch', () => esm.stats().deleted === 3 && esm.idle(), 15_000, 50);
     expect(batches.map((batch) => batch.sort())).toEqual([['w-1', 'w-2', 'w-3']]);
+  });
+
+  it('invokes what it holds when the batching window ends, though the batch is not full', async () => {
+    const { queues } = await freshResources(10);
+    await sendBodies(queues.ingest.url, ['alone']);
+    const batches: string[][] = [];
+    const esm = mapping({
+      queueUrl: queues.ingest.url,
+      queueArn: queues.ingest.arn,
+      batchSize: 20,
+      maximumBatchingWindowSeconds: 1,
+      invoke: async (event) => {
+        batches.push((event as { Records: SqsEventRecord[] }).Records.map((record) => record.body));
+        return ok();
+      },
+    });
+    await waitFor('the batch of one', () => esm.stats().deleted === 1 && esm.idle(), 15_000, 50);
+    expect(batches).toEqual([['alone']]);
   });
 
   it('stops promptly and leaves unprocessed messages in the queue', async () => {

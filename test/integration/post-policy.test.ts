@@ -3,10 +3,12 @@
 // handler under aws-lambda-ric (and, for the expired one, by the same presign function with a
 // signing time in the past). A refused form leaves no object and sends no notification.
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import { postUrl, presignPost, sigV4Signature } from '../../src/aws/presign';
+import { S3Client } from '@aws-sdk/client-s3';
+import { presignPost } from '../../src/aws/presign';
+import { sigV4Signature } from '../../src/aws/sigv4';
 import type { LocalFunction } from '../../src/local/cloud/lambda/function-host';
 import { synthesizeImage } from '../../src/tools/samples';
-import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../src/local/client-config';
+import { LOCAL_CREDENTIALS, LOCAL_REGION, localClientConfig } from '../../src/local/client-config';
 import { exists, listKeys, receiveAll, startTestCloud, startUploadFunction, uploadApiEvent, type TestCloud } from '../helpers/local-cloud';
 
 /** The upload function's MAX_UPLOAD_BYTES here. */
@@ -49,7 +51,7 @@ async function post(signed: Signed, file: Buffer, changes: Record<string, string
 }
 
 /** A form for any policy conditions, signed with the local cloud's credentials (valid for a minute). */
-function signPolicy(key: string, conditions: unknown[], fields: Record<string, string>): Record<string, string> {
+async function signPolicy(key: string, conditions: unknown[], fields: Record<string, string>): Promise<Record<string, string>> {
   const date = new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d{3}/, '');
   const credential = `${LOCAL_CREDENTIALS.accessKeyId}/${date.slice(0, 8)}/${LOCAL_REGION}/s3/aws4_request`;
   const signedFields = { ...fields, 'X-Amz-Algorithm': 'AWS4-HMAC-SHA256', 'X-Amz-Credential': credential, 'X-Amz-Date': date };
@@ -60,7 +62,7 @@ function signPolicy(key: string, conditions: unknown[], fields: Record<string, s
     }),
   ).toString('base64');
   expect(key).toBe(fields.key);
-  const signature = sigV4Signature(LOCAL_CREDENTIALS.secretAccessKey, { day: date.slice(0, 8), region: LOCAL_REGION, service: 's3' }, policy);
+  const signature = (await sigV4Signature(LOCAL_CREDENTIALS.secretAccessKey, { day: date.slice(0, 8), region: LOCAL_REGION, service: 's3' }, policy));
   return { ...signedFields, policy, 'x-amz-signature': signature };
 }
 
@@ -96,28 +98,18 @@ describe('POST policy enforcement in the local cloud', () => {
 
   it('refuses a field the policy does not name, and honours one it does (success_action_status 201)', async () => {
     const key = 'uploads/status/a.png';
-    const url = postUrl(cloud.resources.buckets.source, LOCAL_REGION, cloud.gateway.endpoint);
-    const base = presignPost({
-      url,
-      bucket: cloud.resources.buckets.source,
-      key,
-      contentType: 'image/png',
-      minBytes: 1,
-      maxBytes: 1000,
-      expiresSeconds: 60,
-      region: LOCAL_REGION,
-      credentials: LOCAL_CREDENTIALS,
-    });
+    const base = await presignPost({ client: cloud.s3, bucket: cloud.resources.buckets.source, key, contentType: 'image/png', minBytes: 1, maxBytes: 1000, expiresSeconds: 60 });
+    const { url } = base;
     const extra = await post({ url, fields: base.fields, key }, png.subarray(0, 10), { success_action_status: '201' });
     expect(extra).toMatchObject({ status: 403, code: 'AccessDenied', message: 'Invalid according to Policy: Extra input fields: success_action_status' });
     expect(await exists(cloud, cloud.resources.buckets.source, key)).toBeUndefined();
 
     // A policy that names it (signed here: the core function signs only what the handler needs).
-    const fields = signPolicy(key, [['starts-with', '$key', 'uploads/status/'], { success_action_status: '201' }, ['starts-with', '$Content-Type', 'image/']], {
+    const fields = (await signPolicy(key, [['starts-with', '$key', 'uploads/status/'], { success_action_status: '201' }, ['starts-with', '$Content-Type', 'image/']], {
       key,
       success_action_status: '201',
       'Content-Type': 'image/png',
-    });
+    }));
     const answer = await post({ url, fields, key }, png.subarray(0, 10));
     expect(answer.status).toBe(201);
     expect(answer.body).toContain(`<Key>${key}</Key>`);
@@ -128,9 +120,8 @@ describe('POST policy enforcement in the local cloud', () => {
 
   it('stores a 12 MiB upload signed for it: above the 11 MiB body limit fauxqs has alone', async () => {
     const key = 'uploads/large/a.png';
-    const url = postUrl(cloud.resources.buckets.source, LOCAL_REGION, cloud.gateway.endpoint);
     const big = Buffer.concat([png, Buffer.alloc(12 * 1024 * 1024, 3)]);
-    const fields = presignPost({ url, bucket: cloud.resources.buckets.source, key, contentType: 'image/png', minBytes: 1, maxBytes: 16 * 1024 * 1024, expiresSeconds: 60, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS }).fields;
+    const { url, fields } = await presignPost({ client: cloud.s3, bucket: cloud.resources.buckets.source, key, contentType: 'image/png', minBytes: 1, maxBytes: 16 * 1024 * 1024, expiresSeconds: 60 });
     const answer = await post({ url, fields, key }, big);
     expect(answer).toMatchObject({ status: 204 });
     expect((await exists(cloud, cloud.resources.buckets.source, key))?.size).toBe(big.length);
@@ -188,18 +179,10 @@ describe('POST policy enforcement in the local cloud', () => {
   it('refuses a form signed with a policy that has expired with 403 AccessDenied', async () => {
     const before = cloud.gateway.counters().notificationsSent;
     const key = 'uploads/expired/photo.png';
-    const expired = presignPost({
-      url: postUrl(cloud.resources.buckets.source, LOCAL_REGION, cloud.gateway.endpoint),
-      bucket: cloud.resources.buckets.source,
-      key,
-      contentType: 'image/png',
-      minBytes: 1,
-      maxBytes: MAX_UPLOAD_BYTES,
-      expiresSeconds: 300,
-      region: LOCAL_REGION,
-      credentials: LOCAL_CREDENTIALS,
-      now: new Date(Date.now() - 3600_000),
-    });
+    // A client whose clock runs an hour behind signs a form that expired 55 minutes ago.
+    const lateClient = new S3Client({ ...localClientConfig(cloud.gateway.endpoint), systemClockOffset: -3600_000 });
+    const expired = await presignPost({ client: lateClient, bucket: cloud.resources.buckets.source, key, contentType: 'image/png', minBytes: 1, maxBytes: MAX_UPLOAD_BYTES, expiresSeconds: 300 });
+    lateClient.destroy();
     const answer = await post({ url: expired.url, fields: expired.fields, key }, png);
     expect(answer).toMatchObject({ status: 403, code: 'AccessDenied', message: 'Invalid according to Policy: Policy expired.' });
     await expectNothingStored(key, before);

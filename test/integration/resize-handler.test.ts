@@ -7,7 +7,8 @@ import { SIGNATURE_HEADER, verifyWebhookSignature } from '../../src/core/webhook
 import { DEFAULT_VARIANTS, extensionFor } from '../../src/core/variants';
 import { toSqsEventRecord } from '../../src/local/cloud/lambda/event-source-mapping';
 import { startLocalFunction, type LocalFunction } from '../../src/local/cloud/lambda/function-host';
-import { corruptImage, synthesizeImage } from '../../src/tools/samples';
+import { synthesizeImage } from '../../src/tools/samples';
+import { corruptImage } from '../helpers/broken-images';
 import { exists, functionEnvFor, HANDLERS_DIR, receiveAll, startTestCloud, type TestCloud, upload } from '../helpers/local-cloud';
 
 const GOOD = 8;

@@ -26,10 +26,11 @@ import {
 } from '@aws-sdk/client-sqs';
 import { MAX_LOCAL_OBJECT_BYTES, startStandIn, resolveStandInScript, type StandIn } from '../../src/local/cloud/standin/standin';
 import { startGateway, type Gateway } from '../../src/local/cloud/gateway/gateway';
-import { LOCAL_CREDENTIALS, LOCAL_REGION, localClientConfig, localAwsEnv } from '../../src/local/client-config';
+import { localClientConfig, localAwsEnv } from '../../src/local/client-config';
 import { presignPost } from '../../src/aws/presign';
 import { encodeS3Key } from '../../src/core/s3-event';
 import { classifyRequest } from '../../src/local/cloud/gateway/aws-request';
+import { EMPTY_QUEUE, queueCounts } from '../helpers/local-cloud';
 import { waitFor } from '../helpers/wait';
 
 let standIn: StandIn;
@@ -175,7 +176,7 @@ describe('S3 bucket notifications', () => {
     await s3.send(new PutObjectCommand({ Bucket: 'source', Key: 'other/x.jpg', Body: 'x' }));
     await gateway.notificationsSettled();
     expect(gateway.counters().notificationsSent).toBe(before);
-    expect(await receiveAll(queueUrl, 1, 1)).toHaveLength(0);
+    expect(await queueCounts({ sqs }, queueUrl)).toEqual(EMPTY_QUEUE);
   });
 
   it('names copies and multipart uploads by their event, with increasing sequencers', async () => {
@@ -205,17 +206,7 @@ describe('S3 bucket notifications', () => {
 
   it('names browser form uploads (POST) by their event and form key', async () => {
     // A signed form, as browsers post them: an anonymous one (no policy) is refused as on S3.
-    const signed = presignPost({
-      url: `${gateway.endpoint}/source`,
-      bucket: 'source',
-      key: 'uploads/form photo.png',
-      contentType: 'image/png',
-      minBytes: 1,
-      maxBytes: 1000,
-      expiresSeconds: 60,
-      region: LOCAL_REGION,
-      credentials: LOCAL_CREDENTIALS,
-    });
+    const signed = await presignPost({ client: s3, bucket: 'source', key: 'uploads/form photo.png', contentType: 'image/png', minBytes: 1, maxBytes: 1000, expiresSeconds: 60 });
     const form = new FormData();
     for (const [name, value] of Object.entries(signed.fields)) form.append(name, value);
     form.append('file', new Blob([Buffer.from('form bytes')], { type: 'image/png' }), 'form photo.png');

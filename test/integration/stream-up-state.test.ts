@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DEFAULT_VARIANTS } from '../../src/core/variants';
 import { synthesizeImage } from '../../src/tools/samples';
-import { LocalStream, compareSequenceNumbers } from '../../src/local/cloud/kinesis/stream';
+import { LocalStream, compareSequenceNumbers, type StoredCheckpoint } from '../../src/local/cloud/kinesis/stream';
 import { fileStreamStore } from '../../src/local/cloud/kinesis/stream-store';
 import { describeWhen } from '../helpers/requires';
 import { AWS_CLI_MISSING, findAwsCli, killUp, runAws, startUp, type UpProcess } from '../helpers/up-process';
@@ -109,6 +109,15 @@ describeWhen(CLI_MISSING, 'resize-chain up --stream --state: the Kinesis mapping
   const setEnabled = (up: UpProcess, uuid: string, on: boolean): Promise<KinesisMapping> =>
     json<KinesisMapping>(up, ['lambda', 'update-event-source-mapping', '--uuid', uuid, on ? '--enabled' : '--no-enabled']);
 
+  const logs = join(work, 'logs');
+  /** How many times the first `up`'s stream mapping started and stopped reading, from its log. */
+  const streamReaders = (): { started: number; stopped: number } => {
+    const events = readFileSync(join(logs, 'esm-stream.log'), 'utf8').split('\n').filter(Boolean).map((line) => (JSON.parse(line) as { event?: string }).event);
+    return { started: events.filter((e) => e === 'stream.mapping_started').length, stopped: events.filter((e) => e === 'stream.mapping_stopped').length };
+  };
+  /** The stream mapping's checkpoints as `--state` keeps them. */
+  const checkpoints = (): StoredCheckpoint[] => JSON.parse(readFileSync(join(state, 'kinesis', STREAM, 'checkpoints.json'), 'utf8')) as StoredCheckpoint[];
+
   /** Uploads an image under stream/ (not watched) and puts its reference record; keeps its sequence number. */
   async function uploadAndPut(up: UpProcess, name: string, seed: number): Promise<string> {
     const key = `stream/${name}.jpg`;
@@ -123,7 +132,7 @@ describeWhen(CLI_MISSING, 'resize-chain up --stream --state: the Kinesis mapping
   }
 
   beforeAll(async () => {
-    first = await startUp(['--stream', '--state', state, '--concurrency', '1']);
+    first = await startUp(['--stream', '--state', state, '--concurrency', '1', '--logs', logs]);
     // The s3:TestEvent sent when the notification is first configured reaches resize through the
     // ingest mapping: wait for it so the counts below are the stream's alone.
     await waitFor('the s3:TestEvent invocation', async () => (resizeRecords(first!) >= 1 ? true : undefined));
@@ -186,9 +195,17 @@ describeWhen(CLI_MISSING, 'resize-chain up --stream --state: the Kinesis mapping
     const disabled = await setEnabled(up, uuid, false);
     expect([disabled.UUID, disabled.State]).toEqual([uuid, 'Disabled']);
     expect((await streamMapping(up)).State).toBe('Disabled');
+    // Disabled means no reader: the mapping answered Disabled once its reader had stopped (logged), and
+    // none starts until it is enabled. A put wakes a running reader at once, so with none running the
+    // record can only wait in the stream: no shard's checkpoint reaches it, nothing is invoked.
+    const readers = await waitFor('the stream reader stopped', () => {
+      const counted = streamReaders();
+      return counted.stopped === counted.started && counted;
+    }, 30_000, 100);
     const before = resizeRecords(up);
     const key = await uploadAndPut(up, 'b', 42);
-    await new Promise((resolve) => setTimeout(resolve, 3000));
+    expect(streamReaders()).toEqual(readers);
+    expect(checkpoints().filter((c) => compareSequenceNumbers(c.sequenceNumber, sequenceNumbers.b!) >= 0)).toEqual([]);
     expect({ invoked: resizeRecords(up) - before, manifest: await manifestExists(up, key) }).toEqual({ invoked: 0, manifest: false });
 
     const enabled = await setEnabled(up, uuid, true);

@@ -1,8 +1,8 @@
-/** The cost arithmetic (src/core/cost.ts) on small inputs whose bill is worked out by hand below. */
+/** The cost arithmetic (src/tools/cost.ts) on small inputs whose bill is worked out by hand below. */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { expectedBatchFill, monthlyCost, provisionedConcurrencyMonthlyUsd, resizeMsAt, SECONDS_PER_MONTH, sqsChunks, vcpusFor, type CostInputs } from '../../src/core/cost';
-import { US_EAST_1 } from '../../src/core/prices';
+import { expectedBatchFill, monthlyCost, provisionedConcurrencyMonthlyUsd, resizeMsAt, SECONDS_PER_MONTH, sqsChunks, vcpusFor, type CostInputs } from '../../src/tools/cost';
+import { US_EAST_1 } from '../../src/tools/prices';
 import { benchFiguresFrom, buildCostReport, messageSizes, storageUsd } from '../../src/cli/commands/cost';
 
 const MIB = 1024 * 1024;

@@ -79,11 +79,11 @@ describe('the Query protocol', () => {
   test('answers are <ActionResponse><ActionResult>, lists as <member>, text escaped', () => {
     const xml = queryResponseXml('ListRolePolicies', 'https://iam.amazonaws.com/doc/2010-05-08/', { PolicyNames: { member: ['a&b', 'c'] }, IsTruncated: false }, 'req-1');
     expect(xml).toBe(
-      '<ListRolePoliciesResponse xmlns="https://iam.amazonaws.com/doc/2010-05-08/"><ListRolePoliciesResult><PolicyNames><member>a&amp;b</member><member>c</member></PolicyNames><IsTruncated>false</IsTruncated></ListRolePoliciesResult><ResponseMetadata><RequestId>req-1</RequestId></ResponseMetadata></ListRolePoliciesResponse>',
+      '<?xml version="1.0"?><ListRolePoliciesResponse xmlns="https://iam.amazonaws.com/doc/2010-05-08/"><ListRolePoliciesResult><PolicyNames><member>a&amp;b</member><member>c</member></PolicyNames><IsTruncated>false</IsTruncated></ListRolePoliciesResult><ResponseMetadata><RequestId>req-1</RequestId></ResponseMetadata></ListRolePoliciesResponse>',
     );
   });
 
   test('errors are <ErrorResponse><Error><Type><Code><Message>', () => {
-    expect(queryErrorXml(new QueryError('NoSuchEntity', 'gone', 404), 'req-2')).toBe('<ErrorResponse><Error><Type>Sender</Type><Code>NoSuchEntity</Code><Message>gone</Message></Error><RequestId>req-2</RequestId></ErrorResponse>');
+    expect(queryErrorXml(new QueryError('NoSuchEntity', 'gone', 404), 'req-2')).toBe('<?xml version="1.0"?><ErrorResponse><Error><Type>Sender</Type><Code>NoSuchEntity</Code><Message>gone</Message></Error><RequestId>req-2</RequestId></ErrorResponse>');
   });
 });

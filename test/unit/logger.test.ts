@@ -1,5 +1,6 @@
 // The handlers' structured logger (src/aws/logger.ts): the Powertools fields and order, levels, errors.
 import type { Context } from 'aws-lambda';
+import { Logger } from '@aws-lambda-powertools/logger';
 import { createLogger, logLevelFromEnv, logPort, type LoggerOptions } from '../../src/aws/logger';
 import { PipelineError } from '../../src/core/errors';
 
@@ -108,5 +109,77 @@ describe('createLogger', () => {
     const { lines, opts } = capture();
     logPort(createLogger('resize', opts))('warn', 'source rejected', { code: 'CORRUPT' });
     expect(lines[0]).toMatchObject({ level: 'WARN', record: { level: 'WARN', message: 'source rejected', code: 'CORRUPT' } });
+  });
+});
+
+/**
+ * The README's claim, checked against the real package: for the same calls in the same sandbox
+ * (environment, context, trace id), our lines carry the keys Powertools Logger 2.x writes, in its
+ * order, with its values. Set aside, as Powertools-only: `sampling_rate` (its debug-sampling
+ * feature, which we do not have) and an error's `location` (file:line, which a bundled handler's
+ * stack already carries); the clock and the stack text differ by nature.
+ */
+describe('compatibility with Powertools Logger (@aws-lambda-powertools/logger, the real package)', () => {
+  const SANDBOX = { AWS_LAMBDA_INITIALIZATION_TYPE: 'on-demand', _X_AMZN_TRACE_ID: 'Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1' };
+  let saved: NodeJS.ProcessEnv;
+  beforeEach(() => {
+    saved = process.env;
+    process.env = { ...saved, ...SANDBOX };
+  });
+  afterEach(() => {
+    process.env = saved;
+    jest.restoreAllMocks();
+  });
+
+  /** The same session of calls, made on either logger. */
+  type Session = { addContext(c: Context): void; info(m: string, f: Record<string, unknown>): void; error(m: string, f: Record<string, unknown>): void };
+  function session(logger: Session): void {
+    logger.addContext(context('req-1'));
+    logger.info('batch done', { records: 3, messageId: 'm1', nested: { bucket: 'b', key: 'uploads/a.jpg' } });
+    logger.error('source failed, will retry', { messageId: 'm2', error: new TypeError('socket hang up') });
+    logger.addContext(context('req-2'));
+    logger.info('second invocation', {});
+  }
+
+  /** Powertools' lines, read from the streams it writes to (stdout, and stderr for errors), in call order. */
+  function powertoolsLines(): Array<Record<string, unknown>> {
+    const out: Array<Record<string, unknown>> = [];
+    const keep = (chunk: string | Uint8Array): boolean => {
+      for (const line of String(chunk).split('\n').filter(Boolean)) out.push(JSON.parse(line) as Record<string, unknown>);
+      return true;
+    };
+    jest.spyOn(process.stdout, 'write').mockImplementation(keep);
+    jest.spyOn(process.stderr, 'write').mockImplementation(keep);
+    const powertools = new Logger({ serviceName: 'resize' });
+    session({ addContext: (c) => powertools.addContext(c), info: (m, f) => powertools.info(m, f), error: (m, f) => powertools.error(m, f) });
+    jest.restoreAllMocks();
+    return out;
+  }
+
+  /** What both write, keys in order; the Powertools-only keys and the values that differ by nature set aside. */
+  function comparable(record: Record<string, unknown>): Array<[string, unknown]> {
+    return Object.entries(record)
+      .filter(([key]) => key !== 'sampling_rate')
+      .map(([key, value]): [string, unknown] => {
+        if (key === 'timestamp') return [key, typeof value === 'string' && /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/.test(value) ? 'ISO 8601, ms, UTC' : value];
+        if (key === 'error' && value && typeof value === 'object') {
+          const { location: _location, stack, ...rest } = value as Record<string, unknown>;
+          return [key, { ...rest, stack: typeof stack === 'string' && stack.startsWith(`${String(rest.name)}: ${String(rest.message)}\n`) ? 'a stack' : stack }];
+        }
+        return [key, value];
+      });
+  }
+
+  it('writes the same keys, in the same order, with the same values for the same calls', () => {
+    const theirs = powertoolsLines();
+    const ours = capture(process.env);
+    session(createLogger('resize', { ...ours.opts, now: () => new Date() }));
+    expect(theirs).toHaveLength(3);
+    expect(ours.lines.map((l) => comparable(l.record))).toEqual(theirs.map(comparable));
+    expect(ours.lines.map((l) => l.level)).toEqual(['INFO', 'ERROR', 'INFO']);
+    // The keys the README names, present in both.
+    for (const key of ['level', 'message', 'timestamp', 'service', 'cold_start', 'function_request_id', 'xray_trace_id']) {
+      expect({ key, ours: key in ours.lines[0]!.record, theirs: key in theirs[0]! }).toEqual({ key, ours: true, theirs: true });
+    }
   });
 });

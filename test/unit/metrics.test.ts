@@ -4,7 +4,8 @@
 import type { Context } from 'aws-lambda';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { createMetrics, emfRecords } from '../../src/aws/metrics';
-import { coldStartMetrics, figuresFromEmf, formatFigures, METRICS_NAMESPACE, publishBatchMetrics, resizeBatchMetrics, type MetricGroup } from '../../src/core/metrics';
+import { coldStartMetrics, METRICS_NAMESPACE, publishBatchMetrics, resizeBatchMetrics, type MetricGroup } from '../../src/core/metrics';
+import { figuresFromEmf, formatFigures } from '../../src/tools/metric-figures';
 import { DEFAULT_LIMITS } from '../../src/core/limits';
 import { processResizeBatch } from '../../src/core/resize-batch';
 import { parseVariantSpecs } from '../../src/core/variants';

@@ -4,9 +4,12 @@ import path from 'node:path';
 import sharp, { type Metadata } from 'sharp';
 import { PipelineError, type ErrorCode } from '../../src/core/errors';
 import { DEFAULT_LIMITS, type ImageLimits } from '../../src/core/limits';
-import { inspectImage, jpegDctShrink, looksTruncated, resizeImage, sharpJpegShrink, sniffMarkup } from '../../src/core/pipeline';
+import { jpegDctShrink, sharpJpegShrink } from '../../src/core/geometry';
+import { inspectImage, resizeImage } from '../../src/core/pipeline';
+import { looksTruncated, sniffMarkup } from '../../src/core/sniff';
 import { DEFAULT_VARIANTS, parseVariantSpecs } from '../../src/core/variants';
-import { corruptImage, generateSamples, synthesizeImage, truncateImage } from '../../src/tools/samples';
+import { generateSamples, synthesizeImage } from '../../src/tools/samples';
+import { corruptImage, truncateImage } from '../helpers/broken-images';
 import {
   HTML,
   HTML_WITH_INLINE_SVG,

@@ -105,4 +105,18 @@ describe('processPublishBatch', () => {
     expect(res.batchItemFailures).toEqual([{ itemIdentifier: 'bad' }]);
     expect(res.summary).toEqual({ published: 1, duplicate: 0, failed: 1 });
   });
+
+  it('writes no manifest for a stale event (its variants now carry another version\'s ETag), and no webhook; a missing variant decides nothing', async () => {
+    const { p, manifests, deliveries } = ports({ withWebhook: true });
+    const variantsOf: Record<string, StoredObject> = { 'resized/uploads/old.jpg/thumb.webp': { bytes: 5, metadata: { 'source-etag': 'e2' } } };
+    const headManifest = p.headOutput;
+    p.headOutput = async (key) => variantsOf[key] ?? headManifest(key);
+    const res = await processPublishBatch(cfg, p, [
+      { messageId: 'late', body: JSON.stringify(event('uploads/old.jpg', 'e1')) },
+      { messageId: 'unknown-variants', body: JSON.stringify(event('uploads/new.jpg', 'e1')) },
+    ]);
+    expect(res).toMatchObject({ batchItemFailures: [], summary: { published: 1, duplicate: 1, failed: 0 } });
+    expect([...manifests.keys()]).toEqual(['resized/uploads/new/manifest.json']);
+    expect(deliveries.map((d) => (JSON.parse(d.body) as { source: { key: string } }).source.key)).toEqual(['uploads/new.jpg']);
+  });
 });

@@ -3,8 +3,9 @@
 import { PipelineError } from '../../src/core/errors';
 import type { ImageRejectedEvent, ImageResizedEvent } from '../../src/core/events';
 import { DEFAULT_LIMITS } from '../../src/core/limits';
-import { processResizeBatch, type ResizeConfig, type ResizePorts, type StoredObject } from '../../src/core/resize-batch';
-import { s3ObjectCreatedNotification, type S3ObjectRef } from '../../src/core/s3-event';
+import { MAX_FRESHNESS_ROUNDS, processResizeBatch, type ResizeConfig, type ResizePorts, type StoredObject } from '../../src/core/resize-batch';
+import type { S3ObjectRef } from '../../src/core/s3-event';
+import { s3ObjectCreatedNotification } from '../../src/local/cloud/s3/object-created-event';
 import { parseVariantSpecs } from '../../src/core/variants';
 import { synthesizeImage } from '../../src/tools/samples';
 
@@ -50,9 +51,35 @@ class MemoryPorts implements ResizePorts {
     this.rejected.push(...entries.map((e) => e.event));
     return new Map<string, PipelineError>();
   }
-  log() {}
+  log(..._line: Parameters<ResizePorts['log']>) {}
   now() {
     return new Date('2026-11-28T12:00:00Z');
+  }
+}
+
+/**
+ * Ports whose source is overwritten (a new ETag) each time the stage re-checks it after writing its
+ * variants, `times` times; records the stage's warnings and the errors it logs.
+ */
+class OverwritingPorts extends MemoryPorts {
+  warnings: Array<Record<string, unknown>> = [];
+  failures: Array<{ code: unknown; message: unknown }> = [];
+  private overwrites = 0;
+  constructor(private readonly times: number) {
+    super();
+  }
+  async headSource(ref: S3ObjectRef) {
+    const current = this.sources.get(ref.key)!;
+    if (this.overwrites < this.times) {
+      this.overwrites++;
+      this.sources.set(ref.key, { data: current.data, eTag: `v${this.overwrites}` });
+    }
+    return { eTag: this.sources.get(ref.key)!.eTag };
+  }
+  override log(...[level, message, fields]: Parameters<ResizePorts['log']>) {
+    if (level === 'warn') this.warnings.push({ message, eTag: fields.eTag, newerETag: fields.newerETag, round: fields.round });
+    const error = fields.error as { code?: unknown; message?: unknown } | undefined;
+    if (level === 'error' && error) this.failures.push({ code: error.code, message: error.message });
   }
 }
 
@@ -152,5 +179,69 @@ describe('processResizeBatch', () => {
     const result = await processResizeBatch(big, ports, messages);
     expect(result.batchItemFailures).toEqual([]);
     expect(ports.rejected.map((r) => r.code)).toEqual(['TOO_LARGE']);
+  });
+
+  it('ignores a folder marker (0 bytes, key ending in "/") and rejects such a key that holds bytes as INVALID_KEY', async () => {
+    const ports = new MemoryPorts();
+    const marker = { messageId: 'm-folder', body: JSON.stringify(s3ObjectCreatedNotification({ bucket: 'src', key: 'uploads/holiday/', size: 0, eTag: 'd41d8cd98f00b204e9800998ecf8427e', sequencer: '01' })) };
+    const full = { messageId: 'm-full', body: JSON.stringify(s3ObjectCreatedNotification({ bucket: 'src', key: 'uploads/odd/', size: 5, eTag: 'e-odd', sequencer: '02' })) };
+    const result = await processResizeBatch(cfg, ports, [marker, full]);
+    expect(result).toMatchObject({ batchItemFailures: [], summary: { ignored: 1, rejected: 1, resized: 0 } });
+    expect(ports.rejected.map((r) => [r.source.key, r.code, r.message])).toEqual([['uploads/odd/', 'INVALID_KEY', "object key ends in '/' (a folder name) but the object holds 5 bytes"]]);
+    expect(ports.puts).toBe(0);
+  });
+
+  it('renders a notification delivered twice in one batch once: the copy waits for the first run and counts as a duplicate', async () => {
+    const ports = new MemoryPorts();
+    const message = await upload(ports, 'uploads/twice.jpg', jpeg);
+    const result = await processResizeBatch(cfg, ports, [message, { ...message, messageId: 'm-copy' }]);
+    expect(result).toMatchObject({ batchItemFailures: [], summary: { resized: 1, duplicate: 1 } });
+    expect(ports.puts).toBe(cfg.variants.length);
+    expect(ports.resized).toHaveLength(1);
+  });
+
+  it('retries both copies of a notification delivered twice when the first run fails transiently', async () => {
+    const ports = new MemoryPorts();
+    const message = await upload(ports, 'uploads/twice-flaky.jpg', jpeg);
+    ports.failGet.add('uploads/twice-flaky.jpg');
+    const result = await processResizeBatch(cfg, ports, [message, { ...message, messageId: 'm-copy' }]);
+    expect(result.batchItemFailures).toEqual([{ itemIdentifier: message.messageId }, { itemIdentifier: 'm-copy' }]);
+    expect(result.summary).toMatchObject({ retry: 2, duplicate: 0 });
+  });
+
+  it('renders the newer version when the source is overwritten while its variants are written', async () => {
+    const ports = new OverwritingPorts(1);
+    const message = await upload(ports, 'uploads/moving.jpg', jpeg, 'v0');
+    const result = await processResizeBatch(cfg, ports, [message]);
+    expect(result).toMatchObject({ batchItemFailures: [], summary: { resized: 1 } });
+    // The event names the version rendered last; the notification's version id and upload time describe another one.
+    expect(ports.resized[0]?.source).toMatchObject({ key: 'uploads/moving.jpg', eTag: 'v1' });
+    expect(ports.resized[0]?.source).not.toHaveProperty('uploadedAt');
+    expect(ports.outputs.get('resized/uploads/moving/small.webp')?.metadata['source-etag']).toBe('v1');
+    expect(ports.warnings).toEqual([{ message: 'source overwritten while its variants were written; rendering the newer version', eTag: 'v0', newerETag: 'v1', round: 1 }]);
+  });
+
+  it(`gives up after ${MAX_FRESHNESS_ROUNDS} rounds of a source overwritten during each, and retries the message later (transient)`, async () => {
+    const ports = new OverwritingPorts(Infinity);
+    const message = await upload(ports, 'uploads/busy.jpg', jpeg, 'v0');
+    const result = await processResizeBatch(cfg, ports, [message]);
+    expect(result).toMatchObject({ batchItemFailures: [{ itemIdentifier: message.messageId }], summary: { retry: 1, resized: 0 } });
+    expect(ports.warnings.map((w) => w.round)).toEqual([1, 2, 3]);
+    expect(ports.failures).toEqual([{ code: 'S3_ERROR', message: `source changed during each of ${MAX_FRESHNESS_ROUNDS} rounds; retrying later` }]);
+    expect(ports.resized).toEqual([]);
+    expect(ports.rejected).toEqual([]);
+  });
+
+  it.each([
+    ['deleted after the writes: the event still goes out', new PipelineError('NOT_FOUND', 'no such object'), { resized: 1 }, []],
+    ['no longer readable as a source: stale, the newer notification decides', new PipelineError('NOT_AN_IMAGE', 'not an image'), { stale: 1 }, []],
+    ['unreachable: retried', new PipelineError('S3_ERROR', 'S3 InternalError (HTTP 500)'), { retry: 1 }, [{ itemIdentifier: 'm-uploads/rechecked.jpg' }]],
+  ])('re-checks the source after writing; when it is %s', async (_what, error, summary, failures) => {
+    const ports = new MemoryPorts();
+    const message = await upload(ports, 'uploads/rechecked.jpg', jpeg);
+    const withHead: ResizePorts = Object.assign(Object.create(ports) as MemoryPorts, { headSource: async () => Promise.reject(error) });
+    const result = await processResizeBatch(cfg, withHead, [message]);
+    expect(result.summary).toMatchObject(summary);
+    expect(result.batchItemFailures).toEqual(failures);
   });
 });

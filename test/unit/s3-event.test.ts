@@ -1,5 +1,6 @@
 import { PipelineError } from '../../src/core/errors';
-import { decodeS3Key, encodeS3Key, parseS3Notification, s3ObjectCreatedNotification } from '../../src/core/s3-event';
+import { decodeS3Key, encodeS3Key, parseS3Notification } from '../../src/core/s3-event';
+import { s3ObjectCreatedNotification } from '../../src/local/cloud/s3/object-created-event';
 
 function record(key: string, extra: Record<string, unknown> = {}) {
   return {

@@ -1,7 +1,8 @@
 // Our SigV4 signer and the local S3's POST policy check held to the answers AWS publishes for its
 // example credentials (AKIAIOSFODNN7EXAMPLE), not to a derivation of our own: a signer that agrees
 // with itself but not with AWS fails only in production, as an opaque 403.
-import { presignPost, sigV4Signature, sigV4SigningKey } from '../../src/aws/presign';
+import { sigV4Signature, sigV4SigningKey } from '../../src/aws/sigv4';
+import { presignAt } from '../helpers/presign';
 import { verifyPostPolicy, type VerifyPostPolicyOptions } from '../../src/local/cloud/s3/post-policy';
 import { presignRefusal } from '../../src/local/cloud/s3/presign-expiry';
 
@@ -58,17 +59,17 @@ function lastCharChanged(text: string): string {
 }
 
 describe('SigV4 signer: AWS published known answers', () => {
-  it('derives the signing key of the SigV4 documentation example (20120215, us-east-1, iam)', () => {
+  it('derives the signing key of the SigV4 documentation example (20120215, us-east-1, iam)', async () => {
     // https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_sigv4_signing.html (that example's secret has "+")
-    const key = sigV4SigningKey('wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY', { day: '20120215', region: 'us-east-1', service: 'iam' });
+    const key = (await sigV4SigningKey('wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY', { day: '20120215', region: 'us-east-1', service: 'iam' }));
     expect(key.toString('hex')).toBe('f4780e2d9f65fa895f9c67b32ce1baf0b0d8a43505a000a1a9e090d414db404d');
   });
 
-  it('signs the browser-upload example policy with exactly the published signature', () => {
-    expect(sigV4Signature(S3_EXAMPLE_SECRET, { day: '20151229', region: 'us-east-1', service: 's3' }, POST_EXAMPLE.policy)).toBe(POST_EXAMPLE.signature);
+  it('signs the browser-upload example policy with exactly the published signature', async () => {
+    expect((await sigV4Signature(S3_EXAMPLE_SECRET, { day: '20151229', region: 'us-east-1', service: 's3' }, POST_EXAMPLE.policy))).toBe(POST_EXAMPLE.signature);
   });
 
-  it('signs the presigned-URL example (GET examplebucket/test.txt) StringToSign with exactly the published signature', () => {
+  it('signs the presigned-URL example (GET examplebucket/test.txt) StringToSign with exactly the published signature', async () => {
     // https://docs.aws.amazon.com/AmazonS3/latest/API/sigv4-query-string-auth.html
     const stringToSign = [
       'AWS4-HMAC-SHA256',
@@ -76,60 +77,53 @@ describe('SigV4 signer: AWS published known answers', () => {
       '20130524/us-east-1/s3/aws4_request',
       '3bfa292879f6447bbcda7001decf97f4a54dc650c8942174ae0a9121cf58ad04',
     ].join('\n');
-    expect(sigV4Signature(S3_EXAMPLE_SECRET, { day: '20130524', region: 'us-east-1', service: 's3' }, stringToSign)).toBe(
+    expect((await sigV4Signature(S3_EXAMPLE_SECRET, { day: '20130524', region: 'us-east-1', service: 's3' }, stringToSign))).toBe(
       'aeeed9bbccd4d02ee5c0109b86d86835f995330da4c265957d157751f604d404',
     );
   });
 
-  it('presignPost writes the credential scope and date as the published example does for the same key and time', () => {
-    const post = presignPost({
-      url: 'https://sigv4examplebucket.s3.amazonaws.com/',
-      bucket: POST_EXAMPLE.bucket,
-      key: 'user/user1/a.jpg',
-      contentType: 'image/jpeg',
-      minBytes: 1,
-      maxBytes: 10,
-      expiresSeconds: 60,
-      region: POST_EXAMPLE.region,
-      credentials: { accessKeyId: ACCESS_KEY_ID, secretAccessKey: S3_EXAMPLE_SECRET },
-      now: POST_EXAMPLE_OPTS.now,
-    });
+  it('presignPost writes the credential scope and date as the published example does for the same key and time', async () => {
+    const post = await presignAt(
+      POST_EXAMPLE_OPTS.now,
+      { region: POST_EXAMPLE.region, credentials: { accessKeyId: ACCESS_KEY_ID, secretAccessKey: S3_EXAMPLE_SECRET } },
+      { bucket: POST_EXAMPLE.bucket, key: 'user/user1/a.jpg', contentType: 'image/jpeg', minBytes: 1, maxBytes: 10, expiresSeconds: 60 },
+    );
     const published = new Map(POST_EXAMPLE_FORM);
     expect(post.fields['X-Amz-Credential']).toBe(published.get('X-Amz-Credential'));
     expect(post.fields['X-Amz-Date']).toBe(published.get('X-Amz-Date'));
     expect(post.fields['X-Amz-Algorithm']).toBe(published.get('X-Amz-Algorithm'));
     // Its signature is the known-answer-checked function over the policy it sends, under that scope.
-    expect(post.fields['X-Amz-Signature']).toBe(sigV4Signature(S3_EXAMPLE_SECRET, { day: '20151229', region: 'us-east-1', service: 's3' }, post.fields.Policy));
+    expect(post.fields['X-Amz-Signature']).toBe((await sigV4Signature(S3_EXAMPLE_SECRET, { day: '20151229', region: 'us-east-1', service: 's3' }, post.fields.Policy)));
   });
 });
 
 describe('POST policy verifier: the AWS published browser-upload example', () => {
-  it('accepts the published form, signature and policy as they are', () => {
-    expect(verifyPostPolicy(POST_EXAMPLE_FORM, { size: 5, filename: 'MyPhoto.jpg' }, POST_EXAMPLE_OPTS)).toEqual({ ok: true, key: 'user/user1/MyPhoto.jpg' });
+  it('accepts the published form, signature and policy as they are', async () => {
+    expect((await verifyPostPolicy(POST_EXAMPLE_FORM, { size: 5, filename: 'MyPhoto.jpg' }, POST_EXAMPLE_OPTS))).toEqual({ ok: true, key: 'user/user1/MyPhoto.jpg' });
   });
 
-  it('refuses it with 403 SignatureDoesNotMatch when one byte of the signature changes', () => {
+  it('refuses it with 403 SignatureDoesNotMatch when one byte of the signature changes', async () => {
     const form = withField(POST_EXAMPLE_FORM, 'X-Amz-Signature', lastCharChanged);
-    expect(verifyPostPolicy(form, { size: 5, filename: 'MyPhoto.jpg' }, POST_EXAMPLE_OPTS)).toMatchObject({
+    expect((await verifyPostPolicy(form, { size: 5, filename: 'MyPhoto.jpg' }, POST_EXAMPLE_OPTS))).toMatchObject({
       ok: false,
       error: { code: 'SignatureDoesNotMatch', status: 403, details: { AWSAccessKeyId: ACCESS_KEY_ID, StringToSign: POST_EXAMPLE.policy } },
     });
   });
 
-  it('refuses it with 403 SignatureDoesNotMatch when one byte of the policy changes', () => {
+  it('refuses it with 403 SignatureDoesNotMatch when one byte of the policy changes', async () => {
     // "...Ap9" ends the base64; "...Ap8" is still valid base64 of a different document.
     const form = withField(POST_EXAMPLE_FORM, 'Policy', (policy) => `${policy.slice(0, -1)}8`);
-    expect(verifyPostPolicy(form, { size: 5, filename: 'MyPhoto.jpg' }, POST_EXAMPLE_OPTS)).toMatchObject({ ok: false, error: { code: 'SignatureDoesNotMatch', status: 403 } });
+    expect((await verifyPostPolicy(form, { size: 5, filename: 'MyPhoto.jpg' }, POST_EXAMPLE_OPTS))).toMatchObject({ ok: false, error: { code: 'SignatureDoesNotMatch', status: 403 } });
   });
 
-  it('refuses it when the secret differs by one byte, and after the published expiration', () => {
+  it('refuses it when the secret differs by one byte, and after the published expiration', async () => {
     const otherSecret: VerifyPostPolicyOptions = {
       ...POST_EXAMPLE_OPTS,
       credentials: (id) => ({ accessKeyId: id, secretAccessKey: lastCharChanged(S3_EXAMPLE_SECRET) }),
     };
-    expect(verifyPostPolicy(POST_EXAMPLE_FORM, { size: 5 }, otherSecret)).toMatchObject({ ok: false, error: { code: 'SignatureDoesNotMatch' } });
+    expect((await verifyPostPolicy(POST_EXAMPLE_FORM, { size: 5 }, otherSecret))).toMatchObject({ ok: false, error: { code: 'SignatureDoesNotMatch' } });
     const late = { ...POST_EXAMPLE_OPTS, now: new Date('2015-12-30T12:00:00.001Z') };
-    expect(verifyPostPolicy(POST_EXAMPLE_FORM, { size: 5 }, late)).toMatchObject({ ok: false, error: { code: 'AccessDenied', message: 'Invalid according to Policy: Policy expired.' } });
+    expect((await verifyPostPolicy(POST_EXAMPLE_FORM, { size: 5 }, late))).toMatchObject({ ok: false, error: { code: 'AccessDenied', message: 'Invalid according to Policy: Policy expired.' } });
   });
 });
 

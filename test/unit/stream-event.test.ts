@@ -1,5 +1,6 @@
 import { isPipelineError } from '../../src/core/errors';
-import { parseS3Notification, s3ObjectCreatedNotification } from '../../src/core/s3-event';
+import { parseS3Notification } from '../../src/core/s3-event';
+import { s3ObjectCreatedNotification } from '../../src/local/cloud/s3/object-created-event';
 import { parseStreamRecordData, streamDataAsNotificationBody, streamReferenceOf } from '../../src/core/stream-event';
 
 function codeOf(fn: () => unknown): string | undefined {

@@ -1,4 +1,6 @@
-import { postUrl, presignPost, sigV4Signature } from '../../src/aws/presign';
+import type { PresignedPost } from '../../src/aws/presign';
+import { sigV4Signature } from '../../src/aws/sigv4';
+import { presignAt } from '../helpers/presign';
 import { PipelineError } from '../../src/core/errors';
 import { DEFAULT_ALLOWED_CONTENT_TYPES, isKeepWarmPing, KEEP_WARM_PING, planUpload, sanitiseFileName, uploadConfigFromEnv } from '../../src/core/upload';
 
@@ -92,23 +94,18 @@ describe('planUpload', () => {
 
 describe('presignPost', () => {
   const now = new Date('2026-11-28T12:00:00.000Z');
-  const post = presignPost({
-    url: postUrl('src', 'eu-west-1'),
-    bucket: 'src',
-    key: 'uploads/id/a.png',
-    contentType: 'image/png',
-    minBytes: 1,
-    maxBytes: 99,
-    expiresSeconds: 300,
-    region: 'eu-west-1',
-    credentials: { accessKeyId: 'AKID', secretAccessKey: 'SECRET', sessionToken: 'TOKEN' },
-    now,
+  const credentials = { accessKeyId: 'AKID', secretAccessKey: 'SECRET', sessionToken: 'TOKEN' };
+  const form = { bucket: 'src', key: 'uploads/id/a.png', contentType: 'image/png', minBytes: 1, maxBytes: 99, expiresSeconds: 300 };
+  let post: PresignedPost;
+  beforeAll(async () => {
+    post = await presignAt(now, { region: 'eu-west-1', credentials }, form);
   });
 
   it('signs a policy pinning bucket, key, type, size range and expiry', () => {
     expect(post.url).toBe('https://src.s3.eu-west-1.amazonaws.com/');
-    expect(post.expiresAt).toBe('2026-11-28T12:05:00.000Z');
+    expect(post.expiresAt).toBe('2026-11-28T12:05:00Z');
     expect(post.fields).toMatchObject({
+      bucket: 'src',
       key: 'uploads/id/a.png',
       'Content-Type': 'image/png',
       'X-Amz-Algorithm': 'AWS4-HMAC-SHA256',
@@ -123,13 +120,28 @@ describe('presignPost', () => {
     );
   });
 
-  it('signs the policy as sent, with the SigV4 key of that day, region and service', () => {
+  it('signs the policy as sent, with the SigV4 key of that day, region and service', async () => {
     // sigV4Signature itself is held to AWS's published answers in sigv4-known-answers.test.ts.
-    expect(post.fields['X-Amz-Signature']).toBe(sigV4Signature('SECRET', { day: '20261128', region: 'eu-west-1', service: 's3' }, post.fields.Policy));
+    expect(post.fields['X-Amz-Signature']).toBe(await sigV4Signature('SECRET', { day: '20261128', region: 'eu-west-1', service: 's3' }, post.fields.Policy));
   });
 
-  it('posts path-style to a local endpoint', () => {
-    expect(postUrl('src', 'us-east-1', 'http://127.0.0.1:4566/')).toBe('http://127.0.0.1:4566/src');
+  it("posts to the China partition's domain, scoped to its region", async () => {
+    const china = await presignAt(now, { region: 'cn-north-1', credentials }, form);
+    expect(china.url).toBe('https://src.s3.cn-north-1.amazonaws.com.cn/');
+    expect(china.fields['X-Amz-Credential']).toBe('AKID/20261128/cn-north-1/s3/aws4_request');
+  });
+
+  it('posts path-style for a bucket name with dots, which no virtual-hosted TLS certificate covers', async () => {
+    const dotted = await presignAt(now, { region: 'eu-west-1', credentials }, { ...form, bucket: 'my.dotted.bucket' });
+    expect(dotted.url).toBe('https://s3.eu-west-1.amazonaws.com/my.dotted.bucket');
+    expect(dotted.fields.bucket).toBe('my.dotted.bucket');
+    const dottedChina = await presignAt(now, { region: 'cn-north-1', credentials }, { ...form, bucket: 'my.dotted.bucket' });
+    expect(dottedChina.url).toBe('https://s3.cn-north-1.amazonaws.com.cn/my.dotted.bucket');
+  });
+
+  it('posts path-style to a local endpoint', async () => {
+    const local = await presignAt(now, { region: 'us-east-1', credentials, endpoint: 'http://127.0.0.1:4566/', forcePathStyle: true }, form);
+    expect(local.url).toBe('http://127.0.0.1:4566/src');
   });
 });
 

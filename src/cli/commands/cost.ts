@@ -1,17 +1,53 @@
 /**
  * `resize-chain cost`: the chain's monthly AWS bill for a number of images, from the per-image
  * figures `npm run bench` measured (bench/results.json, read at run time) and the price table in
- * src/core/prices.ts. The arithmetic is `monthlyCost` in src/core/cost.ts.
+ * src/tools/prices.ts. The arithmetic is `monthlyCost` in src/tools/cost.ts.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { expectedBatchFill, monthlyCost, resizeMsAt, vcpusFor, type CostInputs, type CostItem, type CostReport } from '../../core/cost';
+import { expectedBatchFill, monthlyCost, resizeMsAt, vcpusFor, type CostInputs, type CostItem, type CostReport } from '../../tools/cost';
 import { configError } from '../../core/errors';
 import { imageResizedEvent, type ResizedVariant } from '../../core/events';
 import { variantKey } from '../../core/keys';
-import { INIT_BILLING, PRICES, type LambdaArchitecture } from '../../core/prices';
-import { s3ObjectCreatedNotification } from '../../core/s3-event';
+import { INIT_BILLING, PRICES, type LambdaArchitecture } from '../../tools/prices';
+import { s3ObjectCreatedNotification } from '../../local/cloud/s3/object-created-event';
 import type { OutputFormat, VariantSpec } from '../../core/variants';
+import type { CommandUsage } from '../usage';
+
+/** `resize-chain cost`: the options it reads and the help shown for them. */
+export const COST_USAGE = {
+  name: 'cost',
+  allowPositionals: true,
+  options: {
+    'images-per-month': { type: 'string', shown: 'N', required: true },
+    'avg-bytes': { type: 'string', shown: 'B' },
+    memory: { type: 'string', shown: 'MB' },
+    architecture: { type: 'string', shown: 'x86_64|arm64' },
+    region: { type: 'string', shown: 'us-east-1' },
+    'publish-memory': { type: 'string', shown: 'MB' },
+    'images-per-batch': { type: 'string', shown: 'K' },
+    'cold-start-percent': { type: 'string', shown: 'P' },
+    'publish-ms': { type: 'string', shown: 'MS' },
+    'provisioned-resize': { type: 'string', shown: 'N' },
+    'provisioned-publish': { type: 'string', shown: 'N' },
+    bench: { type: 'string', shown: 'bench/results.json' },
+    input: { type: 'string', shown: '12mp-jpeg' },
+    json: { type: 'boolean' },
+  },
+  forms: [
+    {
+      shows: [
+        'images-per-month', 'avg-bytes', 'memory', 'architecture', 'region', 'publish-memory', 'images-per-batch',
+        'cold-start-percent', 'publish-ms', 'provisioned-resize', 'provisioned-publish', 'bench', 'input', 'json',
+      ],
+      description: [
+        'Print the monthly AWS bill of the chain (Lambda requests, GB-seconds and INIT; SQS requests; S3',
+        'requests and storage), itemised, from the per-image figures of `npm run bench` and the price',
+        'table in src/tools/prices.ts. Defaults: 4,000,000-byte sources, resize 2048 MB, publish 256 MB.',
+      ].join('\n'),
+    },
+  ],
+} satisfies CommandUsage;
 
 /** Per-image figures of the resize function, and where they come from. */
 export interface BenchFigures {
@@ -204,7 +240,7 @@ export function buildCostReport(opts: CostCommandOptions): CostCommandResult {
   const imagesPerMonth = number('--images-per-month', opts.imagesPerMonth, 0, 1, 1e12, true);
   const region = opts.region ?? 'us-east-1';
   const prices = PRICES[region];
-  if (!prices) throw configError('--region', `no prices for ${JSON.stringify(region)} in src/core/prices.ts (known: ${Object.keys(PRICES).join(', ')})`);
+  if (!prices) throw configError('--region', `no prices for ${JSON.stringify(region)} in src/tools/prices.ts (known: ${Object.keys(PRICES).join(', ')})`);
   const architecture = (opts.architecture ?? 'x86_64') as LambdaArchitecture;
   if (architecture !== 'x86_64' && architecture !== 'arm64') throw configError('--architecture', `must be x86_64 or arm64, got ${JSON.stringify(opts.architecture)}`);
   const sourceBytes = number('--avg-bytes', opts.avgBytes, COST_DEFAULTS.avgBytes, 1, 5 * 1024 ** 4, true);
@@ -275,7 +311,7 @@ export function buildCostReport(opts: CostCommandOptions): CostCommandResult {
     invocations: report.invocations,
     figures: { ...figures, resizeMsPerImage: msPerImage, messageBytes: sizes },
     assumptions,
-    prices: { file: 'src/core/prices.ts', read: prices.lambda.requests.source.read, unconfirmed },
+    prices: { file: 'src/tools/prices.ts', read: prices.lambda.requests.source.read, unconfirmed },
   };
   return { report, inputs, document, text: renderText(document, report) };
 }
@@ -321,7 +357,7 @@ function renderText(doc: { imagesPerMonth: number; region: string; architecture:
     '',
     'Assumptions:',
     ...doc.assumptions.map((a) => `  - ${a}`),
-    `Prices: src/core/prices.ts (list prices read ${doc.prices.read}; no free tier).${doc.prices.unconfirmed.length ? ` Not confirmed by the search: ${doc.prices.unconfirmed.join(', ')}.` : ''}`,
+    `Prices: src/tools/prices.ts (list prices read ${doc.prices.read}; no free tier).${doc.prices.unconfirmed.length ? ` Not confirmed by the search: ${doc.prices.unconfirmed.join(', ')}.` : ''}`,
   ];
   return `${out.join('\n')}\n`;
 }

@@ -1,6 +1,29 @@
 import { createHash } from 'node:crypto';
 import { configError } from '../../core/errors';
-import { s3ObjectCreatedNotification, sqsEventFor } from '../../core/s3-event';
+import { s3ObjectCreatedNotification } from '../../local/cloud/s3/object-created-event';
+import { sqsEventFor } from '../../local/cloud/lambda/sqs-invoke-event';
+import type { CommandUsage } from '../usage';
+
+/** `resize-chain event s3-put`: the options it reads (after the kind) and the help shown for them. */
+export const EVENT_USAGE = {
+  name: 'event',
+  allowPositionals: false,
+  options: {
+    bucket: { type: 'string', shown: 'B', required: true },
+    key: { type: 'string', shown: 'K', required: true },
+    size: { type: 'string', shown: 'N' },
+    etag: { type: 'string', shown: 'E' },
+    region: { type: 'string', shown: 'R' },
+    raw: { type: 'boolean' },
+  },
+  forms: [
+    {
+      positionals: 's3-put',
+      shows: ['bucket', 'key', 'size', 'etag', 'region', 'raw'],
+      description: 'Print a Lambda SQS event holding an S3 ObjectCreated notification, for manual invokes.',
+    },
+  ],
+} satisfies CommandUsage;
 
 export interface S3PutEventOptions {
   bucket: string;

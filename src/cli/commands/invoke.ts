@@ -8,6 +8,29 @@ import http from 'node:http';
 import { configError } from '../../core/errors';
 import { defaultImage, startContainerFunction } from '../../local/cloud/lambda/container-host';
 import type { LogSink } from '../../local/cloud/lambda/invoke-contract';
+import type { CommandUsage } from '../usage';
+
+/** `resize-chain invoke`: the options it reads and the help shown for them. */
+export const INVOKE_USAGE = {
+  name: 'invoke',
+  allowPositionals: true,
+  options: {
+    event: { type: 'string', shown: '<file|->', required: true },
+    image: { type: 'string', shown: 'IMAGE' },
+    env: { type: 'string', multiple: true, shown: 'K=V' },
+    timeout: { type: 'string', shown: '30' },
+  },
+  forms: [
+    {
+      positionals: '<handler>',
+      shows: ['event', 'image', 'env', 'timeout'],
+      description: [
+        'Invoke one handler image once (a container polling our Runtime API, the event POSTed to its',
+        'RIE-compatible endpoint); print the response. Exit 1 with the error document on a function error.',
+      ].join('\n'),
+    },
+  ],
+} satisfies CommandUsage;
 
 export interface InvokeCommandOptions {
   /** 'resize' or 'publish' (containers/<handler>/). */

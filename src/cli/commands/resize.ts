@@ -7,6 +7,18 @@ import { stripExtension } from '../../core/keys';
 import { DEFAULT_LIMITS } from '../../core/limits';
 import { resizeImage } from '../../core/pipeline';
 import { renderTable, type ReportEntry } from '../../tools/report';
+import type { CommandUsage } from '../usage';
+
+/** `resize-chain resize`: the options it reads and the help shown for them. */
+export const RESIZE_USAGE = {
+  name: 'resize',
+  allowPositionals: true,
+  options: {
+    out: { type: 'string', shown: '<dir>', required: true },
+    variants: { type: 'string', shown: 'file.json' },
+  },
+  forms: [{ positionals: '<file...>', shows: ['out', 'variants'], description: 'Resize files with the same core the resize Lambda runs.' }],
+} satisfies CommandUsage;
 
 export interface ResizeFilesOptions {
   files: string[];

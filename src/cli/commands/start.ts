@@ -11,12 +11,57 @@ import { headObject } from '../../aws/s3';
 import { startLocalChain, type LocalChain, type LocalChainOptions } from '../../local/chain';
 import { ProgressBar } from '../progress';
 import { MetricsTap, renderHtml, renderTable, type ReportEntry } from '../../tools/report';
-import { formatFigures, type ChainFigures } from '../../core/metrics';
+import { formatFigures, type ChainFigures } from '../../tools/metric-figures';
 import { generateSamples } from '../../tools/samples';
 import { compareSequenceNumbers } from '../../local/cloud/kinesis/stream';
 import type { KinesisFailureRecord } from '../../local/cloud/lambda/stream-mapping';
 import { stopRequest } from '../lifeline';
 import { SIGNAL_EXIT } from './up';
+import type { CommandUsage } from '../usage';
+
+/** `resize-chain start` and `start --ui`: the options they read and the help shown for them. */
+export const START_USAGE = {
+  name: 'start',
+  allowPositionals: true,
+  options: {
+    out: { type: 'string', shown: 'out' },
+    variants: { type: 'string', shown: 'file.json' },
+    timeout: { type: 'string', shown: '300' },
+    concurrency: { type: 'string', shown: '2' },
+    containers: { type: 'boolean' },
+    'resize-image': { type: 'string', shown: 'IMAGE' },
+    'publish-image': { type: 'string', shown: 'IMAGE' },
+    'upload-image': { type: 'string', shown: 'IMAGE' },
+    ui: { type: 'boolean' },
+    port: { type: 'string', shown: '0' },
+    stream: { type: 'boolean' },
+    'stream-shards': { type: 'string', shown: '1' },
+  },
+  forms: [
+    {
+      positionals: '[dir]',
+      shows: ['out', 'variants', 'timeout', 'concurrency', 'containers', 'stream', 'stream-shards'],
+      description: [
+        'Run the whole chain locally (stand-in S3 + SQS, both Lambdas under aws-lambda-ric) on the',
+        'images in [dir] (default: generated samples in ./samples); print a table and write',
+        '<out>/report.html. --containers runs the functions as their images (npm run images)',
+        'instead of processes; --resize-image/--publish-image pick other tags.',
+        '--stream sends the images through the Kinesis stream (the module\'s streamSource) instead of',
+        'bucket notifications: each is uploaded under stream/ (not watched) and one record referencing',
+        'it is put on <prefix>-uploads; records the mapping gives up on count as dead letters.',
+      ].join('\n'),
+    },
+    {
+      flag: '--ui',
+      shows: ['port', 'variants', 'concurrency', 'containers'],
+      description: [
+        'The local cloud with the upload API (POST <endpoint>/_api/uploads) and a page to drop images',
+        'on (<endpoint>/_ui/): each is uploaded with a presigned POST and its variants are shown.',
+        'Runs until Ctrl-C. --containers also runs the upload function as its image (--upload-image).',
+      ].join('\n'),
+    },
+  ],
+} satisfies CommandUsage;
 
 /**
  * Where `start --stream` uploads: outside the watched uploads prefix, so no bucket notification

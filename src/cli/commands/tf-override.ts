@@ -6,6 +6,29 @@ import { existsSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { configError } from '../../core/errors';
 import { DEFAULT_LOCAL_ENDPOINT, TF_OVERRIDE_FILE, parseLocalEndpoint, terraformOverride } from '../../local/terraform-provider';
+import type { CommandUsage } from '../usage';
+
+/** `resize-chain tf-override`: the options it reads and the help shown for them. */
+export const TF_OVERRIDE_USAGE = {
+  name: 'tf-override',
+  allowPositionals: true,
+  options: {
+    dir: { type: 'string', shown: '.' },
+    endpoint: { type: 'string', shown: DEFAULT_LOCAL_ENDPOINT },
+  },
+  forms: [
+    {
+      shows: ['dir', 'endpoint'],
+      description: [
+        `Write <dir>/${TF_OVERRIDE_FILE}: the aws provider of that Terraform configuration`,
+        'then deploys to the local cloud (every service endpoint the module uses, path-style S3, the local',
+        'credentials, no AWS account checks). Delete the file to deploy to AWS. For CDKTF (main.ts), set',
+        `RESIZE_CHAIN_ENDPOINT=${DEFAULT_LOCAL_ENDPOINT} instead. Preview: the local cloud answers S3, SQS, IAM,`,
+        'STS and log groups so far (see the README).',
+      ].join('\n'),
+    },
+  ],
+} satisfies CommandUsage;
 
 export interface TfOverrideOptions {
   /** The Terraform configuration's folder. @default the current folder */

@@ -8,12 +8,59 @@ import { spawn } from 'node:child_process';
 import { configError } from '../../core/errors';
 import { startLocalChain, type LocalChain, type LocalChainOptions } from '../../local/chain';
 import { offerDockerRun, type DockerRunAccess } from '../../local/cloud/lambda/docker-run';
-import { formatFigures } from '../../core/metrics';
+import { formatFigures } from '../../tools/metric-figures';
 import { MetricsTap } from '../../tools/report';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../local/client-config';
 import type { LogSink } from '../../local/cloud/lambda/invoke-contract';
 import { watchParent } from '../lifeline';
 import { LOCAL_ENDPOINT_ENV, TF_OVERRIDE_FILE, terraformOverride } from '../../local/terraform-provider';
+import type { CommandUsage } from '../usage';
+
+/** `resize-chain up`: the options it reads and the help shown for them. */
+export const UP_USAGE = {
+  name: 'up',
+  allowPositionals: true,
+  options: {
+    port: { type: 'string', shown: '4566' },
+    state: { type: 'string', shown: 'DIR' },
+    containers: { type: 'boolean' },
+    'resize-image': { type: 'string', shown: 'IMAGE' },
+    'publish-image': { type: 'string', shown: 'IMAGE' },
+    concurrency: { type: 'string', shown: '2' },
+    variants: { type: 'string', shown: 'file.json' },
+    'name-prefix': { type: 'string', shown: 'image-resize-chain' },
+    logs: { type: 'string', shown: 'DIR' },
+    drain: { type: 'string', shown: '30' },
+    json: { type: 'boolean' },
+    ui: { type: 'boolean' },
+    'upload-image': { type: 'string', shown: 'IMAGE' },
+    stream: { type: 'boolean' },
+    'stream-shards': { type: 'string', shown: '1' },
+    'allow-origin': { type: 'string', multiple: true, shown: 'URL' },
+  },
+  forms: [
+    {
+      shows: ['port', 'state', 'containers', 'concurrency', 'variants', 'name-prefix', 'logs', 'drain', 'json', 'ui', 'stream', 'stream-shards', 'allow-origin'],
+      description: [
+        'Start the local cloud and keep it running: one endpoint on 127.0.0.1 serving S3, SQS and the',
+        'Lambda event-source-mapping API, with the module\'s bucket and queue names, for the AWS CLI,',
+        'SDKs and your code. Prints what to paste, then one line per invocation. --state keeps buckets',
+        'and queues (and, with --stream, the stream\'s records and checkpoints) across restarts.',
+        'Ctrl-C lets batches in flight finish (up to --drain seconds) and exits 0; a second Ctrl-C',
+        'exits at once (130; 143 for SIGTERM).',
+        'Only loopback Host names are answered, and browser requests only from the endpoint\'s own pages;',
+        '--allow-origin http://localhost:3000 also lets that page (your web app) in.',
+        '--containers runs the functions as their images (--resize-image/--publish-image pick other tags).',
+        '--ui also serves the upload API and the upload page (see start --ui); with --containers the',
+        'upload function runs as its image too (--upload-image picks another tag).',
+        '--stream adds the Kinesis stream <prefix>-uploads (Kinesis API on the same endpoint: PutRecord,',
+        'PutRecords, DescribeStreamSummary, DescribeStream, ListShards, ListStreams), its mapping into',
+        'the resize function (batch 100, bisect on error, 3 retries, as the module) and the on-failure',
+        'queue <prefix>-stream-failures. Records carry {"bucket","key","eTag"?,"size"?}, never bytes.',
+      ].join('\n'),
+    },
+  ],
+} satisfies CommandUsage;
 
 export interface UpOptions {
   /** Gateway port on 127.0.0.1. @default 4566 (LocalStack's, so existing settings keep working) */

@@ -7,6 +7,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AwsRequestInfo, AwsService } from './aws-request';
 import { sqsQueryError } from '../sqs/sqs-query';
+import { s3ErrorXml } from '../s3/post-policy';
 
 /** What to do to a matched request. */
 export interface FaultEffect {
@@ -164,10 +165,6 @@ function defaultCode(service: AwsService, status: number): string {
   return 'InvalidRequest';
 }
 
-function escapeXml(text: string): string {
-  return text.replace(/[<>&'"]/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', "'": '&apos;', '"': '&quot;' })[c] ?? c);
-}
-
 /**
  * Builds the error answer for an injected fault or a refusal (S3: XML `<Error>`; SQS: JSON
  * `__type` with the query-error header; other JSON APIs on the endpoint, such as Kinesis and the
@@ -202,10 +199,7 @@ export function errorAnswer(request: AwsRequestInfo, effect: FaultEffect & { sta
   // HEAD answers carry no body; the SDK derives the error from the status.
   if (method === 'HEAD') return { status: effect.status, headers, body: '' };
   const resource = request.bucket ? `/${request.bucket}${request.key ? `/${request.key}` : ''}` : '/';
-  const body =
-    '<?xml version="1.0" encoding="UTF-8"?>\n' +
-    `<Error><Code>${escapeXml(code)}</Code><Message>${escapeXml(message)}</Message>` +
-    `<Resource>${escapeXml(resource)}</Resource><RequestId>${requestId}</RequestId><HostId>${headers['x-amz-id-2']}</HostId></Error>`;
+  const body = s3ErrorXml({ code, message, status: effect.status, details: { Resource: resource } }, { requestId, hostId: headers['x-amz-id-2'] });
   return { status: effect.status, headers, body };
 }
 

@@ -7,7 +7,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { XMLBuilder } from 'fast-xml-parser';
+import { PLAIN_DECLARATION, xmlDocument, type XmlContent, type XmlElements } from '../xml';
 
 /** The request's parameters (Action, Version and the operation's own). */
 export type QueryParams = Readonly<Record<string, string>>;
@@ -71,22 +71,33 @@ export function members(items: readonly QueryValue[]): { member: QueryValue[] } 
   return { member: [...items] };
 }
 
-const builder = new XMLBuilder({ ignoreAttributes: false, attributeNamePrefix: '@_', suppressBooleanAttributes: false, processEntities: true });
+/** A result value as XML content: numbers and booleans as their text, undefined members left out. */
+function toXml(value: QueryValue): XmlContent | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value === 'string') return value;
+  if (typeof value === 'number' || typeof value === 'boolean') return String(value);
+  if (Array.isArray(value)) return value.map(toXml).filter((item): item is XmlContent => item !== undefined);
+  return toXmlElements(value as Record<string, QueryValue>);
+}
+
+function toXmlElements(record: Readonly<Record<string, QueryValue>>): XmlElements {
+  return Object.fromEntries(Object.entries(record).map(([name, value]) => [name, toXml(value)]));
+}
 
 /** `<{action}Response xmlns><{action}Result>…</…><ResponseMetadata><RequestId/></…></…>`; no Result element when `result` is undefined. */
 export function queryResponseXml(action: string, xmlns: string, result: Record<string, QueryValue> | undefined, requestId: string): string {
-  const body: Record<string, unknown> = { '@_xmlns': xmlns };
-  if (result !== undefined) body[`${action}Result`] = result;
+  const body: Record<string, XmlContent> = { '@_xmlns': xmlns };
+  if (result !== undefined) body[`${action}Result`] = toXmlElements(result);
   body.ResponseMetadata = { RequestId: requestId };
-  return builder.build({ [`${action}Response`]: body }) as string;
+  return xmlDocument({ [`${action}Response`]: body }, PLAIN_DECLARATION);
 }
 
 /** AWS's Query-protocol error document. */
 export function queryErrorXml(error: QueryError, requestId: string, xmlns?: string): string {
-  const body: Record<string, unknown> = xmlns ? { '@_xmlns': xmlns } : {};
+  const body: Record<string, XmlContent> = xmlns ? { '@_xmlns': xmlns } : {};
   body.Error = { Type: error.type, Code: error.code, Message: error.message };
   body.RequestId = requestId;
-  return builder.build({ ErrorResponse: body }) as string;
+  return xmlDocument({ ErrorResponse: body }, PLAIN_DECLARATION);
 }
 
 /** Writes an XML answer with the request id headers AWS sends. */

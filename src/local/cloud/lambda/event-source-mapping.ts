@@ -202,66 +202,226 @@ export function emptyMappingStats(): EventSourceMappingStats {
   return { received: 0, deleted: 0, failedItems: 0, invokeErrors: 0, invalidResponses: 0, batches: 0, inFlight: 0, receiveErrors: 0, deleteErrors: 0 };
 }
 
-/** Starts polling at once. Defaults: batch 10, window 0 s, concurrency 2, partial batch responses on. */
-export function startEventSourceMapping(opts: EventSourceMappingOptions): EventSourceMapping {
-  const settings = validate(opts);
-  const region = opts.region ?? LOCAL_REGION;
-  const reportItemFailures = (opts.functionResponseTypes ?? ['ReportBatchItemFailures']).includes('ReportBatchItemFailures');
-  const log: LogSink = opts.logSink ?? ((line) => process.stdout.write(JSON.stringify(line) + '\n'));
-  const { sqs, queueUrl, queueArn } = opts;
-  const stats = emptyMappingStats();
-  const slots = new Slots(settings.maximumConcurrency);
+
+/** Invokes the function; an invoke that cannot even be made is a failed invoke like any other (`crash`). */
+export async function invokeOrCrash(invoke: InvokeFn, event: unknown): Promise<InvokeResult> {
+  try {
+    return await invoke(event);
+  } catch (err) {
+    return {
+      ok: false,
+      requestId: '',
+      kind: 'crash',
+      error: { errorType: err instanceof Error ? err.name : 'Error', errorMessage: err instanceof Error ? err.message : String(err) },
+      durationMs: 0,
+    };
+  }
+}
+
+/**
+ * What a batch's invoke means for its messages: which ones the mapping deletes (the others return
+ * after the visibility timeout).
+ */
+export type SqsBatchOutcome =
+  | { kind: 'invoke_error'; result: Extract<InvokeResult, { ok: false }>; toDelete: [] }
+  | { kind: 'invalid_response'; reason: string; toDelete: [] }
+  | { kind: 'success' | 'partial'; failed: number; toDelete: Message[] };
+
+/**
+ * Reads one invoke's result as Lambda's SQS mapping does. A failed invoke or (with
+ * ReportBatchItemFailures) a malformed response keeps the whole batch; otherwise every message
+ * but those listed in `batchItemFailures` is deleted (without ReportBatchItemFailures, all of them).
+ */
+export function judgeSqsBatch(messages: readonly Message[], result: InvokeResult, reportItemFailures: boolean): SqsBatchOutcome {
+  if (!result.ok) return { kind: 'invoke_error', result, toDelete: [] };
+  let keep = new Set<string>();
+  if (reportItemFailures) {
+    const verdict = readBatchResponse(result.payload, new Set(messages.map((message) => message.MessageId ?? '')));
+    if (!verdict.valid) return { kind: 'invalid_response', reason: verdict.reason, toDelete: [] };
+    keep = verdict.failedIds;
+  }
+  const toDelete = messages.filter((message) => !keep.has(message.MessageId ?? ''));
+  return { kind: keep.size > 0 ? 'partial' : 'success', failed: keep.size, toDelete };
+}
+
+/** SQS's batch APIs take at most 10 entries: `items` in runs of `size`. */
+export function chunksOf<T>(items: readonly T[], size = 10): T[][] {
+  const chunks: T[][] = [];
+  for (let start = 0; start < items.length; start += size) chunks.push(items.slice(start, start + size));
+  return chunks;
+}
+
+/**
+ * The long-poll wait of the next ReceiveMessage while gathering: the configured wait, cut to the
+ * whole seconds left of the batching window; 0 (a short poll) with under a second left.
+ */
+export function receiveWaitSeconds(remainingMs: number, pollWaitSeconds: number): number {
+  return remainingMs >= 1000 ? Math.min(pollWaitSeconds, Math.floor(remainingMs / 1000)) : 0;
+}
+
+/** Messages gathered for one batch, by message id: a redelivery within the window replaces the stale copy. */
+export class GatheringBatch {
+  private readonly byId = new Map<string, Message>();
+  /** Body bytes received, redeliveries included (the payload estimate). */
+  bytes = 0;
+
+  get size(): number {
+    return this.byId.size;
+  }
+
+  /** Adds received messages; returns how many of them were not held yet. */
+  add(messages: readonly Message[]): number {
+    let added = 0;
+    for (const message of messages) {
+      const id = message.MessageId ?? '';
+      if (!this.byId.has(id)) added += 1;
+      this.byId.set(id, message);
+      this.bytes += Buffer.byteLength(message.Body ?? '');
+    }
+    return added;
+  }
+
+  messages(): Message[] {
+    return [...this.byId.values()];
+  }
+}
+
+/** A delay that doubles after each failure, up to `max`, and starts over after a success. */
+export class Backoff {
+  private current: number;
+  constructor(
+    private readonly first: number,
+    private readonly max: number,
+  ) {
+    this.current = first;
+  }
+
+  /** The delay to wait now; the next one is twice as long. */
+  next(): number {
+    const delay = this.current;
+    this.current = Math.min(delay * 2, this.max);
+    return delay;
+  }
+
+  reset(): void {
+    this.current = this.first;
+  }
+}
+
+const errorText = (err: unknown): string => (err instanceof Error ? `${err.name}: ${err.message}` : String(err));
+
+/** The `esm.batch` log line of an outcome. */
+function batchLogLine(base: Record<string, unknown>, outcome: SqsBatchOutcome, size: number, deleted: number): Record<string, unknown> {
+  switch (outcome.kind) {
+    case 'invoke_error': {
+      const { kind, error } = outcome.result;
+      return { ...base, level: 'warn', outcome: 'invoke_error', kind, errorType: error.errorType, errorMessage: error.errorMessage, failures: size, deleted: 0 };
+    }
+    case 'invalid_response':
+      return { ...base, level: 'warn', outcome: 'invalid_response', reason: outcome.reason, failures: size, deleted: 0 };
+    default:
+      return { ...base, outcome: outcome.kind, failures: outcome.failed, deleted };
+  }
+}
+
+/** One running mapping: pollers that gather batches in turn and invoke them up to the concurrency. */
+class QueuePollers {
+  readonly stats = emptyMappingStats();
+  private readonly settings: ReturnType<typeof validate>;
+  private readonly region: string;
+  private readonly reportItemFailures: boolean;
+  private readonly log: LogSink;
+  private readonly slots: Slots;
   // One poller gathers at a time, so a batching window collects what arrives in it instead of
   // splitting it between pollers; invocations still run up to the concurrency.
-  const gatherTurn = new Slots(1);
-  const invocations = new Set<Promise<void>>();
+  private readonly gatherTurn = new Slots(1);
+  private readonly invocations = new Set<Promise<void>>();
   /** Messages received and not yet handed to the function (or released). */
-  let heldMessages = 0;
-  let stopping = false;
+  private heldMessages = 0;
+  private stopping = false;
+  private readonly pollers: Promise<void>[];
+  private stopped: Promise<void> | undefined;
+
+  constructor(private readonly opts: EventSourceMappingOptions) {
+    this.settings = validate(opts);
+    this.region = opts.region ?? LOCAL_REGION;
+    this.reportItemFailures = (opts.functionResponseTypes ?? ['ReportBatchItemFailures']).includes('ReportBatchItemFailures');
+    this.log = opts.logSink ?? ((line) => process.stdout.write(JSON.stringify(line) + '\n'));
+    this.slots = new Slots(this.settings.maximumConcurrency);
+    // AWS starts a handful of pollers; more than the concurrency would only hold messages idle.
+    const pollerCount = Math.min(this.settings.maximumConcurrency, 5);
+    this.pollers = Array.from({ length: pollerCount }, () => this.poller());
+    this.log({ event: 'esm.started', queueArn: opts.queueArn, ...this.settings, reportItemFailures: this.reportItemFailures, pollers: pollerCount });
+  }
+
+  idle(): boolean {
+    return this.heldMessages === 0 && this.stats.inFlight === 0;
+  }
+
+  /** One ReceiveMessage call; undefined when it failed (logged, and waited out with `backoff`). */
+  private async receive(maxMessages: number, waitSeconds: number, backoff: Backoff): Promise<Message[] | undefined> {
+    try {
+      const answer = await this.opts.sqs.send(
+        new ReceiveMessageCommand({
+          QueueUrl: this.opts.queueUrl,
+          MaxNumberOfMessages: maxMessages,
+          WaitTimeSeconds: waitSeconds,
+          MessageSystemAttributeNames: ['All'],
+          MessageAttributeNames: ['All'],
+        }),
+      );
+      backoff.reset();
+      return answer.Messages ?? [];
+    } catch (err) {
+      this.stats.receiveErrors += 1;
+      this.log({ event: 'esm.receive_error', level: 'warn', queueArn: this.opts.queueArn, error: errorText(err) });
+      await sleep(backoff.next());
+      return undefined;
+    }
+  }
 
   /** Gathers one batch: until full, the window ends, the payload limit nears, or stop(). */
-  async function gather(): Promise<Message[]> {
-    const batch = new Map<string, Message>();
-    let bytes = 0;
+  private async gather(): Promise<Message[]> {
+    const { batchSize, maximumBatchingWindowSeconds, pollWaitSeconds } = this.settings;
+    const batch = new GatheringBatch();
+    const backoff = new Backoff(200, 5000);
     let deadline: number | undefined;
-    let receiveBackoff = 200;
-    while (!stopping && batch.size < settings.batchSize && bytes < MAX_PAYLOAD_BYTES) {
+    while (!this.stopping && batch.size < batchSize && batch.bytes < MAX_PAYLOAD_BYTES) {
       const remaining = deadline === undefined ? Infinity : deadline - Date.now();
       if (remaining <= 0) break;
-      const waitSeconds = remaining >= 1000 ? Math.min(settings.pollWaitSeconds, Math.floor(remaining / 1000)) : 0;
-      let messages: Message[];
-      try {
-        const answer = await sqs.send(
-          new ReceiveMessageCommand({
-            QueueUrl: queueUrl,
-            MaxNumberOfMessages: Math.min(10, settings.batchSize - batch.size),
-            WaitTimeSeconds: waitSeconds,
-            MessageSystemAttributeNames: ['All'],
-            MessageAttributeNames: ['All'],
-          }),
-        );
-        messages = answer.Messages ?? [];
-        receiveBackoff = 200;
-      } catch (err) {
-        stats.receiveErrors += 1;
-        log({ event: 'esm.receive_error', level: 'warn', queueArn, error: err instanceof Error ? `${err.name}: ${err.message}` : String(err) });
-        await sleep(receiveBackoff);
-        receiveBackoff = Math.min(receiveBackoff * 2, 5000);
-        continue;
-      }
-      for (const message of messages) {
-        stats.received += 1;
-        const id = message.MessageId ?? '';
-        if (!batch.has(id)) heldMessages += 1;
-        batch.set(id, message); // a redelivery within the window replaces the stale copy
-        bytes += Buffer.byteLength(message.Body ?? '');
-      }
+      const waitSeconds = receiveWaitSeconds(remaining, pollWaitSeconds);
+      const messages = await this.receive(Math.min(10, batchSize - batch.size), waitSeconds, backoff);
+      if (messages === undefined) continue;
+      this.stats.received += messages.length;
+      this.heldMessages += batch.add(messages);
       if (batch.size === 0) continue;
-      if (settings.maximumBatchingWindowSeconds === 0) break;
-      deadline ??= Date.now() + settings.maximumBatchingWindowSeconds * 1000;
+      if (maximumBatchingWindowSeconds === 0) break;
+      deadline ??= Date.now() + maximumBatchingWindowSeconds * 1000;
       if (messages.length === 0 && waitSeconds === 0) await sleep(Math.min(50, Math.max(0, deadline - Date.now())));
     }
-    return [...batch.values()];
+    return batch.messages();
+  }
+
+  /** Makes one chunk visible again at once; returns how many the queue took back. */
+  private async releaseChunk(chunk: Message[]): Promise<number> {
+    const queueArn = this.opts.queueArn;
+    try {
+      const answer = await this.opts.sqs.send(
+        new ChangeMessageVisibilityBatchCommand({
+          QueueUrl: this.opts.queueUrl,
+          Entries: chunk.map((message, index) => ({ Id: String(index), ReceiptHandle: message.ReceiptHandle, VisibilityTimeout: 0 })),
+        }),
+      );
+      for (const failed of answer.Failed ?? []) {
+        const messageId = chunk[Number(failed.Id)]?.MessageId;
+        this.log({ event: 'esm.release_error', level: 'warn', queueArn, messageId, code: failed.Code, error: failed.Message, returnsAfter: 'visibility timeout' });
+      }
+      return answer.Successful?.length ?? 0;
+    } catch (err) {
+      const messageIds = chunk.map((message) => message.MessageId);
+      this.log({ event: 'esm.release_error', level: 'warn', queueArn, messageIds, error: errorText(err), returnsAfter: 'visibility timeout' });
+      return 0;
+    }
   }
 
   /**
@@ -269,148 +429,118 @@ export function startEventSourceMapping(opts: EventSourceMappingOptions): EventS
    * the queue did not take back stays in flight and returns after its visibility timeout, as on
    * AWS: never lost, only later; each such message is logged with its id.
    */
-  async function release(messages: Message[]): Promise<void> {
+  private async release(messages: Message[]): Promise<void> {
     let released = 0;
-    for (let start = 0; start < messages.length; start += 10) {
-      const chunk = messages.slice(start, start + 10);
-      try {
-        const answer = await sqs.send(
-          new ChangeMessageVisibilityBatchCommand({
-            QueueUrl: queueUrl,
-            Entries: chunk.map((message, index) => ({ Id: String(index), ReceiptHandle: message.ReceiptHandle, VisibilityTimeout: 0 })),
-          }),
-        );
-        released += answer.Successful?.length ?? 0;
-        for (const failed of answer.Failed ?? []) {
-          const messageId = chunk[Number(failed.Id)]?.MessageId;
-          log({ event: 'esm.release_error', level: 'warn', queueArn, messageId, code: failed.Code, error: failed.Message, returnsAfter: 'visibility timeout' });
-        }
-      } catch (err) {
-        const messageIds = chunk.map((message) => message.MessageId);
-        log({ event: 'esm.release_error', level: 'warn', queueArn, messageIds, error: err instanceof Error ? `${err.name}: ${err.message}` : String(err), returnsAfter: 'visibility timeout' });
-      }
-    }
-    log({ event: 'esm.released', queueArn, released, of: messages.length });
+    for (const chunk of chunksOf(messages)) released += await this.releaseChunk(chunk);
+    this.log({ event: 'esm.released', queueArn: this.opts.queueArn, released, of: messages.length });
   }
 
-  async function deleteMessages(messages: Message[]): Promise<number> {
-    let deleted = 0;
-    for (let start = 0; start < messages.length; start += 10) {
-      const chunk = messages.slice(start, start + 10);
-      try {
-        const answer = await sqs.send(
-          new DeleteMessageBatchCommand({
-            QueueUrl: queueUrl,
-            Entries: chunk.map((message, index) => ({ Id: String(index), ReceiptHandle: message.ReceiptHandle })),
-          }),
-        );
-        deleted += answer.Successful?.length ?? 0;
-        if (answer.Failed && answer.Failed.length > 0) {
-          stats.deleteErrors += answer.Failed.length;
-          log({ event: 'esm.delete_error', level: 'warn', queueArn, failed: answer.Failed.map((entry) => entry.Code) });
-        }
-      } catch (err) {
-        // The messages come back after the visibility timeout: at-least-once, as on AWS.
-        stats.deleteErrors += chunk.length;
-        log({ event: 'esm.delete_error', level: 'warn', queueArn, error: err instanceof Error ? `${err.name}: ${err.message}` : String(err) });
+  /** Deletes one chunk; returns how many were deleted. */
+  private async deleteChunk(chunk: Message[]): Promise<number> {
+    try {
+      const answer = await this.opts.sqs.send(
+        new DeleteMessageBatchCommand({
+          QueueUrl: this.opts.queueUrl,
+          Entries: chunk.map((message, index) => ({ Id: String(index), ReceiptHandle: message.ReceiptHandle })),
+        }),
+      );
+      if (answer.Failed && answer.Failed.length > 0) {
+        this.stats.deleteErrors += answer.Failed.length;
+        this.log({ event: 'esm.delete_error', level: 'warn', queueArn: this.opts.queueArn, failed: answer.Failed.map((entry) => entry.Code) });
       }
+      return answer.Successful?.length ?? 0;
+    } catch (err) {
+      // The messages come back after the visibility timeout: at-least-once, as on AWS.
+      this.stats.deleteErrors += chunk.length;
+      this.log({ event: 'esm.delete_error', level: 'warn', queueArn: this.opts.queueArn, error: errorText(err) });
+      return 0;
     }
-    stats.deleted += deleted;
+  }
+
+  private async deleteMessages(messages: Message[]): Promise<number> {
+    let deleted = 0;
+    for (const chunk of chunksOf(messages)) deleted += await this.deleteChunk(chunk);
+    this.stats.deleted += deleted;
     return deleted;
   }
 
-  async function processBatch(messages: Message[]): Promise<void> {
-    stats.batches += 1;
-    stats.inFlight += 1;
+  /** Invokes the function with one batch and deletes what it finished. */
+  private async processBatch(messages: Message[]): Promise<void> {
+    this.stats.batches += 1;
+    this.stats.inFlight += 1;
     try {
-      const event = { Records: messages.map((message) => toSqsEventRecord(message, queueArn, region)) };
-      let result: InvokeResult;
-      try {
-        result = await opts.invoke(event);
-      } catch (err) {
-        // An invoke that cannot even be made is a failed invoke like any other.
-        result = {
-          ok: false,
-          requestId: '',
-          kind: 'crash',
-          error: { errorType: err instanceof Error ? err.name : 'Error', errorMessage: err instanceof Error ? err.message : String(err) },
-          durationMs: 0,
-        };
-      }
-      const base = { event: 'esm.batch', queueArn, size: messages.length, requestId: result.requestId, durationMs: result.durationMs };
-      if (!result.ok) {
-        stats.invokeErrors += 1;
-        log({ ...base, level: 'warn', outcome: 'invoke_error', kind: result.kind, errorType: result.error.errorType, errorMessage: result.error.errorMessage, failures: messages.length, deleted: 0 });
-        return;
-      }
-      let keep = new Set<string>();
-      if (reportItemFailures) {
-        const verdict = readBatchResponse(result.payload, new Set(messages.map((message) => message.MessageId ?? '')));
-        if (!verdict.valid) {
-          stats.invalidResponses += 1;
-          log({ ...base, level: 'warn', outcome: 'invalid_response', reason: verdict.reason, failures: messages.length, deleted: 0 });
-          return;
-        }
-        keep = verdict.failedIds;
-        stats.failedItems += keep.size;
-      }
-      const deleted = await deleteMessages(messages.filter((message) => !keep.has(message.MessageId ?? '')));
-      log({ ...base, outcome: keep.size > 0 ? 'partial' : 'success', failures: keep.size, deleted });
+      const { queueArn } = this.opts;
+      const result = await invokeOrCrash(this.opts.invoke, { Records: messages.map((message) => toSqsEventRecord(message, queueArn, this.region)) });
+      const outcome = judgeSqsBatch(messages, result, this.reportItemFailures);
+      if (outcome.kind === 'invoke_error') this.stats.invokeErrors += 1;
+      else if (outcome.kind === 'invalid_response') this.stats.invalidResponses += 1;
+      else this.stats.failedItems += outcome.failed;
+      const deleted = outcome.toDelete.length > 0 ? await this.deleteMessages(outcome.toDelete) : 0;
+      this.log(batchLogLine({ event: 'esm.batch', queueArn, size: messages.length, requestId: result.requestId, durationMs: result.durationMs }, outcome, messages.length, deleted));
     } finally {
-      stats.inFlight -= 1;
+      this.stats.inFlight -= 1;
     }
   }
 
-  async function poller(): Promise<void> {
-    while (!stopping) {
-      await slots.acquire();
-      if (stopping) {
-        slots.release();
+  /** Gathers a batch while holding the gathering turn. */
+  private async gatherInTurn(): Promise<Message[]> {
+    await this.gatherTurn.acquire();
+    try {
+      return await this.gather();
+    } finally {
+      this.gatherTurn.release();
+    }
+  }
+
+  /** Hands a gathered batch to the function; its slot is freed when the invoke and deletes end. */
+  private startInvocation(messages: Message[]): void {
+    this.heldMessages -= messages.length;
+    const invocation = this.processBatch(messages).finally(() => {
+      this.slots.release();
+      this.invocations.delete(invocation);
+    });
+    this.invocations.add(invocation);
+  }
+
+  private async poller(): Promise<void> {
+    while (!this.stopping) {
+      await this.slots.acquire();
+      if (this.stopping) {
+        this.slots.release();
         break;
       }
-      await gatherTurn.acquire();
-      let messages: Message[];
-      try {
-        messages = await gather();
-      } finally {
-        gatherTurn.release();
-      }
+      const messages = await this.gatherInTurn();
       if (messages.length === 0) {
-        slots.release();
+        this.slots.release();
         continue;
       }
-      if (stopping) {
-        await release(messages);
-        heldMessages -= messages.length;
-        slots.release();
+      if (this.stopping) {
+        await this.release(messages);
+        this.heldMessages -= messages.length;
+        this.slots.release();
         break;
       }
-      heldMessages -= messages.length;
-      const invocation = processBatch(messages).finally(() => {
-        slots.release();
-        invocations.delete(invocation);
-      });
-      invocations.add(invocation);
+      this.startInvocation(messages);
     }
   }
 
-  // AWS starts a handful of pollers; more than the concurrency would only hold messages idle.
-  const pollerCount = Math.min(settings.maximumConcurrency, 5);
-  const pollers = Array.from({ length: pollerCount }, () => poller());
-  log({ event: 'esm.started', queueArn, ...settings, reportItemFailures, pollers: pollerCount });
+  stop(): Promise<void> {
+    this.stopped ??= (async () => {
+      this.stopping = true;
+      await Promise.all(this.pollers);
+      while (this.invocations.size > 0) await Promise.allSettled([...this.invocations]);
+      this.log({ event: 'esm.stopped', queueArn: this.opts.queueArn, ...this.stats });
+    })();
+    return this.stopped;
+  }
+}
 
-  let stopped: Promise<void> | undefined;
+/** Starts polling at once. Defaults: batch 10, window 0 s, concurrency 2, partial batch responses on. */
+export function startEventSourceMapping(opts: EventSourceMappingOptions): EventSourceMapping {
+  const pollers = new QueuePollers(opts);
   return {
-    stop() {
-      stopped ??= (async () => {
-        stopping = true;
-        await Promise.all(pollers);
-        while (invocations.size > 0) await Promise.allSettled([...invocations]);
-        log({ event: 'esm.stopped', queueArn, ...stats });
-      })();
-      return stopped;
-    },
-    stats: () => ({ ...stats }),
-    idle: () => heldMessages === 0 && stats.inFlight === 0,
+    stop: () => pollers.stop(),
+    stats: () => ({ ...pollers.stats }),
+    idle: () => pollers.idle(),
   };
 }

@@ -57,6 +57,8 @@ export interface LocalFunctionStats {
   coldStarts: number;
   /** Sandboxes started after the initial `concurrency`. */
   restarts: number;
+  /** Sandboxes alive now (starting or ready); 0 once every slot is parked, waiting for the next invoke. */
+  sandboxes: number;
 }
 
 export interface LocalFunction {
@@ -158,7 +160,7 @@ class FunctionHost {
   /** One entry per concurrency slot; undefined = parked, to be started by the next invoke. */
   private readonly slots: (Sandbox | undefined)[];
   private readonly sandboxes = new Map<string, Sandbox>();
-  private readonly counters: LocalFunctionStats = { invocations: 0, errors: 0, coldStarts: 0, restarts: 0 };
+  private readonly counters: Omit<LocalFunctionStats, 'sandboxes'> = { invocations: 0, errors: 0, coldStarts: 0, restarts: 0 };
   private mainEndpoint?: RuntimeApiEndpoint;
   private generation = 0;
   private stopping = false;
@@ -204,7 +206,7 @@ class FunctionHost {
   }
 
   stats(): LocalFunctionStats {
-    return { ...this.counters };
+    return { ...this.counters, sandboxes: this.sandboxes.size };
   }
 
   invoke(event: unknown): Promise<InvokeResult> {

@@ -10,7 +10,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { mappingSwitch, type MappingState } from './mapping-enabled-state';
-import { emptyStreamMappingStats, startStreamMapping, streamMappingSettings, type StreamMapping, type StreamMappingOptions } from './stream-mapping';
+import { consumerCaughtUp, emptyStreamMappingStats, startStreamMapping, streamMappingSettings, type StreamMapping, type StreamMappingOptions } from './stream-mapping';
 import type { LogSink } from './invoke-contract';
 
 export interface SwitchableStreamMappingOptions extends StreamMappingOptions {
@@ -70,8 +70,7 @@ export function startSwitchableStreamMapping(opts: SwitchableStreamMappingOption
   const start = (): StreamMapping => startStreamMapping({ ...mappingOptions, consumerName: consumer, functionArn, logSink: sink });
 
   const mapping = mappingSwitch({ name: uuid, enabled, start, emptyStats: emptyStreamMappingStats });
-  const caughtUp = (): boolean =>
-    mapping.current()?.caughtUp() ?? stream.shardIds.every((shardId) => stream.lastSequenceNumber(shardId) === undefined || stream.checkpointOf(consumer, shardId) === stream.lastSequenceNumber(shardId));
+  const caughtUp = (): boolean => mapping.current()?.caughtUp() ?? consumerCaughtUp(stream, consumer);
 
   return {
     kind: 'kinesis',

@@ -15,7 +15,7 @@
 import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { checkInt } from '../../../core/checks';
 import { configError } from '../../../core/errors';
-import { readBatchResponse } from './event-source-mapping';
+import { Backoff, invokeOrCrash, readBatchResponse } from './event-source-mapping';
 import type { LocalStream, StreamRecord } from '../kinesis/stream';
 import type { InvokeFn, InvokeResult, LogSink } from './invoke-contract';
 
@@ -168,8 +168,6 @@ const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout
 /** Thrown inside a shard loop when stop() interrupts a retry: the checkpoint stays where it is. */
 class Stopping extends Error {}
 
-type BatchOutcome = { kind: 'success' } | { kind: 'partial'; lowestFailed: number } | { kind: 'error'; result: InvokeResult; reason: string };
-
 /** Every counter of a stream mapping at zero. */
 export function emptyStreamMappingStats(): StreamMappingStats {
   return {
@@ -186,274 +184,415 @@ export function emptyStreamMappingStats(): StreamMappingStats {
   };
 }
 
+/** Why the mapping gives records up, in AWS's words (the failure record's `condition`). */
+export type GiveUpCondition = KinesisFailureRecord['requestContext']['condition'];
+
+/** What one invoke of a batch came to. `lowestFailed` indexes the batch (records are in sequence order). */
+export type StreamBatchOutcome =
+  | { kind: 'success' }
+  | { kind: 'partial'; lowestFailed: number; failures: number }
+  | { kind: 'invoke_error'; result: Extract<InvokeResult, { ok: false }> }
+  | { kind: 'invalid_response'; result: InvokeResult; reason: string };
+
+/**
+ * Reads one invoke's result as Lambda reads a stream batch's. A failed invoke fails the whole
+ * batch. Without ReportBatchItemFailures any returned payload is success; with it, a malformed
+ * response fails the whole batch, and listed sequence numbers make it partial from the lowest one.
+ */
+export function judgeStreamBatch(records: readonly StreamRecord[], result: InvokeResult, reportItemFailures: boolean): StreamBatchOutcome {
+  if (!result.ok) return { kind: 'invoke_error', result };
+  if (!reportItemFailures) return { kind: 'success' };
+  const verdict = readBatchResponse(result.payload, new Set(records.map((r) => r.sequenceNumber)));
+  if (!verdict.valid) return { kind: 'invalid_response', result, reason: verdict.reason };
+  if (verdict.failedIds.size === 0) return { kind: 'success' };
+  // Lambda resumes from the lowest failed sequence number: everything before it succeeded.
+  const lowestFailed = records.findIndex((r) => verdict.failedIds.has(r.sequenceNumber));
+  return { kind: 'partial', lowestFailed, failures: verdict.failedIds.size };
+}
+
+/**
+ * How many records at the head of `records` (in arrival order) are older than
+ * `maximumRecordAgeSeconds` at `nowMs`; -1 means none ever are.
+ */
+export function expiredRecordCount(records: readonly StreamRecord[], nowMs: number, maximumRecordAgeSeconds: number): number {
+  if (maximumRecordAgeSeconds === -1) return 0;
+  // Records arrive in order, so the expired ones are a prefix.
+  const limit = nowMs / 1000 - maximumRecordAgeSeconds;
+  const firstFresh = records.findIndex((r) => r.approximateArrivalTimestamp >= limit);
+  return firstFresh === -1 ? records.length : firstFresh;
+}
+
+/** Splits a failing batch in two, the first half the larger: BisectBatchOnFunctionError's halves. */
+export function bisectBatch<T>(records: readonly T[]): [T[], T[]] {
+  const middle = Math.ceil(records.length / 2);
+  return [records.slice(0, middle), records.slice(middle)];
+}
+
+/** The retry rules of a stream mapping. */
+export interface RetryPolicy {
+  /** -1: until the record expires. */
+  maximumRetryAttempts: number;
+  /** First wait; it doubles per retry up to 2 s. */
+  retryDelayMs: number;
+}
+
+/** The longest wait between two retries of a batch. */
+const MAX_RETRY_DELAY_MS = 2000;
+
+/**
+ * After a failed attempt: `retries` counts it (the first invoke is not a retry, as in
+ * MaximumRetryAttempts). Gives up once retries exceed the maximum; otherwise waits `retryDelayMs`
+ * doubled per earlier retry, up to 2 s.
+ */
+export function planRetry(retries: number, policy: RetryPolicy): { kind: 'retry'; retries: number; delayMs: number } | { kind: 'give_up'; retries: number } {
+  if (policy.maximumRetryAttempts !== -1 && retries > policy.maximumRetryAttempts) return { kind: 'give_up', retries };
+  return { kind: 'retry', retries, delayMs: Math.min(policy.retryDelayMs * 2 ** Math.max(0, retries - 1), MAX_RETRY_DELAY_MS) };
+}
+
+/**
+ * Where the shard's checkpoint moves after an outcome: the last record on success, the record
+ * before the lowest failed one on a partial response (none when the first failed), else nowhere.
+ */
+export function nextCheckpoint<T>(records: readonly T[], outcome: StreamBatchOutcome): T | undefined {
+  if (outcome.kind === 'success') return records[records.length - 1];
+  if (outcome.kind === 'partial' && outcome.lowestFailed > 0) return records[outcome.lowestFailed - 1];
+  return undefined;
+}
+
+/** What the mapping does after an invoke of `records`. */
+export type StreamStep<T> =
+  | { kind: 'done'; checkpoint: T | undefined }
+  | { kind: 'bisect'; halves: [T[], T[]] }
+  | { kind: 'retry'; checkpoint: T | undefined; records: T[]; retries: number; delayMs: number }
+  | { kind: 'give_up'; checkpoint: T | undefined; records: T[]; retries: number; last?: InvokeResult };
+
+/**
+ * The mapping's rule for the next step, as AWS documents it: success checkpoints the batch; a
+ * partial response checkpoints before the lowest failure and retries from there; a function error
+ * or invalid response bisects (when on and the batch has two or more records, not counted as a
+ * retry) or retries the whole batch; past MaximumRetryAttempts the remaining records are given up.
+ */
+export function planNextStep<T>(records: readonly T[], outcome: StreamBatchOutcome, retries: number, policy: RetryPolicy & { bisectBatchOnFunctionError: boolean }): StreamStep<T> {
+  const checkpoint = nextCheckpoint(records, outcome);
+  if (outcome.kind === 'success') return { kind: 'done', checkpoint };
+  if (outcome.kind === 'partial') return { ...planRetry(retries + 1, policy), checkpoint, records: records.slice(outcome.lowestFailed) };
+  if (policy.bisectBatchOnFunctionError && records.length > 1) return { kind: 'bisect', halves: bisectBatch(records) };
+  const retry = planRetry(retries + 1, policy);
+  return retry.kind === 'give_up' ? { ...retry, checkpoint, records: [...records], last: outcome.result } : { ...retry, checkpoint, records: [...records] };
+}
+
+/** Lambda's estimate of one record in the event: base64 grows data by a third; the rest is about 500 bytes of JSON. */
+function eventBytes(record: StreamRecord): number {
+  return Math.ceil((record.data.length * 4) / 3) + 500;
+}
+
+/** The head of `records` whose event stays under `maxBytes` (at least one record). */
+export function withinPayloadLimit(records: readonly StreamRecord[], maxBytes = MAX_PAYLOAD_BYTES): StreamRecord[] {
+  let bytes = 0;
+  const batch: StreamRecord[] = [];
+  for (const record of records) {
+    const size = eventBytes(record);
+    if (batch.length > 0 && bytes + size > maxBytes) break;
+    batch.push(record);
+    bytes += size;
+  }
+  return batch;
+}
+
+/** What a failure record says besides the records themselves. */
+export interface FailureContext {
+  condition: GiveUpCondition;
+  /** Invokes made for these records so far. */
+  invokeCount: number;
+  /** The last failed invoke's result, for `responseContext.functionError`. */
+  last?: InvokeResult;
+  functionArn: string;
+  streamArn: string;
+  nowMs: number;
+}
+
+/** AWS's invocation record for records given up (one shard, in order, at least one). */
+export function kinesisFailureRecord(records: readonly StreamRecord[], context: FailureContext): KinesisFailureRecord {
+  const first = records[0] as StreamRecord;
+  const final = records[records.length - 1] as StreamRecord;
+  const { last } = context;
+  const iso = (seconds: number): string => new Date(seconds * 1000).toISOString();
+  return {
+    requestContext: { requestId: last?.requestId ?? '', functionArn: context.functionArn, condition: context.condition, approximateInvokeCount: context.invokeCount },
+    responseContext: { statusCode: 200, executedVersion: '$LATEST', ...(last && !last.ok ? { functionError: last.kind === 'handled' ? 'Handled' : 'Unhandled' } : {}) },
+    version: '1.0',
+    timestamp: new Date(context.nowMs).toISOString(),
+    KinesisBatchInfo: {
+      shardId: first.shardId,
+      startSequenceNumber: first.sequenceNumber,
+      endSequenceNumber: final.sequenceNumber,
+      approximateArrivalOfFirstRecord: iso(first.approximateArrivalTimestamp),
+      approximateArrivalOfLastRecord: iso(final.approximateArrivalTimestamp),
+      batchSize: records.length,
+      streamArn: context.streamArn,
+    },
+  };
+}
+
+/** The `stream.batch` log line of an outcome. */
+function batchLogLine(records: readonly StreamRecord[], result: InvokeResult, outcome: StreamBatchOutcome, streamArn: string): Record<string, unknown> {
+  const base = {
+    event: 'stream.batch',
+    streamArn,
+    shardId: records[0]?.shardId,
+    size: records.length,
+    firstSequenceNumber: records[0]?.sequenceNumber,
+    lastSequenceNumber: records[records.length - 1]?.sequenceNumber,
+    requestId: result.requestId,
+    durationMs: result.durationMs,
+  };
+  switch (outcome.kind) {
+    case 'success':
+      return { ...base, outcome: 'success' };
+    case 'partial':
+      return { ...base, outcome: 'partial', failures: outcome.failures, retryFrom: records[outcome.lowestFailed]?.sequenceNumber };
+    case 'invalid_response':
+      return { ...base, level: 'warn', outcome: 'invalid_response', reason: outcome.reason };
+    case 'invoke_error': {
+      const { kind, error } = outcome.result;
+      return { ...base, level: 'warn', outcome: 'invoke_error', kind, errorType: error.errorType, errorMessage: error.errorMessage };
+    }
+  }
+}
+
+/** LATEST: a shard without a checkpoint starts after whatever it holds now; TRIM_HORIZON: at its start. */
+function applyStartingPosition(stream: LocalStream, consumer: string, startingPosition: 'LATEST' | 'TRIM_HORIZON'): void {
+  for (const shardId of stream.shardIds) {
+    if (stream.checkpointOf(consumer, shardId) !== undefined) continue;
+    const last = startingPosition === 'LATEST' ? stream.lastSequenceNumber(shardId) : undefined;
+    if (last !== undefined) stream.checkpoint(consumer, shardId, last);
+  }
+}
+
+/** True when the consumer's checkpoint is at the last record of every shard that has records. */
+export function consumerCaughtUp(stream: LocalStream, consumer: string): boolean {
+  return stream.shardIds.every((shardId) => stream.lastSequenceNumber(shardId) === undefined || stream.checkpointOf(consumer, shardId) === stream.lastSequenceNumber(shardId));
+}
+
+const errorText = (err: unknown): string => (err instanceof Error ? err.message : String(err));
+
+/** One running mapping: a loop per shard, each delivering one batch at a time. */
+class ShardReaders {
+  readonly stats = emptyStreamMappingStats();
+  private readonly settings: ReturnType<typeof streamMappingSettings>;
+  private readonly stream: LocalStream;
+  private readonly consumer: string;
+  private readonly functionArn: string;
+  private readonly reportItemFailures: boolean;
+  private readonly log: LogSink;
+  private readonly now: () => number;
+  private stopping = false;
+  private inFlight = 0;
+  private readonly wakers = new Map<string, () => void>();
+  private readonly caughtUpWaiters = new Set<() => void>();
+  private readonly unsubscribe: () => void;
+  private readonly loops: Promise<void>[];
+  private stopped: Promise<void> | undefined;
+
+  constructor(private readonly opts: StreamMappingOptions) {
+    this.settings = streamMappingSettings(opts);
+    this.stream = opts.stream;
+    this.consumer = opts.consumerName ?? 'resize';
+    this.functionArn = opts.functionArn ?? `arn:aws:lambda:${this.stream.region}:000000000000:function:resize`;
+    this.reportItemFailures = (opts.functionResponseTypes ?? ['ReportBatchItemFailures']).includes('ReportBatchItemFailures');
+    this.log = opts.logSink ?? ((line) => process.stdout.write(JSON.stringify(line) + '\n'));
+    this.now = opts.now ?? Date.now;
+    applyStartingPosition(this.stream, this.consumer, this.settings.startingPosition);
+    this.unsubscribe = this.stream.onPut((shardId) => this.wakers.get(shardId)?.());
+    this.loops = this.stream.shardIds.map((shardId) => this.runShard(shardId));
+    const { stream, consumer, settings, reportItemFailures } = this;
+    this.log({ event: 'stream.mapping_started', streamArn: stream.arn, consumer, shards: stream.shardIds.length, ...settings, reportItemFailures, onFailure: !!opts.onFailure });
+  }
+
+  isCaughtUp(): boolean {
+    return this.inFlight === 0 && consumerCaughtUp(this.stream, this.consumer);
+  }
+
+  private notifyIfCaughtUp(): void {
+    if (!this.isCaughtUp()) return;
+    for (const resolve of this.caughtUpWaiters) resolve();
+    this.caughtUpWaiters.clear();
+  }
+
+  private checkpoint(record: StreamRecord | undefined): void {
+    if (record) this.stream.checkpoint(this.consumer, record.shardId, record.sequenceNumber);
+  }
+
+  /** Invokes the function with one batch and reads the outcome (counted and logged). */
+  private async invokeBatch(records: StreamRecord[]): Promise<StreamBatchOutcome> {
+    this.stats.batches += 1;
+    this.stats.recordsInvoked += records.length;
+    const result = await invokeOrCrash(this.opts.invoke, { Records: records.map((r) => toKinesisEventRecord(r, this.stream.arn, this.stream.region)) });
+    const outcome = judgeStreamBatch(records, result, this.reportItemFailures);
+    if (outcome.kind === 'invoke_error') this.stats.invokeErrors += 1;
+    if (outcome.kind === 'invalid_response') this.stats.invalidResponses += 1;
+    if (outcome.kind === 'partial') this.stats.partialFailures += 1;
+    this.log(batchLogLine(records, result, outcome, this.stream.arn));
+    return outcome;
+  }
+
+  /** Sends a failure record until the destination takes it; only stop() ends the attempts. */
+  private async sendToDestination(destination: FailureDestination, record: KinesisFailureRecord): Promise<void> {
+    const backoff = new Backoff(this.settings.retryDelayMs || 50, MAX_RETRY_DELAY_MS);
+    for (;;) {
+      try {
+        await destination(record);
+        return;
+      } catch (err) {
+        this.stats.failureDestinationErrors += 1;
+        this.log({ event: 'stream.failure_destination_error', level: 'warn', streamArn: this.stream.arn, shardId: record.KinesisBatchInfo.shardId, error: errorText(err) });
+        if (this.stopping) throw new Stopping();
+        await sleep(backoff.next());
+      }
+    }
+  }
+
+  /** Hands records over to the on-failure destination (or logs them discarded without one), then checkpoints them. */
+  private async giveUp(records: StreamRecord[], condition: GiveUpCondition, invokeCount: number, last?: InvokeResult): Promise<void> {
+    const record = kinesisFailureRecord(records, { condition, invokeCount, last, functionArn: this.functionArn, streamArn: this.stream.arn, nowMs: this.now() });
+    const described = { ...record.KinesisBatchInfo, condition, approximateInvokeCount: invokeCount };
+    if (this.opts.onFailure) {
+      await this.sendToDestination(this.opts.onFailure, record);
+      this.stats.recordsToFailureDestination += records.length;
+      this.log({ event: 'stream.sent_to_failure_destination', level: 'warn', ...described });
+    } else {
+      this.stats.recordsDiscarded += records.length;
+      this.log({ event: 'stream.discarded', level: 'error', ...described });
+    }
+    this.checkpoint(records[records.length - 1]);
+  }
+
+  private async retryPause(delayMs: number): Promise<void> {
+    if (this.stopping) throw new Stopping();
+    await sleep(delayMs);
+    if (this.stopping) throw new Stopping();
+  }
+
+  /** Delivers each half in order, with the retries and invokes so far (a split is not a retry). */
+  private async deliverHalves(halves: [StreamRecord[], StreamRecord[]], retries: number, invokes: number): Promise<void> {
+    this.stats.bisections += 1;
+    this.log({ event: 'stream.bisect', streamArn: this.stream.arn, shardId: halves[0][0]?.shardId, halves: [halves[0].length, halves[1].length] });
+    await this.deliver(halves[0], retries, invokes);
+    await this.deliver(halves[1], retries, invokes);
+  }
+
+  /** Finishes `records` (one shard, in order): each ends checkpointed as done or given up. */
+  private async deliver(records: StreamRecord[], retriesSoFar: number, invokesSoFar: number): Promise<void> {
+    const policy = { ...this.settings, bisectBatchOnFunctionError: this.opts.bisectBatchOnFunctionError ?? false };
+    let current = records;
+    let retries = retriesSoFar;
+    let invokes = invokesSoFar;
+    while (current.length > 0) {
+      const expired = expiredRecordCount(current, this.now(), this.settings.maximumRecordAgeSeconds);
+      if (expired > 0) {
+        await this.giveUp(current.slice(0, expired), 'RecordAgeExceeded', invokes);
+        current = current.slice(expired);
+        continue;
+      }
+      const outcome = await this.invokeBatch(current);
+      invokes += 1;
+      const step = planNextStep(current, outcome, retries, policy);
+      if (step.kind === 'bisect') return this.deliverHalves(step.halves, retries, invokes);
+      this.checkpoint(step.checkpoint);
+      if (step.kind === 'done') return;
+      if (step.kind === 'give_up') return this.giveUp(step.records, 'RetryAttemptsExhausted', invokes, step.last);
+      this.stats.retries += 1;
+      await this.retryPause(step.delayMs);
+      current = step.records;
+      retries = step.retries;
+    }
+  }
+
+  /** Reads the next batch of a shard: up to batchSize records and under the payload limit. */
+  private nextBatch(shardId: string): StreamRecord[] {
+    return withinPayloadLimit(this.stream.read(shardId, this.stream.checkpointOf(this.consumer, shardId), this.settings.batchSize));
+  }
+
+  /** Resolves on the next put to the shard, after the poll interval, or on stop(). */
+  private waitForPut(shardId: string): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const timer = setTimeout(done, this.settings.pollIntervalMs);
+      const wakers = this.wakers;
+      function done(): void {
+        clearTimeout(timer);
+        wakers.delete(shardId);
+        resolve();
+      }
+      wakers.set(shardId, done);
+    });
+  }
+
+  /** Runs a shard's loop; an unexpected error ends that shard's loop, logged. */
+  private async runShard(shardId: string): Promise<void> {
+    try {
+      await this.shardLoop(shardId);
+    } catch (err) {
+      this.log({ event: 'stream.shard_error', level: 'error', streamArn: this.stream.arn, shardId, error: errorText(err) });
+    }
+  }
+
+  private async shardLoop(shardId: string): Promise<void> {
+    while (!this.stopping) {
+      const batch = this.nextBatch(shardId);
+      if (batch.length === 0) {
+        this.notifyIfCaughtUp();
+        await this.waitForPut(shardId);
+        continue;
+      }
+      this.inFlight += 1;
+      try {
+        await this.deliver(batch, 0, 0);
+      } catch (err) {
+        if (!(err instanceof Stopping)) throw err;
+      } finally {
+        this.inFlight -= 1;
+      }
+    }
+  }
+
+  stop(): Promise<void> {
+    this.stopped ??= (async () => {
+      this.stopping = true;
+      for (const wake of [...this.wakers.values()]) wake();
+      await Promise.all(this.loops);
+      this.unsubscribe();
+      this.log({ event: 'stream.mapping_stopped', streamArn: this.stream.arn, ...this.stats });
+    })();
+    return this.stopped;
+  }
+
+  waitUntilCaughtUp(timeoutMs: number): Promise<void> {
+    if (this.isCaughtUp()) return Promise.resolve();
+    return new Promise<void>((resolve, reject) => {
+      const waiters = this.caughtUpWaiters;
+      const timer = setTimeout(() => {
+        waiters.delete(done);
+        reject(new Error(`stream mapping on ${this.stream.name} not caught up after ${timeoutMs} ms`));
+      }, timeoutMs);
+      function done(): void {
+        clearTimeout(timer);
+        resolve();
+      }
+      waiters.add(done);
+    });
+  }
+}
+
 /**
  * Starts the mapping at once: one loop per shard. Defaults as AWS's: batch 100, LATEST, no bisect,
  * retries until the record expires (-1), partial batch responses on.
  */
 export function startStreamMapping(opts: StreamMappingOptions): StreamMapping {
-  const settings = streamMappingSettings(opts);
-  const { stream } = opts;
-  const consumer = opts.consumerName ?? 'resize';
-  const functionArn = opts.functionArn ?? `arn:aws:lambda:${stream.region}:000000000000:function:resize`;
-  const reportItemFailures = (opts.functionResponseTypes ?? ['ReportBatchItemFailures']).includes('ReportBatchItemFailures');
-  const log: LogSink = opts.logSink ?? ((line) => process.stdout.write(JSON.stringify(line) + '\n'));
-  const now = opts.now ?? Date.now;
-  const stats = emptyStreamMappingStats();
-  let stopping = false;
-  let inFlight = 0;
-  const wakers = new Map<string, () => void>();
-  const caughtUpWaiters = new Set<() => void>();
-
-  // LATEST: a shard without a checkpoint starts after whatever it holds now.
-  for (const shardId of stream.shardIds) {
-    if (stream.checkpointOf(consumer, shardId) !== undefined) continue;
-    const last = settings.startingPosition === 'LATEST' ? stream.lastSequenceNumber(shardId) : undefined;
-    if (last !== undefined) stream.checkpoint(consumer, shardId, last);
-  }
-
-  const isCaughtUp = (): boolean => inFlight === 0 && stream.shardIds.every((shardId) => stream.lastSequenceNumber(shardId) === undefined || stream.checkpointOf(consumer, shardId) === stream.lastSequenceNumber(shardId));
-  const notifyIfCaughtUp = (): void => {
-    if (!isCaughtUp()) return;
-    for (const resolve of caughtUpWaiters) resolve();
-    caughtUpWaiters.clear();
-  };
-
-  const unsubscribe = stream.onPut((shardId) => wakers.get(shardId)?.());
-
-  function checkpoint(record: StreamRecord): void {
-    stream.checkpoint(consumer, record.shardId, record.sequenceNumber);
-  }
-
-  async function invokeBatch(records: StreamRecord[]): Promise<BatchOutcome> {
-    stats.batches += 1;
-    stats.recordsInvoked += records.length;
-    const event = { Records: records.map((r) => toKinesisEventRecord(r, stream.arn, stream.region)) };
-    let result: InvokeResult;
-    try {
-      result = await opts.invoke(event);
-    } catch (err) {
-      result = { ok: false, requestId: '', kind: 'crash', error: { errorType: err instanceof Error ? err.name : 'Error', errorMessage: err instanceof Error ? err.message : String(err) }, durationMs: 0 };
-    }
-    const base = {
-      event: 'stream.batch',
-      streamArn: stream.arn,
-      shardId: records[0]?.shardId,
-      size: records.length,
-      firstSequenceNumber: records[0]?.sequenceNumber,
-      lastSequenceNumber: records[records.length - 1]?.sequenceNumber,
-      requestId: result.requestId,
-      durationMs: result.durationMs,
-    };
-    if (!result.ok) {
-      stats.invokeErrors += 1;
-      log({ ...base, level: 'warn', outcome: 'invoke_error', kind: result.kind, errorType: result.error.errorType, errorMessage: result.error.errorMessage });
-      return { kind: 'error', result, reason: `${result.kind}: ${result.error.errorType}` };
-    }
-    if (!reportItemFailures) {
-      log({ ...base, outcome: 'success' });
-      return { kind: 'success' };
-    }
-    const verdict = readBatchResponse(result.payload, new Set(records.map((r) => r.sequenceNumber)));
-    if (!verdict.valid) {
-      stats.invalidResponses += 1;
-      log({ ...base, level: 'warn', outcome: 'invalid_response', reason: verdict.reason });
-      return { kind: 'error', result, reason: `invalid response: ${verdict.reason}` };
-    }
-    if (verdict.failedIds.size === 0) {
-      log({ ...base, outcome: 'success' });
-      return { kind: 'success' };
-    }
-    stats.partialFailures += 1;
-    // AWS resumes from the lowest failed sequence number: everything before it succeeded.
-    const lowestFailed = records.findIndex((r) => verdict.failedIds.has(r.sequenceNumber));
-    log({ ...base, outcome: 'partial', failures: verdict.failedIds.size, retryFrom: records[lowestFailed]?.sequenceNumber });
-    return { kind: 'partial', lowestFailed };
-  }
-
-  function failureRecord(records: StreamRecord[], condition: KinesisFailureRecord['requestContext']['condition'], invokeCount: number, last?: InvokeResult): KinesisFailureRecord {
-    const first = records[0] as StreamRecord;
-    const final = records[records.length - 1] as StreamRecord;
-    const iso = (seconds: number): string => new Date(seconds * 1000).toISOString();
-    return {
-      requestContext: { requestId: last?.requestId ?? '', functionArn, condition, approximateInvokeCount: invokeCount },
-      responseContext: { statusCode: 200, executedVersion: '$LATEST', ...(last && !last.ok ? { functionError: last.kind === 'handled' ? 'Handled' : 'Unhandled' } : {}) },
-      version: '1.0',
-      timestamp: new Date(now()).toISOString(),
-      KinesisBatchInfo: {
-        shardId: first.shardId,
-        startSequenceNumber: first.sequenceNumber,
-        endSequenceNumber: final.sequenceNumber,
-        approximateArrivalOfFirstRecord: iso(first.approximateArrivalTimestamp),
-        approximateArrivalOfLastRecord: iso(final.approximateArrivalTimestamp),
-        batchSize: records.length,
-        streamArn: stream.arn,
-      },
-    };
-  }
-
-  /** Hands records over to the on-failure destination (retrying the send until stop()), then checkpoints them. */
-  async function giveUp(records: StreamRecord[], condition: KinesisFailureRecord['requestContext']['condition'], invokeCount: number, last?: InvokeResult): Promise<void> {
-    const record = failureRecord(records, condition, invokeCount, last);
-    if (opts.onFailure) {
-      let delay = settings.retryDelayMs || 50;
-      for (;;) {
-        try {
-          await opts.onFailure(record);
-          break;
-        } catch (err) {
-          stats.failureDestinationErrors += 1;
-          log({ event: 'stream.failure_destination_error', level: 'warn', streamArn: stream.arn, shardId: record.KinesisBatchInfo.shardId, error: err instanceof Error ? err.message : String(err) });
-          if (stopping) throw new Stopping();
-          await sleep(delay);
-          delay = Math.min(delay * 2, 2000);
-        }
-      }
-      stats.recordsToFailureDestination += records.length;
-      log({ event: 'stream.sent_to_failure_destination', level: 'warn', ...record.KinesisBatchInfo, condition, approximateInvokeCount: invokeCount });
-    } else {
-      stats.recordsDiscarded += records.length;
-      log({ event: 'stream.discarded', level: 'error', ...record.KinesisBatchInfo, condition, approximateInvokeCount: invokeCount });
-    }
-    checkpoint(records[records.length - 1] as StreamRecord);
-  }
-
-  const exhausted = (retries: number): boolean => settings.maximumRetryAttempts !== -1 && retries > settings.maximumRetryAttempts;
-
-  async function retryPause(retries: number): Promise<void> {
-    if (stopping) throw new Stopping();
-    await sleep(Math.min(settings.retryDelayMs * 2 ** Math.max(0, retries - 1), 2000));
-    if (stopping) throw new Stopping();
-  }
-
-  /** Finishes `records` (one shard, in order): each ends checkpointed as done or given up. */
-  async function deliver(records: StreamRecord[], retriesSoFar: number, invokesSoFar: number): Promise<void> {
-    let current = records;
-    let retries = retriesSoFar;
-    let invokes = invokesSoFar;
-    while (current.length > 0) {
-      if (settings.maximumRecordAgeSeconds !== -1) {
-        // Records arrive in order, so the expired ones are a prefix.
-        const limit = now() / 1000 - settings.maximumRecordAgeSeconds;
-        const expired = current.findIndex((r) => r.approximateArrivalTimestamp >= limit);
-        const count = expired === -1 ? current.length : expired;
-        if (count > 0) {
-          await giveUp(current.slice(0, count), 'RecordAgeExceeded', invokes);
-          current = current.slice(count);
-          continue;
-        }
-      }
-      const outcome = await invokeBatch(current);
-      invokes += 1;
-      if (outcome.kind === 'success') {
-        checkpoint(current[current.length - 1] as StreamRecord);
-        return;
-      }
-      if (outcome.kind === 'partial') {
-        if (outcome.lowestFailed > 0) checkpoint(current[outcome.lowestFailed - 1] as StreamRecord);
-        current = current.slice(outcome.lowestFailed);
-        retries += 1;
-        if (exhausted(retries)) {
-          await giveUp(current, 'RetryAttemptsExhausted', invokes);
-          return;
-        }
-        stats.retries += 1;
-        await retryPause(retries);
-        continue;
-      }
-      if (opts.bisectBatchOnFunctionError && current.length > 1) {
-        stats.bisections += 1;
-        const middle = Math.ceil(current.length / 2);
-        log({ event: 'stream.bisect', streamArn: stream.arn, shardId: current[0]?.shardId, halves: [middle, current.length - middle] });
-        await deliver(current.slice(0, middle), retries, invokes);
-        await deliver(current.slice(middle), retries, invokes);
-        return;
-      }
-      retries += 1;
-      if (exhausted(retries)) {
-        await giveUp(current, 'RetryAttemptsExhausted', invokes, outcome.result);
-        return;
-      }
-      stats.retries += 1;
-      await retryPause(retries);
-    }
-  }
-
-  /** Reads the next batch of a shard: up to batchSize records and under the payload limit. */
-  function nextBatch(shardId: string): StreamRecord[] {
-    const records = stream.read(shardId, stream.checkpointOf(consumer, shardId), settings.batchSize);
-    let bytes = 0;
-    const batch: StreamRecord[] = [];
-    for (const record of records) {
-      // base64 grows data by a third; the rest of the record is about 500 bytes of JSON.
-      const size = Math.ceil((record.data.length * 4) / 3) + 500;
-      if (batch.length > 0 && bytes + size > MAX_PAYLOAD_BYTES) break;
-      batch.push(record);
-      bytes += size;
-    }
-    return batch;
-  }
-
-  async function shardLoop(shardId: string): Promise<void> {
-    while (!stopping) {
-      const batch = nextBatch(shardId);
-      if (batch.length === 0) {
-        notifyIfCaughtUp();
-        await new Promise<void>((resolve) => {
-          const timer = setTimeout(done, settings.pollIntervalMs);
-          function done(): void {
-            clearTimeout(timer);
-            wakers.delete(shardId);
-            resolve();
-          }
-          wakers.set(shardId, done);
-        });
-        continue;
-      }
-      inFlight += 1;
-      try {
-        await deliver(batch, 0, 0);
-      } catch (err) {
-        if (!(err instanceof Stopping)) throw err;
-      } finally {
-        inFlight -= 1;
-      }
-    }
-  }
-
-  const loops = stream.shardIds.map((shardId) =>
-    shardLoop(shardId).catch((err: unknown) => {
-      log({ event: 'stream.shard_error', level: 'error', streamArn: stream.arn, shardId, error: err instanceof Error ? err.message : String(err) });
-    }),
-  );
-  log({ event: 'stream.mapping_started', streamArn: stream.arn, consumer, shards: stream.shardIds.length, ...settings, reportItemFailures, onFailure: !!opts.onFailure });
-
-  let stopped: Promise<void> | undefined;
+  const readers = new ShardReaders(opts);
   return {
-    stop() {
-      stopped ??= (async () => {
-        stopping = true;
-        for (const wake of [...wakers.values()]) wake();
-        await Promise.all(loops);
-        unsubscribe();
-        log({ event: 'stream.mapping_stopped', streamArn: stream.arn, ...stats });
-      })();
-      return stopped;
-    },
-    stats: () => ({ ...stats }),
-    caughtUp: isCaughtUp,
-    waitUntilCaughtUp(timeoutMs = 30000) {
-      if (isCaughtUp()) return Promise.resolve();
-      return new Promise<void>((resolve, reject) => {
-        const timer = setTimeout(() => {
-          caughtUpWaiters.delete(done);
-          reject(new Error(`stream mapping on ${stream.name} not caught up after ${timeoutMs} ms`));
-        }, timeoutMs);
-        function done(): void {
-          clearTimeout(timer);
-          resolve();
-        }
-        caughtUpWaiters.add(done);
-      });
-    },
+    stop: () => readers.stop(),
+    stats: () => ({ ...readers.stats }),
+    caughtUp: () => readers.isCaughtUp(),
+    waitUntilCaughtUp: (timeoutMs = 30000) => readers.waitUntilCaughtUp(timeoutMs),
   };
 }

@@ -13,7 +13,7 @@
  * a read returns what was written. State is in memory; a bucket's configuration goes with the bucket.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { XMLValidator } from 'fast-xml-parser';
+import { parseXmlBody, xmlDocument, type XmlElements } from '../xml';
 import type { AwsRequestInfo } from '../gateway/aws-request';
 import type { S3ErrorShape } from './post-policy';
 import { sendS3Error } from './post-upload';
@@ -45,7 +45,7 @@ interface SubResource {
 }
 
 const notFound = (code: string, message: string): S3ErrorShape => ({ code, status: 404, message });
-const xml = (root: string, inner = ''): string => `<?xml version="1.0" encoding="UTF-8"?>\n<${root} xmlns="${XMLNS}">${inner}</${root}>`;
+const xml = (root: string, elements: XmlElements = {}): string => xmlDocument({ [root]: { '@_xmlns': XMLNS, ...elements } });
 
 const NOT_IMPLEMENTED: S3ErrorShape = { code: 'NotImplemented', status: 501, message: 'A header you provided implies functionality that is not implemented' };
 const MALFORMED_XML: S3ErrorShape = { code: 'MalformedXML', status: 400, message: 'The XML you provided was not well-formed or did not validate against our published schema' };
@@ -56,22 +56,24 @@ const SUB_RESOURCES: Readonly<Record<string, SubResource>> = {
   policy: { unset: notFound('NoSuchBucketPolicy', 'The bucket policy does not exist'), json: true, putStatus: 204 },
   publicAccessBlock: {
     unset: notFound('NoSuchPublicAccessBlockConfiguration', 'The public access block configuration was not found'),
-    initial: xml('PublicAccessBlockConfiguration', ['BlockPublicAcls', 'IgnorePublicAcls', 'BlockPublicPolicy', 'RestrictPublicBuckets'].map((f) => `<${f}>true</${f}>`).join('')),
+    initial: xml('PublicAccessBlockConfiguration', { BlockPublicAcls: 'true', IgnorePublicAcls: 'true', BlockPublicPolicy: 'true', RestrictPublicBuckets: 'true' }),
   },
   encryption: {
-    unset: xml('ServerSideEncryptionConfiguration', '<Rule><ApplyServerSideEncryptionByDefault><SSEAlgorithm>AES256</SSEAlgorithm></ApplyServerSideEncryptionByDefault><BucketKeyEnabled>false</BucketKeyEnabled></Rule>'),
+    unset: xml('ServerSideEncryptionConfiguration', { Rule: { ApplyServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' }, BucketKeyEnabled: 'false' } }),
     afterDelete: 'default',
   },
   ownershipControls: {
     unset: notFound('OwnershipControlsNotFoundError', 'The bucket ownership controls were not found'),
-    initial: xml('OwnershipControls', '<Rule><ObjectOwnership>BucketOwnerEnforced</ObjectOwnership></Rule>'),
+    initial: xml('OwnershipControls', { Rule: { ObjectOwnership: 'BucketOwnerEnforced' } }),
   },
   tagging: { unset: notFound('NoSuchTagSet', 'The TagSet does not exist'), putStatus: 204 },
   acl: {
-    unset: xml(
-      'AccessControlPolicy',
-      `<Owner><ID>${OWNER_ID}</ID></Owner><AccessControlList><Grant><Grantee xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xsi:type="CanonicalUser"><ID>${OWNER_ID}</ID></Grantee><Permission>FULL_CONTROL</Permission></Grant></AccessControlList>`,
-    ),
+    unset: xml('AccessControlPolicy', {
+      Owner: { ID: OWNER_ID },
+      AccessControlList: {
+        Grant: { Grantee: { '@_xmlns:xsi': 'http://www.w3.org/2001/XMLSchema-instance', '@_xsi:type': 'CanonicalUser', ID: OWNER_ID }, Permission: 'FULL_CONTROL' },
+      },
+    }),
     afterDelete: 'default',
     // A canned ACL travels in x-amz-acl with no body; only the owner's full control is modelled.
     refuse: (body) => (body && !body.includes('FULL_CONTROL') ? 'grants besides the owner\'s full control are not emulated' : undefined),
@@ -81,7 +83,7 @@ const SUB_RESOURCES: Readonly<Record<string, SubResource>> = {
     afterDelete: 'default',
     refuse: (body) => (/<Status>\s*Enabled\s*<\/Status>/.test(body) ? 'object versioning is not emulated' : undefined),
   },
-  requestPayment: { unset: xml('RequestPaymentConfiguration', '<Payer>BucketOwner</Payer>'), afterDelete: 'default' },
+  requestPayment: { unset: xml('RequestPaymentConfiguration', { Payer: 'BucketOwner' }), afterDelete: 'default' },
   logging: { unset: xml('BucketLoggingStatus'), readOnly: true },
   accelerate: { unset: xml('AccelerateConfiguration'), readOnly: true },
   website: { unset: notFound('NoSuchWebsiteConfiguration', 'The specified bucket does not have a website configuration'), readOnly: true },
@@ -166,7 +168,7 @@ export function createBucketConfig(opts: { upstream: string }): BucketConfig {
       } catch {
         return sendS3Error(res, MALFORMED_POLICY);
       }
-    } else if (text !== '' && XMLValidator.validate(text) !== true) {
+    } else if (text !== '' && parseXmlBody(text) === undefined) {
       return sendS3Error(res, MALFORMED_XML);
     }
     const refusal = sub.refuse?.(text);

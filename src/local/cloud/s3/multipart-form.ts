@@ -1,13 +1,15 @@
 /**
  * Reading and writing the multipart/form-data body of an S3 POST upload (RFC 7578 / RFC 2046).
  *
- * The reader takes the body as it streams in and stops early: the fields before the file part are
- * limited to 20 KiB (S3's limit on "form data and boundaries, excluding the contents of the file"),
- * and once the file part starts a callback sees those fields and says how many file bytes to take.
+ * busboy parses the body as it streams in; this module adds what S3 asks of a POST form on top:
+ * the fields before the file part are limited to 20 KiB (S3's limit on "form data and boundaries,
+ * excluding the contents of the file"), and once the file part starts a callback sees those fields
+ * and says how many file bytes to take, so an over-large file is refused without being buffered.
  * Fields after the file part are ignored, as S3 ignores them. The writer produces the canonical
  * form that is sent on: exactly the fields read, then the file, under a fresh boundary, so whoever
  * parses it next cannot read anything the checks did not see.
  */
+import busboy, { type Busboy, type FieldInfo, type FileInfo } from 'busboy';
 import { randomBytes } from 'node:crypto';
 import type { Readable } from 'node:stream';
 
@@ -25,7 +27,7 @@ export interface FormField {
 export interface FormFilePart {
   /** The part's field name (`file` for S3). */
   readonly fieldName: string;
-  /** The `filename` parameter as sent, when there is one. */
+  /** The `filename` parameter as sent (folders kept), when there is one. */
   readonly filename?: string;
   /** The part's own Content-Type header. */
   readonly contentType?: string;
@@ -42,9 +44,9 @@ export interface PostForm {
   readonly file?: FormFile;
 }
 
-/** What the reader got; `raw` is every byte received (for sending a form on unchanged). */
+/** What the reader got. */
 export type ReadFormResult =
-  | { readonly kind: 'form'; readonly form: PostForm; readonly raw: Buffer }
+  | { readonly kind: 'form'; readonly form: PostForm }
   /** The callback declined the file: nothing more was kept (the rest of the body is discarded). */
   | { readonly kind: 'declined'; readonly fields: readonly FormField[] }
   | { readonly kind: 'malformed'; readonly reason: string }
@@ -65,9 +67,20 @@ export interface ReadFormOptions {
   readonly contentLength?: number;
   /**
    * Called once, when the file part's headers have arrived: the most file bytes to accept, or
-   * false to stop reading (the result is then `declined`).
+   * false to stop reading (the result is then `declined`). The body is paused until it answers;
+   * when it throws or rejects, readPostForm rejects with that error.
    */
-  readonly onFileStart: (fields: readonly FormField[], file: FormFilePart) => number | false;
+  readonly onFileStart: (fields: readonly FormField[], file: FormFilePart) => number | false | Promise<number | false>;
+}
+
+/** The file part being taken: its bytes so far, and the most `onFileStart` allowed (unbounded until it answers). */
+interface TakenFile {
+  readonly part: FormFilePart;
+  readonly chunks: Buffer[];
+  bytes: number;
+  max: number;
+  /** Bytes before the file's content, as browsers write them (for its size from Content-Length). */
+  readonly start: number;
 }
 
 /** The boundary parameter of a multipart/form-data Content-Type, unquoted; undefined otherwise. */
@@ -83,93 +96,36 @@ export function multipartBoundary(contentType: string): string | undefined {
   return undefined;
 }
 
-/** A header parameter, quoted or not (`name="key"`, `name=key`). */
-function headerParam(header: string, name: string): string | undefined {
-  const match = new RegExp(`;\\s*${name}\\s*=\\s*(?:"((?:[^"\\\\]|\\\\.)*)"|([^;\\s]*))`, 'i').exec(header);
-  if (!match) return undefined;
-  return match[1] !== undefined ? match[1].replace(/\\(.)/g, '$1') : match[2];
+/** A header parameter value as browsers write it (WHATWG: `"`, CR and LF percent-encoded). */
+function quoted(value: string): string {
+  return `"${value.replace(/"/g, '%22').replace(/\r/g, '%0D').replace(/\n/g, '%0A')}"`;
 }
 
-interface PartHeaders {
-  readonly name: string;
-  readonly filename?: string;
-  readonly contentType?: string;
+/** The delimiter and headers of a part as browsers write them (and the writer below does). */
+function partHead(boundary: string, name: string, file?: FormFilePart): string {
+  const filename = file?.filename !== undefined ? `; filename=${quoted(file.filename)}` : '';
+  const type = file?.contentType !== undefined ? `\r\nContent-Type: ${file.contentType.replace(/[\r\n]/g, '')}` : '';
+  return `--${boundary}\r\nContent-Disposition: form-data; name=${quoted(name)}${filename}${type}\r\n\r\n`;
 }
 
-function parsePartHeaders(block: string): PartHeaders | string {
-  let disposition: string | undefined;
-  let contentType: string | undefined;
-  for (const line of block.split('\r\n')) {
-    const colon = line.indexOf(':');
-    if (colon <= 0) return `bad part header line ${JSON.stringify(line.slice(0, 80))}`;
-    const name = line.slice(0, colon).trim().toLowerCase();
-    const value = line.slice(colon + 1).trim();
-    if (name === 'content-disposition') disposition = value;
-    else if (name === 'content-type') contentType = value;
-  }
-  if (!disposition || !/^form-data\s*(;|$)/i.test(disposition)) return 'a part without Content-Disposition: form-data';
-  const name = headerParam(disposition, 'name');
-  if (name === undefined || name === '') return 'a part without a name';
-  const filename = headerParam(disposition, 'filename');
-  return { name, ...(filename !== undefined ? { filename } : {}), ...(contentType !== undefined ? { contentType } : {}) };
+/** Bytes of `fields` as browsers write them under `boundary`: S3 counts these against MAX_FIELDS_BYTES. */
+function fieldsLength(boundary: string, fields: readonly FormField[]): number {
+  return fields.reduce((sum, f) => sum + Buffer.byteLength(partHead(boundary, f.name)) + Buffer.byteLength(f.value) + 2, 0);
 }
 
-/** Where the fields end and the file begins, or why that cannot be told yet. */
-type HeadScan =
-  | { readonly state: 'need-more' }
-  | { readonly state: 'malformed'; readonly reason: string }
-  | { readonly state: 'file'; readonly fields: FormField[]; readonly file: FormFilePart; readonly fileStart: number }
-  | { readonly state: 'end'; readonly fields: FormField[] };
-
-/** The file part is the one named `file`, or any part carrying a filename (what browsers send). */
-function isFilePart(headers: PartHeaders): boolean {
-  return headers.filename !== undefined || headers.name.toLowerCase() === 'file';
-}
-
-function scanHead(buf: Buffer, boundary: string): HeadScan {
-  const dash = Buffer.from(`--${boundary}`);
-  const delimiter = Buffer.from(`\r\n--${boundary}`);
-  // The first delimiter opens the body or follows a preamble line.
-  let pos: number;
-  if (buf.length < dash.length) return { state: 'need-more' };
-  if (buf.subarray(0, dash.length).equals(dash)) pos = dash.length;
-  else {
-    const found = buf.indexOf(delimiter);
-    if (found < 0) return { state: 'need-more' };
-    pos = found + delimiter.length;
-  }
-  const fields: FormField[] = [];
-  for (;;) {
-    if (buf.length < pos + 2) return { state: 'need-more' };
-    if (buf[pos] === 0x2d && buf[pos + 1] === 0x2d) return { state: 'end', fields };
-    // Transport padding (spaces, tabs) may follow a delimiter before its line break.
-    while (pos < buf.length && (buf[pos] === 0x20 || buf[pos] === 0x09)) pos++;
-    if (buf.length < pos + 2) return { state: 'need-more' };
-    if (buf[pos] !== 0x0d || buf[pos + 1] !== 0x0a) return { state: 'malformed', reason: 'no line break after a boundary' };
-    const headersStart = pos + 2;
-    const headersEnd = buf.indexOf('\r\n\r\n', headersStart);
-    if (headersEnd < 0) return { state: 'need-more' };
-    const headers = parsePartHeaders(buf.subarray(headersStart, headersEnd).toString('utf8'));
-    if (typeof headers === 'string') return { state: 'malformed', reason: headers };
-    const contentStart = headersEnd + 4;
-    if (isFilePart(headers)) {
-      const file: FormFilePart = {
-        fieldName: headers.name,
-        ...(headers.filename !== undefined ? { filename: headers.filename } : {}),
-        ...(headers.contentType !== undefined ? { contentType: headers.contentType } : {}),
-      };
-      return { state: 'file', fields, file, fileStart: contentStart };
-    }
-    const end = buf.indexOf(delimiter, contentStart);
-    if (end < 0) return { state: 'need-more' };
-    fields.push({ name: headers.name, value: buf.subarray(contentStart, end).toString('utf8') });
-    pos = end + delimiter.length;
-  }
-}
+/** The closing `\r\n--<boundary>--\r\n` after the file's content. */
+const closingLength = (boundary: string): number => boundary.length + 8;
 
 /**
- * Reads an S3 POST form from `body` (an IncomingMessage or any byte stream). Never throws for a bad
- * body: the result says what was wrong. When it stops early (declined, too large) it leaves the
+ * A field named `file` without a filename (`curl -F file=<x`) is the file for S3 too; busboy reads
+ * it as a field, so field values are read as latin1 (one char per byte, nothing lost) and decoded
+ * here: UTF-8 text for a field, the bytes themselves for such a file.
+ */
+const FIELD_BYTES_CHARSET = 'latin1';
+
+/**
+ * Reads an S3 POST form from `body` (an IncomingMessage or any byte stream). Never rejects for a bad
+ * body: the result says what was wrong (it rejects only with the error of a failing onFileStart). When it stops early (declined, too large) it leaves the
  * stream flowing so the rest of the body is read and discarded and the connection stays usable.
  */
 export function readPostForm(body: Readable, opts: ReadFormOptions): Promise<ReadFormResult> {
@@ -178,81 +134,144 @@ export function readPostForm(body: Readable, opts: ReadFormOptions): Promise<Rea
     body.resume();
     return Promise.resolve({ kind: 'malformed', reason: 'not multipart/form-data with a boundary' });
   }
-  return new Promise<ReadFormResult>((resolve) => {
-    const chunks: Buffer[] = [];
-    let received = 0;
-    let head: (HeadScan & { state: 'file' }) | undefined;
-    // After the file's content come the closing delimiter and perhaps fields S3 ignores.
-    const tail = boundary.length + 8 + AFTER_FILE_SLACK;
-    let limit = Number.POSITIVE_INFINITY;
+  return new Promise<ReadFormResult>((resolve, reject) => {
+    const parser: Busboy = busboy({
+      headers: { 'content-type': opts.contentType },
+      // Filenames as sent (the key's ${filename} drops folders itself), names and filenames in UTF-8 as browsers send them.
+      preservePath: true,
+      defParamCharset: 'utf8',
+      defCharset: FIELD_BYTES_CHARSET,
+      // One byte over S3's limit is enough to know a field is too large.
+      limits: { fieldSize: MAX_FIELDS_BYTES + 1 },
+    });
+    const fields: FormField[] = [];
+    let file: TakenFile | undefined;
+    /** Settles when onFileStart has answered (at once when there is no file part). */
+    let decided: Promise<void> = Promise.resolve();
+    let fed = 0;
     let settled = false;
 
-    const finish = (result: ReadFormResult, discardRest: boolean): void => {
-      if (settled) return;
+    /** Stops reading: no more events, the parser gone, the rest of the body drained when asked. */
+    const stop = (discardRest: boolean): boolean => {
+      if (settled) return false;
       settled = true;
       body.off('data', onData);
       body.off('end', onEnd);
       body.off('error', onGone);
-      body.off('close', onGone);
+      body.off('close', onClose);
+      parser.removeAllListeners();
+      // A parser left half-way may still report; nobody listens any more.
+      parser.on('error', () => undefined);
+      parser.destroy();
       if (discardRest) {
         // Drain what is left; an error from a client that gives up meanwhile is of no interest.
         body.on('error', () => undefined);
         body.resume();
       }
-      resolve(result);
+      return true;
     };
+    const finish = (result: ReadFormResult, discardRest: boolean): void => {
+      if (stop(discardRest)) resolve(result);
+    };
+
+    const tooLarge = (): void => {
+      if (!file) return;
+      const declared = opts.contentLength !== undefined ? opts.contentLength - file.start - closingLength(boundary) : 0;
+      finish({ kind: 'file-too-large', fields, file: file.part, proposedSize: Math.max(file.bytes, declared) }, true);
+    };
+
+    /** Starts taking the file once `onFileStart` has said how much; the body waits meanwhile. */
+    const startFile = (part: FormFilePart): boolean => {
+      const start = fieldsLength(boundary, fields) + Buffer.byteLength(partHead(boundary, part.fieldName, part));
+      if (start > MAX_FIELDS_BYTES) {
+        finish({ kind: 'fields-too-large' }, true);
+        return false;
+      }
+      const taken: TakenFile = { part, chunks: [], bytes: 0, max: Number.POSITIVE_INFINITY, start };
+      file = taken;
+      body.pause();
+      decided = Promise.resolve()
+        .then(() => opts.onFileStart(fields, part))
+        .then(
+          (max) => {
+            if (settled) return;
+            if (max === false) return finish({ kind: 'declined', fields }, true);
+            taken.max = max;
+            if (taken.bytes > max) return tooLarge();
+            body.resume();
+          },
+          (err: unknown) => {
+            // The callback failed, not the body: the caller answers for it; the body is discarded.
+            if (stop(true)) reject(err);
+          },
+        );
+      return true;
+    };
+
+    const takeFileBytes = (chunk: Buffer): void => {
+      if (!file) return;
+      file.chunks.push(chunk);
+      file.bytes += chunk.length;
+      if (file.bytes > file.max) tooLarge();
+    };
+
+    parser.on('field', (name: string | undefined, raw: string, info: FieldInfo) => {
+      if (file || settled) return; // S3 ignores fields after the file.
+      if (name === undefined || name === '') return finish({ kind: 'malformed', reason: 'a part without a name' }, true);
+      if (info.valueTruncated) return finish({ kind: 'fields-too-large' }, true);
+      const bytes = Buffer.from(raw, FIELD_BYTES_CHARSET);
+      if (name.toLowerCase() === 'file') {
+        if (startFile({ fieldName: name })) takeFileBytes(bytes);
+        return;
+      }
+      fields.push({ name, value: bytes.toString('utf8') });
+      if (fieldsLength(boundary, fields) > MAX_FIELDS_BYTES) finish({ kind: 'fields-too-large' }, true);
+    });
+
+    parser.on('file', (name: string | undefined, stream: Readable, info: FileInfo) => {
+      // The stream fails when the body ends inside the file; the parser reports that as well.
+      stream.on('error', () => undefined);
+      if (!file && !settled && !name) finish({ kind: 'malformed', reason: 'a part without a name' }, true);
+      // Only the first file part counts (busboy's rule: it has a filename or is application/octet-stream); any later one is read past.
+      if (file || settled || !name) return void stream.resume();
+      // busboy says text/plain for a part that sent no Content-Type; S3 reads the form field, not this.
+      const part: FormFilePart = { fieldName: name, ...(info.filename !== undefined ? { filename: info.filename } : {}), contentType: info.mimeType };
+      if (!startFile(part)) return void stream.resume();
+      stream.on('data', takeFileBytes);
+    });
+
+    parser.on('error', (err: Error) => finish({ kind: 'malformed', reason: err.message }, true));
+    parser.on('close', () => {
+      void decided.then(() => {
+        if (!file) return finish({ kind: 'form', form: { fields } }, false);
+        finish({ kind: 'form', form: { fields, file: { ...file.part, data: Buffer.concat(file.chunks, file.bytes) } } }, false);
+      });
+    });
 
     const onData = (chunk: Buffer): void => {
-      chunks.push(chunk);
-      received += chunk.length;
-      if (!head) {
-        const scan = scanHead(Buffer.concat(chunks), boundary);
-        if (scan.state === 'malformed') return finish({ kind: 'malformed', reason: scan.reason }, true);
-        if (scan.state === 'end') return finish({ kind: 'form', form: { fields: scan.fields }, raw: Buffer.concat(chunks) }, true);
-        if (scan.state === 'need-more') {
-          if (received > MAX_FIELDS_BYTES) finish({ kind: 'fields-too-large' }, true);
-          return;
-        }
-        if (scan.fileStart > MAX_FIELDS_BYTES) return finish({ kind: 'fields-too-large' }, true);
-        head = scan;
-        const maxFileBytes = opts.onFileStart(scan.fields, scan.file);
-        if (maxFileBytes === false) return finish({ kind: 'declined', fields: scan.fields }, true);
-        limit = scan.fileStart + maxFileBytes + tail;
-      }
-      if (received > limit) {
-        // The file has at least this many bytes; Content-Length minus the fields and the closing
-        // delimiter tells its size, unless fields follow it.
-        const atLeast = received - head.fileStart - tail;
-        const declared = opts.contentLength !== undefined ? opts.contentLength - head.fileStart - (boundary.length + 8) : 0;
-        finish({ kind: 'file-too-large', fields: head.fields, file: head.file, proposedSize: Math.max(atLeast, declared) }, true);
-      }
+      fed += chunk.length;
+      parser.write(chunk);
+      if (settled) return;
+      // busboy reports a part as soon as its headers are in: past the limit with no file part yet,
+      // the fields alone are too large.
+      if (!file && fed > MAX_FIELDS_BYTES) return finish({ kind: 'fields-too-large' }, true);
+      // After the file's content come the closing delimiter and perhaps fields S3 ignores.
+      if (file && fed > file.start + file.max + closingLength(boundary) + AFTER_FILE_SLACK) tooLarge();
     };
-
     const onEnd = (): void => {
-      const raw = Buffer.concat(chunks);
-      if (!head) {
-        const scan = scanHead(raw, boundary);
-        if (scan.state === 'end') return finish({ kind: 'form', form: { fields: scan.fields }, raw }, false);
-        return finish({ kind: 'malformed', reason: scan.state === 'malformed' ? scan.reason : 'the body ends inside a part' }, false);
-      }
-      const end = raw.indexOf(`\r\n--${boundary}`, head.fileStart);
-      if (end < 0) return finish({ kind: 'malformed', reason: 'the file part has no closing boundary' }, false);
-      const file: FormFile = { ...head.file, data: raw.subarray(head.fileStart, end) };
-      finish({ kind: 'form', form: { fields: head.fields, file }, raw }, false);
+      body.off('close', onClose);
+      parser.end();
     };
-
     const onGone = (): void => finish({ kind: 'aborted' }, false);
+    const onClose = (): void => {
+      if (!body.readableEnded) onGone();
+    };
 
     body.on('data', onData);
     body.on('end', onEnd);
     body.on('error', onGone);
-    body.on('close', onGone);
+    body.on('close', onClose);
   });
-}
-
-/** A header parameter value as browsers write it (WHATWG: `"`, CR and LF percent-encoded). */
-function quoted(value: string): string {
-  return `"${value.replace(/"/g, '%22').replace(/\r/g, '%0D').replace(/\n/g, '%0A')}"`;
 }
 
 /**
@@ -267,13 +286,10 @@ export function encodePostForm(form: PostForm): { body: Buffer; contentType: str
   } while (parts.some((p) => p.includes(boundary)) || (form.file?.data.includes(boundary) ?? false));
   const pieces: Buffer[] = [];
   form.fields.forEach((field, i) => {
-    pieces.push(Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name=${quoted(field.name)}\r\n\r\n`, 'utf8'), parts[i] as Buffer, Buffer.from('\r\n'));
+    pieces.push(Buffer.from(partHead(boundary, field.name), 'utf8'), parts[i] as Buffer, Buffer.from('\r\n'));
   });
   if (form.file) {
-    const { fieldName, filename, contentType, data } = form.file;
-    const disposition = `form-data; name=${quoted(fieldName)}${filename !== undefined ? `; filename=${quoted(filename)}` : ''}`;
-    const type = contentType !== undefined ? `\r\nContent-Type: ${contentType.replace(/[\r\n]/g, '')}` : '';
-    pieces.push(Buffer.from(`--${boundary}\r\nContent-Disposition: ${disposition}${type}\r\n\r\n`, 'utf8'), data, Buffer.from('\r\n'));
+    pieces.push(Buffer.from(partHead(boundary, form.file.fieldName, form.file), 'utf8'), form.file.data, Buffer.from('\r\n'));
   }
   pieces.push(Buffer.from(`--${boundary}--\r\n`));
   return { body: Buffer.concat(pieces), contentType: `multipart/form-data; boundary=${boundary}` };

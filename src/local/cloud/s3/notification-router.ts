@@ -7,7 +7,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { S3Client, HeadObjectCommand } from '@aws-sdk/client-s3';
 import { SQSClient, SendMessageCommand } from '@aws-sdk/client-sqs';
 import { configError } from '../../../core/errors';
-import { s3ObjectCreatedNotification } from '../../../core/s3-event';
+import { s3ObjectCreatedNotification } from './object-created-event';
 import type { LogSink } from '../lambda/invoke-contract';
 import { localClientConfig } from '../../client-config';
 

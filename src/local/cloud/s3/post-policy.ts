@@ -18,7 +18,8 @@
  * - Every form field except x-amz-signature, file, policy and x-ignore-* must be named by a condition.
  */
 import { timingSafeEqual } from 'node:crypto';
-import { sigV4Signature } from '../../../aws/presign';
+import { sigV4Signature } from '../../../aws/sigv4';
+import { xmlDocument } from '../xml';
 
 /** An S3 error as S3 answers it: `<Error><Code/><Message/>…details…</Error>` with `status`. */
 export interface S3ErrorShape {
@@ -243,7 +244,7 @@ function conditionHolds(condition: Condition & { kind: 'eq' | 'starts-with' }, v
  * whose file has not arrived yet). Order: required fields, credential scope, signature, policy
  * document, expiration, conditions in the policy's order, uncovered fields, content-length-range.
  */
-function evaluate(fields: PostFormFields, file: { size?: number; filename?: string }, opts: VerifyPostPolicyOptions): PostPolicyVerdict {
+async function evaluate(fields: PostFormFields, file: { size?: number; filename?: string }, opts: VerifyPostPolicyOptions): Promise<PostPolicyVerdict> {
   const view = viewOf(fields);
   if ('ok' in view) return view;
   const field = (name: string): string | undefined => view.byName.get(name)?.value;
@@ -272,7 +273,7 @@ function evaluate(fields: PostFormFields, file: { size?: number; filename?: stri
     return s3Error('InvalidAccessKeyId', 403, 'The AWS Access Key Id you provided does not exist in our records.', { AWSAccessKeyId: accessKeyId });
   }
 
-  const expected = sigV4Signature(secret.secretAccessKey, { day, region, service: 's3' }, encodedPolicy);
+  const expected = await sigV4Signature(secret.secretAccessKey, { day, region, service: 's3' }, encodedPolicy);
   const provided = field('x-amz-signature') as string;
   if (provided.length !== expected.length || !timingSafeEqual(Buffer.from(provided), Buffer.from(expected))) {
     return s3Error(
@@ -327,7 +328,7 @@ function evaluate(fields: PostFormFields, file: { size?: number; filename?: stri
  * AccessDenied ("Policy expired.", "Policy Condition failed: [...]", "Extra input fields: x"),
  * EntityTooLarge / EntityTooSmall (content-length-range).
  */
-export function verifyPostPolicy(fields: PostFormFields, file: PostPolicyFile, opts: VerifyPostPolicyOptions): PostPolicyVerdict {
+export function verifyPostPolicy(fields: PostFormFields, file: PostPolicyFile, opts: VerifyPostPolicyOptions): Promise<PostPolicyVerdict> {
   return evaluate(fields, file, opts);
 }
 
@@ -336,23 +337,11 @@ export function verifyPostPolicy(fields: PostFormFields, file: PostPolicyFile, o
  * bounds come back in `contentLengthRange` so a reader can stop taking bytes past the maximum.
  * A form refused here would be refused by verifyPostPolicy with the same error.
  */
-export function verifyPostPolicyFields(fields: PostFormFields, file: { filename?: string }, opts: VerifyPostPolicyOptions): PostPolicyVerdict {
+export function verifyPostPolicyFields(fields: PostFormFields, file: { filename?: string }, opts: VerifyPostPolicyOptions): Promise<PostPolicyVerdict> {
   return evaluate(fields, { filename: file.filename }, opts);
-}
-
-/** Escapes element text. Quotes stay as they are, as in S3's answers ("Policy Condition failed: ["eq", …]"). */
-function escapeXml(text: string): string {
-  return text.replace(/[<>&]/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;' })[c] as string);
 }
 
 /** The XML body S3 answers an error with: Code, Message, the code's details, RequestId, HostId. */
 export function s3ErrorXml(error: S3ErrorShape, ids: { requestId: string; hostId: string }): string {
-  const details = Object.entries(error.details ?? {})
-    .map(([name, value]) => `<${name}>${escapeXml(value)}</${name}>`)
-    .join('');
-  return (
-    '<?xml version="1.0" encoding="UTF-8"?>\n' +
-    `<Error><Code>${escapeXml(error.code)}</Code><Message>${escapeXml(error.message)}</Message>${details}` +
-    `<RequestId>${escapeXml(ids.requestId)}</RequestId><HostId>${escapeXml(ids.hostId)}</HostId></Error>`
-  );
+  return xmlDocument({ Error: { Code: error.code, Message: error.message, ...error.details, RequestId: ids.requestId, HostId: ids.hostId } });
 }

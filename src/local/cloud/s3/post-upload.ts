@@ -63,13 +63,13 @@ export async function checkPostUpload(req: IncomingMessage, opts: PostUploadChec
   const result = await readPostForm(req, {
     contentType: String(req.headers['content-type'] ?? ''),
     contentLength: Number.isSafeInteger(lengthHeader) ? lengthHeader : undefined,
-    onFileStart: (fields, file) => {
+    onFileStart: async (fields, file) => {
       if (!hasPolicy(fields)) {
         refusedEarly = ANONYMOUS_POST_DENIED;
         return false;
       }
       // Refuse a bad signature or a wrong key before taking the file, as S3 does.
-      const verdict = verifyPostPolicyFields(pairs(fields), { filename: file.filename }, policyOptions());
+      const verdict = await verifyPostPolicyFields(pairs(fields), { filename: file.filename }, policyOptions());
       if (!verdict.ok) {
         refusedEarly = verdict.error;
         return false;
@@ -89,7 +89,7 @@ export async function checkPostUpload(req: IncomingMessage, opts: PostUploadChec
       return { action: 'refuse', error: refusedEarly ?? MALFORMED };
     case 'file-too-large': {
       if (!hasPolicy(result.fields)) return { action: 'refuse', error: ANONYMOUS_POST_DENIED };
-      const verdict = verifyPostPolicy(pairs(result.fields), { size: result.proposedSize, filename: result.file.filename }, policyOptions());
+      const verdict = await verifyPostPolicy(pairs(result.fields), { size: result.proposedSize, filename: result.file.filename }, policyOptions());
       if (!verdict.ok) return { action: 'refuse', error: verdict.error };
       return { action: 'refuse', error: localCapError(result.proposedSize, cap) };
     }
@@ -102,7 +102,7 @@ export async function checkPostUpload(req: IncomingMessage, opts: PostUploadChec
   if (!form.file) {
     return { action: 'refuse', error: { code: 'InvalidArgument', status: 400, message: 'POST requires exactly one file upload per request.', details: { ArgumentName: 'file', ArgumentValue: '0' } } };
   }
-  const verdict = verifyPostPolicy(pairs(form.fields), { size: form.file.data.length, contentType: form.file.contentType, filename: form.file.filename }, policyOptions());
+  const verdict = await verifyPostPolicy(pairs(form.fields), { size: form.file.data.length, contentType: form.file.contentType, filename: form.file.filename }, policyOptions());
   if (!verdict.ok) return { action: 'refuse', error: verdict.error };
   const encoded = encodePostForm(form);
   return { action: 'forward', body: encoded.body, headers: { 'content-type': encoded.contentType, 'content-length': encoded.body.length }, key: verdict.key };

@@ -12,11 +12,11 @@
  */
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import { randomBytes } from 'node:crypto';
-import { XmlNode, parseXML } from '@aws-sdk/xml-builder';
 import type { BucketCorsRule } from '../../../core/upload';
 import type { AwsRequestInfo } from '../gateway/aws-request';
 import type { S3ErrorShape } from './post-policy';
 import { sendS3Error } from './post-upload';
+import { parseXmlBody, xmlDocument } from '../xml';
 // A call-time use only: gateway.ts imports this file too.
 import { readBody } from '../gateway/gateway';
 
@@ -89,13 +89,7 @@ const strings = (value: unknown): string[] | undefined => {
 
 /** A PutBucketCors body as rules, or S3's refusal. */
 export function parseCorsConfiguration(xml: string): { rules: BucketCorsRule[] } | { error: S3ErrorShape } {
-  let doc: Record<string, unknown>;
-  try {
-    doc = parseXML(xml) as Record<string, unknown>;
-  } catch {
-    return { error: MALFORMED_XML };
-  }
-  const root = doc.CORSConfiguration;
+  const root = parseXmlBody(xml)?.CORSConfiguration;
   if (!root || typeof root !== 'object') return { error: MALFORMED_XML };
   const rawRules = asArray((root as Record<string, unknown>).CORSRule);
   if (rawRules.length === 0 || rawRules.length > MAX_RULES) return { error: MALFORMED_XML };
@@ -128,17 +122,14 @@ export function parseCorsConfiguration(xml: string): { rules: BucketCorsRule[] }
 
 /** GetBucketCors's answer body. */
 export function corsConfigurationXml(rules: readonly BucketCorsRule[]): string {
-  const root = new XmlNode('CORSConfiguration').addAttribute('xmlns', 'http://s3.amazonaws.com/doc/2006-03-01/');
-  for (const rule of rules) {
-    const node = new XmlNode('CORSRule');
-    for (const h of rule.AllowedHeaders ?? []) node.c(XmlNode.of('AllowedHeader', h));
-    for (const m of rule.AllowedMethods) node.c(XmlNode.of('AllowedMethod', m));
-    for (const o of rule.AllowedOrigins) node.c(XmlNode.of('AllowedOrigin', o));
-    for (const e of rule.ExposeHeaders ?? []) node.c(XmlNode.of('ExposeHeader', e));
-    if (rule.MaxAgeSeconds !== undefined) node.c(XmlNode.of('MaxAgeSeconds', String(rule.MaxAgeSeconds)));
-    root.c(node);
-  }
-  return `<?xml version="1.0" encoding="UTF-8"?>\n${root.toString()}`;
+  const corsRule = rules.map((rule) => ({
+    AllowedHeader: rule.AllowedHeaders ?? [],
+    AllowedMethod: rule.AllowedMethods,
+    AllowedOrigin: rule.AllowedOrigins,
+    ExposeHeader: rule.ExposeHeaders ?? [],
+    MaxAgeSeconds: rule.MaxAgeSeconds !== undefined ? String(rule.MaxAgeSeconds) : undefined,
+  }));
+  return xmlDocument({ CORSConfiguration: { '@_xmlns': 'http://s3.amazonaws.com/doc/2006-03-01/', CORSRule: corsRule } });
 }
 
 function header(req: IncomingMessage, name: string): string | undefined {

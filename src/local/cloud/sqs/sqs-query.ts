@@ -5,6 +5,7 @@
  * to them. The gateway turns a Query request into the equivalent JSON request and the JSON answer
  * back into the XML AWS returns, so those clients work unchanged.
  */
+import { PLAIN_DECLARATION, xmlDocument, type XmlContent, type XmlElements } from '../xml';
 
 /** The XML namespace of SQS Query answers. */
 const SQS_XMLNS = 'http://queue.amazonaws.com/doc/2012-11-05/';
@@ -107,60 +108,45 @@ export function parseSqsQuery(body: string): SqsQueryRequest | undefined {
   return { action, json: structure(toTree(params), action) };
 }
 
-const XML_ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&apos;', '\r': '&#xD;' };
-
-/** Escapes text for an XML element (carriage returns as &#xD;, as SQS does, so they survive parsing). */
-export function xmlEscape(value: string): string {
-  return value.replace(/[&<>"'\r]/g, (c) => XML_ESCAPES[c] ?? c);
+/** A MessageAttributeValue as Query XML members (lists flattened, as SQS writes them). */
+function messageAttributeValueTree(value: Record<string, unknown>): XmlElements {
+  const text = (v: unknown): string | undefined => (v === undefined ? undefined : String(v));
+  const list = (v: unknown): string[] => ((v as unknown[] | undefined) ?? []).map(String);
+  return {
+    StringValue: text(value.StringValue),
+    BinaryValue: text(value.BinaryValue),
+    StringListValue: list(value.StringListValues),
+    BinaryListValue: list(value.BinaryListValues),
+    DataType: text(value.DataType),
+  };
 }
 
-const element = (name: string, content: string): string => `<${name}>${content}</${name}>`;
+/** `{key: value}` as a flattened list of `{[keyName]: key, Value: value}` entries (SQS's map shape). */
+const mapEntries = (map: object, keyName: string, value: (v: unknown) => XmlContent): XmlElements[] =>
+  Object.entries(map).map(([key, v]) => ({ [keyName]: key, Value: value(v) }));
 
-function messageAttributeValueXml(value: Record<string, unknown>): string {
-  let xml = '';
-  if (value.StringValue !== undefined) xml += element('StringValue', xmlEscape(String(value.StringValue)));
-  if (value.BinaryValue !== undefined) xml += element('BinaryValue', xmlEscape(String(value.BinaryValue)));
-  for (const s of (value.StringListValues as unknown[] | undefined) ?? []) xml += element('StringListValue', xmlEscape(String(s)));
-  for (const b of (value.BinaryListValues as unknown[] | undefined) ?? []) xml += element('BinaryListValue', xmlEscape(String(b)));
-  if (value.DataType !== undefined) xml += element('DataType', xmlEscape(String(value.DataType)));
-  return xml;
-}
-
-/** The members of a JSON structure as Query XML (lists and maps flattened, as SQS writes them). */
-function membersXml(value: Record<string, unknown>, action: string): string {
-  let xml = '';
+/** The members of a JSON structure as Query XML elements (lists and maps flattened, as SQS writes them). */
+function membersTree(value: Record<string, unknown>, action: string): XmlElements {
+  const tree: Record<string, XmlContent> = {};
+  const nested = (item: unknown): XmlContent => (typeof item === 'object' && item !== null ? membersTree(item as Record<string, unknown>, action) : String(item));
   for (const [name, member] of Object.entries(value)) {
     if (member === undefined || member === null) continue;
-    if (name === 'Messages' && Array.isArray(member)) {
-      for (const m of member) xml += element('Message', membersXml(m as Record<string, unknown>, action));
-    } else if ((name === 'QueueUrls' || name === 'queueUrls') && Array.isArray(member)) {
-      for (const url of member) xml += element('QueueUrl', xmlEscape(String(url)));
-    } else if (name === 'Successful' && Array.isArray(member)) {
-      for (const entry of member) xml += element(`${action}ResultEntry`, membersXml(entry as Record<string, unknown>, action));
-    } else if (name === 'Failed' && Array.isArray(member)) {
-      for (const entry of member) xml += element('BatchResultErrorEntry', membersXml(entry as Record<string, unknown>, action));
-    } else if (name === 'Attributes' && typeof member === 'object') {
-      for (const [key, v] of Object.entries(member as Record<string, unknown>)) {
-        xml += element('Attribute', element('Name', xmlEscape(key)) + element('Value', xmlEscape(String(v))));
-      }
-    } else if (name === 'MessageAttributes' && typeof member === 'object') {
-      for (const [key, v] of Object.entries(member as Record<string, Record<string, unknown>>)) {
-        xml += element('MessageAttribute', element('Name', xmlEscape(key)) + element('Value', messageAttributeValueXml(v)));
-      }
-    } else if (name === 'Tags' && typeof member === 'object') {
-      for (const [key, v] of Object.entries(member as Record<string, unknown>)) {
-        xml += element('Tag', element('Key', xmlEscape(key)) + element('Value', xmlEscape(String(v))));
-      }
-    } else if (Array.isArray(member)) {
-      for (const item of member) xml += element(name, typeof item === 'object' ? membersXml(item as Record<string, unknown>, action) : xmlEscape(String(item)));
-    } else if (typeof member === 'object') {
-      xml += element(name, membersXml(member as Record<string, unknown>, action));
-    } else {
-      xml += element(name, xmlEscape(String(member)));
-    }
+    if (name === 'Messages' && Array.isArray(member)) tree.Message = member.map(nested);
+    else if ((name === 'QueueUrls' || name === 'queueUrls') && Array.isArray(member)) tree.QueueUrl = member.map(String);
+    else if (name === 'Successful' && Array.isArray(member)) tree[`${action}ResultEntry`] = member.map(nested);
+    else if (name === 'Failed' && Array.isArray(member)) tree.BatchResultErrorEntry = member.map(nested);
+    else if (name === 'Attributes' && typeof member === 'object') tree.Attribute = mapEntries(member, 'Name', String);
+    else if (name === 'MessageAttributes' && typeof member === 'object') {
+      tree.MessageAttribute = mapEntries(member, 'Name', (v) => messageAttributeValueTree(v as Record<string, unknown>));
+    } else if (name === 'Tags' && typeof member === 'object') tree.Tag = mapEntries(member, 'Key', String);
+    else if (Array.isArray(member)) tree[name] = member.map(nested);
+    else tree[name] = nested(member);
   }
-  return xml;
+  return tree;
 }
+
+/** True when a structure's members write nothing: every one is an empty list. */
+const writesNothing = (members: XmlElements): boolean => Object.values(members).every((m) => Array.isArray(m) && m.length === 0);
 
 /**
  * The SQS operations with no output shape: their answers hold only ResponseMetadata. Every other
@@ -183,9 +169,11 @@ const ACTIONS_WITHOUT_RESULT = new Set([
 /** The Query XML answer for a successful JSON answer `json` (text, possibly empty) of `action`. */
 export function sqsQueryResponse(action: string, json: string, requestId: string): string {
   const result = json.trim() ? (JSON.parse(json) as Record<string, unknown>) : {};
-  const members = membersXml(result, action);
-  const resultXml = members ? element(`${action}Result`, members) : ACTIONS_WITHOUT_RESULT.has(action) ? '' : `<${action}Result/>`;
-  return `<?xml version="1.0"?><${action}Response xmlns="${SQS_XMLNS}">${resultXml}${element('ResponseMetadata', element('RequestId', requestId))}</${action}Response>`;
+  const members = membersTree(result, action);
+  // An empty result element is still written (`<ReceiveMessageResult/>`), except for operations without one.
+  const resultElement = writesNothing(members) && ACTIONS_WITHOUT_RESULT.has(action) ? {} : { [`${action}Result`]: members };
+  const response = { '@_xmlns': SQS_XMLNS, ...resultElement, ResponseMetadata: { RequestId: requestId } };
+  return xmlDocument({ [`${action}Response`]: response }, PLAIN_DECLARATION);
 }
 
 /**
@@ -204,6 +192,6 @@ export function sqsQueryError(json: string, queryErrorHeader: string | undefined
   const code = headerCode || (parsed.__type ?? 'InternalError').split('#').pop() || 'InternalError';
   const fault = headerFault || (status >= 500 ? 'Receiver' : 'Sender');
   const message = parsed.message ?? parsed.Message ?? '';
-  const error = element('Type', fault) + element('Code', xmlEscape(code)) + element('Message', xmlEscape(message)) + '<Detail/>';
-  return `<?xml version="1.0"?><ErrorResponse xmlns="${SQS_XMLNS}">${element('Error', error)}${element('RequestId', requestId)}</ErrorResponse>`;
+  const error = { Type: fault, Code: code, Message: message, Detail: '' };
+  return xmlDocument({ ErrorResponse: { '@_xmlns': SQS_XMLNS, Error: error, RequestId: requestId } }, PLAIN_DECLARATION);
 }

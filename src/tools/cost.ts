@@ -1,6 +1,6 @@
 /**
  * The monthly AWS bill of the chain, itemised: pure arithmetic from plain inputs and a price table
- * (src/core/prices.ts). `resize-chain cost` feeds it the figures `npm run bench` measured.
+ * (src/tools/prices.ts). `resize-chain cost` feeds it the figures `npm run bench` measured.
  *
  * What one fresh upload costs, counted from the code (src/core/resize-batch.ts, publish-batch.ts,
  * src/aws/sqs.ts) for V variants:

@@ -1,13 +1,22 @@
 /**
  * The one price table of the cost report (`resize-chain cost`) and of the README's cost figures.
- * AWS list prices, on-demand, first pricing tier, no free tier, no Savings Plans. Change prices
- * here only.
+ * AWS list prices for us-east-1 (US East, N. Virginia), on-demand, first pricing tier, no free tier,
+ * no Savings Plans. Change prices here only.
  *
- * Read on 2026-11-28 through the project's search tool (stored copies of public pages, not the live
- * sites). AWS's own Lambda pricing page renders its rate tables client-side, so its stored text
- * shows no per-GB-second figures; where a figure is marked `confirmedBy: 'third-party'` it was found
- * only in third-party copies that quote AWS's page, and where it is `'unconfirmed'` the search found
- * no copy of it at all: check those on the live pricing pages before relying on them.
+ * Sources (each figure below names its page in `source.url`):
+ * - AWS Lambda pricing, https://aws.amazon.com/lambda/pricing/ : requests, duration per GB-second
+ *   (x86_64 and Arm), provisioned concurrency and the duration of invocations on it.
+ * - Amazon SQS pricing, https://aws.amazon.com/sqs/pricing/ : standard-queue requests, 64 KB chunks.
+ * - Amazon S3 pricing, https://aws.amazon.com/s3/pricing/ : S3 Standard storage, PUT/COPY/POST/LIST
+ *   and GET requests.
+ * - INIT billing: https://aws.amazon.com/blogs/compute/aws-lambda-standardizes-billing-for-init-phase/
+ * First read on 2026-11-28 and checked again on 2026-12-06, both times from stored copies of those
+ * pages and of pages quoting them (this project's build machines have no internet access). The
+ * Lambda page renders its rate tables in the browser, so its stored text holds only the $0.20 per
+ * 1M requests of its worked examples: figures marked `confirmedBy: 'third-party'` agree with
+ * copies that quote AWS's tables (for example x86 $0.0000166667 and Arm $0.0000133334 per GB-s,
+ * SQS $0.40 per 1M, S3 $0.023 per GB-month, $0.005 per 1,000 PUTs, $0.0004 per 1,000 GETs), and
+ * `'unconfirmed'` ones were found in no copy: check those on the live pages before relying on them.
  */
 
 /** Where a figure comes from and how well the search confirmed it. */

@@ -1,0 +1,69 @@
+// The local chain's settings before anything starts: the module's names and defaults, its refusals,
+// and the queue depth arithmetic waitForIdle relies on. The running chain is tested in test/integration/e2e*.test.ts.
+import { join } from 'node:path';
+import { isPipelineError } from '../../src/core/errors';
+import { DEFAULT_NAME_PREFIX, messagesHeld, planLocalChain, streamSourceSettings } from '../../src/local/chain';
+
+describe('planLocalChain', () => {
+  test("names everything after the module's namePrefix, with its defaults", () => {
+    const plan = planLocalChain();
+    expect(plan.prefix).toBe(DEFAULT_NAME_PREFIX);
+    expect(plan.names).toEqual({
+      sourceBucket: 'image-resize-chain-src-local',
+      outputBucket: 'image-resize-chain-out-local',
+      ingestQueue: 'image-resize-chain-ingest',
+      resizedQueue: 'image-resize-chain-resized',
+      rejectedQueue: 'image-resize-chain-rejected',
+    });
+    expect(plan).toMatchObject({ uploadsPrefix: 'uploads/', outputPrefix: '' });
+    expect(plan.resizeStage).toEqual({ concurrency: 2, timeoutSeconds: 30, memoryMb: 1024, batchSize: 10, maximumBatchingWindowSeconds: 0 });
+  });
+
+  test('given names and stage settings win; the rest keep their defaults', () => {
+    const plan = planLocalChain({ namePrefix: 'shop', names: { output: 'thumbs' }, publish: { batchSize: 5, env: { A: '1' } }, handlersDir: 'h' });
+    expect(plan.names).toMatchObject({ sourceBucket: 'shop-src-local', outputBucket: 'thumbs', ingestQueue: 'shop-ingest' });
+    expect(plan.publishStage).toEqual({ concurrency: 2, timeoutSeconds: 30, memoryMb: 1024, batchSize: 5, maximumBatchingWindowSeconds: 0, env: { A: '1' } });
+    expect(plan.handlersDir).toBe(join(process.cwd(), 'h'));
+  });
+
+  test("the queues' visibility timeout is 6 x the longest function timeout, as AWS advises, unless given", () => {
+    expect(planLocalChain({ resize: { timeoutSeconds: 40 }, publish: { timeoutSeconds: 10 } }).visibilityTimeoutSeconds).toBe(240);
+    expect(planLocalChain({ resize: { timeoutSeconds: 40 }, visibilityTimeoutSeconds: 90 }).visibilityTimeoutSeconds).toBe(90);
+  });
+
+  test.each([
+    [{ namePrefix: 'Bad_Name' }, 'namePrefix', /"Bad_Name" is not 1\.\.24 of a-z/],
+    [{ namePrefix: 'a'.repeat(25) }, 'namePrefix', /is not 1\.\.24/],
+    [{ names: { source: 'b', output: 'b' }, outputPrefix: 'uploads/thumbs/' }, 'outputPrefix', /would land under the watched prefix "uploads\/"/],
+  ])('refuses %j naming the option', (opts, field, message) => {
+    let caught: unknown;
+    try {
+      planLocalChain(opts);
+    } catch (err) {
+      caught = err;
+    }
+    expect(isPipelineError(caught)).toBe(true);
+    expect(caught).toMatchObject({ code: 'INVALID_CONFIG', subject: { field }, message: expect.stringMatching(message) });
+  });
+});
+
+describe('streamSourceSettings', () => {
+  test("the module's StreamSource defaults: bisect on, 3 retries, records never too old", () => {
+    expect(streamSourceSettings({})).toEqual({ shardCount: 1, batchSize: 100, bisectBatchOnFunctionError: true, maximumRetryAttempts: 3, maximumRecordAgeSeconds: -1, parallelizationFactor: 1, retryDelayMs: 50 });
+  });
+
+  test('a given setting wins, an undefined one keeps the default, names are not settings', () => {
+    const settings = streamSourceSettings({ streamName: 's', failureQueueName: 'f', shardCount: 4, bisectBatchOnFunctionError: false, maximumRetryAttempts: undefined });
+    expect(settings).toMatchObject({ shardCount: 4, bisectBatchOnFunctionError: false, maximumRetryAttempts: 3 });
+    expect(Object.keys(settings)).not.toContain('streamName');
+    expect(Object.keys(settings)).not.toContain('failureQueueName');
+  });
+});
+
+describe('messagesHeld', () => {
+  test('counts visible, in-flight and delayed messages; missing attributes are 0', () => {
+    expect(messagesHeld({ ApproximateNumberOfMessages: '2', ApproximateNumberOfMessagesNotVisible: '3', ApproximateNumberOfMessagesDelayed: '1' })).toBe(6);
+    expect(messagesHeld({ ApproximateNumberOfMessagesNotVisible: '1' })).toBe(1);
+    expect(messagesHeld({})).toBe(0);
+  });
+});
