@@ -24,6 +24,7 @@ import type { S3ErrorShape } from '../s3/post-policy';
 import { createBucketCors } from '../s3/s3-cors';
 import { objectTooLarge, s3Refusal } from '../s3/s3-validation';
 import { callerRefusal } from './endpoint-guard';
+import { controlPlaneRoute } from './control-plane';
 import type { LogSink } from '../lambda/invoke-contract';
 
 export type { FaultRule, FaultEffect, FaultHandle } from './gateway-faults';
@@ -87,6 +88,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   const notifications = new NotificationRouter({ upstream: opts.upstream, region, logSink: log });
   const requests: Record<string, number> = {};
   const bucketCors = createBucketCors({ upstream: opts.upstream });
+  const controlPlane = controlPlaneRoute({ upstream: opts.upstream, region, logSink: log });
   const localCredentials = (accessKeyId: string) => (accessKeyId === LOCAL_CREDENTIALS.accessKeyId ? LOCAL_CREDENTIALS : undefined);
   const proxy = createStandInProxy({ upstream: opts.upstream, notifications, log, originOf: (req) => `http://${req.headers.host ?? `127.0.0.1:${port}`}` });
   const router = createGatewayRouter(serveAwsRequest, answerGatewayError);
@@ -138,6 +140,8 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
 
   /** Step 3: an S3 or SQS request (what no route took), answered here or by the stand-in. */
   async function serveAwsRequest(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    // The control plane (IAM, STS, Logs, bucket sub-resources) is chosen by the service the request is signed for.
+    if (controlPlane(req, res)) return;
     const request = await readAwsRequest(req);
     if (!request) {
       res.writeHead(413, { 'content-type': 'text/plain' });
