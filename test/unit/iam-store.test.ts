@@ -4,7 +4,7 @@
  */
 import { IamStore } from '../../src/local/cloud/iam/iam-store';
 import { iamService } from '../../src/local/cloud/iam/iam-api';
-import { QueryError, memberRecords, memberStrings, queryErrorXml, queryResponseXml } from '../../src/local/cloud/gateway/query-protocol';
+import { QueryError, memberRecords, memberStrings, queryErrorXml, queryResponseXml } from '../../src/local/cloud/query-protocol';
 
 const TRUST = JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { Service: 'lambda.amazonaws.com' }, Action: 'sts:AssumeRole' }] });
 const POLICY = JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 's3:GetObject', Resource: '*' }] });

@@ -15,12 +15,12 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { LOCAL_ACCOUNT_ID, LOCAL_REGION } from '../../client-config';
 import type { LogSink } from '../lambda/invoke-contract';
 import { classifyRequest } from './aws-request';
-import { QueryError, answerQuery, invalidAction, parseQueryParams, queryErrorXml, sendXml, signingScope, type QueryService } from './query-protocol';
+import { QueryError, answerQuery, invalidAction, parseQueryParams, queryErrorXml, sendXml, signingScope, type QueryService } from '../query-protocol';
 import { IamStore } from '../iam/iam-store';
 import { iamService } from '../iam/iam-api';
 import { stsService } from '../sts/sts-api';
 import { logsService } from '../logs/logs-api';
-import { answerJson, JsonError, sendJsonError, unknownOperation, type JsonService } from './json-protocol';
+import { answerJson, JsonError, sendJsonError, unknownOperation, type JsonService } from '../json-protocol';
 import { createBucketConfig } from '../s3/bucket-config';
 import { readBody } from '../http-io';
 

@@ -4,7 +4,7 @@
  * learn the account id) and the List calls the AWS CLI uses. Policy documents travel URL-encoded in
  * answers, as IAM sends them. Lists are answered whole (IsTruncated false).
  */
-import { QueryError, memberRecords, memberStrings, members, type QueryParams, type QueryService, type QueryValue } from '../gateway/query-protocol';
+import { QueryError, memberRecords, memberStrings, members, type QueryParams, type QueryService, type QueryValue } from '../query-protocol';
 import { IamStore, type ManagedPolicy, type PolicyVersion, type Role } from './iam-store';
 
 export const IAM_XMLNS = 'https://iam.amazonaws.com/doc/2010-05-08/';

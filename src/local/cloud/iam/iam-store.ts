@@ -9,7 +9,7 @@
  * AWS's, and attaching one is all a deployment does with it. Policies are stored, not evaluated.
  */
 import { randomBytes } from 'node:crypto';
-import { QueryError } from '../gateway/query-protocol';
+import { QueryError } from '../query-protocol';
 
 export interface Role {
   readonly name: string;

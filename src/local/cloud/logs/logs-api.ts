@@ -4,7 +4,7 @@
  * 1.1 protocol, with Logs' own errors and messages. Groups are held in memory; no log events are
  * stored (the local functions write their logs to the terminal and `--logs`).
  */
-import { JsonError, type JsonService } from '../gateway/json-protocol';
+import { JsonError, type JsonService } from '../json-protocol';
 
 /** The retention periods Logs accepts, in days. */
 const RETENTION_DAYS = new Set([1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653]);

@@ -3,7 +3,7 @@
  * get-caller-identity` ask for the account id. The local credentials stand for the account's root
  * user, as a root key pair does on AWS. Other actions answer InvalidAction.
  */
-import type { QueryService } from '../gateway/query-protocol';
+import type { QueryService } from '../query-protocol';
 
 export const STS_XMLNS = 'https://sts.amazonaws.com/doc/2011-06-15/';
 

@@ -7,7 +7,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { PLAIN_DECLARATION, xmlDocument, type XmlContent, type XmlElements } from '../xml';
+import { PLAIN_DECLARATION, xmlDocument, type XmlContent, type XmlElements } from './xml';
 
 /** The request's parameters (Action, Version and the operation's own). */
 export type QueryParams = Readonly<Record<string, string>>;
