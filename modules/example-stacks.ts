@@ -4,7 +4,7 @@
  */
 import { Construct } from 'constructs';
 import { Fn, LocalBackend, TerraformOutput, TerraformStack, Token } from 'cdktf';
-import { AwsProvider } from '@cdktf/provider-aws/lib/provider';
+import { AwsProvider, type AwsProviderConfig } from '@cdktf/provider-aws/lib/provider';
 import { IamRole } from '@cdktf/provider-aws/lib/iam-role';
 import { CloudwatchMetricAlarm } from '@cdktf/provider-aws/lib/cloudwatch-metric-alarm';
 import { ImageResizeChain, ImageResizeChainProps } from './image-resize-chain';
@@ -28,6 +28,11 @@ function projectLocalBackend(stack: TerraformStack, id: string): void {
 export interface ChainStackProps {
   /** @default 'us-east-1' */
   readonly region?: string;
+  /**
+   * Extra AwsProvider settings (endpoints, credentials, skip flags), e.g. to deploy to the local
+   * cloud (main.ts with RESIZE_CHAIN_ENDPOINT). @default none: the provider's own defaults
+   */
+  readonly provider?: Partial<AwsProviderConfig>;
   /** @default {} */
   readonly chain?: ImageResizeChainProps;
 }
@@ -42,6 +47,7 @@ export class ImageResizeChainStack extends ReadableStack {
     new AwsProvider(this, 'aws', {
       region: props.region ?? 'us-east-1',
       defaultTags: [{ tags: { application: 'image-resize-chain', stack: id } }],
+      ...props.provider,
     });
     this.chain = new ImageResizeChain(this, 'chain', props.chain);
     addChainOutputs(this, this.chain);
@@ -53,6 +59,8 @@ export interface ConsumerStackProps {
   readonly chain: ImageResizeChain;
   /** @default 'us-east-1' */
   readonly region?: string;
+  /** Extra AwsProvider settings, as ChainStackProps.provider. @default none */
+  readonly provider?: Partial<AwsProviderConfig>;
   /**
    * Image of a function that handles rejected images (e.g. notifies the uploader).
    * @default - no function: rejections stay on the queue for people to inspect
@@ -75,6 +83,7 @@ export class ChainConsumerStack extends ReadableStack {
     new AwsProvider(this, 'aws', {
       region: props.region ?? 'us-east-1',
       defaultTags: [{ tags: { application: 'image-resize-chain-consumer', stack: id } }],
+      ...props.provider,
     });
     const { chain } = props;
     this.appRole = new IamRole(this, 'app-role', {

@@ -12,6 +12,7 @@ import { readVariantsFile } from './variants-file';
 import { INVOKE_USAGE, invokeCommand } from './commands/invoke';
 import { RESIZE_USAGE, resizeFiles } from './commands/resize';
 import { START_USAGE, startCommand, startUiCommand } from './commands/start';
+import { TF_OVERRIDE_USAGE, tfOverrideCommand } from './commands/tf-override';
 import { runUpInOwnProcessGroup, UP_WORKER_ENV, UP_USAGE, upCommand } from './commands/up';
 import { untilStopped } from './lifeline';
 import { normalizeOrigin } from '../local/cloud/gateway/endpoint-guard';
@@ -178,6 +179,11 @@ async function main(argv: string[]): Promise<number> {
           allowedOrigins,
         },
       });
+    }
+    case 'tf-override': {
+      const { values, positionals } = parseCommandArgs(TF_OVERRIDE_USAGE, rest);
+      if (positionals.length > 0) throw new UsageError('tf-override takes no positional arguments (the folder goes in --dir)');
+      return tfOverrideCommand({ dir: values.dir, endpoint: values.endpoint });
     }
     case 'invoke': {
       const { values, positionals } = parseCommandArgs(INVOKE_USAGE, rest);

@@ -14,9 +14,9 @@ import type { VariantSpec } from '../core/variants';
 import { containerLauncher, defaultImage } from './cloud/lambda/container-host';
 import { startLocalFunction, type LocalFunction, type SandboxLauncher } from './cloud/lambda/function-host';
 import { startGateway, type Gateway } from './cloud/gateway/gateway';
-import { uploadApiRoute, API_BASE_PATH, UI_PATH } from './cloud/apigateway/http-api';
+import { uploadApiRoutes, API_BASE_PATH, UI_PATH } from './cloud/apigateway/http-api';
 import { kinesisApiRoute, type ServedStream } from './cloud/kinesis/kinesis-api';
-import { lambdaMappingsRoute, type GatewayRoute, type ServedMapping } from './cloud/lambda/lambda-api';
+import { lambdaMappingsRoutes, type ServedMapping } from './cloud/lambda/lambda-api';
 import { allowBrowserUploads, createChainResources, ensureQueue, type ChainResources, type QueueRef } from './resources';
 import { localAwsEnv, localClientConfig } from './client-config';
 import { startStandIn, type StandIn } from './cloud/standin/standin';
@@ -479,7 +479,6 @@ async function drainMappings(chain: RunningChain, timeoutMs: number): Promise<bo
 interface Served {
   mappings: ServedMapping[];
   streams: ServedStream[];
-  upload?: GatewayRoute;
 }
 
 /** The cloud the chain runs in: the stand-in behind the gateway, and SDK clients of the gateway. */
@@ -503,7 +502,7 @@ async function startCloud(opts: LocalChainOptions, logs: LogFiles, cleanups: Cle
     port: opts.port,
     allowedOrigins: opts.allowedOrigins,
     logSink: logs.sink('cloud'),
-    routes: [lambdaMappingsRoute(() => served.mappings), kinesisApiRoute(() => served.streams), (req, res) => served.upload?.(req, res) ?? false],
+    routes: [...lambdaMappingsRoutes(() => served.mappings), kinesisApiRoute(() => served.streams)],
   });
   cleanups.push(() => gateway.stop());
   const s3 = new S3Client(localClientConfig(gateway.endpoint));
@@ -586,7 +585,7 @@ export async function startLocalChain(opts: LocalChainOptions = {}): Promise<Loc
     const resources = await prepareResources(opts, plan, cloud);
     const functions = await startChainFunctions({ opts, plan, awsEnv: localAwsEnv(cloud.gateway.endpoint), resources, logs, cleanups });
     const { upload } = functions;
-    if (upload) served.upload = uploadApiRoute({ invoke: () => upload.invoke, s3, outputBucket: resources.buckets.output, outputPrefix: plan.outputPrefix });
+    if (upload) cloud.gateway.addRoutes(uploadApiRoutes({ invoke: () => upload.invoke, s3, outputBucket: resources.buckets.output, outputPrefix: plan.outputPrefix }));
     // With stateDir a mapping keeps its UUID across restarts, as on AWS (a saved UUID keeps working).
     const uuidOf = mappingIds(opts.stateDir);
     const mappings = startQueueMappings(sqs, resources, functions, plan, uuidOf, logs, cleanups);

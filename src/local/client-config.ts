@@ -8,6 +8,9 @@ import type { SQSClientConfig } from '@aws-sdk/client-sqs';
 /** Region used locally when none is given. */
 export const LOCAL_REGION = 'us-east-1';
 
+/** The account the local cloud answers for (STS, IAM ARNs, queue ARNs of the stand-in). */
+export const LOCAL_ACCOUNT_ID = '000000000000';
+
 /** Dummy credentials: requests are still signed (as on AWS), nobody verifies them. */
 export const LOCAL_CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' } as const;
 

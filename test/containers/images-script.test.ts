@@ -4,6 +4,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { build } from 'esbuild';
 import { ROOT } from './docker';
 
 interface PrintedTags {
@@ -41,5 +42,13 @@ describe('scripts/images.mjs', () => {
     expect(hashedFiles).not.toContain('src/local/chain.ts');
     expect(hashedFiles).not.toContain('src/cli/cli.ts');
     expect(hashedFiles.filter((f) => f.endsWith('.test.ts'))).toEqual([]);
+  });
+
+  test('every src/ file the image`s own emulator bundles is let through .dockerignore (else the image build fails)', async () => {
+    const { hashedFiles } = printTags(false);
+    const bundled = await build({ absWorkingDir: ROOT, entryPoints: ['containers/emulator/main.ts'], bundle: true, platform: 'node', write: false, metafile: true, logLevel: 'silent', packages: 'external' });
+    const sources = Object.keys(bundled.metafile.inputs).filter((file) => file.startsWith('src/'));
+    expect(sources).toContain('src/local/cloud/lambda/runtime-api.ts');
+    expect(sources.filter((file) => !hashedFiles.includes(file))).toEqual([]);
   });
 });

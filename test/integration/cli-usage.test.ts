@@ -61,6 +61,11 @@ const BAD_USAGES: ReadonlyArray<readonly [string[], string]> = [
   [['cost', '--images-per-month', 'lots'], '--images-per-month'],
   [['cost', '--images-per-month', '1000', '--architecture', 'sparc'], '--architecture'],
   [['cost', '--images-per-month', '1000', '--currency', 'eur'], '--currency'],
+  [['tf-override', '--dir'], '--dir'],
+  [['tf-override', 'somewhere'], 'positional'],
+  [['tf-override', '--dir', '/nonexistent/folder'], '--dir'],
+  [['tf-override', '--endpoint', 'localhost:4566'], '--endpoint'],
+  [['tf-override', '--region', 'eu-west-1'], '--region'],
   [['deploy'], 'deploy'],
 ];
 
@@ -80,7 +85,7 @@ describe.each(BAD_USAGES)('resize-chain %j', (args, named) => {
     expect(doc.level).toBe('error');
     expect(doc.code ?? doc.error?.code).toMatch(/^(USAGE|INVALID_CONFIG)$/);
     expect(lines[0]).toContain(named);
-    expect(doc.help).toMatch(/^resize-chain( \w+)? --help$/);
+    expect(doc.help).toMatch(/^resize-chain( [\w-]+)? --help$/);
   });
 });
 
@@ -92,7 +97,7 @@ test('a usage error gives the accepted form of its command, the --ui form for st
   expect(ui.usage).toMatch(/^resize-chain start --ui \[--port 0\]/);
 });
 
-const COMMANDS = ['start', 'up', 'invoke', 'resize', 'event', 'cost'];
+const COMMANDS = ['start', 'up', 'tf-override', 'invoke', 'resize', 'event', 'cost'];
 
 test.each(COMMANDS)('resize-chain %s --help exits 0 with the usage on stdout', (command) => {
   const res = run([command, '--help']);

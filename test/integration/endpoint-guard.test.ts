@@ -142,10 +142,13 @@ describe('Origin: only the endpoint itself', () => {
     const gateway: Gateway = await startGateway({
       upstream: `http://127.0.0.1:${port}`,
       routes: [
-        (_req, res) => {
-          routed += 1;
-          res.writeHead(200).end('{}');
-          return true;
+        {
+          method: 'ANY',
+          path: '/2015-03-31/event-source-mappings/*',
+          handler: (_req, res) => {
+            routed += 1;
+            res.writeHead(200).end('{}');
+          },
         },
       ],
     });
@@ -161,7 +164,7 @@ describe('Origin: only the endpoint itself', () => {
 
   it('an origin named in allowedOrigins (up --allow-origin) gets in; others are still refused', async () => {
     // A route stands for what lies behind the guard (the stand-in would see the Origin header, not the guard).
-    const gateway = await startGateway({ upstream: cloud.gateway.endpoint, allowedOrigins: ['http://localhost:3000'], routes: [(_req, res) => (res.writeHead(200).end(), true)] });
+    const gateway = await startGateway({ upstream: cloud.gateway.endpoint, allowedOrigins: ['http://localhost:3000'], routes: [{ method: 'GET', path: '/*', handler: (_req, res) => void res.writeHead(200).end() }] });
     try {
       const allowed = await send('GET', `/${BUCKET}/hello.txt`, { host: `127.0.0.1:${gateway.port}`, origin: 'http://localhost:3000' }, undefined, gateway.port);
       const other = await send('GET', `/${BUCKET}/hello.txt`, { host: `127.0.0.1:${gateway.port}`, origin: 'http://localhost:3001' }, undefined, gateway.port);

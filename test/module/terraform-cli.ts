@@ -2,7 +2,7 @@
  * Runs the Terraform CLI offline for tests: finds the binary and the AWS provider mirror, writes
  * a CLI config that installs providers only from that mirror, and adds mock credentials.
  */
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
@@ -98,8 +98,8 @@ export interface TerraformRun {
   readonly stderr: string;
 }
 
-/** Runs terraform in `cwd` with only the offline CLI config and no ambient AWS configuration. */
-export function runTerraform(bin: string, cliConfig: string, cwd: string, args: string[]): TerraformRun {
+/** The environment terraform runs with: only the offline CLI config, no ambient AWS or TF_ configuration. */
+function terraformEnv(cliConfig: string): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
   for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('AWS_') && !k.startsWith('TF_')) env[k] = v;
   Object.assign(env, {
@@ -110,8 +110,36 @@ export function runTerraform(bin: string, cliConfig: string, cwd: string, args: 
     AWS_EC2_METADATA_DISABLED: 'true',
     AWS_REGION: 'us-east-1',
   });
-  const res = spawnSync(bin, [...args], { cwd, env, encoding: 'utf8', timeout: 180000, maxBuffer: 64 * 1024 * 1024 });
+  return env;
+}
+
+/** Runs terraform in `cwd` with only the offline CLI config and no ambient AWS configuration. */
+export function runTerraform(bin: string, cliConfig: string, cwd: string, args: string[]): TerraformRun {
+  const res = spawnSync(bin, [...args], { cwd, env: terraformEnv(cliConfig), encoding: 'utf8', timeout: 180000, maxBuffer: 64 * 1024 * 1024 });
   return { code: res.status ?? -1, stdout: res.stdout ?? '', stderr: `${res.stderr ?? ''}${res.error ? String(res.error) : ''}` };
+}
+
+/**
+ * runTerraform without blocking the test process (which keeps reading a local cloud's output
+ * meanwhile); killed after `timeoutMs` (code -1). @default timeoutMs 600000
+ */
+export function runTerraformAsync(bin: string, cliConfig: string, cwd: string, args: string[], timeoutMs = 600_000): Promise<TerraformRun> {
+  return new Promise((resolve) => {
+    const child = spawn(bin, [...args], { cwd, env: terraformEnv(cliConfig), stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.once('error', (err) => {
+      clearTimeout(timer);
+      resolve({ code: -1, stdout, stderr: `${stderr}${String(err)}` });
+    });
+    child.once('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code: code ?? -1, stdout, stderr });
+    });
+  });
 }
 
 /**

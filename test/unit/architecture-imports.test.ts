@@ -47,6 +47,8 @@ const SERVICE_ENTRY_POINTS: Readonly<Record<string, readonly string[]>> = {
   sqs: [],
   apigateway: [],
   iam: ['sigv4-verify.ts', 'policy-evaluation.ts', 'operation-actions.ts'],
+  sts: [],
+  logs: [],
 };
 
 /** A module specifier in a file: the import statement's target. */

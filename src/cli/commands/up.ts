@@ -13,6 +13,7 @@ import { MetricsTap } from '../../tools/report';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../local/client-config';
 import type { LogSink } from '../../local/cloud/lambda/invoke-contract';
 import { watchParent } from '../lifeline';
+import { LOCAL_ENDPOINT_ENV, TF_OVERRIDE_FILE, terraformOverride } from '../../local/terraform-provider';
 import type { CommandUsage } from '../usage';
 
 /** `resize-chain up`: the options it reads and the help shown for them. */
@@ -225,6 +226,10 @@ function banner(chain: LocalChain, opts: UpOptions, dockerRun: DockerRunAccess):
     `aws --endpoint-url ${e} lambda update-event-source-mapping --uuid ${m.resized.uuid} --no-enabled`,
     ...(s ? streamExample(chain, s) : []),
     '',
+    '# Terraform / CDKTF against this endpoint (preview: S3, SQS, IAM, STS and log groups so far; see the README):',
+    `resize-chain tf-override --endpoint ${e} --dir <your terraform folder>   # writes ${TF_OVERRIDE_FILE}`,
+    `export ${LOCAL_ENDPOINT_ENV}=${e}   # then npx cdktf deploy`,
+    '',
     ...dockerRun.lines,
     '',
     'ready: one line per invocation follows (Ctrl-C stops)',
@@ -281,6 +286,7 @@ function readyDocument(chain: LocalChain, opts: UpOptions, dockerRun: DockerRunA
           },
         }
       : {}),
+    terraform: { overrideFile: TF_OVERRIDE_FILE, override: JSON.parse(terraformOverride(chain.endpoint)) as unknown, cdktfEnv: { [LOCAL_ENDPOINT_ENV]: chain.endpoint } },
     ...(dockerRun.line ? { dockerRun: { line: dockerRun.line, envFile: dockerRun.envFile, containerEndpoint: dockerRun.containerEndpoint } } : {}),
     env: {
       AWS_ENDPOINT_URL: chain.endpoint,

@@ -16,8 +16,8 @@ import { readFileSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import { manifestKey } from '../../../core/keys';
-import { readBody } from '../gateway/gateway';
-import type { GatewayRoute } from '../lambda/lambda-api';
+import type { GatewayRoute } from '../gateway/gateway';
+import { readBody, sendJson, sendText } from '../http-io';
 import type { InvokeFn } from '../lambda/invoke-contract';
 
 /** API Gateway's payload limit for HTTP APIs. */
@@ -69,11 +69,6 @@ export function toHttpApiEvent(req: IncomingMessage, path: string, body: Buffer,
   };
 }
 
-function send(res: ServerResponse, status: number, body: string, headers: Record<string, string> = {}): void {
-  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), ...headers });
-  res.end(body);
-}
-
 
 function defaultPage(): string {
   for (const dir of [join(__dirname, 'ui'), join(__dirname, '..', 'src', 'local', 'cloud', 'apigateway', 'ui')]) {
@@ -87,67 +82,59 @@ function defaultPage(): string {
 }
 
 /** Gateway routes for the upload API, the page and its status endpoint (see the file comment). */
-export function uploadApiRoute(opts: UploadApiRouteOptions): GatewayRoute {
+export function uploadApiRoutes(opts: UploadApiRouteOptions): GatewayRoute[] {
   let page: string | undefined = opts.pageHtml;
 
   async function invokeApi(req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
     const body = await readBody(req, MAX_REQUEST_BYTES);
-    if (body === undefined) return send(res, 413, JSON.stringify({ message: 'Request Entity Too Large' }));
+    if (body === undefined) return sendJson(res, 413, { message: 'Request Entity Too Large' });
     const invoke = opts.invoke();
-    if (!invoke) return send(res, 503, JSON.stringify({ message: 'Service Unavailable' }));
+    if (!invoke) return sendJson(res, 503, { message: 'Service Unavailable' });
     const result = await invoke(toHttpApiEvent(req, path, body));
     // API Gateway answers a failed integration with 500 {"message":"Internal Server Error"}.
-    if (!result.ok) return send(res, 500, JSON.stringify({ message: 'Internal Server Error' }));
+    if (!result.ok) return sendJson(res, 500, { message: 'Internal Server Error' });
     const out = result.payload as APIGatewayProxyStructuredResultV2;
     const headers: Record<string, string> = {};
     for (const [k, v] of Object.entries(out.headers ?? {})) headers[k] = String(v);
     const raw = out.body ?? '';
-    send(res, out.statusCode ?? 200, out.isBase64Encoded ? Buffer.from(raw, 'base64').toString('utf8') : raw, headers);
+    sendText(res, out.statusCode ?? 200, out.isBase64Encoded ? Buffer.from(raw, 'base64').toString('utf8') : raw, { 'content-type': 'application/json', ...headers });
   }
 
   async function status(res: ServerResponse, key: string | null): Promise<void> {
-    if (!key) return send(res, 400, JSON.stringify({ error: { code: 'INVALID_EVENT', message: 'key: query parameter is required', field: 'key' } }));
+    if (!key) return sendJson(res, 400, { error: { code: 'INVALID_EVENT', message: 'key: query parameter is required', field: 'key' } });
     const manifest = manifestKey(key, opts.outputPrefix);
     try {
       const got = await opts.s3.send(new GetObjectCommand({ Bucket: opts.outputBucket, Key: manifest }));
       const text = (await got.Body?.transformToString('utf8')) ?? '{}';
-      send(res, 200, JSON.stringify({ state: 'done', outputBucket: opts.outputBucket, manifest: JSON.parse(text) as unknown }), { 'cache-control': 'no-store' });
+      sendJson(res, 200, { state: 'done', outputBucket: opts.outputBucket, manifest: JSON.parse(text) as unknown }, { 'cache-control': 'no-store' });
     } catch (err) {
       const code = (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
-      if (code === 404) return send(res, 200, JSON.stringify({ state: 'pending' }), { 'cache-control': 'no-store' });
+      if (code === 404) return sendJson(res, 200, { state: 'pending' }, { 'cache-control': 'no-store' });
       throw err;
     }
   }
 
-  return (req, res) => {
-    const url = new URL(req.url ?? '/', 'http://local');
-    const method = req.method ?? 'GET';
-    let work: Promise<void> | undefined;
-    if (url.pathname === '/' && method === 'GET' && !req.headers.authorization && String(req.headers.accept ?? '').includes('text/html')) {
-      res.writeHead(302, { location: UI_PATH });
-      res.end();
-      return true;
-    }
-    if (url.pathname === UI_PATH && method === 'GET') {
-      page ??= defaultPage();
-      send(res, 200, page, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' });
-      return true;
-    }
-    if (url.pathname === `${UI_PATH}status` && method === 'GET') work = status(res, url.searchParams.get('key'));
-    else if (url.pathname.startsWith(`${API_BASE_PATH}/`)) {
-      const path = url.pathname.slice(API_BASE_PATH.length);
-      if (path === '/uploads' && method === 'POST') work = invokeApi(req, res, path);
-      else {
+  const onError = (res: ServerResponse, err: Error): void => sendJson(res, 502, { message: err.message });
+  return [
+    // A browser opening the endpoint's root lands on the page (AWS clients never ask for HTML).
+    { method: 'GET', path: '/', constraints: { page: 'html' }, handler: (_req, res) => void res.writeHead(302, { location: UI_PATH }).end() },
+    {
+      method: 'GET',
+      path: UI_PATH,
+      handler(_req, res) {
+        page ??= defaultPage();
+        sendText(res, 200, page, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' });
+      },
+    },
+    { method: 'GET', path: `${UI_PATH}status`, handler: (req, res) => status(res, new URL(req.url ?? '/', 'http://local').searchParams.get('key')), onError },
+    { method: 'POST', path: `${API_BASE_PATH}/uploads`, handler: (req, res) => invokeApi(req, res, '/uploads'), onError },
+    {
+      method: 'ANY',
+      path: `${API_BASE_PATH}/*`,
+      handler(req, res) {
         req.resume();
-        send(res, 404, JSON.stringify({ message: 'Not Found' }));
-        return true;
-      }
-    }
-    if (!work) return false;
-    work.catch((err: unknown) => {
-      if (res.headersSent) return res.destroy();
-      send(res, 502, JSON.stringify({ message: err instanceof Error ? err.message : String(err) }));
-    });
-    return true;
-  };
+        sendJson(res, 404, { message: 'Not Found' });
+      },
+    },
+  ];
 }

@@ -1,9 +1,13 @@
 /**
  * Names the AWS operation of a raw HTTP request, from what arrives before the body: SQS's JSON
  * protocol names it in X-Amz-Target; S3 is derived from method, path and query (path-style or
- * virtual-hosted). Used by the gateway for counters, fault matching and notifications.
+ * virtual-hosted). Only a form-encoded POST is read first (readAwsRequest): its body may be an SQS
+ * request in the older Query protocol. Used by the gateway for counters, fault matching and
+ * notifications.
  */
-import type { IncomingHttpHeaders } from 'node:http';
+import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
+import { readBody } from '../http-io';
+import { parseSqsQuery, type SqsQueryRequest } from '../sqs/sqs-query';
 
 export type AwsService = 's3' | 'sqs' | 'other';
 
@@ -151,3 +155,33 @@ export function classifyRequest(method: string, url: string, headers: IncomingHt
   }
 }
 
+
+/** Form-encoded bodies larger than this are not SQS Query requests (SQS caps a request at 1 MiB). */
+export const MAX_QUERY_BODY_BYTES = 2 * 1024 * 1024;
+
+/** True for a form-encoded POST: an SQS Query request, or an S3 POST whose body has that media type. */
+export function isFormPost(req: { method?: string; headers: IncomingHttpHeaders }): boolean {
+  return req.method === 'POST' && header(req.headers, 'content-type').toLowerCase().includes('application/x-www-form-urlencoded');
+}
+
+/** A request named: its operation, and for a form-encoded POST the body already read and the Query request it holds. */
+export interface AwsRequest {
+  info: AwsRequestInfo;
+  /** The body, when it had to be read to name the operation (a form-encoded POST). */
+  body?: Buffer;
+  /** The SQS Query request the body holds, if it is one (then `info` names its action). */
+  query?: SqsQueryRequest;
+}
+
+/**
+ * Names `req`'s operation (classifyRequest), reading the body of a form-encoded POST first: an
+ * SQS Query body names its action. Undefined when such a body passes MAX_QUERY_BODY_BYTES.
+ */
+export async function readAwsRequest(req: IncomingMessage): Promise<AwsRequest | undefined> {
+  const info = classifyRequest(req.method ?? 'GET', req.url ?? '/', req.headers);
+  if (!isFormPost(req)) return { info };
+  const body = await readBody(req, MAX_QUERY_BODY_BYTES);
+  if (body === undefined) return undefined;
+  const query = parseSqsQuery(body.toString('utf8'));
+  return query ? { info: { service: 'sqs', operation: query.action }, body, query } : { info, body };
+}

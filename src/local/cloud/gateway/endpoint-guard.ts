@@ -12,6 +12,7 @@
  * Refusals are 403s shaped as each protocol's own AccessDenied (gateway-faults.ts answers them).
  */
 import type { IncomingMessage } from 'node:http';
+import { classifyRequest, isFormPost, type AwsRequestInfo } from './aws-request';
 
 /** Host names (without port) the endpoint answers, besides `*.localhost`. */
 export const LOOPBACK_HOST_NAMES: readonly string[] = ['127.0.0.1', 'localhost', '[::1]', 'host.docker.internal'];
@@ -42,7 +43,7 @@ export function isEndpointOrigin(origin: string, endpointPort: number): boolean 
   return url.protocol === 'http:' && port === endpointPort && isLoopbackHost(url.host);
 }
 
-const header = (req: IncomingMessage, name: string): string | undefined => {
+const header = (req: Pick<IncomingMessage, 'headers'>, name: string): string | undefined => {
   const value = req.headers[name];
   return Array.isArray(value) ? value[0] : value;
 };
@@ -51,7 +52,7 @@ const header = (req: IncomingMessage, name: string): string | undefined => {
  * Why the endpoint on `endpointPort` refuses `req`, or undefined when it may pass. The reason
  * names the rule and the offending value, for the error message and the log.
  */
-export function endpointRefusal(req: IncomingMessage, endpointPort: number, allowedOrigins: readonly string[] = []): { rule: 'host' | 'origin'; reason: string } | undefined {
+export function endpointRefusal(req: Pick<IncomingMessage, 'headers'>, endpointPort: number, allowedOrigins: readonly string[] = []): { rule: 'host' | 'origin'; reason: string } | undefined {
   const host = header(req, 'host');
   if (host === undefined || !isLoopbackHost(host)) {
     return {
@@ -67,6 +68,35 @@ export function endpointRefusal(req: IncomingMessage, endpointPort: number, allo
     };
   }
   return undefined;
+}
+
+/** A refused caller and how to answer it: a 403 shaped as its protocol's own AccessDenied. */
+export interface CallerRefusal {
+  rule: 'host' | 'origin';
+  reason: string;
+  /** The request as the answer's shape needs it (`service: 'other'` for the JSON APIs). */
+  info: AwsRequestInfo;
+  /** An SQS Query-protocol request: the answer is XML. */
+  queryProtocol: boolean;
+  answer: { status: 403; code: 'AccessDenied' | 'AccessDeniedException'; message: string };
+}
+
+/** The REST APIs served as gateway routes (Lambda's /2015-03-31/…, our /_api/ and /_ui/), which answer JSON errors. */
+const JSON_REST_PATH = /^\/(\d{4}-\d\d-\d\d|_[a-z]+)\//;
+
+/**
+ * Why and how the endpoint on `endpointPort` refuses `req` (endpointRefusal), with the answer in
+ * the request's protocol: S3's and SQS's `AccessDenied`, the JSON APIs' `AccessDeniedException`;
+ * undefined when the request may pass.
+ */
+export function callerRefusal(req: Pick<IncomingMessage, 'method' | 'url' | 'headers'>, endpointPort: number, allowedOrigins: readonly string[] = []): CallerRefusal | undefined {
+  const refusal = endpointRefusal(req, endpointPort, allowedOrigins);
+  if (!refusal) return undefined;
+  const url = req.url ?? '/';
+  const info: AwsRequestInfo = JSON_REST_PATH.test(url) ? { service: 'other', operation: 'Unknown' } : classifyRequest(req.method ?? 'GET', url, req.headers);
+  const queryProtocol = info.service === 'other' && isFormPost(req);
+  const code = info.service === 'other' && !queryProtocol ? 'AccessDeniedException' : 'AccessDenied';
+  return { ...refusal, info, queryProtocol, answer: { status: 403, code, message: `Access Denied: ${refusal.reason}` } };
 }
 
 /**

@@ -8,6 +8,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AwsRequestInfo, AwsService } from './aws-request';
 import { sqsQueryError } from '../sqs/sqs-query';
 import { s3ErrorXml } from '../s3/post-policy';
+import type { LogSink } from '../lambda/invoke-contract';
 
 /** What to do to a matched request. */
 export interface FaultEffect {
@@ -220,4 +221,21 @@ export function sendErrorAnswer(req: IncomingMessage, res: ServerResponse, info:
   }
   res.writeHead(answer.status, { ...answer.headers, 'content-length': Buffer.byteLength(answer.body) });
   res.end(req.method === 'HEAD' ? undefined : answer.body);
+}
+
+/**
+ * Applies a picked fault to a request: waits `delayMs`, then cuts the connection (`drop`),
+ * answers the error (`status`, in the request's protocol as sendErrorAnswer() does), or lets the
+ * request go on. True when the fault took the request.
+ */
+export async function applyFault(req: IncomingMessage, res: ServerResponse, info: AwsRequestInfo, effect: FaultEffect, queryProtocol: boolean, log: LogSink): Promise<boolean> {
+  log({ event: 'gateway.fault', service: info.service, operation: info.operation, bucket: info.bucket, key: info.key, ...effect });
+  if (effect.delayMs) await new Promise((resolve) => setTimeout(resolve, effect.delayMs));
+  if (effect.drop) {
+    req.socket.destroy();
+    return true;
+  }
+  if (effect.status === undefined) return false;
+  sendErrorAnswer(req, res, info, { ...effect, status: effect.status }, queryProtocol);
+  return true;
 }

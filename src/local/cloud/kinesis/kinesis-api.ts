@@ -12,8 +12,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { isPipelineError } from '../../../core/errors';
 import { MAX_STREAM_RECORD_BYTES } from '../../../core/stream-event';
-import { readBody } from '../gateway/gateway';
-import type { GatewayRoute } from '../lambda/lambda-api';
+import type { GatewayRoute } from '../gateway/gateway';
+import { readBody, sendJson } from '../http-io';
 import { HASH_SPACE, hashKeyRange, type LocalStream, type PutRecordInput } from './stream';
 
 /** The X-Amz-Target prefix of every Kinesis operation. */
@@ -42,15 +42,9 @@ export class KinesisApiError extends Error {
   }
 }
 
+/** Answers in JSON 1.1 with Kinesis's request id headers. */
 function send(res: ServerResponse, status: number, body: unknown): void {
-  const text = JSON.stringify(body);
-  res.writeHead(status, {
-    'content-type': 'application/x-amz-json-1.1',
-    'content-length': Buffer.byteLength(text),
-    'x-amzn-requestid': randomUUID(),
-    'x-amz-id-2': randomBytes(48).toString('base64'),
-  });
-  res.end(text);
+  sendJson(res, status, body, { 'content-type': 'application/x-amz-json-1.1', 'x-amzn-requestid': randomUUID(), 'x-amz-id-2': randomBytes(48).toString('base64') });
 }
 
 function validation(message: string): KinesisApiError {
@@ -96,8 +90,9 @@ function recordInput(entry: unknown, where: string): PutRecordInput {
 }
 
 /**
- * The route serving the Kinesis API for `streams` (looked up per request: the streams may be created
- * after the gateway). @default region 'us-east-1', account '000000000000'
+ * The route serving the Kinesis API (`POST` with `X-Amz-Target: Kinesis_20131202.*`, any path) for
+ * `streams`, looked up per request: the streams may be created after the gateway.
+ * @default region 'us-east-1', account '000000000000'
  */
 export function kinesisApiRoute(streams: () => readonly ServedStream[], opts: { accountId?: string } = {}): GatewayRoute {
   const accountId = opts.accountId ?? '000000000000';
@@ -207,15 +202,12 @@ export function kinesisApiRoute(streams: () => readonly ServedStream[], opts: { 
     },
   };
 
-  return (req, res) => {
-    const target = String(req.headers['x-amz-target'] ?? '');
-    if (req.method !== 'POST' || !target.startsWith(KINESIS_TARGET_PREFIX)) return false;
-    const operation = target.slice(KINESIS_TARGET_PREFIX.length);
-    void handle(req, res, operation).catch((err: unknown) => {
-      if (!res.headersSent) send(res, 500, { __type: 'InternalFailure', message: err instanceof Error ? err.message : String(err) });
-      else res.destroy();
-    });
-    return true;
+  return {
+    method: 'POST',
+    path: '/*',
+    constraints: { awsTarget: KINESIS_TARGET_PREFIX.slice(0, -1) },
+    handler: (req, res) => handle(req, res, String(req.headers['x-amz-target']).slice(KINESIS_TARGET_PREFIX.length)),
+    onError: (res, err) => send(res, 500, { __type: 'InternalFailure', message: err.message }),
   };
 
   async function handle(req: IncomingMessage, res: ServerResponse, operation: string): Promise<void> {

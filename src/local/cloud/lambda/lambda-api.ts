@@ -6,6 +6,8 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { randomUUID } from 'node:crypto';
+import type { GatewayRoute, RouteParams } from '../gateway/gateway';
+import { sendJson } from '../http-io';
 import type { SwitchableMapping } from './queue-mapping-control';
 import type { SwitchableStreamMapping } from './stream-mapping-control';
 
@@ -20,9 +22,6 @@ function eventSourceArnOf(mapping: ServedMapping): string {
 }
 
 const MAPPINGS_PATH = '/2015-03-31/event-source-mappings';
-
-/** A gateway route: takes the request (and answers it) when it returns true. */
-export type GatewayRoute = (req: IncomingMessage, res: ServerResponse) => boolean;
 
 /** Lambda's EventSourceMappingConfiguration for a Kinesis mapping, the fields that apply locally. */
 export function streamMappingConfiguration(mapping: SwitchableStreamMapping): Record<string, unknown> {
@@ -67,16 +66,14 @@ export function mappingConfiguration(mapping: ServedMapping, region: string, acc
   };
 }
 
-function send(res: ServerResponse, status: number, body: unknown, errorType?: string): void {
-  const text = JSON.stringify(body);
-  const headers: Record<string, string | number> = { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), 'x-amzn-requestid': randomUUID() };
-  if (errorType) headers['x-amzn-errortype'] = errorType;
-  res.writeHead(status, headers);
-  res.end(text);
+/** The headers of every Lambda API answer: a request id, and the error type of an error. */
+function lambdaHeaders(errorType?: string): Record<string, string> {
+  return { 'x-amzn-requestid': randomUUID(), ...(errorType ? { 'x-amzn-errortype': errorType } : {}) };
 }
 
+/** A Lambda REST API error: `{Type, message}` and the `x-amzn-errortype` header. */
 function fail(res: ServerResponse, status: number, type: string, message: string): void {
-  send(res, status, { Type: status >= 500 ? 'Service' : 'User', message }, type);
+  sendJson(res, status, { Type: status >= 500 ? 'Service' : 'User', message }, lambdaHeaders(type));
 }
 
 async function readJson(req: IncomingMessage): Promise<Record<string, unknown>> {
@@ -104,44 +101,56 @@ const FIXED_SETTINGS = [
   'TumblingWindowInSeconds',
 ];
 
-/** The route serving the mappings' API. @default region 'us-east-1' */
-export function lambdaMappingsRoute(mappings: () => readonly ServedMapping[], region = 'us-east-1'): GatewayRoute {
-  return (req, res) => {
-    const url = new URL(req.url ?? '/', 'http://local');
-    if (url.pathname !== MAPPINGS_PATH && url.pathname !== `${MAPPINGS_PATH}/` && !url.pathname.startsWith(`${MAPPINGS_PATH}/`)) return false;
-    const uuid = decodeURIComponent(url.pathname.slice(MAPPINGS_PATH.length).replace(/^\/|\/$/g, ''));
+/**
+ * The routes serving the mappings' API: `/2015-03-31/event-source-mappings` (list) and
+ * `/2015-03-31/event-source-mappings/<uuid>` (get, update). @default region 'us-east-1'
+ */
+export function lambdaMappingsRoutes(mappings: () => readonly ServedMapping[], region = 'us-east-1'): GatewayRoute[] {
+  function list(req: IncomingMessage, res: ServerResponse): void {
     const method = req.method ?? 'GET';
-    void (async () => {
-      if (!uuid) {
-        if (method !== 'GET') return fail(res, 405, 'InvalidParameterValueException', `${method} is not supported on ${MAPPINGS_PATH} locally`);
-        const fn = url.searchParams.get('FunctionName');
-        const arn = url.searchParams.get('EventSourceArn');
-        const listed = mappings().filter((m) => (!fn || fn === m.functionName || fn.endsWith(`:function:${m.functionName}`)) && (!arn || arn === eventSourceArnOf(m)));
-        return send(res, 200, { EventSourceMappings: listed.map((m) => mappingConfiguration(m, region)) });
-      }
-      const mapping = mappings().find((m) => m.uuid === uuid);
-      if (!mapping) return fail(res, 404, 'ResourceNotFoundException', `The resource you requested does not exist. (Service: Lambda, Status Code: 404, UUID: ${uuid})`);
-      if (method === 'GET') return send(res, 200, mappingConfiguration(mapping, region));
-      if (method !== 'PUT') return fail(res, 405, 'InvalidParameterValueException', `${method} is not supported on an event source mapping locally`);
-      let body: Record<string, unknown>;
-      try {
-        body = await readJson(req);
-      } catch (err) {
-        return fail(res, 400, 'InvalidRequestContentException', `Could not parse request body into json: ${(err as Error).message}`);
-      }
-      const fixed = FIXED_SETTINGS.filter((name) => name in body);
-      if (fixed.length > 0) return fail(res, 400, 'InvalidParameterValueException', `locally only Enabled can be updated; restart resize-chain up to change ${fixed.join(', ')}`);
-      if ('Enabled' in body) {
-        if (typeof body.Enabled !== 'boolean') return fail(res, 400, 'InvalidParameterValueException', 'Enabled must be true or false');
-        // AWS answers at once with a transitional state; locally the change completes first (disabling
-        // waits for batches in flight), so the answer already shows where it ended.
-        await mapping.setEnabled(body.Enabled);
-      }
-      return send(res, 202, mappingConfiguration(mapping, region));
-    })().catch((err: unknown) => {
-      if (!res.headersSent) fail(res, 500, 'ServiceException', err instanceof Error ? err.message : String(err));
-      else res.destroy();
-    });
-    return true;
-  };
+    if (method !== 'GET') return fail(res, 405, 'InvalidParameterValueException', `${method} is not supported on ${MAPPINGS_PATH} locally`);
+    const query = new URL(req.url ?? '/', 'http://local').searchParams;
+    const fn = query.get('FunctionName');
+    const arn = query.get('EventSourceArn');
+    const listed = mappings().filter((m) => (!fn || fn === m.functionName || fn.endsWith(`:function:${m.functionName}`)) && (!arn || arn === eventSourceArnOf(m)));
+    sendJson(res, 200, { EventSourceMappings: listed.map((m) => mappingConfiguration(m, region)) }, lambdaHeaders());
+  }
+
+  async function one(req: IncomingMessage, res: ServerResponse, uuid: string): Promise<void> {
+    const method = req.method ?? 'GET';
+    const mapping = mappings().find((m) => m.uuid === uuid);
+    if (!mapping) return fail(res, 404, 'ResourceNotFoundException', `The resource you requested does not exist. (Service: Lambda, Status Code: 404, UUID: ${uuid})`);
+    if (method === 'GET') return sendJson(res, 200, mappingConfiguration(mapping, region), lambdaHeaders());
+    if (method !== 'PUT') return fail(res, 405, 'InvalidParameterValueException', `${method} is not supported on an event source mapping locally`);
+    let body: Record<string, unknown>;
+    try {
+      body = await readJson(req);
+    } catch (err) {
+      return fail(res, 400, 'InvalidRequestContentException', `Could not parse request body into json: ${(err as Error).message}`);
+    }
+    const fixed = FIXED_SETTINGS.filter((name) => name in body);
+    if (fixed.length > 0) return fail(res, 400, 'InvalidParameterValueException', `locally only Enabled can be updated; restart resize-chain up to change ${fixed.join(', ')}`);
+    if ('Enabled' in body) {
+      if (typeof body.Enabled !== 'boolean') return fail(res, 400, 'InvalidParameterValueException', 'Enabled must be true or false');
+      // AWS answers at once with a transitional state; locally the change completes first (disabling
+      // waits for batches in flight), so the answer already shows where it ended.
+      await mapping.setEnabled(body.Enabled);
+    }
+    sendJson(res, 202, mappingConfiguration(mapping, region), lambdaHeaders());
+  }
+
+  const onError = (res: ServerResponse, err: Error): void => fail(res, 500, 'ServiceException', err.message);
+  return [
+    { method: 'ANY', path: MAPPINGS_PATH, handler: list, onError },
+    {
+      method: 'ANY',
+      path: `${MAPPINGS_PATH}/*`,
+      // `…/mappings/` lists too; the wildcard arrives decoded.
+      handler: (req: IncomingMessage, res: ServerResponse, params: RouteParams) => {
+        const uuid = (params['*'] ?? '').replace(/\/$/, '');
+        return uuid ? one(req, res, uuid) : list(req, res);
+      },
+      onError,
+    },
+  ];
 }

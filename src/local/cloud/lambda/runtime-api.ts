@@ -15,6 +15,7 @@ import { EventEmitter } from 'node:events';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { PipelineError } from '../../../core/errors';
+import { sendJson } from '../http-io';
 import type { InvokeFailureKind, InvokeResult, LambdaErrorDocument, LogSink } from './invoke-contract';
 
 /** Lambda's synchronous payload limit, for both the event and the response (6 MiB). */
@@ -524,12 +525,6 @@ function readBody(req: http.IncomingMessage): Promise<Body> {
     req.on('end', () => resolve({ text: tooLarge ? '' : Buffer.concat(chunks).toString('utf8'), tooLarge }));
     req.on('error', reject);
   });
-}
-
-function sendJson(res: http.ServerResponse, status: number, body: unknown): void {
-  const text = JSON.stringify(body);
-  res.writeHead(status, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text) });
-  res.end(text);
 }
 
 async function methodNotAllowed(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {

@@ -17,8 +17,7 @@ import type { AwsRequestInfo } from '../gateway/aws-request';
 import type { S3ErrorShape } from './post-policy';
 import { sendS3Error } from './post-upload';
 import { parseXmlBody, xmlDocument } from '../xml';
-// A call-time use only: gateway.ts imports this file too.
-import { readBody } from '../gateway/gateway';
+import { readBody } from '../http-io';
 
 /** The S3 operations this file answers itself. */
 const CORS_OPERATIONS = new Set(['PutBucketCors', 'GetBucketCors', 'DeleteBucketCors', 'PreflightRequest']);
@@ -155,6 +154,18 @@ function answer(res: ServerResponse, status: number, body = '', headers: Record<
   res.end(body);
 }
 
+/** Whether the stand-in at `upstream` has `bucket` (a HeadBucket). */
+export function bucketExistsUpstream(upstream: URL, bucket: string): Promise<boolean> {
+  return new Promise((resolve, reject) => {
+    const req = http.request({ host: upstream.hostname, port: upstream.port, method: 'HEAD', path: `/${encodeURIComponent(bucket)}` }, (res) => {
+      res.resume();
+      resolve((res.statusCode ?? 500) < 300);
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
 /**
  * Bucket CORS for the gateway. `upstream` is the stand-in, asked (HeadBucket) whether a bucket exists.
  */
@@ -162,16 +173,7 @@ export function createBucketCors(opts: { upstream: string }): BucketCors {
   const upstream = new URL(opts.upstream);
   const byBucket = new Map<string, readonly BucketCorsRule[]>();
 
-  function bucketExists(bucket: string): Promise<boolean> {
-    return new Promise((resolve, reject) => {
-      const req = http.request({ host: upstream.hostname, port: upstream.port, method: 'HEAD', path: `/${encodeURIComponent(bucket)}` }, (res) => {
-        res.resume();
-        resolve((res.statusCode ?? 500) < 300);
-      });
-      req.on('error', reject);
-      req.end();
-    });
-  }
+  const bucketExists = (bucket: string): Promise<boolean> => bucketExistsUpstream(upstream, bucket);
 
   const noSuchBucket = (bucket: string): S3ErrorShape => s3Error('NoSuchBucket', 404, 'The specified bucket does not exist', { BucketName: bucket });
 

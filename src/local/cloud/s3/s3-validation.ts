@@ -2,11 +2,15 @@
  * Refusals S3 makes from a request's line and headers alone, which the stand-in does not make:
  * object keys over 1,024 bytes (`KeyTooLongError`, on every object-level request) and bucket
  * names S3's naming rules refuse (`InvalidBucketName`, on CreateBucket: no such bucket can exist,
- * so every other request to one ends in NoSuchBucket anyway). The gateway answers these before
- * anything reaches the stand-in.
+ * so every other request to one ends in NoSuchBucket anyway); with s3Refusal() also object bodies
+ * larger than the stand-in takes and expired presigned URLs (presign-expiry.ts). The gateway
+ * answers these before anything reaches the stand-in.
  */
+import type { IncomingHttpHeaders } from 'node:http';
 import type { AwsRequestInfo } from '../gateway/aws-request';
-import type { S3ErrorShape } from './post-policy';
+import { entityTooLarge, type S3ErrorShape } from './post-policy';
+import { presignRefusal } from './presign-expiry';
+import { MAX_LOCAL_OBJECT_BYTES } from '../standin/standin';
 
 /** S3's limit on an object key, in UTF-8 bytes. */
 export const MAX_S3_KEY_BYTES = 1024;
@@ -51,4 +55,25 @@ export function keyTooLong(info: AwsRequestInfo): S3ErrorShape | undefined {
 /** The first refusal S3 would make of this request from its line and headers, else undefined. */
 export function s3RequestRefusal(info: AwsRequestInfo): S3ErrorShape | undefined {
   return invalidBucketName(info) ?? keyTooLong(info);
+}
+
+/** S3 operations whose body becomes (part of) an object: held to MAX_LOCAL_OBJECT_BYTES. */
+const OBJECT_BODY_OPERATIONS = new Set(['PutObject', 'UploadPart']);
+
+/** S3's EntityTooLarge for an object body above what the stand-in takes (from its headers), else undefined. */
+export function objectTooLarge(headers: IncomingHttpHeaders, info: AwsRequestInfo): S3ErrorShape | undefined {
+  if (info.service !== 's3' || !OBJECT_BODY_OPERATIONS.has(info.operation)) return undefined;
+  // aws-chunked bodies (streaming signatures) declare the object's own size apart from the framing.
+  const size = Number(headers['x-amz-decoded-content-length'] ?? headers['content-length']);
+  if (!(size > MAX_LOCAL_OBJECT_BYTES)) return undefined;
+  return entityTooLarge(size, MAX_LOCAL_OBJECT_BYTES, `the local cloud takes ${MAX_LOCAL_OBJECT_BYTES} bytes per request; use a multipart upload`);
+}
+
+/**
+ * The refusal S3 makes of this request before reading its body, else undefined: an object too
+ * large, an expired presigned URL, a bucket name or key S3 refuses (in that order).
+ */
+export function s3Refusal(req: { url?: string; headers: IncomingHttpHeaders }, info: AwsRequestInfo, now: Date): S3ErrorShape | undefined {
+  if (info.service !== 's3') return undefined;
+  return objectTooLarge(req.headers, info) ?? presignRefusal(req.url ?? '/', now) ?? s3RequestRefusal(info);
 }

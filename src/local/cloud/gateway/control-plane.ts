@@ -1,0 +1,124 @@
+/**
+ * The control plane's dispatch: which service a signed request is for (its SigV4 credential
+ * scope: every AWS client signs for the service it calls, whatever endpoint it was pointed at),
+ * and who answers it. IAM and STS (Query protocol: iam/, sts/) and CloudWatch Logs (JSON protocol:
+ * logs/) are served here; bucket sub-resources the stand-in
+ * lacks by bucket-config.ts; S3 otherwise, SQS and SNS by the stand-in; Kinesis and the Lambda
+ * mappings API by their routes, tried before this one. A call to any other service (or an
+ * operation no route took) is answered with the error its protocol's clients expect for an
+ * operation that does not exist — UnknownOperationException for the JSON protocols, InvalidAction
+ * for Query, a 404 UnknownOperationException for REST APIs — never left to hang or to reach the
+ * stand-in, which would read it as an S3 request.
+ */
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { LOCAL_ACCOUNT_ID, LOCAL_REGION } from '../../client-config';
+import type { LogSink } from '../lambda/invoke-contract';
+import { classifyRequest } from './aws-request';
+import { QueryError, answerQuery, invalidAction, parseQueryParams, queryErrorXml, sendXml, signingScope, type QueryService } from '../query-protocol';
+import { IamStore } from '../iam/iam-store';
+import { iamService } from '../iam/iam-api';
+import { stsService } from '../sts/sts-api';
+import { logsService } from '../logs/logs-api';
+import { answerJson, JsonError, sendJsonError, unknownOperation, type JsonService } from '../json-protocol';
+import { createBucketConfig } from '../s3/bucket-config';
+import { readBody } from '../http-io';
+
+/** Services the stand-in serves (signing names). */
+const STAND_IN_SERVICES = new Set(['s3', 'sqs', 'sns']);
+
+/** A Query request larger than this is refused (IAM's largest document, a policy, is 10 KB). */
+const MAX_QUERY_BYTES = 1024 * 1024;
+
+export interface ControlPlaneOptions {
+  /** The stand-in's endpoint (asked whether buckets exist). */
+  upstream: string;
+  /** @default '000000000000' */
+  accountId?: string;
+  /** Region in the ARNs of regional resources (log groups). @default 'us-east-1' */
+  region?: string;
+  /** @default no logging */
+  logSink?: LogSink;
+}
+
+/** Answers a request the control plane owns (true), or leaves it to the gateway's next step (false). */
+export type ControlPlaneStep = (req: IncomingMessage, res: ServerResponse) => boolean;
+
+/** The gateway step of the control plane (see the file comment): IAM, STS, Logs, bucket sub-resources. */
+export function controlPlaneRoute(opts: ControlPlaneOptions): ControlPlaneStep {
+  const accountId = opts.accountId ?? LOCAL_ACCOUNT_ID;
+  const log: LogSink = opts.logSink ?? (() => {});
+  const queryServices: Record<string, QueryService> = { iam: iamService(new IamStore(accountId)), sts: stsService(accountId) };
+  const jsonServices: Record<string, JsonService> = { logs: logsService(opts.region ?? LOCAL_REGION, accountId) };
+  const bucketConfig = createBucketConfig({ upstream: opts.upstream });
+
+  async function serveJson(req: IncomingMessage, res: ServerResponse, service: string, definition: JsonService): Promise<void> {
+    const body = await readBody(req, MAX_QUERY_BYTES);
+    if (body === undefined) return sendJsonError(res, new JsonError('RequestEntityTooLarge', `request body larger than ${MAX_QUERY_BYTES} bytes`, 413));
+    const outcome = answerJson(res, definition, String(req.headers['x-amz-target'] ?? ''), body.toString('utf8'));
+    if (outcome.error) {
+      const level = outcome.fault ? 'error' : 'warn';
+      log({ event: 'controlplane.refused', level, service, operation: outcome.operation, code: outcome.error.code, message: outcome.error.message, ...(outcome.fault ? { fault: String(outcome.fault) } : {}) });
+    }
+  }
+
+  async function serveQuery(req: IncomingMessage, res: ServerResponse, service: string, definition: QueryService): Promise<void> {
+    const params = await queryParamsOf(req);
+    if (!params) return sendJsonError(res, new JsonError('RequestEntityTooLarge', `request body larger than ${MAX_QUERY_BYTES} bytes`, 413));
+    const outcome = answerQuery(res, definition, params);
+    if (outcome.error) {
+      const level = outcome.fault ? 'error' : 'warn';
+      log({ event: 'controlplane.refused', level, service, action: outcome.action, code: outcome.error.code, message: outcome.error.message, ...(outcome.fault ? { fault: String(outcome.fault) } : {}) });
+    }
+  }
+
+  async function refuseUnknown(req: IncomingMessage, res: ServerResponse, service: string): Promise<void> {
+    const contentType = String(req.headers['content-type'] ?? '').toLowerCase();
+    const target = String(req.headers['x-amz-target'] ?? '');
+    if (target || contentType.includes('x-amz-json') || contentType.includes('cbor')) {
+      req.resume();
+      const operation = target.split('.').pop() || 'Unknown';
+      log({ event: 'controlplane.unknown_operation', level: 'warn', service, operation, protocol: 'json' });
+      return sendJsonError(res, unknownOperation(`${service}:${operation}`));
+    }
+    if (contentType.includes('x-www-form-urlencoded')) {
+      const params = (await queryParamsOf(req)) ?? {};
+      log({ event: 'controlplane.unknown_operation', level: 'warn', service, operation: params.Action, protocol: 'query' });
+      const requestId = randomUUID();
+      const error: QueryError = invalidAction(params.Action, params.Version);
+      return sendXml(res, error.status, queryErrorXml(error, requestId), requestId);
+    }
+    req.resume();
+    const path = (req.url ?? '/').split('?')[0];
+    log({ event: 'controlplane.unknown_operation', level: 'warn', service, operation: `${req.method} ${path}`, protocol: 'rest' });
+    return sendJsonError(res, new JsonError('UnknownOperationException', unknownOperation(`${service}: ${req.method} ${path}`).message, 404));
+  }
+
+  return (req, res) => {
+    const scope = signingScope(req);
+    if (!scope) return false;
+    if (STAND_IN_SERVICES.has(scope.service)) {
+      return scope.service === 's3' && bucketConfig.route(req, res, classifyRequest(req.method ?? 'GET', req.url ?? '/', req.headers));
+    }
+    const query = queryServices[scope.service];
+    const json = jsonServices[scope.service];
+    const served = query
+      ? serveQuery(req, res, scope.service, query)
+      : json && req.headers['x-amz-target']
+        ? serveJson(req, res, scope.service, json)
+        : refuseUnknown(req, res, scope.service);
+    served.catch((err: unknown) => {
+      log({ event: 'controlplane.error', level: 'error', service: scope.service, error: (err as Error).message });
+      if (!res.headersSent) sendJsonError(res, new JsonError('InternalFailure', (err as Error).message, 500));
+      else res.destroy();
+    });
+    return true;
+  };
+}
+
+/** A Query request's parameters: its form body (POST) or its query string (GET); undefined when the body is too large. */
+async function queryParamsOf(req: IncomingMessage): Promise<Record<string, string> | undefined> {
+  if (req.method === 'GET') return parseQueryParams((req.url ?? '').split('?')[1] ?? '');
+  const body = await readBody(req, MAX_QUERY_BYTES);
+  return body === undefined ? undefined : parseQueryParams(body.toString('utf8'));
+}
