@@ -34,7 +34,7 @@ export type QueryValue = string | number | boolean | undefined | QueryValue[] | 
 
 /** The service and region a SigV4-signed request names in its credential scope (header or presigned query), else undefined. */
 export function signingScope(req: IncomingMessage): { service: string; region: string } | undefined {
-  const authorization = String(req.headers.authorization ?? '');
+  const authorization = req.headers.authorization ?? '';
   const fromHeader = /Credential=[^/,\s]+\/\d{8}\/([^/]+)\/([^/]+)\/aws4_request/.exec(authorization);
   if (fromHeader) return { region: fromHeader[1]!, service: fromHeader[2]! };
   const query = (req.url ?? '').split('?')[1];

@@ -11,6 +11,7 @@
  * stand-in, which would read it as an S3 request.
  */
 import { randomUUID } from 'node:crypto';
+import { inspect } from 'node:util';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { LOCAL_ACCOUNT_ID, LOCAL_REGION } from '../../client-config';
 import type { LogSink } from '../lambda/invoke-contract';
@@ -29,6 +30,11 @@ const STAND_IN_SERVICES = new Set(['s3', 'sqs', 'sns']);
 
 /** A Query request larger than this is refused (IAM's largest document, a policy, is 10 KB). */
 const MAX_QUERY_BYTES = 1024 * 1024;
+
+/** What a handler threw, for the log: an Error as `Name: message`, anything else as Node renders it. */
+function faultText(fault: unknown): string {
+  return fault instanceof Error ? String(fault) : inspect(fault);
+}
 
 export interface ControlPlaneOptions {
   /** The stand-in's endpoint (asked whether buckets exist). */
@@ -58,7 +64,7 @@ export function controlPlaneRoute(opts: ControlPlaneOptions): ControlPlaneStep {
     const outcome = answerJson(res, definition, String(req.headers['x-amz-target'] ?? ''), body.toString('utf8'));
     if (outcome.error) {
       const level = outcome.fault ? 'error' : 'warn';
-      log({ event: 'controlplane.refused', level, service, operation: outcome.operation, code: outcome.error.code, message: outcome.error.message, ...(outcome.fault ? { fault: String(outcome.fault) } : {}) });
+      log({ event: 'controlplane.refused', level, service, operation: outcome.operation, code: outcome.error.code, message: outcome.error.message, ...(outcome.fault ? { fault: faultText(outcome.fault) } : {}) });
     }
   }
 
@@ -68,12 +74,12 @@ export function controlPlaneRoute(opts: ControlPlaneOptions): ControlPlaneStep {
     const outcome = answerQuery(res, definition, params);
     if (outcome.error) {
       const level = outcome.fault ? 'error' : 'warn';
-      log({ event: 'controlplane.refused', level, service, action: outcome.action, code: outcome.error.code, message: outcome.error.message, ...(outcome.fault ? { fault: String(outcome.fault) } : {}) });
+      log({ event: 'controlplane.refused', level, service, action: outcome.action, code: outcome.error.code, message: outcome.error.message, ...(outcome.fault ? { fault: faultText(outcome.fault) } : {}) });
     }
   }
 
   async function refuseUnknown(req: IncomingMessage, res: ServerResponse, service: string): Promise<void> {
-    const contentType = String(req.headers['content-type'] ?? '').toLowerCase();
+    const contentType = (req.headers['content-type'] ?? '').toLowerCase();
     const target = String(req.headers['x-amz-target'] ?? '');
     if (target || contentType.includes('x-amz-json') || contentType.includes('cbor')) {
       req.resume();

@@ -213,7 +213,7 @@ export function sendErrorAnswer(req: IncomingMessage, res: ServerResponse, info:
   const answer = errorAnswer(queryProtocol ? { ...info, service: 'sqs' } : info, effect, req.method ?? 'GET');
   req.resume();
   if (queryProtocol) {
-    const requestId = String(answer.headers['x-amzn-requestid'] ?? randomUUID());
+    const requestId = answer.headers['x-amzn-requestid'] ?? randomUUID();
     const xml = sqsQueryError(answer.body, answer.headers['x-amzn-query-error'], answer.status, requestId);
     res.writeHead(answer.status, { 'content-type': 'text/xml', 'x-amzn-requestid': requestId, 'content-length': Buffer.byteLength(xml) });
     res.end(xml);

@@ -10,6 +10,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { randomBytes, randomUUID } from 'node:crypto';
+import { codePointLength } from '../../../core/checks';
 import { isPipelineError } from '../../../core/errors';
 import { MAX_STREAM_RECORD_BYTES } from '../../../core/stream-event';
 import type { GatewayRoute } from '../gateway/gateway';
@@ -73,7 +74,7 @@ function recordInput(entry: unknown, where: string): PutRecordInput {
   const data = blob(e.Data, `${where}.data`);
   const partitionKey = e.PartitionKey;
   if (typeof partitionKey !== 'string') throw validation(`1 validation error detected: Value null at '${where}.partitionKey' failed to satisfy constraint: Member must not be null`);
-  const length = [...partitionKey].length;
+  const length = codePointLength(partitionKey);
   if (length < 1 || length > 256) throw validation(`1 validation error detected: Value '${partitionKey.slice(0, 40)}' at '${where}.partitionKey' failed to satisfy constraint: Member must have length between 1 and 256`);
   if (data.length > MAX_STREAM_RECORD_BYTES) {
     throw validation(`1 validation error detected: Value at '${where}.data' failed to satisfy constraint: Member must have length less than or equal to ${MAX_STREAM_RECORD_BYTES}`);
@@ -81,7 +82,7 @@ function recordInput(entry: unknown, where: string): PutRecordInput {
   const explicitHashKey = e.ExplicitHashKey;
   if (explicitHashKey !== undefined && explicitHashKey !== null) {
     if (typeof explicitHashKey !== 'string' || !/^\d{1,39}$/.test(explicitHashKey)) {
-      throw validation(`1 validation error detected: Value '${String(explicitHashKey)}' at '${where}.explicitHashKey' failed to satisfy constraint: Member must satisfy regular expression pattern: 0|([1-9]\\d{0,38})`);
+      throw validation(`1 validation error detected: Value '${typeof explicitHashKey === 'string' ? explicitHashKey : JSON.stringify(explicitHashKey)}' at '${where}.explicitHashKey' failed to satisfy constraint: Member must satisfy regular expression pattern: 0|([1-9]\\d{0,38})`);
     }
     if (BigInt(explicitHashKey) >= HASH_SPACE) throw new KinesisApiError('InvalidArgumentException', `ExplicitHashKey ${explicitHashKey} is outside the hash key range 0..2^128-1`);
     return { partitionKey, data, explicitHashKey };
@@ -212,7 +213,7 @@ export function kinesisApiRoute(streams: () => readonly ServedStream[], opts: { 
 
   async function handle(req: IncomingMessage, res: ServerResponse, operation: string): Promise<void> {
     try {
-      const contentType = String(req.headers['content-type'] ?? '');
+      const contentType = req.headers['content-type'] ?? '';
       if (contentType.includes('cbor')) {
         req.resume();
         throw new KinesisApiError('SerializationException', 'CBOR requests are not served locally: use the JSON 1.1 protocol (application/x-amz-json-1.1)');
