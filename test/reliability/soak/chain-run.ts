@@ -81,7 +81,8 @@ export async function soakRun(opts: RunOptions): Promise<RunFigures> {
     const bodies = await Promise.all(
       Array.from({ length: 8 }, (_, i) => synthesizeImage({ width: 160 + i * 8, height: 120, seed: 1000 + i, format: (['jpeg', 'png', 'webp'] as const)[i % 3] })),
     );
-    const keys = Array.from({ length: opts.count }, (_, i) => `${chain.uploadsPrefix}soak/${opts.name}/img-${String(i).padStart(4, '0')}.${['jpg', 'png', 'webp'][i % 8 % 3]}`);
+    const extensions = ['jpg', 'png', 'webp'];
+    const keys = Array.from({ length: opts.count }, (_, i) => `${chain.uploadsPrefix}soak/${opts.name}/img-${String(i).padStart(4, '0')}.${extensions[i % 8 % 3]}`);
     const eTags = new Map<string, string>();
     const started = performance.now();
     const cloud = { s3: chain.s3, resources: chain.resources } as TestCloud;
