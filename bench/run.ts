@@ -31,6 +31,7 @@ import { DEFAULT_VARIANTS } from '../src/core/variants';
 import { resolveNode22 } from '../src/local/cloud/lambda/node-runtime';
 import { BENCH_INPUTS, prepareInputs, QUICK_INPUT_IDS, type BenchInput } from './inputs';
 import { renderMarkdown, type BenchResults, type ImplResult, type InputResult } from './report';
+import { carrySections } from './sections';
 import { ssim } from './ssim';
 import { buildBundles, measureChain, measureColdInit, measureSynth } from './system';
 import { BenchWorker, type PeakMemory } from './workers/protocol';
@@ -349,8 +350,10 @@ async function main(): Promise<void> {
 
   await fs.mkdir(path.dirname(args.out), { recursive: true });
   await fs.writeFile(args.out, `${JSON.stringify(report, null, 2)}\n`);
-  const markdown = renderMarkdown(report);
   const mdFile = args.out.replace(/\.json$/, '') + '.md';
+  // The sections other scripts generate (worst-case memory, scale model) are kept, not lost.
+  const previous = await fs.readFile(mdFile, 'utf8').catch(() => '');
+  const markdown = carrySections(previous, renderMarkdown(report));
   await fs.writeFile(mdFile, markdown);
   process.stdout.write(markdown);
   log(`wrote ${path.relative(ROOT, args.out)} and ${path.relative(ROOT, mdFile)} in ${report.durationSeconds.toFixed(0)} s`);
