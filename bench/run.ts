@@ -19,7 +19,9 @@
  * bytes, and SSIM (luma, Gaussian 11x11) of the 800 px output against a Lanczos3 resize of the
  * full-size decode. Then: handler cold init, warm invocation latency, local chain throughput and
  * synth time. Writes bench/results.json and bench/results.md (a --quick run writes under
- * bench/.cache/ unless --out says otherwise).
+ * bench/.cache/ unless --out says otherwise), with the scale model (bench/scale-model.ts) and, in a
+ * full run without --skip-system, the worst-case memory table (bench/worst-case-memory.ts, Docker);
+ * sections those scripts wrote before are carried over when this run does not regenerate them.
  */
 import { spawnSync } from 'node:child_process';
 import { promises as fs, readFileSync } from 'node:fs';
@@ -31,7 +33,9 @@ import { DEFAULT_VARIANTS } from '../src/core/variants';
 import { resolveNode22 } from '../src/local/cloud/lambda/node-runtime';
 import { BENCH_INPUTS, prepareInputs, QUICK_INPUT_IDS, type BenchInput } from './inputs';
 import { renderMarkdown, type BenchResults, type ImplResult, type InputResult } from './report';
-import { carrySections } from './sections';
+import { scaleModelSection } from './scale-model';
+import { carrySections, withSection } from './sections';
+import { worstCaseSection } from './worst-case-memory';
 import { ssim } from './ssim';
 import { buildBundles, measureChain, measureColdInit, measureSynth } from './system';
 import { BenchWorker, type PeakMemory } from './workers/protocol';
@@ -353,8 +357,14 @@ async function main(): Promise<void> {
   const mdFile = args.out.replace(/\.json$/, '') + '.md';
   // The sections other scripts generate (worst-case memory, scale model) are kept, not lost.
   const previous = await fs.readFile(mdFile, 'utf8').catch(() => '');
-  const markdown = carrySections(previous, renderMarkdown(report));
+  let markdown = withSection(carrySections(previous, renderMarkdown(report)), 'scale-model', scaleModelSection(args.out));
   await fs.writeFile(mdFile, markdown);
+  if (!args.quick && !args.skipSystem) {
+    log('worst cases inside the limits: peak memory of the resize container');
+    const worst = await worstCaseSection();
+    if (worst) markdown = withSection(markdown, 'worst-case-memory', worst);
+    await fs.writeFile(mdFile, markdown);
+  }
   process.stdout.write(markdown);
   log(`wrote ${path.relative(ROOT, args.out)} and ${path.relative(ROOT, mdFile)} in ${report.durationSeconds.toFixed(0)} s`);
 }

@@ -29,9 +29,8 @@ function checksTable(result: ScaleResult): string[] {
   return ['| quota | needed | documented limit | fits |', '|---|---:|---:|---|', ...result.checks.map((c) => `| ${c.quota} | ${c.needed.toLocaleString('en-US')} | ${c.limit.toLocaleString('en-US')} | ${c.ok ? 'yes' : '**no**'} |`)];
 }
 
-function main(): void {
-  const benchFile = arg('--bench', path.join(__dirname, 'results.json'));
-  const out = arg('--out', path.join(__dirname, 'results.md'));
+/** The `scale-model` section of the report, from the figures in `benchFile` (the built-in defaults when it lacks them). */
+export function scaleModelSection(benchFile: string): string {
   const figures = loadBenchFigures(benchFile, DEFAULT_BENCH_INPUT);
   const memoryMb = STAGE_DEFAULTS.resize.memorySize;
   const inputs: ScaleInputs = {
@@ -45,7 +44,7 @@ function main(): void {
   const tenfold = concurrencyFor(FACTOR, inputs);
   const scaled = scaleModel({ ...inputs, resize: { ...inputs.resize, maximumConcurrency: tenfold.resize }, publish: { ...inputs.publish, maximumConcurrency: tenfold.publish } });
   const perMillion = buildCostReport({ imagesPerMonth: '1000000', bench: figures.provenance.startsWith('DEFAULT') ? undefined : benchFile, memory: String(memoryMb) });
-  const body = [
+  return [
     '## Scale on paper (the module\'s defaults on AWS)',
     '',
     `Modelled by bench/scale-model.ts (src/tools/scale.ts, unit-tested in test/unit/scale-model.test.ts), not measured on AWS. Per-image figures: ${figures.provenance}. ` +
@@ -80,8 +79,10 @@ function main(): void {
       `Lambda adds at most ${AWS_QUOTAS.lambdaScalingPer10s.toLocaleString('en-US')} environments per function every 10 s; a standard queue holds about ${AWS_QUOTAS.sqsStandardInFlight.toLocaleString('en-US')} messages in flight. ` +
       `Sources: ${AWS_QUOTAS.sources.join(', ')}.`,
   ].join('\n');
-  writeSection(out, 'scale-model', body);
-  process.stdout.write(`${body}\n`);
 }
 
-main();
+if (require.main === module) {
+  const body = scaleModelSection(arg('--bench', path.join(__dirname, 'results.json')));
+  writeSection(arg('--out', path.join(__dirname, 'results.md')), 'scale-model', body);
+  process.stdout.write(`${body}\n`);
+}
