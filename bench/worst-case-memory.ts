@@ -153,13 +153,13 @@ function oomKills(pid: number): number | undefined {
   }
 }
 
-async function measure(input: WorstCaseInput, body: Buffer, cpus: string): Promise<WorstCaseRow> {
+async function measure(input: WorstCaseInput, body: Buffer, cpus: string, image: string): Promise<WorstCaseRow> {
   const docker = dockerClient();
   const prefix = `wc-${WORST_CASE_INPUTS.indexOf(input)}-${input.id}`.slice(0, 24).replace(/-+$/, '');
   const chain = await startLocalChain({
     handlersDir: HANDLERS_DIR,
     namePrefix: prefix,
-    containers: { resizeImage: IMAGE, runArgs: ['--cpus', cpus] },
+    containers: { resizeImage: image, runArgs: ['--cpus', cpus] },
     resize: {
       concurrency: 1,
       memoryMb: STAGE_DEFAULTS.resize.memorySize,
@@ -237,9 +237,18 @@ function render(rows: WorstCaseRow[], cpus: string): string {
  * undefined (said on stderr) when Docker or the resize image is missing.
  */
 export async function worstCaseSection(only?: ReadonlySet<string>): Promise<string | undefined> {
-  const cpus = (STAGE_DEFAULTS.resize.memorySize / MB_PER_VCPU).toFixed(2);
+  const rows = await measureWorstCases(only);
+  return rows && render(rows, LAMBDA_CPUS);
+}
+
+/** Lambda's CPU share at the module's default memory, as `docker run --cpus`. */
+const LAMBDA_CPUS = (STAGE_DEFAULTS.resize.memorySize / MB_PER_VCPU).toFixed(2);
+
+/** The rows of the table for the inputs (all, or the ids in `only`); undefined when Docker or the image is missing. */
+export async function measureWorstCases(only?: ReadonlySet<string>, image = IMAGE): Promise<WorstCaseRow[] | undefined> {
+  const cpus = LAMBDA_CPUS;
   const docker = dockerClient();
-  const missing = !dockerAvailable(docker) ? `no Docker engine (${docker})` : !imageExists(IMAGE, docker) ? `${IMAGE} not built (npm run images)` : undefined;
+  const missing = !dockerAvailable(docker) ? `no Docker engine (${docker})` : !imageExists(image, docker) ? `${image} not built (npm run images)` : undefined;
   if (missing) {
     process.stderr.write(`[worst-case] SKIPPED: ${missing}; the report section keeps its previous figures\n`);
     return undefined;
@@ -249,11 +258,11 @@ export async function worstCaseSection(only?: ReadonlySet<string>): Promise<stri
     process.stderr.write(`[worst-case] ${input.id}: generating\n`);
     const body = await inputFile(input);
     process.stderr.write(`[worst-case] ${input.id}: ${(body.length / MiB).toFixed(1)} MiB, invoking\n`);
-    const row = await measure(input, body, cpus);
+    const row = await measure(input, body, cpus, image);
     process.stderr.write(`[worst-case] ${JSON.stringify(row)}\n`);
     rows.push(row);
   }
-  return render(rows, cpus);
+  return rows;
 }
 
 async function main(): Promise<void> {
