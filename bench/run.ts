@@ -20,7 +20,7 @@
  * full-size decode. Then: handler cold init, warm invocation latency, local chain throughput and
  * synth time. Writes bench/results.json and bench/results.md (a --quick run writes under
  * bench/.cache/ unless --out says otherwise), with the scale model (bench/scale-model.ts) and, in a
- * full run without --skip-system, the worst-case memory table (bench/worst-case-memory.ts, Docker);
+ * full run the bytes-at-equal-SSIM table (bench/quality-per-byte.ts) and, without --skip-system, the worst-case memory table (bench/worst-case-memory.ts, Docker);
  * sections those scripts wrote before are carried over when this run does not regenerate them.
  */
 import { spawnSync } from 'node:child_process';
@@ -33,6 +33,7 @@ import { DEFAULT_VARIANTS } from '../src/core/variants';
 import { resolveNode22 } from '../src/local/cloud/lambda/node-runtime';
 import { BENCH_INPUTS, prepareInputs, QUICK_INPUT_IDS, type BenchInput } from './inputs';
 import { renderMarkdown, type BenchResults, type ImplResult, type InputResult } from './report';
+import { measureQualityPerByte, renderQualityPerByte } from './quality-per-byte';
 import { scaleModelSection } from './scale-model';
 import { carrySections, withSection } from './sections';
 import { worstCaseSection } from './worst-case-memory';
@@ -63,7 +64,7 @@ function parseArgs(argv: readonly string[]): Args {
   return { quick, rounds, out, skipSystem: argv.includes('--skip-system') };
 }
 
-interface Impl {
+export interface Impl {
   id: string;
   label: string;
   /** undefined when available; otherwise why not. */
@@ -105,7 +106,7 @@ async function bundleSharpWorker(): Promise<string> {
   return outfile;
 }
 
-async function implementations(): Promise<Impl[]> {
+export async function implementations(): Promise<Impl[]> {
   const node = resolveNode22();
   const worker = await bundleSharpWorker();
   const python = findPythons();
@@ -170,7 +171,7 @@ function outDir(impl: Impl, input: BenchInput): string {
 }
 
 /** A Lanczos3 resize of the full-size decode (no shrink-on-load), flattened onto white, as PNG. */
-async function reference(file: string, width: number): Promise<{ data: Buffer; width: number; height: number }> {
+export async function reference(file: string, width: number): Promise<{ data: Buffer; width: number; height: number }> {
   const full = await sharp(file, { autoOrient: true }).flatten({ background: '#ffffff' }).toColourspace('srgb').raw().toBuffer({ resolveWithObject: true });
   const height = Math.max(1, Math.round((full.info.height * width) / full.info.width));
   const { data, info } = await sharp(full.data, { raw: { width: full.info.width, height: full.info.height, channels: full.info.channels as 3 } })
@@ -183,7 +184,7 @@ async function reference(file: string, width: number): Promise<{ data: Buffer; w
   return { data, width: info.width, height: info.height };
 }
 
-async function ssimAgainst(ref: { data: Buffer; width: number; height: number }, candidate: string): Promise<{ ssim: number; resized: boolean }> {
+export async function ssimAgainst(ref: { data: Buffer; width: number; height: number }, candidate: string): Promise<{ ssim: number; resized: boolean }> {
   const meta = await sharp(candidate).metadata();
   let image = sharp(candidate).flatten({ background: '#ffffff' }).toColourspace('srgb');
   const resized = meta.width !== ref.width || meta.height !== ref.height;
@@ -359,6 +360,12 @@ async function main(): Promise<void> {
   const previous = await fs.readFile(mdFile, 'utf8').catch(() => '');
   let markdown = withSection(carrySections(previous, renderMarkdown(report)), 'scale-model', scaleModelSection(args.out));
   await fs.writeFile(mdFile, markdown);
+  if (!args.quick) {
+    log('quality per byte: bytes at equal SSIM');
+    const quality = await measureQualityPerByte(inputs.map((i) => i.id));
+    markdown = withSection(markdown, 'quality-per-byte', renderQualityPerByte(quality.rows, quality.versions));
+    await fs.writeFile(mdFile, markdown);
+  }
   if (!args.quick && !args.skipSystem) {
     log('worst cases inside the limits: peak memory of the resize container');
     const worst = await worstCaseSection();
@@ -369,7 +376,9 @@ async function main(): Promise<void> {
   log(`wrote ${path.relative(ROOT, args.out)} and ${path.relative(ROOT, mdFile)} in ${report.durationSeconds.toFixed(0)} s`);
 }
 
-main().catch((err: unknown) => {
-  process.stderr.write(`[bench] failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
-  process.exit(1);
-});
+if (require.main === module) {
+  main().catch((err: unknown) => {
+    process.stderr.write(`[bench] failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    process.exit(1);
+  });
+}
