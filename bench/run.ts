@@ -277,11 +277,13 @@ async function main(): Promise<void> {
     }
   }
 
-  log('SSIM of the 800 px outputs');
+  log('SSIM of every output');
   const results: InputResult[] = [];
   for (const input of inputs) {
     const medium = VARIANTS.find((v) => v.name === 'medium')!;
-    const ref = await reference(files.get(input.id)!, medium.width);
+    const refs = new Map<number, Awaited<ReturnType<typeof reference>>>();
+    for (const width of new Set(VARIANTS.map((v) => v.width))) refs.set(width, await reference(files.get(input.id)!, width));
+    const ref = refs.get(medium.width)!;
     const perImpl: ImplResult[] = [];
     for (const impl of impls) {
       if (impl.missing) {
@@ -296,6 +298,11 @@ async function main(): Promise<void> {
       const outputs = entry.last ?? [];
       const mediumOut = outputs.find((o) => o.name === 'medium');
       const score = mediumOut ? await ssimAgainst(ref, mediumOut.file) : undefined;
+      const everySsim: Record<string, number> = {};
+      for (const out of outputs) {
+        const width = VARIANTS.find((v) => v.name === out.name)?.width;
+        if (width !== undefined) everySsim[out.name] = (await ssimAgainst(refs.get(width)!, out.file)).ssim;
+      }
       const rss = freshRss.get(key(impl, input));
       perImpl.push({
         id: impl.id,
@@ -306,6 +313,7 @@ async function main(): Promise<void> {
         getrusageMaxRssMiB: rss?.getrusageMaxRssKiB === undefined ? undefined : rss.getrusageMaxRssKiB / 1024,
         bytes: Object.fromEntries(outputs.map((o) => [o.name, o.bytes])),
         ssim800: score?.ssim,
+        ssim: everySsim,
         ssimResized: score?.resized,
       });
     }

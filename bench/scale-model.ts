@@ -9,7 +9,7 @@
  */
 import path from 'node:path';
 import { STAGE_DEFAULTS } from '../modules/image-resize-chain';
-import { buildCostReport, COST_DEFAULTS, loadBenchFigures, DEFAULT_BENCH_INPUT } from '../src/cli/commands/cost';
+import { buildCostReport, COST_DEFAULTS, DEFAULT_BENCH_FIGURES, DEFAULT_BENCH_INPUT, loadBenchFigures, type BenchFigures } from '../src/cli/commands/cost';
 import { resizeMsAt } from '../src/tools/cost';
 import { AWS_QUOTAS, concurrencyFor, scaleModel, type ScaleInputs, type ScaleResult } from '../src/tools/scale';
 import { writeSection } from './sections';
@@ -31,7 +31,13 @@ function checksTable(result: ScaleResult): string[] {
 
 /** The `scale-model` section of the report, from the figures in `benchFile` (the built-in defaults when it lacks them). */
 export function scaleModelSection(benchFile: string): string {
-  const figures = loadBenchFigures(benchFile, DEFAULT_BENCH_INPUT);
+  // A quick or partial run lacks the chain figures: the model then uses the cost command's built-in ones (said in the text).
+  let figures: BenchFigures;
+  try {
+    figures = loadBenchFigures(benchFile, DEFAULT_BENCH_INPUT);
+  } catch {
+    figures = DEFAULT_BENCH_FIGURES;
+  }
   const memoryMb = STAGE_DEFAULTS.resize.memorySize;
   const inputs: ScaleInputs = {
     resizeMsPerImage: resizeMsAt(memoryMb, figures),
