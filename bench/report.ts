@@ -16,6 +16,8 @@ export interface ImplResult {
   /** Bytes per variant name. */
   bytes?: Record<string, number>;
   ssim800?: number;
+  /** SSIM of every output by variant name, each against a Lanczos3 resize of the full decode to its width. */
+  ssim?: Record<string, number>;
   /** True when the 800 px output's height differed from the reference and was resized to it for scoring. */
   ssimResized?: boolean;
 }
@@ -148,6 +150,20 @@ export function evaluateTargets(results: BenchResults, webpNames: string[], jpeg
 }
 
 /** Renders the whole result as markdown: per-source tables, targets, Lambda cost, system figures. */
+/** SSIM of every output of every implementation for one source (absent from runs before it was measured). */
+function everyOutputSsim(input: InputResult, names: readonly string[]): string[] {
+  const scored = input.impls.filter((i) => i.ssim);
+  if (scored.length === 0) return [];
+  return [
+    `SSIM of every output (${names.join(' / ')}):`,
+    '',
+    `| implementation | ${names.join(' | ')} |`,
+    `|---|${names.map(() => '---:').join('|')}|`,
+    ...scored.map((i) => `| ${i.label} | ${names.map((n) => fmt(i.ssim?.[n], 4)).join(' | ')} |`),
+    '',
+  ];
+}
+
 export function renderMarkdown(r: BenchResults): string {
   const webpNames = r.variants.filter((v) => v.format === 'webp').map((v) => v.name);
   const jpegNames = r.variants.filter((v) => v.format === 'jpeg').map((v) => v.name);
@@ -186,6 +202,7 @@ export function renderMarkdown(r: BenchResults): string {
       );
     }
     lines.push('');
+    lines.push(...everyOutputSsim(input, r.variants.map((v) => v.name)));
   }
   if (r.inputs.some((i) => i.impls.some((x) => x.ssimResized))) lines.push('\\* output height differed by rounding from the reference; resized to it before scoring.', '');
 

@@ -19,7 +19,9 @@
  * bytes, and SSIM (luma, Gaussian 11x11) of the 800 px output against a Lanczos3 resize of the
  * full-size decode. Then: handler cold init, warm invocation latency, local chain throughput and
  * synth time. Writes bench/results.json and bench/results.md (a --quick run writes under
- * bench/.cache/ unless --out says otherwise).
+ * bench/.cache/ unless --out says otherwise), with the scale model (bench/scale-model.ts) and, in a
+ * full run the bytes-at-equal-SSIM table (bench/quality-per-byte.ts) and, without --skip-system, the worst-case memory table (bench/worst-case-memory.ts, Docker);
+ * sections those scripts wrote before are carried over when this run does not regenerate them.
  */
 import { spawnSync } from 'node:child_process';
 import { promises as fs, readFileSync } from 'node:fs';
@@ -31,6 +33,10 @@ import { DEFAULT_VARIANTS } from '../src/core/variants';
 import { resolveNode22 } from '../src/local/cloud/lambda/node-runtime';
 import { BENCH_INPUTS, prepareInputs, QUICK_INPUT_IDS, type BenchInput } from './inputs';
 import { renderMarkdown, type BenchResults, type ImplResult, type InputResult } from './report';
+import { measureQualityPerByte, renderQualityPerByte } from './quality-per-byte';
+import { scaleModelSection } from './scale-model';
+import { carrySections, withSection } from './sections';
+import { worstCaseSection } from './worst-case-memory';
 import { ssim } from './ssim';
 import { buildBundles, measureChain, measureColdInit, measureSynth } from './system';
 import { BenchWorker, type PeakMemory } from './workers/protocol';
@@ -58,7 +64,7 @@ function parseArgs(argv: readonly string[]): Args {
   return { quick, rounds, out, skipSystem: argv.includes('--skip-system') };
 }
 
-interface Impl {
+export interface Impl {
   id: string;
   label: string;
   /** undefined when available; otherwise why not. */
@@ -100,7 +106,7 @@ async function bundleSharpWorker(): Promise<string> {
   return outfile;
 }
 
-async function implementations(): Promise<Impl[]> {
+export async function implementations(): Promise<Impl[]> {
   const node = resolveNode22();
   const worker = await bundleSharpWorker();
   const python = findPythons();
@@ -165,7 +171,7 @@ function outDir(impl: Impl, input: BenchInput): string {
 }
 
 /** A Lanczos3 resize of the full-size decode (no shrink-on-load), flattened onto white, as PNG. */
-async function reference(file: string, width: number): Promise<{ data: Buffer; width: number; height: number }> {
+export async function reference(file: string, width: number): Promise<{ data: Buffer; width: number; height: number }> {
   const full = await sharp(file, { autoOrient: true }).flatten({ background: '#ffffff' }).toColourspace('srgb').raw().toBuffer({ resolveWithObject: true });
   const height = Math.max(1, Math.round((full.info.height * width) / full.info.width));
   const { data, info } = await sharp(full.data, { raw: { width: full.info.width, height: full.info.height, channels: full.info.channels as 3 } })
@@ -178,7 +184,7 @@ async function reference(file: string, width: number): Promise<{ data: Buffer; w
   return { data, width: info.width, height: info.height };
 }
 
-async function ssimAgainst(ref: { data: Buffer; width: number; height: number }, candidate: string): Promise<{ ssim: number; resized: boolean }> {
+export async function ssimAgainst(ref: { data: Buffer; width: number; height: number }, candidate: string): Promise<{ ssim: number; resized: boolean }> {
   const meta = await sharp(candidate).metadata();
   let image = sharp(candidate).flatten({ background: '#ffffff' }).toColourspace('srgb');
   const resized = meta.width !== ref.width || meta.height !== ref.height;
@@ -271,11 +277,13 @@ async function main(): Promise<void> {
     }
   }
 
-  log('SSIM of the 800 px outputs');
+  log('SSIM of every output');
   const results: InputResult[] = [];
   for (const input of inputs) {
     const medium = VARIANTS.find((v) => v.name === 'medium')!;
-    const ref = await reference(files.get(input.id)!, medium.width);
+    const refs = new Map<number, Awaited<ReturnType<typeof reference>>>();
+    for (const width of new Set(VARIANTS.map((v) => v.width))) refs.set(width, await reference(files.get(input.id)!, width));
+    const ref = refs.get(medium.width)!;
     const perImpl: ImplResult[] = [];
     for (const impl of impls) {
       if (impl.missing) {
@@ -290,6 +298,11 @@ async function main(): Promise<void> {
       const outputs = entry.last ?? [];
       const mediumOut = outputs.find((o) => o.name === 'medium');
       const score = mediumOut ? await ssimAgainst(ref, mediumOut.file) : undefined;
+      const everySsim: Record<string, number> = {};
+      for (const out of outputs) {
+        const width = VARIANTS.find((v) => v.name === out.name)?.width;
+        if (width !== undefined) everySsim[out.name] = (await ssimAgainst(refs.get(width)!, out.file)).ssim;
+      }
       const rss = freshRss.get(key(impl, input));
       perImpl.push({
         id: impl.id,
@@ -300,6 +313,7 @@ async function main(): Promise<void> {
         getrusageMaxRssMiB: rss?.getrusageMaxRssKiB === undefined ? undefined : rss.getrusageMaxRssKiB / 1024,
         bytes: Object.fromEntries(outputs.map((o) => [o.name, o.bytes])),
         ssim800: score?.ssim,
+        ssim: everySsim,
         ssimResized: score?.resized,
       });
     }
@@ -349,14 +363,30 @@ async function main(): Promise<void> {
 
   await fs.mkdir(path.dirname(args.out), { recursive: true });
   await fs.writeFile(args.out, `${JSON.stringify(report, null, 2)}\n`);
-  const markdown = renderMarkdown(report);
   const mdFile = args.out.replace(/\.json$/, '') + '.md';
+  // The sections other scripts generate (worst-case memory, scale model) are kept, not lost.
+  const previous = await fs.readFile(mdFile, 'utf8').catch(() => '');
+  let markdown = withSection(carrySections(previous, renderMarkdown(report)), 'scale-model', scaleModelSection(args.out));
   await fs.writeFile(mdFile, markdown);
+  if (!args.quick) {
+    log('quality per byte: bytes at equal SSIM');
+    const quality = await measureQualityPerByte(inputs.map((i) => i.id));
+    markdown = withSection(markdown, 'quality-per-byte', renderQualityPerByte(quality.rows, quality.versions));
+    await fs.writeFile(mdFile, markdown);
+  }
+  if (!args.quick && !args.skipSystem) {
+    log('worst cases inside the limits: peak memory of the resize container');
+    const worst = await worstCaseSection();
+    if (worst) markdown = withSection(markdown, 'worst-case-memory', worst);
+    await fs.writeFile(mdFile, markdown);
+  }
   process.stdout.write(markdown);
   log(`wrote ${path.relative(ROOT, args.out)} and ${path.relative(ROOT, mdFile)} in ${report.durationSeconds.toFixed(0)} s`);
 }
 
-main().catch((err: unknown) => {
-  process.stderr.write(`[bench] failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
-  process.exit(1);
-});
+if (require.main === module) {
+  main().catch((err: unknown) => {
+    process.stderr.write(`[bench] failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    process.exit(1);
+  });
+}

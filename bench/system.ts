@@ -126,7 +126,8 @@ export interface ChainResult {
   parallelism: number;
 }
 
-function s3Record(bucket: string, key: string, size: number, eTag: string): unknown {
+/** An S3 ObjectCreated:Put record as S3 notifies it. */
+export function s3Record(bucket: string, key: string, size: number, eTag: string): unknown {
   return {
     eventVersion: '2.1',
     eventSource: 'aws:s3',
@@ -138,8 +139,13 @@ function s3Record(bucket: string, key: string, size: number, eTag: string): unkn
 }
 
 function sqsEvent(body: unknown, queueArn: string): unknown {
+  return sqsEventOf([body], queueArn);
+}
+
+/** An SQS event as the mapping delivers it: one record per body (JSON-encoded), from the queue `queueArn`. */
+export function sqsEventOf(bodies: readonly unknown[], queueArn: string): unknown {
   return {
-    Records: [
+    Records: bodies.map((body) => (
       {
         messageId: `${Date.now()}-${Math.random()}`,
         receiptHandle: 'bench',
@@ -150,8 +156,7 @@ function sqsEvent(body: unknown, queueArn: string): unknown {
         eventSource: 'aws:sqs',
         eventSourceARN: queueArn,
         awsRegion: 'us-east-1',
-      },
-    ],
+      })),
   };
 }
 

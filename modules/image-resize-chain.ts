@@ -26,6 +26,18 @@ import { UploadApi, UploadApiOptions } from './upload-api';
 import { checkImageArchitecture, checkIntRange, checkNoLoop, checkOneOf, checkProvisionedConcurrency, checkVisibilityTimeout, isKnown } from './validation';
 
 /** Create a bucket, or use an existing one. */
+/**
+ * Defaults of the resize and publish stages (function and queue mapping), and of CONCURRENCY: the
+ * values used when `resize`, `publish` or `resizeConcurrency` leave one unset. Exported so reports
+ * (bench/scale-model.ts) model the module as it deploys.
+ */
+export const STAGE_DEFAULTS = Object.freeze({
+  resize: Object.freeze({ memorySize: 2048, timeout: 60, batchSize: 10, maxBatchingWindow: 1, maximumConcurrency: 10 }),
+  publish: Object.freeze({ memorySize: 256, timeout: 30, batchSize: 10, maxBatchingWindow: 1, maximumConcurrency: 5 }),
+});
+/** Images resized at once inside one resize invocation (CONCURRENCY) unless `resizeConcurrency` says otherwise. */
+export const DEFAULT_RESIZE_CONCURRENCY = 4;
+
 export interface BucketOptions {
   /**
    * Use this existing bucket instead of creating one. The module then does not manage its public
@@ -307,7 +319,7 @@ export class ImageResizeChain extends Construct {
     checkOneOf('architecture', architecture, ARCHITECTURES);
     const logLevel = props.logLevel ?? 'INFO';
     checkOneOf('logLevel', logLevel, LOG_LEVELS);
-    const resizeConcurrency = props.resizeConcurrency ?? 4;
+    const resizeConcurrency = props.resizeConcurrency ?? DEFAULT_RESIZE_CONCURRENCY;
     checkIntRange('resizeConcurrency', resizeConcurrency, 1, 16);
     const maxInputBytes = props.limits?.maxInputBytes ?? DEFAULT_LIMITS.maxInputBytes;
     const maxInputPixels = props.limits?.maxInputPixels ?? DEFAULT_LIMITS.maxInputPixels;
@@ -362,10 +374,10 @@ export class ImageResizeChain extends Construct {
     // Functions first (their timeouts size the queues).
     const resizeOpts = props.resize ?? {};
     const publishOpts = props.publish ?? {};
-    const resizeTimeout = resizeOpts.timeout ?? 60;
-    const publishTimeout = publishOpts.timeout ?? 30;
-    const resizeWindow = resizeOpts.maxBatchingWindow ?? 1;
-    const publishWindow = publishOpts.maxBatchingWindow ?? 1;
+    const resizeTimeout = resizeOpts.timeout ?? STAGE_DEFAULTS.resize.timeout;
+    const publishTimeout = publishOpts.timeout ?? STAGE_DEFAULTS.publish.timeout;
+    const resizeWindow = resizeOpts.maxBatchingWindow ?? STAGE_DEFAULTS.resize.maxBatchingWindow;
+    const publishWindow = publishOpts.maxBatchingWindow ?? STAGE_DEFAULTS.publish.maxBatchingWindow;
     const logRetentionDays = props.logRetentionDays ?? 30;
     const images = props.images ?? this.createRepositories(prefix, architecture, props.imageBuild ?? {}, tags);
     for (const handler of ['resize', 'publish', 'upload'] as const) checkImageArchitecture(`images.${handler}`, props.images?.[handler], architecture);
@@ -382,8 +394,8 @@ export class ImageResizeChain extends Construct {
     const ingestVisibility = resizeOpts.visibilityTimeoutSeconds ?? defaultVisibility(resizeTimeout, resizeWindow);
     const resizedVisibility = publishOpts.visibilityTimeoutSeconds ?? defaultVisibility(publishTimeout, publishWindow);
     checkVisibilityTimeout('resize.visibilityTimeoutSeconds', ingestVisibility, resizeTimeout);
-    const resizeMaxConcurrency = resizeOpts.maximumConcurrency ?? 10;
-    const publishMaxConcurrency = publishOpts.maximumConcurrency ?? 5;
+    const resizeMaxConcurrency = resizeOpts.maximumConcurrency ?? STAGE_DEFAULTS.resize.maximumConcurrency;
+    const publishMaxConcurrency = publishOpts.maximumConcurrency ?? STAGE_DEFAULTS.publish.maximumConcurrency;
     checkProvisionedConcurrency('resize.provisionedConcurrency', resizeOpts.provisionedConcurrency, resizeMaxConcurrency, resizeOpts.reservedConcurrency);
     checkProvisionedConcurrency('publish.provisionedConcurrency', publishOpts.provisionedConcurrency, publishMaxConcurrency, publishOpts.reservedConcurrency);
     checkVisibilityTimeout('publish.visibilityTimeoutSeconds', resizedVisibility, publishTimeout);
@@ -414,7 +426,7 @@ export class ImageResizeChain extends Construct {
       imageUri: images.resize,
       command: ['resize.handler'],
       architecture,
-      memorySize: resizeOpts.memorySize ?? 2048,
+      memorySize: resizeOpts.memorySize ?? STAGE_DEFAULTS.resize.memorySize,
       timeout: resizeTimeout,
       reservedConcurrency: resizeOpts.reservedConcurrency,
       provisionedConcurrency: resizeOpts.provisionedConcurrency,
@@ -453,7 +465,7 @@ export class ImageResizeChain extends Construct {
       imageUri: images.publish,
       command: ['publish.handler'],
       architecture,
-      memorySize: publishOpts.memorySize ?? 256,
+      memorySize: publishOpts.memorySize ?? STAGE_DEFAULTS.publish.memorySize,
       timeout: publishTimeout,
       reservedConcurrency: publishOpts.reservedConcurrency,
       provisionedConcurrency: publishOpts.provisionedConcurrency,
@@ -505,14 +517,14 @@ export class ImageResizeChain extends Construct {
     this.resizeStage = new QueueFunctionBinding(this, 'resize-stage', {
       queue: this.ingestQueue,
       fn: this.resizeFunction,
-      batchSize: resizeOpts.batchSize ?? 10,
+      batchSize: resizeOpts.batchSize ?? STAGE_DEFAULTS.resize.batchSize,
       maxBatchingWindow: resizeWindow,
       maximumConcurrency: resizeMaxConcurrency,
     });
     this.publishStage = new QueueFunctionBinding(this, 'publish-stage', {
       queue: this.resizedQueue,
       fn: this.publishFunction,
-      batchSize: publishOpts.batchSize ?? 10,
+      batchSize: publishOpts.batchSize ?? STAGE_DEFAULTS.publish.batchSize,
       maxBatchingWindow: publishWindow,
       maximumConcurrency: publishMaxConcurrency,
     });

@@ -156,6 +156,8 @@ export interface LocalContainersOptions {
   uploadImage?: string;
   /** Docker client. @default dockerClient() ($DOCKER, else /usr/bin/docker, else docker) */
   docker?: string;
+  /** Extra `docker run` arguments of every function container, e.g. `['--cpus', '1.16']` for Lambda's CPU share. @default [] */
+  runArgs?: string[];
 }
 
 export interface LocalChain {
@@ -285,7 +287,7 @@ type Cleanups = Array<() => Promise<void>>;
 function launcherFor(containers: LocalContainersOptions | undefined, handler: 'resize' | 'publish' | 'upload'): SandboxLauncher | undefined {
   if (!containers) return undefined;
   const chosen = { resize: containers.resizeImage, publish: containers.publishImage, upload: containers.uploadImage }[handler];
-  return containerLauncher({ image: chosen ?? defaultImage(handler), docker: containers.docker });
+  return containerLauncher({ image: chosen ?? defaultImage(handler), docker: containers.docker, runArgs: containers.runArgs });
 }
 
 /** What the functions are started with. */
