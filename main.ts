@@ -22,11 +22,16 @@ import { LOCAL_ENDPOINT_ENV, localCdktfProviderConfig, parseLocalEndpoint } from
 const env = process.env;
 const region = env.AWS_REGION ?? 'us-east-1';
 const images =
-  env.RESIZE_IMAGE_URI && env.PUBLISH_IMAGE_URI ? { resize: env.RESIZE_IMAGE_URI, publish: env.PUBLISH_IMAGE_URI } : undefined;
+  env.RESIZE_IMAGE_URI && env.PUBLISH_IMAGE_URI
+    ? { resize: env.RESIZE_IMAGE_URI, publish: env.PUBLISH_IMAGE_URI }
+    : undefined;
 
 const localEndpoint = env[LOCAL_ENDPOINT_ENV] ? parseLocalEndpoint(env[LOCAL_ENDPOINT_ENV]) : undefined;
 if (env[LOCAL_ENDPOINT_ENV] && !localEndpoint) {
-  throw new Error(`${LOCAL_ENDPOINT_ENV} must be an http(s)://host:port endpoint such as http://127.0.0.1:4566, got ${JSON.stringify(env[LOCAL_ENDPOINT_ENV])}`);
+  throw new Error(
+    `${LOCAL_ENDPOINT_ENV} must be an http(s)://host:port endpoint such as http://127.0.0.1:4566, ` +
+      `got ${JSON.stringify(env[LOCAL_ENDPOINT_ENV])}`,
+  );
 }
 const provider = localEndpoint ? localCdktfProviderConfig(localEndpoint) : undefined;
 

@@ -19,14 +19,26 @@ export interface BenchInput {
  * orientation 6 (a phone held upright), and a 2 MP PNG with alpha (a screenshot/graphic).
  */
 export const BENCH_INPUTS: readonly BenchInput[] = [
-  { id: '12mp-jpeg', description: '12 MP JPEG q90, 4000x3000', options: { width: 4000, height: 3000, seed: 101, format: 'jpeg', quality: 90 } },
-  { id: '24mp-jpeg', description: '24 MP JPEG q90, 6000x4000', options: { width: 6000, height: 4000, seed: 102, format: 'jpeg', quality: 90 } },
+  {
+    id: '12mp-jpeg',
+    description: '12 MP JPEG q90, 4000x3000',
+    options: { width: 4000, height: 3000, seed: 101, format: 'jpeg', quality: 90 },
+  },
+  {
+    id: '24mp-jpeg',
+    description: '24 MP JPEG q90, 6000x4000',
+    options: { width: 6000, height: 4000, seed: 102, format: 'jpeg', quality: 90 },
+  },
   {
     id: '12mp-exif6',
     description: '12 MP JPEG q90 stored 4000x3000, EXIF orientation 6 (shown 3000x4000)',
     options: { width: 4000, height: 3000, seed: 103, format: 'jpeg', quality: 90, orientation: 6 },
   },
-  { id: '2mp-png-alpha', description: '2 MP PNG with alpha, 1800x1200', options: { width: 1800, height: 1200, seed: 104, format: 'png', alpha: true } },
+  {
+    id: '2mp-png-alpha',
+    description: '2 MP PNG with alpha, 1800x1200',
+    options: { width: 1800, height: 1200, seed: 104, format: 'png', alpha: true },
+  },
 ];
 
 /** The --quick set: the 12 MP JPEG and the PNG (the two shapes that exercise different paths). */
@@ -46,7 +58,10 @@ export async function prepareInputs(inputs: readonly BenchInput[], dir: string):
   const paths = new Map<string, string>();
   for (const input of inputs) {
     const file = path.join(dir, cacheName(input));
-    const present = await fs.stat(file).then((s) => s.size > 0, () => false);
+    const present = await fs.stat(file).then(
+      (s) => s.size > 0,
+      () => false,
+    );
     if (!present) {
       const data = await synthesizeImage(input.options);
       await fs.writeFile(`${file}.partial`, data);

@@ -31,7 +31,9 @@ const powertoolsInstead: Plugin = {
   name: 'powertools-instead',
   setup(build) {
     build.onResolve({ filter: /^\.\.\/aws\/(logger|metrics)$/ }, (args) =>
-      args.importer.includes(`${path.sep}src${path.sep}handlers${path.sep}`) ? { path: path.join(ROOT, 'bench', 'fixtures', 'powertools', `${path.basename(args.path)}.ts`) } : undefined,
+      args.importer.includes(`${path.sep}src${path.sep}handlers${path.sep}`)
+        ? { path: path.join(ROOT, 'bench', 'fixtures', 'powertools', `${path.basename(args.path)}.ts`) }
+        : undefined,
     );
   },
 };
@@ -40,13 +42,20 @@ const powertoolsInstead: Plugin = {
 function sizes(dir: string): Record<string, number> {
   const files = readdirSync(dir).filter((f) => f.endsWith('.mjs'));
   const bytes = (f: string): number => statSync(path.join(dir, f)).size;
-  return { ...Object.fromEntries(HANDLERS.map((h) => [`${h}Entry`, bytes(`${h}.mjs`)])), allFiles: files.reduce((n, f) => n + bytes(f), 0) };
+  return {
+    ...Object.fromEntries(HANDLERS.map((h) => [`${h}Entry`, bytes(`${h}.mjs`)])),
+    allFiles: files.reduce((n, f) => n + bytes(f), 0),
+  };
 }
 
 /** ms for `import()` of `file` in a fresh Node 22 process, with the handlers' init environment. */
 function importMs(node: string, file: string): number {
-  const script = 'const t=performance.now();await import(process.argv[1]);process.stdout.write(String(performance.now()-t))';
-  const res = spawnSync(node, ['--input-type=module', '-e', script, pathToFileURL(file).href], { env: { PATH: process.env.PATH, ...handlerInitEnv() }, encoding: 'utf8' });
+  const script =
+    'const t=performance.now();await import(process.argv[1]);process.stdout.write(String(performance.now()-t))';
+  const res = spawnSync(node, ['--input-type=module', '-e', script, pathToFileURL(file).href], {
+    env: { PATH: process.env.PATH, ...handlerInitEnv() },
+    encoding: 'utf8',
+  });
   if (res.status !== 0) throw new Error(`import of ${file} failed: ${res.stderr}`);
   return Number(res.stdout);
 }
@@ -58,19 +67,29 @@ async function main(): Promise<void> {
   const { bundleHandlers } = (await import(pathToFileURL(path.join(ROOT, 'containers', 'bundle.mjs')).href)) as {
     bundleHandlers: (handlers: readonly string[], outDir: string, plugins?: Plugin[]) => Promise<void>;
   };
-  for (const variant of VARIANTS) await bundleHandlers(HANDLERS, path.join(OUT, variant), variant === 'powertools' ? [powertoolsInstead] : []);
+  for (const variant of VARIANTS)
+    await bundleHandlers(HANDLERS, path.join(OUT, variant), variant === 'powertools' ? [powertoolsInstead] : []);
 
   const node = resolveNode22();
   const imports: Record<string, number[]> = {};
   for (let round = 0; round < rounds; round += 1) {
     const order = round % 2 === 0 ? VARIANTS : [...VARIANTS].reverse();
-    for (const variant of order) for (const h of HANDLERS) (imports[`${h}/${variant}`] ??= []).push(importMs(node, path.join(OUT, variant, `${h}.mjs`)));
+    for (const variant of order)
+      for (const h of HANDLERS)
+        (imports[`${h}/${variant}`] ??= []).push(importMs(node, path.join(OUT, variant, `${h}.mjs`)));
   }
 
   const env = handlerInitEnv();
   const targets = [
     { name: 'noop', handler: 'noop.handler', taskRoot: NOOP_DIR },
-    ...VARIANTS.flatMap((variant) => HANDLERS.map((h) => ({ name: `${h}/${variant}`, handler: `${h}.handler`, taskRoot: path.join(OUT, variant), env }))),
+    ...VARIANTS.flatMap((variant) =>
+      HANDLERS.map((h) => ({
+        name: `${h}/${variant}`,
+        handler: `${h}.handler`,
+        taskRoot: path.join(OUT, variant),
+        env,
+      })),
+    ),
   ];
   await measureStartUp(targets, 1); // unmeasured: the first start after a build reads cold files
   const coldInit = await measureStartUp(targets, rounds);

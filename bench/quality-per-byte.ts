@@ -5,7 +5,8 @@
  * to the lowest one whose output reaches that SSIM, and its bytes there are compared with ours.
  * So "smaller" is only claimed at equal measured quality, not at equal nominal quality.
  *
- *   tsx bench/quality-per-byte.ts [--inputs 12mp-jpeg,2mp-png-alpha] [--out bench/results.md]   (default: every bench input)
+ *   tsx bench/quality-per-byte.ts [--inputs 12mp-jpeg,2mp-png-alpha] [--out bench/results.md]
+ *   (default: every bench input)
  *
  * SSIM is bench/ssim.ts (luma, Gaussian 11x11) against a Lanczos3 resize of the full-size decode,
  * flattened onto white, as in bench/run.ts. No SSIMULACRA2 or butteraugli implementation is
@@ -45,7 +46,11 @@ export interface QualityRow {
  * The lowest integer in [lo, hi] for which `reaches` holds, given that it holds for every integer
  * above one that it holds for; undefined when it does not hold at `hi`.
  */
-export async function lowestReaching(lo: number, hi: number, reaches: (q: number) => Promise<boolean>): Promise<number | undefined> {
+export async function lowestReaching(
+  lo: number,
+  hi: number,
+  reaches: (q: number) => Promise<boolean>,
+): Promise<number | undefined> {
   if (!(await reaches(hi))) return undefined;
   while (lo < hi) {
     const mid = Math.floor((lo + hi) / 2);
@@ -55,16 +60,30 @@ export async function lowestReaching(lo: number, hi: number, reaches: (q: number
   return hi;
 }
 
-async function scoreAt(worker: BenchWorker, impl: Impl, file: string, variantName: string, quality: number, ref: Awaited<ReturnType<typeof reference>>): Promise<Scored> {
+async function scoreAt(
+  worker: BenchWorker,
+  impl: Impl,
+  file: string,
+  variantName: string,
+  quality: number,
+  ref: Awaited<ReturnType<typeof reference>>,
+): Promise<Scored> {
   const spec = DEFAULT_VARIANTS.find((v) => v.name === variantName)!;
   const outDir = path.join(CACHE, 'quality', impl.id, path.basename(file), `${variantName}-q${quality}`);
   await fs.mkdir(outDir, { recursive: true });
-  const reply = await worker.job({ input: file, outDir, variants: [{ name: spec.name, width: spec.width, format: spec.format, quality }], draft: impl.draft });
-  const out = reply.outputs[0]!;
+  const reply = await worker.job({
+    input: file,
+    outDir,
+    variants: [{ name: spec.name, width: spec.width, format: spec.format, quality }],
+    draft: impl.draft,
+  });
+  const out = reply.outputs[0];
   return { quality, ssim: (await ssimAgainst(ref, out.file)).ssim, bytes: out.bytes };
 }
 
-export async function measureQualityPerByte(inputIds: readonly string[]): Promise<{ rows: QualityRow[]; versions: Record<string, string | undefined> }> {
+export async function measureQualityPerByte(
+  inputIds: readonly string[],
+): Promise<{ rows: QualityRow[]; versions: Record<string, string | undefined> }> {
   const inputs = BENCH_INPUTS.filter((i) => inputIds.includes(i.id));
   const files = await prepareInputs(inputs, path.join(CACHE, 'inputs'));
   const impls = (await implementations()).filter((i) => !i.missing);
@@ -76,18 +95,44 @@ export async function measureQualityPerByte(inputIds: readonly string[]): Promis
       for (const variantName of COMPARED) {
         const spec = DEFAULT_VARIANTS.find((v) => v.name === variantName)!;
         const ref = await reference(file, spec.width);
-        const ours = await scoreAt(workers.get('ours')!, impls.find((i) => i.id === 'ours')!, file, variantName, spec.quality!, ref);
-        rows.push({ input: input.id, variant: `${variantName} (${spec.width} px ${spec.format})`, impl: 'ours', nominal: ours, matched: ours });
+        const ours = await scoreAt(
+          workers.get('ours')!,
+          impls.find((i) => i.id === 'ours')!,
+          file,
+          variantName,
+          spec.quality,
+          ref,
+        );
+        rows.push({
+          input: input.id,
+          variant: `${variantName} (${spec.width} px ${spec.format})`,
+          impl: 'ours',
+          nominal: ours,
+          matched: ours,
+        });
         for (const impl of impls.filter((i) => i.id !== 'ours')) {
           const worker = workers.get(impl.id)!;
           try {
-            const nominal = await scoreAt(worker, impl, file, variantName, spec.quality!, ref);
+            const nominal = await scoreAt(worker, impl, file, variantName, spec.quality, ref);
             const seen = new Map<number, Scored>([[nominal.quality, nominal]]);
-            const at = async (q: number) => seen.get(q) ?? seen.set(q, await scoreAt(worker, impl, file, variantName, q, ref)).get(q)!;
+            const at = async (q: number) =>
+              seen.get(q) ?? seen.set(q, await scoreAt(worker, impl, file, variantName, q, ref)).get(q)!;
             const q = await lowestReaching(1, 100, async (quality) => (await at(quality)).ssim >= ours.ssim);
-            rows.push({ input: input.id, variant: `${variantName} (${spec.width} px ${spec.format})`, impl: impl.id, nominal, matched: q === undefined ? undefined : seen.get(q) });
+            rows.push({
+              input: input.id,
+              variant: `${variantName} (${spec.width} px ${spec.format})`,
+              impl: impl.id,
+              nominal,
+              matched: q === undefined ? undefined : seen.get(q),
+            });
           } catch (err) {
-            rows.push({ input: input.id, variant: variantName, impl: impl.id, nominal: { quality: spec.quality!, ssim: NaN, bytes: NaN }, error: err instanceof Error ? err.message : String(err) });
+            rows.push({
+              input: input.id,
+              variant: variantName,
+              impl: impl.id,
+              nominal: { quality: spec.quality, ssim: NaN, bytes: NaN },
+              error: err instanceof Error ? err.message : String(err),
+            });
           }
           process.stderr.write(`[quality] ${JSON.stringify(rows[rows.length - 1])}\n`);
         }
@@ -99,15 +144,22 @@ export async function measureQualityPerByte(inputIds: readonly string[]): Promis
   return { rows, versions: Object.fromEntries(impls.map((i) => [i.id, i.version])) };
 }
 
-export function renderQualityPerByte(rows: readonly QualityRow[], versions: Record<string, string | undefined>): string {
+export function renderQualityPerByte(
+  rows: readonly QualityRow[],
+  versions: Record<string, string | undefined>,
+): string {
   const lines = [
     '## Quality per byte (bytes at equal SSIM)',
     '',
-    `Generated by bench/quality-per-byte.ts on ${new Date().toISOString()}. For each lossy default variant, our output's SSIM at its configured quality is the target; ` +
-      'each other implementation\'s quality is bisected to the lowest integer setting that reaches it. "bytes vs ours" compares at that matched setting: above 1.00 means the peer needs more bytes for the same SSIM. ' +
-      'SSIM: luma, Gaussian 11x11, against a Lanczos3 resize of the full decode (no SSIMULACRA2/butteraugli package was available). Sizes and SSIM do not depend on machine load.',
+    `Generated by bench/quality-per-byte.ts on ${new Date().toISOString()}. ` +
+      `For each lossy default variant, our output's SSIM at its configured quality is the target; ` +
+      'each other implementation\'s quality is bisected to the lowest integer setting that reaches it. "bytes ' +
+      'vs ours" compares at that matched setting: above 1.00 means the peer needs more bytes for the same SSIM. ' +
+      'SSIM: luma, Gaussian 11x11, against a Lanczos3 resize of the full decode (no ' +
+      'SSIMULACRA2/butteraugli package was available). Sizes and SSIM do not depend on machine load.',
     '',
-    '| input | variant | implementation | SSIM at nominal q | bytes at nominal q | q for our SSIM | bytes there | bytes vs ours |',
+    '| input | variant | implementation | SSIM at nominal q | bytes ' +
+      'at nominal q | q for our SSIM | bytes there | bytes vs ours |',
     '|---|---|---|---:|---:|---:|---:|---:|',
   ];
   for (const r of rows) {
@@ -116,10 +168,21 @@ export function renderQualityPerByte(rows: readonly QualityRow[], versions: Reco
       lines.push(`| ${r.input} | ${r.variant} | ${r.impl} | error: ${r.error.slice(0, 80)} | | | | |`);
       continue;
     }
-    const matched = r.matched ? `${r.matched.quality} | ${r.matched.bytes.toLocaleString('en-US')} | ${ours ? (r.matched.bytes / ours.nominal.bytes).toFixed(2) : 'n/a'}` : 'not reached at 100 | | ';
-    lines.push(`| ${r.input} | ${r.variant} | ${r.impl} | ${r.nominal.ssim.toFixed(4)} (q${r.nominal.quality}) | ${r.nominal.bytes.toLocaleString('en-US')} | ${matched} |`);
+    const matched = r.matched
+      ? `${r.matched.quality} | ${r.matched.bytes.toLocaleString('en-US')} ` +
+        `| ${ours ? (r.matched.bytes / ours.nominal.bytes).toFixed(2) : 'n/a'}`
+      : 'not reached at 100 | | ';
+    lines.push(
+      `| ${r.input} | ${r.variant} | ${r.impl} | ${r.nominal.ssim.toFixed(4)} (q${r.nominal.quality}) ` +
+        `| ${r.nominal.bytes.toLocaleString('en-US')} | ${matched} |`,
+    );
   }
-  lines.push('', `Versions: ${Object.entries(versions).map(([id, v]) => `${id} ${v ?? '?'}`).join('; ')}.`);
+  lines.push(
+    '',
+    `Versions: ${Object.entries(versions)
+      .map(([id, v]) => `${id} ${v ?? '?'}`)
+      .join('; ')}.`,
+  );
   return lines.join('\n');
 }
 

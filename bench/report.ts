@@ -35,7 +35,14 @@ export interface BenchResults {
   generatedAt: string;
   quick: boolean;
   rounds: number;
-  machine: { cpu: string; cores: number; memoryGiB: number; os: string; nodeForWorkers: string; loadAverageAtStart: number[] };
+  machine: {
+    cpu: string;
+    cores: number;
+    memoryGiB: number;
+    os: string;
+    nodeForWorkers: string;
+    loadAverageAtStart: number[];
+  };
   versions: Record<string, string | null>;
   variants: Array<{ name: string; width: number; format: string; quality: number }>;
   inputs: InputResult[];
@@ -57,16 +64,26 @@ export interface BenchResults {
 function memoryMethodSection(r: BenchResults): string[] {
   const measured = r.inputs.filter((input) => input.impls.some((impl) => impl.peakRssMiB !== undefined));
   if (measured.length === 0) return [];
-  const ids = [...new Set(measured.flatMap((input) => input.impls.filter((impl) => impl.peakRssMiB !== undefined).map((impl) => impl.id)))];
+  const ids = [
+    ...new Set(
+      measured.flatMap((input) => input.impls.filter((impl) => impl.peakRssMiB !== undefined).map((impl) => impl.id)),
+    ),
+  ];
   const lines = ['## Peak memory: VmHWM against getrusage maxRSS, same processes', ''];
   lines.push(
-    'Each peak RSS above is `VmHWM` of the worker (CLI peers: of each output\'s process, traced and read as it exits): the high-water mark of its own address space, from its exec on. ' +
-      'getrusage\'s maxRSS (`process.resourceUsage().maxRSS`, `ru_maxrss`; CLI peers: `RUSAGE_CHILDREN` of their worker) is shown beside it only for contrast: ' +
+    "Each peak RSS above is `VmHWM` of the worker (CLI peers: of each output's process, " +
+      'traced and read as it exits): the high-water mark of its own address space, from its exec on. ' +
+      "getrusage's maxRSS (`process.resourceUsage().maxRSS`, `ru_maxrss`; CLI peers: " +
+      '`RUSAGE_CHILDREN` of their worker) is shown beside it only for contrast: ' +
       'Linux carries it across fork and exec, so a process reads at least what fork copied of its parent ' +
-      '(of a Node parent: its Buffers and native allocations, not its JS heap). The last row is that floor: a child of this driver that does nothing, started just before each source\'s fresh workers.',
+      '(of a Node parent: its Buffers and native allocations, not its JS heap). The last row is that floor: ' +
+      "a child of this driver that does nothing, started just before each source's fresh workers.",
     '',
   );
-  lines.push(`| implementation | ${measured.map((input) => input.id).join(' | ')} |`, `|---|${measured.map(() => '---|').join('')}`);
+  lines.push(
+    `| implementation | ${measured.map((input) => input.id).join(' | ')} |`,
+    `|---|${measured.map(() => '---|').join('')}`,
+  );
   for (const id of ids) {
     const label = measured.flatMap((input) => input.impls).find((impl) => impl.id === id)?.label ?? id;
     const cells = measured.map((input) => {
@@ -75,7 +92,9 @@ function memoryMethodSection(r: BenchResults): string[] {
     });
     lines.push(`| ${label} | ${cells.join(' | ')} |`);
   }
-  const noopCells = measured.map((input) => `${fmt(input.noopChildMiB?.vmHwm)} / ${fmt(input.noopChildMiB?.getrusageMaxRss)}`);
+  const noopCells = measured.map(
+    (input) => `${fmt(input.noopChildMiB?.vmHwm)} / ${fmt(input.noopChildMiB?.getrusageMaxRss)}`,
+  );
   lines.push(`| a child that does nothing (bare python3) | ${noopCells.join(' | ')} |`);
   lines.push('', 'Cells: VmHWM / getrusage maxRSS, MiB.', '');
   return lines;
@@ -117,9 +136,24 @@ export function evaluateTargets(results: BenchResults, webpNames: string[], jpeg
     const naive = get('naive-sharp');
     const rDraft = ratio(ours?.ms?.median, draft?.ms?.median);
     const rNaive = ratio(ours?.ms?.median, naive?.ms?.median);
-    rows.push({ input: input.id, target: `ms ≤ ${TARGETS.vsPillowDraft} × Pillow-draft`, measured: fmt(rDraft, 2), met: rDraft === undefined ? undefined : rDraft <= TARGETS.vsPillowDraft });
-    rows.push({ input: input.id, target: `ms ≤ ${TARGETS.vsNaiveSharp} × naive sharp`, measured: fmt(rNaive, 2), met: rNaive === undefined ? undefined : rNaive <= TARGETS.vsNaiveSharp });
-    rows.push({ input: input.id, target: `SSIM(800 px) ≥ ${TARGETS.minSsim}`, measured: fmt(ours?.ssim800, 4), met: ours?.ssim800 === undefined ? undefined : ours.ssim800 >= TARGETS.minSsim });
+    rows.push({
+      input: input.id,
+      target: `ms ≤ ${TARGETS.vsPillowDraft} × Pillow-draft`,
+      measured: fmt(rDraft, 2),
+      met: rDraft === undefined ? undefined : rDraft <= TARGETS.vsPillowDraft,
+    });
+    rows.push({
+      input: input.id,
+      target: `ms ≤ ${TARGETS.vsNaiveSharp} × naive sharp`,
+      measured: fmt(rNaive, 2),
+      met: rNaive === undefined ? undefined : rNaive <= TARGETS.vsNaiveSharp,
+    });
+    rows.push({
+      input: input.id,
+      target: `SSIM(800 px) ≥ ${TARGETS.minSsim}`,
+      measured: fmt(ours?.ssim800, 4),
+      met: ours?.ssim800 === undefined ? undefined : ours.ssim800 >= TARGETS.minSsim,
+    });
     const webpRatio = ratio(sumBy(ours?.bytes, webpNames), sumBy(draft?.bytes, webpNames));
     rows.push({
       input: input.id,
@@ -135,14 +169,21 @@ export function evaluateTargets(results: BenchResults, webpNames: string[], jpeg
       met: jpegRatio === undefined ? undefined : Math.abs(jpegRatio - 1) <= TARGETS.bytesTolerance,
     });
     if (input.id === '24mp-jpeg') {
-      rows.push({ input: input.id, target: `peak RSS (VmHWM) ≤ ${TARGETS.rss24mpMiB} MiB`, measured: `${fmt(ours?.peakRssMiB)} MiB`, met: ours?.peakRssMiB === undefined ? undefined : ours.peakRssMiB <= TARGETS.rss24mpMiB });
+      rows.push({
+        input: input.id,
+        target: `peak RSS (VmHWM) ≤ ${TARGETS.rss24mpMiB} MiB`,
+        measured: `${fmt(ours?.peakRssMiB)} MiB`,
+        met: ours?.peakRssMiB === undefined ? undefined : ours.peakRssMiB <= TARGETS.rss24mpMiB,
+      });
     }
   }
   if (results.coldInit) {
     rows.push({
       input: 'handler',
       target: `cold init ≤ ${TARGETS.coldInitRatio} × no-dependency handler`,
-      measured: `${fmt(results.coldInit.ratio, 2)} (${fmt(results.coldInit.resize.median)} vs ${fmt(results.coldInit.noDependency.median)} ms)`,
+      measured:
+        `${fmt(results.coldInit.ratio, 2)} (${fmt(results.coldInit.resize.median)} ` +
+        `vs ${fmt(results.coldInit.noDependency.median)} ms)`,
       met: results.coldInit.ratio <= TARGETS.coldInitRatio,
     });
   }
@@ -170,62 +211,99 @@ export function renderMarkdown(r: BenchResults): string {
   const lines: string[] = [];
   lines.push(`# Benchmark results${r.quick ? ' (quick run)' : ''}`, '');
   lines.push(
-    `${r.generatedAt}; ${r.rounds} alternating rounds after one warm-up; ${r.machine.cores} × ${r.machine.cpu}, ${r.machine.memoryGiB} GiB, ${r.machine.os}; ` +
+    `${r.generatedAt}; ${r.rounds} alternating rounds after one warm-up; ${r.machine.cores} ` +
+      `× ${r.machine.cpu}, ${r.machine.memoryGiB} GiB, ${r.machine.os}; ` +
       `workers on Node ${r.machine.nodeForWorkers}; load average at start ${r.machine.loadAverageAtStart.join(' / ')}.`,
     '',
   );
-  lines.push(`Variants: ${r.variants.map((v) => `${v.name} ${v.width} px ${v.format} q${v.quality}`).join(', ')}; auto-orient, no metadata.`, '');
-  lines.push('Versions: ' + Object.entries(r.versions).map(([id, v]) => `${id}: ${v ?? 'missing'}`).join('; '), '');
   lines.push(
-    '**ms**: wall time per source, bytes in memory to encoded bytes (CLI peers: all their processes, start-up included), median (min–max). ' +
-      '**CPU ms**: user + system CPU of that work (all threads). **ours ÷**: our median over this row\'s. ' +
-      '**RSS**: peak resident set, MiB, of a fresh worker process that handled this one source (CLI peers: the largest of its per-output processes): ' +
-      '`VmHWM` of /proc/<pid>/status, which starts at that process\'s own exec, read by the worker itself after the job (CLI peers: each child traced and read as it exits). ' +
-      'Not getrusage maxRSS, which Linux carries across fork and exec, so that a worker reports at least its parent\'s size. **SSIM**: luma SSIM of the 800 px WebP against a Lanczos3 resize of the full-size decode.',
+    `Variants: ${r.variants.map((v) => `${v.name} ${v.width} px ${v.format} q${v.quality}`).join(', ')}; ` +
+      `auto-orient, no metadata.`,
+    '',
+  );
+  lines.push(
+    'Versions: ' +
+      Object.entries(r.versions)
+        .map(([id, v]) => `${id}: ${v ?? 'missing'}`)
+        .join('; '),
+    '',
+  );
+  lines.push(
+    '**ms**: wall time per source, bytes in memory to encoded bytes (CLI peers: ' +
+      'all their processes, start-up included), median (min–max). ' +
+      "**CPU ms**: user + system CPU of that work (all threads). **ours ÷**: our median over this row's. " +
+      '**RSS**: peak resident set, MiB, of a fresh worker process that handled this one source (CLI peers: ' +
+      'the largest of its per-output processes): ' +
+      "`VmHWM` of /proc/<pid>/status, which starts at that process's own exec, " +
+      'read by the worker itself after the job (CLI peers: each child traced and read as it exits). ' +
+      'Not getrusage maxRSS, which Linux carries across fork and exec, so that a worker reports at least its ' +
+      "parent's size. **SSIM**: luma SSIM of the 800 px WebP against a Lanczos3 resize of the full-size decode.",
     '',
   );
   for (const input of r.inputs) {
     const ours = input.impls.find((i) => i.id === 'ours');
     lines.push(`## ${input.id}: ${input.description}`, '');
-    lines.push('| implementation | ms median (min–max) | CPU ms | ours ÷ | peak RSS MiB | WebP KB (320/800/1600) | JPEG KB | SSIM 800 px |');
+    lines.push(
+      '| implementation | ms median (min–max) ' +
+        '| CPU ms | ours ÷ | peak RSS MiB | WebP KB (320/800/1600) | JPEG KB | SSIM 800 px |',
+    );
     lines.push('|---|---|---|---|---|---|---|---|');
     for (const impl of input.impls) {
       if (impl.missing || impl.error) {
-        lines.push(`| ${impl.label} | ${impl.missing ? `missing: ${impl.missing}` : `error: ${impl.error?.slice(0, 120)}`} | | | | | | |`);
+        lines.push(
+          `| ${impl.label} ` +
+            `| ${impl.missing ? `missing: ${impl.missing}` : `error: ${impl.error?.slice(0, 120)}`} | | | | | | |`,
+        );
         continue;
       }
       const webp = webpNames.map((n) => kb(impl.bytes?.[n])).join(' / ');
       const jpeg = kb(sumBy(impl.bytes, jpegNames));
       const rel = impl.id === 'ours' ? '1.00' : fmt(ratio(ours?.ms?.median, impl.ms?.median), 2);
       lines.push(
-        `| ${impl.label} | ${fmt(impl.ms?.median)} (${fmt(impl.ms?.min)}–${fmt(impl.ms?.max)}) | ${fmt(impl.cpuMs?.median)} | ${rel} | ${fmt(impl.peakRssMiB)} | ${webp} | ${jpeg} | ${fmt(impl.ssim800, 4)}${impl.ssimResized ? '*' : ''} |`,
+        `| ${impl.label} | ${fmt(impl.ms?.median)} (${fmt(impl.ms?.min)}–${fmt(impl.ms?.max)}) ` +
+          `| ${fmt(impl.cpuMs?.median)} | ${rel} | ${fmt(impl.peakRssMiB)} | ${webp} ` +
+          `| ${jpeg} | ${fmt(impl.ssim800, 4)}${impl.ssimResized ? '*' : ''} |`,
       );
     }
     lines.push('');
-    lines.push(...everyOutputSsim(input, r.variants.map((v) => v.name)));
+    lines.push(
+      ...everyOutputSsim(
+        input,
+        r.variants.map((v) => v.name),
+      ),
+    );
   }
-  if (r.inputs.some((i) => i.impls.some((x) => x.ssimResized))) lines.push('\\* output height differed by rounding from the reference; resized to it before scoring.', '');
+  if (r.inputs.some((i) => i.impls.some((x) => x.ssimResized)))
+    lines.push('\\* output height differed by rounding from the reference; resized to it before scoring.', '');
 
   lines.push(...memoryMethodSection(r));
 
   lines.push('## Targets (issue 5, points 2 and 3)', '');
   lines.push('| source | target | measured | verdict |', '|---|---|---|---|');
-  for (const row of evaluateTargets(r, webpNames, jpegNames)) lines.push(`| ${row.input} | ${row.target} | ${row.measured} | ${verdict(row.met)} |`);
+  for (const row of evaluateTargets(r, webpNames, jpegNames))
+    lines.push(`| ${row.input} | ${row.target} | ${row.measured} | ${verdict(row.met)} |`);
   lines.push('');
 
   lines.push('## What a source costs on Lambda (x86, $0.0000166667 per GB-s, requests not included)', '');
   lines.push(
-    'Lambda gives 1 vCPU per 1,769 MB: 0.58 vCPU at 1,024 MB, 1.16 at 2,048 MB. Estimated duration = max(wall ms here, CPU ms ÷ vCPUs): ' +
+    'Lambda gives 1 vCPU per 1,769 MB: 0.58 vCPU at 1,024 MB, ' +
+      '1.16 at 2,048 MB. Estimated duration = max(wall ms here, CPU ms ÷ vCPUs): ' +
       'this machine has more cores than either size, so CPU time is what bounds the duration there.',
     '',
   );
-  lines.push('| source | implementation | est. ms @1,024 MB | $ per 1M @1,024 MB | est. ms @2,048 MB | $ per 1M @2,048 MB |', '|---|---|---|---|---|---|');
+  lines.push(
+    '| source | implementation | est. ms @1,024 MB | $ per 1M @1,024 MB | est. ms @2,048 MB | $ per 1M @2,048 MB |',
+    '|---|---|---|---|---|---|',
+  );
   for (const input of r.inputs) {
     for (const impl of input.impls) {
       if (!impl.ms || !impl.cpuMs) continue;
       const d1 = lambdaDurationEstimate(impl.ms.median, impl.cpuMs.median, 1024);
       const d2 = lambdaDurationEstimate(impl.ms.median, impl.cpuMs.median, 2048);
-      lines.push(`| ${input.id} | ${impl.label} | ${fmt(d1)} | ${fmt(lambdaCostPerMillion(d1, 1024), 2)} | ${fmt(d2)} | ${fmt(lambdaCostPerMillion(d2, 2048), 2)} |`);
+      lines.push(
+        `| ${input.id} | ${impl.label} | ${fmt(d1)} | ${fmt(lambdaCostPerMillion(d1, 1024), 2)} ` +
+          `| ${fmt(d2)} | ${fmt(lambdaCostPerMillion(d2, 2048), 2)} |`,
+      );
     }
   }
   lines.push('');
@@ -233,20 +311,44 @@ export function renderMarkdown(r: BenchResults): string {
   lines.push('## Handler, chain and tooling', '');
   lines.push('| figure | value |', '|---|---|');
   if (r.coldInit) {
-    lines.push(`| resize handler cold init (process start → first /next, Node 22, aws-lambda-ric), median (min–max) | ${fmt(r.coldInit.resize.median)} ms (${fmt(r.coldInit.resize.min)}–${fmt(r.coldInit.resize.max)}) |`);
-    lines.push(`| no-dependency handler cold init, same runtime | ${fmt(r.coldInit.noDependency.median)} ms (${fmt(r.coldInit.noDependency.min)}–${fmt(r.coldInit.noDependency.max)}) |`);
+    lines.push(
+      `| resize handler cold init (process start → first /next, Node 22, aws-lambda-ric), median (min–max) ` +
+        `| ${fmt(r.coldInit.resize.median)} ms (${fmt(r.coldInit.resize.min)}–${fmt(r.coldInit.resize.max)}) |`,
+    );
+    lines.push(
+      `| no-dependency handler cold init, same runtime | ${fmt(r.coldInit.noDependency.median)} ` +
+        `ms (${fmt(r.coldInit.noDependency.min)}–${fmt(r.coldInit.noDependency.max)}) |`,
+    );
   }
   if (r.chain) {
     const c = r.chain;
-    lines.push(`| warm resize invocation, 12 MP, through the Runtime API + local S3/SQS | ${fmt(c.warmInvokeMs.median)} ms (${fmt(c.warmInvokeMs.min)}–${fmt(c.warmInvokeMs.max)}) |`);
-    lines.push(`| core alone, same image, same process as the bench driver | ${fmt(c.warmCoreMs.median)} ms (${fmt(c.warmCoreMs.min)}–${fmt(c.warmCoreMs.max)}) |`);
-    lines.push(`| local chain throughput, ${c.images} × 12 MP upload → manifest, ${c.parallelism} resize sandboxes | ${fmt(c.chainImagesPerSecond, 2)} images/s (${fmt(c.chainSeconds, 1)} s) |`);
-    lines.push(`| core alone, same images, ${c.parallelism} at a time | ${fmt(c.coreImagesPerSecond, 2)} images/s (${fmt(c.coreSeconds, 1)} s) |`);
+    lines.push(
+      `| warm resize invocation, 12 MP, through the Runtime API + local S3/SQS ` +
+        `| ${fmt(c.warmInvokeMs.median)} ms (${fmt(c.warmInvokeMs.min)}–${fmt(c.warmInvokeMs.max)}) |`,
+    );
+    lines.push(
+      `| core alone, same image, same process as the bench driver ` +
+        `| ${fmt(c.warmCoreMs.median)} ms (${fmt(c.warmCoreMs.min)}–${fmt(c.warmCoreMs.max)}) |`,
+    );
+    lines.push(
+      `| local chain throughput, ${c.images} × 12 MP upload → manifest, ${c.parallelism} resize ` +
+        `sandboxes | ${fmt(c.chainImagesPerSecond, 2)} images/s (${fmt(c.chainSeconds, 1)} s) |`,
+    );
+    lines.push(
+      `| core alone, same images, ${c.parallelism} at a time ` +
+        `| ${fmt(c.coreImagesPerSecond, 2)} images/s (${fmt(c.coreSeconds, 1)} s) |`,
+    );
   }
   if (r.systemError) lines.push(`| handler/chain figures | error: ${r.systemError.slice(0, 200)} |`);
-  if (r.synthMs) lines.push(`| synth of the example stacks (\`tsx main.ts\`) | ${fmt(r.synthMs.median)} ms (${fmt(r.synthMs.min)}–${fmt(r.synthMs.max)}) |`);
+  if (r.synthMs)
+    lines.push(
+      `| synth of the example stacks (\`tsx main.ts\`) | ${fmt(r.synthMs.median)} ` +
+        `ms (${fmt(r.synthMs.min)}–${fmt(r.synthMs.max)}) |`,
+    );
   if (r.synthError) lines.push(`| synth | error: ${r.synthError.slice(0, 200)} |`);
-  const steady = Object.entries(r.steadyStateRssMiB).map(([id, mib]) => `${id} ${fmt(mib)}`).join(', ');
+  const steady = Object.entries(r.steadyStateRssMiB)
+    .map(([id, mib]) => `${id} ${fmt(mib)}`)
+    .join(', ');
   lines.push(`| peak RSS (VmHWM) of each timing worker after all rounds, MiB (CLI peers: largest child) | ${steady} |`);
   lines.push('');
   lines.push('Differences under ~25 % between runs on shared machines are noise; compare rows within one run.', '');

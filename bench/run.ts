@@ -20,8 +20,9 @@
  * full-size decode. Then: handler cold init, warm invocation latency, local chain throughput and
  * synth time. Writes bench/results.json and bench/results.md (a --quick run writes under
  * bench/.cache/ unless --out says otherwise), with the scale model (bench/scale-model.ts) and, in a
- * full run the bytes-at-equal-SSIM table (bench/quality-per-byte.ts) and, without --skip-system, the worst-case memory table (bench/worst-case-memory.ts, Docker);
- * sections those scripts wrote before are carried over when this run does not regenerate them.
+ * full run the bytes-at-equal-SSIM table (bench/quality-per-byte.ts) and, without --skip-system, the worst-case memory
+ * table (bench/worst-case-memory.ts, Docker); sections those scripts wrote before are carried over when this run does
+ * not regenerate them.
  */
 import { spawnSync } from 'node:child_process';
 import { promises as fs, readFileSync } from 'node:fs';
@@ -59,8 +60,11 @@ function parseArgs(argv: readonly string[]): Args {
     return at === -1 ? undefined : argv[at + 1];
   };
   const rounds = Number(value('--rounds') ?? (quick ? 2 : 5));
-  if (!Number.isInteger(rounds) || rounds < 1 || rounds > 50) throw new RangeError(`--rounds: ${value('--rounds')} is not an integer in 1..50`);
-  const out = path.resolve(value('--out') ?? (quick ? path.join(CACHE, 'results-quick.json') : path.join(__dirname, 'results.json')));
+  if (!Number.isInteger(rounds) || rounds < 1 || rounds > 50)
+    throw new RangeError(`--rounds: ${value('--rounds')} is not an integer in 1..50`);
+  const out = path.resolve(
+    value('--out') ?? (quick ? path.join(CACHE, 'results-quick.json') : path.join(__dirname, 'results.json')),
+  );
   return { quick, rounds, out, skipSystem: argv.includes('--skip-system') };
 }
 
@@ -117,8 +121,18 @@ export async function implementations(): Promise<Impl[]> {
   const magickVersion = magickBin ? probe(magickBin, ['-version'])?.split('\n')[0] : undefined;
   const noPython = 'no python3 to drive it';
   return [
-    { id: 'ours', label: 'ours (resize core)', version: `sharp ${sharp.versions.sharp} / libvips ${sharp.versions.vips}`, start: () => new BenchWorker(node, [worker, 'ours']) },
-    { id: 'naive-sharp', label: 'naive sharp (pipeline per output)', version: `sharp ${sharp.versions.sharp}`, start: () => new BenchWorker(node, [worker, 'naive']) },
+    {
+      id: 'ours',
+      label: 'ours (resize core)',
+      version: `sharp ${sharp.versions.sharp} / libvips ${sharp.versions.vips}`,
+      start: () => new BenchWorker(node, [worker, 'ours']),
+    },
+    {
+      id: 'naive-sharp',
+      label: 'naive sharp (pipeline per output)',
+      version: `sharp ${sharp.versions.sharp}`,
+      start: () => new BenchWorker(node, [worker, 'naive']),
+    },
     {
       id: 'pillow-draft',
       label: 'Pillow with draft()',
@@ -146,7 +160,11 @@ export async function implementations(): Promise<Impl[]> {
       id: 'imagemagick',
       label: 'ImageMagick convert, per output',
       version: magickVersion,
-      missing: !magickBin ? 'neither magick nor convert on PATH (apt-get install imagemagick)' : !python.any ? noPython : undefined,
+      missing: !magickBin
+        ? 'neither magick nor convert on PATH (apt-get install imagemagick)'
+        : !python.any
+          ? noPython
+          : undefined,
       start: () => new BenchWorker(python.any!, [cliWorker, 'imagemagick', magickBin!]),
     },
   ];
@@ -158,7 +176,9 @@ export async function implementations(): Promise<Impl[]> {
  */
 function noopChildPeaks(python: string | undefined): PeakMemory | undefined {
   if (!python) return undefined;
-  const program = `import resource, sys; sys.path.insert(0, ${JSON.stringify(path.join(__dirname, 'peers'))}); from peak_memory import own_peak_kib; print(own_peak_kib(), resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)`;
+  const program =
+    `import resource, sys; sys.path.insert(0, ${JSON.stringify(path.join(__dirname, 'peers'))}); from ` +
+    `peak_memory import own_peak_kib; print(own_peak_kib(), resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)`;
   const res = spawnSync(python, ['-c', program], { encoding: 'utf8' });
   const [vmHwmKiB, getrusageMaxRssKiB] = res.stdout.trim().split(' ').map(Number);
   return res.status === 0 && vmHwmKiB > 0 ? { vmHwmKiB, getrusageMaxRssKiB } : undefined;
@@ -172,9 +192,15 @@ function outDir(impl: Impl, input: BenchInput): string {
 
 /** A Lanczos3 resize of the full-size decode (no shrink-on-load), flattened onto white, as PNG. */
 export async function reference(file: string, width: number): Promise<{ data: Buffer; width: number; height: number }> {
-  const full = await sharp(file, { autoOrient: true }).flatten({ background: '#ffffff' }).toColourspace('srgb').raw().toBuffer({ resolveWithObject: true });
+  const full = await sharp(file, { autoOrient: true })
+    .flatten({ background: '#ffffff' })
+    .toColourspace('srgb')
+    .raw()
+    .toBuffer({ resolveWithObject: true });
   const height = Math.max(1, Math.round((full.info.height * width) / full.info.width));
-  const { data, info } = await sharp(full.data, { raw: { width: full.info.width, height: full.info.height, channels: full.info.channels as 3 } })
+  const { data, info } = await sharp(full.data, {
+    raw: { width: full.info.width, height: full.info.height, channels: full.info.channels as 3 },
+  })
     .resize(width, height, { fit: 'fill', kernel: 'lanczos3' })
     .raw()
     .toBuffer({ resolveWithObject: true });
@@ -184,13 +210,22 @@ export async function reference(file: string, width: number): Promise<{ data: Bu
   return { data, width: info.width, height: info.height };
 }
 
-export async function ssimAgainst(ref: { data: Buffer; width: number; height: number }, candidate: string): Promise<{ ssim: number; resized: boolean }> {
+export async function ssimAgainst(
+  ref: { data: Buffer; width: number; height: number },
+  candidate: string,
+): Promise<{ ssim: number; resized: boolean }> {
   const meta = await sharp(candidate).metadata();
   let image = sharp(candidate).flatten({ background: '#ffffff' }).toColourspace('srgb');
   const resized = meta.width !== ref.width || meta.height !== ref.height;
   if (resized) image = image.resize(ref.width, ref.height, { fit: 'fill', kernel: 'lanczos3' });
   const { data, info } = await image.raw().toBuffer({ resolveWithObject: true });
-  return { ssim: ssim({ data: ref.data, width: ref.width, height: ref.height, channels: 3 }, { data, width: info.width, height: info.height, channels: info.channels }), resized };
+  return {
+    ssim: ssim(
+      { data: ref.data, width: ref.width, height: ref.height, channels: 3 },
+      { data, width: info.width, height: info.height, channels: info.channels },
+    ),
+    resized,
+  };
 }
 
 function log(message: string): void {
@@ -219,7 +254,10 @@ async function main(): Promise<void> {
   const available = impls.filter((i) => !i.missing);
   for (const impl of impls) if (impl.missing) log(`${impl.id}: missing (${impl.missing})`);
 
-  const samples = new Map<string, { ms: number[]; cpuMs: number[]; error?: string; last?: { name: string; file: string; bytes: number }[] }>();
+  const samples = new Map<
+    string,
+    { ms: number[]; cpuMs: number[]; error?: string; last?: { name: string; file: string; bytes: number }[] }
+  >();
   const key = (impl: Impl, input: BenchInput) => `${impl.id}|${input.id}`;
   for (const impl of available) for (const input of inputs) samples.set(key(impl, input), { ms: [], cpuMs: [] });
   for (const impl of available) for (const input of inputs) await fs.mkdir(outDir(impl, input), { recursive: true });
@@ -230,7 +268,9 @@ async function main(): Promise<void> {
     const entry = samples.get(key(impl, input))!;
     if (entry.error) return;
     try {
-      const reply = await workers.get(impl.id)!.job({ input: files.get(input.id)!, outDir: outDir(impl, input), variants: VARIANTS, draft: impl.draft });
+      const reply = await workers
+        .get(impl.id)!
+        .job({ input: files.get(input.id)!, outDir: outDir(impl, input), variants: VARIANTS, draft: impl.draft });
       if (record) {
         entry.ms.push(reply.ms);
         entry.cpuMs.push(reply.cpuMs);
@@ -267,7 +307,12 @@ async function main(): Promise<void> {
     for (const impl of available) {
       const worker = impl.start();
       try {
-        await worker.job({ input: files.get(input.id)!, outDir: outDir(impl, input), variants: VARIANTS, draft: impl.draft });
+        await worker.job({
+          input: files.get(input.id)!,
+          outDir: outDir(impl, input),
+          variants: VARIANTS,
+          draft: impl.draft,
+        });
         freshRss.set(key(impl, input), await worker.peakMemory());
       } catch (err) {
         log(`rss ${impl.id} on ${input.id}: ${err instanceof Error ? err.message : String(err)}`);
@@ -282,7 +327,8 @@ async function main(): Promise<void> {
   for (const input of inputs) {
     const medium = VARIANTS.find((v) => v.name === 'medium')!;
     const refs = new Map<number, Awaited<ReturnType<typeof reference>>>();
-    for (const width of new Set(VARIANTS.map((v) => v.width))) refs.set(width, await reference(files.get(input.id)!, width));
+    for (const width of new Set(VARIANTS.map((v) => v.width)))
+      refs.set(width, await reference(files.get(input.id)!, width));
     const ref = refs.get(medium.width)!;
     const perImpl: ImplResult[] = [];
     for (const impl of impls) {
@@ -323,7 +369,10 @@ async function main(): Promise<void> {
       description: input.description,
       referenceSize: `${ref.width}x${ref.height}`,
       impls: perImpl,
-      noopChildMiB: noop && { vmHwm: noop.vmHwmKiB / 1024, getrusageMaxRss: (noop.getrusageMaxRssKiB ?? Number.NaN) / 1024 },
+      noopChildMiB: noop && {
+        vmHwm: noop.vmHwmKiB / 1024,
+        getrusageMaxRss: (noop.getrusageMaxRssKiB ?? Number.NaN) / 1024,
+      },
     });
   }
 
@@ -366,7 +415,11 @@ async function main(): Promise<void> {
   const mdFile = args.out.replace(/\.json$/, '') + '.md';
   // The sections other scripts generate (worst-case memory, scale model) are kept, not lost.
   const previous = await fs.readFile(mdFile, 'utf8').catch(() => '');
-  let markdown = withSection(carrySections(previous, renderMarkdown(report)), 'scale-model', scaleModelSection(args.out));
+  let markdown = withSection(
+    carrySections(previous, renderMarkdown(report)),
+    'scale-model',
+    scaleModelSection(args.out),
+  );
   await fs.writeFile(mdFile, markdown);
   if (!args.quick) {
     log('quality per byte: bytes at equal SSIM');
@@ -381,7 +434,10 @@ async function main(): Promise<void> {
     await fs.writeFile(mdFile, markdown);
   }
   process.stdout.write(markdown);
-  log(`wrote ${path.relative(ROOT, args.out)} and ${path.relative(ROOT, mdFile)} in ${report.durationSeconds.toFixed(0)} s`);
+  log(
+    `wrote ${path.relative(ROOT, args.out)} and ${path.relative(ROOT, mdFile)} ` +
+      `in ${report.durationSeconds.toFixed(0)} s`,
+  );
 }
 
 if (require.main === module) {

@@ -21,7 +21,7 @@ export function withSection(markdown: string, id: string, body: string): string 
 
 /** Every section of `markdown`, in order, as whole blocks (markers included). */
 export function sectionsOf(markdown: string): Array<{ id: string; block: string }> {
-  return [...markdown.matchAll(SECTION)].map((m) => ({ id: m[1]!, block: m[0] }));
+  return [...markdown.matchAll(SECTION)].map((m) => ({ id: m[1], block: m[0] }));
 }
 
 /** `fresh` (a newly rendered report) with the sections of `previous` it lacks, appended in their order. */

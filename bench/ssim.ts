@@ -21,13 +21,15 @@ const C2 = (0.03 * 255) ** 2;
 /** Rec. 601 luma (what JPEG and WebP encode) as floats. */
 export function luma(image: RawImage): Float64Array {
   const { data, width, height, channels } = image;
-  if (data.length < width * height * channels) throw new RangeError(`luma: ${data.length} bytes is too few for ${width}x${height}x${channels}`);
+  if (data.length < width * height * channels)
+    throw new RangeError(`luma: ${data.length} bytes is too few for ${width}x${height}x${channels}`);
   const out = new Float64Array(width * height);
   if (channels < 3) {
     for (let i = 0; i < out.length; i += 1) out[i] = data[i * channels];
     return out;
   }
-  for (let i = 0, p = 0; i < out.length; i += 1, p += channels) out[i] = 0.299 * data[p] + 0.587 * data[p + 1] + 0.114 * data[p + 2];
+  for (let i = 0, p = 0; i < out.length; i += 1, p += channels)
+    out[i] = 0.299 * data[p] + 0.587 * data[p + 1] + 0.114 * data[p + 2];
   return out;
 }
 
@@ -69,8 +71,10 @@ function blur(src: Float64Array, width: number, height: number, kernel: Float64A
 
 /** Mean SSIM of two equally sized luma planes (each at least 11x11). */
 export function ssimLuma(a: Float64Array, b: Float64Array, width: number, height: number): number {
-  if (a.length !== width * height || b.length !== width * height) throw new RangeError('ssimLuma: planes must both be width x height');
-  if (width < WINDOW || height < WINDOW) throw new RangeError(`ssimLuma: images must be at least ${WINDOW}x${WINDOW}, got ${width}x${height}`);
+  if (a.length !== width * height || b.length !== width * height)
+    throw new RangeError('ssimLuma: planes must both be width x height');
+  if (width < WINDOW || height < WINDOW)
+    throw new RangeError(`ssimLuma: images must be at least ${WINDOW}x${WINDOW}, got ${width}x${height}`);
   const kernel = gaussianKernel();
   const aa = new Float64Array(a.length);
   const bb = new Float64Array(a.length);
@@ -99,6 +103,7 @@ export function ssimLuma(a: Float64Array, b: Float64Array, width: number, height
 
 /** SSIM on the luma of two raw images of the same size. */
 export function ssim(a: RawImage, b: RawImage): number {
-  if (a.width !== b.width || a.height !== b.height) throw new RangeError(`ssim: sizes differ: ${a.width}x${a.height} vs ${b.width}x${b.height}`);
+  if (a.width !== b.width || a.height !== b.height)
+    throw new RangeError(`ssim: sizes differ: ${a.width}x${a.height} vs ${b.width}x${b.height}`);
   return ssimLuma(luma(a), luma(b), a.width, a.height);
 }

@@ -20,17 +20,23 @@ import { ensureImages } from '../scripts/ensure-images';
 function parseTargets(specs: string[], kind: 'processes' | 'containers'): StartUpTarget[] {
   return specs.map((spec) => {
     const m = /^([^=]+)=(.+):([^:]+)$/.exec(spec);
-    if (!m) throw new Error(`bad target ${JSON.stringify(spec)}: want name=${kind === 'processes' ? 'dir' : 'image'}:handler`);
+    if (!m)
+      throw new Error(
+        `bad target ${JSON.stringify(spec)}: want name=${kind === 'processes' ? 'dir' : 'image'}:handler`,
+      );
     const [, name, where, handler] = m as unknown as [string, string, string, string];
     const env = handlerInitEnv();
-    return kind === 'processes' ? { name, handler, taskRoot: path.resolve(where), env } : { name, handler, image: where, env };
+    return kind === 'processes'
+      ? { name, handler, taskRoot: path.resolve(where), env }
+      : { name, handler, image: where, env };
   });
 }
 
 async function main(): Promise<void> {
   const argv = process.argv.slice(2);
   const kind = argv[0];
-  if (kind !== 'processes' && kind !== 'containers') throw new Error('usage: tsx bench/start-up.ts processes|containers [--rounds N] [name=where:handler ...]');
+  if (kind !== 'processes' && kind !== 'containers')
+    throw new Error('usage: tsx bench/start-up.ts processes|containers [--rounds N] [name=where:handler ...]');
   const roundsAt = argv.indexOf('--rounds');
   const rounds = roundsAt > 0 ? Number(argv[roundsAt + 1]) : kind === 'processes' ? 15 : 9;
   const specs = argv.slice(1).filter((a, i, all) => a !== '--rounds' && all[i - 1] !== '--rounds');
@@ -46,22 +52,31 @@ async function main(): Promise<void> {
   } else {
     const { images } = ensureImages(['baseline', 'resize', 'publish'], { showLog: true });
     targets = [
-      { name: 'baseline', handler: 'baseline.handler', image: images.baseline! },
-      { name: 'resize', handler: 'resize.handler', image: images.resize!, env },
-      { name: 'publish', handler: 'publish.handler', image: images.publish!, env },
+      { name: 'baseline', handler: 'baseline.handler', image: images.baseline },
+      { name: 'resize', handler: 'resize.handler', image: images.resize, env },
+      { name: 'publish', handler: 'publish.handler', image: images.publish, env },
     ];
   }
   // One unmeasured start of each first: the first docker run / file read after a build is slower.
   await measureStartUp(targets, 1);
   const samples = await measureStartUp(targets, rounds);
-  const yardstick = summarize(samples[targets[0]!.name]!).median;
+  const yardstick = summarize(samples[targets[0].name]).median;
   const result = Object.fromEntries(
     targets.map((t) => {
-      const s = summarize(samples[t.name]!);
-      return [t.name, { median: s.median, min: s.min, max: s.max, ratio: Number((s.median / yardstick).toFixed(2)), samples: samples[t.name] }];
+      const s = summarize(samples[t.name]);
+      return [
+        t.name,
+        {
+          median: s.median,
+          min: s.min,
+          max: s.max,
+          ratio: Number((s.median / yardstick).toFixed(2)),
+          samples: samples[t.name],
+        },
+      ];
     }),
   );
-  process.stdout.write(`${JSON.stringify({ kind, rounds, yardstick: targets[0]!.name, result }, null, 1)}\n`);
+  process.stdout.write(`${JSON.stringify({ kind, rounds, yardstick: targets[0].name, result }, null, 1)}\n`);
 }
 
 main().catch((err: unknown) => {

@@ -29,7 +29,12 @@ export function buildBundles(): number {
 }
 
 /** Starts one sandbox and resolves with its INIT_REPORT: process (or container) start to first /next. */
-async function initOnce(handler: string, taskRoot: string, env: Record<string, string>, launcher?: SandboxLauncher): Promise<number> {
+async function initOnce(
+  handler: string,
+  taskRoot: string,
+  env: Record<string, string>,
+  launcher?: SandboxLauncher,
+): Promise<number> {
   let report: (ms: number) => void = () => undefined;
   let fail: (err: Error) => void = () => undefined;
   const done = new Promise<number>((resolve, reject) => {
@@ -42,7 +47,15 @@ async function initOnce(handler: string, taskRoot: string, env: Record<string, s
     if (record.status === 'ok' && typeof record.initDurationMs === 'number') report(record.initDurationMs);
     else fail(new Error(`init ${record.status ?? 'failed'}`));
   };
-  const fn = await startLocalFunction({ name: 'bench-init', handler, taskRoot, env, logSink, launcher, initTimeoutMs: 30_000 });
+  const fn = await startLocalFunction({
+    name: 'bench-init',
+    handler,
+    taskRoot,
+    env,
+    logSink,
+    launcher,
+    initTimeoutMs: 30_000,
+  });
   try {
     return await done;
   } finally {
@@ -67,12 +80,15 @@ export interface StartUpTarget {
  * `rounds` times, the order rotated every round so no target always goes first. Per-target samples
  * in ms, in the order taken.
  */
-export async function measureStartUp(targets: readonly StartUpTarget[], rounds: number): Promise<Record<string, number[]>> {
+export async function measureStartUp(
+  targets: readonly StartUpTarget[],
+  rounds: number,
+): Promise<Record<string, number[]>> {
   const samples: Record<string, number[]> = Object.fromEntries(targets.map((t) => [t.name, []]));
   for (let round = 0; round < rounds; round += 1) {
     for (const t of rotate(targets, round)) {
       const launcher = t.image ? containerLauncher({ image: t.image }) : undefined;
-      samples[t.name]!.push(await initOnce(t.handler, t.taskRoot ?? ROOT, t.env ?? {}, launcher));
+      samples[t.name].push(await initOnce(t.handler, t.taskRoot ?? ROOT, t.env ?? {}, launcher));
     }
   }
   return samples;
@@ -103,7 +119,11 @@ export async function measureColdInit(rounds: number): Promise<ColdInitResult> {
   const kinds = ['resize', 'noop'] as const;
   for (let round = 0; round < rounds; round += 1) {
     for (const kind of rotate(kinds, round)) {
-      samples[kind].push(kind === 'resize' ? await initOnce('resize.handler', HANDLERS_DIR, env) : await initOnce('noop.handler', NOOP_DIR, {}));
+      samples[kind].push(
+        kind === 'resize'
+          ? await initOnce('resize.handler', HANDLERS_DIR, env)
+          : await initOnce('noop.handler', NOOP_DIR, {}),
+      );
     }
   }
   const resize = summarize(samples.resize);
@@ -134,7 +154,11 @@ export function s3Record(bucket: string, key: string, size: number, eTag: string
     awsRegion: 'us-east-1',
     eventTime: new Date().toISOString(),
     eventName: 'ObjectCreated:Put',
-    s3: { s3SchemaVersion: '1.0', bucket: { name: bucket, arn: `arn:aws:s3:::${bucket}` }, object: { key, size, eTag, sequencer: '0' } },
+    s3: {
+      s3SchemaVersion: '1.0',
+      bucket: { name: bucket, arn: `arn:aws:s3:::${bucket}` },
+      object: { key, size, eTag, sequencer: '0' },
+    },
   };
 }
 
@@ -145,18 +169,22 @@ function sqsEvent(body: unknown, queueArn: string): unknown {
 /** An SQS event as the mapping delivers it: one record per body (JSON-encoded), from the queue `queueArn`. */
 export function sqsEventOf(bodies: readonly unknown[], queueArn: string): unknown {
   return {
-    Records: bodies.map((body) => (
-      {
-        messageId: `${Date.now()}-${Math.random()}`,
-        receiptHandle: 'bench',
-        body: JSON.stringify(body),
-        attributes: { ApproximateReceiveCount: '1', SentTimestamp: String(Date.now()), SenderId: 'bench', ApproximateFirstReceiveTimestamp: String(Date.now()) },
-        messageAttributes: {},
-        md5OfBody: '',
-        eventSource: 'aws:sqs',
-        eventSourceARN: queueArn,
-        awsRegion: 'us-east-1',
-      })),
+    Records: bodies.map((body) => ({
+      messageId: `${Date.now()}-${Math.random()}`,
+      receiptHandle: 'bench',
+      body: JSON.stringify(body),
+      attributes: {
+        ApproximateReceiveCount: '1',
+        SentTimestamp: String(Date.now()),
+        SenderId: 'bench',
+        ApproximateFirstReceiveTimestamp: String(Date.now()),
+      },
+      messageAttributes: {},
+      md5OfBody: '',
+      eventSource: 'aws:sqs',
+      eventSourceARN: queueArn,
+      awsRegion: 'us-east-1',
+    })),
   };
 }
 
@@ -177,12 +205,18 @@ async function countManifests(s3: S3Client, bucket: string, prefix: string): Pro
  */
 export async function measureChain(image: Buffer, invocations: number, images: number): Promise<ChainResult> {
   const parallelism = 2;
-  const chain = await startLocalChain({ handlersDir: HANDLERS_DIR, resize: { concurrency: parallelism }, publish: { concurrency: 1 } });
+  const chain = await startLocalChain({
+    handlersDir: HANDLERS_DIR,
+    resize: { concurrency: parallelism },
+    publish: { concurrency: 1 },
+  });
   try {
     const source = chain.resources.buckets.source;
     const output = chain.resources.buckets.output;
     const put = async (key: string) => {
-      const res = await chain.s3.send(new PutObjectCommand({ Bucket: source, Key: key, Body: image, ContentType: 'image/jpeg' }));
+      const res = await chain.s3.send(
+        new PutObjectCommand({ Bucket: source, Key: key, Body: image, ContentType: 'image/jpeg' }),
+      );
       return (res.ETag ?? '').replace(/"/g, '');
     };
     const invokeMs: number[] = [];
@@ -192,7 +226,9 @@ export async function measureChain(image: Buffer, invocations: number, images: n
       const key = `bench-direct/${i}.jpg`;
       const eTag = await put(key);
       const t0 = performance.now();
-      const result = await chain.functions.resize.invoke(sqsEvent({ Records: [s3Record(source, key, image.length, eTag)] }, chain.resources.queues.ingest.arn));
+      const result = await chain.functions.resize.invoke(
+        sqsEvent({ Records: [s3Record(source, key, image.length, eTag)] }, chain.resources.queues.ingest.arn),
+      );
       const ms = performance.now() - t0;
       if (!result.ok) throw new Error(`resize invocation failed: ${JSON.stringify(result)}`);
       const c0 = performance.now();

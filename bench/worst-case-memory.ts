@@ -43,14 +43,28 @@ export interface WorstCaseInput {
   make(): Promise<Buffer>;
 }
 
-/** Smooth photo-like content at `side` x `side`: a small seeded drawing enlarged (compresses like a photo, not like noise). */
+/**
+ * Smooth photo-like content at `side` x `side`: a small seeded drawing enlarged (compresses like a photo, not like
+ * noise).
+ */
 async function smooth(side: number, kernel: 'lanczos3' | 'nearest' = 'lanczos3'): Promise<Sharp> {
-  const small = await sharp({ create: { width: 400, height: 400, channels: 3, background: '#808080', noise: { type: 'gaussian', mean: 128, sigma: 60 } } })
+  const small = await sharp({
+    create: {
+      width: 400,
+      height: 400,
+      channels: 3,
+      background: '#808080',
+      noise: { type: 'gaussian', mean: 128, sigma: 60 },
+    },
+  })
     .blur(6)
     .png()
     .toBuffer();
   const big = await sharp(small).resize(side, side, { kernel }).raw().toBuffer({ resolveWithObject: true });
-  return sharp(big.data, { raw: { width: big.info.width, height: big.info.height, channels: 3 }, limitInputPixels: false });
+  return sharp(big.data, {
+    raw: { width: big.info.width, height: big.info.height, channels: 3 },
+    limitInputPixels: false,
+  });
 }
 
 /** The inputs at the limits: 100 MP in each layout that defeats streaming or shrink-on-load, and the largest file. */
@@ -86,10 +100,19 @@ export const WORST_CASE_INPUTS: WorstCaseInput[] = [
     make: async () => {
       // Noise does not compress: deflate makes it ~5 % larger than its 3 bytes a pixel; aim for 98 % of the limit.
       const side = Math.floor(Math.sqrt((DEFAULT_LIMITS.maxInputBytes * 0.98) / 3 / 1.055));
-      const file = await sharp({ create: { width: side, height: side, channels: 3, background: '#808080', noise: { type: 'gaussian', mean: 128, sigma: 80 } } })
+      const file = await sharp({
+        create: {
+          width: side,
+          height: side,
+          channels: 3,
+          background: '#808080',
+          noise: { type: 'gaussian', mean: 128, sigma: 80 },
+        },
+      })
         .png({ compressionLevel: 1 })
         .toBuffer();
-      if (file.length > DEFAULT_LIMITS.maxInputBytes) throw new RangeError(`file-50mib: ${file.length} bytes is over MAX_INPUT_BYTES`);
+      if (file.length > DEFAULT_LIMITS.maxInputBytes)
+        throw new RangeError(`file-50mib: ${file.length} bytes is over MAX_INPUT_BYTES`);
       return file;
     },
   },
@@ -102,7 +125,12 @@ export const WORST_CASE_INPUTS: WorstCaseInput[] = [
       const frames = 25;
       const side = Math.floor(Math.sqrt(DEFAULT_LIMITS.maxInputPixels / frames));
       const frame = await (await smooth(side)).png().toBuffer();
-      return sharp(Array.from({ length: frames }, () => frame), { join: { animated: true } }).gif().toBuffer();
+      return sharp(
+        Array.from({ length: frames }, () => frame),
+        { join: { animated: true } },
+      )
+        .gif()
+        .toBuffer();
     },
   },
 ];
@@ -133,7 +161,9 @@ export async function inputFile(input: WorstCaseInput): Promise<Buffer> {
 
 /** The running resize container of this run (a sandbox named after the chain's resize function). */
 function resizeContainerPid(docker: string, prefix: string): number | undefined {
-  const ps = spawnSync(docker, ['ps', '--filter', `label=${SANDBOX_LABEL}`, '--format', '{{.Names}}'], { encoding: 'utf8' });
+  const ps = spawnSync(docker, ['ps', '--filter', `label=${SANDBOX_LABEL}`, '--format', '{{.Names}}'], {
+    encoding: 'utf8',
+  });
   const name = ps.stdout.split('\n').find((n) => n.includes(`${prefix}-resize`));
   if (!name) return undefined;
   const pid = Number(spawnSync(docker, ['inspect', '-f', '{{.State.Pid}}', name], { encoding: 'utf8' }).stdout.trim());
@@ -146,7 +176,9 @@ function oomKills(pid: number): number | undefined {
     const peak = cgroupPeakFile(readFileSync(`/proc/${pid}/cgroup`, 'utf8'));
     if (!peak) return undefined;
     const dir = path.dirname(peak);
-    const text = peak.endsWith('memory.peak') ? readFileSync(path.join(dir, 'memory.events'), 'utf8') : readFileSync(path.join(dir, 'memory.oom_control'), 'utf8');
+    const text = peak.endsWith('memory.peak')
+      ? readFileSync(path.join(dir, 'memory.events'), 'utf8')
+      : readFileSync(path.join(dir, 'memory.oom_control'), 'utf8');
     return Number(/^oom_kill (\d+)/m.exec(text)?.[1] ?? NaN);
   } catch {
     return undefined;
@@ -168,7 +200,14 @@ async function measure(input: WorstCaseInput, body: Buffer, cpus: string, image:
     },
     publish: { concurrency: 1 },
   });
-  const row: WorstCaseRow = { id: input.id, description: input.description, bytes: body.length, oomKilled: false, outcome: 'ok', written: 0 };
+  const row: WorstCaseRow = {
+    id: input.id,
+    description: input.description,
+    bytes: body.length,
+    oomKilled: false,
+    outcome: 'ok',
+    written: 0,
+  };
   let polling = true;
   let pid: number | undefined;
   const poll = (async () => {
@@ -188,10 +227,17 @@ async function measure(input: WorstCaseInput, body: Buffer, cpus: string, image:
     // Outside the watched prefix: only this invocation processes them.
     for (let i = 0; i < DEFAULT_RESIZE_CONCURRENCY; i += 1) {
       const key = `worst-case/${input.id}-${i}`;
-      const put = await chain.s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentType: input.contentType }));
+      const put = await chain.s3.send(
+        new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentType: input.contentType }),
+      );
       records.push(s3Record(bucket, key, body.length, (put.ETag ?? '').replace(/"/g, '')));
     }
-    const result = await chain.functions.resize.invoke(sqsEventOf(records.map((r) => ({ Records: [r] })), chain.resources.queues.ingest.arn));
+    const result = await chain.functions.resize.invoke(
+      sqsEventOf(
+        records.map((r) => ({ Records: [r] })),
+        chain.resources.queues.ingest.arn,
+      ),
+    );
     if (result.ok) {
       const failures = (result.payload as { batchItemFailures?: unknown[] } | undefined)?.batchItemFailures;
       row.failures = failures?.length ?? 0;
@@ -215,19 +261,32 @@ function render(rows: WorstCaseRow[], cpus: string): string {
   const lines = [
     '## Worst cases inside the limits (peak memory of the resize container)',
     '',
-    `Generated by bench/worst-case-memory.ts on ${new Date().toISOString()}. The resize image (${IMAGE}) under \`docker run --memory ${memory}m --memory-swap ${memory}m --cpus ${cpus}\` ` +
-      `(the module's default memory and Lambda's CPU share for it), CONCURRENCY=${DEFAULT_RESIZE_CONCURRENCY} (the module's default), one invocation of a batch of ${DEFAULT_RESIZE_CONCURRENCY} copies of each input ` +
-      `through the Runtime API with the sources in the local S3. Limits: ${DEFAULT_LIMITS.maxInputPixels.toLocaleString('en-US')} pixels, ${DEFAULT_LIMITS.maxInputBytes / MiB} MiB. ` +
-      'Peak = the container memory cgroup\'s peak charge (page cache included), polled every 100 ms. Objects written: every variant of every copy ' +
-      `(${DEFAULT_RESIZE_CONCURRENCY} x ${DEFAULT_VARIANTS.length} = ${DEFAULT_RESIZE_CONCURRENCY * DEFAULT_VARIANTS.length} when none was rejected). Memory, not timing: valid on a loaded machine.`,
+    `Generated by bench/worst-case-memory.ts on ${new Date().toISOString()}. The resize image (${IMAGE}) ` +
+      `under \`docker run --memory ${memory}m --memory-swap ${memory}m --cpus ${cpus}\` ` +
+      `(the module's default memory and Lambda's CPU share for it), CONCURRENCY=${DEFAULT_RESIZE_CONCURRENCY} ` +
+      `(the module's default), one invocation of a batch of ${DEFAULT_RESIZE_CONCURRENCY} copies of each input ` +
+      `through the Runtime API with the sources in the local S3. ` +
+      `Limits: ${DEFAULT_LIMITS.maxInputPixels.toLocaleString('en-US')} ` +
+      `pixels, ${DEFAULT_LIMITS.maxInputBytes / MiB} MiB. ` +
+      "Peak = the container memory cgroup's peak charge (page cache included), " +
+      'polled every 100 ms. Objects written: every variant of every copy ' +
+      `(${DEFAULT_RESIZE_CONCURRENCY} x ${DEFAULT_VARIANTS.length} ` +
+      `= ${DEFAULT_RESIZE_CONCURRENCY * DEFAULT_VARIANTS.length} when none was rejected). ` +
+      `Memory, not timing: valid on a loaded machine.`,
     '',
   ];
-  lines.push('| input | file | peak MiB | of the limit | OOM-killed | outcome | objects written |', '|---|---:|---:|---:|---|---|---:|');
+  lines.push(
+    '| input | file | peak MiB | of the limit | OOM-killed | outcome | objects written |',
+    '|---|---:|---:|---:|---|---|---:|',
+  );
   for (const r of rows) {
     const peak = r.peakMiB === undefined ? 'n/a' : r.peakMiB.toFixed(0);
     const share = r.peakMiB === undefined ? 'n/a' : `${((r.peakMiB / memory) * 100).toFixed(0)} %`;
     const outcome = r.outcome === 'ok' ? `ok, ${r.failures ?? 0} item failures` : r.outcome;
-    lines.push(`| ${r.id}: ${r.description} | ${(r.bytes / MiB).toFixed(1)} MiB | ${peak} | ${share} | ${r.oomKilled ? '**yes**' : 'no'} | ${outcome} | ${r.written} |`);
+    lines.push(
+      `| ${r.id}: ${r.description} | ${(r.bytes / MiB).toFixed(1)} MiB | ${peak} ` +
+        `| ${share} | ${r.oomKilled ? '**yes**' : 'no'} | ${outcome} | ${r.written} |`,
+    );
   }
   return lines.join('\n');
 }
@@ -245,10 +304,17 @@ export async function worstCaseSection(only?: ReadonlySet<string>): Promise<stri
 const LAMBDA_CPUS = (STAGE_DEFAULTS.resize.memorySize / MB_PER_VCPU).toFixed(2);
 
 /** The rows of the table for the inputs (all, or the ids in `only`); undefined when Docker or the image is missing. */
-export async function measureWorstCases(only?: ReadonlySet<string>, image = IMAGE): Promise<WorstCaseRow[] | undefined> {
+export async function measureWorstCases(
+  only?: ReadonlySet<string>,
+  image = IMAGE,
+): Promise<WorstCaseRow[] | undefined> {
   const cpus = LAMBDA_CPUS;
   const docker = dockerClient();
-  const missing = !dockerAvailable(docker) ? `no Docker engine (${docker})` : !imageExists(image, docker) ? `${image} not built (npm run images)` : undefined;
+  const missing = !dockerAvailable(docker)
+    ? `no Docker engine (${docker})`
+    : !imageExists(image, docker)
+      ? `${image} not built (npm run images)`
+      : undefined;
   if (missing) {
     process.stderr.write(`[worst-case] SKIPPED: ${missing}; the report section keeps its previous figures\n`);
     return undefined;
@@ -267,9 +333,9 @@ export async function measureWorstCases(only?: ReadonlySet<string>, image = IMAG
 
 async function main(): Promise<void> {
   const at = process.argv.indexOf('--out');
-  const out = at === -1 ? path.join(__dirname, 'results.md') : path.resolve(process.argv[at + 1]!);
+  const out = at === -1 ? path.join(__dirname, 'results.md') : path.resolve(process.argv[at + 1]);
   const onlyAt = process.argv.indexOf('--only');
-  const body = await worstCaseSection(onlyAt === -1 ? undefined : new Set(process.argv[onlyAt + 1]!.split(',')));
+  const body = await worstCaseSection(onlyAt === -1 ? undefined : new Set(process.argv[onlyAt + 1].split(',')));
   if (body === undefined) return;
   writeSection(out, 'worst-case-memory', body);
   process.stdout.write(`${body}\n`);

@@ -21,7 +21,10 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..');
 
-/** Whether `name` is a file an earlier build of `handlers` may have left: chunks, `<handler>.mjs`, a CommonJS `<handler>.js`. */
+/**
+ * Whether `name` is a file an earlier build of `handlers` may have left: chunks, `<handler>.mjs`, a CommonJS
+ * `<handler>.js`.
+ */
 function bundlerFile(name, handlers) {
   const m = /^(.+)\.(mjs|c?js)(\.map)?$/.exec(name);
   return m !== null && (/^chunk-[A-Z0-9]+$/.test(m[1]) || handlers.includes(m[1]));
@@ -55,7 +58,9 @@ export async function bundleHandlers(handlers, outDir, plugins = []) {
       external: runtimeDependencies,
       // Bundled CommonJS packages (the AWS SDK's dist-cjs) call require() for Node's built-ins;
       // an ES module has no require of its own.
-      banner: { js: "import{createRequire as __createRequire}from'node:module';const require=__createRequire(import.meta.url);" },
+      banner: {
+        js: "import{createRequire as __createRequire}from'node:module';const require=__createRequire(import.meta.url);",
+      },
       // Smaller files parse faster; keepNames keeps the class and function names that error types
       // and logs show.
       minify: true,
@@ -86,7 +91,9 @@ export async function bundleEmulator(outDir) {
     format: 'esm',
     target: 'node22',
     logLevel: 'warning',
-    banner: { js: "import{createRequire as __createRequire}from'node:module';const require=__createRequire(import.meta.url);" },
+    banner: {
+      js: "import{createRequire as __createRequire}from'node:module';const require=__createRequire(import.meta.url);",
+    },
     minify: true,
     keepNames: true,
     metafile: true,

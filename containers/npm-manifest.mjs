@@ -17,12 +17,18 @@ if (!['runtime', 'bundle'].includes(kind) || !outDir) {
 const rootManifest = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
 const build = JSON.parse(readFileSync(join(here, 'build.json'), 'utf8'));
 const wanted = kind === 'runtime' ? build.runtimeDependencies : build.bundleDependencies;
-const versions = { ...rootManifest.devDependencies, ...rootManifest.optionalDependencies, ...rootManifest.dependencies };
+const versions = {
+  ...rootManifest.devDependencies,
+  ...rootManifest.optionalDependencies,
+  ...rootManifest.dependencies,
+};
 
 const dependencies = {};
 for (const name of wanted) {
   if (!versions[name]) {
-    console.error(`npm-manifest: ${name} (containers/build.json ${kind}Dependencies) is not a dependency in package.json`);
+    console.error(
+      `npm-manifest: ${name} (containers/build.json ${kind}Dependencies) is not a dependency in package.json`,
+    );
     process.exit(2);
   }
   dependencies[name] = versions[name];

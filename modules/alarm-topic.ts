@@ -47,7 +47,12 @@ export class AlarmTopic extends Construct {
           actions: ['kms:*'],
           resources: ['*'],
         },
-        { sid: 'AllowCloudWatchAlarms', principal: { Service: 'cloudwatch.amazonaws.com' }, actions: [...CLOUDWATCH_TOPIC_KEY_ACTIONS], resources: ['*'] },
+        {
+          sid: 'AllowCloudWatchAlarms',
+          principal: { Service: 'cloudwatch.amazonaws.com' },
+          actions: [...CLOUDWATCH_TOPIC_KEY_ACTIONS],
+          resources: ['*'],
+        },
       ]),
       tags: props.tags,
     });

@@ -43,7 +43,11 @@ abstract class BucketBase extends Construct implements IBucket {
   abstract readonly readyDependables: ITerraformDependable[];
 
   grantReadObjects(grantee: IGrantable, prefix: string, label: string): void {
-    grantee.addToPrincipalPolicy({ sid: `Read${sidFragment(label)}Objects`, actions: ['s3:GetObject'], resources: [`${this.bucketArn}/${prefix}*`] });
+    grantee.addToPrincipalPolicy({
+      sid: `Read${sidFragment(label)}Objects`,
+      actions: ['s3:GetObject'],
+      resources: [`${this.bucketArn}/${prefix}*`],
+    });
     this.grantList(grantee);
   }
 
@@ -57,7 +61,11 @@ abstract class BucketBase extends Construct implements IBucket {
   }
 
   private grantList(grantee: IGrantable): void {
-    grantee.addToPrincipalPolicy({ sid: `List${sidFragment(this.node.id)}Bucket`, actions: ['s3:ListBucket'], resources: [this.bucketArn] });
+    grantee.addToPrincipalPolicy({
+      sid: `List${sidFragment(this.node.id)}Bucket`,
+      actions: ['s3:ListBucket'],
+      resources: [this.bucketArn],
+    });
   }
 }
 
@@ -97,7 +105,9 @@ export class SecureBucket extends BucketBase {
   constructor(scope: Construct, id: string, props: SecureBucketProps = {}) {
     super(scope, id);
     this.bucket = new S3Bucket(this, 'bucket', {
-      ...(props.bucketName ? { bucket: props.bucketName } : { bucketPrefix: props.bucketNamePrefix ?? 'image-resize-chain-' }),
+      ...(props.bucketName
+        ? { bucket: props.bucketName }
+        : { bucketPrefix: props.bucketNamePrefix ?? 'image-resize-chain-' }),
       forceDestroy: props.forceDestroy ?? false,
       tags: props.tags,
     });
@@ -146,14 +156,34 @@ export class SecureBucket extends BucketBase {
    * disabled (decided at plan time).
    */
   addUploadsLifecycle(uploadsPrefix: string, expireUploadsAfterDays?: number): S3BucketLifecycleConfiguration {
-    const expiry = expireUploadsAfterDays === undefined ? undefined : isKnown(expireUploadsAfterDays)
-      ? { status: 'Enabled', days: expireUploadsAfterDays }
-      : { status: Token.asString(Fn.conditional(Op.gte(expireUploadsAfterDays, 1), 'Enabled', 'Disabled')), days: Token.asNumber(Fn.max([expireUploadsAfterDays, 1])) };
+    const expiry =
+      expireUploadsAfterDays === undefined
+        ? undefined
+        : isKnown(expireUploadsAfterDays)
+          ? { status: 'Enabled', days: expireUploadsAfterDays }
+          : {
+              status: Token.asString(Fn.conditional(Op.gte(expireUploadsAfterDays, 1), 'Enabled', 'Disabled')),
+              days: Token.asNumber(Fn.max([expireUploadsAfterDays, 1])),
+            };
     return new S3BucketLifecycleConfiguration(this, 'lifecycle', {
       bucket: this.bucket.id,
       rule: [
-        { id: 'abort-incomplete-multipart-uploads', status: 'Enabled', filter: [{}], abortIncompleteMultipartUpload: [{ daysAfterInitiation: 1 }] },
-        ...(expiry ? [{ id: 'expire-processed-uploads', status: expiry.status, filter: [{ prefix: uploadsPrefix }], expiration: [{ days: expiry.days }] }] : []),
+        {
+          id: 'abort-incomplete-multipart-uploads',
+          status: 'Enabled',
+          filter: [{}],
+          abortIncompleteMultipartUpload: [{ daysAfterInitiation: 1 }],
+        },
+        ...(expiry
+          ? [
+              {
+                id: 'expire-processed-uploads',
+                status: expiry.status,
+                filter: [{ prefix: uploadsPrefix }],
+                expiration: [{ days: expiry.days }],
+              },
+            ]
+          : []),
       ],
     });
   }

@@ -71,7 +71,13 @@ export const S3_NOTIFICATION_MIN_MESSAGE_BYTES = 65536;
 export function queueNotEmptyAlarm(
   scope: Construct,
   id: string,
-  props: { alarmName: string; description: string; queueName: string; alarmActions: string[]; tags?: Record<string, string> },
+  props: {
+    alarmName: string;
+    description: string;
+    queueName: string;
+    alarmActions: string[];
+    tags?: Record<string, string>;
+  },
 ): CloudwatchMetricAlarm {
   return new CloudwatchMetricAlarm(scope, id, {
     alarmName: props.alarmName,
@@ -144,7 +150,11 @@ export class BufferedQueue extends Construct {
     checkIntRange(`${id}.maxReceiveCount`, maxReceiveCount, 1, 1000);
     checkIntRange(`${id}.maxMessageSizeBytes`, this.maxMessageSizeBytes, 1024, 262144);
     if (isKnown(this.queueName) && this.fifo !== this.queueName.endsWith('.fifo')) {
-      throw configError(`${id}.queueName`, `a FIFO queue name must end with ".fifo" and only a FIFO queue's may (got "${this.queueName}", fifo=${this.fifo})`);
+      throw configError(
+        `${id}.queueName`,
+        `a FIFO queue name must end with ".fifo" and only a FIFO ` +
+          `queue's may (got "${this.queueName}", fifo=${this.fifo})`,
+      );
     }
 
     const dlqName = this.fifo ? `${this.queueName.slice(0, -'.fifo'.length)}-dlq.fifo` : `${this.queueName}-dlq`;
@@ -187,7 +197,9 @@ export class BufferedQueue extends Construct {
     this.alarms.push(
       queueNotEmptyAlarm(this, 'dlq-depth-alarm', {
         alarmName: `${dlqName}-not-empty`,
-        description: `Messages failed ${maxReceiveCount} times on ${this.queueName} and wait in ${dlqName}: inspect, fix, redrive.`,
+        description:
+          `Messages failed ${maxReceiveCount} times on ${this.queueName} ` +
+          `and wait in ${dlqName}: inspect, fix, redrive.`,
         queueName: this.deadLetterQueue.name,
         alarmActions,
         tags: props.tags,
@@ -199,7 +211,9 @@ export class BufferedQueue extends Construct {
       this.alarms.push(
         new CloudwatchMetricAlarm(this, 'oldest-message-age-alarm', {
           alarmName: `${this.queueName}-oldest-message-age`,
-          alarmDescription: `The oldest message on ${this.queueName} is older than ${ageLimit} s: consumers are failing or too slow.`,
+          alarmDescription:
+            `The oldest message on ${this.queueName} is older than ${ageLimit} s: ` +
+            `consumers are failing or too slow.`,
           namespace: 'AWS/SQS',
           metricName: 'ApproximateAgeOfOldestMessage',
           dimensions: { QueueName: this.queue.name },
@@ -227,7 +241,11 @@ export class BufferedQueue extends Construct {
 
   /** Grants sqs:SendMessage (which also authorizes SendMessageBatch) on the queue. */
   grantSendMessages(grantee: IGrantable): void {
-    grantee.addToPrincipalPolicy({ sid: `Send${sidFragment(this.node.id)}`, actions: ['sqs:SendMessage'], resources: [this.queue.arn] });
+    grantee.addToPrincipalPolicy({
+      sid: `Send${sidFragment(this.node.id)}`,
+      actions: ['sqs:SendMessage'],
+      resources: [this.queue.arn],
+    });
   }
 
   /** Grants what a consumer (or a Lambda event source mapping) needs: Receive, Delete, GetQueueAttributes. */
@@ -248,11 +266,16 @@ export class BufferedQueue extends Construct {
   allowS3Notifications(bucketArn: string, sourceAccount?: string): SqsQueuePolicy {
     checkNotFifoForS3(`${this.node.id}.fifo`, this.fifo);
     if (isKnown(this.maxMessageSizeBytes) && this.maxMessageSizeBytes < S3_NOTIFICATION_MIN_MESSAGE_BYTES) {
-      throw configError(`${this.node.id}.maxMessageSizeBytes`, `a queue receiving S3 notifications needs at least ${S3_NOTIFICATION_MIN_MESSAGE_BYTES} bytes, got ${this.maxMessageSizeBytes}`);
+      throw configError(
+        `${this.node.id}.maxMessageSizeBytes`,
+        `a queue receiving S3 notifications needs at ` +
+          `least ${S3_NOTIFICATION_MIN_MESSAGE_BYTES} bytes, got ${this.maxMessageSizeBytes}`,
+      );
     }
     // The account id is the 5th field of the queue ARN; no caller-identity lookup, so plans run offline.
     // A local keeps the quoted ":" out of the policy JSON string.
-    const account = sourceAccount ?? new TerraformLocal(this, 'account-id', Fn.element(Fn.split(':', this.queue.arn), 4)).asString;
+    const account =
+      sourceAccount ?? new TerraformLocal(this, 'account-id', Fn.element(Fn.split(':', this.queue.arn), 4)).asString;
     this.queueStatements.push({
       sid: 'AllowS3Notifications',
       principal: { Service: 's3.amazonaws.com' },

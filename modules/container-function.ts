@@ -102,7 +102,10 @@ export class ContainerFunction extends Construct implements IGrantable {
   readonly alias?: LambdaAlias;
   /** The provisioned concurrency of `alias`, when configured. */
   readonly provisionedConcurrencyConfig?: LambdaProvisionedConcurrencyConfig;
-  /** When `provisionedConcurrency` is a Terraform expression: the condition (>= 1) giving `alias` and its config `count = 1`. */
+  /**
+   * When `provisionedConcurrency` is a Terraform expression: the condition (>= 1) giving `alias` and its config
+   * `count = 1`.
+   */
   private readonly provisionedWhen?: IResolvable;
   private readonly statements = new StatementCollector();
 
@@ -116,12 +119,17 @@ export class ContainerFunction extends Construct implements IGrantable {
     checkIntRange(`${id}.memorySize`, memorySize, 128, 10240);
     checkIntRange(`${id}.timeout`, this.timeout, 1, 900);
     checkOneOf(`${id}.logRetentionDays`, retention, LOG_RETENTION_DAYS);
-    if (props.reservedConcurrency !== undefined) checkIntRange(`${id}.reservedConcurrency`, props.reservedConcurrency, 0, 10000);
+    if (props.reservedConcurrency !== undefined)
+      checkIntRange(`${id}.reservedConcurrency`, props.reservedConcurrency, 0, 10000);
     const provisioned = props.provisionedConcurrency;
     if (provisioned !== undefined) checkIntRange(`${id}.provisionedConcurrency`, provisioned, 1, 1000);
     const aliasName = props.aliasName ?? 'live';
     if (isKnown(aliasName) && !/^(?!^[0-9]+$)[a-zA-Z0-9-_]{1,128}$/.test(aliasName)) {
-      throw configError(`${id}.aliasName`, `${JSON.stringify(aliasName)} is not 1..128 of a-z, A-Z, 0-9, '-', '_' (and not only digits, which would name a version)`);
+      throw configError(
+        `${id}.aliasName`,
+        `${JSON.stringify(aliasName)} is not 1..128 of a-z, A-Z, 0-9, ` +
+          `'-', '_' (and not only digits, which would name a version)`,
+      );
     }
 
     this.role = new IamRole(this, 'role', {
@@ -141,7 +149,11 @@ export class ContainerFunction extends Construct implements IGrantable {
       resources: [`${this.logGroup.arn}:*`],
     });
     if (props.tracing) {
-      this.addToPrincipalPolicy({ sid: 'XRayWriteTraces', actions: ['xray:PutTraceSegments', 'xray:PutTelemetryRecords'], resources: ['*'] });
+      this.addToPrincipalPolicy({
+        sid: 'XRayWriteTraces',
+        actions: ['xray:PutTraceSegments', 'xray:PutTelemetryRecords'],
+        resources: ['*'],
+      });
     }
     // One inline policy, rendered after every grant* call has been made.
     this.rolePolicy = new IamRolePolicy(this, 'policy', {
@@ -159,12 +171,15 @@ export class ContainerFunction extends Construct implements IGrantable {
       memorySize,
       timeout: this.timeout,
       reservedConcurrentExecutions: props.reservedConcurrency,
-      environment: props.environment && Object.keys(props.environment).length > 0 ? { variables: props.environment } : undefined,
+      environment:
+        props.environment && Object.keys(props.environment).length > 0 ? { variables: props.environment } : undefined,
       loggingConfig: { logFormat: 'JSON', logGroup: this.logGroup.name },
       tracingConfig: props.tracing ? { mode: 'Active' } : undefined,
       tags: props.tags,
       // Provisioned concurrency lives on a published version, never on $LATEST.
-      ...(provisioned === undefined ? {} : { publish: isKnown(provisioned) ? true : Token.asAny(Op.gte(provisioned, 1)) }),
+      ...(provisioned === undefined
+        ? {}
+        : { publish: isKnown(provisioned) ? true : Token.asAny(Op.gte(provisioned, 1)) }),
       dependsOn: [this.rolePolicy, this.logGroup, ...(props.waitFor ?? [])],
     });
     if (provisioned !== undefined) {
@@ -190,7 +205,9 @@ export class ContainerFunction extends Construct implements IGrantable {
   /** With a counted alias: `<alias>[0].<attribute>` (only evaluated where the alias exists). */
   private firstAliasAttribute(attribute: 'arn' | 'name'): string {
     const alias = this.alias!;
-    return Token.asString(ref(`${alias.terraformResourceType}.${alias.friendlyUniqueId}[0].${attribute}`, TerraformStack.of(this)));
+    return Token.asString(
+      ref(`${alias.terraformResourceType}.${alias.friendlyUniqueId}[0].${attribute}`, TerraformStack.of(this)),
+    );
   }
 
   /**
@@ -222,7 +239,11 @@ export class ContainerFunction extends Construct implements IGrantable {
    * when the ARN is set. Secrets encrypted with a customer-managed KMS key also need kms:Decrypt on it.
    */
   grantSecretRead(secretArn: string): void {
-    const statement: PolicyStatement = { sid: 'ReadSecret', actions: ['secretsmanager:GetSecretValue'], resources: [secretArn] };
+    const statement: PolicyStatement = {
+      sid: 'ReadSecret',
+      actions: ['secretsmanager:GetSecretValue'],
+      resources: [secretArn],
+    };
     if (isKnown(secretArn)) {
       this.addToPrincipalPolicy(statement);
       return;

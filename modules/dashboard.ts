@@ -61,35 +61,113 @@ export class ChainDashboard extends Construct {
         properties: { title, region, view: 'timeSeries', stat: 'Sum', period: PERIOD, metrics, ...extra },
       });
     };
-    const sqs = (metric: string, queueName: string, label: string, stat = 'Maximum'): MetricLine => ['AWS/SQS', metric, 'QueueName', queueName, { label, stat }];
-    const lambda = (metric: string, fn: string, stat = 'Sum', label = fn): MetricLine => ['AWS/Lambda', metric, 'FunctionName', fn, { label, stat }];
-    const chain = (metric: { name: string }, fn: string, stat = 'Sum', label: string = metric.name): MetricLine => [METRICS_NAMESPACE, metric.name, FUNCTION_DIMENSION, fn, { label, stat }];
+    const sqs = (metric: string, queueName: string, label: string, stat = 'Maximum'): MetricLine => [
+      'AWS/SQS',
+      metric,
+      'QueueName',
+      queueName,
+      { label, stat },
+    ];
+    const lambda = (metric: string, fn: string, stat = 'Sum', label = fn): MetricLine => [
+      'AWS/Lambda',
+      metric,
+      'FunctionName',
+      fn,
+      { label, stat },
+    ];
+    const chain = (metric: { name: string }, fn: string, stat = 'Sum', label: string = metric.name): MetricLine => [
+      METRICS_NAMESPACE,
+      metric.name,
+      FUNCTION_DIMENSION,
+      fn,
+      { label, stat },
+    ];
 
     // Queues.
-    add('Queue depth (visible messages)', props.queues.map((q) => sqs('ApproximateNumberOfMessagesVisible', q.queueName, q.label)));
-    add('Oldest message age (s)', props.queues.map((q) => sqs('ApproximateAgeOfOldestMessage', q.queueName, q.label)));
-    add('Dead letters (visible messages)', props.queues.map((q) => sqs('ApproximateNumberOfMessagesVisible', q.deadLetterQueueName, `${q.label} DLQ`)));
+    add(
+      'Queue depth (visible messages)',
+      props.queues.map((q) => sqs('ApproximateNumberOfMessagesVisible', q.queueName, q.label)),
+    );
+    add(
+      'Oldest message age (s)',
+      props.queues.map((q) => sqs('ApproximateAgeOfOldestMessage', q.queueName, q.label)),
+    );
+    add(
+      'Dead letters (visible messages)',
+      props.queues.map((q) => sqs('ApproximateNumberOfMessagesVisible', q.deadLetterQueueName, `${q.label} DLQ`)),
+    );
     // Functions.
-    add('Invocations', functions.map((fn) => lambda('Invocations', fn)));
-    add('Errors and throttles', functions.flatMap((fn) => [lambda('Errors', fn, 'Sum', `${fn} errors`), lambda('Throttles', fn, 'Sum', `${fn} throttles`)]));
-    add('Duration p50 / p99 (ms)', functions.flatMap((fn) => [lambda('Duration', fn, 'p50', `${fn} p50`), lambda('Duration', fn, 'p99', `${fn} p99`)]));
+    add(
+      'Invocations',
+      functions.map((fn) => lambda('Invocations', fn)),
+    );
+    add(
+      'Errors and throttles',
+      functions.flatMap((fn) => [
+        lambda('Errors', fn, 'Sum', `${fn} errors`),
+        lambda('Throttles', fn, 'Sum', `${fn} throttles`),
+      ]),
+    );
+    add(
+      'Duration p50 / p99 (ms)',
+      functions.flatMap((fn) => [
+        lambda('Duration', fn, 'p50', `${fn} p50`),
+        lambda('Duration', fn, 'p99', `${fn} p99`),
+      ]),
+    );
     // The chain's own metrics.
-    add('Images', [chain(METRICS.imagesDone, publish, 'Sum', 'done (manifests)'), chain(METRICS.imagesResized, resize, 'Sum', 'resized'), chain(METRICS.imagesRejected, resize, 'Sum', 'rejected'), chain(METRICS.recordsFailed, resize, 'Sum', 'resize records retried'), chain(METRICS.recordsFailed, publish, 'Sum', 'publish records retried')]);
-    add('Rejected images by code', [
-      [{ id: 'byCode', expression: `SEARCH('{${METRICS_NAMESPACE},${CODE_DIMENSION},${FUNCTION_DIMENSION}} MetricName="${METRICS.imagesRejected.name}" ${FUNCTION_DIMENSION}="${resize}"', 'Sum', ${PERIOD})` }],
+    add('Images', [
+      chain(METRICS.imagesDone, publish, 'Sum', 'done (manifests)'),
+      chain(METRICS.imagesResized, resize, 'Sum', 'resized'),
+      chain(METRICS.imagesRejected, resize, 'Sum', 'rejected'),
+      chain(METRICS.recordsFailed, resize, 'Sum', 'resize records retried'),
+      chain(METRICS.recordsFailed, publish, 'Sum', 'publish records retried'),
     ]);
-    add('Bytes in / out', [chain(METRICS.bytesIn, resize, 'Sum', 'in (sources)'), chain(METRICS.bytesOut, resize, 'Sum', 'out (variants)')]);
-    add('Render time (ms)', [chain(METRICS.renderTime, resize, 'p50', 'p50'), chain(METRICS.renderTime, resize, 'p99', 'p99')]);
-    add('Upload to manifest (ms)', [chain(METRICS.uploadToManifest, publish, 'p50', 'p50'), chain(METRICS.uploadToManifest, publish, 'p99', 'p99')]);
-    add('Cold starts', [chain(METRICS.coldStart, resize, 'Sum', resize), chain(METRICS.coldStart, publish, 'Sum', publish)]);
+    add('Rejected images by code', [
+      [
+        {
+          id: 'byCode',
+          expression:
+            `SEARCH('{${METRICS_NAMESPACE},${CODE_DIMENSION},${FUNCTION_DIMENSION}} ` +
+            `MetricName="${METRICS.imagesRejected.name}" ${FUNCTION_DIMENSION}="${resize}"', 'Sum', ${PERIOD})`,
+        },
+      ],
+    ]);
+    add('Bytes in / out', [
+      chain(METRICS.bytesIn, resize, 'Sum', 'in (sources)'),
+      chain(METRICS.bytesOut, resize, 'Sum', 'out (variants)'),
+    ]);
+    add('Render time (ms)', [
+      chain(METRICS.renderTime, resize, 'p50', 'p50'),
+      chain(METRICS.renderTime, resize, 'p99', 'p99'),
+    ]);
+    add('Upload to manifest (ms)', [
+      chain(METRICS.uploadToManifest, publish, 'p50', 'p50'),
+      chain(METRICS.uploadToManifest, publish, 'p99', 'p99'),
+    ]);
+    add('Cold starts', [
+      chain(METRICS.coldStart, resize, 'Sum', resize),
+      chain(METRICS.coldStart, publish, 'Sum', publish),
+    ]);
     if (props.api) {
-      const api = (metric: string, stat = 'Sum', label = metric): MetricLine => ['AWS/ApiGateway', metric, 'ApiId', props.api!.apiId, 'Stage', props.api!.stage, { label, stat }];
+      const api = (metric: string, stat = 'Sum', label = metric): MetricLine => [
+        'AWS/ApiGateway',
+        metric,
+        'ApiId',
+        props.api!.apiId,
+        'Stage',
+        props.api!.stage,
+        { label, stat },
+      ];
       add('Upload API requests', [api('Count', 'Sum', 'requests'), api('4xx'), api('5xx')]);
       add('Upload API latency (ms)', [api('Latency', 'p50', 'p50'), api('Latency', 'p99', 'p99')]);
     }
 
     this.dashboardName = props.dashboardName;
-    this.dashboard = new CloudwatchDashboard(this, 'dashboard', { dashboardName: props.dashboardName, dashboardBody: JSON.stringify({ widgets }) });
+    this.dashboard = new CloudwatchDashboard(this, 'dashboard', {
+      dashboardName: props.dashboardName,
+      dashboardBody: JSON.stringify({ widgets }),
+    });
     this.url = `https://${region}.console.aws.amazon.com/cloudwatch/home?region=${region}#dashboards/dashboard/${this.dashboard.dashboardName}`;
   }
 }

@@ -91,12 +91,18 @@ export class ChainConsumerStack extends ReadableStack {
       description: 'Web application that issues presigned uploads and serves resized images',
       assumeRolePolicy: lambdaTrustPolicyJson(),
     });
-    const appPolicy = new RolePolicy(this, 'app-policy', { roleName: this.appRole.name, policyName: 'image-resize-chain-access' });
+    const appPolicy = new RolePolicy(this, 'app-policy', {
+      roleName: this.appRole.name,
+      policyName: 'image-resize-chain-access',
+    });
     chain.grantUpload(appPolicy);
     chain.grantReadOutputs(appPolicy);
 
     // The account id is the 5th field of any ARN of the chain's (no STS call: plans run offline).
-    this.topic = new AlarmTopic(this, 'rejections-topic', { topicName: `${id}-rejections`, accountId: Token.asString(Fn.element(Fn.split(':', chain.rejectedQueue.queueArn), 4)) });
+    this.topic = new AlarmTopic(this, 'rejections-topic', {
+      topicName: `${id}-rejections`,
+      accountId: Token.asString(Fn.element(Fn.split(':', chain.rejectedQueue.queueArn), 4)),
+    });
     new CloudwatchMetricAlarm(this, 'rejections-alarm', {
       alarmName: `${id}-images-rejected`,
       alarmDescription: 'Uploads were rejected (not an image, corrupt, too large): see the rejected queue.',
@@ -119,9 +125,20 @@ export class ChainConsumerStack extends ReadableStack {
         timeout: 30,
         memorySize: 256,
       });
-      new QueueFunctionBinding(this, 'rejection-stage', { queue: chain.rejectedQueue, fn: handler, batchSize: 10, maximumConcurrency: 2 });
+      new QueueFunctionBinding(this, 'rejection-stage', {
+        queue: chain.rejectedQueue,
+        fn: handler,
+        batchSize: 10,
+        maximumConcurrency: 2,
+      });
     }
-    new TerraformOutput(this, 'app_role_arn', { value: this.appRole.arn, description: 'Role of the application using the chain.' });
-    new TerraformOutput(this, 'rejections_topic_arn', { value: this.topic.topicArn, description: 'Subscribe to hear about rejected uploads.' });
+    new TerraformOutput(this, 'app_role_arn', {
+      value: this.appRole.arn,
+      description: 'Role of the application using the chain.',
+    });
+    new TerraformOutput(this, 'rejections_topic_arn', {
+      value: this.topic.topicArn,
+      description: 'Subscribe to hear about rejected uploads.',
+    });
   }
 }

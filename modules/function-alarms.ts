@@ -14,14 +14,29 @@ import { isKnown } from './validation';
 type AlarmSettings = Omit<CloudwatchMetricAlarmConfig, 'alarmActions' | 'okActions' | 'tags' | 'treatMissingData'>;
 
 /** What every alarm of the chain shares: notify on alarm and on recovery; no data is not a breach. */
-function alarm(scope: Construct, id: string, settings: AlarmSettings, alarmActions: string[], tags?: Record<string, string>): CloudwatchMetricAlarm {
-  return new CloudwatchMetricAlarm(scope, id, { ...settings, treatMissingData: 'notBreaching', alarmActions, okActions: alarmActions, tags });
+function alarm(
+  scope: Construct,
+  id: string,
+  settings: AlarmSettings,
+  alarmActions: string[],
+  tags?: Record<string, string>,
+): CloudwatchMetricAlarm {
+  return new CloudwatchMetricAlarm(scope, id, {
+    ...settings,
+    treatMissingData: 'notBreaching',
+    alarmActions,
+    okActions: alarmActions,
+    tags,
+  });
 }
 
 /** The warning every alarm-creating construct gives when its alarms would notify nobody. */
 export function warnWithoutAlarmActions(scope: Construct, alarmActions: string[], prop = 'alarmActions'): void {
   if (alarmActions.length > 0) return;
-  Annotations.of(scope).addWarning(`${prop} is empty: the alarms are created but notify nobody. Pass an SNS topic ARN (whose key CloudWatch may use) in ${prop}.`);
+  Annotations.of(scope).addWarning(
+    `${prop} is empty: the alarms are created but notify nobody. ` +
+      `Pass an SNS topic ARN (whose key CloudWatch may use) in ${prop}.`,
+  );
 }
 
 export interface FunctionAlarmsProps {
@@ -71,8 +86,16 @@ export class FunctionAlarms extends Construct {
         actions,
         props.tags,
       );
-    this.errors = anyIn5Minutes('errors', 'Errors', `${name} failed invocations (a thrown error, a timeout or out of memory): their whole batch is retried.`);
-    this.throttles = anyIn5Minutes('throttles', 'Throttles', `${name} was throttled: the account's or the function's concurrency limit is reached.`);
+    this.errors = anyIn5Minutes(
+      'errors',
+      'Errors',
+      `${name} failed invocations (a thrown error, a timeout or out of memory): their whole batch is retried.`,
+    );
+    this.throttles = anyIn5Minutes(
+      'throttles',
+      'Throttles',
+      `${name} was throttled: the account's or the function's concurrency limit is reached.`,
+    );
     const share = props.durationShareOfTimeout ?? 0.8;
     const timeout = props.fn.timeout;
     // The timeout may be a Terraform expression (the plain module's variable): then so is the threshold.
@@ -83,7 +106,9 @@ export class FunctionAlarms extends Construct {
       {
         ...lambda,
         alarmName: `${name}-duration-near-timeout`,
-        alarmDescription: `The p99 duration of ${name} is above ${Math.round(share * 100)} % of its timeout: invocations are close to being cut off.`,
+        alarmDescription:
+          `The p99 duration of ${name} is above ${Math.round(share * 100)} % of its timeout: ` +
+          `invocations are close to being cut off.`,
         metricName: 'Duration',
         extendedStatistic: 'p99',
         period: 300,
@@ -102,7 +127,9 @@ export class FunctionAlarms extends Construct {
         'records-failed',
         {
           alarmName: `${name}-records-failed`,
-          alarmDescription: `${name} handed records back for a retry in each of the last 15 minutes (transient S3, SQS or webhook faults). The invocations succeed, so the Errors alarm does not see it.`,
+          alarmDescription:
+            `${name} handed records back for a retry in each of the last 15 minutes (transient S3, ` +
+            `SQS or webhook faults). The invocations succeed, so the Errors alarm does not see it.`,
           namespace: METRICS_NAMESPACE,
           metricName: METRICS.recordsFailed.name,
           dimensions: { [FUNCTION_DIMENSION]: name },
@@ -137,7 +164,12 @@ export interface RejectedImagesAlarmsProps {
 export function rejectedImagesAlarms(scope: Construct, props: RejectedImagesAlarmsProps): CloudwatchMetricAlarm[] {
   const name = props.fn.functionName;
   const actions = props.alarmActions ?? [];
-  const metric = { namespace: METRICS_NAMESPACE, metricName: METRICS.imagesRejected.name, statistic: 'Sum', comparisonOperator: 'GreaterThanOrEqualToThreshold' };
+  const metric = {
+    namespace: METRICS_NAMESPACE,
+    metricName: METRICS.imagesRejected.name,
+    statistic: 'Sum',
+    comparisonOperator: 'GreaterThanOrEqualToThreshold',
+  };
   return [
     alarm(
       scope,
@@ -145,7 +177,9 @@ export function rejectedImagesAlarms(scope: Construct, props: RejectedImagesAlar
       {
         ...metric,
         alarmName: `${name}-rejected-images`,
-        alarmDescription: `${name} rejected many images in an hour: ` + `see the rejected queue and the dashboard's "rejected by code".`,
+        alarmDescription:
+          `${name} rejected many images in an hour: ` +
+          `see the rejected queue and the dashboard's "rejected by code".`,
         dimensions: { [FUNCTION_DIMENSION]: name },
         period: 3600,
         evaluationPeriods: 1,
@@ -160,7 +194,9 @@ export function rejectedImagesAlarms(scope: Construct, props: RejectedImagesAlar
       {
         ...metric,
         alarmName: `${name}-invalid-events`,
-        alarmDescription: `${name} received messages that are not S3 notifications (code INVALID_EVENT): something other than the bucket sends to the ingest queue.`,
+        alarmDescription:
+          `${name} received messages that are not S3 notifications (code INVALID_EVENT): ` +
+          `something other than the bucket sends to the ingest queue.`,
         dimensions: { [FUNCTION_DIMENSION]: name, [CODE_DIMENSION]: 'INVALID_EVENT' },
         period: 300,
         evaluationPeriods: 1,
@@ -183,7 +219,8 @@ export function apiServerErrorsAlarm(
     id,
     {
       alarmName: `${props.apiName}-5xx`,
-      alarmDescription: `${props.apiName} answered with 5xx: ` + 'the upload function failed or API Gateway could not reach it.',
+      alarmDescription:
+        `${props.apiName} answered with 5xx: ` + 'the upload function failed or API Gateway could not reach it.',
       namespace: 'AWS/ApiGateway',
       metricName: '5xx',
       dimensions: { ApiId: props.apiId, Stage: props.stage },

@@ -14,7 +14,10 @@ import { checkIntRange } from './validation';
 export interface ImageBuildOptions {
   /** The `HANDLER` build argument of the repository's Dockerfile (e.g. `resize`). */
   readonly handler: string;
-  /** Content hash of the image sources (see `hashImageSources`); with the build script, platform and extra build arguments (imageBuildHash) it becomes part of the tag. */
+  /**
+   * Content hash of the image sources (see `hashImageSources`); with the build script, platform and extra build
+   * arguments (imageBuildHash) it becomes part of the tag.
+   */
   readonly sourceHash: string;
   /** Platform the image is built for. */
   readonly architecture: Architecture;
@@ -52,7 +55,10 @@ export interface ImageRepositoryProps {
 }
 
 /** Manifest media types Lambda accepts for a function image: one platform, no index. */
-export const LAMBDA_MANIFEST_MEDIA_TYPES = ['application/vnd.docker.distribution.manifest.v2+json', 'application/vnd.oci.image.manifest.v1+json'] as const;
+export const LAMBDA_MANIFEST_MEDIA_TYPES = [
+  'application/vnd.docker.distribution.manifest.v2+json',
+  'application/vnd.oci.image.manifest.v1+json',
+] as const;
 
 /**
  * The shell step run by the build: idempotent (skips a tag already pushed, as tags are immutable).
@@ -68,14 +74,19 @@ export const BUILD_AND_PUSH_SCRIPT = [
   // No "${" anywhere: Terraform would read it as an interpolation. DOCKER picks the client (default docker).
   'DOCKER=$(printenv DOCKER || echo docker)',
   'manifest_type() {',
-  '  aws ecr describe-images --region "$REGION" --repository-name "$REPOSITORY" --image-ids imageTag="$TAG" --query "imageDetails[0].imageManifestMediaType" --output text',
+  '  aws ecr describe-images --region "$REGION" --repository-name "$REPOSITORY" --image-ids ' +
+    'imageTag="$TAG" --query "imageDetails[0].imageManifestMediaType" --output text',
   '}',
   'check_manifest() {',
   '  case "$1" in',
   `    ${LAMBDA_MANIFEST_MEDIA_TYPES.join('|')}) echo "image $IMAGE is a single-platform manifest ($1)" ;;`,
   '    *)',
-  '      echo "IMAGE_MANIFEST_UNSUPPORTED: $IMAGE was pushed as $1; Lambda accepts only a single-platform image manifest (no index, no provenance or SBOM attestations). The tag was deleted: build with one --platform and --provenance=false --sbom=false (or BUILDX_NO_DEFAULT_ATTESTATIONS=1), then apply again." >&2',
-  '      aws ecr batch-delete-image --region "$REGION" --repository-name "$REPOSITORY" --image-ids imageTag="$TAG" >/dev/null',
+  '      echo "IMAGE_MANIFEST_UNSUPPORTED: $IMAGE was pushed as $1; ' +
+    'Lambda accepts only a single-platform image manifest (no index, no provenance or SBOM attestations). ' +
+    'The tag was deleted: build with one --platform and --provenance=false ' +
+    '--sbom=false (or BUILDX_NO_DEFAULT_ATTESTATIONS=1), then apply again." >&2',
+  '      aws ecr batch-delete-image --region "$REGION" ' +
+    '--repository-name "$REPOSITORY" --image-ids imageTag="$TAG" >/dev/null',
   '      exit 1 ;;',
   '  esac',
   '}',
@@ -86,8 +97,10 @@ export const BUILD_AND_PUSH_SCRIPT = [
   'aws ecr get-login-password --region "$REGION" | "$DOCKER" login --username AWS --password-stdin "$REGISTRY"',
   'export BUILDX_NO_DEFAULT_ATTESTATIONS=1',
   'ATTESTATIONS=""',
-  'if "$DOCKER" build --help 2>/dev/null | grep -q -e "--provenance"; then ATTESTATIONS="--provenance=false --sbom=false"; fi',
-  'DOCKER_BUILDKIT=1 "$DOCKER" build --platform "$PLATFORM" $ATTESTATIONS --build-arg HANDLER="$HANDLER" $EXTRA_BUILD_ARGS -t "$IMAGE" .',
+  'if "$DOCKER" build --help 2>/dev/null | grep -q -e "--provenance"; ' +
+    'then ATTESTATIONS="--provenance=false --sbom=false"; fi',
+  'DOCKER_BUILDKIT=1 "$DOCKER" build --platform "$PLATFORM" $ATTESTATIONS ' +
+    '--build-arg HANDLER="$HANDLER" $EXTRA_BUILD_ARGS -t "$IMAGE" .',
   '"$DOCKER" push "$IMAGE"',
   'PUSHED=$(manifest_type)',
   'check_manifest "$PUSHED"',
@@ -98,7 +111,12 @@ export const BUILD_AND_PUSH_SCRIPT = [
  * or its build (the build script, the platform, the extra build arguments), so a change to any of
  * them yields a new immutable tag instead of reusing the old one.
  */
-export function imageBuildHash(sourceHash: string, platform: string, extraBuildArgs: string, script = BUILD_AND_PUSH_SCRIPT): string {
+export function imageBuildHash(
+  sourceHash: string,
+  platform: string,
+  extraBuildArgs: string,
+  script = BUILD_AND_PUSH_SCRIPT,
+): string {
   return createHash('sha256').update(`${sourceHash}\0${platform}\0${extraBuildArgs}\0${script}`).digest('hex');
 }
 

@@ -23,7 +23,15 @@ import { QueueConsumptionOptions, QueueFunctionBinding } from './queue-function-
 import { StreamSource, StreamSourceOptions } from './stream-source';
 import { findImageBuildContext, hashImageSources } from './source-hash';
 import { UploadApi, UploadApiOptions } from './upload-api';
-import { checkImageArchitecture, checkIntRange, checkNoLoop, checkOneOf, checkProvisionedConcurrency, checkVisibilityTimeout, isKnown } from './validation';
+import {
+  checkImageArchitecture,
+  checkIntRange,
+  checkNoLoop,
+  checkOneOf,
+  checkProvisionedConcurrency,
+  checkVisibilityTimeout,
+  isKnown,
+} from './validation';
 
 /** Create a bucket, or use an existing one. */
 /**
@@ -267,7 +275,8 @@ const LOG_LEVELS = ['DEBUG', 'INFO', 'WARN', 'ERROR'] as const;
 function checkPrefix(field: string, prefix: string): void {
   if (!isKnown(prefix)) return;
   if (prefix.startsWith('/')) throw configError(field, `must not start with "/", got ${JSON.stringify(prefix)}`);
-  if (prefix !== '' && !prefix.endsWith('/')) throw configError(field, `must be "" or end with "/", got ${JSON.stringify(prefix)}`);
+  if (prefix !== '' && !prefix.endsWith('/'))
+    throw configError(field, `must be "" or end with "/", got ${JSON.stringify(prefix)}`);
 }
 
 /** Visibility timeout default: 6 x function timeout + batching window (works for Terraform expressions too). */
@@ -308,7 +317,10 @@ export class ImageResizeChain extends Construct {
     super(scope, id);
     const prefix = props.namePrefix ?? 'image-resize-chain';
     if (isKnown(prefix) && !/^[a-z0-9][a-z0-9-]{0,23}$/.test(prefix)) {
-      throw configError('namePrefix', `${JSON.stringify(prefix)} is not 1..24 of a-z, 0-9, '-' starting with a letter or digit`);
+      throw configError(
+        'namePrefix',
+        `${JSON.stringify(prefix)} is not 1..24 of a-z, 0-9, '-' starting with a letter or digit`,
+      );
     }
     const tags = props.tags;
     this.uploadsPrefix = props.uploadsPrefix ?? 'uploads/';
@@ -325,7 +337,11 @@ export class ImageResizeChain extends Construct {
     const maxInputPixels = props.limits?.maxInputPixels ?? DEFAULT_LIMITS.maxInputPixels;
     checkIntRange('limits.maxInputBytes', maxInputBytes, 1, MAX_INPUT_BYTES_CEILING);
     checkIntRange('limits.maxInputPixels', maxInputPixels, 1, MAX_INPUT_PIXELS_CEILING);
-    if (props.ingestQueueFifo) throw configError('ingestQueueFifo', 'a FIFO queue cannot be the destination of S3 event notifications; use a standard queue');
+    if (props.ingestQueueFifo)
+      throw configError(
+        'ingestQueueFifo',
+        'a FIFO queue cannot be the destination of S3 event notifications; use a standard queue',
+      );
 
     // Variants: the handler's own parser, so a spec that synthesizes is a spec the handler accepts.
     let variantsJson: string;
@@ -346,9 +362,15 @@ export class ImageResizeChain extends Construct {
           forceDestroy: props.sourceBucket?.forceDestroy,
           tags,
         });
-    if (props.expireUploadsAfterDays !== undefined && isKnown(props.expireUploadsAfterDays)) checkIntRange('expireUploadsAfterDays', props.expireUploadsAfterDays, 15, 36500);
-    if (this.sourceBucket instanceof SecureBucket) this.sourceBucket.addUploadsLifecycle(this.uploadsPrefix, props.expireUploadsAfterDays);
-    else if (props.expireUploadsAfterDays !== undefined) throw configError('expireUploadsAfterDays', "needs a created source bucket: an existing bucket's lifecycle stays with its owner");
+    if (props.expireUploadsAfterDays !== undefined && isKnown(props.expireUploadsAfterDays))
+      checkIntRange('expireUploadsAfterDays', props.expireUploadsAfterDays, 15, 36500);
+    if (this.sourceBucket instanceof SecureBucket)
+      this.sourceBucket.addUploadsLifecycle(this.uploadsPrefix, props.expireUploadsAfterDays);
+    else if (props.expireUploadsAfterDays !== undefined)
+      throw configError(
+        'expireUploadsAfterDays',
+        "needs a created source bucket: an existing bucket's lifecycle stays with its owner",
+      );
     const sameBucket = props.outputBucket?.sameAsSource ?? false;
     if (sameBucket && (props.outputBucket?.existingBucketName || props.outputBucket?.bucketName)) {
       throw configError('outputBucket', 'sameAsSource cannot be combined with existingBucketName or bucketName');
@@ -380,7 +402,8 @@ export class ImageResizeChain extends Construct {
     const publishWindow = publishOpts.maxBatchingWindow ?? STAGE_DEFAULTS.publish.maxBatchingWindow;
     const logRetentionDays = props.logRetentionDays ?? 30;
     const images = props.images ?? this.createRepositories(prefix, architecture, props.imageBuild ?? {}, tags);
-    for (const handler of ['resize', 'publish', 'upload'] as const) checkImageArchitecture(`images.${handler}`, props.images?.[handler], architecture);
+    for (const handler of ['resize', 'publish', 'upload'] as const)
+      checkImageArchitecture(`images.${handler}`, props.images?.[handler], architecture);
     checkImageArchitecture('uploadApi.imageUri', props.uploadApi?.imageUri, architecture);
 
     const alarmActions = props.alarmActions ?? [];
@@ -396,8 +419,18 @@ export class ImageResizeChain extends Construct {
     checkVisibilityTimeout('resize.visibilityTimeoutSeconds', ingestVisibility, resizeTimeout);
     const resizeMaxConcurrency = resizeOpts.maximumConcurrency ?? STAGE_DEFAULTS.resize.maximumConcurrency;
     const publishMaxConcurrency = publishOpts.maximumConcurrency ?? STAGE_DEFAULTS.publish.maximumConcurrency;
-    checkProvisionedConcurrency('resize.provisionedConcurrency', resizeOpts.provisionedConcurrency, resizeMaxConcurrency, resizeOpts.reservedConcurrency);
-    checkProvisionedConcurrency('publish.provisionedConcurrency', publishOpts.provisionedConcurrency, publishMaxConcurrency, publishOpts.reservedConcurrency);
+    checkProvisionedConcurrency(
+      'resize.provisionedConcurrency',
+      resizeOpts.provisionedConcurrency,
+      resizeMaxConcurrency,
+      resizeOpts.reservedConcurrency,
+    );
+    checkProvisionedConcurrency(
+      'publish.provisionedConcurrency',
+      publishOpts.provisionedConcurrency,
+      publishMaxConcurrency,
+      publishOpts.reservedConcurrency,
+    );
     checkVisibilityTimeout('publish.visibilityTimeoutSeconds', resizedVisibility, publishTimeout);
 
     this.ingestQueue = new BufferedQueue(this, 'ingest', {
@@ -453,9 +486,13 @@ export class ImageResizeChain extends Construct {
     };
     if (props.webhook) {
       const { url, secretArn } = props.webhook;
-      if (isKnown(url) && !/^https:\/\/[^\s/]+/.test(url)) throw configError('webhook.url', `must be an https URL, got ${JSON.stringify(url)}`);
+      if (isKnown(url) && !/^https:\/\/[^\s/]+/.test(url))
+        throw configError('webhook.url', `must be an https URL, got ${JSON.stringify(url)}`);
       if (isKnown(secretArn) && !/^arn:[a-z-]+:secretsmanager:[a-z0-9-]+:\d{12}:secret:.+$/.test(secretArn)) {
-        throw configError('webhook.secretArn', `must be a Secrets Manager secret ARN (deliveries are always signed), got ${JSON.stringify(secretArn)}`);
+        throw configError(
+          'webhook.secretArn',
+          `must be a Secrets Manager secret ARN (deliveries are always signed), got ${JSON.stringify(secretArn)}`,
+        );
       }
       publishEnv.WEBHOOK_URL = url;
       publishEnv.WEBHOOK_SECRET_ARN = secretArn;
@@ -483,8 +520,12 @@ export class ImageResizeChain extends Construct {
     this.rejectedQueue.grantSendMessages(this.resizeFunction);
     this.outputBucket.grantWriteObjects(this.publishFunction, this.outputPrefix, 'outputs');
     if (props.uploadApi) {
-      const uploadImage = props.uploadApi.imageUri ?? props.images?.upload ?? (props.images ? undefined : this.createUploadRepository(prefix, architecture, props.imageBuild ?? {}, tags));
-      if (uploadImage === undefined) throw configError('uploadApi.imageUri', 'is required (or images.upload) when images are given');
+      const uploadImage =
+        props.uploadApi.imageUri ??
+        props.images?.upload ??
+        (props.images ? undefined : this.createUploadRepository(prefix, architecture, props.imageBuild ?? {}, tags));
+      if (uploadImage === undefined)
+        throw configError('uploadApi.imageUri', 'is required (or images.upload) when images are given');
       this.uploadApi = new UploadApi(this, 'upload-api', {
         ...props.uploadApi,
         maxUploadBytes: props.uploadApi.maxUploadBytes ?? maxInputBytes,
@@ -545,10 +586,25 @@ export class ImageResizeChain extends Construct {
 
     // What an operator watches: alarms on the functions and on the chain's metrics, and a dashboard.
     this.functionAlarms = {
-      resize: new FunctionAlarms(this, 'resize-alarms', { fn: this.resizeFunction, alarmActions, recordsFailed: true, tags }),
-      publish: new FunctionAlarms(this, 'publish-alarms', { fn: this.publishFunction, alarmActions, recordsFailed: true, tags }),
+      resize: new FunctionAlarms(this, 'resize-alarms', {
+        fn: this.resizeFunction,
+        alarmActions,
+        recordsFailed: true,
+        tags,
+      }),
+      publish: new FunctionAlarms(this, 'publish-alarms', {
+        fn: this.publishFunction,
+        alarmActions,
+        recordsFailed: true,
+        tags,
+      }),
     };
-    this.rejectedImagesAlarms = rejectedImagesAlarms(this, { fn: this.resizeFunction, alarmActions, threshold: props.rejectedImagesAlarmThreshold, tags });
+    this.rejectedImagesAlarms = rejectedImagesAlarms(this, {
+      fn: this.resizeFunction,
+      alarmActions,
+      threshold: props.rejectedImagesAlarmThreshold,
+      tags,
+    });
     warnWithoutAlarmActions(this, alarmActions);
     if (props.dashboard ?? true) this.dashboard = this.createDashboard(prefix);
   }
@@ -561,7 +617,11 @@ export class ImageResizeChain extends Construct {
     ] as const;
     return new ChainDashboard(this, 'dashboard', {
       dashboardName: prefix,
-      queues: queues.map(([label, q]) => ({ label, queueName: q.queue.name, deadLetterQueueName: q.deadLetterQueue.name })),
+      queues: queues.map(([label, q]) => ({
+        label,
+        queueName: q.queue.name,
+        deadLetterQueueName: q.deadLetterQueue.name,
+      })),
       resizeFunctionName: this.resizeFunction.functionName,
       publishFunctionName: this.publishFunction.functionName,
       otherFunctionNames: this.uploadApi ? [this.uploadApi.function.functionName] : [],
@@ -573,10 +633,18 @@ export class ImageResizeChain extends Construct {
   private imageSource(build: ImageBuildProps): { sourceHash: string; buildContext: string } {
     const projectRoot = resolve(build.projectRoot ?? findImageBuildContext());
     const stackDir = resolve(App.of(this).outdir, 'stacks', TerraformStack.of(this).node.id);
-    return { sourceHash: hashImageSources(projectRoot), buildContext: build.buildContext ?? relative(stackDir, projectRoot).split(sep).join('/') };
+    return {
+      sourceHash: hashImageSources(projectRoot),
+      buildContext: build.buildContext ?? relative(stackDir, projectRoot).split(sep).join('/'),
+    };
   }
 
-  private createRepositories(prefix: string, architecture: Architecture, build: ImageBuildProps, tags?: Record<string, string>): HandlerImageUris {
+  private createRepositories(
+    prefix: string,
+    architecture: Architecture,
+    build: ImageBuildProps,
+    tags?: Record<string, string>,
+  ): HandlerImageUris {
     const { sourceHash, buildContext } = this.imageSource(build);
     const make = (handler: 'resize' | 'publish'): ImageRepository =>
       new ImageRepository(this, `${handler}-image`, {
@@ -591,7 +659,12 @@ export class ImageResizeChain extends Construct {
     return { resize: this.repositories.resize.imageUri, publish: this.repositories.publish.imageUri };
   }
 
-  private createUploadRepository(prefix: string, architecture: Architecture, build: ImageBuildProps, tags?: Record<string, string>): string {
+  private createUploadRepository(
+    prefix: string,
+    architecture: Architecture,
+    build: ImageBuildProps,
+    tags?: Record<string, string>,
+  ): string {
     const { sourceHash, buildContext } = this.imageSource(build);
     this.repositories.upload = new ImageRepository(this, 'upload-image', {
       repositoryName: `${prefix}-upload`,
@@ -605,7 +678,11 @@ export class ImageResizeChain extends Construct {
 
   /** Lets a principal upload sources: s3:PutObject under the uploads prefix (e.g. a presigned-POST issuer). */
   grantUpload(grantee: IGrantable): void {
-    grantee.addToPrincipalPolicy({ sid: 'UploadSources', actions: ['s3:PutObject'], resources: [`${this.sourceBucket.bucketArn}/${this.uploadsPrefix}*`] });
+    grantee.addToPrincipalPolicy({
+      sid: 'UploadSources',
+      actions: ['s3:PutObject'],
+      resources: [`${this.sourceBucket.bucketArn}/${this.uploadsPrefix}*`],
+    });
   }
 
   /** Lets a principal read outputs (variants and manifests) under the output prefix. */

@@ -75,7 +75,11 @@ export class StatementCollector implements IGrantable {
   addToPrincipalPolicy(statement: PolicyStatement): void {
     const existing = this.bySid.get(statement.sid);
     if (!existing) {
-      this.bySid.set(statement.sid, { ...statement, actions: [...statement.actions], resources: [...statement.resources] });
+      this.bySid.set(statement.sid, {
+        ...statement,
+        actions: [...statement.actions],
+        resources: [...statement.resources],
+      });
       return;
     }
     const union = (a: string[], b: string[]): string[] => [...a, ...b.filter((x) => !a.includes(x))];
@@ -100,6 +104,6 @@ export function sidFragment(name: string): string {
   return name
     .split(/[^A-Za-z0-9]+/)
     .filter(Boolean)
-    .map((p) => p[0]!.toUpperCase() + p.slice(1))
+    .map((p) => p[0].toUpperCase() + p.slice(1))
     .join('');
 }

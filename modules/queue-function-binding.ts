@@ -48,7 +48,11 @@ export class QueueFunctionBinding extends Construct {
     checkIntRange(`${id}.maxBatchingWindow`, window, 0, 300);
     checkIntRange(`${id}.maximumConcurrency`, maximumConcurrency, 2, 1000);
     checkBatchWindow(`${id}.batchSize`, batchSize, window);
-    checkVisibilityTimeout(`${props.queue.node.id}.visibilityTimeoutSeconds`, props.queue.visibilityTimeoutSeconds, props.fn.timeout);
+    checkVisibilityTimeout(
+      `${props.queue.node.id}.visibilityTimeoutSeconds`,
+      props.queue.visibilityTimeoutSeconds,
+      props.fn.timeout,
+    );
 
     // Values that are Terraform expressions (plain-module variables) are checked at plan time instead.
     const preconditions: Precondition[] = [];
@@ -77,7 +81,10 @@ export class QueueFunctionBinding extends Construct {
       scalingConfig: { maximumConcurrency },
       // Lambda checks the role's SQS permissions when the mapping is created.
       // With provisioned concurrency, polling starts once the environments are ready.
-      dependsOn: [props.fn.rolePolicy, ...(props.fn.provisionedConcurrencyConfig ? [props.fn.provisionedConcurrencyConfig] : [])],
+      dependsOn: [
+        props.fn.rolePolicy,
+        ...(props.fn.provisionedConcurrencyConfig ? [props.fn.provisionedConcurrencyConfig] : []),
+      ],
       lifecycle: preconditions.length > 0 ? { precondition: preconditions } : undefined,
     });
   }

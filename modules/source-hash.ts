@@ -11,7 +11,16 @@ import { configError } from '../src/core/errors';
  * What the container images are built from, relative to the project root. Missing entries are
  * hashed as absent, so adding one changes the hash too.
  */
-export const IMAGE_SOURCES = ['Dockerfile', '.dockerignore', 'containers', 'src', 'package.json', 'package-lock.json', 'tsconfig.json', 'scripts/build.mjs'] as const;
+export const IMAGE_SOURCES = [
+  'Dockerfile',
+  '.dockerignore',
+  'containers',
+  'src',
+  'package.json',
+  'package-lock.json',
+  'tsconfig.json',
+  'scripts/build.mjs',
+] as const;
 
 const SKIPPED_DIRS = new Set(['node_modules', '.git', 'dist', 'cdktf.out', '.terraform']);
 
@@ -51,7 +60,11 @@ export function findImageBuildContext(from: string = __dirname): string {
     if (isImageContext(dir)) return dir;
     if (isImageContext(join(dir, PACKAGED_IMAGE_CONTEXT))) return join(dir, PACKAGED_IMAGE_CONTEXT);
     if (dirname(dir) === dir) {
-      throw configError('imageBuild.projectRoot', `no image build context (a Dockerfile beside package-lock.json, or ${PACKAGED_IMAGE_CONTEXT}/) above ${from}; pass imageBuild.projectRoot, or images`);
+      throw configError(
+        'imageBuild.projectRoot',
+        `no image build context (a Dockerfile beside package-lock.json, ` +
+          `or ${PACKAGED_IMAGE_CONTEXT}/) above ${from}; pass imageBuild.projectRoot, or images`,
+      );
     }
   }
 }

@@ -39,7 +39,10 @@ export interface StreamSourceOptions {
   readonly streamName?: string;
   /** `ON_DEMAND` scales shards by itself (and refuses `shardCount`). @default 'PROVISIONED' */
   readonly streamMode?: StreamMode;
-  /** Shards of a PROVISIONED stream (1-500); each adds one concurrent batch (times parallelizationFactor). @default 1 */
+  /**
+   * Shards of a PROVISIONED stream (1-500); each adds one concurrent batch (times parallelizationFactor).
+   * @default 1
+   */
   readonly shardCount?: number;
   /** Hours records are kept (24-8760). @default 24 */
   readonly retentionHours?: number;
@@ -49,7 +52,10 @@ export interface StreamSourceOptions {
   readonly parallelizationFactor?: number;
   /** Split a batch in two and retry each half when the function fails (does not count as a retry). @default true */
   readonly bisectBatchOnFunctionError?: boolean;
-  /** Retries of a failing batch before its records go to the on-failure destination (-1 = until they expire, 0-10000). @default 3 */
+  /**
+   * Retries of a failing batch before its records go to the on-failure destination (-1 = until they expire, 0-10000).
+   * @default 3
+   */
   readonly maximumRetryAttempts?: number;
   /** Records older than this go to the on-failure destination unprocessed (-1 = never, or 60-604800). @default -1 */
   readonly maximumRecordAgeSeconds?: number;
@@ -73,7 +79,10 @@ export interface StreamSourceOptions {
  * What the stream feeds: a `ContainerFunction`, or a function created elsewhere (another Terraform
  * module) seen through a policy on its role and the ARN to invoke.
  */
-export type StreamConsumer = Pick<ContainerFunction, 'addToPrincipalPolicy' | 'invokeTargetArn' | 'rolePolicy' | 'provisionedConcurrencyConfig'>;
+export type StreamConsumer = Pick<
+  ContainerFunction,
+  'addToPrincipalPolicy' | 'invokeTargetArn' | 'rolePolicy' | 'provisionedConcurrencyConfig'
+>;
 
 export interface StreamSourceProps extends StreamSourceOptions {
   readonly namePrefix: string;
@@ -88,20 +97,36 @@ export interface StreamSourceProps extends StreamSourceOptions {
 }
 
 /** Actions Lambda's poller needs on the stream, with the execution role's credentials. */
-export const KINESIS_CONSUMER_ACTIONS = ['kinesis:GetRecords', 'kinesis:GetShardIterator', 'kinesis:DescribeStream', 'kinesis:DescribeStreamSummary', 'kinesis:ListShards'];
+export const KINESIS_CONSUMER_ACTIONS = [
+  'kinesis:GetRecords',
+  'kinesis:GetShardIterator',
+  'kinesis:DescribeStream',
+  'kinesis:DescribeStreamSummary',
+  'kinesis:ListShards',
+];
 
 /** Sid of the grant that lets the resize role read the objects stream records reference. */
 export const READ_STREAM_OBJECTS_SID = 'ReadStreamObjects';
 
 /** Refuses entries IAM could not scope: a bucket ARN that is not one, a prefix starting with '/'. */
 function checkReadableObjects(readable: readonly ReadableObjects[]): void {
-  if (readable.length === 0) throw configError('streamSource.readableObjects', 'names nothing: the resize function could read no object a record references');
+  if (readable.length === 0)
+    throw configError(
+      'streamSource.readableObjects',
+      'names nothing: the resize function could read no object a record references',
+    );
   readable.forEach(({ bucketArn, prefix }, i) => {
     if (isKnown(bucketArn) && !/^arn:[a-z-]+:s3:::[a-z0-9][a-z0-9.-]{1,62}$/.test(bucketArn)) {
-      throw configError(`streamSource.readableObjects[${i}].bucketArn`, `must be an S3 bucket ARN (arn:<partition>:s3:::<bucket>), got ${JSON.stringify(bucketArn)}`);
+      throw configError(
+        `streamSource.readableObjects[${i}].bucketArn`,
+        `must be an S3 bucket ARN (arn:<partition>:s3:::<bucket>), got ${JSON.stringify(bucketArn)}`,
+      );
     }
     if (isKnown(prefix) && (prefix.startsWith('/') || prefix.includes('*'))) {
-      throw configError(`streamSource.readableObjects[${i}].prefix`, `must be a key prefix without a leading "/" or "*", got ${JSON.stringify(prefix)}`);
+      throw configError(
+        `streamSource.readableObjects[${i}].prefix`,
+        `must be a key prefix without a leading "/" or "*", got ${JSON.stringify(prefix)}`,
+      );
     }
   });
 }
@@ -119,7 +144,10 @@ export class StreamSource extends Construct {
     const streamMode = props.streamMode ?? 'PROVISIONED';
     checkOneOf('streamSource.streamMode', streamMode, STREAM_MODES);
     if (streamMode === 'ON_DEMAND' && props.shardCount !== undefined) {
-      throw configError('streamSource.shardCount', 'an ON_DEMAND stream manages its own shards; drop shardCount or use streamMode PROVISIONED');
+      throw configError(
+        'streamSource.shardCount',
+        'an ON_DEMAND stream manages its own shards; drop shardCount or use streamMode PROVISIONED',
+      );
     }
     const shardCount = props.shardCount ?? 1;
     const retentionHours = props.retentionHours ?? 24;
@@ -135,12 +163,18 @@ export class StreamSource extends Construct {
     checkIntRange('streamSource.maximumRetryAttempts', maximumRetryAttempts, -1, 10000);
     checkIntRange('streamSource.maximumRecordAgeSeconds', maximumRecordAgeSeconds, -1, 604800);
     if (isKnown(maximumRecordAgeSeconds) && maximumRecordAgeSeconds !== -1 && maximumRecordAgeSeconds < 60) {
-      throw configError('streamSource.maximumRecordAgeSeconds', `${maximumRecordAgeSeconds} is neither -1 (never) nor an integer in 60..604800`);
+      throw configError(
+        'streamSource.maximumRecordAgeSeconds',
+        `${maximumRecordAgeSeconds} is neither -1 (never) nor an integer in 60..604800`,
+      );
     }
     checkIntRange('streamSource.iteratorAgeAlarmSeconds', iteratorAgeAlarmSeconds, 60, 604800);
     const streamName = props.streamName ?? `${props.namePrefix}-uploads`;
     if (isKnown(streamName) && !/^[a-zA-Z0-9_.-]{1,128}$/.test(streamName)) {
-      throw configError('streamSource.streamName', `${JSON.stringify(streamName)} is not 1..128 of a-z, A-Z, 0-9, '_', '-', '.'`);
+      throw configError(
+        'streamSource.streamName',
+        `${JSON.stringify(streamName)} is not 1..128 of a-z, A-Z, 0-9, '_', '-', '.'`,
+      );
     }
 
     this.stream = new KinesisStream(this, 'stream', {
@@ -157,7 +191,10 @@ export class StreamSource extends Construct {
     if (props.onFailureDestinationArn !== undefined) {
       const arn = props.onFailureDestinationArn;
       if (isKnown(arn) && !/^arn:[a-z-]+:(sqs|sns):[a-z0-9-]+:\d{12}:[A-Za-z0-9_.-]+$/.test(arn)) {
-        throw configError('streamSource.onFailureDestinationArn', `must be an SQS queue or SNS topic ARN, got ${JSON.stringify(arn)}`);
+        throw configError(
+          'streamSource.onFailureDestinationArn',
+          `must be an SQS queue or SNS topic ARN, got ${JSON.stringify(arn)}`,
+        );
       }
       this.onFailureDestinationArn = arn;
       const service = isKnown(arn) && arn.split(':')[2] === 'sns' ? 'sns:Publish' : 'sqs:SendMessage';
@@ -178,7 +215,9 @@ export class StreamSource extends Construct {
       this.alarms.push(
         queueNotEmptyAlarm(this, 'stream-failures-alarm', {
           alarmName: `${props.namePrefix}-stream-failures-not-empty`,
-          description: `Stream records of ${streamName} failed ${maximumRetryAttempts} retries or expired: the failure records name the shard and sequence numbers to replay.`,
+          description:
+            `Stream records of ${streamName} failed ${maximumRetryAttempts} retries or expired: ` +
+            `the failure records name the shard and sequence numbers to replay.`,
           queueName: this.failureQueue.queue.name,
           alarmActions: props.alarmActions ?? [],
           tags: props.tags,
@@ -186,11 +225,19 @@ export class StreamSource extends Construct {
       );
     }
 
-    props.fn.addToPrincipalPolicy({ sid: 'ReadUploadStream', actions: [...KINESIS_CONSUMER_ACTIONS], resources: [this.stream.arn] });
+    props.fn.addToPrincipalPolicy({
+      sid: 'ReadUploadStream',
+      actions: [...KINESIS_CONSUMER_ACTIONS],
+      resources: [this.stream.arn],
+    });
     // Every source of object references needs its own read grant: the queue path's does not cover these.
     const readable = props.readableObjects ?? props.defaultReadableObjects;
     checkReadableObjects(readable);
-    props.fn.addToPrincipalPolicy({ sid: READ_STREAM_OBJECTS_SID, actions: ['s3:GetObject'], resources: readable.map(({ bucketArn, prefix }) => `${bucketArn}/${prefix}*`) });
+    props.fn.addToPrincipalPolicy({
+      sid: READ_STREAM_OBJECTS_SID,
+      actions: ['s3:GetObject'],
+      resources: readable.map(({ bucketArn, prefix }) => `${bucketArn}/${prefix}*`),
+    });
     // kinesis:ListStreams is an account-level action: IAM offers no resource narrower than "*".
     props.fn.addToPrincipalPolicy({ sid: 'ListKinesisStreams', actions: ['kinesis:ListStreams'], resources: ['*'] });
 
@@ -206,13 +253,18 @@ export class StreamSource extends Construct {
       functionResponseTypes: ['ReportBatchItemFailures'],
       destinationConfig: { onFailure: { destinationArn: this.onFailureDestinationArn } },
       // Lambda checks the role's Kinesis and destination permissions when the mapping is created.
-      dependsOn: [props.fn.rolePolicy, ...(props.fn.provisionedConcurrencyConfig ? [props.fn.provisionedConcurrencyConfig] : [])],
+      dependsOn: [
+        props.fn.rolePolicy,
+        ...(props.fn.provisionedConcurrencyConfig ? [props.fn.provisionedConcurrencyConfig] : []),
+      ],
     });
 
     this.alarms.push(
       new CloudwatchMetricAlarm(this, 'iterator-age-alarm', {
         alarmName: `${streamName}-iterator-age`,
-        alarmDescription: `Records on ${streamName} wait more than ${iteratorAgeAlarmSeconds} s: the resize function is failing or too slow (records expire after ${retentionHours} h).`,
+        alarmDescription:
+          `Records on ${streamName} wait more than ${iteratorAgeAlarmSeconds} s: ` +
+          `the resize function is failing or too slow (records expire after ${retentionHours} h).`,
         namespace: 'AWS/Kinesis',
         metricName: 'GetRecords.IteratorAgeMilliseconds',
         dimensions: { StreamName: this.stream.name },

@@ -13,14 +13,17 @@ import { ARCH_TAG_PATTERN } from './validation';
 /** AWS provider versions the plain modules accept (tested with 5.100.0, which @cdktf/provider-aws 20.1.0 pins). */
 export const MODULE_AWS_PROVIDER_CONSTRAINT = '>= 5.100.0, < 6.0.0';
 
-/** Terraform versions the plain modules accept (variable validations may only refer to their own variable before 1.9). */
+/**
+ * Terraform versions the plain modules accept (variable validations may only refer to their own variable before 1.9).
+ */
 export const MODULE_TERRAFORM_CONSTRAINT = '>= 1.5.0';
 
 /** `expr` as a Terraform interpolation: `${expr}`. */
 export const hcl = (expr: string): string => `\${${expr}}`;
 
 /** A JSON-literal Terraform list: `["a", "b"]`. */
-export const list = (items: readonly (string | number)[]): string => `[${items.map((i) => JSON.stringify(i)).join(', ')}]`;
+export const list = (items: readonly (string | number)[]): string =>
+  `[${items.map((i) => JSON.stringify(i)).join(', ')}]`;
 
 /**
  * A precondition refusing an image variable whose tag says the other architecture than
@@ -28,8 +31,12 @@ export const list = (items: readonly (string | number)[]): string => `[${items.m
  */
 export function imageArchitecturePrecondition(imageVar: string): { condition: string; error_message: string } {
   return {
-    condition: hcl(`try(regex(${JSON.stringify(ARCH_TAG_PATTERN)}, var.${imageVar})[0], var.architecture) == var.architecture`),
-    error_message: `The tag of ${imageVar} names the other architecture than var.architecture: build the image for var.architecture, or set architecture to the tag's.`,
+    condition: hcl(
+      `try(regex(${JSON.stringify(ARCH_TAG_PATTERN)}, var.${imageVar})[0], var.architecture) == var.architecture`,
+    ),
+    error_message:
+      `The tag of ${imageVar} names the other architecture than var.architecture: ` +
+      `build the image for var.architecture, or set architecture to the tag's.`,
   };
 }
 
@@ -73,7 +80,10 @@ export class ModuleVariables {
       description: `${description} (${min}-${max}).`,
       default: def,
       validation: [
-        { condition: hcl(`var.${name} >= ${min} && var.${name} <= ${max} && floor(var.${name}) == var.${name}`), errorMessage: `${name} must be an integer from ${min} to ${max}.` },
+        {
+          condition: hcl(`var.${name} >= ${min} && var.${name} <= ${max} && floor(var.${name}) == var.${name}`),
+          errorMessage: `${name} must be an integer from ${min} to ${max}.`,
+        },
       ],
     });
   }
@@ -86,7 +96,13 @@ export class ModuleVariables {
       nullable: true,
       validation: [
         // `||` does not short-circuit in Terraform: the range test must survive a null.
-        { condition: hcl(`var.${name} == null || try(var.${name} >= ${min} && var.${name} <= ${max} && floor(var.${name}) == var.${name}, false)`), errorMessage: `${name} must be null or an integer from ${min} to ${max}.` },
+        {
+          condition: hcl(
+            `var.${name} == null || try(var.${name} >= ${min} && var.${name} ` +
+              `<= ${max} && floor(var.${name}) == var.${name}, false)`,
+          ),
+          errorMessage: `${name} must be null or an integer from ${min} to ${max}.`,
+        },
       ],
     });
     // cdktf cannot render `default: null` from the config (it walks the value's keys).
@@ -118,7 +134,14 @@ export class ModuleVariables {
  */
 export function warnAtPlanWithoutAlarmActions(stack: TerraformStack, variable = 'alarm_actions'): void {
   stack.addOverride(`check.${variable}`, {
-    assert: [{ condition: hcl(`length(var.${variable}) > 0`), error_message: `${variable} is empty: the alarms are created but notify nobody. Pass an SNS topic ARN (whose key CloudWatch may use).` }],
+    assert: [
+      {
+        condition: hcl(`length(var.${variable}) > 0`),
+        error_message:
+          `${variable} is empty: the alarms are created but notify nobody. ` +
+          `Pass an SNS topic ARN (whose key CloudWatch may use).`,
+      },
+    ],
   });
 }
 
@@ -145,7 +168,10 @@ export function synthModuleDocument(build: (app: App, id: string) => TerraformSt
     const app = new App({ outdir, skipValidation: false });
     build(app, 'module');
     app.synth();
-    const doc = JSON.parse(readFileSync(join(outdir, 'stacks', 'module', 'cdk.tf.json'), 'utf8')) as Record<string, unknown>;
+    const doc = JSON.parse(readFileSync(join(outdir, 'stacks', 'module', 'cdk.tf.json'), 'utf8')) as Record<
+      string,
+      unknown
+    >;
     const clean = stripComments(doc) as Record<string, unknown>;
     delete clean.provider;
     clean.terraform = {

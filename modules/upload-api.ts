@@ -39,7 +39,10 @@ export type UploadAuthorization =
  * environment: for a guaranteed number of initialised environments use provisioned concurrency.
  */
 export interface KeepWarmOptions {
-  /** An EventBridge schedule expression, `rate(N minute|minutes|hour|hours|day|days)` or `cron(6 fields)`. @default 'rate(5 minutes)' */
+  /**
+   * An EventBridge schedule expression, `rate(N minute|minutes|hour|hours|day|days)` or `cron(6 fields)`.
+   * @default 'rate(5 minutes)'
+   */
   readonly rate?: string;
   /** Pings per tick, 1-10 (one rule per 5 targets, EventBridge's limit per rule). @default 1 */
   readonly concurrency?: number;
@@ -58,18 +61,29 @@ export function checkScheduleExpression(field: string, expression: string): void
   const rate = /^rate\((\d+) (minute|minutes|hour|hours|day|days)\)$/.exec(expression);
   if (rate) {
     const value = Number(rate[1]);
-    const singular = !rate[2]!.endsWith('s');
+    const singular = !rate[2].endsWith('s');
     if (value >= 1 && singular === (value === 1)) return;
-    throw configError(field, `${JSON.stringify(expression)}: the value must be a whole number >= 1, with a singular unit only for 1 (e.g. rate(1 minute), rate(5 minutes))`);
+    throw configError(
+      field,
+      `${JSON.stringify(expression)}: the value must be a whole number >= 1, ` +
+        `with a singular unit only for 1 (e.g. rate(1 minute), rate(5 minutes))`,
+    );
   }
   const cron = /^cron\((.*)\)$/.exec(expression);
-  if (cron && cron[1]!.trim().split(/\s+/).length === 6 && /^[0-9A-Za-z*?/,#\- ]+$/.test(cron[1]!)) return;
-  throw configError(field, `${JSON.stringify(expression)} is not a schedule expression: want rate(N minutes|hours|days) or cron(minutes hours day-of-month month day-of-week year)`);
+  if (cron && cron[1].trim().split(/\s+/).length === 6 && /^[0-9A-Za-z*?/,#\- ]+$/.test(cron[1])) return;
+  throw configError(
+    field,
+    `${JSON.stringify(expression)} is not a schedule expression: ` +
+      `want rate(N minutes|hours|days) or cron(minutes hours day-of-month month day-of-week year)`,
+  );
 }
 
 /** What the chain's `uploadApi` prop takes (the chain supplies bucket, prefix, names and image). */
 export interface UploadApiOptions {
-  /** Image URI of the upload handler. @default - built and pushed with the chain's other images (or required when `images` is given) */
+  /**
+   * Image URI of the upload handler.
+   * @default - built and pushed with the chain's other images (or required when `images` is given)
+   */
   readonly imageUri?: string;
   /** Content types the API signs for. @default DEFAULT_ALLOWED_CONTENT_TYPES (jpeg, png, webp, gif, avif) */
   readonly allowedContentTypes?: string[];
@@ -166,15 +180,23 @@ export class UploadApi extends Construct {
     if (contentTypes.length === 0) throw configError(`${id}.allowedContentTypes`, 'names no content type');
     for (const type of contentTypes) {
       if (isKnown(type) && !/^[a-z0-9][a-z0-9!#$&^_.+-]*\/[a-z0-9][a-z0-9!#$&^_.+-]*$/.test(type)) {
-        throw configError(`${id}.allowedContentTypes`, `${JSON.stringify(type)} is not a lower-case media type such as image/jpeg`);
+        throw configError(
+          `${id}.allowedContentTypes`,
+          `${JSON.stringify(type)} is not a lower-case media type such as image/jpeg`,
+        );
       }
     }
     const auth = props.authorization;
     if (!auth && props.allowAnonymousUploads !== true) {
-      throw configError(`${id}.authorization`, 'is required: set a JWT or IAM authorization, or allowAnonymousUploads: true to let anyone who can reach the API get upload forms');
+      throw configError(
+        `${id}.authorization`,
+        'is required: set a JWT or IAM authorization, or allowAnonymousUploads: ' +
+          'true to let anyone who can reach the API get upload forms',
+      );
     }
     if (auth?.type === 'jwt') {
-      if (isKnown(auth.issuer) && !/^https:\/\/[^\s]+$/.test(auth.issuer)) throw configError(`${id}.authorization.issuer`, `must be an https URL, got ${JSON.stringify(auth.issuer)}`);
+      if (isKnown(auth.issuer) && !/^https:\/\/[^\s]+$/.test(auth.issuer))
+        throw configError(`${id}.authorization.issuer`, `must be an https URL, got ${JSON.stringify(auth.issuer)}`);
       if (auth.audience.length === 0) throw configError(`${id}.authorization.audience`, 'needs at least one audience');
     }
     const keepWarmRate = props.keepWarm?.rate ?? 'rate(5 minutes)';
@@ -182,7 +204,11 @@ export class UploadApi extends Construct {
     if (props.keepWarm) {
       checkScheduleExpression(`${id}.keepWarm.rate`, keepWarmRate);
       checkIntRange(`${id}.keepWarm.concurrency`, keepWarmConcurrency, 1, 10);
-      if (!isKnown(keepWarmConcurrency)) throw configError(`${id}.keepWarm.concurrency`, 'must be known at synth time (it decides how many targets are created)');
+      if (!isKnown(keepWarmConcurrency))
+        throw configError(
+          `${id}.keepWarm.concurrency`,
+          'must be known at synth time (it decides how many targets are created)',
+        );
     }
     const name = `${props.namePrefix}-upload-api`;
 
@@ -209,7 +235,11 @@ export class UploadApi extends Construct {
     });
     // A presigned POST is signed with the function's own credentials: S3 checks the upload
     // against this role, so the role may put objects under the uploads prefix and nowhere else.
-    this.function.addToPrincipalPolicy({ sid: 'SignUploads', actions: ['s3:PutObject'], resources: [`${props.sourceBucketArn}/${props.uploadsPrefix}*`] });
+    this.function.addToPrincipalPolicy({
+      sid: 'SignUploads',
+      actions: ['s3:PutObject'],
+      resources: [`${props.sourceBucketArn}/${props.uploadsPrefix}*`],
+    });
 
     const corsOrigins = props.corsAllowOrigins ?? ['*'];
     // S3 refuses a browser's preflight for the form POST unless the bucket itself allows it.
@@ -279,7 +309,12 @@ export class UploadApi extends Construct {
     const alarmArgs = { alarmActions: props.alarmActions, tags: props.tags };
     this.alarms = [
       ...new FunctionAlarms(this, 'function-alarms', { fn: this.function, ...alarmArgs }).alarms,
-      apiServerErrorsAlarm(this, 'server-errors-alarm', { apiId: this.api.id, apiName: name, stage: this.stage.name, ...alarmArgs }),
+      apiServerErrorsAlarm(this, 'server-errors-alarm', {
+        apiId: this.api.id,
+        apiName: name,
+        stage: this.stage.name,
+        ...alarmArgs,
+      }),
     ];
     new LambdaPermission(this, 'invoke-permission', {
       statementId: 'AllowUploadApiInvoke',
@@ -293,7 +328,10 @@ export class UploadApi extends Construct {
     if (props.keepWarm) this.addKeepWarm(props.namePrefix, keepWarmRate, keepWarmConcurrency, props.tags);
   }
 
-  /** Rules on the default bus with `concurrency` targets in all, each allowed to invoke the function by its own rule's ARN only. */
+  /**
+   * Rules on the default bus with `concurrency` targets in all, each allowed to invoke the function by its own rule's
+   * ARN only.
+   */
   private addKeepWarm(namePrefix: string, rate: string, concurrency: number, tags?: Record<string, string>): void {
     const input = JSON.stringify(KEEP_WARM_PING);
     for (let first = 0, index = 0; first < concurrency; first += TARGETS_PER_RULE, index += 1) {

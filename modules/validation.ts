@@ -33,7 +33,8 @@ export function checkBatchWindow(field: string, batchSize: number, maxBatchingWi
   if (batchSize > 10 && maxBatchingWindow < 1) {
     throw configError(
       field,
-      `batchSize ${batchSize} is above 10, which SQS event source mappings accept only with maxBatchingWindow >= 1 s (got ${maxBatchingWindow})`,
+      `batchSize ${batchSize} is above 10, ` +
+        `which SQS event source mappings accept only with maxBatchingWindow >= 1 s (got ${maxBatchingWindow})`,
     );
   }
 }
@@ -47,7 +48,8 @@ export function checkVisibilityTimeout(field: string, visibilityTimeout: number,
   if (visibilityTimeout < 6 * functionTimeout) {
     throw configError(
       field,
-      `visibility timeout ${visibilityTimeout} s is below 6 x the function timeout (${functionTimeout} s = ${6 * functionTimeout} s); ` +
+      `visibility timeout ${visibilityTimeout} s is below 6 x the ` +
+        `function timeout (${functionTimeout} s = ${6 * functionTimeout} s); ` +
         'raise it or lower the timeout',
     );
   }
@@ -74,24 +76,38 @@ export function checkNoLoop(opts: {
 }): void {
   if (!isKnown(opts.uploadsPrefix) || !isKnown(opts.outputPrefix)) {
     if (opts.sameBucket) {
-      throw configError('outputPrefix', 'with one bucket for uploads and outputs, uploadsPrefix and outputPrefix must be known at synth time so a loop can be ruled out');
+      throw configError(
+        'outputPrefix',
+        'with one bucket for uploads and outputs, ' +
+          'uploadsPrefix and outputPrefix must be known at synth time so a loop can be ruled out',
+      );
     }
     return;
   }
   const namesKnown = isKnown(opts.sourceBucketName) && isKnown(opts.outputBucketName);
   const sameBucket = opts.sameBucket || (namesKnown && opts.sourceBucketName === opts.outputBucketName);
   if (!sameBucket) return;
-  if (outputsWouldLoop({ sourceBucket: 'same', outputBucket: 'same', uploadsPrefix: opts.uploadsPrefix, outputPrefix: opts.outputPrefix })) {
+  if (
+    outputsWouldLoop({
+      sourceBucket: 'same',
+      outputBucket: 'same',
+      uploadsPrefix: opts.uploadsPrefix,
+      outputPrefix: opts.outputPrefix,
+    })
+  ) {
     throw configError(
       'outputPrefix',
-      `outputs under "${opts.outputPrefix}" in the source bucket would match the watched uploads prefix "${opts.uploadsPrefix}" ` +
+      `outputs under "${opts.outputPrefix}" in the source bucket ` +
+        `would match the watched uploads prefix "${opts.uploadsPrefix}" ` +
         'and trigger the chain again; use a separate output bucket or prefixes where neither starts with the other',
     );
   }
 }
 
 /** CloudWatch Logs accepts only these retention periods (days). */
-export const LOG_RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653] as const;
+export const LOG_RETENTION_DAYS = [
+  1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
+] as const;
 
 /**
  * Provisioned concurrency of a queue-driven function: 1..1000, and no more than the event source
@@ -99,18 +115,27 @@ export const LOG_RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 36
  * above it would be paid for every second and never used) nor than the function's reserved
  * concurrency (AWS refuses provisioned concurrency above it).
  */
-export function checkProvisionedConcurrency(field: string, provisioned: number | undefined, maximumConcurrency: number, reservedConcurrency?: number): void {
+export function checkProvisionedConcurrency(
+  field: string,
+  provisioned: number | undefined,
+  maximumConcurrency: number,
+  reservedConcurrency?: number,
+): void {
   if (provisioned === undefined || !isKnown(provisioned)) return;
   checkIntRange(field, provisioned, 1, 1000);
   if (isKnown(maximumConcurrency) && provisioned > maximumConcurrency) {
     throw configError(
       field,
-      `${provisioned} is above the event source mapping's maximumConcurrency (${maximumConcurrency}): the mapping never runs more invocations at once, ` +
+      `${provisioned} is above the event source mapping's maximumConcurrency (${maximumConcurrency}): ` +
+        `the mapping never runs more invocations at once, ` +
         'so the extra environments would be billed and never used; lower it or raise maximumConcurrency',
     );
   }
   if (reservedConcurrency !== undefined && isKnown(reservedConcurrency) && provisioned > reservedConcurrency) {
-    throw configError(field, `${provisioned} is above the function's reservedConcurrency (${reservedConcurrency}), which AWS refuses`);
+    throw configError(
+      field,
+      `${provisioned} is above the function's reservedConcurrency (${reservedConcurrency}), which AWS refuses`,
+    );
   }
 }
 
@@ -132,6 +157,10 @@ export function checkImageArchitecture(field: string, imageUri: string | undefin
   if (!isKnown(imageUri) || !isKnown(architecture)) return;
   const tagged = imageTagArchitecture(imageUri!);
   if (tagged !== undefined && tagged !== architecture) {
-    throw configError(field, `the tag of ${JSON.stringify(imageUri)} says ${tagged}, but the function runs on ${architecture}: build for ${architecture} or set architecture: '${tagged}'`);
+    throw configError(
+      field,
+      `the tag of ${JSON.stringify(imageUri)} says ${tagged}, but the function runs on ${architecture}: ` +
+        `build for ${architecture} or set architecture: '${tagged}'`,
+    );
   }
 }

@@ -21,7 +21,9 @@ const require = createRequire(import.meta.url);
 
 function compileConstructs() {
   rmSync(join(packageDir, 'lib'), { recursive: true, force: true });
-  execFileSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', join(root, 'tsconfig.package.json')], { stdio: 'inherit' });
+  execFileSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', join(root, 'tsconfig.package.json')], {
+    stdio: 'inherit',
+  });
 }
 
 /** Relative specifiers a compiled file loads: require("./x") in .js, from './x' and import("./x") in .d.ts. */
@@ -54,7 +56,9 @@ function pruneUnreachable(lib) {
 
 /** Copies the image sources into image-context/ and checks they hash as the repository's do. */
 function copyImageContext() {
-  const { IMAGE_SOURCES, PACKAGED_IMAGE_CONTEXT, hashImageSources, imageSourceFiles } = require(join(packageDir, 'lib', 'modules', 'source-hash.js'));
+  const { IMAGE_SOURCES, PACKAGED_IMAGE_CONTEXT, hashImageSources, imageSourceFiles } = require(
+    join(packageDir, 'lib', 'modules', 'source-hash.js'),
+  );
   const context = join(packageDir, PACKAGED_IMAGE_CONTEXT);
   rmSync(context, { recursive: true, force: true });
   for (const file of imageSourceFiles(root, IMAGE_SOURCES)) {

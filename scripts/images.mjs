@@ -30,7 +30,10 @@ import { parseArgs } from 'node:util';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 /** The offline bases that scripts/docker-setup.sh builds, by platform. */
-export const OFFLINE_BASES = { 'linux/amd64': 'image-resize-chain/base:node22-bookworm', 'linux/arm64': 'image-resize-chain/base:node22-bookworm-arm64' };
+export const OFFLINE_BASES = {
+  'linux/amd64': 'image-resize-chain/base:node22-bookworm',
+  'linux/arm64': 'image-resize-chain/base:node22-bookworm-arm64',
+};
 export const PUBLIC_BASE = 'node:22-bookworm-slim';
 const BASE_ENV = { 'linux/amd64': 'BASE_IMAGE', 'linux/arm64': 'BASE_IMAGE_ARM64' };
 const DEFAULT_TAGS = { 'linux/amd64': 'latest', 'linux/arm64': 'latest-arm64' };
@@ -69,7 +72,9 @@ function ignoredSrcFolders() {
 
 /** Files in those folders that .dockerignore lets back in (`!src/<file>` lines: what the image's emulator bundles). */
 function reincludedLocalFiles() {
-  return dockerignoreSrcLines().filter((line) => line.startsWith('!src/')).map((line) => line.slice(1));
+  return dockerignoreSrcLines()
+    .filter((line) => line.startsWith('!src/'))
+    .map((line) => line.slice(1));
 }
 
 /**
@@ -80,9 +85,21 @@ function hashedFiles() {
   const local = new Set(reincludedLocalFiles());
   const ignored = ignoredSrcFolders();
   return [
-    'Dockerfile', '.dockerignore', 'package.json', 'package-lock.json', 'tsconfig.json', 'scripts/images.mjs',
+    'Dockerfile',
+    '.dockerignore',
+    'package.json',
+    'package-lock.json',
+    'tsconfig.json',
+    'scripts/images.mjs',
     ...listFiles('containers', (rel) => rel === 'containers/base'),
-    ...listFiles('src', (rel) => rel.endsWith('.test.ts') || (ignored.some((dir) => rel.startsWith(dir)) && !local.has(rel) && ![...local].some((file) => file.startsWith(`${rel}/`)))),
+    ...listFiles(
+      'src',
+      (rel) =>
+        rel.endsWith('.test.ts') ||
+        (ignored.some((dir) => rel.startsWith(dir)) &&
+          !local.has(rel) &&
+          ![...local].some((file) => file.startsWith(`${rel}/`))),
+    ),
   ].sort();
 }
 
@@ -92,7 +109,10 @@ function sourceHash(baseId, platform, buildArgs) {
   const hash = createHash('sha256').update(`${baseId}\n${platform}\n${buildArgs.join(' ')}\n`);
   for (const file of files) {
     const mode = statSync(join(root, file)).mode & 0o111 ? 'x' : '-';
-    hash.update(`${file}\0${mode}\0`).update(readFileSync(join(root, file))).update('\0');
+    hash
+      .update(`${file}\0${mode}\0`)
+      .update(readFileSync(join(root, file)))
+      .update('\0');
   }
   return hash.digest('hex').slice(0, 16);
 }
@@ -160,7 +180,9 @@ async function main() {
   }
   const platform = values.platform;
   if (!(platform in OFFLINE_BASES)) {
-    console.error(`images: --platform must be ${Object.keys(OFFLINE_BASES).join(' or ')}, not ${JSON.stringify(platform)}`);
+    console.error(
+      `images: --platform must be ${Object.keys(OFFLINE_BASES).join(' or ')}, not ${JSON.stringify(platform)}`,
+    );
     return 2;
   }
   const baseFor = (p) => process.env[BASE_ENV[p]] ?? (imageId(OFFLINE_BASES[p]) ? OFFLINE_BASES[p] : PUBLIC_BASE);
@@ -173,7 +195,15 @@ async function main() {
   const buildBaseId = buildBase === base ? baseId : (imageId(buildBase) ?? buildBase);
   const noAttestations = attestationArgs();
   const hash = sourceHash(`${baseId} ${buildBaseId}`, platform, noAttestations);
-  const tags = Object.fromEntries(handlers.map((h) => [h, { image: `image-resize-chain/${h}:${tag}`, pinned: `image-resize-chain/${h}:src-${hash}${PINNED_SUFFIX[platform]}` }]));
+  const tags = Object.fromEntries(
+    handlers.map((h) => [
+      h,
+      {
+        image: `image-resize-chain/${h}:${tag}`,
+        pinned: `image-resize-chain/${h}:src-${hash}${PINNED_SUFFIX[platform]}`,
+      },
+    ]),
+  );
   if (values['print-tags']) {
     const plan = { base, buildBase, platform, hash, tags, buildArgs: noAttestations, hashedFiles: hashedFiles() };
     process.stdout.write(`${JSON.stringify(plan)}\n`);
@@ -195,7 +225,24 @@ async function main() {
     console.error(`images: building ${handler} on ${base} for ${platform}${stages}${secret}`);
     const started = Date.now();
     const code = await run(
-      ['build', '--platform', platform, ...noAttestations, '--build-arg', `BASE_IMAGE=${base}`, '--build-arg', `BUILD_BASE_IMAGE=${buildBase}`, '--build-arg', `HANDLER=${handler}`, ...secretArgs, '-t', image, '-t', pinned, '.'],
+      [
+        'build',
+        '--platform',
+        platform,
+        ...noAttestations,
+        '--build-arg',
+        `BASE_IMAGE=${base}`,
+        '--build-arg',
+        `BUILD_BASE_IMAGE=${buildBase}`,
+        '--build-arg',
+        `HANDLER=${handler}`,
+        ...secretArgs,
+        '-t',
+        image,
+        '-t',
+        pinned,
+        '.',
+      ],
       { DOCKER_BUILDKIT: '1', BUILDX_NO_DEFAULT_ATTESTATIONS: '1' },
     );
     if (code !== 0) {
@@ -206,16 +253,25 @@ async function main() {
     untagStaleBuilds(handler, platform, pinned);
   }
   for (const r of results) {
-    const size = spawnSync(docker, ['image', 'inspect', '--format', '{{.Size}}', r.image], { encoding: 'utf8' }).stdout.trim();
+    const size = spawnSync(docker, ['image', 'inspect', '--format', '{{.Size}}', r.image], {
+      encoding: 'utf8',
+    }).stdout.trim();
     r.megabytes = Number((Number(size) / 1e6).toFixed(1));
   }
   if (values.json) process.stdout.write(`${JSON.stringify({ base, buildBase, platform, hash, images: results })}\n`);
-  else for (const r of results) console.log(`${r.image}  ${r.megabytes} MB  ${r.built ? `built in ${r.seconds} s` : 'up to date'}  (${r.pinned})`);
+  else
+    for (const r of results)
+      console.log(
+        `${r.image}  ${r.megabytes} MB  ${r.built ? `built in ${r.seconds} s` : 'up to date'}  (${r.pinned})`,
+      );
   return 0;
 }
 
 process.chdir(root);
-main().then((code) => (process.exitCode = code), (err) => {
-  console.error(err);
-  process.exitCode = 1;
-});
+main().then(
+  (code) => (process.exitCode = code),
+  (err) => {
+    console.error(err);
+    process.exitCode = 1;
+  },
+);

@@ -45,7 +45,10 @@ const READMES: Readonly<Record<string, { path: string; readme: ModuleReadme }>> 
         'Generated from the `ImageResizeChain` CDKTF construct (`modules/` of the repository), which is also',
         'packaged for npm (`packages/image-resize-chain`).',
       ].join('\n'),
-      usageInputs: ['resize_image_uri  = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/image-resize-chain-resize:v1"', 'publish_image_uri = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/image-resize-chain-publish:v1"'],
+      usageInputs: [
+        'resize_image_uri  = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/image-resize-chain-resize:v1"',
+        'publish_image_uri = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/image-resize-chain-publish:v1"',
+      ],
     },
   },
   'modules/upload-api/main.tf.json': {
@@ -54,7 +57,10 @@ const READMES: Readonly<Record<string, { path: string; readme: ModuleReadme }>> 
       dir: `${MAIN_DIR}/modules/upload-api`,
       blockName: 'upload_api',
       title: 'upload-api (submodule of image-resize-chain)',
-      intro: 'An HTTP API `POST /uploads` answering with a presigned POST for the uploads prefix of the main module\'s source bucket, with its own function (the upload image), access logs, optional JWT or IAM authorization and keep-warm pings. It takes the bucket from the main module\'s outputs.',
+      intro:
+        "An HTTP API `POST /uploads` answering with a presigned POST for the uploads prefix of the main module's " +
+        'source bucket, with its own function (the upload image), access logs, optional JWT or ' +
+        "IAM authorization and keep-warm pings. It takes the bucket from the main module's outputs.",
       usageInputs: [
         'image_uri          = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/image-resize-chain-upload:v1"',
         'source_bucket_name = module.image_resize_chain.source_bucket_name',
@@ -70,7 +76,11 @@ const READMES: Readonly<Record<string, { path: string; readme: ModuleReadme }>> 
       dir: `${MAIN_DIR}/modules/stream-source`,
       blockName: 'stream_source',
       title: 'stream-source (submodule of image-resize-chain)',
-      intro: 'A Kinesis stream whose records reference S3 objects, feeding the main module\'s resize function beside the ingest queue: bisect on error, bounded retries, an on-failure queue, and the read grants the resize role needs. It takes the function and role from the main module\'s outputs.',
+      intro:
+        'A Kinesis stream whose records reference S3 objects, ' +
+        "feeding the main module's resize function beside the ingest queue: bisect on error, bounded retries, " +
+        'an on-failure queue, and the read grants the resize role needs. ' +
+        "It takes the function and role from the main module's outputs.",
       usageInputs: [
         'resize_invoke_target_arn = module.image_resize_chain.resize_invoke_target_arn',
         'resize_role_name         = module.image_resize_chain.resize_role_name',
@@ -98,7 +108,7 @@ export function renderPlainModules(): Record<string, string> {
   return Object.fromEntries(
     Object.entries(PLAIN_MODULE_FILES).flatMap(([path, synth]) => {
       const doc = synth();
-      const { path: readmePath, readme } = READMES[path]!;
+      const { path: readmePath, readme } = READMES[path];
       return [
         [path, render(doc)],
         [readmePath, renderModuleReadme(doc, readme, version)],

@@ -15,7 +15,10 @@ export interface WorkerOutput {
 export interface PeakMemory {
   /** VmHWM since the worker's exec (CLI peers: of their largest child so far), bench/peak-memory.ts. */
   vmHwmKiB: number;
-  /** getrusage maxRSS of the same process (CLI peers: RUSAGE_CHILDREN), which includes what its parent held: shown only for contrast. */
+  /**
+   * getrusage maxRSS of the same process (CLI peers: RUSAGE_CHILDREN), which includes what its parent held: shown only
+   * for contrast.
+   */
   getrusageMaxRssKiB?: number;
 }
 
@@ -33,13 +36,16 @@ export class BenchWorker {
 
   constructor(command: string, args: readonly string[], env: NodeJS.ProcessEnv = process.env) {
     this.child = spawn(command, args, { stdio: ['pipe', 'pipe', 'pipe'], env });
-    createInterface({ input: this.child.stdout, crlfDelay: Infinity }).on('line', (line) => this.waiting.shift()?.resolve(line));
+    createInterface({ input: this.child.stdout, crlfDelay: Infinity }).on('line', (line) =>
+      this.waiting.shift()?.resolve(line),
+    );
     this.child.stderr.on('data', (chunk: Buffer) => {
       this.stderr = (this.stderr + chunk.toString()).slice(-2000);
     });
     const fail = (why: string) => {
       this.exited = true;
-      for (const w of this.waiting.splice(0)) w.reject(new Error(`${command} ${args.join(' ')}: ${why}; stderr: ${this.stderr.trim()}`));
+      for (const w of this.waiting.splice(0))
+        w.reject(new Error(`${command} ${args.join(' ')}: ${why}; stderr: ${this.stderr.trim()}`));
     };
     this.child.on('error', (err) => fail(err.message));
     this.child.on('exit', (code, signal) => fail(`exited (${signal ?? code})`));
@@ -76,7 +82,8 @@ export class BenchWorker {
   async peakMemory(): Promise<PeakMemory> {
     const reply = await this.send({ cmd: 'rss' });
     const kib = reply.peakRssKiB;
-    if (typeof kib !== 'number' || !(kib > 0)) throw new Error(`worker reported no peak memory figure: ${JSON.stringify(reply)}`);
+    if (typeof kib !== 'number' || !(kib > 0))
+      throw new Error(`worker reported no peak memory figure: ${JSON.stringify(reply)}`);
     const old = reply.getrusageMaxRssKiB;
     return { vmHwmKiB: kib, getrusageMaxRssKiB: typeof old === 'number' ? old : undefined };
   }

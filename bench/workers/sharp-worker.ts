@@ -41,15 +41,28 @@ async function renderOurs(input: Buffer, variants: readonly VariantSpec[]): Prom
   const { resizeImage } = await import('../../src/core/pipeline');
   const { DEFAULT_LIMITS } = await import('../../src/core/limits');
   const result = await resizeImage(input, variants, DEFAULT_LIMITS);
-  return result.variants.map((v) => ({ name: v.name, format: v.format, width: v.width, height: v.height, data: v.data }));
+  return result.variants.map((v) => ({
+    name: v.name,
+    format: v.format,
+    width: v.width,
+    height: v.height,
+    data: v.data,
+  }));
 }
 
 async function renderNaive(input: Buffer, variants: readonly VariantSpec[]): Promise<Output[]> {
   const { default: sharp } = await import('sharp');
   return Promise.all(
     variants.map(async (v) => {
-      let image = sharp(input, { autoOrient: true }).resize({ width: v.width, fit: 'inside', withoutEnlargement: true });
-      image = v.format === 'jpeg' ? image.flatten({ background: '#ffffff' }).jpeg({ quality: v.quality }) : image.webp({ quality: v.quality });
+      let image = sharp(input, { autoOrient: true }).resize({
+        width: v.width,
+        fit: 'inside',
+        withoutEnlargement: true,
+      });
+      image =
+        v.format === 'jpeg'
+          ? image.flatten({ background: '#ffffff' }).jpeg({ quality: v.quality })
+          : image.webp({ quality: v.quality });
       const { data, info } = await image.toBuffer({ resolveWithObject: true });
       return { name: v.name, format: v.format, width: info.width, height: info.height, data };
     }),
@@ -82,7 +95,10 @@ lines.on('line', (line) => {
     try {
       const request = JSON.parse(line) as { cmd?: string; input: string; outDir: string; variants: VariantSpec[] };
       if (request.cmd === 'exit') process.exit(0);
-      reply = request.cmd === 'rss' ? { peakRssKiB: peakRssKiB(), getrusageMaxRssKiB: process.resourceUsage().maxRSS } : await handle(request);
+      reply =
+        request.cmd === 'rss'
+          ? { peakRssKiB: peakRssKiB(), getrusageMaxRssKiB: process.resourceUsage().maxRSS }
+          : await handle(request);
     } catch (err) {
       reply = { error: err instanceof Error ? err.message : String(err) };
     }

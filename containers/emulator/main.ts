@@ -1,4 +1,5 @@
-// Entry of the image's own Runtime Interface Emulator (/var/runtime/emulator.mjs): see src/local/cloud/lambda/emulator.ts.
+// Entry of the image's own Runtime Interface Emulator (/var/runtime/emulator.mjs): see
+// src/local/cloud/lambda/emulator.ts.
 import { emulatorMain } from '../../src/local/cloud/lambda/emulator';
 
 emulatorMain().then(

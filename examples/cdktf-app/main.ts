@@ -9,7 +9,10 @@ const app = new App();
 const stack = new TerraformStack(app, 'media');
 new AwsProvider(stack, 'aws', { region: 'eu-west-1' });
 const chain = new ImageResizeChain(stack, 'chain', { namePrefix: 'media' });
-const indexer = new ContainerFunction(stack, 'indexer', { functionName: 'media-indexer', imageUri: '123456789012.dkr.ecr.eu-west-1.amazonaws.com/indexer:v1' });
+const indexer = new ContainerFunction(stack, 'indexer', {
+  functionName: 'media-indexer',
+  imageUri: '123456789012.dkr.ecr.eu-west-1.amazonaws.com/indexer:v1',
+});
 new QueueFunctionBinding(stack, 'indexer-stage', { queue: chain.resizedQueue, fn: indexer });
 chain.grantReadOutputs(indexer);
 app.synth();

@@ -8,7 +8,15 @@ interface SdkErrorShape {
   $retryable?: { throttling?: boolean };
 }
 
-const THROTTLING = new Set(['SlowDown', 'Throttling', 'ThrottlingException', 'RequestThrottled', 'RequestThrottledException', 'TooManyRequestsException', 'RequestLimitExceeded']);
+const THROTTLING = new Set([
+  'SlowDown',
+  'Throttling',
+  'ThrottlingException',
+  'RequestThrottled',
+  'RequestThrottledException',
+  'TooManyRequestsException',
+  'RequestLimitExceeded',
+]);
 
 /** The code of a service's non-throttling faults; the webhook secret is read only for the webhook. */
 const SERVICE_CODES = { S3: 'S3_ERROR', SQS: 'SQS_ERROR', SecretsManager: 'WEBHOOK_ERROR' } as const;
@@ -23,7 +31,11 @@ export function httpStatusOf(err: unknown): number | undefined {
  * (the message is retried, then kept by the DLQ). Access errors are transient too: they are
  * configuration faults, not faults of the image, so the message must not be rejected as bad input.
  */
-export function classifyAwsError(service: keyof typeof SERVICE_CODES, err: unknown, subject: ErrorSubject): PipelineError {
+export function classifyAwsError(
+  service: keyof typeof SERVICE_CODES,
+  err: unknown,
+  subject: ErrorSubject,
+): PipelineError {
   if (err instanceof PipelineError) return err;
   const e = (err ?? {}) as SdkErrorShape;
   const name = e.name ?? 'Error';

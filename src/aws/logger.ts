@@ -18,7 +18,10 @@ export interface Logger {
   info(message: string, fields?: LogFields | Error): void;
   warn(message: string, fields?: LogFields | Error): void;
   error(message: string, fields?: LogFields | Error): void;
-  /** Adds the invocation's request id and function fields to every later line; the first call of the sandbox sets `cold_start`. */
+  /**
+   * Adds the invocation's request id and function fields to every later line; the first call of the sandbox sets
+   * `cold_start`.
+   */
   addContext(context: Context): void;
 }
 
@@ -26,7 +29,15 @@ export type LogFields = Record<string, unknown>;
 export type LogLevelName = 'TRACE' | 'DEBUG' | 'INFO' | 'WARN' | 'ERROR' | 'CRITICAL' | 'SILENT';
 
 /** Thresholds as Powertools numbers them; a line is written when its level is at or above the logger's. */
-const LEVELS: Record<LogLevelName, number> = { TRACE: 6, DEBUG: 8, INFO: 12, WARN: 16, ERROR: 20, CRITICAL: 24, SILENT: 28 };
+const LEVELS: Record<LogLevelName, number> = {
+  TRACE: 6,
+  DEBUG: 8,
+  INFO: 12,
+  WARN: 16,
+  ERROR: 20,
+  CRITICAL: 24,
+  SILENT: 28,
+};
 
 export interface LoggerOptions {
   /** Environment read once, at creation. @default process.env */
@@ -57,10 +68,14 @@ export function logLevelFromEnv(env: NodeJS.ProcessEnv): { level: LogLevelName; 
   return raw && !asked ? { level, invalid: raw } : { level };
 }
 
-/** The X-Ray trace id of the current invocation: aws-lambda-ric's invoke store, else `_X_AMZN_TRACE_ID` (Root=…;Parent=…). */
+/**
+ * The X-Ray trace id of the current invocation: aws-lambda-ric's invoke store, else `_X_AMZN_TRACE_ID`
+ * (Root=…;Parent=…).
+ */
 function xrayTraceId(env: NodeJS.ProcessEnv): string | undefined {
   // aws-lambda-ric publishes its per-invocation store on globalThis.awslambda (Powertools reads it the same way).
-  const store = (globalThis as { awslambda?: { InvokeStore?: { getXRayTraceId?: () => string | undefined } } }).awslambda?.InvokeStore;
+  const store = (globalThis as { awslambda?: { InvokeStore?: { getXRayTraceId?: () => string | undefined } } })
+    .awslambda?.InvokeStore;
   const header = store?.getXRayTraceId?.() ?? env._X_AMZN_TRACE_ID;
   if (!header) return undefined;
   if (!header.includes('=')) return header;
@@ -108,7 +123,15 @@ export function createLogger(serviceName: string, opts: LoggerOptions = {}): Log
   const log = (name: 'DEBUG' | 'INFO' | 'WARN' | 'ERROR', message: string, fields?: LogFields | Error) => {
     if (LEVELS[name] < threshold) return;
     const extra = fields instanceof Error ? { error: fields } : fields;
-    const record = { level: name, message, timestamp: now().toISOString(), service: serviceName, ...contextFields, xray_trace_id: xrayTraceId(env), ...extra };
+    const record = {
+      level: name,
+      message,
+      timestamp: now().toISOString(),
+      service: serviceName,
+      ...contextFields,
+      xray_trace_id: xrayTraceId(env),
+      ...extra,
+    };
     write(name, JSON.stringify(record, jsonReplacer()));
   };
 
@@ -128,7 +151,11 @@ export function createLogger(serviceName: string, opts: LoggerOptions = {}): Log
       coldStartPending = false;
     },
   };
-  if (invalid !== undefined) logger.warn(`log level ${JSON.stringify(invalid)} is not one of ${Object.keys(LEVELS).join(', ')}: using ${level}`, { field: 'LOG_LEVEL' });
+  if (invalid !== undefined)
+    logger.warn(
+      `log level ${JSON.stringify(invalid)} is not one of ${Object.keys(LEVELS).join(', ')}: using ${level}`,
+      { field: 'LOG_LEVEL' },
+    );
   return logger;
 }
 

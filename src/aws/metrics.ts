@@ -14,7 +14,10 @@ import { coldStartMetrics, FUNCTION_DIMENSION, METRICS_NAMESPACE, type MetricGro
  * Powertools writes for the same metrics.
  */
 export interface MetricsEmitter {
-  /** Writes one EMF record per group of the invocation `context`, plus `ColdStart` on the sandbox's first on-demand invocation. */
+  /**
+   * Writes one EMF record per group of the invocation `context`, plus `ColdStart` on the sandbox's first on-demand
+   * invocation.
+   */
   publish(context: Context, groups: readonly MetricGroup[]): void;
 }
 
@@ -34,17 +37,30 @@ const MAX_VALUES = 100;
  * The EMF records of `group` for function `functionName` (one per 100 values of its longest
  * metric), with `properties` (e.g. the request id) as searchable fields that are not dimensions.
  */
-export function emfRecords(group: MetricGroup, functionName: string, timestamp: Date, properties: Record<string, string> = {}): Array<Record<string, unknown>> {
+export function emfRecords(
+  group: MetricGroup,
+  functionName: string,
+  timestamp: Date,
+  properties: Record<string, string> = {},
+): Array<Record<string, unknown>> {
   const dimensions = { [FUNCTION_DIMENSION]: functionName, ...group.dimensions };
   const longest = Math.max(1, ...group.metrics.map((m) => m.values.length));
   const records: Array<Record<string, unknown>> = [];
   for (let from = 0; from < longest; from += MAX_VALUES) {
     const metrics = group.metrics.filter((m) => m.values.length > from);
-    const values = Object.fromEntries(metrics.map((m) => [m.name, m.values.length === 1 ? m.values[0] : m.values.slice(from, from + MAX_VALUES)]));
+    const values = Object.fromEntries(
+      metrics.map((m) => [m.name, m.values.length === 1 ? m.values[0] : m.values.slice(from, from + MAX_VALUES)]),
+    );
     records.push({
       _aws: {
         Timestamp: timestamp.getTime(),
-        CloudWatchMetrics: [{ Namespace: METRICS_NAMESPACE, Dimensions: [Object.keys(dimensions)], Metrics: metrics.map((m) => ({ Name: m.name, Unit: m.unit })) }],
+        CloudWatchMetrics: [
+          {
+            Namespace: METRICS_NAMESPACE,
+            Dimensions: [Object.keys(dimensions)],
+            Metrics: metrics.map((m) => ({ Name: m.name, Unit: m.unit })),
+          },
+        ],
       },
       ...properties,
       ...dimensions,
@@ -54,7 +70,10 @@ export function emfRecords(group: MetricGroup, functionName: string, timestamp: 
   return records;
 }
 
-/** True for the first invocation of an on-demand sandbox (not provisioned concurrency or SnapStart), as Powertools counts cold starts. */
+/**
+ * True for the first invocation of an on-demand sandbox (not provisioned concurrency or SnapStart), as Powertools
+ * counts cold starts.
+ */
 export function isOnDemandSandbox(env: NodeJS.ProcessEnv): boolean {
   return env.AWS_LAMBDA_INITIALIZATION_TYPE?.trim() === 'on-demand';
 }
@@ -71,7 +90,8 @@ export function createMetrics(opts: MetricsOptions = {}): MetricsEmitter {
       coldStartPending = false;
       const at = now();
       for (const group of all) {
-        for (const record of emfRecords(group, context.functionName, at, { function_request_id: context.awsRequestId })) write(JSON.stringify(record));
+        for (const record of emfRecords(group, context.functionName, at, { function_request_id: context.awsRequestId }))
+          write(JSON.stringify(record));
       }
     },
   };

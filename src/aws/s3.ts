@@ -8,7 +8,12 @@ import { classifyAwsError, httpStatusOf } from './errors';
  * Reads an object into memory, refusing it as `TOO_LARGE` as soon as its length passes
  * `maxBytes` (before downloading when S3 states the length). A missing object is `NOT_FOUND`.
  */
-export async function getObjectBytes(s3: S3Client, bucket: string, key: string, maxBytes: number): Promise<{ data: Buffer; eTag: string }> {
+export async function getObjectBytes(
+  s3: S3Client,
+  bucket: string,
+  key: string,
+  maxBytes: number,
+): Promise<{ data: Buffer; eTag: string }> {
   const subject = { bucket, key };
   let body: Readable;
   let eTag: string;
@@ -18,7 +23,11 @@ export async function getObjectBytes(s3: S3Client, bucket: string, key: string, 
     body = res.Body as Readable;
     if ((res.ContentLength ?? 0) > maxBytes) {
       body.destroy();
-      throw new PipelineError('TOO_LARGE', `object is ${res.ContentLength} bytes, above the limit of ${maxBytes}`, subject);
+      throw new PipelineError(
+        'TOO_LARGE',
+        `object is ${res.ContentLength} bytes, above the limit of ${maxBytes}`,
+        subject,
+      );
     }
   } catch (err) {
     if (httpStatusOf(err) === 404 || (err as Error).name === 'NoSuchKey') {
@@ -44,7 +53,11 @@ export async function getObjectBytes(s3: S3Client, bucket: string, key: string, 
 }
 
 /** HEADs an object: its size and user metadata, or `undefined` when it does not exist. */
-export async function headObject(s3: S3Client, bucket: string, key: string): Promise<{ bytes: number; eTag: string; metadata: Record<string, string> } | undefined> {
+export async function headObject(
+  s3: S3Client,
+  bucket: string,
+  key: string,
+): Promise<{ bytes: number; eTag: string; metadata: Record<string, string> } | undefined> {
   try {
     const res = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
     return { bytes: res.ContentLength ?? 0, eTag: stripQuotes(res.ETag ?? ''), metadata: res.Metadata ?? {} };

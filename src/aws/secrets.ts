@@ -12,7 +12,10 @@ export async function getSecretString(secretId: string): Promise<string> {
   client ??= new SecretsManagerClient({});
   try {
     const res = await client.send(new GetSecretValueCommand({ SecretId: secretId }));
-    if (!res.SecretString) throw new PipelineError('INVALID_CONFIG', `secret ${secretId} has no string value`, { field: 'WEBHOOK_SECRET_ARN' });
+    if (!res.SecretString)
+      throw new PipelineError('INVALID_CONFIG', `secret ${secretId} has no string value`, {
+        field: 'WEBHOOK_SECRET_ARN',
+      });
     return res.SecretString;
   } catch (err) {
     if (err instanceof PipelineError) throw err;

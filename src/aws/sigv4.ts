@@ -53,7 +53,13 @@ export interface SigV4Scope {
  */
 export async function sigV4SigningKey(secretAccessKey: string, scope: SigV4Scope): Promise<Buffer> {
   // The access key id only names the cache entry; the key depends on the secret and scope alone.
-  const key = await getSigningKey(NodeSha256, { accessKeyId: '', secretAccessKey }, scope.day, scope.region, scope.service);
+  const key = await getSigningKey(
+    NodeSha256,
+    { accessKeyId: '', secretAccessKey },
+    scope.day,
+    scope.region,
+    scope.service,
+  );
   return Buffer.from(key);
 }
 
@@ -62,7 +68,12 @@ export async function sigV4SigningKey(secretAccessKey: string, scope: SigV4Scope
  * POST form the string to sign is the base64 policy as sent.
  */
 export function sigV4Signature(secretAccessKey: string, scope: SigV4Scope, stringToSign: string): Promise<string> {
-  const signer = new SignatureV4({ credentials: { accessKeyId: '', secretAccessKey }, region: scope.region, service: scope.service, sha256: NodeSha256 });
+  const signer = new SignatureV4({
+    credentials: { accessKeyId: '', secretAccessKey },
+    region: scope.region,
+    service: scope.service,
+    sha256: NodeSha256,
+  });
   // The signer reads only the day of the date it is given.
   const signingDate = new Date(`${scope.day.slice(0, 4)}-${scope.day.slice(4, 6)}-${scope.day.slice(6, 8)}T00:00:00Z`);
   return signer.sign(stringToSign, { signingDate, signingRegion: scope.region, signingService: scope.service });

@@ -12,7 +12,10 @@ const MAX_BATCH_BYTES = 1024 * 1024;
  * (the local stand-in refuses characters outside the Basic Multilingual Plane, which SQS allows).
  */
 export function asciiJson(value: unknown): string {
-  return JSON.stringify(value).replace(/[\u007f-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  return JSON.stringify(value).replace(
+    /[\u007f-\uffff]/g,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  );
 }
 
 /** Splits entries into SendMessageBatch-sized chunks by count and by total body size. */
@@ -38,14 +41,30 @@ export function chunkBatch<T extends { body: string }>(entries: readonly T[]): T
  * Sends messages with as few SendMessageBatch calls as the limits allow. Returns the ids that
  * were not accepted, each with its error; a call that fails outright fails all its entries.
  */
-export async function sendMessages(sqs: SQSClient, queueUrl: string, entries: ReadonlyArray<{ id: string; body: string }>): Promise<Map<string, PipelineError>> {
+export async function sendMessages(
+  sqs: SQSClient,
+  queueUrl: string,
+  entries: ReadonlyArray<{ id: string; body: string }>,
+): Promise<Map<string, PipelineError>> {
   const failures = new Map<string, PipelineError>();
   await Promise.all(
     chunkBatch(entries).map(async (chunk) => {
       try {
-        const res = await sqs.send(new SendMessageBatchCommand({ QueueUrl: queueUrl, Entries: chunk.map((e) => ({ Id: e.id, MessageBody: e.body })) }));
+        const res = await sqs.send(
+          new SendMessageBatchCommand({
+            QueueUrl: queueUrl,
+            Entries: chunk.map((e) => ({ Id: e.id, MessageBody: e.body })),
+          }),
+        );
         for (const f of res.Failed ?? []) {
-          failures.set(f.Id ?? '', new PipelineError('SQS_ERROR', `SendMessageBatch entry ${f.Id} failed: ${f.Code} ${f.Message ?? ''}`.trim(), { messageId: f.Id }));
+          failures.set(
+            f.Id ?? '',
+            new PipelineError(
+              'SQS_ERROR',
+              `SendMessageBatch entry ${f.Id} failed: ${f.Code} ${f.Message ?? ''}`.trim(),
+              { messageId: f.Id },
+            ),
+          );
         }
       } catch (err) {
         const error = classifyAwsError('SQS', err, {});

@@ -36,7 +36,8 @@ function asUsageError(err: unknown): UsageError | undefined {
   const quoted = /'([^']*)'/.exec(message)?.[1] ?? '';
   const flag = quoted.replace(/ <value>$/, '');
   if (code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') return new UsageError(`unknown option ${flag}`);
-  if (code === 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL') return new UsageError(`unexpected argument ${JSON.stringify(quoted)}`);
+  if (code === 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL')
+    return new UsageError(`unexpected argument ${JSON.stringify(quoted)}`);
   if (code !== 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE') return new UsageError(message);
   if (message.endsWith('argument missing')) return new UsageError(`${flag} needs a value`);
   if (message.endsWith('does not take an argument')) return new UsageError(`${flag} takes no value`);
@@ -61,7 +62,8 @@ function writeUsageError(err: UsageError, [command, ...args]: readonly string[])
 function int(value: string | undefined, name: string, fallback: number): number {
   if (value === undefined) return fallback;
   const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw new UsageError(`--${name} must be a positive integer, got ${JSON.stringify(value)}`);
+  if (!Number.isInteger(n) || n < 1)
+    throw new UsageError(`--${name} must be a positive integer, got ${JSON.stringify(value)}`);
   return n;
 }
 
@@ -74,15 +76,29 @@ function portOption(value: string | undefined, fallback: number): number {
 }
 
 /** --containers [--resize-image I] [--publish-image I] [--upload-image I], or undefined: processes. */
-function containersOption(values: { containers?: boolean; 'resize-image'?: string; 'publish-image'?: string; 'upload-image'?: string }): LocalContainersOptions | undefined {
-  return values.containers ? { resizeImage: values['resize-image'], publishImage: values['publish-image'], uploadImage: values['upload-image'] } : undefined;
+function containersOption(values: {
+  containers?: boolean;
+  'resize-image'?: string;
+  'publish-image'?: string;
+  'upload-image'?: string;
+}): LocalContainersOptions | undefined {
+  return values.containers
+    ? {
+        resizeImage: values['resize-image'],
+        publishImage: values['publish-image'],
+        uploadImage: values['upload-image'],
+      }
+    : undefined;
 }
 
 /**
  * --stream [--stream-shards N]: the local stream source, or undefined without --stream. Shards
  * 1..100 (the local stream's range), default 1 as the module's shardCount.
  */
-function streamSourceOption(values: { stream?: boolean; 'stream-shards'?: string }): { shardCount: number } | undefined {
+function streamSourceOption(values: {
+  stream?: boolean;
+  'stream-shards'?: string;
+}): { shardCount: number } | undefined {
   if (!values.stream) {
     if (values['stream-shards'] !== undefined) throw new UsageError('--stream-shards needs --stream');
     return undefined;
@@ -116,7 +132,8 @@ async function main(argv: string[]): Promise<number> {
       }
       if (values.ui) {
         if (positionals.length > 0) throw new UsageError('start --ui takes no folder: drop images on the page');
-        if (values.stream) throw new UsageError('start --ui takes no --stream: use up --ui --stream for the page beside the stream');
+        if (values.stream)
+          throw new UsageError('start --ui takes no --stream: use up --ui --stream for the page beside the stream');
         return untilStopped((stop) =>
           startUiCommand({
             until: stop,
@@ -154,7 +171,10 @@ async function main(argv: string[]): Promise<number> {
       if (positionals.length > 0) throw new UsageError('up takes no positional arguments');
       const allowedOrigins = (values['allow-origin'] ?? []).map((value) => {
         const origin = normalizeOrigin(value);
-        if (!origin) throw new UsageError(`--allow-origin wants an http(s) origin such as http://localhost:3000, got ${JSON.stringify(value)}`);
+        if (!origin)
+          throw new UsageError(
+            `--allow-origin wants an http(s) origin such as http://localhost:3000, got ${JSON.stringify(value)}`,
+          );
         return origin;
       });
       const streamSource = streamSourceOption(values);
@@ -182,7 +202,8 @@ async function main(argv: string[]): Promise<number> {
     }
     case 'tf-override': {
       const { values, positionals } = parseCommandArgs(TF_OVERRIDE_USAGE, rest);
-      if (positionals.length > 0) throw new UsageError('tf-override takes no positional arguments (the folder goes in --dir)');
+      if (positionals.length > 0)
+        throw new UsageError('tf-override takes no positional arguments (the folder goes in --dir)');
       return tfOverrideCommand({ dir: values.dir, endpoint: values.endpoint });
     }
     case 'invoke': {
@@ -195,7 +216,13 @@ async function main(argv: string[]): Promise<number> {
         if (eq <= 0) throw new UsageError(`--env wants NAME=value, got ${JSON.stringify(pair)}`);
         env[pair.slice(0, eq)] = pair.slice(eq + 1);
       }
-      const outcome = await invokeCommand({ handler: positionals[0]!, eventFile: values.event, image: values.image, env, timeoutSeconds: int(values.timeout, 'timeout', 30) });
+      const outcome = await invokeCommand({
+        handler: positionals[0],
+        eventFile: values.event,
+        image: values.image,
+        env,
+        timeoutSeconds: int(values.timeout, 'timeout', 30),
+      });
       return outcome.exitCode;
     }
     case 'resize': {
@@ -210,9 +237,12 @@ async function main(argv: string[]): Promise<number> {
       if (kind !== 's3-put') throw new UsageError(`unknown event kind ${JSON.stringify(kind)} (known: s3-put)`);
       const { values } = parseCommandArgs(EVENT_USAGE, args);
       const size = values.size === undefined ? undefined : Number(values.size);
-      if (size !== undefined && (!Number.isInteger(size) || size < 0)) throw new UsageError(`--size must be a byte count, got ${JSON.stringify(values.size)}`);
+      if (size !== undefined && (!Number.isInteger(size) || size < 0))
+        throw new UsageError(`--size must be a byte count, got ${JSON.stringify(values.size)}`);
       const { etag: eTag, region, raw } = values;
-      process.stdout.write(`${s3PutEvent({ bucket: values.bucket ?? '', key: values.key ?? '', size, eTag, region, raw })}\n`);
+      process.stdout.write(
+        `${s3PutEvent({ bucket: values.bucket ?? '', key: values.key ?? '', size, eTag, region, raw })}\n`,
+      );
       return 0;
     }
     case 'cost': {

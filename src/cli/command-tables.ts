@@ -8,4 +8,12 @@ import { TF_OVERRIDE_USAGE } from './commands/tf-override';
 import { UP_USAGE } from './commands/up';
 import type { CommandUsage } from './usage';
 
-export const COMMAND_USAGES: readonly CommandUsage[] = [START_USAGE, UP_USAGE, TF_OVERRIDE_USAGE, INVOKE_USAGE, RESIZE_USAGE, EVENT_USAGE, COST_USAGE];
+export const COMMAND_USAGES: readonly CommandUsage[] = [
+  START_USAGE,
+  UP_USAGE,
+  TF_OVERRIDE_USAGE,
+  INVOKE_USAGE,
+  RESIZE_USAGE,
+  EVENT_USAGE,
+  COST_USAGE,
+];

@@ -44,7 +44,10 @@ const SYNOPSIS_WIDTH = 112;
 /** The parseArgs option config of a command's table. */
 export function parseOptionsOf(usage: CommandUsage): NonNullable<ParseArgsConfig['options']> {
   return Object.fromEntries(
-    Object.entries(usage.options).map(([name, spec]) => [name, spec.multiple ? { type: spec.type, multiple: true } : { type: spec.type }]),
+    Object.entries(usage.options).map(([name, spec]) => [
+      name,
+      spec.multiple ? { type: spec.type, multiple: true } : { type: spec.type },
+    ]),
   );
 }
 
@@ -57,7 +60,9 @@ function optionSynopsis(name: string, spec: OptionSpec): string {
 
 /** The synopsis lines of a form, wrapped at SYNOPSIS_WIDTH. */
 function synopsisLines(usage: CommandUsage, form: UsageForm): string[] {
-  const head = ['  resize-chain', usage.name, form.flag, form.positionals].filter((part) => part !== undefined).join(' ');
+  const head = ['  resize-chain', usage.name, form.flag, form.positionals]
+    .filter((part) => part !== undefined)
+    .join(' ');
   const indent = ' '.repeat(`  resize-chain ${usage.name} `.length);
   const parts = form.shows.map((name) => {
     const spec = usage.options[name];
@@ -66,7 +71,7 @@ function synopsisLines(usage: CommandUsage, form: UsageForm): string[] {
   });
   const lines = [head];
   for (const part of parts) {
-    const last = lines[lines.length - 1]!;
+    const last = lines[lines.length - 1];
     if (`${last} ${part}`.length > SYNOPSIS_WIDTH && last.trim() !== '') lines.push(`${indent}${part}`);
     else lines[lines.length - 1] = `${last} ${part}`;
   }
@@ -76,7 +81,9 @@ function synopsisLines(usage: CommandUsage, form: UsageForm): string[] {
 /** The usage text of every command: each form's synopsis, then its description indented. */
 export function usageText(commands: readonly CommandUsage[]): string {
   const blocks = commands.flatMap((usage) =>
-    usage.forms.map((form) => [...synopsisLines(usage, form), ...form.description.split('\n').map((line) => `      ${line}`)].join('\n')),
+    usage.forms.map((form) =>
+      [...synopsisLines(usage, form), ...form.description.split('\n').map((line) => `      ${line}`)].join('\n'),
+    ),
   );
   return `Usage:\n${blocks.join('\n')}\n`;
 }
@@ -86,7 +93,10 @@ export function usageText(commands: readonly CommandUsage[]): string {
  * several forms (`start`, `start --ui`) gives the form whose flag `args` use, else the plain form.
  */
 export function synopsisOf(usage: CommandUsage, args: readonly string[]): string {
-  const form = usage.forms.find((f) => f.flag !== undefined && args.includes(f.flag)) ?? usage.forms.find((f) => f.flag === undefined) ?? usage.forms[0]!;
+  const form =
+    usage.forms.find((f) => f.flag !== undefined && args.includes(f.flag)) ??
+    usage.forms.find((f) => f.flag === undefined) ??
+    usage.forms[0];
   return synopsisLines(usage, form)
     .map((line) => line.trim())
     .join(' ');
@@ -95,8 +105,12 @@ export function synopsisOf(usage: CommandUsage, args: readonly string[]): string
 /** What parseArgs gives for a table's options: strings, booleans, or lists of them for `multiple`. */
 export type ParsedOptions<O extends Readonly<Record<string, OptionSpec>>> = {
   [K in keyof O]?: O[K] extends { readonly type: 'boolean' }
-    ? O[K] extends { readonly multiple: true } ? boolean[] : boolean
-    : O[K] extends { readonly multiple: true } ? string[] : string;
+    ? O[K] extends { readonly multiple: true }
+      ? boolean[]
+      : boolean
+    : O[K] extends { readonly multiple: true }
+      ? string[]
+      : string;
 };
 
 /**
@@ -107,7 +121,12 @@ export function parseCommandArgs<O extends Readonly<Record<string, OptionSpec>>>
   usage: CommandUsage & { readonly options: O },
   args: string[],
 ): { values: ParsedOptions<O>; positionals: string[] } {
-  const { values, positionals } = parseArgs({ args, allowPositionals: usage.allowPositionals, options: parseOptionsOf(usage), strict: true });
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: usage.allowPositionals,
+    options: parseOptionsOf(usage),
+    strict: true,
+  });
   // parseArgs types its values from a literal config only; the table's types say the same per option.
   return { values: values as ParsedOptions<O>, positionals };
 }

@@ -11,7 +11,10 @@ export function readVariantsFile(path: string): VariantSpec[] {
   try {
     text = readFileSync(path, 'utf8');
   } catch (err) {
-    throw configError(path, `cannot read the variant spec file (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+    throw configError(
+      path,
+      `cannot read the variant spec file (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`,
+    );
   }
   return parseVariantSpecs(text, path);
 }

@@ -41,7 +41,9 @@ export interface PublishConfig {
   readonly outputBucket: string;
   readonly outputPrefix: string;
   readonly concurrency: number;
-  /** `secretArn`: the Secrets Manager secret holding the signing key; without it, `WEBHOOK_SECRET` holds the key itself. */
+  /**
+   * `secretArn`: the Secrets Manager secret holding the signing key; without it, `WEBHOOK_SECRET` holds the key itself.
+   */
   readonly webhook?: { readonly url: string; readonly timeoutMs: number; readonly secretArn?: string };
 }
 
@@ -66,11 +68,17 @@ export function publishConfigFromEnv(env: Env): PublishConfig {
     }
     const allowHttp = boolEnv(env, 'WEBHOOK_ALLOW_HTTP', false);
     if (parsed.protocol !== 'https:' && !(allowHttp && parsed.protocol === 'http:')) {
-      throw configError('WEBHOOK_URL', `must use https (set WEBHOOK_ALLOW_HTTP=true to allow http), got ${parsed.protocol}`);
+      throw configError(
+        'WEBHOOK_URL',
+        `must use https (set WEBHOOK_ALLOW_HTTP=true to allow http), got ${parsed.protocol}`,
+      );
     }
     const secretArn = env.WEBHOOK_SECRET_ARN?.trim() || undefined;
     if (!env.WEBHOOK_SECRET && !secretArn) {
-      throw configError('WEBHOOK_SECRET_ARN', 'or WEBHOOK_SECRET is required when WEBHOOK_URL is set (deliveries are always signed)');
+      throw configError(
+        'WEBHOOK_SECRET_ARN',
+        'or WEBHOOK_SECRET is required when WEBHOOK_URL is set (deliveries are always signed)',
+      );
     }
     webhook = { url, timeoutMs: intEnv(env, 'WEBHOOK_TIMEOUT_MS', 5000, 100, 30000), secretArn };
   }
@@ -84,7 +92,9 @@ export function publishConfigFromEnv(env: Env): PublishConfig {
 
 function outputPrefixFromEnv(env: Env): string {
   const prefix = env.OUTPUT_PREFIX ?? '';
-  if (prefix.startsWith('/')) throw configError('OUTPUT_PREFIX', `must not start with "/", got ${JSON.stringify(prefix)}`);
-  if (prefix !== '' && !prefix.endsWith('/')) throw configError('OUTPUT_PREFIX', `must end with "/", got ${JSON.stringify(prefix)}`);
+  if (prefix.startsWith('/'))
+    throw configError('OUTPUT_PREFIX', `must not start with "/", got ${JSON.stringify(prefix)}`);
+  if (prefix !== '' && !prefix.endsWith('/'))
+    throw configError('OUTPUT_PREFIX', `must end with "/", got ${JSON.stringify(prefix)}`);
   return prefix;
 }

@@ -7,7 +7,10 @@ export interface ResizedSource {
   key: string;
   eTag: string;
   versionId?: string;
-  /** When S3 reported the upload (the notification's event time), when known: the start of the upload-to-manifest latency. */
+  /**
+   * When S3 reported the upload (the notification's event time), when known: the start of the upload-to-manifest
+   * latency.
+   */
   uploadedAt?: string;
   size: number;
   width: number;
@@ -44,7 +47,11 @@ export interface ImageRejectedEvent {
   rejectedAt: string;
 }
 
-export function imageResizedEvent(source: ResizedSource, variants: ResizedVariant[], processedAt: Date): ImageResizedEvent {
+export function imageResizedEvent(
+  source: ResizedSource,
+  variants: ResizedVariant[],
+  processedAt: Date,
+): ImageResizedEvent {
   return { type: 'image.resized', version: 1, source, variants, processedAt: processedAt.toISOString() };
 }
 
@@ -53,7 +60,14 @@ export function imageRejectedEvent(
   error: { code: ErrorCode; message: string },
   rejectedAt: Date,
 ): ImageRejectedEvent {
-  return { type: 'image.rejected', version: 1, source, code: error.code, message: error.message, rejectedAt: rejectedAt.toISOString() };
+  return {
+    type: 'image.rejected',
+    version: 1,
+    source,
+    code: error.code,
+    message: error.message,
+    rejectedAt: rejectedAt.toISOString(),
+  };
 }
 
 const VARIANT_FIELDS: Array<[keyof ResizedVariant, 'string' | 'number']> = [
@@ -83,14 +97,20 @@ export function parseImageResizedEvent(body: string, messageId?: string): ImageR
   if (ev.type !== 'image.resized') throw fail(`type is ${JSON.stringify(ev.type)}, expected "image.resized"`);
   if (ev.version !== 1) throw fail(`version ${JSON.stringify(ev.version)} is not supported (supported: 1)`);
   const source = ev.source as Record<string, unknown> | undefined;
-  if (!source || typeof source.bucket !== 'string' || typeof source.key !== 'string' || typeof source.eTag !== 'string') {
+  if (
+    !source ||
+    typeof source.bucket !== 'string' ||
+    typeof source.key !== 'string' ||
+    typeof source.eTag !== 'string'
+  ) {
     throw fail('source.bucket, source.key and source.eTag are required strings');
   }
   if (!Array.isArray(ev.variants) || ev.variants.length === 0) throw fail('variants must be a non-empty array');
   ev.variants.forEach((v: unknown, i: number) => {
     if (typeof v !== 'object' || v === null) throw fail(`variants[${i}] is not an object`);
     for (const [field, type] of VARIANT_FIELDS) {
-      if (typeof (v as Record<string, unknown>)[field] !== type) throw fail(`variants[${i}].${field} must be a ${type}`);
+      if (typeof (v as Record<string, unknown>)[field] !== type)
+        throw fail(`variants[${i}].${field} must be a ${type}`);
     }
   });
   if (typeof ev.processedAt !== 'string') throw fail('processedAt must be an ISO timestamp');

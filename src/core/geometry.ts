@@ -50,18 +50,29 @@ export function planVariant(spec: VariantSpec, width: number, height: number): V
   const scaledWidth = scaled(width, scale);
   const scaledHeight = scaled(height, scale);
   if (spec.fit === 'contain' && boxHeight !== undefined) {
-    return { spec, scale, scaledWidth, scaledHeight, width: Math.max(boxWidth, scaledWidth), height: Math.max(boxHeight, scaledHeight) };
+    return {
+      spec,
+      scale,
+      scaledWidth,
+      scaledHeight,
+      width: Math.max(boxWidth, scaledWidth),
+      height: Math.max(boxHeight, scaledHeight),
+    };
   }
   return { spec, scale, scaledWidth, scaledHeight, width: scaledWidth, height: scaledHeight };
 }
-
 
 /**
  * The JPEG DCT scale (libjpeg shrink-on-load: 1, 2, 4 or 8) that decodes straight to the smallest
  * picture still at least `needWidth` x `needHeight` (stored orientation), as Pillow's `draft()` does.
  * libjpeg rounds scaled sizes up, so a 4000 px side decodes to 2000 at 1/2 and 1000 at 1/4.
  */
-export function jpegDctShrink(storedWidth: number, storedHeight: number, needWidth: number, needHeight: number): 1 | 2 | 4 | 8 {
+export function jpegDctShrink(
+  storedWidth: number,
+  storedHeight: number,
+  needWidth: number,
+  needHeight: number,
+): 1 | 2 | 4 | 8 {
   for (const shrink of [8, 4, 2] as const) {
     if (Math.ceil(storedWidth / shrink) >= needWidth && Math.ceil(storedHeight / shrink) >= needHeight) return shrink;
   }
@@ -73,7 +84,12 @@ export function jpegDctShrink(storedWidth: number, storedHeight: number, needWid
  * (src/pipeline.cc): 8/4/2 when the reduction is >= 8/4/2, halved when int(reduction) equals it
  * ("libjpeg rounding"), so only reductions >= 3, 5, 9 get 2, 4, 8.
  */
-export function sharpJpegShrink(storedWidth: number, storedHeight: number, needWidth: number, needHeight: number): 1 | 2 | 4 | 8 {
+export function sharpJpegShrink(
+  storedWidth: number,
+  storedHeight: number,
+  needWidth: number,
+  needHeight: number,
+): 1 | 2 | 4 | 8 {
   const reduction = Math.min(storedWidth / needWidth, storedHeight / needHeight);
   let shrink: 1 | 2 | 4 | 8 = reduction >= 8 ? 8 : reduction >= 4 ? 4 : reduction >= 2 ? 2 : 1;
   if (shrink > 1 && Math.trunc(reduction) === shrink) shrink = (shrink / 2) as 2 | 4;

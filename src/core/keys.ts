@@ -16,7 +16,11 @@ export function outputFolder(sourceKey: string, outputPrefix: string): string {
 }
 
 /** Deterministic output key of one variant: same source key, same variant -> same key (idempotent retries). */
-export function variantKey(sourceKey: string, outputPrefix: string, variant: Pick<VariantSpec, 'name' | 'format'>): string {
+export function variantKey(
+  sourceKey: string,
+  outputPrefix: string,
+  variant: Pick<VariantSpec, 'name' | 'format'>,
+): string {
   return `${outputFolder(sourceKey, outputPrefix)}${variant.name}.${extensionFor(variant.format)}`;
 }
 
@@ -29,7 +33,12 @@ export function manifestKey(sourceKey: string, outputPrefix: string): string {
  * True when objects written under `outputPrefix` in the output bucket would land under the
  * watched `uploadsPrefix` of the source bucket, which would trigger the chain forever.
  */
-export function outputsWouldLoop(opts: { sourceBucket: string; uploadsPrefix: string; outputBucket: string; outputPrefix: string }): boolean {
+export function outputsWouldLoop(opts: {
+  sourceBucket: string;
+  uploadsPrefix: string;
+  outputBucket: string;
+  outputPrefix: string;
+}): boolean {
   if (opts.sourceBucket !== opts.outputBucket) return false;
   return opts.outputPrefix.startsWith(opts.uploadsPrefix) || opts.uploadsPrefix.startsWith(opts.outputPrefix);
 }

@@ -15,7 +15,10 @@ export const KINESIS_EVENT_SOURCE = 'aws:kinesis';
 /** True when the event is a Lambda Kinesis event (judged by its first record; an empty event is not). */
 export function isKinesisEvent(event: unknown): boolean {
   const records = (event as { Records?: unknown } | null)?.Records;
-  return Array.isArray(records) && (records[0] as { eventSource?: unknown } | undefined)?.eventSource === KINESIS_EVENT_SOURCE;
+  return (
+    Array.isArray(records) &&
+    (records[0] as { eventSource?: unknown } | undefined)?.eventSource === KINESIS_EVENT_SOURCE
+  );
 }
 
 /**
@@ -26,20 +29,37 @@ export function isKinesisEvent(event: unknown): boolean {
  */
 export function kinesisRecordsOf(event: unknown): SqsMessage[] {
   const records = (event as { Records?: unknown } | null)?.Records;
-  if (!Array.isArray(records)) throw new PipelineError('INVALID_EVENT', 'expected a Kinesis event: { "Records": [ { "kinesis": { "sequenceNumber", "data" }, ... } ] }');
+  if (!Array.isArray(records))
+    throw new PipelineError(
+      'INVALID_EVENT',
+      'expected a Kinesis event: { "Records": [ { "kinesis": { "sequenceNumber", "data" }, ... } ] }',
+    );
   return records.map((r: unknown, i): SqsMessage => {
-    const record = r as { eventSource?: unknown; kinesis?: { sequenceNumber?: unknown; data?: unknown; approximateArrivalTimestamp?: unknown } } | null;
+    const record = r as {
+      eventSource?: unknown;
+      kinesis?: { sequenceNumber?: unknown; data?: unknown; approximateArrivalTimestamp?: unknown };
+    } | null;
     if (record?.eventSource !== KINESIS_EVENT_SOURCE) {
-      throw new PipelineError('INVALID_EVENT', `Records[${i}].eventSource is ${JSON.stringify(record?.eventSource)}, not "${KINESIS_EVENT_SOURCE}" (one event holds one source)`);
+      throw new PipelineError(
+        'INVALID_EVENT',
+        `Records[${i}].eventSource is ${JSON.stringify(record?.eventSource)}, ` +
+          `not "${KINESIS_EVENT_SOURCE}" (one event holds one source)`,
+      );
     }
     const sequenceNumber = record.kinesis?.sequenceNumber;
     const data = record.kinesis?.data;
     if (typeof sequenceNumber !== 'string' || sequenceNumber === '' || typeof data !== 'string') {
-      throw new PipelineError('INVALID_EVENT', `Records[${i}].kinesis needs a non-empty string sequenceNumber and string data`);
+      throw new PipelineError(
+        'INVALID_EVENT',
+        `Records[${i}].kinesis needs a non-empty string sequenceNumber and string data`,
+      );
     }
     // Kinesis gives the arrival time in seconds since the epoch, with a fraction.
     const arrival = record.kinesis?.approximateArrivalTimestamp;
     const arrivedAt = typeof arrival === 'number' ? new Date(arrival * 1000) : undefined;
-    return { messageId: sequenceNumber, body: streamDataAsNotificationBody(Buffer.from(data, 'base64').toString('utf8'), arrivedAt) };
+    return {
+      messageId: sequenceNumber,
+      body: streamDataAsNotificationBody(Buffer.from(data, 'base64').toString('utf8'), arrivedAt),
+    };
   });
 }

@@ -26,7 +26,10 @@ export const METRICS = {
   imagesRejected: { name: 'ImagesRejected', unit: 'Count' },
   /** publish: manifests written, i.e. sources the chain finished. */
   imagesDone: { name: 'ImagesDone', unit: 'Count' },
-  /** both: records reported as failed for a retry (transient faults). The invocation itself succeeds, so Lambda's Errors misses them. */
+  /**
+   * both: records reported as failed for a retry (transient faults). The invocation itself succeeds, so Lambda's Errors
+   * misses them.
+   */
   recordsFailed: { name: 'RecordsFailed', unit: 'Count' },
   /** resize: bytes of the sources rendered. */
   bytesIn: { name: 'BytesIn', unit: 'Bytes' },
@@ -55,7 +58,10 @@ export interface MetricGroup {
   readonly metrics: readonly MetricDatum[];
 }
 
-const datum = (metric: { name: MetricName; unit: MetricUnit }, values: readonly number[]): MetricDatum => ({ ...metric, values });
+const datum = (metric: { name: MetricName; unit: MetricUnit }, values: readonly number[]): MetricDatum => ({
+  ...metric,
+  values,
+});
 
 /** Figures of one resize batch that its summary counts do not hold. */
 export interface ResizeFigures {
@@ -81,14 +87,21 @@ export function resizeBatchMetrics(result: Pick<ResizeBatchResult, 'summary' | '
     datum(METRICS.bytesOut, [figures.bytesOut]),
   ];
   if (figures.renderMs.length > 0) main.push(datum(METRICS.renderTime, figures.renderMs));
-  const byCode = Object.entries(figures.rejectedByCode).map(([code, n]) => ({ dimensions: { [CODE_DIMENSION]: code }, metrics: [datum(METRICS.imagesRejected, [n])] }));
+  const byCode = Object.entries(figures.rejectedByCode).map(([code, n]) => ({
+    dimensions: { [CODE_DIMENSION]: code },
+    metrics: [datum(METRICS.imagesRejected, [n])],
+  }));
   return [{ dimensions: {}, metrics: main }, ...byCode];
 }
 
 /** What one publish invocation reports. */
 export function publishBatchMetrics(result: Pick<PublishBatchResult, 'summary' | 'figures'>): MetricGroup[] {
-  const main: MetricDatum[] = [datum(METRICS.imagesDone, [result.summary.published]), datum(METRICS.recordsFailed, [result.summary.failed])];
-  if (result.figures.uploadToManifestMs.length > 0) main.push(datum(METRICS.uploadToManifest, result.figures.uploadToManifestMs));
+  const main: MetricDatum[] = [
+    datum(METRICS.imagesDone, [result.summary.published]),
+    datum(METRICS.recordsFailed, [result.summary.failed]),
+  ];
+  if (result.figures.uploadToManifestMs.length > 0)
+    main.push(datum(METRICS.uploadToManifest, result.figures.uploadToManifestMs));
   return [{ dimensions: {}, metrics: main }];
 }
 

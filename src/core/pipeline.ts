@@ -91,7 +91,8 @@ const NOT_IDENTIFIED = /unsupported image format/i;
 const OUT_OF_MEMORY = /out of memory|memory allocation|vips_malloc|cannot allocate/i;
 // "premature end of JPEG image/file" is a cut-off stream; "Corrupt JPEG data: premature end of data
 // segment" is a broken one, hence the exclusion.
-const TRUNCATION = /premature end of (jpeg )?(image|file|input)|truncated|unexpected end of|not enough data|end of stream/i;
+const TRUNCATION =
+  /premature end of (jpeg )?(image|file|input)|truncated|unexpected end of|not enough data|end of stream/i;
 const CORRUPT_JPEG = /corrupt jpeg data/i;
 
 /** Maps a sharp/libvips failure on an input to the error taxonomy. */
@@ -101,7 +102,9 @@ function classifyInputError(err: unknown, input: Buffer, subject: ErrorSubject):
   if (PIXEL_LIMIT.test(message)) return new PipelineError('TOO_MANY_PIXELS', detail, subject, { cause: err });
   // A known signature that no loader accepts is a damaged image, not "not an image".
   if (NOT_IDENTIFIED.test(message) && magicFormat(input) === undefined) {
-    return new PipelineError('NOT_AN_IMAGE', 'input is not an image in any format the decoder knows', subject, { cause: err });
+    return new PipelineError('NOT_AN_IMAGE', 'input is not an image in any format the decoder knows', subject, {
+      cause: err,
+    });
   }
   // Failing to allocate says nothing about the input: let it be retried (and land in the DLQ).
   if (OUT_OF_MEMORY.test(message)) return toPipelineError(err, subject);
@@ -124,16 +127,29 @@ interface Inspection {
 async function inspect(input: Buffer, limits: ImageLimits, subject: ErrorSubject): Promise<Inspection> {
   if (input.length === 0) throw new PipelineError('EMPTY', 'input is empty (0 bytes)', subject);
   if (input.length > limits.maxInputBytes) {
-    throw new PipelineError('TOO_LARGE', `input is ${input.length} bytes; the limit is ${limits.maxInputBytes}`, subject);
+    throw new PipelineError(
+      'TOO_LARGE',
+      `input is ${input.length} bytes; the limit is ${limits.maxInputBytes}`,
+      subject,
+    );
   }
   const markup = sniffMarkup(input);
   if (markup === 'svg') {
-    throw new PipelineError('UNSUPPORTED_FORMAT', `input format svg is not accepted; accepted: ${ACCEPTED_INPUT_FORMATS.join(', ')}`, subject);
+    throw new PipelineError(
+      'UNSUPPORTED_FORMAT',
+      `input format svg is not accepted; accepted: ${ACCEPTED_INPUT_FORMATS.join(', ')}`,
+      subject,
+    );
   }
-  if (markup === 'markup') throw new PipelineError('NOT_AN_IMAGE', 'input is markup text (HTML/XML), not an image', subject);
+  if (markup === 'markup')
+    throw new PipelineError('NOT_AN_IMAGE', 'input is markup text (HTML/XML), not an image', subject);
   if (input[0] === 0x1f && input[1] === 0x8b) {
     // librsvg would inflate and parse SVGZ; any other gzip is no image either.
-    throw new PipelineError('UNSUPPORTED_FORMAT', 'input is gzip-compressed data (e.g. SVGZ), which is not accepted', subject);
+    throw new PipelineError(
+      'UNSUPPORTED_FORMAT',
+      'input is gzip-compressed data (e.g. SVGZ), which is not accepted',
+      subject,
+    );
   }
 
   let meta: Metadata;
@@ -147,30 +163,47 @@ async function inspect(input: Buffer, limits: ImageLimits, subject: ErrorSubject
   let format: string = meta.format;
   if (format === 'heif') {
     if (meta.compression !== 'av1') {
-      throw new PipelineError('UNSUPPORTED_FORMAT', `input format heif/${meta.compression ?? 'unknown'} (e.g. HEIC) is not accepted; accepted: ${ACCEPTED_INPUT_FORMATS.join(', ')}`, subject);
+      throw new PipelineError(
+        'UNSUPPORTED_FORMAT',
+        `input format heif/${meta.compression ?? 'unknown'} (e.g. HEIC) ` +
+          `is not accepted; accepted: ${ACCEPTED_INPUT_FORMATS.join(', ')}`,
+        subject,
+      );
     }
     format = 'avif';
   }
   if (!(ACCEPTED_INPUT_FORMATS as readonly string[]).includes(format)) {
-    throw new PipelineError('UNSUPPORTED_FORMAT', `input format ${format} is not accepted; accepted: ${ACCEPTED_INPUT_FORMATS.join(', ')}`, subject);
+    throw new PipelineError(
+      'UNSUPPORTED_FORMAT',
+      `input format ${format} is not accepted; accepted: ${ACCEPTED_INPUT_FORMATS.join(', ')}`,
+      subject,
+    );
   }
 
   const pages = meta.pages ?? 1;
   if (pages > 1 && !limits.allowAnimated) {
-    throw new PipelineError('ANIMATED', `input has ${pages} pages/frames; animated and multi-page images are not accepted`, subject);
+    throw new PipelineError(
+      'ANIMATED',
+      `input has ${pages} pages/frames; animated and multi-page images are not accepted`,
+      subject,
+    );
   }
   const pageHeight = meta.pageHeight ?? meta.height;
   const pixels = meta.width * pageHeight * pages;
   if (!(pixels <= limits.maxInputPixels)) {
     throw new PipelineError(
       'TOO_MANY_PIXELS',
-      `input is ${meta.width}x${pageHeight}${pages > 1 ? `x${pages} pages` : ''} = ${pixels} pixels; the limit is ${limits.maxInputPixels}`,
+      `input is ${meta.width}x${pageHeight}${pages > 1 ? `x${pages} pages` : ''} = ${pixels} pixels; ` +
+        `the limit is ${limits.maxInputPixels}`,
       subject,
     );
   }
   // autoOrient swaps width and height for orientations 5..8. Multi-page inputs report one page.
   const oriented = meta.autoOrient ?? { width: meta.width, height: pageHeight };
-  return { source: { width: oriented.width, height: oriented.height, format }, stored: { width: meta.width, height: pageHeight } };
+  return {
+    source: { width: oriented.width, height: oriented.height, format },
+    stored: { width: meta.width, height: pageHeight },
+  };
 }
 
 /**
@@ -179,7 +212,11 @@ async function inspect(input: Buffer, limits: ImageLimits, subject: ErrorSubject
  * heic, anything outside ACCEPTED_INPUT_FORMATS), ANIMATED (pages > 1 unless allowed),
  * TOO_MANY_PIXELS (width x height x pages), CORRUPT/TRUNCATED (unreadable header).
  */
-export async function inspectImage(input: Buffer, limits: ImageLimits, subject: ErrorSubject = {}): Promise<SourceInfo> {
+export async function inspectImage(
+  input: Buffer,
+  limits: ImageLimits,
+  subject: ErrorSubject = {},
+): Promise<SourceInfo> {
   return (await inspect(input, limits, subject)).source;
 }
 
@@ -232,7 +269,13 @@ async function scratchJpeg(input: Buffer): Promise<string | undefined> {
  * ~51 ms instead of ~65 ms (CPU), for a ~2 ms file write. The resize that follows is Lanczos3 from
  * the DCT-scaled picture, as Pillow's draft() + LANCZOS does (SSIM in bench/results.md).
  */
-async function decodeOnce(input: Buffer, limits: ImageLimits, width: number, height: number, inspection: Inspection): Promise<DecodedImage> {
+async function decodeOnce(
+  input: Buffer,
+  limits: ImageLimits,
+  width: number,
+  height: number,
+  inspection: Inspection,
+): Promise<DecodedImage> {
   const { source, stored } = inspection;
   let from: Buffer | string = input;
   let scratch: string | undefined;
@@ -265,7 +308,10 @@ async function decodeOnce(input: Buffer, limits: ImageLimits, width: number, hei
 function encode(image: Sharp, spec: VariantSpec, pixels: number, alpha: boolean): Sharp {
   switch (spec.format) {
     case 'webp':
-      return image.webp({ quality: spec.quality, effort: pixels > WEBP_FAST_ABOVE_PIXELS && !alpha ? WEBP_EFFORT_LARGE : WEBP_EFFORT });
+      return image.webp({
+        quality: spec.quality,
+        effort: pixels > WEBP_FAST_ABOVE_PIXELS && !alpha ? WEBP_EFFORT_LARGE : WEBP_EFFORT,
+      });
     case 'avif':
       return image.avif({ quality: spec.quality, effort: AVIF_EFFORT });
     case 'jpeg':
@@ -278,7 +324,9 @@ function encode(image: Sharp, spec: VariantSpec, pixels: number, alpha: boolean)
 /** Resizes, crops/pads and encodes one variant from the decoded pixels. No metadata is written. */
 async function renderVariant(decoded: DecodedImage, plan: VariantPlan): Promise<RenderedVariant> {
   const { spec } = plan;
-  let image = sharp(decoded.data, { raw: { width: decoded.width, height: decoded.height, channels: decoded.channels } });
+  let image = sharp(decoded.data, {
+    raw: { width: decoded.width, height: decoded.height, channels: decoded.channels },
+  });
   const opaque = spec.format === 'jpeg';
   if (opaque && decoded.channels === 4) image = image.flatten({ background: WHITE });
   if (plan.scaledWidth !== decoded.width || plan.scaledHeight !== decoded.height) {
@@ -302,8 +350,17 @@ async function renderVariant(decoded: DecodedImage, plan: VariantPlan): Promise<
       background: opaque ? WHITE : TRANSPARENT,
     });
   }
-  const { data, info } = await encode(image, spec, plan.width * plan.height, decoded.channels === 4).toBuffer({ resolveWithObject: true });
-  return { name: spec.name, format: spec.format, width: info.width, height: info.height, contentType: contentTypeFor(spec.format), data };
+  const { data, info } = await encode(image, spec, plan.width * plan.height, decoded.channels === 4).toBuffer({
+    resolveWithObject: true,
+  });
+  return {
+    name: spec.name,
+    format: spec.format,
+    width: info.width,
+    height: info.height,
+    contentType: contentTypeFor(spec.format),
+    data,
+  };
 }
 
 /**
@@ -322,7 +379,8 @@ export async function resizeImage(
   limits: ImageLimits,
   subject: ErrorSubject = {},
 ): Promise<ResizeResult> {
-  if (specs.length === 0) throw new PipelineError('INVALID_CONFIG', 'variants: no variants to render', { field: 'variants' });
+  if (specs.length === 0)
+    throw new PipelineError('INVALID_CONFIG', 'variants: no variants to render', { field: 'variants' });
   const inspection = await inspect(input, limits, subject);
   const { source } = inspection;
   const plans = specs.map((spec) => planVariant(spec, source.width, source.height));
@@ -334,7 +392,9 @@ export async function resizeImage(
   try {
     decoded = await decodeOnce(input, limits, decodeWidth, decodeHeight, inspection);
   } catch (err) {
-    throw err instanceof PipelineError ? new PipelineError(err.code, err.message, subject, { cause: err }) : classifyInputError(err, input, subject);
+    throw err instanceof PipelineError
+      ? new PipelineError(err.code, err.message, subject, { cause: err })
+      : classifyInputError(err, input, subject);
   }
   try {
     const variants = await Promise.all(plans.map((plan) => renderVariant(decoded, plan)));

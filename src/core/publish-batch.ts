@@ -54,55 +54,75 @@ export async function processPublishBatch(
 ): Promise<PublishBatchResult> {
   const summary = { published: 0, duplicate: 0, failed: 0 };
   const figures: PublishFigures = { uploadToManifestMs: [] };
-  const failures = await mapWithConcurrency(messages, cfg.concurrency, async (message): Promise<PipelineError | undefined> => {
-    let event: ImageResizedEvent | undefined;
-    try {
-      event = parseImageResizedEvent(message.body, message.messageId);
-      const key = manifestKey(event.source.key, cfg.outputPrefix);
-      const existing = await ports.headOutput(key);
-      if (existing?.metadata['source-etag'] === event.source.eTag) {
-        summary.duplicate++;
-        ports.log('info', 'manifest already published', { messageId: message.messageId, key, webhook: ports.deliverWebhook ? 'delivered again' : 'none' });
+  const failures = await mapWithConcurrency(
+    messages,
+    cfg.concurrency,
+    async (message): Promise<PipelineError | undefined> => {
+      let event: ImageResizedEvent | undefined;
+      try {
+        event = parseImageResizedEvent(message.body, message.messageId);
+        const key = manifestKey(event.source.key, cfg.outputPrefix);
+        const existing = await ports.headOutput(key);
+        if (existing?.metadata['source-etag'] === event.source.eTag) {
+          summary.duplicate++;
+          ports.log('info', 'manifest already published', {
+            messageId: message.messageId,
+            key,
+            webhook: ports.deliverWebhook ? 'delivered again' : 'none',
+          });
+          if (ports.deliverWebhook) await ports.deliverWebhook(message.body, eventIdOf(event));
+          return undefined;
+        }
+        // The variants are the truth of which version was rendered last: an event for an older
+        // version (delivered late, or overtaken by an overwrite) must not put its manifest beside
+        // a newer version's variants. A variant that is missing does not decide anything.
+        const ours = event.variants.filter((v) => v.bucket === cfg.outputBucket);
+        const stored = await Promise.all(ours.map((v) => ports.headOutput(v.key)));
+        const newer = stored.find(
+          (s) =>
+            s !== undefined &&
+            s.metadata['source-etag'] !== undefined &&
+            s.metadata['source-etag'] !== event?.source.eTag,
+        );
+        if (newer) {
+          summary.duplicate++;
+          ports.log('info', 'event is stale: the variants are of another version; manifest not written', {
+            messageId: message.messageId,
+            key,
+            eTag: event.source.eTag,
+            variantsETag: newer.metadata['source-etag'],
+          });
+          return undefined;
+        }
+        const manifest: Manifest = {
+          version: 1,
+          source: event.source,
+          variants: event.variants,
+          processedAt: event.processedAt,
+          publishedAt: ports.now().toISOString(),
+        };
+        await ports.putManifest(key, JSON.stringify(manifest, null, 2), { 'source-etag': event.source.eTag });
         if (ports.deliverWebhook) await ports.deliverWebhook(message.body, eventIdOf(event));
+        summary.published++;
+        const uploadedAt = Date.parse(event.source.uploadedAt ?? '');
+        if (Number.isFinite(uploadedAt))
+          figures.uploadToManifestMs.push(Math.max(0, ports.now().getTime() - uploadedAt));
+        ports.log('info', 'manifest published', { messageId: message.messageId, bucket: cfg.outputBucket, key });
         return undefined;
-      }
-      // The variants are the truth of which version was rendered last: an event for an older
-      // version (delivered late, or overtaken by an overwrite) must not put its manifest beside
-      // a newer version's variants. A variant that is missing does not decide anything.
-      const ours = event.variants.filter((v) => v.bucket === cfg.outputBucket);
-      const stored = await Promise.all(ours.map((v) => ports.headOutput(v.key)));
-      const newer = stored.find((s) => s !== undefined && s.metadata['source-etag'] !== undefined && s.metadata['source-etag'] !== event?.source.eTag);
-      if (newer) {
-        summary.duplicate++;
-        ports.log('info', 'event is stale: the variants are of another version; manifest not written', {
+      } catch (err) {
+        const error = toPipelineError(err, {
           messageId: message.messageId,
-          key,
-          eTag: event.source.eTag,
-          variantsETag: newer.metadata['source-etag'],
+          bucket: event?.source.bucket,
+          key: event?.source.key,
         });
-        return undefined;
+        summary.failed++;
+        ports.log('error', 'publish failed, will retry', { messageId: message.messageId, error: error.toJSON() });
+        return error;
       }
-      const manifest: Manifest = {
-        version: 1,
-        source: event.source,
-        variants: event.variants,
-        processedAt: event.processedAt,
-        publishedAt: ports.now().toISOString(),
-      };
-      await ports.putManifest(key, JSON.stringify(manifest, null, 2), { 'source-etag': event.source.eTag });
-      if (ports.deliverWebhook) await ports.deliverWebhook(message.body, eventIdOf(event));
-      summary.published++;
-      const uploadedAt = Date.parse(event.source.uploadedAt ?? '');
-      if (Number.isFinite(uploadedAt)) figures.uploadToManifestMs.push(Math.max(0, ports.now().getTime() - uploadedAt));
-      ports.log('info', 'manifest published', { messageId: message.messageId, bucket: cfg.outputBucket, key });
-      return undefined;
-    } catch (err) {
-      const error = toPipelineError(err, { messageId: message.messageId, bucket: event?.source.bucket, key: event?.source.key });
-      summary.failed++;
-      ports.log('error', 'publish failed, will retry', { messageId: message.messageId, error: error.toJSON() });
-      return error;
-    }
-  });
-  const batchItemFailures = messages.filter((_, i) => failures[i] !== undefined).map((m) => ({ itemIdentifier: m.messageId }));
+    },
+  );
+  const batchItemFailures = messages
+    .filter((_, i) => failures[i] !== undefined)
+    .map((m) => ({ itemIdentifier: m.messageId }));
   return { batchItemFailures, summary, figures };
 }

@@ -1,12 +1,18 @@
 import { mapWithConcurrency } from './concurrency';
 import { PipelineError, toPipelineError } from './errors';
-import { imageRejectedEvent, imageResizedEvent, type ImageRejectedEvent, type ImageResizedEvent, type ResizedVariant } from './events';
+import {
+  imageRejectedEvent,
+  imageResizedEvent,
+  type ImageRejectedEvent,
+  type ImageResizedEvent,
+  type ResizedVariant,
+} from './events';
 import { manifestKey, variantKey } from './keys';
 import type { ImageLimits } from './limits';
 import type { ResizeFigures } from './metrics';
 import { resizeImage, type ResizeResult } from './pipeline';
 import { parseS3Notification, stripQuotes, type S3ObjectRef } from './s3-event';
-import type { OutputFormat, VariantSpec } from './variants';
+import type { VariantSpec } from './variants';
 
 /** What the resize stage needs to know; read once at cold start. */
 export interface ResizeConfig {
@@ -38,7 +44,13 @@ export interface ResizePorts {
    * Optional: without it, the freshness re-check after writing variants reads the object again.
    */
   headSource?(ref: S3ObjectRef): Promise<{ eTag: string } | undefined>;
-  putOutput(key: string, body: Buffer, contentType: string, cacheControl: string, metadata: Record<string, string>): Promise<void>;
+  putOutput(
+    key: string,
+    body: Buffer,
+    contentType: string,
+    cacheControl: string,
+    metadata: Record<string, string>,
+  ): Promise<void>;
   /** Sends events in one batch; returns the ids that failed, with their errors. */
   sendResized(entries: ReadonlyArray<{ id: string; event: ImageResizedEvent }>): Promise<Map<string, PipelineError>>;
   sendRejected(entries: ReadonlyArray<{ id: string; event: ImageRejectedEvent }>): Promise<Map<string, PipelineError>>;
@@ -110,7 +122,12 @@ function expandMessages(messages: readonly SqsMessage[]): WorkItem[] {
 function rejectedSource(item: WorkItem): ImageRejectedEvent['source'] {
   if (item.ref) return { bucket: item.ref.bucket, key: item.ref.key, eTag: item.ref.eTag, messageId: item.messageId };
   const subject = item.error?.subject ?? {};
-  return { bucket: subject.bucket ?? '', key: (subject.key ?? '').replace(/[\uFFFE\uFFFF]/g, '\uFFFD'), eTag: '', messageId: item.messageId };
+  return {
+    bucket: subject.bucket ?? '',
+    key: (subject.key ?? '').replace(/[\uFFFE\uFFFF]/g, '\uFFFD'),
+    eTag: '',
+    messageId: item.messageId,
+  };
 }
 
 function toResizedVariants(cfg: ResizeConfig, ref: S3ObjectRef, result: ResizeResult): ResizedVariant[] {
@@ -129,10 +146,17 @@ function toResizedVariants(cfg: ResizeConfig, ref: S3ObjectRef, result: ResizeRe
  * Finds earlier work for this exact source version: a manifest means the whole chain finished;
  * a full set of variants means the resize finished (its event may or may not have been sent).
  */
-async function findEarlierWork(cfg: ResizeConfig, ports: ResizePorts, ref: S3ObjectRef, eTag: string): Promise<'complete' | ImageResizedEvent | undefined> {
+async function findEarlierWork(
+  cfg: ResizeConfig,
+  ports: ResizePorts,
+  ref: S3ObjectRef,
+  eTag: string,
+): Promise<'complete' | ImageResizedEvent | undefined> {
   const manifest = await ports.headOutput(manifestKey(ref.key, cfg.outputPrefix));
   if (manifest?.metadata[META.sourceETag] === eTag) return 'complete';
-  const stored = await Promise.all(cfg.variants.map((spec) => ports.headOutput(variantKey(ref.key, cfg.outputPrefix, spec))));
+  const stored = await Promise.all(
+    cfg.variants.map((spec) => ports.headOutput(variantKey(ref.key, cfg.outputPrefix, spec))),
+  );
   if (stored.some((s) => s?.metadata[META.sourceETag] !== eTag)) return undefined;
   const meta = (stored[0] as StoredObject).metadata;
   const variants = cfg.variants.map((spec, i): ResizedVariant => {
@@ -143,7 +167,7 @@ async function findEarlierWork(cfg: ResizeConfig, ports: ResizePorts, ref: S3Obj
       key: variantKey(ref.key, cfg.outputPrefix, spec),
       width: Number(s.metadata[META.width]),
       height: Number(s.metadata[META.height]),
-      format: spec.format as OutputFormat,
+      format: spec.format,
       bytes: s.bytes,
     };
   });
@@ -182,16 +206,28 @@ async function currentETag(cfg: ResizeConfig, ports: ResizePorts, ref: S3ObjectR
   }
 }
 
-async function processSource(cfg: ResizeConfig, ports: ResizePorts, item: WorkItem & { ref: S3ObjectRef }): Promise<SourceOutcome> {
+async function processSource(
+  cfg: ResizeConfig,
+  ports: ResizePorts,
+  item: WorkItem & { ref: S3ObjectRef },
+): Promise<SourceOutcome> {
   const { ref } = item;
   const subject = { bucket: ref.bucket, key: ref.key, messageId: item.messageId };
   try {
     if (ref.key.endsWith('/')) {
       if (ref.size === 0) return { kind: 'ignored' };
-      throw new PipelineError('INVALID_KEY', `object key ends in '/' (a folder name) but the object holds ${ref.size} bytes`, subject);
+      throw new PipelineError(
+        'INVALID_KEY',
+        `object key ends in '/' (a folder name) but the object holds ${ref.size} bytes`,
+        subject,
+      );
     }
     if (ref.size > cfg.limits.maxInputBytes) {
-      throw new PipelineError('TOO_LARGE', `object is ${ref.size} bytes, above the limit of ${cfg.limits.maxInputBytes}`, subject);
+      throw new PipelineError(
+        'TOO_LARGE',
+        `object is ${ref.size} bytes, above the limit of ${cfg.limits.maxInputBytes}`,
+        subject,
+      );
     }
     const notified = stripQuotes(ref.eTag);
     const earlier = notified ? await findEarlierWork(cfg, ports, ref, notified) : undefined;
@@ -234,21 +270,39 @@ async function processSource(cfg: ResizeConfig, ports: ResizePorts, item: WorkIt
         // The upload time is the notification's, so it describes only the version notified.
         const uploadedAt = sameVersion ? ref.eventTime : undefined;
         const event = imageResizedEvent(
-          { bucket: ref.bucket, key: ref.key, eTag: source.eTag, versionId: sameVersion ? ref.versionId : undefined, ...(uploadedAt ? { uploadedAt } : {}), size: source.data.length, ...result.source },
+          {
+            bucket: ref.bucket,
+            key: ref.key,
+            eTag: source.eTag,
+            versionId: sameVersion ? ref.versionId : undefined,
+            ...(uploadedAt ? { uploadedAt } : {}),
+            size: source.data.length,
+            ...result.source,
+          },
           toResizedVariants(cfg, ref, result),
           ports.now(),
         );
         return { kind: 'resized', event, renderMs: performance.now() - readAt };
       }
-      ports.log('warn', 'source overwritten while its variants were written; rendering the newer version', { ...subject, eTag: source.eTag, newerETag: now.eTag, round });
+      ports.log('warn', 'source overwritten while its variants were written; rendering the newer version', {
+        ...subject,
+        eTag: source.eTag,
+        newerETag: now.eTag,
+        round,
+      });
       if (round >= MAX_FRESHNESS_ROUNDS) {
-        throw new PipelineError('S3_ERROR', `source changed during each of ${MAX_FRESHNESS_ROUNDS} rounds; retrying later`, subject);
+        throw new PipelineError(
+          'S3_ERROR',
+          `source changed during each of ${MAX_FRESHNESS_ROUNDS} rounds; retrying later`,
+          subject,
+        );
       }
       expected = undefined;
     }
   } catch (err) {
     const error = toPipelineError(err, subject);
-    if (error.permanent) return { kind: 'rejected', event: imageRejectedEvent(rejectedSource(item), error, ports.now()) };
+    if (error.permanent)
+      return { kind: 'rejected', event: imageRejectedEvent(rejectedSource(item), error, ports.now()) };
     return { kind: 'retry', error };
   }
 }
@@ -258,37 +312,54 @@ async function processSource(cfg: ResizeConfig, ports: ResizePorts, item: WorkIt
  * fails its neighbours), permanent failures go to the rejected queue once, transient ones come
  * back as `batchItemFailures` so SQS redelivers just those messages.
  */
-export async function processResizeBatch(cfg: ResizeConfig, ports: ResizePorts, messages: readonly SqsMessage[]): Promise<ResizeBatchResult> {
+export async function processResizeBatch(
+  cfg: ResizeConfig,
+  ports: ResizePorts,
+  messages: readonly SqsMessage[],
+): Promise<ResizeBatchResult> {
   const items = expandMessages(messages);
   // S3 may deliver the same notification twice into one batch: the copies wait for the first one's
   // outcome instead of rendering and writing the same variants concurrently.
   const firstRuns = new Map<string, Promise<SourceOutcome>>();
-  const outcomes = await mapWithConcurrency(items, cfg.concurrency, async (item): Promise<SourceOutcome | undefined> => {
-    if (item.testEvent) return undefined;
-    if (item.error) {
-      if (!item.error.permanent) return { kind: 'retry', error: item.error };
-      return { kind: 'rejected', event: imageRejectedEvent(rejectedSource(item), item.error, ports.now()) };
-    }
-    const ref = item.ref as S3ObjectRef;
-    const identity = JSON.stringify([ref.bucket, ref.key, stripQuotes(ref.eTag), ref.versionId ?? '']);
-    const first = firstRuns.get(identity);
-    if (first) {
-      const outcome = await first;
-      return outcome.kind === 'retry' ? outcome : { kind: 'duplicate' };
-    }
-    const run = processSource(cfg, ports, item as WorkItem & { ref: S3ObjectRef });
-    firstRuns.set(identity, run);
-    return run;
-  });
+  const outcomes = await mapWithConcurrency(
+    items,
+    cfg.concurrency,
+    async (item): Promise<SourceOutcome | undefined> => {
+      if (item.testEvent) return undefined;
+      if (item.error) {
+        if (!item.error.permanent) return { kind: 'retry', error: item.error };
+        return { kind: 'rejected', event: imageRejectedEvent(rejectedSource(item), item.error, ports.now()) };
+      }
+      const ref = item.ref as S3ObjectRef;
+      const identity = JSON.stringify([ref.bucket, ref.key, stripQuotes(ref.eTag), ref.versionId ?? '']);
+      const first = firstRuns.get(identity);
+      if (first) {
+        const outcome = await first;
+        return outcome.kind === 'retry' ? outcome : { kind: 'duplicate' };
+      }
+      const run = processSource(cfg, ports, item as WorkItem & { ref: S3ObjectRef });
+      firstRuns.set(identity, run);
+      return run;
+    },
+  );
 
-  const summary: ResizeBatchResult['summary'] = { resized: 0, resent: 0, duplicate: 0, stale: 0, ignored: 0, rejected: 0, retry: 0, testEvents: 0 };
+  const summary: ResizeBatchResult['summary'] = {
+    resized: 0,
+    resent: 0,
+    duplicate: 0,
+    stale: 0,
+    ignored: 0,
+    rejected: 0,
+    retry: 0,
+    testEvents: 0,
+  };
   const figures: ResizeFigures = { bytesIn: 0, bytesOut: 0, renderMs: [], rejectedByCode: {} };
   const failed = new Set<string>();
   const resized: Array<{ id: string; event: ImageResizedEvent }> = [];
   const rejected: Array<{ id: string; event: ImageRejectedEvent }> = [];
   const owner = new Map<string, string>();
   outcomes.forEach((outcome, i) => {
-    const item = items[i] as WorkItem;
+    const item = items[i];
     if (!outcome) {
       summary.testEvents++;
       return;

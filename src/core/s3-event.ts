@@ -27,7 +27,9 @@ export function decodeS3Key(encoded: string): string {
   try {
     return decodeURIComponent(encoded.replace(/\+/g, ' '));
   } catch {
-    throw new PipelineError('INVALID_KEY', `object key is not valid URL encoding: ${JSON.stringify(encoded)}`, { key: encoded });
+    throw new PipelineError('INVALID_KEY', `object key is not valid URL encoding: ${JSON.stringify(encoded)}`, {
+      key: encoded,
+    });
   }
 }
 
@@ -61,7 +63,10 @@ export function assertSafeKey(key: string, bucket?: string): void {
   // (S3's listings) cannot carry them. Lone surrogates cannot get here: decodeS3Key rejects them.
   if (/[\uFFFE\uFFFF]/.test(key)) {
     // The message must not carry the character either: it travels in the rejection event.
-    const shown = JSON.stringify(key).replace(/[\uFFFE\uFFFF]/g, (c) => `\\u${c.charCodeAt(0).toString(16).toUpperCase()}`);
+    const shown = JSON.stringify(key).replace(
+      /[\uFFFE\uFFFF]/g,
+      (c) => `\\u${c.charCodeAt(0).toString(16).toUpperCase()}`,
+    );
     throw new PipelineError('INVALID_KEY', `object key contains the noncharacter U+FFFE or U+FFFF: ${shown}`, subject);
   }
   if (key.split('/').some((segment) => segment === '.' || segment === '..')) {
@@ -107,7 +112,8 @@ export function parseS3Notification(body: string, messageId?: string): S3Notific
     if (typeof eventName !== 'string') throw invalid(`${where}.eventName is missing`, messageId);
     if (!eventName.startsWith('ObjectCreated:')) return;
     const s3 = raw.s3;
-    if (!isRecord(s3) || !isRecord(s3.bucket) || !isRecord(s3.object)) throw invalid(`${where}.s3 is missing bucket or object`, messageId);
+    if (!isRecord(s3) || !isRecord(s3.bucket) || !isRecord(s3.object))
+      throw invalid(`${where}.s3 is missing bucket or object`, messageId);
     const bucket = s3.bucket.name;
     const object = s3.object;
     if (typeof bucket !== 'string' || bucket === '') throw invalid(`${where}.s3.bucket.name is missing`, messageId);

@@ -7,7 +7,6 @@
 /** Input formats we decode. SVG is refused (a renderer of untrusted XML with external references). */
 export const ACCEPTED_INPUT_FORMATS = ['jpeg', 'png', 'webp', 'gif', 'avif', 'tiff'] as const;
 
-
 /**
  * Classifies text that starts like markup, without an XML parser: 'svg' when the root element is
  * <svg> (after any XML declaration, comments and DOCTYPE), 'markup' for any other tag soup (HTML,
@@ -16,7 +15,8 @@ export const ACCEPTED_INPUT_FORMATS = ['jpeg', 'png', 'webp', 'gif', 'avif', 'ti
 export function sniffMarkup(input: Buffer): 'svg' | 'markup' | undefined {
   let head: string;
   if (input[0] === 0xff && input[1] === 0xfe) head = input.subarray(2, 8192).toString('utf16le');
-  else if (input[0] === 0xfe && input[1] === 0xff) head = Buffer.from(input.subarray(2, 8192)).swap16().toString('utf16le');
+  else if (input[0] === 0xfe && input[1] === 0xff)
+    head = Buffer.from(input.subarray(2, 8192)).swap16().toString('utf16le');
   else head = input.subarray(0, 4096).toString('utf8');
   let rest = head.replace(/^\uFEFF/, '').trimStart();
   if (!rest.startsWith('<')) return undefined;
@@ -45,10 +45,15 @@ function indexAfter(text: string, token: string): number {
 export function magicFormat(input: Buffer): (typeof ACCEPTED_INPUT_FORMATS)[number] | undefined {
   if (input.length >= 3 && input[0] === 0xff && input[1] === 0xd8 && input[2] === 0xff) return 'jpeg';
   if (input.length >= 8 && input.readUInt32BE(0) === 0x89504e47 && input.readUInt32BE(4) === 0x0d0a1a0a) return 'png';
-  if (input.length >= 12 && input.toString('latin1', 0, 4) === 'RIFF' && input.toString('latin1', 8, 12) === 'WEBP') return 'webp';
+  if (input.length >= 12 && input.toString('latin1', 0, 4) === 'RIFF' && input.toString('latin1', 8, 12) === 'WEBP')
+    return 'webp';
   if (input.length >= 6 && /^GIF8[79]a$/.test(input.toString('latin1', 0, 6))) return 'gif';
   if (input.length >= 8 && /^(II\*\0|MM\0\*)$/.test(input.toString('latin1', 0, 4))) return 'tiff';
-  if (input.length >= 12 && input.toString('latin1', 4, 8) === 'ftyp' && ftypBrands(input).some((b) => b === 'avif' || b === 'avis')) {
+  if (
+    input.length >= 12 &&
+    input.toString('latin1', 4, 8) === 'ftyp' &&
+    ftypBrands(input).some((b) => b === 'avif' || b === 'avis')
+  ) {
     return 'avif';
   }
   return undefined;

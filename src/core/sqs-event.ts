@@ -7,7 +7,8 @@ import type { SqsMessage } from './resize-batch';
  */
 export function sqsRecordsOf(event: unknown): SqsMessage[] {
   const records = (event as { Records?: unknown } | null)?.Records;
-  if (!Array.isArray(records)) throw new PipelineError('INVALID_EVENT', 'expected an SQS event: { "Records": [ { "messageId", "body", ... } ] }');
+  if (!Array.isArray(records))
+    throw new PipelineError('INVALID_EVENT', 'expected an SQS event: { "Records": [ { "messageId", "body", ... } ] }');
   records.forEach((r: unknown, i) => {
     const rec = r as { messageId?: unknown; body?: unknown } | null;
     if (typeof rec?.messageId !== 'string' || rec.messageId === '' || typeof rec.body !== 'string') {

@@ -7,7 +7,14 @@
  * replayed record renders again (idempotent writes, but more work): producers should send it.
  */
 import { PipelineError } from './errors';
-import { assertSafeKey, encodeS3Key, parseS3Notification, stripQuotes, type S3Notification, type S3ObjectRef } from './s3-event';
+import {
+  assertSafeKey,
+  encodeS3Key,
+  parseS3Notification,
+  stripQuotes,
+  type S3Notification,
+  type S3ObjectRef,
+} from './s3-event';
 
 /** The plain reference shape of a stream record. */
 export interface StreamObjectReference {
@@ -45,15 +52,24 @@ function looksLikeNotification(doc: Record<string, unknown>): boolean {
 export function streamReferenceOf(doc: unknown, recordId?: string): StreamObjectReference {
   if (!isRecord(doc)) throw invalid('stream record data is not a JSON object', recordId);
   const unknown = Object.keys(doc).filter((name) => !REFERENCE_FIELDS.has(name));
-  if (unknown.length > 0) throw invalid(`stream record reference has unknown field ${JSON.stringify(unknown[0])} (accepted: bucket, key, eTag, size, versionId)`, recordId);
+  if (unknown.length > 0)
+    throw invalid(
+      `stream record reference has unknown field ${JSON.stringify(unknown[0])} (accepted: ` +
+        `bucket, key, eTag, size, versionId)`,
+      recordId,
+    );
   const { bucket, key, eTag, size, versionId } = doc;
-  if (typeof bucket !== 'string' || bucket === '') throw invalid('stream record reference needs "bucket", a non-empty string', recordId);
-  if (typeof key !== 'string' || key === '') throw invalid('stream record reference needs "key", a non-empty string', recordId);
-  if (eTag !== undefined && typeof eTag !== 'string') throw invalid('stream record reference "eTag" must be a string', recordId);
+  if (typeof bucket !== 'string' || bucket === '')
+    throw invalid('stream record reference needs "bucket", a non-empty string', recordId);
+  if (typeof key !== 'string' || key === '')
+    throw invalid('stream record reference needs "key", a non-empty string', recordId);
+  if (eTag !== undefined && typeof eTag !== 'string')
+    throw invalid('stream record reference "eTag" must be a string', recordId);
   if (size !== undefined && (typeof size !== 'number' || !Number.isSafeInteger(size) || size < 0)) {
     throw invalid(`stream record reference "size" must be a byte count, got ${JSON.stringify(size)}`, recordId);
   }
-  if (versionId !== undefined && (typeof versionId !== 'string' || versionId === '')) throw invalid('stream record reference "versionId" must be a non-empty string', recordId);
+  if (versionId !== undefined && (typeof versionId !== 'string' || versionId === ''))
+    throw invalid('stream record reference "versionId" must be a non-empty string', recordId);
   return {
     bucket,
     key,
@@ -67,7 +83,11 @@ function parseJson(text: string, recordId?: string): unknown {
   try {
     return JSON.parse(text);
   } catch {
-    throw invalid(`stream record data is not JSON (${Buffer.byteLength(text)} bytes; records carry a reference to an S3 object, never its bytes)`, recordId);
+    throw invalid(
+      `stream record data is not JSON (${Buffer.byteLength(text)} bytes; ` +
+        `records carry a reference to an S3 object, never its bytes)`,
+      recordId,
+    );
   }
 }
 
@@ -123,5 +143,14 @@ export function streamDataAsNotificationBody(text: string, arrivedAt?: Date): st
     ...(ref.versionId ? { versionId: ref.versionId } : {}),
   };
   const eventTime = arrivedAt && Number.isFinite(arrivedAt.getTime()) ? { eventTime: arrivedAt.toISOString() } : {};
-  return JSON.stringify({ Records: [{ eventSource: 'aws:kinesis', ...eventTime, eventName: 'ObjectCreated:Put', s3: { bucket: { name: ref.bucket }, object } }] });
+  return JSON.stringify({
+    Records: [
+      {
+        eventSource: 'aws:kinesis',
+        ...eventTime,
+        eventName: 'ObjectCreated:Put',
+        s3: { bucket: { name: ref.bucket }, object },
+      },
+    ],
+  });
 }

@@ -7,7 +7,13 @@ import { configError, PipelineError } from './errors';
 import { DEFAULT_LIMITS } from './limits';
 
 /** Content types the API signs uploads for unless ALLOWED_CONTENT_TYPES says otherwise. */
-export const DEFAULT_ALLOWED_CONTENT_TYPES: readonly string[] = Object.freeze(['image/jpeg', 'image/png', 'image/webp', 'image/gif', 'image/avif']);
+export const DEFAULT_ALLOWED_CONTENT_TYPES: readonly string[] = Object.freeze([
+  'image/jpeg',
+  'image/png',
+  'image/webp',
+  'image/gif',
+  'image/avif',
+]);
 
 /** Longest file name kept in a key (the extension is kept when a name is cut). */
 export const MAX_FILE_NAME_CHARS = 100;
@@ -34,10 +40,18 @@ export interface UploadConfig {
 export function uploadConfigFromEnv(env: Env): UploadConfig {
   const uploadsPrefix = env.UPLOADS_PREFIX ?? 'uploads/';
   if (uploadsPrefix.startsWith('/') || (uploadsPrefix !== '' && !uploadsPrefix.endsWith('/'))) {
-    throw configError('UPLOADS_PREFIX', `must not start with "/" and must end with "/", got ${JSON.stringify(uploadsPrefix)}`);
+    throw configError(
+      'UPLOADS_PREFIX',
+      `must not start with "/" and must end with "/", got ${JSON.stringify(uploadsPrefix)}`,
+    );
   }
   const rawTypes = env.ALLOWED_CONTENT_TYPES?.trim();
-  const allowedContentTypes = rawTypes ? rawTypes.split(',').map((t) => t.trim().toLowerCase()).filter((t) => t !== '') : [...DEFAULT_ALLOWED_CONTENT_TYPES];
+  const allowedContentTypes = rawTypes
+    ? rawTypes
+        .split(',')
+        .map((t) => t.trim().toLowerCase())
+        .filter((t) => t !== '')
+    : [...DEFAULT_ALLOWED_CONTENT_TYPES];
   for (const type of allowedContentTypes) {
     if (!/^[a-z0-9][a-z0-9!#$&^_.+-]*\/[a-z0-9][a-z0-9!#$&^_.+-]*$/.test(type)) {
       throw configError('ALLOWED_CONTENT_TYPES', `${JSON.stringify(type)} is not a media type such as image/jpeg`);
@@ -61,7 +75,11 @@ export interface UploadPlan {
   readonly maxBytes: number;
 }
 
-function invalid(code: 'INVALID_EVENT' | 'UNSUPPORTED_FORMAT' | 'TOO_LARGE' | 'EMPTY' | 'INVALID_KEY', field: string, message: string): PipelineError {
+function invalid(
+  code: 'INVALID_EVENT' | 'UNSUPPORTED_FORMAT' | 'TOO_LARGE' | 'EMPTY' | 'INVALID_KEY',
+  field: string,
+  message: string,
+): PipelineError {
   return new PipelineError(code, `${field}: ${message}`, { field });
 }
 
@@ -71,14 +89,29 @@ function invalid(code: 'INVALID_EVENT' | 'UNSUPPORTED_FORMAT' | 'TOO_LARGE' | 'E
  * MAX_FILE_NAME_CHARS characters with the extension kept. Empty after that: INVALID_KEY.
  */
 export function sanitiseFileName(name: string): string {
-  const base = name.normalize('NFKD').replace(/[\u0300-\u036f]/g, '').split(/[\\/]/).pop() ?? '';
-  let safe = base.replace(/[^A-Za-z0-9._-]+/g, '-').replace(/-{2,}/g, '-').replace(/\.{2,}/g, '.').replace(/^[.-]+/, '').replace(/-+$/, '');
+  const base =
+    name
+      .normalize('NFKD')
+      .replace(/[\u0300-\u036f]/g, '')
+      .split(/[\\/]/)
+      .pop() ?? '';
+  let safe = base
+    .replace(/[^A-Za-z0-9._-]+/g, '-')
+    .replace(/-{2,}/g, '-')
+    .replace(/\.{2,}/g, '.')
+    .replace(/^[.-]+/, '')
+    .replace(/-+$/, '');
   if (safe.length > MAX_FILE_NAME_CHARS) {
     const dot = safe.lastIndexOf('.');
     const ext = dot > 0 && safe.length - dot <= 10 ? safe.slice(dot) : '';
     safe = safe.slice(0, MAX_FILE_NAME_CHARS - ext.length) + ext;
   }
-  if (safe === '' || /^[._-]*$/.test(safe)) throw invalid('INVALID_KEY', 'filename', `${JSON.stringify(name)} has no usable characters (letters, digits, . _ -)`);
+  if (safe === '' || /^[._-]*$/.test(safe))
+    throw invalid(
+      'INVALID_KEY',
+      'filename',
+      `${JSON.stringify(name)} has no usable characters (letters, digits, . _ -)`,
+    );
   return safe;
 }
 
@@ -92,18 +125,31 @@ export function sanitiseFileName(name: string): string {
  * TOO_LARGE (size above maxUploadBytes), INVALID_KEY (unusable file name).
  */
 export function planUpload(body: unknown, config: UploadConfig, id: string): UploadPlan {
-  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw invalid('INVALID_EVENT', 'body', 'must be a JSON object {filename, contentType, size}');
+  if (typeof body !== 'object' || body === null || Array.isArray(body))
+    throw invalid('INVALID_EVENT', 'body', 'must be a JSON object {filename, contentType, size}');
   const { filename, contentType, size } = body as Record<string, unknown>;
-  if (typeof filename !== 'string' || filename.length === 0 || filename.length > 1024) throw invalid('INVALID_EVENT', 'filename', 'must be a string of 1-1024 characters');
+  if (typeof filename !== 'string' || filename.length === 0 || filename.length > 1024)
+    throw invalid('INVALID_EVENT', 'filename', 'must be a string of 1-1024 characters');
   if (typeof contentType !== 'string') throw invalid('INVALID_EVENT', 'contentType', 'must be a string');
   const type = contentType.trim().toLowerCase();
   if (!config.allowedContentTypes.includes(type)) {
-    throw invalid('UNSUPPORTED_FORMAT', 'contentType', `${JSON.stringify(contentType)} is not one of ${config.allowedContentTypes.join(', ')}`);
+    throw invalid(
+      'UNSUPPORTED_FORMAT',
+      'contentType',
+      `${JSON.stringify(contentType)} is not one of ${config.allowedContentTypes.join(', ')}`,
+    );
   }
-  if (typeof size !== 'number' || !Number.isSafeInteger(size) || size < 0) throw invalid('INVALID_EVENT', 'size', `must be a whole number of bytes, got ${JSON.stringify(size)}`);
+  if (typeof size !== 'number' || !Number.isSafeInteger(size) || size < 0)
+    throw invalid('INVALID_EVENT', 'size', `must be a whole number of bytes, got ${JSON.stringify(size)}`);
   if (size === 0) throw invalid('EMPTY', 'size', 'is 0: an empty file is not an image');
-  if (size > config.maxUploadBytes) throw invalid('TOO_LARGE', 'size', `${size} bytes is above the limit of ${config.maxUploadBytes}`);
-  return { key: `${config.uploadsPrefix}${id}/${sanitiseFileName(filename)}`, contentType: type, minBytes: 1, maxBytes: size };
+  if (size > config.maxUploadBytes)
+    throw invalid('TOO_LARGE', 'size', `${size} bytes is above the limit of ${config.maxUploadBytes}`);
+  return {
+    key: `${config.uploadsPrefix}${id}/${sanitiseFileName(filename)}`,
+    contentType: type,
+    minBytes: 1,
+    maxBytes: size,
+  };
 }
 
 /** `source` of the module's keep-warm ping: the fixed input of its scheduled EventBridge target. */
@@ -147,5 +193,10 @@ export interface BucketCorsRule {
  * request header needs allowing. A fresh object each call.
  */
 export function uploadCorsRule(allowedOrigins: readonly string[]): BucketCorsRule {
-  return { AllowedMethods: ['POST'], AllowedOrigins: [...allowedOrigins], ExposeHeaders: ['ETag'], MaxAgeSeconds: 3000 };
+  return {
+    AllowedMethods: ['POST'],
+    AllowedOrigins: [...allowedOrigins],
+    ExposeHeaders: ['ETag'],
+    MaxAgeSeconds: 3000,
+  };
 }

@@ -54,7 +54,6 @@ export const DEFAULT_VARIANTS: readonly VariantSpec[] = Object.freeze([
 
 const KNOWN_PROPERTIES = ['name', 'width', 'height', 'fit', 'format', 'quality'] as const;
 
-
 function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
@@ -64,7 +63,8 @@ function parseDimension(value: unknown, field: string): number {
 }
 
 function parseOne(raw: unknown, path: string): VariantSpec {
-  if (!isPlainObject(raw)) throw configError(path, `${show(raw)} is not an object like {"name":"thumb","width":320,"format":"webp"}`);
+  if (!isPlainObject(raw))
+    throw configError(path, `${show(raw)} is not an object like {"name":"thumb","width":320,"format":"webp"}`);
   for (const key of Object.keys(raw)) {
     if (!(KNOWN_PROPERTIES as readonly string[]).includes(key)) {
       throw configError(`${path}.${key}`, `unknown property; accepted: ${KNOWN_PROPERTIES.join(', ')}`);
@@ -72,7 +72,10 @@ function parseOne(raw: unknown, path: string): VariantSpec {
   }
   const { name, width, height, fit, format, quality } = raw;
   if (typeof name !== 'string' || !VARIANT_NAME_PATTERN.test(name)) {
-    throw configError(`${path}.name`, `${show(name)} is not 1..64 of a-z, 0-9, '-', '_' starting with a letter or digit`);
+    throw configError(
+      `${path}.name`,
+      `${show(name)} is not 1..64 of a-z, 0-9, '-', '_' starting with a letter or digit`,
+    );
   }
   const parsedWidth = parseDimension(width, `${path}.width`);
   const parsedHeight = height === undefined ? undefined : parseDimension(height, `${path}.height`);
@@ -131,7 +134,10 @@ export function parseVariantSpecs(input: unknown, field = 'variants'): VariantSp
   specs.forEach((spec, i) => {
     const first = seen.get(spec.name);
     if (first !== undefined) {
-      throw configError(`${field}[${i}].name`, `${show(spec.name)} is already used by ${field}[${first}]; names must be unique`);
+      throw configError(
+        `${field}[${i}].name`,
+        `${show(spec.name)} is already used by ${field}[${first}]; names must be unique`,
+      );
     }
     seen.set(spec.name, i);
   });

@@ -16,12 +16,18 @@ export function signWebhook(secret: string, body: string, timestampSeconds: numb
  * Verifies a signature header for a receiver: right secret, untouched body, and a timestamp
  * within `toleranceSeconds` (default 300) of `nowSeconds`.
  */
-export function verifyWebhookSignature(secret: string, header: string, body: string, nowSeconds: number, toleranceSeconds = 300): boolean {
+export function verifyWebhookSignature(
+  secret: string,
+  header: string,
+  body: string,
+  nowSeconds: number,
+  toleranceSeconds = 300,
+): boolean {
   const parts = new Map(header.split(',').map((p) => p.split('=', 2) as [string, string]));
   const t = Number(parts.get('t'));
   const v1 = parts.get('v1');
   if (!Number.isInteger(t) || !v1 || Math.abs(nowSeconds - t) > toleranceSeconds) return false;
-  const expected = Buffer.from(signWebhook(secret, body, t).split('v1=')[1] as string, 'hex');
+  const expected = Buffer.from(signWebhook(secret, body, t).split('v1=')[1], 'hex');
   const given = Buffer.from(v1, 'hex');
   return given.length === expected.length && timingSafeEqual(given, expected);
 }

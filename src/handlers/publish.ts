@@ -18,8 +18,13 @@ const secretArn = config.webhook?.secretArn;
  * validates the configuration and nothing else.
  */
 const dependencies = lazily(async () => {
-  const [clients, ports, batch] = await Promise.all([import('../aws/clients'), import('../aws/ports'), import('../core/publish-batch')]);
-  const webhookSecret = async () => (secretArn ? (await import('../aws/secrets')).getSecretString(secretArn) : (process.env.WEBHOOK_SECRET ?? ''));
+  const [clients, ports, batch] = await Promise.all([
+    import('../aws/clients'),
+    import('../aws/ports'),
+    import('../core/publish-batch'),
+  ]);
+  const webhookSecret = async () =>
+    secretArn ? (await import('../aws/secrets')).getSecretString(secretArn) : (process.env.WEBHOOK_SECRET ?? '');
   return {
     ports: ports.publishPorts(clients.s3Client(), config, webhookSecret, logPort(logger)),
     processPublishBatch: batch.processPublishBatch,
@@ -31,7 +36,11 @@ export async function handler(event: SQSEvent, context: Context): Promise<SQSBat
   logger.addContext(context);
   const { ports, processPublishBatch } = await dependencies();
   const result = await processPublishBatch(config, ports, sqsRecordsOf(event));
-  logger.info('batch done', { records: event.Records.length, ...result.summary, batchItemFailures: result.batchItemFailures.length });
+  logger.info('batch done', {
+    records: event.Records.length,
+    ...result.summary,
+    batchItemFailures: result.batchItemFailures.length,
+  });
   metrics.publish(context, publishBatchMetrics(result));
   return { batchItemFailures: result.batchItemFailures };
 }

@@ -21,7 +21,11 @@ const config = resizeConfigFromEnv(process.env);
  * event it serves, and a missing native sharp binary fails that first invocation instead of init.
  */
 const dependencies = lazily(async () => {
-  const [clients, ports, batch] = await Promise.all([import('../aws/clients'), import('../aws/ports'), import('../core/resize-batch')]);
+  const [clients, ports, batch] = await Promise.all([
+    import('../aws/clients'),
+    import('../aws/ports'),
+    import('../core/resize-batch'),
+  ]);
   return {
     ports: ports.resizePorts(clients.s3Client(), clients.sqsClient(), config, logPort(logger)),
     processResizeBatch: batch.processResizeBatch,
@@ -37,7 +41,11 @@ export async function handler(event: SQSEvent | KinesisStreamEvent, context: Con
   const messages = isKinesisEvent(event) ? kinesisRecordsOf(event) : sqsRecordsOf(event);
   const { ports, processResizeBatch } = await dependencies();
   const result = await processResizeBatch(config, ports, messages);
-  logger.info('batch done', { records: event.Records.length, ...result.summary, batchItemFailures: result.batchItemFailures.length });
+  logger.info('batch done', {
+    records: event.Records.length,
+    ...result.summary,
+    batchItemFailures: result.batchItemFailures.length,
+  });
   metrics.publish(context, resizeBatchMetrics(result));
   return { batchItemFailures: result.batchItemFailures };
 }

@@ -21,7 +21,11 @@ const signer = lazily(async () => {
 });
 
 function json(statusCode: number, body: unknown): APIGatewayProxyStructuredResultV2 {
-  return { statusCode, headers: { 'content-type': 'application/json', 'cache-control': 'no-store' }, body: JSON.stringify(body) };
+  return {
+    statusCode,
+    headers: { 'content-type': 'application/json', 'cache-control': 'no-store' },
+    body: JSON.stringify(body),
+  };
 }
 
 function parseBody(event: APIGatewayProxyEventV2): unknown {
@@ -41,7 +45,10 @@ function parseBody(event: APIGatewayProxyEventV2): unknown {
  * The module's keep-warm ping ({"source":"resize-chain.keep-warm"}) -> 200 {warm: true}: it loads
  * the SDK and builds the S3 client (no request, no credential lookup) and signs nothing.
  */
-export async function handler(event: APIGatewayProxyEventV2 | KeepWarmPing, context: Context): Promise<APIGatewayProxyStructuredResultV2> {
+export async function handler(
+  event: APIGatewayProxyEventV2 | KeepWarmPing,
+  context: Context,
+): Promise<APIGatewayProxyStructuredResultV2> {
   logger.addContext(context);
   if (isKeepWarmPing(event)) {
     // Load the SDK and build the client (no request, no credential lookup), so the first real
@@ -61,7 +68,12 @@ export async function handler(event: APIGatewayProxyEventV2 | KeepWarmPing, cont
   try {
     const sign = await signer();
     const post = await sign({ bucket: config.sourceBucket, ...plan, expiresSeconds: config.expiresSeconds });
-    logger.info('upload signed', { key: plan.key, contentType: plan.contentType, maxBytes: plan.maxBytes, expiresAt: post.expiresAt });
+    logger.info('upload signed', {
+      key: plan.key,
+      contentType: plan.contentType,
+      maxBytes: plan.maxBytes,
+      expiresAt: post.expiresAt,
+    });
     return json(201, { url: post.url, fields: post.fields, key: plan.key, expiresAt: post.expiresAt });
   } catch (err) {
     const error = toPipelineError(err, { bucket: config.sourceBucket, key: plan.key });

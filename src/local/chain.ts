@@ -17,7 +17,13 @@ import { startGateway, type Gateway } from './cloud/gateway/gateway';
 import { uploadApiRoutes, API_BASE_PATH, UI_PATH } from './cloud/apigateway/http-api';
 import { kinesisApiRoute, type ServedStream } from './cloud/kinesis/kinesis-api';
 import { lambdaMappingsRoutes, type ServedMapping } from './cloud/lambda/lambda-api';
-import { allowBrowserUploads, createChainResources, ensureQueue, type ChainResources, type QueueRef } from './resources';
+import {
+  allowBrowserUploads,
+  createChainResources,
+  ensureQueue,
+  type ChainResources,
+  type QueueRef,
+} from './resources';
 import { localAwsEnv, localClientConfig } from './client-config';
 import { startStandIn, type StandIn } from './cloud/standin/standin';
 import { LocalStream } from './cloud/kinesis/stream';
@@ -96,7 +102,10 @@ export interface LocalChainOptions {
    */
   uploadApi?: {
     env?: Record<string, string>;
-    /** Origins whose pages may POST forms to the source bucket (its CORS rule, as the module sets it). @default ['*'] */
+    /**
+     * Origins whose pages may POST forms to the source bucket (its CORS rule, as the module sets it).
+     * @default ['*']
+     */
     corsAllowOrigins?: string[];
   };
   /** Browser origins the endpoint lets in besides its own pages (GatewayOptions.allowedOrigins). @default none */
@@ -120,7 +129,10 @@ export interface LocalStreamSourceOptions {
   batchSize?: number;
   /** Split a failing batch in two and retry each half (does not count as a retry). @default true */
   bisectBatchOnFunctionError?: boolean;
-  /** Retries of a failing batch before its records are described to the on-failure queue (-1 = until they expire). @default 3 */
+  /**
+   * Retries of a failing batch before its records are described to the on-failure queue (-1 = until they expire).
+   * @default 3
+   */
   maximumRetryAttempts?: number;
   /** Records older than this go to the on-failure queue unprocessed (-1 = never, or 60-604800). @default -1 */
   maximumRecordAgeSeconds?: number;
@@ -156,7 +168,10 @@ export interface LocalContainersOptions {
   uploadImage?: string;
   /** Docker client. @default dockerClient() ($DOCKER, else /usr/bin/docker, else docker) */
   docker?: string;
-  /** Extra `docker run` arguments of every function container, e.g. `['--cpus', '1.16']` for Lambda's CPU share. @default [] */
+  /**
+   * Extra `docker run` arguments of every function container, e.g. `['--cpus', '1.16']` for Lambda's CPU share.
+   * @default []
+   */
   runArgs?: string[];
 }
 
@@ -193,20 +208,40 @@ export interface LocalChain {
 /** The module's default `namePrefix`. */
 export const DEFAULT_NAME_PREFIX = 'image-resize-chain';
 
-const DEFAULT_STAGE = { concurrency: 2, timeoutSeconds: 30, memoryMb: 1024, batchSize: 10, maximumBatchingWindowSeconds: 0 };
+const DEFAULT_STAGE = {
+  concurrency: 2,
+  timeoutSeconds: 30,
+  memoryMb: 1024,
+  batchSize: 10,
+  maximumBatchingWindowSeconds: 0,
+};
 
 /** A stage's settings, defaults applied. */
 type StageSettings = typeof DEFAULT_STAGE & LocalStageOptions;
 
 /** The module's StreamSource defaults (modules/stream-source.ts). */
-const DEFAULT_STREAM_SOURCE = { shardCount: 1, batchSize: 100, bisectBatchOnFunctionError: true, maximumRetryAttempts: 3, maximumRecordAgeSeconds: -1, parallelizationFactor: 1, retryDelayMs: 50 };
+const DEFAULT_STREAM_SOURCE = {
+  shardCount: 1,
+  batchSize: 100,
+  bisectBatchOnFunctionError: true,
+  maximumRetryAttempts: 3,
+  maximumRecordAgeSeconds: -1,
+  parallelizationFactor: 1,
+  retryDelayMs: 50,
+};
 
 /** The chain's names and settings with defaults applied, before anything starts. */
 export interface ChainPlan {
   prefix: string;
   uploadsPrefix: string;
   outputPrefix: string;
-  names: { sourceBucket: string; outputBucket: string; ingestQueue: string; resizedQueue: string; rejectedQueue: string };
+  names: {
+    sourceBucket: string;
+    outputBucket: string;
+    ingestQueue: string;
+    resizedQueue: string;
+    rejectedQueue: string;
+  };
   resizeStage: StageSettings;
   publishStage: StageSettings;
   /** The ingest and resized queues' visibility timeout. */
@@ -224,7 +259,10 @@ export function planLocalChain(opts: LocalChainOptions = {}): ChainPlan {
   const outputPrefix = opts.outputPrefix ?? '';
   const prefix = opts.namePrefix ?? DEFAULT_NAME_PREFIX;
   if (!/^[a-z0-9][a-z0-9-]{0,23}$/.test(prefix)) {
-    throw configError('namePrefix', `${JSON.stringify(prefix)} is not 1..24 of a-z, 0-9, '-' starting with a letter or digit`);
+    throw configError(
+      'namePrefix',
+      `${JSON.stringify(prefix)} is not 1..24 of a-z, 0-9, '-' starting with a letter or digit`,
+    );
   }
   const names = {
     sourceBucket: opts.names?.source ?? `${prefix}-src-local`,
@@ -233,8 +271,19 @@ export function planLocalChain(opts: LocalChainOptions = {}): ChainPlan {
     resizedQueue: opts.names?.resizedQueue ?? `${prefix}-resized`,
     rejectedQueue: opts.names?.rejectedQueue ?? `${prefix}-rejected`,
   };
-  if (outputsWouldLoop({ sourceBucket: names.sourceBucket, uploadsPrefix, outputBucket: names.outputBucket, outputPrefix })) {
-    throw configError('outputPrefix', `outputs under "${outputPrefix}" in bucket ${names.outputBucket} would land under the watched prefix "${uploadsPrefix}" and trigger the chain again`);
+  if (
+    outputsWouldLoop({
+      sourceBucket: names.sourceBucket,
+      uploadsPrefix,
+      outputBucket: names.outputBucket,
+      outputPrefix,
+    })
+  ) {
+    throw configError(
+      'outputPrefix',
+      `outputs under "${outputPrefix}" in bucket ${names.outputBucket} would land ` +
+        `under the watched prefix "${uploadsPrefix}" and trigger the chain again`,
+    );
   }
   const resizeStage = { ...DEFAULT_STAGE, ...opts.resize };
   const publishStage = { ...DEFAULT_STAGE, ...opts.publish };
@@ -243,24 +292,47 @@ export function planLocalChain(opts: LocalChainOptions = {}): ChainPlan {
   // Lambda's CreateEventSourceMapping refuses a queue that would hand a batch to a second poller
   // while the first invocation may still run; the wording is Lambda's InvalidParameterValueException.
   if (visibilityTimeoutSeconds < longestTimeout) {
-    throw configError('visibilityTimeoutSeconds', `Queue visibility timeout: ${visibilityTimeoutSeconds} seconds is less than Function timeout: ${longestTimeout} seconds`);
+    throw configError(
+      'visibilityTimeoutSeconds',
+      `Queue visibility timeout: ${visibilityTimeoutSeconds} seconds ` +
+        `is less than Function timeout: ${longestTimeout} seconds`,
+    );
   }
   const handlersDir = resolve(opts.handlersDir ?? join(__dirname, 'handlers'));
-  return { prefix, uploadsPrefix, outputPrefix, names, resizeStage, publishStage, visibilityTimeoutSeconds, handlersDir };
+  return {
+    prefix,
+    uploadsPrefix,
+    outputPrefix,
+    names,
+    resizeStage,
+    publishStage,
+    visibilityTimeoutSeconds,
+    handlersDir,
+  };
 }
 
 /** The stream source's settings: the module's defaults where an option is absent or undefined. */
 export function streamSourceSettings(opts: LocalStreamSourceOptions): LocalStreamSource['settings'] {
   const { streamName: _name, failureQueueName: _queue, ...given } = opts;
-  return { ...DEFAULT_STREAM_SOURCE, ...Object.fromEntries(Object.entries(given).filter(([, v]) => v !== undefined)) } as LocalStreamSource['settings'];
+  return {
+    ...DEFAULT_STREAM_SOURCE,
+    ...Object.fromEntries(Object.entries(given).filter(([, v]) => v !== undefined)),
+  };
 }
 
 /** Messages a queue holds in any state: visible, in flight or delayed. */
 export function messagesHeld(attributes: Partial<Record<string, string>>): number {
-  return Number(attributes.ApproximateNumberOfMessages ?? 0) + Number(attributes.ApproximateNumberOfMessagesNotVisible ?? 0) + Number(attributes.ApproximateNumberOfMessagesDelayed ?? 0);
+  return (
+    Number(attributes.ApproximateNumberOfMessages ?? 0) +
+    Number(attributes.ApproximateNumberOfMessagesNotVisible ?? 0) +
+    Number(attributes.ApproximateNumberOfMessagesDelayed ?? 0)
+  );
 }
 
-function logFiles(dir: string | undefined, extra: LogSink | undefined): { sink(name: string): LogSink; close(): Promise<void> } {
+function logFiles(
+  dir: string | undefined,
+  extra: LogSink | undefined,
+): { sink(name: string): LogSink; close(): Promise<void> } {
   const streams = new Map<string, WriteStream>();
   if (dir) mkdirSync(dir, { recursive: true });
   return {
@@ -274,7 +346,8 @@ function logFiles(dir: string | undefined, extra: LogSink | undefined): { sink(n
       }
       stream.write(`${JSON.stringify(line)}\n`);
     },
-    close: () => Promise.all([...streams.values()].map((s) => new Promise<void>((r) => s.end(r)))).then(() => undefined),
+    close: () =>
+      Promise.all([...streams.values()].map((s) => new Promise<void>((r) => s.end(r)))).then(() => undefined),
   };
 }
 
@@ -284,10 +357,19 @@ type MappingIds = ReturnType<typeof mappingIds>;
 type Cleanups = Array<() => Promise<void>>;
 
 /** With `containers`: how a handler's sandboxes start (a container of its image); else undefined (Node processes). */
-function launcherFor(containers: LocalContainersOptions | undefined, handler: 'resize' | 'publish' | 'upload'): SandboxLauncher | undefined {
+function launcherFor(
+  containers: LocalContainersOptions | undefined,
+  handler: 'resize' | 'publish' | 'upload',
+): SandboxLauncher | undefined {
   if (!containers) return undefined;
-  const chosen = { resize: containers.resizeImage, publish: containers.publishImage, upload: containers.uploadImage }[handler];
-  return containerLauncher({ image: chosen ?? defaultImage(handler), docker: containers.docker, runArgs: containers.runArgs });
+  const chosen = { resize: containers.resizeImage, publish: containers.publishImage, upload: containers.uploadImage }[
+    handler
+  ];
+  return containerLauncher({
+    image: chosen ?? defaultImage(handler),
+    docker: containers.docker,
+    runArgs: containers.runArgs,
+  });
 }
 
 /** What the functions are started with. */
@@ -301,7 +383,12 @@ interface FunctionContext {
 }
 
 /** Starts one function of a stage and registers its stop. */
-async function startStageFunction(ctx: FunctionContext, handler: 'resize' | 'publish', stage: StageSettings, env: Record<string, string>): Promise<LocalFunction> {
+async function startStageFunction(
+  ctx: FunctionContext,
+  handler: 'resize' | 'publish',
+  stage: StageSettings,
+  env: Record<string, string>,
+): Promise<LocalFunction> {
   const fn = await startLocalFunction({
     name: `${ctx.plan.prefix}-${handler}`,
     handler: `${handler}.handler`,
@@ -318,7 +405,10 @@ async function startStageFunction(ctx: FunctionContext, handler: 'resize' | 'pub
 }
 
 /** Starts the upload function (10 s, 256 MB, as the module's) and registers its stop. */
-async function startUploadFunction(ctx: FunctionContext, uploadApi: NonNullable<LocalChainOptions['uploadApi']>): Promise<LocalFunction> {
+async function startUploadFunction(
+  ctx: FunctionContext,
+  uploadApi: NonNullable<LocalChainOptions['uploadApi']>,
+): Promise<LocalFunction> {
   const upload = await startLocalFunction({
     name: `${ctx.plan.prefix}-upload`,
     handler: 'upload.handler',
@@ -327,7 +417,12 @@ async function startUploadFunction(ctx: FunctionContext, uploadApi: NonNullable<
     timeoutSeconds: 10,
     memoryMb: 256,
     logSink: ctx.logs.sink('upload'),
-    env: { ...ctx.awsEnv, SOURCE_BUCKET: ctx.resources.buckets.source, UPLOADS_PREFIX: ctx.plan.uploadsPrefix, ...uploadApi.env },
+    env: {
+      ...ctx.awsEnv,
+      SOURCE_BUCKET: ctx.resources.buckets.source,
+      UPLOADS_PREFIX: ctx.plan.uploadsPrefix,
+      ...uploadApi.env,
+    },
   });
   ctx.cleanups.push(() => upload.stop());
   return upload;
@@ -344,13 +439,23 @@ async function startChainFunctions(ctx: FunctionContext): Promise<LocalChain['fu
     REJECTED_QUEUE_URL: resources.queues.rejected.url,
     ...variantsEnv,
   });
-  const publish = await startStageFunction(ctx, 'publish', plan.publishStage, { OUTPUT_BUCKET: resources.buckets.output, OUTPUT_PREFIX: plan.outputPrefix });
+  const publish = await startStageFunction(ctx, 'publish', plan.publishStage, {
+    OUTPUT_BUCKET: resources.buckets.output,
+    OUTPUT_PREFIX: plan.outputPrefix,
+  });
   const upload = opts.uploadApi ? await startUploadFunction(ctx, opts.uploadApi) : undefined;
   return { resize, publish, upload };
 }
 
 /** The SQS mapping of a queue into a function, with the stage's batch settings. */
-function startQueueMapping(sqs: SQSClient, queue: QueueRef, fn: LocalFunction, stage: StageSettings, uuid: string, logSink: LogSink): SwitchableMapping {
+function startQueueMapping(
+  sqs: SQSClient,
+  queue: QueueRef,
+  fn: LocalFunction,
+  stage: StageSettings,
+  uuid: string,
+  logSink: LogSink,
+): SwitchableMapping {
   return startSwitchableMapping({
     uuid,
     functionName: fn.name,
@@ -370,7 +475,10 @@ function startQueueMapping(sqs: SQSClient, queue: QueueRef, fn: LocalFunction, s
  * The stream source's on-failure queue and its DLQ, as the module's BufferedQueue: SSE-SQS, 14 days,
  * 300 s visibility, a DLQ after 5 receives.
  */
-async function ensureFailureQueues(sqs: SQSClient, failuresName: string): Promise<{ failureQueue: QueueRef; failureDlq: QueueRef }> {
+async function ensureFailureQueues(
+  sqs: SQSClient,
+  failuresName: string,
+): Promise<{ failureQueue: QueueRef; failureDlq: QueueRef }> {
   const keep = { SqsManagedSseEnabled: 'true', MessageRetentionPeriod: '1209600' };
   const failureDlq = await ensureQueue(sqs, `${failuresName}-dlq`, keep);
   const failureQueue = await ensureQueue(sqs, failuresName, {
@@ -384,14 +492,27 @@ async function ensureFailureQueues(sqs: SQSClient, failuresName: string): Promis
 /** Starts the stream source: the stream (kept under stateDir), its on-failure queues and its mapping into `resize`. */
 async function startStreamSource(
   given: LocalStreamSourceOptions,
-  ctx: { prefix: string; stateDir?: string; sqs: SQSClient; resize: LocalFunction; uuidOf: MappingIds; logSink: LogSink; cleanups: Cleanups },
+  ctx: {
+    prefix: string;
+    stateDir?: string;
+    sqs: SQSClient;
+    resize: LocalFunction;
+    uuidOf: MappingIds;
+    logSink: LogSink;
+    cleanups: Cleanups;
+  },
 ): Promise<{ source: LocalStreamSource; served: ServedStream }> {
   const settings = streamSourceSettings(given);
   const streamName = given.streamName ?? `${ctx.prefix}-uploads`;
   // With stateDir the stream's records and the mapping's checkpoints are kept too (one folder per stream).
-  const store: FileStreamStore | undefined = ctx.stateDir ? fileStreamStore(join(ctx.stateDir, 'kinesis', streamName), { name: streamName, shardCount: settings.shardCount }) : undefined;
+  const store: FileStreamStore | undefined = ctx.stateDir
+    ? fileStreamStore(join(ctx.stateDir, 'kinesis', streamName), { name: streamName, shardCount: settings.shardCount })
+    : undefined;
   const stream = new LocalStream({ name: streamName, shardCount: settings.shardCount, store });
-  const { failureQueue, failureDlq } = await ensureFailureQueues(ctx.sqs, given.failureQueueName ?? `${ctx.prefix}-stream-failures`);
+  const { failureQueue, failureDlq } = await ensureFailureQueues(
+    ctx.sqs,
+    given.failureQueueName ?? `${ctx.prefix}-stream-failures`,
+  );
   const { resize } = ctx;
   const mapping = startSwitchableStreamMapping({
     uuid: ctx.uuidOf(stream.arn, resize.name),
@@ -415,7 +536,15 @@ async function startStreamSource(
     logSink: ctx.logSink,
   });
   ctx.cleanups.push(() => mapping.stop());
-  const source = { stream, streamName: stream.name, streamArn: stream.arn, mapping, failureQueue, failureDlq, settings };
+  const source = {
+    stream,
+    streamName: stream.name,
+    streamArn: stream.arn,
+    mapping,
+    failureQueue,
+    failureDlq,
+    settings,
+  };
   return { source, served: { stream, createdAt: store?.createdAt ?? new Date() } };
 }
 
@@ -427,7 +556,11 @@ async function queueDepthsOf(sqs: SQSClient, queues: readonly QueueRef[]): Promi
       const res = await sqs.send(
         new GetQueueAttributesCommand({
           QueueUrl: q.url,
-          AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible', 'ApproximateNumberOfMessagesDelayed'],
+          AttributeNames: [
+            'ApproximateNumberOfMessages',
+            'ApproximateNumberOfMessagesNotVisible',
+            'ApproximateNumberOfMessagesDelayed',
+          ],
         }),
       );
       depths[q.name] = messagesHeld(res.Attributes ?? {});
@@ -451,7 +584,12 @@ async function chainBusy(chain: RunningChain): Promise<boolean> {
   await chain.gateway.notificationsSettled();
   const depths = await chain.queueDepths();
   const { ingest, resized } = chain.mappings;
-  return chain.pipelineQueues.some((q) => (depths[q] ?? 0) > 0) || !ingest.idle() || !resized.idle() || (chain.streamSource !== undefined && !chain.streamSource.mapping.caughtUp());
+  return (
+    chain.pipelineQueues.some((q) => (depths[q] ?? 0) > 0) ||
+    !ingest.idle() ||
+    !resized.idle() ||
+    (chain.streamSource !== undefined && !chain.streamSource.mapping.caughtUp())
+  );
 }
 
 /** Resolves after two quiet looks in a row, 200 ms apart; rejects with the queue depths after `timeoutMs`. */
@@ -459,7 +597,8 @@ async function waitForChainIdle(chain: RunningChain, timeoutMs: number): Promise
   const deadline = Date.now() + timeoutMs;
   let quietPolls = 0;
   while (quietPolls < 2) {
-    if (Date.now() > deadline) throw new Error(`local chain not idle after ${timeoutMs} ms: ${JSON.stringify(await chain.queueDepths())}`);
+    if (Date.now() > deadline)
+      throw new Error(`local chain not idle after ${timeoutMs} ms: ${JSON.stringify(await chain.queueDepths())}`);
     quietPolls = (await chainBusy(chain)) ? 0 : quietPolls + 1;
     await new Promise((r) => setTimeout(r, 200));
   }
@@ -472,7 +611,10 @@ async function drainMappings(chain: RunningChain, timeoutMs: number): Promise<bo
     timer = setTimeout(() => resolve(false), timeoutMs);
   });
   const { ingest, resized } = chain.mappings;
-  const finished = await Promise.race([Promise.all([ingest.stop(), resized.stop(), chain.streamSource?.mapping.stop()]).then(() => true as const), timedOut]);
+  const finished = await Promise.race([
+    Promise.all([ingest.stop(), resized.stop(), chain.streamSource?.mapping.stop()]).then(() => true as const),
+    timedOut,
+  ]);
   clearTimeout(timer);
   return finished;
 }
@@ -522,36 +664,79 @@ async function startCloud(opts: LocalChainOptions, logs: LogFiles, cleanups: Cle
  */
 async function prepareResources(opts: LocalChainOptions, plan: ChainPlan, cloud: Cloud): Promise<ChainResources> {
   const { gateway, s3, sqs } = cloud;
-  const resources = await createChainResources(sqs, s3, plan.names, { maxReceiveCount: opts.maxReceiveCount ?? 3, visibilityTimeoutSeconds: plan.visibilityTimeoutSeconds });
+  const resources = await createChainResources(sqs, s3, plan.names, {
+    maxReceiveCount: opts.maxReceiveCount ?? 3,
+    visibilityTimeoutSeconds: plan.visibilityTimeoutSeconds,
+  });
   if (opts.uploadApi) await allowBrowserUploads(s3, resources.buckets.source, opts.uploadApi.corsAllowOrigins ?? ['*']);
-  await gateway.configureNotification({
-    bucket: resources.buckets.source,
-    queueUrl: resources.queues.ingest.url,
-    queueArn: resources.queues.ingest.arn,
-    prefix: plan.uploadsPrefix,
-    events: ['s3:ObjectCreated:*'],
-    id: 'resize-chain-uploads',
-  }, { testEvent: !cloud.stateExisted });
+  await gateway.configureNotification(
+    {
+      bucket: resources.buckets.source,
+      queueUrl: resources.queues.ingest.url,
+      queueArn: resources.queues.ingest.arn,
+      prefix: plan.uploadsPrefix,
+      events: ['s3:ObjectCreated:*'],
+      id: 'resize-chain-uploads',
+    },
+    { testEvent: !cloud.stateExisted },
+  );
   return resources;
 }
 
 /** Starts the ingest → resize and resized → publish mappings; registers their stops. */
-function startQueueMappings(sqs: SQSClient, resources: ChainResources, functions: LocalChain['functions'], plan: ChainPlan, uuidOf: MappingIds, logs: LogFiles, cleanups: Cleanups): LocalChain['mappings'] {
+function startQueueMappings(
+  sqs: SQSClient,
+  resources: ChainResources,
+  functions: LocalChain['functions'],
+  plan: ChainPlan,
+  uuidOf: MappingIds,
+  logs: LogFiles,
+  cleanups: Cleanups,
+): LocalChain['mappings'] {
   const { resize, publish } = functions;
-  const ingest = startQueueMapping(sqs, resources.queues.ingest, resize, plan.resizeStage, uuidOf(resources.queues.ingest.arn, resize.name), logs.sink('esm-ingest'));
+  const ingest = startQueueMapping(
+    sqs,
+    resources.queues.ingest,
+    resize,
+    plan.resizeStage,
+    uuidOf(resources.queues.ingest.arn, resize.name),
+    logs.sink('esm-ingest'),
+  );
   cleanups.push(() => ingest.stop());
-  const resized = startQueueMapping(sqs, resources.queues.resized, publish, plan.publishStage, uuidOf(resources.queues.resized.arn, publish.name), logs.sink('esm-resized'));
+  const resized = startQueueMapping(
+    sqs,
+    resources.queues.resized,
+    publish,
+    plan.publishStage,
+    uuidOf(resources.queues.resized.arn, publish.name),
+    logs.sink('esm-resized'),
+  );
   cleanups.push(() => resized.stop());
   return { ingest, resized };
 }
 
 /** The running chain's handle. */
-function localChainHandle(cloud: Cloud, plan: ChainPlan, resources: ChainResources, parts: Pick<LocalChain, 'functions' | 'mappings' | 'streamSource'>, stop: () => Promise<void>): LocalChain {
+function localChainHandle(
+  cloud: Cloud,
+  plan: ChainPlan,
+  resources: ChainResources,
+  parts: Pick<LocalChain, 'functions' | 'mappings' | 'streamSource'>,
+  stop: () => Promise<void>,
+): LocalChain {
   const { gateway, s3, sqs } = cloud;
   const { streamSource } = parts;
-  const allQueues = [...Object.values(resources.queues), ...(streamSource ? [streamSource.failureQueue, streamSource.failureDlq] : [])];
+  const allQueues = [
+    ...Object.values(resources.queues),
+    ...(streamSource ? [streamSource.failureQueue, streamSource.failureDlq] : []),
+  ];
   const queueDepths = (): Promise<Record<string, number>> => queueDepthsOf(sqs, allQueues);
-  const running: RunningChain = { gateway, mappings: parts.mappings, streamSource, pipelineQueues: [resources.queues.ingest.name, resources.queues.resized.name], queueDepths };
+  const running: RunningChain = {
+    gateway,
+    mappings: parts.mappings,
+    streamSource,
+    pipelineQueues: [resources.queues.ingest.name, resources.queues.resized.name],
+    queueDepths,
+  };
   return {
     endpoint: gateway.endpoint,
     s3,
@@ -561,7 +746,9 @@ function localChainHandle(cloud: Cloud, plan: ChainPlan, resources: ChainResourc
     outputPrefix: plan.outputPrefix,
     gateway,
     functions: parts.functions,
-    uploadApi: parts.functions.upload ? { apiUrl: `${gateway.endpoint}${API_BASE_PATH}`, pageUrl: `${gateway.endpoint}${UI_PATH}` } : undefined,
+    uploadApi: parts.functions.upload
+      ? { apiUrl: `${gateway.endpoint}${API_BASE_PATH}`, pageUrl: `${gateway.endpoint}${UI_PATH}` }
+      : undefined,
     mappings: parts.mappings,
     streamSource,
     queueDepths,
@@ -585,16 +772,39 @@ export async function startLocalChain(opts: LocalChainOptions = {}): Promise<Loc
     const cloud = await startCloud(opts, logs, cleanups);
     const { s3, sqs, served } = cloud;
     const resources = await prepareResources(opts, plan, cloud);
-    const functions = await startChainFunctions({ opts, plan, awsEnv: localAwsEnv(cloud.gateway.endpoint), resources, logs, cleanups });
+    const functions = await startChainFunctions({
+      opts,
+      plan,
+      awsEnv: localAwsEnv(cloud.gateway.endpoint),
+      resources,
+      logs,
+      cleanups,
+    });
     const { upload } = functions;
-    if (upload) cloud.gateway.addRoutes(uploadApiRoutes({ invoke: () => upload.invoke, s3, outputBucket: resources.buckets.output, outputPrefix: plan.outputPrefix }));
+    if (upload)
+      cloud.gateway.addRoutes(
+        uploadApiRoutes({
+          invoke: () => upload.invoke,
+          s3,
+          outputBucket: resources.buckets.output,
+          outputPrefix: plan.outputPrefix,
+        }),
+      );
     // With stateDir a mapping keeps its UUID across restarts, as on AWS (a saved UUID keeps working).
     const uuidOf = mappingIds(opts.stateDir);
     const mappings = startQueueMappings(sqs, resources, functions, plan, uuidOf, logs, cleanups);
     served.mappings = [mappings.ingest, mappings.resized];
     let streamSource: LocalStreamSource | undefined;
     if (opts.streamSource) {
-      const started = await startStreamSource(opts.streamSource, { prefix: plan.prefix, stateDir: opts.stateDir, sqs, resize: functions.resize, uuidOf, logSink: logs.sink('esm-stream'), cleanups });
+      const started = await startStreamSource(opts.streamSource, {
+        prefix: plan.prefix,
+        stateDir: opts.stateDir,
+        sqs,
+        resize: functions.resize,
+        uuidOf,
+        logSink: logs.sink('esm-stream'),
+        cleanups,
+      });
       streamSource = started.source;
       served.streams = [started.served];
       served.mappings = [...served.mappings, streamSource.mapping];

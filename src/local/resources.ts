@@ -39,7 +39,14 @@ export interface QueueRef {
 }
 
 export interface ChainResources {
-  queues: { ingest: QueueRef; ingestDlq: QueueRef; resized: QueueRef; resizedDlq: QueueRef; rejected: QueueRef; rejectedDlq: QueueRef };
+  queues: {
+    ingest: QueueRef;
+    ingestDlq: QueueRef;
+    resized: QueueRef;
+    resizedDlq: QueueRef;
+    rejected: QueueRef;
+    rejectedDlq: QueueRef;
+  };
   buckets: { source: string; output: string };
 }
 
@@ -64,8 +71,14 @@ export async function createChainResources(
   await ensureBucket(s3, names.outputBucket);
 
   const base = { SqsManagedSseEnabled: 'true' };
-  const ingestDlq = await ensureQueue(sqs, `${names.ingestQueue}-dlq`, { ...base, MessageRetentionPeriod: KEEP_LONGEST_SECONDS });
-  const resizedDlq = await ensureQueue(sqs, `${names.resizedQueue}-dlq`, { ...base, MessageRetentionPeriod: KEEP_LONGEST_SECONDS });
+  const ingestDlq = await ensureQueue(sqs, `${names.ingestQueue}-dlq`, {
+    ...base,
+    MessageRetentionPeriod: KEEP_LONGEST_SECONDS,
+  });
+  const resizedDlq = await ensureQueue(sqs, `${names.resizedQueue}-dlq`, {
+    ...base,
+    MessageRetentionPeriod: KEEP_LONGEST_SECONDS,
+  });
   const redrive = (dlq: QueueRef): string => JSON.stringify({ deadLetterTargetArn: dlq.arn, maxReceiveCount });
   const ingest = await ensureQueue(sqs, names.ingestQueue, {
     ...base,
@@ -77,7 +90,10 @@ export async function createChainResources(
     VisibilityTimeout: String(visibility),
     RedrivePolicy: redrive(resizedDlq),
   });
-  const rejectedDlq = await ensureQueue(sqs, `${names.rejectedQueue}-dlq`, { ...base, MessageRetentionPeriod: KEEP_LONGEST_SECONDS });
+  const rejectedDlq = await ensureQueue(sqs, `${names.rejectedQueue}-dlq`, {
+    ...base,
+    MessageRetentionPeriod: KEEP_LONGEST_SECONDS,
+  });
   const rejected = await ensureQueue(sqs, names.rejectedQueue, {
     ...base,
     MessageRetentionPeriod: KEEP_LONGEST_SECONDS,
@@ -94,11 +110,22 @@ export async function createChainResources(
  * Lets pages on `allowedOrigins` POST presigned forms to the source bucket: the bucket CORS rule the
  * module's upload API sets (`uploadCorsRule`), put through the S3 API.
  */
-export async function allowBrowserUploads(s3: S3Client, bucket: string, allowedOrigins: readonly string[]): Promise<void> {
+export async function allowBrowserUploads(
+  s3: S3Client,
+  bucket: string,
+  allowedOrigins: readonly string[],
+): Promise<void> {
   try {
-    await s3.send(new PutBucketCorsCommand({ Bucket: bucket, CORSConfiguration: { CORSRules: [uploadCorsRule(allowedOrigins)] } }));
+    await s3.send(
+      new PutBucketCorsCommand({ Bucket: bucket, CORSConfiguration: { CORSRules: [uploadCorsRule(allowedOrigins)] } }),
+    );
   } catch (err) {
-    throw new PipelineError('S3_ERROR', `cannot set the bucket CORS configuration: ${describe(err)}`, { bucket }, { cause: err });
+    throw new PipelineError(
+      'S3_ERROR',
+      `cannot set the bucket CORS configuration: ${describe(err)}`,
+      { bucket },
+      { cause: err },
+    );
   }
 }
 
@@ -119,7 +146,9 @@ async function ensureBucket(s3: S3Client, bucket: string): Promise<void> {
   }
 }
 
-/** Creates a queue, or keeps an existing one and sets these attributes (reruns converge), and returns its URL and ARN. */
+/**
+ * Creates a queue, or keeps an existing one and sets these attributes (reruns converge), and returns its URL and ARN.
+ */
 export async function ensureQueue(sqs: SQSClient, name: string, attributes: Record<string, string>): Promise<QueueRef> {
   let url: string | undefined;
   try {
@@ -137,7 +166,8 @@ export async function ensureQueue(sqs: SQSClient, name: string, attributes: Reco
   if (!url) throw new PipelineError('SQS_ERROR', `no URL returned for queue ${name}`);
   // CreateQueue leaves an existing queue's attributes alone; set them so reruns converge.
   await sqs.send(new SetQueueAttributesCommand({ QueueUrl: url, Attributes: attributes }));
-  const arn = (await sqs.send(new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ['QueueArn'] }))).Attributes?.QueueArn;
+  const arn = (await sqs.send(new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ['QueueArn'] })))
+    .Attributes?.QueueArn;
   if (!arn) throw new PipelineError('SQS_ERROR', `no ARN returned for queue ${name}`);
   return { name, url, arn };
 }

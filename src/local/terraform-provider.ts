@@ -83,7 +83,9 @@ export function localProviderSettings(endpoint: string): Record<string, unknown>
 /** The content of TF_OVERRIDE_FILE for `endpoint` (JSON with a trailing newline). */
 export function terraformOverride(endpoint: string): string {
   const doc = {
-    '//': `Written by resize-chain tf-override: points the aws provider at the local cloud on ${endpoint}. Delete this file to deploy to AWS.`,
+    '//':
+      `Written by resize-chain tf-override: ` +
+      `points the aws provider at the local cloud on ${endpoint}. Delete this file to deploy to AWS.`,
     provider: { aws: localProviderSettings(endpoint) },
   };
   return `${JSON.stringify(doc, null, 2)}\n`;
@@ -96,12 +98,17 @@ function camelCase(name: string): string {
 /** The same settings as CDKTF `AwsProvider` props (camelCase names, the endpoints block as a list). */
 export function localCdktfProviderConfig(endpoint: string): Partial<AwsProviderConfig> {
   const { endpoints, ...rest } = localProviderSettings(endpoint);
-  const config: Record<string, unknown> = Object.fromEntries(Object.entries(rest).map(([key, value]) => [camelCase(key), value]));
+  const config: Record<string, unknown> = Object.fromEntries(
+    Object.entries(rest).map(([key, value]) => [camelCase(key), value]),
+  );
   config.endpoints = [endpoints];
-  return config as Partial<AwsProviderConfig>;
+  return config;
 }
 
-/** A local-cloud endpoint as given (RESIZE_CHAIN_ENDPOINT, --endpoint): http(s)://host[:port], no path. Undefined when it is not one. */
+/**
+ * A local-cloud endpoint as given (RESIZE_CHAIN_ENDPOINT, --endpoint): http(s)://host[:port], no path. Undefined when
+ * it is not one.
+ */
 export function parseLocalEndpoint(value: string): string | undefined {
   let url: URL;
   try {

@@ -129,9 +129,11 @@ function checkInputs(i: CostInputs): void {
     ['resize.memoryMb', i.resize.memoryMb],
     ['publish.memoryMb', i.publish.memoryMb],
   ];
-  for (const [name, v] of positive) if (!(Number.isFinite(v) && v > 0)) throw new RangeError(`${name} must be a positive number, got ${v}`);
+  for (const [name, v] of positive)
+    if (!(Number.isFinite(v) && v > 0)) throw new RangeError(`${name} must be a positive number, got ${v}`);
   if (i.imagesPerBatch < 1) throw new RangeError(`imagesPerBatch must be at least 1, got ${i.imagesPerBatch}`);
-  if (!(i.coldStartRatio >= 0 && i.coldStartRatio <= 1)) throw new RangeError(`coldStartRatio must be within 0..1, got ${i.coldStartRatio}`);
+  if (!(i.coldStartRatio >= 0 && i.coldStartRatio <= 1))
+    throw new RangeError(`coldStartRatio must be within 0..1, got ${i.coldStartRatio}`);
 }
 
 /** The itemised monthly bill. Throws `RangeError` on inputs no month can have. */
@@ -139,7 +141,15 @@ export function monthlyCost(inputs: CostInputs, prices: RegionPrices): CostRepor
   checkInputs(inputs);
   const { imagesPerMonth: n, imagesPerBatch: k, variantCount: v, architecture: arch } = inputs;
   const items: CostItem[] = [];
-  const add = (id: string, service: CostService, label: string, quantity: number, unit: string, unitUsd: number, basis: string): void => {
+  const add = (
+    id: string,
+    service: CostService,
+    label: string,
+    quantity: number,
+    unit: string,
+    unitUsd: number,
+    basis: string,
+  ): void => {
     items.push({ id, service, label, quantity, unit, unitUsd, usd: quantity * unitUsd, basis });
   };
 
@@ -147,11 +157,30 @@ export function monthlyCost(inputs: CostInputs, prices: RegionPrices): CostRepor
   const resizeInvocations = n / k;
   const publishInvocations = n / k;
   const lambda = prices.lambda;
-  add('lambda.requests', 'lambda', 'Lambda requests (resize + publish invocations)', resizeInvocations + publishInvocations, 'requests', lambda.requests.usd,
-    `${fmt(n)} images / ${fmt(k)} per batch, for each of the two functions`);
+  add(
+    'lambda.requests',
+    'lambda',
+    'Lambda requests (resize + publish invocations)',
+    resizeInvocations + publishInvocations,
+    'requests',
+    lambda.requests.usd,
+    `${fmt(n)} images / ${fmt(k)} per batch, for each of the two functions`,
+  );
   const stages = [
-    { name: 'resize', stage: inputs.resize, invocations: resizeInvocations, seconds: (n * inputs.resize.msPerImage) / 1000, basis: `${fmt(n)} images x ${fmt(inputs.resize.msPerImage)} ms` },
-    { name: 'publish', stage: inputs.publish, invocations: publishInvocations, seconds: (publishInvocations * inputs.publish.msPerInvocation) / 1000, basis: `${fmt(publishInvocations)} invocations x ${fmt(inputs.publish.msPerInvocation)} ms` },
+    {
+      name: 'resize',
+      stage: inputs.resize,
+      invocations: resizeInvocations,
+      seconds: (n * inputs.resize.msPerImage) / 1000,
+      basis: `${fmt(n)} images x ${fmt(inputs.resize.msPerImage)} ms`,
+    },
+    {
+      name: 'publish',
+      stage: inputs.publish,
+      invocations: publishInvocations,
+      seconds: (publishInvocations * inputs.publish.msPerInvocation) / 1000,
+      basis: `${fmt(publishInvocations)} invocations x ${fmt(inputs.publish.msPerInvocation)} ms`,
+    },
   ] as const;
   for (const { name, stage, invocations, seconds, basis } of stages) {
     const gb = stage.memoryMb / 1024;
@@ -159,49 +188,170 @@ export function monthlyCost(inputs: CostInputs, prices: RegionPrices): CostRepor
     // Invocations served by provisioned environments are billed at the lower provisioned duration
     // rate, and those environments start outside invocations (their INIT is in the provisioned charge).
     const durationPrice = provisioned > 0 ? lambda.provisionedDurationGbSecond[arch].usd : lambda.gbSecond[arch].usd;
-    add(`lambda.${name}.duration`, 'lambda', `Lambda ${name} duration (${arch}${provisioned > 0 ? ', on provisioned environments' : ''})`, seconds * gb, 'GB-seconds', durationPrice,
-      `${basis} at ${fmt(stage.memoryMb)} MB`);
+    add(
+      `lambda.${name}.duration`,
+      'lambda',
+      `Lambda ${name} duration (${arch}${provisioned > 0 ? ', on provisioned environments' : ''})`,
+      seconds * gb,
+      'GB-seconds',
+      durationPrice,
+      `${basis} at ${fmt(stage.memoryMb)} MB`,
+    );
     const coldStarts = provisioned > 0 ? 0 : invocations * inputs.coldStartRatio;
-    add(`lambda.${name}.init`, 'lambda', `Lambda ${name} INIT (cold starts, billed)`, ((coldStarts * stage.initMs) / 1000) * gb, 'GB-seconds', lambda.gbSecond[arch].usd,
-      provisioned > 0 ? 'provisioned environments: no on-demand cold starts counted' : `${fmt(coldStarts)} cold starts (${fmt(inputs.coldStartRatio * 100)} % of invocations) x ${fmt(stage.initMs)} ms at ${fmt(stage.memoryMb)} MB`);
+    add(
+      `lambda.${name}.init`,
+      'lambda',
+      `Lambda ${name} INIT (cold starts, billed)`,
+      ((coldStarts * stage.initMs) / 1000) * gb,
+      'GB-seconds',
+      lambda.gbSecond[arch].usd,
+      provisioned > 0
+        ? 'provisioned environments: no on-demand cold starts counted'
+        : `${fmt(coldStarts)} cold starts (${fmt(inputs.coldStartRatio * 100)} % of invocations) ` +
+            `x ${fmt(stage.initMs)} ms at ${fmt(stage.memoryMb)} MB`,
+    );
     if (provisioned > 0) {
-      add(`lambda.${name}.provisioned`, 'lambda', `Lambda ${name} provisioned concurrency`, provisioned * gb * SECONDS_PER_MONTH, 'GB-seconds', lambda.provisionedGbSecond[arch].usd,
-        `${provisioned} environments x ${fmt(stage.memoryMb)} MB x ${HOURS_PER_MONTH} h`);
+      add(
+        `lambda.${name}.provisioned`,
+        'lambda',
+        `Lambda ${name} provisioned concurrency`,
+        provisioned * gb * SECONDS_PER_MONTH,
+        'GB-seconds',
+        lambda.provisionedGbSecond[arch].usd,
+        `${provisioned} environments x ${fmt(stage.memoryMb)} MB x ${HOURS_PER_MONTH} h`,
+      );
     }
   }
 
   // SQS.
   const sqs = prices.sqs.standardRequests.usd;
   const { notification, resizedEvent } = inputs.messageBytes;
-  add('sqs.ingest.send', 'sqs', 'SQS ingest: S3 sends each notification', n * sqsChunks(notification), 'requests', sqs,
-    `${fmt(n)} notifications of ${fmt(notification)} B`);
-  add('sqs.ingest.receive', 'sqs', 'SQS ingest: mapping ReceiveMessage', resizeInvocations * sqsChunks(k * notification), 'requests', sqs,
-    `one per resize invocation, ${fmt(k)} x ${fmt(notification)} B`);
-  add('sqs.ingest.delete', 'sqs', 'SQS ingest: mapping DeleteMessageBatch', resizeInvocations, 'requests', sqs, 'one per resize invocation');
-  add('sqs.resized.send', 'sqs', 'SQS resized: resize SendMessageBatch of image.resized', resizeInvocations * sqsChunks(k * resizedEvent), 'requests', sqs,
-    `one per resize invocation, ${fmt(k)} x ${fmt(resizedEvent)} B`);
-  add('sqs.resized.receive', 'sqs', 'SQS resized: mapping ReceiveMessage', publishInvocations * sqsChunks(k * resizedEvent), 'requests', sqs,
-    `one per publish invocation, ${fmt(k)} x ${fmt(resizedEvent)} B`);
-  add('sqs.resized.delete', 'sqs', 'SQS resized: mapping DeleteMessageBatch', publishInvocations, 'requests', sqs, 'one per publish invocation');
+  add(
+    'sqs.ingest.send',
+    'sqs',
+    'SQS ingest: S3 sends each notification',
+    n * sqsChunks(notification),
+    'requests',
+    sqs,
+    `${fmt(n)} notifications of ${fmt(notification)} B`,
+  );
+  add(
+    'sqs.ingest.receive',
+    'sqs',
+    'SQS ingest: mapping ReceiveMessage',
+    resizeInvocations * sqsChunks(k * notification),
+    'requests',
+    sqs,
+    `one per resize invocation, ${fmt(k)} x ${fmt(notification)} B`,
+  );
+  add(
+    'sqs.ingest.delete',
+    'sqs',
+    'SQS ingest: mapping DeleteMessageBatch',
+    resizeInvocations,
+    'requests',
+    sqs,
+    'one per resize invocation',
+  );
+  add(
+    'sqs.resized.send',
+    'sqs',
+    'SQS resized: resize SendMessageBatch of image.resized',
+    resizeInvocations * sqsChunks(k * resizedEvent),
+    'requests',
+    sqs,
+    `one per resize invocation, ${fmt(k)} x ${fmt(resizedEvent)} B`,
+  );
+  add(
+    'sqs.resized.receive',
+    'sqs',
+    'SQS resized: mapping ReceiveMessage',
+    publishInvocations * sqsChunks(k * resizedEvent),
+    'requests',
+    sqs,
+    `one per publish invocation, ${fmt(k)} x ${fmt(resizedEvent)} B`,
+  );
+  add(
+    'sqs.resized.delete',
+    'sqs',
+    'SQS resized: mapping DeleteMessageBatch',
+    publishInvocations,
+    'requests',
+    sqs,
+    'one per publish invocation',
+  );
   if (inputs.idlePolling) {
     const { queues, pollersPerQueue, waitSeconds } = inputs.idlePolling;
-    add('sqs.idle-polling', 'sqs', 'SQS empty long polls of the mappings (estimate)', (queues * pollersPerQueue * SECONDS_PER_MONTH) / waitSeconds, 'requests', sqs,
-      `${queues} queues x ${pollersPerQueue} pollers x one ${waitSeconds} s poll, ${HOURS_PER_MONTH} h`);
+    add(
+      'sqs.idle-polling',
+      'sqs',
+      'SQS empty long polls of the mappings (estimate)',
+      (queues * pollersPerQueue * SECONDS_PER_MONTH) / waitSeconds,
+      'requests',
+      sqs,
+      `${queues} queues x ${pollersPerQueue} pollers x one ${waitSeconds} s poll, ${HOURS_PER_MONTH} h`,
+    );
   }
 
   // S3.
   const { putRequests, getRequests, standardStorage } = prices.s3;
-  add('s3.put.upload', 's3', 'S3 PUT: the upload itself (billed to the bucket owner)', n, 'requests', putRequests.usd, '1 per image');
+  add(
+    's3.put.upload',
+    's3',
+    'S3 PUT: the upload itself (billed to the bucket owner)',
+    n,
+    'requests',
+    putRequests.usd,
+    '1 per image',
+  );
   add('s3.put.variants', 's3', 'S3 PUT: variants', n * v, 'requests', putRequests.usd, `${v} per image`);
   add('s3.put.manifest', 's3', 'S3 PUT: manifest.json', n, 'requests', putRequests.usd, '1 per image');
   add('s3.get.source', 's3', 'S3 GET: source', n, 'requests', getRequests.usd, '1 per image');
-  add('s3.get.recheck', 's3', 'S3 GET/HEAD: source freshness re-check after writing', n, 'requests', getRequests.usd, '1 per image');
-  add('s3.head.resize', 's3', 'S3 HEAD: resize idempotency (manifest + variants)', n * (1 + v), 'requests', getRequests.usd, `${1 + v} per image`);
-  add('s3.head.publish', 's3', 'S3 HEAD: publish checks (manifest + variants)', n * (1 + v), 'requests', getRequests.usd, `${1 + v} per image`);
-  add('s3.storage.sources', 's3', 'S3 Standard storage: one month of sources', (n * inputs.sourceBytes) / BYTES_PER_GB, 'GB-months', standardStorage.usd,
-    `${fmt(n)} x ${fmt(inputs.sourceBytes)} B`);
-  add('s3.storage.outputs', 's3', 'S3 Standard storage: one month of variants + manifests', (n * (inputs.outputBytesPerImage + inputs.manifestBytes)) / BYTES_PER_GB, 'GB-months',
-    standardStorage.usd, `${fmt(n)} x (${fmt(inputs.outputBytesPerImage)} + ${fmt(inputs.manifestBytes)}) B`);
+  add(
+    's3.get.recheck',
+    's3',
+    'S3 GET/HEAD: source freshness re-check after writing',
+    n,
+    'requests',
+    getRequests.usd,
+    '1 per image',
+  );
+  add(
+    's3.head.resize',
+    's3',
+    'S3 HEAD: resize idempotency (manifest + variants)',
+    n * (1 + v),
+    'requests',
+    getRequests.usd,
+    `${1 + v} per image`,
+  );
+  add(
+    's3.head.publish',
+    's3',
+    'S3 HEAD: publish checks (manifest + variants)',
+    n * (1 + v),
+    'requests',
+    getRequests.usd,
+    `${1 + v} per image`,
+  );
+  add(
+    's3.storage.sources',
+    's3',
+    'S3 Standard storage: one month of sources',
+    (n * inputs.sourceBytes) / BYTES_PER_GB,
+    'GB-months',
+    standardStorage.usd,
+    `${fmt(n)} x ${fmt(inputs.sourceBytes)} B`,
+  );
+  add(
+    's3.storage.outputs',
+    's3',
+    'S3 Standard storage: one month of variants + manifests',
+    (n * (inputs.outputBytesPerImage + inputs.manifestBytes)) / BYTES_PER_GB,
+    'GB-months',
+    standardStorage.usd,
+    `${fmt(n)} x (${fmt(inputs.outputBytesPerImage)} + ${fmt(inputs.manifestBytes)}) B`,
+  );
 
   const byService: Record<CostService, number> = { lambda: 0, sqs: 0, s3: 0 };
   let totalUsd = 0;
@@ -209,11 +359,22 @@ export function monthlyCost(inputs: CostInputs, prices: RegionPrices): CostRepor
     byService[item.service] += item.usd;
     totalUsd += item.usd;
   }
-  return { items, byService, totalUsd, perImageUsd: totalUsd / n, invocations: { resize: resizeInvocations, publish: publishInvocations } };
+  return {
+    items,
+    byService,
+    totalUsd,
+    perImageUsd: totalUsd / n,
+    invocations: { resize: resizeInvocations, publish: publishInvocations },
+  };
 }
 
 /** Monthly charge of keeping `concurrency` environments of `memoryMb` provisioned all month. */
-export function provisionedConcurrencyMonthlyUsd(concurrency: number, memoryMb: number, architecture: LambdaArchitecture, prices: RegionPrices): number {
+export function provisionedConcurrencyMonthlyUsd(
+  concurrency: number,
+  memoryMb: number,
+  architecture: LambdaArchitecture,
+  prices: RegionPrices,
+): number {
   return concurrency * (memoryMb / 1024) * SECONDS_PER_MONTH * prices.lambda.provisionedGbSecond[architecture].usd;
 }
 

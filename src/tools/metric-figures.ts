@@ -5,7 +5,10 @@
  */
 import { CODE_DIMENSION, METRICS, METRICS_NAMESPACE } from '../core/metrics';
 
-/** Median, 99th percentile and count of a set of durations (nearest-rank percentiles, as CloudWatch's pNN of raw values). */
+/**
+ * Median, 99th percentile and count of a set of durations (nearest-rank percentiles, as CloudWatch's pNN of raw
+ * values).
+ */
 export interface Distribution {
   count: number;
   p50: number;
@@ -29,7 +32,7 @@ export interface ChainFigures {
 function percentile(sorted: readonly number[], p: number): number {
   if (sorted.length === 0) return 0;
   const rank = Math.ceil((p / 100) * sorted.length);
-  return sorted[Math.min(sorted.length, Math.max(1, rank)) - 1] as number;
+  return sorted[Math.min(sorted.length, Math.max(1, rank)) - 1];
 }
 
 function distribution(values: number[]): Distribution {
@@ -44,13 +47,21 @@ interface EmfDirective {
 }
 
 /** True when `value` is an EMF record: an object whose `_aws` holds `Timestamp` and `CloudWatchMetrics`. */
-export function isEmfRecord(value: unknown): value is Record<string, unknown> & { _aws: { Timestamp: number; CloudWatchMetrics: EmfDirective[] } } {
+export function isEmfRecord(
+  value: unknown,
+): value is Record<string, unknown> & { _aws: { Timestamp: number; CloudWatchMetrics: EmfDirective[] } } {
   if (typeof value !== 'object' || value === null) return false;
   const aws = (value as { _aws?: unknown })._aws;
-  return typeof aws === 'object' && aws !== null && typeof (aws as { Timestamp?: unknown }).Timestamp === 'number' && Array.isArray((aws as { CloudWatchMetrics?: unknown }).CloudWatchMetrics);
+  return (
+    typeof aws === 'object' &&
+    aws !== null &&
+    typeof (aws as { Timestamp?: unknown }).Timestamp === 'number' &&
+    Array.isArray((aws as { CloudWatchMetrics?: unknown }).CloudWatchMetrics)
+  );
 }
 
-const valuesOf = (v: unknown): number[] => (Array.isArray(v) ? v : [v]).filter((n): n is number => typeof n === 'number' && Number.isFinite(n));
+const valuesOf = (v: unknown): number[] =>
+  (Array.isArray(v) ? v : [v]).filter((n): n is number => typeof n === 'number' && Number.isFinite(n));
 
 /**
  * Adds up the chain's metrics from EMF records as they come (other values are ignored), reading
@@ -68,7 +79,10 @@ export class FiguresAccumulator {
     for (const directive of record._aws.CloudWatchMetrics) {
       if (directive.Namespace !== METRICS_NAMESPACE) continue;
       const dimensions = Array.isArray(directive.Dimensions) ? directive.Dimensions.flat() : [];
-      const code = dimensions.includes(CODE_DIMENSION) && typeof record[CODE_DIMENSION] === 'string' ? (record[CODE_DIMENSION] as string) : undefined;
+      const code =
+        dimensions.includes(CODE_DIMENSION) && typeof record[CODE_DIMENSION] === 'string'
+          ? record[CODE_DIMENSION]
+          : undefined;
       for (const { Name } of directive.Metrics ?? []) {
         if (typeof Name === 'string') this.addValues(Name, valuesOf(record[Name]), code);
       }

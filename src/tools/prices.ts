@@ -55,12 +55,19 @@ const LAMBDA_PAGE = 'https://aws.amazon.com/lambda/pricing/';
 const SQS_PAGE = 'https://aws.amazon.com/sqs/pricing/';
 const S3_PAGE = 'https://aws.amazon.com/s3/pricing/';
 
-const lambdaThirdParty = (note: string): PriceSource => ({ url: LAMBDA_PAGE, read: READ, confirmedBy: 'third-party', note });
+const lambdaThirdParty = (note: string): PriceSource => ({
+  url: LAMBDA_PAGE,
+  read: READ,
+  confirmedBy: 'third-party',
+  note,
+});
 const lambdaUnconfirmed: PriceSource = {
   url: LAMBDA_PAGE,
   read: READ,
   confirmedBy: 'unconfirmed',
-  note: 'Provisioned-concurrency rates: the stored copies of the pricing page omit the rate table and no other copy states this figure; it is the long-standing us-east-1 list price.',
+  note:
+    'Provisioned-concurrency rates: the stored copies of the pricing page omit the rate ' +
+    'table and no other copy states this figure; it is the long-standing us-east-1 list price.',
 };
 
 /**
@@ -84,17 +91,37 @@ export const INIT_BILLING = {
 /** us-east-1 (US East, N. Virginia). */
 export const US_EAST_1: RegionPrices = {
   lambda: {
-    requests: { usd: 0.2 / 1e6, unit: 'request', source: lambdaThirdParty('$0.20 per 1M requests (both architectures); also in the stored AWS page\'s worked example.') },
+    requests: {
+      usd: 0.2 / 1e6,
+      unit: 'request',
+      source: lambdaThirdParty(
+        "$0.20 per 1M requests (both architectures); also in the stored AWS page's worked example.",
+      ),
+    },
     gbSecond: {
-      x86_64: { usd: 0.0000166667, unit: 'GB-second', source: lambdaThirdParty('x86 $0.0000166667 per GB-s, first tier (0-6 billion GB-s/month).') },
-      arm64: { usd: 0.0000133334, unit: 'GB-second', source: lambdaThirdParty('Arm $0.0000133334 per GB-s, first tier (0-7.5 billion GB-s/month).') },
+      x86_64: {
+        usd: 0.0000166667,
+        unit: 'GB-second',
+        source: lambdaThirdParty('x86 $0.0000166667 per GB-s, first tier (0-6 billion GB-s/month).'),
+      },
+      arm64: {
+        usd: 0.0000133334,
+        unit: 'GB-second',
+        source: lambdaThirdParty('Arm $0.0000133334 per GB-s, first tier (0-7.5 billion GB-s/month).'),
+      },
     },
     provisionedGbSecond: {
       x86_64: { usd: 0.0000041667, unit: 'GB-second', source: lambdaUnconfirmed },
       arm64: { usd: 0.0000033334, unit: 'GB-second', source: lambdaUnconfirmed },
     },
     provisionedDurationGbSecond: {
-      x86_64: { usd: 0.0000097222, unit: 'GB-second', source: lambdaThirdParty('x86 duration on provisioned environments $0.0000097222 per GB-s (one third-party copy).') },
+      x86_64: {
+        usd: 0.0000097222,
+        unit: 'GB-second',
+        source: lambdaThirdParty(
+          'x86 duration on provisioned environments $0.0000097222 per GB-s (one third-party copy).',
+        ),
+      },
       arm64: { usd: 0.0000077778, unit: 'GB-second', source: lambdaUnconfirmed },
     },
   },
@@ -106,7 +133,9 @@ export const US_EAST_1: RegionPrices = {
         url: SQS_PAGE,
         read: READ,
         confirmedBy: 'third-party',
-        note: '$0.40 per 1M standard-queue requests (first 100 billion/month); every 64 KB chunk of a payload is billed as one request; first 1M requests/month free (ignored here).',
+        note:
+          '$0.40 per 1M standard-queue requests (first 100 billion/month); ' +
+          'every 64 KB chunk of a payload is billed as one request; first 1M requests/month free (ignored here).',
       },
     },
   },
@@ -114,17 +143,32 @@ export const US_EAST_1: RegionPrices = {
     putRequests: {
       usd: 0.005 / 1000,
       unit: 'request',
-      source: { url: S3_PAGE, read: READ, confirmedBy: 'third-party', note: 'S3 Standard PUT, COPY, POST, LIST: $0.005 per 1,000.' },
+      source: {
+        url: S3_PAGE,
+        read: READ,
+        confirmedBy: 'third-party',
+        note: 'S3 Standard PUT, COPY, POST, LIST: $0.005 per 1,000.',
+      },
     },
     getRequests: {
       usd: 0.0004 / 1000,
       unit: 'request',
-      source: { url: S3_PAGE, read: READ, confirmedBy: 'third-party', note: 'S3 Standard GET, SELECT and all other requests (HEAD included): $0.0004 per 1,000.' },
+      source: {
+        url: S3_PAGE,
+        read: READ,
+        confirmedBy: 'third-party',
+        note: 'S3 Standard GET, SELECT and all other requests (HEAD included): $0.0004 per 1,000.',
+      },
     },
     standardStorage: {
       usd: 0.023,
       unit: 'GB-month',
-      source: { url: S3_PAGE, read: READ, confirmedBy: 'third-party', note: 'S3 Standard, first 50 TB/month: $0.023 per GB-month (GB = 2^30 bytes).' },
+      source: {
+        url: S3_PAGE,
+        read: READ,
+        confirmedBy: 'third-party',
+        note: 'S3 Standard, first 50 TB/month: $0.023 per GB-month (GB = 2^30 bytes).',
+      },
     },
   },
 };

@@ -49,7 +49,14 @@ export interface ReportEntry {
   readonly sourceFile?: string;
   readonly status: 'done' | 'rejected' | 'pending';
   readonly source?: { width: number; height: number; format: string; bytes: number };
-  readonly variants: ReadonlyArray<{ name: string; width: number; height: number; format: string; bytes: number; file?: string }>;
+  readonly variants: ReadonlyArray<{
+    name: string;
+    width: number;
+    height: number;
+    format: string;
+    bytes: number;
+    file?: string;
+  }>;
   readonly error?: { code: string; message: string };
   /** From upload to manifest (or rejection). */
   readonly ms?: number;
@@ -63,7 +70,14 @@ export function formatBytes(bytes: number): string {
 
 function pad(cells: string[][]): string {
   const widths = cells[0]?.map((_, col) => Math.max(...cells.map((row) => codePointLength(row[col] ?? '')))) ?? [];
-  return cells.map((row) => row.map((cell, col) => cell + ' '.repeat((widths[col] ?? 0) - codePointLength(cell))).join('  ').trimEnd()).join('\n');
+  return cells
+    .map((row) =>
+      row
+        .map((cell, col) => cell + ' '.repeat((widths[col] ?? 0) - codePointLength(cell)))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n');
 }
 
 /** A plain-text table: one block per source, one row per variant. */
@@ -76,8 +90,17 @@ export function renderTable(entries: readonly ReportEntry[]): string {
       rows.push([e.sourceKey, e.status, e.error ? `${e.error.code}: ${e.error.message}` : '', src, '', '', time]);
       continue;
     }
-    rows.push([e.sourceKey, 'done', '(source)', src, e.source?.format ?? '', e.source ? formatBytes(e.source.bytes) : '', time]);
-    for (const v of e.variants) rows.push(['', '', v.name, `${v.width}x${v.height}`, v.format, formatBytes(v.bytes), '']);
+    rows.push([
+      e.sourceKey,
+      'done',
+      '(source)',
+      src,
+      e.source?.format ?? '',
+      e.source ? formatBytes(e.source.bytes) : '',
+      time,
+    ]);
+    for (const v of e.variants)
+      rows.push(['', '', v.name, `${v.width}x${v.height}`, v.format, formatBytes(v.bytes), '']);
   }
   return pad(rows);
 }
@@ -92,12 +115,18 @@ function href(path: string): string {
 }
 
 /** A self-contained HTML page showing each source beside its variants. */
-export function renderHtml(entries: readonly ReportEntry[], meta: { title: string; generatedAt: Date; summary: string }): string {
+export function renderHtml(
+  entries: readonly ReportEntry[],
+  meta: { title: string; generatedAt: Date; summary: string },
+): string {
   const cards = entries.map((e) => {
     const head = `<h2>${esc(e.sourceKey)}</h2>`;
-    const sourceInfo = e.source ? ` · ${e.source.width}×${e.source.height} ${esc(e.source.format)} · ${formatBytes(e.source.bytes)}` : '';
+    const sourceInfo = e.source
+      ? ` · ${e.source.width}×${e.source.height} ${esc(e.source.format)} · ${formatBytes(e.source.bytes)}`
+      : '';
     const source = e.sourceFile
-      ? `<figure class="source"><img src="${href(e.sourceFile)}" alt="source"><figcaption>source${sourceInfo}</figcaption></figure>`
+      ? `<figure class="source"><img src="${href(e.sourceFile)}" ` +
+        `alt="source"><figcaption>source${sourceInfo}</figcaption></figure>`
       : '';
     if (e.status !== 'done') {
       const error = e.error ? `: <code>${esc(e.error.code)}</code> ${esc(e.error.message)}` : '';
@@ -105,7 +134,12 @@ export function renderHtml(entries: readonly ReportEntry[], meta: { title: strin
       return `<section class="card ${e.status}">${head}${source}${status}</section>`;
     }
     const variants = e.variants
-      .map((v) => `<figure><img src="${href(v.file ?? '')}" alt="${esc(v.name)}" loading="lazy"><figcaption>${esc(v.name)} · ${v.width}×${v.height} ${esc(v.format)} · ${formatBytes(v.bytes)}</figcaption></figure>`)
+      .map(
+        (v) =>
+          `<figure><img src="${href(v.file ?? '')}" alt="${esc(v.name)}" ` +
+          `loading="lazy"><figcaption>${esc(v.name)} · ${v.width}×${v.height} ${esc(v.format)} ` +
+          `· ${formatBytes(v.bytes)}</figcaption></figure>`,
+      )
       .join('');
     const time = e.ms === undefined ? '' : `<p class="time">${Math.round(e.ms)} ms from upload to manifest</p>`;
     return `<section class="card">${head}<div class="row">${source}${variants}</div>${time}</section>`;

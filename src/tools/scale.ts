@@ -91,7 +91,12 @@ export function rampSeconds(target: number, quotas: AwsQuotas = AWS_QUOTAS): num
  * Seconds to process `count` images at `perEnvironment` images/s per environment, the environment
  * count ramping linearly from the mapping's initial concurrency to `maxEnvironments`.
  */
-export function drainSeconds(count: number, perEnvironment: number, maxEnvironments: number, quotas: AwsQuotas = AWS_QUOTAS): number {
+export function drainSeconds(
+  count: number,
+  perEnvironment: number,
+  maxEnvironments: number,
+  quotas: AwsQuotas = AWS_QUOTAS,
+): number {
   const start = Math.min(maxEnvironments, quotas.sqsMappingInitialConcurrency);
   const ramp = rampSeconds(maxEnvironments, quotas);
   const slope = (maxEnvironments - start) / (ramp || 1);
@@ -121,8 +126,15 @@ export function scaleModel(inputs: ScaleInputs, quotas: AwsQuotas = AWS_QUOTAS):
   const publishImagesPerSecond = publishPerEnvironment * inputs.publish.maximumConcurrency;
   const bottleneck = publishImagesPerSecond < resizeImagesPerSecond ? 'publish' : 'resize';
   const [perEnvironment, environments] =
-    bottleneck === 'resize' ? [resizePerEnvironment, inputs.resize.maximumConcurrency] : [publishPerEnvironment, inputs.publish.maximumConcurrency];
-  const check = (quota: string, needed: number, limit: number): QuotaCheck => ({ quota, needed, limit, ok: needed <= limit });
+    bottleneck === 'resize'
+      ? [resizePerEnvironment, inputs.resize.maximumConcurrency]
+      : [publishPerEnvironment, inputs.publish.maximumConcurrency];
+  const check = (quota: string, needed: number, limit: number): QuotaCheck => ({
+    quota,
+    needed,
+    limit,
+    ok: needed <= limit,
+  });
   return {
     resizePerEnvironment,
     resizeImagesPerSecond,
@@ -132,10 +144,18 @@ export function scaleModel(inputs: ScaleInputs, quotas: AwsQuotas = AWS_QUOTAS):
     rampSeconds: rampSeconds(environments, quotas),
     drainSeconds: drainSeconds(inputs.burst, perEnvironment, environments, quotas),
     checks: [
-      check('Lambda concurrent executions per region (resize + publish)', inputs.resize.maximumConcurrency + inputs.publish.maximumConcurrency, quotas.lambdaConcurrentExecutions),
+      check(
+        'Lambda concurrent executions per region (resize + publish)',
+        inputs.resize.maximumConcurrency + inputs.publish.maximumConcurrency,
+        quotas.lambdaConcurrentExecutions,
+      ),
       check('SQS mapping concurrency (resize)', inputs.resize.maximumConcurrency, quotas.sqsMappingMaxConcurrency),
       check('SQS mapping concurrency (publish)', inputs.publish.maximumConcurrency, quotas.sqsMappingMaxConcurrency),
-      check('SQS in-flight messages, ingest queue', inputs.resize.maximumConcurrency * inputs.resize.batchSize, quotas.sqsStandardInFlight),
+      check(
+        'SQS in-flight messages, ingest queue',
+        inputs.resize.maximumConcurrency * inputs.resize.batchSize,
+        quotas.sqsStandardInFlight,
+      ),
       check('Lambda new environments per 10 s (resize)', inputs.resize.maximumConcurrency, quotas.lambdaScalingPer10s),
     ],
   };
@@ -145,7 +165,10 @@ export function scaleModel(inputs: ScaleInputs, quotas: AwsQuotas = AWS_QUOTAS):
  * The smallest maximum concurrencies (resize, publish) that reach `factor` times the current rate
  * of the chain, each stage sized for the target on its own and never below its current setting.
  */
-export function concurrencyFor(factor: number, inputs: ScaleInputs): { resize: number; publish: number; targetImagesPerSecond: number } {
+export function concurrencyFor(
+  factor: number,
+  inputs: ScaleInputs,
+): { resize: number; publish: number; targetImagesPerSecond: number } {
   positive('factor', factor);
   const now = scaleModel(inputs);
   const target = now.imagesPerSecond * factor;

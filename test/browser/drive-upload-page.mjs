@@ -13,9 +13,19 @@ const profile = mkdtempSync(join(tmpdir(), 'chromium-profile-'));
 const browser = spawn(
   chromium,
   [
-    '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-    '--disable-component-update', '--disable-sync', `--user-data-dir=${profile}`, '--remote-debugging-address=127.0.0.1',
-    '--remote-debugging-port=0', '--window-size=1100,900', pageUrl,
+    '--headless',
+    '--no-sandbox',
+    '--disable-gpu',
+    '--disable-quic',
+    '--no-first-run',
+    '--disable-background-networking',
+    '--disable-component-update',
+    '--disable-sync',
+    `--user-data-dir=${profile}`,
+    '--remote-debugging-address=127.0.0.1',
+    '--remote-debugging-port=0',
+    '--window-size=1100,900',
+    pageUrl,
   ],
   { stdio: ['ignore', 'ignore', 'pipe'] },
 );
@@ -85,7 +95,11 @@ function connect(wsUrl) {
 }
 
 async function evaluate(cdp, expression) {
-  const { result, exceptionDetails } = await cdp.send('Runtime.evaluate', { expression, returnByValue: true, awaitPromise: true });
+  const { result, exceptionDetails } = await cdp.send('Runtime.evaluate', {
+    expression,
+    returnByValue: true,
+    awaitPromise: true,
+  });
   if (exceptionDetails) throw new Error(`page script failed: ${exceptionDetails.text}`);
   return result.value;
 }

@@ -19,7 +19,9 @@ import { HANDLERS_DIR } from '../helpers/local-cloud';
 import { describeWhen } from '../helpers/requires';
 
 const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
-const CHROMIUM_MISSING = existsSync(CHROMIUM) ? undefined : `no Chromium at ${CHROMIUM} (apt-get install chromium, or set CHROMIUM)`;
+const CHROMIUM_MISSING = existsSync(CHROMIUM)
+  ? undefined
+  : `no Chromium at ${CHROMIUM} (apt-get install chromium, or set CHROMIUM)`;
 const OUT = join(__dirname, '..', '..', 'out');
 const SCREENSHOT = join(OUT, 'upload-page.png');
 
@@ -29,11 +31,18 @@ describeWhen(CHROMIUM_MISSING, 'upload page in headless Chromium', () => {
   let pageUrl: string;
 
   /** Runs the page driver on one image; its last line of output, parsed. */
-  async function drive(image: string, timeoutMs: number): Promise<{ ok: boolean; error?: string; variants: Array<{ alt: string; width: number }>; text: string }> {
+  async function drive(
+    image: string,
+    timeoutMs: number,
+  ): Promise<{ ok: boolean; error?: string; variants: Array<{ alt: string; width: number }>; text: string }> {
     const driver = join(__dirname, 'drive-upload-page.mjs');
     let stdout: string;
     try {
-      ({ stdout } = await promisify(execFile)(resolveNode22(), [driver, CHROMIUM, pageUrl, image, SCREENSHOT, String(timeoutMs)], { timeout: timeoutMs + 30_000 }));
+      ({ stdout } = await promisify(execFile)(
+        resolveNode22(),
+        [driver, CHROMIUM, pageUrl, image, SCREENSHOT, String(timeoutMs)],
+        { timeout: timeoutMs + 30_000 },
+      ));
     } catch (err) {
       // The driver exits 1 with its JSON line when the page fails.
       stdout = (err as { stdout?: string }).stdout ?? '';
@@ -44,7 +53,12 @@ describeWhen(CHROMIUM_MISSING, 'upload page in headless Chromium', () => {
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'upload-page-'));
-    chain = await startLocalChain({ handlersDir: HANDLERS_DIR, uploadApi: {}, resize: { concurrency: 1 }, publish: { concurrency: 1 } });
+    chain = await startLocalChain({
+      handlersDir: HANDLERS_DIR,
+      uploadApi: {},
+      resize: { concurrency: 1 },
+      publish: { concurrency: 1 },
+    });
     // Another origin than the endpoint the form is signed for (same server).
     pageUrl = chain.uploadApi!.pageUrl.replace('//127.0.0.1:', '//localhost:');
   });

@@ -25,9 +25,11 @@ describeWhen(missingDocker() ?? missingArm64(), 'linux/arm64 images under QEMU',
 
   it('builds every handler for arm64 within the amd64 size budgets', () => {
     for (const [handler, image] of Object.entries(built.images)) {
-      const [arch, os, size] = docker(['image', 'inspect', '--format', '{{.Architecture}} {{.Os}} {{.Size}}', image]).stdout.trim().split(' ');
+      const [arch, os, size] = docker(['image', 'inspect', '--format', '{{.Architecture}} {{.Os}} {{.Size}}', image])
+        .stdout.trim()
+        .split(' ');
       expect({ handler, arch, os }).toEqual({ handler, arch: 'arm64', os: 'linux' });
-      expect(Number(size) / 1e6).toBeLessThanOrEqual(BUDGET_MB[handler]!);
+      expect(Number(size) / 1e6).toBeLessThanOrEqual(BUDGET_MB[handler]);
     }
   });
 
@@ -36,9 +38,20 @@ describeWhen(missingDocker() ?? missingArm64(), 'linux/arm64 images under QEMU',
       "process.env.AWS_LAMBDA_RUNTIME_API = '127.0.0.1:9';",
       "require('/var/task/node_modules/aws-lambda-ric/rapid-client.node');",
       "const s = require('/var/task/node_modules/sharp');",
-      'console.log(JSON.stringify({ arch: process.arch, uid: process.getuid(), vips: s.versions.vips, formats: Object.keys(s.format).filter((f) => s.format[f].output.buffer).sort() }));',
+      'console.log(JSON.stringify({ arch: process.arch, uid: process.getuid(), vips: s.versions.vips, ' +
+        'formats: Object.keys(s.format).filter((f) => s.format[f].output.buffer).sort() }));',
     ].join(' ');
-    const out = docker(['run', '--rm', '--platform', PLATFORM, '--entrypoint', '/usr/local/bin/node', built.images.resize!, '-e', script]).stdout.trim();
+    const out = docker([
+      'run',
+      '--rm',
+      '--platform',
+      PLATFORM,
+      '--entrypoint',
+      '/usr/local/bin/node',
+      built.images.resize,
+      '-e',
+      script,
+    ]).stdout.trim();
     const report = JSON.parse(out.split('\n').pop()!) as { arch: string; uid: number; vips: string; formats: string[] };
     expect(report).toMatchObject({ arch: 'arm64', uid: 993 });
     expect(report.vips).toMatch(/^\d+\.\d+\.\d+$/);
@@ -69,29 +82,58 @@ describeWhen(missingDocker() ?? missingArm64(), 'linux/arm64 images under QEMU',
 
     it('resizes a JPEG and a PNG into every variant and rejects a truncated file as TRUNCATED', async () => {
       const sources = {
-        [`${chain.uploadsPrefix}arm/photo.jpg`]: await synthesizeImage({ width: 1600, height: 1000, seed: 64, format: 'jpeg' }),
-        [`${chain.uploadsPrefix}arm/drawing.png`]: await synthesizeImage({ width: 900, height: 900, seed: 65, format: 'png' }),
+        [`${chain.uploadsPrefix}arm/photo.jpg`]: await synthesizeImage({
+          width: 1600,
+          height: 1000,
+          seed: 64,
+          format: 'jpeg',
+        }),
+        [`${chain.uploadsPrefix}arm/drawing.png`]: await synthesizeImage({
+          width: 900,
+          height: 900,
+          seed: 65,
+          format: 'png',
+        }),
       };
       const corruptKey = `${chain.uploadsPrefix}arm/truncated.jpg`;
-      const corrupt = Buffer.concat([sources[`${chain.uploadsPrefix}arm/photo.jpg`]!.subarray(0, 2000), Buffer.alloc(4000, 0x55)]);
+      const corrupt = Buffer.concat([
+        sources[`${chain.uploadsPrefix}arm/photo.jpg`].subarray(0, 2000),
+        Buffer.alloc(4000, 0x55),
+      ]);
       for (const [key, bytes] of [...Object.entries(sources), [corruptKey, corrupt] as const]) {
         await chain.s3.send(new PutObjectCommand({ Bucket: chain.resources.buckets.source, Key: key, Body: bytes }));
       }
       await chain.waitForIdle(240_000);
 
       for (const key of Object.keys(sources)) {
-        const manifest = JSON.parse((await body(chain.resources.buckets.output, manifestKey(key, chain.outputPrefix))).toString('utf8')) as {
+        const manifest = JSON.parse(
+          (await body(chain.resources.buckets.output, manifestKey(key, chain.outputPrefix))).toString('utf8'),
+        ) as {
           variants: Array<{ name: string; key: string; width: number; format: string }>;
         };
         expect(manifest.variants.map((v) => v.name)).toEqual(DEFAULT_VARIANTS.map((v) => v.name));
         for (const v of manifest.variants) {
           const meta = await sharp(await body(chain.resources.buckets.output, v.key)).metadata();
-          expect({ key: v.key, width: meta.width, format: meta.format }).toEqual({ key: v.key, width: v.width, format: v.format });
+          expect({ key: v.key, width: meta.width, format: meta.format }).toEqual({
+            key: v.key,
+            width: v.width,
+            format: v.format,
+          });
         }
       }
-      const rejected = await chain.sqs.send(new ReceiveMessageCommand({ QueueUrl: chain.resources.queues.rejected.url, MaxNumberOfMessages: 10, WaitTimeSeconds: 2 }));
-      const reasons = (rejected.Messages ?? []).map((m) => JSON.parse(m.Body ?? '{}') as { code?: string; source?: { key?: string } });
-      expect(reasons).toEqual([expect.objectContaining({ code: 'TRUNCATED', source: expect.objectContaining({ key: corruptKey }) })]);
+      const rejected = await chain.sqs.send(
+        new ReceiveMessageCommand({
+          QueueUrl: chain.resources.queues.rejected.url,
+          MaxNumberOfMessages: 10,
+          WaitTimeSeconds: 2,
+        }),
+      );
+      const reasons = (rejected.Messages ?? []).map(
+        (m) => JSON.parse(m.Body ?? '{}') as { code?: string; source?: { key?: string } },
+      );
+      expect(reasons).toEqual([
+        expect.objectContaining({ code: 'TRUNCATED', source: expect.objectContaining({ key: corruptKey }) }),
+      ]);
     }, 300_000);
 
     it('ran every sandbox as a container of an arm64 image, executing arm64 code', () => {

@@ -19,7 +19,9 @@ const INVOKE_PATH = '/2015-03-31/functions/function/invocations';
 /** `curl -sS -XPOST <url> -d @<file>` as a user types it; resolves with its stdout, rejects on a non-zero exit. */
 function curl(url: string, eventFile: string): Promise<string> {
   return new Promise((resolve, reject) => {
-    const child = spawn('curl', ['-sS', '--fail-with-body', '-XPOST', url, '-d', `@${eventFile}`], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn('curl', ['-sS', '--fail-with-body', '-XPOST', url, '-d', `@${eventFile}`], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let out = '';
     let err = '';
     child.stdout.setEncoding('utf8').on('data', (c: string) => (out += c));
@@ -49,8 +51,22 @@ describeWhen(missingDocker(), 'docker run with nothing mounted', () => {
   it('serves the RIE endpoint on 8080 by itself: three concurrent curls, all answered', async () => {
     const name = `irc-run-${process.pid}`;
     containers.push(name);
-    docker(['run', '-d', '--rm', '--name', name, '-p', '127.0.0.1::8080',
-      '-e', 'OUTPUT_BUCKET=variants', '-e', 'RESIZED_QUEUE_URL=http://127.0.0.1:1/q/r', '-e', 'REJECTED_QUEUE_URL=http://127.0.0.1:1/q/j', built.images.resize!]);
+    docker([
+      'run',
+      '-d',
+      '--rm',
+      '--name',
+      name,
+      '-p',
+      '127.0.0.1::8080',
+      '-e',
+      'OUTPUT_BUCKET=variants',
+      '-e',
+      'RESIZED_QUEUE_URL=http://127.0.0.1:1/q/r',
+      '-e',
+      'REJECTED_QUEUE_URL=http://127.0.0.1:1/q/j',
+      built.images.resize,
+    ]);
     const port = /:(\d+)\s*$/m.exec(docker(['port', name, '8080']).stdout)![1];
     const url = `http://127.0.0.1:${port}${INVOKE_PATH}`;
     const event = join(dir, 'event.json');
@@ -61,50 +77,117 @@ describeWhen(missingDocker(), 'docker run with nothing mounted', () => {
     const logs = docker(['logs', name]);
     expect(logs.stdout).toContain('EMULATOR_READY');
     // The emulator is one bundled file of a few dozen KB, not a second runtime.
-    const bytes = Number(docker(['run', '--rm', '--entrypoint', '/usr/local/bin/node', built.images.resize!, '-e', "process.stdout.write(String(require('fs').statSync('/var/runtime/emulator.mjs').size))"]).stdout);
+    const bytes = Number(
+      docker([
+        'run',
+        '--rm',
+        '--entrypoint',
+        '/usr/local/bin/node',
+        built.images.resize,
+        '-e',
+        "process.stdout.write(String(require('fs').statSync('/var/runtime/emulator.mjs').size))",
+      ]).stdout,
+    );
     expect(bytes).toBeGreaterThan(5_000);
     expect(bytes).toBeLessThan(300_000);
   }, 120_000);
 
-  (dockerBridgeAddress() ? it : it.skip)('the docker run line `up` prints works against it: the outputs land in its output bucket', async () => {
-    up = await startUp();
-    const line = up.stdout.find((l) => l.startsWith('docker run '));
-    expect(line).toMatch(/^docker run --rm -p 127\.0\.0\.1:9000:8080 --add-host host\.docker\.internal:host-gateway --env-file \S+resize\.env image-resize-chain\/resize$/);
-    const s3 = new S3Client({ endpoint: up.endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS, forcePathStyle: true });
-    const ready = { source: /source bucket +(\S+)/.exec(up.stdout.join('\n'))![1]!, output: /output bucket +(\S+)/.exec(up.stdout.join('\n'))![1]! };
+  (dockerBridgeAddress() ? it : it.skip)(
+    'the docker run line `up` prints works against it: the outputs land in its output bucket',
+    async () => {
+      up = await startUp();
+      const line = up.stdout.find((l) => l.startsWith('docker run '));
+      expect(line).toMatch(
+        /^docker run --rm -p 127\.0\.0\.1:9000:8080 --add-host host\.docker\.internal:host-gateway --env-file \S+resize\.env image-resize-chain\/resize$/,
+      );
+      const s3 = new S3Client({
+        endpoint: up.endpoint,
+        region: LOCAL_REGION,
+        credentials: LOCAL_CREDENTIALS,
+        forcePathStyle: true,
+      });
+      const ready = {
+        source: /source bucket +(\S+)/.exec(up.stdout.join('\n'))![1],
+        output: /output bucket +(\S+)/.exec(up.stdout.join('\n'))![1],
+      };
 
-    // An object outside the watched prefix, so only the container handles it.
-    const key = 'by-hand/photo.jpg';
-    const body = await sharp({ create: { width: 900, height: 600, channels: 3, background: '#3366aa' } }).jpeg().toBuffer();
-    const put = await s3.send(new PutObjectCommand({ Bucket: ready.source, Key: key, Body: body, ContentType: 'image/jpeg' }));
-    const event = join(dir, 'by-hand.json');
-    writeFileSync(event, JSON.stringify({
-      Records: [{ messageId: 'm1', receiptHandle: 'r1', eventSource: 'aws:sqs', attributes: { ApproximateReceiveCount: '1' },
-        body: JSON.stringify({ Records: [{ eventName: 'ObjectCreated:Put', s3: { bucket: { name: ready.source }, object: { key: 'by-hand/photo.jpg', size: body.length, eTag: put.ETag!.replaceAll('"', ''), sequencer: '01' } } }] }) }],
-    }));
+      // An object outside the watched prefix, so only the container handles it.
+      const key = 'by-hand/photo.jpg';
+      const body = await sharp({ create: { width: 900, height: 600, channels: 3, background: '#3366aa' } })
+        .jpeg()
+        .toBuffer();
+      const put = await s3.send(
+        new PutObjectCommand({ Bucket: ready.source, Key: key, Body: body, ContentType: 'image/jpeg' }),
+      );
+      const event = join(dir, 'by-hand.json');
+      writeFileSync(
+        event,
+        JSON.stringify({
+          Records: [
+            {
+              messageId: 'm1',
+              receiptHandle: 'r1',
+              eventSource: 'aws:sqs',
+              attributes: { ApproximateReceiveCount: '1' },
+              body: JSON.stringify({
+                Records: [
+                  {
+                    eventName: 'ObjectCreated:Put',
+                    s3: {
+                      bucket: { name: ready.source },
+                      object: {
+                        key: 'by-hand/photo.jpg',
+                        size: body.length,
+                        eTag: put.ETag!.replaceAll('"', ''),
+                        sequencer: '01',
+                      },
+                    },
+                  },
+                ],
+              }),
+            },
+          ],
+        }),
+      );
 
-    // The printed line as printed, with a name added so the test can remove the container.
-    const name = `irc-up-run-${process.pid}`;
-    containers.push(name);
-    const args = line!.replace(/^docker run /, '').split(' ');
-    const run = spawn(DOCKER, ['run', '--name', name, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let logs = '';
-    run.stdout!.setEncoding('utf8').on('data', (c: string) => (logs += c));
-    run.stderr!.setEncoding('utf8').on('data', (c: string) => (logs += c));
-    const answer = await waitFor('the container on port 9000', () => curl(`http://localhost:9000${INVOKE_PATH}`, event), 30_000).catch((err: unknown) => {
-      throw new Error(`${err instanceof Error ? err.message : String(err)}\n${logs}`, { cause: err });
-    });
-    expect({ answer: JSON.parse(answer), logs }).toMatchObject({ answer: { batchItemFailures: [] } });
+      // The printed line as printed, with a name added so the test can remove the container.
+      const name = `irc-up-run-${process.pid}`;
+      containers.push(name);
+      const args = line!.replace(/^docker run /, '').split(' ');
+      const run = spawn(DOCKER, ['run', '--name', name, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+      let logs = '';
+      run.stdout.setEncoding('utf8').on('data', (c: string) => (logs += c));
+      run.stderr.setEncoding('utf8').on('data', (c: string) => (logs += c));
+      const answer = await waitFor(
+        'the container on port 9000',
+        () => curl(`http://localhost:9000${INVOKE_PATH}`, event),
+        30_000,
+      ).catch((err: unknown) => {
+        throw new Error(`${err instanceof Error ? err.message : String(err)}\n${logs}`, { cause: err });
+      });
+      expect({ answer: JSON.parse(answer), logs }).toMatchObject({ answer: { batchItemFailures: [] } });
 
-    // Variants from the container, the manifest from up's own publish function (fed by the resized queue).
-    const keys = await waitFor('the variants and the manifest', async () => {
-      const listed = await s3.send(new ListObjectsV2Command({ Bucket: ready.output }));
-      const found = (listed.Contents ?? []).map((o) => o.Key!).filter((k) => k.includes('by-hand/photo/'));
-      return found.some((k) => k.endsWith('manifest.json')) ? found.sort() : undefined;
-    }, 60_000);
-    expect(keys.length).toBeGreaterThan(1);
-    const manifest = JSON.parse(await (await s3.send(new GetObjectCommand({ Bucket: ready.output, Key: keys.find((k) => k.endsWith('manifest.json'))! }))).Body!.transformToString());
-    expect(manifest).toMatchObject({ source: { key: 'by-hand/photo.jpg' } });
-    s3.destroy();
-  }, 180_000);
+      // Variants from the container, the manifest from up's own publish function (fed by the resized queue).
+      const keys = await waitFor(
+        'the variants and the manifest',
+        async () => {
+          const listed = await s3.send(new ListObjectsV2Command({ Bucket: ready.output }));
+          const found = (listed.Contents ?? []).map((o) => o.Key!).filter((k) => k.includes('by-hand/photo/'));
+          return found.some((k) => k.endsWith('manifest.json')) ? found.sort() : undefined;
+        },
+        60_000,
+      );
+      expect(keys.length).toBeGreaterThan(1);
+      const manifest = JSON.parse(
+        await (
+          await s3.send(
+            new GetObjectCommand({ Bucket: ready.output, Key: keys.find((k) => k.endsWith('manifest.json'))! }),
+          )
+        ).Body!.transformToString(),
+      );
+      expect(manifest).toMatchObject({ source: { key: 'by-hand/photo.jpg' } });
+      s3.destroy();
+    },
+    180_000,
+  );
 });

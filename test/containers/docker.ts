@@ -39,9 +39,13 @@ export function missingArm64(): string | undefined {
 }
 
 /** Runs the docker client synchronously; throws with its stderr on failure. */
-export function docker(args: string[], opts: { input?: string; allowFail?: boolean } = {}): { status: number; stdout: string; stderr: string } {
+export function docker(
+  args: string[],
+  opts: { input?: string; allowFail?: boolean } = {},
+): { status: number; stdout: string; stderr: string } {
   const res = spawnSync(DOCKER, args, { encoding: 'utf8', input: opts.input, maxBuffer: 64 * 1024 * 1024 });
   const out = { status: res.status ?? 1, stdout: res.stdout ?? '', stderr: res.stderr ?? '' };
-  if (out.status !== 0 && !opts.allowFail) throw new Error(`docker ${args.join(' ')} failed (${out.status}): ${out.stderr}`);
+  if (out.status !== 0 && !opts.allowFail)
+    throw new Error(`docker ${args.join(' ')} failed (${out.status}): ${out.stderr}`);
   return out;
 }

@@ -13,8 +13,8 @@ describeWhen(missingDocker(), 'container e2e', () => {
   describeStartRun('resize-chain start --containers on 20 images', () => [
     '--containers',
     '--resize-image',
-    built!.images.resize!,
+    built!.images.resize,
     '--publish-image',
-    built!.images.publish!,
+    built!.images.publish,
   ]);
 });

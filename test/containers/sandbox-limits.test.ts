@@ -10,7 +10,16 @@ import { describeWhen } from '../helpers/requires';
 import { docker, ensureImages, missingDocker } from './docker';
 
 interface Inspected {
-  HostConfig: { NetworkMode: string; Memory: number; MemorySwap: number; CapDrop: string[] | null; SecurityOpt: string[] | null; Tmpfs: Record<string, string>; ReadonlyRootfs: boolean; PidsLimit: number | null };
+  HostConfig: {
+    NetworkMode: string;
+    Memory: number;
+    MemorySwap: number;
+    CapDrop: string[] | null;
+    SecurityOpt: string[] | null;
+    Tmpfs: Record<string, string>;
+    ReadonlyRootfs: boolean;
+    PidsLimit: number | null;
+  };
 }
 
 describeWhen(missingDocker(), 'a function container', () => {
@@ -23,7 +32,7 @@ describeWhen(missingDocker(), 'a function container', () => {
   });
 
   it('gets the function memory, the ephemeral storage as /tmp, no capabilities and no-new-privileges', async () => {
-    const image = ensureImages(['publish']).images.publish!;
+    const image = ensureImages(['publish']).images.publish;
     fn = await startContainerFunction({
       name: 'publish-limits',
       image,
@@ -36,8 +45,15 @@ describeWhen(missingDocker(), 'a function container', () => {
       },
     });
     expect(await fn.invoke({ Records: [] })).toMatchObject({ ok: true });
-    const info = (JSON.parse(docker(['inspect', containers[0]!]).stdout) as Inspected[])[0]!.HostConfig;
-    expect({ memory: info.Memory, capDrop: info.CapDrop, securityOpt: info.SecurityOpt, tmp: info.Tmpfs['/tmp'], readOnly: info.ReadonlyRootfs, pids: info.PidsLimit }).toEqual({
+    const info = (JSON.parse(docker(['inspect', containers[0]]).stdout) as Inspected[])[0].HostConfig;
+    expect({
+      memory: info.Memory,
+      capDrop: info.CapDrop,
+      securityOpt: info.SecurityOpt,
+      tmp: info.Tmpfs['/tmp'],
+      readOnly: info.ReadonlyRootfs,
+      pids: info.PidsLimit,
+    }).toEqual({
       memory: 384 * 1024 * 1024,
       capDrop: ['ALL'],
       securityOpt: ['no-new-privileges'],
@@ -46,8 +62,16 @@ describeWhen(missingDocker(), 'a function container', () => {
       pids: 1024,
     });
     // Seen from inside: /tmp's size, no capability left even in the bounding set, NoNewPrivs set.
-    const seen = docker(['exec', containers[0]!, '/usr/local/bin/node', '-e',
-      "const fs=require('fs');const s=fs.statfsSync('/tmp');const st=fs.readFileSync('/proc/self/status','utf8');console.log(JSON.stringify({tmpMb:Math.round(s.blocks*s.bsize/1048576),capBnd:/CapBnd:\\s+(\\S+)/.exec(st)[1],noNewPrivs:/NoNewPrivs:\\s+(\\S+)/.exec(st)[1]}))"]).stdout;
+    const seen = docker([
+      'exec',
+      containers[0],
+      '/usr/local/bin/node',
+      '-e',
+      "const fs=require('fs');const s=fs.statfsSync('/tmp');const " +
+        "st=fs.readFileSync('/proc/self/status','utf8');" +
+        'console.log(JSON.stringify({tmpMb:Math.round(s.blocks*s.bsize/1048576),' +
+        'capBnd:/CapBnd:\\s+(\\S+)/.exec(st)[1],noNewPrivs:/NoNewPrivs:\\s+(\\S+)/.exec(st)[1]}))',
+    ]).stdout;
     expect(JSON.parse(seen)).toEqual({ tmpMb: 640, capBnd: '0000000000000000', noNewPrivs: '1' });
   }, 120_000);
 
@@ -57,7 +81,7 @@ describeWhen(missingDocker(), 'a function container', () => {
     await new Promise<void>((resolve) => unrelated.listen(0, '127.0.0.1', resolve));
     const port = (unrelated.address() as net.AddressInfo).port;
     try {
-      const info = (JSON.parse(docker(['inspect', containers[0]!]).stdout) as Inspected[])[0]!.HostConfig;
+      const info = (JSON.parse(docker(['inspect', containers[0]]).stdout) as Inspected[])[0].HostConfig;
       // From inside: connect to the Runtime API as the container's environment names it, and to the
       // test's server as 127.0.0.1 and as host.docker.internal; each attempt says how it ended.
       const probe = `const net=require('net');const api=process.env.AWS_LAMBDA_RUNTIME_API;const i=api.lastIndexOf(':');
@@ -67,9 +91,27 @@ describeWhen(missingDocker(), 'a function container', () => {
         Promise.all([tryConnect(api.slice(0,i),api.slice(i+1)),tryConnect('127.0.0.1',${port}),
           tryConnect('host.docker.internal',${port})])
           .then(([runtimeApi,loopback,hostAlias])=>console.log(JSON.stringify({runtimeApi,loopback,hostAlias})))`;
-      const seen = JSON.parse(docker(['exec', containers[0]!, '/usr/local/bin/node', '-e', probe]).stdout) as Record<string, string>;
-      runtimeApiPort = Number(/^host\.docker\.internal:(\d+)$/.exec(docker(['exec', containers[0]!, '/usr/local/bin/node', '-p', 'process.env.AWS_LAMBDA_RUNTIME_API']).stdout.trim())?.[1]);
-      expect({ network: info.NetworkMode, runtimeApi: seen.runtimeApi, loopbackReached: seen.loopback === 'connected', hostAliasReached: seen.hostAlias === 'connected' }).toEqual({
+      const seen = JSON.parse(docker(['exec', containers[0], '/usr/local/bin/node', '-e', probe]).stdout) as Record<
+        string,
+        string
+      >;
+      runtimeApiPort = Number(
+        /^host\.docker\.internal:(\d+)$/.exec(
+          docker([
+            'exec',
+            containers[0],
+            '/usr/local/bin/node',
+            '-p',
+            'process.env.AWS_LAMBDA_RUNTIME_API',
+          ]).stdout.trim(),
+        )?.[1],
+      );
+      expect({
+        network: info.NetworkMode,
+        runtimeApi: seen.runtimeApi,
+        loopbackReached: seen.loopback === 'connected',
+        hostAliasReached: seen.hostAlias === 'connected',
+      }).toEqual({
         network: 'bridge',
         runtimeApi: 'connected',
         loopbackReached: false,
@@ -86,7 +128,7 @@ describeWhen(missingDocker(), 'a function container', () => {
     expect(runtimeApiPort).toBeGreaterThan(0);
     const connects = (): Promise<boolean> =>
       new Promise((resolve) => {
-        const s = net.connect(runtimeApiPort, dockerBridgeAddress()!);
+        const s = net.connect(runtimeApiPort, dockerBridgeAddress());
         s.once('connect', () => {
           s.destroy();
           resolve(true);
@@ -100,6 +142,8 @@ describeWhen(missingDocker(), 'a function container', () => {
   }, 60_000);
 
   it('refuses an ephemeral storage size Lambda would refuse', () => {
-    expect(() => startContainerFunction({ name: 'x', image: 'image-resize-chain/publish:latest', ephemeralStorageMb: 100 })).toThrow(/ephemeralStorageMb/);
+    expect(() =>
+      startContainerFunction({ name: 'x', image: 'image-resize-chain/publish:latest', ephemeralStorageMb: 100 }),
+    ).toThrow(/ephemeralStorageMb/);
   });
 });

@@ -70,6 +70,7 @@ export function corruptImage(valid: Buffer): Buffer {
 
 /** Returns a copy of the first `fraction` of the bytes (default 0.5), as an interrupted upload leaves. */
 export function truncateImage(valid: Buffer, fraction = 0.5): Buffer {
-  if (!(fraction > 0 && fraction < 1)) throw new RangeError(`truncateImage: fraction must be in (0, 1), got ${fraction}`);
+  if (!(fraction > 0 && fraction < 1))
+    throw new RangeError(`truncateImage: fraction must be in (0, 1), got ${fraction}`);
   return Buffer.from(valid.subarray(0, Math.floor(valid.length * fraction)));
 }

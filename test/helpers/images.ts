@@ -48,7 +48,12 @@ export async function animatedImage(format: 'gif' | 'webp', frames = 3, size = 1
 }
 
 /** An opaque image whose stored top `stripe` rows are red and the rest blue, for orientation checks. */
-export async function redTopStripeJpeg(width: number, height: number, stripe: number, orientation: number): Promise<Buffer> {
+export async function redTopStripeJpeg(
+  width: number,
+  height: number,
+  stripe: number,
+  orientation: number,
+): Promise<Buffer> {
   const raw = Buffer.alloc(width * height * 3);
   for (let y = 0; y < height; y += 1) {
     for (let x = 0; x < width; x += 1) {
@@ -57,7 +62,10 @@ export async function redTopStripeJpeg(width: number, height: number, stripe: nu
       else raw[offset + 2] = 255;
     }
   }
-  return sharp(raw, { raw: { width, height, channels: 3 } }).withMetadata({ orientation }).jpeg({ quality: 95 }).toBuffer();
+  return sharp(raw, { raw: { width, height, channels: 3 } })
+    .withMetadata({ orientation })
+    .jpeg({ quality: 95 })
+    .toBuffer();
 }
 
 export const SVG = Buffer.from(
@@ -65,10 +73,13 @@ export const SVG = Buffer.from(
 );
 export const SVG_WITH_PROLOG = Buffer.from(
   '\uFEFF<?xml version="1.0" encoding="UTF-8"?>\n<!-- drawn by hand -->\n' +
-    '<!DOCTYPE svg PUBLIC "-//W3C//DTD SVG 1.1//EN" "http://www.w3.org/Graphics/SVG/1.1/DTD/svg11.dtd" [ <!ENTITY a "b"> ]>\n' +
+    '<!DOCTYPE svg PUBLIC "-//W3C//DTD SVG 1.1//EN" ' +
+    '"http://www.w3.org/Graphics/SVG/1.1/DTD/svg11.dtd" [ <!ENTITY a "b"> ]>\n' +
     '<svg xmlns="http://www.w3.org/2000/svg" width="40" height="40"/>',
 );
-export const HTML = Buffer.from('<!DOCTYPE html>\n<html><head><title>Not found</title></head><body><h1>404</h1></body></html>');
+export const HTML = Buffer.from(
+  '<!DOCTYPE html>\n<html><head><title>Not found</title></head><body><h1>404</h1></body></html>',
+);
 export const HTML_WITH_INLINE_SVG = Buffer.from(
   '<html><body><svg xmlns="http://www.w3.org/2000/svg" width="4" height="4"></svg></body></html>',
 );

@@ -1,7 +1,13 @@
 // Starts the real stand-in S3 + SQS behind the gateway for a test file, with the chain's
 // resources, and offers the few queue/bucket helpers the integration tests share.
 import { HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { DeleteMessageBatchCommand, GetQueueAttributesCommand, ReceiveMessageCommand, SQSClient, type Message } from '@aws-sdk/client-sqs';
+import {
+  DeleteMessageBatchCommand,
+  GetQueueAttributesCommand,
+  ReceiveMessageCommand,
+  SQSClient,
+  type Message,
+} from '@aws-sdk/client-sqs';
 import { join } from 'node:path';
 import { startLocalFunction, type LocalFunction } from '../../src/local/cloud/lambda/function-host';
 import { startGateway, type Gateway } from '../../src/local/cloud/gateway/gateway';
@@ -30,11 +36,22 @@ export async function startTestCloud(
   const resources = await createChainResources(
     sqs,
     s3,
-    { sourceBucket: 'uploads-bucket', outputBucket: 'variants-bucket', ingestQueue: 'ingest', resizedQueue: 'resized', rejectedQueue: 'rejected' },
+    {
+      sourceBucket: 'uploads-bucket',
+      outputBucket: 'variants-bucket',
+      ingestQueue: 'ingest',
+      resizedQueue: 'resized',
+      rejectedQueue: 'rejected',
+    },
     { visibilityTimeoutSeconds: opts.visibilityTimeoutSeconds ?? 30, maxReceiveCount: opts.maxReceiveCount ?? 3 },
   );
   await gateway.configureNotification(
-    { bucket: resources.buckets.source, queueUrl: resources.queues.ingest.url, queueArn: resources.queues.ingest.arn, prefix: 'uploads/' },
+    {
+      bucket: resources.buckets.source,
+      queueUrl: resources.queues.ingest.url,
+      queueArn: resources.queues.ingest.arn,
+      prefix: 'uploads/',
+    },
     { testEvent: false },
   );
   return {
@@ -53,7 +70,9 @@ export async function startTestCloud(
 }
 
 export async function upload(cloud: TestCloud, key: string, body: Buffer): Promise<string> {
-  const res = await cloud.s3.send(new PutObjectCommand({ Bucket: cloud.resources.buckets.source, Key: key, Body: body }));
+  const res = await cloud.s3.send(
+    new PutObjectCommand({ Bucket: cloud.resources.buckets.source, Key: key, Body: body }),
+  );
   return (res.ETag ?? '').replace(/"/g, '');
 }
 
@@ -62,41 +81,78 @@ export async function upload(cloud: TestCloud, key: string, body: Buffer): Promi
  * Read it once the work that could have sent a message is over (a mapping caught up or idle): the
  * count is then final, so "nothing was sent" needs no waiting.
  */
-export async function queueCounts(cloud: Pick<TestCloud, 'sqs'>, queueUrl: string): Promise<{ visible: number; inFlight: number; delayed: number }> {
+export async function queueCounts(
+  cloud: Pick<TestCloud, 'sqs'>,
+  queueUrl: string,
+): Promise<{ visible: number; inFlight: number; delayed: number }> {
   const answer = await cloud.sqs.send(
     new GetQueueAttributesCommand({
       QueueUrl: queueUrl,
-      AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible', 'ApproximateNumberOfMessagesDelayed'],
+      AttributeNames: [
+        'ApproximateNumberOfMessages',
+        'ApproximateNumberOfMessagesNotVisible',
+        'ApproximateNumberOfMessagesDelayed',
+      ],
     }),
   );
   const count = (name: string): number => Number(answer.Attributes?.[name as keyof typeof answer.Attributes] ?? 0);
-  return { visible: count('ApproximateNumberOfMessages'), inFlight: count('ApproximateNumberOfMessagesNotVisible'), delayed: count('ApproximateNumberOfMessagesDelayed') };
+  return {
+    visible: count('ApproximateNumberOfMessages'),
+    inFlight: count('ApproximateNumberOfMessagesNotVisible'),
+    delayed: count('ApproximateNumberOfMessagesDelayed'),
+  };
 }
 
 /** The counts of a queue that holds nothing. */
 export const EMPTY_QUEUE = { visible: 0, inFlight: 0, delayed: 0 };
 
 /** Receives until `count` messages arrived (or `timeoutMs` passed); deletes them when `remove`. */
-export async function receiveAll(cloud: TestCloud, queueUrl: string, count: number, opts: { remove?: boolean; timeoutMs?: number } = {}): Promise<Message[]> {
+export async function receiveAll(
+  cloud: TestCloud,
+  queueUrl: string,
+  count: number,
+  opts: { remove?: boolean; timeoutMs?: number } = {},
+): Promise<Message[]> {
   const got: Message[] = [];
   const deadline = Date.now() + (opts.timeoutMs ?? 15000);
   while (got.length < count && Date.now() < deadline) {
     const res = await cloud.sqs.send(
-      new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: Math.min(10, count - got.length), WaitTimeSeconds: 1, MessageSystemAttributeNames: ['All'] }),
+      new ReceiveMessageCommand({
+        QueueUrl: queueUrl,
+        MaxNumberOfMessages: Math.min(10, count - got.length),
+        WaitTimeSeconds: 1,
+        MessageSystemAttributeNames: ['All'],
+      }),
     );
     const messages = res.Messages ?? [];
     if (opts.remove && messages.length) {
-      await cloud.sqs.send(new DeleteMessageBatchCommand({ QueueUrl: queueUrl, Entries: messages.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle })) }));
+      await cloud.sqs.send(
+        new DeleteMessageBatchCommand({
+          QueueUrl: queueUrl,
+          Entries: messages.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle })),
+        }),
+      );
     }
     got.push(...messages);
   }
   return got;
 }
 
-export async function exists(cloud: TestCloud, bucket: string, key: string): Promise<{ contentType?: string; metadata: Record<string, string>; cacheControl?: string; size?: number } | undefined> {
+export async function exists(
+  cloud: TestCloud,
+  bucket: string,
+  key: string,
+): Promise<
+  { contentType?: string; metadata: Record<string, string>; cacheControl?: string; size?: number } | undefined
+> {
   try {
     const res = await cloud.s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
-    return { contentType: res.ContentType, metadata: res.Metadata ?? {}, cacheControl: res.CacheControl, size: res.ContentLength };
+    return {
+      contentType: res.ContentType,
+      metadata: res.Metadata ?? {},
+      cacheControl: res.CacheControl,
+      size: res.ContentLength,
+    };
   } catch (err) {
     if ((err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 404) return undefined;
     throw err;
@@ -119,7 +175,11 @@ export async function listKeys(s3: S3Client, bucket: string): Promise<string[]> 
  * The environment of a resize or publish function wired to this cloud: local AWS settings, the
  * output bucket under `outputPrefix` (default 'v/'), the resized and rejected queues, then `extra`.
  */
-export function functionEnvFor(cloud: TestCloud, extra: Record<string, string> = {}, outputPrefix = 'v/'): Record<string, string> {
+export function functionEnvFor(
+  cloud: TestCloud,
+  extra: Record<string, string> = {},
+  outputPrefix = 'v/',
+): Record<string, string> {
   return {
     ...cloud.awsEnv,
     OUTPUT_BUCKET: cloud.resources.buckets.output,
@@ -136,7 +196,12 @@ export function startUploadFunction(cloud: TestCloud, maxUploadBytes: number): P
     name: 'upload',
     handler: 'upload.handler',
     taskRoot: HANDLERS_DIR,
-    env: { ...cloud.awsEnv, SOURCE_BUCKET: cloud.resources.buckets.source, UPLOADS_PREFIX: 'uploads/', MAX_UPLOAD_BYTES: String(maxUploadBytes) },
+    env: {
+      ...cloud.awsEnv,
+      SOURCE_BUCKET: cloud.resources.buckets.source,
+      UPLOADS_PREFIX: 'uploads/',
+      MAX_UPLOAD_BYTES: String(maxUploadBytes),
+    },
     logSink: () => undefined,
   });
 }
@@ -149,7 +214,12 @@ export function uploadApiEvent(body: unknown): Record<string, unknown> {
     rawPath: '/uploads',
     rawQueryString: '',
     headers: { 'content-type': 'application/json' },
-    requestContext: { http: { method: 'POST', path: '/uploads' }, stage: '$default', requestId: 'r', timeEpoch: Date.now() },
+    requestContext: {
+      http: { method: 'POST', path: '/uploads' },
+      stage: '$default',
+      requestId: 'r',
+      timeEpoch: Date.now(),
+    },
     body: typeof body === 'string' ? body : JSON.stringify(body),
     isBase64Encoded: false,
   };

@@ -14,7 +14,9 @@ const announced = new Set<string>();
 function announceSkip(missing: string, what: string): void {
   if (announced.has(missing)) return;
   announced.add(missing);
-  console.warn(`SKIPPED ${what} (and whatever else in this file needs it): ${missing}. Under CI=true this fails instead.`);
+  console.warn(
+    `SKIPPED ${what} (and whatever else in this file needs it): ${missing}. Under CI=true this fails instead.`,
+  );
 }
 
 /** The error a suite needing `missing` fails with under CI=true. */

@@ -23,7 +23,13 @@ export interface Report {
   metrics: ChainFigures;
   queues: Record<string, number>;
   deadLetters: Record<string, number>;
-  entries: Array<{ sourceKey: string; status: string; error?: { code: string }; source?: { width: number; height: number; bytes: number }; variants: Array<{ name: string; width: number; height: number; format: string; bytes: number; file: string }> }>;
+  entries: Array<{
+    sourceKey: string;
+    status: string;
+    error?: { code: string };
+    source?: { width: number; height: number; bytes: number };
+    variants: Array<{ name: string; width: number; height: number; format: string; bytes: number; file: string }>;
+  }>;
 }
 
 /**
@@ -35,10 +41,16 @@ export interface Report {
 export function expectMetricsOfRun(stdout: string, report: Report, out: string): void {
   const done = report.entries.filter((e) => e.status === 'done');
   const rejectedByCode: Record<string, number> = {};
-  for (const e of report.entries) if (e.status === 'rejected') rejectedByCode[e.error?.code ?? '?'] = (rejectedByCode[e.error?.code ?? '?'] ?? 0) + 1;
+  for (const e of report.entries)
+    if (e.status === 'rejected') rejectedByCode[e.error?.code ?? '?'] = (rejectedByCode[e.error?.code ?? '?'] ?? 0) + 1;
   const m = report.metrics;
   expect(stdout).toContain(`\n${formatFigures(m)}\n`);
-  expect({ done: m.done, rejected: m.rejected, rejectedByCode: m.rejectedByCode, recordsFailed: m.recordsFailed }).toEqual({
+  expect({
+    done: m.done,
+    rejected: m.rejected,
+    rejectedByCode: m.rejectedByCode,
+    recordsFailed: m.recordsFailed,
+  }).toEqual({
     done: done.length,
     rejected: report.entries.length - done.length,
     rejectedByCode,
@@ -49,7 +61,10 @@ export function expectMetricsOfRun(stdout: string, report: Report, out: string):
   expect([m.renderMs.count, m.uploadToManifestMs.count]).toEqual([done.length, done.length]);
   expect(m.renderMs.p50).toBeGreaterThan(0);
   expect(m.uploadToManifestMs.p50).toBeGreaterThanOrEqual(m.renderMs.p50);
-  const sandboxes = ['resize', 'publish'].reduce((n, fn) => n + (readFileSync(join(out, 'logs', `${fn}.log`), 'utf8').match(/"type":"SANDBOX_START"/g) ?? []).length, 0);
+  const sandboxes = ['resize', 'publish'].reduce(
+    (n, fn) => n + (readFileSync(join(out, 'logs', `${fn}.log`), 'utf8').match(/"type":"SANDBOX_START"/g) ?? []).length,
+    0,
+  );
   expect(m.coldStarts).toBeGreaterThanOrEqual(2);
   expect(m.coldStarts).toBeLessThanOrEqual(sandboxes);
 }
@@ -80,13 +95,27 @@ export function describeStartRun(title: string, extraArgs: StartArgs = () => [],
       for (let i = 0; i < 18; i++) {
         const landscape = i % 3 !== 0;
         const format = (['jpeg', 'png', 'webp'] as const)[i % 3];
-        const img = await synthesizeImage({ width: landscape ? 900 + i * 20 : 500, height: landscape ? 600 : 700 + i * 10, seed: 100 + i, format, orientation: i === 3 ? 6 : undefined });
+        const img = await synthesizeImage({
+          width: landscape ? 900 + i * 20 : 500,
+          height: landscape ? 600 : 700 + i * 10,
+          seed: 100 + i,
+          format,
+          orientation: i === 3 ? 6 : undefined,
+        });
         await writeFile(join(images, `img-${String(i).padStart(2, '0')}.${format === 'jpeg' ? 'jpg' : format}`), img);
       }
-      await writeFile(join(images, 'mes photos', 'été 2026 + plage №1.jpg'), await synthesizeImage({ width: 1000, height: 750, seed: 55, format: 'jpeg' }));
-      await writeFile(join(images, 'broken.jpg'), corruptImage(await synthesizeImage({ width: 800, height: 600, seed: 56, format: 'jpeg' })));
+      await writeFile(
+        join(images, 'mes photos', 'été 2026 + plage №1.jpg'),
+        await synthesizeImage({ width: 1000, height: 750, seed: 55, format: 'jpeg' }),
+      );
+      await writeFile(
+        join(images, 'broken.jpg'),
+        corruptImage(await synthesizeImage({ width: 800, height: 600, seed: 56, format: 'jpeg' })),
+      );
 
-      const child = spawn(process.execPath, [CLI, 'start', images, '--out', out, '--timeout', '240', ...extraArgs()], { stdio: ['ignore', 'pipe', 'pipe'] });
+      const child = spawn(process.execPath, [CLI, 'start', images, '--out', out, '--timeout', '240', ...extraArgs()], {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
       child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
       child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
       exitCode = await new Promise((resolve) => child.on('exit', (code) => resolve(code)));
@@ -96,7 +125,10 @@ export function describeStartRun(title: string, extraArgs: StartArgs = () => [],
     afterAll(() => rmSync(work, { recursive: true, force: true }));
 
     it('exits 0 and prints the table and the summary', () => {
-      expect({ exitCode, stderrTail: exitCode === 0 ? '' : stderr.slice(-2000) }).toEqual({ exitCode: 0, stderrTail: '' });
+      expect({ exitCode, stderrTail: exitCode === 0 ? '' : stderr.slice(-2000) }).toEqual({
+        exitCode: 0,
+        stderrTail: '',
+      });
       expect(stdout).toMatch(/^source\s+status\s+variant\s+size\s+format\s+bytes\s+time/m);
       expect(stdout).toContain('20 images: 19 done (76 variants), 1 rejected, 0 unfinished; dead letters: 0');
     });
@@ -115,7 +147,13 @@ export function describeStartRun(title: string, extraArgs: StartArgs = () => [],
         for (const v of entry.variants) {
           const path = join(out, ...v.file.split('/'));
           const meta = await sharp(path).metadata();
-          expect({ key: entry.sourceKey, name: v.name, width: meta.width, height: meta.height, format: meta.format }).toEqual({
+          expect({
+            key: entry.sourceKey,
+            name: v.name,
+            width: meta.width,
+            height: meta.height,
+            format: meta.format,
+          }).toEqual({
             key: entry.sourceKey,
             name: v.name,
             width: v.width,
@@ -137,10 +175,20 @@ export function describeStartRun(title: string, extraArgs: StartArgs = () => [],
     });
 
     it('leaves every queue drained and nothing in a DLQ', () => {
-      const chainQueues = ['image-resize-chain-ingest', 'image-resize-chain-ingest-dlq', 'image-resize-chain-rejected', 'image-resize-chain-rejected-dlq', 'image-resize-chain-resized', 'image-resize-chain-resized-dlq'];
+      const chainQueues = [
+        'image-resize-chain-ingest',
+        'image-resize-chain-ingest-dlq',
+        'image-resize-chain-rejected',
+        'image-resize-chain-rejected-dlq',
+        'image-resize-chain-resized',
+        'image-resize-chain-resized-dlq',
+      ];
       expect(Object.keys(report.queues).sort()).toEqual([...chainQueues, ...(path.extraQueues ?? [])].sort());
       expect(Object.values(report.queues).every((n) => n === 0)).toBe(true);
-      expect(report.deadLetters).toMatchObject({ 'image-resize-chain-ingest-dlq': 0, 'image-resize-chain-resized-dlq': 0 });
+      expect(report.deadLetters).toMatchObject({
+        'image-resize-chain-ingest-dlq': 0,
+        'image-resize-chain-resized-dlq': 0,
+      });
       expect(Object.entries(report.deadLetters).filter(([, n]) => n !== 0)).toEqual([]);
     });
 

@@ -34,7 +34,10 @@ export interface UpProcess {
 
 /** Starts `node dist/cli.js up --port 0 …args` and resolves once it prints its ready line. */
 export async function startUp(args: string[] = [], readyTimeoutMs = 60_000): Promise<UpProcess> {
-  const child = spawn(process.execPath, [CLI, 'up', '--port', '0', ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env } });
+  const child = spawn(process.execPath, [CLI, 'up', '--port', '0', ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env },
+  });
   const stdout: string[] = [];
   const stderr: string[] = [];
   const invocations: UpInvocation[] = [];
@@ -42,7 +45,8 @@ export async function startUp(args: string[] = [], readyTimeoutMs = 60_000): Pro
   const onLine = (into: string[]) => (line: string) => {
     into.push(line);
     const m = INVOCATION.exec(line);
-    if (m) invocations.push({ function: m[1]!, requestId: m[2]!, records: Number(m[3]), outcome: m[4]!, ms: Number(m[5]) });
+    if (m)
+      invocations.push({ function: m[1], requestId: m[2], records: Number(m[3]), outcome: m[4], ms: Number(m[5]) });
     for (const waiter of [...waiters]) {
       if (waiter.pattern.test(line)) {
         waiters.splice(waiters.indexOf(waiter), 1);
@@ -50,10 +54,12 @@ export async function startUp(args: string[] = [], readyTimeoutMs = 60_000): Pro
       }
     }
   };
-  createInterface({ input: child.stdout! }).on('line', onLine(stdout));
-  createInterface({ input: child.stderr! }).on('line', onLine(stderr));
+  createInterface({ input: child.stdout }).on('line', onLine(stdout));
+  createInterface({ input: child.stderr }).on('line', onLine(stderr));
   const exited = new Promise<number>((resolve) => {
-    child.once('exit', (code, signal) => resolve(code ?? (signal === 'SIGKILL' ? 137 : signal === 'SIGTERM' ? 143 : 1)));
+    child.once('exit', (code, signal) =>
+      resolve(code ?? (signal === 'SIGKILL' ? 137 : signal === 'SIGTERM' ? 143 : 1)),
+    );
   });
 
   const waitForLine = (pattern: RegExp, timeoutMs = 60_000): Promise<string> => {
@@ -62,7 +68,12 @@ export async function startUp(args: string[] = [], readyTimeoutMs = 60_000): Pro
     return new Promise<string>((resolve, reject) => {
       const timer = setTimeout(() => {
         waiters.splice(waiters.indexOf(waiter), 1);
-        reject(new Error(`no line matching ${pattern} after ${timeoutMs} ms; stdout:\n${stdout.join('\n')}\nstderr:\n${stderr.join('\n')}`));
+        reject(
+          new Error(
+            `no line matching ${pattern} after ${timeoutMs} ms; ` +
+              `stdout:\n${stdout.join('\n')}\nstderr:\n${stderr.join('\n')}`,
+          ),
+        );
       }, timeoutMs);
       const waiter = {
         pattern,
@@ -88,7 +99,7 @@ export async function startUp(args: string[] = [], readyTimeoutMs = 60_000): Pro
   const mappings: Record<string, string> = {};
   for (const line of stdout) {
     const m = /([0-9a-f-]{36}) {2}(\S+) -> /.exec(line);
-    if (m) mappings[m[2]!] = m[1]!;
+    if (m) mappings[m[2]] = m[1]!;
   }
   return { child, endpoint, mappings, stdout, stderr, invocations, waitForLine, exited };
 }
@@ -98,7 +109,9 @@ export async function startUp(args: string[] = [], readyTimeoutMs = 60_000): Pro
  * else `aws` on PATH. Undefined when none answers `--version`.
  */
 export function findAwsCli(): { path: string; version: string } | undefined {
-  const candidates = [process.env.AWS_CLI, existsSync('/usr/bin/aws') ? '/usr/bin/aws' : undefined, 'aws'].filter((c): c is string => Boolean(c));
+  const candidates = [process.env.AWS_CLI, existsSync('/usr/bin/aws') ? '/usr/bin/aws' : undefined, 'aws'].filter(
+    (c): c is string => Boolean(c),
+  );
   for (const path of candidates) {
     const res = spawnSync(path, ['--version'], { encoding: 'utf8', timeout: 30_000 });
     if (res.status === 0) return { path, version: `${res.stdout}${res.stderr}`.trim() };
@@ -119,7 +132,10 @@ export const BOTO3_MISSING = 'boto3 not found (apt-get install python3-boto3, or
 export function findBoto3Python(): { path: string; version: string } | undefined {
   const candidates = [process.env.BOTO3_PYTHON, '/usr/bin/python3'].filter((c): c is string => Boolean(c));
   for (const path of candidates) {
-    const res = spawnSync(path, ['-c', 'import boto3; print(boto3.__version__)'], { encoding: 'utf8', timeout: 30_000 });
+    const res = spawnSync(path, ['-c', 'import boto3; print(boto3.__version__)'], {
+      encoding: 'utf8',
+      timeout: 30_000,
+    });
     if (res.status === 0) return { path, version: res.stdout.trim() };
   }
   return undefined;

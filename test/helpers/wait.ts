@@ -2,7 +2,8 @@ import { inspect } from 'node:util';
 
 /** Describes the last thing a probe gave, for the timeout message. */
 function lastSeen(last: { value?: unknown; error?: unknown }): string {
-  if (last.error !== undefined) return `its last attempt failed: ${last.error instanceof Error ? last.error.message : inspect(last.error)}`;
+  if (last.error !== undefined)
+    return `its last attempt failed: ${last.error instanceof Error ? last.error.message : inspect(last.error)}`;
   let shown: string;
   try {
     shown = JSON.stringify(last.value) ?? String(last.value);
@@ -32,8 +33,10 @@ export async function waitFor<T>(
     } catch (err) {
       last.error = err;
     }
-    if (last.error === undefined && last.value !== undefined && last.value !== false) return last.value as Exclude<T, false>;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}: ${lastSeen(last)}`);
+    if (last.error === undefined && last.value !== undefined && last.value !== false)
+      return last.value as Exclude<T, false>;
+    if (Date.now() > deadline)
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}: ${lastSeen(last)}`);
     await new Promise((r) => setTimeout(r, everyMs));
   }
 }

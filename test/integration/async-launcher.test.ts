@@ -2,7 +2,11 @@
 // first) can be asked to stop in between: stop() then waits for the sandbox it launches and ends it,
 // so nothing is left running.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { startLocalFunction, type LaunchedSandbox, type SandboxLauncher } from '../../src/local/cloud/lambda/function-host';
+import {
+  startLocalFunction,
+  type LaunchedSandbox,
+  type SandboxLauncher,
+} from '../../src/local/cloud/lambda/function-host';
 import { waitFor } from '../helpers/wait';
 
 /** A real process that idles until killed (it never polls: a sandbox still initializing). */
@@ -34,16 +38,29 @@ describe('a launcher that prepares asynchronously', () => {
       },
     };
     const lines: Record<string, unknown>[] = [];
-    const fn = await startLocalFunction({ name: 'prepared', launcher, initTimeoutMs: 60_000, logSink: (l) => lines.push(l) });
-    await waitFor('the first sandbox to be gone', async () => (lines.some((l) => l.type === 'SANDBOX_EXIT') ? true : undefined), 20_000, 50);
+    const fn = await startLocalFunction({
+      name: 'prepared',
+      launcher,
+      initTimeoutMs: 60_000,
+      logSink: (l) => lines.push(l),
+    });
+    await waitFor(
+      'the first sandbox to be gone',
+      async () => (lines.some((l) => l.type === 'SANDBOX_EXIT') ? true : undefined),
+      20_000,
+      50,
+    );
     // An invocation brings a replacement, whose launcher is still preparing when stop() comes.
     const invocation = fn.invoke({});
     await waitFor('the replacement to be asked for', async () => (calls === 2 ? true : undefined), 20_000, 50);
     const stopped = fn.stop();
     finishPreparing!();
     await stopped;
-    const replacement = children[1]!;
-    expect({ launched: children.length, exit: replacement.exitCode ?? replacement.signalCode }).toEqual({ launched: 2, exit: 'SIGKILL' });
+    const replacement = children[1];
+    expect({ launched: children.length, exit: replacement.exitCode ?? replacement.signalCode }).toEqual({
+      launched: 2,
+      exit: 'SIGKILL',
+    });
     expect(await invocation).toMatchObject({ ok: false });
   }, 60_000);
 });

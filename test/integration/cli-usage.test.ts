@@ -81,7 +81,7 @@ describe.each(BAD_USAGES)('resize-chain %j', (args, named) => {
     const lines = res.stderr.trimEnd().split('\n');
     expect(lines).toHaveLength(1);
     type ErrorLine = { level: string; code?: string; error?: { code: string }; help?: string; usage?: string };
-    const doc = JSON.parse(lines[0]!) as ErrorLine;
+    const doc = JSON.parse(lines[0]) as ErrorLine;
     expect(doc.level).toBe('error');
     expect(doc.code ?? doc.error?.code).toMatch(/^(USAGE|INVALID_CONFIG)$/);
     expect(lines[0]).toContain(named);

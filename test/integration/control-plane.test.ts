@@ -62,38 +62,80 @@ describe('bucket sub-resources', () => {
     await s3.send(new CreateBucketCommand({ Bucket }));
   });
 
-  test('a new bucket has what S3 gives every new bucket: SSE-S3, Block Public Access, BucketOwnerEnforced; no policy, no tags', async () => {
-    const encryption = await s3.send(new GetBucketEncryptionCommand({ Bucket }));
-    expect(encryption.ServerSideEncryptionConfiguration?.Rules?.[0]?.ApplyServerSideEncryptionByDefault?.SSEAlgorithm).toBe('AES256');
-    const block = await s3.send(new GetPublicAccessBlockCommand({ Bucket }));
-    expect(block.PublicAccessBlockConfiguration).toEqual({ BlockPublicAcls: true, IgnorePublicAcls: true, BlockPublicPolicy: true, RestrictPublicBuckets: true });
-    const ownership = await s3.send(new GetBucketOwnershipControlsCommand({ Bucket }));
-    expect(ownership.OwnershipControls?.Rules?.[0]?.ObjectOwnership).toBe('BucketOwnerEnforced');
-    expect(await outcome(s3.send(new GetBucketPolicyCommand({ Bucket })))).toBe('NoSuchBucketPolicy');
-    expect(await outcome(s3.send(new GetBucketTaggingCommand({ Bucket })))).toBe('NoSuchTagSet');
-    expect(await outcome(s3.send(new GetBucketWebsiteCommand({ Bucket })))).toBe('NoSuchWebsiteConfiguration');
-  });
+  test(
+    'a new bucket has what S3 gives every new bucket: SSE-S3, ' +
+      'Block Public Access, BucketOwnerEnforced; no policy, no tags',
+    async () => {
+      const encryption = await s3.send(new GetBucketEncryptionCommand({ Bucket }));
+      expect(
+        encryption.ServerSideEncryptionConfiguration?.Rules?.[0]?.ApplyServerSideEncryptionByDefault?.SSEAlgorithm,
+      ).toBe('AES256');
+      const block = await s3.send(new GetPublicAccessBlockCommand({ Bucket }));
+      expect(block.PublicAccessBlockConfiguration).toEqual({
+        BlockPublicAcls: true,
+        IgnorePublicAcls: true,
+        BlockPublicPolicy: true,
+        RestrictPublicBuckets: true,
+      });
+      const ownership = await s3.send(new GetBucketOwnershipControlsCommand({ Bucket }));
+      expect(ownership.OwnershipControls?.Rules?.[0]?.ObjectOwnership).toBe('BucketOwnerEnforced');
+      expect(await outcome(s3.send(new GetBucketPolicyCommand({ Bucket })))).toBe('NoSuchBucketPolicy');
+      expect(await outcome(s3.send(new GetBucketTaggingCommand({ Bucket })))).toBe('NoSuchTagSet');
+      expect(await outcome(s3.send(new GetBucketWebsiteCommand({ Bucket })))).toBe('NoSuchWebsiteConfiguration');
+    },
+  );
 
-  test('what is written is read back; what is deleted answers S3\'s not-found codes', async () => {
-    const policy = JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Deny', Principal: '*', Action: 's3:*', Resource: `arn:aws:s3:::${Bucket}/*`, Condition: { Bool: { 'aws:SecureTransport': 'false' } } }] });
+  test("what is written is read back; what is deleted answers S3's not-found codes", async () => {
+    const policy = JSON.stringify({
+      Version: '2012-10-17',
+      Statement: [
+        {
+          Effect: 'Deny',
+          Principal: '*',
+          Action: 's3:*',
+          Resource: `arn:aws:s3:::${Bucket}/*`,
+          Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+        },
+      ],
+    });
     await s3.send(new PutBucketPolicyCommand({ Bucket, Policy: policy }));
     expect((await s3.send(new GetBucketPolicyCommand({ Bucket }))).Policy).toBe(policy);
     await s3.send(new PutBucketTaggingCommand({ Bucket, Tagging: { TagSet: [{ Key: 'team', Value: 'media' }] } }));
     expect((await s3.send(new GetBucketTaggingCommand({ Bucket }))).TagSet).toEqual([{ Key: 'team', Value: 'media' }]);
-    await s3.send(new PutPublicAccessBlockCommand({ Bucket, PublicAccessBlockConfiguration: { BlockPublicAcls: true, IgnorePublicAcls: false, BlockPublicPolicy: true, RestrictPublicBuckets: false } }));
-    expect((await s3.send(new GetPublicAccessBlockCommand({ Bucket }))).PublicAccessBlockConfiguration?.IgnorePublicAcls).toBe(false);
+    await s3.send(
+      new PutPublicAccessBlockCommand({
+        Bucket,
+        PublicAccessBlockConfiguration: {
+          BlockPublicAcls: true,
+          IgnorePublicAcls: false,
+          BlockPublicPolicy: true,
+          RestrictPublicBuckets: false,
+        },
+      }),
+    );
+    expect(
+      (await s3.send(new GetPublicAccessBlockCommand({ Bucket }))).PublicAccessBlockConfiguration?.IgnorePublicAcls,
+    ).toBe(false);
 
     await s3.send(new DeleteBucketPolicyCommand({ Bucket }));
     await s3.send(new DeletePublicAccessBlockCommand({ Bucket }));
     await s3.send(new DeleteBucketOwnershipControlsCommand({ Bucket }));
     expect(await outcome(s3.send(new GetBucketPolicyCommand({ Bucket })))).toBe('NoSuchBucketPolicy');
-    expect(await outcome(s3.send(new GetPublicAccessBlockCommand({ Bucket })))).toBe('NoSuchPublicAccessBlockConfiguration');
-    expect(await outcome(s3.send(new GetBucketOwnershipControlsCommand({ Bucket })))).toBe('OwnershipControlsNotFoundError');
+    expect(await outcome(s3.send(new GetPublicAccessBlockCommand({ Bucket })))).toBe(
+      'NoSuchPublicAccessBlockConfiguration',
+    );
+    expect(await outcome(s3.send(new GetBucketOwnershipControlsCommand({ Bucket })))).toBe(
+      'OwnershipControlsNotFoundError',
+    );
   });
 
   test('a policy that is not JSON is MalformedPolicy; versioning on is NotImplemented (not stored and ignored)', async () => {
     expect(await outcome(s3.send(new PutBucketPolicyCommand({ Bucket, Policy: 'not json' })))).toBe('MalformedPolicy');
-    expect(await outcome(s3.send(new PutBucketVersioningCommand({ Bucket, VersioningConfiguration: { Status: 'Enabled' } })))).toBe('NotImplemented');
+    expect(
+      await outcome(
+        s3.send(new PutBucketVersioningCommand({ Bucket, VersioningConfiguration: { Status: 'Enabled' } })),
+      ),
+    ).toBe('NotImplemented');
   });
 
   test('a missing bucket is NoSuchBucket; a bucket deleted and made again starts from the defaults', async () => {
@@ -110,7 +152,8 @@ describe('bucket sub-resources', () => {
 const cli = findAwsCli();
 
 describeWhen(cli ? undefined : AWS_CLI_MISSING, 'IAM, STS and services not served, through the AWS CLI', () => {
-  const aws = (args: string[]): Promise<string> => runAws(cli!.path, gateway.endpoint, [...args, '--output', 'json'], 60_000);
+  const aws = (args: string[]): Promise<string> =>
+    runAws(cli!.path, gateway.endpoint, [...args, '--output', 'json'], 60_000);
   /** The CLI's failure: its stderr, which names the error code. */
   const failure = async (args: string[]): Promise<string> => {
     try {
@@ -120,33 +163,90 @@ describeWhen(cli ? undefined : AWS_CLI_MISSING, 'IAM, STS and services not serve
     }
     throw new Error(`aws ${args.join(' ')} succeeded`);
   };
-  const trust = JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { Service: 'lambda.amazonaws.com' }, Action: 'sts:AssumeRole' }] });
+  const trust = JSON.stringify({
+    Version: '2012-10-17',
+    Statement: [{ Effect: 'Allow', Principal: { Service: 'lambda.amazonaws.com' }, Action: 'sts:AssumeRole' }],
+  });
 
   test('sts get-caller-identity names the local account', async () => {
-    expect(JSON.parse(await aws(['sts', 'get-caller-identity']))).toEqual({ UserId: '000000000000', Account: '000000000000', Arn: 'arn:aws:iam::000000000000:root' });
+    expect(JSON.parse(await aws(['sts', 'get-caller-identity']))).toEqual({
+      UserId: '000000000000',
+      Account: '000000000000',
+      Arn: 'arn:aws:iam::000000000000:root',
+    });
   });
 
   test('a role with an inline and an attached policy: create, read, list, refuse to delete, clean up, delete', async () => {
-    const created = JSON.parse(await aws(['iam', 'create-role', '--role-name', 'cp-resize', '--assume-role-policy-document', trust, '--tags', 'Key=team,Value=media'])) as { Role: { Arn: string } };
+    const created = JSON.parse(
+      await aws([
+        'iam',
+        'create-role',
+        '--role-name',
+        'cp-resize',
+        '--assume-role-policy-document',
+        trust,
+        '--tags',
+        'Key=team,Value=media',
+      ]),
+    ) as { Role: { Arn: string } };
     expect(created.Role.Arn).toBe('arn:aws:iam::000000000000:role/cp-resize');
-    const role = JSON.parse(await aws(['iam', 'get-role', '--role-name', 'cp-resize'])) as { Role: { AssumeRolePolicyDocument: unknown; Tags: unknown } };
+    const role = JSON.parse(await aws(['iam', 'get-role', '--role-name', 'cp-resize'])) as {
+      Role: { AssumeRolePolicyDocument: unknown; Tags: unknown };
+    };
     // The CLI decodes the URL-encoded document IAM sends into JSON.
     expect(role.Role.AssumeRolePolicyDocument).toEqual(JSON.parse(trust));
     expect(role.Role.Tags).toEqual([{ Key: 'team', Value: 'media' }]);
-    expect(await failure(['iam', 'create-role', '--role-name', 'cp-resize', '--assume-role-policy-document', trust])).toContain('EntityAlreadyExists');
+    expect(
+      await failure(['iam', 'create-role', '--role-name', 'cp-resize', '--assume-role-policy-document', trust]),
+    ).toContain('EntityAlreadyExists');
 
-    const policy = JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 's3:GetObject', Resource: '*' }] });
-    await aws(['iam', 'put-role-policy', '--role-name', 'cp-resize', '--policy-name', 'read', '--policy-document', policy]);
-    await aws(['iam', 'attach-role-policy', '--role-name', 'cp-resize', '--policy-arn', 'arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole']);
-    expect(JSON.parse(await aws(['iam', 'list-role-policies', '--role-name', 'cp-resize']))).toMatchObject({ PolicyNames: ['read'] });
-    expect(JSON.parse(await aws(['iam', 'get-role-policy', '--role-name', 'cp-resize', '--policy-name', 'read']))).toMatchObject({ PolicyDocument: JSON.parse(policy) });
+    const policy = JSON.stringify({
+      Version: '2012-10-17',
+      Statement: [{ Effect: 'Allow', Action: 's3:GetObject', Resource: '*' }],
+    });
+    await aws([
+      'iam',
+      'put-role-policy',
+      '--role-name',
+      'cp-resize',
+      '--policy-name',
+      'read',
+      '--policy-document',
+      policy,
+    ]);
+    await aws([
+      'iam',
+      'attach-role-policy',
+      '--role-name',
+      'cp-resize',
+      '--policy-arn',
+      'arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole',
+    ]);
+    expect(JSON.parse(await aws(['iam', 'list-role-policies', '--role-name', 'cp-resize']))).toMatchObject({
+      PolicyNames: ['read'],
+    });
+    expect(
+      JSON.parse(await aws(['iam', 'get-role-policy', '--role-name', 'cp-resize', '--policy-name', 'read'])),
+    ).toMatchObject({ PolicyDocument: JSON.parse(policy) });
     expect(JSON.parse(await aws(['iam', 'list-attached-role-policies', '--role-name', 'cp-resize']))).toMatchObject({
-      AttachedPolicies: [{ PolicyName: 'AWSLambdaBasicExecutionRole', PolicyArn: 'arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole' }],
+      AttachedPolicies: [
+        {
+          PolicyName: 'AWSLambdaBasicExecutionRole',
+          PolicyArn: 'arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole',
+        },
+      ],
     });
     expect(await failure(['iam', 'delete-role', '--role-name', 'cp-resize'])).toContain('DeleteConflict');
 
     await aws(['iam', 'delete-role-policy', '--role-name', 'cp-resize', '--policy-name', 'read']);
-    await aws(['iam', 'detach-role-policy', '--role-name', 'cp-resize', '--policy-arn', 'arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole']);
+    await aws([
+      'iam',
+      'detach-role-policy',
+      '--role-name',
+      'cp-resize',
+      '--policy-arn',
+      'arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole',
+    ]);
     await aws(['iam', 'delete-role', '--role-name', 'cp-resize']);
     expect(await failure(['iam', 'get-role', '--role-name', 'cp-resize'])).toContain('NoSuchEntity');
     expect(JSON.parse(await aws(['iam', 'list-roles']))).toEqual({ Roles: [] });
@@ -154,14 +254,37 @@ describeWhen(cli ? undefined : AWS_CLI_MISSING, 'IAM, STS and services not serve
 
   test('a log group: create, refuse a second, retention, tags by ARN, delete, not found', async () => {
     await aws(['logs', 'create-log-group', '--log-group-name', '/aws/lambda/cp-fn', '--tags', 'team=media']);
-    expect(await failure(['logs', 'create-log-group', '--log-group-name', '/aws/lambda/cp-fn'])).toContain('ResourceAlreadyExistsException');
+    expect(await failure(['logs', 'create-log-group', '--log-group-name', '/aws/lambda/cp-fn'])).toContain(
+      'ResourceAlreadyExistsException',
+    );
     await aws(['logs', 'put-retention-policy', '--log-group-name', '/aws/lambda/cp-fn', '--retention-in-days', '14']);
-    expect(await failure(['logs', 'put-retention-policy', '--log-group-name', '/aws/lambda/cp-fn', '--retention-in-days', '2'])).toContain('InvalidParameterException');
-    const { logGroups } = JSON.parse(await aws(['logs', 'describe-log-groups', '--log-group-name-prefix', '/aws/lambda/cp-'])) as { logGroups: Array<{ arn: string; retentionInDays: number }> };
-    expect(logGroups).toMatchObject([{ logGroupName: '/aws/lambda/cp-fn', retentionInDays: 14, arn: 'arn:aws:logs:us-east-1:000000000000:log-group:/aws/lambda/cp-fn:*' }]);
-    expect(JSON.parse(await aws(['logs', 'list-tags-for-resource', '--resource-arn', logGroups[0]!.arn.replace(/:\*$/, '')]))).toEqual({ tags: { team: 'media' } });
+    expect(
+      await failure([
+        'logs',
+        'put-retention-policy',
+        '--log-group-name',
+        '/aws/lambda/cp-fn',
+        '--retention-in-days',
+        '2',
+      ]),
+    ).toContain('InvalidParameterException');
+    const { logGroups } = JSON.parse(
+      await aws(['logs', 'describe-log-groups', '--log-group-name-prefix', '/aws/lambda/cp-']),
+    ) as { logGroups: Array<{ arn: string; retentionInDays: number }> };
+    expect(logGroups).toMatchObject([
+      {
+        logGroupName: '/aws/lambda/cp-fn',
+        retentionInDays: 14,
+        arn: 'arn:aws:logs:us-east-1:000000000000:log-group:/aws/lambda/cp-fn:*',
+      },
+    ]);
+    expect(
+      JSON.parse(await aws(['logs', 'list-tags-for-resource', '--resource-arn', logGroups[0].arn.replace(/:\*$/, '')])),
+    ).toEqual({ tags: { team: 'media' } });
     await aws(['logs', 'delete-log-group', '--log-group-name', '/aws/lambda/cp-fn']);
-    expect(await failure(['logs', 'delete-log-group', '--log-group-name', '/aws/lambda/cp-fn'])).toContain('ResourceNotFoundException');
+    expect(await failure(['logs', 'delete-log-group', '--log-group-name', '/aws/lambda/cp-fn'])).toContain(
+      'ResourceNotFoundException',
+    );
     expect(JSON.parse(await aws(['logs', 'describe-log-groups']))).toEqual({ logGroups: [] });
   }, 300_000);
 
@@ -173,9 +296,13 @@ describeWhen(cli ? undefined : AWS_CLI_MISSING, 'IAM, STS and services not serve
     [['apigatewayv2', 'get-apis'], 'UnknownOperationException'],
     [['iam', 'list-users'], 'InvalidAction'],
     [['sts', 'get-session-token'], 'InvalidAction'],
-  ])('aws %j is refused with %s', async (args, code) => {
-    const message = await failure(args);
-    expect(message).toContain(`(${code})`);
-    expect(message).not.toMatch(/NoSuchBucket|InternalError|InternalFailure|\(500\)/);
-  }, 60_000);
+  ])(
+    'aws %j is refused with %s',
+    async (args, code) => {
+      const message = await failure(args);
+      expect(message).toContain(`(${code})`);
+      expect(message).not.toMatch(/NoSuchBucket|InternalError|InternalFailure|\(500\)/);
+    },
+    60_000,
+  );
 });

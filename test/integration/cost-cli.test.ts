@@ -24,7 +24,14 @@ interface Item {
 test('cost --images-per-month 1000000 --json: itemised Lambda, SQS and S3 costs whose sum is the total', () => {
   const res = run(['cost', '--images-per-month', '1000000', '--json']);
   expect({ code: res.code, stderr: res.stderr }).toEqual({ code: 0, stderr: '' });
-  const doc = JSON.parse(res.stdout) as { items: Item[]; totalUsd: number; byService: Record<string, number>; perImageUsd: number; assumptions: string[]; prices: { file: string } };
+  const doc = JSON.parse(res.stdout) as {
+    items: Item[];
+    totalUsd: number;
+    byService: Record<string, number>;
+    perImageUsd: number;
+    assumptions: string[];
+    prices: { file: string };
+  };
   expect(doc.items.length).toBeGreaterThan(10);
   for (const item of doc.items) {
     expect(Object.keys(item).sort()).toEqual(['basis', 'id', 'label', 'quantity', 'service', 'unit', 'unitUsd', 'usd']);
@@ -32,7 +39,17 @@ test('cost --images-per-month 1000000 --json: itemised Lambda, SQS and S3 costs 
     expect(item.usd).toBeCloseTo(item.quantity * item.unitUsd, 9);
   }
   const ids = doc.items.map((i) => i.id);
-  for (const id of ['lambda.requests', 'lambda.resize.duration', 'lambda.resize.init', 'lambda.publish.duration', 'sqs.ingest.send', 'sqs.resized.send', 's3.put.variants', 's3.head.resize', 's3.storage.sources']) {
+  for (const id of [
+    'lambda.requests',
+    'lambda.resize.duration',
+    'lambda.resize.init',
+    'lambda.publish.duration',
+    'sqs.ingest.send',
+    'sqs.resized.send',
+    's3.put.variants',
+    's3.head.resize',
+    's3.storage.sources',
+  ]) {
     expect(ids).toContain(id);
   }
   const sum = doc.items.reduce((s, i) => s + i.usd, 0);
@@ -45,7 +62,10 @@ test('cost --images-per-month 1000000 --json: itemised Lambda, SQS and S3 costs 
 });
 
 test('arm64 costs less than x86_64 for the same images, only through Lambda duration', () => {
-  const parse = (arch: string) => JSON.parse(run(['cost', '--images-per-month', '1000000', '--memory', '1024', '--architecture', arch, '--json']).stdout) as { byService: Record<string, number>; totalUsd: number };
+  const parse = (arch: string) =>
+    JSON.parse(
+      run(['cost', '--images-per-month', '1000000', '--memory', '1024', '--architecture', arch, '--json']).stdout,
+    ) as { byService: Record<string, number>; totalUsd: number };
   const x86 = parse('x86_64');
   const arm = parse('arm64');
   expect(arm.totalUsd).toBeLessThan(x86.totalUsd);
@@ -59,7 +79,7 @@ test('text output names the total; bad usage exits 2 with a JSON error line', ()
   expect(text.stdout).toMatch(/^TOTAL \$/m);
   const missing = run(['cost']);
   expect(missing.code).toBe(2);
-  expect(JSON.parse(missing.stderr.split('\n')[0]!)).toMatchObject({ code: 'USAGE' });
+  expect(JSON.parse(missing.stderr.split('\n')[0])).toMatchObject({ code: 'USAGE' });
   const bad = run(['cost', '--images-per-month', '1000', '--architecture', 'sparc']);
   expect(bad.code).toBe(2);
   expect(bad.stderr).toContain('--architecture');

@@ -34,18 +34,27 @@ describeWhen(missing, 'terraform apply / plan / destroy against resize-chain up'
     const started = Date.now();
     const run = await runTerraformAsync(terraform.bin!, cliConfig, work, [...args, '-no-color']);
     const seconds = Math.round((Date.now() - started) / 100) / 10;
-    if (!codes.includes(run.code)) throw new Error(`terraform ${args.join(' ')} exited ${run.code} after ${seconds} s:\n${run.stderr}\n${run.stdout.slice(-6000)}`);
+    if (!codes.includes(run.code))
+      throw new Error(
+        `terraform ${args.join(' ')} exited ${run.code} after ${seconds} s:\n${run.stderr}\n${run.stdout.slice(-6000)}`,
+      );
     return { ...run, seconds };
   }
-  const aws = async (args: string[]): Promise<unknown> => JSON.parse(await runAws(cli!.path, up!.endpoint, [...args, '--output', 'json'], 60_000)) as unknown;
-  const summary = (run: TerraformRun, pattern: RegExp): string => pattern.exec(run.stdout)?.[0] ?? `(no summary line)\n${run.stdout.slice(-2000)}`;
+  const aws = async (args: string[]): Promise<unknown> =>
+    JSON.parse(await runAws(cli!.path, up!.endpoint, [...args, '--output', 'json'], 60_000)) as unknown;
+  const summary = (run: TerraformRun, pattern: RegExp): string =>
+    pattern.exec(run.stdout)?.[0] ?? `(no summary line)\n${run.stdout.slice(-2000)}`;
 
   beforeAll(async () => {
     work = mkdtempSync(join(tmpdir(), 'irc-deploy-local-'));
     cpSync(FIXTURE, join(work, 'main.tf'));
     cliConfig = writeCliConfig(work, terraform.mirror!);
     up = await startUp();
-    const written = spawnSync(process.execPath, [join(ROOT, 'dist', 'cli.js'), 'tf-override', '--dir', work, '--endpoint', up.endpoint], { encoding: 'utf8' });
+    const written = spawnSync(
+      process.execPath,
+      [join(ROOT, 'dist', 'cli.js'), 'tf-override', '--dir', work, '--endpoint', up.endpoint],
+      { encoding: 'utf8' },
+    );
     expect({ code: written.status, stderr: written.stderr }).toEqual({ code: 0, stderr: '' });
     await tf(['init', '-input=false']);
   }, 180_000);
@@ -74,23 +83,52 @@ describeWhen(missing, 'terraform apply / plan / destroy against resize-chain up'
   test('the AWS CLI sees the bucket, the queue, the role and the log group as applied', async () => {
     const policy = (await aws(['s3api', 'get-bucket-policy', '--bucket', `${name}-uploads`])) as { Policy: string };
     expect(JSON.parse(policy.Policy)).toMatchObject({ Statement: [{ Sid: 'DenyInsecureTransport', Effect: 'Deny' }] });
-    expect(await aws(['s3api', 'get-bucket-tagging', '--bucket', `${name}-uploads`])).toEqual({ TagSet: [{ Key: 'application', Value: 'deploy-local-test' }] });
-    expect(await aws(['s3api', 'get-bucket-ownership-controls', '--bucket', `${name}-uploads`])).toEqual({ OwnershipControls: { Rules: [{ ObjectOwnership: 'BucketOwnerEnforced' }] } });
+    expect(await aws(['s3api', 'get-bucket-tagging', '--bucket', `${name}-uploads`])).toEqual({
+      TagSet: [{ Key: 'application', Value: 'deploy-local-test' }],
+    });
+    expect(await aws(['s3api', 'get-bucket-ownership-controls', '--bucket', `${name}-uploads`])).toEqual({
+      OwnershipControls: { Rules: [{ ObjectOwnership: 'BucketOwnerEnforced' }] },
+    });
 
-    const { QueueUrl } = (await aws(['sqs', 'get-queue-url', '--queue-name', `${name}-ingest`])) as { QueueUrl: string };
-    const { Attributes } = (await aws(['sqs', 'get-queue-attributes', '--queue-url', QueueUrl, '--attribute-names', 'All'])) as { Attributes: Record<string, string> };
+    const { QueueUrl } = (await aws(['sqs', 'get-queue-url', '--queue-name', `${name}-ingest`])) as {
+      QueueUrl: string;
+    };
+    const { Attributes } = (await aws([
+      'sqs',
+      'get-queue-attributes',
+      '--queue-url',
+      QueueUrl,
+      '--attribute-names',
+      'All',
+    ])) as { Attributes: Record<string, string> };
     expect(Attributes.VisibilityTimeout).toBe('180');
-    expect(JSON.parse(Attributes.RedrivePolicy ?? '{}')).toEqual({ deadLetterTargetArn: `arn:aws:sqs:us-east-1:000000000000:${name}-ingest-dlq`, maxReceiveCount: 5 });
-    expect(JSON.parse(Attributes.Policy ?? '{}')).toMatchObject({ Statement: [{ Sid: 'AllowBucketNotifications', Principal: { Service: 's3.amazonaws.com' } }] });
+    expect(JSON.parse(Attributes.RedrivePolicy ?? '{}')).toEqual({
+      deadLetterTargetArn: `arn:aws:sqs:us-east-1:000000000000:${name}-ingest-dlq`,
+      maxReceiveCount: 5,
+    });
+    expect(JSON.parse(Attributes.Policy ?? '{}')).toMatchObject({
+      Statement: [{ Sid: 'AllowBucketNotifications', Principal: { Service: 's3.amazonaws.com' } }],
+    });
 
-    const { Role } = (await aws(['iam', 'get-role', '--role-name', `${name}-resize`])) as { Role: { Arn: string; Tags: unknown } };
+    const { Role } = (await aws(['iam', 'get-role', '--role-name', `${name}-resize`])) as {
+      Role: { Arn: string; Tags: unknown };
+    };
     expect(Role.Arn).toBe(`arn:aws:iam::000000000000:role/${name}-resize`);
     expect(Role.Tags).toEqual([{ Key: 'application', Value: 'deploy-local-test' }]);
-    expect(await aws(['iam', 'list-role-policies', '--role-name', `${name}-resize`])).toEqual({ PolicyNames: ['read-uploads'] });
-    expect(await aws(['iam', 'list-attached-role-policies', '--role-name', `${name}-resize`])).toEqual({
-      AttachedPolicies: [{ PolicyName: 'AWSLambdaBasicExecutionRole', PolicyArn: 'arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole' }],
+    expect(await aws(['iam', 'list-role-policies', '--role-name', `${name}-resize`])).toEqual({
+      PolicyNames: ['read-uploads'],
     });
-    const groups = (await aws(['logs', 'describe-log-groups', '--log-group-name-prefix', `/aws/lambda/${name}`])) as { logGroups: Array<Record<string, unknown>> };
+    expect(await aws(['iam', 'list-attached-role-policies', '--role-name', `${name}-resize`])).toEqual({
+      AttachedPolicies: [
+        {
+          PolicyName: 'AWSLambdaBasicExecutionRole',
+          PolicyArn: 'arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole',
+        },
+      ],
+    });
+    const groups = (await aws(['logs', 'describe-log-groups', '--log-group-name-prefix', `/aws/lambda/${name}`])) as {
+      logGroups: Array<Record<string, unknown>>;
+    };
     expect(groups.logGroups).toMatchObject([{ logGroupName: `/aws/lambda/${name}-resize`, retentionInDays: 14 }]);
   }, 300_000);
 
@@ -104,10 +142,17 @@ describeWhen(missing, 'terraform apply / plan / destroy against resize-chain up'
     expect(buckets.Buckets.map((b) => b.Name).filter((n) => n.startsWith(name))).toEqual([]);
     expect(buckets.Buckets.length).toBeGreaterThan(0);
     // list-queues prints nothing at all when no queue matches.
-    const queues = await runAws(cli!.path, up!.endpoint, ['sqs', 'list-queues', '--queue-name-prefix', name, '--output', 'json'], 60_000);
+    const queues = await runAws(
+      cli!.path,
+      up!.endpoint,
+      ['sqs', 'list-queues', '--queue-name-prefix', name, '--output', 'json'],
+      60_000,
+    );
     expect(queues.trim() === '' ? [] : ((JSON.parse(queues) as { QueueUrls?: string[] }).QueueUrls ?? [])).toEqual([]);
     expect(await aws(['iam', 'list-roles'])).toEqual({ Roles: [] });
     expect(await aws(['iam', 'list-policies', '--scope', 'Local'])).toEqual({ Policies: [] });
-    expect(await aws(['logs', 'describe-log-groups', '--log-group-name-prefix', `/aws/lambda/${name}`])).toEqual({ logGroups: [] });
+    expect(await aws(['logs', 'describe-log-groups', '--log-group-name-prefix', `/aws/lambda/${name}`])).toEqual({
+      logGroups: [],
+    });
   }, 600_000);
 });

@@ -26,12 +26,20 @@ interface Answer {
 }
 
 /** One request to the gateway with exactly these headers (Host included). */
-function send(method: string, path: string, headers: Record<string, string>, body?: string | Buffer, to = port): Promise<Answer> {
+function send(
+  method: string,
+  path: string,
+  headers: Record<string, string>,
+  body?: string | Buffer,
+  to = port,
+): Promise<Answer> {
   return new Promise((resolve, reject) => {
     const req = http.request({ host: '127.0.0.1', port: to, method, path, headers, agent: false }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') }));
+      res.on('end', () =>
+        resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') }),
+      );
       res.on('error', reject);
     });
     req.on('error', reject);
@@ -53,24 +61,30 @@ afterAll(async () => {
 });
 
 describe('Host: only loopback names', () => {
-  it.each(['127.0.0.1', 'localhost', 'LocalHost', `${BUCKET}.localhost`, '[::1]', 'host.docker.internal'])('%s (with the port) is answered', async (name) => {
-    const path = name.endsWith('.localhost') ? '/hello.txt' : `/${BUCKET}/hello.txt`;
-    const res = await send('GET', path, { host: `${name}:${port}` });
-    expect([name, res.status, res.body]).toEqual([name, 200, 'hello']);
-  });
-
-  it.each(['attacker.example', 'rebind.attacker.example:' + 'PORT', '127.0.0.1.nip.io', 'localhost.attacker.example', '10.0.0.5'])(
-    'Host %j is refused with S3 AccessDenied, and a write through it stores nothing (DNS rebinding)',
-    async (raw) => {
-      const host = raw.replace('PORT', String(port));
-      const get = await send('GET', `/${BUCKET}/hello.txt`, { host });
-      expect([host, get.status, s3Code(get.body)]).toEqual([host, 403, 'AccessDenied']);
-      expect(get.body).toContain('loopback host names');
-      const put = await send('PUT', `/${BUCKET}/rebound.txt`, { host, 'content-type': 'text/plain' }, 'pwned');
-      expect(put.status).toBe(403);
-      expect(await exists(cloud, BUCKET, 'rebound.txt')).toBeUndefined();
+  it.each(['127.0.0.1', 'localhost', 'LocalHost', `${BUCKET}.localhost`, '[::1]', 'host.docker.internal'])(
+    '%s (with the port) is answered',
+    async (name) => {
+      const path = name.endsWith('.localhost') ? '/hello.txt' : `/${BUCKET}/hello.txt`;
+      const res = await send('GET', path, { host: `${name}:${port}` });
+      expect([name, res.status, res.body]).toEqual([name, 200, 'hello']);
     },
   );
+
+  it.each([
+    'attacker.example',
+    'rebind.attacker.example:' + 'PORT',
+    '127.0.0.1.nip.io',
+    'localhost.attacker.example',
+    '10.0.0.5',
+  ])('Host %j is refused with S3 AccessDenied, and a write through it stores nothing (DNS rebinding)', async (raw) => {
+    const host = raw.replace('PORT', String(port));
+    const get = await send('GET', `/${BUCKET}/hello.txt`, { host });
+    expect([host, get.status, s3Code(get.body)]).toEqual([host, 403, 'AccessDenied']);
+    expect(get.body).toContain('loopback host names');
+    const put = await send('PUT', `/${BUCKET}/rebound.txt`, { host, 'content-type': 'text/plain' }, 'pwned');
+    expect(put.status).toBe(403);
+    expect(await exists(cloud, BUCKET, 'rebound.txt')).toBeUndefined();
+  });
 });
 
 describe('no Host at all', () => {
@@ -91,11 +105,28 @@ describe('Origin: only the endpoint itself', () => {
   const host = (): string => `127.0.0.1:${port}`;
 
   it('a foreign page cannot PUT an object (S3 XML AccessDenied) or POST an upload form', async () => {
-    const put = await send('PUT', `/${BUCKET}/from-page.txt`, { host: host(), origin: 'https://attacker.example', 'content-type': 'text/plain' }, 'pwned');
-    expect([put.status, s3Code(put.body), put.headers['content-type']]).toEqual([403, 'AccessDenied', 'application/xml']);
+    const put = await send(
+      'PUT',
+      `/${BUCKET}/from-page.txt`,
+      { host: host(), origin: 'https://attacker.example', 'content-type': 'text/plain' },
+      'pwned',
+    );
+    expect([put.status, s3Code(put.body), put.headers['content-type']]).toEqual([
+      403,
+      'AccessDenied',
+      'application/xml',
+    ]);
     const boundary = 'b0undary';
-    const form = `--${boundary}\r\nContent-Disposition: form-data; name="key"\r\n\r\nfrom-form.txt\r\n--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="x.txt"\r\nContent-Type: text/plain\r\n\r\npwned\r\n--${boundary}--\r\n`;
-    const post = await send('POST', `/${BUCKET}`, { host: host(), origin: 'http://attacker.example', 'content-type': `multipart/form-data; boundary=${boundary}` }, form);
+    const form =
+      `--${boundary}\r\nContent-Disposition: form-data; ` +
+      `name="key"\r\n\r\nfrom-form.txt\r\n--${boundary}\r\nContent-Disposition: form-data; ` +
+      `name="file"; filename="x.txt"\r\nContent-Type: text/plain\r\n\r\npwned\r\n--${boundary}--\r\n`;
+    const post = await send(
+      'POST',
+      `/${BUCKET}`,
+      { host: host(), origin: 'http://attacker.example', 'content-type': `multipart/form-data; boundary=${boundary}` },
+      form,
+    );
     expect([post.status, s3Code(post.body)]).toEqual([403, 'AccessDenied']);
     expect(await exists(cloud, BUCKET, 'from-page.txt')).toBeUndefined();
     expect(await exists(cloud, BUCKET, 'from-form.txt')).toBeUndefined();
@@ -105,7 +136,12 @@ describe('Origin: only the endpoint itself', () => {
     const res = await send(
       'POST',
       '/',
-      { host: host(), origin: 'http://attacker.example', 'content-type': 'application/x-amz-json-1.0', 'x-amz-target': 'AmazonSQS.SendMessage' },
+      {
+        host: host(),
+        origin: 'http://attacker.example',
+        'content-type': 'application/x-amz-json-1.0',
+        'x-amz-target': 'AmazonSQS.SendMessage',
+      },
       JSON.stringify({ QueueUrl: queueUrl, MessageBody: 'pwned' }),
     );
     expect(res.status).toBe(403);
@@ -124,7 +160,9 @@ describe('Origin: only the endpoint itself', () => {
     );
     expect(res.status).toBe(403);
     expect(res.body).toMatch(/<ErrorResponse[^>]*>.*<Code>AccessDenied<\/Code>/s);
-    const attrs = await cloud.sqs.send(new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['ApproximateNumberOfMessages'] }));
+    const attrs = await cloud.sqs.send(
+      new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['ApproximateNumberOfMessages'] }),
+    );
     expect(attrs.Attributes?.ApproximateNumberOfMessages).toBe('0');
   });
 
@@ -153,9 +191,25 @@ describe('Origin: only the endpoint itself', () => {
       ],
     });
     try {
-      const refused = await send('POST', '/2015-03-31/event-source-mappings/x', { host: 'attacker.example', 'content-type': 'application/json' }, '{}', gateway.port);
-      expect([refused.status, refused.headers['x-amzn-errortype'], (JSON.parse(refused.body) as { __type: string }).__type]).toEqual([403, 'AccessDeniedException', 'AccessDeniedException']);
-      const allowed = await send('GET', '/2015-03-31/event-source-mappings/', { host: `localhost:${gateway.port}` }, undefined, gateway.port);
+      const refused = await send(
+        'POST',
+        '/2015-03-31/event-source-mappings/x',
+        { host: 'attacker.example', 'content-type': 'application/json' },
+        '{}',
+        gateway.port,
+      );
+      expect([
+        refused.status,
+        refused.headers['x-amzn-errortype'],
+        (JSON.parse(refused.body) as { __type: string }).__type,
+      ]).toEqual([403, 'AccessDeniedException', 'AccessDeniedException']);
+      const allowed = await send(
+        'GET',
+        '/2015-03-31/event-source-mappings/',
+        { host: `localhost:${gateway.port}` },
+        undefined,
+        gateway.port,
+      );
       expect([allowed.status, routed]).toEqual([200, 1]);
     } finally {
       await gateway.stop();
@@ -164,10 +218,26 @@ describe('Origin: only the endpoint itself', () => {
 
   it('an origin named in allowedOrigins (up --allow-origin) gets in; others are still refused', async () => {
     // A route stands for what lies behind the guard (the stand-in would see the Origin header, not the guard).
-    const gateway = await startGateway({ upstream: cloud.gateway.endpoint, allowedOrigins: ['http://localhost:3000'], routes: [{ method: 'GET', path: '/*', handler: (_req, res) => void res.writeHead(200).end() }] });
+    const gateway = await startGateway({
+      upstream: cloud.gateway.endpoint,
+      allowedOrigins: ['http://localhost:3000'],
+      routes: [{ method: 'GET', path: '/*', handler: (_req, res) => void res.writeHead(200).end() }],
+    });
     try {
-      const allowed = await send('GET', `/${BUCKET}/hello.txt`, { host: `127.0.0.1:${gateway.port}`, origin: 'http://localhost:3000' }, undefined, gateway.port);
-      const other = await send('GET', `/${BUCKET}/hello.txt`, { host: `127.0.0.1:${gateway.port}`, origin: 'http://localhost:3001' }, undefined, gateway.port);
+      const allowed = await send(
+        'GET',
+        `/${BUCKET}/hello.txt`,
+        { host: `127.0.0.1:${gateway.port}`, origin: 'http://localhost:3000' },
+        undefined,
+        gateway.port,
+      );
+      const other = await send(
+        'GET',
+        `/${BUCKET}/hello.txt`,
+        { host: `127.0.0.1:${gateway.port}`, origin: 'http://localhost:3001' },
+        undefined,
+        gateway.port,
+      );
       expect([allowed.status, other.status]).toEqual([200, 403]);
     } finally {
       await gateway.stop();
@@ -182,18 +252,23 @@ describe('Origin: only the endpoint itself', () => {
 
 describe('the rules themselves', () => {
   it('reads Host and Origin strictly', () => {
-    expect(['localhost', 'a.b.localhost:1', '[::1]:4566', 'HOST.DOCKER.INTERNAL:80'].map(isLoopbackHost)).toEqual([true, true, true, true]);
-    expect(['localhost.', 'evil.com', '127.0.0.2', '[::2]', 'localhost:99999x', 'a_b.localhost'].map(isLoopbackHost)).toEqual([false, false, false, false, false, false]);
+    expect(['localhost', 'a.b.localhost:1', '[::1]:4566', 'HOST.DOCKER.INTERNAL:80'].map(isLoopbackHost)).toEqual([
+      true,
+      true,
+      true,
+      true,
+    ]);
+    expect(
+      ['localhost.', 'evil.com', '127.0.0.2', '[::2]', 'localhost:99999x', 'a_b.localhost'].map(isLoopbackHost),
+    ).toEqual([false, false, false, false, false, false]);
     expect(isEndpointOrigin('http://localhost:4566', 4566)).toBe(true);
     expect(isEndpointOrigin('https://localhost:4566', 4566)).toBe(false);
     expect(isEndpointOrigin('null', 4566)).toBe(false);
     expect(isEndpointOrigin('http://localhost', 80)).toBe(true);
-    expect(['http://localhost:3000/', 'https://app.example', 'http://localhost:3000/path', 'ftp://x', 'nope'].map(normalizeOrigin)).toEqual([
-      'http://localhost:3000',
-      'https://app.example',
-      undefined,
-      undefined,
-      undefined,
-    ]);
+    expect(
+      ['http://localhost:3000/', 'https://app.example', 'http://localhost:3000/path', 'ftp://x', 'nope'].map(
+        normalizeOrigin,
+      ),
+    ).toEqual(['http://localhost:3000', 'https://app.example', undefined, undefined, undefined]);
   });
 });

@@ -57,7 +57,13 @@ async function freshResources(visibilityTimeoutSeconds = 1): Promise<ChainResour
   return createChainResources(
     sqs,
     s3,
-    { sourceBucket: `src-${n}`, outputBucket: `out-${n}`, ingestQueue: `ingest-${n}`, resizedQueue: `resized-${n}`, rejectedQueue: `rejected-${n}` },
+    {
+      sourceBucket: `src-${n}`,
+      outputBucket: `out-${n}`,
+      ingestQueue: `ingest-${n}`,
+      resizedQueue: `resized-${n}`,
+      rejectedQueue: `rejected-${n}`,
+    },
     { maxReceiveCount: 2, visibilityTimeoutSeconds },
   );
 }
@@ -66,7 +72,9 @@ function ok(payload: unknown = null): InvokeResult {
   return { ok: true, requestId: `req-${Math.random().toString(16).slice(2)}`, payload, durationMs: 1 };
 }
 
-function mapping(opts: Omit<EventSourceMappingOptions, 'sqs' | 'logSink'> & { logs?: Record<string, unknown>[] }): EventSourceMapping {
+function mapping(
+  opts: Omit<EventSourceMappingOptions, 'sqs' | 'logSink'> & { logs?: Record<string, unknown>[] },
+): EventSourceMapping {
   const logs = opts.logs;
   const started = startEventSourceMapping({ ...opts, sqs, logSink: (line) => logs?.push(line) });
   mappings.push(started);
@@ -75,9 +83,15 @@ function mapping(opts: Omit<EventSourceMappingOptions, 'sqs' | 'logSink'> & { lo
 
 async function queueDepth(url: string): Promise<number> {
   const answer = await sqs.send(
-    new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'] }),
+    new GetQueueAttributesCommand({
+      QueueUrl: url,
+      AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'],
+    }),
   );
-  return Number(answer.Attributes?.ApproximateNumberOfMessages ?? 0) + Number(answer.Attributes?.ApproximateNumberOfMessagesNotVisible ?? 0);
+  return (
+    Number(answer.Attributes?.ApproximateNumberOfMessages ?? 0) +
+    Number(answer.Attributes?.ApproximateNumberOfMessagesNotVisible ?? 0)
+  );
 }
 
 async function sendBodies(url: string, bodies: string[]): Promise<void> {
@@ -97,31 +111,53 @@ describe('chain resources', () => {
     const again = await createChainResources(
       sqs,
       s3,
-      { sourceBucket: `src-${setCounter}`, outputBucket: `out-${setCounter}`, ingestQueue: `ingest-${setCounter}`, resizedQueue: `resized-${setCounter}`, rejectedQueue: `rejected-${setCounter}` },
+      {
+        sourceBucket: `src-${setCounter}`,
+        outputBucket: `out-${setCounter}`,
+        ingestQueue: `ingest-${setCounter}`,
+        resizedQueue: `resized-${setCounter}`,
+        rejectedQueue: `rejected-${setCounter}`,
+      },
       { maxReceiveCount: 2, visibilityTimeoutSeconds: 1 },
     );
     expect(again).toEqual(first);
     expect(first.queues.ingestDlq.name).toBe(`ingest-${setCounter}-dlq`);
-    const attributes = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: first.queues.ingest.url, AttributeNames: ['All'] }));
-    expect(JSON.parse(attributes.Attributes!.RedrivePolicy!)).toEqual({ deadLetterTargetArn: first.queues.ingestDlq.arn, maxReceiveCount: 2 });
+    const attributes = await sqs.send(
+      new GetQueueAttributesCommand({ QueueUrl: first.queues.ingest.url, AttributeNames: ['All'] }),
+    );
+    expect(JSON.parse(attributes.Attributes!.RedrivePolicy!)).toEqual({
+      deadLetterTargetArn: first.queues.ingestDlq.arn,
+      maxReceiveCount: 2,
+    });
     expect(attributes.Attributes!.VisibilityTimeout).toBe('1');
 
     await sqs.send(new SendMessageCommand({ QueueUrl: first.queues.ingest.url, MessageBody: 'doomed' }));
     const counts: string[] = [];
     for (let attempt = 0; attempt < 3; attempt += 1) {
       const answer = await sqs.send(
-        new ReceiveMessageCommand({ QueueUrl: first.queues.ingest.url, WaitTimeSeconds: 2, MessageSystemAttributeNames: ['ApproximateReceiveCount'] }),
+        new ReceiveMessageCommand({
+          QueueUrl: first.queues.ingest.url,
+          WaitTimeSeconds: 2,
+          MessageSystemAttributeNames: ['ApproximateReceiveCount'],
+        }),
       );
       for (const message of answer.Messages ?? []) counts.push(message.Attributes!.ApproximateReceiveCount!);
     }
     expect(counts).toEqual(['1', '2']);
-    const dead = await sqs.send(new ReceiveMessageCommand({ QueueUrl: first.queues.ingestDlq.url, WaitTimeSeconds: 1 }));
+    const dead = await sqs.send(
+      new ReceiveMessageCommand({ QueueUrl: first.queues.ingestDlq.url, WaitTimeSeconds: 1 }),
+    );
     expect(dead.Messages?.map((message) => message.Body)).toEqual(['doomed']);
   });
 
   it('refuses an output bucket that would loop', async () => {
     await expect(
-      createChainResources(sqs, s3, { sourceBucket: 'same', outputBucket: 'same', ingestQueue: 'a', resizedQueue: 'b', rejectedQueue: 'c' }, {}),
+      createChainResources(
+        sqs,
+        s3,
+        { sourceBucket: 'same', outputBucket: 'same', ingestQueue: 'a', resizedQueue: 'b', rejectedQueue: 'c' },
+        {},
+      ),
     ).rejects.toMatchObject({ code: 'INVALID_CONFIG' });
   });
 });
@@ -140,10 +176,16 @@ describe('event source mapping', () => {
       new SendMessageCommand({
         QueueUrl: queues.ingest.url,
         MessageBody: 'with-attributes',
-        MessageAttributes: { kind: { DataType: 'String', StringValue: 'upload' }, raw: { DataType: 'Binary', BinaryValue: Buffer.from([1, 2]) } },
+        MessageAttributes: {
+          kind: { DataType: 'String', StringValue: 'upload' },
+          raw: { DataType: 'Binary', BinaryValue: Buffer.from([1, 2]) },
+        },
       }),
     );
-    await sendBodies(queues.ingest.url, Array.from({ length: 24 }, (_, index) => `m-${index}`));
+    await sendBodies(
+      queues.ingest.url,
+      Array.from({ length: 24 }, (_, index) => `m-${index}`),
+    );
     const seen: SqsEventRecord[] = [];
     const sizes: number[] = [];
     let running = 0;
@@ -166,7 +208,9 @@ describe('event source mapping', () => {
       },
     });
     await waitFor('25 deletions', () => esm.stats().deleted === 25 && esm.idle(), 15_000, 50);
-    expect(seen.map((record) => record.body).sort()).toEqual(['with-attributes', ...Array.from({ length: 24 }, (_, index) => `m-${index}`)].sort());
+    expect(seen.map((record) => record.body).sort()).toEqual(
+      ['with-attributes', ...Array.from({ length: 24 }, (_, index) => `m-${index}`)].sort(),
+    );
     expect(Math.max(...sizes)).toBeLessThanOrEqual(10);
     expect(maxRunning).toBeLessThanOrEqual(2);
     expect(await queueDepth(queues.ingest.url)).toBe(0);
@@ -177,7 +221,12 @@ describe('event source mapping', () => {
       eventSourceARN: queues.ingest.arn,
       awsRegion: 'us-east-1',
       md5OfBody: expect.stringMatching(/^[0-9a-f]{32}$/),
-      attributes: { ApproximateReceiveCount: '1', SentTimestamp: expect.any(String), SenderId: expect.any(String), ApproximateFirstReceiveTimestamp: expect.any(String) },
+      attributes: {
+        ApproximateReceiveCount: '1',
+        SentTimestamp: expect.any(String),
+        SenderId: expect.any(String),
+        ApproximateFirstReceiveTimestamp: expect.any(String),
+      },
       messageAttributes: {
         kind: { stringValue: 'upload', stringListValues: [], binaryListValues: [], dataType: 'String' },
         raw: { binaryValue: Buffer.from([1, 2]).toString('base64'), dataType: 'Binary' },
@@ -196,25 +245,60 @@ describe('event source mapping', () => {
       queueArn: queues.ingest.arn,
       invoke: async (event) => {
         const records = (event as { Records: SqsEventRecord[] }).Records;
-        for (const record of records) deliveries.set(record.body, [...(deliveries.get(record.body) ?? []), record.attributes.ApproximateReceiveCount!]);
-        return ok({ batchItemFailures: records.filter((record) => record.body.startsWith('fail')).map((record) => ({ itemIdentifier: record.messageId })) });
+        for (const record of records)
+          deliveries.set(record.body, [
+            ...(deliveries.get(record.body) ?? []),
+            record.attributes.ApproximateReceiveCount,
+          ]);
+        return ok({
+          batchItemFailures: records
+            .filter((record) => record.body.startsWith('fail'))
+            .map((record) => ({ itemIdentifier: record.messageId })),
+        });
       },
     });
-    await waitFor('two dead letters', async () => (await queueDepth(queues.ingestDlq.url)) === 2 && esm.idle(), 15_000, 50);
+    await waitFor(
+      'two dead letters',
+      async () => (await queueDepth(queues.ingestDlq.url)) === 2 && esm.idle(),
+      15_000,
+      50,
+    );
     await esm.stop();
-    expect(Object.fromEntries(deliveries)).toEqual({ 'ok-1': ['1'], 'ok-2': ['1'], 'ok-3': ['1'], 'fail-1': ['1', '2'], 'fail-2': ['1', '2'] });
+    expect(Object.fromEntries(deliveries)).toEqual({
+      'ok-1': ['1'],
+      'ok-2': ['1'],
+      'ok-3': ['1'],
+      'fail-1': ['1', '2'],
+      'fail-2': ['1', '2'],
+    });
     expect(esm.stats()).toMatchObject({ deleted: 3, failedItems: 4 });
-    const dead = await sqs.send(new ReceiveMessageCommand({ QueueUrl: queues.ingestDlq.url, MaxNumberOfMessages: 10, WaitTimeSeconds: 1 }));
+    const dead = await sqs.send(
+      new ReceiveMessageCommand({ QueueUrl: queues.ingestDlq.url, MaxNumberOfMessages: 10, WaitTimeSeconds: 1 }),
+    );
     expect(dead.Messages?.map((message) => message.Body).sort()).toEqual(['fail-1', 'fail-2']);
     expect(await queueDepth(queues.ingest.url)).toBe(0);
   });
 
-  const wholeBatchFailures: [string, (records: SqsEventRecord[]) => InvokeResult, 'invalidResponses' | 'invokeErrors'][] = [
+  const wholeBatchFailures: [
+    string,
+    (records: SqsEventRecord[]) => InvokeResult,
+    'invalidResponses' | 'invokeErrors',
+  ][] = [
     ['an empty itemIdentifier', () => ok({ batchItemFailures: [{ itemIdentifier: '' }] }), 'invalidResponses'],
-    ['an itemIdentifier not in the batch', () => ok({ batchItemFailures: [{ itemIdentifier: 'nope' }] }), 'invalidResponses'],
+    [
+      'an itemIdentifier not in the batch',
+      () => ok({ batchItemFailures: [{ itemIdentifier: 'nope' }] }),
+      'invalidResponses',
+    ],
     [
       'a failed invoke',
-      () => ({ ok: false, requestId: 'r', kind: 'handled', error: { errorType: 'Error', errorMessage: 'boom' }, durationMs: 1 }),
+      () => ({
+        ok: false,
+        requestId: 'r',
+        kind: 'handled',
+        error: { errorType: 'Error', errorMessage: 'boom' },
+        durationMs: 1,
+      }),
       'invokeErrors',
     ],
   ];
@@ -234,7 +318,9 @@ describe('event source mapping', () => {
           firstBatch.push(...records.map((record) => record.body));
           return firstAnswer(records);
         }
-        redelivered.push(...records.filter((record) => record.attributes.ApproximateReceiveCount === '2').map((record) => record.body));
+        redelivered.push(
+          ...records.filter((record) => record.attributes.ApproximateReceiveCount === '2').map((record) => record.body),
+        );
         return ok();
       },
     });
@@ -251,7 +337,12 @@ describe('event source mapping', () => {
       queueUrl: queues.ingest.url,
       queueArn: queues.ingest.arn,
       functionResponseTypes: [],
-      invoke: async (event) => ok({ batchItemFailures: (event as { Records: SqsEventRecord[] }).Records.map((record) => ({ itemIdentifier: record.messageId })) }),
+      invoke: async (event) =>
+        ok({
+          batchItemFailures: (event as { Records: SqsEventRecord[] }).Records.map((record) => ({
+            itemIdentifier: record.messageId,
+          })),
+        }),
     });
     await waitFor('both deleted', () => esm.stats().deleted === 2 && esm.idle(), 15_000, 50);
     expect(esm.stats().failedItems).toBe(0);
@@ -276,7 +367,12 @@ describe('event source mapping', () => {
     });
     for (const [index, body] of ['w-1', 'w-2'].entries()) {
       await sqs.send(new SendMessageCommand({ QueueUrl: queues.ingest.url, MessageBody: body }));
-      await waitFor(`the mapping holding ${index + 1} message(s)`, () => esm.stats().received === index + 1, 15_000, 50);
+      await waitFor(
+        `the mapping holding ${index + 1} message(s)`,
+        () => esm.stats().received === index + 1,
+        15_000,
+        50,
+      );
       expect({ batches: esm.stats().batches, idle: esm.idle() }).toEqual({ batches: 0, idle: false });
     }
     await sqs.send(new SendMessageCommand({ QueueUrl: queues.ingest.url, MessageBody: 'w-3' }));

@@ -43,27 +43,52 @@ async function startCloud(dataDir?: string): Promise<Cloud> {
 }
 
 async function counts(sqs: SQSClient, url: string): Promise<{ visible: number; notVisible: number }> {
-  const res = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'] }));
-  return { visible: Number(res.Attributes?.ApproximateNumberOfMessages), notVisible: Number(res.Attributes?.ApproximateNumberOfMessagesNotVisible) };
+  const res = await sqs.send(
+    new GetQueueAttributesCommand({
+      QueueUrl: url,
+      AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'],
+    }),
+  );
+  return {
+    visible: Number(res.Attributes?.ApproximateNumberOfMessages),
+    notVisible: Number(res.Attributes?.ApproximateNumberOfMessagesNotVisible),
+  };
 }
 
 async function receive(sqs: SQSClient, url: string, max: number): Promise<Message[]> {
-  const res = await sqs.send(new ReceiveMessageCommand({ QueueUrl: url, MaxNumberOfMessages: max, WaitTimeSeconds: 1, MessageSystemAttributeNames: ['ApproximateReceiveCount'] }));
+  const res = await sqs.send(
+    new ReceiveMessageCommand({
+      QueueUrl: url,
+      MaxNumberOfMessages: max,
+      WaitTimeSeconds: 1,
+      MessageSystemAttributeNames: ['ApproximateReceiveCount'],
+    }),
+  );
   return res.Messages ?? [];
 }
 
 /** Receives until `count` messages came back (one receive may return fewer than are visible). */
 async function receiveCount(sqs: SQSClient, url: string, count: number): Promise<Message[]> {
   const got = new Map<string, Message>();
-  await waitFor(`${count} messages on ${url}`, async () => {
-    for (const m of await receive(sqs, url, 10)) got.set(m.MessageId!, m);
-    return got.size >= count ? true : undefined;
-  }, 15_000, 0);
+  await waitFor(
+    `${count} messages on ${url}`,
+    async () => {
+      for (const m of await receive(sqs, url, 10)) got.set(m.MessageId!, m);
+      return got.size >= count ? true : undefined;
+    },
+    15_000,
+    0,
+  );
   return [...got.values()];
 }
 
 async function sendBodies(sqs: SQSClient, url: string, bodies: string[]): Promise<void> {
-  await sqs.send(new SendMessageBatchCommand({ QueueUrl: url, Entries: bodies.map((body, i) => ({ Id: String(i), MessageBody: body })) }));
+  await sqs.send(
+    new SendMessageBatchCommand({
+      QueueUrl: url,
+      Entries: bodies.map((body, i) => ({ Id: String(i), MessageBody: body })),
+    }),
+  );
 }
 
 const receiveCountOf = (m: Message): number => Number(m.Attributes?.ApproximateReceiveCount);
@@ -85,25 +110,40 @@ describe.each([
   });
 
   it('ChangeMessageVisibility(0) makes the message visible again at once, receive count kept', async () => {
-    const url = (await cloud.sqs.send(new CreateQueueCommand({ QueueName: 'cmv-single', Attributes: { VisibilityTimeout: '300' } }))).QueueUrl!;
+    const url = (
+      await cloud.sqs.send(
+        new CreateQueueCommand({ QueueName: 'cmv-single', Attributes: { VisibilityTimeout: '300' } }),
+      )
+    ).QueueUrl!;
     await sendBodies(cloud.sqs, url, ['one']);
     const [first] = await receiveCount(cloud.sqs, url, 1);
-    expect(receiveCountOf(first!)).toBe(1);
-    await cloud.sqs.send(new ChangeMessageVisibilityCommand({ QueueUrl: url, ReceiptHandle: first!.ReceiptHandle, VisibilityTimeout: 0 }));
+    expect(receiveCountOf(first)).toBe(1);
+    await cloud.sqs.send(
+      new ChangeMessageVisibilityCommand({ QueueUrl: url, ReceiptHandle: first.ReceiptHandle, VisibilityTimeout: 0 }),
+    );
     expect(await counts(cloud.sqs, url)).toEqual({ visible: 1, notVisible: 0 });
     const [again] = await receiveCount(cloud.sqs, url, 1);
-    expect({ id: again!.MessageId, body: again!.Body, count: receiveCountOf(again!) }).toEqual({ id: first!.MessageId, body: 'one', count: 2 });
-    await cloud.sqs.send(new DeleteMessageCommand({ QueueUrl: url, ReceiptHandle: again!.ReceiptHandle }));
+    expect({ id: again.MessageId, body: again.Body, count: receiveCountOf(again) }).toEqual({
+      id: first.MessageId,
+      body: 'one',
+      count: 2,
+    });
+    await cloud.sqs.send(new DeleteMessageCommand({ QueueUrl: url, ReceiptHandle: again.ReceiptHandle }));
     expect(await counts(cloud.sqs, url)).toEqual({ visible: 0, notVisible: 0 });
   });
 
   it('ChangeMessageVisibilityBatch(0) releases every entry of the batch', async () => {
-    const url = (await cloud.sqs.send(new CreateQueueCommand({ QueueName: 'cmv-batch', Attributes: { VisibilityTimeout: '300' } }))).QueueUrl!;
+    const url = (
+      await cloud.sqs.send(new CreateQueueCommand({ QueueName: 'cmv-batch', Attributes: { VisibilityTimeout: '300' } }))
+    ).QueueUrl!;
     const bodies = Array.from({ length: 8 }, (_, i) => `m${i}`);
     await sendBodies(cloud.sqs, url, bodies);
     const received = await receiveCount(cloud.sqs, url, 8);
     const answer = await cloud.sqs.send(
-      new ChangeMessageVisibilityBatchCommand({ QueueUrl: url, Entries: received.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle, VisibilityTimeout: 0 })) }),
+      new ChangeMessageVisibilityBatchCommand({
+        QueueUrl: url,
+        Entries: received.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle, VisibilityTimeout: 0 })),
+      }),
     );
     expect({ ok: answer.Successful?.length, failed: answer.Failed ?? [] }).toEqual({ ok: 8, failed: [] });
     expect(await counts(cloud.sqs, url)).toEqual({ visible: 8, notVisible: 0 });
@@ -113,15 +153,21 @@ describe.each([
   });
 
   it('ApproximateNumberOfMessagesNotVisible stops counting a message once its visibility expired', async () => {
-    const url = (await cloud.sqs.send(new CreateQueueCommand({ QueueName: 'expiry', Attributes: { VisibilityTimeout: '1' } }))).QueueUrl!;
+    const url = (
+      await cloud.sqs.send(new CreateQueueCommand({ QueueName: 'expiry', Attributes: { VisibilityTimeout: '1' } }))
+    ).QueueUrl!;
     await sendBodies(cloud.sqs, url, ['soon back']);
     await receiveCount(cloud.sqs, url, 1);
     expect(await counts(cloud.sqs, url)).toEqual({ visible: 0, notVisible: 1 });
     // Nobody receives meanwhile: the counts alone must follow the deadline.
-    await waitFor('the expired message counted as visible', async () => {
-      const c = await counts(cloud.sqs, url);
-      return c.visible === 1 && c.notVisible === 0 ? c : undefined;
-    }, 15_000);
+    await waitFor(
+      'the expired message counted as visible',
+      async () => {
+        const c = await counts(cloud.sqs, url);
+        return c.visible === 1 && c.notVisible === 0 ? c : undefined;
+      },
+      15_000,
+    );
   });
 });
 
@@ -134,13 +180,24 @@ describe('the stand-in with --state, restarted', () => {
     let cloud = await startCloud(state);
     let url: string;
     try {
-      url = (await cloud.sqs.send(new CreateQueueCommand({ QueueName: 'kept', Attributes: { VisibilityTimeout: '300' } }))).QueueUrl!;
+      url = (
+        await cloud.sqs.send(new CreateQueueCommand({ QueueName: 'kept', Attributes: { VisibilityTimeout: '300' } }))
+      ).QueueUrl!;
       await sendBodies(cloud.sqs, url, ['a', 'b', 'c']);
       const received = await receiveCount(cloud.sqs, url, 3);
       const [single, ...rest] = received;
-      await cloud.sqs.send(new ChangeMessageVisibilityCommand({ QueueUrl: url, ReceiptHandle: single!.ReceiptHandle, VisibilityTimeout: 0 }));
       await cloud.sqs.send(
-        new ChangeMessageVisibilityBatchCommand({ QueueUrl: url, Entries: rest.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle, VisibilityTimeout: 0 })) }),
+        new ChangeMessageVisibilityCommand({
+          QueueUrl: url,
+          ReceiptHandle: single.ReceiptHandle,
+          VisibilityTimeout: 0,
+        }),
+      );
+      await cloud.sqs.send(
+        new ChangeMessageVisibilityBatchCommand({
+          QueueUrl: url,
+          Entries: rest.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle, VisibilityTimeout: 0 })),
+        }),
       );
     } finally {
       await cloud.stop();
@@ -149,7 +206,11 @@ describe('the stand-in with --state, restarted', () => {
     try {
       expect(await counts(cloud.sqs, url)).toEqual({ visible: 3, notVisible: 0 });
       const again = await receiveCount(cloud.sqs, url, 3);
-      expect(again.map((m) => [m.Body, receiveCountOf(m)]).sort()).toEqual([['a', 2], ['b', 2], ['c', 2]]);
+      expect(again.map((m) => [m.Body, receiveCountOf(m)]).sort()).toEqual([
+        ['a', 2],
+        ['b', 2],
+        ['c', 2],
+      ]);
     } finally {
       await cloud.stop();
     }
@@ -161,7 +222,9 @@ describe('the fauxqs patches', () => {
     const root = join(__dirname, '..', '..');
     const script = readFileSync(join(root, 'src', 'local', 'cloud', 'standin', 'standin-server.mjs'), 'utf8');
     const patched = /PATCHED_FAUXQS_VERSION = '([^']+)'/.exec(script)?.[1];
-    const pinned = (JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { dependencies: Record<string, string> }).dependencies.fauxqs;
+    const pinned = (
+      JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { dependencies: Record<string, string> }
+    ).dependencies.fauxqs;
     expect(patched).toBeDefined();
     expect(pinned).toBe(patched);
   });

@@ -63,26 +63,34 @@ describe('peak memory of a benchmark worker', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it('a Node worker (the sharp workers\' helper) reports its own peak, not its parent\'s', () => {
+  it("a Node worker (the sharp workers' helper) reports its own peak, not its parent's", () => {
     // Bundled and run on plain Node, as bench/run.ts runs the sharp worker.
     const bundle = path.join(dir, 'allocate.js');
-    buildSync({ entryPoints: [path.join(__dirname, '..', 'fixtures', 'peak-memory', 'allocate.ts')], bundle: true, platform: 'node', format: 'cjs', outfile: bundle, logLevel: 'warning' });
+    buildSync({
+      entryPoints: [path.join(__dirname, '..', 'fixtures', 'peak-memory', 'allocate.ts')],
+      bundle: true,
+      platform: 'node',
+      format: 'cjs',
+      outfile: bundle,
+      logLevel: 'warning',
+    });
     const idle = runJson(process.execPath, [bundle, '0']);
     const allocating = runJson(process.execPath, [bundle, String(ALLOCATED_MIB)]);
     expectWorkerFigures(idle, allocating);
   });
 
-  it('a Python worker (the Pillow peers\' own_peak_kib) reports its own peak, not its parent\'s', () => {
+  it("a Python worker (the Pillow peers' own_peak_kib) reports its own peak, not its parent's", () => {
     const script = (mib: number) =>
       pythonProgram(
         'from peak_memory import own_peak_kib',
         `held = b"\\x01" * (${mib} << 20)`,
-        'print(json.dumps({"peakRssKiB": own_peak_kib(), "getrusageMaxRssKiB": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}))',
+        'print(json.dumps({"peakRssKiB": own_peak_kib(), "getrusageMaxRssKiB": ' +
+          'resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}))',
       );
     expectWorkerFigures(runJson(PYTHON, ['-c', script(0)]), runJson(PYTHON, ['-c', script(ALLOCATED_MIB)]));
   });
 
-  it('a CLI peer\'s child is measured at its exit, not through RUSAGE_CHILDREN', () => {
+  it("a CLI peer's child is measured at its exit, not through RUSAGE_CHILDREN", () => {
     // The CLI worker is the parent here: it holds 400 MiB and runs a child that allocates `mib`
     // and exits at once, so its peak is in its last moment (a poll of /proc would likely miss it).
     const script = (mib: number) =>
@@ -91,16 +99,18 @@ describe('peak memory of a benchmark worker', () => {
         `held = b"\\x01" * (${PARENT_MIB} << 20)`,
         `code, peak = run_measured([sys.executable, "-c", 'x = b"\\\\x01" * (${mib} << 20)'])`,
         'assert code == 0, code',
-        'print(json.dumps({"peakRssKiB": peak, "getrusageMaxRssKiB": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss}))',
+        'print(json.dumps({"peakRssKiB": peak, "getrusageMaxRssKiB": ' +
+          'resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss}))',
       );
     expectWorkerFigures(runJson(PYTHON, ['-c', script(0)]), runJson(PYTHON, ['-c', script(ALLOCATED_MIB)]));
   });
 
-  it('a process in a cgroup: its memory controller\'s peak charge is at least the process\'s VmHWM', () => {
+  it("a process in a cgroup: its memory controller's peak charge is at least the process's VmHWM", () => {
     const peak = cgroupMemoryPeakBytes(process.pid);
     if (peak === undefined) {
       // No memory controller visible here (no cgroupfs, or a namespace hiding it): say so loudly.
-      if (process.env.CI === 'true') throw new Error(`no cgroup memory peak for pid ${process.pid}: ${readFileSync('/proc/self/cgroup', 'utf8')}`);
+      if (process.env.CI === 'true')
+        throw new Error(`no cgroup memory peak for pid ${process.pid}: ${readFileSync('/proc/self/cgroup', 'utf8')}`);
       console.warn('SKIPPED: no cgroup memory peak file for this process');
       return;
     }
@@ -109,13 +119,15 @@ describe('peak memory of a benchmark worker', () => {
 });
 
 describe('cgroupPeakFile', () => {
-  it('takes cgroup v1\'s memory controller when it is mounted (hybrid hosts)', () => {
+  it("takes cgroup v1's memory controller when it is mounted (hybrid hosts)", () => {
     const text = '4:memory:/docker/abc\n1:cpu,cpuacct:/docker/abc\n0::/\n';
     expect(cgroupPeakFile(text)).toBe('/sys/fs/cgroup/memory/docker/abc/memory.max_usage_in_bytes');
   });
 
-  it('takes cgroup v2\'s memory.peak otherwise', () => {
-    expect(cgroupPeakFile('0::/system.slice/docker-abc.scope\n')).toBe('/sys/fs/cgroup/system.slice/docker-abc.scope/memory.peak');
+  it("takes cgroup v2's memory.peak otherwise", () => {
+    expect(cgroupPeakFile('0::/system.slice/docker-abc.scope\n')).toBe(
+      '/sys/fs/cgroup/system.slice/docker-abc.scope/memory.peak',
+    );
   });
 
   it('is undefined when neither is listed', () => {

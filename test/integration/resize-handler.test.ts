@@ -10,7 +10,15 @@ import { toSqsEventRecord } from '../../src/local/cloud/lambda/event-source-mapp
 import { startLocalFunction, type LocalFunction } from '../../src/local/cloud/lambda/function-host';
 import { synthesizeImage } from '../../src/tools/samples';
 import { corruptImage } from '../helpers/broken-images';
-import { exists, functionEnvFor, HANDLERS_DIR, receiveAll, startTestCloud, type TestCloud, upload } from '../helpers/local-cloud';
+import {
+  exists,
+  functionEnvFor,
+  HANDLERS_DIR,
+  receiveAll,
+  startTestCloud,
+  type TestCloud,
+  upload,
+} from '../helpers/local-cloud';
 
 const GOOD = 8;
 let cloud: TestCloud;
@@ -32,8 +40,21 @@ function variantKeys(sourceKey: string): string[] {
 
 beforeAll(async () => {
   cloud = await startTestCloud();
-  resize = await startLocalFunction({ name: 'resize', handler: 'resize.handler', taskRoot: HANDLERS_DIR, env: functionEnv(), timeoutSeconds: 60, logSink: () => undefined });
-  publish = await startLocalFunction({ name: 'publish', handler: 'publish.handler', taskRoot: HANDLERS_DIR, env: functionEnv(), logSink: () => undefined });
+  resize = await startLocalFunction({
+    name: 'resize',
+    handler: 'resize.handler',
+    taskRoot: HANDLERS_DIR,
+    env: functionEnv(),
+    timeoutSeconds: 60,
+    logSink: () => undefined,
+  });
+  publish = await startLocalFunction({
+    name: 'publish',
+    handler: 'publish.handler',
+    taskRoot: HANDLERS_DIR,
+    env: functionEnv(),
+    logSink: () => undefined,
+  });
 });
 
 afterAll(async () => {
@@ -68,7 +89,10 @@ describe('resize handler on a batch of 10: 8 good images, 1 corrupt file, 1 text
     for (const key of keys) {
       for (const vk of variantKeys(key)) {
         const head = await exists(cloud, cloud.resources.buckets.output, vk);
-        expect({ vk, contentType: head?.contentType }).toEqual({ vk, contentType: vk.endsWith('.jpg') ? 'image/jpeg' : 'image/webp' });
+        expect({ vk, contentType: head?.contentType }).toEqual({
+          vk,
+          contentType: vk.endsWith('.jpg') ? 'image/jpeg' : 'image/webp',
+        });
         expect(head?.cacheControl).toBe('public, max-age=86400');
         expect(head?.metadata['source-etag']).toMatch(/^[0-9a-f]{32}$/);
       }
@@ -76,10 +100,16 @@ describe('resize handler on a batch of 10: 8 good images, 1 corrupt file, 1 text
   });
 
   it('sends one image.resized event per good image', async () => {
-    const events = (await receiveAll(cloud, cloud.resources.queues.resized.url, GOOD, { remove: true })).map((m) => JSON.parse(m.Body ?? '') as ImageResizedEvent);
+    const events = (await receiveAll(cloud, cloud.resources.queues.resized.url, GOOD, { remove: true })).map(
+      (m) => JSON.parse(m.Body ?? '') as ImageResizedEvent,
+    );
     expect(events.map((e) => e.source.key).sort()).toEqual([...keys].sort());
     for (const e of events) {
-      expect(e).toMatchObject({ type: 'image.resized', version: 1, source: { width: 480, height: 320, format: 'jpeg' } });
+      expect(e).toMatchObject({
+        type: 'image.resized',
+        version: 1,
+        source: { width: 480, height: 320, format: 'jpeg' },
+      });
       expect(e.variants.map((v) => [v.name, v.width])).toEqual([
         ['thumb', 320],
         ['medium', 480],
@@ -91,12 +121,20 @@ describe('resize handler on a batch of 10: 8 good images, 1 corrupt file, 1 text
   });
 
   it('sends the corrupt and the text file to the rejected queue with their codes', async () => {
-    const rejections = (await receiveAll(cloud, cloud.resources.queues.rejected.url, 2, { remove: true })).map((m) => JSON.parse(m.Body ?? '') as ImageRejectedEvent);
+    const rejections = (await receiveAll(cloud, cloud.resources.queues.rejected.url, 2, { remove: true })).map(
+      (m) => JSON.parse(m.Body ?? '') as ImageRejectedEvent,
+    );
     expect(rejections.map((r) => [r.source.key, r.code]).sort()).toEqual([
       ['uploads/batch/corrupt.jpg', 'CORRUPT'],
       ['uploads/batch/readme.jpg', 'NOT_AN_IMAGE'],
     ]);
-    for (const r of rejections) expect(r).toMatchObject({ type: 'image.rejected', version: 1, message: expect.any(String), source: { eTag: expect.any(String) } });
+    for (const r of rejections)
+      expect(r).toMatchObject({
+        type: 'image.rejected',
+        version: 1,
+        message: expect.any(String),
+        source: { eTag: expect.any(String) },
+      });
   });
 
   it('writes nothing new when the same messages are delivered again', async () => {
@@ -118,7 +156,13 @@ describe('transient failures', () => {
     await cloud.gateway.notificationsSettled();
     const messages = await receiveAll(cloud, cloud.resources.queues.ingest.url, 2);
     // More failures than the SDK's own retries (3 attempts), so the handler sees the fault.
-    const fault = cloud.gateway.faults.add({ service: 's3', operation: 'GetObject', key: 'uploads/transient/flaky.png', times: 5, effect: { status: 503, code: 'ServiceUnavailable' } });
+    const fault = cloud.gateway.faults.add({
+      service: 's3',
+      operation: 'GetObject',
+      key: 'uploads/transient/flaky.png',
+      times: 5,
+      effect: { status: 503, code: 'ServiceUnavailable' },
+    });
     const result = await resize.invoke(sqsEvent(messages, cloud.resources.queues.ingest.arn));
     fault.remove();
     const flaky = messages.find((m) => m.Body?.includes('flaky.png'));
@@ -141,7 +185,10 @@ describe('publish handler', () => {
     const first = await publish.invoke(sqsEvent(resized, cloud.resources.queues.resized.arn));
     expect(first).toMatchObject({ ok: true, payload: { batchItemFailures: [] } });
     const manifest = await exists(cloud, cloud.resources.buckets.output, 'v/uploads/pub/é t/manifest.json');
-    expect(manifest).toMatchObject({ contentType: 'application/json', metadata: { 'source-etag': expect.any(String) } });
+    expect(manifest).toMatchObject({
+      contentType: 'application/json',
+      metadata: { 'source-etag': expect.any(String) },
+    });
     const puts = cloud.gateway.counters().requests['s3:PutObject'] ?? 0;
     await publish.invoke(sqsEvent(resized, cloud.resources.queues.resized.arn));
     expect(cloud.gateway.counters().requests['s3:PutObject'] ?? 0).toBe(puts);
@@ -165,7 +212,11 @@ describe('publish webhook', () => {
       name: 'publish-webhook',
       handler: 'publish.handler',
       taskRoot: HANDLERS_DIR,
-      env: functionEnv({ WEBHOOK_URL: `http://127.0.0.1:${port}/hook`, WEBHOOK_SECRET: 'test-secret', WEBHOOK_ALLOW_HTTP: 'true' }),
+      env: functionEnv({
+        WEBHOOK_URL: `http://127.0.0.1:${port}/hook`,
+        WEBHOOK_SECRET: 'test-secret',
+        WEBHOOK_ALLOW_HTTP: 'true',
+      }),
       logSink: () => undefined,
     });
     try {
@@ -173,23 +224,54 @@ describe('publish webhook', () => {
         type: 'image.resized',
         version: 1,
         source: { bucket: 'b', key: 'uploads/hook.jpg', eTag: 'abc', size: 1, width: 1, height: 1, format: 'jpeg' },
-        variants: [{ name: 'thumb', bucket: cloud.resources.buckets.output, key: 'v/uploads/hook/thumb.webp', width: 1, height: 1, format: 'webp', bytes: 1 }],
+        variants: [
+          {
+            name: 'thumb',
+            bucket: cloud.resources.buckets.output,
+            key: 'v/uploads/hook/thumb.webp',
+            width: 1,
+            height: 1,
+            format: 'webp',
+            bytes: 1,
+          },
+        ],
         processedAt: new Date().toISOString(),
       };
       const body = JSON.stringify(event);
       const result = await hooked.invoke({ Records: [{ messageId: 'm-hook', body }] });
       expect(result).toMatchObject({ ok: true, payload: { batchItemFailures: [] } });
       expect(received).toHaveLength(1);
-      const delivery = received[0]!;
+      const delivery = received[0];
       expect(delivery.body).toBe(body);
-      expect(verifyWebhookSignature('test-secret', String(delivery.headers[SIGNATURE_HEADER]), delivery.body, Math.floor(Date.now() / 1000))).toBe(true);
-      expect(verifyWebhookSignature('wrong-secret', String(delivery.headers[SIGNATURE_HEADER]), delivery.body, Math.floor(Date.now() / 1000))).toBe(false);
+      expect(
+        verifyWebhookSignature(
+          'test-secret',
+          String(delivery.headers[SIGNATURE_HEADER]),
+          delivery.body,
+          Math.floor(Date.now() / 1000),
+        ),
+      ).toBe(true);
+      expect(
+        verifyWebhookSignature(
+          'wrong-secret',
+          String(delivery.headers[SIGNATURE_HEADER]),
+          delivery.body,
+          Math.floor(Date.now() / 1000),
+        ),
+      ).toBe(false);
       expect(await exists(cloud, cloud.resources.buckets.output, 'v/uploads/hook/manifest.json')).toBeDefined();
 
       // A receiver that fails makes the message a batch item failure; the manifest is already written.
       server.removeAllListeners('request');
       server.on('request', (_req, res) => res.writeHead(500).end());
-      const failed = await hooked.invoke({ Records: [{ messageId: 'm-hook-2', body: JSON.stringify({ ...event, source: { ...event.source, key: 'uploads/hook2.jpg' } }) }] });
+      const failed = await hooked.invoke({
+        Records: [
+          {
+            messageId: 'm-hook-2',
+            body: JSON.stringify({ ...event, source: { ...event.source, key: 'uploads/hook2.jpg' } }),
+          },
+        ],
+      });
       expect(failed).toMatchObject({ ok: true, payload: { batchItemFailures: [{ itemIdentifier: 'm-hook-2' }] } });
       expect(await exists(cloud, cloud.resources.buckets.output, 'v/uploads/hook2/manifest.json')).toBeDefined();
     } finally {
@@ -202,7 +284,11 @@ describe('publish webhook', () => {
 describe('runtime path', () => {
   it('returns an error response for an event that is not an SQS event', async () => {
     const result = await resize.invoke({ hello: 'world' });
-    expect(result).toMatchObject({ ok: false, kind: 'handled', error: { errorType: 'PipelineError', errorMessage: expect.stringContaining('expected an SQS event') } });
+    expect(result).toMatchObject({
+      ok: false,
+      kind: 'handled',
+      error: { errorType: 'PipelineError', errorMessage: expect.stringContaining('expected an SQS event') },
+    });
   });
 
   it('reports a bad variant spec as an init error on /init/error', async () => {
@@ -216,7 +302,11 @@ describe('runtime path', () => {
     });
     try {
       const result = await bad.invoke({ Records: [] });
-      expect(result).toMatchObject({ ok: false, kind: 'init', error: { errorMessage: expect.stringContaining('VARIANTS[0].width') } });
+      expect(result).toMatchObject({
+        ok: false,
+        kind: 'init',
+        error: { errorMessage: expect.stringContaining('VARIANTS[0].width') },
+      });
       expect(platform).toContainEqual(expect.objectContaining({ type: 'INIT_ERROR' }));
     } finally {
       await bad.stop();

@@ -3,7 +3,11 @@
  * processes on the real Node 22 binary running fixture handlers against it over real sockets.
  */
 import path from 'node:path';
-import { startLocalFunction, type LocalFunction, type LocalFunctionOptions } from '../../src/local/cloud/lambda/function-host';
+import {
+  startLocalFunction,
+  type LocalFunction,
+  type LocalFunctionOptions,
+} from '../../src/local/cloud/lambda/function-host';
 import { LambdaRuntimeApi, MAX_PAYLOAD_BYTES } from '../../src/local/cloud/lambda/runtime-api';
 import type { InvokeResult } from '../../src/local/cloud/lambda/invoke-contract';
 import { waitFor } from '../helpers/wait';
@@ -62,7 +66,13 @@ describe('echo handler under aws-lambda-ric', () => {
 
   beforeAll(async () => {
     process.env.FIXTURE_PARENT_ONLY = 'must-not-leak';
-    harness = await start({ name: 'echo-fn', handler: 'echo.handler', memoryMb: 512, region: 'eu-west-1', env: { ECHO_CUSTOM: 'from-opts' } });
+    harness = await start({
+      name: 'echo-fn',
+      handler: 'echo.handler',
+      memoryMb: 512,
+      region: 'eu-west-1',
+      env: { ECHO_CUSTOM: 'from-opts' },
+    });
   });
 
   afterAll(() => {
@@ -108,9 +118,17 @@ describe('echo handler under aws-lambda-ric', () => {
     const { logs } = harness;
     expect(logs).toContainEqual(expect.objectContaining({ type: 'START', fn: 'echo-fn', requestId: result.requestId }));
     expect(logs).toContainEqual(
-      expect.objectContaining({ type: 'REPORT', fn: 'echo-fn', requestId: result.requestId, outcome: 'ok', durationMs: expect.any(Number) }),
+      expect.objectContaining({
+        type: 'REPORT',
+        fn: 'echo-fn',
+        requestId: result.requestId,
+        outcome: 'ok',
+        durationMs: expect.any(Number),
+      }),
     );
-    const output = logs.filter((l) => l.stream === 'stdout' && typeof l.line === 'string' && l.line.includes(`echo invoked ${result.requestId}`));
+    const output = logs.filter(
+      (l) => l.stream === 'stdout' && typeof l.line === 'string' && l.line.includes(`echo invoked ${result.requestId}`),
+    );
     expect(output).toHaveLength(1);
     expect(harness.fn.stats()).toMatchObject({ invocations: 2, errors: 0, coldStarts: 1, restarts: 0 });
   });
@@ -130,19 +148,27 @@ describe('echo handler under aws-lambda-ric', () => {
 
   it('answers 400 InvalidRequestID for a response to an unknown request id', async () => {
     const { port } = harness.fn.runtimeApi;
-    const res = await fetch(`http://127.0.0.1:${port}/2018-06-01/runtime/invocation/not-a-request/response`, { method: 'POST', body: '{}' });
+    const res = await fetch(`http://127.0.0.1:${port}/2018-06-01/runtime/invocation/not-a-request/response`, {
+      method: 'POST',
+      body: '{}',
+    });
     expect(res.status).toBe(400);
     expect(await res.json()).toEqual({ errorType: 'InvalidRequestID', errorMessage: 'Invalid request ID' });
   });
 
   it('refuses events over 6 MiB: 413 on the RIE endpoint, INVALID_EVENT on invoke', async () => {
     const big = JSON.stringify({ blob: 'x'.repeat(MAX_PAYLOAD_BYTES) });
-    const res = await fetch(`http://127.0.0.1:${harness.fn.runtimeApi.port}/2015-03-31/functions/function/invocations`, {
-      method: 'POST',
-      body: big,
-    });
+    const res = await fetch(
+      `http://127.0.0.1:${harness.fn.runtimeApi.port}/2015-03-31/functions/function/invocations`,
+      {
+        method: 'POST',
+        body: big,
+      },
+    );
     expect(res.status).toBe(413);
-    await expect(harness.fn.invoke({ blob: 'x'.repeat(MAX_PAYLOAD_BYTES) })).rejects.toMatchObject({ code: 'INVALID_EVENT' });
+    await expect(harness.fn.invoke({ blob: 'x'.repeat(MAX_PAYLOAD_BYTES) })).rejects.toMatchObject({
+      code: 'INVALID_EVENT',
+    });
   });
 });
 
@@ -166,10 +192,13 @@ describe('handler errors', () => {
   });
 
   it('comes back on the RIE endpoint with X-Amz-Function-Error: Unhandled', async () => {
-    const res = await fetch(`http://127.0.0.1:${harness.fn.runtimeApi.port}/2015-03-31/functions/function/invocations`, {
-      method: 'POST',
-      body: JSON.stringify({ key: 'a.png' }),
-    });
+    const res = await fetch(
+      `http://127.0.0.1:${harness.fn.runtimeApi.port}/2015-03-31/functions/function/invocations`,
+      {
+        method: 'POST',
+        body: JSON.stringify({ key: 'a.png' }),
+      },
+    );
     expect(res.status).toBe(200);
     expect(res.headers.get('x-amz-function-error')).toBe('Unhandled');
     expect(await res.json()).toMatchObject({ errorType: 'ImageRejected', errorMessage: 'cannot process a.png' });
@@ -181,8 +210,14 @@ describe('init error (handler throws at module load)', () => {
     const { fn, logs } = await start({ name: 'init-error-fn', handler: 'init-error.handler' });
 
     const first = await fn.invoke({});
-    expect(first).toMatchObject({ ok: false, kind: 'init', error: { errorType: 'Error', errorMessage: 'VARIANTS is not valid JSON' } });
-    expect(logs).toContainEqual(expect.objectContaining({ type: 'INIT_ERROR', fn: 'init-error-fn', errorMessage: 'VARIANTS is not valid JSON' }));
+    expect(first).toMatchObject({
+      ok: false,
+      kind: 'init',
+      error: { errorType: 'Error', errorMessage: 'VARIANTS is not valid JSON' },
+    });
+    expect(logs).toContainEqual(
+      expect.objectContaining({ type: 'INIT_ERROR', fn: 'init-error-fn', errorMessage: 'VARIANTS is not valid JSON' }),
+    );
 
     // The next invoke starts a new sandbox, which fails the same way.
     const second = await fn.invoke({});
@@ -201,7 +236,11 @@ describe('init error (handler throws at module load)', () => {
 
 describe('a runtime that cannot start', () => {
   it('fails invokes with kind init when the Node binary does not exist', async () => {
-    const { fn } = await start({ name: 'no-node-fn', handler: 'echo.handler', nodeBinary: path.join(FIXTURES, 'no-such-node') });
+    const { fn } = await start({
+      name: 'no-node-fn',
+      handler: 'echo.handler',
+      nodeBinary: path.join(FIXTURES, 'no-such-node'),
+    });
     const result = await fn.invoke({});
     expect(result).toMatchObject({ ok: false, kind: 'init', error: { errorType: 'Runtime.InvalidEntrypoint' } });
     if (!result.ok) expect(result.error.errorMessage).toContain('ENOENT');
@@ -240,10 +279,16 @@ describe('crash mid-invocation', () => {
 
     const crashed = await fn.invoke({ crash: true });
     expect(crashed).toMatchObject({ ok: false, kind: 'crash', error: { errorType: 'Runtime.ExitError' } });
-    if (!crashed.ok) expect(crashed.error.errorMessage).toBe(`RequestId: ${crashed.requestId} Error: Runtime exited with error: exit status 1`);
+    if (!crashed.ok)
+      expect(crashed.error.errorMessage).toBe(
+        `RequestId: ${crashed.requestId} Error: Runtime exited with error: exit status 1`,
+      );
 
     // Through the RIE endpoint: work arriving there must also bring up a new sandbox.
-    const res = await fetch(`http://127.0.0.1:${fn.runtimeApi.port}/2015-03-31/functions/function/invocations`, { method: 'POST', body: '{}' });
+    const res = await fetch(`http://127.0.0.1:${fn.runtimeApi.port}/2015-03-31/functions/function/invocations`, {
+      method: 'POST',
+      body: '{}',
+    });
     expect(res.status).toBe(200);
     const after = (await res.json()) as { ok: boolean; pid: number };
     expect(after.ok).toBe(true);
@@ -314,7 +359,10 @@ describe('LambdaRuntimeApi with a runtime speaking HTTP itself', () => {
     }
 
     const [one, two] = taken.sort((a, b) => a.event.order - b.event.order) as [(typeof taken)[0], (typeof taken)[0]];
-    const accepted = await fetch(`${base}/invocation/${one.id}/response`, { method: 'POST', body: JSON.stringify({ done: 1 }) });
+    const accepted = await fetch(`${base}/invocation/${one.id}/response`, {
+      method: 'POST',
+      body: JSON.stringify({ done: 1 }),
+    });
     expect(accepted.status).toBe(202);
     const errored = await fetch(`${base}/invocation/${two.id}/error`, {
       method: 'POST',
@@ -325,7 +373,12 @@ describe('LambdaRuntimeApi with a runtime speaking HTTP itself', () => {
 
     const [first, second] = await Promise.all(invokes);
     expect(first).toMatchObject({ ok: true, requestId: one.id, payload: { done: 1 } });
-    expect(second).toMatchObject({ ok: false, requestId: two.id, kind: 'handled', error: { errorType: 'Runtime.Custom' } });
+    expect(second).toMatchObject({
+      ok: false,
+      requestId: two.id,
+      kind: 'handled',
+      error: { errorType: 'Runtime.Custom' },
+    });
 
     const again = await fetch(`${base}/invocation/${one.id}/response`, { method: 'POST', body: '{}' });
     expect(again.status).toBe(400);
@@ -347,8 +400,15 @@ describe('LambdaRuntimeApi with a runtime speaking HTTP itself', () => {
     const poll = fetch(`${base}/invocation/next`);
     const invoked = api.invoke({});
     const id = (await poll).headers.get('lambda-runtime-aws-request-id')!;
-    const tooBig = await fetch(`${base}/invocation/${id}/response`, { method: 'POST', body: 'x'.repeat(MAX_PAYLOAD_BYTES + 1) });
+    const tooBig = await fetch(`${base}/invocation/${id}/response`, {
+      method: 'POST',
+      body: 'x'.repeat(MAX_PAYLOAD_BYTES + 1),
+    });
     expect(tooBig.status).toBe(413);
-    expect(await invoked).toMatchObject({ ok: false, kind: 'handled', error: { errorType: 'Function.ResponseSizeTooLarge' } });
+    expect(await invoked).toMatchObject({
+      ok: false,
+      kind: 'handled',
+      error: { errorType: 'Function.ResponseSizeTooLarge' },
+    });
   });
 });

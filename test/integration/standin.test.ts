@@ -25,7 +25,12 @@ import {
   SQSClient,
   type Message,
 } from '@aws-sdk/client-sqs';
-import { MAX_LOCAL_OBJECT_BYTES, startStandIn, resolveStandInScript, type StandIn } from '../../src/local/cloud/standin/standin';
+import {
+  MAX_LOCAL_OBJECT_BYTES,
+  startStandIn,
+  resolveStandInScript,
+  type StandIn,
+} from '../../src/local/cloud/standin/standin';
 import { startGateway, type Gateway } from '../../src/local/cloud/gateway/gateway';
 import { localClientConfig, localAwsEnv } from '../../src/local/client-config';
 import { presignPost } from '../../src/aws/presign';
@@ -45,7 +50,9 @@ const logs: Record<string, unknown>[] = [];
 async function receiveAll(url: string, expectAtLeast: number, maxPolls = 4): Promise<Message[]> {
   const messages: Message[] = [];
   for (let poll = 0; poll < maxPolls && messages.length < expectAtLeast; poll += 1) {
-    const answer = await sqs.send(new ReceiveMessageCommand({ QueueUrl: url, MaxNumberOfMessages: 10, WaitTimeSeconds: 1 }));
+    const answer = await sqs.send(
+      new ReceiveMessageCommand({ QueueUrl: url, MaxNumberOfMessages: 10, WaitTimeSeconds: 1 }),
+    );
     for (const message of answer.Messages ?? []) {
       messages.push(message);
       await sqs.send(new DeleteMessageCommand({ QueueUrl: url, ReceiptHandle: message.ReceiptHandle }));
@@ -61,7 +68,9 @@ beforeAll(async () => {
   sqs = new SQSClient(localClientConfig(gateway.endpoint));
   await s3.send(new CreateBucketCommand({ Bucket: 'source' }));
   queueUrl = (await sqs.send(new CreateQueueCommand({ QueueName: 'ingest' }))).QueueUrl!;
-  const attributes = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['QueueArn'] }));
+  const attributes = await sqs.send(
+    new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['QueueArn'] }),
+  );
   queueArn = attributes.Attributes!.QueueArn!;
 });
 
@@ -95,20 +104,30 @@ describe('stand-in and gateway', () => {
     expect(bytes.equals(body)).toBe(true);
   });
 
-  it('takes an object above the 11 MiB body limit fauxqs has alone in one PutObject, and refuses one above MAX_LOCAL_OBJECT_BYTES', async () => {
-    const body = Buffer.alloc(20 * 1024 * 1024, 9);
-    await s3.send(new PutObjectCommand({ Bucket: 'source', Key: 'plain/twenty.bin', Body: body }));
-    const head = await s3.send(new GetObjectCommand({ Bucket: 'source', Key: 'plain/twenty.bin' }));
-    const got = Buffer.from(await head.Body!.transformToByteArray());
-    expect(got.length).toBe(body.length);
-    expect(createHash('sha256').update(got).digest('hex')).toBe(createHash('sha256').update(body).digest('hex'));
-    const tooBig = Buffer.alloc(MAX_LOCAL_OBJECT_BYTES + 2 * 1024 * 1024, 1);
-    await expect(s3.send(new PutObjectCommand({ Bucket: 'source', Key: 'plain/too-big.bin', Body: tooBig }))).rejects.toMatchObject({
-      name: 'EntityTooLarge',
-      $metadata: { httpStatusCode: 400 },
-    });
-    await expect(s3.send(new GetObjectCommand({ Bucket: 'source', Key: 'plain/too-big.bin' }))).rejects.toMatchObject({ $metadata: { httpStatusCode: 404 } });
-  });
+  it(
+    'takes an object above the 11 MiB body limit fauxqs has alone in one PutObject, ' +
+      'and refuses one above MAX_LOCAL_OBJECT_BYTES',
+    async () => {
+      const body = Buffer.alloc(20 * 1024 * 1024, 9);
+      await s3.send(new PutObjectCommand({ Bucket: 'source', Key: 'plain/twenty.bin', Body: body }));
+      const head = await s3.send(new GetObjectCommand({ Bucket: 'source', Key: 'plain/twenty.bin' }));
+      const got = Buffer.from(await head.Body!.transformToByteArray());
+      expect(got.length).toBe(body.length);
+      expect(createHash('sha256').update(got).digest('hex')).toBe(createHash('sha256').update(body).digest('hex'));
+      const tooBig = Buffer.alloc(MAX_LOCAL_OBJECT_BYTES + 2 * 1024 * 1024, 1);
+      await expect(
+        s3.send(new PutObjectCommand({ Bucket: 'source', Key: 'plain/too-big.bin', Body: tooBig })),
+      ).rejects.toMatchObject({
+        name: 'EntityTooLarge',
+        $metadata: { httpStatusCode: 400 },
+      });
+      await expect(s3.send(new GetObjectCommand({ Bucket: 'source', Key: 'plain/too-big.bin' }))).rejects.toMatchObject(
+        {
+          $metadata: { httpStatusCode: 404 },
+        },
+      );
+    },
+  );
 
   it('answers queue URLs that point at the gateway', async () => {
     expect(queueUrl.startsWith(gateway.endpoint + '/')).toBe(true);
@@ -125,18 +144,28 @@ describe('stand-in and gateway', () => {
 
   it('gives child processes an environment that reaches the gateway', () => {
     const env = localAwsEnv(gateway.endpoint);
-    expect(env).toMatchObject({ AWS_ENDPOINT_URL: gateway.endpoint, AWS_REGION: 'us-east-1', S3_FORCE_PATH_STYLE: 'true' });
+    expect(env).toMatchObject({
+      AWS_ENDPOINT_URL: gateway.endpoint,
+      AWS_REGION: 'us-east-1',
+      S3_FORCE_PATH_STYLE: 'true',
+    });
   });
 });
 
 describe('S3 bucket notifications', () => {
   beforeAll(async () => {
-    await gateway.configureNotification({ bucket: 'source', queueUrl, queueArn, prefix: 'uploads/', id: 'ingest-uploads' });
+    await gateway.configureNotification({
+      bucket: 'source',
+      queueUrl,
+      queueArn,
+      prefix: 'uploads/',
+      id: 'ingest-uploads',
+    });
   });
 
   it('sends the s3:TestEvent when a configuration is added', async () => {
     const [message] = await receiveAll(queueUrl, 1);
-    expect(JSON.parse(message!.Body!)).toMatchObject({ Service: 'Amazon S3', Event: 's3:TestEvent', Bucket: 'source' });
+    expect(JSON.parse(message.Body!)).toMatchObject({ Service: 'Amazon S3', Event: 's3:TestEvent', Bucket: 'source' });
   });
 
   it('encodes keys as S3 does', () => {
@@ -150,7 +179,7 @@ describe('S3 bucket notifications', () => {
     await gateway.notificationsSettled();
     const messages = await receiveAll(queueUrl, 2, 2);
     expect(messages).toHaveLength(1);
-    const event = JSON.parse(messages[0]!.Body!) as S3Event;
+    const event = JSON.parse(messages[0].Body!) as S3Event;
     expect(event.Records).toHaveLength(1);
     const [record] = event.Records;
     expect(record).toMatchObject({
@@ -163,7 +192,11 @@ describe('S3 bucket notifications', () => {
         s3SchemaVersion: '1.0',
         configurationId: 'ingest-uploads',
         bucket: { name: 'source', arn: 'arn:aws:s3:::source' },
-        object: { key: 'uploads/my+photo+%C3%BC%2B1.jpg', size: body.length, eTag: createHash('md5').update(body).digest('hex') },
+        object: {
+          key: 'uploads/my+photo+%C3%BC%2B1.jpg',
+          size: body.length,
+          eTag: createHash('md5').update(body).digest('hex'),
+        },
       },
     });
     expect(put.ETag).toBe(`"${record.s3.object.eTag}"`);
@@ -181,10 +214,18 @@ describe('S3 bucket notifications', () => {
   });
 
   it('names copies and multipart uploads by their event, with increasing sequencers', async () => {
-    await s3.send(new CopyObjectCommand({ Bucket: 'source', Key: 'uploads/copy.jpg', CopySource: 'source/plain/a.txt' }));
+    await s3.send(
+      new CopyObjectCommand({ Bucket: 'source', Key: 'uploads/copy.jpg', CopySource: 'source/plain/a.txt' }),
+    );
     const upload = await s3.send(new CreateMultipartUploadCommand({ Bucket: 'source', Key: 'uploads/multi.jpg' }));
     const part = await s3.send(
-      new UploadPartCommand({ Bucket: 'source', Key: 'uploads/multi.jpg', UploadId: upload.UploadId, PartNumber: 1, Body: 'part-one' }),
+      new UploadPartCommand({
+        Bucket: 'source',
+        Key: 'uploads/multi.jpg',
+        UploadId: upload.UploadId,
+        PartNumber: 1,
+        Body: 'part-one',
+      }),
     );
     await s3.send(
       new CompleteMultipartUploadCommand({
@@ -195,7 +236,7 @@ describe('S3 bucket notifications', () => {
       }),
     );
     await gateway.notificationsSettled();
-    const records = (await receiveAll(queueUrl, 2)).map((message) => (JSON.parse(message.Body!) as S3Event).Records[0]!);
+    const records = (await receiveAll(queueUrl, 2)).map((message) => (JSON.parse(message.Body!) as S3Event).Records[0]);
     const byKey = Object.fromEntries(records.map((record) => [record.s3.object.key, record]));
     expect(byKey['uploads/copy.jpg']).toMatchObject({ eventName: 'ObjectCreated:Copy', s3: { object: { size: 14 } } });
     expect(byKey['uploads/multi.jpg']).toMatchObject({
@@ -207,7 +248,15 @@ describe('S3 bucket notifications', () => {
 
   it('names browser form uploads (POST) by their event and form key', async () => {
     // A signed form, as browsers post them: an anonymous one (no policy) is refused as on S3.
-    const signed = await presignPost({ client: s3, bucket: 'source', key: 'uploads/form photo.png', contentType: 'image/png', minBytes: 1, maxBytes: 1000, expiresSeconds: 60 });
+    const signed = await presignPost({
+      client: s3,
+      bucket: 'source',
+      key: 'uploads/form photo.png',
+      contentType: 'image/png',
+      minBytes: 1,
+      maxBytes: 1000,
+      expiresSeconds: 60,
+    });
     const form = new FormData();
     for (const [name, value] of Object.entries(signed.fields)) form.append(name, value);
     form.append('file', new Blob([Buffer.from('form bytes')], { type: 'image/png' }), 'form photo.png');
@@ -215,7 +264,7 @@ describe('S3 bucket notifications', () => {
     expect(answer.status).toBe(204);
     await gateway.notificationsSettled();
     const [message] = await receiveAll(queueUrl, 1);
-    expect((JSON.parse(message!.Body!) as S3Event).Records[0]).toMatchObject({
+    expect((JSON.parse(message.Body!) as S3Event).Records[0]).toMatchObject({
       eventName: 'ObjectCreated:Post',
       s3: { object: { key: 'uploads/form+photo.png', size: 10 } },
     });
@@ -236,7 +285,9 @@ describe('notification delivery', () => {
     const lateUrl = (await sqs.send(new CreateQueueCommand({ QueueName: 'late-queue' }))).QueueUrl!;
     await gateway.notificationsSettled();
     const messages = await receiveAll(lateUrl, 1);
-    expect(messages.map((message) => (JSON.parse(message.Body!) as S3Event).Records[0]!.s3.object.key)).toEqual(['a.jpg']);
+    expect(messages.map((message) => (JSON.parse(message.Body!) as S3Event).Records[0].s3.object.key)).toEqual([
+      'a.jpg',
+    ]);
     expect(logs.some((line) => line.event === 'notification.retry')).toBe(true);
   });
 });
@@ -246,8 +297,15 @@ describe('fault injection', () => {
     const once = new S3Client(localClientConfig(gateway.endpoint, 'us-east-1', { maxAttempts: 1 }));
     try {
       await s3.send(new PutObjectCommand({ Bucket: 'source', Key: 'plain/faulty.txt', Body: 'ok' }));
-      const rule = gateway.faults.add({ service: 's3', operation: 'GetObject', key: 'plain/faulty.txt', effect: { status: 503 } });
-      const failure = await once.send(new GetObjectCommand({ Bucket: 'source', Key: 'plain/faulty.txt' })).catch((err: unknown) => err);
+      const rule = gateway.faults.add({
+        service: 's3',
+        operation: 'GetObject',
+        key: 'plain/faulty.txt',
+        effect: { status: 503 },
+      });
+      const failure = await once
+        .send(new GetObjectCommand({ Bucket: 'source', Key: 'plain/faulty.txt' }))
+        .catch((err: unknown) => err);
       expect(failure).toMatchObject({ name: 'SlowDown', $metadata: { httpStatusCode: 503 } });
       expect(rule.hits).toBe(1);
       const got = await once.send(new GetObjectCommand({ Bucket: 'source', Key: 'plain/faulty.txt' }));
@@ -261,8 +319,14 @@ describe('fault injection', () => {
   it('answers SQS faults in the JSON protocol shape', async () => {
     const once = new SQSClient(localClientConfig(gateway.endpoint, 'us-east-1', { maxAttempts: 1 }));
     try {
-      gateway.faults.add({ service: 'sqs', operation: 'SendMessage', effect: { status: 400, code: 'ThrottlingException' } });
-      const failure = await once.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: 'x' })).catch((err: unknown) => err);
+      gateway.faults.add({
+        service: 'sqs',
+        operation: 'SendMessage',
+        effect: { status: 400, code: 'ThrottlingException' },
+      });
+      const failure = await once
+        .send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: 'x' }))
+        .catch((err: unknown) => err);
       expect(failure).toMatchObject({ name: 'ThrottlingException', $metadata: { httpStatusCode: 400 } });
     } finally {
       once.destroy();
@@ -270,7 +334,13 @@ describe('fault injection', () => {
   });
 
   it('lets the SDK retry through a transient fault', async () => {
-    gateway.faults.add({ service: 's3', operation: 'GetObject', key: 'plain/a.txt', times: 2, effect: { status: 500 } });
+    gateway.faults.add({
+      service: 's3',
+      operation: 'GetObject',
+      key: 'plain/a.txt',
+      times: 2,
+      effect: { status: 500 },
+    });
     const got = await s3.send(new GetObjectCommand({ Bucket: 'source', Key: 'plain/a.txt' }));
     expect(got.$metadata.attempts).toBe(3);
   });
@@ -279,7 +349,9 @@ describe('fault injection', () => {
     const once = new S3Client(localClientConfig(gateway.endpoint, 'us-east-1', { maxAttempts: 1 }));
     try {
       gateway.faults.add({ service: 's3', operation: 'GetObject', key: /faulty/, effect: { drop: true } });
-      const failure = await once.send(new GetObjectCommand({ Bucket: 'source', Key: 'plain/faulty.txt' })).catch((err: unknown) => err);
+      const failure = await once
+        .send(new GetObjectCommand({ Bucket: 'source', Key: 'plain/faulty.txt' }))
+        .catch((err: unknown) => err);
       expect(failure).toBeInstanceOf(Error);
       expect((failure as Error).message).toMatch(/socket hang up|ECONNRESET/i);
     } finally {
@@ -304,13 +376,29 @@ describe('fault injection', () => {
 
   it('classifies S3 operations from method, path and query', () => {
     const host = { host: '127.0.0.1:1' };
-    expect(classifyRequest('PUT', '/b/k%20x?x-id=PutObject', host)).toEqual({ service: 's3', operation: 'PutObject', bucket: 'b', key: 'k x' });
+    expect(classifyRequest('PUT', '/b/k%20x?x-id=PutObject', host)).toEqual({
+      service: 's3',
+      operation: 'PutObject',
+      bucket: 'b',
+      key: 'k x',
+    });
     expect(classifyRequest('PUT', '/b/k', { ...host, 'x-amz-copy-source': 'b/j' }).operation).toBe('CopyObject');
     expect(classifyRequest('POST', '/b/k?uploadId=1', host).operation).toBe('CompleteMultipartUpload');
     expect(classifyRequest('GET', '/b?list-type=2', host).operation).toBe('ListObjectsV2');
-    expect(classifyRequest('GET', '/k', { host: 'photos.localhost:9' })).toMatchObject({ operation: 'GetObject', bucket: 'photos', key: 'k', virtualHosted: true });
+    expect(classifyRequest('GET', '/k', { host: 'photos.localhost:9' })).toMatchObject({
+      operation: 'GetObject',
+      bucket: 'photos',
+      key: 'k',
+      virtualHosted: true,
+    });
     expect(classifyRequest('GET', '/b/k', { host: 'host.docker.internal:9' })).toMatchObject({ bucket: 'b', key: 'k' });
-    expect(classifyRequest('POST', '/', { ...host, 'x-amz-target': 'AmazonSQS.ReceiveMessage', 'content-type': 'application/x-amz-json-1.0' })).toEqual({
+    expect(
+      classifyRequest('POST', '/', {
+        ...host,
+        'x-amz-target': 'AmazonSQS.ReceiveMessage',
+        'content-type': 'application/x-amz-json-1.0',
+      }),
+    ).toEqual({
       service: 'sqs',
       operation: 'ReceiveMessage',
     });

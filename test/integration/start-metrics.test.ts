@@ -18,7 +18,10 @@ describe('resize-chain start on the samples', () => {
 
   beforeAll(async () => {
     // No folder given: `start` generates its samples under ./samples of the working directory.
-    const child = spawn(process.execPath, [CLI, 'start', '--out', out, '--timeout', '240'], { cwd: work, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [CLI, 'start', '--out', out, '--timeout', '240'], {
+      cwd: work,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
     child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
     exitCode = await new Promise((resolve) => child.on('exit', (code) => resolve(code)));
@@ -27,11 +30,16 @@ describe('resize-chain start on the samples', () => {
   afterAll(() => rmSync(work, { recursive: true, force: true }));
 
   it('prints a metrics line whose figures report.json holds, and they match what happened', () => {
-    expect({ exitCode, stderrTail: exitCode === 0 ? '' : stderr.slice(-2000) }).toEqual({ exitCode: 0, stderrTail: '' });
+    expect({ exitCode, stderrTail: exitCode === 0 ? '' : stderr.slice(-2000) }).toEqual({
+      exitCode: 0,
+      stderrTail: '',
+    });
     const report = JSON.parse(readFileSync(join(out, 'report.json'), 'utf8')) as Report;
     expect(report.metrics.done).toBe(report.entries.length);
     expect(report.metrics.done).toBeGreaterThanOrEqual(8);
-    expect(stdout).toMatch(/^metrics: \d+ done, 0 rejected, [\d.]+ MB in, [\d.]+ MB out, render p50 \d+ ms, upload-to-manifest p50 \d+ ms, \d+ cold starts?$/m);
+    expect(stdout).toMatch(
+      /^metrics: \d+ done, 0 rejected, [\d.]+ MB in, [\d.]+ MB out, render p50 \d+ ms, upload-to-manifest p50 \d+ ms, \d+ cold starts?$/m,
+    );
     expectMetricsOfRun(stdout, report, out);
   });
 });

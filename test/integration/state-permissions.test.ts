@@ -35,7 +35,8 @@ describe('--state folder permissions', () => {
     expect(mode(dir)).toBe('700');
     expect(mode(join(dir, 'fauxqs.db'))).toBe('600');
     // The stand-in stopped cleanly: SQLite folded its WAL back; any companion left must be private too.
-    for (const name of ['fauxqs.db-wal', 'fauxqs.db-shm'].filter((n) => existsSync(join(dir, n)))) expect([name, mode(join(dir, name))]).toEqual([name, '600']);
+    for (const name of ['fauxqs.db-wal', 'fauxqs.db-shm'].filter((n) => existsSync(join(dir, n))))
+      expect([name, mode(join(dir, name))]).toEqual([name, '600']);
   });
 
   it('tightens an existing folder and database left readable by others', async () => {

@@ -11,8 +11,25 @@ import { startLocalFunction, type LocalFunction } from '../../src/local/cloud/la
 import { synthesizeImage } from '../../src/tools/samples';
 import { corruptImage } from '../helpers/broken-images';
 import { LocalStream } from '../../src/local/cloud/kinesis/stream';
-import { sqsFailureDestination, startStreamMapping, type KinesisEventRecord, type KinesisFailureRecord, type StreamMapping, type StreamMappingOptions } from '../../src/local/cloud/lambda/stream-mapping';
-import { EMPTY_QUEUE, exists, functionEnvFor, HANDLERS_DIR, queueCounts, receiveAll, startTestCloud, type TestCloud, upload } from '../helpers/local-cloud';
+import {
+  sqsFailureDestination,
+  startStreamMapping,
+  type KinesisEventRecord,
+  type KinesisFailureRecord,
+  type StreamMapping,
+  type StreamMappingOptions,
+} from '../../src/local/cloud/lambda/stream-mapping';
+import {
+  EMPTY_QUEUE,
+  exists,
+  functionEnvFor,
+  HANDLERS_DIR,
+  queueCounts,
+  receiveAll,
+  startTestCloud,
+  type TestCloud,
+  upload,
+} from '../helpers/local-cloud';
 
 let cloud: TestCloud;
 let resize: LocalFunction;
@@ -25,7 +42,8 @@ function variantKeys(sourceKey: string): string[] {
 }
 
 async function allVariantsExist(sourceKey: string): Promise<boolean> {
-  for (const key of variantKeys(sourceKey)) if (!(await exists(cloud, cloud.resources.buckets.output, key))) return false;
+  for (const key of variantKeys(sourceKey))
+    if (!(await exists(cloud, cloud.resources.buckets.output, key))) return false;
   return true;
 }
 
@@ -51,12 +69,17 @@ function streamToResize(name: string, options: Partial<StreamMappingOptions>) {
   return { stream, mapping, calls };
 }
 
-const reference = (key: string, eTag: string, size?: number): string => JSON.stringify({ bucket: cloud.resources.buckets.source, key, eTag, ...(size !== undefined ? { size } : {}) });
+const reference = (key: string, eTag: string, size?: number): string =>
+  JSON.stringify({ bucket: cloud.resources.buckets.source, key, eTag, ...(size !== undefined ? { size } : {}) });
 const sequenceNumbers = (records: KinesisEventRecord[]): string[] => records.map((r) => r.kinesis.sequenceNumber);
 
 beforeAll(async () => {
   cloud = await startTestCloud();
-  failureQueueUrl = (await cloud.sqs.send(new CreateQueueCommand({ QueueName: 'stream-failures', Attributes: { SqsManagedSseEnabled: 'true' } }))).QueueUrl as string;
+  failureQueueUrl = (
+    await cloud.sqs.send(
+      new CreateQueueCommand({ QueueName: 'stream-failures', Attributes: { SqsManagedSseEnabled: 'true' } }),
+    )
+  ).QueueUrl as string;
   resize = await startLocalFunction({
     name: 'resize',
     handler: 'resize.handler',
@@ -86,13 +109,24 @@ describe('6 good images and 1 corrupt one across 2 shards', () => {
     for (const [i, key] of good.entries()) {
       const eTag = await upload(cloud, key, image);
       // Both shapes of the contract: a plain reference, and an S3 notification as in an SQS body.
-      const data = i % 2 === 0 ? reference(key, eTag, image.length) : JSON.stringify(s3ObjectCreatedNotification({ bucket: cloud.resources.buckets.source, key, size: image.length, eTag, sequencer: `0${i}` }));
+      const data =
+        i % 2 === 0
+          ? reference(key, eTag, image.length)
+          : JSON.stringify(
+              s3ObjectCreatedNotification({
+                bucket: cloud.resources.buckets.source,
+                key,
+                size: image.length,
+                eTag,
+                sequencer: `0${i}`,
+              }),
+            );
       entries.push({ partitionKey: key, data });
     }
     const bad = corruptImage(image);
     entries.push({ partitionKey: corrupt, data: reference(corrupt, await upload(cloud, corrupt, bad), bad.length) });
     const put = run.stream.putRecords(entries);
-    corruptSequenceNumber = put.records[6]!.sequenceNumber;
+    corruptSequenceNumber = put.records[6].sequenceNumber;
     expect(new Set(put.records.map((r) => r.shardId)).size).toBe(2);
     await run.mapping.waitUntilCaughtUp(60000);
   });
@@ -102,17 +136,31 @@ describe('6 good images and 1 corrupt one across 2 shards', () => {
   });
 
   it('sends one image.resized event per good image', async () => {
-    const events = (await receiveAll(cloud, cloud.resources.queues.resized.url, 6, { remove: true })).map((m) => JSON.parse(m.Body ?? '') as ImageResizedEvent);
+    const events = (await receiveAll(cloud, cloud.resources.queues.resized.url, 6, { remove: true })).map(
+      (m) => JSON.parse(m.Body ?? '') as ImageResizedEvent,
+    );
     expect(events.map((e) => e.source.key).sort()).toEqual([...good].sort());
-    for (const e of events) expect(e).toMatchObject({ type: 'image.resized', version: 1, source: { width: 480, height: 320, format: 'jpeg' } });
+    for (const e of events)
+      expect(e).toMatchObject({
+        type: 'image.resized',
+        version: 1,
+        source: { width: 480, height: 320, format: 'jpeg' },
+      });
     expect(await queueCounts(cloud, cloud.resources.queues.resized.url)).toEqual(EMPTY_QUEUE);
   });
 
   it('sends the corrupt image to the rejected queue once, naming its sequence number', async () => {
     // Caught up, every rejection has been sent: the queue's count is final.
     expect(await queueCounts(cloud, cloud.resources.queues.rejected.url)).toEqual({ ...EMPTY_QUEUE, visible: 1 });
-    const rejections = (await receiveAll(cloud, cloud.resources.queues.rejected.url, 1, { remove: true })).map((m) => JSON.parse(m.Body ?? '') as ImageRejectedEvent);
-    expect(rejections[0]).toMatchObject({ type: 'image.rejected', version: 1, code: 'CORRUPT', source: { key: corrupt, messageId: corruptSequenceNumber } });
+    const rejections = (await receiveAll(cloud, cloud.resources.queues.rejected.url, 1, { remove: true })).map(
+      (m) => JSON.parse(m.Body ?? '') as ImageRejectedEvent,
+    );
+    expect(rejections[0]).toMatchObject({
+      type: 'image.rejected',
+      version: 1,
+      code: 'CORRUPT',
+      source: { key: corrupt, messageId: corruptSequenceNumber },
+    });
   });
 
   it('keeps order per shard: each batch is one shard in order, and each shard is delivered in order, once', () => {
@@ -140,8 +188,16 @@ describe('a transient S3 fault on one object', () => {
     const data = [];
     for (const key of keys) data.push(reference(key, await upload(cloud, key, image)));
     // More failures than the SDK's own attempts (3), so the first invocation reports the record.
-    const fault = cloud.gateway.faults.add({ service: 's3', operation: 'GetObject', key: 'stream/t/flaky.png', times: 5, effect: { status: 503, code: 'ServiceUnavailable' } });
-    const put = run.stream.putRecords(data.map((d) => ({ partitionKey: 'one shard', data: d }))).records.map((r) => r.sequenceNumber);
+    const fault = cloud.gateway.faults.add({
+      service: 's3',
+      operation: 'GetObject',
+      key: 'stream/t/flaky.png',
+      times: 5,
+      effect: { status: 503, code: 'ServiceUnavailable' },
+    });
+    const put = run.stream
+      .putRecords(data.map((d) => ({ partitionKey: 'one shard', data: d })))
+      .records.map((r) => r.sequenceNumber);
     await run.mapping.waitUntilCaughtUp(60000);
     fault.remove();
     expect(run.calls.map(sequenceNumbers)).toEqual([put, put.slice(1)]);
@@ -159,24 +215,45 @@ describe('a fault that never clears', () => {
     const image = await synthesizeImage({ width: 200, height: 200, seed: 6, format: 'png' });
     const doomed = 'stream/d/doomed.png';
     const next = 'stream/d/next.png';
-    const fault = cloud.gateway.faults.add({ service: 's3', operation: 'GetObject', key: doomed, rate: 1, effect: { status: 503, code: 'ServiceUnavailable' } });
+    const fault = cloud.gateway.faults.add({
+      service: 's3',
+      operation: 'GetObject',
+      key: doomed,
+      rate: 1,
+      effect: { status: 503, code: 'ServiceUnavailable' },
+    });
     try {
-      const refs = [reference(doomed, await upload(cloud, doomed, image)), reference(next, await upload(cloud, next, image))];
+      const refs = [
+        reference(doomed, await upload(cloud, doomed, image)),
+        reference(next, await upload(cloud, next, image)),
+      ];
       const put = run.stream.putRecords(refs.map((d) => ({ partitionKey: 'one shard', data: d }))).records;
       await run.mapping.waitUntilCaughtUp(60000);
-      const failures = (await receiveAll(cloud, failureQueueUrl, 1, { remove: true })).map((m) => JSON.parse(m.Body ?? '') as KinesisFailureRecord);
+      const failures = (await receiveAll(cloud, failureQueueUrl, 1, { remove: true })).map(
+        (m) => JSON.parse(m.Body ?? '') as KinesisFailureRecord,
+      );
       expect(failures).toHaveLength(1);
       expect(failures[0]).toMatchObject({
         requestContext: { condition: 'RetryAttemptsExhausted', approximateInvokeCount: 2 },
         version: '1.0',
-        KinesisBatchInfo: { shardId: put[0]!.shardId, startSequenceNumber: put[0]!.sequenceNumber, endSequenceNumber: put[0]!.sequenceNumber, batchSize: 1, streamArn: run.stream.arn },
+        KinesisBatchInfo: {
+          shardId: put[0].shardId,
+          startSequenceNumber: put[0].sequenceNumber,
+          endSequenceNumber: put[0].sequenceNumber,
+          batchSize: 1,
+          streamArn: run.stream.arn,
+        },
       });
-      expect(run.calls.map(sequenceNumbers)).toEqual([[put[0]!.sequenceNumber], [put[0]!.sequenceNumber], [put[1]!.sequenceNumber]]);
+      expect(run.calls.map(sequenceNumbers)).toEqual([
+        [put[0].sequenceNumber],
+        [put[0].sequenceNumber],
+        [put[1].sequenceNumber],
+      ]);
       expect(await allVariantsExist(next)).toBe(true);
-      expect(await exists(cloud, cloud.resources.buckets.output, variantKeys(doomed)[0]!)).toBeUndefined();
+      expect(await exists(cloud, cloud.resources.buckets.output, variantKeys(doomed)[0])).toBeUndefined();
       // A transient failure is never a rejection.
       expect(await queueCounts(cloud, cloud.resources.queues.rejected.url)).toEqual(EMPTY_QUEUE);
-      expect(run.stream.checkpointOf('resize', put[1]!.shardId)).toBe(put[1]!.sequenceNumber);
+      expect(run.stream.checkpointOf('resize', put[1].shardId)).toBe(put[1].sequenceNumber);
     } finally {
       fault.remove();
     }

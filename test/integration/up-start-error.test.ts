@@ -17,7 +17,9 @@ describe('up with a start-up error', () => {
   test('a damaged mapping-ids file: exit 2 naming the file, nothing left waiting on stdin', async () => {
     writeFileSync(join(stateDir, MAPPING_IDS_FILE), '{ not json', { mode: 0o600 });
     // stdin a pipe kept open, as a terminal or a process manager keeps it: the worker must not wait on it.
-    const child = spawn(process.execPath, [CLI, 'up', '--port', '0', '--state', stateDir], { stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [CLI, 'up', '--port', '0', '--state', stateDir], {
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
     let stderr = '';
     child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
     child.stdout.resume();

@@ -5,7 +5,14 @@ import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { startLocalChain, type LocalChain } from '../../src/local/chain';
 import { startLocalFunction, type LocalFunction } from '../../src/local/cloud/lambda/function-host';
 import { synthesizeImage } from '../../src/tools/samples';
-import { exists, HANDLERS_DIR, startTestCloud, startUploadFunction, uploadApiEvent, type TestCloud } from '../helpers/local-cloud';
+import {
+  exists,
+  HANDLERS_DIR,
+  startTestCloud,
+  startUploadFunction,
+  uploadApiEvent,
+  type TestCloud,
+} from '../helpers/local-cloud';
 import { waitFor } from '../helpers/wait';
 
 let cloud: TestCloud;
@@ -52,13 +59,24 @@ afterAll(async () => {
 
 describe('upload handler under aws-lambda-ric', () => {
   it('returns a presigned POST that lands the file under the uploads prefix', async () => {
-    const answer = await callApi({ filename: 'My Holiday/../cat photo.png', contentType: 'image/png', size: png.length });
+    const answer = await callApi({
+      filename: 'My Holiday/../cat photo.png',
+      contentType: 'image/png',
+      size: png.length,
+    });
     expect(answer.statusCode).toBe(201);
     const signed = answer.body as unknown as Signed;
     expect(signed.key).toMatch(/^uploads\/[0-9a-f-]{36}\/cat-photo\.png$/);
     expect(signed.url).toBe(`${cloud.gateway.endpoint}/${cloud.resources.buckets.source}`);
-    expect(signed.fields).toMatchObject({ key: signed.key, 'Content-Type': 'image/png', 'X-Amz-Algorithm': 'AWS4-HMAC-SHA256' });
-    const policy = JSON.parse(Buffer.from(signed.fields.Policy, 'base64').toString('utf8')) as { conditions: unknown[]; expiration: string };
+    expect(signed.fields).toMatchObject({
+      key: signed.key,
+      'Content-Type': 'image/png',
+      'X-Amz-Algorithm': 'AWS4-HMAC-SHA256',
+    });
+    const policy = JSON.parse(Buffer.from(signed.fields.Policy, 'base64').toString('utf8')) as {
+      conditions: unknown[];
+      expiration: string;
+    };
     expect(policy.conditions).toContainEqual(['content-length-range', 1, png.length]);
     expect(Date.parse(policy.expiration) - Date.now()).toBeLessThanOrEqual(300_000);
 
@@ -94,7 +112,9 @@ describe('upload handler under aws-lambda-ric', () => {
   // than the declared size or the configured maximum.
   it('signs no size range wider than the declared size', async () => {
     const answer = await callApi({ filename: 'small.png', contentType: 'image/png', size: 10 });
-    const policy = JSON.parse(Buffer.from((answer.body as unknown as Signed).fields.Policy, 'base64').toString('utf8')) as { conditions: unknown[] };
+    const policy = JSON.parse(
+      Buffer.from((answer.body as unknown as Signed).fields.Policy, 'base64').toString('utf8'),
+    ) as { conditions: unknown[] };
     expect(policy.conditions).toContainEqual(['content-length-range', 1, 10]);
     expect(policy.conditions).toContainEqual({ 'Content-Type': 'image/png' });
   });
@@ -120,7 +140,12 @@ describe('keep-warm ping under aws-lambda-ric, with no cloud and no credentials'
   });
 
   const logged = (message: string): Array<Record<string, unknown>> =>
-    lines.map((l) => l.line).filter((l): l is Record<string, unknown> => typeof l === 'object' && l !== null && (l as Record<string, unknown>).message === message);
+    lines
+      .map((l) => l.line)
+      .filter(
+        (l): l is Record<string, unknown> =>
+          typeof l === 'object' && l !== null && (l as Record<string, unknown>).message === message,
+      );
 
   it('returns 200 {warm: true} at once and logs the ping at DEBUG', async () => {
     const payload = answerOf(await bare.invoke({ source: 'resize-chain.keep-warm' }));
@@ -132,7 +157,9 @@ describe('keep-warm ping under aws-lambda-ric, with no cloud and no credentials'
   });
 
   it('would have failed had it reached the SDK: a real request to the same function gets 500', async () => {
-    expect(answerOf(await bare.invoke(uploadApiEvent({ filename: 'a.png', contentType: 'image/png', size: 10 }))).statusCode).toBe(500);
+    expect(
+      answerOf(await bare.invoke(uploadApiEvent({ filename: 'a.png', contentType: 'image/png', size: 10 }))).statusCode,
+    ).toBe(500);
   });
 
   it('treats a request body that looks like the ping as a request (400, not 200)', async () => {
@@ -144,7 +171,12 @@ describe('upload API in the local cloud (start --ui)', () => {
   let chain: LocalChain;
 
   beforeAll(async () => {
-    chain = await startLocalChain({ handlersDir: HANDLERS_DIR, uploadApi: {}, resize: { concurrency: 1 }, publish: { concurrency: 1 } });
+    chain = await startLocalChain({
+      handlersDir: HANDLERS_DIR,
+      uploadApi: {},
+      resize: { concurrency: 1 },
+      publish: { concurrency: 1 },
+    });
   });
   afterAll(async () => {
     await chain?.stop();
@@ -176,10 +208,16 @@ describe('upload API in the local cloud (start --ui)', () => {
     );
     expect(status.state).toBe('done');
     expect(status.manifest?.variants.length).toBeGreaterThan(0);
-    const variant = await fetch(`${chain.endpoint}/${chain.resources.buckets.output}/${status.manifest?.variants[0].key}`);
+    const variant = await fetch(
+      `${chain.endpoint}/${chain.resources.buckets.output}/${status.manifest?.variants[0].key}`,
+    );
     expect(variant.status).toBe(200);
 
-    const bad = await fetch(`${api?.apiUrl}/uploads`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"filename":"x.txt","contentType":"text/plain","size":3}' });
+    const bad = await fetch(`${api?.apiUrl}/uploads`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{"filename":"x.txt","contentType":"text/plain","size":3}',
+    });
     expect(bad.status).toBe(400);
     expect(((await bad.json()) as { error: { code: string } }).error.code).toBe('UNSUPPORTED_FORMAT');
   });

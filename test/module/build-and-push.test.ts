@@ -13,7 +13,10 @@ import { resourcesOf, synthChain } from './synth';
 const INDEX = 'application/vnd.oci.image.index.v1+json';
 const MANIFEST = 'application/vnd.docker.distribution.manifest.v2+json';
 
-/** A stand-in `docker`: `build --help` lists --provenance when the client is buildx; push records what the registry would hold. */
+/**
+ * A stand-in `docker`: `build --help` lists --provenance when the client is buildx; push records what the registry
+ * would hold.
+ */
 const DOCKER_STUB = `#!/bin/sh
 echo "docker $*" >> "$STATE/calls"
 case "$1" in
@@ -91,7 +94,10 @@ describe('BUILD_AND_PUSH_SCRIPT', () => {
     const run = runScript({ buildx: true, pushesAs: MANIFEST });
     expect(run).toMatchObject({ status: 0, stillPushed: true });
     const build = run.calls.find((c) => c.startsWith('docker build --platform'));
-    expect(build).toBe('docker build --platform linux/amd64 --provenance=false --sbom=false --build-arg HANDLER=resize -t 123456789012.dkr.ecr.eu-west-1.amazonaws.com/irc-resize:x86_64-0123456789abcdef .');
+    expect(build).toBe(
+      'docker build --platform linux/amd64 --provenance=false --sbom=false --build-arg HANDLER=resize ' +
+        '-t 123456789012.dkr.ecr.eu-west-1.amazonaws.com/irc-resize:x86_64-0123456789abcdef .',
+    );
     expect(run.calls).toContain('BUILDX_NO_DEFAULT_ATTESTATIONS=1');
     expect(run.stdout).toContain(`single-platform manifest (${MANIFEST})`);
   });
@@ -104,13 +110,20 @@ describe('BUILD_AND_PUSH_SCRIPT', () => {
     expect(run.calls).toContain('BUILDX_NO_DEFAULT_ATTESTATIONS=1');
   });
 
-  test('a push that lands as an index fails with IMAGE_MANIFEST_UNSUPPORTED and deletes the tag, so the next apply rebuilds', () => {
-    const run = runScript({ buildx: true, pushesAs: INDEX });
-    expect(run.status).toBe(1);
-    expect(run.stderr).toContain(`IMAGE_MANIFEST_UNSUPPORTED: 123456789012.dkr.ecr.eu-west-1.amazonaws.com/irc-resize:x86_64-0123456789abcdef was pushed as ${INDEX}`);
-    expect(run.calls.some((c) => c.startsWith('aws ecr batch-delete-image'))).toBe(true);
-    expect(run.stillPushed).toBe(false);
-  });
+  test(
+    'a push that lands as an index fails with IMAGE_MANIFEST_UNSUPPORTED ' +
+      'and deletes the tag, so the next apply rebuilds',
+    () => {
+      const run = runScript({ buildx: true, pushesAs: INDEX });
+      expect(run.status).toBe(1);
+      expect(run.stderr).toContain(
+        `IMAGE_MANIFEST_UNSUPPORTED: ` +
+          `123456789012.dkr.ecr.eu-west-1.amazonaws.com/irc-resize:x86_64-0123456789abcdef was pushed as ${INDEX}`,
+      );
+      expect(run.calls.some((c) => c.startsWith('aws ecr batch-delete-image'))).toBe(true);
+      expect(run.stillPushed).toBe(false);
+    },
+  );
 
   test('a tag already pushed is skipped when it is a manifest, refused when it is an index', () => {
     const skipped = runScript({ buildx: true, pushesAs: MANIFEST, alreadyPushed: MANIFEST });
@@ -135,8 +148,13 @@ describe('the image tag', () => {
   test('a synthesized build step with other extra build arguments pushes another tag', () => {
     const tagOf = (extraBuildArgs?: string): string => {
       const doc = synthChain({ images: undefined, imageBuild: extraBuildArgs === undefined ? {} : { extraBuildArgs } });
-      const steps = Object.values(resourcesOf(doc, 'terraform_data')) as Array<{ provisioner: Array<{ 'local-exec': { environment: Record<string, string> } }> }>;
-      return steps.map((s) => s.provisioner[0]!['local-exec'].environment.TAG).sort().join(' ');
+      const steps = Object.values(resourcesOf(doc, 'terraform_data')) as Array<{
+        provisioner: Array<{ 'local-exec': { environment: Record<string, string> } }>;
+      }>;
+      return steps
+        .map((s) => s.provisioner[0]['local-exec'].environment.TAG)
+        .sort()
+        .join(' ');
     };
     expect(tagOf('--build-arg BASE_IMAGE=example/base:1')).not.toBe(tagOf());
   });

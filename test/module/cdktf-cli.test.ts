@@ -13,7 +13,9 @@ import { TfJson, resourceAddresses } from './synth';
 const ROOT = resolve(__dirname, '..', '..');
 
 test('`npx cdktf synth` (cdktf-cli 0.21.0) synthesizes both example stacks offline into the given directory', () => {
-  const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { devDependencies: Record<string, string> };
+  const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as {
+    devDependencies: Record<string, string>;
+  };
   expect(pkg.devDependencies['cdktf-cli']).toBe('0.21.0');
   const out = mkdtempSync(join(tmpdir(), 'irc-cdktf-synth-'));
   try {
@@ -37,11 +39,17 @@ test('`npx cdktf synth` (cdktf-cli 0.21.0) synthesizes both example stacks offli
       },
     });
     expect({ code: run.status, stderr: run.stderr }).toEqual({ code: 0, stderr: expect.not.stringMatching(/error/i) });
-    expect(run.stdout).toMatch(/Generated Terraform code for the stacks: image-resize-chain,\s*image-resize-chain-consumer/);
-    const manifest = JSON.parse(readFileSync(join(out, 'manifest.json'), 'utf8')) as { stacks: Record<string, unknown> };
+    expect(run.stdout).toMatch(
+      /Generated Terraform code for the stacks: image-resize-chain,\s*image-resize-chain-consumer/,
+    );
+    const manifest = JSON.parse(readFileSync(join(out, 'manifest.json'), 'utf8')) as {
+      stacks: Record<string, unknown>;
+    };
     expect(Object.keys(manifest.stacks).sort()).toEqual(['image-resize-chain', 'image-resize-chain-consumer']);
     const chain = JSON.parse(readFileSync(join(out, 'stacks', 'image-resize-chain', 'cdk.tf.json'), 'utf8')) as TfJson;
-    expect(resourceAddresses(chain)).toEqual(expect.arrayContaining(['aws_lambda_function.chain_resize_function', 'aws_sqs_queue.chain_ingest_queue']));
+    expect(resourceAddresses(chain)).toEqual(
+      expect.arrayContaining(['aws_lambda_function.chain_resize_function', 'aws_sqs_queue.chain_ingest_queue']),
+    );
   } finally {
     rmSync(out, { recursive: true, force: true });
   }

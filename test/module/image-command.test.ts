@@ -9,14 +9,24 @@ const PLAIN = join(__dirname, '..', '..', 'modules', 'terraform', 'image-resize-
 
 function commands(doc: TfJson): Record<string, unknown> {
   return Object.fromEntries(
-    Object.entries(resourcesOf(doc, 'aws_lambda_function')).map(([name, fn]) => [/resize|publish|upload/.exec(name)?.[0] ?? name, (fn.image_config as { command?: unknown } | undefined)?.command]),
+    Object.entries(resourcesOf(doc, 'aws_lambda_function')).map(([name, fn]) => [
+      /resize|publish|upload/.exec(name)?.[0] ?? name,
+      (fn.image_config as { command?: unknown } | undefined)?.command,
+    ]),
   );
 }
 
 describe('image_config.command', () => {
   test('the constructs pass resize.handler, publish.handler and upload.handler', () => {
-    const doc = synthChain({ images: { ...TEST_IMAGES, upload: '123456789012.dkr.ecr.us-east-1.amazonaws.com/irc-upload:t1' }, uploadApi: { allowAnonymousUploads: true } });
-    expect(commands(doc)).toEqual({ resize: ['resize.handler'], publish: ['publish.handler'], upload: ['upload.handler'] });
+    const doc = synthChain({
+      images: { ...TEST_IMAGES, upload: '123456789012.dkr.ecr.us-east-1.amazonaws.com/irc-upload:t1' },
+      uploadApi: { allowAnonymousUploads: true },
+    });
+    expect(commands(doc)).toEqual({
+      resize: ['resize.handler'],
+      publish: ['publish.handler'],
+      upload: ['upload.handler'],
+    });
   });
 
   test('the plain Terraform module (and its upload-api submodule) does the same', () => {

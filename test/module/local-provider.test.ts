@@ -8,7 +8,13 @@ import { spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { ENDPOINT_BY_RESOURCE_PREFIX, OFFLINE_DATA_SOURCES, TF_OVERRIDE_FILE, endpointOfResourceType, localEndpoints } from '../../src/local/terraform-provider';
+import {
+  ENDPOINT_BY_RESOURCE_PREFIX,
+  OFFLINE_DATA_SOURCES,
+  TF_OVERRIDE_FILE,
+  endpointOfResourceType,
+  localEndpoints,
+} from '../../src/local/terraform-provider';
 import { synthChain, type TfJson } from './synth';
 import { describeWhen } from '../helpers/requires';
 import { findOfflineTerraform, runTerraform, writeCliConfig } from './terraform-cli';
@@ -23,19 +29,27 @@ function typesOfJson(doc: TfJson): string[] {
 
 /** Resource and data source types of an HCL file (`resource "aws_x" "name"`, `data "aws_y" "name"`). */
 function typesOfHcl(text: string): string[] {
-  return [...text.matchAll(/^\s*(?:resource|data)\s+"([a-z0-9_]+)"/gm)].map((m) => m[1]!);
+  return [...text.matchAll(/^\s*(?:resource|data)\s+"([a-z0-9_]+)"/gm)].map((m) => m[1]);
 }
 
 function plainModuleFiles(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((entry) =>
-    entry.isDirectory() ? plainModuleFiles(join(dir, entry.name)) : entry.name.endsWith('.tf.json') ? [join(dir, entry.name)] : [],
+    entry.isDirectory()
+      ? plainModuleFiles(join(dir, entry.name))
+      : entry.name.endsWith('.tf.json')
+        ? [join(dir, entry.name)]
+        : [],
   );
 }
 
 test('every aws resource and data source of the module, its examples and the CDKTF stack calls a listed endpoint', () => {
   const types = new Set<string>([
-    ...plainModuleFiles(join(ROOT, 'modules', 'terraform')).flatMap((file) => typesOfJson(JSON.parse(readFileSync(file, 'utf8')) as TfJson)),
-    ...['terraform', 'terraform-full'].flatMap((example) => typesOfHcl(readFileSync(join(ROOT, 'examples', example, 'main.tf'), 'utf8'))),
+    ...plainModuleFiles(join(ROOT, 'modules', 'terraform')).flatMap((file) =>
+      typesOfJson(JSON.parse(readFileSync(file, 'utf8')) as TfJson),
+    ),
+    ...['terraform', 'terraform-full'].flatMap((example) =>
+      typesOfHcl(readFileSync(join(ROOT, 'examples', example, 'main.tf'), 'utf8')),
+    ),
     // No images given: the stack creates its ECR repositories too.
     ...typesOfJson(synthChain({ images: undefined })),
   ]);
@@ -45,7 +59,11 @@ test('every aws resource and data source of the module, its examples and the CDK
   expect(unlisted).toEqual([]);
   // Each listed prefix is used (or is sts, which the provider calls for the account id): no stale entries.
   const used = new Set(aws.map((type) => endpointOfResourceType(type)));
-  expect(ENDPOINT_BY_RESOURCE_PREFIX.map(([, endpoint]) => endpoint).filter((endpoint) => !used.has(endpoint) && endpoint !== 'sts')).toEqual([]);
+  expect(
+    ENDPOINT_BY_RESOURCE_PREFIX.map(([, endpoint]) => endpoint).filter(
+      (endpoint) => !used.has(endpoint) && endpoint !== 'sts',
+    ),
+  ).toEqual([]);
 });
 
 const terraform = findOfflineTerraform();
@@ -55,7 +73,8 @@ describeWhen(terraform.missing, 'the override with the real provider (offline)',
   let cli: string;
   const tf = (cwd: string, args: string[]): string => {
     const run = runTerraform(terraform.bin!, cli, cwd, args);
-    if (run.code !== 0) throw new Error(`terraform ${args.join(' ')} failed (${run.code}):\n${run.stderr}\n${run.stdout.slice(-4000)}`);
+    if (run.code !== 0)
+      throw new Error(`terraform ${args.join(' ')} failed (${run.code}):\n${run.stderr}\n${run.stdout.slice(-4000)}`);
     return run.stdout;
   };
 
@@ -73,10 +92,16 @@ describeWhen(terraform.missing, 'the override with the real provider (offline)',
     const exampleDir = join(work, 'examples', 'terraform');
     mkdirSync(exampleDir, { recursive: true });
     cpSync(join(ROOT, 'examples', 'terraform', 'main.tf'), join(exampleDir, 'main.tf'));
-    const written = spawnSync(process.execPath, [join(ROOT, 'dist', 'cli.js'), 'tf-override', '--dir', exampleDir, '--endpoint', ENDPOINT], { encoding: 'utf8' });
+    const written = spawnSync(
+      process.execPath,
+      [join(ROOT, 'dist', 'cli.js'), 'tf-override', '--dir', exampleDir, '--endpoint', ENDPOINT],
+      { encoding: 'utf8' },
+    );
     expect({ code: written.status, stderr: written.stderr }).toEqual({ code: 0, stderr: '' });
     expect(written.stdout).toContain(join(exampleDir, TF_OVERRIDE_FILE));
-    const override = JSON.parse(readFileSync(join(exampleDir, TF_OVERRIDE_FILE), 'utf8')) as { provider: { aws: { endpoints: unknown } } };
+    const override = JSON.parse(readFileSync(join(exampleDir, TF_OVERRIDE_FILE), 'utf8')) as {
+      provider: { aws: { endpoints: unknown } };
+    };
     expect(override.provider.aws.endpoints).toEqual(localEndpoints(ENDPOINT));
     tf(exampleDir, ['init', '-input=false', '-no-color']);
     expect(tf(exampleDir, ['validate', '-no-color'])).toContain('Success! The configuration is valid.');
@@ -86,15 +111,28 @@ describeWhen(terraform.missing, 'the override with the real provider (offline)',
     const outdir = join(work, 'cdktf.out');
     const synth = spawnSync(process.execPath, [join(ROOT, 'node_modules', 'tsx', 'dist', 'cli.mjs'), 'main.ts'], {
       cwd: ROOT,
-      env: { ...process.env, CDKTF_OUTDIR: outdir, RESIZE_IMAGE_URI: '', PUBLISH_IMAGE_URI: '', RESIZE_CHAIN_ENDPOINT: ENDPOINT },
+      env: {
+        ...process.env,
+        CDKTF_OUTDIR: outdir,
+        RESIZE_IMAGE_URI: '',
+        PUBLISH_IMAGE_URI: '',
+        RESIZE_CHAIN_ENDPOINT: ENDPOINT,
+      },
       encoding: 'utf8',
     });
     expect({ code: synth.status, stderr: synth.stderr }).toEqual({ code: 0, stderr: '' });
     const stackDir = join(outdir, 'stacks', 'image-resize-chain');
-    const doc = JSON.parse(readFileSync(join(stackDir, 'cdk.tf.json'), 'utf8')) as { provider: { aws: Array<Record<string, unknown>> } };
-    const aws = doc.provider.aws[0]!;
+    const doc = JSON.parse(readFileSync(join(stackDir, 'cdk.tf.json'), 'utf8')) as {
+      provider: { aws: Array<Record<string, unknown>> };
+    };
+    const aws = doc.provider.aws[0];
     expect(aws.endpoints).toEqual([localEndpoints(ENDPOINT)]);
-    expect(aws).toMatchObject({ s3_use_path_style: true, access_key: 'local', skip_requesting_account_id: false, region: 'us-east-1' });
+    expect(aws).toMatchObject({
+      s3_use_path_style: true,
+      access_key: 'local',
+      skip_requesting_account_id: false,
+      region: 'us-east-1',
+    });
     tf(stackDir, ['init', '-input=false', '-no-color']);
     expect(tf(stackDir, ['validate', '-no-color'])).toContain('Success! The configuration is valid.');
   });

@@ -30,7 +30,8 @@ function declaredAddresses(docs: ModuleDocs): string[] {
 function movedTargets(docs: ModuleDocs): Map<string, string> {
   const moves = new Map<string, string>();
   for (const [file, doc] of Object.entries(docs)) {
-    for (const m of (doc.moved as { from: string; to: string }[] | undefined) ?? []) moves.set(`${file} ${m.from}`, `${file} ${m.to}`);
+    for (const m of (doc.moved as { from: string; to: string }[] | undefined) ?? [])
+      moves.set(`${file} ${m.from}`, `${file} ${m.to}`);
   }
   return moves;
 }
@@ -49,16 +50,24 @@ function addressChanges(listed: readonly string[], docs: ModuleDocs): { replaced
 }
 
 const rendered = renderPlainModules();
-const docs: ModuleDocs = Object.fromEntries(Object.keys(PLAIN_MODULE_FILES).map((file) => [file, JSON.parse(rendered[file]!) as TfJson]));
+const docs: ModuleDocs = Object.fromEntries(
+  Object.keys(PLAIN_MODULE_FILES).map((file) => [file, JSON.parse(rendered[file]) as TfJson]),
+);
 
-test('every committed resource address of the plain module is still declared (no resource would be destroyed and recreated)', () => {
-  const { replaced } = addressChanges(committedAddresses(), docs);
-  if (replaced.length) {
-    throw new Error(
-      `Terraform would destroy and recreate:\n  ${replaced.join('\n  ')}\nKeep the address (construct id / overrideLogicalId) or add a moved block; a replacement on purpose is a breaking change: remove the line from ${LIST} and say it in CHANGELOG.md.`,
-    );
-  }
-});
+test(
+  'every committed resource address of the plain module is ' +
+    'still declared (no resource would be destroyed and recreated)',
+  () => {
+    const { replaced } = addressChanges(committedAddresses(), docs);
+    if (replaced.length) {
+      throw new Error(
+        `Terraform would destroy and recreate:\n  ${replaced.join('\n  ')}\nKeep the address (construct id / ` +
+          `overrideLogicalId) or add a moved block; a replacement on purpose is a breaking change: ` +
+          `remove the line from ${LIST} and say it in CHANGELOG.md.`,
+      );
+    }
+  },
+);
 
 test('every declared resource is on the committed list, so a later rename of it is caught', () => {
   const { unlisted } = addressChanges(committedAddresses(), docs);
@@ -69,14 +78,24 @@ describe('addressChanges', () => {
   const bucket = (name: string): TfJson => ({ resource: { aws_s3_bucket: { [name]: {} } } });
 
   test('a renamed resource is reported as replaced, and its new name as unlisted', () => {
-    expect(addressChanges(['main.tf.json aws_s3_bucket.chain_source_bucket'], { 'main.tf.json': bucket('chain_source_bucket_2') })).toEqual({
+    expect(
+      addressChanges(['main.tf.json aws_s3_bucket.chain_source_bucket'], {
+        'main.tf.json': bucket('chain_source_bucket_2'),
+      }),
+    ).toEqual({
       replaced: ['main.tf.json aws_s3_bucket.chain_source_bucket'],
       unlisted: ['main.tf.json aws_s3_bucket.chain_source_bucket_2'],
     });
   });
 
   test('a rename with a moved block is neither', () => {
-    const doc = { ...bucket('chain_source_bucket_2'), moved: [{ from: 'aws_s3_bucket.chain_source_bucket', to: 'aws_s3_bucket.chain_source_bucket_2' }] };
-    expect(addressChanges(['main.tf.json aws_s3_bucket.chain_source_bucket'], { 'main.tf.json': doc })).toEqual({ replaced: [], unlisted: [] });
+    const doc = {
+      ...bucket('chain_source_bucket_2'),
+      moved: [{ from: 'aws_s3_bucket.chain_source_bucket', to: 'aws_s3_bucket.chain_source_bucket_2' }],
+    };
+    expect(addressChanges(['main.tf.json aws_s3_bucket.chain_source_bucket'], { 'main.tf.json': doc })).toEqual({
+      replaced: [],
+      unlisted: [],
+    });
   });
 });

@@ -71,18 +71,26 @@ describe('findImageBuildContext', () => {
     } catch (err) {
       caught = err;
     }
-    expect(isPipelineError(caught) && caught.code === 'INVALID_CONFIG' && caught.message.includes('imageBuild.projectRoot')).toBe(true);
+    expect(
+      isPipelineError(caught) && caught.code === 'INVALID_CONFIG' && caught.message.includes('imageBuild.projectRoot'),
+    ).toBe(true);
   });
 });
 
-test("the build step runs in the build context, relative to the stack's own Terraform working directory wherever the app's outdir is", () => {
-  const app = Testing.app();
-  const stack = new ImageResizeChainStack(app, 'ctx', {});
-  const doc = JSON.parse(Testing.synth(stack)) as TfJson;
-  const steps = Object.values(doc.resource?.terraform_data ?? {}) as { provisioner: { 'local-exec': { working_dir: string } }[] }[];
-  expect(steps).toHaveLength(2);
-  for (const step of steps) {
-    const workingDir = step.provisioner[0]!['local-exec'].working_dir.replace('${path.module}/', '');
-    expect(resolve(app.outdir, 'stacks', 'ctx', workingDir)).toBe(ROOT);
-  }
-});
+test(
+  'the build step runs in the build context, ' +
+    "relative to the stack's own Terraform working directory wherever the app's outdir is",
+  () => {
+    const app = Testing.app();
+    const stack = new ImageResizeChainStack(app, 'ctx', {});
+    const doc = JSON.parse(Testing.synth(stack)) as TfJson;
+    const steps = Object.values(doc.resource?.terraform_data ?? {}) as {
+      provisioner: { 'local-exec': { working_dir: string } }[];
+    }[];
+    expect(steps).toHaveLength(2);
+    for (const step of steps) {
+      const workingDir = step.provisioner[0]['local-exec'].working_dir.replace('${path.module}/', '');
+      expect(resolve(app.outdir, 'stacks', 'ctx', workingDir)).toBe(ROOT);
+    }
+  },
+);

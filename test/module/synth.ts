@@ -23,7 +23,9 @@ export const TEST_IMAGES = {
 /** Synthesizes one chain stack (with `TEST_IMAGES` unless `images: undefined` is passed explicitly). */
 export function synthChain(props: ImageResizeChainProps = {}): TfJson {
   const app: App = Testing.app();
-  const stack = new ImageResizeChainStack(app, 'test', { chain: 'images' in props ? props : { images: TEST_IMAGES, ...props } });
+  const stack = new ImageResizeChainStack(app, 'test', {
+    chain: 'images' in props ? props : { images: TEST_IMAGES, ...props },
+  });
   return JSON.parse(Testing.synth(stack)) as TfJson;
 }
 
@@ -34,7 +36,8 @@ export function synthWithConsumer(rejectionHandlerImageUri?: string): { chain: T
   const consumer = new ChainConsumerStack(app, 'consumer-stack', { chain: chainStack.chain, rejectionHandlerImageUri });
   // Cross-stack references are resolved only when the whole app is synthesized.
   app.synth();
-  const read = (id: string): TfJson => JSON.parse(readFileSync(join(app.outdir, 'stacks', id, 'cdk.tf.json'), 'utf8')) as TfJson;
+  const read = (id: string): TfJson =>
+    JSON.parse(readFileSync(join(app.outdir, 'stacks', id, 'cdk.tf.json'), 'utf8')) as TfJson;
   return { chain: read(chainStack.node.id), consumer: read(consumer.node.id) };
 }
 
@@ -46,18 +49,25 @@ export function resourcesOf(doc: TfJson, type: string): Record<string, Record<st
 /** The only resource of a type whose logical name contains `fragment`. */
 export function resourceNamed(doc: TfJson, type: string, fragment: string): Record<string, unknown> {
   const matches = Object.entries(resourcesOf(doc, type)).filter(([name]) => name.includes(fragment));
-  if (matches.length !== 1) throw new Error(`expected one ${type} named *${fragment}*, found ${matches.map(([n]) => n).join(', ') || 'none'}`);
-  return matches[0]![1];
+  if (matches.length !== 1)
+    throw new Error(`expected one ${type} named *${fragment}*, found ${matches.map(([n]) => n).join(', ') || 'none'}`);
+  return matches[0][1];
 }
 
 /** `type.name` addresses of every resource in the document. */
 export function resourceAddresses(doc: TfJson): string[] {
-  return Object.entries(doc.resource ?? {}).flatMap(([type, byName]) => Object.keys(byName).map((name) => `${type}.${name}`));
+  return Object.entries(doc.resource ?? {}).flatMap(([type, byName]) =>
+    Object.keys(byName).map((name) => `${type}.${name}`),
+  );
 }
 
 /** `type.name` addresses of the resources whose `count` is an expression (created or not at plan time). */
 export function countedResourceAddresses(doc: TfJson): string[] {
-  return Object.entries(doc.resource ?? {}).flatMap(([type, byName]) => Object.entries(byName).filter(([, r]) => r.count !== undefined).map(([name]) => `${type}.${name}`));
+  return Object.entries(doc.resource ?? {}).flatMap(([type, byName]) =>
+    Object.entries(byName)
+      .filter(([, r]) => r.count !== undefined)
+      .map(([name]) => `${type}.${name}`),
+  );
 }
 
 export interface Statement {
@@ -69,7 +79,8 @@ export interface Statement {
   Condition?: Record<string, Record<string, unknown>>;
 }
 
-export const asList = (v: string | string[] | undefined): string[] => (v === undefined ? [] : Array.isArray(v) ? v : [v]);
+export const asList = (v: string | string[] | undefined): string[] =>
+  v === undefined ? [] : Array.isArray(v) ? v : [v];
 
 /** Parses a policy JSON string as rendered in the synthesized configuration. */
 export function statementsOf(policy: unknown): Statement[] {

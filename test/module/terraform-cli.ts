@@ -14,29 +14,56 @@ function isMirror(dir: string): boolean {
   return existsSync(join(dir, PROVIDER_DIR));
 }
 
-/** The filesystem mirror holding hashicorp/aws 5.100.0: TF_PROVIDER_MIRROR, known places, then a search of the root filesystem. */
+/**
+ * The filesystem mirror holding hashicorp/aws 5.100.0: TF_PROVIDER_MIRROR, known places, then a search of the root
+ * filesystem.
+ */
 export function findProviderMirror(): { dir?: string; reason: string } {
   const fromEnv = process.env.TF_PROVIDER_MIRROR;
-  if (fromEnv) return isMirror(fromEnv) ? { dir: fromEnv, reason: 'TF_PROVIDER_MIRROR' } : { reason: `TF_PROVIDER_MIRROR=${fromEnv} holds no ${PROVIDER_DIR}` };
-  const known = ['/opt/tf-plugins', join(homedir(), '.terraform.d', 'plugins'), '/usr/local/share/terraform/plugins', '/usr/share/terraform/plugins'];
+  if (fromEnv)
+    return isMirror(fromEnv)
+      ? { dir: fromEnv, reason: 'TF_PROVIDER_MIRROR' }
+      : { reason: `TF_PROVIDER_MIRROR=${fromEnv} holds no ${PROVIDER_DIR}` };
+  const known = [
+    '/opt/tf-plugins',
+    join(homedir(), '.terraform.d', 'plugins'),
+    '/usr/local/share/terraform/plugins',
+    '/usr/share/terraform/plugins',
+  ];
   const hit = known.find(isMirror);
   if (hit) return { dir: hit, reason: 'known location' };
   try {
-    const out = execFileSync('find', ['/', '-xdev', '-type', 'f', '-name', `terraform-provider-aws_v${AWS_PROVIDER_VERSION}*`, '-not', '-path', '*/.terraform/*'], {
-      encoding: 'utf8',
-      stdio: ['ignore', 'pipe', 'ignore'],
-      timeout: 30000,
-    });
+    const out = execFileSync(
+      'find',
+      [
+        '/',
+        '-xdev',
+        '-type',
+        'f',
+        '-name',
+        `terraform-provider-aws_v${AWS_PROVIDER_VERSION}*`,
+        '-not',
+        '-path',
+        '*/.terraform/*',
+      ],
+      {
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'ignore'],
+        timeout: 30000,
+      },
+    );
     for (const file of out.split('\n').filter(Boolean)) {
       const idx = file.indexOf(join('registry.terraform.io', 'hashicorp', 'aws'));
-      if (idx > 0 && isMirror(file.slice(0, idx))) return { dir: file.slice(0, idx).replace(/\/$/, ''), reason: 'find' };
+      if (idx > 0 && isMirror(file.slice(0, idx)))
+        return { dir: file.slice(0, idx).replace(/\/$/, ''), reason: 'find' };
     }
   } catch (err) {
     // find exits non-zero on unreadable directories while still printing hits; fall through.
     const out = (err as { stdout?: string }).stdout ?? '';
     for (const file of out.split('\n').filter(Boolean)) {
       const idx = file.indexOf('registry.terraform.io');
-      if (idx > 0 && isMirror(file.slice(0, idx))) return { dir: file.slice(0, idx).replace(/\/$/, ''), reason: 'find' };
+      if (idx > 0 && isMirror(file.slice(0, idx)))
+        return { dir: file.slice(0, idx).replace(/\/$/, ''), reason: 'find' };
     }
   }
   return { reason: `no filesystem mirror of hashicorp/aws ${AWS_PROVIDER_VERSION} found (set TF_PROVIDER_MIRROR)` };
@@ -45,8 +72,13 @@ export function findProviderMirror(): { dir?: string; reason: string } {
 /** The terraform binary: TERRAFORM_BIN, else `terraform` on PATH. */
 export function findTerraform(): { bin?: string; reason: string } {
   const bin = process.env.TERRAFORM_BIN ?? 'terraform';
-  const res = spawnSync(bin, ['version'], { encoding: 'utf8', env: { ...process.env, CHECKPOINT_DISABLE: '1', TF_CLI_CONFIG_FILE: '/dev/null' } });
-  return res.status === 0 ? { bin, reason: res.stdout.split('\n')[0] ?? '' } : { reason: `no terraform binary (${bin}): ${res.error?.message ?? res.stderr}` };
+  const res = spawnSync(bin, ['version'], {
+    encoding: 'utf8',
+    env: { ...process.env, CHECKPOINT_DISABLE: '1', TF_CLI_CONFIG_FILE: '/dev/null' },
+  });
+  return res.status === 0
+    ? { bin, reason: res.stdout.split('\n')[0] ?? '' }
+    : { reason: `no terraform binary (${bin}): ${res.error?.message ?? res.stderr}` };
 }
 
 /** Writes a CLI config that installs hashicorp/aws only from `mirror` and never from the network. */
@@ -115,15 +147,31 @@ function terraformEnv(cliConfig: string): NodeJS.ProcessEnv {
 
 /** Runs terraform in `cwd` with only the offline CLI config and no ambient AWS configuration. */
 export function runTerraform(bin: string, cliConfig: string, cwd: string, args: string[]): TerraformRun {
-  const res = spawnSync(bin, [...args], { cwd, env: terraformEnv(cliConfig), encoding: 'utf8', timeout: 180000, maxBuffer: 64 * 1024 * 1024 });
-  return { code: res.status ?? -1, stdout: res.stdout ?? '', stderr: `${res.stderr ?? ''}${res.error ? String(res.error) : ''}` };
+  const res = spawnSync(bin, [...args], {
+    cwd,
+    env: terraformEnv(cliConfig),
+    encoding: 'utf8',
+    timeout: 180000,
+    maxBuffer: 64 * 1024 * 1024,
+  });
+  return {
+    code: res.status ?? -1,
+    stdout: res.stdout ?? '',
+    stderr: `${res.stderr ?? ''}${res.error ? String(res.error) : ''}`,
+  };
 }
 
 /**
  * runTerraform without blocking the test process (which keeps reading a local cloud's output
  * meanwhile); killed after `timeoutMs` (code -1). @default timeoutMs 600000
  */
-export function runTerraformAsync(bin: string, cliConfig: string, cwd: string, args: string[], timeoutMs = 600_000): Promise<TerraformRun> {
+export function runTerraformAsync(
+  bin: string,
+  cliConfig: string,
+  cwd: string,
+  args: string[],
+  timeoutMs = 600_000,
+): Promise<TerraformRun> {
   return new Promise((resolve) => {
     const child = spawn(bin, [...args], { cwd, env: terraformEnv(cliConfig), stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
@@ -150,5 +198,7 @@ export function findOfflineTerraform(): { bin?: string; mirror?: string; missing
   const terraform = findTerraform();
   if (!terraform.bin) return { missing: `terraform: ${terraform.reason}` };
   const mirror = findProviderMirror();
-  return mirror.dir ? { bin: terraform.bin, mirror: mirror.dir } : { missing: `terraform and the provider mirror: ${mirror.reason}` };
+  return mirror.dir
+    ? { bin: terraform.bin, mirror: mirror.dir }
+    : { missing: `terraform and the provider mirror: ${mirror.reason}` };
 }

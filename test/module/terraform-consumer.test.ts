@@ -24,18 +24,25 @@ const MODULE_PATH = relative(ROOT, PLAIN_MODULE_DIR);
 const EXAMPLE_SOURCE = `source = "../../${MODULE_PATH}"`;
 const VERSION = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
 const IMAGE_VARS = [
-  '-var', 'resize_image_uri=123456789012.dkr.ecr.eu-west-1.amazonaws.com/irc-resize:v1',
-  '-var', 'publish_image_uri=123456789012.dkr.ecr.eu-west-1.amazonaws.com/irc-publish:v1',
+  '-var',
+  'resize_image_uri=123456789012.dkr.ecr.eu-west-1.amazonaws.com/irc-resize:v1',
+  '-var',
+  'publish_image_uri=123456789012.dkr.ecr.eu-west-1.amazonaws.com/irc-publish:v1',
 ];
 
 const terraform = findOfflineTerraform();
 const git = spawnSync('git', ['ls-files', '--error-unmatch', MODULE_PATH], { cwd: ROOT, encoding: 'utf8' });
-const missing = terraform.missing ?? (git.status === 0 ? undefined : `git and a git checkout of the repository: ${git.error?.message ?? git.stderr.trim()}`);
+const missing =
+  terraform.missing ??
+  (git.status === 0
+    ? undefined
+    : `git and a git checkout of the repository: ${git.error?.message ?? git.stderr.trim()}`);
 
 /** examples/terraform/main.tf with its module `source` replaced by `source`. */
 function exampleWithSource(source: string): string {
   const example = readFileSync(join(ROOT, 'examples', 'terraform', 'main.tf'), 'utf8');
-  if (example.split(EXAMPLE_SOURCE).length !== 2) throw new Error(`examples/terraform/main.tf has no single line ${EXAMPLE_SOURCE}`);
+  if (example.split(EXAMPLE_SOURCE).length !== 2)
+    throw new Error(`examples/terraform/main.tf has no single line ${EXAMPLE_SOURCE}`);
   return example.replace(EXAMPLE_SOURCE, `source = ${JSON.stringify(source)}`);
 }
 
@@ -44,12 +51,19 @@ function exampleWithSource(source: string): string {
  * tracked files, as they are in the working tree), tagged `v<version>`.
  */
 function gitCheckoutOfModules(dir: string): void {
-  const tracked = execFileSync('git', ['ls-files', '-z', 'modules/terraform'], { cwd: ROOT, encoding: 'utf8' }).split('\0').filter(Boolean);
+  const tracked = execFileSync('git', ['ls-files', '-z', 'modules/terraform'], { cwd: ROOT, encoding: 'utf8' })
+    .split('\0')
+    .filter(Boolean);
   for (const file of tracked) {
     mkdirSync(dirname(join(dir, file)), { recursive: true });
     copyFileSync(join(ROOT, file), join(dir, file));
   }
-  const g = (args: string[]): string => execFileSync('git', ['-c', 'user.name=test', '-c', 'user.email=test@example.com', '-c', 'commit.gpgsign=false', ...args], { cwd: dir, encoding: 'utf8' });
+  const g = (args: string[]): string =>
+    execFileSync(
+      'git',
+      ['-c', 'user.name=test', '-c', 'user.email=test@example.com', '-c', 'commit.gpgsign=false', ...args],
+      { cwd: dir, encoding: 'utf8' },
+    );
   g(['init', '-q']);
   g(['add', '-A']);
   g(['commit', '-q', '-m', 'release']);
@@ -64,13 +78,22 @@ describeWhen(missing, 'the plain module sourced from a fresh Terraform root (by 
   /** init, validate, plan in `root`; returns the planned resource addresses inside the module. */
   function planRoot(root: string): string[] {
     writeMockCredentials(root);
-    for (const args of [['init', '-input=false', '-no-color'], ['validate', '-no-color'], ['plan', '-input=false', '-no-color', '-out=tfplan', ...IMAGE_VARS]]) {
+    for (const args of [
+      ['init', '-input=false', '-no-color'],
+      ['validate', '-no-color'],
+      ['plan', '-input=false', '-no-color', '-out=tfplan', ...IMAGE_VARS],
+    ]) {
       const res = runTerraform(terraform.bin!, cli, root, args);
-      if (res.code !== 0) throw new Error(`terraform ${args[0]} in ${root} failed (${res.code}):\n${res.stdout}\n${res.stderr}`);
+      if (res.code !== 0)
+        throw new Error(`terraform ${args[0]} in ${root} failed (${res.code}):\n${res.stdout}\n${res.stderr}`);
     }
-    const plan = JSON.parse(runTerraform(terraform.bin!, cli, root, ['show', '-json', 'tfplan']).stdout) as { resource_changes: { address: string }[] };
+    const plan = JSON.parse(runTerraform(terraform.bin!, cli, root, ['show', '-json', 'tfplan']).stdout) as {
+      resource_changes: { address: string }[];
+    };
     const prefix = 'module.image_resize_chain.';
-    return plan.resource_changes.filter((c) => c.address.startsWith(prefix)).map((c) => c.address.slice(prefix.length).replace(/\[\d+\]$/, ''));
+    return plan.resource_changes
+      .filter((c) => c.address.startsWith(prefix))
+      .map((c) => c.address.slice(prefix.length).replace(/\[\d+\]$/, ''));
   }
 
   /** The module's resources that every plan has: all but those whose `count` the variables choose. */
@@ -97,15 +120,24 @@ describeWhen(missing, 'the plain module sourced from a fresh Terraform root (by 
     expectModuleResources(planRoot(root));
   }, 240000);
 
-  test('a root sourcing the module from git at the release tag (git::…//modules/terraform/image-resize-chain?ref=v<version>) plans it offline', () => {
-    const repo = join(work, 'image-resize-chain');
-    gitCheckoutOfModules(repo);
-    const root = join(work, 'by-git');
-    mkdirSync(root);
-    writeFileSync(join(root, 'main.tf'), exampleWithSource(`git::file://${repo}//${MODULE_PATH}?ref=v${VERSION}`));
-    expectModuleResources(planRoot(root));
-    // Terraform fetched the module with git, at the tag.
-    const modules = JSON.parse(readFileSync(join(root, '.terraform', 'modules', 'modules.json'), 'utf8')) as { Modules: { Key: string; Source: string }[] };
-    expect(modules.Modules.find((m) => m.Key === 'image_resize_chain')?.Source).toBe(`git::file://${repo}//${MODULE_PATH}?ref=v${VERSION}`);
-  }, 240000);
+  test(
+    'a root sourcing the module from git at the release tag ' +
+      '(git::…//modules/terraform/image-resize-chain?ref=v<version>) plans it offline',
+    () => {
+      const repo = join(work, 'image-resize-chain');
+      gitCheckoutOfModules(repo);
+      const root = join(work, 'by-git');
+      mkdirSync(root);
+      writeFileSync(join(root, 'main.tf'), exampleWithSource(`git::file://${repo}//${MODULE_PATH}?ref=v${VERSION}`));
+      expectModuleResources(planRoot(root));
+      // Terraform fetched the module with git, at the tag.
+      const modules = JSON.parse(readFileSync(join(root, '.terraform', 'modules', 'modules.json'), 'utf8')) as {
+        Modules: { Key: string; Source: string }[];
+      };
+      expect(modules.Modules.find((m) => m.Key === 'image_resize_chain')?.Source).toBe(
+        `git::file://${repo}//${MODULE_PATH}?ref=v${VERSION}`,
+      );
+    },
+    240000,
+  );
 });

@@ -38,25 +38,38 @@ const FAILURE_QUEUE_RESOURCES = [
 ];
 
 const IMAGE_VARS = [
-  '-var', 'resize_image_uri=123456789012.dkr.ecr.eu-west-1.amazonaws.com/irc-resize:v1',
-  '-var', 'publish_image_uri=123456789012.dkr.ecr.eu-west-1.amazonaws.com/irc-publish:v1',
-  '-var', 'upload_image_uri=123456789012.dkr.ecr.eu-west-1.amazonaws.com/irc-upload:v1',
+  '-var',
+  'resize_image_uri=123456789012.dkr.ecr.eu-west-1.amazonaws.com/irc-resize:v1',
+  '-var',
+  'publish_image_uri=123456789012.dkr.ecr.eu-west-1.amazonaws.com/irc-publish:v1',
+  '-var',
+  'upload_image_uri=123456789012.dkr.ecr.eu-west-1.amazonaws.com/irc-upload:v1',
 ];
 
-const streamSource = (): TfJson => JSON.parse(renderPlainModules()[STREAM_SOURCE_FILE]!) as TfJson;
+const streamSource = (): TfJson => JSON.parse(renderPlainModules()[STREAM_SOURCE_FILE]) as TfJson;
 
 test('the submodule counts exactly the failure queue, its DLQ and their alarms, on on_failure_destination_arn', () => {
   const doc = streamSource();
   expect(countedResourceAddresses(doc).sort()).toEqual(FAILURE_QUEUE_RESOURCES);
   for (const address of FAILURE_QUEUE_RESOURCES) {
     const [type, name] = address.split('.') as [string, string];
-    expect({ address, count: doc.resource![type]![name]!.count }).toEqual({ address, count: '${var.on_failure_destination_arn == "" ? 1 : 0}' });
+    expect({ address, count: doc.resource![type][name].count }).toEqual({
+      address,
+      count: '${var.on_failure_destination_arn == "" ? 1 : 0}',
+    });
   }
   expect(doc.variable?.on_failure_destination_arn).toMatchObject({ type: 'string', default: '', nullable: false });
   // One send grant, whose action and resource follow the chosen destination.
-  const policy = Object.values(doc.resource?.aws_iam_role_policy ?? {})[0]!;
+  const policy = Object.values(doc.resource?.aws_iam_role_policy ?? {})[0];
   const sends = statementsOf(policy.policy).filter((s) => JSON.stringify(s).includes('stream_failure'));
-  expect(sends).toEqual([{ Sid: 'SendStreamFailures', Effect: 'Allow', Action: '${local.stream_failure_send_action}', Resource: '${local.stream_failure_destination_arn}' }]);
+  expect(sends).toEqual([
+    {
+      Sid: 'SendStreamFailures',
+      Effect: 'Allow',
+      Action: '${local.stream_failure_send_action}',
+      Resource: '${local.stream_failure_destination_arn}',
+    },
+  ]);
 });
 
 interface PlannedChange {
@@ -77,7 +90,8 @@ describeWhen(terraform.missing, 'offline terraform: on_failure_destination_arn o
 
   const tf = (cwd: string, args: string[]): string => {
     const run = runTerraform(terraform.bin!, cli, cwd, args);
-    if (run.code !== 0) throw new Error(`terraform ${args.join(' ')} failed (${run.code}):\n${run.stderr}\n${run.stdout.slice(-4000)}`);
+    if (run.code !== 0)
+      throw new Error(`terraform ${args.join(' ')} failed (${run.code}):\n${run.stderr}\n${run.stdout.slice(-4000)}`);
     return run.stdout;
   };
 
@@ -92,7 +106,8 @@ describeWhen(terraform.missing, 'offline terraform: on_failure_destination_arn o
     }
   }
 
-  const destinationOverride = (arn: string): string => `module "stream_source" {\n  on_failure_destination_arn = ${JSON.stringify(arn)}\n}\n`;
+  const destinationOverride = (arn: string): string =>
+    `module "stream_source" {\n  on_failure_destination_arn = ${JSON.stringify(arn)}\n}\n`;
 
   beforeAll(() => {
     work = mkdtempSync(join(tmpdir(), 'irc-tf-failure-'));
@@ -117,11 +132,14 @@ describeWhen(terraform.missing, 'offline terraform: on_failure_destination_arn o
       'output "stream_failure_destination_arn" {\n  value = module.stream_source.stream_failure_destination_arn\n}\n',
       'output "stream_failure_queue_url" {\n  value = module.stream_source.stream_failure_queue_url\n}\n',
     ].join('');
-    const { changes, summary, shown } = withFiles({ 'zz_test_override.tf': destinationOverride(arn), 'zz_test_outputs.tf': outputs }, () => {
-      const out = tf(example, ['plan', '-input=false', '-no-color', '-lock=false', '-out=tfplan', ...IMAGE_VARS]);
-      const plan = JSON.parse(tf(example, ['show', '-json', 'tfplan'])) as ShownPlan;
-      return { changes: plan.resource_changes, summary: /Plan: .*/.exec(out)?.[0] ?? '', shown: plan };
-    });
+    const { changes, summary, shown } = withFiles(
+      { 'zz_test_override.tf': destinationOverride(arn), 'zz_test_outputs.tf': outputs },
+      () => {
+        const out = tf(example, ['plan', '-input=false', '-no-color', '-lock=false', '-out=tfplan', ...IMAGE_VARS]);
+        const plan = JSON.parse(tf(example, ['show', '-json', 'tfplan'])) as ShownPlan;
+        return { changes: plan.resource_changes, summary: /Plan: .*/.exec(out)?.[0] ?? '', shown: plan };
+      },
+    );
     console.log(`examples/terraform-full, on_failure_destination_arn = ${arn}: ${summary}`);
 
     const created = changes.filter((c) => c.change.actions.includes('create')).map((c) => c.address);
@@ -136,7 +154,9 @@ describeWhen(terraform.missing, 'offline terraform: on_failure_destination_arn o
     // The counted resources fewer than the default plan of the example (88).
     expect(summary).toBe(`Plan: ${88 - FAILURE_QUEUE_RESOURCES.length} to add, 0 to change, 0 to destroy.`);
 
-    const mapping = changes.find((c) => c.address === 'module.stream_source.aws_lambda_event_source_mapping.stream_source_mapping')!;
+    const mapping = changes.find(
+      (c) => c.address === 'module.stream_source.aws_lambda_event_source_mapping.stream_source_mapping',
+    )!;
     expect(mapping.change.after?.destination_config).toEqual([{ on_failure: [{ destination_arn: arn }] }]);
     expect(shown.output_changes?.stream_failure_destination_arn).toMatchObject({ after: arn, after_unknown: false });
     expect(shown.output_changes?.stream_failure_queue_url).toMatchObject({ after: null, after_unknown: false });
@@ -150,12 +170,21 @@ describeWhen(terraform.missing, 'offline terraform: on_failure_destination_arn o
       {
         Sid: 'ReadUploadStream',
         Effect: 'Allow',
-        Action: ['kinesis:GetRecords', 'kinesis:GetShardIterator', 'kinesis:DescribeStream', 'kinesis:DescribeStreamSummary', 'kinesis:ListShards'],
+        Action: [
+          'kinesis:GetRecords',
+          'kinesis:GetShardIterator',
+          'kinesis:DescribeStream',
+          'kinesis:DescribeStreamSummary',
+          'kinesis:ListShards',
+        ],
         Resource: STREAM_ARN,
       },
       { Sid: 'ListKinesisStreams', Effect: 'Allow', Action: 'kinesis:ListStreams', Resource: '*' },
     ];
-    /** Run name, on_failure_destination_arn, the send action and resource the document must hold, the queue resources planned, the queue URL output. */
+    /**
+     * Run name, on_failure_destination_arn, the send action and resource the document must hold, the queue resources
+     * planned, the queue URL output.
+     */
     const CASES: Array<[string, string, string, string, number, string | null]> = [
       ['given_sqs_queue', QUEUE_ARN, 'sqs:SendMessage', QUEUE_ARN, 0, null],
       ['given_sns_topic', TOPIC_ARN, 'sns:Publish', TOPIC_ARN, 0, null],
@@ -164,7 +193,13 @@ describeWhen(terraform.missing, 'offline terraform: on_failure_destination_arn o
 
     /** A run block asserting the whole policy document, the queue count and the outputs. */
     const runBlock = ([name, given, action, resource, queues, url]: (typeof CASES)[number]): string => {
-      const expected = JSON.stringify({ Version: '2012-10-17', Statement: [{ Sid: 'SendStreamFailures', Effect: 'Allow', Action: action, Resource: resource }, ...READ_STATEMENTS] });
+      const expected = JSON.stringify({
+        Version: '2012-10-17',
+        Statement: [
+          { Sid: 'SendStreamFailures', Effect: 'Allow', Action: action, Resource: resource },
+          ...READ_STATEMENTS,
+        ],
+      });
       return `
 run "${name}" {
   command = plan
@@ -207,11 +242,14 @@ run "${name}" {
 `;
     };
 
-    test('grants exactly sqs:SendMessage or sns:Publish on exactly the destination (given queue, given topic, created queue)', () => {
-      const dir = join(work, 'stream-source-under-test');
-      mkdirSync(join(dir, 'tests'), { recursive: true });
-      cpSync(join(work, 'modules', 'terraform', 'image-resize-chain', STREAM_SOURCE_FILE), join(dir, 'main.tf.json'));
-      const file = `# Generated by test/module/terraform-stream-failure.test.ts
+    test(
+      'grants exactly sqs:SendMessage or sns:Publish on exactly ' +
+        'the destination (given queue, given topic, created queue)',
+      () => {
+        const dir = join(work, 'stream-source-under-test');
+        mkdirSync(join(dir, 'tests'), { recursive: true });
+        cpSync(join(work, 'modules', 'terraform', 'image-resize-chain', STREAM_SOURCE_FILE), join(dir, 'main.tf.json'));
+        const file = `# Generated by test/module/terraform-stream-failure.test.ts
 mock_provider "aws" {
   override_during = plan
 }
@@ -237,15 +275,16 @@ variables {
   alarm_actions            = ["arn:aws:sns:eu-west-1:123456789012:media-alarms"]
 }
 ${CASES.map(runBlock).join('')}`;
-      writeFileSync(join(dir, 'tests', 'failure_destination.tftest.hcl'), file);
-      tf(dir, ['init', '-input=false', '-no-color']);
-      const run = runTerraform(terraform.bin!, cli, dir, ['test', '-no-color']);
-      expect({ code: run.code, summary: /(Success|Failure)! .*/.exec(run.stdout)?.[0], stderr: run.stderr }).toEqual({
-        code: 0,
-        summary: `Success! ${CASES.length} passed, 0 failed.`,
-        stderr: '',
-      });
-    });
+        writeFileSync(join(dir, 'tests', 'failure_destination.tftest.hcl'), file);
+        tf(dir, ['init', '-input=false', '-no-color']);
+        const run = runTerraform(terraform.bin!, cli, dir, ['test', '-no-color']);
+        expect({ code: run.code, summary: /(Success|Failure)! .*/.exec(run.stdout)?.[0], stderr: run.stderr }).toEqual({
+          code: 0,
+          summary: `Success! ${CASES.length} passed, 0 failed.`,
+          stderr: '',
+        });
+      },
+    );
   });
 
   test.each([
@@ -253,9 +292,13 @@ ${CASES.map(runBlock).join('')}`;
     ['an S3 bucket ARN', 'arn:aws:s3:::stream-failures'],
     ['an ARN with a short account id', 'arn:aws:sqs:eu-west-1:21098765:shared-stream-failures'],
   ])('refuses %s at plan time (exit code 1, the message names the variable)', (_name, arn) => {
-    const run = withFiles({ 'zz_test_override.tf': destinationOverride(arn) }, () => runTerraform(terraform.bin!, cli, example, ['plan', '-input=false', '-no-color', '-lock=false', ...IMAGE_VARS]));
+    const run = withFiles({ 'zz_test_override.tf': destinationOverride(arn) }, () =>
+      runTerraform(terraform.bin!, cli, example, ['plan', '-input=false', '-no-color', '-lock=false', ...IMAGE_VARS]),
+    );
     expect(run.code).toBe(1);
     // Terraform wraps long messages: compare with line breaks folded into spaces.
-    expect(run.stderr.replace(/\s*\n[\s│]*/g, ' ')).toMatch(/on_failure_destination_arn must be "" \(create the failure queue\) or the ARN of an SQS queue or SNS topic/);
+    expect(run.stderr.replace(/\s*\n[\s│]*/g, ' ')).toMatch(
+      /on_failure_destination_arn must be "" \(create the failure queue\) or the ARN of an SQS queue or SNS topic/,
+    );
   });
 });

@@ -25,7 +25,8 @@ describeWhen(terraform.missing, 'offline terraform', () => {
   let cli: string;
   const tf = (cwd: string, args: string[]): string => {
     const run = runTerraform(terraform.bin!, cli, cwd, args);
-    if (run.code !== 0) throw new Error(`terraform ${args.join(' ')} failed (${run.code}):\n${run.stderr}\n${run.stdout.slice(-4000)}`);
+    if (run.code !== 0)
+      throw new Error(`terraform ${args.join(' ')} failed (${run.code}):\n${run.stderr}\n${run.stdout.slice(-4000)}`);
     return run.stdout;
   };
 
@@ -36,7 +37,9 @@ describeWhen(terraform.missing, 'offline terraform', () => {
     const plan = tf(dir, ['plan', '-input=false', '-no-color', '-lock=false', '-out=tfplan', ...planArgs]);
     const summary = /Plan: .*/.exec(plan)?.[0] ?? '';
     console.log(`${dir}: ${summary}`);
-    const shown = JSON.parse(tf(dir, ['show', '-json', 'tfplan'])) as { resource_changes: Array<{ address: string; change: { actions: string[] } }> };
+    const shown = JSON.parse(tf(dir, ['show', '-json', 'tfplan'])) as {
+      resource_changes: Array<{ address: string; change: { actions: string[] } }>;
+    };
     const created = shown.resource_changes.filter((c) => c.change.actions.includes('create')).map((c) => c.address);
     return { created, summary };
   }
@@ -68,23 +71,31 @@ describeWhen(terraform.missing, 'offline terraform', () => {
     expect(created.filter((a) => a.startsWith('terraform_data.'))).toHaveLength(2);
   });
 
-  test('a chain with provisioned concurrency on both stages validates and plans (version, alias, config, mapping on the alias)', () => {
-    const outdir = join(work, 'pc.out');
-    const app = new App({ outdir });
-    new ImageResizeChainStack(app, 'pc', { chain: { images: TEST_IMAGES, resize: { provisionedConcurrency: 2 }, publish: { provisionedConcurrency: 1 } } });
-    app.synth();
-    const stackDir = join(outdir, 'stacks', 'pc');
-    const doc = JSON.parse(readFileSync(join(stackDir, 'cdk.tf.json'), 'utf8')) as TfJson;
-    writeMockCredentials(stackDir);
-    const { created } = initValidatePlan(stackDir);
-    expect(created.sort()).toEqual(resourceAddresses(doc).sort());
-    expect(created).toEqual(expect.arrayContaining([
-      'aws_lambda_alias.chain_resize_alias',
-      'aws_lambda_alias.chain_publish_alias',
-      'aws_lambda_provisioned_concurrency_config.chain_resize_provisioned_concurrency',
-      'aws_lambda_provisioned_concurrency_config.chain_publish_provisioned_concurrency',
-    ]));
-  });
+  test(
+    'a chain with provisioned concurrency on both stages validates and plans (version, ' +
+      'alias, config, mapping on the alias)',
+    () => {
+      const outdir = join(work, 'pc.out');
+      const app = new App({ outdir });
+      new ImageResizeChainStack(app, 'pc', {
+        chain: { images: TEST_IMAGES, resize: { provisionedConcurrency: 2 }, publish: { provisionedConcurrency: 1 } },
+      });
+      app.synth();
+      const stackDir = join(outdir, 'stacks', 'pc');
+      const doc = JSON.parse(readFileSync(join(stackDir, 'cdk.tf.json'), 'utf8')) as TfJson;
+      writeMockCredentials(stackDir);
+      const { created } = initValidatePlan(stackDir);
+      expect(created.sort()).toEqual(resourceAddresses(doc).sort());
+      expect(created).toEqual(
+        expect.arrayContaining([
+          'aws_lambda_alias.chain_resize_alias',
+          'aws_lambda_alias.chain_publish_alias',
+          'aws_lambda_provisioned_concurrency_config.chain_resize_provisioned_concurrency',
+          'aws_lambda_provisioned_concurrency_config.chain_publish_provisioned_concurrency',
+        ]),
+      );
+    },
+  );
 
   test('examples/terraform plans with the plain module (rendered fresh from the construct)', () => {
     const moduleDir = join(work, 'modules', 'terraform', 'image-resize-chain');
@@ -95,10 +106,13 @@ describeWhen(terraform.missing, 'offline terraform', () => {
     cpSync(join(ROOT, 'examples', 'terraform', 'main.tf'), join(exampleDir, 'main.tf'));
     writeMockCredentials(exampleDir);
     const { created, summary } = initValidatePlan(exampleDir, [
-      '-var', 'resize_image_uri=123456789012.dkr.ecr.eu-west-1.amazonaws.com/irc-resize:v1',
-      '-var', 'publish_image_uri=123456789012.dkr.ecr.eu-west-1.amazonaws.com/irc-publish:v1',
+      '-var',
+      'resize_image_uri=123456789012.dkr.ecr.eu-west-1.amazonaws.com/irc-resize:v1',
+      '-var',
+      'publish_image_uri=123456789012.dkr.ecr.eu-west-1.amazonaws.com/irc-publish:v1',
     ]);
-    // Every module resource except the optional ones (count = 0: no webhook secret, no provisioned concurrency), plus the example's SNS topic.
+    // Every module resource except the optional ones (count = 0: no webhook secret, no provisioned concurrency), plus
+    // the example's SNS topic.
     const counted = countedResourceAddresses(JSON.parse(rendered) as TfJson);
     expect(counted.sort()).toEqual([
       'aws_iam_role_policy.chain_publish_secret_policy',
@@ -115,23 +129,38 @@ describeWhen(terraform.missing, 'offline terraform', () => {
     expect(summary).toBe(`Plan: ${expected.length} to add, 0 to change, 0 to destroy.`);
   });
 
-  test('examples/terraform plans with its own terraform.tfvars.example (the tags name the architecture main.tf deploys)', () => {
-    const exampleDir = join(work, 'examples', 'terraform');
-    cpSync(join(ROOT, 'examples', 'terraform', 'terraform.tfvars.example'), join(exampleDir, 'example.tfvars'));
-    try {
-      const run = runTerraform(terraform.bin!, cli, exampleDir, ['plan', '-input=false', '-no-color', '-lock=false', '-var-file=example.tfvars']);
-      expect({ code: run.code, stderr: run.stderr }).toEqual({ code: 0, stderr: '' });
-    } finally {
-      rmSync(join(exampleDir, 'example.tfvars'));
-    }
-  });
+  test(
+    'examples/terraform plans with its own terraform.tfvars.example ' +
+      '(the tags name the architecture main.tf deploys)',
+    () => {
+      const exampleDir = join(work, 'examples', 'terraform');
+      cpSync(join(ROOT, 'examples', 'terraform', 'terraform.tfvars.example'), join(exampleDir, 'example.tfvars'));
+      try {
+        const run = runTerraform(terraform.bin!, cli, exampleDir, [
+          'plan',
+          '-input=false',
+          '-no-color',
+          '-lock=false',
+          '-var-file=example.tfvars',
+        ]);
+        expect({ code: run.code, stderr: run.stderr }).toEqual({ code: 0, stderr: '' });
+      } finally {
+        rmSync(join(exampleDir, 'example.tfvars'));
+      }
+    },
+  );
 
   test('the plain module refuses at plan an image whose <arch>-<hash> tag names the other architecture', () => {
     const exampleDir = join(work, 'examples', 'terraform');
     const run = runTerraform(terraform.bin!, cli, exampleDir, [
-      'plan', '-input=false', '-no-color', '-lock=false',
-      '-var', 'resize_image_uri=123456789012.dkr.ecr.eu-west-1.amazonaws.com/irc-resize:x86_64-0123456789abcdef',
-      '-var', 'publish_image_uri=123456789012.dkr.ecr.eu-west-1.amazonaws.com/irc-publish:arm64-0123456789abcdef',
+      'plan',
+      '-input=false',
+      '-no-color',
+      '-lock=false',
+      '-var',
+      'resize_image_uri=123456789012.dkr.ecr.eu-west-1.amazonaws.com/irc-resize:x86_64-0123456789abcdef',
+      '-var',
+      'publish_image_uri=123456789012.dkr.ecr.eu-west-1.amazonaws.com/irc-publish:arm64-0123456789abcdef',
     ]);
     expect(run.code).toBe(1);
     const stderr = run.stderr.replace(/\s*\n[\s│]*/g, ' ');
@@ -141,10 +170,21 @@ describeWhen(terraform.missing, 'offline terraform', () => {
 
   test('the plain module refuses bad variables at plan time (validation and preconditions)', () => {
     const exampleDir = join(work, 'examples', 'terraform');
-    const base = ['plan', '-input=false', '-no-color', '-lock=false', '-var', 'resize_image_uri=x', '-var', 'publish_image_uri=y'];
+    const base = [
+      'plan',
+      '-input=false',
+      '-no-color',
+      '-lock=false',
+      '-var',
+      'resize_image_uri=x',
+      '-var',
+      'publish_image_uri=y',
+    ];
     writeFileSync(
       join(exampleDir, 'zz_bad_override.tf'),
-      'module "image_resize_chain" {\n  variants_json = "[{\\"name\\":\\"Thumb\\",\\"width\\":320,\\"format\\":\\"webp\\"}]"\n  batch_size = 50\n  maximum_batching_window = 0\n}\n',
+      'module "image_resize_chain" {\n  variants_json = ' +
+        '"[{\\"name\\":\\"Thumb\\",\\"width\\":320,\\"format\\":\\"webp\\"}]"\n  batch_size ' +
+        '= 50\n  maximum_batching_window = 0\n}\n',
     );
     try {
       const run = runTerraform(terraform.bin!, cli, exampleDir, base);
@@ -153,7 +193,10 @@ describeWhen(terraform.missing, 'offline terraform', () => {
     } finally {
       rmSync(join(exampleDir, 'zz_bad_override.tf'));
     }
-    writeFileSync(join(exampleDir, 'zz_bad_override.tf'), 'module "image_resize_chain" {\n  uploads_expiration_days = 5\n}\n');
+    writeFileSync(
+      join(exampleDir, 'zz_bad_override.tf'),
+      'module "image_resize_chain" {\n  uploads_expiration_days = 5\n}\n',
+    );
     try {
       const run = runTerraform(terraform.bin!, cli, exampleDir, base);
       expect(run.code).not.toBe(0);
@@ -165,7 +208,10 @@ describeWhen(terraform.missing, 'offline terraform', () => {
   });
 });
 
-test.each(Object.entries(renderPlainModules()))('the committed plain module file %s is what `npm run synth:module` renders', (path, rendered) => {
-  const committed = readFileSync(join(PLAIN_MODULE_DIR, path), 'utf8');
-  expect(committed).toBe(rendered);
-});
+test.each(Object.entries(renderPlainModules()))(
+  'the committed plain module file %s is what `npm run synth:module` renders',
+  (path, rendered) => {
+    const committed = readFileSync(join(PLAIN_MODULE_DIR, path), 'utf8');
+    expect(committed).toBe(rendered);
+  },
+);

@@ -4,7 +4,10 @@ import { resourceNamed, resourcesOf, synthChain, TEST_IMAGES, type TfJson } from
 
 const UPLOAD_IMAGE = '123456789012.dkr.ecr.us-east-1.amazonaws.com/irc-upload:t1';
 
-function policyOf(doc: TfJson, fragment: string): { Statement: Array<{ Sid: string; Action: string[] | string; Resource: string[] | string }> } {
+function policyOf(
+  doc: TfJson,
+  fragment: string,
+): { Statement: Array<{ Sid: string; Action: string[] | string; Resource: string[] | string }> } {
   const policy = resourceNamed(doc, 'aws_iam_role_policy', fragment).policy as string;
   return JSON.parse(policy) as ReturnType<typeof policyOf>;
 }
@@ -18,23 +21,40 @@ describe('uploadApi prop', () => {
   });
 
   describe('on, without authorization', () => {
-    const doc = synthChain({ images: { ...TEST_IMAGES, upload: UPLOAD_IMAGE }, uploadApi: { corsAllowOrigins: ['https://app.example.com'], allowAnonymousUploads: true } });
+    const doc = synthChain({
+      images: { ...TEST_IMAGES, upload: UPLOAD_IMAGE },
+      uploadApi: { corsAllowOrigins: ['https://app.example.com'], allowAnonymousUploads: true },
+    });
 
     it('creates an HTTP API with CORS, POST /uploads, a $default stage with access logs', () => {
       const api = resourceNamed(doc, 'aws_apigatewayv2_api', 'upload');
-      expect(api).toMatchObject({ protocol_type: 'HTTP', cors_configuration: { allow_origins: ['https://app.example.com'], allow_methods: ['POST', 'OPTIONS'] } });
+      expect(api).toMatchObject({
+        protocol_type: 'HTTP',
+        cors_configuration: { allow_origins: ['https://app.example.com'], allow_methods: ['POST', 'OPTIONS'] },
+      });
       const route = resourceNamed(doc, 'aws_apigatewayv2_route', 'upload');
       expect(route).toMatchObject({ route_key: 'POST /uploads', authorization_type: 'NONE' });
       expect(route.target).toMatch(/^integrations\/\$\{aws_apigatewayv2_integration\./);
-      expect(resourceNamed(doc, 'aws_apigatewayv2_integration', 'upload')).toMatchObject({ integration_type: 'AWS_PROXY', payload_format_version: '2.0' });
-      const stage = resourceNamed(doc, 'aws_apigatewayv2_stage', 'upload') as { name: string; auto_deploy: boolean; access_log_settings: { destination_arn: string; format: string } };
+      expect(resourceNamed(doc, 'aws_apigatewayv2_integration', 'upload')).toMatchObject({
+        integration_type: 'AWS_PROXY',
+        payload_format_version: '2.0',
+      });
+      const stage = resourceNamed(doc, 'aws_apigatewayv2_stage', 'upload') as {
+        name: string;
+        auto_deploy: boolean;
+        access_log_settings: { destination_arn: string; format: string };
+      };
       expect(stage).toMatchObject({ name: '$default', auto_deploy: true });
       expect(stage.access_log_settings.destination_arn).toMatch(/aws_cloudwatch_log_group\..*access_logs.*\.arn/);
       expect(JSON.parse(stage.access_log_settings.format)).toHaveProperty('requestId', '$context.requestId');
     });
 
     it('runs the upload image with its settings in the environment', () => {
-      const fn = resourceNamed(doc, 'aws_lambda_function', 'upload') as { image_uri: string; function_name: string; environment: { variables: Record<string, string> } };
+      const fn = resourceNamed(doc, 'aws_lambda_function', 'upload') as {
+        image_uri: string;
+        function_name: string;
+        environment: { variables: Record<string, string> };
+      };
       expect(fn.image_uri).toBe(UPLOAD_IMAGE);
       expect(fn.function_name).toBe('image-resize-chain-upload');
       expect(fn.environment.variables).toMatchObject({
@@ -58,17 +78,32 @@ describe('uploadApi prop', () => {
     });
 
     it('lets only this API invoke the function', () => {
-      const permission = resourceNamed(doc, 'aws_lambda_permission', 'upload') as { principal: string; source_arn: string; action: string };
+      const permission = resourceNamed(doc, 'aws_lambda_permission', 'upload') as {
+        principal: string;
+        source_arn: string;
+        action: string;
+      };
       expect(permission.principal).toBe('apigateway.amazonaws.com');
       expect(permission.action).toBe('lambda:InvokeFunction');
       expect(permission.source_arn).toMatch(/^\$\{aws_apigatewayv2_api\..*\.execution_arn\}\/\*\/POST\/uploads$/);
     });
 
-    it('lets browsers on the allowed origins POST forms to the source bucket (S3 answers preflights from the bucket CORS configuration)', () => {
-      const cors = resourceNamed(doc, 'aws_s3_bucket_cors_configuration', 'upload');
-      expect(cors.bucket).toBe('${aws_s3_bucket.chain_source_bucket.bucket}');
-      expect(cors.cors_rule).toEqual([{ allowed_methods: ['POST'], allowed_origins: ['https://app.example.com'], expose_headers: ['ETag'], max_age_seconds: 3000 }]);
-    });
+    it(
+      'lets browsers on the allowed origins POST forms to the source ' +
+        'bucket (S3 answers preflights from the bucket CORS configuration)',
+      () => {
+        const cors = resourceNamed(doc, 'aws_s3_bucket_cors_configuration', 'upload');
+        expect(cors.bucket).toBe('${aws_s3_bucket.chain_source_bucket.bucket}');
+        expect(cors.cors_rule).toEqual([
+          {
+            allowed_methods: ['POST'],
+            allowed_origins: ['https://app.example.com'],
+            expose_headers: ['ETag'],
+            max_age_seconds: 3000,
+          },
+        ]);
+      },
+    );
 
     it('reserves 10 concurrent executions for the upload function by default', () => {
       expect(resourceNamed(doc, 'aws_lambda_function', 'upload').reserved_concurrent_executions).toBe(10);
@@ -89,15 +124,28 @@ describe('uploadApi prop', () => {
     expect(error).toBeInstanceOf(PipelineError);
     expect((error as PipelineError).subject.field).toBe('upload-api.authorization');
     expect((error as PipelineError).message).toMatch(/allowAnonymousUploads: true/);
-    expect(() => synthChain({ uploadApi: { imageUri: UPLOAD_IMAGE, allowAnonymousUploads: false } })).toThrow(/allowAnonymousUploads/);
+    expect(() => synthChain({ uploadApi: { imageUri: UPLOAD_IMAGE, allowAnonymousUploads: false } })).toThrow(
+      /allowAnonymousUploads/,
+    );
   });
 
   it('adds a JWT authorizer to the route', () => {
-    const doc = synthChain({ uploadApi: { imageUri: UPLOAD_IMAGE, authorization: { type: 'jwt', issuer: 'https://issuer.example.com/', audience: ['my-app'] } } });
+    const doc = synthChain({
+      uploadApi: {
+        imageUri: UPLOAD_IMAGE,
+        authorization: { type: 'jwt', issuer: 'https://issuer.example.com/', audience: ['my-app'] },
+      },
+    });
     const authorizer = resourceNamed(doc, 'aws_apigatewayv2_authorizer', 'upload');
-    expect(authorizer).toMatchObject({ authorizer_type: 'JWT', identity_sources: ['$request.header.Authorization'], jwt_configuration: { issuer: 'https://issuer.example.com/', audience: ['my-app'] } });
+    expect(authorizer).toMatchObject({
+      authorizer_type: 'JWT',
+      identity_sources: ['$request.header.Authorization'],
+      jwt_configuration: { issuer: 'https://issuer.example.com/', audience: ['my-app'] },
+    });
     expect(resourceNamed(doc, 'aws_apigatewayv2_route', 'upload')).toMatchObject({ authorization_type: 'JWT' });
-    expect(String(resourceNamed(doc, 'aws_apigatewayv2_route', 'upload').authorizer_id)).toMatch(/aws_apigatewayv2_authorizer/);
+    expect(String(resourceNamed(doc, 'aws_apigatewayv2_route', 'upload').authorizer_id)).toMatch(
+      /aws_apigatewayv2_authorizer/,
+    );
   });
 
   it('uses IAM authorization on request', () => {
@@ -117,7 +165,10 @@ describe('uploadApi prop', () => {
     [{ expiresSeconds: 7200 }, 'upload-api.expiresSeconds'],
     [{ allowedContentTypes: [] }, 'upload-api.allowedContentTypes'],
     [{ allowedContentTypes: ['JPEG'] }, 'upload-api.allowedContentTypes'],
-    [{ authorization: { type: 'jwt' as const, issuer: 'http://insecure', audience: ['a'] } }, 'upload-api.authorization.issuer'],
+    [
+      { authorization: { type: 'jwt' as const, issuer: 'http://insecure', audience: ['a'] } },
+      'upload-api.authorization.issuer',
+    ],
   ])('refuses %j at synth time', (uploadApi, field) => {
     let error: unknown;
     try {
@@ -134,32 +185,43 @@ describe('uploadApi prop', () => {
   });
 
   describe('keepWarm', () => {
-    const withKeepWarm = (keepWarm: object): TfJson => synthChain({ uploadApi: { imageUri: UPLOAD_IMAGE, allowAnonymousUploads: true, keepWarm } });
+    const withKeepWarm = (keepWarm: object): TfJson =>
+      synthChain({ uploadApi: { imageUri: UPLOAD_IMAGE, allowAnonymousUploads: true, keepWarm } });
 
     it('is off by default: no rule, no target, no EventBridge permission', () => {
       const doc = synthChain({ uploadApi: { imageUri: UPLOAD_IMAGE, allowAnonymousUploads: true } });
       expect(resourcesOf(doc, 'aws_cloudwatch_event_rule')).toEqual({});
       expect(resourcesOf(doc, 'aws_cloudwatch_event_target')).toEqual({});
-      expect(Object.values(resourcesOf(doc, 'aws_lambda_permission')).map((p) => p.principal)).not.toContain('events.amazonaws.com');
+      expect(Object.values(resourcesOf(doc, 'aws_lambda_permission')).map((p) => p.principal)).not.toContain(
+        'events.amazonaws.com',
+      );
     });
 
     it('pings the upload function every 5 minutes with the fixed input, allowed by that rule only', () => {
       const doc = withKeepWarm({});
       const rules = resourcesOf(doc, 'aws_cloudwatch_event_rule');
       expect(Object.keys(rules)).toHaveLength(1);
-      const [ruleName, rule] = Object.entries(rules)[0]!;
-      expect(rule).toMatchObject({ name: 'image-resize-chain-upload-keep-warm', schedule_expression: 'rate(5 minutes)' });
+      const [ruleName, rule] = Object.entries(rules)[0];
+      expect(rule).toMatchObject({
+        name: 'image-resize-chain-upload-keep-warm',
+        schedule_expression: 'rate(5 minutes)',
+      });
       expect(rule.event_bus_name).toBeUndefined(); // scheduled rules live on the default bus
 
       const targets = Object.values(resourcesOf(doc, 'aws_cloudwatch_event_target'));
       expect(targets).toHaveLength(1);
-      expect(targets[0]).toMatchObject({ rule: `\${aws_cloudwatch_event_rule.${ruleName}.name}`, retry_policy: { maximum_retry_attempts: 0 } });
-      expect(JSON.parse(targets[0]!.input as string)).toEqual({ source: 'resize-chain.keep-warm' });
-      expect(JSON.parse(targets[0]!.input as string)).toEqual(KEEP_WARM_PING);
+      expect(targets[0]).toMatchObject({
+        rule: `\${aws_cloudwatch_event_rule.${ruleName}.name}`,
+        retry_policy: { maximum_retry_attempts: 0 },
+      });
+      expect(JSON.parse(targets[0].input as string)).toEqual({ source: 'resize-chain.keep-warm' });
+      expect(JSON.parse(targets[0].input as string)).toEqual(KEEP_WARM_PING);
       const fnName = Object.keys(resourcesOf(doc, 'aws_lambda_function')).find((n) => n.includes('upload'));
-      expect(targets[0]!.arn).toBe(`\${aws_lambda_function.${fnName}.arn}`);
+      expect(targets[0].arn).toBe(`\${aws_lambda_function.${fnName}.arn}`);
 
-      const permissions = Object.values(resourcesOf(doc, 'aws_lambda_permission')).filter((p) => p.principal === 'events.amazonaws.com');
+      const permissions = Object.values(resourcesOf(doc, 'aws_lambda_permission')).filter(
+        (p) => p.principal === 'events.amazonaws.com',
+      );
       expect(permissions).toHaveLength(1);
       expect(permissions[0]).toMatchObject({
         action: 'lambda:InvokeFunction',
@@ -171,8 +233,14 @@ describe('uploadApi prop', () => {
     it('takes a cron schedule and several pings per tick, five targets per rule', () => {
       const doc = withKeepWarm({ rate: 'cron(0/5 8-18 ? * MON-FRI *)', concurrency: 7 });
       const rules = Object.entries(resourcesOf(doc, 'aws_cloudwatch_event_rule'));
-      expect(rules.map(([, r]) => r.schedule_expression)).toEqual(['cron(0/5 8-18 ? * MON-FRI *)', 'cron(0/5 8-18 ? * MON-FRI *)']);
-      expect(rules.map(([, r]) => r.name).sort()).toEqual(['image-resize-chain-upload-keep-warm', 'image-resize-chain-upload-keep-warm-2']);
+      expect(rules.map(([, r]) => r.schedule_expression)).toEqual([
+        'cron(0/5 8-18 ? * MON-FRI *)',
+        'cron(0/5 8-18 ? * MON-FRI *)',
+      ]);
+      expect(rules.map(([, r]) => r.name).sort()).toEqual([
+        'image-resize-chain-upload-keep-warm',
+        'image-resize-chain-upload-keep-warm-2',
+      ]);
       const targets = Object.values(resourcesOf(doc, 'aws_cloudwatch_event_target'));
       expect(targets).toHaveLength(7);
       const perRule = new Map<unknown, number>();
@@ -180,7 +248,9 @@ describe('uploadApi prop', () => {
       expect([...perRule.values()].sort()).toEqual([2, 5]);
       expect(new Set(targets.map((t) => t.target_id)).size).toBe(7);
       // One permission per rule, each scoped to its own rule's ARN.
-      const sources = Object.values(resourcesOf(doc, 'aws_lambda_permission')).filter((p) => p.principal === 'events.amazonaws.com').map((p) => p.source_arn);
+      const sources = Object.values(resourcesOf(doc, 'aws_lambda_permission'))
+        .filter((p) => p.principal === 'events.amazonaws.com')
+        .map((p) => p.source_arn);
       expect(sources.sort()).toEqual(rules.map(([name]) => `\${aws_cloudwatch_event_rule.${name}.arn}`).sort());
     });
 
@@ -208,7 +278,9 @@ describe('uploadApi prop', () => {
     });
 
     it.each(['rate(1 minute)', 'rate(2 hours)', 'rate(1 day)', 'cron(0 12 * * ? *)'])('accepts %s', (rate) => {
-      expect(resourceNamed(withKeepWarm({ rate }), 'aws_cloudwatch_event_rule', 'keep_warm').schedule_expression).toBe(rate);
+      expect(resourceNamed(withKeepWarm({ rate }), 'aws_cloudwatch_event_rule', 'keep_warm').schedule_expression).toBe(
+        rate,
+      );
     });
   });
 });

@@ -36,7 +36,13 @@ function extraCaFingerprints(): string[] {
   const pems = readFileSync(file, 'utf8').match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [];
   return pems
     .filter((p) => !publicRoots.has(p.replace(/\s+/g, '')))
-    .map((p) => p.split('\n').map((l) => l.trim()).filter((l) => l.length === 64)[2] ?? '')
+    .map(
+      (p) =>
+        p
+          .split('\n')
+          .map((l) => l.trim())
+          .filter((l) => l.length === 64)[2] ?? '',
+    )
     .filter(Boolean);
 }
 
@@ -70,20 +76,28 @@ describeWhen(DOCKER_MISSING, 'image layers hold no secret and no build CA', () =
     built = ensureImages(HANDLERS);
   }, 600_000);
 
-  it.each(HANDLERS)('%s: no private key, access key, npm token, CA variable, or extra CA certificate in any layer', (handler) => {
-    const layers = layersOf(built.images[handler] as string);
-    expect(layers.length).toBeGreaterThan(0);
-    const fingerprints = extraCaFingerprints();
-    const findings: string[] = [];
-    for (const layer of layers) {
-      const text = layer.data.toString('latin1');
-      for (const [what, pattern] of SECRET_PATTERNS) if (pattern.test(text)) findings.push(`${layer.name}: ${what}`);
-      for (const fp of fingerprints) if (text.includes(fp)) findings.push(`${layer.name}: extra CA certificate ${fp.slice(0, 16)}…`);
-      const files = filesOf(layer.data).filter((f) => /(^|\/)(\.npmrc|\.netrc|\.git-credentials|\.aws\/credentials|\.docker\/config\.json|build_ca[^/]*|run\/secrets\/.+)$/.test(f));
-      findings.push(...files.map((f) => `${layer.name}: file ${f}`));
-    }
-    expect(findings).toEqual([]);
-  });
+  it.each(HANDLERS)(
+    '%s: no private key, access key, npm token, CA variable, or extra CA certificate in any layer',
+    (handler) => {
+      const layers = layersOf(built.images[handler]);
+      expect(layers.length).toBeGreaterThan(0);
+      const fingerprints = extraCaFingerprints();
+      const findings: string[] = [];
+      for (const layer of layers) {
+        const text = layer.data.toString('latin1');
+        for (const [what, pattern] of SECRET_PATTERNS) if (pattern.test(text)) findings.push(`${layer.name}: ${what}`);
+        for (const fp of fingerprints)
+          if (text.includes(fp)) findings.push(`${layer.name}: extra CA certificate ${fp.slice(0, 16)}…`);
+        const files = filesOf(layer.data).filter((f) =>
+          /(^|\/)(\.npmrc|\.netrc|\.git-credentials|\.aws\/credentials|\.docker\/config\.json|build_ca[^/]*|run\/secrets\/.+)$/.test(
+            f,
+          ),
+        );
+        findings.push(...files.map((f) => `${layer.name}: file ${f}`));
+      }
+      expect(findings).toEqual([]);
+    },
+  );
 });
 
 describeWhen(DOCKER_MISSING, 'a running sandbox, started as --containers starts it', () => {
@@ -95,7 +109,7 @@ describeWhen(DOCKER_MISSING, 'a running sandbox, started as --containers starts 
     fn = await startLocalFunction({
       name: 'publish-security',
       handler: 'publish.handler',
-      launcher: containerLauncher({ image: built.images.publish as string }),
+      launcher: containerLauncher({ image: built.images.publish }),
       env: { OUTPUT_BUCKET: 'b', AWS_REGION: 'us-east-1' },
       logSink: (line) => {
         if (line.type === 'SANDBOX_START' && typeof line.container === 'string') containers.push(line.container);
@@ -109,20 +123,39 @@ describeWhen(DOCKER_MISSING, 'a running sandbox, started as --containers starts 
     await fn?.stop();
   });
 
-  const inspect = () => (JSON.parse(docker(['inspect', containers[0] as string]).stdout) as Array<{ Config: { User: string }; HostConfig: { ReadonlyRootfs: boolean; Tmpfs: Record<string, string>; Privileged: boolean } }>)[0]!;
-  const exec = (script: string) => docker(['exec', containers[0] as string, '/usr/local/bin/node', '-e', script], { allowFail: true });
+  const inspect = () =>
+    (
+      JSON.parse(docker(['inspect', containers[0]]).stdout) as Array<{
+        Config: { User: string };
+        HostConfig: { ReadonlyRootfs: boolean; Tmpfs: Record<string, string>; Privileged: boolean };
+      }>
+    )[0];
+  const exec = (script: string) =>
+    docker(['exec', containers[0], '/usr/local/bin/node', '-e', script], { allowFail: true });
 
   it('runs as a non-root user, unprivileged, with a read-only root and a /tmp tmpfs', () => {
     const info = inspect();
     expect(info.Config.User).not.toMatch(/^(|0|root)(:|$)/);
-    expect([info.HostConfig.ReadonlyRootfs, info.HostConfig.Privileged, Object.keys(info.HostConfig.Tmpfs ?? {})]).toEqual([true, false, ['/tmp']]);
+    expect([
+      info.HostConfig.ReadonlyRootfs,
+      info.HostConfig.Privileged,
+      Object.keys(info.HostConfig.Tmpfs ?? {}),
+    ]).toEqual([true, false, ['/tmp']]);
     expect(exec('process.stdout.write(String(process.getuid()))').stdout).not.toBe('0');
   });
 
   it('cannot write anywhere but /tmp', () => {
     const tryWrite = (path: string) =>
-      exec(`try { require('fs').writeFileSync(${JSON.stringify(path)}, 'x'); process.stdout.write('written') } catch (e) { process.stdout.write(e.code) }`).stdout;
-    expect({ root: tryWrite('/pwned'), task: tryWrite('/var/task/pwned.js'), etc: tryWrite('/etc/pwned'), tmp: tryWrite('/tmp/ok') }).toEqual({
+      exec(
+        `try { require('fs').writeFileSync(${JSON.stringify(path)}, 'x'); ` +
+          `process.stdout.write('written') } catch (e) { process.stdout.write(e.code) }`,
+      ).stdout;
+    expect({
+      root: tryWrite('/pwned'),
+      task: tryWrite('/var/task/pwned.js'),
+      etc: tryWrite('/etc/pwned'),
+      tmp: tryWrite('/tmp/ok'),
+    }).toEqual({
       root: expect.stringMatching(/EROFS|EACCES/),
       task: expect.stringMatching(/EROFS|EACCES/),
       etc: expect.stringMatching(/EROFS|EACCES/),

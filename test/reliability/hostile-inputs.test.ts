@@ -18,7 +18,16 @@ import { DEFAULT_VARIANTS, extensionFor } from '../../src/core/variants';
 import { toSqsEventRecord } from '../../src/local/cloud/lambda/event-source-mapping';
 import { startLocalFunction, type LocalFunction } from '../../src/local/cloud/lambda/function-host';
 import { buildHostileCorpus, emojiKeyCase, goodImages, P3_COLOUR, type CorpusCase } from '../helpers/hostile-corpus';
-import { EMPTY_QUEUE, functionEnvFor, HANDLERS_DIR, queueCounts, receiveAll, startTestCloud, type TestCloud, upload } from '../helpers/local-cloud';
+import {
+  EMPTY_QUEUE,
+  functionEnvFor,
+  HANDLERS_DIR,
+  queueCounts,
+  receiveAll,
+  startTestCloud,
+  type TestCloud,
+  upload,
+} from '../helpers/local-cloud';
 import { procMemory } from '../../bench/peak-memory';
 import { measure, sandboxPids } from './proc-memory';
 
@@ -50,14 +59,25 @@ function keyOf(message: Message): string {
 async function deliver(cases: readonly CorpusCase[]): Promise<Map<string, Message>> {
   for (const c of cases) {
     if (c.notificationOnly) {
-      const body = s3ObjectCreatedNotification({ bucket: cloud.resources.buckets.source, key: c.key, size: c.body.length, eTag: 'd41d8cd98f00b204e9800998ecf8427e', sequencer: '0000000000000000001' });
-      await cloud.sqs.send(new SendMessageCommand({ QueueUrl: cloud.resources.queues.ingest.url, MessageBody: JSON.stringify(body) }));
+      const body = s3ObjectCreatedNotification({
+        bucket: cloud.resources.buckets.source,
+        key: c.key,
+        size: c.body.length,
+        eTag: 'd41d8cd98f00b204e9800998ecf8427e',
+        sequencer: '0000000000000000001',
+      });
+      await cloud.sqs.send(
+        new SendMessageCommand({ QueueUrl: cloud.resources.queues.ingest.url, MessageBody: JSON.stringify(body) }),
+      );
     } else {
       await upload(cloud, c.key, c.body);
     }
   }
   await cloud.gateway.notificationsSettled();
-  const messages = await receiveAll(cloud, cloud.resources.queues.ingest.url, cases.length, { remove: true, timeoutMs: 30_000 });
+  const messages = await receiveAll(cloud, cloud.resources.queues.ingest.url, cases.length, {
+    remove: true,
+    timeoutMs: 30_000,
+  });
   const byKey = new Map(messages.map((m) => [keyOf(m), m]));
   expect([...byKey.keys()].sort()).toEqual(cases.map((c) => c.key).sort());
   return byKey;
@@ -69,8 +89,16 @@ function sqsEvent(messages: Message[]) {
 
 /** What the handler's own log says it did with a message ('resized', 'rejected:CODE', 'ignored', ...). */
 function loggedOutcome(message: Message | undefined): string {
-  const lines = handlerLines.filter((l) => l.messageId === message?.MessageId && typeof l.message === 'string' && l.message.startsWith('source '));
-  return lines.map((l) => (l.message === 'source rejected' ? `rejected:${String(l.code)}` : String(l.message).replace(/^source /, ''))).join(',') || 'none';
+  const lines = handlerLines.filter(
+    (l) => l.messageId === message?.MessageId && typeof l.message === 'string' && l.message.startsWith('source '),
+  );
+  return (
+    lines
+      .map((l) =>
+        l.message === 'source rejected' ? `rejected:${String(l.code)}` : String(l.message).replace(/^source /, ''),
+      )
+      .join(',') || 'none'
+  );
 }
 
 function expectedOutcome(c: CorpusCase): string {
@@ -97,10 +125,23 @@ async function checkVariants(c: CorpusCase): Promise<Buffer[]> {
   const outputs: Buffer[] = [];
   for (const v of DEFAULT_VARIANTS) {
     const data = await getObject(variantKey(c.key, v));
-    expect({ case: c.name, variant: v.name, present: data !== undefined }).toEqual({ case: c.name, variant: v.name, present: true });
+    expect({ case: c.name, variant: v.name, present: data !== undefined }).toEqual({
+      case: c.name,
+      variant: v.name,
+      present: true,
+    });
     const meta = await sharp(data).metadata();
     const scale = Math.min(1, v.width / width);
-    expect({ case: c.name, variant: v.name, width: meta.width, height: meta.height, format: meta.format, orientation: meta.orientation, icc: meta.icc === undefined, space: meta.space }).toEqual({
+    expect({
+      case: c.name,
+      variant: v.name,
+      width: meta.width,
+      height: meta.height,
+      format: meta.format,
+      orientation: meta.orientation,
+      icc: meta.icc === undefined,
+      space: meta.space,
+    }).toEqual({
       case: c.name,
       variant: v.name,
       width: Math.max(1, Math.round(width * scale)),
@@ -143,14 +184,19 @@ describe('each hostile case alone, through the real resize handler', () => {
   beforeAll(async () => {
     corpus = await buildHostileCorpus('uploads/alone/');
     const [warm] = await goodImages(1, 'uploads/alone/warm/');
-    const messages = await deliver([...corpus, warm as CorpusCase]);
+    const messages = await deliver([...corpus, warm]);
     // The first event loads sharp and the SDK clients: keep that out of the per-case figures.
-    const warmUp = await resize.invoke(sqsEvent([messages.get((warm as CorpusCase).key) as Message]));
+    const warmUp = await resize.invoke(sqsEvent([messages.get(warm.key) as Message]));
     expect(warmUp).toMatchObject({ ok: true, payload: { batchItemFailures: [] } });
-    const pid = platform.pids[0] as number;
+    const pid = platform.pids[0];
     for (const c of corpus) {
-      const { result, wallMs, peakRssMb } = await measure(pid, () => resize.invoke(sqsEvent([messages.get(c.key) as Message])));
-      expect({ case: c.name, result }).toMatchObject({ case: c.name, result: { ok: true, payload: { batchItemFailures: [] } } });
+      const { result, wallMs, peakRssMb } = await measure(pid, () =>
+        resize.invoke(sqsEvent([messages.get(c.key) as Message])),
+      );
+      expect({ case: c.name, result }).toMatchObject({
+        case: c.name,
+        result: { ok: true, payload: { batchItemFailures: [] } },
+      });
       rows.push({ name: c.name, outcome: loggedOutcome(messages.get(c.key)), wallMs, peakRssMb });
     }
     const table = [
@@ -177,14 +223,26 @@ describe('each hostile case alone, through the real resize handler', () => {
   it('sends exactly one rejection per rejected case, with its code, and one event per resized case', async () => {
     const rejected = corpus.filter((c) => c.expect.outcome === 'rejected');
     const resized = corpus.filter((c) => c.expect.outcome === 'resized');
-    const rejections = (await receiveAll(cloud, cloud.resources.queues.rejected.url, rejected.length, { remove: true })).map((m) => JSON.parse(m.Body ?? '') as ImageRejectedEvent);
+    const rejections = (
+      await receiveAll(cloud, cloud.resources.queues.rejected.url, rejected.length, { remove: true })
+    ).map((m) => JSON.parse(m.Body ?? '') as ImageRejectedEvent);
     // A key refused before it was read is named as S3 encoded it, noncharacters shown as U+FFFD.
     const named = (key: string) => key.replace(/[\uFFFE\uFFFF]/g, '\uFFFD');
-    expect(rejections.map((r) => [r.source.key, r.code]).sort()).toEqual(rejected.map((c) => [named(c.key), c.expect.outcome === 'rejected' ? c.expect.code : '']).sort());
-    const events = (await receiveAll(cloud, cloud.resources.queues.resized.url, resized.length + 1, { remove: true })).map((m) => JSON.parse(m.Body ?? '') as ImageResizedEvent);
+    expect(rejections.map((r) => [r.source.key, r.code]).sort()).toEqual(
+      rejected.map((c) => [named(c.key), c.expect.outcome === 'rejected' ? c.expect.code : '']).sort(),
+    );
+    const events = (
+      await receiveAll(cloud, cloud.resources.queues.resized.url, resized.length + 1, { remove: true })
+    ).map((m) => JSON.parse(m.Body ?? '') as ImageResizedEvent);
     for (const c of resized) {
       const e = events.find((x) => x.source.key === c.key);
-      expect({ case: c.name, source: e?.source }).toMatchObject({ case: c.name, source: c.expect.outcome === 'resized' ? { width: c.expect.width, height: c.expect.height, format: c.expect.format } : {} });
+      expect({ case: c.name, source: e?.source }).toMatchObject({
+        case: c.name,
+        source:
+          c.expect.outcome === 'resized'
+            ? { width: c.expect.width, height: c.expect.height, format: c.expect.format }
+            : {},
+      });
     }
     // Every case's invocation is over: no rejection beyond those received can still come.
     expect(await queueCounts(cloud, cloud.resources.queues.rejected.url)).toEqual(EMPTY_QUEUE);
@@ -196,12 +254,14 @@ describe('each hostile case alone, through the real resize handler', () => {
 
   it('converts the Display P3 source to sRGB instead of copying its numbers', async () => {
     const c = corpus.find((x) => x.name === 'icc-display-p3') as CorpusCase;
-    const stored = await sharp(c.body, { ignoreIcc: true } as SharpOptions).raw().toBuffer();
+    const stored = await sharp(c.body, { ignoreIcc: true } as SharpOptions)
+      .raw()
+      .toBuffer();
     // The file's numbers are far from the colour drawn; the output must be the colour drawn.
-    expect(Math.max(...P3_COLOUR.map((v, i) => Math.abs(v - (stored[i] as number))))).toBeGreaterThan(30);
+    expect(Math.max(...P3_COLOUR.map((v, i) => Math.abs(v - stored[i])))).toBeGreaterThan(30);
     for (const data of await checkVariants(c)) {
       const pixel = await sharp(data).raw().toBuffer();
-      expect(P3_COLOUR.map((v, i) => Math.abs(v - (pixel[i] as number)) <= 6)).toEqual([true, true, true]);
+      expect(P3_COLOUR.map((v, i) => Math.abs(v - pixel[i]) <= 6)).toEqual([true, true, true]);
     }
   });
 
@@ -215,7 +275,10 @@ describe('each hostile case alone, through the real resize handler', () => {
 
   it('writes nothing for rejected cases, the folder marker, or a key outside the uploads folder', async () => {
     for (const c of corpus.filter((x) => x.expect.outcome !== 'resized')) {
-      expect({ case: c.name, thumb: await getObject(variantKey(c.key, DEFAULT_VARIANTS[0] as (typeof DEFAULT_VARIANTS)[number])) }).toEqual({ case: c.name, thumb: undefined });
+      expect({
+        case: c.name,
+        thumb: await getObject(variantKey(c.key, DEFAULT_VARIANTS[0])),
+      }).toEqual({ case: c.name, thumb: undefined });
     }
     // '../../etc/passwd.jpg' must not have produced outputs under any normalised path either.
     expect(await getObject(`${OUTPUT_PREFIX}etc/passwd/thumb.webp`)).toBeUndefined();
@@ -252,12 +315,15 @@ describe('hostile cases mixed into batches of good images', () => {
   });
 
   it('gives every good neighbour its full set of variants', async () => {
-    for (const g of goods) expect({ key: g.key, outcome: loggedOutcome(messages.get(g.key)) }).toEqual({ key: g.key, outcome: 'resized' });
+    for (const g of goods)
+      expect({ key: g.key, outcome: loggedOutcome(messages.get(g.key)) }).toEqual({ key: g.key, outcome: 'resized' });
     for (const g of goods) await checkVariants(g);
   });
 
   it('gives every hostile case the same outcome as alone', () => {
-    expect(corpus.map((c) => [c.name, loggedOutcome(messages.get(c.key))])).toEqual(corpus.map((c) => [c.name, expectedOutcome(c)]));
+    expect(corpus.map((c) => [c.name, loggedOutcome(messages.get(c.key))])).toEqual(
+      corpus.map((c) => [c.name, expectedOutcome(c)]),
+    );
     expect(resize.stats()).toMatchObject({ errors: 0, restarts: 0 });
   });
 });

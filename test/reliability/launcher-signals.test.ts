@@ -64,16 +64,31 @@ interface Launched {
 
 /** Starts `command`; `ownGroup`: as a terminal's foreground job, leading its own process group. */
 function launch(command: string, args: string[], ownGroup = false): Launched {
-  const child = spawn(command, args, { cwd: ROOT, detached: ownGroup, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, npm_config_yes: 'true', npm_config_update_notifier: 'false' } });
+  const child = spawn(command, args, {
+    cwd: ROOT,
+    detached: ownGroup,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, npm_config_yes: 'true', npm_config_update_notifier: 'false' },
+  });
   const output: string[] = [];
-  child.stdout!.setEncoding('utf8').on('data', (c: string) => output.push(c));
-  child.stderr!.setEncoding('utf8').on('data', (c: string) => output.push(c));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+  child.stdout.setEncoding('utf8').on('data', (c: string) => output.push(c));
+  child.stderr.setEncoding('utf8').on('data', (c: string) => output.push(c));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.once('exit', (code, signal) => resolve({ code, signal })),
+  );
   return { child, output, exited };
 }
 
 /** `ready`: printed once it serves; `stopped`: what it says when it stops on `signal`. */
-const cases: Array<{ name: string; command: string; args: string[]; endpoint: RegExp; ready: RegExp; upload: boolean; stopped: (signal: string) => RegExp }> = [
+const cases: Array<{
+  name: string;
+  command: string;
+  args: string[];
+  endpoint: RegExp;
+  ready: RegExp;
+  upload: boolean;
+  stopped: (signal: string) => RegExp;
+}> = [
   {
     name: 'npx resize-chain up',
     command: 'npx',
@@ -105,36 +120,59 @@ const cases: Array<{ name: string; command: string; args: string[]; endpoint: Re
 ];
 
 describe.each(cases)('$name', ({ command, args, endpoint, ready, upload, stopped }) => {
-  it.each(['SIGTERM', 'SIGINT'] as const)('%s to the launcher PID leaves no process and no port', async (signal) => {
-    const launched = launch(command, args);
-    let tree: number[] = [];
-    try {
-      const url = await waitFor(`${command} to print its endpoint`, async () => endpoint.exec(launched.output.join(''))?.[1], 90_000);
-      await waitFor('the ready line', async () => (ready.test(launched.output.join('')) ? true : undefined), 30_000);
-      if (upload) {
-        // Sandboxes start with the first batch: have one running before the signal.
-        const s3 = new S3Client(localClientConfig(url));
-        await s3.send(new PutObjectCommand({ Bucket: 'image-resize-chain-src-local', Key: 'uploads/signal.jpg', Body: await synthesizeImage({ width: 64, height: 48, seed: 3, format: 'jpeg' }) }));
-        s3.destroy();
-        await waitFor('an invocation line', async () => (/ image-resize-chain-resize .* ok /.test(launched.output.join('')) ? true : undefined), 60_000);
+  it.each(['SIGTERM', 'SIGINT'] as const)(
+    '%s to the launcher PID leaves no process and no port',
+    async (signal) => {
+      const launched = launch(command, args);
+      let tree: number[] = [];
+      try {
+        const url = await waitFor(
+          `${command} to print its endpoint`,
+          async () => endpoint.exec(launched.output.join(''))?.[1],
+          90_000,
+        );
+        await waitFor('the ready line', async () => (ready.test(launched.output.join('')) ? true : undefined), 30_000);
+        if (upload) {
+          // Sandboxes start with the first batch: have one running before the signal.
+          const s3 = new S3Client(localClientConfig(url));
+          await s3.send(
+            new PutObjectCommand({
+              Bucket: 'image-resize-chain-src-local',
+              Key: 'uploads/signal.jpg',
+              Body: await synthesizeImage({ width: 64, height: 48, seed: 3, format: 'jpeg' }),
+            }),
+          );
+          s3.destroy();
+          await waitFor(
+            'an invocation line',
+            async () => (/ image-resize-chain-resize .* ok /.test(launched.output.join('')) ? true : undefined),
+            60_000,
+          );
+        }
+        tree = descendants(launched.child.pid!);
+        expect(tree.length).toBeGreaterThanOrEqual(3); // sh, node, (the up worker,) the stand-in, sandboxes
+        const port = Number(new URL(url).port);
+        expect(await listening(port)).toBe(true);
+
+        launched.child.kill(signal);
+
+        await launched.exited;
+        const left = await waitFor(
+          'every process of the tree to end',
+          async () => (tree.some(alive) ? undefined : []),
+          60_000,
+          250,
+        );
+        expect(left).toEqual([]);
+        expect(await listening(port)).toBe(false);
+        expect(launched.output.join('')).toMatch(stopped(signal));
+      } finally {
+        // Leave nothing running even when the test failed: these PIDs are this test's own tree.
+        for (const pid of [launched.child.pid!, ...tree]) if (alive(pid)) process.kill(pid, 'SIGKILL');
       }
-      tree = descendants(launched.child.pid!);
-      expect(tree.length).toBeGreaterThanOrEqual(3); // sh, node, (the up worker,) the stand-in, sandboxes
-      const port = Number(new URL(url).port);
-      expect(await listening(port)).toBe(true);
-
-      launched.child.kill(signal);
-
-      await launched.exited;
-      const left = await waitFor('every process of the tree to end', async () => (tree.some(alive) ? undefined : []), 60_000, 250);
-      expect(left).toEqual([]);
-      expect(await listening(port)).toBe(false);
-      expect(launched.output.join('')).toMatch(stopped(signal));
-    } finally {
-      // Leave nothing running even when the test failed: these PIDs are this test's own tree.
-      for (const pid of [launched.child.pid!, ...tree]) if (alive(pid)) process.kill(pid, 'SIGKILL');
-    }
-  }, 300_000); // above the sum of the waits, so `finally` runs even when one times out
+    },
+    300_000,
+  ); // above the sum of the waits, so `finally` runs even when one times out
 });
 
 describe('npx resize-chain up in a terminal', () => {
@@ -142,8 +180,16 @@ describe('npx resize-chain up in a terminal', () => {
     const launched = launch('npx', ['resize-chain', 'up', '--port', '0'], true);
     let tree: number[] = [];
     try {
-      const url = await waitFor('the endpoint', async () => /export AWS_ENDPOINT_URL=(http:\/\/127\.0\.0\.1:\d+)/.exec(launched.output.join(''))?.[1], 90_000);
-      await waitFor('the ready line', async () => (/^ready: /m.test(launched.output.join('')) ? true : undefined), 30_000);
+      const url = await waitFor(
+        'the endpoint',
+        async () => /export AWS_ENDPOINT_URL=(http:\/\/127\.0\.0\.1:\d+)/.exec(launched.output.join(''))?.[1],
+        90_000,
+      );
+      await waitFor(
+        'the ready line',
+        async () => (/^ready: /m.test(launched.output.join('')) ? true : undefined),
+        30_000,
+      );
       tree = descendants(launched.child.pid!);
       process.kill(-launched.child.pid!, 'SIGINT');
       await launched.exited;

@@ -27,7 +27,10 @@ async function incomplete(chain: LocalChain, eTags: Map<string, string>): Promis
   const output = chain.resources.buckets.output;
   const missing: string[] = [];
   for (const [key, eTag] of eTags) {
-    const keys = [manifestKey(key, chain.outputPrefix), ...DEFAULT_VARIANTS.map((v) => variantKey(key, chain.outputPrefix, v))];
+    const keys = [
+      manifestKey(key, chain.outputPrefix),
+      ...DEFAULT_VARIANTS.map((v) => variantKey(key, chain.outputPrefix, v)),
+    ];
     const heads = await Promise.all(keys.map((k) => exists(cloud, output, k)));
     if (!heads.every((h) => h?.metadata['source-etag'] === eTag)) missing.push(key);
   }
@@ -67,13 +70,22 @@ describe.each([
   it(`loses none of ${ROUNDS} x ${PER_ROUND} uploads`, async () => {
     const c = chain!;
     const cloud = { s3: c.s3, resources: c.resources } as TestCloud;
-    const bodies = await Promise.all(Array.from({ length: PER_ROUND }, (_, i) => synthesizeImage({ width: 200 + i * 8, height: 150, seed: 40 + i, format: 'jpeg' })));
+    const bodies = await Promise.all(
+      Array.from({ length: PER_ROUND }, (_, i) =>
+        synthesizeImage({ width: 200 + i * 8, height: 150, seed: 40 + i, format: 'jpeg' }),
+      ),
+    );
     const eTags = new Map<string, string>();
     for (let round = 0; round < ROUNDS; round++) {
       const keys = bodies.map((_, i) => `${c.uploadsPrefix}race/r${round}-${i}.jpg`);
-      const uploads = Promise.all(keys.map(async (key, i) => eTags.set(key, await upload(cloud, key, bodies[i]!))));
+      const uploads = Promise.all(keys.map(async (key, i) => eTags.set(key, await upload(cloud, key, bodies[i]))));
       // Disable once the mapping holds received messages (inside its batching window), while uploads may still arrive.
-      await waitFor('the ingest mapping holding received messages', async () => (c.mappings.ingest.idle() ? undefined : true), 30_000, 5);
+      await waitFor(
+        'the ingest mapping holding received messages',
+        async () => (c.mappings.ingest.idle() ? undefined : true),
+        30_000,
+        5,
+      );
       await c.mappings.ingest.setEnabled(false);
       await uploads;
       await c.mappings.ingest.setEnabled(true);

@@ -8,7 +8,11 @@ import { procMemory } from '../../bench/peak-memory';
  * Samples the RSS of `pid` every `everyMs` (default 5) while `work` runs; resolves with its result,
  * its wall time and the largest RSS seen (a lower bound of the true peak between samples).
  */
-export async function measure<T>(pid: number, work: () => Promise<T>, everyMs = 5): Promise<{ result: T; wallMs: number; peakRssMb: number }> {
+export async function measure<T>(
+  pid: number,
+  work: () => Promise<T>,
+  everyMs = 5,
+): Promise<{ result: T; wallMs: number; peakRssMb: number }> {
   let peak = procMemory(pid)?.rssMb ?? 0;
   const timer = setInterval(() => {
     const m = procMemory(pid);

@@ -2,7 +2,7 @@
 // webhook receiver on a real socket, and failures injected by the gateway between the two steps:
 // the manifest is written first and the webhook notified after it, so no receiver is ever told
 // about a source whose manifest does not exist, and a retry delivers under the same event id.
-import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { eventIdOf } from '../../src/core/publish-batch';
 import { imageResizedEvent } from '../../src/core/events';
@@ -31,7 +31,7 @@ beforeAll(async () => {
   receiver = createServer((req, res) => {
     req.resume();
     req.on('end', () => {
-      const eventId = String((req.headers as IncomingHttpHeaders)['x-resize-chain-event-id']);
+      const eventId = String(req.headers['x-resize-chain-event-id']);
       void exists(cloud, cloud.resources.buckets.output, manifestOf(eventId)).then((manifest) => {
         const status = answers.shift() ?? 204;
         deliveries.push({ eventId, manifestExisted: manifest !== undefined, status });
@@ -45,7 +45,11 @@ beforeAll(async () => {
     name: 'publish-order',
     handler: 'publish.handler',
     taskRoot: HANDLERS_DIR,
-    env: functionEnvFor(cloud, { WEBHOOK_URL: `http://127.0.0.1:${port}/hook`, WEBHOOK_SECRET: 'order-secret', WEBHOOK_ALLOW_HTTP: 'true' }),
+    env: functionEnvFor(cloud, {
+      WEBHOOK_URL: `http://127.0.0.1:${port}/hook`,
+      WEBHOOK_SECRET: 'order-secret',
+      WEBHOOK_ALLOW_HTTP: 'true',
+    }),
     logSink: () => undefined,
   });
 });
@@ -58,13 +62,33 @@ afterAll(async () => {
 
 function eventFor(name: string) {
   return imageResizedEvent(
-    { bucket: cloud.resources.buckets.source, key: `uploads/order/${name}.jpg`, eTag: `etag-${name}`, size: 10, width: 2, height: 1, format: 'jpeg' },
-    [{ name: 'thumb', bucket: cloud.resources.buckets.output, key: `v/uploads/order/${name}/thumb.webp`, width: 2, height: 1, format: 'webp', bytes: 5 }],
+    {
+      bucket: cloud.resources.buckets.source,
+      key: `uploads/order/${name}.jpg`,
+      eTag: `etag-${name}`,
+      size: 10,
+      width: 2,
+      height: 1,
+      format: 'jpeg',
+    },
+    [
+      {
+        name: 'thumb',
+        bucket: cloud.resources.buckets.output,
+        key: `v/uploads/order/${name}/thumb.webp`,
+        width: 2,
+        height: 1,
+        format: 'webp',
+        bytes: 5,
+      },
+    ],
     new Date(),
   );
 }
 
-async function publishTwice(name: string): Promise<{ first: unknown; second: unknown; eventId: string; manifest: string }> {
+async function publishTwice(
+  name: string,
+): Promise<{ first: unknown; second: unknown; eventId: string; manifest: string }> {
   const event = eventFor(name);
   const eventId = eventIdOf(event);
   const manifest = `v/uploads/order/${name}/manifest.json`;
@@ -95,7 +119,9 @@ describe('publish: manifest first, then the webhook', () => {
     expect(first).toMatchObject({ ok: true, payload: { batchItemFailures: [{ itemIdentifier: 'm-refused' }] } });
     expect(second).toMatchObject({ ok: true, payload: { batchItemFailures: [] } });
     expect(deliveries).toEqual([{ eventId, manifestExisted: true, status: 204 }]);
-    expect(await exists(cloud, cloud.resources.buckets.output, manifest)).toMatchObject({ metadata: { 'source-etag': 'etag-refused' } });
+    expect(await exists(cloud, cloud.resources.buckets.output, manifest)).toMatchObject({
+      metadata: { 'source-etag': 'etag-refused' },
+    });
   });
 
   it('a delivery that fails after the manifest is written is delivered again on retry, under the same event id', async () => {

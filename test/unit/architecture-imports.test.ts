@@ -22,7 +22,20 @@ const MAY_IMPORT: Readonly<Record<string, readonly string[]>> = {
  * Node built-ins src/core may not import: the heart is logic over bytes and events, and the edges
  * (files, processes, sockets) belong to the adapters and the local cloud.
  */
-const EDGE_BUILTINS = ['fs', 'fs/promises', 'child_process', 'net', 'http', 'https', 'http2', 'dgram', 'cluster', 'worker_threads', 'os', 'tls'];
+const EDGE_BUILTINS = [
+  'fs',
+  'fs/promises',
+  'child_process',
+  'net',
+  'http',
+  'https',
+  'http2',
+  'dgram',
+  'cluster',
+  'worker_threads',
+  'os',
+  'tls',
+];
 
 /**
  * The one exception: the pipeline hands a JPEG to libvips by file name to get the DCT scale sharp
@@ -54,7 +67,7 @@ const SERVICE_ENTRY_POINTS: Readonly<Record<string, readonly string[]>> = {
 /** A module specifier in a file: the import statement's target. */
 function specifiersOf(source: string): string[] {
   const pattern = /(?:\bfrom\s*|\bimport\s*\(\s*|\brequire\s*\(\s*|^\s*import\s+)'([^']+)'/gm;
-  return [...source.matchAll(pattern)].map((match) => match[1]!);
+  return [...source.matchAll(pattern)].map((match) => match[1]);
 }
 
 /** The src room of a repository path (`src/local/cloud/s3/x.ts` -> `local`), or undefined outside src/. */
@@ -88,16 +101,24 @@ function violationsOf(file: string, source: string): string[] {
       if (from && to && from !== to && from !== 'gateway') {
         const entry = posix.basename(target).replace(/(\.ts)?$/, '.ts');
         if (!(SERVICE_ENTRY_POINTS[to] ?? []).includes(entry)) {
-          found.push(`${file}: the ${from} service imports ${to}'s internals (${spec}); entry points of ${to}: ${(SERVICE_ENTRY_POINTS[to] ?? []).join(', ') || 'none'}`);
+          found.push(
+            `${file}: the ${from} service imports ${to}'s internals (${spec}); ` +
+              `entry points of ${to}: ${(SERVICE_ENTRY_POINTS[to] ?? []).join(', ') || 'none'}`,
+          );
         }
       }
     } else if (room === 'core') {
       const builtin = spec.replace(/^node:/, '');
       const isBuiltin = spec.startsWith('node:');
-      if (isBuiltin && EDGE_BUILTINS.includes(builtin) && !(CORE_EDGE_EXCEPTIONS[file] ?? []).includes(builtin.replace(/\/promises$/, ''))) {
+      if (
+        isBuiltin &&
+        EDGE_BUILTINS.includes(builtin) &&
+        !(CORE_EDGE_EXCEPTIONS[file] ?? []).includes(builtin.replace(/\/promises$/, ''))
+      ) {
         found.push(`${file}: src/core may not import the edge module ${spec}`);
       }
-      if (!isBuiltin && !CORE_PACKAGES.includes(spec)) found.push(`${file}: src/core may not import the package ${spec}`);
+      if (!isBuiltin && !CORE_PACKAGES.includes(spec))
+        found.push(`${file}: src/core may not import the package ${spec}`);
     }
   }
   return found;
@@ -137,8 +158,12 @@ describe('rooms and what may import what', () => {
     expect(violationsOf('src/core/x.ts', "import { createHash } from 'node:crypto';")).toEqual([]);
     expect(violationsOf('src/local/chain.ts', "import { handler } from '../handlers/resize';")).toHaveLength(1);
     expect(violationsOf('src/tools/x.ts', "const m = await import('../cli/cli');")).toHaveLength(1);
-    expect(violationsOf('src/local/cloud/kinesis/x.ts', "import { x } from '../lambda/event-source-mapping';")).toHaveLength(1);
-    expect(violationsOf('src/local/cloud/kinesis/x.ts', "import type { InvokeFn } from '../lambda/invoke-contract';")).toEqual([]);
+    expect(
+      violationsOf('src/local/cloud/kinesis/x.ts', "import { x } from '../lambda/event-source-mapping';"),
+    ).toHaveLength(1);
+    expect(
+      violationsOf('src/local/cloud/kinesis/x.ts', "import type { InvokeFn } from '../lambda/invoke-contract';"),
+    ).toEqual([]);
     expect(violationsOf('src/local/cloud/gateway/x.ts', "import { corsRules } from '../s3/s3-cors';")).toEqual([]);
   });
 });

@@ -80,10 +80,9 @@ describe('ssim', () => {
   });
 
   it('uses Rec. 601 luma and refuses mismatched or tiny inputs', () => {
-    expect(Array.from(luma({ data: new Uint8Array([255, 0, 0, 0, 255, 0]), width: 2, height: 1, channels: 3 }))).toEqual([
-      expect.closeTo(76.245, 3),
-      expect.closeTo(149.685, 3),
-    ]);
+    expect(
+      Array.from(luma({ data: new Uint8Array([255, 0, 0, 0, 255, 0]), width: 2, height: 1, channels: 3 })),
+    ).toEqual([expect.closeTo(76.245, 3), expect.closeTo(149.685, 3)]);
     expect(() => ssim(gradient(20, 20), gradient(21, 20))).toThrow(RangeError);
     expect(() => ssim(gradient(10, 10), gradient(10, 10))).toThrow(RangeError);
   });

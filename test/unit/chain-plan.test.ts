@@ -16,26 +16,60 @@ describe('planLocalChain', () => {
       rejectedQueue: 'image-resize-chain-rejected',
     });
     expect(plan).toMatchObject({ uploadsPrefix: 'uploads/', outputPrefix: '' });
-    expect(plan.resizeStage).toEqual({ concurrency: 2, timeoutSeconds: 30, memoryMb: 1024, batchSize: 10, maximumBatchingWindowSeconds: 0 });
+    expect(plan.resizeStage).toEqual({
+      concurrency: 2,
+      timeoutSeconds: 30,
+      memoryMb: 1024,
+      batchSize: 10,
+      maximumBatchingWindowSeconds: 0,
+    });
   });
 
   test('given names and stage settings win; the rest keep their defaults', () => {
-    const plan = planLocalChain({ namePrefix: 'shop', names: { output: 'thumbs' }, publish: { batchSize: 5, env: { A: '1' } }, handlersDir: 'h' });
-    expect(plan.names).toMatchObject({ sourceBucket: 'shop-src-local', outputBucket: 'thumbs', ingestQueue: 'shop-ingest' });
-    expect(plan.publishStage).toEqual({ concurrency: 2, timeoutSeconds: 30, memoryMb: 1024, batchSize: 5, maximumBatchingWindowSeconds: 0, env: { A: '1' } });
+    const plan = planLocalChain({
+      namePrefix: 'shop',
+      names: { output: 'thumbs' },
+      publish: { batchSize: 5, env: { A: '1' } },
+      handlersDir: 'h',
+    });
+    expect(plan.names).toMatchObject({
+      sourceBucket: 'shop-src-local',
+      outputBucket: 'thumbs',
+      ingestQueue: 'shop-ingest',
+    });
+    expect(plan.publishStage).toEqual({
+      concurrency: 2,
+      timeoutSeconds: 30,
+      memoryMb: 1024,
+      batchSize: 5,
+      maximumBatchingWindowSeconds: 0,
+      env: { A: '1' },
+    });
     expect(plan.handlersDir).toBe(join(process.cwd(), 'h'));
   });
 
   test("the queues' visibility timeout is 6 x the longest function timeout, as AWS advises, unless given", () => {
-    expect(planLocalChain({ resize: { timeoutSeconds: 40 }, publish: { timeoutSeconds: 10 } }).visibilityTimeoutSeconds).toBe(240);
-    expect(planLocalChain({ resize: { timeoutSeconds: 40 }, visibilityTimeoutSeconds: 90 }).visibilityTimeoutSeconds).toBe(90);
+    expect(
+      planLocalChain({ resize: { timeoutSeconds: 40 }, publish: { timeoutSeconds: 10 } }).visibilityTimeoutSeconds,
+    ).toBe(240);
+    expect(
+      planLocalChain({ resize: { timeoutSeconds: 40 }, visibilityTimeoutSeconds: 90 }).visibilityTimeoutSeconds,
+    ).toBe(90);
   });
 
   test.each([
     [{ namePrefix: 'Bad_Name' }, 'namePrefix', /"Bad_Name" is not 1\.\.24 of a-z/],
     [{ namePrefix: 'a'.repeat(25) }, 'namePrefix', /is not 1\.\.24/],
-    [{ names: { source: 'b', output: 'b' }, outputPrefix: 'uploads/thumbs/' }, 'outputPrefix', /would land under the watched prefix "uploads\/"/],
-    [{ resize: { timeoutSeconds: 3 }, publish: { timeoutSeconds: 1 }, visibilityTimeoutSeconds: 2 }, 'visibilityTimeoutSeconds', /Queue visibility timeout: 2 seconds is less than Function timeout: 3 seconds$/],
+    [
+      { names: { source: 'b', output: 'b' }, outputPrefix: 'uploads/thumbs/' },
+      'outputPrefix',
+      /would land under the watched prefix "uploads\/"/,
+    ],
+    [
+      { resize: { timeoutSeconds: 3 }, publish: { timeoutSeconds: 1 }, visibilityTimeoutSeconds: 2 },
+      'visibilityTimeoutSeconds',
+      /Queue visibility timeout: 2 seconds is less than Function timeout: 3 seconds$/,
+    ],
   ])('refuses %j naming the option', (opts, field, message) => {
     let caught: unknown;
     try {
@@ -44,17 +78,35 @@ describe('planLocalChain', () => {
       caught = err;
     }
     expect(isPipelineError(caught)).toBe(true);
-    expect(caught).toMatchObject({ code: 'INVALID_CONFIG', subject: { field }, message: expect.stringMatching(message) });
+    expect(caught).toMatchObject({
+      code: 'INVALID_CONFIG',
+      subject: { field },
+      message: expect.stringMatching(message),
+    });
   });
 });
 
 describe('streamSourceSettings', () => {
   test("the module's StreamSource defaults: bisect on, 3 retries, records never too old", () => {
-    expect(streamSourceSettings({})).toEqual({ shardCount: 1, batchSize: 100, bisectBatchOnFunctionError: true, maximumRetryAttempts: 3, maximumRecordAgeSeconds: -1, parallelizationFactor: 1, retryDelayMs: 50 });
+    expect(streamSourceSettings({})).toEqual({
+      shardCount: 1,
+      batchSize: 100,
+      bisectBatchOnFunctionError: true,
+      maximumRetryAttempts: 3,
+      maximumRecordAgeSeconds: -1,
+      parallelizationFactor: 1,
+      retryDelayMs: 50,
+    });
   });
 
   test('a given setting wins, an undefined one keeps the default, names are not settings', () => {
-    const settings = streamSourceSettings({ streamName: 's', failureQueueName: 'f', shardCount: 4, bisectBatchOnFunctionError: false, maximumRetryAttempts: undefined });
+    const settings = streamSourceSettings({
+      streamName: 's',
+      failureQueueName: 'f',
+      shardCount: 4,
+      bisectBatchOnFunctionError: false,
+      maximumRetryAttempts: undefined,
+    });
     expect(settings).toMatchObject({ shardCount: 4, bisectBatchOnFunctionError: false, maximumRetryAttempts: 3 });
     expect(Object.keys(settings)).not.toContain('streamName');
     expect(Object.keys(settings)).not.toContain('failureQueueName');
@@ -63,7 +115,13 @@ describe('streamSourceSettings', () => {
 
 describe('messagesHeld', () => {
   test('counts visible, in-flight and delayed messages; missing attributes are 0', () => {
-    expect(messagesHeld({ ApproximateNumberOfMessages: '2', ApproximateNumberOfMessagesNotVisible: '3', ApproximateNumberOfMessagesDelayed: '1' })).toBe(6);
+    expect(
+      messagesHeld({
+        ApproximateNumberOfMessages: '2',
+        ApproximateNumberOfMessagesNotVisible: '3',
+        ApproximateNumberOfMessagesDelayed: '1',
+      }),
+    ).toBe(6);
     expect(messagesHeld({ ApproximateNumberOfMessagesNotVisible: '1' })).toBe(1);
     expect(messagesHeld({})).toBe(0);
   });

@@ -20,14 +20,26 @@ describe.each(COMMAND_USAGES.map((c) => [c.name, c] as const))('resize-chain %s'
 });
 
 test('the synopsis marks required options, defaults and repeatable options as the table says', () => {
-  expect(synopsisOf(INVOKE_USAGE, [])).toBe('resize-chain invoke <handler> --event <file|-> [--image IMAGE] [--env K=V]... [--timeout 30]');
+  expect(synopsisOf(INVOKE_USAGE, [])).toBe(
+    'resize-chain invoke <handler> --event <file|-> [--image IMAGE] [--env K=V]... [--timeout 30]',
+  );
   expect(synopsisOf(START_USAGE, ['--ui'])).toMatch(/^resize-chain start --ui \[--port 0\]/);
   expect(synopsisOf(START_USAGE, ['x'])).toMatch(/^resize-chain start \[dir\] \[--out out\]/);
 });
 
 test('parses with the table: values typed per option, an undeclared option refused', () => {
-  const { values, positionals } = parseCommandArgs(UP_USAGE, ['--port', '5000', '--json', '--allow-origin', 'http://a', '--allow-origin', 'http://b']);
+  const { values, positionals } = parseCommandArgs(UP_USAGE, [
+    '--port',
+    '5000',
+    '--json',
+    '--allow-origin',
+    'http://a',
+    '--allow-origin',
+    'http://b',
+  ]);
   expect(values).toEqual({ port: '5000', json: true, 'allow-origin': ['http://a', 'http://b'] });
   expect(positionals).toEqual([]);
-  expect(() => parseCommandArgs(RESIZE_USAGE, ['--colour', 'red'])).toThrow(expect.objectContaining({ code: 'ERR_PARSE_ARGS_UNKNOWN_OPTION' }));
+  expect(() => parseCommandArgs(RESIZE_USAGE, ['--colour', 'red'])).toThrow(
+    expect.objectContaining({ code: 'ERR_PARSE_ARGS_UNKNOWN_OPTION' }),
+  );
 });

@@ -5,7 +5,12 @@ const base = { OUTPUT_BUCKET: 'out', RESIZED_QUEUE_URL: 'http://q/resized', REJE
 describe('resizeConfigFromEnv', () => {
   it('applies documented defaults', () => {
     const cfg = resizeConfigFromEnv(base);
-    expect(cfg).toMatchObject({ outputBucket: 'out', outputPrefix: '', concurrency: 2, cacheControl: 'public, max-age=86400' });
+    expect(cfg).toMatchObject({
+      outputBucket: 'out',
+      outputPrefix: '',
+      concurrency: 2,
+      cacheControl: 'public, max-age=86400',
+    });
     expect(cfg.variants.length).toBeGreaterThan(0);
   });
   it.each([
@@ -14,7 +19,9 @@ describe('resizeConfigFromEnv', () => {
     [{ OUTPUT_PREFIX: 'resized' }, 'OUTPUT_PREFIX: must end with "/"'],
     [{ VARIANTS: '[{"name":"x","width":-1,"format":"webp"}]' }, 'VARIANTS[0].width'],
   ])('refuses %j naming the variable', (override, fragment) => {
-    expect(() => resizeConfigFromEnv({ ...base, ...override })).toThrow(expect.objectContaining({ code: 'INVALID_CONFIG', message: expect.stringContaining(fragment) }));
+    expect(() => resizeConfigFromEnv({ ...base, ...override })).toThrow(
+      expect.objectContaining({ code: 'INVALID_CONFIG', message: expect.stringContaining(fragment) }),
+    );
   });
 });
 
@@ -23,12 +30,27 @@ describe('publishConfigFromEnv', () => {
     expect(publishConfigFromEnv({ OUTPUT_BUCKET: 'out' }).webhook).toBeUndefined();
   });
   it('requires https and a secret for webhooks', () => {
-    expect(() => publishConfigFromEnv({ OUTPUT_BUCKET: 'o', WEBHOOK_URL: 'http://x/hook', WEBHOOK_SECRET: 's' })).toThrow(/must use https/);
-    expect(() => publishConfigFromEnv({ OUTPUT_BUCKET: 'o', WEBHOOK_URL: 'https://x/hook' })).toThrow(/WEBHOOK_SECRET_ARN: or WEBHOOK_SECRET is required/);
-    expect(publishConfigFromEnv({ OUTPUT_BUCKET: 'o', WEBHOOK_URL: 'https://x/hook', WEBHOOK_SECRET_ARN: 'arn:aws:secretsmanager:eu-west-1:1:secret:s' }).webhook?.secretArn).toBe(
-      'arn:aws:secretsmanager:eu-west-1:1:secret:s',
+    expect(() =>
+      publishConfigFromEnv({ OUTPUT_BUCKET: 'o', WEBHOOK_URL: 'http://x/hook', WEBHOOK_SECRET: 's' }),
+    ).toThrow(/must use https/);
+    expect(() => publishConfigFromEnv({ OUTPUT_BUCKET: 'o', WEBHOOK_URL: 'https://x/hook' })).toThrow(
+      /WEBHOOK_SECRET_ARN: or WEBHOOK_SECRET is required/,
     );
-    expect(publishConfigFromEnv({ OUTPUT_BUCKET: 'o', WEBHOOK_URL: 'http://127.0.0.1:1/h', WEBHOOK_SECRET: 's', WEBHOOK_ALLOW_HTTP: 'true' }).webhook).toEqual({
+    expect(
+      publishConfigFromEnv({
+        OUTPUT_BUCKET: 'o',
+        WEBHOOK_URL: 'https://x/hook',
+        WEBHOOK_SECRET_ARN: 'arn:aws:secretsmanager:eu-west-1:1:secret:s',
+      }).webhook?.secretArn,
+    ).toBe('arn:aws:secretsmanager:eu-west-1:1:secret:s');
+    expect(
+      publishConfigFromEnv({
+        OUTPUT_BUCKET: 'o',
+        WEBHOOK_URL: 'http://127.0.0.1:1/h',
+        WEBHOOK_SECRET: 's',
+        WEBHOOK_ALLOW_HTTP: 'true',
+      }).webhook,
+    ).toEqual({
       url: 'http://127.0.0.1:1/h',
       timeoutMs: 5000,
       secretArn: undefined,

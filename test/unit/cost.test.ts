@@ -1,7 +1,16 @@
 /** The cost arithmetic (src/tools/cost.ts) on small inputs whose bill is worked out by hand below. */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { expectedBatchFill, monthlyCost, provisionedConcurrencyMonthlyUsd, resizeMsAt, SECONDS_PER_MONTH, sqsChunks, vcpusFor, type CostInputs } from '../../src/tools/cost';
+import {
+  expectedBatchFill,
+  monthlyCost,
+  provisionedConcurrencyMonthlyUsd,
+  resizeMsAt,
+  SECONDS_PER_MONTH,
+  sqsChunks,
+  vcpusFor,
+  type CostInputs,
+} from '../../src/tools/cost';
 import { US_EAST_1 } from '../../src/tools/prices';
 import { benchFiguresFrom, buildCostReport, messageSizes, storageUsd } from '../../src/cli/commands/cost';
 
@@ -54,7 +63,10 @@ describe('monthlyCost on 1,000 images', () => {
     expect(report.byService.sqs).toBeCloseTo(0.0006, 12);
     const put = ['s3.put.upload', 's3.put.variants', 's3.put.manifest'].reduce((s, id) => s + usdOf(report, id), 0);
     expect(put).toBeCloseTo(0.03, 12);
-    const get = ['s3.get.source', 's3.get.recheck', 's3.head.resize', 's3.head.publish'].reduce((s, id) => s + usdOf(report, id), 0);
+    const get = ['s3.get.source', 's3.get.recheck', 's3.head.resize', 's3.head.publish'].reduce(
+      (s, id) => s + usdOf(report, id),
+      0,
+    );
     expect(get).toBeCloseTo(0.0048, 12);
     expect(usdOf(report, 's3.storage.sources') + usdOf(report, 's3.storage.outputs')).toBeCloseTo(0.044921875, 12);
     expect(storageUsd(report)).toBeCloseTo(0.044921875, 12);
@@ -154,7 +166,12 @@ describe('bench figures and message sizes', () => {
       { name: 'thumb', width: 320, format: 'webp' },
       { name: 'fallback', width: 1600, format: 'jpeg' },
     ],
-    inputs: [{ id: '12mp-jpeg', impls: [{ id: 'ours', ms: { median: 100 }, cpuMs: { median: 150 }, bytes: { thumb: 1000, fallback: 9000 } }] }],
+    inputs: [
+      {
+        id: '12mp-jpeg',
+        impls: [{ id: 'ours', ms: { median: 100 }, cpuMs: { median: 150 }, bytes: { thumb: 1000, fallback: 9000 } }],
+      },
+    ],
     coldInit: { resize: { median: 500 } },
     chain: { warmInvokeMs: { median: 300 }, warmCoreMs: { median: 120 } },
   };
@@ -180,7 +197,7 @@ describe('bench figures and message sizes', () => {
     expect(benchFiguresFrom(committed, '12mp-jpeg', 'bench/results.json')).toBeDefined();
   });
 
-  test('messages built with the chain\'s builders are small: one SQS request each, ten per batch call', () => {
+  test("messages built with the chain's builders are small: one SQS request each, ten per batch call", () => {
     const sizes = messageSizes(benchFiguresFrom(doc, '12mp-jpeg', 'x')!.variantBytes, 4_000_000);
     expect(sizes.notification).toBeGreaterThan(500);
     expect(sizes.resizedEvent).toBeGreaterThan(300);

@@ -21,7 +21,13 @@ const BASE_ENV = {
   SOURCE_BUCKET: 'src',
 };
 
-const context = (requestId: string): Context => ({ awsRequestId: requestId, functionName: 'fn', invokedFunctionArn: 'arn:aws:lambda:us-east-1:000000000000:function:fn', memoryLimitInMB: '1024' }) as Context;
+const context = (requestId: string): Context =>
+  ({
+    awsRequestId: requestId,
+    functionName: 'fn',
+    invokedFunctionArn: 'arn:aws:lambda:us-east-1:000000000000:function:fn',
+    memoryLimitInMB: '1024',
+  }) as Context;
 
 let saved: NodeJS.ProcessEnv;
 let lines: Array<Record<string, unknown>>;
@@ -31,7 +37,8 @@ beforeEach(() => {
   lines = [];
   // The handlers write their JSON lines to stdout and stderr: kept for the assertions instead of printed.
   const keep = (chunk: string | Uint8Array): boolean => {
-    for (const line of String(chunk).split('\n').filter(Boolean)) lines.push(JSON.parse(line) as Record<string, unknown>);
+    for (const line of String(chunk).split('\n').filter(Boolean))
+      lines.push(JSON.parse(line) as Record<string, unknown>);
     return true;
   };
   jest.spyOn(process.stdout, 'write').mockImplementation(keep);
@@ -46,29 +53,69 @@ afterEach(() => {
 /** A fresh copy of the handler module (its cold start) under `env`, which stays set for the test. */
 function load(name: 'resize' | 'publish' | 'upload', env: Record<string, string | undefined> = {}): Handler {
   // Unset means absent: process.env would keep an undefined value as the string 'undefined'.
-  process.env = Object.fromEntries(Object.entries({ PATH: saved.PATH, ...BASE_ENV, ...env }).filter(([, value]) => value !== undefined));
-  // A fresh registry, as a new sandbox has: the handler and what it imports later (its clients are built once per process).
+  process.env = Object.fromEntries(
+    Object.entries({ PATH: saved.PATH, ...BASE_ENV, ...env }).filter(([, value]) => value !== undefined),
+  );
+  // A fresh registry, as a new sandbox has: the handler and what it imports later (its clients are built once per
+  // process).
   jest.resetModules();
   // eslint-disable-next-line @typescript-eslint/no-require-imports -- a fresh module per cold start needs require
   return (require(`../../src/handlers/${name}`) as { handler: Handler }).handler;
 }
 
 const logLine = (message: string) => lines.find((l) => l.message === message);
-const emfMetricNames = () => lines.filter((l) => l._aws).flatMap((l) => (l._aws as { CloudWatchMetrics: Array<{ Metrics: Array<{ Name: string }> }> }).CloudWatchMetrics.flatMap((d) => d.Metrics.map((m) => m.Name)));
+const emfMetricNames = () =>
+  lines
+    .filter((l) => l._aws)
+    .flatMap((l) =>
+      (l._aws as { CloudWatchMetrics: Array<{ Metrics: Array<{ Name: string }> }> }).CloudWatchMetrics.flatMap((d) =>
+        d.Metrics.map((m) => m.Name),
+      ),
+    );
 
 describe('resize handler', () => {
-  it('acknowledges an SQS batch holding only S3\'s test event, logs the batch and publishes its metrics with the cold start', async () => {
-    const handler = load('resize');
-    const event = { Records: [{ messageId: 'm1', body: JSON.stringify({ Service: 'Amazon S3', Event: 's3:TestEvent' }), eventSource: 'aws:sqs' }] };
-    expect(await handler(event, context('req-1'))).toEqual({ batchItemFailures: [] });
-    expect(logLine('batch done')).toMatchObject({ level: 'INFO', service: 'resize', function_request_id: 'req-1', cold_start: true, records: 1, testEvents: 1, batchItemFailures: 0 });
-    expect(emfMetricNames()).toContain('ColdStart');
-  });
+  it(
+    "acknowledges an SQS batch holding only S3's test event, " +
+      'logs the batch and publishes its metrics with the cold start',
+    async () => {
+      const handler = load('resize');
+      const event = {
+        Records: [
+          {
+            messageId: 'm1',
+            body: JSON.stringify({ Service: 'Amazon S3', Event: 's3:TestEvent' }),
+            eventSource: 'aws:sqs',
+          },
+        ],
+      };
+      expect(await handler(event, context('req-1'))).toEqual({ batchItemFailures: [] });
+      expect(logLine('batch done')).toMatchObject({
+        level: 'INFO',
+        service: 'resize',
+        function_request_id: 'req-1',
+        cold_start: true,
+        records: 1,
+        testEvents: 1,
+        batchItemFailures: 0,
+      });
+      expect(emfMetricNames()).toContain('ColdStart');
+    },
+  );
 
   it('takes a Kinesis batch: a folder marker is ignored, and nothing is reported failed', async () => {
     const handler = load('resize');
-    const data = Buffer.from(JSON.stringify({ bucket: 'src', key: 'uploads/folder/', size: 0, eTag: 'd41d8cd98f00b204e9800998ecf8427e' })).toString('base64');
-    const event = { Records: [{ eventSource: 'aws:kinesis', eventID: 'shardId-000000000000:49', kinesis: { data, sequenceNumber: '49', partitionKey: 'k' } }] };
+    const data = Buffer.from(
+      JSON.stringify({ bucket: 'src', key: 'uploads/folder/', size: 0, eTag: 'd41d8cd98f00b204e9800998ecf8427e' }),
+    ).toString('base64');
+    const event = {
+      Records: [
+        {
+          eventSource: 'aws:kinesis',
+          eventID: 'shardId-000000000000:49',
+          kinesis: { data, sequenceNumber: '49', partitionKey: 'k' },
+        },
+      ],
+    };
     expect(await handler(event, context('req-2'))).toEqual({ batchItemFailures: [] });
     expect(logLine('batch done')).toMatchObject({ records: 1, ignored: 1 });
   });
@@ -96,19 +143,33 @@ describe('upload handler', () => {
 
   it('answers the keep-warm ping with 200 and signs nothing', async () => {
     const handler = load('upload');
-    expect(answer(await handler({ source: 'resize-chain.keep-warm' }, context('w')))).toEqual({ status: 200, body: { warm: true } });
+    expect(answer(await handler({ source: 'resize-chain.keep-warm' }, context('w')))).toEqual({
+      status: 200,
+      body: { warm: true },
+    });
   });
 
   it('signs a POST for a good request (201), path-style to a local endpoint', async () => {
     const handler = load('upload', { AWS_ENDPOINT_URL_S3: 'http://127.0.0.1:4566' });
-    const { status, body } = answer(await handler(post({ filename: 'cat.jpg', contentType: 'image/jpeg', size: 1000 }), context('u1')));
+    const { status, body } = answer(
+      await handler(post({ filename: 'cat.jpg', contentType: 'image/jpeg', size: 1000 }), context('u1')),
+    );
     expect(status).toBe(201);
-    expect(body).toMatchObject({ url: 'http://127.0.0.1:4566/src', key: expect.stringMatching(/^uploads\/.+\/cat\.jpg$/), fields: expect.objectContaining({ 'X-Amz-Algorithm': 'AWS4-HMAC-SHA256' }) });
+    expect(body).toMatchObject({
+      url: 'http://127.0.0.1:4566/src',
+      key: expect.stringMatching(/^uploads\/.+\/cat\.jpg$/),
+      fields: expect.objectContaining({ 'X-Amz-Algorithm': 'AWS4-HMAC-SHA256' }),
+    });
   });
 
   it('refuses bad input with 400 naming the field, base64 bodies included', async () => {
     const handler = load('upload');
-    const event = { body: Buffer.from(JSON.stringify({ filename: 'cat.exe', contentType: 'application/x-msdownload', size: 10 })).toString('base64'), isBase64Encoded: true };
+    const event = {
+      body: Buffer.from(
+        JSON.stringify({ filename: 'cat.exe', contentType: 'application/x-msdownload', size: 10 }),
+      ).toString('base64'),
+      isBase64Encoded: true,
+    };
     const { status, body } = answer(await handler(event, context('u2')));
     expect(status).toBe(400);
     expect(body).toMatchObject({ error: { code: expect.any(String), field: 'contentType' } });
@@ -117,10 +178,15 @@ describe('upload handler', () => {
 
   it('answers 500 with a code, and logs why, when it has no credentials to sign with', async () => {
     const handler = load('upload', { AWS_ACCESS_KEY_ID: undefined, AWS_SECRET_ACCESS_KEY: undefined });
-    const { status, body } = answer(await handler(post({ filename: 'cat.jpg', contentType: 'image/jpeg', size: 1000 }), context('u4')));
+    const { status, body } = answer(
+      await handler(post({ filename: 'cat.jpg', contentType: 'image/jpeg', size: 1000 }), context('u4')),
+    );
     expect(status).toBe(500);
     expect(body).toEqual({ error: { code: expect.any(String), message: 'could not sign the upload' } });
-    expect(logLine('upload signing failed')).toMatchObject({ level: 'ERROR', error: expect.objectContaining({ code: expect.any(String) }) });
+    expect(logLine('upload signing failed')).toMatchObject({
+      level: 'ERROR',
+      error: expect.objectContaining({ code: expect.any(String) }),
+    });
   });
 });
 

@@ -6,7 +6,9 @@ import { asciiJson, chunkBatch } from '../../src/aws/sqs';
 
 describe('output keys', () => {
   it('are deterministic: prefix + source key without extension + variant name and extension', () => {
-    expect(variantKey('uploads/cat.photo.jpg', 'resized/', { name: 'thumb', format: 'webp' })).toBe('resized/uploads/cat.photo/thumb.webp');
+    expect(variantKey('uploads/cat.photo.jpg', 'resized/', { name: 'thumb', format: 'webp' })).toBe(
+      'resized/uploads/cat.photo/thumb.webp',
+    );
     expect(variantKey('uploads/a b.png', '', { name: 'fallback', format: 'jpeg' })).toBe('uploads/a b/fallback.jpg');
     expect(manifestKey('uploads/x.jpg', 'out/')).toBe('out/uploads/x/manifest.json');
   });
@@ -18,16 +20,35 @@ describe('output keys', () => {
   });
 
   it('detect configurations whose outputs would re-trigger the chain', () => {
-    expect(outputsWouldLoop({ sourceBucket: 'b', uploadsPrefix: 'uploads/', outputBucket: 'b', outputPrefix: 'uploads/resized/' })).toBe(true);
-    expect(outputsWouldLoop({ sourceBucket: 'b', uploadsPrefix: '', outputBucket: 'b', outputPrefix: 'resized/' })).toBe(true);
-    expect(outputsWouldLoop({ sourceBucket: 'b', uploadsPrefix: 'uploads/', outputBucket: 'b', outputPrefix: 'resized/' })).toBe(false);
+    expect(
+      outputsWouldLoop({
+        sourceBucket: 'b',
+        uploadsPrefix: 'uploads/',
+        outputBucket: 'b',
+        outputPrefix: 'uploads/resized/',
+      }),
+    ).toBe(true);
+    expect(
+      outputsWouldLoop({ sourceBucket: 'b', uploadsPrefix: '', outputBucket: 'b', outputPrefix: 'resized/' }),
+    ).toBe(true);
+    expect(
+      outputsWouldLoop({ sourceBucket: 'b', uploadsPrefix: 'uploads/', outputBucket: 'b', outputPrefix: 'resized/' }),
+    ).toBe(false);
     expect(outputsWouldLoop({ sourceBucket: 'a', uploadsPrefix: '', outputBucket: 'b', outputPrefix: '' })).toBe(false);
   });
 });
 
 describe('events', () => {
   const source = { bucket: 'src', key: 'uploads/a.jpg', eTag: 'e', size: 10, width: 4, height: 3, format: 'jpeg' };
-  const variant = { name: 'thumb', bucket: 'out', key: 'uploads/a/thumb.webp', width: 4, height: 3, format: 'webp' as const, bytes: 5 };
+  const variant = {
+    name: 'thumb',
+    bucket: 'out',
+    key: 'uploads/a/thumb.webp',
+    width: 4,
+    height: 3,
+    format: 'webp' as const,
+    bytes: 5,
+  };
 
   it('image.resized round-trips through its parser', () => {
     const ev = imageResizedEvent(source, [variant], new Date('2026-01-01T00:00:00Z'));
@@ -38,24 +59,49 @@ describe('events', () => {
   it.each([
     ['wrong type', { type: 'image.rejected', version: 1 }, 'type'],
     ['future version', { ...imageResizedEvent(source, [variant], new Date()), version: 2 }, 'version 2'],
-    ['variant without bytes', { ...imageResizedEvent(source, [{ ...variant, bytes: undefined as unknown as number }], new Date()) }, 'variants[0].bytes'],
+    [
+      'variant without bytes',
+      { ...imageResizedEvent(source, [{ ...variant, bytes: undefined as unknown as number }], new Date()) },
+      'variants[0].bytes',
+    ],
   ])('image.resized parser refuses %s naming the field', (_n, doc, fragment) => {
-    expect(() => parseImageResizedEvent(JSON.stringify(doc))).toThrow(expect.objectContaining({ code: 'INVALID_EVENT', message: expect.stringContaining(fragment) }));
+    expect(() => parseImageResizedEvent(JSON.stringify(doc))).toThrow(
+      expect.objectContaining({ code: 'INVALID_EVENT', message: expect.stringContaining(fragment) }),
+    );
   });
 
   it('image.rejected carries code and reason', () => {
-    const ev = imageRejectedEvent({ bucket: 'b', key: 'k', eTag: 'e' }, { code: 'CORRUPT', message: 'bad' }, new Date(0));
-    expect(ev).toEqual({ type: 'image.rejected', version: 1, source: { bucket: 'b', key: 'k', eTag: 'e' }, code: 'CORRUPT', message: 'bad', rejectedAt: '1970-01-01T00:00:00.000Z' });
+    const ev = imageRejectedEvent(
+      { bucket: 'b', key: 'k', eTag: 'e' },
+      { code: 'CORRUPT', message: 'bad' },
+      new Date(0),
+    );
+    expect(ev).toEqual({
+      type: 'image.rejected',
+      version: 1,
+      source: { bucket: 'b', key: 'k', eTag: 'e' },
+      code: 'CORRUPT',
+      message: 'bad',
+      rejectedAt: '1970-01-01T00:00:00.000Z',
+    });
   });
 });
 
 describe('error taxonomy', () => {
-  it.each(['NOT_AN_IMAGE', 'CORRUPT', 'TRUNCATED', 'TOO_MANY_PIXELS', 'TOO_LARGE', 'UNSUPPORTED_FORMAT', 'ANIMATED', 'INVALID_KEY', 'INVALID_EVENT'] as const)(
-    '%s is permanent',
-    (code) => expect(new PipelineError(code, 'x').permanent).toBe(true),
-  );
-  it.each(['S3_ERROR', 'SQS_ERROR', 'THROTTLED', 'TIMEOUT', 'WEBHOOK_ERROR', 'INTERNAL'] as const)('%s is transient', (code) =>
-    expect(new PipelineError(code, 'x').permanent).toBe(false),
+  it.each([
+    'NOT_AN_IMAGE',
+    'CORRUPT',
+    'TRUNCATED',
+    'TOO_MANY_PIXELS',
+    'TOO_LARGE',
+    'UNSUPPORTED_FORMAT',
+    'ANIMATED',
+    'INVALID_KEY',
+    'INVALID_EVENT',
+  ] as const)('%s is permanent', (code) => expect(new PipelineError(code, 'x').permanent).toBe(true));
+  it.each(['S3_ERROR', 'SQS_ERROR', 'THROTTLED', 'TIMEOUT', 'WEBHOOK_ERROR', 'INTERNAL'] as const)(
+    '%s is transient',
+    (code) => expect(new PipelineError(code, 'x').permanent).toBe(false),
   );
   it('unknown errors become transient INTERNAL errors keeping their subject', () => {
     const e = toPipelineError(new TypeError('boom'), { key: 'k' });

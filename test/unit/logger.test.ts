@@ -25,7 +25,10 @@ const context = (requestId: string): Context =>
 
 describe('createLogger', () => {
   it('writes one JSON object per line with the Powertools fields in their order, then the caller fields', () => {
-    const { lines, opts } = capture({ AWS_LAMBDA_INITIALIZATION_TYPE: 'on-demand', _X_AMZN_TRACE_ID: 'Root=1-abc-def;Parent=123;Sampled=1' });
+    const { lines, opts } = capture({
+      AWS_LAMBDA_INITIALIZATION_TYPE: 'on-demand',
+      _X_AMZN_TRACE_ID: 'Root=1-abc-def;Parent=123;Sampled=1',
+    });
     const logger = createLogger('resize', opts);
     logger.info('before any invocation', { a: 1 });
     logger.addContext(context('req-1'));
@@ -33,9 +36,16 @@ describe('createLogger', () => {
     logger.addContext(context('req-2'));
     logger.info('second');
     expect(lines.map((l) => l.raw)).toEqual([
-      '{"level":"INFO","message":"before any invocation","timestamp":"2026-11-28T12:00:00.000Z","service":"resize","xray_trace_id":"1-abc-def","a":1}',
-      '{"level":"INFO","message":"first","timestamp":"2026-11-28T12:00:00.000Z","service":"resize","cold_start":true,"function_arn":"arn:aws:lambda:us-east-1:123456789012:function:resize","function_memory_size":"1024","function_name":"resize","function_request_id":"req-1","xray_trace_id":"1-abc-def","messageId":"m1","nested":{"b":2}}',
-      '{"level":"INFO","message":"second","timestamp":"2026-11-28T12:00:00.000Z","service":"resize","cold_start":false,"function_arn":"arn:aws:lambda:us-east-1:123456789012:function:resize","function_memory_size":"1024","function_name":"resize","function_request_id":"req-2","xray_trace_id":"1-abc-def"}',
+      '{"level":"INFO","message":"before any ' +
+        'invocation","timestamp":"2026-11-28T12:00:00.000Z","service":"resize","xray_trace_id":"1-abc-def","a":1}',
+      '{"level":"INFO","message":"first","timestamp":"2026-11-28T12:00:00.000Z","service":"resize",' +
+        '"cold_start":true,"function_arn":"arn:aws:lambda:us-east-1:123456789012:function:resize",' +
+        '"function_memory_size":"1024","function_name":"resize","function_request_id":"req-1",' +
+        '"xray_trace_id":"1-abc-def","messageId":"m1","nested":{"b":2}}',
+      '{"level":"INFO","message":"second","timestamp":"2026-11-28T12:00:00.000Z","service":"resize",' +
+        '"cold_start":false,"function_arn":"arn:aws:lambda:us-east-1:123456789012:function:resize",' +
+        '"function_memory_size":"1024","function_name":"resize",' +
+        '"function_request_id":"req-2","xray_trace_id":"1-abc-def"}',
     ]);
   });
 
@@ -44,21 +54,32 @@ describe('createLogger', () => {
     const logger = createLogger('publish', opts);
     logger.addContext(context('req-1'));
     logger.info('x');
-    expect(lines[0]!.record).toMatchObject({ cold_start: false, function_request_id: 'req-1' });
-    expect(lines[0]!.record).not.toHaveProperty('xray_trace_id');
+    expect(lines[0].record).toMatchObject({ cold_start: false, function_request_id: 'req-1' });
+    expect(lines[0].record).not.toHaveProperty('xray_trace_id');
   });
 
   it('serialises errors with name, message, stack and a PipelineError code and subject, at any depth', () => {
     const { lines, opts } = capture();
     const logger = createLogger('resize', opts);
-    const err = new PipelineError('S3_ERROR', 'GetObject failed', { bucket: 'b', key: 'k' }, { cause: new Error('socket hang up') });
+    const err = new PipelineError(
+      'S3_ERROR',
+      'GetObject failed',
+      { bucket: 'b', key: 'k' },
+      { cause: new Error('socket hang up') },
+    );
     logger.error('failed', { error: err, list: [new TypeError('bad')] });
     logger.error('as second argument', new RangeError('out of range'));
-    const first = lines[0]!.record as { error: Record<string, unknown>; list: Array<Record<string, unknown>> };
-    expect(first.error).toMatchObject({ name: 'PipelineError', message: 'GetObject failed', code: 'S3_ERROR', subject: { bucket: 'b', key: 'k' }, cause: { name: 'Error', message: 'socket hang up' } });
+    const first = lines[0].record as { error: Record<string, unknown>; list: Array<Record<string, unknown>> };
+    expect(first.error).toMatchObject({
+      name: 'PipelineError',
+      message: 'GetObject failed',
+      code: 'S3_ERROR',
+      subject: { bucket: 'b', key: 'k' },
+      cause: { name: 'Error', message: 'socket hang up' },
+    });
     expect(first.error.stack).toEqual(expect.stringContaining('GetObject failed'));
     expect(first.list[0]).toMatchObject({ name: 'TypeError', message: 'bad' });
-    expect(lines[1]!.record).toMatchObject({ level: 'ERROR', error: { name: 'RangeError', message: 'out of range' } });
+    expect(lines[1].record).toMatchObject({ level: 'ERROR', error: { name: 'RangeError', message: 'out of range' } });
     expect(lines.map((l) => l.level)).toEqual(['ERROR', 'ERROR']);
   });
 
@@ -69,7 +90,11 @@ describe('createLogger', () => {
     const selfCaused = new Error('again', { cause: undefined });
     (selfCaused as { cause?: unknown }).cause = selfCaused;
     createLogger('resize', opts).info('odd values', { big: 10n, cyclic, error: selfCaused });
-    expect(lines[0]!.record).toMatchObject({ big: '10', cyclic: { name: 'loop', self: '[Circular]' }, error: { message: 'again', cause: '[Circular]' } });
+    expect(lines[0].record).toMatchObject({
+      big: '10',
+      cyclic: { name: 'loop', self: '[Circular]' },
+      error: { message: 'again', cause: '[Circular]' },
+    });
   });
 
   it('honours LOG_LEVEL, and the stricter AWS_LAMBDA_LOG_LEVEL', () => {
@@ -102,13 +127,16 @@ describe('createLogger', () => {
       ['WARN', expect.stringContaining('"verbose"')],
       ['INFO', 'after'],
     ]);
-    expect(lines[0]!.record).toMatchObject({ field: 'LOG_LEVEL' });
+    expect(lines[0].record).toMatchObject({ field: 'LOG_LEVEL' });
   });
 
-  it('logPort passes the core\'s level, message and fields through', () => {
+  it("logPort passes the core's level, message and fields through", () => {
     const { lines, opts } = capture();
     logPort(createLogger('resize', opts))('warn', 'source rejected', { code: 'CORRUPT' });
-    expect(lines[0]).toMatchObject({ level: 'WARN', record: { level: 'WARN', message: 'source rejected', code: 'CORRUPT' } });
+    expect(lines[0]).toMatchObject({
+      level: 'WARN',
+      record: { level: 'WARN', message: 'source rejected', code: 'CORRUPT' },
+    });
   });
 });
 
@@ -120,7 +148,10 @@ describe('createLogger', () => {
  * stack already carries); the clock and the stack text differ by nature.
  */
 describe('compatibility with Powertools Logger (@aws-lambda-powertools/logger, the real package)', () => {
-  const SANDBOX = { AWS_LAMBDA_INITIALIZATION_TYPE: 'on-demand', _X_AMZN_TRACE_ID: 'Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1' };
+  const SANDBOX = {
+    AWS_LAMBDA_INITIALIZATION_TYPE: 'on-demand',
+    _X_AMZN_TRACE_ID: 'Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1',
+  };
   let saved: NodeJS.ProcessEnv;
   beforeEach(() => {
     saved = process.env;
@@ -132,7 +163,11 @@ describe('compatibility with Powertools Logger (@aws-lambda-powertools/logger, t
   });
 
   /** The same session of calls, made on either logger. */
-  type Session = { addContext(c: Context): void; info(m: string, f: Record<string, unknown>): void; error(m: string, f: Record<string, unknown>): void };
+  type Session = {
+    addContext(c: Context): void;
+    info(m: string, f: Record<string, unknown>): void;
+    error(m: string, f: Record<string, unknown>): void;
+  };
   function session(logger: Session): void {
     logger.addContext(context('req-1'));
     logger.info('batch done', { records: 3, messageId: 'm1', nested: { bucket: 'b', key: 'uploads/a.jpg' } });
@@ -145,13 +180,18 @@ describe('compatibility with Powertools Logger (@aws-lambda-powertools/logger, t
   function powertoolsLines(): Array<Record<string, unknown>> {
     const out: Array<Record<string, unknown>> = [];
     const keep = (chunk: string | Uint8Array): boolean => {
-      for (const line of String(chunk).split('\n').filter(Boolean)) out.push(JSON.parse(line) as Record<string, unknown>);
+      for (const line of String(chunk).split('\n').filter(Boolean))
+        out.push(JSON.parse(line) as Record<string, unknown>);
       return true;
     };
     jest.spyOn(process.stdout, 'write').mockImplementation(keep);
     jest.spyOn(process.stderr, 'write').mockImplementation(keep);
     const powertools = new Logger({ serviceName: 'resize' });
-    session({ addContext: (c) => powertools.addContext(c), info: (m, f) => powertools.info(m, f), error: (m, f) => powertools.error(m, f) });
+    session({
+      addContext: (c) => powertools.addContext(c),
+      info: (m, f) => powertools.info(m, f),
+      error: (m, f) => powertools.error(m, f),
+    });
     jest.restoreAllMocks();
     return out;
   }
@@ -161,10 +201,25 @@ describe('compatibility with Powertools Logger (@aws-lambda-powertools/logger, t
     return Object.entries(record)
       .filter(([key]) => key !== 'sampling_rate')
       .map(([key, value]): [string, unknown] => {
-        if (key === 'timestamp') return [key, typeof value === 'string' && /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/.test(value) ? 'ISO 8601, ms, UTC' : value];
+        if (key === 'timestamp')
+          return [
+            key,
+            typeof value === 'string' && /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/.test(value)
+              ? 'ISO 8601, ms, UTC'
+              : value,
+          ];
         if (key === 'error' && value && typeof value === 'object') {
           const { location: _location, stack, ...rest } = value as Record<string, unknown>;
-          return [key, { ...rest, stack: typeof stack === 'string' && stack.startsWith(`${String(rest.name)}: ${String(rest.message)}\n`) ? 'a stack' : stack }];
+          return [
+            key,
+            {
+              ...rest,
+              stack:
+                typeof stack === 'string' && stack.startsWith(`${String(rest.name)}: ${String(rest.message)}\n`)
+                  ? 'a stack'
+                  : stack,
+            },
+          ];
         }
         return [key, value];
       });
@@ -178,8 +233,20 @@ describe('compatibility with Powertools Logger (@aws-lambda-powertools/logger, t
     expect(ours.lines.map((l) => comparable(l.record))).toEqual(theirs.map(comparable));
     expect(ours.lines.map((l) => l.level)).toEqual(['INFO', 'ERROR', 'INFO']);
     // The keys the README names, present in both.
-    for (const key of ['level', 'message', 'timestamp', 'service', 'cold_start', 'function_request_id', 'xray_trace_id']) {
-      expect({ key, ours: key in ours.lines[0]!.record, theirs: key in theirs[0]! }).toEqual({ key, ours: true, theirs: true });
+    for (const key of [
+      'level',
+      'message',
+      'timestamp',
+      'service',
+      'cold_start',
+      'function_request_id',
+      'xray_trace_id',
+    ]) {
+      expect({ key, ours: key in ours.lines[0].record, theirs: key in theirs[0] }).toEqual({
+        key,
+        ours: true,
+        theirs: true,
+      });
     }
   });
 });

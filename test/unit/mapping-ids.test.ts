@@ -29,7 +29,9 @@ describe('mappingIds', () => {
     const dir = join(work, 'damaged');
     mappingIds(dir)('arn:q', 'f');
     writeFileSync(join(dir, MAPPING_IDS_FILE), '{"arn:q f": "not-a-uuid"}');
-    expect(() => mappingIds(dir)).toThrow(expect.objectContaining({ code: 'INVALID_CONFIG', message: expect.stringContaining(MAPPING_IDS_FILE) }));
+    expect(() => mappingIds(dir)).toThrow(
+      expect.objectContaining({ code: 'INVALID_CONFIG', message: expect.stringContaining(MAPPING_IDS_FILE) }),
+    );
     expect(readFileSync(join(dir, MAPPING_IDS_FILE), 'utf8')).toBe('{"arn:q f": "not-a-uuid"}');
   });
 });

@@ -24,7 +24,11 @@ import {
 const subject = { bucket: 'uploads-bucket', key: 'uploads/cat photo.jpg' };
 
 /** Runs the pipeline expecting a PipelineError with `code` that carries the subject. */
-async function expectRejected(input: Buffer, code: ErrorCode, limits: ImageLimits = DEFAULT_LIMITS): Promise<PipelineError> {
+async function expectRejected(
+  input: Buffer,
+  code: ErrorCode,
+  limits: ImageLimits = DEFAULT_LIMITS,
+): Promise<PipelineError> {
   let caught: unknown;
   try {
     await resizeImage(input, DEFAULT_VARIANTS, limits, subject);
@@ -113,7 +117,8 @@ describe('resizeImage: geometry and formats', () => {
     const [variant] = (await resizeImage(input, spec, DEFAULT_LIMITS)).variants;
     expect([variant.width, variant.height]).toEqual([80, 120]);
     const { data, info } = await sharp(variant.data).raw().toBuffer({ resolveWithObject: true });
-    const pixel = (x: number, y: number) => Array.from(data.subarray((y * info.width + x) * info.channels, (y * info.width + x) * info.channels + 3));
+    const pixel = (x: number, y: number) =>
+      Array.from(data.subarray((y * info.width + x) * info.channels, (y * info.width + x) * info.channels + 3));
     const [rightR, , rightB] = pixel(78, 60);
     const [leftR, , leftB] = pixel(2, 60);
     expect(rightR).toBeGreaterThan(200);
@@ -172,7 +177,9 @@ describe('resizeImage: geometry and formats', () => {
     const rgb = await synthesizeImage({ width: 300, height: 200, seed: 17, format: 'jpeg' });
     const cmyk = await sharp(rgb).toColourspace('cmyk').jpeg().toBuffer();
     expect((await sharp(cmyk).metadata()).space).toBe('cmyk');
-    const [variant] = (await resizeImage(cmyk, parseVariantSpecs([{ name: 'a', width: 100, format: 'webp' }]), DEFAULT_LIMITS)).variants;
+    const [variant] = (
+      await resizeImage(cmyk, parseVariantSpecs([{ name: 'a', width: 100, format: 'webp' }]), DEFAULT_LIMITS)
+    ).variants;
     const meta = await outputMetadata(variant.data);
     expect([meta.space, meta.channels]).toEqual(['srgb', 3]);
   });
@@ -214,7 +221,9 @@ describe('resizeImage: rejected inputs carry a code and the subject', () => {
   it('TOO_LARGE above maxInputBytes, before looking at the content', async () => {
     const err = await expectRejected(jpeg, 'TOO_LARGE', { ...DEFAULT_LIMITS, maxInputBytes: jpeg.length - 1 });
     expect(err.message).toContain(`${jpeg.length} bytes`);
-    await expect(resizeImage(jpeg, DEFAULT_VARIANTS, { ...DEFAULT_LIMITS, maxInputBytes: jpeg.length })).resolves.toBeDefined();
+    await expect(
+      resizeImage(jpeg, DEFAULT_VARIANTS, { ...DEFAULT_LIMITS, maxInputBytes: jpeg.length }),
+    ).resolves.toBeDefined();
   });
 
   it('NOT_AN_IMAGE for plain text, HTML and HTML with inline SVG', async () => {
@@ -225,7 +234,9 @@ describe('resizeImage: rejected inputs carry a code and the subject', () => {
   });
 
   it('UNSUPPORTED_FORMAT for SVG (bare, with prolog) and gzip (SVGZ)', async () => {
-    expect((await expectRejected(SVG, 'UNSUPPORTED_FORMAT')).message).toMatch(/svg is not accepted; accepted: jpeg, png, webp, gif, avif, tiff/);
+    expect((await expectRejected(SVG, 'UNSUPPORTED_FORMAT')).message).toMatch(
+      /svg is not accepted; accepted: jpeg, png, webp, gif, avif, tiff/,
+    );
     await expectRejected(SVG_WITH_PROLOG, 'UNSUPPORTED_FORMAT');
     await expectRejected(Buffer.from([0x1f, 0x8b, 0x08, 0x00, 0x00, 0x00]), 'UNSUPPORTED_FORMAT');
   });
@@ -287,12 +298,22 @@ describe('resizeImage: rejected inputs carry a code and the subject', () => {
     await expectRejected(webp, 'ANIMATED');
     const allowed = { ...DEFAULT_LIMITS, allowAnimated: true };
     await expectRejected(webp, 'TOO_MANY_PIXELS', { ...allowed, maxInputPixels: 16 * 16 * 3 - 1 });
-    await expect(inspectImage(webp, { ...allowed, maxInputPixels: 16 * 16 * 3 })).resolves.toEqual({ width: 16, height: 16, format: 'webp' });
+    await expect(inspectImage(webp, { ...allowed, maxInputPixels: 16 * 16 * 3 })).resolves.toEqual({
+      width: 16,
+      height: 16,
+      format: 'webp',
+    });
   });
 
   it('inspectImage applies the same checks and subject', async () => {
-    await expect(inspectImage(SVG, DEFAULT_LIMITS, subject)).rejects.toMatchObject({ code: 'UNSUPPORTED_FORMAT', subject });
-    await expect(inspectImage(Buffer.alloc(0), DEFAULT_LIMITS, subject)).rejects.toMatchObject({ code: 'EMPTY', subject });
+    await expect(inspectImage(SVG, DEFAULT_LIMITS, subject)).rejects.toMatchObject({
+      code: 'UNSUPPORTED_FORMAT',
+      subject,
+    });
+    await expect(inspectImage(Buffer.alloc(0), DEFAULT_LIMITS, subject)).rejects.toMatchObject({
+      code: 'EMPTY',
+      subject,
+    });
   });
 
   it('INVALID_CONFIG for an empty variant list', async () => {
@@ -391,7 +412,10 @@ describe('JPEG DCT scaling (shrink-on-load sharp would skip)', () => {
       const scratch = path.join(os.tmpdir(), created[0]);
       expect(await fs.readdir(scratch)).toEqual([]);
 
-      const reference = await sharp(input, { autoOrient: true }).resize(300, 400, { fit: 'fill', fastShrinkOnLoad: false }).raw().toBuffer();
+      const reference = await sharp(input, { autoOrient: true })
+        .resize(300, 400, { fit: 'fill', fastShrinkOnLoad: false })
+        .raw()
+        .toBuffer();
       const ours = await sharp(variant.data).removeAlpha().raw().toBuffer();
       expect(ours.length).toBe(reference.length);
       let diff = 0;

@@ -8,7 +8,17 @@ const cfg = { outputBucket: 'out', outputPrefix: 'resized/', concurrency: 4 };
 const event = (key: string, eTag = 'e1') =>
   imageResizedEvent(
     { bucket: 'src', key, eTag, size: 10, width: 20, height: 10, format: 'jpeg' },
-    [{ name: 'thumb', bucket: 'out', key: `resized/${key}/thumb.webp`, width: 20, height: 10, format: 'webp', bytes: 5 }],
+    [
+      {
+        name: 'thumb',
+        bucket: 'out',
+        key: `resized/${key}/thumb.webp`,
+        width: 20,
+        height: 10,
+        format: 'webp',
+        bytes: 5,
+      },
+    ],
     new Date('2026-11-28T00:00:00Z'),
   );
 
@@ -45,7 +55,10 @@ describe('processPublishBatch', () => {
       const e = event(key);
       return JSON.stringify({ ...e, source: { ...e.source, uploadedAt: '2026-11-28T00:00:00.250Z' } });
     };
-    const first = await processPublishBatch(cfg, p, [{ messageId: 'm1', body: timed('uploads/a.jpg') }, { messageId: 'm2', body: JSON.stringify(event('uploads/b.jpg')) }]);
+    const first = await processPublishBatch(cfg, p, [
+      { messageId: 'm1', body: timed('uploads/a.jpg') },
+      { messageId: 'm2', body: JSON.stringify(event('uploads/b.jpg')) },
+    ]);
     expect(first.figures).toEqual({ uploadToManifestMs: [750] });
     const again = await processPublishBatch(cfg, p, [{ messageId: 'm3', body: timed('uploads/a.jpg') }]);
     expect(again).toMatchObject({ summary: { published: 0, duplicate: 1 }, figures: { uploadToManifestMs: [] } });
@@ -54,10 +67,18 @@ describe('processPublishBatch', () => {
   it('writes a manifest beside the variants for each event', async () => {
     const { p, manifests } = ports();
     const res = await processPublishBatch(cfg, p, [{ messageId: 'm1', body: JSON.stringify(event('uploads/a.jpg')) }]);
-    expect(res).toEqual({ batchItemFailures: [], summary: { published: 1, duplicate: 0, failed: 0 }, figures: { uploadToManifestMs: [] } });
+    expect(res).toEqual({
+      batchItemFailures: [],
+      summary: { published: 1, duplicate: 0, failed: 0 },
+      figures: { uploadToManifestMs: [] },
+    });
     const m = manifests.get('resized/uploads/a/manifest.json');
     expect(m?.metadata).toEqual({ 'source-etag': 'e1' });
-    expect(JSON.parse(m?.body ?? '{}')).toMatchObject({ version: 1, source: { key: 'uploads/a.jpg' }, publishedAt: '2026-11-28T00:00:01.000Z' });
+    expect(JSON.parse(m?.body ?? '{}')).toMatchObject({
+      version: 1,
+      source: { key: 'uploads/a.jpg' },
+      publishedAt: '2026-11-28T00:00:01.000Z',
+    });
   });
 
   it('writes the manifest before notifying the webhook, and retries the message when the delivery fails', async () => {
@@ -82,7 +103,10 @@ describe('processPublishBatch', () => {
     const again = await processPublishBatch(cfg, p, [msg]);
     expect(again.summary).toEqual({ published: 0, duplicate: 1, failed: 0 });
     expect(order).toEqual(['manifest:resized/uploads/a/manifest.json', 'webhook', 'webhook']);
-    expect(deliveries.map((d) => d.eventId)).toEqual([eventIdOf(event('uploads/a.jpg')), eventIdOf(event('uploads/a.jpg'))]);
+    expect(deliveries.map((d) => d.eventId)).toEqual([
+      eventIdOf(event('uploads/a.jpg')),
+      eventIdOf(event('uploads/a.jpg')),
+    ]);
   });
 
   it('treats a redelivered event as a no-op, and a new ETag as new work', async () => {
@@ -91,7 +115,9 @@ describe('processPublishBatch', () => {
     await processPublishBatch(cfg, p, [msg]);
     const again = await processPublishBatch(cfg, p, [msg]);
     expect(again.summary).toEqual({ published: 0, duplicate: 1, failed: 0 });
-    const newer = await processPublishBatch(cfg, p, [{ messageId: 'm2', body: JSON.stringify(event('uploads/a.jpg', 'e2')) }]);
+    const newer = await processPublishBatch(cfg, p, [
+      { messageId: 'm2', body: JSON.stringify(event('uploads/a.jpg', 'e2')) },
+    ]);
     expect(newer.summary.published).toBe(1);
     expect(manifests.get('resized/uploads/a/manifest.json')?.metadata['source-etag']).toBe('e2');
   });
@@ -106,17 +132,25 @@ describe('processPublishBatch', () => {
     expect(res.summary).toEqual({ published: 1, duplicate: 0, failed: 1 });
   });
 
-  it('writes no manifest for a stale event (its variants now carry another version\'s ETag), and no webhook; a missing variant decides nothing', async () => {
-    const { p, manifests, deliveries } = ports({ withWebhook: true });
-    const variantsOf: Record<string, StoredObject> = { 'resized/uploads/old.jpg/thumb.webp': { bytes: 5, metadata: { 'source-etag': 'e2' } } };
-    const headManifest = p.headOutput.bind(p);
-    p.headOutput = async (key) => variantsOf[key] ?? headManifest(key);
-    const res = await processPublishBatch(cfg, p, [
-      { messageId: 'late', body: JSON.stringify(event('uploads/old.jpg', 'e1')) },
-      { messageId: 'unknown-variants', body: JSON.stringify(event('uploads/new.jpg', 'e1')) },
-    ]);
-    expect(res).toMatchObject({ batchItemFailures: [], summary: { published: 1, duplicate: 1, failed: 0 } });
-    expect([...manifests.keys()]).toEqual(['resized/uploads/new/manifest.json']);
-    expect(deliveries.map((d) => (JSON.parse(d.body) as { source: { key: string } }).source.key)).toEqual(['uploads/new.jpg']);
-  });
+  it(
+    "writes no manifest for a stale event (its variants now carry another version's ETag), " +
+      'and no webhook; a missing variant decides nothing',
+    async () => {
+      const { p, manifests, deliveries } = ports({ withWebhook: true });
+      const variantsOf: Record<string, StoredObject> = {
+        'resized/uploads/old.jpg/thumb.webp': { bytes: 5, metadata: { 'source-etag': 'e2' } },
+      };
+      const headManifest = p.headOutput.bind(p);
+      p.headOutput = async (key) => variantsOf[key] ?? headManifest(key);
+      const res = await processPublishBatch(cfg, p, [
+        { messageId: 'late', body: JSON.stringify(event('uploads/old.jpg', 'e1')) },
+        { messageId: 'unknown-variants', body: JSON.stringify(event('uploads/new.jpg', 'e1')) },
+      ]);
+      expect(res).toMatchObject({ batchItemFailures: [], summary: { published: 1, duplicate: 1, failed: 0 } });
+      expect([...manifests.keys()]).toEqual(['resized/uploads/new/manifest.json']);
+      expect(deliveries.map((d) => (JSON.parse(d.body) as { source: { key: string } }).source.key)).toEqual([
+        'uploads/new.jpg',
+      ]);
+    },
+  );
 });

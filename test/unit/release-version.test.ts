@@ -7,7 +7,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 const ROOT = join(__dirname, '..', '..');
-const versionOf = (file: string): string => (JSON.parse(readFileSync(join(ROOT, file), 'utf8')) as { version: string }).version;
+const versionOf = (file: string): string =>
+  (JSON.parse(readFileSync(join(ROOT, file), 'utf8')) as { version: string }).version;
 
 test('the version is a semantic version', () => {
   expect(versionOf('package.json')).toMatch(/^\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?$/);
@@ -18,6 +19,8 @@ test('the construct package has the repository version', () => {
 });
 
 test('CHANGELOG.md has an entry for the version, as its latest release', () => {
-  const releases = [...readFileSync(join(ROOT, 'CHANGELOG.md'), 'utf8').matchAll(/^## \[([^\]]+)\]/gm)].map((m) => m[1]).filter((v) => v !== 'Unreleased');
+  const releases = [...readFileSync(join(ROOT, 'CHANGELOG.md'), 'utf8').matchAll(/^## \[([^\]]+)\]/gm)]
+    .map((m) => m[1])
+    .filter((v) => v !== 'Unreleased');
   expect(releases[0]).toBe(versionOf('package.json'));
 });

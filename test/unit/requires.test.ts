@@ -23,16 +23,23 @@ interface Counts {
 
 const REASON = 'no frobnicator (apt-get install frob)';
 
-/** Runs the fixture with `env` added (CI and the reason unset unless given); jest's counts and how often the reason was printed. */
+/**
+ * Runs the fixture with `env` added (CI and the reason unset unless given); jest's counts and how often the reason was
+ * printed.
+ */
 function runFixture(env: Record<string, string>): Counts {
   const childEnv: NodeJS.ProcessEnv = { ...process.env };
   delete childEnv.CI;
   delete childEnv.IRC_FIXTURE_MISSING;
-  const res = spawnSync(process.execPath, [require.resolve('jest/bin/jest'), '--config', CONFIG, '--json', '--runInBand'], {
-    cwd: ROOT,
-    env: { ...childEnv, ...env },
-    encoding: 'utf8',
-  });
+  const res = spawnSync(
+    process.execPath,
+    [require.resolve('jest/bin/jest'), '--config', CONFIG, '--json', '--runInBand'],
+    {
+      cwd: ROOT,
+      env: { ...childEnv, ...env },
+      encoding: 'utf8',
+    },
+  );
   const report = JSON.parse(res.stdout) as {
     numPassedTests: number;
     numPendingTests: number;
@@ -43,8 +50,11 @@ function runFixture(env: Record<string, string>): Counts {
     passed: report.numPassedTests,
     pending: report.numPendingTests,
     failed: report.numFailedTests,
-    failures: report.testResults.flatMap((r) => r.assertionResults.flatMap((a) => a.failureMessages.map((m) => m.split('\n')[0] ?? ''))),
-    skipNotices: res.stderr.split(`SKIPPED a suite needing it (and whatever else in this file needs it): ${REASON}`).length - 1,
+    failures: report.testResults.flatMap((r) =>
+      r.assertionResults.flatMap((a) => a.failureMessages.map((m) => m.split('\n')[0] ?? '')),
+    ),
+    skipNotices:
+      res.stderr.split(`SKIPPED a suite needing it (and whatever else in this file needs it): ${REASON}`).length - 1,
   };
 }
 
@@ -53,7 +63,13 @@ test('with nothing missing, every test runs', () => {
 });
 
 test('with something missing, every test counts as skipped, and the reason is printed once', () => {
-  expect(runFixture({ IRC_FIXTURE_MISSING: REASON })).toEqual({ passed: 0, pending: 3, failed: 0, failures: [], skipNotices: 1 });
+  expect(runFixture({ IRC_FIXTURE_MISSING: REASON })).toEqual({
+    passed: 0,
+    pending: 3,
+    failed: 0,
+    failures: [],
+    skipNotices: 1,
+  });
 });
 
 test('under CI=true, something missing fails the suite and the test, naming what is missing', () => {

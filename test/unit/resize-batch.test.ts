@@ -3,7 +3,13 @@
 import { PipelineError } from '../../src/core/errors';
 import type { ImageRejectedEvent, ImageResizedEvent } from '../../src/core/events';
 import { DEFAULT_LIMITS } from '../../src/core/limits';
-import { MAX_FRESHNESS_ROUNDS, processResizeBatch, type ResizeConfig, type ResizePorts, type StoredObject } from '../../src/core/resize-batch';
+import {
+  MAX_FRESHNESS_ROUNDS,
+  processResizeBatch,
+  type ResizeConfig,
+  type ResizePorts,
+  type StoredObject,
+} from '../../src/core/resize-batch';
 import type { S3ObjectRef } from '../../src/core/s3-event';
 import { s3ObjectCreatedNotification } from '../../src/local/cloud/s3/object-created-event';
 import { parseVariantSpecs } from '../../src/core/variants';
@@ -38,13 +44,23 @@ class MemoryPorts implements ResizePorts {
   async headOutput(key: string) {
     return this.outputs.get(key);
   }
-  async putOutput(key: string, body: Buffer, contentType: string, cacheControl: string, metadata: Record<string, string>) {
+  async putOutput(
+    key: string,
+    body: Buffer,
+    contentType: string,
+    cacheControl: string,
+    metadata: Record<string, string>,
+  ) {
     this.puts++;
     this.outputs.set(key, { bytes: body.length, metadata, contentType, cacheControl });
   }
   async sendResized(entries: ReadonlyArray<{ id: string; event: ImageResizedEvent }>) {
     const failures = new Map<string, PipelineError>();
-    entries.forEach((e, i) => (this.failSendIds.has(i) ? failures.set(e.id, new PipelineError('SQS_ERROR', 'send failed')) : this.resized.push(e.event)));
+    entries.forEach((e, i) =>
+      this.failSendIds.has(i)
+        ? failures.set(e.id, new PipelineError('SQS_ERROR', 'send failed'))
+        : this.resized.push(e.event),
+    );
     return failures;
   }
   async sendRejected(entries: ReadonlyArray<{ id: string; event: ImageRejectedEvent }>) {
@@ -77,7 +93,8 @@ class OverwritingPorts extends MemoryPorts {
     return { eTag: this.sources.get(ref.key)!.eTag };
   }
   override log(...[level, message, fields]: Parameters<ResizePorts['log']>) {
-    if (level === 'warn') this.warnings.push({ message, eTag: fields.eTag, newerETag: fields.newerETag, round: fields.round });
+    if (level === 'warn')
+      this.warnings.push({ message, eTag: fields.eTag, newerETag: fields.newerETag, round: fields.round });
     const error = fields.error as { code?: unknown; message?: unknown } | undefined;
     if (level === 'error' && error) this.failures.push({ code: error.code, message: error.message });
   }
@@ -85,7 +102,10 @@ class OverwritingPorts extends MemoryPorts {
 
 async function upload(ports: MemoryPorts, key: string, data: Buffer, eTag = `etag-${key}`) {
   ports.sources.set(key, { data, eTag });
-  return { messageId: `m-${key}`, body: JSON.stringify(s3ObjectCreatedNotification({ bucket: 'src', key, size: data.length, eTag, sequencer: '01' })) };
+  return {
+    messageId: `m-${key}`,
+    body: JSON.stringify(s3ObjectCreatedNotification({ bucket: 'src', key, size: data.length, eTag, sequencer: '01' })),
+  };
 }
 
 describe('processResizeBatch', () => {
@@ -112,16 +132,31 @@ describe('processResizeBatch', () => {
       ['uploads/notes.jpg', 'NOT_AN_IMAGE'],
     ]);
     const small = ports.outputs.get('resized/uploads/b c/small.webp');
-    expect(small).toMatchObject({ contentType: 'image/webp', cacheControl: 'public, max-age=60', metadata: expect.objectContaining({ 'source-etag': 'etag-uploads/b c.jpg', width: '64', height: '43' }) });
+    expect(small).toMatchObject({
+      contentType: 'image/webp',
+      cacheControl: 'public, max-age=60',
+      metadata: expect.objectContaining({ 'source-etag': 'etag-uploads/b c.jpg', width: '64', height: '43' }),
+    });
     const event = ports.resized.find((e) => e.source.key === 'uploads/a.jpg');
     expect(event?.variants.map((v) => [v.name, v.key, v.width, v.height, v.format])).toEqual([
       ['small', 'resized/uploads/a/small.webp', 64, 43, 'webp'],
       ['big', 'resized/uploads/a/big.jpg', 128, 85, 'jpeg'],
     ]);
-    expect(event?.source).toMatchObject({ width: 300, height: 200, format: 'jpeg', size: jpeg.length, uploadedAt: expect.any(String) });
+    expect(event?.source).toMatchObject({
+      width: 300,
+      height: 200,
+      format: 'jpeg',
+      size: jpeg.length,
+      uploadedAt: expect.any(String),
+    });
     // The batch's metric figures: what was rendered, and the rejections by code.
     const written = ports.resized.flatMap((e) => e.variants).reduce((n, v) => n + v.bytes, 0);
-    expect(result.figures).toEqual({ bytesIn: 2 * jpeg.length, bytesOut: written, renderMs: [expect.any(Number), expect.any(Number)], rejectedByCode: { INVALID_EVENT: 1, NOT_AN_IMAGE: 1 } });
+    expect(result.figures).toEqual({
+      bytesIn: 2 * jpeg.length,
+      bytesOut: written,
+      renderMs: [expect.any(Number), expect.any(Number)],
+      rejectedByCode: { INVALID_EVENT: 1, NOT_AN_IMAGE: 1 },
+    });
   });
 
   it('reports only the message with a transient failure', async () => {
@@ -155,7 +190,12 @@ describe('processResizeBatch', () => {
   it('does nothing for a source whose manifest already names its ETag', async () => {
     const ports = new MemoryPorts();
     const messages = [await upload(ports, 'uploads/done.jpg', jpeg)];
-    ports.outputs.set('resized/uploads/done/manifest.json', { bytes: 10, metadata: { 'source-etag': 'etag-uploads/done.jpg' }, contentType: 'application/json', cacheControl: '' });
+    ports.outputs.set('resized/uploads/done/manifest.json', {
+      bytes: 10,
+      metadata: { 'source-etag': 'etag-uploads/done.jpg' },
+      contentType: 'application/json',
+      cacheControl: '',
+    });
     const result = await processResizeBatch(cfg, ports, messages);
     expect(result.summary.duplicate).toBe(1);
     expect(ports.puts).toBe(0);
@@ -183,22 +223,44 @@ describe('processResizeBatch', () => {
 
   it('ignores a folder marker (0 bytes, key ending in "/") and rejects such a key that holds bytes as INVALID_KEY', async () => {
     const ports = new MemoryPorts();
-    const marker = { messageId: 'm-folder', body: JSON.stringify(s3ObjectCreatedNotification({ bucket: 'src', key: 'uploads/holiday/', size: 0, eTag: 'd41d8cd98f00b204e9800998ecf8427e', sequencer: '01' })) };
-    const full = { messageId: 'm-full', body: JSON.stringify(s3ObjectCreatedNotification({ bucket: 'src', key: 'uploads/odd/', size: 5, eTag: 'e-odd', sequencer: '02' })) };
+    const marker = {
+      messageId: 'm-folder',
+      body: JSON.stringify(
+        s3ObjectCreatedNotification({
+          bucket: 'src',
+          key: 'uploads/holiday/',
+          size: 0,
+          eTag: 'd41d8cd98f00b204e9800998ecf8427e',
+          sequencer: '01',
+        }),
+      ),
+    };
+    const full = {
+      messageId: 'm-full',
+      body: JSON.stringify(
+        s3ObjectCreatedNotification({ bucket: 'src', key: 'uploads/odd/', size: 5, eTag: 'e-odd', sequencer: '02' }),
+      ),
+    };
     const result = await processResizeBatch(cfg, ports, [marker, full]);
     expect(result).toMatchObject({ batchItemFailures: [], summary: { ignored: 1, rejected: 1, resized: 0 } });
-    expect(ports.rejected.map((r) => [r.source.key, r.code, r.message])).toEqual([['uploads/odd/', 'INVALID_KEY', "object key ends in '/' (a folder name) but the object holds 5 bytes"]]);
+    expect(ports.rejected.map((r) => [r.source.key, r.code, r.message])).toEqual([
+      ['uploads/odd/', 'INVALID_KEY', "object key ends in '/' (a folder name) but the object holds 5 bytes"],
+    ]);
     expect(ports.puts).toBe(0);
   });
 
-  it('renders a notification delivered twice in one batch once: the copy waits for the first run and counts as a duplicate', async () => {
-    const ports = new MemoryPorts();
-    const message = await upload(ports, 'uploads/twice.jpg', jpeg);
-    const result = await processResizeBatch(cfg, ports, [message, { ...message, messageId: 'm-copy' }]);
-    expect(result).toMatchObject({ batchItemFailures: [], summary: { resized: 1, duplicate: 1 } });
-    expect(ports.puts).toBe(cfg.variants.length);
-    expect(ports.resized).toHaveLength(1);
-  });
+  it(
+    'renders a notification delivered twice in one batch once: ' +
+      'the copy waits for the first run and counts as a duplicate',
+    async () => {
+      const ports = new MemoryPorts();
+      const message = await upload(ports, 'uploads/twice.jpg', jpeg);
+      const result = await processResizeBatch(cfg, ports, [message, { ...message, messageId: 'm-copy' }]);
+      expect(result).toMatchObject({ batchItemFailures: [], summary: { resized: 1, duplicate: 1 } });
+      expect(ports.puts).toBe(cfg.variants.length);
+      expect(ports.resized).toHaveLength(1);
+    },
+  );
 
   it('retries both copies of a notification delivered twice when the first run fails transiently', async () => {
     const ports = new MemoryPorts();
@@ -218,28 +280,61 @@ describe('processResizeBatch', () => {
     expect(ports.resized[0]?.source).toMatchObject({ key: 'uploads/moving.jpg', eTag: 'v1' });
     expect(ports.resized[0]?.source).not.toHaveProperty('uploadedAt');
     expect(ports.outputs.get('resized/uploads/moving/small.webp')?.metadata['source-etag']).toBe('v1');
-    expect(ports.warnings).toEqual([{ message: 'source overwritten while its variants were written; rendering the newer version', eTag: 'v0', newerETag: 'v1', round: 1 }]);
+    expect(ports.warnings).toEqual([
+      {
+        message: 'source overwritten while its variants were written; rendering the newer version',
+        eTag: 'v0',
+        newerETag: 'v1',
+        round: 1,
+      },
+    ]);
   });
 
-  it(`gives up after ${MAX_FRESHNESS_ROUNDS} rounds of a source overwritten during each, and retries the message later (transient)`, async () => {
-    const ports = new OverwritingPorts(Infinity);
-    const message = await upload(ports, 'uploads/busy.jpg', jpeg, 'v0');
-    const result = await processResizeBatch(cfg, ports, [message]);
-    expect(result).toMatchObject({ batchItemFailures: [{ itemIdentifier: message.messageId }], summary: { retry: 1, resized: 0 } });
-    expect(ports.warnings.map((w) => w.round)).toEqual([1, 2, 3]);
-    expect(ports.failures).toEqual([{ code: 'S3_ERROR', message: `source changed during each of ${MAX_FRESHNESS_ROUNDS} rounds; retrying later` }]);
-    expect(ports.resized).toEqual([]);
-    expect(ports.rejected).toEqual([]);
-  });
+  it(
+    `gives up after ${MAX_FRESHNESS_ROUNDS} rounds of a source overwritten during each, ` +
+      `and retries the message later (transient)`,
+    async () => {
+      const ports = new OverwritingPorts(Infinity);
+      const message = await upload(ports, 'uploads/busy.jpg', jpeg, 'v0');
+      const result = await processResizeBatch(cfg, ports, [message]);
+      expect(result).toMatchObject({
+        batchItemFailures: [{ itemIdentifier: message.messageId }],
+        summary: { retry: 1, resized: 0 },
+      });
+      expect(ports.warnings.map((w) => w.round)).toEqual([1, 2, 3]);
+      expect(ports.failures).toEqual([
+        { code: 'S3_ERROR', message: `source changed during each of ${MAX_FRESHNESS_ROUNDS} rounds; retrying later` },
+      ]);
+      expect(ports.resized).toEqual([]);
+      expect(ports.rejected).toEqual([]);
+    },
+  );
 
   it.each([
-    ['deleted after the writes: the event still goes out', new PipelineError('NOT_FOUND', 'no such object'), { resized: 1 }, []],
-    ['no longer readable as a source: stale, the newer notification decides', new PipelineError('NOT_AN_IMAGE', 'not an image'), { stale: 1 }, []],
-    ['unreachable: retried', new PipelineError('S3_ERROR', 'S3 InternalError (HTTP 500)'), { retry: 1 }, [{ itemIdentifier: 'm-uploads/rechecked.jpg' }]],
+    [
+      'deleted after the writes: the event still goes out',
+      new PipelineError('NOT_FOUND', 'no such object'),
+      { resized: 1 },
+      [],
+    ],
+    [
+      'no longer readable as a source: stale, the newer notification decides',
+      new PipelineError('NOT_AN_IMAGE', 'not an image'),
+      { stale: 1 },
+      [],
+    ],
+    [
+      'unreachable: retried',
+      new PipelineError('S3_ERROR', 'S3 InternalError (HTTP 500)'),
+      { retry: 1 },
+      [{ itemIdentifier: 'm-uploads/rechecked.jpg' }],
+    ],
   ])('re-checks the source after writing; when it is %s', async (_what, error, summary, failures) => {
     const ports = new MemoryPorts();
     const message = await upload(ports, 'uploads/rechecked.jpg', jpeg);
-    const withHead: ResizePorts = Object.assign(Object.create(ports) as MemoryPorts, { headSource: async () => Promise.reject(error) });
+    const withHead: ResizePorts = Object.assign(Object.create(ports) as MemoryPorts, {
+      headSource: async () => Promise.reject(error),
+    });
     const result = await processResizeBatch(cfg, withHead, [message]);
     expect(result.summary).toMatchObject(summary);
     expect(result.batchItemFailures).toEqual(failures);

@@ -1,5 +1,12 @@
 // The scale model's arithmetic (src/tools/scale.ts), on figures worked out by hand.
-import { AWS_QUOTAS, concurrencyFor, drainSeconds, rampSeconds, scaleModel, type ScaleInputs } from '../../src/tools/scale';
+import {
+  AWS_QUOTAS,
+  concurrencyFor,
+  drainSeconds,
+  rampSeconds,
+  scaleModel,
+  type ScaleInputs,
+} from '../../src/tools/scale';
 
 const inputs: ScaleInputs = {
   resizeMsPerImage: 250, // 4 images/s per environment
@@ -32,10 +39,23 @@ describe('scaleModel', () => {
   });
 
   it('fails the concurrency and in-flight checks for settings beyond the quotas', () => {
-    const checks = scaleModel({ ...inputs, resize: { maximumConcurrency: 1000, batchSize: 10 }, publish: { maximumConcurrency: 100, batchSize: 10 } }).checks;
-    expect(checks.filter((c) => !c.ok).map((c) => c.quota)).toEqual(['Lambda concurrent executions per region (resize + publish)']);
-    const inFlight = scaleModel({ ...inputs, resize: { maximumConcurrency: 1000, batchSize: 200 } }).checks.find((c) => c.quota.startsWith('SQS in-flight'))!;
-    expect(inFlight).toEqual({ quota: 'SQS in-flight messages, ingest queue', needed: 200_000, limit: AWS_QUOTAS.sqsStandardInFlight, ok: false });
+    const checks = scaleModel({
+      ...inputs,
+      resize: { maximumConcurrency: 1000, batchSize: 10 },
+      publish: { maximumConcurrency: 100, batchSize: 10 },
+    }).checks;
+    expect(checks.filter((c) => !c.ok).map((c) => c.quota)).toEqual([
+      'Lambda concurrent executions per region (resize + publish)',
+    ]);
+    const inFlight = scaleModel({ ...inputs, resize: { maximumConcurrency: 1000, batchSize: 200 } }).checks.find((c) =>
+      c.quota.startsWith('SQS in-flight'),
+    )!;
+    expect(inFlight).toEqual({
+      quota: 'SQS in-flight messages, ingest queue',
+      needed: 200_000,
+      limit: AWS_QUOTAS.sqsStandardInFlight,
+      ok: false,
+    });
   });
 
   it('sizes both mappings for 10x the rate', () => {
@@ -46,6 +66,8 @@ describe('scaleModel', () => {
 
   it('refuses non-positive figures', () => {
     expect(() => scaleModel({ ...inputs, resizeMsPerImage: 0 })).toThrow(RangeError);
-    expect(() => scaleModel({ ...inputs, resize: { maximumConcurrency: -1, batchSize: 10 } })).toThrow('resize.maximumConcurrency');
+    expect(() => scaleModel({ ...inputs, resize: { maximumConcurrency: -1, batchSize: 10 } })).toThrow(
+      'resize.maximumConcurrency',
+    );
   });
 });

@@ -5,7 +5,12 @@ import { sigV4Signature, sigV4SigningKey } from '../../src/aws/sigv4';
 import { presignAt } from '../helpers/presign';
 import { verifyPostPolicy, type VerifyPostPolicyOptions } from '../../src/local/cloud/s3/post-policy';
 import { presignRefusal } from '../../src/local/cloud/s3/presign-expiry';
-import { EXAMPLE_ACCESS_KEY_ID as ACCESS_KEY_ID, lastCharChanged, PRESIGNED_URL_EXAMPLE, S3_EXAMPLE_SECRET } from '../helpers/sigv4-examples';
+import {
+  EXAMPLE_ACCESS_KEY_ID as ACCESS_KEY_ID,
+  lastCharChanged,
+  PRESIGNED_URL_EXAMPLE,
+  S3_EXAMPLE_SECRET,
+} from '../helpers/sigv4-examples';
 
 /**
  * "Example: Browser-Based Upload using HTTP POST (Using AWS Signature Version 4)":
@@ -48,25 +53,39 @@ const POST_EXAMPLE_FORM: ReadonlyArray<readonly [string, string]> = [
 const POST_EXAMPLE_OPTS: VerifyPostPolicyOptions = {
   bucket: POST_EXAMPLE.bucket,
   region: POST_EXAMPLE.region,
-  credentials: (id) => (id === ACCESS_KEY_ID ? { accessKeyId: ACCESS_KEY_ID, secretAccessKey: S3_EXAMPLE_SECRET } : undefined),
+  credentials: (id) =>
+    id === ACCESS_KEY_ID ? { accessKeyId: ACCESS_KEY_ID, secretAccessKey: S3_EXAMPLE_SECRET } : undefined,
   now: new Date('2015-12-29T00:00:00.000Z'),
 };
 
 /** `form` with field `name`'s value passed through `change`. */
-function withField(form: ReadonlyArray<readonly [string, string]>, name: string, change: (value: string) => string): Array<readonly [string, string]> {
+function withField(
+  form: ReadonlyArray<readonly [string, string]>,
+  name: string,
+  change: (value: string) => string,
+): Array<readonly [string, string]> {
   return form.map(([field, value]) => [field, field === name ? change(value) : value] as const);
 }
-
 
 describe('SigV4 signer: AWS published known answers', () => {
   it('derives the signing key of the SigV4 documentation example (20120215, us-east-1, iam)', async () => {
     // https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_sigv4_signing.html (that example's secret has "+")
-    const key = (await sigV4SigningKey('wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY', { day: '20120215', region: 'us-east-1', service: 'iam' }));
+    const key = await sigV4SigningKey('wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY', {
+      day: '20120215',
+      region: 'us-east-1',
+      service: 'iam',
+    });
     expect(key.toString('hex')).toBe('f4780e2d9f65fa895f9c67b32ce1baf0b0d8a43505a000a1a9e090d414db404d');
   });
 
   it('signs the browser-upload example policy with exactly the published signature', async () => {
-    expect((await sigV4Signature(S3_EXAMPLE_SECRET, { day: '20151229', region: 'us-east-1', service: 's3' }, POST_EXAMPLE.policy))).toBe(POST_EXAMPLE.signature);
+    expect(
+      await sigV4Signature(
+        S3_EXAMPLE_SECRET,
+        { day: '20151229', region: 'us-east-1', service: 's3' },
+        POST_EXAMPLE.policy,
+      ),
+    ).toBe(POST_EXAMPLE.signature);
   });
 
   it('signs the presigned-URL example (GET examplebucket/test.txt) StringToSign with exactly the published signature', async () => {
@@ -77,43 +96,66 @@ describe('SigV4 signer: AWS published known answers', () => {
       '20130524/us-east-1/s3/aws4_request',
       '3bfa292879f6447bbcda7001decf97f4a54dc650c8942174ae0a9121cf58ad04',
     ].join('\n');
-    expect((await sigV4Signature(S3_EXAMPLE_SECRET, { day: '20130524', region: 'us-east-1', service: 's3' }, stringToSign))).toBe(
-      'aeeed9bbccd4d02ee5c0109b86d86835f995330da4c265957d157751f604d404',
-    );
+    expect(
+      await sigV4Signature(S3_EXAMPLE_SECRET, { day: '20130524', region: 'us-east-1', service: 's3' }, stringToSign),
+    ).toBe('aeeed9bbccd4d02ee5c0109b86d86835f995330da4c265957d157751f604d404');
   });
 
   it('presignPost writes the credential scope and date as the published example does for the same key and time', async () => {
     const post = await presignAt(
       POST_EXAMPLE_OPTS.now,
       { region: POST_EXAMPLE.region, credentials: { accessKeyId: ACCESS_KEY_ID, secretAccessKey: S3_EXAMPLE_SECRET } },
-      { bucket: POST_EXAMPLE.bucket, key: 'user/user1/a.jpg', contentType: 'image/jpeg', minBytes: 1, maxBytes: 10, expiresSeconds: 60 },
+      {
+        bucket: POST_EXAMPLE.bucket,
+        key: 'user/user1/a.jpg',
+        contentType: 'image/jpeg',
+        minBytes: 1,
+        maxBytes: 10,
+        expiresSeconds: 60,
+      },
     );
     const published = new Map(POST_EXAMPLE_FORM);
     expect(post.fields['X-Amz-Credential']).toBe(published.get('X-Amz-Credential'));
     expect(post.fields['X-Amz-Date']).toBe(published.get('X-Amz-Date'));
     expect(post.fields['X-Amz-Algorithm']).toBe(published.get('X-Amz-Algorithm'));
     // Its signature is the known-answer-checked function over the policy it sends, under that scope.
-    expect(post.fields['X-Amz-Signature']).toBe((await sigV4Signature(S3_EXAMPLE_SECRET, { day: '20151229', region: 'us-east-1', service: 's3' }, post.fields.Policy)));
+    expect(post.fields['X-Amz-Signature']).toBe(
+      await sigV4Signature(
+        S3_EXAMPLE_SECRET,
+        { day: '20151229', region: 'us-east-1', service: 's3' },
+        post.fields.Policy,
+      ),
+    );
   });
 });
 
 describe('POST policy verifier: the AWS published browser-upload example', () => {
   it('accepts the published form, signature and policy as they are', async () => {
-    expect((await verifyPostPolicy(POST_EXAMPLE_FORM, { size: 5, filename: 'MyPhoto.jpg' }, POST_EXAMPLE_OPTS))).toEqual({ ok: true, key: 'user/user1/MyPhoto.jpg' });
+    expect(await verifyPostPolicy(POST_EXAMPLE_FORM, { size: 5, filename: 'MyPhoto.jpg' }, POST_EXAMPLE_OPTS)).toEqual({
+      ok: true,
+      key: 'user/user1/MyPhoto.jpg',
+    });
   });
 
   it('refuses it with 403 SignatureDoesNotMatch when one byte of the signature changes', async () => {
     const form = withField(POST_EXAMPLE_FORM, 'X-Amz-Signature', lastCharChanged);
-    expect((await verifyPostPolicy(form, { size: 5, filename: 'MyPhoto.jpg' }, POST_EXAMPLE_OPTS))).toMatchObject({
+    expect(await verifyPostPolicy(form, { size: 5, filename: 'MyPhoto.jpg' }, POST_EXAMPLE_OPTS)).toMatchObject({
       ok: false,
-      error: { code: 'SignatureDoesNotMatch', status: 403, details: { AWSAccessKeyId: ACCESS_KEY_ID, StringToSign: POST_EXAMPLE.policy } },
+      error: {
+        code: 'SignatureDoesNotMatch',
+        status: 403,
+        details: { AWSAccessKeyId: ACCESS_KEY_ID, StringToSign: POST_EXAMPLE.policy },
+      },
     });
   });
 
   it('refuses it with 403 SignatureDoesNotMatch when one byte of the policy changes', async () => {
     // "...Ap9" ends the base64; "...Ap8" is still valid base64 of a different document.
     const form = withField(POST_EXAMPLE_FORM, 'Policy', (policy) => `${policy.slice(0, -1)}8`);
-    expect((await verifyPostPolicy(form, { size: 5, filename: 'MyPhoto.jpg' }, POST_EXAMPLE_OPTS))).toMatchObject({ ok: false, error: { code: 'SignatureDoesNotMatch', status: 403 } });
+    expect(await verifyPostPolicy(form, { size: 5, filename: 'MyPhoto.jpg' }, POST_EXAMPLE_OPTS)).toMatchObject({
+      ok: false,
+      error: { code: 'SignatureDoesNotMatch', status: 403 },
+    });
   });
 
   it('refuses it when the secret differs by one byte, and after the published expiration', async () => {
@@ -121,9 +163,15 @@ describe('POST policy verifier: the AWS published browser-upload example', () =>
       ...POST_EXAMPLE_OPTS,
       credentials: (id) => ({ accessKeyId: id, secretAccessKey: lastCharChanged(S3_EXAMPLE_SECRET) }),
     };
-    expect((await verifyPostPolicy(POST_EXAMPLE_FORM, { size: 5 }, otherSecret))).toMatchObject({ ok: false, error: { code: 'SignatureDoesNotMatch' } });
+    expect(await verifyPostPolicy(POST_EXAMPLE_FORM, { size: 5 }, otherSecret)).toMatchObject({
+      ok: false,
+      error: { code: 'SignatureDoesNotMatch' },
+    });
     const late = { ...POST_EXAMPLE_OPTS, now: new Date('2015-12-30T12:00:00.001Z') };
-    expect((await verifyPostPolicy(POST_EXAMPLE_FORM, { size: 5 }, late))).toMatchObject({ ok: false, error: { code: 'AccessDenied', message: 'Invalid according to Policy: Policy expired.' } });
+    expect(await verifyPostPolicy(POST_EXAMPLE_FORM, { size: 5 }, late)).toMatchObject({
+      ok: false,
+      error: { code: 'AccessDenied', message: 'Invalid according to Policy: Policy expired.' },
+    });
   });
 });
 

@@ -2,18 +2,39 @@
 // source mappings (ReportBatchItemFailures, failed invokes, batching window, batch APIs of 10).
 // The whole mapping runs against the real stand-in in test/integration/event-source-mapping.test.ts.
 import type { Message } from '@aws-sdk/client-sqs';
-import { Backoff, GatheringBatch, chunksOf, invokeOrCrash, judgeSqsBatch, receiveWaitSeconds } from '../../src/local/cloud/lambda/event-source-mapping';
+import {
+  Backoff,
+  GatheringBatch,
+  chunksOf,
+  invokeOrCrash,
+  judgeSqsBatch,
+  receiveWaitSeconds,
+} from '../../src/local/cloud/lambda/event-source-mapping';
 import type { InvokeResult } from '../../src/local/cloud/lambda/invoke-contract';
 
-const message = (id: string, body = `body-${id}`): Message => ({ MessageId: id, ReceiptHandle: `rh-${id}`, Body: body });
+const message = (id: string, body = `body-${id}`): Message => ({
+  MessageId: id,
+  ReceiptHandle: `rh-${id}`,
+  Body: body,
+});
 const batch = ['a', 'b', 'c', 'd'].map((id) => message(id));
 const ok = (payload: unknown): InvokeResult => ({ ok: true, requestId: 'req-1', payload, durationMs: 2 });
-const timedOut: Extract<InvokeResult, { ok: false }> = { ok: false, requestId: 'req-2', kind: 'timeout', error: { errorType: 'Sandbox.Timedout', errorMessage: 'Task timed out' }, durationMs: 2 };
+const timedOut: Extract<InvokeResult, { ok: false }> = {
+  ok: false,
+  requestId: 'req-2',
+  kind: 'timeout',
+  error: { errorType: 'Sandbox.Timedout', errorMessage: 'Task timed out' },
+  durationMs: 2,
+};
 const ids = (messages: readonly Message[]): (string | undefined)[] => messages.map((m) => m.MessageId);
 
 describe('judgeSqsBatch: which messages the mapping deletes', () => {
   test('with ReportBatchItemFailures, every message but the listed ones is deleted', () => {
-    const outcome = judgeSqsBatch(batch, ok({ batchItemFailures: [{ itemIdentifier: 'c' }, { itemIdentifier: 'a' }] }), true);
+    const outcome = judgeSqsBatch(
+      batch,
+      ok({ batchItemFailures: [{ itemIdentifier: 'c' }, { itemIdentifier: 'a' }] }),
+      true,
+    );
     expect(outcome).toMatchObject({ kind: 'partial', failed: 2 });
     expect(ids(outcome.toDelete)).toEqual(['b', 'd']);
   });
@@ -34,7 +55,11 @@ describe('judgeSqsBatch: which messages the mapping deletes', () => {
     ['an id that is not a message of the batch', { batchItemFailures: [{ itemIdentifier: 'z' }] }],
     ['a list instead of an object', [{ itemIdentifier: 'a' }]],
   ])('%s fails the whole batch: nothing is deleted', (_, payload) => {
-    expect(judgeSqsBatch(batch, ok(payload), true)).toEqual({ kind: 'invalid_response', reason: expect.any(String), toDelete: [] });
+    expect(judgeSqsBatch(batch, ok(payload), true)).toEqual({
+      kind: 'invalid_response',
+      reason: expect.any(String),
+      toDelete: [],
+    });
   });
 
   test('a failed invoke (error, timeout, crash) keeps the whole batch for the visibility timeout', () => {
@@ -61,7 +86,13 @@ describe('invokeOrCrash', () => {
       await invokeOrCrash(async () => {
         throw refused;
       }, {}),
-    ).toEqual({ ok: false, requestId: '', kind: 'crash', error: { errorType: 'SandboxGone', errorMessage: 'connect ECONNREFUSED' }, durationMs: 0 });
+    ).toEqual({
+      ok: false,
+      requestId: '',
+      kind: 'crash',
+      error: { errorType: 'SandboxGone', errorMessage: 'connect ECONNREFUSED' },
+      durationMs: 0,
+    });
     expect(
       await invokeOrCrash(async () => {
         // eslint-disable-next-line @typescript-eslint/only-throw-error -- a thrown non-Error is the case under test

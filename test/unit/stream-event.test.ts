@@ -15,8 +15,13 @@ function codeOf(fn: () => unknown): string | undefined {
 
 describe('parseStreamRecordData', () => {
   test('a plain reference becomes one ObjectCreated record; the key is taken as is (not URL-decoded)', () => {
-    const parsed = parseStreamRecordData(JSON.stringify({ bucket: 'b', key: 'uploads/a b+c%20.jpg', eTag: '"abc"', size: 12 }));
-    expect(parsed).toEqual({ kind: 'records', records: [{ bucket: 'b', key: 'uploads/a b+c%20.jpg', eTag: 'abc', size: 12, eventName: 'ObjectCreated:Put' }] });
+    const parsed = parseStreamRecordData(
+      JSON.stringify({ bucket: 'b', key: 'uploads/a b+c%20.jpg', eTag: '"abc"', size: 12 }),
+    );
+    expect(parsed).toEqual({
+      kind: 'records',
+      records: [{ bucket: 'b', key: 'uploads/a b+c%20.jpg', eTag: 'abc', size: 12, eventName: 'ObjectCreated:Put' }],
+    });
   });
 
   test('eTag and size are optional (size 0: enforced while reading); versionId is kept', () => {
@@ -27,7 +32,9 @@ describe('parseStreamRecordData', () => {
   });
 
   test('an S3 event notification is parsed exactly as an SQS body is', () => {
-    const body = JSON.stringify(s3ObjectCreatedNotification({ bucket: 'b', key: 'uploads/x y.jpg', size: 5, eTag: 'e', sequencer: '01' }));
+    const body = JSON.stringify(
+      s3ObjectCreatedNotification({ bucket: 'b', key: 'uploads/x y.jpg', size: 5, eTag: 'e', sequencer: '01' }),
+    );
     expect(parseStreamRecordData(body)).toEqual(parseS3Notification(body));
     expect(parseStreamRecordData('{"Event":"s3:TestEvent"}')).toEqual({ kind: 'test' });
   });
@@ -52,7 +59,11 @@ describe('parseStreamRecordData', () => {
       parseStreamRecordData('{"bucket":"b","key":"k","etag":"x"}', '49000001');
       throw new Error('accepted');
     } catch (err) {
-      expect(err).toMatchObject({ code: 'INVALID_EVENT', subject: { messageId: '49000001' }, message: expect.stringContaining('"etag"') });
+      expect(err).toMatchObject({
+        code: 'INVALID_EVENT',
+        subject: { messageId: '49000001' },
+        message: expect.stringContaining('"etag"'),
+      });
     }
   });
 
@@ -65,12 +76,17 @@ describe('streamDataAsNotificationBody', () => {
   test('a reference becomes a notification that parses back to the same object (keys with spaces, plus signs, unicode)', () => {
     for (const key of ['uploads/a b+c.jpg', 'uploads/été/😀 1%.png', 'k']) {
       const body = streamDataAsNotificationBody(JSON.stringify({ bucket: 'b', key, eTag: 'e1', size: 3 }));
-      expect(parseS3Notification(body)).toEqual({ kind: 'records', records: [expect.objectContaining({ bucket: 'b', key, eTag: 'e1', size: 3 })] });
+      expect(parseS3Notification(body)).toEqual({
+        kind: 'records',
+        records: [expect.objectContaining({ bucket: 'b', key, eTag: 'e1', size: 3 })],
+      });
     }
   });
 
   test('a notification passes through unchanged', () => {
-    const body = JSON.stringify(s3ObjectCreatedNotification({ bucket: 'b', key: 'k', size: 5, eTag: 'e', sequencer: '01' }));
+    const body = JSON.stringify(
+      s3ObjectCreatedNotification({ bucket: 'b', key: 'k', size: 5, eTag: 'e', sequencer: '01' }),
+    );
     expect(streamDataAsNotificationBody(body)).toBe(body);
   });
 

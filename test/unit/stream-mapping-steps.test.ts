@@ -20,14 +20,28 @@ const STREAM_ARN = 'arn:aws:kinesis:us-east-1:000000000000:stream/s';
 
 /** A record of shard 0; sequence numbers are 56 digits and grow with `n`, as the stream's do. */
 function record(n: number, arrivalSeconds = 1_700_000_000, bytes = 10): StreamRecord {
-  return { shardId: SHARD, sequenceNumber: String(n).padStart(56, '0'), partitionKey: 'p', data: Buffer.alloc(bytes, 'x'), approximateArrivalTimestamp: arrivalSeconds };
+  return {
+    shardId: SHARD,
+    sequenceNumber: String(n).padStart(56, '0'),
+    partitionKey: 'p',
+    data: Buffer.alloc(bytes, 'x'),
+    approximateArrivalTimestamp: arrivalSeconds,
+  };
 }
 
 const batch = [1, 2, 3, 4, 5].map((n) => record(n));
 const seq = (r: StreamRecord): string => r.sequenceNumber;
 const ok = (payload: unknown): InvokeResult => ({ ok: true, requestId: 'req-1', payload, durationMs: 3 });
-const handledError: Extract<InvokeResult, { ok: false }> = { ok: false, requestId: 'req-2', kind: 'handled', error: { errorType: 'Error', errorMessage: 'boom' }, durationMs: 3 };
-const failures = (...ids: unknown[]): unknown => ({ batchItemFailures: ids.map((itemIdentifier) => ({ itemIdentifier })) });
+const handledError: Extract<InvokeResult, { ok: false }> = {
+  ok: false,
+  requestId: 'req-2',
+  kind: 'handled',
+  error: { errorType: 'Error', errorMessage: 'boom' },
+  durationMs: 3,
+};
+const failures = (...ids: unknown[]): unknown => ({
+  batchItemFailures: ids.map((itemIdentifier) => ({ itemIdentifier })),
+});
 
 describe('judgeStreamBatch: how Lambda reads a stream batch response', () => {
   test.each([
@@ -43,21 +57,24 @@ describe('judgeStreamBatch: how Lambda reads a stream batch response', () => {
   test.each([
     ['an empty-string itemIdentifier', failures('')],
     ['a null itemIdentifier', failures(null)],
-    ['a misspelt key', { batchItemFailures: [{ itemIdentifer: batch[1]!.sequenceNumber }] }],
+    ['a misspelt key', { batchItemFailures: [{ itemIdentifer: batch[1].sequenceNumber }] }],
     ['a sequence number not in the batch', failures(record(9).sequenceNumber)],
     ['a response that is not an object', 'done'],
     ['batchItemFailures that is not a list', { batchItemFailures: 'all' }],
   ])('%s fails the whole batch', (_, payload) => {
-    expect(judgeStreamBatch(batch, ok(payload), true)).toMatchObject({ kind: 'invalid_response', reason: expect.any(String) });
+    expect(judgeStreamBatch(batch, ok(payload), true)).toMatchObject({
+      kind: 'invalid_response',
+      reason: expect.any(String),
+    });
   });
 
   test('several failures: the batch resumes from the lowest sequence number, wherever it is listed', () => {
-    const outcome = judgeStreamBatch(batch, ok(failures(seq(batch[3]!), seq(batch[1]!), seq(batch[4]!))), true);
+    const outcome = judgeStreamBatch(batch, ok(failures(seq(batch[3]), seq(batch[1]), seq(batch[4]))), true);
     expect(outcome).toEqual({ kind: 'partial', lowestFailed: 1, failures: 3 });
   });
 
   test('without ReportBatchItemFailures a listed failure is not read: the batch succeeded', () => {
-    expect(judgeStreamBatch(batch, ok(failures(seq(batch[0]!))), false)).toEqual({ kind: 'success' });
+    expect(judgeStreamBatch(batch, ok(failures(seq(batch[0]))), false)).toEqual({ kind: 'success' });
     expect(judgeStreamBatch(batch, ok('not even an object'), false)).toEqual({ kind: 'success' });
   });
 
@@ -102,7 +119,11 @@ describe('planRetry: MaximumRetryAttempts', () => {
       return plan.kind === 'retry' ? plan.delayMs : undefined;
     });
     expect(delays).toEqual([50, 100, 200, 400, 800, 1600, 2000]);
-    expect(planRetry(1, { maximumRetryAttempts: -1, retryDelayMs: 0 })).toEqual({ kind: 'retry', retries: 1, delayMs: 0 });
+    expect(planRetry(1, { maximumRetryAttempts: -1, retryDelayMs: 0 })).toEqual({
+      kind: 'retry',
+      retries: 1,
+      delayMs: 0,
+    });
   });
 });
 
@@ -141,24 +162,45 @@ describe('planNextStep', () => {
   });
 
   test('with bisect on too, a partial response splits at the lowest failure: only the records from it are retried', () => {
-    expect(planNextStep(batch, { kind: 'partial', lowestFailed: 2, failures: 1 }, 0, bisect)).toMatchObject({ kind: 'retry', checkpoint: batch[1], records: batch.slice(2) });
+    expect(planNextStep(batch, { kind: 'partial', lowestFailed: 2, failures: 1 }, 0, bisect)).toMatchObject({
+      kind: 'retry',
+      checkpoint: batch[1],
+      records: batch.slice(2),
+    });
   });
 
   test('function error without bisect: the whole batch is retried, then given up with the last error', () => {
-    expect(planNextStep(batch, error, 0, noBisect)).toEqual({ kind: 'retry', checkpoint: undefined, records: batch, retries: 1, delayMs: 50 });
-    expect(planNextStep(batch, error, 2, noBisect)).toEqual({ kind: 'give_up', checkpoint: undefined, records: batch, retries: 3, last: handledError });
+    expect(planNextStep(batch, error, 0, noBisect)).toEqual({
+      kind: 'retry',
+      checkpoint: undefined,
+      records: batch,
+      retries: 1,
+      delayMs: 50,
+    });
+    expect(planNextStep(batch, error, 2, noBisect)).toEqual({
+      kind: 'give_up',
+      checkpoint: undefined,
+      records: batch,
+      retries: 3,
+      last: handledError,
+    });
   });
 
   test('function error with bisect: split in two even with the retries used up (splitting is not a retry)', () => {
-    expect(planNextStep(batch, error, 2, bisect)).toEqual({ kind: 'bisect', halves: [batch.slice(0, 3), batch.slice(3)] });
+    expect(planNextStep(batch, error, 2, bisect)).toEqual({
+      kind: 'bisect',
+      halves: [batch.slice(0, 3), batch.slice(3)],
+    });
   });
 
   test('an invalid response is a function error: it bisects too', () => {
-    expect(planNextStep(batch, { kind: 'invalid_response', result: ok('x'), reason: 'r' }, 0, bisect).kind).toBe('bisect');
+    expect(planNextStep(batch, { kind: 'invalid_response', result: ok('x'), reason: 'r' }, 0, bisect).kind).toBe(
+      'bisect',
+    );
   });
 
   test('a single record cannot be split: it is retried, then given up', () => {
-    const one = [batch[0]!];
+    const one = [batch[0]];
     expect(planNextStep(one, error, 0, bisect).kind).toBe('retry');
     expect(planNextStep(one, error, 2, bisect).kind).toBe('give_up');
   });
@@ -207,14 +249,19 @@ describe('kinesisFailureRecord', () => {
       nowMs: Date.UTC(2026, 0, 2, 3, 4, 5),
     });
     expect(described).toEqual({
-      requestContext: { requestId: 'req-2', functionArn: 'arn:aws:lambda:us-east-1:000000000000:function:resize', condition: 'RetryAttemptsExhausted', approximateInvokeCount: 4 },
+      requestContext: {
+        requestId: 'req-2',
+        functionArn: 'arn:aws:lambda:us-east-1:000000000000:function:resize',
+        condition: 'RetryAttemptsExhausted',
+        approximateInvokeCount: 4,
+      },
       responseContext: { statusCode: 200, executedVersion: '$LATEST', functionError: 'Unhandled' },
       version: '1.0',
       timestamp: '2026-01-02T03:04:05.000Z',
       KinesisBatchInfo: {
         shardId: SHARD,
-        startSequenceNumber: records[0]!.sequenceNumber,
-        endSequenceNumber: records[1]!.sequenceNumber,
+        startSequenceNumber: records[0].sequenceNumber,
+        endSequenceNumber: records[1].sequenceNumber,
         approximateArrivalOfFirstRecord: '2023-11-14T22:13:20.500Z',
         approximateArrivalOfLastRecord: '2023-11-14T22:13:21.250Z',
         batchSize: 2,
@@ -225,9 +272,17 @@ describe('kinesisFailureRecord', () => {
 
   test('a handled error is `Handled`; records given up for age, or after a partial response, carry no function error', () => {
     const base = { invokeCount: 1, functionArn: 'f', streamArn: STREAM_ARN, nowMs: 0 };
-    expect(kinesisFailureRecord(batch, { ...base, condition: 'RetryAttemptsExhausted', last: handledError }).responseContext.functionError).toBe('Handled');
+    expect(
+      kinesisFailureRecord(batch, { ...base, condition: 'RetryAttemptsExhausted', last: handledError }).responseContext
+        .functionError,
+    ).toBe('Handled');
     const aged = kinesisFailureRecord(batch, { ...base, condition: 'RecordAgeExceeded', invokeCount: 0 });
     expect(aged.responseContext).toEqual({ statusCode: 200, executedVersion: '$LATEST' });
-    expect(aged.requestContext).toEqual({ requestId: '', functionArn: 'f', condition: 'RecordAgeExceeded', approximateInvokeCount: 0 });
+    expect(aged.requestContext).toEqual({
+      requestId: '',
+      functionArn: 'f',
+      condition: 'RecordAgeExceeded',
+      approximateInvokeCount: 0,
+    });
   });
 });

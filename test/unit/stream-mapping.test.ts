@@ -2,13 +2,30 @@
 // mapping's rules are pure logic; the real resize handler drives it in test/integration/stream-source.test.ts).
 import { createHash } from 'node:crypto';
 import { LocalStream, compareSequenceNumbers, partitionKeyHash } from '../../src/local/cloud/kinesis/stream';
-import { startStreamMapping, type KinesisEventRecord, type KinesisFailureRecord, type StreamMapping, type StreamMappingOptions } from '../../src/local/cloud/lambda/stream-mapping';
+import {
+  startStreamMapping,
+  type KinesisEventRecord,
+  type KinesisFailureRecord,
+  type StreamMapping,
+  type StreamMappingOptions,
+} from '../../src/local/cloud/lambda/stream-mapping';
 import type { InvokeResult } from '../../src/local/cloud/lambda/invoke-contract';
 
 type Script = (records: KinesisEventRecord[], call: number) => InvokeResult;
 
-const ok = (payload: unknown = { batchItemFailures: [] }): InvokeResult => ({ ok: true, requestId: 'r', payload, durationMs: 1 });
-const fail = (): InvokeResult => ({ ok: false, requestId: 'r', kind: 'handled', error: { errorType: 'Error', errorMessage: 'boom' }, durationMs: 1 });
+const ok = (payload: unknown = { batchItemFailures: [] }): InvokeResult => ({
+  ok: true,
+  requestId: 'r',
+  payload,
+  durationMs: 1,
+});
+const fail = (): InvokeResult => ({
+  ok: false,
+  requestId: 'r',
+  kind: 'handled',
+  error: { errorType: 'Error', errorMessage: 'boom' },
+  durationMs: 1,
+});
 const seqs = (records: KinesisEventRecord[]): string[] => records.map((r) => r.kinesis.sequenceNumber);
 const dataOf = (r: KinesisEventRecord): string => Buffer.from(r.kinesis.data, 'base64').toString('utf8');
 
@@ -55,14 +72,16 @@ describe('LocalStream', () => {
     const stream = new LocalStream({ name: 's', shardCount: 1 });
     const put = stream.putRecords(Array.from({ length: 5 }, (_, i) => ({ partitionKey: `k${i}`, data: `d${i}` })));
     const numbers = put.records.map((r) => r.sequenceNumber);
-    for (let i = 1; i < numbers.length; i++) expect(compareSequenceNumbers(numbers[i - 1]!, numbers[i]!)).toBe(-1);
+    for (let i = 1; i < numbers.length; i++) expect(compareSequenceNumbers(numbers[i - 1], numbers[i])).toBe(-1);
     expect(stream.read('shardId-000000000000', numbers[1], 2).map((r) => r.data.toString())).toEqual(['d2', 'd3']);
     expect(stream.read('shardId-000000000000', undefined, 10)).toHaveLength(5);
   });
 
   test('refuses records above 1 MiB, bad partition keys and unknown shards', () => {
     const stream = new LocalStream({ name: 's' });
-    expect(() => stream.putRecord({ partitionKey: 'k', data: Buffer.alloc(1024 * 1024) })).toThrow(/above Kinesis's 1048576/);
+    expect(() => stream.putRecord({ partitionKey: 'k', data: Buffer.alloc(1024 * 1024) })).toThrow(
+      /above Kinesis's 1048576/,
+    );
     expect(() => stream.putRecord({ partitionKey: '', data: 'x' })).toThrow(/partitionKey/);
     expect(() => stream.read('shardId-000000000009', undefined, 1)).toThrow(/not a shard/);
     expect(() => new LocalStream({ name: 's', shardCount: 0 })).toThrow(/shardCount/);
@@ -73,7 +92,9 @@ describe('stream mapping', () => {
   test('delivers every record once, per shard in order, in batches of batchSize, with the real event shape', async () => {
     const stream = new LocalStream({ name: 'orders', shardCount: 2 });
     const { mapping, calls } = start(stream, () => ok(), { batchSize: 3 });
-    const put = stream.putRecords(Array.from({ length: 20 }, (_, i) => ({ partitionKey: `key-${i}`, data: JSON.stringify({ i }) })));
+    const put = stream.putRecords(
+      Array.from({ length: 20 }, (_, i) => ({ partitionKey: `key-${i}`, data: JSON.stringify({ i }) })),
+    );
     await mapping.waitUntilCaughtUp(5000);
     expect(new Set(put.records.map((r) => r.shardId)).size).toBe(2);
     for (const batch of calls) {
@@ -85,9 +106,15 @@ describe('stream mapping', () => {
       expect(seqs(delivered)).toEqual(stream.records(shardId).map((r) => r.sequenceNumber));
       expect(stream.checkpointOf('resize', shardId)).toBe(stream.lastSequenceNumber(shardId));
     }
-    const first = calls[0]![0]!;
+    const first = calls[0][0];
     expect(first).toEqual({
-      kinesis: { kinesisSchemaVersion: '1.0', partitionKey: expect.any(String), sequenceNumber: expect.stringMatching(/^\d{56}$/), data: expect.any(String), approximateArrivalTimestamp: expect.any(Number) },
+      kinesis: {
+        kinesisSchemaVersion: '1.0',
+        partitionKey: expect.any(String),
+        sequenceNumber: expect.stringMatching(/^\d{56}$/),
+        data: expect.any(String),
+        approximateArrivalTimestamp: expect.any(Number),
+      },
       eventSource: 'aws:kinesis',
       eventVersion: '1.0',
       eventID: `${first.eventID.split(':')[0]}:${first.kinesis.sequenceNumber}`,
@@ -102,52 +129,90 @@ describe('stream mapping', () => {
 
   test('a partial batch response checkpoints before the lowest failed sequence number and retries from it', async () => {
     const stream = new LocalStream({ name: 's' });
-    const { mapping, calls, failures } = start(stream, (records, call) => (call === 1 ? ok({ batchItemFailures: [{ itemIdentifier: records[3]!.kinesis.sequenceNumber }, { itemIdentifier: records[2]!.kinesis.sequenceNumber }] }) : ok()), {
-      batchSize: 5,
-    });
-    const put = stream.putRecords(Array.from({ length: 5 }, (_, i) => ({ partitionKey: 'p', data: `r${i}` }))).records.map((r) => r.sequenceNumber);
+    const { mapping, calls, failures } = start(
+      stream,
+      (records, call) =>
+        call === 1
+          ? ok({
+              batchItemFailures: [
+                { itemIdentifier: records[3].kinesis.sequenceNumber },
+                { itemIdentifier: records[2].kinesis.sequenceNumber },
+              ],
+            })
+          : ok(),
+      {
+        batchSize: 5,
+      },
+    );
+    const put = stream
+      .putRecords(Array.from({ length: 5 }, (_, i) => ({ partitionKey: 'p', data: `r${i}` })))
+      .records.map((r) => r.sequenceNumber);
     await mapping.waitUntilCaughtUp(5000);
     expect(calls.map(seqs)).toEqual([put, put.slice(2)]);
     expect(failures).toEqual([]);
     expect(mapping.stats()).toMatchObject({ partialFailures: 1, retries: 1 });
   });
 
-  test('maximumRetryAttempts: after 1 + N invokes the failed range goes to the on-failure destination and the shard moves on', async () => {
-    const stream = new LocalStream({ name: 's' });
-    const { mapping, calls, failures } = start(
-      stream,
-      (records) => {
-        const bad = records.find((r) => dataOf(r) === 'bad');
-        return ok({ batchItemFailures: bad ? [{ itemIdentifier: bad.kinesis.sequenceNumber }] : [] });
-      },
-      { batchSize: 10, maximumRetryAttempts: 2 },
-    );
-    const put = stream.putRecords(['a', 'bad', 'c'].map((data) => ({ partitionKey: 'p', data }))).records.map((r) => r.sequenceNumber);
-    await mapping.waitUntilCaughtUp(5000);
-    expect(calls.map(seqs)).toEqual([put, put.slice(1), put.slice(1)]);
-    expect(failures).toHaveLength(1);
-    expect(failures[0]).toMatchObject({
-      requestContext: { condition: 'RetryAttemptsExhausted', approximateInvokeCount: 3 },
-      version: '1.0',
-      KinesisBatchInfo: { shardId: 'shardId-000000000000', startSequenceNumber: put[1], endSequenceNumber: put[2], batchSize: 2, streamArn: stream.arn },
-    });
-    // The shard is not stuck: a later record is delivered.
-    const later = stream.putRecord({ partitionKey: 'p', data: 'later' });
-    await mapping.waitUntilCaughtUp(5000);
-    expect(seqs(calls[calls.length - 1]!)).toEqual([later.sequenceNumber]);
-  });
+  test(
+    'maximumRetryAttempts: after 1 + N invokes the failed range ' +
+      'goes to the on-failure destination and the shard moves on',
+    async () => {
+      const stream = new LocalStream({ name: 's' });
+      const { mapping, calls, failures } = start(
+        stream,
+        (records) => {
+          const bad = records.find((r) => dataOf(r) === 'bad');
+          return ok({ batchItemFailures: bad ? [{ itemIdentifier: bad.kinesis.sequenceNumber }] : [] });
+        },
+        { batchSize: 10, maximumRetryAttempts: 2 },
+      );
+      const put = stream
+        .putRecords(['a', 'bad', 'c'].map((data) => ({ partitionKey: 'p', data })))
+        .records.map((r) => r.sequenceNumber);
+      await mapping.waitUntilCaughtUp(5000);
+      expect(calls.map(seqs)).toEqual([put, put.slice(1), put.slice(1)]);
+      expect(failures).toHaveLength(1);
+      expect(failures[0]).toMatchObject({
+        requestContext: { condition: 'RetryAttemptsExhausted', approximateInvokeCount: 3 },
+        version: '1.0',
+        KinesisBatchInfo: {
+          shardId: 'shardId-000000000000',
+          startSequenceNumber: put[1],
+          endSequenceNumber: put[2],
+          batchSize: 2,
+          streamArn: stream.arn,
+        },
+      });
+      // The shard is not stuck: a later record is delivered.
+      const later = stream.putRecord({ partitionKey: 'p', data: 'later' });
+      await mapping.waitUntilCaughtUp(5000);
+      expect(seqs(calls[calls.length - 1])).toEqual([later.sequenceNumber]);
+    },
+  );
 
   test('bisect on function error isolates the poison record; the others succeed in order', async () => {
     const stream = new LocalStream({ name: 's' });
-    const { mapping, calls, failures } = start(stream, (records) => (records.some((r) => dataOf(r) === 'poison') ? fail() : ok()), {
-      batchSize: 8,
-      bisectBatchOnFunctionError: true,
-      maximumRetryAttempts: 1,
-    });
+    const { mapping, calls, failures } = start(
+      stream,
+      (records) => (records.some((r) => dataOf(r) === 'poison') ? fail() : ok()),
+      {
+        batchSize: 8,
+        bisectBatchOnFunctionError: true,
+        maximumRetryAttempts: 1,
+      },
+    );
     const data = ['a', 'b', 'c', 'd', 'e', 'poison', 'g', 'h'];
-    const put = stream.putRecords(data.map((d) => ({ partitionKey: 'p', data: d }))).records.map((r) => r.sequenceNumber);
+    const put = stream
+      .putRecords(data.map((d) => ({ partitionKey: 'p', data: d })))
+      .records.map((r) => r.sequenceNumber);
     await mapping.waitUntilCaughtUp(5000);
-    expect(failures.map((f) => [f.KinesisBatchInfo.startSequenceNumber, f.KinesisBatchInfo.endSequenceNumber, f.responseContext.functionError])).toEqual([[put[5], put[5], 'Handled']]);
+    expect(
+      failures.map((f) => [
+        f.KinesisBatchInfo.startSequenceNumber,
+        f.KinesisBatchInfo.endSequenceNumber,
+        f.responseContext.functionError,
+      ]),
+    ).toEqual([[put[5], put[5], 'Handled']]);
     const succeeded = calls.filter((batch) => !batch.some((r) => dataOf(r) === 'poison')).flatMap(seqs);
     expect(succeeded).toEqual(put.filter((_, i) => i !== 5));
     expect(mapping.stats().bisections).toBeGreaterThanOrEqual(3);
@@ -156,10 +221,16 @@ describe('stream mapping', () => {
   test('without bisect a function error retries the whole batch, then sends the whole batch to the destination', async () => {
     const stream = new LocalStream({ name: 's' });
     const { mapping, calls, failures } = start(stream, () => fail(), { batchSize: 3, maximumRetryAttempts: 0 });
-    const put = stream.putRecords(['a', 'b'].map((d) => ({ partitionKey: 'p', data: d }))).records.map((r) => r.sequenceNumber);
+    const put = stream
+      .putRecords(['a', 'b'].map((d) => ({ partitionKey: 'p', data: d })))
+      .records.map((r) => r.sequenceNumber);
     await mapping.waitUntilCaughtUp(5000);
     expect(calls.map(seqs)).toEqual([put]);
-    expect(failures[0]?.KinesisBatchInfo).toMatchObject({ startSequenceNumber: put[0], endSequenceNumber: put[1], batchSize: 2 });
+    expect(failures[0]?.KinesisBatchInfo).toMatchObject({
+      startSequenceNumber: put[0],
+      endSequenceNumber: put[1],
+      batchSize: 2,
+    });
   });
 
   test('maximumRecordAgeSeconds sends expired records to the destination without invoking', async () => {
@@ -171,11 +242,17 @@ describe('stream mapping', () => {
     const old = stream.putRecord({ partitionKey: 'p', data: 'old' });
     clock += 61_000;
     const fresh = stream.putRecord({ partitionKey: 'p', data: 'fresh' });
-    const again = start(stream, () => ok(), { maximumRecordAgeSeconds: 60, now: () => clock, startingPosition: 'TRIM_HORIZON' });
+    const again = start(stream, () => ok(), {
+      maximumRecordAgeSeconds: 60,
+      now: () => clock,
+      startingPosition: 'TRIM_HORIZON',
+    });
     await again.mapping.waitUntilCaughtUp(5000);
     expect(calls).toEqual([]);
     expect(failures).toEqual([]);
-    expect(again.failures.map((f) => [f.requestContext.condition, f.KinesisBatchInfo.startSequenceNumber])).toEqual([['RecordAgeExceeded', old.sequenceNumber]]);
+    expect(again.failures.map((f) => [f.requestContext.condition, f.KinesisBatchInfo.startSequenceNumber])).toEqual([
+      ['RecordAgeExceeded', old.sequenceNumber],
+    ]);
     expect(again.calls.map(seqs)).toEqual([[fresh.sequenceNumber]]);
   });
 
@@ -221,6 +298,8 @@ describe('stream mapping', () => {
     [{ parallelizationFactor: 11 }, /parallelizationFactor/],
   ])('refuses %j', (bad, message) => {
     const stream = new LocalStream({ name: 's' });
-    expect(() => startStreamMapping({ stream, invoke: async () => ok(), logSink: () => undefined, ...bad })).toThrow(message);
+    expect(() => startStreamMapping({ stream, invoke: async () => ok(), logSink: () => undefined, ...bad })).toThrow(
+      message,
+    );
   });
 });

@@ -17,7 +17,21 @@ describe('terraformOverride', () => {
   const aws = doc.provider.aws;
 
   test('points every service the module calls at the endpoint', () => {
-    const services = ['s3', 'sqs', 'lambda', 'iam', 'sts', 'logs', 'cloudwatch', 'sns', 'kms', 'ecr', 'apigatewayv2', 'events', 'kinesis'];
+    const services = [
+      's3',
+      'sqs',
+      'lambda',
+      'iam',
+      'sts',
+      'logs',
+      'cloudwatch',
+      'sns',
+      'kms',
+      'ecr',
+      'apigatewayv2',
+      'events',
+      'kinesis',
+    ];
     expect(Object.keys(aws.endpoints as object).sort()).toEqual([...services].sort());
     for (const service of services) expect((aws.endpoints as Record<string, string>)[service]).toBe(ENDPOINT);
   });
@@ -34,7 +48,16 @@ describe('terraformOverride', () => {
     });
     // The configuration's own region, tags and other settings are kept: the override sets nothing else.
     expect(Object.keys(aws).sort()).toEqual(
-      ['access_key', 'endpoints', 's3_use_path_style', 'secret_key', 'skip_credentials_validation', 'skip_metadata_api_check', 'skip_region_validation', 'skip_requesting_account_id'].sort(),
+      [
+        'access_key',
+        'endpoints',
+        's3_use_path_style',
+        'secret_key',
+        'skip_credentials_validation',
+        'skip_metadata_api_check',
+        'skip_region_validation',
+        'skip_requesting_account_id',
+      ].sort(),
     );
   });
 
@@ -49,7 +72,15 @@ test('the CDKTF provider config carries the same settings under camelCase names'
   const config = localCdktfProviderConfig(ENDPOINT) as Record<string, unknown>;
   const aws = (JSON.parse(terraformOverride(ENDPOINT)) as { provider: { aws: Record<string, unknown> } }).provider.aws;
   expect(config.endpoints).toEqual([aws.endpoints]);
-  expect(config).toMatchObject({ accessKey: 'local', secretKey: 'local', s3UsePathStyle: true, skipCredentialsValidation: true, skipRequestingAccountId: false, skipMetadataApiCheck: true, skipRegionValidation: true });
+  expect(config).toMatchObject({
+    accessKey: 'local',
+    secretKey: 'local',
+    s3UsePathStyle: true,
+    skipCredentialsValidation: true,
+    skipRequestingAccountId: false,
+    skipMetadataApiCheck: true,
+    skipRegionValidation: true,
+  });
   expect(Object.keys(config)).toHaveLength(Object.keys(aws).length);
 });
 
@@ -67,6 +98,13 @@ test.each([
   expect(parseLocalEndpoint(value)).toBe(expected);
 });
 
-test.each(['localhost:4566', '127.0.0.1', 'ftp://127.0.0.1:21', 'http://127.0.0.1:4566/path', 'http://u:p@127.0.0.1:4566', ''])('parseLocalEndpoint(%j) refuses it', (value) => {
+test.each([
+  'localhost:4566',
+  '127.0.0.1',
+  'ftp://127.0.0.1:21',
+  'http://127.0.0.1:4566/path',
+  'http://u:p@127.0.0.1:4566',
+  '',
+])('parseLocalEndpoint(%j) refuses it', (value) => {
   expect(parseLocalEndpoint(value)).toBeUndefined();
 });

@@ -2,7 +2,14 @@ import type { PresignedPost } from '../../src/aws/presign';
 import { sigV4Signature } from '../../src/aws/sigv4';
 import { presignAt } from '../helpers/presign';
 import { PipelineError } from '../../src/core/errors';
-import { DEFAULT_ALLOWED_CONTENT_TYPES, isKeepWarmPing, KEEP_WARM_PING, planUpload, sanitiseFileName, uploadConfigFromEnv } from '../../src/core/upload';
+import {
+  DEFAULT_ALLOWED_CONTENT_TYPES,
+  isKeepWarmPing,
+  KEEP_WARM_PING,
+  planUpload,
+  sanitiseFileName,
+  uploadConfigFromEnv,
+} from '../../src/core/upload';
 
 const config = uploadConfigFromEnv({ SOURCE_BUCKET: 'src', UPLOADS_PREFIX: 'uploads/' });
 
@@ -27,7 +34,12 @@ describe('uploadConfigFromEnv', () => {
     });
   });
   it('reads the list, size and expiry', () => {
-    const c = uploadConfigFromEnv({ SOURCE_BUCKET: 'b', ALLOWED_CONTENT_TYPES: ' image/PNG , image/jpeg', MAX_UPLOAD_BYTES: '1000', UPLOAD_EXPIRES_SECONDS: '60' });
+    const c = uploadConfigFromEnv({
+      SOURCE_BUCKET: 'b',
+      ALLOWED_CONTENT_TYPES: ' image/PNG , image/jpeg',
+      MAX_UPLOAD_BYTES: '1000',
+      UPLOAD_EXPIRES_SECONDS: '60',
+    });
     expect(c.allowedContentTypes).toEqual(['image/png', 'image/jpeg']);
     expect(c.maxUploadBytes).toBe(1000);
     expect(c.expiresSeconds).toBe(60);
@@ -39,7 +51,10 @@ describe('uploadConfigFromEnv', () => {
     [{ ALLOWED_CONTENT_TYPES: 'jpeg' }, 'ALLOWED_CONTENT_TYPES'],
     [{ MAX_UPLOAD_BYTES: '10MB' }, 'MAX_UPLOAD_BYTES'],
   ])('refuses %j', (env, field) => {
-    expect(refusal(() => uploadConfigFromEnv({ SOURCE_BUCKET: 'b', ...env }))).toEqual({ code: 'INVALID_CONFIG', field });
+    expect(refusal(() => uploadConfigFromEnv({ SOURCE_BUCKET: 'b', ...env }))).toEqual({
+      code: 'INVALID_CONFIG',
+      field,
+    });
   });
   it('requires SOURCE_BUCKET', () => {
     expect(refusal(() => uploadConfigFromEnv({}))).toEqual({ code: 'INVALID_CONFIG', field: 'SOURCE_BUCKET' });
@@ -95,7 +110,14 @@ describe('planUpload', () => {
 describe('presignPost', () => {
   const now = new Date('2026-11-28T12:00:00.000Z');
   const credentials = { accessKeyId: 'AKID', secretAccessKey: 'SECRET', sessionToken: 'TOKEN' };
-  const form = { bucket: 'src', key: 'uploads/id/a.png', contentType: 'image/png', minBytes: 1, maxBytes: 99, expiresSeconds: 300 };
+  const form = {
+    bucket: 'src',
+    key: 'uploads/id/a.png',
+    contentType: 'image/png',
+    minBytes: 1,
+    maxBytes: 99,
+    expiresSeconds: 300,
+  };
   let post: PresignedPost;
   beforeAll(async () => {
     post = await presignAt(now, { region: 'eu-west-1', credentials }, form);
@@ -113,16 +135,27 @@ describe('presignPost', () => {
       'X-Amz-Date': '20261128T120000Z',
       'X-Amz-Security-Token': 'TOKEN',
     });
-    const policy = JSON.parse(Buffer.from(post.fields.Policy, 'base64').toString('utf8')) as { expiration: string; conditions: unknown[] };
+    const policy = JSON.parse(Buffer.from(post.fields.Policy, 'base64').toString('utf8')) as {
+      expiration: string;
+      conditions: unknown[];
+    };
     expect(policy.expiration).toBe(post.expiresAt);
     expect(policy.conditions).toEqual(
-      expect.arrayContaining([{ bucket: 'src' }, { key: 'uploads/id/a.png' }, { 'Content-Type': 'image/png' }, ['content-length-range', 1, 99], { 'X-Amz-Security-Token': 'TOKEN' }]),
+      expect.arrayContaining([
+        { bucket: 'src' },
+        { key: 'uploads/id/a.png' },
+        { 'Content-Type': 'image/png' },
+        ['content-length-range', 1, 99],
+        { 'X-Amz-Security-Token': 'TOKEN' },
+      ]),
     );
   });
 
   it('signs the policy as sent, with the SigV4 key of that day, region and service', async () => {
     // sigV4Signature itself is held to AWS's published answers in sigv4-known-answers.test.ts.
-    expect(post.fields['X-Amz-Signature']).toBe(await sigV4Signature('SECRET', { day: '20261128', region: 'eu-west-1', service: 's3' }, post.fields.Policy));
+    expect(post.fields['X-Amz-Signature']).toBe(
+      await sigV4Signature('SECRET', { day: '20261128', region: 'eu-west-1', service: 's3' }, post.fields.Policy),
+    );
   });
 
   it("posts to the China partition's domain, scoped to its region", async () => {
@@ -135,12 +168,20 @@ describe('presignPost', () => {
     const dotted = await presignAt(now, { region: 'eu-west-1', credentials }, { ...form, bucket: 'my.dotted.bucket' });
     expect(dotted.url).toBe('https://s3.eu-west-1.amazonaws.com/my.dotted.bucket');
     expect(dotted.fields.bucket).toBe('my.dotted.bucket');
-    const dottedChina = await presignAt(now, { region: 'cn-north-1', credentials }, { ...form, bucket: 'my.dotted.bucket' });
+    const dottedChina = await presignAt(
+      now,
+      { region: 'cn-north-1', credentials },
+      { ...form, bucket: 'my.dotted.bucket' },
+    );
     expect(dottedChina.url).toBe('https://s3.cn-north-1.amazonaws.com.cn/my.dotted.bucket');
   });
 
   it('posts path-style to a local endpoint', async () => {
-    const local = await presignAt(now, { region: 'us-east-1', credentials, endpoint: 'http://127.0.0.1:4566/', forcePathStyle: true }, form);
+    const local = await presignAt(
+      now,
+      { region: 'us-east-1', credentials, endpoint: 'http://127.0.0.1:4566/', forcePathStyle: true },
+      form,
+    );
     expect(local.url).toBe('http://127.0.0.1:4566/src');
   });
 });
@@ -151,7 +192,10 @@ describe('isKeepWarmPing', () => {
     expect(isKeepWarmPing(JSON.parse(JSON.stringify(KEEP_WARM_PING)))).toBe(true);
   });
   it.each([
-    ['an API Gateway request', { version: '2.0', routeKey: 'POST /uploads', requestContext: { http: { method: 'POST' } }, body: '{}' }],
+    [
+      'an API Gateway request',
+      { version: '2.0', routeKey: 'POST /uploads', requestContext: { http: { method: 'POST' } }, body: '{}' },
+    ],
     ['a request carrying the ping source', { source: 'resize-chain.keep-warm', requestContext: {} }],
     ['an EventBridge scheduled event', { source: 'aws.events', 'detail-type': 'Scheduled Event', detail: {} }],
     ['another source', { source: 'resize-chain.keep-warm ' }],

@@ -26,7 +26,9 @@ const good = { name: 'thumb', width: 320, format: 'webp' };
 
 describe('parseVariantSpecs', () => {
   it('accepts a minimal spec and fills in defaults', () => {
-    expect(parseVariantSpecs([good])).toEqual([{ name: 'thumb', width: 320, fit: 'inside', format: 'webp', quality: 80 }]);
+    expect(parseVariantSpecs([good])).toEqual([
+      { name: 'thumb', width: 320, fit: 'inside', format: 'webp', quality: 80 },
+    ]);
   });
 
   it('accepts a JSON string with every property', () => {
@@ -59,13 +61,23 @@ describe('parseVariantSpecs', () => {
     ['quality 101', { ...good, quality: 101 }, 'variants[1].quality', /101 .*1\.\.100/],
     ['format gif', { ...good, format: 'gif' }, 'variants[1].format', /"gif" is not one of webp, avif, jpeg, png/],
     ['format missing', { name: 'x', width: 10 }, 'variants[1].format', /undefined is not one of/],
-    ['fit stretch', { ...good, height: 10, fit: 'fill' }, 'variants[1].fit', /"fill" is not one of inside, cover, contain/],
+    [
+      'fit stretch',
+      { ...good, height: 10, fit: 'fill' },
+      'variants[1].fit',
+      /"fill" is not one of inside, cover, contain/,
+    ],
     ['cover without height', { ...good, fit: 'cover' }, 'variants[1].height', /"cover" needs a height in 1\.\.8192/],
     ['name upper case', { ...good, name: 'Thumb' }, 'variants[1].name', /"Thumb" is not 1\.\.64 of a-z, 0-9/],
     ['name with slash', { ...good, name: 'a/b' }, 'variants[1].name', /"a\/b"/],
     ['name starting with dash', { ...good, name: '-x' }, 'variants[1].name', /"-x"/],
     ['name too long', { ...good, name: 'a'.repeat(65) }, 'variants[1].name', /1\.\.64/],
-    ['unknown property', { ...good, widht: 3 }, 'variants[1].widht', /unknown property; accepted: name, width, height, fit, format, quality/],
+    [
+      'unknown property',
+      { ...good, widht: 3 },
+      'variants[1].widht',
+      /unknown property; accepted: name, width, height, fit, format, quality/,
+    ],
     ['not an object', 'thumb', 'variants[1]', /"thumb" is not an object/],
   ];
   it.each(bad)('rejects %s, naming the field path, value and range', (_label, spec, field, message) => {
@@ -123,7 +135,9 @@ describe('parseImageLimits', () => {
   });
 
   it('reads every variable', () => {
-    expect(parseImageLimits({ MAX_INPUT_BYTES: '1048576', MAX_INPUT_PIXELS: '25000000', ALLOW_ANIMATED: 'TRUE' })).toEqual({
+    expect(
+      parseImageLimits({ MAX_INPUT_BYTES: '1048576', MAX_INPUT_PIXELS: '25000000', ALLOW_ANIMATED: 'TRUE' }),
+    ).toEqual({
       maxInputBytes: 1048576,
       maxInputPixels: 25000000,
       allowAnimated: true,

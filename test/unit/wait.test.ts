@@ -13,13 +13,23 @@ test('a predicate works as a probe: false means not yet', async () => {
 });
 
 test('the timeout names what was awaited and the last value seen', async () => {
-  await expect(waitFor('the counter to reach 1000', () => false, 30, 5)).rejects.toThrow(/^timed out after 30 ms waiting for the counter to reach 1000: the last value seen was false$/);
+  await expect(waitFor('the counter to reach 1000', () => false, 30, 5)).rejects.toThrow(
+    /^timed out after 30 ms waiting for the counter to reach 1000: the last value seen was false$/,
+  );
 });
 
 test('the timeout names the last error a probe threw', async () => {
   await expect(
-    waitFor('the manifest', async () => {
-      throw new Error('NoSuchKey: The specified key does not exist.');
-    }, 30, 5),
-  ).rejects.toThrow('timed out after 30 ms waiting for the manifest: its last attempt failed: NoSuchKey: The specified key does not exist.');
+    waitFor(
+      'the manifest',
+      async () => {
+        throw new Error('NoSuchKey: The specified key does not exist.');
+      },
+      30,
+      5,
+    ),
+  ).rejects.toThrow(
+    'timed out after 30 ms waiting for the manifest: ' +
+      'its last attempt failed: NoSuchKey: The specified key does not exist.',
+  );
 });

@@ -10,9 +10,9 @@ describe('xmlDocument', () => {
   });
 
   it('repeats a list, writes <Name/> for empty text, leaves out undefined members and escapes attribute values', () => {
-    expect(xmlDocument({ R: { '@_xmlns': 'urn:"x"', A: ['1', '2'], E: '', U: undefined, L: [] } }, PLAIN_DECLARATION)).toBe(
-      '<?xml version="1.0"?><R xmlns="urn:&quot;x&quot;"><A>1</A><A>2</A><E/></R>',
-    );
+    expect(
+      xmlDocument({ R: { '@_xmlns': 'urn:"x"', A: ['1', '2'], E: '', U: undefined, L: [] } }, PLAIN_DECLARATION),
+    ).toBe('<?xml version="1.0"?><R xmlns="urn:&quot;x&quot;"><A>1</A><A>2</A><E/></R>');
   });
 
   it('round-trips through the parser: a text with every special character comes back as it went in', () => {
@@ -23,7 +23,9 @@ describe('xmlDocument', () => {
 
 describe('parseXmlBody', () => {
   it('reads text as text (no number conversion) and a repeated element as a list', () => {
-    expect(parseXmlBody('<C xmlns="x"><M>GET</M><M>PUT</M><Age>0030</Age></C>')).toEqual({ C: { M: ['GET', 'PUT'], Age: '0030' } });
+    expect(parseXmlBody('<C xmlns="x"><M>GET</M><M>PUT</M><Age>0030</Age></C>')).toEqual({
+      C: { M: ['GET', 'PUT'], Age: '0030' },
+    });
   });
 
   it('refuses XML that is not well-formed', () => {
@@ -34,15 +36,33 @@ describe('parseXmlBody', () => {
 
 describe('SQS Query bodies through the builder', () => {
   it('keeps a message body with CR LF intact for Query clients', () => {
-    const xml = sqsQueryResponse('ReceiveMessage', JSON.stringify({ Messages: [{ MessageId: 'm', Body: 'a\r\nb', Attributes: { SenderId: 's' } }] }), 'r');
-    expect(xml).toContain('<Message><MessageId>m</MessageId><Body>a&#xD;\nb</Body><Attribute><Name>SenderId</Name><Value>s</Value></Attribute></Message>');
-    const body = (parseXmlBody(xml) as { ReceiveMessageResponse: { ReceiveMessageResult: { Message: { Body: string } } } }).ReceiveMessageResponse.ReceiveMessageResult.Message.Body;
+    const xml = sqsQueryResponse(
+      'ReceiveMessage',
+      JSON.stringify({ Messages: [{ MessageId: 'm', Body: 'a\r\nb', Attributes: { SenderId: 's' } }] }),
+      'r',
+    );
+    expect(xml).toContain(
+      '<Message><MessageId>m</MessageId><Body>a&#xD;\nb</Body><Attribute>' +
+        '<Name>SenderId</Name><Value>s</Value></Attribute></Message>',
+    );
+    const body = (
+      parseXmlBody(xml) as { ReceiveMessageResponse: { ReceiveMessageResult: { Message: { Body: string } } } }
+    ).ReceiveMessageResponse.ReceiveMessageResult.Message.Body;
     expect(body).toBe('a\r\nb');
   });
 
   it('writes an error with Type, Code, Message and an empty Detail', () => {
-    expect(sqsQueryError('{"__type":"com.amazonaws.sqs#QueueDoesNotExist","message":"no <queue>"}', 'AWS.SimpleQueueService.NonExistentQueue;Sender', 400, 'r')).toBe(
-      '<?xml version="1.0"?><ErrorResponse xmlns="http://queue.amazonaws.com/doc/2012-11-05/"><Error><Type>Sender</Type><Code>AWS.SimpleQueueService.NonExistentQueue</Code>' +
+    expect(
+      sqsQueryError(
+        '{"__type":"com.amazonaws.sqs#QueueDoesNotExist","message":"no <queue>"}',
+        'AWS.SimpleQueueService.NonExistentQueue;Sender',
+        400,
+        'r',
+      ),
+    ).toBe(
+      '<?xml version="1.0"?><ErrorResponse ' +
+        'xmlns="http://queue.amazonaws.com/doc/2012-11-05/"><Error>' +
+        '<Type>Sender</Type><Code>AWS.SimpleQueueService.NonExistentQueue</Code>' +
         '<Message>no &lt;queue&gt;</Message><Detail/></Error><RequestId>r</RequestId></ErrorResponse>',
     );
   });

@@ -5,7 +5,15 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { expectedBatchFill, monthlyCost, resizeMsAt, vcpusFor, type CostInputs, type CostItem, type CostReport } from '../../tools/cost';
+import {
+  expectedBatchFill,
+  monthlyCost,
+  resizeMsAt,
+  vcpusFor,
+  type CostInputs,
+  type CostItem,
+  type CostReport,
+} from '../../tools/cost';
 import { configError } from '../../core/errors';
 import { imageResizedEvent, type ResizedVariant } from '../../core/events';
 import { variantKey } from '../../core/keys';
@@ -37,8 +45,20 @@ export const COST_USAGE = {
   forms: [
     {
       shows: [
-        'images-per-month', 'avg-bytes', 'memory', 'architecture', 'region', 'publish-memory', 'images-per-batch',
-        'cold-start-percent', 'publish-ms', 'provisioned-resize', 'provisioned-publish', 'bench', 'input', 'json',
+        'images-per-month',
+        'avg-bytes',
+        'memory',
+        'architecture',
+        'region',
+        'publish-memory',
+        'images-per-batch',
+        'cold-start-percent',
+        'publish-ms',
+        'provisioned-resize',
+        'provisioned-publish',
+        'bench',
+        'input',
+        'json',
       ],
       description: [
         'Print the monthly AWS bill of the chain (Lambda requests, GB-seconds and INIT; SQS requests; S3',
@@ -78,7 +98,8 @@ export const DEFAULT_BENCH_FIGURES: BenchFigures = {
     { name: 'large', format: 'webp', bytes: 18602 },
     { name: 'fallback', format: 'jpeg', bytes: 56958 },
   ],
-  provenance: 'DEFAULT (bench/results.json not found or incomplete): built-in figures of the 2026-11-28 bench run, 12mp-jpeg',
+  provenance:
+    'DEFAULT (bench/results.json not found or incomplete): built-in figures of the 2026-11-28 bench run, 12mp-jpeg',
 };
 
 /** The bench input whose figures the report uses by default. */
@@ -86,7 +107,8 @@ export const DEFAULT_BENCH_INPUT = '12mp-jpeg';
 
 type Json = Record<string, unknown>;
 const isObj = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
-const median = (v: unknown): number | undefined => (isObj(v) && typeof v.median === 'number' && Number.isFinite(v.median) ? v.median : undefined);
+const median = (v: unknown): number | undefined =>
+  isObj(v) && typeof v.median === 'number' && Number.isFinite(v.median) ? v.median : undefined;
 
 /**
  * Reads the figures of input `inputId` ("ours" implementation) from a parsed bench/results.json.
@@ -95,7 +117,8 @@ const median = (v: unknown): number | undefined => (isObj(v) && typeof v.median 
 export function benchFiguresFrom(doc: unknown, inputId: string, origin: string): BenchFigures | undefined {
   if (!isObj(doc) || !Array.isArray(doc.inputs)) return undefined;
   const input = doc.inputs.find((i): i is Json => isObj(i) && i.id === inputId);
-  const ours = input && Array.isArray(input.impls) ? input.impls.find((i): i is Json => isObj(i) && i.id === 'ours') : undefined;
+  const ours =
+    input && Array.isArray(input.impls) ? input.impls.find((i): i is Json => isObj(i) && i.id === 'ours') : undefined;
   const chain = isObj(doc.chain) ? doc.chain : undefined;
   const coldInit = isObj(doc.coldInit) ? doc.coldInit : undefined;
   const wallMs = median(ours?.ms);
@@ -103,10 +126,23 @@ export function benchFiguresFrom(doc: unknown, inputId: string, origin: string):
   const warmInvoke = median(chain?.warmInvokeMs);
   const warmCore = median(chain?.warmCoreMs);
   const initMs = median(coldInit?.resize);
-  const bytes = isObj(ours?.bytes) ? (ours.bytes as Json) : undefined;
+  const bytes = isObj(ours?.bytes) ? ours.bytes : undefined;
   const specs = Array.isArray(doc.variants) ? (doc.variants as Array<{ name?: unknown; format?: unknown }>) : [];
-  if (wallMs === undefined || cpuMs === undefined || warmInvoke === undefined || warmCore === undefined || initMs === undefined || !bytes || specs.length === 0) return undefined;
-  const variantBytes = specs.map((s) => ({ name: String(s.name), format: s.format as OutputFormat, bytes: Number(bytes[String(s.name)]) }));
+  if (
+    wallMs === undefined ||
+    cpuMs === undefined ||
+    warmInvoke === undefined ||
+    warmCore === undefined ||
+    initMs === undefined ||
+    !bytes ||
+    specs.length === 0
+  )
+    return undefined;
+  const variantBytes = specs.map((s) => ({
+    name: String(s.name),
+    format: s.format as OutputFormat,
+    bytes: Number(bytes[String(s.name)]),
+  }));
   if (variantBytes.some((b) => !Number.isFinite(b.bytes))) return undefined;
   return {
     wallMs,
@@ -114,14 +150,18 @@ export function benchFiguresFrom(doc: unknown, inputId: string, origin: string):
     ioMs: Math.max(0, warmInvoke - warmCore),
     initMs,
     variantBytes,
-    provenance: `${origin} (generated ${typeof doc.generatedAt === 'string' ? doc.generatedAt : 'at an unknown time'}), input ${inputId}`,
+    provenance:
+      `${origin} (generated ${typeof doc.generatedAt === 'string' ? doc.generatedAt : 'at an unknown time'}), ` +
+      `input ${inputId}`,
   };
 }
 
 /** bench/results.json from the working directory, else beside the CLI bundle (dist/../bench). */
 function findBenchFile(explicit?: string): string | undefined {
   if (explicit) return resolve(explicit);
-  return [join(process.cwd(), 'bench', 'results.json'), join(__dirname, '..', 'bench', 'results.json')].find((f) => existsSync(f));
+  return [join(process.cwd(), 'bench', 'results.json'), join(__dirname, '..', 'bench', 'results.json')].find((f) =>
+    existsSync(f),
+  );
 }
 
 /** Loads the bench figures, or the labelled defaults. An explicit `--bench` file must exist and be complete. */
@@ -139,7 +179,8 @@ export function loadBenchFigures(file: string | undefined, inputId: string): Ben
   }
   const figures = benchFiguresFrom(doc, inputId, path);
   if (figures) return figures;
-  if (file || inputId !== DEFAULT_BENCH_INPUT) throw configError('--bench', `${path} has no complete figures for input ${JSON.stringify(inputId)}`);
+  if (file || inputId !== DEFAULT_BENCH_INPUT)
+    throw configError('--bench', `${path} has no complete figures for input ${JSON.stringify(inputId)}`);
   return DEFAULT_BENCH_FIGURES;
 }
 
@@ -150,7 +191,10 @@ const SAMPLE_SOURCE_BUCKET = 'image-resize-chain-src-20261128101500000000000001'
 const SAMPLE_OUTPUT_BUCKET = 'image-resize-chain-out-20261128101500000000000002';
 
 /** Bytes of the messages and manifest the chain writes for one source, built with the chain's own builders. */
-export function messageSizes(variants: BenchFigures['variantBytes'], sourceBytes: number): { notification: number; resizedEvent: number; manifest: number } {
+export function messageSizes(
+  variants: BenchFigures['variantBytes'],
+  sourceBytes: number,
+): { notification: number; resizedEvent: number; manifest: number } {
   const notification = s3ObjectCreatedNotification({
     bucket: SAMPLE_SOURCE_BUCKET,
     key: SAMPLE_KEY,
@@ -173,12 +217,26 @@ export function messageSizes(variants: BenchFigures['variantBytes'], sourceBytes
     bytes: v.bytes,
   }));
   const event = imageResizedEvent(
-    { bucket: SAMPLE_SOURCE_BUCKET, key: SAMPLE_KEY, eTag: '0123456789abcdef0123456789abcdef', size: sourceBytes, width: 4000, height: 3000, format: 'jpeg' },
+    {
+      bucket: SAMPLE_SOURCE_BUCKET,
+      key: SAMPLE_KEY,
+      eTag: '0123456789abcdef0123456789abcdef',
+      size: sourceBytes,
+      width: 4000,
+      height: 3000,
+      format: 'jpeg',
+    },
     resizedVariants,
     new Date('2026-11-28T10:15:01.000Z'),
   );
   // The manifest as publish writes it (src/core/publish-batch.ts): pretty-printed.
-  const manifest = { version: 1, source: event.source, variants: event.variants, processedAt: event.processedAt, publishedAt: event.processedAt };
+  const manifest = {
+    version: 1,
+    source: event.source,
+    variants: event.variants,
+    processedAt: event.processedAt,
+    publishedAt: event.processedAt,
+  };
   return {
     notification: Buffer.byteLength(JSON.stringify(notification)),
     resizedEvent: Buffer.byteLength(JSON.stringify(event)),
@@ -213,12 +271,21 @@ export const COST_DEFAULTS = {
   batchingWindowSeconds: 1,
   /** AWS: INITs "typically occur in under 1% of invocations" (INIT_BILLING sources). */
   coldStartPercent: 1,
-  /** Not measured by `npm run bench`: three S3 round trips (HEADs in parallel, then a PUT) and start-up of the batch. */
+  /**
+   * Not measured by `npm run bench`: three S3 round trips (HEADs in parallel, then a PUT) and start-up of the batch.
+   */
   publishMs: 100,
   idlePolling: { queues: 2, pollersPerQueue: 5, waitSeconds: 20 },
 } as const;
 
-function number(field: string, raw: string | undefined, fallback: number, min: number, max: number, integer = false): number {
+function number(
+  field: string,
+  raw: string | undefined,
+  fallback: number,
+  min: number,
+  max: number,
+  integer = false,
+): number {
   if (raw === undefined) return fallback;
   const n = Number(raw);
   if (raw.trim() === '' || !Number.isFinite(n) || n < min || n > max || (integer && !Number.isInteger(n))) {
@@ -240,15 +307,33 @@ export function buildCostReport(opts: CostCommandOptions): CostCommandResult {
   const imagesPerMonth = number('--images-per-month', opts.imagesPerMonth, 0, 1, 1e12, true);
   const region = opts.region ?? 'us-east-1';
   const prices = PRICES[region];
-  if (!prices) throw configError('--region', `no prices for ${JSON.stringify(region)} in src/tools/prices.ts (known: ${Object.keys(PRICES).join(', ')})`);
+  if (!prices)
+    throw configError(
+      '--region',
+      `no prices for ${JSON.stringify(region)} in src/tools/prices.ts (known: ${Object.keys(PRICES).join(', ')})`,
+    );
   const architecture = (opts.architecture ?? 'x86_64') as LambdaArchitecture;
-  if (architecture !== 'x86_64' && architecture !== 'arm64') throw configError('--architecture', `must be x86_64 or arm64, got ${JSON.stringify(opts.architecture)}`);
+  if (architecture !== 'x86_64' && architecture !== 'arm64')
+    throw configError('--architecture', `must be x86_64 or arm64, got ${JSON.stringify(opts.architecture)}`);
   const sourceBytes = number('--avg-bytes', opts.avgBytes, COST_DEFAULTS.avgBytes, 1, 5 * 1024 ** 4, true);
   const resizeMemoryMb = number('--memory', opts.memory, COST_DEFAULTS.resizeMemoryMb, 128, 10240, true);
-  const publishMemoryMb = number('--publish-memory', opts.publishMemory, COST_DEFAULTS.publishMemoryMb, 128, 10240, true);
+  const publishMemoryMb = number(
+    '--publish-memory',
+    opts.publishMemory,
+    COST_DEFAULTS.publishMemoryMb,
+    128,
+    10240,
+    true,
+  );
   const fill = expectedBatchFill(imagesPerMonth, COST_DEFAULTS.batchSize, COST_DEFAULTS.batchingWindowSeconds);
   const imagesPerBatch = number('--images-per-batch', opts.imagesPerBatch, fill, 1, 10000);
-  const coldStartPercent = number('--cold-start-percent', opts.coldStartPercent, COST_DEFAULTS.coldStartPercent, 0, 100);
+  const coldStartPercent = number(
+    '--cold-start-percent',
+    opts.coldStartPercent,
+    COST_DEFAULTS.coldStartPercent,
+    0,
+    100,
+  );
   const publishMs = number('--publish-ms', opts.publishMs, COST_DEFAULTS.publishMs, 1, 900000);
   const provisionedResize = number('--provisioned-resize', opts.provisionedResize, 0, 0, 1000, true);
   const provisionedPublish = number('--provisioned-publish', opts.provisionedPublish, 0, 0, 1000, true);
@@ -269,7 +354,12 @@ export function buildCostReport(opts: CostCommandOptions): CostCommandResult {
     coldStartRatio: coldStartPercent / 100,
     resize: { memoryMb: resizeMemoryMb, msPerImage, initMs: figures.initMs, provisionedConcurrency: provisionedResize },
     // Publish loads no sharp: the resize init is an upper bound for it.
-    publish: { memoryMb: publishMemoryMb, msPerInvocation: publishMs, initMs: figures.initMs, provisionedConcurrency: provisionedPublish },
+    publish: {
+      memoryMb: publishMemoryMb,
+      msPerInvocation: publishMs,
+      initMs: figures.initMs,
+      provisionedConcurrency: provisionedPublish,
+    },
     messageBytes: { notification: sizes.notification, resizedEvent: sizes.resizedEvent },
     idlePolling: COST_DEFAULTS.idlePolling,
   };
@@ -280,18 +370,31 @@ export function buildCostReport(opts: CostCommandOptions): CostCommandResult {
     `uploads spread evenly over 730 h, batch size ${COST_DEFAULTS.batchSize}, ` +
     `batching window ${COST_DEFAULTS.batchingWindowSeconds} s; bursts fill batches and lower request counts`;
   const assumptions = [
-    `resize billed ms per image = max(wall ${r1(figures.wallMs)} ms, CPU ${r1(figures.cpuMs)} ms / ${r2(vcpus)} vCPU at ${resizeMemoryMb} MB) + S3/SQS ${r1(figures.ioMs)} ms = ${r1(msPerImage)} ms (I/O not overlapped: an upper bound)`,
+    `resize billed ms per image = max(wall ${r1(figures.wallMs)} ms, ` +
+      `CPU ${r1(figures.cpuMs)} ms / ${r2(vcpus)} vCPU at ${resizeMemoryMb} MB) ` +
+      `+ S3/SQS ${r1(figures.ioMs)} ms = ${r1(msPerImage)} ms (I/O not overlapped: an upper bound)`,
     `figures from ${figures.provenance}`,
     architecture === 'arm64'
       ? 'arm64: the bench ran on x86_64; the same duration is assumed on Graviton (not measured)'
       : 'x86_64: the bench machine is x86_64',
-    `publish: ${publishMs} ms per invocation at ${publishMemoryMb} MB${opts.publishMs === undefined ? ' (ASSUMED: npm run bench does not measure publish)' : ''}`,
-    `INIT: ${figures.initMs} ms per cold start (resize handler, measured; used for publish too as an upper bound), ${coldStartPercent} % of invocations${opts.coldStartPercent === undefined ? ' (AWS: typically under 1 %)' : ''}. ${INIT_BILLING.rule}`,
-    `batches: ${r2(imagesPerBatch)} messages per invocation${opts.imagesPerBatch === undefined ? ` (${evenBatches})` : ''}`,
-    `sources ${sourceBytes.toLocaleString('en-US')} B${opts.avgBytes === undefined ? ' (ASSUMED: a 12 MP camera JPEG)' : ''}; outputs ${outputBytesPerImage.toLocaleString('en-US')} B of variants (bench) + ${sizes.manifest} B manifest; storage is one month of one month's images, and grows every month sources and outputs are kept`,
-    `messages: S3 notification ${sizes.notification} B, image.resized ${sizes.resizedEvent} B (built with the chain's own builders)`,
-    `idle polling: ${COST_DEFAULTS.idlePolling.queues} queues x ${COST_DEFAULTS.idlePolling.pollersPerQueue} pollers, one ${COST_DEFAULTS.idlePolling.waitSeconds} s long poll each (ESTIMATE: AWS does not publish the poller count)`,
-    'not counted: free tiers (Lambda 1M requests + 400,000 GB-s, SQS 1M requests), retries, rejections and DLQs, CloudWatch logs and alarms, ECR storage, KMS (none: SSE-S3/SSE-SQS)',
+    `publish: ${publishMs} ms per invocation at ${publishMemoryMb} ` +
+      `MB${opts.publishMs === undefined ? ' (ASSUMED: npm run bench does not measure publish)' : ''}`,
+    `INIT: ${figures.initMs} ms per cold start (resize handler, measured; ` +
+      `used for publish too as an upper bound), ${coldStartPercent} % of ` +
+      `invocations${opts.coldStartPercent === undefined ? ' (AWS: typically under 1 %)' : ''}. ${INIT_BILLING.rule}`,
+    `batches: ${r2(imagesPerBatch)} messages per ` +
+      `invocation${opts.imagesPerBatch === undefined ? ` (${evenBatches})` : ''}`,
+    `sources ${sourceBytes.toLocaleString('en-US')} ` +
+      `B${opts.avgBytes === undefined ? ' (ASSUMED: a 12 MP camera JPEG)' : ''}; ` +
+      `outputs ${outputBytesPerImage.toLocaleString('en-US')} B of variants (bench) + ${sizes.manifest} B ` +
+      `manifest; storage is one month of one month's images, and grows every month sources and outputs are kept`,
+    `messages: S3 notification ${sizes.notification} B, ` +
+      `image.resized ${sizes.resizedEvent} B (built with the chain's own builders)`,
+    `idle polling: ${COST_DEFAULTS.idlePolling.queues} queues x ${COST_DEFAULTS.idlePolling.pollersPerQueue} ` +
+      `pollers, one ${COST_DEFAULTS.idlePolling.waitSeconds} s long poll each (ESTIMATE: ` +
+      `AWS does not publish the poller count)`,
+    'not counted: free tiers (Lambda 1M requests + 400,000 GB-s, SQS 1M requests), retries, ' +
+      'rejections and DLQs, CloudWatch logs and alarms, ECR storage, KMS (none: SSE-S3/SSE-SQS)',
   ];
   const unconfirmed = Object.entries({
     'lambda.provisioned (x86_64)': prices.lambda.provisionedGbSecond.x86_64.source,
@@ -340,26 +443,41 @@ function qty(x: number): string {
 /** Request prices read as AWS lists them: S3 per 1,000, SQS and Lambda per million. */
 function unitPrice(item: CostItem): string {
   if (item.unit !== 'requests') return `$${item.unitUsd}`;
-  return item.service === 's3' ? `$${+(item.unitUsd * 1e3).toPrecision(6)} / 1K` : `$${+(item.unitUsd * 1e6).toPrecision(6)} / 1M`;
+  return item.service === 's3'
+    ? `$${+(item.unitUsd * 1e3).toPrecision(6)} / 1K`
+    : `$${+(item.unitUsd * 1e6).toPrecision(6)} / 1M`;
 }
 
-function renderText(doc: { imagesPerMonth: number; region: string; architecture: string; memoryMb: { resize: number; publish: number }; assumptions: string[]; prices: { unconfirmed: string[]; read: string } }, report: CostReport): string {
+function renderText(
+  doc: {
+    imagesPerMonth: number;
+    region: string;
+    architecture: string;
+    memoryMb: { resize: number; publish: number };
+    assumptions: string[];
+    prices: { unconfirmed: string[]; read: string };
+  },
+  report: CostReport,
+): string {
   const rows = report.items.map((i) => [i.label, qty(i.quantity), i.unit, unitPrice(i), usd(i.usd)]);
   const header = ['item', 'quantity', 'unit', 'unit price', 'USD / month'];
-  const widths = header.map((h, c) => Math.max(h.length, ...rows.map((r) => r[c]!.length)));
-  const line = (cells: string[]): string => cells.map((cell, c) => (c === 0 || c === 2 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join('  ');
+  const widths = header.map((h, c) => Math.max(h.length, ...rows.map((r) => r[c].length)));
+  const line = (cells: string[]): string =>
+    cells.map((cell, c) => (c === 0 || c === 2 ? cell.padEnd(widths[c]) : cell.padStart(widths[c]))).join('  ');
   const unconfirmed = doc.prices.unconfirmed.length
     ? ` Not confirmed by the search: ${doc.prices.unconfirmed.join(', ')}.`
     : '';
   const out = [
-    `Monthly cost of ${doc.imagesPerMonth.toLocaleString('en-US')} images in ${doc.region}, ${doc.architecture}, resize ${doc.memoryMb.resize} MB, publish ${doc.memoryMb.publish} MB`,
+    `Monthly cost of ${doc.imagesPerMonth.toLocaleString('en-US')} images in ${doc.region}, ${doc.architecture}, ` +
+      `resize ${doc.memoryMb.resize} MB, publish ${doc.memoryMb.publish} MB`,
     '',
     line(header),
     line(widths.map((w) => '-'.repeat(w))),
     ...rows.map(line),
     '',
     `Lambda ${usd(report.byService.lambda)}   SQS ${usd(report.byService.sqs)}   S3 ${usd(report.byService.s3)}`,
-    `TOTAL ${usd(report.totalUsd)} per month (${usd(report.perImageUsd * 1000)} per 1,000 images); without S3 storage ${usd(report.totalUsd - storageUsd(report))}`,
+    `TOTAL ${usd(report.totalUsd)} per month (${usd(report.perImageUsd * 1000)} per 1,000 images); ` +
+      `without S3 storage ${usd(report.totalUsd - storageUsd(report))}`,
     '',
     'Assumptions:',
     ...doc.assumptions.map((a) => `  - ${a}`),

@@ -57,10 +57,17 @@ export interface InvokeOutcome {
 }
 
 async function readEvent(file: string): Promise<string> {
-  const text = file === '-' ? await new Promise<string>((resolve, reject) => {
-    let data = '';
-    process.stdin.setEncoding('utf8').on('data', (c: string) => (data += c)).on('end', () => resolve(data)).on('error', reject);
-  }) : await readFile(file, 'utf8');
+  const text =
+    file === '-'
+      ? await new Promise<string>((resolve, reject) => {
+          let data = '';
+          process.stdin
+            .setEncoding('utf8')
+            .on('data', (c: string) => (data += c))
+            .on('end', () => resolve(data))
+            .on('error', reject);
+        })
+      : await readFile(file, 'utf8');
   try {
     JSON.parse(text);
   } catch (err) {
@@ -73,11 +80,25 @@ async function readEvent(file: string): Promise<string> {
 function post(port: number, body: string): Promise<{ status: number; functionError: boolean; body: string }> {
   return new Promise((resolve, reject) => {
     const req = http.request(
-      { host: '127.0.0.1', port, method: 'POST', path: '/2015-03-31/functions/function/invocations', headers: { 'Content-Type': 'application/json' } },
+      {
+        host: '127.0.0.1',
+        port,
+        method: 'POST',
+        path: '/2015-03-31/functions/function/invocations',
+        headers: { 'Content-Type': 'application/json' },
+      },
       (res) => {
         let text = '';
-        res.setEncoding('utf8').on('data', (c: string) => (text += c)).on('end', () =>
-          resolve({ status: res.statusCode ?? 0, functionError: res.headers['x-amz-function-error'] !== undefined, body: text }));
+        res
+          .setEncoding('utf8')
+          .on('data', (c: string) => (text += c))
+          .on('end', () =>
+            resolve({
+              status: res.statusCode ?? 0,
+              functionError: res.headers['x-amz-function-error'] !== undefined,
+              body: text,
+            }),
+          );
       },
     );
     req.on('error', reject);
@@ -87,7 +108,8 @@ function post(port: number, body: string): Promise<{ status: number; functionErr
 
 /** Runs the invocation; the container is stopped before this resolves. */
 export async function invokeCommand(opts: InvokeCommandOptions): Promise<InvokeOutcome> {
-  if (!/^[a-z0-9-]+$/.test(opts.handler)) throw configError('handler', `${JSON.stringify(opts.handler)} is not a handler name (e.g. resize, publish)`);
+  if (!/^[a-z0-9-]+$/.test(opts.handler))
+    throw configError('handler', `${JSON.stringify(opts.handler)} is not a handler name (e.g. resize, publish)`);
   const event = await readEvent(opts.eventFile);
   const fn = await startContainerFunction({
     name: `image-${opts.handler}`,

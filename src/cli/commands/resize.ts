@@ -17,7 +17,13 @@ export const RESIZE_USAGE = {
     out: { type: 'string', shown: '<dir>', required: true },
     variants: { type: 'string', shown: 'file.json' },
   },
-  forms: [{ positionals: '<file...>', shows: ['out', 'variants'], description: 'Resize files with the same core the resize Lambda runs.' }],
+  forms: [
+    {
+      positionals: '<file...>',
+      shows: ['out', 'variants'],
+      description: 'Resize files with the same core the resize Lambda runs.',
+    },
+  ],
 } satisfies CommandUsage;
 
 export interface ResizeFilesOptions {
@@ -50,15 +56,33 @@ export async function resizeFiles(opts: ResizeFilesOptions): Promise<number> {
         result.variants.map(async (v) => {
           const path = join(dir, `${v.name}.${extensionFor(v.format)}`);
           await writeFile(path, v.data);
-          return { name: v.name, width: v.width, height: v.height, format: v.format, bytes: v.data.length, file: resolve(path) };
+          return {
+            name: v.name,
+            width: v.width,
+            height: v.height,
+            format: v.format,
+            bytes: v.data.length,
+            file: resolve(path),
+          };
         }),
       );
-      entries.push({ sourceKey: file, status: 'done', source: { ...result.source, bytes: input.length }, variants, ms: performance.now() - started });
+      entries.push({
+        sourceKey: file,
+        status: 'done',
+        source: { ...result.source, bytes: input.length },
+        variants,
+        ms: performance.now() - started,
+      });
     } catch (err) {
       failures++;
       const error = toPipelineError(err, subject);
       process.stderr.write(`${JSON.stringify({ level: 'error', file, error: error.toJSON() })}\n`);
-      entries.push({ sourceKey: file, status: 'rejected', variants: [], error: { code: error.code, message: error.message } });
+      entries.push({
+        sourceKey: file,
+        status: 'rejected',
+        variants: [],
+        error: { code: error.code, message: error.message },
+      });
     }
   }
   process.stdout.write(`${renderTable(entries)}\n`);

@@ -46,7 +46,7 @@ export const START_USAGE = {
         'images in [dir] (default: generated samples in ./samples); print a table and write',
         '<out>/report.html. --containers runs the functions as their images (npm run images)',
         'instead of processes; --resize-image/--publish-image pick other tags.',
-        '--stream sends the images through the Kinesis stream (the module\'s streamSource) instead of',
+        "--stream sends the images through the Kinesis stream (the module's streamSource) instead of",
         'bucket notifications: each is uploaded under stream/ (not watched) and one record referencing',
         'it is put on <prefix>-uploads; records the mapping gives up on count as dead letters.',
       ].join('\n'),
@@ -132,10 +132,17 @@ async function readBody(body: unknown): Promise<Buffer> {
  */
 async function drainQueue<T>(chain: LocalChain, queueUrl: string | undefined): Promise<T[]> {
   if (!queueUrl) return [];
-  const res = await chain.sqs.send(new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 0 }));
+  const res = await chain.sqs.send(
+    new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 0 }),
+  );
   const messages = res.Messages ?? [];
   if (messages.length === 0) return [];
-  await chain.sqs.send(new DeleteMessageBatchCommand({ QueueUrl: queueUrl, Entries: messages.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle })) }));
+  await chain.sqs.send(
+    new DeleteMessageBatchCommand({
+      QueueUrl: queueUrl,
+      Entries: messages.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle })),
+    }),
+  );
   return messages.map((m) => JSON.parse(m.Body ?? '{}') as T);
 }
 
@@ -158,7 +165,10 @@ interface Upload {
 function failureCovers(failure: KinesisFailureRecord, record: Upload['record']): boolean {
   const info = failure.KinesisBatchInfo;
   if (!record || !info || info.shardId !== record.shardId) return false;
-  return compareSequenceNumbers(record.sequenceNumber, info.startSequenceNumber) >= 0 && compareSequenceNumbers(record.sequenceNumber, info.endSequenceNumber) <= 0;
+  return (
+    compareSequenceNumbers(record.sequenceNumber, info.startSequenceNumber) >= 0 &&
+    compareSequenceNumbers(record.sequenceNumber, info.endSequenceNumber) <= 0
+  );
 }
 
 /**
@@ -180,12 +190,20 @@ export async function startCommand(opts: StartOptions): Promise<StartSummary> {
   await mkdir(outDir, { recursive: true });
 
   const tap = new MetricsTap();
-  const chainOptions: LocalChainOptions = { logDir: join(outDir, 'logs'), ...opts.chain, logSink: tap.sink(opts.chain?.logSink) };
+  const chainOptions: LocalChainOptions = {
+    logDir: join(outDir, 'logs'),
+    ...opts.chain,
+    logSink: tap.sink(opts.chain?.logSink),
+  };
   if (opts.stream) {
     chainOptions.streamSource ??= {};
     const watched = chainOptions.uploadsPrefix ?? 'uploads/';
     if (STREAM_UPLOADS_PREFIX.startsWith(watched)) {
-      throw configError('uploadsPrefix', `"${watched}" also watches ${STREAM_UPLOADS_PREFIX}, where --stream uploads: every image would enter twice (notification and stream record)`);
+      throw configError(
+        'uploadsPrefix',
+        `"${watched}" also watches ${STREAM_UPLOADS_PREFIX}, where --stream uploads: ` +
+          `every image would enter twice (notification and stream record)`,
+      );
     }
   }
   const chain = await startLocalChain(chainOptions);
@@ -196,8 +214,14 @@ export async function startCommand(opts: StartOptions): Promise<StartSummary> {
   try {
     const how = opts.chain?.containers ? 'as containers of their images' : 'under aws-lambda-ric';
     const source = chain.streamSource;
-    const entrance = source ? `Kinesis stream ${source.streamName} (${source.stream.shardIds.length} shard${source.stream.shardIds.length === 1 ? '' : 's'}) -> ${chain.functions.resize.name}` : 'S3 + SQS';
-    process.stderr.write(`local cloud: ${chain.endpoint} (${entrance}); functions: ${chain.functions.resize.name}, ${chain.functions.publish.name} ${how}\n`);
+    const entrance = source
+      ? `Kinesis stream ${source.streamName} (${source.stream.shardIds.length} ` +
+        `shard${source.stream.shardIds.length === 1 ? '' : 's'}) -> ${chain.functions.resize.name}`
+      : 'S3 + SQS';
+    process.stderr.write(
+      `local cloud: ${chain.endpoint} (${entrance}); ` +
+        `functions: ${chain.functions.resize.name}, ${chain.functions.publish.name} ${how}\n`,
+    );
     const uploads: Upload[] = [];
     const keyPrefix = source ? STREAM_UPLOADS_PREFIX : chain.uploadsPrefix;
     for (const file of files) {
@@ -206,7 +230,12 @@ export async function startCommand(opts: StartOptions): Promise<StartSummary> {
       const body = await readFile(file);
       const startedAt = performance.now();
       const put = await chain.s3.send(
-        new PutObjectCommand({ Bucket: chain.resources.buckets.source, Key: key, Body: body, ContentType: CONTENT_TYPES[extname(file).toLowerCase()] ?? 'application/octet-stream' }),
+        new PutObjectCommand({
+          Bucket: chain.resources.buckets.source,
+          Key: key,
+          Body: body,
+          ContentType: CONTENT_TYPES[extname(file).toLowerCase()] ?? 'application/octet-stream',
+        }),
       );
       uploads.push({ key, file, eTag: (put.ETag ?? '').replace(/"/g, ''), bytes: body.length, startedAt });
     }
@@ -215,13 +244,19 @@ export async function startCommand(opts: StartOptions): Promise<StartSummary> {
       for (let i = 0; i < uploads.length; i += 500) {
         const batch = uploads.slice(i, i + 500);
         const put = source.stream.putRecords(
-          batch.map((u) => ({ partitionKey: u.key, data: JSON.stringify({ bucket: chain.resources.buckets.source, key: u.key, eTag: u.eTag, size: u.bytes }) })),
+          batch.map((u) => ({
+            partitionKey: u.key,
+            data: JSON.stringify({ bucket: chain.resources.buckets.source, key: u.key, eTag: u.eTag, size: u.bytes }),
+          })),
         );
         put.records.forEach((r, j) => {
-          (batch[j] as Upload).record = { shardId: r.shardId, sequenceNumber: r.sequenceNumber };
+          batch[j].record = { shardId: r.shardId, sequenceNumber: r.sequenceNumber };
         });
       }
-      process.stderr.write(`stream: ${uploads.length} reference record${uploads.length === 1 ? '' : 's'} put on ${source.streamName} (objects under ${STREAM_UPLOADS_PREFIX}, no bucket notification)\n`);
+      process.stderr.write(
+        `stream: ${uploads.length} reference record${uploads.length === 1 ? '' : 's'} put ` +
+          `on ${source.streamName} (objects under ${STREAM_UPLOADS_PREFIX}, no bucket notification)\n`,
+      );
     }
 
     const bar = new ProgressBar('processing', uploads.length);
@@ -264,14 +299,22 @@ export async function startCommand(opts: StartOptions): Promise<StartSummary> {
     }
     bar.finish();
     if (interrupted) {
-      process.stderr.write(`${interrupted}: stopping the local cloud; ${finished} of ${files.length} images finished, no report written\n`);
+      process.stderr.write(
+        `${interrupted}: stopping the local cloud; ${finished} of ${files.length} images finished, no report written\n`,
+      );
       return { exitCode: SIGNAL_EXIT[interrupted] ?? 1, entries: [], deadLetters: {}, metrics: tap.figures() };
     }
 
-    if (finished === uploads.length) await chain.waitForIdle(60_000).catch((err: unknown) => process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n`));
+    if (finished === uploads.length)
+      await chain
+        .waitForIdle(60_000)
+        .catch((err: unknown) => process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n`));
     const depths = await chain.queueDepths();
     const q = chain.resources.queues;
-    const deadLetters = { [q.ingestDlq.name]: depths[q.ingestDlq.name] ?? 0, [q.resizedDlq.name]: depths[q.resizedDlq.name] ?? 0 };
+    const deadLetters = {
+      [q.ingestDlq.name]: depths[q.ingestDlq.name] ?? 0,
+      [q.resizedDlq.name]: depths[q.resizedDlq.name] ?? 0,
+    };
     if (source) {
       // Records the stream mapping gave up on count as dead letters (the run read them off the queue).
       const failures = source.failureQueue.name;
@@ -285,19 +328,32 @@ export async function startCommand(opts: StartOptions): Promise<StartSummary> {
     const rejected = entries.filter((e) => e.status === 'rejected').length;
     const pending = entries.length - done - rejected;
     const variantCount = entries.reduce((n, e) => n + e.variants.length, 0);
-    const summary = `${entries.length} images: ${done} done (${variantCount} variants), ${rejected} rejected, ${pending} unfinished; dead letters: ${Object.values(deadLetters).reduce((a, b) => a + b, 0)}; ${wallSeconds.toFixed(1)} s`;
+    const summary =
+      `${entries.length} images: ${done} done (${variantCount} variants), ${rejected} rejected, ${pending} ` +
+      `unfinished; dead ` +
+      `letters: ${Object.values(deadLetters).reduce((a, b) => a + b, 0)}; ${wallSeconds.toFixed(1)} s`;
     const metrics = await tap.settled(done, rejected);
     process.stdout.write(`${renderTable(entries)}\n\n${summary}\n${formatFigures(metrics)}\n`);
-    const html = renderHtml(entries, { title: 'image-resize-chain: local run', generatedAt: new Date(), summary: `${summary}; ${formatFigures(metrics)}` });
+    const html = renderHtml(entries, {
+      title: 'image-resize-chain: local run',
+      generatedAt: new Date(),
+      summary: `${summary}; ${formatFigures(metrics)}`,
+    });
     await writeFile(join(outDir, 'report.html'), html);
-    await writeFile(join(outDir, 'report.json'), JSON.stringify({ summary, metrics, queues: depths, deadLetters, entries }, null, 2));
+    await writeFile(
+      join(outDir, 'report.json'),
+      JSON.stringify({ summary, metrics, queues: depths, deadLetters, entries }, null, 2),
+    );
     process.stdout.write(`report: ${relative(process.cwd(), join(outDir, 'report.html'))}\n`);
     const deadCount = Object.values(deadLetters).reduce((a, b) => a + b, 0);
     if (pending > 0) {
       const keys = entries.filter((e) => e.status === 'pending').map((e) => e.sourceKey);
       process.stderr.write(`${JSON.stringify({ level: 'error', code: 'UNFINISHED', keys })}\n`);
     }
-    if (deadCount > 0) process.stderr.write(`${JSON.stringify({ level: 'error', code: 'DEAD_LETTERS', deadLetters, logs: join(outDir, 'logs') })}\n`);
+    if (deadCount > 0)
+      process.stderr.write(
+        `${JSON.stringify({ level: 'error', code: 'DEAD_LETTERS', deadLetters, logs: join(outDir, 'logs') })}\n`,
+      );
     return { exitCode: pending === 0 && deadCount === 0 ? 0 : 1, entries, deadLetters, metrics };
   } finally {
     await chain.stop();
@@ -319,16 +375,50 @@ async function buildReport(chain: LocalChain, uploads: Upload[], outDir: string)
       const ms = u.finishedAt === undefined ? undefined : u.finishedAt - u.startedAt;
       const sourceFile = await save(chain.resources.buckets.source, u.key, 'sources');
       if (u.manifest) {
-        const variants = await Promise.all(u.manifest.variants.map(async (v) => ({ ...v, file: await save(v.bucket, v.key, 'variants') })));
+        const variants = await Promise.all(
+          u.manifest.variants.map(async (v) => ({ ...v, file: await save(v.bucket, v.key, 'variants') })),
+        );
         const s = u.manifest.source;
-        return { sourceKey: u.key, sourceFile, status: 'done', source: { width: s.width, height: s.height, format: s.format, bytes: s.size }, variants, ms };
+        return {
+          sourceKey: u.key,
+          sourceFile,
+          status: 'done',
+          source: { width: s.width, height: s.height, format: s.format, bytes: s.size },
+          variants,
+          ms,
+        };
       }
-      if (u.rejection) return { sourceKey: u.key, sourceFile, status: 'rejected', variants: [], error: { code: u.rejection.code, message: u.rejection.message }, ms };
+      if (u.rejection)
+        return {
+          sourceKey: u.key,
+          sourceFile,
+          status: 'rejected',
+          variants: [],
+          error: { code: u.rejection.code, message: u.rejection.message },
+          ms,
+        };
       if (u.streamFailure) {
         const { condition, approximateInvokeCount } = u.streamFailure.requestContext;
-        return { sourceKey: u.key, sourceFile, status: 'pending', variants: [], error: { code: 'STREAM_FAILURE', message: `the stream mapping gave up on its record (${condition} after ${approximateInvokeCount} invocations; its failure record is in logs/esm-stream.log)` } };
+        return {
+          sourceKey: u.key,
+          sourceFile,
+          status: 'pending',
+          variants: [],
+          error: {
+            code: 'STREAM_FAILURE',
+            message:
+              `the stream mapping gave up on its record (${condition} after ${approximateInvokeCount} invocations; ` +
+              `its failure record is in logs/esm-stream.log)`,
+          },
+        };
       }
-      return { sourceKey: u.key, sourceFile, status: 'pending', variants: [], error: { code: 'UNFINISHED', message: 'no manifest and no rejection before the timeout' } };
+      return {
+        sourceKey: u.key,
+        sourceFile,
+        status: 'pending',
+        variants: [],
+        error: { code: 'UNFINISHED', message: 'no manifest and no rejection before the timeout' },
+      };
     }),
   );
 }
@@ -353,7 +443,10 @@ export async function startUiCommand(opts: StartUiOptions = {}): Promise<number>
   try {
     const ui = chain.uploadApi;
     if (!ui) throw new Error('the local chain started without its upload API');
-    out.write(`local cloud: ${chain.endpoint}\nupload API: POST ${ui.apiUrl}/uploads\nupload page: ${ui.pageUrl}\n(Ctrl-C stops)\n`);
+    out.write(
+      `local cloud: ${chain.endpoint}\nupload API: ` +
+        `POST ${ui.apiUrl}/uploads\nupload page: ${ui.pageUrl}\n(Ctrl-C stops)\n`,
+    );
     const stop = opts.until === undefined ? stopRequest() : undefined;
     try {
       await (opts.until ?? stop?.requested);

@@ -5,7 +5,12 @@
 import { existsSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { configError } from '../../core/errors';
-import { DEFAULT_LOCAL_ENDPOINT, TF_OVERRIDE_FILE, parseLocalEndpoint, terraformOverride } from '../../local/terraform-provider';
+import {
+  DEFAULT_LOCAL_ENDPOINT,
+  TF_OVERRIDE_FILE,
+  parseLocalEndpoint,
+  terraformOverride,
+} from '../../local/terraform-provider';
 import type { CommandUsage } from '../usage';
 
 /** `resize-chain tf-override`: the options it reads and the help shown for them. */
@@ -46,11 +51,18 @@ export interface TfOverrideOptions {
  */
 export function tfOverrideCommand(opts: TfOverrideOptions): number {
   const dir = resolve(opts.dir ?? '.');
-  if (!existsSync(dir) || !statSync(dir).isDirectory()) throw configError('--dir', `${JSON.stringify(opts.dir ?? '.')} is not a folder`);
+  if (!existsSync(dir) || !statSync(dir).isDirectory())
+    throw configError('--dir', `${JSON.stringify(opts.dir ?? '.')} is not a folder`);
   const endpoint = parseLocalEndpoint(opts.endpoint ?? DEFAULT_LOCAL_ENDPOINT);
-  if (!endpoint) throw configError('--endpoint', `wants http(s)://host:port such as ${DEFAULT_LOCAL_ENDPOINT}, got ${JSON.stringify(opts.endpoint)}`);
+  if (!endpoint)
+    throw configError(
+      '--endpoint',
+      `wants http(s)://host:port such as ${DEFAULT_LOCAL_ENDPOINT}, got ${JSON.stringify(opts.endpoint)}`,
+    );
   const file = join(dir, TF_OVERRIDE_FILE);
   writeFileSync(file, terraformOverride(endpoint));
-  (opts.out ?? process.stdout).write(`wrote ${file}: the aws provider now deploys to ${endpoint} (delete the file to deploy to AWS)\n`);
+  (opts.out ?? process.stdout).write(
+    `wrote ${file}: the aws provider now deploys to ${endpoint} (delete the file to deploy to AWS)\n`,
+  );
   return 0;
 }

@@ -40,15 +40,29 @@ export const UP_USAGE = {
   },
   forms: [
     {
-      shows: ['port', 'state', 'containers', 'concurrency', 'variants', 'name-prefix', 'logs', 'drain', 'json', 'ui', 'stream', 'stream-shards', 'allow-origin'],
+      shows: [
+        'port',
+        'state',
+        'containers',
+        'concurrency',
+        'variants',
+        'name-prefix',
+        'logs',
+        'drain',
+        'json',
+        'ui',
+        'stream',
+        'stream-shards',
+        'allow-origin',
+      ],
       description: [
         'Start the local cloud and keep it running: one endpoint on 127.0.0.1 serving S3, SQS and the',
-        'Lambda event-source-mapping API, with the module\'s bucket and queue names, for the AWS CLI,',
+        "Lambda event-source-mapping API, with the module's bucket and queue names, for the AWS CLI,",
         'SDKs and your code. Prints what to paste, then one line per invocation. --state keeps buckets',
-        'and queues (and, with --stream, the stream\'s records and checkpoints) across restarts.',
+        "and queues (and, with --stream, the stream's records and checkpoints) across restarts.",
         'Ctrl-C lets batches in flight finish (up to --drain seconds) and exits 0; a second Ctrl-C',
         'exits at once (130; 143 for SIGTERM).',
-        'Only loopback Host names are answered, and browser requests only from the endpoint\'s own pages;',
+        "Only loopback Host names are answered, and browser requests only from the endpoint's own pages;",
         '--allow-origin http://localhost:3000 also lets that page (your web app) in.',
         '--containers runs the functions as their images (--resize-image/--publish-image pick other tags).',
         '--ui also serves the upload API and the upload page (see start --ui); with --containers the',
@@ -160,9 +174,20 @@ function logField(line: Record<string, unknown>, name: string): string {
  * Reads an event source mapping's batch log line (`esm.batch` of an SQS mapping, `stream.batch` of
  * the Kinesis one) as an invocation line; undefined for other lines.
  */
-export function invocationLine(line: Record<string, unknown>, functionName: string, now = new Date()): InvocationLine | undefined {
+export function invocationLine(
+  line: Record<string, unknown>,
+  functionName: string,
+  now = new Date(),
+): InvocationLine | undefined {
   if (line.event !== 'esm.batch' && line.event !== 'stream.batch') return undefined;
-  const outcome = line.outcome === 'success' ? 'ok' : line.outcome === 'invoke_error' ? 'error' : line.outcome === 'invalid_response' ? 'invalid-response' : String(line.outcome);
+  const outcome =
+    line.outcome === 'success'
+      ? 'ok'
+      : line.outcome === 'invoke_error'
+        ? 'error'
+        : line.outcome === 'invalid_response'
+          ? 'invalid-response'
+          : String(line.outcome);
   const entry: InvocationLine = {
     time: now.toISOString().slice(11, 23),
     function: functionName,
@@ -192,8 +217,12 @@ function banner(chain: LocalChain, opts: UpOptions, dockerRun: DockerRunAccess):
   const q = chain.resources.queues;
   const b = chain.resources.buckets;
   const how = opts.chain?.containers ? 'containers of their images' : 'processes under aws-lambda-ric (Node 22)';
-  const kept = chain.streamSource ? 'kept across restarts, the stream and its checkpoints included' : 'kept across restarts';
-  const state = opts.chain?.stateDir ? `${opts.chain.stateDir} (${kept})` : 'in memory (gone when this stops; --state DIR keeps it)';
+  const kept = chain.streamSource
+    ? 'kept across restarts, the stream and its checkpoints included'
+    : 'kept across restarts';
+  const state = opts.chain?.stateDir
+    ? `${opts.chain.stateDir} (${kept})`
+    : 'in memory (gone when this stops; --state DIR keeps it)';
   const m = chain.mappings;
   const s = chain.streamSource;
   return [
@@ -210,13 +239,19 @@ function banner(chain: LocalChain, opts: UpOptions, dockerRun: DockerRunAccess):
     `  functions        ${chain.functions.resize.name}, ${chain.functions.publish.name} (${how})`,
     `  mappings         ${m.ingest.uuid}  ${q.ingest.name} -> ${m.ingest.functionName}`,
     `                   ${m.resized.uuid}  ${q.resized.name} -> ${m.resized.functionName}`,
-    ...(chain.uploadApi ? [`  upload API       POST ${chain.uploadApi.apiUrl}/uploads   (${chain.functions.upload?.name})`, `  upload page      ${chain.uploadApi.pageUrl}`] : []),
+    ...(chain.uploadApi
+      ? [
+          `  upload API       POST ${chain.uploadApi.apiUrl}/uploads   (${chain.functions.upload?.name})`,
+          `  upload page      ${chain.uploadApi.pageUrl}`,
+        ]
+      : []),
     ...(s ? streamLines(chain, s) : []),
     '',
     '# environment for AWS clients (SDKs, AWS CLI >= 2.13 / 1.29; older CLIs need --endpoint-url):',
     `export AWS_ENDPOINT_URL=${e}`,
     `export AWS_REGION=${LOCAL_REGION} AWS_DEFAULT_REGION=${LOCAL_REGION}`,
-    `export AWS_ACCESS_KEY_ID=${LOCAL_CREDENTIALS.accessKeyId} AWS_SECRET_ACCESS_KEY=${LOCAL_CREDENTIALS.secretAccessKey}`,
+    `export AWS_ACCESS_KEY_ID=${LOCAL_CREDENTIALS.accessKeyId} ` +
+      `AWS_SECRET_ACCESS_KEY=${LOCAL_CREDENTIALS.secretAccessKey}`,
     'unset AWS_SESSION_TOKEN AWS_PROFILE',
     '',
     '# try:',
@@ -241,9 +276,12 @@ function streamLines(chain: LocalChain, s: NonNullable<LocalChain['streamSource'
   const shards = s.stream.shardIds.length;
   const st = s.settings;
   return [
-    `  stream           ${s.streamName}   (${shards} shard${shards === 1 ? '' : 's'}; records reference S3 objects, never image bytes)`,
+    `  stream           ${s.streamName}   (${shards} shard${shards === 1 ? '' : 's'}; ` +
+      `records reference S3 objects, never image bytes)`,
     `                   ${s.streamArn}`,
-    `  stream mapping   ${s.mapping.uuid}  ${s.streamName} -> ${chain.functions.resize.name}   (batch ${st.batchSize}, bisect ${st.bisectBatchOnFunctionError ? 'on' : 'off'}, ${st.maximumRetryAttempts} retries)`,
+    `  stream mapping   ${s.mapping.uuid}  ${s.streamName} -> ${chain.functions.resize.name}   ` +
+      `(batch ${st.batchSize}, ` +
+      `bisect ${st.bisectBatchOnFunctionError ? 'on' : 'off'}, ${st.maximumRetryAttempts} retries)`,
     `  stream failures  ${s.failureQueue.url}`,
   ];
 }
@@ -256,7 +294,8 @@ function streamExample(chain: LocalChain, s: NonNullable<LocalChain['streamSourc
   const data = JSON.stringify({ bucket, key });
   return [
     `aws --endpoint-url ${e} s3 cp photo.jpg s3://${bucket}/${key}`,
-    `aws --endpoint-url ${e} kinesis put-record --stream-name ${s.streamName} --partition-key ${key} --cli-binary-format raw-in-base64-out --data '${data}'`,
+    `aws --endpoint-url ${e} kinesis put-record --stream-name ${s.streamName} ` +
+      `--partition-key ${key} --cli-binary-format raw-in-base64-out --data '${data}'`,
   ];
 }
 
@@ -272,7 +311,11 @@ function readyDocument(chain: LocalChain, opts: UpOptions, dockerRun: DockerRunA
     outputPrefix: chain.outputPrefix,
     queues: Object.fromEntries(Object.entries(q).map(([k, v]) => [k, { name: v.name, url: v.url, arn: v.arn }])),
     functions: [chain.functions.resize.name, chain.functions.publish.name],
-    mappings: Object.values(chain.mappings).map((m) => ({ uuid: m.uuid, queueArn: m.options.queueArn, functionName: m.functionName })),
+    mappings: Object.values(chain.mappings).map((m) => ({
+      uuid: m.uuid,
+      queueArn: m.options.queueArn,
+      functionName: m.functionName,
+    })),
     ...(chain.uploadApi ? { uploadApi: chain.uploadApi } : {}),
     ...(chain.streamSource
       ? {
@@ -286,8 +329,20 @@ function readyDocument(chain: LocalChain, opts: UpOptions, dockerRun: DockerRunA
           },
         }
       : {}),
-    terraform: { overrideFile: TF_OVERRIDE_FILE, override: JSON.parse(terraformOverride(chain.endpoint)) as unknown, cdktfEnv: { [LOCAL_ENDPOINT_ENV]: chain.endpoint } },
-    ...(dockerRun.line ? { dockerRun: { line: dockerRun.line, envFile: dockerRun.envFile, containerEndpoint: dockerRun.containerEndpoint } } : {}),
+    terraform: {
+      overrideFile: TF_OVERRIDE_FILE,
+      override: JSON.parse(terraformOverride(chain.endpoint)) as unknown,
+      cdktfEnv: { [LOCAL_ENDPOINT_ENV]: chain.endpoint },
+    },
+    ...(dockerRun.line
+      ? {
+          dockerRun: {
+            line: dockerRun.line,
+            envFile: dockerRun.envFile,
+            containerEndpoint: dockerRun.containerEndpoint,
+          },
+        }
+      : {}),
     env: {
       AWS_ENDPOINT_URL: chain.endpoint,
       AWS_REGION: LOCAL_REGION,
@@ -307,7 +362,8 @@ export async function upCommand(opts: UpOptions): Promise<number> {
   const out = opts.out ?? process.stdout;
   const err = opts.err ?? process.stderr;
   const drainMs = (opts.drainSeconds ?? 30) * 1000;
-  const write = (stream: NodeJS.WritableStream, text: string): void => void stream.write(text.endsWith('\n') ? text : `${text}\n`);
+  const write = (stream: NodeJS.WritableStream, text: string): void =>
+    void stream.write(text.endsWith('\n') ? text : `${text}\n`);
 
   // Which function each mapping's log source feeds; filled once the chain is up.
   const functionOf: Record<string, string> = {};
@@ -330,8 +386,10 @@ export async function upCommand(opts: UpOptions): Promise<number> {
       }
       return;
     }
-    if (line.type === 'INIT_REPORT' && line.status !== 'ok') write(err, `${String(line.fn)}: init ${String(line.status)} (sandbox ${String(line.sandbox)})`);
-    if (line.event === 'gateway.error' || line.event === 'gateway.upstream_error') write(err, `gateway: ${String(line.error)}`);
+    if (line.type === 'INIT_REPORT' && line.status !== 'ok')
+      write(err, `${String(line.fn)}: init ${String(line.status)} (sandbox ${String(line.sandbox)})`);
+    if (line.event === 'gateway.error' || line.event === 'gateway.upstream_error')
+      write(err, `gateway: ${String(line.error)}`);
   };
 
   // Signals that arrive while starting still count: the first stops once the chain is up.
@@ -346,7 +404,11 @@ export async function upCommand(opts: UpOptions): Promise<number> {
       firstSignal(signal);
       return;
     }
-    write(err, `${signal} again: exiting now (batches in flight are cut off; their messages return after the visibility timeout)`);
+    write(
+      err,
+      `${signal} again: exiting now (batches in flight are cut off; ` +
+        `their messages return after the visibility timeout)`,
+    );
     process.exit(SIGNAL_EXIT[signal] ?? 1);
   };
   process.on('SIGINT', onSignal);
@@ -372,7 +434,8 @@ export async function upCommand(opts: UpOptions): Promise<number> {
     chain = await startLocalChain({ ...opts.chain, port: opts.port, logSink: sink });
   } catch (error) {
     releaseProcess();
-    if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') throw configError('port', `${opts.port} on 127.0.0.1 is in use: stop what holds it or pass --port`);
+    if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE')
+      throw configError('port', `${opts.port} on 127.0.0.1 is in use: stop what holds it or pass --port`);
     throw error;
   }
   functionOf['esm-ingest'] = chain.functions.resize.name;
@@ -382,10 +445,22 @@ export async function upCommand(opts: UpOptions): Promise<number> {
   write(out, opts.json ? JSON.stringify(readyDocument(chain, opts, dockerRun)) : banner(chain, opts, dockerRun));
 
   const signal = await stopRequested;
-  const inFlight = chain.mappings.ingest.stats().inFlight + chain.mappings.resized.stats().inFlight + (chain.streamSource?.mapping.state() === 'Enabled' && !chain.streamSource.mapping.caughtUp() ? 1 : 0);
-  write(err, `${signal}: taking no new work; waiting for ${inFlight} batch${inFlight === 1 ? '' : 'es'} in flight (at most ${drainMs / 1000} s; signal again to exit at once)`);
+  const inFlight =
+    chain.mappings.ingest.stats().inFlight +
+    chain.mappings.resized.stats().inFlight +
+    (chain.streamSource?.mapping.state() === 'Enabled' && !chain.streamSource.mapping.caughtUp() ? 1 : 0);
+  write(
+    err,
+    `${signal}: taking no new work; waiting for ${inFlight} batch${inFlight === 1 ? '' : 'es'} ` +
+      `in flight (at most ${drainMs / 1000} s; signal again to exit at once)`,
+  );
   const drained = await chain.drain(drainMs);
-  if (!drained) write(err, `drain: batches still running after ${drainMs / 1000} s are cut off; their messages return after the visibility timeout`);
+  if (!drained)
+    write(
+      err,
+      `drain: batches still running after ${drainMs / 1000} s are cut off; ` +
+        `their messages return after the visibility timeout`,
+    );
   await chain.stop();
   await dockerRun.close();
   const totals = [chain.mappings.ingest, chain.mappings.resized].map((m) => {
@@ -394,7 +469,10 @@ export async function upCommand(opts: UpOptions): Promise<number> {
   });
   if (chain.streamSource) {
     const s = chain.streamSource.mapping.stats();
-    totals.push(`${chain.streamSource.streamName}: ${s.batches} invocations, ${s.recordsToFailureDestination} records to the on-failure queue`);
+    totals.push(
+      `${chain.streamSource.streamName}: ${s.batches} ` +
+        `invocations, ${s.recordsToFailureDestination} records to the on-failure queue`,
+    );
   }
   const kept = opts.chain?.stateDir ? `; state kept in ${opts.chain.stateDir}` : '';
   write(err, `stopped (${drained ? 'every batch finished' : 'drain cut short'}); ${totals.join('; ')}${kept}`);

@@ -31,7 +31,12 @@ export interface JsonService {
 /** Writes a JSON-protocol error. @param contentType @default 'application/x-amz-json-1.1' */
 export function sendJsonError(res: ServerResponse, error: JsonError, contentType = 'application/x-amz-json-1.1'): void {
   const body = JSON.stringify({ __type: error.code, message: error.message });
-  res.writeHead(error.status, { 'content-type': contentType, 'x-amzn-errortype': error.code, 'x-amzn-requestid': randomUUID(), 'content-length': Buffer.byteLength(body) });
+  res.writeHead(error.status, {
+    'content-type': contentType,
+    'x-amzn-errortype': error.code,
+    'x-amzn-requestid': randomUUID(),
+    'content-length': Buffer.byteLength(body),
+  });
   res.end(body);
 }
 
@@ -45,7 +50,12 @@ export function unknownOperation(description: string): JsonError {
  * SerializationException for a body that is not a JSON object, or UnknownOperationException.
  * Other errors are answered as a 500 InternalFailure and returned as `fault` for the caller to log.
  */
-export function answerJson(res: ServerResponse, service: JsonService, target: string, body: string): { operation: string; error?: JsonError; fault?: unknown } {
+export function answerJson(
+  res: ServerResponse,
+  service: JsonService,
+  target: string,
+  body: string,
+): { operation: string; error?: JsonError; fault?: unknown } {
   const contentType = service.contentType ?? 'application/x-amz-json-1.1';
   const operation = target.startsWith(`${service.targetPrefix}.`) ? target.slice(service.targetPrefix.length + 1) : '';
   const handler = operation && Object.hasOwn(service.operations, operation) ? service.operations[operation] : undefined;
@@ -57,13 +67,25 @@ export function answerJson(res: ServerResponse, service: JsonService, target: st
     } catch {
       throw new JsonError('SerializationException', 'Start of structure or map found where not expected.');
     }
-    if (typeof input !== 'object' || input === null || Array.isArray(input)) throw new JsonError('SerializationException', 'Start of structure or map found where not expected.');
+    if (typeof input !== 'object' || input === null || Array.isArray(input))
+      throw new JsonError('SerializationException', 'Start of structure or map found where not expected.');
     const answer = JSON.stringify(handler(input as Record<string, unknown>));
-    res.writeHead(200, { 'content-type': contentType, 'x-amzn-requestid': randomUUID(), 'content-length': Buffer.byteLength(answer) });
+    res.writeHead(200, {
+      'content-type': contentType,
+      'x-amzn-requestid': randomUUID(),
+      'content-length': Buffer.byteLength(answer),
+    });
     res.end(answer);
     return { operation };
   } catch (err) {
-    const error = err instanceof JsonError ? err : new JsonError('InternalFailure', 'The request processing has failed because of an unknown error, exception or failure.', 500);
+    const error =
+      err instanceof JsonError
+        ? err
+        : new JsonError(
+            'InternalFailure',
+            'The request processing has failed because of an unknown error, exception or failure.',
+            500,
+          );
     sendJsonError(res, error, contentType);
     return err instanceof JsonError ? { operation, error } : { operation, error, fault: err };
   }

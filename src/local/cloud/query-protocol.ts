@@ -32,15 +32,18 @@ export class QueryError extends Error {
 /** A result element's content: nested objects become elements, `{ member: [...] }` a list. */
 export type QueryValue = string | number | boolean | undefined | QueryValue[] | { [name: string]: QueryValue };
 
-/** The service and region a SigV4-signed request names in its credential scope (header or presigned query), else undefined. */
+/**
+ * The service and region a SigV4-signed request names in its credential scope (header or presigned query), else
+ * undefined.
+ */
 export function signingScope(req: IncomingMessage): { service: string; region: string } | undefined {
   const authorization = req.headers.authorization ?? '';
   const fromHeader = /Credential=[^/,\s]+\/\d{8}\/([^/]+)\/([^/]+)\/aws4_request/.exec(authorization);
-  if (fromHeader) return { region: fromHeader[1]!, service: fromHeader[2]! };
+  if (fromHeader) return { region: fromHeader[1], service: fromHeader[2] };
   const query = (req.url ?? '').split('?')[1];
   const credential = query ? new URLSearchParams(query).get('X-Amz-Credential') : null;
   const fromQuery = credential ? /^[^/]+\/\d{8}\/([^/]+)\/([^/]+)\/aws4_request$/.exec(credential) : null;
-  return fromQuery ? { region: fromQuery[1]!, service: fromQuery[2]! } : undefined;
+  return fromQuery ? { region: fromQuery[1], service: fromQuery[2] } : undefined;
 }
 
 /** Parses a form-encoded Query body. */
@@ -51,7 +54,7 @@ export function parseQueryParams(body: string): QueryParams {
 /** The list `name.member.1`, `name.member.2`, … as strings, in order. */
 export function memberStrings(params: QueryParams, name: string): string[] {
   const values: string[] = [];
-  for (let i = 1; params[`${name}.member.${i}`] !== undefined; i += 1) values.push(params[`${name}.member.${i}`]!);
+  for (let i = 1; params[`${name}.member.${i}`] !== undefined; i += 1) values.push(params[`${name}.member.${i}`]);
   return values;
 }
 
@@ -77,15 +80,23 @@ function toXml(value: QueryValue): XmlContent | undefined {
   if (typeof value === 'string') return value;
   if (typeof value === 'number' || typeof value === 'boolean') return String(value);
   if (Array.isArray(value)) return value.map(toXml).filter((item): item is XmlContent => item !== undefined);
-  return toXmlElements(value as Record<string, QueryValue>);
+  return toXmlElements(value);
 }
 
 function toXmlElements(record: Readonly<Record<string, QueryValue>>): XmlElements {
   return Object.fromEntries(Object.entries(record).map(([name, value]) => [name, toXml(value)]));
 }
 
-/** `<{action}Response xmlns><{action}Result>…</…><ResponseMetadata><RequestId/></…></…>`; no Result element when `result` is undefined. */
-export function queryResponseXml(action: string, xmlns: string, result: Record<string, QueryValue> | undefined, requestId: string): string {
+/**
+ * `<{action}Response xmlns><{action}Result>…</…><ResponseMetadata><RequestId/></…></…>`; no Result element when
+ * `result` is undefined.
+ */
+export function queryResponseXml(
+  action: string,
+  xmlns: string,
+  result: Record<string, QueryValue> | undefined,
+  requestId: string,
+): string {
   const body: Record<string, XmlContent> = { '@_xmlns': xmlns };
   if (result !== undefined) body[`${action}Result`] = toXmlElements(result);
   body.ResponseMetadata = { RequestId: requestId };
@@ -102,7 +113,11 @@ export function queryErrorXml(error: QueryError, requestId: string, xmlns?: stri
 
 /** Writes an XML answer with the request id headers AWS sends. */
 export function sendXml(res: ServerResponse, status: number, xml: string, requestId: string): void {
-  res.writeHead(status, { 'content-type': 'text/xml', 'x-amzn-requestid': requestId, 'content-length': Buffer.byteLength(xml) });
+  res.writeHead(status, {
+    'content-type': 'text/xml',
+    'x-amzn-requestid': requestId,
+    'content-length': Buffer.byteLength(xml),
+  });
   res.end(xml);
 }
 
@@ -117,7 +132,10 @@ export interface QueryService {
 /** The error AWS answers an Action the service does not have with. */
 export function invalidAction(action: string | undefined, version: string | undefined): QueryError {
   if (!action) return new QueryError('MissingAction', 'Missing Action');
-  return new QueryError('InvalidAction', `Could not find operation ${action} for version ${version ?? 'NO_VERSION_SPECIFIED'}`);
+  return new QueryError(
+    'InvalidAction',
+    `Could not find operation ${action} for version ${version ?? 'NO_VERSION_SPECIFIED'}`,
+  );
 }
 
 /**
@@ -125,7 +143,11 @@ export function invalidAction(action: string | undefined, version: string | unde
  * QueryError, or InvalidAction for an Action the service lacks. Other errors are the caller's to log
  * (answered as a 500 InternalFailure, as AWS reports its own faults).
  */
-export function answerQuery(res: ServerResponse, service: QueryService, params: QueryParams): { action: string; error?: QueryError; fault?: unknown } {
+export function answerQuery(
+  res: ServerResponse,
+  service: QueryService,
+  params: QueryParams,
+): { action: string; error?: QueryError; fault?: unknown } {
   const requestId = randomUUID();
   const action = params.Action ?? '';
   const operation = Object.hasOwn(service.operations, action) ? service.operations[action] : undefined;
@@ -134,7 +156,15 @@ export function answerQuery(res: ServerResponse, service: QueryService, params: 
     sendXml(res, 200, queryResponseXml(action, service.xmlns, operation(params), requestId), requestId);
     return { action };
   } catch (err) {
-    const error = err instanceof QueryError ? err : new QueryError('InternalFailure', 'The request processing has failed because of an unknown error, exception or failure.', 500, 'Receiver');
+    const error =
+      err instanceof QueryError
+        ? err
+        : new QueryError(
+            'InternalFailure',
+            'The request processing has failed because of an unknown error, exception or failure.',
+            500,
+            'Receiver',
+          );
     sendXml(res, error.status, queryErrorXml(error, requestId, service.xmlns), requestId);
     return err instanceof QueryError ? { action, error } : { action, error, fault: err };
   }

@@ -42,15 +42,22 @@ const TEXT_ENTITIES = [
  */
 type BuilderOptions = XmlBuilderOptions & { readonly entities: typeof TEXT_ENTITIES };
 
-const builder = new XMLBuilder({ ignoreAttributes: false, suppressEmptyNode: true, entities: TEXT_ENTITIES } as BuilderOptions);
+const builder = new XMLBuilder({
+  ignoreAttributes: false,
+  suppressEmptyNode: true,
+  entities: TEXT_ENTITIES,
+} as BuilderOptions);
 
 /**
  * A whole XML document: the declaration (attributes, e.g. UTF8_DECLARATION), then `root` (one
  * element name and its content).
  * @param declaration default UTF8_DECLARATION
  */
-export function xmlDocument(root: XmlElements, declaration: Readonly<Record<string, string>> = UTF8_DECLARATION): string {
-  return builder.build({ '?xml': declaration, ...root }) as string;
+export function xmlDocument(
+  root: XmlElements,
+  declaration: Readonly<Record<string, string>> = UTF8_DECLARATION,
+): string {
+  return builder.build({ '?xml': declaration, ...root });
 }
 
 /**

@@ -39,16 +39,19 @@ export interface RunOptions {
   chain: Omit<LocalChainOptions, 'handlersDir' | 'logSink'>;
   /** Called once the chain is up, before uploading (add faults here). */
   beforeUpload?: (chain: LocalChain) => void;
-  /** Called while the run is in progress, with the pids of the resize sandboxes, once `after` images have been uploaded. */
+  /**
+   * Called while the run is in progress, with the pids of the resize sandboxes, once `after` images have been uploaded.
+   */
   during?: { after: number; act: (chain: LocalChain, resizePids: number[]) => void };
   timeoutMs?: number;
 }
 
-
 /** The process whose memory a sandbox uses: the node process, or the container's init when in Docker. */
 function memoryPid(sandbox: { pid: number; container?: string }): number | undefined {
   if (!sandbox.container) return sandbox.pid;
-  const res = spawnSync(process.env.DOCKER ?? 'docker', ['inspect', '-f', '{{.State.Pid}}', sandbox.container], { encoding: 'utf8' });
+  const res = spawnSync(process.env.DOCKER ?? 'docker', ['inspect', '-f', '{{.State.Pid}}', sandbox.container], {
+    encoding: 'utf8',
+  });
   const pid = Number(res.stdout.trim());
   return pid > 0 ? pid : undefined;
 }
@@ -62,10 +65,16 @@ export async function soakRun(opts: RunOptions): Promise<RunFigures> {
     handlersDir: HANDLERS_DIR,
     logSink: (line) => {
       if (line.type === 'SANDBOX_START' && typeof line.pid === 'number') {
-        sandboxes.push({ fn: String(line.fn), pid: line.pid, container: typeof line.container === 'string' ? line.container : undefined, hwmMb: 0 });
+        sandboxes.push({
+          fn: String(line.fn),
+          pid: line.pid,
+          container: typeof line.container === 'string' ? line.container : undefined,
+          hwmMb: 0,
+        });
       }
       const inner = line.line as Record<string, unknown> | undefined;
-      if (inner && typeof inner.message === 'string' && inner.message.startsWith('source ')) outcomes[inner.message] = (outcomes[inner.message] ?? 0) + 1;
+      if (inner && typeof inner.message === 'string' && inner.message.startsWith('source '))
+        outcomes[inner.message] = (outcomes[inner.message] ?? 0) + 1;
     },
   });
   // VmHWM dies with the process: sample every sandbox while it lives.
@@ -79,10 +88,20 @@ export async function soakRun(opts: RunOptions): Promise<RunFigures> {
   try {
     opts.beforeUpload?.(chain);
     const bodies = await Promise.all(
-      Array.from({ length: 8 }, (_, i) => synthesizeImage({ width: 160 + i * 8, height: 120, seed: 1000 + i, format: (['jpeg', 'png', 'webp'] as const)[i % 3] })),
+      Array.from({ length: 8 }, (_, i) =>
+        synthesizeImage({
+          width: 160 + i * 8,
+          height: 120,
+          seed: 1000 + i,
+          format: (['jpeg', 'png', 'webp'] as const)[i % 3],
+        }),
+      ),
     );
     const extensions = ['jpg', 'png', 'webp'];
-    const keys = Array.from({ length: opts.count }, (_, i) => `${chain.uploadsPrefix}soak/${opts.name}/img-${String(i).padStart(4, '0')}.${extensions[i % 8 % 3]}`);
+    const keys = Array.from(
+      { length: opts.count },
+      (_, i) => `${chain.uploadsPrefix}soak/${opts.name}/img-${String(i).padStart(4, '0')}.${extensions[(i % 8) % 3]}`,
+    );
     const eTags = new Map<string, string>();
     const started = performance.now();
     const cloud = { s3: chain.s3, resources: chain.resources } as TestCloud;
@@ -92,12 +111,15 @@ export async function soakRun(opts: RunOptions): Promise<RunFigures> {
       Array.from({ length: 8 }, async () => {
         while (next < keys.length) {
           const i = next++;
-          const body = bodies[i % 8] as Buffer;
-          eTags.set(keys[i] as string, await upload(cloud, keys[i] as string, body));
+          const body = bodies[i % 8];
+          eTags.set(keys[i], await upload(cloud, keys[i], body));
           if (during && i >= during.after) {
             const act = during;
             during = undefined;
-            act.act(chain, sandboxes.filter((s) => s.fn === chain.functions.resize.name).map((s) => s.pid));
+            act.act(
+              chain,
+              sandboxes.filter((s) => s.fn === chain.functions.resize.name).map((s) => s.pid),
+            );
           }
         }
       }),
@@ -114,7 +136,12 @@ export async function soakRun(opts: RunOptions): Promise<RunFigures> {
       await Promise.all(
         keys.slice(i, i + 16).map(async (key) => {
           const eTag = eTags.get(key);
-          const heads = await Promise.all([manifestKey(key, chain.outputPrefix), ...DEFAULT_VARIANTS.map((v) => variantKey(key, chain.outputPrefix, v))].map((k) => exists(cloud, output, k)));
+          const heads = await Promise.all(
+            [
+              manifestKey(key, chain.outputPrefix),
+              ...DEFAULT_VARIANTS.map((v) => variantKey(key, chain.outputPrefix, v)),
+            ].map((k) => exists(cloud, output, k)),
+          );
           if (!heads.every((h) => h?.metadata['source-etag'] === eTag)) incomplete.push(key);
         }),
       );

@@ -8,7 +8,13 @@ import { soakRun, type RunFigures } from './chain-run';
 
 const IMAGES = 500;
 /** Five effects at 2 % each per matching request: 1 - 0.98^5 = 9.6 % of those requests fail. */
-const EFFECTS: FaultEffect[] = [{ status: 500 }, { status: 503 }, { status: 429, code: 'ThrottlingException' }, { delayMs: 400 }, { drop: true }];
+const EFFECTS: FaultEffect[] = [
+  { status: 500 },
+  { status: 503 },
+  { status: 429, code: 'ThrottlingException' },
+  { delayMs: 400 },
+  { drop: true },
+];
 
 let figures: RunFigures;
 
@@ -32,7 +38,8 @@ beforeAll(async () => {
         { service: 'sqs' as const, operation: 'DeleteMessageBatch' },
         { service: 'sqs' as const, operation: 'SendMessageBatch' },
       ];
-      for (const target of targets) for (const effect of EFFECTS) chain.gateway.faults.add({ ...target, rate: 0.02, effect });
+      for (const target of targets)
+        for (const effect of EFFECTS) chain.gateway.faults.add({ ...target, rate: 0.02, effect });
     },
     during: {
       after: 150,
@@ -59,5 +66,7 @@ it('really injected faults of every kind, and the chain retried through them', (
   // ~9.6 % of thousands of requests; far above 100 unless injection silently stopped working.
   expect(figures.gateway.faultsInjected).toBeGreaterThan(100);
   expect(figures.functions.resize.restarts).toBeGreaterThanOrEqual(1);
-  expect(figures.mappings.ingest.failedItems + figures.mappings.ingest.invokeErrors + figures.mappings.ingest.deleteErrors).toBeGreaterThan(0);
+  expect(
+    figures.mappings.ingest.failedItems + figures.mappings.ingest.invokeErrors + figures.mappings.ingest.deleteErrors,
+  ).toBeGreaterThan(0);
 });

@@ -6,7 +6,12 @@
 // holds nothing else; every DLQ is empty; no process of a killed `up` is left. Figures (images,
 // kills, lost, duplicated, seconds) go to out/reliability/soak-kill-restart.json.
 import { HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { GetQueueAttributesCommand, ReceiveMessageCommand, SetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
+import {
+  GetQueueAttributesCommand,
+  ReceiveMessageCommand,
+  SetQueueAttributesCommand,
+  SQSClient,
+} from '@aws-sdk/client-sqs';
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -35,7 +40,10 @@ const PIPELINE_QUEUES = ['ingest', 'resized', 'ingest-dlq', 'resized-dlq', 'reje
 jest.setTimeout(900_000);
 
 const queueUrl = (endpoint: string, name: string): string => `${endpoint}/000000000000/image-resize-chain-${name}`;
-const published = (up: UpProcess): number => up.invocations.filter((i) => i.function === 'image-resize-chain-publish' && i.outcome === 'ok').reduce((n, i) => n + i.records, 0);
+const published = (up: UpProcess): number =>
+  up.invocations
+    .filter((i) => i.function === 'image-resize-chain-publish' && i.outcome === 'ok')
+    .reduce((n, i) => n + i.records, 0);
 
 /** Every process below `pid` (children, their children, ...). */
 function descendants(pid: number): number[] {
@@ -45,7 +53,10 @@ function descendants(pid: number): number[] {
   } catch {
     return []; // ps exits 1 when there are none
   }
-  const children = out.split('\n').map((s) => Number(s.trim())).filter((n) => n > 0);
+  const children = out
+    .split('\n')
+    .map((s) => Number(s.trim()))
+    .filter((n) => n > 0);
   return children.flatMap((child) => [child, ...descendants(child)]);
 }
 
@@ -60,7 +71,12 @@ const alive = (pid: number): boolean => {
 
 async function shortenVisibility(sqs: SQSClient, endpoint: string): Promise<void> {
   for (const name of ['ingest', 'resized']) {
-    await sqs.send(new SetQueueAttributesCommand({ QueueUrl: queueUrl(endpoint, name), Attributes: { VisibilityTimeout: String(VISIBILITY_SECONDS) } }));
+    await sqs.send(
+      new SetQueueAttributesCommand({
+        QueueUrl: queueUrl(endpoint, name),
+        Attributes: { VisibilityTimeout: String(VISIBILITY_SECONDS) },
+      }),
+    );
   }
 }
 
@@ -76,8 +92,13 @@ async function outputKeys(s3: S3Client): Promise<string[]> {
 }
 
 async function depth(sqs: SQSClient, url: string): Promise<number> {
-  const a = (await sqs.send(new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ['All'] }))).Attributes ?? {};
-  return Number(a.ApproximateNumberOfMessages) + Number(a.ApproximateNumberOfMessagesNotVisible) + Number(a.ApproximateNumberOfMessagesDelayed);
+  const a =
+    (await sqs.send(new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ['All'] }))).Attributes ?? {};
+  return (
+    Number(a.ApproximateNumberOfMessages) +
+    Number(a.ApproximateNumberOfMessagesNotVisible) +
+    Number(a.ApproximateNumberOfMessagesDelayed)
+  );
 }
 
 describe('resize-chain up --state killed (SIGKILL) twice mid-load and restarted', () => {
@@ -94,10 +115,25 @@ describe('resize-chain up --state killed (SIGKILL) twice mid-load and restarted'
 
   it('ends every upload in variants + manifest or a coded rejection, none lost, none twice', async () => {
     const started = performance.now();
-    const bodies = await Promise.all(Array.from({ length: 8 }, (_, i) => synthesizeImage({ width: 480 + i * 16, height: 360, seed: 700 + i, format: (['jpeg', 'png', 'webp'] as const)[i % 3] })));
+    const bodies = await Promise.all(
+      Array.from({ length: 8 }, (_, i) =>
+        synthesizeImage({
+          width: 480 + i * 16,
+          height: 360,
+          seed: 700 + i,
+          format: (['jpeg', 'png', 'webp'] as const)[i % 3],
+        }),
+      ),
+    );
     const uploads = [
-      ...Array.from({ length: IMAGES }, (_, i) => ({ key: `uploads/kill/img-${String(i).padStart(3, '0')}.${['jpg', 'png', 'webp'][i % 8 % 3]}`, body: bodies[i % 8]! })),
-      ...Array.from({ length: NOT_IMAGES }, (_, i) => ({ key: `uploads/kill/notes-${i}.jpg`, body: Buffer.from(`meeting notes ${i}, not a photo\n`) })),
+      ...Array.from({ length: IMAGES }, (_, i) => ({
+        key: `uploads/kill/img-${String(i).padStart(3, '0')}.${['jpg', 'png', 'webp'][(i % 8) % 3]}`,
+        body: bodies[i % 8],
+      })),
+      ...Array.from({ length: NOT_IMAGES }, (_, i) => ({
+        key: `uploads/kill/notes-${i}.jpg`,
+        body: Buffer.from(`meeting notes ${i}, not a photo\n`),
+      })),
     ];
     const eTags = new Map<string, string>();
 
@@ -111,7 +147,7 @@ describe('resize-chain up --state killed (SIGKILL) twice mid-load and restarted'
     await Promise.all(
       Array.from({ length: 8 }, async () => {
         while (next < uploads.length) {
-          const { key, body } = uploads[next++]!;
+          const { key, body } = uploads[next++];
           const res = await s3.send(new PutObjectCommand({ Bucket: SOURCE, Key: key, Body: body }));
           eTags.set(key, (res.ETag ?? '').replace(/"/g, ''));
         }
@@ -121,12 +157,20 @@ describe('resize-chain up --state killed (SIGKILL) twice mid-load and restarted'
     const orphans: number[] = [];
     for (const [kill, after] of KILL_AFTER_PUBLISHED.entries()) {
       const current = up;
-      await waitFor(`run ${kill + 1} publishing ${after} images`, async () => (published(current) >= after ? true : undefined), 300_000);
+      await waitFor(
+        `run ${kill + 1} publishing ${after} images`,
+        async () => (published(current) >= after ? true : undefined),
+        300_000,
+      );
       const below = descendants(current.child.pid!);
       current.child.kill('SIGKILL');
       expect(await current.exited).toBe(137);
       // Its stand-in and sandboxes end with it (their stdin or Runtime API is gone).
-      await waitFor(`the processes of killed run ${kill + 1} ending`, async () => (below.some(alive) ? undefined : true), 30_000).catch(() => orphans.push(...below.filter(alive)));
+      await waitFor(
+        `the processes of killed run ${kill + 1} ending`,
+        async () => (below.some(alive) ? undefined : true),
+        30_000,
+      ).catch(() => orphans.push(...below.filter(alive)));
       s3.destroy();
       sqs.destroy();
       up = await startUp(['--state', state]);
@@ -139,7 +183,9 @@ describe('resize-chain up --state killed (SIGKILL) twice mid-load and restarted'
 
     // Wait for the outputs of every image and the pipeline queues to drain.
     const goodKeys = uploads.slice(0, IMAGES).map((u) => u.key);
-    const expectedOutputs = new Set(goodKeys.flatMap((key) => [manifestKey(key, ''), ...DEFAULT_VARIANTS.map((v) => variantKey(key, '', v))]));
+    const expectedOutputs = new Set(
+      goodKeys.flatMap((key) => [manifestKey(key, ''), ...DEFAULT_VARIANTS.map((v) => variantKey(key, '', v))]),
+    );
     await waitFor(
       'every manifest and drained pipeline queues',
       async () => {
@@ -156,7 +202,14 @@ describe('resize-chain up --state killed (SIGKILL) twice mid-load and restarted'
     const rejections = new Map<string, { code: string; count: number }>();
     const rejectedUrl = queueUrl(up.endpoint, 'rejected');
     for (;;) {
-      const res = await sqs.send(new ReceiveMessageCommand({ QueueUrl: rejectedUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 1, VisibilityTimeout: 600 }));
+      const res = await sqs.send(
+        new ReceiveMessageCommand({
+          QueueUrl: rejectedUrl,
+          MaxNumberOfMessages: 10,
+          WaitTimeSeconds: 1,
+          VisibilityTimeout: 600,
+        }),
+      );
       if (!res.Messages?.length) break;
       for (const m of res.Messages) {
         const body = JSON.parse(m.Body!) as { source: { key: string }; code: string };
@@ -200,7 +253,12 @@ describe('resize-chain up --state killed (SIGKILL) twice mid-load and restarted'
     expect(complete.size).toBe(IMAGES);
     expect(outputs.length).toBe(IMAGES * (DEFAULT_VARIANTS.length + 1));
     expect([...rejections.entries()].filter(([, r]) => r.code !== 'NOT_AN_IMAGE')).toEqual([]);
-    expect([...rejections.keys()].sort()).toEqual(uploads.slice(IMAGES).map((u) => u.key).sort());
+    expect([...rejections.keys()].sort()).toEqual(
+      uploads
+        .slice(IMAGES)
+        .map((u) => u.key)
+        .sort(),
+    );
     // Every manifest carries its upload's ETag: no image was published from a stale or missing source.
     const staleManifests: string[] = [];
     for (const key of goodKeys) {

@@ -11,7 +11,11 @@ const IMAGES = 1000;
 const STAGES = { resize: { concurrency: 4, maximumConcurrency: 4 }, publish: { concurrency: 2 } };
 
 function expectClean(figures: RunFigures): void {
-  expect({ complete: figures.complete, incomplete: figures.incomplete, outputObjects: figures.outputObjects }).toEqual({ complete: IMAGES, incomplete: [], outputObjects: IMAGES * 5 });
+  expect({ complete: figures.complete, incomplete: figures.incomplete, outputObjects: figures.outputObjects }).toEqual({
+    complete: IMAGES,
+    incomplete: [],
+    outputObjects: IMAGES * 5,
+  });
   expect(Object.values(figures.queueDepths).every((n) => n === 0)).toBe(true);
   expect(figures.outcomes['source rejected'] ?? 0).toBe(0);
   expect(figures.functions.resize.errors + figures.functions.publish.errors).toBe(0);
@@ -32,13 +36,17 @@ describe('1,000 images, resize concurrency 4, processes', () => {
 
 describe('1,000 images, resize concurrency 4, containers', () => {
   const haveDocker = dockerAvailable(DOCKER);
-  if (!haveDocker && process.env.CI === 'true') throw new Error(`no Docker engine answers via ${DOCKER}; CI=true requires the container soak`);
+  if (!haveDocker && process.env.CI === 'true')
+    throw new Error(`no Docker engine answers via ${DOCKER}; CI=true requires the container soak`);
   (haveDocker ? it : it.skip)('drains every queue with every image complete and no dead letter', async () => {
     const built = ensureImages(['resize', 'publish']);
     const figures = await soakRun({
       name: 'load-containers',
       count: IMAGES,
-      chain: { ...STAGES, containers: { resizeImage: built.images.resize, publishImage: built.images.publish, docker: DOCKER } },
+      chain: {
+        ...STAGES,
+        containers: { resizeImage: built.images.resize, publishImage: built.images.publish, docker: DOCKER },
+      },
     });
     console.log(`load (containers): ${JSON.stringify(headline(figures))}`);
     expectClean(figures);

@@ -37,14 +37,22 @@ export interface UploadApiRouteOptions {
 }
 
 /** An API Gateway v2 event for a request, as the `$default` stage's Lambda proxy integration sends it. */
-export function toHttpApiEvent(req: IncomingMessage, path: string, body: Buffer, now = new Date()): APIGatewayProxyEventV2 {
+export function toHttpApiEvent(
+  req: IncomingMessage,
+  path: string,
+  body: Buffer,
+  now = new Date(),
+): APIGatewayProxyEventV2 {
   const url = new URL(req.url ?? '/', 'http://local');
   const headers: Record<string, string> = {};
-  for (const [name, value] of Object.entries(req.headers)) if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(',') : value;
+  for (const [name, value] of Object.entries(req.headers))
+    if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(',') : value;
   const method = req.method ?? 'GET';
   const text = body.toString('utf8');
   // Like API Gateway: text bodies pass as they are, others base64-encoded.
-  const isText = /^(text\/|application\/(json|x-www-form-urlencoded))/.test(headers['content-type'] ?? '') && Buffer.from(text, 'utf8').equals(body);
+  const isText =
+    /^(text\/|application\/(json|x-www-form-urlencoded))/.test(headers['content-type'] ?? '') &&
+    Buffer.from(text, 'utf8').equals(body);
   return {
     version: '2.0',
     routeKey: `${method} ${path}`,
@@ -57,7 +65,13 @@ export function toHttpApiEvent(req: IncomingMessage, path: string, body: Buffer,
       apiId: 'local',
       domainName: headers.host ?? '127.0.0.1',
       domainPrefix: 'local',
-      http: { method, path, protocol: 'HTTP/1.1', sourceIp: req.socket.remoteAddress ?? '127.0.0.1', userAgent: headers['user-agent'] ?? '' },
+      http: {
+        method,
+        path,
+        protocol: 'HTTP/1.1',
+        sourceIp: req.socket.remoteAddress ?? '127.0.0.1',
+        userAgent: headers['user-agent'] ?? '',
+      },
       requestId: randomUUID(),
       routeKey: `${method} ${path}`,
       stage: '$default',
@@ -68,7 +82,6 @@ export function toHttpApiEvent(req: IncomingMessage, path: string, body: Buffer,
     isBase64Encoded: body.length > 0 && !isText,
   };
 }
-
 
 function defaultPage(): string {
   for (const dir of [join(__dirname, 'ui'), join(__dirname, '..', 'src', 'local', 'cloud', 'apigateway', 'ui')]) {
@@ -97,16 +110,27 @@ export function uploadApiRoutes(opts: UploadApiRouteOptions): GatewayRoute[] {
     const headers: Record<string, string> = {};
     for (const [k, v] of Object.entries(out.headers ?? {})) headers[k] = String(v);
     const raw = out.body ?? '';
-    sendText(res, out.statusCode ?? 200, out.isBase64Encoded ? Buffer.from(raw, 'base64').toString('utf8') : raw, { 'content-type': 'application/json', ...headers });
+    sendText(res, out.statusCode ?? 200, out.isBase64Encoded ? Buffer.from(raw, 'base64').toString('utf8') : raw, {
+      'content-type': 'application/json',
+      ...headers,
+    });
   }
 
   async function status(res: ServerResponse, key: string | null): Promise<void> {
-    if (!key) return sendJson(res, 400, { error: { code: 'INVALID_EVENT', message: 'key: query parameter is required', field: 'key' } });
+    if (!key)
+      return sendJson(res, 400, {
+        error: { code: 'INVALID_EVENT', message: 'key: query parameter is required', field: 'key' },
+      });
     const manifest = manifestKey(key, opts.outputPrefix);
     try {
       const got = await opts.s3.send(new GetObjectCommand({ Bucket: opts.outputBucket, Key: manifest }));
       const text = (await got.Body?.transformToString('utf8')) ?? '{}';
-      sendJson(res, 200, { state: 'done', outputBucket: opts.outputBucket, manifest: JSON.parse(text) as unknown }, { 'cache-control': 'no-store' });
+      sendJson(
+        res,
+        200,
+        { state: 'done', outputBucket: opts.outputBucket, manifest: JSON.parse(text) as unknown },
+        { 'cache-control': 'no-store' },
+      );
     } catch (err) {
       const code = (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
       if (code === 404) return sendJson(res, 200, { state: 'pending' }, { 'cache-control': 'no-store' });
@@ -117,7 +141,12 @@ export function uploadApiRoutes(opts: UploadApiRouteOptions): GatewayRoute[] {
   const onError = (res: ServerResponse, err: Error): void => sendJson(res, 502, { message: err.message });
   return [
     // A browser opening the endpoint's root lands on the page (AWS clients never ask for HTML).
-    { method: 'GET', path: '/', constraints: { page: 'html' }, handler: (_req, res) => void res.writeHead(302, { location: UI_PATH }).end() },
+    {
+      method: 'GET',
+      path: '/',
+      constraints: { page: 'html' },
+      handler: (_req, res) => void res.writeHead(302, { location: UI_PATH }).end(),
+    },
     {
       method: 'GET',
       path: UI_PATH,
@@ -126,8 +155,18 @@ export function uploadApiRoutes(opts: UploadApiRouteOptions): GatewayRoute[] {
         sendText(res, 200, page, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' });
       },
     },
-    { method: 'GET', path: `${UI_PATH}status`, handler: (req, res) => status(res, new URL(req.url ?? '/', 'http://local').searchParams.get('key')), onError },
-    { method: 'POST', path: `${API_BASE_PATH}/uploads`, handler: (req, res) => invokeApi(req, res, '/uploads'), onError },
+    {
+      method: 'GET',
+      path: `${UI_PATH}status`,
+      handler: (req, res) => status(res, new URL(req.url ?? '/', 'http://local').searchParams.get('key')),
+      onError,
+    },
+    {
+      method: 'POST',
+      path: `${API_BASE_PATH}/uploads`,
+      handler: (req, res) => invokeApi(req, res, '/uploads'),
+      onError,
+    },
     {
       method: 'ANY',
       path: `${API_BASE_PATH}/*`,

@@ -70,7 +70,10 @@ export function classifyRequest(method: string, url: string, headers: IncomingHt
   const queryStart = url.indexOf('?');
   const rawPath = queryStart >= 0 ? url.slice(0, queryStart) : url;
   const query = new URLSearchParams(queryStart >= 0 ? url.slice(queryStart + 1) : '');
-  if (contentType.includes('x-amz-json') || (contentType.includes('x-www-form-urlencoded') && isQueryProtocolPost(method, query))) {
+  if (
+    contentType.includes('x-amz-json') ||
+    (contentType.includes('x-www-form-urlencoded') && isQueryProtocolPost(method, query))
+  ) {
     return { service: 'other', operation: target || 'Unknown' };
   }
 
@@ -94,7 +97,9 @@ export function classifyRequest(method: string, url: string, headers: IncomingHt
   const key = decodeKey(rawKey);
   const has = (name: string): boolean => query.has(name);
   const info = (operation: string): AwsRequestInfo =>
-    virtualHosted ? { service: 's3', operation, bucket, key, virtualHosted } : { service: 's3', operation, bucket, key };
+    virtualHosted
+      ? { service: 's3', operation, bucket, key, virtualHosted }
+      : { service: 's3', operation, bucket, key };
   // A browser's CORS preflight, on a bucket or an object (S3 answers it from the bucket's CORS configuration).
   if (method === 'OPTIONS') return info('PreflightRequest');
 
@@ -155,13 +160,15 @@ export function classifyRequest(method: string, url: string, headers: IncomingHt
   }
 }
 
-
 /** Form-encoded bodies larger than this are not SQS Query requests (SQS caps a request at 1 MiB). */
 export const MAX_QUERY_BODY_BYTES = 2 * 1024 * 1024;
 
 /** True for a form-encoded POST: an SQS Query request, or an S3 POST whose body has that media type. */
 export function isFormPost(req: { method?: string; headers: IncomingHttpHeaders }): boolean {
-  return req.method === 'POST' && header(req.headers, 'content-type').toLowerCase().includes('application/x-www-form-urlencoded');
+  return (
+    req.method === 'POST' &&
+    header(req.headers, 'content-type').toLowerCase().includes('application/x-www-form-urlencoded')
+  );
 }
 
 /** A request named: its operation, and for a form-encoded POST the body already read and the Query request it holds. */

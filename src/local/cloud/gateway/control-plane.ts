@@ -16,7 +16,16 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { LOCAL_ACCOUNT_ID, LOCAL_REGION } from '../../client-config';
 import type { LogSink } from '../lambda/invoke-contract';
 import { classifyRequest } from './aws-request';
-import { QueryError, answerQuery, invalidAction, parseQueryParams, queryErrorXml, sendXml, signingScope, type QueryService } from '../query-protocol';
+import {
+  QueryError,
+  answerQuery,
+  invalidAction,
+  parseQueryParams,
+  queryErrorXml,
+  sendXml,
+  signingScope,
+  type QueryService,
+} from '../query-protocol';
 import { IamStore } from '../iam/iam-store';
 import { iamService } from '../iam/iam-api';
 import { stsService } from '../sts/sts-api';
@@ -54,27 +63,64 @@ export type ControlPlaneStep = (req: IncomingMessage, res: ServerResponse) => bo
 export function controlPlaneRoute(opts: ControlPlaneOptions): ControlPlaneStep {
   const accountId = opts.accountId ?? LOCAL_ACCOUNT_ID;
   const log: LogSink = opts.logSink ?? (() => {});
-  const queryServices: Record<string, QueryService> = { iam: iamService(new IamStore(accountId)), sts: stsService(accountId) };
+  const queryServices: Record<string, QueryService> = {
+    iam: iamService(new IamStore(accountId)),
+    sts: stsService(accountId),
+  };
   const jsonServices: Record<string, JsonService> = { logs: logsService(opts.region ?? LOCAL_REGION, accountId) };
   const bucketConfig = createBucketConfig({ upstream: opts.upstream });
 
-  async function serveJson(req: IncomingMessage, res: ServerResponse, service: string, definition: JsonService): Promise<void> {
+  async function serveJson(
+    req: IncomingMessage,
+    res: ServerResponse,
+    service: string,
+    definition: JsonService,
+  ): Promise<void> {
     const body = await readBody(req, MAX_QUERY_BYTES);
-    if (body === undefined) return sendJsonError(res, new JsonError('RequestEntityTooLarge', `request body larger than ${MAX_QUERY_BYTES} bytes`, 413));
+    if (body === undefined)
+      return sendJsonError(
+        res,
+        new JsonError('RequestEntityTooLarge', `request body larger than ${MAX_QUERY_BYTES} bytes`, 413),
+      );
     const outcome = answerJson(res, definition, String(req.headers['x-amz-target'] ?? ''), body.toString('utf8'));
     if (outcome.error) {
       const level = outcome.fault ? 'error' : 'warn';
-      log({ event: 'controlplane.refused', level, service, operation: outcome.operation, code: outcome.error.code, message: outcome.error.message, ...(outcome.fault ? { fault: faultText(outcome.fault) } : {}) });
+      log({
+        event: 'controlplane.refused',
+        level,
+        service,
+        operation: outcome.operation,
+        code: outcome.error.code,
+        message: outcome.error.message,
+        ...(outcome.fault ? { fault: faultText(outcome.fault) } : {}),
+      });
     }
   }
 
-  async function serveQuery(req: IncomingMessage, res: ServerResponse, service: string, definition: QueryService): Promise<void> {
+  async function serveQuery(
+    req: IncomingMessage,
+    res: ServerResponse,
+    service: string,
+    definition: QueryService,
+  ): Promise<void> {
     const params = await queryParamsOf(req);
-    if (!params) return sendJsonError(res, new JsonError('RequestEntityTooLarge', `request body larger than ${MAX_QUERY_BYTES} bytes`, 413));
+    if (!params)
+      return sendJsonError(
+        res,
+        new JsonError('RequestEntityTooLarge', `request body larger than ${MAX_QUERY_BYTES} bytes`, 413),
+      );
     const outcome = answerQuery(res, definition, params);
     if (outcome.error) {
       const level = outcome.fault ? 'error' : 'warn';
-      log({ event: 'controlplane.refused', level, service, action: outcome.action, code: outcome.error.code, message: outcome.error.message, ...(outcome.fault ? { fault: faultText(outcome.fault) } : {}) });
+      log({
+        event: 'controlplane.refused',
+        level,
+        service,
+        action: outcome.action,
+        code: outcome.error.code,
+        message: outcome.error.message,
+        ...(outcome.fault ? { fault: faultText(outcome.fault) } : {}),
+      });
     }
   }
 
@@ -89,22 +135,40 @@ export function controlPlaneRoute(opts: ControlPlaneOptions): ControlPlaneStep {
     }
     if (contentType.includes('x-www-form-urlencoded')) {
       const params = (await queryParamsOf(req)) ?? {};
-      log({ event: 'controlplane.unknown_operation', level: 'warn', service, operation: params.Action, protocol: 'query' });
+      log({
+        event: 'controlplane.unknown_operation',
+        level: 'warn',
+        service,
+        operation: params.Action,
+        protocol: 'query',
+      });
       const requestId = randomUUID();
       const error: QueryError = invalidAction(params.Action, params.Version);
       return sendXml(res, error.status, queryErrorXml(error, requestId), requestId);
     }
     req.resume();
     const path = (req.url ?? '/').split('?')[0];
-    log({ event: 'controlplane.unknown_operation', level: 'warn', service, operation: `${req.method} ${path}`, protocol: 'rest' });
-    return sendJsonError(res, new JsonError('UnknownOperationException', unknownOperation(`${service}: ${req.method} ${path}`).message, 404));
+    log({
+      event: 'controlplane.unknown_operation',
+      level: 'warn',
+      service,
+      operation: `${req.method} ${path}`,
+      protocol: 'rest',
+    });
+    return sendJsonError(
+      res,
+      new JsonError('UnknownOperationException', unknownOperation(`${service}: ${req.method} ${path}`).message, 404),
+    );
   }
 
   return (req, res) => {
     const scope = signingScope(req);
     if (!scope) return false;
     if (STAND_IN_SERVICES.has(scope.service)) {
-      return scope.service === 's3' && bucketConfig.route(req, res, classifyRequest(req.method ?? 'GET', req.url ?? '/', req.headers));
+      return (
+        scope.service === 's3' &&
+        bucketConfig.route(req, res, classifyRequest(req.method ?? 'GET', req.url ?? '/', req.headers))
+      );
     }
     const query = queryServices[scope.service];
     const json = jsonServices[scope.service];
@@ -122,7 +186,9 @@ export function controlPlaneRoute(opts: ControlPlaneOptions): ControlPlaneStep {
   };
 }
 
-/** A Query request's parameters: its form body (POST) or its query string (GET); undefined when the body is too large. */
+/**
+ * A Query request's parameters: its form body (POST) or its query string (GET); undefined when the body is too large.
+ */
 async function queryParamsOf(req: IncomingMessage): Promise<Record<string, string> | undefined> {
   if (req.method === 'GET') return parseQueryParams((req.url ?? '').split('?')[1] ?? '');
   const body = await readBody(req, MAX_QUERY_BYTES);

@@ -21,7 +21,7 @@ export const LOOPBACK_HOST_NAMES: readonly string[] = ['127.0.0.1', 'localhost',
 function splitHost(host: string): { name: string; port: string | undefined } | undefined {
   const m = /^(\[[0-9a-f:.]+\]|[^:[\]]+)(?::(\d{1,5}))?$/i.exec(host.trim());
   if (!m) return undefined;
-  return { name: m[1]!.toLowerCase(), port: m[2] };
+  return { name: m[1].toLowerCase(), port: m[2] };
 }
 
 /** True for a Host header value naming the loopback (see LOOPBACK_HOST_NAMES), any port. */
@@ -52,19 +52,27 @@ const header = (req: Pick<IncomingMessage, 'headers'>, name: string): string | u
  * Why the endpoint on `endpointPort` refuses `req`, or undefined when it may pass. The reason
  * names the rule and the offending value, for the error message and the log.
  */
-export function endpointRefusal(req: Pick<IncomingMessage, 'headers'>, endpointPort: number, allowedOrigins: readonly string[] = []): { rule: 'host' | 'origin'; reason: string } | undefined {
+export function endpointRefusal(
+  req: Pick<IncomingMessage, 'headers'>,
+  endpointPort: number,
+  allowedOrigins: readonly string[] = [],
+): { rule: 'host' | 'origin'; reason: string } | undefined {
   const host = header(req, 'host');
   if (host === undefined || !isLoopbackHost(host)) {
     return {
       rule: 'host',
-      reason: `the local endpoint answers only loopback host names (127.0.0.1, localhost, *.localhost, [::1], host.docker.internal); Host was ${JSON.stringify(host ?? '')}`,
+      reason:
+        `the local endpoint answers only loopback host names (127.0.0.1, localhost, ` +
+        `*.localhost, [::1], host.docker.internal); Host was ${JSON.stringify(host ?? '')}`,
     };
   }
   const origin = header(req, 'origin');
   if (origin !== undefined && !isEndpointOrigin(origin, endpointPort) && !allowedOrigins.includes(origin)) {
     return {
       rule: 'origin',
-      reason: `the local endpoint answers browser requests only from its own pages (http://127.0.0.1:${endpointPort}, http://localhost:${endpointPort}); Origin was ${JSON.stringify(origin)}`,
+      reason:
+        `the local endpoint answers browser requests only from its own pages (http://127.0.0.1:${endpointPort}, ` +
+        `http://localhost:${endpointPort}); Origin was ${JSON.stringify(origin)}`,
     };
   }
   return undefined;
@@ -89,14 +97,25 @@ const JSON_REST_PATH = /^\/(\d{4}-\d\d-\d\d|_[a-z]+)\//;
  * the request's protocol: S3's and SQS's `AccessDenied`, the JSON APIs' `AccessDeniedException`;
  * undefined when the request may pass.
  */
-export function callerRefusal(req: Pick<IncomingMessage, 'method' | 'url' | 'headers'>, endpointPort: number, allowedOrigins: readonly string[] = []): CallerRefusal | undefined {
+export function callerRefusal(
+  req: Pick<IncomingMessage, 'method' | 'url' | 'headers'>,
+  endpointPort: number,
+  allowedOrigins: readonly string[] = [],
+): CallerRefusal | undefined {
   const refusal = endpointRefusal(req, endpointPort, allowedOrigins);
   if (!refusal) return undefined;
   const url = req.url ?? '/';
-  const info: AwsRequestInfo = JSON_REST_PATH.test(url) ? { service: 'other', operation: 'Unknown' } : classifyRequest(req.method ?? 'GET', url, req.headers);
+  const info: AwsRequestInfo = JSON_REST_PATH.test(url)
+    ? { service: 'other', operation: 'Unknown' }
+    : classifyRequest(req.method ?? 'GET', url, req.headers);
   const queryProtocol = info.service === 'other' && isFormPost(req);
   const code = info.service === 'other' && !queryProtocol ? 'AccessDeniedException' : 'AccessDenied';
-  return { ...refusal, info, queryProtocol, answer: { status: 403, code, message: `Access Denied: ${refusal.reason}` } };
+  return {
+    ...refusal,
+    info,
+    queryProtocol,
+    answer: { status: 403, code, message: `Access Denied: ${refusal.reason}` },
+  };
 }
 
 /**
@@ -106,7 +125,15 @@ export function callerRefusal(req: Pick<IncomingMessage, 'method' | 'url' | 'hea
 export function normalizeOrigin(value: string): string | undefined {
   try {
     const url = new URL(value);
-    if ((url.protocol !== 'http:' && url.protocol !== 'https:') || url.username || url.password || (url.pathname !== '/' && url.pathname !== '') || url.search || url.hash) return undefined;
+    if (
+      (url.protocol !== 'http:' && url.protocol !== 'https:') ||
+      url.username ||
+      url.password ||
+      (url.pathname !== '/' && url.pathname !== '') ||
+      url.search ||
+      url.hash
+    )
+      return undefined;
     return url.origin;
   } catch {
     return undefined;

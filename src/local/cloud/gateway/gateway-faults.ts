@@ -14,7 +14,11 @@ import type { LogSink } from '../lambda/invoke-contract';
 export interface FaultEffect {
   /** HTTP status of the error answer (e.g. 500, 503, 400, 429). Omit for a delay-only fault. */
   status?: number;
-  /** AWS error code. @default by service and status: S3 500 InternalError, 503 SlowDown; SQS 500 InternalFailure, 503 ServiceUnavailable; 429 throttling codes */
+  /**
+   * AWS error code.
+   * @default by service and status: S3 500 InternalError, 503 SlowDown; SQS 500 InternalFailure, 503
+   *   ServiceUnavailable; 429 throttling codes
+   */
   code?: string;
   /** @default a message naming the injected fault */
   message?: string;
@@ -171,14 +175,22 @@ function defaultCode(service: AwsService, status: number): string {
  * `__type` with the query-error header; other JSON APIs on the endpoint, such as Kinesis and the
  * Lambda mappings API: JSON `__type` with `x-amzn-errortype`).
  */
-export function errorAnswer(request: AwsRequestInfo, effect: FaultEffect & { status: number }, method: string): ErrorAnswer {
+export function errorAnswer(
+  request: AwsRequestInfo,
+  effect: FaultEffect & { status: number },
+  method: string,
+): ErrorAnswer {
   const code = effect.code ?? defaultCode(request.service, effect.status);
   const message = effect.message ?? `Injected fault: ${code} on ${request.operation}`;
   const requestId = randomBytes(8).toString('hex').toUpperCase();
   if (request.service === 'other') {
     return {
       status: effect.status,
-      headers: { 'content-type': 'application/x-amz-json-1.1', 'x-amzn-requestid': requestId, 'x-amzn-errortype': code },
+      headers: {
+        'content-type': 'application/x-amz-json-1.1',
+        'x-amzn-requestid': requestId,
+        'x-amzn-errortype': code,
+      },
       body: JSON.stringify({ __type: code, message }),
     };
   }
@@ -196,11 +208,18 @@ export function errorAnswer(request: AwsRequestInfo, effect: FaultEffect & { sta
       body: JSON.stringify({ __type: `com.amazonaws.sqs#${code}`, message }),
     };
   }
-  const headers = { 'content-type': 'application/xml', 'x-amz-request-id': requestId, 'x-amz-id-2': randomBytes(24).toString('base64') };
+  const headers = {
+    'content-type': 'application/xml',
+    'x-amz-request-id': requestId,
+    'x-amz-id-2': randomBytes(24).toString('base64'),
+  };
   // HEAD answers carry no body; the SDK derives the error from the status.
   if (method === 'HEAD') return { status: effect.status, headers, body: '' };
   const resource = request.bucket ? `/${request.bucket}${request.key ? `/${request.key}` : ''}` : '/';
-  const body = s3ErrorXml({ code, message, status: effect.status, details: { Resource: resource } }, { requestId, hostId: headers['x-amz-id-2'] });
+  const body = s3ErrorXml(
+    { code, message, status: effect.status, details: { Resource: resource } },
+    { requestId, hostId: headers['x-amz-id-2'] },
+  );
   return { status: effect.status, headers, body };
 }
 
@@ -209,13 +228,23 @@ export function errorAnswer(request: AwsRequestInfo, effect: FaultEffect & { sta
  * an SQS request in the Query protocol (XML ErrorResponse), else as errorAnswer() builds it. The
  * request's body is discarded, so the connection stays usable.
  */
-export function sendErrorAnswer(req: IncomingMessage, res: ServerResponse, info: AwsRequestInfo, effect: FaultEffect & { status: number }, queryProtocol = false): void {
+export function sendErrorAnswer(
+  req: IncomingMessage,
+  res: ServerResponse,
+  info: AwsRequestInfo,
+  effect: FaultEffect & { status: number },
+  queryProtocol = false,
+): void {
   const answer = errorAnswer(queryProtocol ? { ...info, service: 'sqs' } : info, effect, req.method ?? 'GET');
   req.resume();
   if (queryProtocol) {
     const requestId = answer.headers['x-amzn-requestid'] ?? randomUUID();
     const xml = sqsQueryError(answer.body, answer.headers['x-amzn-query-error'], answer.status, requestId);
-    res.writeHead(answer.status, { 'content-type': 'text/xml', 'x-amzn-requestid': requestId, 'content-length': Buffer.byteLength(xml) });
+    res.writeHead(answer.status, {
+      'content-type': 'text/xml',
+      'x-amzn-requestid': requestId,
+      'content-length': Buffer.byteLength(xml),
+    });
     res.end(xml);
     return;
   }
@@ -228,8 +257,22 @@ export function sendErrorAnswer(req: IncomingMessage, res: ServerResponse, info:
  * answers the error (`status`, in the request's protocol as sendErrorAnswer() does), or lets the
  * request go on. True when the fault took the request.
  */
-export async function applyFault(req: IncomingMessage, res: ServerResponse, info: AwsRequestInfo, effect: FaultEffect, queryProtocol: boolean, log: LogSink): Promise<boolean> {
-  log({ event: 'gateway.fault', service: info.service, operation: info.operation, bucket: info.bucket, key: info.key, ...effect });
+export async function applyFault(
+  req: IncomingMessage,
+  res: ServerResponse,
+  info: AwsRequestInfo,
+  effect: FaultEffect,
+  queryProtocol: boolean,
+  log: LogSink,
+): Promise<boolean> {
+  log({
+    event: 'gateway.fault',
+    service: info.service,
+    operation: info.operation,
+    bucket: info.bucket,
+    key: info.key,
+    ...effect,
+  });
   if (effect.delayMs) await new Promise((resolve) => setTimeout(resolve, effect.delayMs));
   if (effect.drop) {
     req.socket.destroy();

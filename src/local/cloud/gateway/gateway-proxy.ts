@@ -26,7 +26,15 @@ const CREATED_EVENTS: Readonly<Record<string, ObjectCreatedEventName>> = {
 };
 
 /** Hop-by-hop headers are the connection's business, not the message's. */
-const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'te', 'trailer']);
+const HOP_BY_HOP = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'transfer-encoding',
+  'upgrade',
+  'te',
+  'trailer',
+]);
 
 /** `headers` without the hop-by-hop ones. */
 export function withoutHopByHop(headers: http.IncomingHttpHeaders): http.OutgoingHttpHeaders {
@@ -39,7 +47,10 @@ export function withoutHopByHop(headers: http.IncomingHttpHeaders): http.Outgoin
 
 /** Rewrites the origin of every queue URL in an SQS JSON answer to `origin`. */
 export function rewriteQueueUrls(body: string, origin: string): string {
-  return body.replace(/"(https?:\/\/[^/"]+)(\/\d{12}\/[^"]+)"/g, (_match, _host: string, path: string) => `"${origin}${path}"`);
+  return body.replace(
+    /"(https?:\/\/[^/"]+)(\/\d{12}\/[^"]+)"/g,
+    (_match, _host: string, path: string) => `"${origin}${path}"`,
+  );
 }
 
 /**
@@ -51,7 +62,10 @@ export function upstreamPath(url: string, info: AwsRequestInfo): string {
 }
 
 /** The S3 event a write reports when its bucket is watched, else undefined. */
-export function createdEventOf(info: AwsRequestInfo, watched: (bucket: string) => boolean): ObjectCreatedEventName | undefined {
+export function createdEventOf(
+  info: AwsRequestInfo,
+  watched: (bucket: string) => boolean,
+): ObjectCreatedEventName | undefined {
   return info.service === 's3' && info.bucket && watched(info.bucket) ? CREATED_EVENTS[info.operation] : undefined;
 }
 
@@ -59,7 +73,13 @@ export function createdEventOf(info: AwsRequestInfo, watched: (bucket: string) =
 export function objectCreatedFact(
   info: AwsRequestInfo,
   eventName: ObjectCreatedEventName,
-  answer: { headers: http.IncomingHttpHeaders; remoteAddress: string | undefined; eventTime: Date; sequencer: string; postKey?: string },
+  answer: {
+    headers: http.IncomingHttpHeaders;
+    remoteAddress: string | undefined;
+    eventTime: Date;
+    sequencer: string;
+    postKey?: string;
+  },
 ): ObjectCreatedFact | { skipped: string } {
   // PostObject names its key in the form body (post-upload.ts read it).
   const key = eventName === 'ObjectCreated:Post' ? answer.postKey : (info.key ?? '');
@@ -113,8 +133,23 @@ export function createStandInProxy(opts: StandInProxyOptions): StandInProxy {
   const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
   const { notifications, log } = opts;
 
-  function upstreamRequest(method: string | undefined, path: string | undefined, headers: http.OutgoingHttpHeaders, onAnswer: (answer: IncomingMessage) => void): http.ClientRequest {
-    return http.request({ host: upstream.hostname, port: upstream.port, method, path, headers: { ...headers, host: upstream.host }, agent }, onAnswer);
+  function upstreamRequest(
+    method: string | undefined,
+    path: string | undefined,
+    headers: http.OutgoingHttpHeaders,
+    onAnswer: (answer: IncomingMessage) => void,
+  ): http.ClientRequest {
+    return http.request(
+      {
+        host: upstream.hostname,
+        port: upstream.port,
+        method,
+        path,
+        headers: { ...headers, host: upstream.host },
+        agent,
+      },
+      onAnswer,
+    );
   }
 
   /**
@@ -128,71 +163,116 @@ export function createStandInProxy(opts: StandInProxyOptions): StandInProxy {
       'x-amz-target': `AmazonSQS.${query.action}`,
       'content-length': payload.length,
     };
-    const answer = await new Promise<{ status: number; headers: http.IncomingHttpHeaders; body: string }>((resolve, reject) => {
-      const upstreamReq = upstreamRequest('POST', '/', headers, (upstreamRes) => {
-        const chunks: Buffer[] = [];
-        upstreamRes.on('data', (chunk: Buffer) => chunks.push(chunk));
-        upstreamRes.on('error', reject);
-        upstreamRes.on('end', () => resolve({ status: upstreamRes.statusCode ?? 502, headers: upstreamRes.headers, body: Buffer.concat(chunks).toString('utf8') }));
-      });
-      upstreamReq.on('error', reject);
-      upstreamReq.end(payload);
-    });
+    const answer = await new Promise<{ status: number; headers: http.IncomingHttpHeaders; body: string }>(
+      (resolve, reject) => {
+        const upstreamReq = upstreamRequest('POST', '/', headers, (upstreamRes) => {
+          const chunks: Buffer[] = [];
+          upstreamRes.on('data', (chunk: Buffer) => chunks.push(chunk));
+          upstreamRes.on('error', reject);
+          upstreamRes.on('end', () =>
+            resolve({
+              status: upstreamRes.statusCode ?? 502,
+              headers: upstreamRes.headers,
+              body: Buffer.concat(chunks).toString('utf8'),
+            }),
+          );
+        });
+        upstreamReq.on('error', reject);
+        upstreamReq.end(payload);
+      },
+    );
     const requestId = String(answer.headers['x-amzn-requestid'] ?? randomUUID());
     let xml: string;
     if (answer.status < 300) {
-      const json = QUEUE_URL_OPERATIONS.has(query.action) ? rewriteQueueUrls(answer.body, opts.originOf(req)) : answer.body;
+      const json = QUEUE_URL_OPERATIONS.has(query.action)
+        ? rewriteQueueUrls(answer.body, opts.originOf(req))
+        : answer.body;
       xml = sqsQueryResponse(query.action, json, requestId);
     } else {
       const queryError = answer.headers['x-amzn-query-error'];
-      xml = sqsQueryError(answer.body, Array.isArray(queryError) ? queryError[0] : queryError, answer.status, requestId);
+      xml = sqsQueryError(
+        answer.body,
+        Array.isArray(queryError) ? queryError[0] : queryError,
+        answer.status,
+        requestId,
+      );
     }
-    res.writeHead(answer.status, { 'content-type': 'text/xml', 'x-amzn-requestid': requestId, 'content-length': Buffer.byteLength(xml) });
+    res.writeHead(answer.status, {
+      'content-type': 'text/xml',
+      'x-amzn-requestid': requestId,
+      'content-length': Buffer.byteLength(xml),
+    });
     res.end(xml);
   }
 
-  function reportCreated(req: IncomingMessage, info: AwsRequestInfo, eventName: ObjectCreatedEventName, upstreamRes: IncomingMessage, eventTime: Date, postKey: string | undefined): void {
-    const fact = objectCreatedFact(info, eventName, { headers: upstreamRes.headers, remoteAddress: req.socket.remoteAddress, eventTime, sequencer: notifications.nextSequencer(), postKey });
-    if ('skipped' in fact) log({ event: 'notification.skipped', level: 'warn', reason: fact.skipped, bucket: info.bucket });
+  function reportCreated(
+    req: IncomingMessage,
+    info: AwsRequestInfo,
+    eventName: ObjectCreatedEventName,
+    upstreamRes: IncomingMessage,
+    eventTime: Date,
+    postKey: string | undefined,
+  ): void {
+    const fact = objectCreatedFact(info, eventName, {
+      headers: upstreamRes.headers,
+      remoteAddress: req.socket.remoteAddress,
+      eventTime,
+      sequencer: notifications.nextSequencer(),
+      postKey,
+    });
+    if ('skipped' in fact)
+      log({ event: 'notification.skipped', level: 'warn', reason: fact.skipped, bucket: info.bucket });
     else notifications.objectCreated(fact);
   }
 
-  function forward(req: IncomingMessage, res: ServerResponse, info: AwsRequestInfo, read: ReadRequest = {}): Promise<void> {
+  function forward(
+    req: IncomingMessage,
+    res: ServerResponse,
+    info: AwsRequestInfo,
+    read: ReadRequest = {},
+  ): Promise<void> {
     const createdEvent = createdEventOf(info, (bucket) => notifications.watches(bucket));
     const rewriteUrls = info.service === 'sqs' && QUEUE_URL_OPERATIONS.has(info.operation);
     const arrived = new Date();
 
     return new Promise<void>((resolve, reject) => {
-      const upstreamReq = upstreamRequest(req.method, upstreamPath(req.url ?? '/', info), { ...withoutHopByHop(req.headers), ...read.headers }, (upstreamRes) => {
-        const status = upstreamRes.statusCode ?? 502;
-        const headers = withoutHopByHop(upstreamRes.headers);
-        addDefaultEncryption(info, status, headers);
-        const created = (body?: Buffer): void => {
-          // CompleteMultipartUpload can fail with 200 and an <Error> body.
-          if (createdEvent && status >= 200 && status < 300 && !body?.includes('<Error>')) reportCreated(req, info, createdEvent, upstreamRes, arrived, read.postKey);
-        };
-        upstreamRes.on('error', reject);
-        if (!rewriteUrls && createdEvent !== 'ObjectCreated:CompleteMultipartUpload') {
-          res.writeHead(status, headers);
-          upstreamRes.pipe(res);
+      const upstreamReq = upstreamRequest(
+        req.method,
+        upstreamPath(req.url ?? '/', info),
+        { ...withoutHopByHop(req.headers), ...read.headers },
+        (upstreamRes) => {
+          const status = upstreamRes.statusCode ?? 502;
+          const headers = withoutHopByHop(upstreamRes.headers);
+          addDefaultEncryption(info, status, headers);
+          const created = (body?: Buffer): void => {
+            // CompleteMultipartUpload can fail with 200 and an <Error> body.
+            if (createdEvent && status >= 200 && status < 300 && !body?.includes('<Error>'))
+              reportCreated(req, info, createdEvent, upstreamRes, arrived, read.postKey);
+          };
+          upstreamRes.on('error', reject);
+          if (!rewriteUrls && createdEvent !== 'ObjectCreated:CompleteMultipartUpload') {
+            res.writeHead(status, headers);
+            upstreamRes.pipe(res);
+            upstreamRes.on('end', () => {
+              created();
+              resolve();
+            });
+            return;
+          }
+          const chunks: Buffer[] = [];
+          upstreamRes.on('data', (chunk: Buffer) => chunks.push(chunk));
           upstreamRes.on('end', () => {
-            created();
+            let body = Buffer.concat(chunks);
+            if (rewriteUrls && status < 300)
+              body = Buffer.from(rewriteQueueUrls(body.toString('utf8'), opts.originOf(req)));
+            headers['content-length'] = body.length;
+            res.writeHead(status, headers);
+            res.end(body);
+            created(body);
             resolve();
           });
-          return;
-        }
-        const chunks: Buffer[] = [];
-        upstreamRes.on('data', (chunk: Buffer) => chunks.push(chunk));
-        upstreamRes.on('end', () => {
-          let body = Buffer.concat(chunks);
-          if (rewriteUrls && status < 300) body = Buffer.from(rewriteQueueUrls(body.toString('utf8'), opts.originOf(req)));
-          headers['content-length'] = body.length;
-          res.writeHead(status, headers);
-          res.end(body);
-          created(body);
-          resolve();
-        });
-      });
+        },
+      );
       upstreamReq.on('error', (err) => {
         log({ event: 'gateway.upstream_error', level: 'error', operation: info.operation, error: err.message });
         if (!res.headersSent) {

@@ -44,12 +44,18 @@ export function pageOf(req: Pick<IncomingMessage, 'headers'>): string {
 }
 
 /** A find-my-way constraint strategy keyed by the string `derive` reads from the request. */
-function headerStrategy(name: string, derive: (req: IncomingMessage) => string): FindMyWay.ConstraintStrategy<HTTPVersion.V1> {
+function headerStrategy(
+  name: string,
+  derive: (req: IncomingMessage) => string,
+): FindMyWay.ConstraintStrategy<HTTPVersion.V1> {
   return {
     name,
     storage() {
       const handlers = new Map<string, FindMyWay.Handler<HTTPVersion.V1>>();
-      return { get: (value) => handlers.get(value) ?? null, set: (value, handler) => void handlers.set(value, handler) };
+      return {
+        get: (value) => handlers.get(value) ?? null,
+        set: (value, handler) => void handlers.set(value, handler),
+      };
     },
     deriveConstraint: (req) => derive(req),
     // Routes without the constraint still match requests that carry the header.
@@ -86,8 +92,10 @@ export function createGatewayRouter(
     },
     add(routes) {
       for (const route of routes) {
-        const handler: FindMyWay.Handler<HTTPVersion.V1> = (req, res, params) => answered(() => route.handler(req, res, params), res, route.onError ?? onError);
-        if (route.method !== 'ANY') router.on(route.method, route.path, { constraints: route.constraints ?? {} }, handler);
+        const handler: FindMyWay.Handler<HTTPVersion.V1> = (req, res, params) =>
+          answered(() => route.handler(req, res, params), res, route.onError ?? onError);
+        if (route.method !== 'ANY')
+          router.on(route.method, route.path, { constraints: route.constraints ?? {} }, handler);
         else if (route.constraints) throw new TypeError(`route ANY ${route.path}: constraints need a method list`);
         else router.all(route.path, handler);
       }
@@ -95,8 +103,14 @@ export function createGatewayRouter(
   };
 }
 
-/** Waits for a handler; an error it throws before answering is answered by `onError`, after it the connection is cut. */
-async function answered(work: () => void | Promise<void>, res: ServerResponse, onError: (res: ServerResponse, err: Error) => void): Promise<void> {
+/**
+ * Waits for a handler; an error it throws before answering is answered by `onError`, after it the connection is cut.
+ */
+async function answered(
+  work: () => void | Promise<void>,
+  res: ServerResponse,
+  onError: (res: ServerResponse, err: Error) => void,
+): Promise<void> {
   try {
     await work();
   } catch (err) {

@@ -17,7 +17,11 @@ import { classifyRequest, readAwsRequest, type AwsRequest } from './aws-request'
 import { FaultInjector, applyFault, sendErrorAnswer } from './gateway-faults';
 import { createGatewayRouter, type GatewayRoute } from './gateway-routes';
 import { createStandInProxy } from './gateway-proxy';
-import { NotificationRouter, type NotificationConfig, type ResolvedNotificationConfig } from '../s3/notification-router';
+import {
+  NotificationRouter,
+  type NotificationConfig,
+  type ResolvedNotificationConfig,
+} from '../s3/notification-router';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../client-config';
 import { checkPostUpload, sendS3Error } from '../s3/post-upload';
 import type { S3ErrorShape } from '../s3/post-policy';
@@ -69,7 +73,10 @@ export interface Gateway {
   readonly port: number;
   readonly faults: FaultInjector;
   /** Adds a bucket notification configuration (sends the s3:TestEvent unless told not to). */
-  configureNotification(config: NotificationConfig, opts?: { testEvent?: boolean }): Promise<ResolvedNotificationConfig>;
+  configureNotification(
+    config: NotificationConfig,
+    opts?: { testEvent?: boolean },
+  ): Promise<ResolvedNotificationConfig>;
   notifications(): readonly ResolvedNotificationConfig[];
   /** Resolves when every notification scheduled so far was delivered. */
   notificationsSettled(): Promise<void>;
@@ -89,8 +96,14 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   const requests: Record<string, number> = {};
   const bucketCors = createBucketCors({ upstream: opts.upstream });
   const controlPlane = controlPlaneRoute({ upstream: opts.upstream, region, logSink: log });
-  const localCredentials = (accessKeyId: string) => (accessKeyId === LOCAL_CREDENTIALS.accessKeyId ? LOCAL_CREDENTIALS : undefined);
-  const proxy = createStandInProxy({ upstream: opts.upstream, notifications, log, originOf: (req) => `http://${req.headers.host ?? `127.0.0.1:${port}`}` });
+  const localCredentials = (accessKeyId: string) =>
+    accessKeyId === LOCAL_CREDENTIALS.accessKeyId ? LOCAL_CREDENTIALS : undefined;
+  const proxy = createStandInProxy({
+    upstream: opts.upstream,
+    notifications,
+    log,
+    originOf: (req) => `http://${req.headers.host ?? `127.0.0.1:${port}`}`,
+  });
   const router = createGatewayRouter(serveAwsRequest, answerGatewayError);
   router.add(opts.routes ?? []);
 
@@ -124,15 +137,33 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   function refuseForeignCaller(req: IncomingMessage, res: ServerResponse): boolean {
     const refusal = callerRefusal(req, port, opts.allowedOrigins);
     if (!refusal) return false;
-    log({ event: 'gateway.caller_refused', level: 'warn', rule: refusal.rule, host: req.headers.host, origin: req.headers.origin, method: req.method, path: (req.url ?? '/').split('?')[0] });
+    log({
+      event: 'gateway.caller_refused',
+      level: 'warn',
+      rule: refusal.rule,
+      host: req.headers.host,
+      origin: req.headers.origin,
+      method: req.method,
+      path: (req.url ?? '/').split('?')[0],
+    });
     res.setHeader('connection', 'close');
     sendErrorAnswer(req, res, refusal.info, refusal.answer, refusal.queryProtocol);
     return true;
   }
 
-  /** Answers an S3 error S3 gives before reading the body, closing the connection; whatever body was sent is discarded. */
+  /**
+   * Answers an S3 error S3 gives before reading the body, closing the connection; whatever body was sent is discarded.
+   */
   function refuseObject(req: IncomingMessage, res: ServerResponse, error: S3ErrorShape): void {
-    log({ event: 'gateway.object_refused', level: 'warn', method: req.method, path: (req.url ?? '/').split('?')[0], code: error.code, message: error.message, ...error.details });
+    log({
+      event: 'gateway.object_refused',
+      level: 'warn',
+      method: req.method,
+      path: (req.url ?? '/').split('?')[0],
+      code: error.code,
+      message: error.message,
+      ...error.details,
+    });
     res.setHeader('connection', 'close');
     sendS3Error(res, error);
     req.resume();
@@ -165,9 +196,16 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   /** The stand-in stores any form; S3 holds a form with a policy to it (post-upload.ts). */
   async function forwardPostUpload(req: IncomingMessage, res: ServerResponse, { info }: AwsRequest): Promise<void> {
     const upload = await checkPostUpload(req, { bucket: info.bucket ?? '', region, credentials: localCredentials });
-    if (upload.action === 'forward') return proxy.forward(req, res, info, { body: upload.body, headers: upload.headers, postKey: upload.key });
+    if (upload.action === 'forward')
+      return proxy.forward(req, res, info, { body: upload.body, headers: upload.headers, postKey: upload.key });
     if (upload.action === 'refuse') {
-      log({ event: 'gateway.post_refused', level: 'warn', bucket: info.bucket, code: upload.error.code, message: upload.error.message });
+      log({
+        event: 'gateway.post_refused',
+        level: 'warn',
+        bucket: info.bucket,
+        code: upload.error.code,
+        message: upload.error.message,
+      });
       sendS3Error(res, upload.error);
     }
   }
@@ -199,7 +237,8 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     endpoint,
     port,
     faults,
-    configureNotification: (config, configureOpts) => notifications.configure(config, { testEvent: configureOpts?.testEvent ?? opts.testEvents ?? true }),
+    configureNotification: (config, configureOpts) =>
+      notifications.configure(config, { testEvent: configureOpts?.testEvent ?? opts.testEvents ?? true }),
     notifications: () => notifications.list(),
     notificationsSettled: () => notifications.settled(),
     counters: () => ({

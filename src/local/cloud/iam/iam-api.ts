@@ -4,7 +4,15 @@
  * learn the account id) and the List calls the AWS CLI uses. Policy documents travel URL-encoded in
  * answers, as IAM sends them. Lists are answered whole (IsTruncated false).
  */
-import { QueryError, memberRecords, memberStrings, members, type QueryParams, type QueryService, type QueryValue } from '../query-protocol';
+import {
+  QueryError,
+  memberRecords,
+  memberStrings,
+  members,
+  type QueryParams,
+  type QueryService,
+  type QueryValue,
+} from '../query-protocol';
 import { IamStore, type ManagedPolicy, type PolicyVersion, type Role } from './iam-store';
 
 export const IAM_XMLNS = 'https://iam.amazonaws.com/doc/2010-05-08/';
@@ -27,7 +35,9 @@ function roleXml(role: Role): Record<string, QueryValue> {
     AssumeRolePolicyDocument: encodeURIComponent(role.assumeRolePolicyDocument),
     Description: role.description,
     MaxSessionDuration: role.maxSessionDuration,
-    PermissionsBoundary: role.permissionsBoundary ? { PermissionsBoundaryType: 'Policy', PermissionsBoundaryArn: role.permissionsBoundary } : undefined,
+    PermissionsBoundary: role.permissionsBoundary
+      ? { PermissionsBoundaryType: 'Policy', PermissionsBoundaryArn: role.permissionsBoundary }
+      : undefined,
     Tags: role.tags.size > 0 ? members(tagList(role.tags)) : undefined,
   };
 }
@@ -50,7 +60,12 @@ function policyXml(policy: ManagedPolicy, attachmentCount: number): Record<strin
 }
 
 function versionXml(version: PolicyVersion, isDefault: boolean): Record<string, QueryValue> {
-  return { Document: encodeURIComponent(version.document), VersionId: version.versionId, IsDefaultVersion: isDefault, CreateDate: version.createDate.toISOString() };
+  return {
+    Document: encodeURIComponent(version.document),
+    VersionId: version.versionId,
+    IsDefaultVersion: isDefault,
+    CreateDate: version.createDate.toISOString(),
+  };
 }
 
 function optionalInt(value: string | undefined): number | undefined {
@@ -79,7 +94,10 @@ export function iamService(store: IamStore): QueryService {
       GetRole: (params) => ({ Role: { ...roleXml(store.role(params.RoleName)), RoleLastUsed: {} } }),
       ListRoles: (params) => ({ Roles: members(store.listRoles(params.PathPrefix).map(roleXml)), IsTruncated: false }),
       UpdateRole: (params) => {
-        store.updateRole(p(params, 'RoleName'), { description: params.Description, maxSessionDuration: optionalInt(params.MaxSessionDuration) });
+        store.updateRole(p(params, 'RoleName'), {
+          description: params.Description,
+          maxSessionDuration: optionalInt(params.MaxSessionDuration),
+        });
         return {};
       },
       UpdateRoleDescription: (params) => {
@@ -107,7 +125,10 @@ export function iamService(store: IamStore): QueryService {
         store.deleteRolePolicy(p(params, 'RoleName'), p(params, 'PolicyName'));
         return undefined;
       },
-      ListRolePolicies: (params) => ({ PolicyNames: members([...store.role(params.RoleName).inlinePolicies.keys()].sort()), IsTruncated: false }),
+      ListRolePolicies: (params) => ({
+        PolicyNames: members([...store.role(params.RoleName).inlinePolicies.keys()].sort()),
+        IsTruncated: false,
+      }),
       AttachRolePolicy: (params) => {
         store.attachRolePolicy(p(params, 'RoleName'), p(params, 'PolicyArn'));
         return undefined;
@@ -117,7 +138,12 @@ export function iamService(store: IamStore): QueryService {
         return undefined;
       },
       ListAttachedRolePolicies: (params) => ({
-        AttachedPolicies: members([...store.role(params.RoleName).attachedPolicies].map((arn) => ({ PolicyName: arn.slice(arn.lastIndexOf('/') + 1), PolicyArn: arn }))),
+        AttachedPolicies: members(
+          [...store.role(params.RoleName).attachedPolicies].map((arn) => ({
+            PolicyName: arn.slice(arn.lastIndexOf('/') + 1),
+            PolicyArn: arn,
+          })),
+        ),
         IsTruncated: false,
       }),
       // Instance profiles are not modelled: a role has none.
@@ -135,10 +161,18 @@ export function iamService(store: IamStore): QueryService {
       },
       ListRoleTags: (params) => ({ Tags: members(tagList(store.role(params.RoleName).tags)), IsTruncated: false }),
       CreatePolicy: (params) => {
-        const policy = store.createPolicy({ name: p(params, 'PolicyName'), document: p(params, 'PolicyDocument'), path: params.Path, description: params.Description, tags: tagsOf(params) });
+        const policy = store.createPolicy({
+          name: p(params, 'PolicyName'),
+          document: p(params, 'PolicyDocument'),
+          path: params.Path,
+          description: params.Description,
+          tags: tagsOf(params),
+        });
         return { Policy: policyXml(policy, 0) };
       },
-      GetPolicy: (params) => ({ Policy: policyXml(store.policy(params.PolicyArn), store.attachmentCount(p(params, 'PolicyArn'))) }),
+      GetPolicy: (params) => ({
+        Policy: policyXml(store.policy(params.PolicyArn), store.attachmentCount(p(params, 'PolicyArn'))),
+      }),
       GetPolicyVersion: (params) => {
         const policy = store.policy(params.PolicyArn);
         const version = store.policyVersion(policy.arn, p(params, 'VersionId'));
@@ -146,11 +180,18 @@ export function iamService(store: IamStore): QueryService {
       },
       ListPolicyVersions: (params) => {
         const policy = store.policy(params.PolicyArn);
-        return { Versions: members(policy.versions.map((v) => versionXml(v, v.versionId === policy.defaultVersionId))), IsTruncated: false };
+        return {
+          Versions: members(policy.versions.map((v) => versionXml(v, v.versionId === policy.defaultVersionId))),
+          IsTruncated: false,
+        };
       },
       ListPolicies: (params) => ({
         // Scope AWS would list AWS's own managed policies too: their catalogue is not modelled.
-        Policies: members(params.Scope === 'AWS' ? [] : store.listPolicies().map((policy) => policyXml(policy, store.attachmentCount(policy.arn)))),
+        Policies: members(
+          params.Scope === 'AWS'
+            ? []
+            : store.listPolicies().map((policy) => policyXml(policy, store.attachmentCount(policy.arn))),
+        ),
         IsTruncated: false,
       }),
       ListPolicyTags: (params) => ({ Tags: members(tagList(store.policy(params.PolicyArn).tags)), IsTruncated: false }),
@@ -161,8 +202,17 @@ export function iamService(store: IamStore): QueryService {
       // The caller: the local credentials stand for the account's root user, as a root key pair does on AWS.
       GetUser: (params) => {
         // Users are not modelled: any named one is unknown.
-        if (params.UserName) throw new QueryError('NoSuchEntity', `The user with name ${params.UserName} cannot be found.`, 404);
-        return { User: { Path: '/', UserName: 'root', UserId: store.accountId, Arn: `arn:${store.partition}:iam::${store.accountId}:root`, CreateDate: new Date(0).toISOString() } };
+        if (params.UserName)
+          throw new QueryError('NoSuchEntity', `The user with name ${params.UserName} cannot be found.`, 404);
+        return {
+          User: {
+            Path: '/',
+            UserName: 'root',
+            UserId: store.accountId,
+            Arn: `arn:${store.partition}:iam::${store.accountId}:root`,
+            CreateDate: new Date(0).toISOString(),
+          },
+        };
       },
     },
   };

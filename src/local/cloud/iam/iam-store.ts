@@ -76,27 +76,46 @@ function validation(message: string): QueryError {
 
 /** Refuses a policy document that is not a JSON object, with IAM's message. */
 function checkPolicyDocument(document: string | undefined, field: string): string {
-  if (document === undefined || document === '') throw validation(`1 validation error detected: Value at '${field}' failed to satisfy constraint: Member must not be null`);
+  if (document === undefined || document === '')
+    throw validation(
+      `1 validation error detected: Value at '${field}' failed to satisfy constraint: Member must not be null`,
+    );
   let parsed: unknown;
   try {
     parsed = JSON.parse(document);
   } catch {
     throw new QueryError('MalformedPolicyDocument', 'This policy contains invalid Json', 400);
   }
-  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new QueryError('MalformedPolicyDocument', 'This policy contains invalid Json', 400);
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed))
+    throw new QueryError('MalformedPolicyDocument', 'This policy contains invalid Json', 400);
   return document;
 }
 
 function checkName(name: string | undefined, field: string, max: number): string {
-  if (!name) throw validation(`1 validation error detected: Value at '${field}' failed to satisfy constraint: Member must not be null`);
-  if (name.length > max) throw validation(`1 validation error detected: Value '${name}' at '${field}' failed to satisfy constraint: Member must have length less than or equal to ${max}`);
-  if (!NAME.test(name)) throw validation(`1 validation error detected: Value '${name}' at '${field}' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\w+=,.@-]+`);
+  if (!name)
+    throw validation(
+      `1 validation error detected: Value at '${field}' failed to satisfy constraint: Member must not be null`,
+    );
+  if (name.length > max)
+    throw validation(
+      `1 validation error detected: Value '${name}' at '${field}' failed to satisfy constraint: ` +
+        `Member must have length less than or equal to ${max}`,
+    );
+  if (!NAME.test(name))
+    throw validation(
+      `1 validation error detected: Value '${name}' at '${field}' failed to satisfy constraint: ` +
+        `Member must satisfy regular expression pattern: [\\w+=,.@-]+`,
+    );
   return name;
 }
 
 function checkPath(path: string | undefined): string {
   const value = path ?? '/';
-  if (!/^\/(?:[\x21-\x7e]*\/)?$/.test(value)) throw validation(`The specified value for path is invalid. It must begin and end with / and contain only alphanumeric characters and/or / characters.`);
+  if (!/^\/(?:[\x21-\x7e]*\/)?$/.test(value))
+    throw validation(
+      `The specified value for path is invalid. ` +
+        `It must begin and end with / and contain only alphanumeric characters and/or / characters.`,
+    );
   return value;
 }
 
@@ -117,10 +136,14 @@ export class IamStore {
     const path = checkPath(input.path);
     const maxSessionDuration = input.maxSessionDuration ?? 3600;
     if (!(Number.isInteger(maxSessionDuration) && maxSessionDuration >= 3600 && maxSessionDuration <= 43200)) {
-      throw validation(`1 validation error detected: Value '${maxSessionDuration}' at 'maxSessionDuration' failed to satisfy constraint: Member must have value between 3600 and 43200`);
+      throw validation(
+        `1 validation error detected: Value '${maxSessionDuration}' at 'maxSessionDuration' ` +
+          `failed to satisfy constraint: Member must have value between 3600 and 43200`,
+      );
     }
     // Role names are unique case-insensitively.
-    if (this.roles.has(name.toLowerCase())) throw new QueryError('EntityAlreadyExists', `Role with name ${name} already exists.`, 409);
+    if (this.roles.has(name.toLowerCase()))
+      throw new QueryError('EntityAlreadyExists', `Role with name ${name} already exists.`, 409);
     const role: Role = {
       name,
       id: uniqueId('AROA'),
@@ -146,7 +169,9 @@ export class IamStore {
   }
 
   listRoles(pathPrefix = '/'): Role[] {
-    return [...this.roles.values()].filter((r) => r.path.startsWith(pathPrefix)).sort((a, b) => a.name.localeCompare(b.name));
+    return [...this.roles.values()]
+      .filter((r) => r.path.startsWith(pathPrefix))
+      .sort((a, b) => a.name.localeCompare(b.name));
   }
 
   updateRole(name: string, changes: { description?: string; maxSessionDuration?: number }): void {
@@ -163,8 +188,10 @@ export class IamStore {
   /** IAM refuses to delete a role that still has policies (inline or attached). */
   deleteRole(name: string): void {
     const role = this.role(name);
-    if (role.inlinePolicies.size > 0) throw new QueryError('DeleteConflict', 'Cannot delete entity, must delete policies first.', 409);
-    if (role.attachedPolicies.size > 0) throw new QueryError('DeleteConflict', 'Cannot delete entity, must detach all policies first.', 409);
+    if (role.inlinePolicies.size > 0)
+      throw new QueryError('DeleteConflict', 'Cannot delete entity, must delete policies first.', 409);
+    if (role.attachedPolicies.size > 0)
+      throw new QueryError('DeleteConflict', 'Cannot delete entity, must detach all policies first.', 409);
     this.roles.delete(role.name.toLowerCase());
   }
 
@@ -181,7 +208,8 @@ export class IamStore {
 
   deleteRolePolicy(roleName: string, policyName: string): void {
     const role = this.role(roleName);
-    if (!role.inlinePolicies.delete(policyName)) throw noSuchEntity(`The role policy with name ${policyName} cannot be found.`);
+    if (!role.inlinePolicies.delete(policyName))
+      throw noSuchEntity(`The role policy with name ${policyName} cannot be found.`);
   }
 
   attachRolePolicy(roleName: string, policyArn: string): void {
@@ -205,12 +233,23 @@ export class IamStore {
     for (const key of keys) role.tags.delete(key);
   }
 
-  createPolicy(input: { name: string; document: string; path?: string; description?: string; tags?: ReadonlyArray<{ key: string; value: string }> }): ManagedPolicy {
+  createPolicy(input: {
+    name: string;
+    document: string;
+    path?: string;
+    description?: string;
+    tags?: ReadonlyArray<{ key: string; value: string }>;
+  }): ManagedPolicy {
     const name = checkName(input.name, 'policyName', 128);
     const document = checkPolicyDocument(input.document, 'policyDocument');
     const path = checkPath(input.path);
     const arn = `arn:${this.partition}:iam::${this.accountId}:policy${path}${name}`;
-    if (this.policies.has(arn)) throw new QueryError('EntityAlreadyExists', `A policy called ${name} already exists. Duplicate names are not allowed.`, 409);
+    if (this.policies.has(arn))
+      throw new QueryError(
+        'EntityAlreadyExists',
+        `A policy called ${name} already exists. Duplicate names are not allowed.`,
+        409,
+      );
     const now = new Date();
     const policy: ManagedPolicy = {
       name,
@@ -251,8 +290,15 @@ export class IamStore {
 
   deletePolicy(arn: string): void {
     const policy = this.policy(arn);
-    if (this.attachmentCount(arn) > 0) throw new QueryError('DeleteConflict', 'Cannot delete a policy attached to entities.', 409);
-    if (policy.versions.length > 1) throw new QueryError('DeleteConflict', 'This policy has more than one version. Before you delete a policy, you must delete the policy\'s versions. The default version is deleted with the policy.', 409);
+    if (this.attachmentCount(arn) > 0)
+      throw new QueryError('DeleteConflict', 'Cannot delete a policy attached to entities.', 409);
+    if (policy.versions.length > 1)
+      throw new QueryError(
+        'DeleteConflict',
+        'This policy has more than one version. Before you delete a policy, ' +
+          "you must delete the policy's versions. The default version is deleted with the policy.",
+        409,
+      );
     this.policies.delete(arn);
   }
 

@@ -126,7 +126,10 @@ function listContext(request: S3Request): ConditionContext {
 /** The source read of CopyObject / UploadPartCopy. */
 function copySourceRead(request: S3Request): RequiredPermission {
   const source = required(request.copySource, 's3', request.operation, 'a copy source');
-  return { action: source.versionId !== undefined ? 's3:GetObjectVersion' : 's3:GetObject', resource: s3ObjectArn(source.bucket, source.key) };
+  return {
+    action: source.versionId !== undefined ? 's3:GetObjectVersion' : 's3:GetObject',
+    resource: s3ObjectArn(source.bucket, source.key),
+  };
 }
 
 /**
@@ -142,17 +145,28 @@ export function s3Permissions(request: S3Request): RequiredPermission[] {
   const bucketAction = S3_BUCKET_ACTIONS[operation];
   if (bucketAction) {
     const listing = operation === 'ListObjects' || operation === 'ListObjectsV2' || operation === 'ListObjectVersions';
-    return [{ action: bucketAction, resource: s3BucketArn(bucket), ...(listing ? { context: listContext(request) } : {}) }];
+    return [
+      { action: bucketAction, resource: s3BucketArn(bucket), ...(listing ? { context: listContext(request) } : {}) },
+    ];
   }
   if (operation === 'DeleteObjects') {
-    return required(request.keys, 's3', operation, 'the keys of its body').map((key) => ({ action: 's3:DeleteObject', resource: s3ObjectArn(bucket, key) }));
+    return required(request.keys, 's3', operation, 'the keys of its body').map((key) => ({
+      action: 's3:DeleteObject',
+      resource: s3ObjectArn(bucket, key),
+    }));
   }
   const key = required(request.key, 's3', operation, 'a key');
-  if (operation === 'CopyObject' || operation === 'UploadPartCopy') return [copySourceRead(request), { action: 's3:PutObject', resource: s3ObjectArn(bucket, key) }];
+  if (operation === 'CopyObject' || operation === 'UploadPartCopy')
+    return [copySourceRead(request), { action: 's3:PutObject', resource: s3ObjectArn(bucket, key) }];
   const objectActions = S3_OBJECT_ACTIONS[operation];
   if (!objectActions) throw new UnmappedOperationError('s3', operation);
   const [action, versionAction] = objectActions;
-  return [{ action: request.versionId !== undefined && versionAction ? versionAction : action, resource: s3ObjectArn(bucket, key) }];
+  return [
+    {
+      action: request.versionId !== undefined && versionAction ? versionAction : action,
+      resource: s3ObjectArn(bucket, key),
+    },
+  ];
 }
 
 /** What S3 answers for a key that does not exist (GetObject, HeadObject: HEAD carries no body). */
@@ -202,7 +216,9 @@ const SQS_ACTIONS: Readonly<Record<string, string>> = {
 
 /** An SQS request's operation name from either protocol: `SendMessage` or `AmazonSQS.SendMessage`. */
 export function sqsOperationName(queryActionOrTarget: string): string {
-  return queryActionOrTarget.startsWith('AmazonSQS.') ? queryActionOrTarget.slice('AmazonSQS.'.length) : queryActionOrTarget;
+  return queryActionOrTarget.startsWith('AmazonSQS.')
+    ? queryActionOrTarget.slice('AmazonSQS.'.length)
+    : queryActionOrTarget;
 }
 
 /**
@@ -256,10 +272,17 @@ export function kinesisPermission(operationOrTarget: string, streamArn: string):
  * qualifier appended when one is given (a policy naming only the unqualified ARN then does not
  * match, as on AWS: grants for versions and aliases name `…:function:f:*`).
  */
-export function lambdaInvokePermission(operation: 'Invoke' | 'InvokeAsync' | 'InvokeWithResponseStream', functionArn: string, qualifier?: string): RequiredPermission {
+export function lambdaInvokePermission(
+  operation: 'Invoke' | 'InvokeAsync' | 'InvokeWithResponseStream',
+  functionArn: string,
+  qualifier?: string,
+): RequiredPermission {
   // All three are authorized as InvokeFunction; the operation is taken to keep callers explicit.
   void operation;
-  return { action: 'lambda:InvokeFunction', resource: qualifier !== undefined && qualifier !== '$LATEST' ? `${functionArn}:${qualifier}` : functionArn };
+  return {
+    action: 'lambda:InvokeFunction',
+    resource: qualifier !== undefined && qualifier !== '$LATEST' ? `${functionArn}:${qualifier}` : functionArn,
+  };
 }
 
 /**
@@ -271,7 +294,13 @@ export function eventSourceMappingPermissions(source: 'sqs' | 'kinesis', sourceA
   const actions =
     source === 'sqs'
       ? ['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes']
-      : ['kinesis:GetRecords', 'kinesis:GetShardIterator', 'kinesis:DescribeStream', 'kinesis:DescribeStreamSummary', 'kinesis:ListShards'];
+      : [
+          'kinesis:GetRecords',
+          'kinesis:GetShardIterator',
+          'kinesis:DescribeStream',
+          'kinesis:DescribeStreamSummary',
+          'kinesis:ListShards',
+        ];
   return actions.map((action) => ({ action, resource: sourceArn }));
 }
 
@@ -281,5 +310,9 @@ export function eventSourceMappingPermissions(source: 'sqs' | 'kinesis', sourceA
  * aws:SourceAccount (what the queue policy's conditions test).
  */
 export function s3NotificationPermission(bucket: string, bucketOwner: string, queueArn: string): RequiredPermission {
-  return { action: 'sqs:SendMessage', resource: queueArn, context: { 'aws:SourceArn': s3BucketArn(bucket), 'aws:SourceAccount': bucketOwner } };
+  return {
+    action: 'sqs:SendMessage',
+    resource: queueArn,
+    context: { 'aws:SourceArn': s3BucketArn(bucket), 'aws:SourceAccount': bucketOwner },
+  };
 }

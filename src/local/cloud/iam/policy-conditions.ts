@@ -121,7 +121,7 @@ function parseOperator(name: string): ParsedOperator {
   const m = /^(?:(ForAnyValue|ForAllValues):)?(.+?)(IfExists)?$/.exec(name);
   if (!m) throw new UnsupportedConditionError(name);
   const set = m[1] as ParsedOperator['set'];
-  return { ...(set ? { set } : {}), base: m[2]!, ifExists: m[3] !== undefined };
+  return { ...(set ? { set } : {}), base: m[2], ifExists: m[3] !== undefined };
 }
 
 /** The policy's values for a key as strings (JSON booleans and numbers are written as strings in IAM). */
@@ -139,7 +139,12 @@ export function lookupKey(context: ConditionContext, key: string): readonly stri
 }
 
 /** One request value against the policy values: OR, or NOR for a negated operator. */
-function valueMatches(spec: OperatorSpec, requestValue: string, values: readonly string[], substitute: (v: string) => string | undefined): boolean {
+function valueMatches(
+  spec: OperatorSpec,
+  requestValue: string,
+  values: readonly string[],
+  substitute: (v: string) => string | undefined,
+): boolean {
   const any = values.some((v) => {
     const resolved = substitute(v);
     return resolved !== undefined && spec.compare(requestValue, resolved);
@@ -148,7 +153,13 @@ function valueMatches(spec: OperatorSpec, requestValue: string, values: readonly
 }
 
 /** One operator/key pair of the block. */
-function keyHolds(operatorName: string, key: string, raw: unknown, context: ConditionContext, substitute: (v: string) => string | undefined): boolean {
+function keyHolds(
+  operatorName: string,
+  key: string,
+  raw: unknown,
+  context: ConditionContext,
+  substitute: (v: string) => string | undefined,
+): boolean {
   const values = policyValues(raw);
   const present = lookupKey(context, key);
   if (operatorName === 'Null') {
@@ -165,7 +176,9 @@ function keyHolds(operatorName: string, key: string, raw: unknown, context: Cond
   if (present === undefined || present.length === 0) return op.ifExists ? true : spec.negated;
   if (op.set === 'ForAnyValue') return present.some((r) => valueMatches(spec, r, values, substitute));
   // A single-valued operator on a request value: a multivalued key given here counts if any value matches.
-  return spec.negated ? present.every((r) => valueMatches(spec, r, values, substitute)) : present.some((r) => valueMatches(spec, r, values, substitute));
+  return spec.negated
+    ? present.every((r) => valueMatches(spec, r, values, substitute))
+    : present.some((r) => valueMatches(spec, r, values, substitute));
 }
 
 /**
@@ -173,7 +186,13 @@ function keyHolds(operatorName: string, key: string, raw: unknown, context: Cond
  * variables (`${aws:SourceAccount}`) in condition values; a value naming an absent key matches nothing.
  * Throws UnsupportedConditionError for an operator IAM does not define (or this evaluator does not know).
  */
-export function conditionHolds(block: ConditionBlock | undefined, context: ConditionContext, substitute: (v: string) => string | undefined = (v) => v): boolean {
+export function conditionHolds(
+  block: ConditionBlock | undefined,
+  context: ConditionContext,
+  substitute: (v: string) => string | undefined = (v) => v,
+): boolean {
   if (!block) return true;
-  return Object.entries(block).every(([operator, keys]) => Object.entries(keys).every(([key, raw]) => keyHolds(operator, key, raw, context, substitute)));
+  return Object.entries(block).every(([operator, keys]) =>
+    Object.entries(keys).every(([key, raw]) => keyHolds(operator, key, raw, context, substitute)),
+  );
 }

@@ -111,7 +111,8 @@ export class MalformedPolicyError extends Error {
   }
 }
 
-const list = (v: string | readonly string[] | undefined): readonly string[] => (v === undefined ? [] : typeof v === 'string' ? [v] : v);
+const list = (v: string | readonly string[] | undefined): readonly string[] =>
+  v === undefined ? [] : typeof v === 'string' ? [v] : v;
 
 function parseDocument(policy: NamedPolicy): PolicyDocument {
   if (typeof policy.document !== 'string') return policy.document;
@@ -124,11 +125,16 @@ function parseDocument(policy: NamedPolicy): PolicyDocument {
 
 function statementsOf(policy: NamedPolicy): readonly PolicyStatement[] {
   const doc = parseDocument(policy);
-  const statements = Array.isArray(doc.Statement) ? (doc.Statement as readonly PolicyStatement[]) : [doc.Statement as PolicyStatement];
+  const statements = Array.isArray(doc.Statement)
+    ? (doc.Statement as readonly PolicyStatement[])
+    : [doc.Statement as PolicyStatement];
   statements.forEach((s, i) => {
-    if (s === null || typeof s !== 'object') throw new MalformedPolicyError(policy.name, `statement ${i} is not an object`);
-    if (s.Effect !== 'Allow' && s.Effect !== 'Deny') throw new MalformedPolicyError(policy.name, `statement ${i}: Effect must be Allow or Deny`);
-    if ((s.Action === undefined) === (s.NotAction === undefined)) throw new MalformedPolicyError(policy.name, `statement ${i}: exactly one of Action and NotAction`);
+    if (s === null || typeof s !== 'object')
+      throw new MalformedPolicyError(policy.name, `statement ${i} is not an object`);
+    if (s.Effect !== 'Allow' && s.Effect !== 'Deny')
+      throw new MalformedPolicyError(policy.name, `statement ${i}: Effect must be Allow or Deny`);
+    if ((s.Action === undefined) === (s.NotAction === undefined))
+      throw new MalformedPolicyError(policy.name, `statement ${i}: exactly one of Action and NotAction`);
   });
   return statements;
 }
@@ -149,7 +155,7 @@ function substitutor(version: string | undefined, context: ConditionContext): (t
         missing = true;
         return '';
       }
-      return value[0]!;
+      return value[0];
     });
     return missing ? undefined : out;
   };
@@ -164,7 +170,12 @@ const ACCOUNT_OF_ROOT = /^arn:aws[a-z-]*:iam::(\d{12}):root$/;
  * Allow (an account principal delegates to the account's identity policies, it grants no role on
  * its own) but every principal of the account for a Deny.
  */
-function principalEntryMatches(type: string, value: string, principal: RequestPrincipal, effect: PolicyStatement['Effect']): boolean {
+function principalEntryMatches(
+  type: string,
+  value: string,
+  principal: RequestPrincipal,
+  effect: PolicyStatement['Effect'],
+): boolean {
   if (type === 'Service') return principal.kind === 'service' && principal.service === value;
   if (type !== 'AWS') return false;
   if (value === '*') return principal.kind !== 'service';
@@ -175,9 +186,15 @@ function principalEntryMatches(type: string, value: string, principal: RequestPr
   return named === principal.arn || named === principal.roleArn;
 }
 
-function principalMatches(element: PolicyPrincipal, principal: RequestPrincipal, effect: PolicyStatement['Effect']): boolean {
+function principalMatches(
+  element: PolicyPrincipal,
+  principal: RequestPrincipal,
+  effect: PolicyStatement['Effect'],
+): boolean {
   if (element === '*') return true;
-  return Object.entries(element).some(([type, values]) => list(values).some((v) => principalEntryMatches(type, v, principal, effect)));
+  return Object.entries(element).some(([type, values]) =>
+    list(values).some((v) => principalEntryMatches(type, v, principal, effect)),
+  );
 }
 
 function actionApplies(s: PolicyStatement, action: string): boolean {
@@ -210,7 +227,11 @@ interface Match {
 }
 
 /** The statements of `policy` that apply to the request, in order. */
-function matchingStatements(policy: NamedPolicy, kind: DecidingStatement['kind'], request: AuthorizationRequest): Match[] {
+function matchingStatements(
+  policy: NamedPolicy,
+  kind: DecidingStatement['kind'],
+  request: AuthorizationRequest,
+): Match[] {
   const context = request.context ?? {};
   const substitute = substitutor(parseDocument(policy).Version, context);
   return statementsOf(policy).flatMap((s, index) => {
@@ -219,7 +240,14 @@ function matchingStatements(policy: NamedPolicy, kind: DecidingStatement['kind']
       resourceApplies(s, request.resource, substitute) &&
       principalApplies(s, request.principal, kind) &&
       conditionHolds(s.Condition, context, substitute);
-    return applies ? [{ effect: s.Effect, statement: { policy: policy.name, kind, index, ...(s.Sid !== undefined ? { sid: s.Sid } : {}) } }] : [];
+    return applies
+      ? [
+          {
+            effect: s.Effect,
+            statement: { policy: policy.name, kind, index, ...(s.Sid !== undefined ? { sid: s.Sid } : {}) },
+          },
+        ]
+      : [];
   });
 }
 
@@ -238,17 +266,23 @@ function accountOfArn(arn: string): string | undefined {
 export function evaluateAuthorization(input: AuthorizationInput): AuthorizationResult {
   const { request } = input;
   const { principal } = request;
-  const identity = principal.kind === 'aws' ? (input.identityPolicies ?? []).flatMap((p) => matchingStatements(p, 'identity', request)) : [];
+  const identity =
+    principal.kind === 'aws'
+      ? (input.identityPolicies ?? []).flatMap((p) => matchingStatements(p, 'identity', request))
+      : [];
   const resource = input.resourcePolicy ? matchingStatements(input.resourcePolicy, 'resource', request) : [];
   const deny = [...identity, ...resource].find((m) => m.effect === 'Deny');
   if (deny) return { decision: 'ExplicitDeny', statement: deny.statement };
   const identityAllow = identity.find((m) => m.effect === 'Allow');
   const resourceAllow = resource.find((m) => m.effect === 'Allow');
-  if (principal.kind !== 'aws') return resourceAllow ? { decision: 'Allow', statement: resourceAllow.statement } : { decision: 'ImplicitDeny' };
+  if (principal.kind !== 'aws')
+    return resourceAllow ? { decision: 'Allow', statement: resourceAllow.statement } : { decision: 'ImplicitDeny' };
   const resourceAccount = input.resourceAccount ?? accountOfArn(request.resource) ?? principal.account;
   if (resourceAccount === principal.account) {
     const allow = identityAllow ?? resourceAllow;
     return allow ? { decision: 'Allow', statement: allow.statement } : { decision: 'ImplicitDeny' };
   }
-  return identityAllow && resourceAllow ? { decision: 'Allow', statement: resourceAllow.statement } : { decision: 'ImplicitDeny' };
+  return identityAllow && resourceAllow
+    ? { decision: 'Allow', statement: resourceAllow.statement }
+    : { decision: 'ImplicitDeny' };
 }

@@ -50,7 +50,7 @@ export function arnMatch(pattern: string, arn: string): boolean {
   const p = arnParts(pattern);
   const a = arnParts(arn);
   if (!p || !a) return !p && !a && globMatch(pattern, arn, false);
-  return p.every((part, i) => globMatch(part, a[i]!, false));
+  return p.every((part, i) => globMatch(part, a[i], false));
 }
 
 /** An IAM action pattern (`s3:Get*`) matches the action (`s3:GetObject`), case-insensitively. */

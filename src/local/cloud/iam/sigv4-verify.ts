@@ -88,7 +88,12 @@ export const MAX_PRESIGN_EXPIRES_SECONDS = 604_800;
 const ALGORITHM = 'AWS4-HMAC-SHA256';
 const UNSIGNED_PAYLOAD = 'UNSIGNED-PAYLOAD';
 const STREAMING_SIGNED = 'STREAMING-AWS4-HMAC-SHA256-PAYLOAD';
-const S3_PAYLOAD_LITERALS = new Set([UNSIGNED_PAYLOAD, STREAMING_SIGNED, 'STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER', 'STREAMING-UNSIGNED-PAYLOAD-TRAILER']);
+const S3_PAYLOAD_LITERALS = new Set([
+  UNSIGNED_PAYLOAD,
+  STREAMING_SIGNED,
+  'STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER',
+  'STREAMING-UNSIGNED-PAYLOAD-TRAILER',
+]);
 const EMPTY_SHA256 = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
 
 /** smithy's SourceData as bytes node:crypto takes. */
@@ -133,22 +138,50 @@ class VerifyingSigner extends SignatureV4 {
 type Refusal = 'unknownKey' | 'badSignature' | 'skewed' | 'expiredToken' | 'invalidToken' | 'missingAuth' | 'malformed';
 
 const GENERIC_SIGNATURE_MESSAGE =
-  'The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details.';
+  'The request signature we calculated does not match the signature you provided. ' +
+  'Check your AWS Secret Access Key and signing method. Consult the service documentation for details.';
 const INVALID_TOKEN_MESSAGE = 'The security token included in the request is invalid.';
 const EXPIRED_TOKEN_MESSAGE = 'The security token included in the request is expired';
 
 /** The code/status/message a protocol answers for each refusal (S3's own words differ). */
-function refusal(protocol: AuthProtocol, kind: Refusal, message?: string, details?: Record<string, string>): SigV4Error {
+function refusal(
+  protocol: AuthProtocol,
+  kind: Refusal,
+  message?: string,
+  details?: Record<string, string>,
+): SigV4Error {
   const withDetails = (e: Omit<SigV4Error, 'details'>): SigV4Error => (details ? { ...e, details } : e);
   if (protocol === 's3') {
     const s3: Record<Refusal, Omit<SigV4Error, 'details'>> = {
-      unknownKey: { code: 'InvalidAccessKeyId', status: 403, message: 'The AWS Access Key Id you provided does not exist in our records.' },
-      badSignature: { code: 'SignatureDoesNotMatch', status: 403, message: 'The request signature we calculated does not match the signature you provided. Check your key and signing method.' },
-      skewed: { code: 'RequestTimeTooSkewed', status: 403, message: 'The difference between the request time and the current time is too large.' },
+      unknownKey: {
+        code: 'InvalidAccessKeyId',
+        status: 403,
+        message: 'The AWS Access Key Id you provided does not exist in our records.',
+      },
+      badSignature: {
+        code: 'SignatureDoesNotMatch',
+        status: 403,
+        message:
+          'The request signature we calculated does not match the signature you provided. ' +
+          'Check your key and signing method.',
+      },
+      skewed: {
+        code: 'RequestTimeTooSkewed',
+        status: 403,
+        message: 'The difference between the request time and the current time is too large.',
+      },
       expiredToken: { code: 'ExpiredToken', status: 400, message: 'The provided token has expired.' },
-      invalidToken: { code: 'InvalidToken', status: 400, message: 'The provided token is malformed or otherwise invalid.' },
+      invalidToken: {
+        code: 'InvalidToken',
+        status: 400,
+        message: 'The provided token is malformed or otherwise invalid.',
+      },
       missingAuth: { code: 'AccessDenied', status: 403, message: 'Access Denied' },
-      malformed: { code: 'AuthorizationHeaderMalformed', status: 400, message: message ?? 'The authorization header is malformed.' },
+      malformed: {
+        code: 'AuthorizationHeaderMalformed',
+        status: 400,
+        message: message ?? 'The authorization header is malformed.',
+      },
     };
     return withDetails(message && kind !== 'malformed' ? { ...s3[kind], message } : s3[kind]);
   }
@@ -162,7 +195,11 @@ function refusal(protocol: AuthProtocol, kind: Refusal, message?: string, detail
         skewed: { code: 'InvalidSignatureException', status: jsonStatus, message: message ?? 'Signature expired' },
         expiredToken: { code: 'ExpiredTokenException', status: jsonStatus, message: EXPIRED_TOKEN_MESSAGE },
         invalidToken: { code: 'UnrecognizedClientException', status: jsonStatus, message: INVALID_TOKEN_MESSAGE },
-        missingAuth: { code: 'MissingAuthenticationTokenException', status: jsonStatus, message: 'Missing Authentication Token' },
+        missingAuth: {
+          code: 'MissingAuthenticationTokenException',
+          status: jsonStatus,
+          message: 'Missing Authentication Token',
+        },
         malformed: { code: 'IncompleteSignatureException', status: 400, message: message ?? 'Incomplete signature' },
       }
     : {
@@ -171,13 +208,22 @@ function refusal(protocol: AuthProtocol, kind: Refusal, message?: string, detail
         skewed: { code: 'SignatureDoesNotMatch', status: 403, message: message ?? 'Signature expired' },
         expiredToken: { code: 'ExpiredToken', status: 403, message: EXPIRED_TOKEN_MESSAGE },
         invalidToken: { code: 'InvalidClientTokenId', status: 403, message: INVALID_TOKEN_MESSAGE },
-        missingAuth: { code: 'MissingAuthenticationToken', status: 403, message: 'Request is missing Authentication Token' },
+        missingAuth: {
+          code: 'MissingAuthenticationToken',
+          status: 403,
+          message: 'Request is missing Authentication Token',
+        },
         malformed: { code: 'IncompleteSignature', status: 400, message: message ?? 'Incomplete signature' },
       };
   return withDetails(table[kind]);
 }
 
-const refuse = (protocol: AuthProtocol, kind: Refusal, message?: string, details?: Record<string, string>): SigV4Verdict => ({ ok: false, error: refusal(protocol, kind, message, details) });
+const refuse = (
+  protocol: AuthProtocol,
+  kind: Refusal,
+  message?: string,
+  details?: Record<string, string>,
+): SigV4Verdict => ({ ok: false, error: refusal(protocol, kind, message, details) });
 
 // ---- reading the request --------------------------------------------------------------------
 
@@ -221,7 +267,9 @@ const single = (query: Record<string, string | string[]>, name: string): string 
 function parseAmzDate(value: string | undefined): Date | undefined {
   const m = value ? /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/.exec(value) : null;
   if (!m) return undefined;
-  const date = new Date(Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3]), Number(m[4]), Number(m[5]), Number(m[6])));
+  const date = new Date(
+    Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3]), Number(m[4]), Number(m[5]), Number(m[6])),
+  );
   return Number.isNaN(date.getTime()) ? undefined : date;
 }
 
@@ -245,8 +293,8 @@ interface SignedParts {
 /** `AKID/20130524/us-east-1/s3/aws4_request` → its parts. */
 function parseCredential(credential: string): Pick<SignedParts, 'accessKeyId' | 'scope'> | undefined {
   const parts = credential.split('/');
-  if (parts.length !== 5 || parts[4] !== 'aws4_request' || !/^\d{8}$/.test(parts[1]!)) return undefined;
-  return { accessKeyId: parts[0]!, scope: { day: parts[1]!, region: parts[2]!, service: parts[3]! } };
+  if (parts.length !== 5 || parts[4] !== 'aws4_request' || !/^\d{8}$/.test(parts[1])) return undefined;
+  return { accessKeyId: parts[0], scope: { day: parts[1], region: parts[2], service: parts[3] } };
 }
 
 type Parsed = { readonly parts: SignedParts } | { readonly malformed: string } | { readonly anonymous: true };
@@ -261,11 +309,22 @@ function parseHeaderForm(authorization: string, request: IncomingSignedRequest):
   const credential = parseCredential(fields.get('Credential') ?? '');
   const signedHeaders = fields.get('SignedHeaders');
   const signature = fields.get('Signature');
-  if (!credential || !signedHeaders || !signature) return { malformed: "Authorization header requires 'Credential', 'SignedHeaders' and 'Signature' parameters." };
+  if (!credential || !signedHeaders || !signature)
+    return { malformed: "Authorization header requires 'Credential', 'SignedHeaders' and 'Signature' parameters." };
   const longDate = header(request.headers, 'x-amz-date') ?? dateHeaderAsAmz(header(request.headers, 'date'));
-  if (!longDate) return { malformed: 'Authorization header requires existence of either a \'X-Amz-Date\' or a \'Date\' header.' };
+  if (!longDate)
+    return { malformed: "Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header." };
   const sessionToken = header(request.headers, 'x-amz-security-token');
-  return { parts: { form: 'header', ...credential, signedHeaders: signedHeaders.split(';'), signature, longDate, ...(sessionToken !== undefined ? { sessionToken } : {}) } };
+  return {
+    parts: {
+      form: 'header',
+      ...credential,
+      signedHeaders: signedHeaders.split(';'),
+      signature,
+      longDate,
+      ...(sessionToken !== undefined ? { sessionToken } : {}),
+    },
+  };
 }
 
 /** An HTTP `Date` header in SigV4's basic format (requests may carry it instead of X-Amz-Date). */
@@ -276,14 +335,19 @@ function dateHeaderAsAmz(value: string | undefined): string | undefined {
 }
 
 function parseQueryForm(query: Record<string, string | string[]>): Parsed {
-  if (single(query, 'X-Amz-Algorithm') !== ALGORITHM) return { malformed: 'X-Amz-Algorithm only supports "AWS4-HMAC-SHA256"' };
+  if (single(query, 'X-Amz-Algorithm') !== ALGORITHM)
+    return { malformed: 'X-Amz-Algorithm only supports "AWS4-HMAC-SHA256"' };
   const credential = parseCredential(single(query, 'X-Amz-Credential') ?? '');
   const signedHeaders = single(query, 'X-Amz-SignedHeaders');
   const signature = single(query, 'X-Amz-Signature');
   const longDate = single(query, 'X-Amz-Date');
   const expires = single(query, 'X-Amz-Expires');
   if (!credential || !signedHeaders || !signature || !longDate || expires === undefined || !/^\d+$/.test(expires)) {
-    return { malformed: 'Query-string authentication version 4 requires the X-Amz-Algorithm, X-Amz-Credential, X-Amz-Signature, X-Amz-Date, X-Amz-SignedHeaders, and X-Amz-Expires parameters.' };
+    return {
+      malformed:
+        'Query-string authentication version 4 requires the X-Amz-Algorithm, X-Amz-Credential, ' +
+        'X-Amz-Signature, X-Amz-Date, X-Amz-SignedHeaders, and X-Amz-Expires parameters.',
+    };
   }
   const sessionToken = single(query, 'X-Amz-Security-Token');
   const queryPayloadHash = single(query, 'X-Amz-Content-Sha256');
@@ -304,12 +368,17 @@ function parseQueryForm(query: Record<string, string | string[]>): Parsed {
 function parseSigned(request: IncomingSignedRequest, query: Record<string, string | string[]>): Parsed {
   const authorization = header(request.headers, 'authorization');
   if (authorization !== undefined) return parseHeaderForm(authorization, request);
-  if (single(query, 'X-Amz-Signature') !== undefined || single(query, 'X-Amz-Algorithm') !== undefined) return parseQueryForm(query);
+  if (single(query, 'X-Amz-Signature') !== undefined || single(query, 'X-Amz-Algorithm') !== undefined)
+    return parseQueryForm(query);
   return { anonymous: true };
 }
 
 /** The error protocol: S3's, SQS's JSON or Query by its request, Lambda's REST-JSON, the Query services, else JSON. */
-function protocolOf(service: string | undefined, request: IncomingSignedRequest, options: VerifySigV4Options): AuthProtocol {
+function protocolOf(
+  service: string | undefined,
+  request: IncomingSignedRequest,
+  options: VerifySigV4Options,
+): AuthProtocol {
   if (options.protocol) return options.protocol;
   if (service === 's3') return 's3';
   if (service === 'lambda') return 'rest-json';
@@ -327,17 +396,39 @@ function sha256Hex(body: Uint8Array | string | undefined): string {
 /**
  * The payload hash the signature covers, or a refusal: S3 takes `x-amz-content-sha256` (required in
  * the header form, and checked against the body when that is a hash and the body is at hand); S3
- * presigns sign UNSIGNED-PAYLOAD unless their query names a hash; other services sign the body's hash (the declared one only when the
- * body is not at hand).
+ * presigns sign UNSIGNED-PAYLOAD unless their query names a hash; other services sign the body's hash (the declared one
+ * only when the body is not at hand).
  */
-function payloadHashOf(protocol: AuthProtocol, parts: SignedParts, request: IncomingSignedRequest): { hash: string } | { error: SigV4Error } {
+function payloadHashOf(
+  protocol: AuthProtocol,
+  parts: SignedParts,
+  request: IncomingSignedRequest,
+): { hash: string } | { error: SigV4Error } {
   const declared = header(request.headers, 'x-amz-content-sha256');
   // Other services hash the body they received, whatever the header says (the SDKs send one anyway).
-  if (protocol !== 's3') return { hash: request.body !== undefined || declared === undefined ? sha256Hex(request.body) : declared };
+  if (protocol !== 's3')
+    return { hash: request.body !== undefined || declared === undefined ? sha256Hex(request.body) : declared };
   if (parts.form === 'query') return { hash: parts.queryPayloadHash ?? UNSIGNED_PAYLOAD };
-  if (declared === undefined) return { error: { code: 'InvalidRequest', status: 400, message: 'Missing required header for this request: x-amz-content-sha256' } };
+  if (declared === undefined)
+    return {
+      error: {
+        code: 'InvalidRequest',
+        status: 400,
+        message: 'Missing required header for this request: x-amz-content-sha256',
+      },
+    };
   if (S3_PAYLOAD_LITERALS.has(declared)) return { hash: declared };
-  if (!/^[0-9a-f]{64}$/.test(declared)) return { error: { code: 'InvalidArgument', status: 400, message: 'x-amz-content-sha256 must be UNSIGNED-PAYLOAD, STREAMING-UNSIGNED-PAYLOAD-TRAILER, STREAMING-AWS4-HMAC-SHA256-PAYLOAD, STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER, or a valid sha256 value.' } };
+  if (!/^[0-9a-f]{64}$/.test(declared))
+    return {
+      error: {
+        code: 'InvalidArgument',
+        status: 400,
+        message:
+          'x-amz-content-sha256 must be UNSIGNED-PAYLOAD, STREAMING-UNSIGNED-PAYLOAD-TRAILER, ' +
+          'STREAMING-AWS4-HMAC-SHA256-PAYLOAD, ' +
+          'STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER, or a valid sha256 value.',
+      },
+    };
   if (request.body !== undefined && sha256Hex(request.body) !== declared) {
     return {
       error: {
@@ -352,25 +443,47 @@ function payloadHashOf(protocol: AuthProtocol, parts: SignedParts, request: Inco
 }
 
 /** The time checks: presign expiry and its 7-day cap for the query form, the 15-minute skew for the header form. */
-function timeRefusal(protocol: AuthProtocol, parts: SignedParts, requestTime: Date, now: Date): SigV4Verdict | undefined {
+function timeRefusal(
+  protocol: AuthProtocol,
+  parts: SignedParts,
+  requestTime: Date,
+  now: Date,
+): SigV4Verdict | undefined {
   if (parts.form === 'query') {
     const seconds = parts.expiresSeconds ?? 0;
     if (seconds > MAX_PRESIGN_EXPIRES_SECONDS) {
       return protocol === 's3'
-        ? { ok: false, error: { code: 'AuthorizationQueryParametersError', status: 400, message: `X-Amz-Expires must be less than a week (in seconds) that is; ${MAX_PRESIGN_EXPIRES_SECONDS}` } }
-        : refuse(protocol, 'malformed', `X-Amz-Expires must be less than a week (in seconds) that is; ${MAX_PRESIGN_EXPIRES_SECONDS}`);
+        ? {
+            ok: false,
+            error: {
+              code: 'AuthorizationQueryParametersError',
+              status: 400,
+              message: `X-Amz-Expires must be less than a week (in seconds) that is; ${MAX_PRESIGN_EXPIRES_SECONDS}`,
+            },
+          }
+        : refuse(
+            protocol,
+            'malformed',
+            `X-Amz-Expires must be less than a week (in seconds) that is; ${MAX_PRESIGN_EXPIRES_SECONDS}`,
+          );
     }
     const expiresAt = new Date(requestTime.getTime() + seconds * 1000);
     if (now.getTime() > expiresAt.getTime()) {
       const details = { 'X-Amz-Expires': String(seconds), Expires: isoSeconds(expiresAt), ServerTime: isoSeconds(now) };
-      return protocol === 's3' ? { ok: false, error: { code: 'AccessDenied', status: 403, message: 'Request has expired', details } } : refuse(protocol, 'skewed', 'Request has expired', details);
+      return protocol === 's3'
+        ? { ok: false, error: { code: 'AccessDenied', status: 403, message: 'Request has expired', details } }
+        : refuse(protocol, 'skewed', 'Request has expired', details);
     }
     return undefined;
   }
   const skew = requestTime.getTime() - now.getTime();
   if (Math.abs(skew) <= MAX_CLOCK_SKEW_MS) return undefined;
   if (protocol === 's3') {
-    return refuse(protocol, 'skewed', undefined, { RequestTime: parts.longDate, ServerTime: isoSeconds(now), MaxAllowedSkewMilliseconds: String(MAX_CLOCK_SKEW_MS) });
+    return refuse(protocol, 'skewed', undefined, {
+      RequestTime: parts.longDate,
+      ServerTime: isoSeconds(now),
+      MaxAllowedSkewMilliseconds: String(MAX_CLOCK_SKEW_MS),
+    });
   }
   const bound = amzDate(new Date(now.getTime() + (skew < 0 ? -MAX_CLOCK_SKEW_MS : MAX_CLOCK_SKEW_MS)));
   const message =
@@ -381,11 +494,18 @@ function timeRefusal(protocol: AuthProtocol, parts: SignedParts, requestTime: Da
 }
 
 /** The session token checks: temporary credentials need theirs, unexpired; long-term ones take none. */
-function tokenRefusal(protocol: AuthProtocol, parts: SignedParts, credentials: KnownCredentials, now: Date): SigV4Verdict | undefined {
-  if (credentials.sessionToken === undefined) return parts.sessionToken !== undefined ? refuse(protocol, 'invalidToken') : undefined;
+function tokenRefusal(
+  protocol: AuthProtocol,
+  parts: SignedParts,
+  credentials: KnownCredentials,
+  now: Date,
+): SigV4Verdict | undefined {
+  if (credentials.sessionToken === undefined)
+    return parts.sessionToken !== undefined ? refuse(protocol, 'invalidToken') : undefined;
   if (parts.sessionToken === undefined) return refuse(protocol, 'invalidToken');
   if (!constantTimeEqual(parts.sessionToken, credentials.sessionToken)) return refuse(protocol, 'invalidToken');
-  if (credentials.expiration && now.getTime() >= credentials.expiration.getTime()) return refuse(protocol, 'expiredToken');
+  if (credentials.expiration && now.getTime() >= credentials.expiration.getTime())
+    return refuse(protocol, 'expiredToken');
   return undefined;
 }
 
@@ -396,17 +516,35 @@ function constantTimeEqual(a: string, b: string): boolean {
 }
 
 /** The request as it was signed: signed headers only, the query without X-Amz-Signature. */
-function signedRequestOf(request: IncomingSignedRequest, path: string, query: Record<string, string | string[]>, parts: SignedParts): { http: HttpRequest; headers: Record<string, string> } {
+function signedRequestOf(
+  request: IncomingSignedRequest,
+  path: string,
+  query: Record<string, string | string[]>,
+  parts: SignedParts,
+): { http: HttpRequest; headers: Record<string, string> } {
   const onlySigned: Record<string, string> = {};
   for (const name of parts.signedHeaders) onlySigned[name] = header(request.headers, name) ?? '';
   const signedQuery = { ...query };
   delete signedQuery['X-Amz-Signature'];
-  const http: HttpRequest = { method: request.method.toUpperCase(), protocol: 'https:', path, query: signedQuery, headers: onlySigned, hostname: header(request.headers, 'host') ?? '' };
+  const http: HttpRequest = {
+    method: request.method.toUpperCase(),
+    protocol: 'https:',
+    path,
+    query: signedQuery,
+    headers: onlySigned,
+    hostname: header(request.headers, 'host') ?? '',
+  };
   return { http, headers: getCanonicalHeaders(http, undefined, new Set(parts.signedHeaders)) };
 }
 
 /** Signature computation with smithy's signer for the credential and scope the request names. */
-async function expectedSignature(parts: SignedParts, credentials: KnownCredentials, http: HttpRequest, headers: Record<string, string>, payloadHash: string): Promise<{ signature: string; stringToSign: string; canonicalRequest: string }> {
+async function expectedSignature(
+  parts: SignedParts,
+  credentials: KnownCredentials,
+  http: HttpRequest,
+  headers: Record<string, string>,
+  payloadHash: string,
+): Promise<{ signature: string; stringToSign: string; canonicalRequest: string }> {
   const signer = new VerifyingSigner({
     credentials: { accessKeyId: credentials.accessKeyId, secretAccessKey: credentials.secretAccessKey },
     region: parts.scope.region,
@@ -419,7 +557,11 @@ async function expectedSignature(parts: SignedParts, credentials: KnownCredentia
   const scope = `${parts.scope.day}/${parts.scope.region}/${parts.scope.service}/aws4_request`;
   const stringToSign = await signer.stringToSignOf(parts.longDate, scope, canonicalRequest);
   const scopeDay = parseAmzDate(`${parts.scope.day}T000000Z`) ?? new Date(0);
-  const signature = await signer.sign(stringToSign, { signingDate: scopeDay, signingRegion: parts.scope.region, signingService: parts.scope.service });
+  const signature = await signer.sign(stringToSign, {
+    signingDate: scopeDay,
+    signingRegion: parts.scope.region,
+    signingService: parts.scope.service,
+  });
   return { signature, stringToSign, canonicalRequest };
 }
 
@@ -433,7 +575,12 @@ async function expectedSignature(parts: SignedParts, credentials: KnownCredentia
  * with S3's StringToSign and CanonicalRequest details). A request with no SigV4 at all is anonymous
  * for S3 and refused (MissingAuthenticationToken) elsewhere.
  */
-export async function verifySigV4(request: IncomingSignedRequest, lookup: CredentialsLookup, now: Date, options: VerifySigV4Options = {}): Promise<SigV4Verdict> {
+export async function verifySigV4(
+  request: IncomingSignedRequest,
+  lookup: CredentialsLookup,
+  now: Date,
+  options: VerifySigV4Options = {},
+): Promise<SigV4Verdict> {
   const queryStart = request.url.indexOf('?');
   const path = queryStart < 0 ? request.url : request.url.slice(0, queryStart);
   const query = parseQuery(queryStart < 0 ? '' : request.url.slice(queryStart + 1));
@@ -444,10 +591,22 @@ export async function verifySigV4(request: IncomingSignedRequest, lookup: Creden
   if ('malformed' in parsed) return refuse(protocol, 'malformed', parsed.malformed);
   const { parts } = parsed;
   const requestTime = parseAmzDate(parts.longDate);
-  if (!requestTime) return refuse(protocol, 'malformed', `X-Amz-Date must be in the ISO8601 Long Format "yyyyMMdd'T'HHmmss'Z'"`);
-  if (parts.scope.day !== parts.longDate.slice(0, 8)) return refuse(protocol, 'malformed', `The authorization header is malformed; Invalid credential date. Date is not the same as X-Amz-Date.`);
+  if (!requestTime)
+    return refuse(protocol, 'malformed', `X-Amz-Date must be in the ISO8601 Long Format "yyyyMMdd'T'HHmmss'Z'"`);
+  if (parts.scope.day !== parts.longDate.slice(0, 8))
+    return refuse(
+      protocol,
+      'malformed',
+      `The authorization header is malformed; Invalid credential date. Date is not the same as X-Amz-Date.`,
+    );
   const credentials = lookup(parts.accessKeyId);
-  if (!credentials) return refuse(protocol, 'unknownKey', undefined, protocol === 's3' ? { AWSAccessKeyId: parts.accessKeyId } : undefined);
+  if (!credentials)
+    return refuse(
+      protocol,
+      'unknownKey',
+      undefined,
+      protocol === 's3' ? { AWSAccessKeyId: parts.accessKeyId } : undefined,
+    );
   const tokenProblem = tokenRefusal(protocol, parts, credentials, now);
   if (tokenProblem) return tokenProblem;
   const timeProblem = timeRefusal(protocol, parts, requestTime, now);
@@ -457,7 +616,15 @@ export async function verifySigV4(request: IncomingSignedRequest, lookup: Creden
   const { http, headers } = signedRequestOf(request, path, query, parts);
   const expected = await expectedSignature(parts, credentials, http, headers, payload.hash);
   if (!constantTimeEqual(expected.signature, parts.signature.toLowerCase())) {
-    const details = protocol === 's3' ? { AWSAccessKeyId: parts.accessKeyId, StringToSign: expected.stringToSign, SignatureProvided: parts.signature, CanonicalRequest: expected.canonicalRequest } : undefined;
+    const details =
+      protocol === 's3'
+        ? {
+            AWSAccessKeyId: parts.accessKeyId,
+            StringToSign: expected.stringToSign,
+            SignatureProvided: parts.signature,
+            CanonicalRequest: expected.canonicalRequest,
+          }
+        : undefined;
     return refuse(protocol, 'badSignature', undefined, details);
   }
   return {
@@ -478,15 +645,27 @@ export async function verifySigV4(request: IncomingSignedRequest, lookup: Creden
  * one (the seed signature for the first chunk); the final chunk is empty. Compare it with the
  * `chunk-signature` of the chunk's header.
  */
-export async function chunkSignature(verified: SigV4Verified, previousSignature: string, chunk: Uint8Array): Promise<string> {
+export async function chunkSignature(
+  verified: SigV4Verified,
+  previousSignature: string,
+  chunk: Uint8Array,
+): Promise<string> {
   const signer = new VerifyingSigner({
-    credentials: { accessKeyId: verified.credentials.accessKeyId, secretAccessKey: verified.credentials.secretAccessKey },
+    credentials: {
+      accessKeyId: verified.credentials.accessKeyId,
+      secretAccessKey: verified.credentials.secretAccessKey,
+    },
     region: verified.scope.region,
     service: verified.scope.service,
     sha256: NodeSha256,
   });
   return signer.sign(
     { headers: new Uint8Array(0), payload: chunk },
-    { signingDate: verified.requestTime, priorSignature: previousSignature, signingRegion: verified.scope.region, signingService: verified.scope.service },
+    {
+      signingDate: verified.requestTime,
+      priorSignature: previousSignature,
+      signingRegion: verified.scope.region,
+      signingService: verified.scope.service,
+    },
   );
 }

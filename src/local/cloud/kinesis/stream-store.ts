@@ -45,7 +45,14 @@ function parseRecord(line: string): StreamRecord | undefined {
     return undefined;
   }
   const { shardId, sequenceNumber, partitionKey, data, approximateArrivalTimestamp } = parsed;
-  if (typeof shardId !== 'string' || typeof sequenceNumber !== 'string' || !/^\d{56}$/.test(sequenceNumber) || typeof partitionKey !== 'string' || typeof data !== 'string' || typeof approximateArrivalTimestamp !== 'number') {
+  if (
+    typeof shardId !== 'string' ||
+    typeof sequenceNumber !== 'string' ||
+    !/^\d{56}$/.test(sequenceNumber) ||
+    typeof partitionKey !== 'string' ||
+    typeof data !== 'string' ||
+    typeof approximateArrivalTimestamp !== 'number'
+  ) {
     return undefined;
   }
   return { shardId, sequenceNumber, partitionKey, data: Buffer.from(data, 'base64'), approximateArrivalTimestamp };
@@ -69,7 +76,8 @@ export function fileStreamStore(dir: string, stream: { name: string; shardCount:
     if (info.name !== stream.name || info.shardCount !== stream.shardCount) {
       throw configError(
         'streamSource',
-        `${dir} holds stream ${info.name} with ${info.shardCount} shard(s), not ${stream.name} with ${stream.shardCount}: use the same --stream-shards, or another --state folder`,
+        `${dir} holds stream ${info.name} with ${info.shardCount} shard(s), ` +
+          `not ${stream.name} with ${stream.shardCount}: use the same --stream-shards, or another --state folder`,
       );
     }
   } else {
@@ -101,9 +109,12 @@ export function fileStreamStore(dir: string, stream: { name: string; shardCount:
           else if (i === body.length - 1) dropped = true;
           else throw configError('streamSource', `${recordsFile} line ${i + 1} is not a stream record`);
         });
-        if (dropped || !complete) writeAtomically(recordsFile, records.map((r) => `${JSON.stringify(toLine(r))}\n`).join(''));
+        if (dropped || !complete)
+          writeAtomically(recordsFile, records.map((r) => `${JSON.stringify(toLine(r))}\n`).join(''));
       }
-      const checkpoints = existsSync(checkpointsFile) ? (JSON.parse(readFileSync(checkpointsFile, 'utf8')) as StoredCheckpoint[]) : [];
+      const checkpoints = existsSync(checkpointsFile)
+        ? (JSON.parse(readFileSync(checkpointsFile, 'utf8')) as StoredCheckpoint[])
+        : [];
       return { records, checkpoints };
     },
     append(record) {

@@ -94,7 +94,9 @@ export function hashKeyRange(index: number, count: number): { StartingHashKey: s
   return { StartingHashKey: start.toString(), EndingHashKey: end.toString() };
 }
 
-/** A position before every record of shard `index` (sequence numbers are `49` + 6-digit shard index + 48-digit counter). */
+/**
+ * A position before every record of shard `index` (sequence numbers are `49` + 6-digit shard index + 48-digit counter).
+ */
 export function startingSequenceNumberOf(index: number): string {
   return `49${String(index).padStart(6, '0')}${'0'.repeat(48)}`;
 }
@@ -125,13 +127,19 @@ export class LocalStream {
   private readonly store: StreamStore | undefined;
 
   constructor(opts: LocalStreamOptions) {
-    if (!/^[a-zA-Z0-9_.-]{1,128}$/.test(opts.name)) throw configError('name', `${JSON.stringify(opts.name)} is not 1..128 of a-z, A-Z, 0-9, '_', '-', '.'`);
+    if (!/^[a-zA-Z0-9_.-]{1,128}$/.test(opts.name))
+      throw configError('name', `${JSON.stringify(opts.name)} is not 1..128 of a-z, A-Z, 0-9, '_', '-', '.'`);
     const shardCount = checkInt('shardCount', opts.shardCount ?? 1, 1, 100);
     this.name = opts.name;
     this.region = opts.region ?? LOCAL_REGION;
     this.arn = `arn:aws:kinesis:${this.region}:${opts.accountId ?? '000000000000'}:stream/${opts.name}`;
     this.now = opts.now ?? Date.now;
-    this.shards = Array.from({ length: shardCount }, (_, index) => ({ id: shardIdOf(index), index, records: [], counter: 0 }));
+    this.shards = Array.from({ length: shardCount }, (_, index) => ({
+      id: shardIdOf(index),
+      index,
+      records: [],
+      counter: 0,
+    }));
     this.store = opts.store;
     if (this.store) this.restore(this.store);
   }
@@ -143,7 +151,11 @@ export class LocalStream {
       const shard = this.shard(record.shardId);
       const last = shard.records[shard.records.length - 1];
       if (last && compareSequenceNumbers(record.sequenceNumber, last.sequenceNumber) <= 0) {
-        throw configError('store', `record ${record.sequenceNumber} of ${record.shardId} comes after ${last.sequenceNumber}: the stored stream is out of order`);
+        throw configError(
+          'store',
+          `record ${record.sequenceNumber} of ${record.shardId} comes after ${last.sequenceNumber}: ` +
+            `the stored stream is out of order`,
+        );
       }
       shard.records.push(record);
       shard.counter = Number(BigInt(record.sequenceNumber) % 10n ** 48n);
@@ -167,26 +179,41 @@ export class LocalStream {
   private shardOf(partitionKey: string, explicitHashKey?: string): Shard {
     let hash: bigint;
     if (explicitHashKey !== undefined) {
-      if (!/^\d{1,39}$/.test(explicitHashKey) || BigInt(explicitHashKey) >= HASH_SPACE) throw configError('explicitHashKey', `${JSON.stringify(explicitHashKey)} is not a decimal in 0..2^128-1`);
+      if (!/^\d{1,39}$/.test(explicitHashKey) || BigInt(explicitHashKey) >= HASH_SPACE)
+        throw configError('explicitHashKey', `${JSON.stringify(explicitHashKey)} is not a decimal in 0..2^128-1`);
       hash = BigInt(explicitHashKey);
     } else {
       hash = partitionKeyHash(partitionKey);
     }
-    return this.shards[Number((hash * BigInt(this.shards.length)) / HASH_SPACE)] as Shard;
+    return this.shards[Number((hash * BigInt(this.shards.length)) / HASH_SPACE)];
   }
 
   /** Appends one record to its shard (PutRecord). Throws INVALID_CONFIG for a bad key or an oversized record. */
   putRecord(input: PutRecordInput): PutRecordOutput {
     const data = typeof input.data === 'string' ? Buffer.from(input.data, 'utf8') : input.data;
-    if (typeof input.partitionKey !== 'string' || input.partitionKey.length < 1 || codePointLength(input.partitionKey) > 256) {
+    if (
+      typeof input.partitionKey !== 'string' ||
+      input.partitionKey.length < 1 ||
+      codePointLength(input.partitionKey) > 256
+    ) {
       throw configError('partitionKey', 'must be 1..256 characters');
     }
     const size = data.length + Buffer.byteLength(input.partitionKey, 'utf8');
-    if (size > MAX_STREAM_RECORD_BYTES) throw configError('data', `record is ${size} bytes with its partition key, above Kinesis's ${MAX_STREAM_RECORD_BYTES}`);
+    if (size > MAX_STREAM_RECORD_BYTES)
+      throw configError(
+        'data',
+        `record is ${size} bytes with its partition key, above Kinesis's ${MAX_STREAM_RECORD_BYTES}`,
+      );
     const shard = this.shardOf(input.partitionKey, input.explicitHashKey);
     shard.counter += 1;
     const sequenceNumber = `49${String(shard.index).padStart(6, '0')}${String(shard.counter).padStart(48, '0')}`;
-    const record: StreamRecord = { shardId: shard.id, sequenceNumber, partitionKey: input.partitionKey, data: Buffer.from(data), approximateArrivalTimestamp: this.now() / 1000 };
+    const record: StreamRecord = {
+      shardId: shard.id,
+      sequenceNumber,
+      partitionKey: input.partitionKey,
+      data: Buffer.from(data),
+      approximateArrivalTimestamp: this.now() / 1000,
+    };
     // Kept before it is acknowledged: a put that answered survives a stop.
     this.store?.append(record);
     shard.records.push(record);
@@ -194,12 +221,20 @@ export class LocalStream {
     return { shardId: shard.id, sequenceNumber };
   }
 
-  /** Appends records in order (PutRecords, at most 500). Every entry succeeds or the call throws before any is written. */
+  /**
+   * Appends records in order (PutRecords, at most 500). Every entry succeeds or the call throws before any is written.
+   */
   putRecords(inputs: readonly PutRecordInput[]): { failedRecordCount: 0; records: PutRecordOutput[] } {
     checkInt('records', inputs.length, 1, 500, `${inputs.length} records`);
     for (const input of inputs) {
-      const bytes = (typeof input.data === 'string' ? Buffer.byteLength(input.data) : input.data.length) + Buffer.byteLength(input.partitionKey ?? '');
-      if (bytes > MAX_STREAM_RECORD_BYTES) throw configError('data', `a record is ${bytes} bytes with its partition key, above Kinesis's ${MAX_STREAM_RECORD_BYTES}`);
+      const bytes =
+        (typeof input.data === 'string' ? Buffer.byteLength(input.data) : input.data.length) +
+        Buffer.byteLength(input.partitionKey ?? '');
+      if (bytes > MAX_STREAM_RECORD_BYTES)
+        throw configError(
+          'data',
+          `a record is ${bytes} bytes with its partition key, above Kinesis's ${MAX_STREAM_RECORD_BYTES}`,
+        );
     }
     return { failedRecordCount: 0, records: inputs.map((input) => this.putRecord(input)) };
   }
@@ -214,7 +249,7 @@ export class LocalStream {
       let hi = shard.records.length;
       while (lo < hi) {
         const mid = (lo + hi) >> 1;
-        if (compareSequenceNumbers((shard.records[mid] as StreamRecord).sequenceNumber, afterSequenceNumber) <= 0) lo = mid + 1;
+        if (compareSequenceNumbers(shard.records[mid].sequenceNumber, afterSequenceNumber) <= 0) lo = mid + 1;
         else hi = mid;
       }
       start = lo;
@@ -239,7 +274,10 @@ export class LocalStream {
     const key = `${consumer}\u0000${shardId}`;
     const previous = this.checkpoints.get(key);
     if (previous !== undefined && compareSequenceNumbers(sequenceNumber, previous) < 0) {
-      throw configError('sequenceNumber', `checkpoint ${sequenceNumber} of ${consumer} on ${shardId} is before its current ${previous}`);
+      throw configError(
+        'sequenceNumber',
+        `checkpoint ${sequenceNumber} of ${consumer} on ${shardId} is before its current ${previous}`,
+      );
     }
     if (previous === sequenceNumber) return;
     this.checkpoints.set(key, sequenceNumber);
@@ -272,7 +310,11 @@ export class LocalStream {
 
   private shard(shardId: string): Shard {
     const shard = this.shards.find((s) => s.id === shardId);
-    if (!shard) throw configError('shardId', `${JSON.stringify(shardId)} is not a shard of ${this.name} (${this.shardIds.join(', ')})`);
+    if (!shard)
+      throw configError(
+        'shardId',
+        `${JSON.stringify(shardId)} is not a shard of ${this.name} (${this.shardIds.join(', ')})`,
+      );
     return shard;
   }
 }

@@ -13,7 +13,12 @@ import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { configError, PipelineError } from '../../../core/errors';
 import { acquireBridgeForwarder, CONTAINER_HOST_ALIAS, dockerBridgeAddress, type HeldForwarder } from './docker-run';
-import { startLocalFunction, type LocalFunction, type LocalFunctionOptions, type SandboxLauncher } from './function-host';
+import {
+  startLocalFunction,
+  type LocalFunction,
+  type LocalFunctionOptions,
+  type SandboxLauncher,
+} from './function-host';
 
 /** Label on every container we start, so leftovers can be found: docker ps -f label=image-resize-chain.sandbox */
 export const SANDBOX_LABEL = 'image-resize-chain.sandbox';
@@ -35,7 +40,10 @@ export function dockerClient(): string {
 
 /** True when a Docker engine answers (`docker version` with a server part) within `timeoutMs`. */
 export function dockerAvailable(docker = dockerClient(), timeoutMs = 10_000): boolean {
-  const res = spawnSync(docker, ['version', '--format', '{{.Server.Version}}'], { encoding: 'utf8', timeout: timeoutMs });
+  const res = spawnSync(docker, ['version', '--format', '{{.Server.Version}}'], {
+    encoding: 'utf8',
+    timeout: timeoutMs,
+  });
   return res.status === 0 && res.stdout.trim() !== '';
 }
 
@@ -78,12 +86,16 @@ export function containerLauncher(opts: ContainerLauncherOptions): SandboxLaunch
   const docker = opts.docker ?? dockerClient();
   const ephemeralMb = opts.ephemeralStorageMb ?? 512;
   if (!Number.isInteger(ephemeralMb) || ephemeralMb < 512 || ephemeralMb > 10240) {
-    throw configError('ephemeralStorageMb', `${ephemeralMb} is not an integer in [512, 10240] (Lambda's ephemeral storage range)`);
+    throw configError(
+      'ephemeralStorageMb',
+      `${ephemeralMb} is not an integer in [512, 10240] (Lambda's ephemeral storage range)`,
+    );
   }
   if (!imageExists(opts.image, docker)) {
     throw new PipelineError(
       'INVALID_CONFIG',
-      `image ${opts.image} not found in the Docker engine (${docker}): build it with npm run images (scripts/images.mjs)`,
+      `image ${opts.image} not found in the Docker engine (${docker}): ` +
+        `build it with npm run images (scripts/images.mjs)`,
       { field: 'image' },
     );
   }
@@ -91,7 +103,8 @@ export function containerLauncher(opts: ContainerLauncherOptions): SandboxLaunch
   if (!bridge) {
     throw new PipelineError(
       'INVALID_CONFIG',
-      `the Docker engine (${docker}) reports no IPv4 bridge network, which function containers run on to reach this machine's endpoint and Runtime API only`,
+      `the Docker engine (${docker}) reports no IPv4 bridge network, ` +
+        `which function containers run on to reach this machine's endpoint and Runtime API only`,
       { field: 'docker' },
     );
   }
@@ -101,7 +114,19 @@ export function containerLauncher(opts: ContainerLauncherOptions): SandboxLaunch
       const reach = await containerReach(bridge, lambdaEnv);
       const env = reach.env;
       const name = `irc-${sandboxId.replace(/[^A-Za-z0-9_.-]/g, '-')}-${randomBytes(3).toString('hex')}`;
-      const args = ['run', '--rm', '--name', name, '--label', SANDBOX_LABEL, '--network', 'bridge', '--add-host', `${CONTAINER_HOST_ALIAS}:host-gateway`, ...lambdaLimits(env)];
+      const args = [
+        'run',
+        '--rm',
+        '--name',
+        name,
+        '--label',
+        SANDBOX_LABEL,
+        '--network',
+        'bridge',
+        '--add-host',
+        `${CONTAINER_HOST_ALIAS}:host-gateway`,
+        ...lambdaLimits(env),
+      ];
       if (opts.readOnly ?? true) args.push('--read-only', '--tmpfs', `/tmp:rw,exec,size=${ephemeralMb}m`);
       for (const key of Object.keys(env)) args.push('-e', key);
       args.push(...(opts.runArgs ?? []), opts.image, ...(opts.command ?? []));
@@ -140,7 +165,10 @@ const LOOPBACK_ORIGIN = /^((?:https?:\/\/)?)(?:127\.0\.0\.1|localhost):(\d+)(?=[
  * loopback port of this machine, are what the container can reach here. release() lets go of the
  * forwarders (they close when no container needs them any more).
  */
-export async function containerReach(address: string, env: Record<string, string>): Promise<{ env: Record<string, string>; release(): Promise<void> }> {
+export async function containerReach(
+  address: string,
+  env: Record<string, string>,
+): Promise<{ env: Record<string, string>; release(): Promise<void> }> {
   const ports = new Set<number>();
   for (const value of Object.values(env)) {
     const match = LOOPBACK_ORIGIN.exec(value);
@@ -160,7 +188,11 @@ export async function containerReach(address: string, env: Record<string, string
   const rewritten = Object.fromEntries(
     Object.entries(env).map(([key, value]) => [
       key,
-      value.replace(LOOPBACK_ORIGIN, (_all, scheme: string, port: string) => `${scheme}${CONTAINER_HOST_ALIAS}:${byPort.get(Number(port))!.forwarder.port}`),
+      value.replace(
+        LOOPBACK_ORIGIN,
+        (_all, scheme: string, port: string) =>
+          `${scheme}${CONTAINER_HOST_ALIAS}:${byPort.get(Number(port))!.forwarder.port}`,
+      ),
     ]),
   );
   return { env: rewritten, release };
@@ -174,16 +206,21 @@ export async function containerReach(address: string, env: Record<string, string
  */
 export function lambdaLimits(env: Record<string, string>): string[] {
   const memoryMb = Number(env.AWS_LAMBDA_FUNCTION_MEMORY_SIZE);
-  const memory = Number.isInteger(memoryMb) && memoryMb > 0 ? ['--memory', `${memoryMb}m`, '--memory-swap', `${memoryMb}m`] : [];
+  const memory =
+    Number.isInteger(memoryMb) && memoryMb > 0 ? ['--memory', `${memoryMb}m`, '--memory-swap', `${memoryMb}m`] : [];
   return [...memory, '--cap-drop', 'ALL', '--security-opt', 'no-new-privileges', '--pids-limit', '1024'];
 }
 
-export interface ContainerFunctionOptions extends Omit<LocalFunctionOptions, 'launcher' | 'taskRoot' | 'nodeBinary' | 'handler'>, ContainerLauncherOptions {}
+export interface ContainerFunctionOptions
+  extends Omit<LocalFunctionOptions, 'launcher' | 'taskRoot' | 'nodeBinary' | 'handler'>, ContainerLauncherOptions {}
 
 /** startLocalFunction with container sandboxes: `concurrency` containers of `image` polling our Runtime API. */
 export function startContainerFunction(opts: ContainerFunctionOptions): Promise<LocalFunction> {
   const { image, docker, runArgs, readOnly, command, ephemeralStorageMb, ...fn } = opts;
-  return startLocalFunction({ ...fn, launcher: containerLauncher({ image, docker, runArgs, readOnly, command, ephemeralStorageMb }) });
+  return startLocalFunction({
+    ...fn,
+    launcher: containerLauncher({ image, docker, runArgs, readOnly, command, ephemeralStorageMb }),
+  });
 }
 
 /** Containers still running when this process exits without stop(): removed synchronously (no orphans). */
@@ -191,5 +228,6 @@ const liveContainers = new Map<string, { docker: string; child: ChildProcess }>(
 process.on('exit', () => {
   const byClient = new Map<string, string[]>();
   for (const [name, { docker }] of liveContainers) byClient.set(docker, [...(byClient.get(docker) ?? []), name]);
-  for (const [docker, names] of byClient) spawnSync(docker, ['rm', '-f', ...names], { stdio: 'ignore', timeout: 10_000 });
+  for (const [docker, names] of byClient)
+    spawnSync(docker, ['rm', '-f', ...names], { stdio: 'ignore', timeout: 10_000 });
 });

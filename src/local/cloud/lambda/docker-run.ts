@@ -33,7 +33,10 @@ export const CONTAINER_HOST_ALIAS = 'host.docker.internal';
  */
 export function dockerBridgeAddress(docker = dockerClient()): string | undefined {
   const format = '{{range .IPAM.Config}}{{.Gateway}}/{{.Subnet}} {{end}}';
-  const res = spawnSync(docker, ['network', 'inspect', 'bridge', '--format', format], { encoding: 'utf8', timeout: 10_000 });
+  const res = spawnSync(docker, ['network', 'inspect', 'bridge', '--format', format], {
+    encoding: 'utf8',
+    timeout: 10_000,
+  });
   if (res.status !== 0) return undefined;
   for (const entry of res.stdout.trim().split(/\s+/)) {
     const [gateway, subnet] = entry.split('/', 2);
@@ -46,7 +49,7 @@ export function dockerBridgeAddress(docker = dockerClient()): string | undefined
 /** The first host address of an IPv4 network address (172.17.0.0 -> 172.17.0.1). */
 function firstHost(networkAddress: string): string {
   const octets = networkAddress.split('.').map(Number);
-  octets[3] = octets[3]! + 1;
+  octets[3] = octets[3] + 1;
   return octets.join('.');
 }
 
@@ -65,7 +68,11 @@ export interface BridgeForwarder {
  * Takes `preferredPort` (the endpoint's own port, so URLs differ only in the host) when free there,
  * else an ephemeral one.
  */
-export async function openBridgeForwarder(address: string, targetPort: number, preferredPort = targetPort): Promise<BridgeForwarder> {
+export async function openBridgeForwarder(
+  address: string,
+  targetPort: number,
+  preferredPort = targetPort,
+): Promise<BridgeForwarder> {
   const sockets = new Set<net.Socket>();
   const server = net.createServer((inbound) => {
     const outbound = net.connect(targetPort, '127.0.0.1');
@@ -150,7 +157,8 @@ export async function acquireBridgeForwarder(address: string, targetPort: number
 export function envFileText(env: Record<string, string>): string {
   return Object.entries(env)
     .map(([key, value]) => {
-      if (/[\r\n]/.test(value)) throw configError(`env.${key}`, 'holds a line break, which docker run --env-file cannot carry');
+      if (/[\r\n]/.test(value))
+        throw configError(`env.${key}`, 'holds a line break, which docker run --env-file cannot carry');
       return `${key}=${value}\n`;
     })
     .join('');
@@ -177,7 +185,10 @@ export function writeEnvFile(env: Record<string, string>, name: string): { file:
 
 /** The `docker run` line that starts `image` against the endpoint, serving invocations on `hostPort`. */
 export function dockerRunLine(envFile: string, image: string, hostPort = 9000): string {
-  return `docker run --rm -p 127.0.0.1:${hostPort}:8080 --add-host ${CONTAINER_HOST_ALIAS}:host-gateway --env-file ${envFile} ${image}`;
+  return (
+    `docker run --rm -p 127.0.0.1:${hostPort}:8080 ` +
+    `--add-host ${CONTAINER_HOST_ALIAS}:host-gateway --env-file ${envFile} ${image}`
+  );
 }
 
 /** What `up` prints and keeps open for containers started by hand. */
@@ -204,7 +215,10 @@ export async function offerDockerRun(
 ): Promise<DockerRunAccess> {
   const address = dockerBridgeAddress();
   if (!address) {
-    return { lines: ['# no Docker engine answered (no bridge network): start Docker and restart up for a docker run line'], close: async () => undefined };
+    return {
+      lines: ['# no Docker engine answered (no bridge network): start Docker and restart up for a docker run line'],
+      close: async () => undefined,
+    };
   }
   let held: HeldForwarder;
   try {
@@ -212,7 +226,10 @@ export async function offerDockerRun(
   } catch (err) {
     // E.g. an engine on another machine (DOCKER_HOST), whose bridge address is not this machine's.
     const reason = err instanceof Error ? err.message : String(err);
-    return { lines: [`# no docker run line: cannot listen on the Docker bridge address ${address} (${reason})`], close: async () => undefined };
+    return {
+      lines: [`# no docker run line: cannot listen on the Docker bridge address ${address} (${reason})`],
+      close: async () => undefined,
+    };
   }
   const { forwarder } = held;
   const from = new URL(chain.endpoint).origin;

@@ -53,7 +53,9 @@ function numberFrom(env: NodeJS.ProcessEnv, key: string, fallback: number): numb
  */
 function functionEnvironment(env: NodeJS.ProcessEnv): Record<string, string> {
   const skip = new Set([...WIRING_KEYS, 'PATH', 'LAMBDA_RUNTIME_DIR']);
-  return Object.fromEntries(Object.entries(env).filter((e): e is [string, string] => e[1] !== undefined && !skip.has(e[0])));
+  return Object.fromEntries(
+    Object.entries(env).filter((e): e is [string, string] => e[1] !== undefined && !skip.has(e[0])),
+  );
 }
 
 /** Prints platform lines as JSON and the function's output lines as it wrote them. */
@@ -71,7 +73,11 @@ export async function startEmulator(opts: EmulatorOptions): Promise<Emulator> {
   const fn = await startLocalFunction({
     name: env.AWS_LAMBDA_FUNCTION_NAME || 'function',
     handler: opts.handler,
-    launcher: processLauncher({ taskRoot: opts.taskRoot ?? '/var/task', nodeBinary: opts.nodeBinary ?? process.execPath, ric: opts.ric }),
+    launcher: processLauncher({
+      taskRoot: opts.taskRoot ?? '/var/task',
+      nodeBinary: opts.nodeBinary ?? process.execPath,
+      ric: opts.ric,
+    }),
     env: functionEnvironment(env),
     region: env.AWS_REGION || env.AWS_DEFAULT_REGION || 'us-east-1',
     timeoutSeconds: numberFrom(env, 'AWS_LAMBDA_FUNCTION_TIMEOUT', 300),

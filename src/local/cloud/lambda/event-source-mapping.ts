@@ -103,7 +103,14 @@ const LAMBDA_ATTRIBUTES = [
   'DeadLetterQueueSourceArn',
 ];
 
-function validate(opts: EventSourceMappingOptions): Required<Pick<EventSourceMappingOptions, 'batchSize' | 'maximumBatchingWindowSeconds' | 'maximumConcurrency' | 'pollWaitSeconds'>> {
+function validate(
+  opts: EventSourceMappingOptions,
+): Required<
+  Pick<
+    EventSourceMappingOptions,
+    'batchSize' | 'maximumBatchingWindowSeconds' | 'maximumConcurrency' | 'pollWaitSeconds'
+  >
+> {
   const batchSize = checkInt('batchSize', opts.batchSize ?? 10, 1, 10000);
   const window = checkInt('maximumBatchingWindowSeconds', opts.maximumBatchingWindowSeconds ?? 0, 0, 300);
   if (batchSize > 10 && window < 1) {
@@ -111,7 +118,12 @@ function validate(opts: EventSourceMappingOptions): Required<Pick<EventSourceMap
   }
   const concurrency = checkInt('maximumConcurrency', opts.maximumConcurrency ?? 2, 2, 1000);
   const pollWait = checkInt('pollWaitSeconds', opts.pollWaitSeconds ?? 1, 0, 20);
-  return { batchSize, maximumBatchingWindowSeconds: window, maximumConcurrency: concurrency, pollWaitSeconds: pollWait };
+  return {
+    batchSize,
+    maximumBatchingWindowSeconds: window,
+    maximumConcurrency: concurrency,
+    pollWaitSeconds: pollWait,
+  };
 }
 
 /** Builds one record of Lambda's SQS event from a received message. */
@@ -157,7 +169,10 @@ export type BatchResponseVerdict = { valid: true; failedIds: Set<string> } | { v
 export function readBatchResponse(payload: unknown, batchIds: ReadonlySet<string>): BatchResponseVerdict {
   if (payload === null || payload === undefined) return { valid: true, failedIds: new Set() };
   if (typeof payload !== 'object' || Array.isArray(payload)) {
-    return { valid: false, reason: `response is a ${Array.isArray(payload) ? 'array' : typeof payload}, not an object` };
+    return {
+      valid: false,
+      reason: `response is a ${Array.isArray(payload) ? 'array' : typeof payload}, not an object`,
+    };
   }
   const failures = (payload as { batchItemFailures?: unknown }).batchItemFailures;
   if (failures === null || failures === undefined) return { valid: true, failedIds: new Set() };
@@ -199,9 +214,18 @@ const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout
 
 /** Counters of a mapping that has not polled yet. */
 export function emptyMappingStats(): EventSourceMappingStats {
-  return { received: 0, deleted: 0, failedItems: 0, invokeErrors: 0, invalidResponses: 0, batches: 0, inFlight: 0, receiveErrors: 0, deleteErrors: 0 };
+  return {
+    received: 0,
+    deleted: 0,
+    failedItems: 0,
+    invokeErrors: 0,
+    invalidResponses: 0,
+    batches: 0,
+    inFlight: 0,
+    receiveErrors: 0,
+    deleteErrors: 0,
+  };
 }
-
 
 /** Invokes the function; an invoke that cannot even be made is a failed invoke like any other (`crash`). */
 export async function invokeOrCrash(invoke: InvokeFn, event: unknown): Promise<InvokeResult> {
@@ -212,7 +236,10 @@ export async function invokeOrCrash(invoke: InvokeFn, event: unknown): Promise<I
       ok: false,
       requestId: '',
       kind: 'crash',
-      error: { errorType: err instanceof Error ? err.name : 'Error', errorMessage: err instanceof Error ? err.message : String(err) },
+      error: {
+        errorType: err instanceof Error ? err.name : 'Error',
+        errorMessage: err instanceof Error ? err.message : String(err),
+      },
       durationMs: 0,
     };
   }
@@ -232,7 +259,11 @@ export type SqsBatchOutcome =
  * ReportBatchItemFailures) a malformed response keeps the whole batch; otherwise every message
  * but those listed in `batchItemFailures` is deleted (without ReportBatchItemFailures, all of them).
  */
-export function judgeSqsBatch(messages: readonly Message[], result: InvokeResult, reportItemFailures: boolean): SqsBatchOutcome {
+export function judgeSqsBatch(
+  messages: readonly Message[],
+  result: InvokeResult,
+  reportItemFailures: boolean,
+): SqsBatchOutcome {
   if (!result.ok) return { kind: 'invoke_error', result, toDelete: [] };
   let keep = new Set<string>();
   if (reportItemFailures) {
@@ -311,14 +342,35 @@ export class Backoff {
 const errorText = (err: unknown): string => (err instanceof Error ? `${err.name}: ${err.message}` : String(err));
 
 /** The `esm.batch` log line of an outcome. */
-function batchLogLine(base: Record<string, unknown>, outcome: SqsBatchOutcome, size: number, deleted: number): Record<string, unknown> {
+function batchLogLine(
+  base: Record<string, unknown>,
+  outcome: SqsBatchOutcome,
+  size: number,
+  deleted: number,
+): Record<string, unknown> {
   switch (outcome.kind) {
     case 'invoke_error': {
       const { kind, error } = outcome.result;
-      return { ...base, level: 'warn', outcome: 'invoke_error', kind, errorType: error.errorType, errorMessage: error.errorMessage, failures: size, deleted: 0 };
+      return {
+        ...base,
+        level: 'warn',
+        outcome: 'invoke_error',
+        kind,
+        errorType: error.errorType,
+        errorMessage: error.errorMessage,
+        failures: size,
+        deleted: 0,
+      };
     }
     case 'invalid_response':
-      return { ...base, level: 'warn', outcome: 'invalid_response', reason: outcome.reason, failures: size, deleted: 0 };
+      return {
+        ...base,
+        level: 'warn',
+        outcome: 'invalid_response',
+        reason: outcome.reason,
+        failures: size,
+        deleted: 0,
+      };
     default:
       return { ...base, outcome: outcome.kind, failures: outcome.failed, deleted };
   }
@@ -345,13 +397,21 @@ class QueuePollers {
   constructor(private readonly opts: EventSourceMappingOptions) {
     this.settings = validate(opts);
     this.region = opts.region ?? LOCAL_REGION;
-    this.reportItemFailures = (opts.functionResponseTypes ?? ['ReportBatchItemFailures']).includes('ReportBatchItemFailures');
+    this.reportItemFailures = (opts.functionResponseTypes ?? ['ReportBatchItemFailures']).includes(
+      'ReportBatchItemFailures',
+    );
     this.log = opts.logSink ?? ((line) => process.stdout.write(JSON.stringify(line) + '\n'));
     this.slots = new Slots(this.settings.maximumConcurrency);
     // AWS starts a handful of pollers; more than the concurrency would only hold messages idle.
     const pollerCount = Math.min(this.settings.maximumConcurrency, 5);
     this.pollers = Array.from({ length: pollerCount }, () => this.poller());
-    this.log({ event: 'esm.started', queueArn: opts.queueArn, ...this.settings, reportItemFailures: this.reportItemFailures, pollers: pollerCount });
+    this.log({
+      event: 'esm.started',
+      queueArn: opts.queueArn,
+      ...this.settings,
+      reportItemFailures: this.reportItemFailures,
+      pollers: pollerCount,
+    });
   }
 
   idle(): boolean {
@@ -409,17 +469,36 @@ class QueuePollers {
       const answer = await this.opts.sqs.send(
         new ChangeMessageVisibilityBatchCommand({
           QueueUrl: this.opts.queueUrl,
-          Entries: chunk.map((message, index) => ({ Id: String(index), ReceiptHandle: message.ReceiptHandle, VisibilityTimeout: 0 })),
+          Entries: chunk.map((message, index) => ({
+            Id: String(index),
+            ReceiptHandle: message.ReceiptHandle,
+            VisibilityTimeout: 0,
+          })),
         }),
       );
       for (const failed of answer.Failed ?? []) {
         const messageId = chunk[Number(failed.Id)]?.MessageId;
-        this.log({ event: 'esm.release_error', level: 'warn', queueArn, messageId, code: failed.Code, error: failed.Message, returnsAfter: 'visibility timeout' });
+        this.log({
+          event: 'esm.release_error',
+          level: 'warn',
+          queueArn,
+          messageId,
+          code: failed.Code,
+          error: failed.Message,
+          returnsAfter: 'visibility timeout',
+        });
       }
       return answer.Successful?.length ?? 0;
     } catch (err) {
       const messageIds = chunk.map((message) => message.MessageId);
-      this.log({ event: 'esm.release_error', level: 'warn', queueArn, messageIds, error: errorText(err), returnsAfter: 'visibility timeout' });
+      this.log({
+        event: 'esm.release_error',
+        level: 'warn',
+        queueArn,
+        messageIds,
+        error: errorText(err),
+        returnsAfter: 'visibility timeout',
+      });
       return 0;
     }
   }
@@ -446,7 +525,12 @@ class QueuePollers {
       );
       if (answer.Failed && answer.Failed.length > 0) {
         this.stats.deleteErrors += answer.Failed.length;
-        this.log({ event: 'esm.delete_error', level: 'warn', queueArn: this.opts.queueArn, failed: answer.Failed.map((entry) => entry.Code) });
+        this.log({
+          event: 'esm.delete_error',
+          level: 'warn',
+          queueArn: this.opts.queueArn,
+          failed: answer.Failed.map((entry) => entry.Code),
+        });
       }
       return answer.Successful?.length ?? 0;
     } catch (err) {
@@ -470,13 +554,28 @@ class QueuePollers {
     this.stats.inFlight += 1;
     try {
       const { queueArn } = this.opts;
-      const result = await invokeOrCrash(this.opts.invoke, { Records: messages.map((message) => toSqsEventRecord(message, queueArn, this.region)) });
+      const result = await invokeOrCrash(this.opts.invoke, {
+        Records: messages.map((message) => toSqsEventRecord(message, queueArn, this.region)),
+      });
       const outcome = judgeSqsBatch(messages, result, this.reportItemFailures);
       if (outcome.kind === 'invoke_error') this.stats.invokeErrors += 1;
       else if (outcome.kind === 'invalid_response') this.stats.invalidResponses += 1;
       else this.stats.failedItems += outcome.failed;
       const deleted = outcome.toDelete.length > 0 ? await this.deleteMessages(outcome.toDelete) : 0;
-      this.log(batchLogLine({ event: 'esm.batch', queueArn, size: messages.length, requestId: result.requestId, durationMs: result.durationMs }, outcome, messages.length, deleted));
+      this.log(
+        batchLogLine(
+          {
+            event: 'esm.batch',
+            queueArn,
+            size: messages.length,
+            requestId: result.requestId,
+            durationMs: result.durationMs,
+          },
+          outcome,
+          messages.length,
+          deleted,
+        ),
+      );
     } finally {
       this.stats.inFlight -= 1;
     }

@@ -41,13 +41,19 @@ export interface LocalFunctionOptions {
   memoryMb?: number;
   /** @default 'us-east-1' */
   region?: string;
-  /** Receives platform lines (START, REPORT, INIT_REPORT, SANDBOX_*) and every function output line. @default JSON lines on stdout */
+  /**
+   * Receives platform lines (START, REPORT, INIT_REPORT, SANDBOX_*) and every function output line.
+   * @default JSON lines on stdout
+   */
   logSink?: LogSink;
   /** Node binary running aws-lambda-ric (process sandboxes only). @default resolveNode22() */
   nodeBinary?: string;
   /** Starts one sandbox. @default processLauncher({ taskRoot, nodeBinary }): a Node 22 process on the host */
   launcher?: SandboxLauncher;
-  /** A sandbox that has not polled /next by then is killed and counts as an init failure. @default 10000 (Lambda's init limit) */
+  /**
+   * A sandbox that has not polled /next by then is killed and counts as an init failure.
+   * @default 10000 (Lambda's init limit)
+   */
   initTimeoutMs?: number;
 }
 
@@ -67,7 +73,9 @@ export interface LocalFunction {
   /** The main Runtime API port: RIE invoke endpoint, and /next for runtimes started elsewhere. */
   runtimeApi: RuntimeApiEndpoint;
   invoke: InvokeFn;
-  /** Serves the RIE-compatible invoke endpoint alone on another listener (see LambdaRuntimeApi.listenForInvocations). */
+  /**
+   * Serves the RIE-compatible invoke endpoint alone on another listener (see LambdaRuntimeApi.listenForInvocations).
+   */
   serveInvocations(port: number, host: string): Promise<RuntimeApiEndpoint>;
   /** Kills every sandbox process and waits for them to exit; open invocations resolve as failed. */
   stop(): Promise<void>;
@@ -161,7 +169,12 @@ class FunctionHost {
   /** One entry per concurrency slot; undefined = parked, to be started by the next invoke. */
   private readonly slots: (Sandbox | undefined)[];
   private readonly sandboxes = new Map<string, Sandbox>();
-  private readonly counters: Omit<LocalFunctionStats, 'sandboxes'> = { invocations: 0, errors: 0, coldStarts: 0, restarts: 0 };
+  private readonly counters: Omit<LocalFunctionStats, 'sandboxes'> = {
+    invocations: 0,
+    errors: 0,
+    coldStarts: 0,
+    restarts: 0,
+  };
   private mainEndpoint?: RuntimeApiEndpoint;
   private generation = 0;
   private stopping = false;
@@ -172,7 +185,8 @@ class FunctionHost {
     this.concurrency = opts.concurrency ?? 1;
     this.timeoutMs = (opts.timeoutSeconds ?? 30) * 1000;
     this.initTimeoutMs = opts.initTimeoutMs ?? 10_000;
-    this.launcher = opts.launcher ?? processLauncher({ taskRoot: opts.taskRoot as string, nodeBinary: opts.nodeBinary });
+    this.launcher =
+      opts.launcher ?? processLauncher({ taskRoot: opts.taskRoot as string, nodeBinary: opts.nodeBinary });
     this.log = opts.logSink ?? ((line) => process.stdout.write(`${JSON.stringify(line)}\n`));
     this.slots = new Array<Sandbox | undefined>(this.concurrency).fill(undefined);
     this.api = new LambdaRuntimeApi({
@@ -258,7 +272,12 @@ class FunctionHost {
     let launched: LaunchedSandbox;
     sandbox.launching = true;
     try {
-      launched = await this.launcher.launch({ sandboxId: sandbox.id, runtimeApi: endpoint, env: this.environment(endpoint, sandbox.logStreamName), handler: this.opts.handler });
+      launched = await this.launcher.launch({
+        sandboxId: sandbox.id,
+        runtimeApi: endpoint,
+        env: this.environment(endpoint, sandbox.logStreamName),
+        handler: this.opts.handler,
+      });
     } catch (err) {
       this.onGone(sandbox, { spawnError: err });
       return;
@@ -273,7 +292,14 @@ class FunctionHost {
     this.pipeOutput(child, 'stdout');
     this.pipeOutput(child, 'stderr');
     sandbox.timers.push(setTimeout(() => this.kill(sandbox, 'init-timeout'), this.initTimeoutMs));
-    this.log({ type: 'SANDBOX_START', fn: this.opts.name, sandbox: sandbox.id, kind: this.launcher.kind, pid: child.pid ?? null, ...launched.describe });
+    this.log({
+      type: 'SANDBOX_START',
+      fn: this.opts.name,
+      sandbox: sandbox.id,
+      kind: this.launcher.kind,
+      pid: child.pid ?? null,
+      ...launched.describe,
+    });
     if (sandbox.killReason) launched.kill(); // stopped while the launcher prepared it: its exit ends it
   }
 
@@ -282,7 +308,16 @@ class FunctionHost {
     const exited = new Promise<void>((resolve) => {
       markExited = resolve;
     });
-    return { id, slot, state: 'starting', spawnedAt: Date.now(), logStreamName: logStreamName(), timers: [], exited, markExited };
+    return {
+      id,
+      slot,
+      state: 'starting',
+      spawnedAt: Date.now(),
+      logStreamName: logStreamName(),
+      timers: [],
+      exited,
+      markExited,
+    };
   }
 
   /**
@@ -398,7 +433,10 @@ class FunctionHost {
     void this.api
       .closeSandbox(sandbox.id, (requestId) => ({
         kind: 'crash',
-        error: { errorType: 'Runtime.ExitError', errorMessage: `RequestId: ${requestId} Error: Runtime exited with error: ${exitStatus}` },
+        error: {
+          errorType: 'Runtime.ExitError',
+          errorMessage: `RequestId: ${requestId} Error: Runtime exited with error: ${exitStatus}`,
+        },
       }))
       .then(sandbox.markExited, sandbox.markExited);
 
@@ -420,12 +458,21 @@ class FunctionHost {
   private initFailureDocument(sandbox: Sandbox, exitStatus: string, spawnError: unknown): LambdaErrorDocument {
     if (sandbox.initError) return sandbox.initError;
     if (spawnError !== undefined) {
-      return { errorType: 'Runtime.InvalidEntrypoint', errorMessage: spawnError instanceof Error ? spawnError.message : inspect(spawnError) };
+      return {
+        errorType: 'Runtime.InvalidEntrypoint',
+        errorMessage: spawnError instanceof Error ? spawnError.message : inspect(spawnError),
+      };
     }
     if (sandbox.killReason === 'init-timeout') {
-      return { errorType: 'Sandbox.Timedout', errorMessage: `Init timed out after ${(this.initTimeoutMs / 1000).toFixed(2)} seconds` };
+      return {
+        errorType: 'Sandbox.Timedout',
+        errorMessage: `Init timed out after ${(this.initTimeoutMs / 1000).toFixed(2)} seconds`,
+      };
     }
-    return { errorType: 'Runtime.ExitError', errorMessage: `Error: Runtime exited without providing a reason: ${exitStatus}` };
+    return {
+      errorType: 'Runtime.ExitError',
+      errorMessage: `Error: Runtime exited without providing a reason: ${exitStatus}`,
+    };
   }
 
   private clearTimers(sandbox: Sandbox): void {
@@ -437,7 +484,8 @@ function validate(opts: LocalFunctionOptions): void {
   if (!opts.name || !/^[A-Za-z0-9_-]{1,64}$/.test(opts.name)) {
     throw configError('name', `${JSON.stringify(opts.name)} is not a Lambda function name (1-64 of A-Z a-z 0-9 _ -)`);
   }
-  if (opts.handler === undefined && !opts.launcher) throw configError('handler', "is required for process sandboxes, e.g. 'resize.handler'");
+  if (opts.handler === undefined && !opts.launcher)
+    throw configError('handler', "is required for process sandboxes, e.g. 'resize.handler'");
   if (opts.handler !== undefined && !/^[^.]+(\.[^.]+)+$/.test(opts.handler)) {
     throw configError('handler', `${JSON.stringify(opts.handler)} is not '<file>.<export>', e.g. 'resize.handler'`);
   }
@@ -462,7 +510,8 @@ function validate(opts: LocalFunctionOptions): void {
 function describeExit(how: { code?: number | null; signal?: NodeJS.Signals | null; spawnError?: unknown }): string {
   if (how.signal) return `signal: ${how.signal === 'SIGKILL' ? 'killed' : how.signal}`;
   if (typeof how.code === 'number') return `exit status ${how.code}`;
-  if (how.spawnError !== undefined) return `spawn failed: ${how.spawnError instanceof Error ? how.spawnError.message : inspect(how.spawnError)}`;
+  if (how.spawnError !== undefined)
+    return `spawn failed: ${how.spawnError instanceof Error ? how.spawnError.message : inspect(how.spawnError)}`;
   return 'not started';
 }
 
@@ -505,8 +554,13 @@ export function processLauncher(opts: { taskRoot: string; nodeBinary?: string; r
         LAMBDA_TASK_ROOT: taskRoot,
       };
       // Native modules (sharp's libvips) may rely on it on some hosts; Lambda sets its own.
-      if (process.env.LD_LIBRARY_PATH && !('LD_LIBRARY_PATH' in env)) processEnv.LD_LIBRARY_PATH = process.env.LD_LIBRARY_PATH;
-      const child = spawn(nodeBinary, [ric, handler], { cwd: taskRoot, env: processEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+      if (process.env.LD_LIBRARY_PATH && !('LD_LIBRARY_PATH' in env))
+        processEnv.LD_LIBRARY_PATH = process.env.LD_LIBRARY_PATH;
+      const child = spawn(nodeBinary, [ric, handler], {
+        cwd: taskRoot,
+        env: processEnv,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
       liveChildren.add(child);
       child.once('exit', () => liveChildren.delete(child));
       child.once('error', () => liveChildren.delete(child));

@@ -14,7 +14,8 @@ import type { SwitchableStreamMapping } from './stream-mapping-control';
 /** A mapping the API serves: an SQS one or the Kinesis one. */
 export type ServedMapping = SwitchableMapping | SwitchableStreamMapping;
 
-const isStreamMapping = (mapping: ServedMapping): mapping is SwitchableStreamMapping => 'kind' in mapping && mapping.kind === 'kinesis';
+const isStreamMapping = (mapping: ServedMapping): mapping is SwitchableStreamMapping =>
+  'kind' in mapping && mapping.kind === 'kinesis';
 
 /** The queue's or the stream's ARN. */
 function eventSourceArnOf(mapping: ServedMapping): string {
@@ -49,7 +50,11 @@ export function streamMappingConfiguration(mapping: SwitchableStreamMapping): Re
 }
 
 /** Lambda's EventSourceMappingConfiguration, the fields that apply locally. */
-export function mappingConfiguration(mapping: ServedMapping, region: string, accountId = '000000000000'): Record<string, unknown> {
+export function mappingConfiguration(
+  mapping: ServedMapping,
+  region: string,
+  accountId = '000000000000',
+): Record<string, unknown> {
   if (isStreamMapping(mapping)) return streamMappingConfiguration(mapping);
   const o = mapping.options;
   return {
@@ -82,7 +87,8 @@ async function readJson(req: IncomingMessage): Promise<Record<string, unknown>> 
   const text = Buffer.concat(chunks).toString('utf8').trim();
   if (!text) return {};
   const parsed: unknown = JSON.parse(text);
-  if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) throw new SyntaxError('body is not a JSON object');
+  if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed))
+    throw new SyntaxError('body is not a JSON object');
   return parsed as Record<string, unknown>;
 }
 
@@ -108,30 +114,59 @@ const FIXED_SETTINGS = [
 export function lambdaMappingsRoutes(mappings: () => readonly ServedMapping[], region = 'us-east-1'): GatewayRoute[] {
   function list(req: IncomingMessage, res: ServerResponse): void {
     const method = req.method ?? 'GET';
-    if (method !== 'GET') return fail(res, 405, 'InvalidParameterValueException', `${method} is not supported on ${MAPPINGS_PATH} locally`);
+    if (method !== 'GET')
+      return fail(res, 405, 'InvalidParameterValueException', `${method} is not supported on ${MAPPINGS_PATH} locally`);
     const query = new URL(req.url ?? '/', 'http://local').searchParams;
     const fn = query.get('FunctionName');
     const arn = query.get('EventSourceArn');
-    const listed = mappings().filter((m) => (!fn || fn === m.functionName || fn.endsWith(`:function:${m.functionName}`)) && (!arn || arn === eventSourceArnOf(m)));
+    const listed = mappings().filter(
+      (m) =>
+        (!fn || fn === m.functionName || fn.endsWith(`:function:${m.functionName}`)) &&
+        (!arn || arn === eventSourceArnOf(m)),
+    );
     sendJson(res, 200, { EventSourceMappings: listed.map((m) => mappingConfiguration(m, region)) }, lambdaHeaders());
   }
 
   async function one(req: IncomingMessage, res: ServerResponse, uuid: string): Promise<void> {
     const method = req.method ?? 'GET';
     const mapping = mappings().find((m) => m.uuid === uuid);
-    if (!mapping) return fail(res, 404, 'ResourceNotFoundException', `The resource you requested does not exist. (Service: Lambda, Status Code: 404, UUID: ${uuid})`);
+    if (!mapping)
+      return fail(
+        res,
+        404,
+        'ResourceNotFoundException',
+        `The resource you requested does not exist. (Service: Lambda, Status Code: 404, UUID: ${uuid})`,
+      );
     if (method === 'GET') return sendJson(res, 200, mappingConfiguration(mapping, region), lambdaHeaders());
-    if (method !== 'PUT') return fail(res, 405, 'InvalidParameterValueException', `${method} is not supported on an event source mapping locally`);
+    if (method !== 'PUT')
+      return fail(
+        res,
+        405,
+        'InvalidParameterValueException',
+        `${method} is not supported on an event source mapping locally`,
+      );
     let body: Record<string, unknown>;
     try {
       body = await readJson(req);
     } catch (err) {
-      return fail(res, 400, 'InvalidRequestContentException', `Could not parse request body into json: ${(err as Error).message}`);
+      return fail(
+        res,
+        400,
+        'InvalidRequestContentException',
+        `Could not parse request body into json: ${(err as Error).message}`,
+      );
     }
     const fixed = FIXED_SETTINGS.filter((name) => name in body);
-    if (fixed.length > 0) return fail(res, 400, 'InvalidParameterValueException', `locally only Enabled can be updated; restart resize-chain up to change ${fixed.join(', ')}`);
+    if (fixed.length > 0)
+      return fail(
+        res,
+        400,
+        'InvalidParameterValueException',
+        `locally only Enabled can be updated; restart resize-chain up to change ${fixed.join(', ')}`,
+      );
     if ('Enabled' in body) {
-      if (typeof body.Enabled !== 'boolean') return fail(res, 400, 'InvalidParameterValueException', 'Enabled must be true or false');
+      if (typeof body.Enabled !== 'boolean')
+        return fail(res, 400, 'InvalidParameterValueException', 'Enabled must be true or false');
       // AWS answers at once with a transitional state; locally the change completes first (disabling
       // waits for batches in flight), so the answer already shows where it ended.
       await mapping.setEnabled(body.Enabled);

@@ -25,11 +25,21 @@ function readKept(file: string): Record<string, string> {
   try {
     parsed = JSON.parse(readFileSync(file, 'utf8'));
   } catch (err) {
-    throw configError('stateDir', `${file} is not JSON (${(err as Error).message}): repair or delete it (the mappings then get new UUIDs)`);
+    throw configError(
+      'stateDir',
+      `${file} is not JSON (${(err as Error).message}): repair or delete it (the mappings then get new UUIDs)`,
+    );
   }
-  const entries = parsed && typeof parsed === 'object' && !Array.isArray(parsed) ? Object.entries(parsed as Record<string, unknown>) : undefined;
+  const entries =
+    parsed && typeof parsed === 'object' && !Array.isArray(parsed)
+      ? Object.entries(parsed as Record<string, unknown>)
+      : undefined;
   if (!entries || !entries.every(([, uuid]) => typeof uuid === 'string' && UUID.test(uuid))) {
-    throw configError('stateDir', `${file} must map "<event source ARN> <function name>" to UUIDs: repair or delete it (the mappings then get new UUIDs)`);
+    throw configError(
+      'stateDir',
+      `${file} must map "<event source ARN> <function name>" to UUIDs: ` +
+        `repair or delete it (the mappings then get new UUIDs)`,
+    );
   }
   return Object.fromEntries(entries) as Record<string, string>;
 }

@@ -50,9 +50,14 @@ export function ricEntry(): string {
   try {
     manifest = require.resolve('aws-lambda-ric/package.json');
   } catch (err) {
-    throw new PipelineError('INVALID_CONFIG', 'aws-lambda-ric is not installed: it is a dependency, run npm install', {
-      field: 'aws-lambda-ric',
-    }, { cause: err });
+    throw new PipelineError(
+      'INVALID_CONFIG',
+      'aws-lambda-ric is not installed: it is a dependency, run npm install',
+      {
+        field: 'aws-lambda-ric',
+      },
+      { cause: err },
+    );
   }
   const { main } = JSON.parse(readFileSync(manifest, 'utf8')) as { main?: string };
   return path.join(path.dirname(manifest), main ?? 'index.mjs');

@@ -5,7 +5,12 @@
  * in the queue meanwhile, so a person (or the AWS CLI) can read them.
  */
 import { randomUUID } from 'node:crypto';
-import { emptyMappingStats, startEventSourceMapping, type EventSourceMapping, type EventSourceMappingOptions } from './event-source-mapping';
+import {
+  emptyMappingStats,
+  startEventSourceMapping,
+  type EventSourceMapping,
+  type EventSourceMappingOptions,
+} from './event-source-mapping';
 import { mappingSwitch, type MappingState } from './mapping-enabled-state';
 
 export type { MappingState } from './mapping-enabled-state';
@@ -34,7 +39,12 @@ export function startSwitchableMapping(
   opts: EventSourceMappingOptions & { functionName: string; enabled?: boolean; uuid?: string },
 ): SwitchableMapping {
   const { functionName, enabled = true, uuid = randomUUID(), ...mappingOptions } = opts;
-  const mapping = mappingSwitch({ name: uuid, enabled, start: () => startEventSourceMapping(mappingOptions), emptyStats: emptyMappingStats });
+  const mapping = mappingSwitch({
+    name: uuid,
+    enabled,
+    start: () => startEventSourceMapping(mappingOptions),
+    emptyStats: emptyMappingStats,
+  });
   return {
     uuid,
     functionName,

@@ -144,10 +144,14 @@ export class LambdaRuntimeApi extends EventEmitter<RuntimeApiEvents> {
   async listenForInvocations(port: number, host: string): Promise<RuntimeApiEndpoint> {
     if (this.stopped) throw new PipelineError('INTERNAL', `runtime API of ${this.functionName} is stopped`);
     const server = http.createServer((req, res) => {
-      const url = (req.url ?? '/').split('?')[0]!;
+      const url = (req.url ?? '/').split('?')[0];
       const handled = RIE_INVOKE_PATH.test(url)
-        ? req.method === 'POST' ? this.rieInvoke(req, res) : methodNotAllowed(req, res)
-        : readBody(req).then(() => sendJson(res, 404, { errorType: 'NotFound', errorMessage: `no route for ${req.method ?? 'GET'} ${url}` }));
+        ? req.method === 'POST'
+          ? this.rieInvoke(req, res)
+          : methodNotAllowed(req, res)
+        : readBody(req).then(() =>
+            sendJson(res, 404, { errorType: 'NotFound', errorMessage: `no route for ${req.method ?? 'GET'} ${url}` }),
+          );
       handled.catch((err: unknown) => {
         if (!res.headersSent) sendJson(res, 500, { errorType: 'InternalServerError', errorMessage: String(err) });
         else res.destroy();
@@ -200,7 +204,7 @@ export class LambdaRuntimeApi extends EventEmitter<RuntimeApiEvents> {
     if (!sandbox || sandboxId === SHARED_SANDBOX) return;
     this.sandboxes.delete(sandboxId);
     for (let i = this.waiters.length - 1; i >= 0; i--) {
-      if (this.waiters[i]!.sandboxId === sandboxId) this.waiters.splice(i, 1);
+      if (this.waiters[i].sandboxId === sandboxId) this.waiters.splice(i, 1);
     }
     for (const invocation of [...this.inFlight.values()]) {
       if (invocation.sandboxId !== sandboxId) continue;
@@ -235,7 +239,10 @@ export class LambdaRuntimeApi extends EventEmitter<RuntimeApiEvents> {
     try {
       body = JSON.stringify(event === undefined ? null : event);
     } catch (err) {
-      throw new PipelineError('INVALID_EVENT', `event is not JSON-serializable: ${err instanceof Error ? err.message : String(err)}`);
+      throw new PipelineError(
+        'INVALID_EVENT',
+        `event is not JSON-serializable: ${err instanceof Error ? err.message : String(err)}`,
+      );
     }
     return (await this.enqueue(body, opts.timeoutMs)).result;
   }
@@ -265,7 +272,10 @@ export class LambdaRuntimeApi extends EventEmitter<RuntimeApiEvents> {
     const size = Buffer.byteLength(body);
     if (size > MAX_PAYLOAD_BYTES) {
       return Promise.reject(
-        new PipelineError('INVALID_EVENT', `event of ${size} bytes exceeds Lambda's ${MAX_PAYLOAD_BYTES}-byte payload limit`),
+        new PipelineError(
+          'INVALID_EVENT',
+          `event of ${size} bytes exceeds Lambda's ${MAX_PAYLOAD_BYTES}-byte payload limit`,
+        ),
       );
     }
     return new Promise<Completion>((resolve) => {
@@ -312,7 +322,13 @@ export class LambdaRuntimeApi extends EventEmitter<RuntimeApiEvents> {
     });
     waiter.res.end(invocation.body);
 
-    this.log({ type: 'START', fn: this.functionName, requestId: invocation.requestId, sandbox: waiter.sandboxId, coldStart });
+    this.log({
+      type: 'START',
+      fn: this.functionName,
+      requestId: invocation.requestId,
+      sandbox: waiter.sandboxId,
+      coldStart,
+    });
     this.emit('invocationStart', { sandboxId: waiter.sandboxId, requestId: invocation.requestId, coldStart });
   }
 
@@ -370,7 +386,7 @@ export class LambdaRuntimeApi extends EventEmitter<RuntimeApiEvents> {
   }
 
   private async route(sandboxId: string, req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
-    const url = (req.url ?? '/').split('?')[0]!;
+    const url = (req.url ?? '/').split('?')[0];
     const method = req.method ?? 'GET';
 
     if (url === NEXT_PATH) {
@@ -384,7 +400,13 @@ export class LambdaRuntimeApi extends EventEmitter<RuntimeApiEvents> {
     const result = INVOCATION_RESULT_PATH.exec(url);
     if (result) {
       if (method !== 'POST') return methodNotAllowed(req, res);
-      return this.invocationResult(sandboxId, decodeURIComponent(result[1]!), result[2] as 'response' | 'error', req, res);
+      return this.invocationResult(
+        sandboxId,
+        decodeURIComponent(result[1]),
+        result[2] as 'response' | 'error',
+        req,
+        res,
+      );
     }
     if (RIE_INVOKE_PATH.test(url)) {
       if (method !== 'POST') return methodNotAllowed(req, res);
@@ -414,7 +436,13 @@ export class LambdaRuntimeApi extends EventEmitter<RuntimeApiEvents> {
     const body = await readBody(req);
     if (body.tooLarge) return sendJson(res, 413, tooLargeDocument());
     const error = toErrorDocument(body.text, req.headers[ERROR_TYPE_HEADER]);
-    this.log({ type: 'INIT_ERROR', fn: this.functionName, sandbox: sandboxId, errorType: error.errorType, errorMessage: error.errorMessage });
+    this.log({
+      type: 'INIT_ERROR',
+      fn: this.functionName,
+      sandbox: sandboxId,
+      errorType: error.errorType,
+      errorMessage: error.errorMessage,
+    });
     sendJson(res, 202, { status: 'OK' });
     this.emit('initError', { sandboxId, error });
   }
@@ -441,16 +469,25 @@ export class LambdaRuntimeApi extends EventEmitter<RuntimeApiEvents> {
         errorType: 'Function.ResponseSizeTooLarge',
         errorMessage: `Response payload size exceeded maximum allowed payload size (${MAX_PAYLOAD_BYTES} bytes).`,
       };
-      this.complete(invocation, { result: { ok: false, requestId, kind: 'handled', error, durationMs }, rawBody: JSON.stringify(error) });
+      this.complete(invocation, {
+        result: { ok: false, requestId, kind: 'handled', error, durationMs },
+        rawBody: JSON.stringify(error),
+      });
       return sendJson(res, 413, tooLargeDocument());
     }
 
     sendJson(res, 202, { status: 'OK' });
     if (outcome === 'response') {
-      this.complete(invocation, { result: { ok: true, requestId, payload: parseJsonOr(body.text), durationMs }, rawBody: body.text });
+      this.complete(invocation, {
+        result: { ok: true, requestId, payload: parseJsonOr(body.text), durationMs },
+        rawBody: body.text,
+      });
     } else {
       const error = toErrorDocument(body.text, req.headers[ERROR_TYPE_HEADER]);
-      this.complete(invocation, { result: { ok: false, requestId, kind: 'handled', error, durationMs }, rawBody: body.text });
+      this.complete(invocation, {
+        result: { ok: false, requestId, kind: 'handled', error, durationMs },
+        rawBody: body.text,
+      });
     }
   }
 
@@ -467,13 +504,19 @@ export class LambdaRuntimeApi extends EventEmitter<RuntimeApiEvents> {
     try {
       JSON.parse(text);
     } catch {
-      return sendJson(res, 400, { errorType: 'InvalidRequestContentException', errorMessage: 'Could not parse request body into json' });
+      return sendJson(res, 400, {
+        errorType: 'InvalidRequestContentException',
+        errorMessage: 'Could not parse request body into json',
+      });
     }
     let completion: Completion;
     try {
       completion = await this.enqueue(text, undefined);
     } catch (err) {
-      return sendJson(res, 500, { errorType: 'ServiceException', errorMessage: err instanceof Error ? err.message : String(err) });
+      return sendJson(res, 500, {
+        errorType: 'ServiceException',
+        errorMessage: err instanceof Error ? err.message : String(err),
+      });
     }
     const headers: http.OutgoingHttpHeaders = {
       'Content-Type': 'application/json',
@@ -533,7 +576,10 @@ async function methodNotAllowed(req: http.IncomingMessage, res: http.ServerRespo
 }
 
 function tooLargeDocument(): LambdaErrorDocument {
-  return { errorType: 'RequestEntityTooLarge', errorMessage: `Exceeded maximum allowed payload size (${MAX_PAYLOAD_BYTES} bytes).` };
+  return {
+    errorType: 'RequestEntityTooLarge',
+    errorMessage: `Exceeded maximum allowed payload size (${MAX_PAYLOAD_BYTES} bytes).`,
+  };
 }
 
 function parseJsonOr(text: string): unknown {
@@ -565,6 +611,8 @@ export function toErrorDocument(text: string, headerType: string | string[] | un
 
 /** An X-Ray trace header as Lambda passes it when the function is not sampled. */
 function newTraceId(): string {
-  const epoch = Math.floor(Date.now() / 1000).toString(16).padStart(8, '0');
+  const epoch = Math.floor(Date.now() / 1000)
+    .toString(16)
+    .padStart(8, '0');
   return `Root=1-${epoch}-${randomBytes(12).toString('hex')};Parent=${randomBytes(8).toString('hex')};Sampled=0`;
 }

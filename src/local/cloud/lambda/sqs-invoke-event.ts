@@ -5,7 +5,10 @@
 import { createHash } from 'node:crypto';
 
 /** The body of a Lambda SQS event holding one message, for manual invokes (`resize-chain event`). */
-export function sqsEventFor(body: string, opts: { queueArn?: string; region?: string; messageId?: string } = {}): { Records: unknown[] } {
+export function sqsEventFor(
+  body: string,
+  opts: { queueArn?: string; region?: string; messageId?: string } = {},
+): { Records: unknown[] } {
   const region = opts.region ?? 'us-east-1';
   const now = String(Date.now());
   return {
@@ -14,7 +17,12 @@ export function sqsEventFor(body: string, opts: { queueArn?: string; region?: st
         messageId: opts.messageId ?? '00000000-0000-4000-8000-000000000001',
         receiptHandle: 'local-receipt-handle',
         body,
-        attributes: { ApproximateReceiveCount: '1', SentTimestamp: now, SenderId: 'LOCAL', ApproximateFirstReceiveTimestamp: now },
+        attributes: {
+          ApproximateReceiveCount: '1',
+          SentTimestamp: now,
+          SenderId: 'LOCAL',
+          ApproximateFirstReceiveTimestamp: now,
+        },
         messageAttributes: {},
         md5OfBody: createHash('md5').update(body).digest('hex'),
         eventSource: 'aws:sqs',

@@ -10,7 +10,14 @@
  */
 import { randomUUID } from 'node:crypto';
 import { mappingSwitch, type MappingState } from './mapping-enabled-state';
-import { consumerCaughtUp, emptyStreamMappingStats, startStreamMapping, streamMappingSettings, type StreamMapping, type StreamMappingOptions } from './stream-mapping';
+import {
+  consumerCaughtUp,
+  emptyStreamMappingStats,
+  startStreamMapping,
+  streamMappingSettings,
+  type StreamMapping,
+  type StreamMappingOptions,
+} from './stream-mapping';
 import type { LogSink } from './invoke-contract';
 
 export interface SwitchableStreamMappingOptions extends StreamMappingOptions {
@@ -35,13 +42,21 @@ export interface SwitchableStreamMapping extends StreamMapping {
   readonly eventSourceArn: string;
   readonly onFailureArn: string | undefined;
   /** The settings in force, defaults applied. */
-  readonly settings: Readonly<ReturnType<typeof streamMappingSettings> & { bisectBatchOnFunctionError: boolean; functionResponseTypes: 'ReportBatchItemFailures'[] }>;
+  readonly settings: Readonly<
+    ReturnType<typeof streamMappingSettings> & {
+      bisectBatchOnFunctionError: boolean;
+      functionResponseTypes: 'ReportBatchItemFailures'[];
+    }
+  >;
   state(): MappingState;
   /** When the mapping was created or last enabled/disabled. */
   lastModified(): Date;
   /** Lambda's LastProcessingResult: 'No records processed', 'OK' or 'PROBLEM: Function call failed'. */
   lastProcessingResult(): string;
-  /** Enables or disables reading; resolves once the change is complete (disabling waits for batches in flight). Throws after stop(). */
+  /**
+   * Enables or disables reading; resolves once the change is complete (disabling waits for batches in flight). Throws
+   * after stop().
+   */
   setEnabled(enabled: boolean): Promise<void>;
 }
 
@@ -54,7 +69,8 @@ export function startSwitchableStreamMapping(opts: SwitchableStreamMappingOption
   const resolved = streamMappingSettings(mappingOptions);
   const { stream } = mappingOptions;
   const consumer = mappingOptions.consumerName ?? 'resize';
-  const functionArn = mappingOptions.functionArn ?? `arn:aws:lambda:${stream.region}:000000000000:function:${functionName}`;
+  const functionArn =
+    mappingOptions.functionArn ?? `arn:aws:lambda:${stream.region}:000000000000:function:${functionName}`;
   for (const shardId of stream.shardIds) {
     if (stream.checkpointOf(consumer, shardId) !== undefined) continue;
     const latest = resolved.startingPosition === 'LATEST' ? stream.lastSequenceNumber(shardId) : undefined;
@@ -64,10 +80,12 @@ export function startSwitchableStreamMapping(opts: SwitchableStreamMappingOption
   let lastResult = 'No records processed';
   const log: LogSink = mappingOptions.logSink ?? ((line) => process.stdout.write(JSON.stringify(line) + '\n'));
   const sink: LogSink = (line) => {
-    if (line.event === 'stream.batch') lastResult = line.outcome === 'success' || line.outcome === 'partial' ? 'OK' : 'PROBLEM: Function call failed';
+    if (line.event === 'stream.batch')
+      lastResult = line.outcome === 'success' || line.outcome === 'partial' ? 'OK' : 'PROBLEM: Function call failed';
     log(line);
   };
-  const start = (): StreamMapping => startStreamMapping({ ...mappingOptions, consumerName: consumer, functionArn, logSink: sink });
+  const start = (): StreamMapping =>
+    startStreamMapping({ ...mappingOptions, consumerName: consumer, functionArn, logSink: sink });
 
   const mapping = mappingSwitch({ name: uuid, enabled, start, emptyStats: emptyStreamMappingStats });
   const caughtUp = (): boolean => mapping.current()?.caughtUp() ?? consumerCaughtUp(stream, consumer);
@@ -94,7 +112,8 @@ export function startSwitchableStreamMapping(opts: SwitchableStreamMappingOption
     async waitUntilCaughtUp(timeoutMs = 30000) {
       const deadline = Date.now() + timeoutMs;
       while (!caughtUp()) {
-        if (Date.now() > deadline) throw new Error(`stream mapping ${uuid} on ${stream.name} not caught up after ${timeoutMs} ms`);
+        if (Date.now() > deadline)
+          throw new Error(`stream mapping ${uuid} on ${stream.name} not caught up after ${timeoutMs} ms`);
         await new Promise((resolve) => setTimeout(resolve, 50));
       }
     },

@@ -40,7 +40,12 @@ export interface KinesisEventRecord {
 
 /** What the mapping sends to its on-failure destination: AWS's invocation record for stream sources. */
 export interface KinesisFailureRecord {
-  requestContext: { requestId: string; functionArn: string; condition: 'RetryAttemptsExhausted' | 'RecordAgeExceeded'; approximateInvokeCount: number };
+  requestContext: {
+    requestId: string;
+    functionArn: string;
+    condition: 'RetryAttemptsExhausted' | 'RecordAgeExceeded';
+    approximateInvokeCount: number;
+  };
   responseContext: { statusCode: number; executedVersion: string; functionError?: string };
   version: '1.0';
   timestamp: string;
@@ -68,7 +73,10 @@ export function sqsFailureDestination(sqs: SQSClient, queueUrl: string): Failure
 export interface StreamMappingOptions {
   stream: LocalStream;
   invoke: InvokeFn;
-  /** Names the mapping's checkpoints on the stream; a mapping started again under it resumes there. @default 'resize' */
+  /**
+   * Names the mapping's checkpoints on the stream; a mapping started again under it resumes there.
+   * @default 'resize'
+   */
   consumerName?: string;
   /** For failure records. @default 'arn:aws:lambda:<region>:000000000000:function:resize' */
   functionArn?: string;
@@ -84,7 +92,10 @@ export interface StreamMappingOptions {
   maximumRecordAgeSeconds?: number;
   /** @default ['ReportBatchItemFailures'] */
   functionResponseTypes?: 'ReportBatchItemFailures'[];
-  /** 1..10. Accepted for parity; locally each shard is processed by one batch at a time (stricter ordering). @default 1 */
+  /**
+   * 1..10. Accepted for parity; locally each shard is processed by one batch at a time (stricter ordering).
+   * @default 1
+   */
   parallelizationFactor?: number;
   /** @default - none: exhausted records are logged (`stream.discarded`) and the shard moves on */
   onFailure?: FailureDestination;
@@ -130,7 +141,12 @@ export interface StreamMapping {
 const MAX_PAYLOAD_BYTES = 6 * 1024 * 1024;
 
 /** Builds one record of Lambda's Kinesis event. */
-export function toKinesisEventRecord(record: StreamRecord, streamArn: string, region: string, invokeIdentityArn = 'arn:aws:iam::000000000000:role/local-resize-role'): KinesisEventRecord {
+export function toKinesisEventRecord(
+  record: StreamRecord,
+  streamArn: string,
+  region: string,
+  invokeIdentityArn = 'arn:aws:iam::000000000000:role/local-resize-role',
+): KinesisEventRecord {
   return {
     kinesis: {
       kinesisSchemaVersion: '1.0',
@@ -154,13 +170,26 @@ export function streamMappingSettings(opts: Omit<StreamMappingOptions, 'stream' 
   const batchSize = checkInt('batchSize', opts.batchSize ?? 100, 1, 10000);
   const maximumRetryAttempts = checkInt('maximumRetryAttempts', opts.maximumRetryAttempts ?? -1, -1, 10000);
   const maximumRecordAgeSeconds = checkInt('maximumRecordAgeSeconds', opts.maximumRecordAgeSeconds ?? -1, -1, 604800);
-  if (maximumRecordAgeSeconds !== -1 && maximumRecordAgeSeconds < 60) throw configError('maximumRecordAgeSeconds', `${maximumRecordAgeSeconds} is neither -1 nor an integer in 60..604800`);
+  if (maximumRecordAgeSeconds !== -1 && maximumRecordAgeSeconds < 60)
+    throw configError(
+      'maximumRecordAgeSeconds',
+      `${maximumRecordAgeSeconds} is neither -1 nor an integer in 60..604800`,
+    );
   const parallelizationFactor = checkInt('parallelizationFactor', opts.parallelizationFactor ?? 1, 1, 10);
   const startingPosition = opts.startingPosition ?? 'LATEST';
-  if (startingPosition !== 'LATEST' && startingPosition !== 'TRIM_HORIZON') throw configError('startingPosition', `must be LATEST or TRIM_HORIZON, got ${JSON.stringify(startingPosition)}`);
+  if (startingPosition !== 'LATEST' && startingPosition !== 'TRIM_HORIZON')
+    throw configError('startingPosition', `must be LATEST or TRIM_HORIZON, got ${JSON.stringify(startingPosition)}`);
   const retryDelayMs = checkInt('retryDelayMs', opts.retryDelayMs ?? 50, 0, 60000);
   const pollIntervalMs = checkInt('pollIntervalMs', opts.pollIntervalMs ?? 250, 1, 60000);
-  return { batchSize, maximumRetryAttempts, maximumRecordAgeSeconds, parallelizationFactor, startingPosition, retryDelayMs, pollIntervalMs };
+  return {
+    batchSize,
+    maximumRetryAttempts,
+    maximumRecordAgeSeconds,
+    parallelizationFactor,
+    startingPosition,
+    retryDelayMs,
+    pollIntervalMs,
+  };
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
@@ -199,7 +228,11 @@ export type StreamBatchOutcome =
  * batch. Without ReportBatchItemFailures any returned payload is success; with it, a malformed
  * response fails the whole batch, and listed sequence numbers make it partial from the lowest one.
  */
-export function judgeStreamBatch(records: readonly StreamRecord[], result: InvokeResult, reportItemFailures: boolean): StreamBatchOutcome {
+export function judgeStreamBatch(
+  records: readonly StreamRecord[],
+  result: InvokeResult,
+  reportItemFailures: boolean,
+): StreamBatchOutcome {
   if (!result.ok) return { kind: 'invoke_error', result };
   if (!reportItemFailures) return { kind: 'success' };
   const verdict = readBatchResponse(result.payload, new Set(records.map((r) => r.sequenceNumber)));
@@ -214,7 +247,11 @@ export function judgeStreamBatch(records: readonly StreamRecord[], result: Invok
  * How many records at the head of `records` (in arrival order) are older than
  * `maximumRecordAgeSeconds` at `nowMs`; -1 means none ever are.
  */
-export function expiredRecordCount(records: readonly StreamRecord[], nowMs: number, maximumRecordAgeSeconds: number): number {
+export function expiredRecordCount(
+  records: readonly StreamRecord[],
+  nowMs: number,
+  maximumRecordAgeSeconds: number,
+): number {
   if (maximumRecordAgeSeconds === -1) return 0;
   // Records arrive in order, so the expired ones are a prefix.
   const limit = nowMs / 1000 - maximumRecordAgeSeconds;
@@ -244,9 +281,16 @@ const MAX_RETRY_DELAY_MS = 2000;
  * MaximumRetryAttempts). Gives up once retries exceed the maximum; otherwise waits `retryDelayMs`
  * doubled per earlier retry, up to 2 s.
  */
-export function planRetry(retries: number, policy: RetryPolicy): { kind: 'retry'; retries: number; delayMs: number } | { kind: 'give_up'; retries: number } {
+export function planRetry(
+  retries: number,
+  policy: RetryPolicy,
+): { kind: 'retry'; retries: number; delayMs: number } | { kind: 'give_up'; retries: number } {
   if (policy.maximumRetryAttempts !== -1 && retries > policy.maximumRetryAttempts) return { kind: 'give_up', retries };
-  return { kind: 'retry', retries, delayMs: Math.min(policy.retryDelayMs * 2 ** Math.max(0, retries - 1), MAX_RETRY_DELAY_MS) };
+  return {
+    kind: 'retry',
+    retries,
+    delayMs: Math.min(policy.retryDelayMs * 2 ** Math.max(0, retries - 1), MAX_RETRY_DELAY_MS),
+  };
 }
 
 /**
@@ -272,13 +316,21 @@ export type StreamStep<T> =
  * or invalid response bisects (when on and the batch has two or more records, not counted as a
  * retry) or retries the whole batch; past MaximumRetryAttempts the remaining records are given up.
  */
-export function planNextStep<T>(records: readonly T[], outcome: StreamBatchOutcome, retries: number, policy: RetryPolicy & { bisectBatchOnFunctionError: boolean }): StreamStep<T> {
+export function planNextStep<T>(
+  records: readonly T[],
+  outcome: StreamBatchOutcome,
+  retries: number,
+  policy: RetryPolicy & { bisectBatchOnFunctionError: boolean },
+): StreamStep<T> {
   const checkpoint = nextCheckpoint(records, outcome);
   if (outcome.kind === 'success') return { kind: 'done', checkpoint };
-  if (outcome.kind === 'partial') return { ...planRetry(retries + 1, policy), checkpoint, records: records.slice(outcome.lowestFailed) };
+  if (outcome.kind === 'partial')
+    return { ...planRetry(retries + 1, policy), checkpoint, records: records.slice(outcome.lowestFailed) };
   if (policy.bisectBatchOnFunctionError && records.length > 1) return { kind: 'bisect', halves: bisectBatch(records) };
   const retry = planRetry(retries + 1, policy);
-  return retry.kind === 'give_up' ? { ...retry, checkpoint, records: [...records], last: outcome.result } : { ...retry, checkpoint, records: [...records] };
+  return retry.kind === 'give_up'
+    ? { ...retry, checkpoint, records: [...records], last: outcome.result }
+    : { ...retry, checkpoint, records: [...records] };
 }
 
 /** Lambda's estimate of one record in the event: base64 grows data by a third; the rest is about 500 bytes of JSON. */
@@ -313,13 +365,22 @@ export interface FailureContext {
 
 /** AWS's invocation record for records given up (one shard, in order, at least one). */
 export function kinesisFailureRecord(records: readonly StreamRecord[], context: FailureContext): KinesisFailureRecord {
-  const first = records[0] as StreamRecord;
-  const final = records[records.length - 1] as StreamRecord;
+  const first = records[0];
+  const final = records[records.length - 1];
   const { last } = context;
   const iso = (seconds: number): string => new Date(seconds * 1000).toISOString();
   return {
-    requestContext: { requestId: last?.requestId ?? '', functionArn: context.functionArn, condition: context.condition, approximateInvokeCount: context.invokeCount },
-    responseContext: { statusCode: 200, executedVersion: '$LATEST', ...(last && !last.ok ? { functionError: last.kind === 'handled' ? 'Handled' : 'Unhandled' } : {}) },
+    requestContext: {
+      requestId: last?.requestId ?? '',
+      functionArn: context.functionArn,
+      condition: context.condition,
+      approximateInvokeCount: context.invokeCount,
+    },
+    responseContext: {
+      statusCode: 200,
+      executedVersion: '$LATEST',
+      ...(last && !last.ok ? { functionError: last.kind === 'handled' ? 'Handled' : 'Unhandled' } : {}),
+    },
     version: '1.0',
     timestamp: new Date(context.nowMs).toISOString(),
     KinesisBatchInfo: {
@@ -335,7 +396,12 @@ export function kinesisFailureRecord(records: readonly StreamRecord[], context: 
 }
 
 /** The `stream.batch` log line of an outcome. */
-function batchLogLine(records: readonly StreamRecord[], result: InvokeResult, outcome: StreamBatchOutcome, streamArn: string): Record<string, unknown> {
+function batchLogLine(
+  records: readonly StreamRecord[],
+  result: InvokeResult,
+  outcome: StreamBatchOutcome,
+  streamArn: string,
+): Record<string, unknown> {
   const base = {
     event: 'stream.batch',
     streamArn,
@@ -350,18 +416,34 @@ function batchLogLine(records: readonly StreamRecord[], result: InvokeResult, ou
     case 'success':
       return { ...base, outcome: 'success' };
     case 'partial':
-      return { ...base, outcome: 'partial', failures: outcome.failures, retryFrom: records[outcome.lowestFailed]?.sequenceNumber };
+      return {
+        ...base,
+        outcome: 'partial',
+        failures: outcome.failures,
+        retryFrom: records[outcome.lowestFailed]?.sequenceNumber,
+      };
     case 'invalid_response':
       return { ...base, level: 'warn', outcome: 'invalid_response', reason: outcome.reason };
     case 'invoke_error': {
       const { kind, error } = outcome.result;
-      return { ...base, level: 'warn', outcome: 'invoke_error', kind, errorType: error.errorType, errorMessage: error.errorMessage };
+      return {
+        ...base,
+        level: 'warn',
+        outcome: 'invoke_error',
+        kind,
+        errorType: error.errorType,
+        errorMessage: error.errorMessage,
+      };
     }
   }
 }
 
 /** LATEST: a shard without a checkpoint starts after whatever it holds now; TRIM_HORIZON: at its start. */
-function applyStartingPosition(stream: LocalStream, consumer: string, startingPosition: 'LATEST' | 'TRIM_HORIZON'): void {
+function applyStartingPosition(
+  stream: LocalStream,
+  consumer: string,
+  startingPosition: 'LATEST' | 'TRIM_HORIZON',
+): void {
   for (const shardId of stream.shardIds) {
     if (stream.checkpointOf(consumer, shardId) !== undefined) continue;
     const last = startingPosition === 'LATEST' ? stream.lastSequenceNumber(shardId) : undefined;
@@ -371,7 +453,11 @@ function applyStartingPosition(stream: LocalStream, consumer: string, startingPo
 
 /** True when the consumer's checkpoint is at the last record of every shard that has records. */
 export function consumerCaughtUp(stream: LocalStream, consumer: string): boolean {
-  return stream.shardIds.every((shardId) => stream.lastSequenceNumber(shardId) === undefined || stream.checkpointOf(consumer, shardId) === stream.lastSequenceNumber(shardId));
+  return stream.shardIds.every(
+    (shardId) =>
+      stream.lastSequenceNumber(shardId) === undefined ||
+      stream.checkpointOf(consumer, shardId) === stream.lastSequenceNumber(shardId),
+  );
 }
 
 const errorText = (err: unknown): string => (err instanceof Error ? err.message : String(err));
@@ -399,14 +485,24 @@ class ShardReaders {
     this.stream = opts.stream;
     this.consumer = opts.consumerName ?? 'resize';
     this.functionArn = opts.functionArn ?? `arn:aws:lambda:${this.stream.region}:000000000000:function:resize`;
-    this.reportItemFailures = (opts.functionResponseTypes ?? ['ReportBatchItemFailures']).includes('ReportBatchItemFailures');
+    this.reportItemFailures = (opts.functionResponseTypes ?? ['ReportBatchItemFailures']).includes(
+      'ReportBatchItemFailures',
+    );
     this.log = opts.logSink ?? ((line) => process.stdout.write(JSON.stringify(line) + '\n'));
     this.now = opts.now ?? Date.now;
     applyStartingPosition(this.stream, this.consumer, this.settings.startingPosition);
     this.unsubscribe = this.stream.onPut((shardId) => this.wakers.get(shardId)?.());
     this.loops = this.stream.shardIds.map((shardId) => this.runShard(shardId));
     const { stream, consumer, settings, reportItemFailures } = this;
-    this.log({ event: 'stream.mapping_started', streamArn: stream.arn, consumer, shards: stream.shardIds.length, ...settings, reportItemFailures, onFailure: !!opts.onFailure });
+    this.log({
+      event: 'stream.mapping_started',
+      streamArn: stream.arn,
+      consumer,
+      shards: stream.shardIds.length,
+      ...settings,
+      reportItemFailures,
+      onFailure: !!opts.onFailure,
+    });
   }
 
   isCaughtUp(): boolean {
@@ -427,7 +523,9 @@ class ShardReaders {
   private async invokeBatch(records: StreamRecord[]): Promise<StreamBatchOutcome> {
     this.stats.batches += 1;
     this.stats.recordsInvoked += records.length;
-    const result = await invokeOrCrash(this.opts.invoke, { Records: records.map((r) => toKinesisEventRecord(r, this.stream.arn, this.stream.region)) });
+    const result = await invokeOrCrash(this.opts.invoke, {
+      Records: records.map((r) => toKinesisEventRecord(r, this.stream.arn, this.stream.region)),
+    });
     const outcome = judgeStreamBatch(records, result, this.reportItemFailures);
     if (outcome.kind === 'invoke_error') this.stats.invokeErrors += 1;
     if (outcome.kind === 'invalid_response') this.stats.invalidResponses += 1;
@@ -445,7 +543,13 @@ class ShardReaders {
         return;
       } catch (err) {
         this.stats.failureDestinationErrors += 1;
-        this.log({ event: 'stream.failure_destination_error', level: 'warn', streamArn: this.stream.arn, shardId: record.KinesisBatchInfo.shardId, error: errorText(err) });
+        this.log({
+          event: 'stream.failure_destination_error',
+          level: 'warn',
+          streamArn: this.stream.arn,
+          shardId: record.KinesisBatchInfo.shardId,
+          error: errorText(err),
+        });
         if (this.stopping) throw new Stopping();
         await sleep(backoff.next());
       }
@@ -453,8 +557,20 @@ class ShardReaders {
   }
 
   /** Hands records over to the on-failure destination (or logs them discarded without one), then checkpoints them. */
-  private async giveUp(records: StreamRecord[], condition: GiveUpCondition, invokeCount: number, last?: InvokeResult): Promise<void> {
-    const record = kinesisFailureRecord(records, { condition, invokeCount, last, functionArn: this.functionArn, streamArn: this.stream.arn, nowMs: this.now() });
+  private async giveUp(
+    records: StreamRecord[],
+    condition: GiveUpCondition,
+    invokeCount: number,
+    last?: InvokeResult,
+  ): Promise<void> {
+    const record = kinesisFailureRecord(records, {
+      condition,
+      invokeCount,
+      last,
+      functionArn: this.functionArn,
+      streamArn: this.stream.arn,
+      nowMs: this.now(),
+    });
     const described = { ...record.KinesisBatchInfo, condition, approximateInvokeCount: invokeCount };
     if (this.opts.onFailure) {
       await this.sendToDestination(this.opts.onFailure, record);
@@ -474,9 +590,18 @@ class ShardReaders {
   }
 
   /** Delivers each half in order, with the retries and invokes so far (a split is not a retry). */
-  private async deliverHalves(halves: [StreamRecord[], StreamRecord[]], retries: number, invokes: number): Promise<void> {
+  private async deliverHalves(
+    halves: [StreamRecord[], StreamRecord[]],
+    retries: number,
+    invokes: number,
+  ): Promise<void> {
     this.stats.bisections += 1;
-    this.log({ event: 'stream.bisect', streamArn: this.stream.arn, shardId: halves[0][0]?.shardId, halves: [halves[0].length, halves[1].length] });
+    this.log({
+      event: 'stream.bisect',
+      streamArn: this.stream.arn,
+      shardId: halves[0][0]?.shardId,
+      halves: [halves[0].length, halves[1].length],
+    });
     await this.deliver(halves[0], retries, invokes);
     await this.deliver(halves[1], retries, invokes);
   }
@@ -510,7 +635,9 @@ class ShardReaders {
 
   /** Reads the next batch of a shard: up to batchSize records and under the payload limit. */
   private nextBatch(shardId: string): StreamRecord[] {
-    return withinPayloadLimit(this.stream.read(shardId, this.stream.checkpointOf(this.consumer, shardId), this.settings.batchSize));
+    return withinPayloadLimit(
+      this.stream.read(shardId, this.stream.checkpointOf(this.consumer, shardId), this.settings.batchSize),
+    );
   }
 
   /** Resolves on the next put to the shard, after the poll interval, or on stop(). */
@@ -532,7 +659,13 @@ class ShardReaders {
     try {
       await this.shardLoop(shardId);
     } catch (err) {
-      this.log({ event: 'stream.shard_error', level: 'error', streamArn: this.stream.arn, shardId, error: errorText(err) });
+      this.log({
+        event: 'stream.shard_error',
+        level: 'error',
+        streamArn: this.stream.arn,
+        shardId,
+        error: errorText(err),
+      });
     }
   }
 

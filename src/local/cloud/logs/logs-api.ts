@@ -7,7 +7,9 @@
 import { JsonError, type JsonService } from '../json-protocol';
 
 /** The retention periods Logs accepts, in days. */
-const RETENTION_DAYS = new Set([1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653]);
+const RETENTION_DAYS = new Set([
+  1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
+]);
 
 const NAME = /^[.\-_/#A-Za-z0-9]{1,512}$/;
 
@@ -37,7 +39,11 @@ export function logsService(region: string, accountId: string, partition = 'aws'
 
   function required(input: Record<string, unknown>, field: string): string {
     const value = text(input, field);
-    if (!value) throw new JsonError('InvalidParameterException', `1 validation error detected: Value null at '${field}' failed to satisfy constraint: Member must not be null`);
+    if (!value)
+      throw new JsonError(
+        'InvalidParameterException',
+        `1 validation error detected: Value null at '${field}' failed to satisfy constraint: Member must not be null`,
+      );
     return value;
   }
 
@@ -50,7 +56,8 @@ export function logsService(region: string, accountId: string, partition = 'aws'
   /** The group a tagging call names by ARN (with or without the `:*` suffix). */
   function groupOfArn(arn: string): LogGroup {
     const prefix = arnOf('');
-    if (!arn.startsWith(prefix)) throw new JsonError('ResourceNotFoundException', 'The specified resource does not exist.');
+    if (!arn.startsWith(prefix))
+      throw new JsonError('ResourceNotFoundException', 'The specified resource does not exist.');
     return group(arn.slice(prefix.length).replace(/:\*$/, ''));
   }
 
@@ -73,21 +80,39 @@ export function logsService(region: string, accountId: string, partition = 'aws'
     operations: {
       CreateLogGroup(input) {
         const name = required(input, 'logGroupName');
-        if (!NAME.test(name)) throw new JsonError('InvalidParameterException', `1 validation error detected: Value '${name}' at 'logGroupName' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\.\\-_/#A-Za-z0-9]+`);
-        if (groups.has(name)) throw new JsonError('ResourceAlreadyExistsException', 'The specified log group already exists');
-        groups.set(name, { name, creationTime: Date.now(), kmsKeyId: text(input, 'kmsKeyId'), logGroupClass: text(input, 'logGroupClass') ?? 'STANDARD', tags: new Map(tagRecord(input.tags)) });
+        if (!NAME.test(name))
+          throw new JsonError(
+            'InvalidParameterException',
+            `1 validation error detected: Value '${name}' at 'logGroupName' failed to satisfy constraint: ` +
+              `Member must satisfy regular expression pattern: [\\.\\-_/#A-Za-z0-9]+`,
+          );
+        if (groups.has(name))
+          throw new JsonError('ResourceAlreadyExistsException', 'The specified log group already exists');
+        groups.set(name, {
+          name,
+          creationTime: Date.now(),
+          kmsKeyId: text(input, 'kmsKeyId'),
+          logGroupClass: text(input, 'logGroupClass') ?? 'STANDARD',
+          tags: new Map(tagRecord(input.tags)),
+        });
         return {};
       },
       DescribeLogGroups(input) {
         const prefix = text(input, 'logGroupNamePrefix') ?? '';
-        const listed = [...groups.values()].filter((g) => g.name.startsWith(prefix)).sort((a, b) => a.name.localeCompare(b.name));
+        const listed = [...groups.values()]
+          .filter((g) => g.name.startsWith(prefix))
+          .sort((a, b) => a.name.localeCompare(b.name));
         return { logGroups: listed.map(describe) };
       },
       PutRetentionPolicy(input) {
         const g = group(required(input, 'logGroupName'));
         const days = input.retentionInDays;
         if (typeof days !== 'number' || !RETENTION_DAYS.has(days)) {
-          throw new JsonError('InvalidParameterException', `1 validation error detected: Value '${String(days)}' at 'retentionInDays' failed to satisfy constraint: Member must satisfy enum value set: [${[...RETENTION_DAYS].join(', ')}]`);
+          throw new JsonError(
+            'InvalidParameterException',
+            `1 validation error detected: Value '${String(days)}' at 'retentionInDays' failed to ` +
+              `satisfy constraint: Member must satisfy enum value set: [${[...RETENTION_DAYS].join(', ')}]`,
+          );
         }
         g.retentionInDays = days;
         return {};

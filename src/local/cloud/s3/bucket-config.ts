@@ -44,21 +44,41 @@ interface SubResource {
 }
 
 const notFound = (code: string, message: string): S3ErrorShape => ({ code, status: 404, message });
-const xml = (root: string, elements: XmlElements = {}): string => xmlDocument({ [root]: { '@_xmlns': XMLNS, ...elements } });
+const xml = (root: string, elements: XmlElements = {}): string =>
+  xmlDocument({ [root]: { '@_xmlns': XMLNS, ...elements } });
 
-const NOT_IMPLEMENTED: S3ErrorShape = { code: 'NotImplemented', status: 501, message: 'A header you provided implies functionality that is not implemented' };
-const MALFORMED_XML: S3ErrorShape = { code: 'MalformedXML', status: 400, message: 'The XML you provided was not well-formed or did not validate against our published schema' };
-const MALFORMED_POLICY: S3ErrorShape = { code: 'MalformedPolicy', status: 400, message: 'Policies must be valid JSON and the first byte must be \'{\'' };
+const NOT_IMPLEMENTED: S3ErrorShape = {
+  code: 'NotImplemented',
+  status: 501,
+  message: 'A header you provided implies functionality that is not implemented',
+};
+const MALFORMED_XML: S3ErrorShape = {
+  code: 'MalformedXML',
+  status: 400,
+  message: 'The XML you provided was not well-formed or did not validate against our published schema',
+};
+const MALFORMED_POLICY: S3ErrorShape = {
+  code: 'MalformedPolicy',
+  status: 400,
+  message: "Policies must be valid JSON and the first byte must be '{'",
+};
 
 /** The sub-resources this file answers, by their query parameter. */
 const SUB_RESOURCES: Readonly<Record<string, SubResource>> = {
   policy: { unset: notFound('NoSuchBucketPolicy', 'The bucket policy does not exist'), json: true, putStatus: 204 },
   publicAccessBlock: {
     unset: notFound('NoSuchPublicAccessBlockConfiguration', 'The public access block configuration was not found'),
-    initial: xml('PublicAccessBlockConfiguration', { BlockPublicAcls: 'true', IgnorePublicAcls: 'true', BlockPublicPolicy: 'true', RestrictPublicBuckets: 'true' }),
+    initial: xml('PublicAccessBlockConfiguration', {
+      BlockPublicAcls: 'true',
+      IgnorePublicAcls: 'true',
+      BlockPublicPolicy: 'true',
+      RestrictPublicBuckets: 'true',
+    }),
   },
   encryption: {
-    unset: xml('ServerSideEncryptionConfiguration', { Rule: { ApplyServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' }, BucketKeyEnabled: 'false' } }),
+    unset: xml('ServerSideEncryptionConfiguration', {
+      Rule: { ApplyServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' }, BucketKeyEnabled: 'false' },
+    }),
     afterDelete: 'default',
   },
   ownershipControls: {
@@ -70,12 +90,20 @@ const SUB_RESOURCES: Readonly<Record<string, SubResource>> = {
     unset: xml('AccessControlPolicy', {
       Owner: { ID: OWNER_ID },
       AccessControlList: {
-        Grant: { Grantee: { '@_xmlns:xsi': 'http://www.w3.org/2001/XMLSchema-instance', '@_xsi:type': 'CanonicalUser', ID: OWNER_ID }, Permission: 'FULL_CONTROL' },
+        Grant: {
+          Grantee: {
+            '@_xmlns:xsi': 'http://www.w3.org/2001/XMLSchema-instance',
+            '@_xsi:type': 'CanonicalUser',
+            ID: OWNER_ID,
+          },
+          Permission: 'FULL_CONTROL',
+        },
       },
     }),
     afterDelete: 'default',
     // A canned ACL travels in x-amz-acl with no body; only the owner's full control is modelled.
-    refuse: (body) => (body && !body.includes('FULL_CONTROL') ? 'grants besides the owner\'s full control are not emulated' : undefined),
+    refuse: (body) =>
+      body && !body.includes('FULL_CONTROL') ? "grants besides the owner's full control are not emulated" : undefined,
   },
   versioning: {
     unset: xml('VersioningConfiguration'),
@@ -85,13 +113,35 @@ const SUB_RESOURCES: Readonly<Record<string, SubResource>> = {
   requestPayment: { unset: xml('RequestPaymentConfiguration', { Payer: 'BucketOwner' }), afterDelete: 'default' },
   logging: { unset: xml('BucketLoggingStatus'), readOnly: true },
   accelerate: { unset: xml('AccelerateConfiguration'), readOnly: true },
-  website: { unset: notFound('NoSuchWebsiteConfiguration', 'The specified bucket does not have a website configuration'), readOnly: true },
-  replication: { unset: notFound('ReplicationConfigurationNotFoundError', 'The replication configuration was not found'), readOnly: true },
-  'object-lock': { unset: notFound('ObjectLockConfigurationNotFoundError', 'Object Lock configuration does not exist for this bucket'), readOnly: true },
+  website: {
+    unset: notFound('NoSuchWebsiteConfiguration', 'The specified bucket does not have a website configuration'),
+    readOnly: true,
+  },
+  replication: {
+    unset: notFound('ReplicationConfigurationNotFoundError', 'The replication configuration was not found'),
+    readOnly: true,
+  },
+  'object-lock': {
+    unset: notFound('ObjectLockConfigurationNotFoundError', 'Object Lock configuration does not exist for this bucket'),
+    readOnly: true,
+  },
 };
 
-/** Bucket sub-resources S3 has and nobody here serves: answered NotImplemented instead of reaching the stand-in (which would take them for a listing or a CreateBucket). */
-const UNSERVED_SUB_RESOURCES = new Set(['analytics', 'intelligent-tiering', 'inventory', 'metrics', 'policyStatus', 'metadataTable', 'metadataConfiguration', 'metadataInventoryTable', 'metadataJournalTable']);
+/**
+ * Bucket sub-resources S3 has and nobody here serves: answered NotImplemented instead of reaching the stand-in (which
+ * would take them for a listing or a CreateBucket).
+ */
+const UNSERVED_SUB_RESOURCES = new Set([
+  'analytics',
+  'intelligent-tiering',
+  'inventory',
+  'metrics',
+  'policyStatus',
+  'metadataTable',
+  'metadataConfiguration',
+  'metadataInventoryTable',
+  'metadataJournalTable',
+]);
 
 /** A sub-resource configuration body larger than this is refused (S3's largest, a policy, is 20 KB). */
 const MAX_BODY_BYTES = 1024 * 1024;
@@ -130,7 +180,10 @@ export function createBucketConfig(opts: { upstream: string }): BucketConfig {
   }
 
   function sendDocument(res: ServerResponse, document: string, json: boolean): void {
-    res.writeHead(200, { 'content-type': json ? 'application/json' : 'application/xml', 'content-length': Buffer.byteLength(document) });
+    res.writeHead(200, {
+      'content-type': json ? 'application/json' : 'application/xml',
+      'content-length': Buffer.byteLength(document),
+    });
     res.end(document);
   }
 
@@ -145,7 +198,12 @@ export function createBucketConfig(opts: { upstream: string }): BucketConfig {
     const sub = SUB_RESOURCES[name];
     if (!sub) return sendS3Error(res, NOT_IMPLEMENTED);
     if (!(await bucketExistsUpstream(upstream, bucket))) {
-      return sendS3Error(res, { code: 'NoSuchBucket', status: 404, message: 'The specified bucket does not exist', details: { BucketName: bucket } });
+      return sendS3Error(res, {
+        code: 'NoSuchBucket',
+        status: 404,
+        message: 'The specified bucket does not exist',
+        details: { BucketName: bucket },
+      });
     }
     if (method === 'GET') {
       const value = stored(bucket, name);
@@ -157,8 +215,18 @@ export function createBucketConfig(opts: { upstream: string }): BucketConfig {
       store(bucket, name, sub.afterDelete === 'default' ? (typeof sub.unset === 'string' ? sub.unset : null) : null);
       return sendEmpty(res, 204);
     }
-    if (method !== 'PUT') return sendS3Error(res, { code: 'MethodNotAllowed', status: 405, message: 'The specified method is not allowed against this resource.' });
-    if (body === undefined) return sendS3Error(res, { code: 'EntityTooLarge', status: 400, message: 'Your proposed upload exceeds the maximum allowed size' });
+    if (method !== 'PUT')
+      return sendS3Error(res, {
+        code: 'MethodNotAllowed',
+        status: 405,
+        message: 'The specified method is not allowed against this resource.',
+      });
+    if (body === undefined)
+      return sendS3Error(res, {
+        code: 'EntityTooLarge',
+        status: 400,
+        message: 'Your proposed upload exceeds the maximum allowed size',
+      });
     const text = body.toString('utf8');
     if (sub.json) {
       try {
@@ -171,7 +239,8 @@ export function createBucketConfig(opts: { upstream: string }): BucketConfig {
       return sendS3Error(res, MALFORMED_XML);
     }
     const refusal = sub.refuse?.(text);
-    if (refusal) return sendS3Error(res, { ...NOT_IMPLEMENTED, message: `${NOT_IMPLEMENTED.message} (locally: ${refusal})` });
+    if (refusal)
+      return sendS3Error(res, { ...NOT_IMPLEMENTED, message: `${NOT_IMPLEMENTED.message} (locally: ${refusal})` });
     // A canned ACL (x-amz-acl, no body) leaves the owner's full control, which is what is answered.
     if (text !== '') store(bucket, name, text);
     return sendEmpty(res, sub.putStatus ?? 200);
@@ -191,7 +260,12 @@ export function createBucketConfig(opts: { upstream: string }): BucketConfig {
         return false;
       }
       answer(req, res, bucket, name).catch((err: unknown) => {
-        if (!res.headersSent) sendS3Error(res, { code: 'InternalError', status: 500, message: `We encountered an internal error. Please try again. (${(err as Error).message})` });
+        if (!res.headersSent)
+          sendS3Error(res, {
+            code: 'InternalError',
+            status: 500,
+            message: `We encountered an internal error. Please try again. (${(err as Error).message})`,
+          });
         else res.destroy();
       });
       return true;

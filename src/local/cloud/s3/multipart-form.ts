@@ -56,7 +56,12 @@ export type ReadFormResult =
    * The file passed the callback's limit; `proposedSize` is its size as far as it can be told
    * (from Content-Length when sent, else a lower bound).
    */
-  | { readonly kind: 'file-too-large'; readonly fields: readonly FormField[]; readonly file: FormFilePart; readonly proposedSize: number }
+  | {
+      readonly kind: 'file-too-large';
+      readonly fields: readonly FormField[];
+      readonly file: FormFilePart;
+      readonly proposedSize: number;
+    }
   /** The client went away before the end of the body. */
   | { readonly kind: 'aborted' };
 
@@ -110,7 +115,10 @@ function partHead(boundary: string, name: string, file?: FormFilePart): string {
 
 /** Bytes of `fields` as browsers write them under `boundary`: S3 counts these against MAX_FIELDS_BYTES. */
 function fieldsLength(boundary: string, fields: readonly FormField[]): number {
-  return fields.reduce((sum, f) => sum + Buffer.byteLength(partHead(boundary, f.name)) + Buffer.byteLength(f.value) + 2, 0);
+  return fields.reduce(
+    (sum, f) => sum + Buffer.byteLength(partHead(boundary, f.name)) + Buffer.byteLength(f.value) + 2,
+    0,
+  );
 }
 
 /** The closing `\r\n--<boundary>--\r\n` after the file's content. */
@@ -125,8 +133,9 @@ const FIELD_BYTES_CHARSET = 'latin1';
 
 /**
  * Reads an S3 POST form from `body` (an IncomingMessage or any byte stream). Never rejects for a bad
- * body: the result says what was wrong (it rejects only with the error of a failing onFileStart). When it stops early (declined, too large) it leaves the
- * stream flowing so the rest of the body is read and discarded and the connection stays usable.
+ * body: the result says what was wrong (it rejects only with the error of a failing onFileStart). When it stops early
+ * (declined, too large) it leaves the stream flowing so the rest of the body is read and discarded and the connection
+ * stays usable.
  */
 export function readPostForm(body: Readable, opts: ReadFormOptions): Promise<ReadFormResult> {
   const boundary = multipartBoundary(opts.contentType);
@@ -137,7 +146,8 @@ export function readPostForm(body: Readable, opts: ReadFormOptions): Promise<Rea
   return new Promise<ReadFormResult>((resolve, reject) => {
     const parser: Busboy = busboy({
       headers: { 'content-type': opts.contentType },
-      // Filenames as sent (the key's ${filename} drops folders itself), names and filenames in UTF-8 as browsers send them.
+      // Filenames as sent (the key's ${filename} drops folders itself), names and filenames in UTF-8 as browsers send
+      // them.
       preservePath: true,
       defParamCharset: 'utf8',
       defCharset: FIELD_BYTES_CHARSET,
@@ -217,7 +227,8 @@ export function readPostForm(body: Readable, opts: ReadFormOptions): Promise<Rea
 
     parser.on('field', (name: string | undefined, raw: string, info: FieldInfo) => {
       if (file || settled) return; // S3 ignores fields after the file.
-      if (name === undefined || name === '') return finish({ kind: 'malformed', reason: 'a part without a name' }, true);
+      if (name === undefined || name === '')
+        return finish({ kind: 'malformed', reason: 'a part without a name' }, true);
       if (info.valueTruncated) return finish({ kind: 'fields-too-large' }, true);
       const bytes = Buffer.from(raw, FIELD_BYTES_CHARSET);
       if (name.toLowerCase() === 'file') {
@@ -232,10 +243,15 @@ export function readPostForm(body: Readable, opts: ReadFormOptions): Promise<Rea
       // The stream fails when the body ends inside the file; the parser reports that as well.
       stream.on('error', () => undefined);
       if (!file && !settled && !name) finish({ kind: 'malformed', reason: 'a part without a name' }, true);
-      // Only the first file part counts (busboy's rule: it has a filename or is application/octet-stream); any later one is read past.
+      // Only the first file part counts (busboy's rule: it has a filename or is application/octet-stream); any later
+      // one is read past.
       if (file || settled || !name) return void stream.resume();
       // busboy says text/plain for a part that sent no Content-Type; S3 reads the form field, not this.
-      const part: FormFilePart = { fieldName: name, ...(info.filename !== undefined ? { filename: info.filename } : {}), contentType: info.mimeType };
+      const part: FormFilePart = {
+        fieldName: name,
+        ...(info.filename !== undefined ? { filename: info.filename } : {}),
+        contentType: info.mimeType,
+      };
       if (!startFile(part)) return void stream.resume();
       stream.on('data', takeFileBytes);
     });
@@ -244,7 +260,10 @@ export function readPostForm(body: Readable, opts: ReadFormOptions): Promise<Rea
     parser.on('close', () => {
       void decided.then(() => {
         if (!file) return finish({ kind: 'form', form: { fields } }, false);
-        finish({ kind: 'form', form: { fields, file: { ...file.part, data: Buffer.concat(file.chunks, file.bytes) } } }, false);
+        finish(
+          { kind: 'form', form: { fields, file: { ...file.part, data: Buffer.concat(file.chunks, file.bytes) } } },
+          false,
+        );
       });
     });
 
@@ -286,10 +305,14 @@ export function encodePostForm(form: PostForm): { body: Buffer; contentType: str
   } while (parts.some((p) => p.includes(boundary)) || (form.file?.data.includes(boundary) ?? false));
   const pieces: Buffer[] = [];
   form.fields.forEach((field, i) => {
-    pieces.push(Buffer.from(partHead(boundary, field.name), 'utf8'), parts[i] as Buffer, Buffer.from('\r\n'));
+    pieces.push(Buffer.from(partHead(boundary, field.name), 'utf8'), parts[i], Buffer.from('\r\n'));
   });
   if (form.file) {
-    pieces.push(Buffer.from(partHead(boundary, form.file.fieldName, form.file), 'utf8'), form.file.data, Buffer.from('\r\n'));
+    pieces.push(
+      Buffer.from(partHead(boundary, form.file.fieldName, form.file), 'utf8'),
+      form.file.data,
+      Buffer.from('\r\n'),
+    );
   }
   pieces.push(Buffer.from(`--${boundary}--\r\n`));
   return { body: Buffer.concat(pieces), contentType: `multipart/form-data; boundary=${boundary}` };

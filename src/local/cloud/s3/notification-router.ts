@@ -21,10 +21,7 @@ export type S3NotificationEvent =
 
 /** The ObjectCreated event names the gateway can observe. */
 export type ObjectCreatedEventName =
-  | 'ObjectCreated:Put'
-  | 'ObjectCreated:Post'
-  | 'ObjectCreated:Copy'
-  | 'ObjectCreated:CompleteMultipartUpload';
+  'ObjectCreated:Put' | 'ObjectCreated:Post' | 'ObjectCreated:Copy' | 'ObjectCreated:CompleteMultipartUpload';
 
 /** One QueueConfiguration of a bucket's notification configuration. */
 export interface NotificationConfig {
@@ -70,8 +67,6 @@ export interface ObjectFacts {
 
 const ACCOUNT_ID = '000000000000';
 
-
-
 /** Validates a configuration and fills in defaults. */
 export function resolveNotificationConfig(config: NotificationConfig, upstream: string): ResolvedNotificationConfig {
   if (!config.bucket) throw configError('notifications.bucket', 'must name a bucket');
@@ -97,7 +92,12 @@ export function resolveNotificationConfig(config: NotificationConfig, upstream: 
 }
 
 /** True when a configuration wants this event for this key. Filters compare the decoded key. */
-export function matchesConfig(config: ResolvedNotificationConfig, bucket: string, key: string, eventName: ObjectCreatedEventName): boolean {
+export function matchesConfig(
+  config: ResolvedNotificationConfig,
+  bucket: string,
+  key: string,
+  eventName: ObjectCreatedEventName,
+): boolean {
   if (config.bucket !== bucket) return false;
   if (!key.startsWith(config.prefix) || !key.endsWith(config.suffix)) return false;
   return config.events.some((event) => event === 's3:ObjectCreated:*' || event === `s3:${eventName}`);
@@ -189,9 +189,18 @@ export class NotificationRouter {
   async configure(config: NotificationConfig, opts: { testEvent?: boolean } = {}): Promise<ResolvedNotificationConfig> {
     const resolved = resolveNotificationConfig(config, this.opts.upstream);
     this.configs.push(resolved);
-    this.opts.logSink({ event: 'notification.configured', bucket: resolved.bucket, queueArn: resolved.queueArn, prefix: resolved.prefix, suffix: resolved.suffix, id: resolved.id });
+    this.opts.logSink({
+      event: 'notification.configured',
+      bucket: resolved.bucket,
+      queueArn: resolved.queueArn,
+      prefix: resolved.prefix,
+      suffix: resolved.suffix,
+      id: resolved.id,
+    });
     if (opts.testEvent ?? true) {
-      await this.track(this.deliver(resolved.queueUrl, buildTestEventBody(resolved.bucket), { bucket: resolved.bucket, test: true }));
+      await this.track(
+        this.deliver(resolved.queueUrl, buildTestEventBody(resolved.bucket), { bucket: resolved.bucket, test: true }),
+      );
     }
     return resolved;
   }
@@ -301,7 +310,14 @@ export class NotificationRouter {
           this.opts.logSink({ event: 'notification.lost', level: 'error', tries, error: message, ...about });
           return undefined;
         }
-        this.opts.logSink({ event: 'notification.retry', level: 'warn', tries, delayMs: delay, error: message, ...about });
+        this.opts.logSink({
+          event: 'notification.retry',
+          level: 'warn',
+          tries,
+          delayMs: delay,
+          error: message,
+          ...about,
+        });
         await new Promise((resolve) => setTimeout(resolve, delay));
         delay = Math.min(delay * 2, maxDelay);
       }

@@ -13,7 +13,8 @@ export interface ObjectCreatedInput {
   eTag: string;
   versionId?: string;
   sequencer: string;
-  eventName?: 'ObjectCreated:Put' | 'ObjectCreated:Post' | 'ObjectCreated:Copy' | 'ObjectCreated:CompleteMultipartUpload';
+  eventName?:
+    'ObjectCreated:Put' | 'ObjectCreated:Post' | 'ObjectCreated:Copy' | 'ObjectCreated:CompleteMultipartUpload';
   region?: string;
   eventTime?: Date;
   configurationId?: string;
@@ -44,7 +45,11 @@ export function s3ObjectCreatedNotification(input: ObjectCreatedInput): { Record
         s3: {
           s3SchemaVersion: '1.0',
           configurationId: input.configurationId ?? 'resize-chain-uploads',
-          bucket: { name: input.bucket, ownerIdentity: { principalId: 'LOCALOWNER' }, arn: `arn:aws:s3:::${input.bucket}` },
+          bucket: {
+            name: input.bucket,
+            ownerIdentity: { principalId: 'LOCALOWNER' },
+            arn: `arn:aws:s3:::${input.bucket}`,
+          },
           object: {
             key: encodeS3Key(input.key),
             size: input.size,

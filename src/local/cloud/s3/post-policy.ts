@@ -80,7 +80,12 @@ const ALGORITHM = 'AWS4-HMAC-SHA256';
 
 const CONDITION_FAILED = 'Invalid according to Policy: Policy Condition failed: ';
 
-function s3Error(code: string, status: number, message: string, details?: Record<string, string>): { ok: false; error: S3ErrorShape } {
+function s3Error(
+  code: string,
+  status: number,
+  message: string,
+  details?: Record<string, string>,
+): { ok: false; error: S3ErrorShape } {
   return { ok: false, error: details ? { code, status, message, details } : { code, status, message } };
 }
 
@@ -102,14 +107,24 @@ function invalidPolicy(reason: string): { ok: false; error: S3ErrorShape } {
 }
 
 function missingField(name: string): { ok: false; error: S3ErrorShape } {
-  return s3Error('InvalidArgument', 400, `Bucket POST must contain a field named '${name}'.  If it is specified, please check the order of the fields.`, {
-    ArgumentName: name,
-    ArgumentValue: '',
-  });
+  return s3Error(
+    'InvalidArgument',
+    400,
+    `Bucket POST must contain a field named '${name}'.  If it is specified, please check the order of the fields.`,
+    {
+      ArgumentName: name,
+      ArgumentValue: '',
+    },
+  );
 }
 
 function credentialError(message: string, extra?: Record<string, string>): { ok: false; error: S3ErrorShape } {
-  return s3Error('AuthorizationQueryParametersError', 400, `Error parsing the X-Amz-Credential parameter; ${message}`, extra);
+  return s3Error(
+    'AuthorizationQueryParametersError',
+    400,
+    `Error parsing the X-Amz-Credential parameter; ${message}`,
+    extra,
+  );
 }
 
 /** A field as sent, found by its name in any case. */
@@ -120,7 +135,9 @@ interface FormView {
 }
 
 function viewOf(fields: PostFormFields): FormView | { ok: false; error: S3ErrorShape } {
-  const pairs: ReadonlyArray<readonly [string, string]> = Array.isArray(fields) ? fields : Object.entries(fields as Record<string, string>);
+  const pairs: ReadonlyArray<readonly [string, string]> = Array.isArray(fields)
+    ? fields
+    : Object.entries(fields as Record<string, string>);
   const byName = new Map<string, { name: string; value: string }>();
   const order: string[] = [];
   for (const [name, value] of pairs) {
@@ -128,7 +145,10 @@ function viewOf(fields: PostFormFields): FormView | { ok: false; error: S3ErrorS
     // Names are case-insensitive, so `key` and `Key` are one field sent twice; which one the store
     // would use is anybody's guess, so neither is.
     if (byName.has(lower)) {
-      return s3Error('InvalidArgument', 400, `POST form field '${lower}' appears more than once.`, { ArgumentName: lower, ArgumentValue: value });
+      return s3Error('InvalidArgument', 400, `POST form field '${lower}' appears more than once.`, {
+        ArgumentName: lower,
+        ArgumentValue: value,
+      });
     }
     byName.set(lower, { name, value });
     order.push(lower);
@@ -170,7 +190,13 @@ function parseCondition(raw: unknown): Condition | { ok: false; error: S3ErrorSh
     }
     if (op === 'eq' || op === 'starts-with') {
       const [, name, value] = raw as unknown[];
-      if (raw.length !== 3 || typeof name !== 'string' || !name.startsWith('$') || name.length < 2 || typeof value !== 'string') {
+      if (
+        raw.length !== 3 ||
+        typeof name !== 'string' ||
+        !name.startsWith('$') ||
+        name.length < 2 ||
+        typeof value !== 'string'
+      ) {
         return invalidPolicy(`Invalid ${op} condition: ${JSON.stringify(raw)}`);
       }
       return { kind: op, field: name.slice(1).toLowerCase(), value, written: rendered(op, name.slice(1), value) };
@@ -179,8 +205,9 @@ function parseCondition(raw: unknown): Condition | { ok: false; error: S3ErrorSh
   }
   if (typeof raw === 'object' && raw !== null) {
     const entries = Object.entries(raw as Record<string, unknown>);
-    if (entries.length !== 1) return invalidPolicy('Invalid Simple-Condition: Simple-Conditions must have exactly one property specified.');
-    const [name, value] = entries[0] as [string, unknown];
+    if (entries.length !== 1)
+      return invalidPolicy('Invalid Simple-Condition: Simple-Conditions must have exactly one property specified.');
+    const [name, value] = entries[0];
     if (typeof value !== 'string') return invalidPolicy('Invalid Simple-Condition: value must be a string.');
     // S3 reports a failed exact match in the ["eq", …] form, with the name as the policy wrote it.
     return { kind: 'eq', field: name.toLowerCase(), value, written: rendered('eq', name, value) };
@@ -194,18 +221,23 @@ const EXPIRATION = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,3})?Z$/;
 function parsePolicy(encoded: string): Policy | { ok: false; error: S3ErrorShape } {
   // Line breaks inside the base64 (some encoders wrap at 76 columns) are signed but carry no data.
   const compact = encoded.replace(/\s+/g, '');
-  if (!/^[A-Za-z0-9+/]*={0,2}$/.test(compact) || compact.length % 4 !== 0) return invalidPolicy('Invalid Base64 encoding.');
+  if (!/^[A-Za-z0-9+/]*={0,2}$/.test(compact) || compact.length % 4 !== 0)
+    return invalidPolicy('Invalid Base64 encoding.');
   let document: unknown;
   try {
     document = JSON.parse(Buffer.from(compact, 'base64').toString('utf8'));
   } catch {
     return invalidPolicy('Invalid JSON.');
   }
-  if (typeof document !== 'object' || document === null || Array.isArray(document)) return invalidPolicy('Invalid JSON.');
+  if (typeof document !== 'object' || document === null || Array.isArray(document))
+    return invalidPolicy('Invalid JSON.');
   const { expiration, conditions } = document as Record<string, unknown>;
   if (expiration === undefined) return invalidPolicy('Policy missing expiration.');
   const expires = typeof expiration === 'string' && EXPIRATION.test(expiration) ? new Date(expiration) : undefined;
-  if (!expires || Number.isNaN(expires.getTime())) return invalidPolicy(`Invalid 'expiration' value: '${typeof expiration === 'string' ? expiration : JSON.stringify(expiration)}'`);
+  if (!expires || Number.isNaN(expires.getTime()))
+    return invalidPolicy(
+      `Invalid 'expiration' value: '${typeof expiration === 'string' ? expiration : JSON.stringify(expiration)}'`,
+    );
   if (conditions === undefined) return invalidPolicy('Policy missing conditions.');
   if (!Array.isArray(conditions)) return invalidPolicy("Invalid 'conditions' value: must be a List.");
   const parsed: Condition[] = [];
@@ -244,7 +276,11 @@ function conditionHolds(condition: Condition & { kind: 'eq' | 'starts-with' }, v
  * whose file has not arrived yet). Order: required fields, credential scope, signature, policy
  * document, expiration, conditions in the policy's order, uncovered fields, content-length-range.
  */
-async function evaluate(fields: PostFormFields, file: { size?: number; filename?: string }, opts: VerifyPostPolicyOptions): Promise<PostPolicyVerdict> {
+async function evaluate(
+  fields: PostFormFields,
+  file: { size?: number; filename?: string },
+  opts: VerifyPostPolicyOptions,
+): Promise<PostPolicyVerdict> {
   const view = viewOf(fields);
   if ('ok' in view) return view;
   const field = (name: string): string | undefined => view.byName.get(name)?.value;
@@ -256,21 +292,30 @@ async function evaluate(fields: PostFormFields, file: { size?: number; filename?
   for (const name of REQUIRED_SIGV4_FIELDS) if (field(name) === undefined) return missingField(name);
   const algorithm = field('x-amz-algorithm') as string;
   if (algorithm !== ALGORITHM) {
-    return s3Error('InvalidArgument', 400, `x-amz-algorithm '${algorithm}' is not supported; use ${ALGORITHM}.`, { ArgumentName: 'x-amz-algorithm', ArgumentValue: algorithm });
+    return s3Error('InvalidArgument', 400, `x-amz-algorithm '${algorithm}' is not supported; use ${ALGORITHM}.`, {
+      ArgumentName: 'x-amz-algorithm',
+      ArgumentValue: algorithm,
+    });
   }
 
   const credential = field('x-amz-credential') as string;
   const scope = credential.split('/');
   if (scope.length !== 5 || !/^\d{8}$/.test(scope[1] ?? '')) {
-    return credentialError('the Credential is mal-formed; expecting "<YOUR-AKID>/YYYYMMDD/REGION/SERVICE/aws4_request".');
+    return credentialError(
+      'the Credential is mal-formed; expecting "<YOUR-AKID>/YYYYMMDD/REGION/SERVICE/aws4_request".',
+    );
   }
   const [accessKeyId, day, region, service, terminal] = scope as [string, string, string, string, string];
-  if (region !== opts.region) return credentialError(`the region '${region}' is wrong; expecting '${opts.region}'`, { Region: opts.region });
+  if (region !== opts.region)
+    return credentialError(`the region '${region}' is wrong; expecting '${opts.region}'`, { Region: opts.region });
   if (service !== 's3') return credentialError(`incorrect service '${service}'. This endpoint belongs to 's3'.`);
-  if (terminal !== 'aws4_request') return credentialError(`incorrect terminal '${terminal}'. This endpoint uses 'aws4_request'.`);
+  if (terminal !== 'aws4_request')
+    return credentialError(`incorrect terminal '${terminal}'. This endpoint uses 'aws4_request'.`);
   const secret = opts.credentials(accessKeyId);
   if (!secret) {
-    return s3Error('InvalidAccessKeyId', 403, 'The AWS Access Key Id you provided does not exist in our records.', { AWSAccessKeyId: accessKeyId });
+    return s3Error('InvalidAccessKeyId', 403, 'The AWS Access Key Id you provided does not exist in our records.', {
+      AWSAccessKeyId: accessKeyId,
+    });
   }
 
   const expected = await sigV4Signature(secret.secretAccessKey, { day, region, service: 's3' }, encodedPolicy);
@@ -279,14 +324,16 @@ async function evaluate(fields: PostFormFields, file: { size?: number; filename?
     return s3Error(
       'SignatureDoesNotMatch',
       403,
-      'The request signature we calculated does not match the signature you provided. Check your key and signing method.',
+      'The request signature we calculated does not match the signature you provided. ' +
+        'Check your key and signing method.',
       { AWSAccessKeyId: accessKeyId, StringToSign: encodedPolicy, SignatureProvided: provided },
     );
   }
 
   const policy = parsePolicy(encodedPolicy);
   if ('ok' in policy) return policy;
-  if (opts.now.getTime() > policy.expiration.getTime()) return s3Error('AccessDenied', 403, 'Invalid according to Policy: Policy expired.');
+  if (opts.now.getTime() > policy.expiration.getTime())
+    return s3Error('AccessDenied', 403, 'Invalid according to Policy: Policy expired.');
 
   const ctx = { bucket: opts.bucket, key: resolvedKey(key, file.filename) };
   const covered = new Set<string>();
@@ -294,7 +341,9 @@ async function evaluate(fields: PostFormFields, file: { size?: number; filename?
   for (const condition of policy.conditions) {
     if (condition.kind === 'content-length-range') {
       // Several ranges all apply: the narrowest wins.
-      range = range ? { min: Math.max(range.min, condition.min), max: Math.min(range.max, condition.max) } : { min: condition.min, max: condition.max };
+      range = range
+        ? { min: Math.max(range.min, condition.min), max: Math.min(range.max, condition.max) }
+        : { min: condition.min, max: condition.max };
       continue;
     }
     covered.add(condition.field);
@@ -303,15 +352,21 @@ async function evaluate(fields: PostFormFields, file: { size?: number; filename?
     }
   }
 
-  const uncovered = view.order.find((name) => !UNCOVERED_FIELDS.has(name) && !name.startsWith('x-ignore-') && !covered.has(name));
-  if (uncovered !== undefined) return s3Error('AccessDenied', 403, `Invalid according to Policy: Extra input fields: ${uncovered}`);
+  const uncovered = view.order.find(
+    (name) => !UNCOVERED_FIELDS.has(name) && !name.startsWith('x-ignore-') && !covered.has(name),
+  );
+  if (uncovered !== undefined)
+    return s3Error('AccessDenied', 403, `Invalid according to Policy: Extra input fields: ${uncovered}`);
 
   if (range && file.size !== undefined) {
     if (file.size > range.max) {
       return { ok: false, error: entityTooLarge(file.size, range.max) };
     }
     if (file.size < range.min) {
-      return s3Error('EntityTooSmall', 400, 'Your proposed upload is smaller than the minimum allowed size', { ProposedSize: String(file.size), MinSizeAllowed: String(range.min) });
+      return s3Error('EntityTooSmall', 400, 'Your proposed upload is smaller than the minimum allowed size', {
+        ProposedSize: String(file.size),
+        MinSizeAllowed: String(range.min),
+      });
     }
   }
   return range ? { ok: true, key: ctx.key, contentLengthRange: range } : { ok: true, key: ctx.key };
@@ -328,7 +383,11 @@ async function evaluate(fields: PostFormFields, file: { size?: number; filename?
  * AccessDenied ("Policy expired.", "Policy Condition failed: [...]", "Extra input fields: x"),
  * EntityTooLarge / EntityTooSmall (content-length-range).
  */
-export function verifyPostPolicy(fields: PostFormFields, file: PostPolicyFile, opts: VerifyPostPolicyOptions): Promise<PostPolicyVerdict> {
+export function verifyPostPolicy(
+  fields: PostFormFields,
+  file: PostPolicyFile,
+  opts: VerifyPostPolicyOptions,
+): Promise<PostPolicyVerdict> {
   return evaluate(fields, file, opts);
 }
 
@@ -337,11 +396,17 @@ export function verifyPostPolicy(fields: PostFormFields, file: PostPolicyFile, o
  * bounds come back in `contentLengthRange` so a reader can stop taking bytes past the maximum.
  * A form refused here would be refused by verifyPostPolicy with the same error.
  */
-export function verifyPostPolicyFields(fields: PostFormFields, file: { filename?: string }, opts: VerifyPostPolicyOptions): Promise<PostPolicyVerdict> {
+export function verifyPostPolicyFields(
+  fields: PostFormFields,
+  file: { filename?: string },
+  opts: VerifyPostPolicyOptions,
+): Promise<PostPolicyVerdict> {
   return evaluate(fields, { filename: file.filename }, opts);
 }
 
 /** The XML body S3 answers an error with: Code, Message, the code's details, RequestId, HostId. */
 export function s3ErrorXml(error: S3ErrorShape, ids: { requestId: string; hostId: string }): string {
-  return xmlDocument({ Error: { Code: error.code, Message: error.message, ...error.details, RequestId: ids.requestId, HostId: ids.hostId } });
+  return xmlDocument({
+    Error: { Code: error.code, Message: error.message, ...error.details, RequestId: ids.requestId, HostId: ids.hostId },
+  });
 }

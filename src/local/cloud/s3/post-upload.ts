@@ -11,7 +11,14 @@ import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:
 import { randomBytes } from 'node:crypto';
 import { encodePostForm, readPostForm, type FormField } from './multipart-form';
 import { MAX_LOCAL_OBJECT_BYTES } from '../standin/standin';
-import { entityTooLarge, s3ErrorXml, verifyPostPolicy, verifyPostPolicyFields, type S3ErrorShape, type SecretCredentials } from './post-policy';
+import {
+  entityTooLarge,
+  s3ErrorXml,
+  verifyPostPolicy,
+  verifyPostPolicyFields,
+  type S3ErrorShape,
+  type SecretCredentials,
+} from './post-policy';
 
 export interface PostUploadCheckOptions {
   /** The bucket posted to. */
@@ -31,7 +38,12 @@ export type PostUploadCheck =
    * Send `body` on, with `headers` replacing the request's own (Content-Type, Content-Length); `key`:
    * the object's key as the form names it (`${filename}` resolved), undefined for a form without one.
    */
-  | { readonly action: 'forward'; readonly body: Buffer; readonly headers: OutgoingHttpHeaders; readonly key: string | undefined }
+  | {
+      readonly action: 'forward';
+      readonly body: Buffer;
+      readonly headers: OutgoingHttpHeaders;
+      readonly key: string | undefined;
+    }
   /** Answer with this S3 error; nothing is sent on. */
   | { readonly action: 'refuse'; readonly error: S3ErrorShape }
   /** The client went away mid-body: nothing to answer. */
@@ -46,7 +58,11 @@ const localCapError = (proposedSize: number, max: number): S3ErrorShape =>
 /** S3's answer to an anonymous POST (no policy, no signature) to a private bucket. */
 export const ANONYMOUS_POST_DENIED: S3ErrorShape = { code: 'AccessDenied', status: 403, message: 'Access Denied' };
 
-const MALFORMED: S3ErrorShape = { code: 'MalformedPOSTRequest', status: 400, message: 'The body of your POST request is not well-formed multipart/form-data.' };
+const MALFORMED: S3ErrorShape = {
+  code: 'MalformedPOSTRequest',
+  status: 400,
+  message: 'The body of your POST request is not well-formed multipart/form-data.',
+};
 
 /**
  * Reads a POST upload from `req` and decides what becomes of it. A body that cannot be read as
@@ -84,12 +100,23 @@ export async function checkPostUpload(req: IncomingMessage, opts: PostUploadChec
     case 'malformed':
       return { action: 'refuse', error: MALFORMED };
     case 'fields-too-large':
-      return { action: 'refuse', error: { code: 'MaxPostPreDataLengthExceeded', status: 400, message: 'Your POST request fields preceding the upload file were too large.' } };
+      return {
+        action: 'refuse',
+        error: {
+          code: 'MaxPostPreDataLengthExceeded',
+          status: 400,
+          message: 'Your POST request fields preceding the upload file were too large.',
+        },
+      };
     case 'declined':
       return { action: 'refuse', error: refusedEarly ?? MALFORMED };
     case 'file-too-large': {
       if (!hasPolicy(result.fields)) return { action: 'refuse', error: ANONYMOUS_POST_DENIED };
-      const verdict = await verifyPostPolicy(pairs(result.fields), { size: result.proposedSize, filename: result.file.filename }, policyOptions());
+      const verdict = await verifyPostPolicy(
+        pairs(result.fields),
+        { size: result.proposedSize, filename: result.file.filename },
+        policyOptions(),
+      );
       if (!verdict.ok) return { action: 'refuse', error: verdict.error };
       return { action: 'refuse', error: localCapError(result.proposedSize, cap) };
     }
@@ -100,12 +127,29 @@ export async function checkPostUpload(req: IncomingMessage, opts: PostUploadChec
   const { form } = result;
   if (!hasPolicy(form.fields)) return { action: 'refuse', error: ANONYMOUS_POST_DENIED };
   if (!form.file) {
-    return { action: 'refuse', error: { code: 'InvalidArgument', status: 400, message: 'POST requires exactly one file upload per request.', details: { ArgumentName: 'file', ArgumentValue: '0' } } };
+    return {
+      action: 'refuse',
+      error: {
+        code: 'InvalidArgument',
+        status: 400,
+        message: 'POST requires exactly one file upload per request.',
+        details: { ArgumentName: 'file', ArgumentValue: '0' },
+      },
+    };
   }
-  const verdict = await verifyPostPolicy(pairs(form.fields), { size: form.file.data.length, contentType: form.file.contentType, filename: form.file.filename }, policyOptions());
+  const verdict = await verifyPostPolicy(
+    pairs(form.fields),
+    { size: form.file.data.length, contentType: form.file.contentType, filename: form.file.filename },
+    policyOptions(),
+  );
   if (!verdict.ok) return { action: 'refuse', error: verdict.error };
   const encoded = encodePostForm(form);
-  return { action: 'forward', body: encoded.body, headers: { 'content-type': encoded.contentType, 'content-length': encoded.body.length }, key: verdict.key };
+  return {
+    action: 'forward',
+    body: encoded.body,
+    headers: { 'content-type': encoded.contentType, 'content-length': encoded.body.length },
+    key: verdict.key,
+  };
 }
 
 /** Answers `res` with `error` as S3 does (XML body, request id headers). */

@@ -21,7 +21,12 @@ function parseAmzDate(value: string): Date | undefined {
 /** S3's timestamps in error bodies: ISO 8601 to the second. */
 const isoSeconds = (date: Date): string => date.toISOString().replace(/\.\d{3}Z$/, 'Z');
 
-const expired = (details: Record<string, string>): S3ErrorShape => ({ code: 'AccessDenied', status: 403, message: 'Request has expired', details });
+const expired = (details: Record<string, string>): S3ErrorShape => ({
+  code: 'AccessDenied',
+  status: 403,
+  message: 'Request has expired',
+  details,
+});
 
 /**
  * S3's refusal of a presigned request `url` (path and query) at `now`: AccessDenied "Request has
@@ -39,7 +44,11 @@ export function presignRefusal(url: string, now: Date): S3ErrorShape | undefined
     const seconds = /^\d+$/.test(expiresParam) ? Number(expiresParam) : undefined;
     if (!signedAt || seconds === undefined) return undefined;
     if (seconds > MAX_PRESIGN_SECONDS) {
-      return { code: 'AuthorizationQueryParametersError', status: 400, message: `X-Amz-Expires must be less than a week (in seconds) that is; ${MAX_PRESIGN_SECONDS}` };
+      return {
+        code: 'AuthorizationQueryParametersError',
+        status: 400,
+        message: `X-Amz-Expires must be less than a week (in seconds) that is; ${MAX_PRESIGN_SECONDS}`,
+      };
     }
     const expiresAt = new Date(signedAt.getTime() + seconds * 1000);
     if (now.getTime() <= expiresAt.getTime()) return undefined;

@@ -32,7 +32,9 @@ const MAX_RULES = 100;
 const MAX_CONFIGURATION_BYTES = 64 * 1024;
 
 export const CORS_NOT_ALLOWED_MESSAGE =
-  "CORSResponse: This CORS request is not allowed. This is usually because the evalution of Origin, request method / Access-Control-Request-Method or Access-Control-Request-Headers are not whitelisted by the resource's CORS spec.";
+  'CORSResponse: This CORS request is not allowed. This is usually because the evalution of Origin, ' +
+  'request method / Access-Control-Request-Method or ' +
+  "Access-Control-Request-Headers are not whitelisted by the resource's CORS spec.";
 
 export interface BucketCors {
   /**
@@ -47,7 +49,11 @@ export interface BucketCors {
 const s3Error = (code: string, status: number, message: string, details?: Record<string, string>): S3ErrorShape =>
   details ? { code, status, message, details } : { code, status, message };
 
-const MALFORMED_XML = s3Error('MalformedXML', 400, 'The XML you provided was not well-formed or did not validate against our published schema');
+const MALFORMED_XML = s3Error(
+  'MalformedXML',
+  400,
+  'The XML you provided was not well-formed or did not validate against our published schema',
+);
 
 /** `a*b` matches like S3: `*` stands for any run of characters, everything else is literal. */
 function wildcardMatch(pattern: string, value: string, caseInsensitive = false): boolean {
@@ -56,7 +62,12 @@ function wildcardMatch(pattern: string, value: string, caseInsensitive = false):
 }
 
 /** The first rule that allows this origin, method and every requested header. */
-export function matchCorsRule(rules: readonly BucketCorsRule[], origin: string, method: string, requestHeaders: readonly string[]): BucketCorsRule | undefined {
+export function matchCorsRule(
+  rules: readonly BucketCorsRule[],
+  origin: string,
+  method: string,
+  requestHeaders: readonly string[],
+): BucketCorsRule | undefined {
   return rules.find(
     (rule) =>
       rule.AllowedMethods.includes(method) &&
@@ -66,7 +77,11 @@ export function matchCorsRule(rules: readonly BucketCorsRule[], origin: string, 
 }
 
 /** The headers S3 adds to an answer for a matched rule. */
-export function corsResponseHeaders(rule: BucketCorsRule, origin: string, requestHeaders: readonly string[]): Record<string, string> {
+export function corsResponseHeaders(
+  rule: BucketCorsRule,
+  origin: string,
+  requestHeaders: readonly string[],
+): Record<string, string> {
   const wildcard = rule.AllowedOrigins.includes('*');
   const headers: Record<string, string> = {
     'access-control-allow-origin': wildcard ? '*' : origin,
@@ -83,7 +98,7 @@ export function corsResponseHeaders(rule: BucketCorsRule, origin: string, reques
 const asArray = (value: unknown): unknown[] => (value === undefined ? [] : Array.isArray(value) ? value : [value]);
 const strings = (value: unknown): string[] | undefined => {
   const items = asArray(value);
-  return items.every((item) => typeof item === 'string') ? (items as string[]) : undefined;
+  return items.every((item) => typeof item === 'string') ? items : undefined;
 };
 
 /** A PutBucketCors body as rules, or S3's refusal. */
@@ -102,9 +117,19 @@ export function parseCorsConfiguration(xml: string): { rules: BucketCorsRule[] }
     const expose = strings(r.ExposeHeader);
     if (!methods?.length || !origins?.length || !headers || !expose) return { error: MALFORMED_XML };
     const unsupported = methods.find((m) => !CORS_METHODS.has(m));
-    if (unsupported !== undefined) return { error: s3Error('InvalidRequest', 400, `Found unsupported HTTP method in CORS config. Unsupported method is ${unsupported}`) };
+    if (unsupported !== undefined)
+      return {
+        error: s3Error(
+          'InvalidRequest',
+          400,
+          `Found unsupported HTTP method in CORS config. Unsupported method is ${unsupported}`,
+        ),
+      };
     for (const origin of origins) {
-      if (origin.split('*').length > 2) return { error: s3Error('InvalidRequest', 400, `AllowedOrigin "${origin}" can not have more than one wildcard.`) };
+      if (origin.split('*').length > 2)
+        return {
+          error: s3Error('InvalidRequest', 400, `AllowedOrigin "${origin}" can not have more than one wildcard.`),
+        };
     }
     const maxAge = r.MaxAgeSeconds === undefined ? undefined : Number(r.MaxAgeSeconds);
     if (maxAge !== undefined && !Number.isInteger(maxAge)) return { error: MALFORMED_XML };
@@ -128,7 +153,9 @@ export function corsConfigurationXml(rules: readonly BucketCorsRule[]): string {
     ExposeHeader: rule.ExposeHeaders ?? [],
     MaxAgeSeconds: rule.MaxAgeSeconds !== undefined ? String(rule.MaxAgeSeconds) : undefined,
   }));
-  return xmlDocument({ CORSConfiguration: { '@_xmlns': 'http://s3.amazonaws.com/doc/2006-03-01/', CORSRule: corsRule } });
+  return xmlDocument({
+    CORSConfiguration: { '@_xmlns': 'http://s3.amazonaws.com/doc/2006-03-01/', CORSRule: corsRule },
+  });
 }
 
 function header(req: IncomingMessage, name: string): string | undefined {
@@ -157,10 +184,13 @@ function answer(res: ServerResponse, status: number, body = '', headers: Record<
 /** Whether the stand-in at `upstream` has `bucket` (a HeadBucket). */
 export function bucketExistsUpstream(upstream: URL, bucket: string): Promise<boolean> {
   return new Promise((resolve, reject) => {
-    const req = http.request({ host: upstream.hostname, port: upstream.port, method: 'HEAD', path: `/${encodeURIComponent(bucket)}` }, (res) => {
-      res.resume();
-      resolve((res.statusCode ?? 500) < 300);
-    });
+    const req = http.request(
+      { host: upstream.hostname, port: upstream.port, method: 'HEAD', path: `/${encodeURIComponent(bucket)}` },
+      (res) => {
+        res.resume();
+        resolve((res.statusCode ?? 500) < 300);
+      },
+    );
     req.on('error', reject);
     req.end();
   });
@@ -175,34 +205,64 @@ export function createBucketCors(opts: { upstream: string }): BucketCors {
 
   const bucketExists = (bucket: string): Promise<boolean> => bucketExistsUpstream(upstream, bucket);
 
-  const noSuchBucket = (bucket: string): S3ErrorShape => s3Error('NoSuchBucket', 404, 'The specified bucket does not exist', { BucketName: bucket });
+  const noSuchBucket = (bucket: string): S3ErrorShape =>
+    s3Error('NoSuchBucket', 404, 'The specified bucket does not exist', { BucketName: bucket });
 
   async function preflight(req: IncomingMessage, res: ServerResponse, bucket: string): Promise<void> {
     req.resume();
     const origin = header(req, 'origin');
     const method = header(req, 'access-control-request-method');
-    if (!origin) return sendS3Error(res, s3Error('BadRequest', 400, 'Insufficient information. Origin request header needed.'));
+    if (!origin)
+      return sendS3Error(res, s3Error('BadRequest', 400, 'Insufficient information. Origin request header needed.'));
     if (!(await bucketExists(bucket))) {
-      return sendS3Error(res, s3Error('AccessForbidden', 403, 'CORSResponse: Bucket not found', { Method: method ?? 'OPTIONS', ResourceType: 'BUCKET' }));
+      return sendS3Error(
+        res,
+        s3Error('AccessForbidden', 403, 'CORSResponse: Bucket not found', {
+          Method: method ?? 'OPTIONS',
+          ResourceType: 'BUCKET',
+        }),
+      );
     }
     const rules = byBucket.get(bucket);
     if (!rules) {
-      return sendS3Error(res, s3Error('AccessForbidden', 403, 'CORSResponse: CORS is not enabled for this bucket.', { Method: method ?? 'OPTIONS', ResourceType: 'BUCKET' }));
+      return sendS3Error(
+        res,
+        s3Error('AccessForbidden', 403, 'CORSResponse: CORS is not enabled for this bucket.', {
+          Method: method ?? 'OPTIONS',
+          ResourceType: 'BUCKET',
+        }),
+      );
     }
     const wanted = requestedHeaders(req);
     const rule = method ? matchCorsRule(rules, origin, method, wanted) : undefined;
-    if (!rule) return sendS3Error(res, s3Error('AccessForbidden', 403, CORS_NOT_ALLOWED_MESSAGE, { Method: method ?? 'OPTIONS', ResourceType: 'OBJECT' }));
+    if (!rule)
+      return sendS3Error(
+        res,
+        s3Error('AccessForbidden', 403, CORS_NOT_ALLOWED_MESSAGE, {
+          Method: method ?? 'OPTIONS',
+          ResourceType: 'OBJECT',
+        }),
+      );
     answer(res, 200, '', corsResponseHeaders(rule, origin, wanted));
   }
 
-  async function configure(req: IncomingMessage, res: ServerResponse, operation: string, bucket: string): Promise<void> {
+  async function configure(
+    req: IncomingMessage,
+    res: ServerResponse,
+    operation: string,
+    bucket: string,
+  ): Promise<void> {
     let body: string | undefined = '';
     if (operation === 'PutBucketCors') body = (await readBody(req, MAX_CONFIGURATION_BYTES))?.toString('utf8');
     else req.resume();
     if (!(await bucketExists(bucket))) return sendS3Error(res, noSuchBucket(bucket));
     if (operation === 'GetBucketCors') {
       const rules = byBucket.get(bucket);
-      if (!rules) return sendS3Error(res, s3Error('NoSuchCORSConfiguration', 404, 'The CORS configuration does not exist', { BucketName: bucket }));
+      if (!rules)
+        return sendS3Error(
+          res,
+          s3Error('NoSuchCORSConfiguration', 404, 'The CORS configuration does not exist', { BucketName: bucket }),
+        );
       return answer(res, 200, corsConfigurationXml(rules));
     }
     if (operation === 'DeleteBucketCors') {
@@ -228,7 +288,8 @@ export function createBucketCors(opts: { upstream: string }): BucketCors {
       const origin = header(req, 'origin');
       const rules = byBucket.get(info.bucket);
       const rule = origin && rules ? matchCorsRule(rules, origin, req.method ?? 'GET', []) : undefined;
-      if (rule && origin) for (const [name, value] of Object.entries(corsResponseHeaders(rule, origin, []))) res.setHeader(name, value);
+      if (rule && origin)
+        for (const [name, value] of Object.entries(corsResponseHeaders(rule, origin, []))) res.setHeader(name, value);
       return false;
     },
   };

@@ -25,6 +25,7 @@ const ENCRYPTION_REPORTING_OPERATIONS = new Set([
 
 /** Adds `x-amz-server-side-encryption: AES256` to a 2xx answer of such an operation, unless the stand-in set one. */
 export function addDefaultEncryption(info: AwsRequestInfo, status: number, headers: OutgoingHttpHeaders): void {
-  if (info.service !== 's3' || status < 200 || status > 299 || !ENCRYPTION_REPORTING_OPERATIONS.has(info.operation)) return;
+  if (info.service !== 's3' || status < 200 || status > 299 || !ENCRYPTION_REPORTING_OPERATIONS.has(info.operation))
+    return;
   headers[SSE_HEADER] ??= SSE_S3;
 }

@@ -41,7 +41,12 @@ export function bucketNameProblem(name: string): string | undefined {
 export function invalidBucketName(info: AwsRequestInfo): S3ErrorShape | undefined {
   if (info.service !== 's3' || info.operation !== 'CreateBucket' || info.bucket === undefined) return undefined;
   if (bucketNameProblem(info.bucket) === undefined) return undefined;
-  return { code: 'InvalidBucketName', status: 400, message: 'The specified bucket is not valid.', details: { BucketName: info.bucket } };
+  return {
+    code: 'InvalidBucketName',
+    status: 400,
+    message: 'The specified bucket is not valid.',
+    details: { BucketName: info.bucket },
+  };
 }
 
 /** S3's KeyTooLongError for an object-level request whose key passes MAX_S3_KEY_BYTES, else undefined. */
@@ -49,7 +54,12 @@ export function keyTooLong(info: AwsRequestInfo): S3ErrorShape | undefined {
   if (info.service !== 's3' || !info.key) return undefined;
   const size = Buffer.byteLength(info.key, 'utf8');
   if (size <= MAX_S3_KEY_BYTES) return undefined;
-  return { code: 'KeyTooLongError', status: 400, message: 'Your key is too long', details: { Size: String(size), MaxSizeAllowed: String(MAX_S3_KEY_BYTES) } };
+  return {
+    code: 'KeyTooLongError',
+    status: 400,
+    message: 'Your key is too long',
+    details: { Size: String(size), MaxSizeAllowed: String(MAX_S3_KEY_BYTES) },
+  };
 }
 
 /** The first refusal S3 would make of this request from its line and headers, else undefined. */
@@ -66,14 +76,22 @@ export function objectTooLarge(headers: IncomingHttpHeaders, info: AwsRequestInf
   // aws-chunked bodies (streaming signatures) declare the object's own size apart from the framing.
   const size = Number(headers['x-amz-decoded-content-length'] ?? headers['content-length']);
   if (!(size > MAX_LOCAL_OBJECT_BYTES)) return undefined;
-  return entityTooLarge(size, MAX_LOCAL_OBJECT_BYTES, `the local cloud takes ${MAX_LOCAL_OBJECT_BYTES} bytes per request; use a multipart upload`);
+  return entityTooLarge(
+    size,
+    MAX_LOCAL_OBJECT_BYTES,
+    `the local cloud takes ${MAX_LOCAL_OBJECT_BYTES} bytes per request; use a multipart upload`,
+  );
 }
 
 /**
  * The refusal S3 makes of this request before reading its body, else undefined: an object too
  * large, an expired presigned URL, a bucket name or key S3 refuses (in that order).
  */
-export function s3Refusal(req: { url?: string; headers: IncomingHttpHeaders }, info: AwsRequestInfo, now: Date): S3ErrorShape | undefined {
+export function s3Refusal(
+  req: { url?: string; headers: IncomingHttpHeaders },
+  info: AwsRequestInfo,
+  now: Date,
+): S3ErrorShape | undefined {
   if (info.service !== 's3') return undefined;
   return objectTooLarge(req.headers, info) ?? presignRefusal(req.url ?? '/', now) ?? s3RequestRefusal(info);
 }

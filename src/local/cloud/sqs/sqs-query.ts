@@ -14,7 +14,13 @@ const SQS_XMLNS = 'http://queue.amazonaws.com/doc/2012-11-05/';
 export const SQS_QUERY_VERSION = '2012-11-05';
 
 /** Members whose JSON shape is an integer (Query sends every value as text). */
-const INTEGER_MEMBERS = new Set(['MaxNumberOfMessages', 'WaitTimeSeconds', 'VisibilityTimeout', 'DelaySeconds', 'MaxResults']);
+const INTEGER_MEMBERS = new Set([
+  'MaxNumberOfMessages',
+  'WaitTimeSeconds',
+  'VisibilityTimeout',
+  'DelaySeconds',
+  'MaxResults',
+]);
 
 /** Flattened Query lists and the JSON member they become. */
 const LIST_MEMBERS: Record<string, string> = {
@@ -49,7 +55,7 @@ function indexed(node: string | FormTree | undefined): Array<string | FormTree> 
   return Object.keys(node)
     .filter((index) => /^\d+$/.test(index))
     .sort((a, b) => Number(a) - Number(b))
-    .map((index) => node[index] as string | FormTree);
+    .map((index) => node[index]);
 }
 
 const text = (node: string | FormTree | undefined): string | undefined => (typeof node === 'string' ? node : undefined);
@@ -75,12 +81,18 @@ function structure(tree: FormTree, action: string): Record<string, unknown> {
     if (listMember) {
       out[listMember] = indexed(node).map(text);
     } else if (name === 'Attribute') {
-      out.Attributes = Object.fromEntries(indexed(node).map((e) => [text(subtree(e).Name) ?? '', text(subtree(e).Value) ?? '']));
+      out.Attributes = Object.fromEntries(
+        indexed(node).map((e) => [text(subtree(e).Name) ?? '', text(subtree(e).Value) ?? '']),
+      );
     } else if (name === 'Tag') {
       // CreateQueue names its tag map in lower case in the JSON protocol; TagQueue does not.
-      out[action === 'CreateQueue' ? 'tags' : 'Tags'] = Object.fromEntries(indexed(node).map((e) => [text(subtree(e).Key) ?? '', text(subtree(e).Value) ?? '']));
+      out[action === 'CreateQueue' ? 'tags' : 'Tags'] = Object.fromEntries(
+        indexed(node).map((e) => [text(subtree(e).Key) ?? '', text(subtree(e).Value) ?? '']),
+      );
     } else if (name === 'MessageAttribute' || name === 'MessageSystemAttribute') {
-      out[`${name}s`] = Object.fromEntries(indexed(node).map((e) => [text(subtree(e).Name) ?? '', messageAttributeValue(subtree(subtree(e).Value))]));
+      out[`${name}s`] = Object.fromEntries(
+        indexed(node).map((e) => [text(subtree(e).Name) ?? '', messageAttributeValue(subtree(subtree(e).Value))]),
+      );
     } else if (name.endsWith('BatchRequestEntry')) {
       out.Entries = indexed(node).map((entry) => structure(subtree(entry), action));
     } else if (typeof node === 'string') {
@@ -110,7 +122,8 @@ export function parseSqsQuery(body: string): SqsQueryRequest | undefined {
 
 /** A MessageAttributeValue as Query XML members (lists flattened, as SQS writes them). */
 function messageAttributeValueTree(value: Record<string, unknown>): XmlElements {
-  const text = (v: unknown): string | undefined => (v === undefined ? undefined : typeof v === 'string' ? v : JSON.stringify(v));
+  const text = (v: unknown): string | undefined =>
+    v === undefined ? undefined : typeof v === 'string' ? v : JSON.stringify(v);
   const list = (v: unknown): string[] => ((v as unknown[] | undefined) ?? []).map(String);
   return {
     StringValue: text(value.StringValue),
@@ -128,16 +141,20 @@ const mapEntries = (map: object, keyName: string, value: (v: unknown) => XmlCont
 /** The members of a JSON structure as Query XML elements (lists and maps flattened, as SQS writes them). */
 function membersTree(value: Record<string, unknown>, action: string): XmlElements {
   const tree: Record<string, XmlContent> = {};
-  const nested = (item: unknown): XmlContent => (typeof item === 'object' && item !== null ? membersTree(item as Record<string, unknown>, action) : String(item));
+  const nested = (item: unknown): XmlContent =>
+    typeof item === 'object' && item !== null ? membersTree(item as Record<string, unknown>, action) : String(item);
   for (const [name, member] of Object.entries(value)) {
     if (member === undefined || member === null) continue;
     if (name === 'Messages' && Array.isArray(member)) tree.Message = member.map(nested);
-    else if ((name === 'QueueUrls' || name === 'queueUrls') && Array.isArray(member)) tree.QueueUrl = member.map(String);
+    else if ((name === 'QueueUrls' || name === 'queueUrls') && Array.isArray(member))
+      tree.QueueUrl = member.map(String);
     else if (name === 'Successful' && Array.isArray(member)) tree[`${action}ResultEntry`] = member.map(nested);
     else if (name === 'Failed' && Array.isArray(member)) tree.BatchResultErrorEntry = member.map(nested);
     else if (name === 'Attributes' && typeof member === 'object') tree.Attribute = mapEntries(member, 'Name', String);
     else if (name === 'MessageAttributes' && typeof member === 'object') {
-      tree.MessageAttribute = mapEntries(member, 'Name', (v) => messageAttributeValueTree(v as Record<string, unknown>));
+      tree.MessageAttribute = mapEntries(member, 'Name', (v) =>
+        messageAttributeValueTree(v as Record<string, unknown>),
+      );
     } else if (name === 'Tags' && typeof member === 'object') tree.Tag = mapEntries(member, 'Key', String);
     else if (Array.isArray(member)) tree[name] = member.map(nested);
     else tree[name] = nested(member);
@@ -146,7 +163,8 @@ function membersTree(value: Record<string, unknown>, action: string): XmlElement
 }
 
 /** True when a structure's members write nothing: every one is an empty list. */
-const writesNothing = (members: XmlElements): boolean => Object.values(members).every((m) => Array.isArray(m) && m.length === 0);
+const writesNothing = (members: XmlElements): boolean =>
+  Object.values(members).every((m) => Array.isArray(m) && m.length === 0);
 
 /**
  * The SQS operations with no output shape: their answers hold only ResponseMetadata. Every other
@@ -171,7 +189,8 @@ export function sqsQueryResponse(action: string, json: string, requestId: string
   const result = json.trim() ? (JSON.parse(json) as Record<string, unknown>) : {};
   const members = membersTree(result, action);
   // An empty result element is still written (`<ReceiveMessageResult/>`), except for operations without one.
-  const resultElement = writesNothing(members) && ACTIONS_WITHOUT_RESULT.has(action) ? {} : { [`${action}Result`]: members };
+  const resultElement =
+    writesNothing(members) && ACTIONS_WITHOUT_RESULT.has(action) ? {} : { [`${action}Result`]: members };
   const response = { '@_xmlns': SQS_XMLNS, ...resultElement, ResponseMetadata: { RequestId: requestId } };
   return xmlDocument({ [`${action}Response`]: response }, PLAIN_DECLARATION);
 }
@@ -181,7 +200,12 @@ export function sqsQueryResponse(action: string, json: string, requestId: string
  * ("<code>;<Sender|Receiver>") when the server sent it (the Query protocol's own codes, such as
  * AWS.SimpleQueueService.NonExistentQueue), else from the JSON `__type`.
  */
-export function sqsQueryError(json: string, queryErrorHeader: string | undefined, status: number, requestId: string): string {
+export function sqsQueryError(
+  json: string,
+  queryErrorHeader: string | undefined,
+  status: number,
+  requestId: string,
+): string {
   let parsed: { __type?: string; message?: string; Message?: string } = {};
   try {
     parsed = JSON.parse(json) as typeof parsed;
@@ -193,5 +217,8 @@ export function sqsQueryError(json: string, queryErrorHeader: string | undefined
   const fault = headerFault || (status >= 500 ? 'Receiver' : 'Sender');
   const message = parsed.message ?? parsed.Message ?? '';
   const error = { Type: fault, Code: code, Message: message, Detail: '' };
-  return xmlDocument({ ErrorResponse: { '@_xmlns': SQS_XMLNS, Error: error, RequestId: requestId } }, PLAIN_DECLARATION);
+  return xmlDocument(
+    { ErrorResponse: { '@_xmlns': SQS_XMLNS, Error: error, RequestId: requestId } },
+    PLAIN_DECLARATION,
+  );
 }

@@ -35,7 +35,9 @@ const PATCHED_FAUXQS_VERSION = '2.4.1';
 /** Refuses to go on when a patched part of fauxqs is not what the patch expects. */
 function expectShape(condition, what) {
   if (!condition) {
-    throw new Error(`fauxqs ${PATCHED_FAUXQS_VERSION} patch: ${what}; fauxqs changed, review the patches in standin-server.mjs`);
+    throw new Error(
+      `fauxqs ${PATCHED_FAUXQS_VERSION} patch: ${what}; fauxqs changed, review the patches in standin-server.mjs`,
+    );
   }
 }
 
@@ -54,23 +56,35 @@ function expectShape(condition, what) {
 async function patchFauxqs() {
   const pkg = JSON.parse(readFileSync(new URL('../package.json', fauxqsEntry), 'utf8'));
   expectShape(pkg.version === PATCHED_FAUXQS_VERSION, `found version ${pkg.version}`);
-  const [{ PersistenceManager }, { SqsQueue }] = await Promise.all([internal('persistence.js'), internal('sqs/sqsStore.js')]);
+  const [{ PersistenceManager }, { SqsQueue }] = await Promise.all([
+    internal('persistence.js'),
+    internal('sqs/sqsStore.js'),
+  ]);
 
   const ready = PersistenceManager?.prototype?.updateMessageReady;
-  expectShape(typeof ready === 'function' && /updateMessageInflight\.run\(null, null, null, null, messageId\)/.test(String(ready)), 'PersistenceManager.updateMessageReady is not the one that writes NULL receive counts');
+  expectShape(
+    typeof ready === 'function' &&
+      /updateMessageInflight\.run\(null, null, null, null, messageId\)/.test(String(ready)),
+    'PersistenceManager.updateMessageReady is not the one that writes NULL receive counts',
+  );
   const clearInflight = new WeakMap();
   PersistenceManager.prototype.updateMessageReady = function updateMessageReady(messageId) {
     expectShape(typeof this.db?.prepare === 'function', 'PersistenceManager has no SQLite db');
     let statement = clearInflight.get(this);
     if (!statement) {
-      statement = this.db.prepare('UPDATE sqs_messages SET receipt_handle = NULL, visibility_deadline = NULL WHERE message_id = ?');
+      statement = this.db.prepare(
+        'UPDATE sqs_messages SET receipt_handle = NULL, visibility_deadline = NULL WHERE message_id = ?',
+      );
       clearInflight.set(this, statement);
     }
     statement.run(messageId);
   };
 
   const getAllAttributes = SqsQueue?.prototype?.getAllAttributes;
-  expectShape(typeof getAllAttributes === 'function' && typeof SqsQueue.prototype.processTimers === 'function', 'SqsQueue has no getAllAttributes/processTimers');
+  expectShape(
+    typeof getAllAttributes === 'function' && typeof SqsQueue.prototype.processTimers === 'function',
+    'SqsQueue has no getAllAttributes/processTimers',
+  );
   SqsQueue.prototype.getAllAttributes = function getAllAttributesSettled(requested) {
     this.processTimers();
     return getAllAttributes.call(this, requested);
@@ -115,7 +129,8 @@ function raiseObjectBodyLimit(fastify, limit) {
   if (!Number.isInteger(limit) || limit <= 0) throw new Error(`--body-limit must be a positive integer, not ${limit}`);
   const key = Object.getOwnPropertySymbols(fastify).find((s) => s.description === 'fastify.contentTypeParser');
   const catchAll = key && fastify[key].customParsers?.get('');
-  if (!catchAll || typeof catchAll.bodyLimit !== 'number') throw new Error('cannot raise the stand-in body limit: Fastify internals changed');
+  if (!catchAll || typeof catchAll.bodyLimit !== 'number')
+    throw new Error('cannot raise the stand-in body limit: Fastify internals changed');
   catchAll.bodyLimit = Math.max(catchAll.bodyLimit, limit);
 }
 
@@ -129,7 +144,8 @@ function raiseObjectBodyLimit(fastify, limit) {
  */
 function storeObjectsAsSent(fastify, limit) {
   const type = 'application/x-www-form-urlencoded';
-  if (!fastify.hasContentTypeParser(type)) throw new Error('cannot replace the form parser: fauxqs no longer registers one');
+  if (!fastify.hasContentTypeParser(type))
+    throw new Error('cannot replace the form parser: fauxqs no longer registers one');
   fastify.removeContentTypeParser(type);
   const options = limit === undefined ? { parseAs: 'buffer' } : { parseAs: 'buffer', bodyLimit: limit };
   fastify.addContentTypeParser(type, options, (request, body, done) => {

@@ -73,7 +73,14 @@ export async function startStandIn(opts: StandInOptions = {}): Promise<StandIn> 
   // fauxqs 2.x needs Node >= 22.5; on an older 22.x the child reports so on stderr, which we surface.
   const node = resolveNode22();
   // 1 MiB above the largest object: a POST upload's form fields and aws-chunked signatures ride along.
-  const args = ['--disable-warning=ExperimentalWarning', script, '--port', String(opts.port ?? 0), '--body-limit', String(MAX_LOCAL_OBJECT_BYTES + 1024 * 1024)];
+  const args = [
+    '--disable-warning=ExperimentalWarning',
+    script,
+    '--port',
+    String(opts.port ?? 0),
+    '--body-limit',
+    String(MAX_LOCAL_OBJECT_BYTES + 1024 * 1024),
+  ];
   if (opts.region) args.push('--region', opts.region);
   if (opts.dataDir) {
     prepareStateDir(opts.dataDir);

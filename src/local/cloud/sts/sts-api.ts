@@ -12,7 +12,11 @@ export function stsService(accountId: string, partition = 'aws'): QueryService {
   return {
     xmlns: STS_XMLNS,
     operations: {
-      GetCallerIdentity: () => ({ UserId: accountId, Account: accountId, Arn: `arn:${partition}:iam::${accountId}:root` }),
+      GetCallerIdentity: () => ({
+        UserId: accountId,
+        Account: accountId,
+        Arn: `arn:${partition}:iam::${accountId}:root`,
+      }),
     },
   };
 }
