@@ -11,13 +11,12 @@
  * CI=true it fails.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { copyFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { PLAIN_MODULE_DIR } from '../../scripts/synth-module';
 import { describeWhen } from '../helpers/requires';
 import { TfJson, countedResourceAddresses, resourceAddresses } from './synth';
-import { findOfflineTerraform, runTerraform, writeCliConfig, writeMockCredentials } from './terraform-cli';
+import { findOfflineTerraform, runTerraform, writeMockCredentials, offlineWorkDir } from './terraform-cli';
 
 const ROOT = resolve(__dirname, '..', '..');
 const MODULE_PATH = relative(ROOT, PLAIN_MODULE_DIR);
@@ -105,8 +104,7 @@ describeWhen(missing, 'the plain module sourced from a fresh Terraform root (by 
   }
 
   beforeAll(() => {
-    work = mkdtempSync(join(tmpdir(), 'irc-tf-consumer-'));
-    cli = writeCliConfig(work, terraform.mirror!);
+    ({ work, cli } = offlineWorkDir('irc-tf-consumer-', terraform.mirror!));
   });
 
   afterAll(() => {

@@ -11,13 +11,18 @@
  *
  * Without terraform or the provider mirror these tests skip with a warning, except under CI=true.
  */
-import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { renderPlainModules, writePlainModules } from '../../scripts/synth-module';
 import { TfJson, countedResourceAddresses, resourceAddresses, statementsOf } from './synth';
 import { describeWhen } from '../helpers/requires';
-import { findOfflineTerraform, runTerraform, writeCliConfig, writeMockCredentials } from './terraform-cli';
+import {
+  findOfflineTerraform,
+  runTerraform,
+  writeMockCredentials,
+  runTerraformOrThrow,
+  offlineWorkDir,
+} from './terraform-cli';
 
 const ROOT = resolve(__dirname, '..', '..');
 const terraform = findOfflineTerraform();
@@ -88,12 +93,7 @@ describeWhen(terraform.missing, 'offline terraform: on_failure_destination_arn o
   let example: string;
   let doc: TfJson;
 
-  const tf = (cwd: string, args: string[]): string => {
-    const run = runTerraform(terraform.bin!, cli, cwd, args);
-    if (run.code !== 0)
-      throw new Error(`terraform ${args.join(' ')} failed (${run.code}):\n${run.stderr}\n${run.stdout.slice(-4000)}`);
-    return run.stdout;
-  };
+  const tf = (cwd: string, args: string[]): string => runTerraformOrThrow(terraform.bin!, cli, cwd, args);
 
   /** Runs `body` with extra files in the example (an override of the module and root outputs), then removes them. */
   function withFiles<T>(files: Record<string, string>, body: () => T): T {
@@ -110,8 +110,7 @@ describeWhen(terraform.missing, 'offline terraform: on_failure_destination_arn o
     `module "stream_source" {\n  on_failure_destination_arn = ${JSON.stringify(arn)}\n}\n`;
 
   beforeAll(() => {
-    work = mkdtempSync(join(tmpdir(), 'irc-tf-failure-'));
-    cli = writeCliConfig(work, terraform.mirror!);
+    ({ work, cli } = offlineWorkDir('irc-tf-failure-', terraform.mirror!));
     writePlainModules(join(work, 'modules', 'terraform', 'image-resize-chain'));
     doc = streamSource();
     example = join(work, 'examples', 'terraform-full');

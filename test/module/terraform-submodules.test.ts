@@ -6,13 +6,18 @@
  *
  * Without terraform or the provider mirror these tests skip with a warning, except under CI=true.
  */
-import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { PLAIN_MODULE_FILES, renderPlainModules, writePlainModules } from '../../scripts/synth-module';
 import { TfJson, countedResourceAddresses, resourceAddresses } from './synth';
 import { describeWhen } from '../helpers/requires';
-import { findOfflineTerraform, runTerraform, writeCliConfig, writeMockCredentials } from './terraform-cli';
+import {
+  findOfflineTerraform,
+  runTerraform,
+  writeMockCredentials,
+  runTerraformOrThrow,
+  offlineWorkDir,
+} from './terraform-cli';
 
 const ROOT = resolve(__dirname, '..', '..');
 const terraform = findOfflineTerraform();
@@ -89,12 +94,7 @@ describeWhen(terraform.missing, 'offline terraform: examples/terraform-full', ()
   let example: string;
   let docs: Record<keyof typeof MODULES, TfJson>;
 
-  const tf = (args: string[]): string => {
-    const run = runTerraform(terraform.bin!, cli, example, args);
-    if (run.code !== 0)
-      throw new Error(`terraform ${args.join(' ')} failed (${run.code}):\n${run.stderr}\n${run.stdout.slice(-4000)}`);
-    return run.stdout;
-  };
+  const tf = (args: string[]): string => runTerraformOrThrow(terraform.bin!, cli, example, args);
 
   /** plan -out + show -json: the planned changes and the summary line. */
   function plan(): { changes: PlannedChange[]; created: string[]; summary: string } {
@@ -135,8 +135,7 @@ describeWhen(terraform.missing, 'offline terraform: examples/terraform-full', ()
   }
 
   beforeAll(() => {
-    work = mkdtempSync(join(tmpdir(), 'irc-tf-sub-'));
-    cli = writeCliConfig(work, terraform.mirror!);
+    ({ work, cli } = offlineWorkDir('irc-tf-sub-', terraform.mirror!));
     // The modules rendered fresh from the constructs, where the example's relative sources expect them.
     writePlainModules(join(work, 'modules', 'terraform', 'image-resize-chain'));
     const rendered = renderPlainModules();
