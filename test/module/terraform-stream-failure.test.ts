@@ -14,7 +14,7 @@
 import { cpSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { renderPlainModules, writePlainModules } from '../../scripts/synth-module';
-import { TfJson, countedResourceAddresses, resourceAddresses, statementsOf } from './synth';
+import { FULL_EXAMPLE_IMAGE_VARS, TfJson, countedResourceAddresses, resourceAddresses, statementsOf } from './synth';
 import { describeWhen } from '../helpers/requires';
 import {
   findOfflineTerraform,
@@ -40,15 +40,6 @@ const FAILURE_QUEUE_RESOURCES = [
   'aws_sqs_queue_policy.stream_source_stream_failures_dlq_policy',
   'aws_sqs_queue_policy.stream_source_stream_failures_policy',
   'aws_sqs_queue_redrive_allow_policy.stream_source_stream_failures_dlq_redrive_allow_policy',
-];
-
-const IMAGE_VARS = [
-  '-var',
-  'resize_image_uri=123456789012.dkr.ecr.eu-west-1.amazonaws.com/irc-resize:v1',
-  '-var',
-  'publish_image_uri=123456789012.dkr.ecr.eu-west-1.amazonaws.com/irc-publish:v1',
-  '-var',
-  'upload_image_uri=123456789012.dkr.ecr.eu-west-1.amazonaws.com/irc-upload:v1',
 ];
 
 const streamSource = (): TfJson => JSON.parse(renderPlainModules()[STREAM_SOURCE_FILE]) as TfJson;
@@ -134,7 +125,14 @@ describeWhen(terraform.missing, 'offline terraform: on_failure_destination_arn o
     const { changes, summary, shown } = withFiles(
       { 'zz_test_override.tf': destinationOverride(arn), 'zz_test_outputs.tf': outputs },
       () => {
-        const out = tf(example, ['plan', '-input=false', '-no-color', '-lock=false', '-out=tfplan', ...IMAGE_VARS]);
+        const out = tf(example, [
+          'plan',
+          '-input=false',
+          '-no-color',
+          '-lock=false',
+          '-out=tfplan',
+          ...FULL_EXAMPLE_IMAGE_VARS,
+        ]);
         const plan = JSON.parse(tf(example, ['show', '-json', 'tfplan'])) as ShownPlan;
         return { changes: plan.resource_changes, summary: /Plan: .*/.exec(out)?.[0] ?? '', shown: plan };
       },
@@ -292,7 +290,13 @@ ${CASES.map(runBlock).join('')}`;
     ['an ARN with a short account id', 'arn:aws:sqs:eu-west-1:21098765:shared-stream-failures'],
   ])('refuses %s at plan time (exit code 1, the message names the variable)', (_name, arn) => {
     const run = withFiles({ 'zz_test_override.tf': destinationOverride(arn) }, () =>
-      runTerraform(terraform.bin!, cli, example, ['plan', '-input=false', '-no-color', '-lock=false', ...IMAGE_VARS]),
+      runTerraform(terraform.bin!, cli, example, [
+        'plan',
+        '-input=false',
+        '-no-color',
+        '-lock=false',
+        ...FULL_EXAMPLE_IMAGE_VARS,
+      ]),
     );
     expect(run.code).toBe(1);
     // Terraform wraps long messages: compare with line breaks folded into spaces.

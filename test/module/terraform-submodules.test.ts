@@ -9,7 +9,7 @@
 import { cpSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { PLAIN_MODULE_FILES, renderPlainModules, writePlainModules } from '../../scripts/synth-module';
-import { TfJson, countedResourceAddresses, resourceAddresses } from './synth';
+import { FULL_EXAMPLE_IMAGE_VARS, TfJson, countedResourceAddresses, resourceAddresses } from './synth';
 import { describeWhen } from '../helpers/requires';
 import {
   findOfflineTerraform,
@@ -38,15 +38,6 @@ const STREAM_FAILURE_QUEUE_RESOURCES = [
   'aws_sqs_queue_redrive_allow_policy.stream_source_stream_failures_dlq_redrive_allow_policy',
   'aws_cloudwatch_metric_alarm.stream_source_stream_failures_alarm',
   'aws_cloudwatch_metric_alarm.stream_source_stream_failures_dlq_depth_alarm',
-];
-
-const IMAGE_VARS = [
-  '-var',
-  'resize_image_uri=123456789012.dkr.ecr.eu-west-1.amazonaws.com/irc-resize:v1',
-  '-var',
-  'publish_image_uri=123456789012.dkr.ecr.eu-west-1.amazonaws.com/irc-publish:v1',
-  '-var',
-  'upload_image_uri=123456789012.dkr.ecr.eu-west-1.amazonaws.com/irc-upload:v1',
 ];
 
 test('synth:module writes the main module and both submodules', () => {
@@ -98,7 +89,7 @@ describeWhen(terraform.missing, 'offline terraform: examples/terraform-full', ()
 
   /** plan -out + show -json: the planned changes and the summary line. */
   function plan(): { changes: PlannedChange[]; created: string[]; summary: string } {
-    const out = tf(['plan', '-input=false', '-no-color', '-lock=false', '-out=tfplan', ...IMAGE_VARS]);
+    const out = tf(['plan', '-input=false', '-no-color', '-lock=false', '-out=tfplan', ...FULL_EXAMPLE_IMAGE_VARS]);
     const summary = /Plan: .*/.exec(out)?.[0] ?? '';
     console.log(`examples/terraform-full: ${summary}`);
     const changes = (JSON.parse(tf(['show', '-json', 'tfplan'])) as { resource_changes: PlannedChange[] })
@@ -326,7 +317,13 @@ module "stream_source" {
     ],
   ])('refuses %s at plan time (exit code 1, the message names the variable)', (_name, override, message) => {
     const run = withOverride(override, () =>
-      runTerraform(terraform.bin!, cli, example, ['plan', '-input=false', '-no-color', '-lock=false', ...IMAGE_VARS]),
+      runTerraform(terraform.bin!, cli, example, [
+        'plan',
+        '-input=false',
+        '-no-color',
+        '-lock=false',
+        ...FULL_EXAMPLE_IMAGE_VARS,
+      ]),
     );
     expect(run.code).toBe(1);
     // Terraform wraps long messages: compare with line breaks folded into spaces.

@@ -12,7 +12,7 @@ import { join, resolve } from 'node:path';
 import { App } from 'cdktf';
 import { PLAIN_MODULE_DIR, renderPlainModule, renderPlainModules } from '../../scripts/synth-module';
 import { ImageResizeChainStack } from '../../modules/example-stacks';
-import { TEST_IMAGES, TfJson, countedResourceAddresses, resourceAddresses } from './synth';
+import { MODULE_IMAGE_VARS, TEST_IMAGES, TfJson, countedResourceAddresses, resourceAddresses } from './synth';
 import { describeWhen } from '../helpers/requires';
 import {
   findOfflineTerraform,
@@ -104,12 +104,7 @@ describeWhen(terraform.missing, 'offline terraform', () => {
     writeFileSync(join(moduleDir, 'main.tf.json'), rendered);
     cpSync(join(ROOT, 'examples', 'terraform', 'main.tf'), join(exampleDir, 'main.tf'));
     writeMockCredentials(exampleDir);
-    const { created, summary } = initValidatePlan(exampleDir, [
-      '-var',
-      'resize_image_uri=123456789012.dkr.ecr.eu-west-1.amazonaws.com/irc-resize:v1',
-      '-var',
-      'publish_image_uri=123456789012.dkr.ecr.eu-west-1.amazonaws.com/irc-publish:v1',
-    ]);
+    const { created, summary } = initValidatePlan(exampleDir, [...MODULE_IMAGE_VARS]);
     // Every module resource except the optional ones (count = 0: no webhook secret, no provisioned concurrency), plus
     // the example's SNS topic.
     const counted = countedResourceAddresses(JSON.parse(rendered) as TfJson);
