@@ -63,9 +63,12 @@ export class PipelineError extends Error {
   }
 }
 
-/** The message of a thrown value: `err.message` for an Error, otherwise the value as a string. */
-export function errorMessage(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
+/**
+ * The message of a thrown value: `err.message` for an Error, otherwise the value rendered by `render`.
+ * @default render String
+ */
+export function errorMessage(err: unknown, render: (value: unknown) => string = String): string {
+  return err instanceof Error ? err.message : render(err);
 }
 
 /** A thrown value for logs: `Name: message` for an Error (keeps the AWS SDK error name), else the value as a string. */
