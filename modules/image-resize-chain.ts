@@ -645,15 +645,7 @@ export class ImageResizeChain extends Construct {
     build: ImageBuildProps,
     tags?: Record<string, string>,
   ): HandlerImageUris {
-    const { sourceHash, buildContext } = this.imageSource(build);
-    const make = (handler: 'resize' | 'publish'): ImageRepository =>
-      new ImageRepository(this, `${handler}-image`, {
-        repositoryName: `${prefix}-${handler}`,
-        keepImages: build.keepImages,
-        forceDelete: build.forceDelete,
-        tags,
-        build: { handler, sourceHash, architecture, buildContext, extraBuildArgs: build.extraBuildArgs },
-      });
+    const make = this.repositoryMaker(prefix, architecture, build, tags);
     this.repositories.resize = make('resize');
     this.repositories.publish = make('publish');
     return { resize: this.repositories.resize.imageUri, publish: this.repositories.publish.imageUri };
@@ -665,15 +657,26 @@ export class ImageResizeChain extends Construct {
     build: ImageBuildProps,
     tags?: Record<string, string>,
   ): string {
-    const { sourceHash, buildContext } = this.imageSource(build);
-    this.repositories.upload = new ImageRepository(this, 'upload-image', {
-      repositoryName: `${prefix}-upload`,
-      keepImages: build.keepImages,
-      forceDelete: build.forceDelete,
-      tags,
-      build: { handler: 'upload', sourceHash, architecture, buildContext, extraBuildArgs: build.extraBuildArgs },
-    });
+    this.repositories.upload = this.repositoryMaker(prefix, architecture, build, tags)('upload');
     return this.repositories.upload.imageUri;
+  }
+
+  /** Makes a handler's ECR repository `<prefix>-<handler>` with its image built from the sources (hashed once). */
+  private repositoryMaker(
+    prefix: string,
+    architecture: Architecture,
+    build: ImageBuildProps,
+    tags?: Record<string, string>,
+  ): (handler: 'resize' | 'publish' | 'upload') => ImageRepository {
+    const { sourceHash, buildContext } = this.imageSource(build);
+    return (handler) =>
+      new ImageRepository(this, `${handler}-image`, {
+        repositoryName: `${prefix}-${handler}`,
+        keepImages: build.keepImages,
+        forceDelete: build.forceDelete,
+        tags,
+        build: { handler, sourceHash, architecture, buildContext, extraBuildArgs: build.extraBuildArgs },
+      });
   }
 
   /** Lets a principal upload sources: s3:PutObject under the uploads prefix (e.g. a presigned-POST issuer). */

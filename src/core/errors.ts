@@ -63,6 +63,24 @@ export class PipelineError extends Error {
   }
 }
 
+/**
+ * The message of a thrown value: `err.message` for an Error, otherwise the value rendered by `render`.
+ * @default render String
+ */
+export function errorMessage(err: unknown, render: (value: unknown) => string = String): string {
+  return err instanceof Error ? err.message : render(err);
+}
+
+/** A thrown value for logs: `Name: message` for an Error (keeps the AWS SDK error name), else the value as a string. */
+export function errorNameAndMessage(err: unknown): string {
+  return err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+}
+
+/** A thrown value as an Error: itself when it is one, otherwise an Error whose message is the value as a string. */
+export function asError(err: unknown): Error {
+  return err instanceof Error ? err : new Error(String(err));
+}
+
 export function isPipelineError(err: unknown): err is PipelineError {
   return err instanceof PipelineError;
 }
@@ -70,8 +88,7 @@ export function isPipelineError(err: unknown): err is PipelineError {
 /** A failure not classified at its source is treated as transient: retried, then the DLQ keeps it. */
 export function toPipelineError(err: unknown, subject: ErrorSubject = {}): PipelineError {
   if (isPipelineError(err)) return err;
-  const message = err instanceof Error ? err.message : String(err);
-  return new PipelineError('INTERNAL', message, subject, { cause: err });
+  return new PipelineError('INTERNAL', errorMessage(err), subject, { cause: err });
 }
 
 /** Shorthand for configuration errors: names the field, the bad value and what is accepted. */

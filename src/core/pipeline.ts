@@ -15,7 +15,7 @@ import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import sharp, { type Metadata, type Sharp, type SharpOptions } from 'sharp';
-import { PipelineError, toPipelineError, type ErrorSubject } from './errors';
+import { PipelineError, errorMessage, toPipelineError, type ErrorSubject } from './errors';
 import type { ImageLimits } from './limits';
 import { contentTypeFor, type OutputFormat, type VariantSpec } from './variants';
 import { jpegDctShrink, planVariant, scaled, sharpJpegShrink, type VariantPlan } from './geometry';
@@ -97,7 +97,7 @@ const CORRUPT_JPEG = /corrupt jpeg data/i;
 
 /** Maps a sharp/libvips failure on an input to the error taxonomy. */
 function classifyInputError(err: unknown, input: Buffer, subject: ErrorSubject): PipelineError {
-  const message = err instanceof Error ? err.message : String(err);
+  const message = errorMessage(err);
   const detail = message.split('\n')[0];
   if (PIXEL_LIMIT.test(message)) return new PipelineError('TOO_MANY_PIXELS', detail, subject, { cause: err });
   // A known signature that no loader accepts is a damaged image, not "not an image".

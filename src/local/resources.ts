@@ -14,7 +14,7 @@ import {
   type SQSClient,
 } from '@aws-sdk/client-sqs';
 import { checkInt } from '../core/checks';
-import { PipelineError, configError } from '../core/errors';
+import { PipelineError, configError, errorNameAndMessage } from '../core/errors';
 import { uploadCorsRule } from '../core/upload';
 
 export interface ChainResourceNames {
@@ -122,7 +122,7 @@ export async function allowBrowserUploads(
   } catch (err) {
     throw new PipelineError(
       'S3_ERROR',
-      `cannot set the bucket CORS configuration: ${describe(err)}`,
+      `cannot set the bucket CORS configuration: ${errorNameAndMessage(err)}`,
       { bucket },
       { cause: err },
     );
@@ -135,14 +135,24 @@ async function ensureBucket(s3: S3Client, bucket: string): Promise<void> {
     return;
   } catch (err) {
     if (!(err instanceof Error) || (err.name !== 'NotFound' && err.name !== 'NoSuchBucket')) {
-      throw new PipelineError('S3_ERROR', `cannot check bucket: ${describe(err)}`, { bucket }, { cause: err });
+      throw new PipelineError(
+        'S3_ERROR',
+        `cannot check bucket: ${errorNameAndMessage(err)}`,
+        { bucket },
+        { cause: err },
+      );
     }
   }
   try {
     await s3.send(new CreateBucketCommand({ Bucket: bucket }));
   } catch (err) {
     if (err instanceof Error && err.name === 'BucketAlreadyOwnedByYou') return;
-    throw new PipelineError('S3_ERROR', `cannot create bucket: ${describe(err)}`, { bucket }, { cause: err });
+    throw new PipelineError(
+      'S3_ERROR',
+      `cannot create bucket: ${errorNameAndMessage(err)}`,
+      { bucket },
+      { cause: err },
+    );
   }
 }
 
@@ -159,7 +169,12 @@ export async function ensureQueue(sqs: SQSClient, name: string, attributes: Reco
     // "AWS.SimpleQueueService." prefix.
     const code = err instanceof Error ? err.name.replace(/^AWS\.SimpleQueueService\./, '') : '';
     if (code !== 'QueueNameExists' && code !== 'QueueAlreadyExists') {
-      throw new PipelineError('SQS_ERROR', `cannot create queue ${name}: ${describe(err)}`, {}, { cause: err });
+      throw new PipelineError(
+        'SQS_ERROR',
+        `cannot create queue ${name}: ${errorNameAndMessage(err)}`,
+        {},
+        { cause: err },
+      );
     }
     url = (await sqs.send(new GetQueueUrlCommand({ QueueName: name }))).QueueUrl;
   }
@@ -170,8 +185,4 @@ export async function ensureQueue(sqs: SQSClient, name: string, attributes: Reco
     .Attributes?.QueueArn;
   if (!arn) throw new PipelineError('SQS_ERROR', `no ARN returned for queue ${name}`);
   return { name, url, arn };
-}
-
-function describe(err: unknown): string {
-  return err instanceof Error ? `${err.name}: ${err.message}` : String(err);
 }

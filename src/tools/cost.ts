@@ -226,6 +226,27 @@ export function monthlyCost(inputs: CostInputs, prices: RegionPrices): CostRepor
   // SQS.
   const sqs = prices.sqs.standardRequests.usd;
   const { notification, resizedEvent } = inputs.messageBytes;
+  /** The mapping that drains a queue: one ReceiveMessage and one DeleteMessageBatch per invocation it makes. */
+  const addMappingRequests = (queue: string, consumer: string, invocations: number, messageBytes: number): void => {
+    add(
+      `sqs.${queue}.receive`,
+      'sqs',
+      `SQS ${queue}: mapping ReceiveMessage`,
+      invocations * sqsChunks(k * messageBytes),
+      'requests',
+      sqs,
+      `one per ${consumer} invocation, ${fmt(k)} x ${fmt(messageBytes)} B`,
+    );
+    add(
+      `sqs.${queue}.delete`,
+      'sqs',
+      `SQS ${queue}: mapping DeleteMessageBatch`,
+      invocations,
+      'requests',
+      sqs,
+      `one per ${consumer} invocation`,
+    );
+  };
   add(
     'sqs.ingest.send',
     'sqs',
@@ -235,24 +256,7 @@ export function monthlyCost(inputs: CostInputs, prices: RegionPrices): CostRepor
     sqs,
     `${fmt(n)} notifications of ${fmt(notification)} B`,
   );
-  add(
-    'sqs.ingest.receive',
-    'sqs',
-    'SQS ingest: mapping ReceiveMessage',
-    resizeInvocations * sqsChunks(k * notification),
-    'requests',
-    sqs,
-    `one per resize invocation, ${fmt(k)} x ${fmt(notification)} B`,
-  );
-  add(
-    'sqs.ingest.delete',
-    'sqs',
-    'SQS ingest: mapping DeleteMessageBatch',
-    resizeInvocations,
-    'requests',
-    sqs,
-    'one per resize invocation',
-  );
+  addMappingRequests('ingest', 'resize', resizeInvocations, notification);
   add(
     'sqs.resized.send',
     'sqs',
@@ -262,24 +266,7 @@ export function monthlyCost(inputs: CostInputs, prices: RegionPrices): CostRepor
     sqs,
     `one per resize invocation, ${fmt(k)} x ${fmt(resizedEvent)} B`,
   );
-  add(
-    'sqs.resized.receive',
-    'sqs',
-    'SQS resized: mapping ReceiveMessage',
-    publishInvocations * sqsChunks(k * resizedEvent),
-    'requests',
-    sqs,
-    `one per publish invocation, ${fmt(k)} x ${fmt(resizedEvent)} B`,
-  );
-  add(
-    'sqs.resized.delete',
-    'sqs',
-    'SQS resized: mapping DeleteMessageBatch',
-    publishInvocations,
-    'requests',
-    sqs,
-    'one per publish invocation',
-  );
+  addMappingRequests('resized', 'publish', publishInvocations, resizedEvent);
   if (inputs.idlePolling) {
     const { queues, pollersPerQueue, waitSeconds } = inputs.idlePolling;
     add(

@@ -13,6 +13,7 @@ import { killUp, startUp, type UpProcess } from '../helpers/up-process';
 import { waitFor } from '../helpers/wait';
 import { describeWhen } from '../helpers/requires';
 import { docker, DOCKER, ensureImages, missingDocker, type BuiltImages } from './docker';
+import { errorMessage } from '../../src/core/errors';
 
 const INVOKE_PATH = '/2015-03-31/functions/function/invocations';
 
@@ -168,7 +169,7 @@ describeWhen(missingDocker(), 'docker run with nothing mounted', () => {
         () => curl(`http://localhost:9000${INVOKE_PATH}`, event),
         30_000,
       ).catch((err: unknown) => {
-        throw new Error(`${err instanceof Error ? err.message : String(err)}\n${logs}`, { cause: err });
+        throw new Error(`${errorMessage(err)}\n${logs}`, { cause: err });
       });
       expect({ answer: JSON.parse(answer), logs }).toMatchObject({ answer: { batchItemFailures: [] } });
 

@@ -183,6 +183,22 @@ export function runAws(cli: string, endpoint: string, args: string[], timeoutMs 
   return runClient(cli, ['--endpoint-url', endpoint, ...args], timeoutMs);
 }
 
+/** AWS CLI arguments of `kinesis put-record` with `data` taken as raw text (the CLI v2 default is base64). */
+export function putRecordArgs(streamName: string, partitionKey: string, data: string): string[] {
+  return [
+    'kinesis',
+    'put-record',
+    '--stream-name',
+    streamName,
+    '--partition-key',
+    partitionKey,
+    '--cli-binary-format',
+    'raw-in-base64-out',
+    '--data',
+    data,
+  ];
+}
+
 /** Stops `up` if still running (SIGKILL after the grace), for afterAll. */
 export async function killUp(up: UpProcess | undefined, graceMs = 35_000): Promise<void> {
   if (!up || up.child.exitCode !== null || up.child.signalCode !== null) return;

@@ -1,9 +1,9 @@
 import { inspect } from 'node:util';
+import { errorMessage } from '../../src/core/errors';
 
 /** Describes the last thing a probe gave, for the timeout message. */
 function lastSeen(last: { value?: unknown; error?: unknown }): string {
-  if (last.error !== undefined)
-    return `its last attempt failed: ${last.error instanceof Error ? last.error.message : inspect(last.error)}`;
+  if (last.error !== undefined) return `its last attempt failed: ${errorMessage(last.error, inspect)}`;
   let shown: string;
   try {
     shown = JSON.stringify(last.value) ?? String(last.value);

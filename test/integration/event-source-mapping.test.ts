@@ -22,7 +22,7 @@ import {
   type EventSourceMappingOptions,
   type SqsEventRecord,
 } from '../../src/local/cloud/lambda/event-source-mapping';
-import type { InvokeResult } from '../../src/local/cloud/lambda/invoke-contract';
+import type { InvokeFn, InvokeResult } from '../../src/local/cloud/lambda/invoke-contract';
 import { waitFor } from '../helpers/wait';
 
 let standIn: StandIn;
@@ -70,6 +70,14 @@ async function freshResources(visibilityTimeoutSeconds = 1): Promise<ChainResour
 
 function ok(payload: unknown = null): InvokeResult {
   return { ok: true, requestId: `req-${Math.random().toString(16).slice(2)}`, payload, durationMs: 1 };
+}
+
+/** A function that succeeds and keeps the bodies of each batch it is given, in `batches`. */
+function bodiesInto(batches: string[][]): InvokeFn {
+  return async (event) => {
+    batches.push((event as { Records: SqsEventRecord[] }).Records.map((record) => record.body));
+    return ok();
+  };
 }
 
 function mapping(
@@ -360,10 +368,7 @@ describe('event source mapping', () => {
       queueArn: queues.ingest.arn,
       batchSize: 3,
       maximumBatchingWindowSeconds: 300,
-      invoke: async (event) => {
-        batches.push((event as { Records: SqsEventRecord[] }).Records.map((record) => record.body));
-        return ok();
-      },
+      invoke: bodiesInto(batches),
     });
     for (const [index, body] of ['w-1', 'w-2'].entries()) {
       await sqs.send(new SendMessageCommand({ QueueUrl: queues.ingest.url, MessageBody: body }));
@@ -389,10 +394,7 @@ describe('event source mapping', () => {
       queueArn: queues.ingest.arn,
       batchSize: 20,
       maximumBatchingWindowSeconds: 1,
-      invoke: async (event) => {
-        batches.push((event as { Records: SqsEventRecord[] }).Records.map((record) => record.body));
-        return ok();
-      },
+      invoke: bodiesInto(batches),
     });
     await waitFor('the batch of one', () => esm.stats().deleted === 1 && esm.idle(), 15_000, 50);
     expect(batches).toEqual([['alone']]);

@@ -67,6 +67,13 @@ function boto3(script: string): Promise<unknown> {
 }
 
 /** The elements of an S3 XML error body, by name. */
+/** An `aws s3api` call against the local cloud, its JSON answer parsed. */
+async function s3apiJson(args: string[]): Promise<Record<string, unknown>> {
+  return JSON.parse(
+    await runAws(awsCli!.path, cloud.gateway.endpoint, ['s3api', ...args, '--output', 'json']),
+  ) as Record<string, unknown>;
+}
+
 function errorFields(xml: string): Record<string, string> {
   const fields: Record<string, string> = {};
   for (const m of xml.matchAll(/<([A-Za-z-]+)>([^<]*)<\/\1>/g)) fields[m[1]] = m[2]!;
@@ -230,30 +237,8 @@ describe('SSE-S3 is reported as S3 reports it by default', () => {
   );
 
   testWhen(CLI_MISSING, 'the AWS CLI sees it on put-object and head-object', async () => {
-    const put = JSON.parse(
-      await runAws(awsCli!.path, cloud.gateway.endpoint, [
-        's3api',
-        'put-object',
-        '--bucket',
-        BUCKET,
-        '--key',
-        'sse/cli.txt',
-        '--output',
-        'json',
-      ]),
-    ) as Record<string, unknown>;
-    const head = JSON.parse(
-      await runAws(awsCli!.path, cloud.gateway.endpoint, [
-        's3api',
-        'head-object',
-        '--bucket',
-        BUCKET,
-        '--key',
-        'sse/cli.txt',
-        '--output',
-        'json',
-      ]),
-    ) as Record<string, unknown>;
+    const put = await s3apiJson(['put-object', '--bucket', BUCKET, '--key', 'sse/cli.txt']);
+    const head = await s3apiJson(['head-object', '--bucket', BUCKET, '--key', 'sse/cli.txt']);
     expect([put.ServerSideEncryption, head.ServerSideEncryption]).toEqual(['AES256', 'AES256']);
   });
 });
@@ -352,18 +337,7 @@ describe('objects whose media type is application/x-www-form-urlencoded', () => 
       '--body',
       '/etc/hostname',
     ]);
-    const head = JSON.parse(
-      await runAws(awsCli!.path, cloud.gateway.endpoint, [
-        's3api',
-        'head-object',
-        '--bucket',
-        BUCKET,
-        '--key',
-        'form/cli.txt',
-        '--output',
-        'json',
-      ]),
-    ) as Record<string, unknown>;
+    const head = await s3apiJson(['head-object', '--bucket', BUCKET, '--key', 'form/cli.txt']);
     expect(head.ContentType).toBe('application/x-www-form-urlencoded');
   });
 });

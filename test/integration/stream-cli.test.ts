@@ -14,7 +14,16 @@ import { synthesizeImage } from '../../src/tools/samples';
 import { corruptImage } from '../helpers/broken-images';
 import { LocalStream, partitionKeyHash } from '../../src/local/cloud/kinesis/stream';
 import { describeWhen } from '../helpers/requires';
-import { awsCliEnv, AWS_CLI_MISSING, findAwsCli, killUp, runAws, startUp, type UpProcess } from '../helpers/up-process';
+import {
+  awsCliEnv,
+  AWS_CLI_MISSING,
+  findAwsCli,
+  killUp,
+  putRecordArgs,
+  runAws,
+  startUp,
+  type UpProcess,
+} from '../helpers/up-process';
 import { waitFor } from '../helpers/wait';
 
 const CLI = join(__dirname, '..', '..', 'dist', 'cli.js');
@@ -294,20 +303,9 @@ describeWhen(CLI_MISSING, 'resize-chain up --stream, driven by the AWS CLI', () 
     'answers with Kinesis errors: ResourceNotFoundException for an unknown stream, ' +
       'ValidationException for a bad record',
     async () => {
-      await expect(
-        aws([
-          'kinesis',
-          'put-record',
-          '--stream-name',
-          'no-such-stream',
-          '--partition-key',
-          'k',
-          '--cli-binary-format',
-          'raw-in-base64-out',
-          '--data',
-          '{}',
-        ]),
-      ).rejects.toThrow(/ResourceNotFoundException.*Stream no-such-stream under account 000000000000 not found/);
+      await expect(aws(putRecordArgs('no-such-stream', 'k', '{}'))).rejects.toThrow(
+        /ResourceNotFoundException.*Stream no-such-stream under account 000000000000 not found/,
+      );
       const post = (target: string, body: unknown) =>
         fetch(`${up.endpoint}/`, {
           method: 'POST',
@@ -347,18 +345,9 @@ describeWhen(CLI_MISSING, 'resize-chain up --stream, driven by the AWS CLI', () 
       'naming the record; nothing reaches the on-failure queue',
     async () => {
       const key = 'stream/never-uploaded.jpg';
-      const put = await json<{ ShardId: string; SequenceNumber: string }>([
-        'kinesis',
-        'put-record',
-        '--stream-name',
-        STREAM,
-        '--partition-key',
-        key,
-        '--cli-binary-format',
-        'raw-in-base64-out',
-        '--data',
-        JSON.stringify({ bucket: SOURCE, key }),
-      ]);
+      const put = await json<{ ShardId: string; SequenceNumber: string }>(
+        putRecordArgs(STREAM, key, JSON.stringify({ bucket: SOURCE, key })),
+      );
       const rejectedUrl = `${up.endpoint}/000000000000/image-resize-chain-rejected`;
       const rejection = await waitFor('the rejection of the missing object', async () => {
         const got = await json<{ Messages?: Array<{ Body: string; ReceiptHandle: string }> }>([

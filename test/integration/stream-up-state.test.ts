@@ -13,7 +13,15 @@ import { synthesizeImage } from '../../src/tools/samples';
 import { LocalStream, compareSequenceNumbers, type StoredCheckpoint } from '../../src/local/cloud/kinesis/stream';
 import { fileStreamStore } from '../../src/local/cloud/kinesis/stream-store';
 import { describeWhen } from '../helpers/requires';
-import { AWS_CLI_MISSING, findAwsCli, killUp, runAws, startUp, type UpProcess } from '../helpers/up-process';
+import {
+  AWS_CLI_MISSING,
+  findAwsCli,
+  killUp,
+  putRecordArgs,
+  runAws,
+  startUp,
+  type UpProcess,
+} from '../helpers/up-process';
 import { waitFor } from '../helpers/wait';
 
 const SOURCE = 'image-resize-chain-src-local';
@@ -182,18 +190,10 @@ describeWhen(
       const file = join(work, `${name}.jpg`);
       await writeFile(file, await synthesizeImage({ width: 480, height: 320, seed, format: 'jpeg' }));
       await aws(up, ['s3', 'cp', file, `s3://${SOURCE}/${key}`]);
-      const put = await json<{ ShardId: string; SequenceNumber: string }>(up, [
-        'kinesis',
-        'put-record',
-        '--stream-name',
-        STREAM,
-        '--partition-key',
-        key,
-        '--cli-binary-format',
-        'raw-in-base64-out',
-        '--data',
-        JSON.stringify({ bucket: SOURCE, key }),
-      ]);
+      const put = await json<{ ShardId: string; SequenceNumber: string }>(
+        up,
+        putRecordArgs(STREAM, key, JSON.stringify({ bucket: SOURCE, key })),
+      );
       sequenceNumbers[name] = put.SequenceNumber;
       return key;
     }

@@ -5,8 +5,7 @@
  * the real provider from the mirror accepts (`terraform init` + `validate`, offline).
  */
 import { spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import {
   ENDPOINT_BY_RESOURCE_PREFIX,
@@ -17,7 +16,7 @@ import {
 } from '../../src/local/terraform-provider';
 import { synthChain, type TfJson } from './synth';
 import { describeWhen } from '../helpers/requires';
-import { findOfflineTerraform, runTerraform, writeCliConfig } from './terraform-cli';
+import { findOfflineTerraform, runTerraformOrThrow, offlineWorkDir } from './terraform-cli';
 
 const ROOT = resolve(__dirname, '..', '..');
 const ENDPOINT = 'http://127.0.0.1:45660';
@@ -71,16 +70,10 @@ const terraform = findOfflineTerraform();
 describeWhen(terraform.missing, 'the override with the real provider (offline)', () => {
   let work: string;
   let cli: string;
-  const tf = (cwd: string, args: string[]): string => {
-    const run = runTerraform(terraform.bin!, cli, cwd, args);
-    if (run.code !== 0)
-      throw new Error(`terraform ${args.join(' ')} failed (${run.code}):\n${run.stderr}\n${run.stdout.slice(-4000)}`);
-    return run.stdout;
-  };
+  const tf = (cwd: string, args: string[]): string => runTerraformOrThrow(terraform.bin!, cli, cwd, args);
 
   beforeAll(() => {
-    work = mkdtempSync(join(tmpdir(), 'irc-tf-local-'));
-    cli = writeCliConfig(work, terraform.mirror!);
+    ({ work, cli } = offlineWorkDir('irc-tf-local-', terraform.mirror!));
   });
 
   afterAll(() => {

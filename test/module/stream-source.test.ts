@@ -23,7 +23,7 @@ import {
   synthChain,
 } from './synth';
 import { testWhen } from '../helpers/requires';
-import { findOfflineTerraform, runTerraform, writeCliConfig, writeMockCredentials } from './terraform-cli';
+import { findOfflineTerraform, writeCliConfig, writeMockCredentials, runTerraformOrThrow } from './terraform-cli';
 
 function resizePolicy(doc: TfJson) {
   return statementsOf(resourceNamed(doc, 'aws_iam_role_policy', 'resize').policy);
@@ -308,14 +308,7 @@ testWhen(
       const dir = join(work, 'out', 'stacks', 'stream');
       const doc = JSON.parse(readFileSync(join(dir, 'cdk.tf.json'), 'utf8')) as TfJson;
       writeMockCredentials(dir);
-      const tf = (args: string[]): string => {
-        const run = runTerraform(terraform.bin!, cli, dir, args);
-        if (run.code !== 0)
-          throw new Error(
-            `terraform ${args.join(' ')} failed (${run.code}):\n${run.stderr}\n${run.stdout.slice(-4000)}`,
-          );
-        return run.stdout;
-      };
+      const tf = (args: string[]): string => runTerraformOrThrow(terraform.bin!, cli, dir, args);
       tf(['init', '-input=false', '-no-color']);
       expect(tf(['validate', '-no-color'])).toContain('Success! The configuration is valid.');
       tf(['plan', '-input=false', '-no-color', '-lock=false', '-out=tfplan']);

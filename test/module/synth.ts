@@ -20,6 +20,21 @@ export const TEST_IMAGES = {
   publish: '123456789012.dkr.ecr.us-east-1.amazonaws.com/irc-publish:t1',
 };
 
+/** `-var` arguments giving the plain module's function images (what examples/terraform asks for). */
+export const MODULE_IMAGE_VARS: readonly string[] = [
+  '-var',
+  'resize_image_uri=123456789012.dkr.ecr.eu-west-1.amazonaws.com/irc-resize:v1',
+  '-var',
+  'publish_image_uri=123456789012.dkr.ecr.eu-west-1.amazonaws.com/irc-publish:v1',
+];
+
+/** MODULE_IMAGE_VARS and the upload API's image (what examples/terraform-full asks for). */
+export const FULL_EXAMPLE_IMAGE_VARS: readonly string[] = [
+  ...MODULE_IMAGE_VARS,
+  '-var',
+  'upload_image_uri=123456789012.dkr.ecr.eu-west-1.amazonaws.com/irc-upload:v1',
+];
+
 /** Synthesizes one chain stack (with `TEST_IMAGES` unless `images: undefined` is passed explicitly). */
 export function synthChain(props: ImageResizeChainProps = {}): TfJson {
   const app: App = Testing.app();

@@ -3,8 +3,8 @@
  * a CLI config that installs providers only from that mirror, and adds mock credentials.
  */
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
-import { homedir } from 'node:os';
+import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 export const AWS_PROVIDER_VERSION = '5.100.0';
@@ -159,6 +159,20 @@ export function runTerraform(bin: string, cliConfig: string, cwd: string, args: 
     stdout: res.stdout ?? '',
     stderr: `${res.stderr ?? ''}${res.error ? String(res.error) : ''}`,
   };
+}
+
+/** runTerraform's stdout; throws with its exit code, stderr and the end of its stdout when it fails. */
+export function runTerraformOrThrow(bin: string, cliConfig: string, cwd: string, args: string[]): string {
+  const run = runTerraform(bin, cliConfig, cwd, args);
+  if (run.code !== 0)
+    throw new Error(`terraform ${args.join(' ')} failed (${run.code}):\n${run.stderr}\n${run.stdout.slice(-4000)}`);
+  return run.stdout;
+}
+
+/** A fresh temporary directory (named from `prefix`) holding an offline CLI config for `mirror`. */
+export function offlineWorkDir(prefix: string, mirror: string): { work: string; cli: string } {
+  const work = mkdtempSync(join(tmpdir(), prefix));
+  return { work, cli: writeCliConfig(work, mirror) };
 }
 
 /**

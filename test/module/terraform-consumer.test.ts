@@ -11,24 +11,17 @@
  * CI=true it fails.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { copyFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { PLAIN_MODULE_DIR } from '../../scripts/synth-module';
 import { describeWhen } from '../helpers/requires';
-import { TfJson, countedResourceAddresses, resourceAddresses } from './synth';
-import { findOfflineTerraform, runTerraform, writeCliConfig, writeMockCredentials } from './terraform-cli';
+import { MODULE_IMAGE_VARS, TfJson, countedResourceAddresses, resourceAddresses } from './synth';
+import { findOfflineTerraform, runTerraform, writeMockCredentials, offlineWorkDir } from './terraform-cli';
 
 const ROOT = resolve(__dirname, '..', '..');
 const MODULE_PATH = relative(ROOT, PLAIN_MODULE_DIR);
 const EXAMPLE_SOURCE = `source = "../../${MODULE_PATH}"`;
 const VERSION = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
-const IMAGE_VARS = [
-  '-var',
-  'resize_image_uri=123456789012.dkr.ecr.eu-west-1.amazonaws.com/irc-resize:v1',
-  '-var',
-  'publish_image_uri=123456789012.dkr.ecr.eu-west-1.amazonaws.com/irc-publish:v1',
-];
 
 const terraform = findOfflineTerraform();
 const git = spawnSync('git', ['ls-files', '--error-unmatch', MODULE_PATH], { cwd: ROOT, encoding: 'utf8' });
@@ -81,7 +74,7 @@ describeWhen(missing, 'the plain module sourced from a fresh Terraform root (by 
     for (const args of [
       ['init', '-input=false', '-no-color'],
       ['validate', '-no-color'],
-      ['plan', '-input=false', '-no-color', '-out=tfplan', ...IMAGE_VARS],
+      ['plan', '-input=false', '-no-color', '-out=tfplan', ...MODULE_IMAGE_VARS],
     ]) {
       const res = runTerraform(terraform.bin!, cli, root, args);
       if (res.code !== 0)
@@ -105,8 +98,7 @@ describeWhen(missing, 'the plain module sourced from a fresh Terraform root (by 
   }
 
   beforeAll(() => {
-    work = mkdtempSync(join(tmpdir(), 'irc-tf-consumer-'));
-    cli = writeCliConfig(work, terraform.mirror!);
+    ({ work, cli } = offlineWorkDir('irc-tf-consumer-', terraform.mirror!));
   });
 
   afterAll(() => {

@@ -11,13 +11,18 @@
  *
  * Without terraform or the provider mirror these tests skip with a warning, except under CI=true.
  */
-import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { renderPlainModules, writePlainModules } from '../../scripts/synth-module';
-import { TfJson, countedResourceAddresses, resourceAddresses, statementsOf } from './synth';
+import { FULL_EXAMPLE_IMAGE_VARS, TfJson, countedResourceAddresses, resourceAddresses, statementsOf } from './synth';
 import { describeWhen } from '../helpers/requires';
-import { findOfflineTerraform, runTerraform, writeCliConfig, writeMockCredentials } from './terraform-cli';
+import {
+  findOfflineTerraform,
+  runTerraform,
+  writeMockCredentials,
+  runTerraformOrThrow,
+  offlineWorkDir,
+} from './terraform-cli';
 
 const ROOT = resolve(__dirname, '..', '..');
 const terraform = findOfflineTerraform();
@@ -35,15 +40,6 @@ const FAILURE_QUEUE_RESOURCES = [
   'aws_sqs_queue_policy.stream_source_stream_failures_dlq_policy',
   'aws_sqs_queue_policy.stream_source_stream_failures_policy',
   'aws_sqs_queue_redrive_allow_policy.stream_source_stream_failures_dlq_redrive_allow_policy',
-];
-
-const IMAGE_VARS = [
-  '-var',
-  'resize_image_uri=123456789012.dkr.ecr.eu-west-1.amazonaws.com/irc-resize:v1',
-  '-var',
-  'publish_image_uri=123456789012.dkr.ecr.eu-west-1.amazonaws.com/irc-publish:v1',
-  '-var',
-  'upload_image_uri=123456789012.dkr.ecr.eu-west-1.amazonaws.com/irc-upload:v1',
 ];
 
 const streamSource = (): TfJson => JSON.parse(renderPlainModules()[STREAM_SOURCE_FILE]) as TfJson;
@@ -88,12 +84,7 @@ describeWhen(terraform.missing, 'offline terraform: on_failure_destination_arn o
   let example: string;
   let doc: TfJson;
 
-  const tf = (cwd: string, args: string[]): string => {
-    const run = runTerraform(terraform.bin!, cli, cwd, args);
-    if (run.code !== 0)
-      throw new Error(`terraform ${args.join(' ')} failed (${run.code}):\n${run.stderr}\n${run.stdout.slice(-4000)}`);
-    return run.stdout;
-  };
+  const tf = (cwd: string, args: string[]): string => runTerraformOrThrow(terraform.bin!, cli, cwd, args);
 
   /** Runs `body` with extra files in the example (an override of the module and root outputs), then removes them. */
   function withFiles<T>(files: Record<string, string>, body: () => T): T {
@@ -110,8 +101,7 @@ describeWhen(terraform.missing, 'offline terraform: on_failure_destination_arn o
     `module "stream_source" {\n  on_failure_destination_arn = ${JSON.stringify(arn)}\n}\n`;
 
   beforeAll(() => {
-    work = mkdtempSync(join(tmpdir(), 'irc-tf-failure-'));
-    cli = writeCliConfig(work, terraform.mirror!);
+    ({ work, cli } = offlineWorkDir('irc-tf-failure-', terraform.mirror!));
     writePlainModules(join(work, 'modules', 'terraform', 'image-resize-chain'));
     doc = streamSource();
     example = join(work, 'examples', 'terraform-full');
@@ -135,7 +125,14 @@ describeWhen(terraform.missing, 'offline terraform: on_failure_destination_arn o
     const { changes, summary, shown } = withFiles(
       { 'zz_test_override.tf': destinationOverride(arn), 'zz_test_outputs.tf': outputs },
       () => {
-        const out = tf(example, ['plan', '-input=false', '-no-color', '-lock=false', '-out=tfplan', ...IMAGE_VARS]);
+        const out = tf(example, [
+          'plan',
+          '-input=false',
+          '-no-color',
+          '-lock=false',
+          '-out=tfplan',
+          ...FULL_EXAMPLE_IMAGE_VARS,
+        ]);
         const plan = JSON.parse(tf(example, ['show', '-json', 'tfplan'])) as ShownPlan;
         return { changes: plan.resource_changes, summary: /Plan: .*/.exec(out)?.[0] ?? '', shown: plan };
       },
@@ -293,7 +290,13 @@ ${CASES.map(runBlock).join('')}`;
     ['an ARN with a short account id', 'arn:aws:sqs:eu-west-1:21098765:shared-stream-failures'],
   ])('refuses %s at plan time (exit code 1, the message names the variable)', (_name, arn) => {
     const run = withFiles({ 'zz_test_override.tf': destinationOverride(arn) }, () =>
-      runTerraform(terraform.bin!, cli, example, ['plan', '-input=false', '-no-color', '-lock=false', ...IMAGE_VARS]),
+      runTerraform(terraform.bin!, cli, example, [
+        'plan',
+        '-input=false',
+        '-no-color',
+        '-lock=false',
+        ...FULL_EXAMPLE_IMAGE_VARS,
+      ]),
     );
     expect(run.code).toBe(1);
     // Terraform wraps long messages: compare with line breaks folded into spaces.

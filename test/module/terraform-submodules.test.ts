@@ -6,13 +6,18 @@
  *
  * Without terraform or the provider mirror these tests skip with a warning, except under CI=true.
  */
-import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { PLAIN_MODULE_FILES, renderPlainModules, writePlainModules } from '../../scripts/synth-module';
-import { TfJson, countedResourceAddresses, resourceAddresses } from './synth';
+import { FULL_EXAMPLE_IMAGE_VARS, TfJson, countedResourceAddresses, resourceAddresses } from './synth';
 import { describeWhen } from '../helpers/requires';
-import { findOfflineTerraform, runTerraform, writeCliConfig, writeMockCredentials } from './terraform-cli';
+import {
+  findOfflineTerraform,
+  runTerraform,
+  writeMockCredentials,
+  runTerraformOrThrow,
+  offlineWorkDir,
+} from './terraform-cli';
 
 const ROOT = resolve(__dirname, '..', '..');
 const terraform = findOfflineTerraform();
@@ -33,15 +38,6 @@ const STREAM_FAILURE_QUEUE_RESOURCES = [
   'aws_sqs_queue_redrive_allow_policy.stream_source_stream_failures_dlq_redrive_allow_policy',
   'aws_cloudwatch_metric_alarm.stream_source_stream_failures_alarm',
   'aws_cloudwatch_metric_alarm.stream_source_stream_failures_dlq_depth_alarm',
-];
-
-const IMAGE_VARS = [
-  '-var',
-  'resize_image_uri=123456789012.dkr.ecr.eu-west-1.amazonaws.com/irc-resize:v1',
-  '-var',
-  'publish_image_uri=123456789012.dkr.ecr.eu-west-1.amazonaws.com/irc-publish:v1',
-  '-var',
-  'upload_image_uri=123456789012.dkr.ecr.eu-west-1.amazonaws.com/irc-upload:v1',
 ];
 
 test('synth:module writes the main module and both submodules', () => {
@@ -89,16 +85,11 @@ describeWhen(terraform.missing, 'offline terraform: examples/terraform-full', ()
   let example: string;
   let docs: Record<keyof typeof MODULES, TfJson>;
 
-  const tf = (args: string[]): string => {
-    const run = runTerraform(terraform.bin!, cli, example, args);
-    if (run.code !== 0)
-      throw new Error(`terraform ${args.join(' ')} failed (${run.code}):\n${run.stderr}\n${run.stdout.slice(-4000)}`);
-    return run.stdout;
-  };
+  const tf = (args: string[]): string => runTerraformOrThrow(terraform.bin!, cli, example, args);
 
   /** plan -out + show -json: the planned changes and the summary line. */
   function plan(): { changes: PlannedChange[]; created: string[]; summary: string } {
-    const out = tf(['plan', '-input=false', '-no-color', '-lock=false', '-out=tfplan', ...IMAGE_VARS]);
+    const out = tf(['plan', '-input=false', '-no-color', '-lock=false', '-out=tfplan', ...FULL_EXAMPLE_IMAGE_VARS]);
     const summary = /Plan: .*/.exec(out)?.[0] ?? '';
     console.log(`examples/terraform-full: ${summary}`);
     const changes = (JSON.parse(tf(['show', '-json', 'tfplan'])) as { resource_changes: PlannedChange[] })
@@ -135,8 +126,7 @@ describeWhen(terraform.missing, 'offline terraform: examples/terraform-full', ()
   }
 
   beforeAll(() => {
-    work = mkdtempSync(join(tmpdir(), 'irc-tf-sub-'));
-    cli = writeCliConfig(work, terraform.mirror!);
+    ({ work, cli } = offlineWorkDir('irc-tf-sub-', terraform.mirror!));
     // The modules rendered fresh from the constructs, where the example's relative sources expect them.
     writePlainModules(join(work, 'modules', 'terraform', 'image-resize-chain'));
     const rendered = renderPlainModules();
@@ -327,7 +317,13 @@ module "stream_source" {
     ],
   ])('refuses %s at plan time (exit code 1, the message names the variable)', (_name, override, message) => {
     const run = withOverride(override, () =>
-      runTerraform(terraform.bin!, cli, example, ['plan', '-input=false', '-no-color', '-lock=false', ...IMAGE_VARS]),
+      runTerraform(terraform.bin!, cli, example, [
+        'plan',
+        '-input=false',
+        '-no-color',
+        '-lock=false',
+        ...FULL_EXAMPLE_IMAGE_VARS,
+      ]),
     );
     expect(run.code).toBe(1);
     // Terraform wraps long messages: compare with line breaks folded into spaces.

@@ -7,15 +7,20 @@
  * where they fail.
  */
 import { spawnSync } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { App } from 'cdktf';
 import { PLAIN_MODULE_DIR, renderPlainModule, renderPlainModules } from '../../scripts/synth-module';
 import { ImageResizeChainStack } from '../../modules/example-stacks';
-import { TEST_IMAGES, TfJson, countedResourceAddresses, resourceAddresses } from './synth';
+import { MODULE_IMAGE_VARS, TEST_IMAGES, TfJson, countedResourceAddresses, resourceAddresses } from './synth';
 import { describeWhen } from '../helpers/requires';
-import { findOfflineTerraform, runTerraform, writeCliConfig, writeMockCredentials } from './terraform-cli';
+import {
+  findOfflineTerraform,
+  runTerraform,
+  writeMockCredentials,
+  runTerraformOrThrow,
+  offlineWorkDir,
+} from './terraform-cli';
 
 const ROOT = resolve(__dirname, '..', '..');
 const terraform = findOfflineTerraform();
@@ -23,12 +28,7 @@ const terraform = findOfflineTerraform();
 describeWhen(terraform.missing, 'offline terraform', () => {
   let work: string;
   let cli: string;
-  const tf = (cwd: string, args: string[]): string => {
-    const run = runTerraform(terraform.bin!, cli, cwd, args);
-    if (run.code !== 0)
-      throw new Error(`terraform ${args.join(' ')} failed (${run.code}):\n${run.stderr}\n${run.stdout.slice(-4000)}`);
-    return run.stdout;
-  };
+  const tf = (cwd: string, args: string[]): string => runTerraformOrThrow(terraform.bin!, cli, cwd, args);
 
   /** init + validate + plan -out + show -json: the planned `create` addresses and the summary line. */
   function initValidatePlan(dir: string, planArgs: string[] = []): { created: string[]; summary: string } {
@@ -45,8 +45,7 @@ describeWhen(terraform.missing, 'offline terraform', () => {
   }
 
   beforeAll(() => {
-    work = mkdtempSync(join(tmpdir(), 'irc-tf-'));
-    cli = writeCliConfig(work, terraform.mirror!);
+    ({ work, cli } = offlineWorkDir('irc-tf-', terraform.mirror!));
   });
 
   afterAll(() => {
@@ -105,12 +104,7 @@ describeWhen(terraform.missing, 'offline terraform', () => {
     writeFileSync(join(moduleDir, 'main.tf.json'), rendered);
     cpSync(join(ROOT, 'examples', 'terraform', 'main.tf'), join(exampleDir, 'main.tf'));
     writeMockCredentials(exampleDir);
-    const { created, summary } = initValidatePlan(exampleDir, [
-      '-var',
-      'resize_image_uri=123456789012.dkr.ecr.eu-west-1.amazonaws.com/irc-resize:v1',
-      '-var',
-      'publish_image_uri=123456789012.dkr.ecr.eu-west-1.amazonaws.com/irc-publish:v1',
-    ]);
+    const { created, summary } = initValidatePlan(exampleDir, [...MODULE_IMAGE_VARS]);
     // Every module resource except the optional ones (count = 0: no webhook secret, no provisioned concurrency), plus
     // the example's SNS topic.
     const counted = countedResourceAddresses(JSON.parse(rendered) as TfJson);

@@ -4,6 +4,7 @@
 // aws-lambda-ric against the local cloud are tested in test/integration and test/containers.
 import type { Context } from 'aws-lambda';
 import { lazily } from '../../src/handlers/lazy';
+import { captureJsonLines } from '../helpers/captured-output';
 
 type Handler = (event: unknown, context: Context) => Promise<unknown>;
 
@@ -34,15 +35,8 @@ let lines: Array<Record<string, unknown>>;
 
 beforeEach(() => {
   saved = process.env;
-  lines = [];
   // The handlers write their JSON lines to stdout and stderr: kept for the assertions instead of printed.
-  const keep = (chunk: string | Uint8Array): boolean => {
-    for (const line of String(chunk).split('\n').filter(Boolean))
-      lines.push(JSON.parse(line) as Record<string, unknown>);
-    return true;
-  };
-  jest.spyOn(process.stdout, 'write').mockImplementation(keep);
-  jest.spyOn(process.stderr, 'write').mockImplementation(keep);
+  lines = captureJsonLines();
 });
 
 afterEach(() => {

@@ -3,6 +3,7 @@ import type { Context } from 'aws-lambda';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { createLogger, logLevelFromEnv, logPort, type LoggerOptions } from '../../src/aws/logger';
 import { PipelineError } from '../../src/core/errors';
+import { captureJsonLines } from '../helpers/captured-output';
 
 function capture(env: NodeJS.ProcessEnv = {}) {
   const lines: Array<{ level: string; record: Record<string, unknown>; raw: string }> = [];
@@ -178,14 +179,7 @@ describe('compatibility with Powertools Logger (@aws-lambda-powertools/logger, t
 
   /** Powertools' lines, read from the streams it writes to (stdout, and stderr for errors), in call order. */
   function powertoolsLines(): Array<Record<string, unknown>> {
-    const out: Array<Record<string, unknown>> = [];
-    const keep = (chunk: string | Uint8Array): boolean => {
-      for (const line of String(chunk).split('\n').filter(Boolean))
-        out.push(JSON.parse(line) as Record<string, unknown>);
-      return true;
-    };
-    jest.spyOn(process.stdout, 'write').mockImplementation(keep);
-    jest.spyOn(process.stderr, 'write').mockImplementation(keep);
+    const out = captureJsonLines();
     const powertools = new Logger({ serviceName: 'resize' });
     session({
       addContext: (c) => powertools.addContext(c),

@@ -289,6 +289,44 @@ function s3Client(credentials: KnownCredentials): S3Client {
   });
 }
 
+/**
+ * A presigned URL as the S3 presigner makes it with the SDK signer, on the wire: the payload is
+ * UNSIGNED-PAYLOAD, that header itself neither hoisted nor signed.
+ */
+async function presignedAsS3(
+  credentials: KnownCredentials,
+  method: string,
+  path: string,
+  signingDate: Date,
+  expiresIn: number,
+): Promise<IncomingSignedRequest> {
+  const signer = new SignatureV4({
+    credentials,
+    region: 'us-east-1',
+    service: 's3',
+    uriEscapePath: false,
+    sha256: NodeSha256,
+  });
+  const presigned = (await signer.presign(
+    {
+      method,
+      protocol: 'http:',
+      hostname: '127.0.0.1',
+      port: 4566,
+      path,
+      query: {},
+      headers: { host: '127.0.0.1:4566', 'x-amz-content-sha256': 'UNSIGNED-PAYLOAD' },
+    },
+    {
+      signingDate,
+      expiresIn,
+      unhoistableHeaders: new Set(['x-amz-content-sha256']),
+      unsignableHeaders: new Set(['x-amz-content-sha256']),
+    },
+  )) as CapturedRequest;
+  return onTheWire({ ...presigned, headers: { host: '127.0.0.1:4566' } });
+}
+
 describe('SigV4 verification: requests signed by the AWS SDK v3', () => {
   it(
     'S3 GetObject, ListObjectsV2 and PutObject (keys with spaces, ' +
@@ -419,33 +457,8 @@ describe('SigV4 verification: requests signed by the AWS SDK v3', () => {
   );
 
   it('a presign made by the SDK signer verifies until X-Amz-Expires, then is expired', async () => {
-    const signer = new SignatureV4({
-      credentials: LOCAL_KEYS,
-      region: 'us-east-1',
-      service: 's3',
-      uriEscapePath: false,
-      sha256: NodeSha256,
-    });
     const signedAt = new Date('2026-12-06T07:00:00.000Z');
-    const presigned = (await signer.presign(
-      {
-        method: 'GET',
-        protocol: 'http:',
-        hostname: '127.0.0.1',
-        port: 4566,
-        path: '/images-output/thumb/a%20b.jpg',
-        query: {},
-        headers: { host: '127.0.0.1:4566', 'x-amz-content-sha256': 'UNSIGNED-PAYLOAD' },
-      },
-      // As the S3 presigner does: the payload is UNSIGNED-PAYLOAD, the header itself neither hoisted nor signed.
-      {
-        signingDate: signedAt,
-        expiresIn: 900,
-        unhoistableHeaders: new Set(['x-amz-content-sha256']),
-        unsignableHeaders: new Set(['x-amz-content-sha256']),
-      },
-    )) as CapturedRequest;
-    const request = onTheWire({ ...presigned, headers: { host: '127.0.0.1:4566' } });
+    const request = await presignedAsS3(LOCAL_KEYS, 'GET', '/images-output/thumb/a%20b.jpg', signedAt, 900);
     expect(
       verified(await verifySigV4(request, lookupOf(LOCAL_KEYS), new Date(signedAt.getTime() + 900_000))).form,
     ).toBe('query');
@@ -459,32 +472,8 @@ describe('SigV4 verification: requests signed by the AWS SDK v3', () => {
     'a presign with session credentials carries X-Amz-Security-Token: ' +
       'verified with it, ExpiredToken once the session ends',
     async () => {
-      const signer = new SignatureV4({
-        credentials: SESSION_KEYS,
-        region: 'us-east-1',
-        service: 's3',
-        uriEscapePath: false,
-        sha256: NodeSha256,
-      });
       const signedAt = new Date('2026-12-06T07:00:00.000Z');
-      const presigned = (await signer.presign(
-        {
-          method: 'PUT',
-          protocol: 'http:',
-          hostname: '127.0.0.1',
-          port: 4566,
-          path: '/images-source/uploads/a.jpg',
-          query: {},
-          headers: { host: '127.0.0.1:4566', 'x-amz-content-sha256': 'UNSIGNED-PAYLOAD' },
-        },
-        {
-          signingDate: signedAt,
-          expiresIn: 300,
-          unhoistableHeaders: new Set(['x-amz-content-sha256']),
-          unsignableHeaders: new Set(['x-amz-content-sha256']),
-        },
-      )) as CapturedRequest;
-      const request = onTheWire({ ...presigned, headers: { host: '127.0.0.1:4566' } });
+      const request = await presignedAsS3(SESSION_KEYS, 'PUT', '/images-source/uploads/a.jpg', signedAt, 300);
       expect(request.url).toContain('X-Amz-Security-Token=token-of-the-session');
       const at = new Date(signedAt.getTime() + 60_000);
       expect((await verifySigV4(request, lookupOf(SESSION_KEYS), at)).ok).toBe(true);

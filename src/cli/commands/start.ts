@@ -3,7 +3,7 @@ import { DeleteMessageBatchCommand, ReceiveMessageCommand } from '@aws-sdk/clien
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, extname, join, relative, resolve, sep } from 'node:path';
 import type { Readable } from 'node:stream';
-import { configError } from '../../core/errors';
+import { configError, errorMessage } from '../../core/errors';
 import type { ImageRejectedEvent } from '../../core/events';
 import { manifestKey } from '../../core/keys';
 import type { Manifest } from '../../core/publish-batch';
@@ -306,9 +306,7 @@ export async function startCommand(opts: StartOptions): Promise<StartSummary> {
     }
 
     if (finished === uploads.length)
-      await chain
-        .waitForIdle(60_000)
-        .catch((err: unknown) => process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n`));
+      await chain.waitForIdle(60_000).catch((err: unknown) => process.stderr.write(`${errorMessage(err)}\n`));
     const depths = await chain.queueDepths();
     const q = chain.resources.queues;
     const deadLetters = {

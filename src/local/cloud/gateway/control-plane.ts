@@ -40,6 +40,11 @@ const STAND_IN_SERVICES = new Set(['s3', 'sqs', 'sns']);
 /** A Query request larger than this is refused (IAM's largest document, a policy, is 10 KB). */
 const MAX_QUERY_BYTES = 1024 * 1024;
 
+/** The answer to a request body over MAX_QUERY_BYTES. */
+function refuseTooLarge(res: ServerResponse): void {
+  sendJsonError(res, new JsonError('RequestEntityTooLarge', `request body larger than ${MAX_QUERY_BYTES} bytes`, 413));
+}
+
 /** What a handler threw, for the log: an Error as `Name: message`, anything else as Node renders it. */
 function faultText(fault: unknown): string {
   return fault instanceof Error ? String(fault) : inspect(fault);
@@ -70,6 +75,24 @@ export function controlPlaneRoute(opts: ControlPlaneOptions): ControlPlaneStep {
   const jsonServices: Record<string, JsonService> = { logs: logsService(opts.region ?? LOCAL_REGION, accountId) };
   const bucketConfig = createBucketConfig({ upstream: opts.upstream });
 
+  /** Logs a refusal the service answered: at error level, with what was thrown, when a handler threw. */
+  function logRefusal(
+    service: string,
+    request: { operation: string } | { action: string },
+    error: { code: string; message: string },
+    fault: unknown,
+  ): void {
+    log({
+      event: 'controlplane.refused',
+      level: fault ? 'error' : 'warn',
+      service,
+      ...request,
+      code: error.code,
+      message: error.message,
+      ...(fault ? { fault: faultText(fault) } : {}),
+    });
+  }
+
   async function serveJson(
     req: IncomingMessage,
     res: ServerResponse,
@@ -77,24 +100,9 @@ export function controlPlaneRoute(opts: ControlPlaneOptions): ControlPlaneStep {
     definition: JsonService,
   ): Promise<void> {
     const body = await readBody(req, MAX_QUERY_BYTES);
-    if (body === undefined)
-      return sendJsonError(
-        res,
-        new JsonError('RequestEntityTooLarge', `request body larger than ${MAX_QUERY_BYTES} bytes`, 413),
-      );
+    if (body === undefined) return refuseTooLarge(res);
     const outcome = answerJson(res, definition, String(req.headers['x-amz-target'] ?? ''), body.toString('utf8'));
-    if (outcome.error) {
-      const level = outcome.fault ? 'error' : 'warn';
-      log({
-        event: 'controlplane.refused',
-        level,
-        service,
-        operation: outcome.operation,
-        code: outcome.error.code,
-        message: outcome.error.message,
-        ...(outcome.fault ? { fault: faultText(outcome.fault) } : {}),
-      });
-    }
+    if (outcome.error) logRefusal(service, { operation: outcome.operation }, outcome.error, outcome.fault);
   }
 
   async function serveQuery(
@@ -104,24 +112,9 @@ export function controlPlaneRoute(opts: ControlPlaneOptions): ControlPlaneStep {
     definition: QueryService,
   ): Promise<void> {
     const params = await queryParamsOf(req);
-    if (!params)
-      return sendJsonError(
-        res,
-        new JsonError('RequestEntityTooLarge', `request body larger than ${MAX_QUERY_BYTES} bytes`, 413),
-      );
+    if (!params) return refuseTooLarge(res);
     const outcome = answerQuery(res, definition, params);
-    if (outcome.error) {
-      const level = outcome.fault ? 'error' : 'warn';
-      log({
-        event: 'controlplane.refused',
-        level,
-        service,
-        action: outcome.action,
-        code: outcome.error.code,
-        message: outcome.error.message,
-        ...(outcome.fault ? { fault: faultText(outcome.fault) } : {}),
-      });
-    }
+    if (outcome.error) logRefusal(service, { action: outcome.action }, outcome.error, outcome.fault);
   }
 
   async function refuseUnknown(req: IncomingMessage, res: ServerResponse, service: string): Promise<void> {

@@ -12,6 +12,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import FindMyWay, { type HTTPMethod, type HTTPVersion } from 'find-my-way';
+import { asError } from '../../../core/errors';
 
 /** Path parameters: `:name` segments, and `'*'` for what a trailing wildcard matched (decoded). */
 export type RouteParams = Readonly<Record<string, string | undefined>>;
@@ -106,7 +107,7 @@ export function createGatewayRouter(
 /**
  * Waits for a handler; an error it throws before answering is answered by `onError`, after it the connection is cut.
  */
-async function answered(
+export async function answered(
   work: () => void | Promise<void>,
   res: ServerResponse,
   onError: (res: ServerResponse, err: Error) => void,
@@ -115,6 +116,6 @@ async function answered(
     await work();
   } catch (err) {
     if (res.headersSent) res.destroy();
-    else onError(res, err instanceof Error ? err : new Error(String(err)));
+    else onError(res, asError(err));
   }
 }

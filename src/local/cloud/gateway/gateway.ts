@@ -15,7 +15,7 @@ import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { classifyRequest, readAwsRequest, type AwsRequest } from './aws-request';
 import { FaultInjector, applyFault, sendErrorAnswer } from './gateway-faults';
-import { createGatewayRouter, type GatewayRoute } from './gateway-routes';
+import { answered, createGatewayRouter, type GatewayRoute } from './gateway-routes';
 import { createStandInProxy } from './gateway-proxy';
 import {
   NotificationRouter,
@@ -109,10 +109,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
 
   const server = http.createServer((req, res) => {
     if (refuseForeignCaller(req, res)) return;
-    router.route(req, res).catch((err: unknown) => {
-      if (res.headersSent) res.destroy();
-      else answerGatewayError(res, err instanceof Error ? err : new Error(String(err)));
-    });
+    void answered(() => router.route(req, res), res, answerGatewayError);
   });
   // The SDK keeps connections alive; do not let idle ones hold stop() up.
   server.keepAliveTimeout = 5000;

@@ -16,7 +16,7 @@ import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { configError } from '../../../core/errors';
+import { configError, errorMessage } from '../../../core/errors';
 import type { VariantSpec } from '../../../core/variants';
 import type { LocalChain } from '../../chain';
 import { dockerClient } from './container-host';
@@ -225,7 +225,7 @@ export async function offerDockerRun(
     held = await acquireBridgeForwarder(address, Number(new URL(chain.endpoint).port));
   } catch (err) {
     // E.g. an engine on another machine (DOCKER_HOST), whose bridge address is not this machine's.
-    const reason = err instanceof Error ? err.message : String(err);
+    const reason = errorMessage(err);
     return {
       lines: [`# no docker run line: cannot listen on the Docker bridge address ${address} (${reason})`],
       close: async () => undefined,

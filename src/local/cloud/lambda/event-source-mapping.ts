@@ -12,7 +12,7 @@ import {
   type Message,
   type SQSClient,
 } from '@aws-sdk/client-sqs';
-import { configError } from '../../../core/errors';
+import { configError, errorMessage, errorNameAndMessage } from '../../../core/errors';
 import { checkInt } from '../../../core/checks';
 import { LOCAL_REGION } from '../../client-config';
 import type { InvokeFn, InvokeResult, LogSink } from './invoke-contract';
@@ -238,7 +238,7 @@ export async function invokeOrCrash(invoke: InvokeFn, event: unknown): Promise<I
       kind: 'crash',
       error: {
         errorType: err instanceof Error ? err.name : 'Error',
-        errorMessage: err instanceof Error ? err.message : String(err),
+        errorMessage: errorMessage(err),
       },
       durationMs: 0,
     };
@@ -339,7 +339,11 @@ export class Backoff {
   }
 }
 
-const errorText = (err: unknown): string => (err instanceof Error ? `${err.name}: ${err.message}` : String(err));
+/** The log fields of a failed invocation, shared by the SQS and the stream mappings' batch lines. */
+export function invokeErrorLogFields(result: Extract<InvokeResult, { ok: false }>): Record<string, unknown> {
+  const { kind, error } = result;
+  return { level: 'warn', outcome: 'invoke_error', kind, errorType: error.errorType, errorMessage: error.errorMessage };
+}
 
 /** The `esm.batch` log line of an outcome. */
 function batchLogLine(
@@ -349,19 +353,8 @@ function batchLogLine(
   deleted: number,
 ): Record<string, unknown> {
   switch (outcome.kind) {
-    case 'invoke_error': {
-      const { kind, error } = outcome.result;
-      return {
-        ...base,
-        level: 'warn',
-        outcome: 'invoke_error',
-        kind,
-        errorType: error.errorType,
-        errorMessage: error.errorMessage,
-        failures: size,
-        deleted: 0,
-      };
-    }
+    case 'invoke_error':
+      return { ...base, ...invokeErrorLogFields(outcome.result), failures: size, deleted: 0 };
     case 'invalid_response':
       return {
         ...base,
@@ -434,7 +427,12 @@ class QueuePollers {
       return answer.Messages ?? [];
     } catch (err) {
       this.stats.receiveErrors += 1;
-      this.log({ event: 'esm.receive_error', level: 'warn', queueArn: this.opts.queueArn, error: errorText(err) });
+      this.log({
+        event: 'esm.receive_error',
+        level: 'warn',
+        queueArn: this.opts.queueArn,
+        error: errorNameAndMessage(err),
+      });
       await sleep(backoff.next());
       return undefined;
     }
@@ -496,7 +494,7 @@ class QueuePollers {
         level: 'warn',
         queueArn,
         messageIds,
-        error: errorText(err),
+        error: errorNameAndMessage(err),
         returnsAfter: 'visibility timeout',
       });
       return 0;
@@ -536,7 +534,12 @@ class QueuePollers {
     } catch (err) {
       // The messages come back after the visibility timeout: at-least-once, as on AWS.
       this.stats.deleteErrors += chunk.length;
-      this.log({ event: 'esm.delete_error', level: 'warn', queueArn: this.opts.queueArn, error: errorText(err) });
+      this.log({
+        event: 'esm.delete_error',
+        level: 'warn',
+        queueArn: this.opts.queueArn,
+        error: errorNameAndMessage(err),
+      });
       return 0;
     }
   }

@@ -14,7 +14,7 @@ import { randomBytes } from 'node:crypto';
 import { inspect } from 'node:util';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
-import { configError } from '../../../core/errors';
+import { configError, errorMessage } from '../../../core/errors';
 import { resolveNode22, ricEntry } from './node-runtime';
 import { LambdaRuntimeApi, type RuntimeApiEndpoint } from './runtime-api';
 import type { InvokeFn, InvokeResult, LambdaErrorDocument, LogSink } from './invoke-contract';
@@ -460,7 +460,7 @@ class FunctionHost {
     if (spawnError !== undefined) {
       return {
         errorType: 'Runtime.InvalidEntrypoint',
-        errorMessage: spawnError instanceof Error ? spawnError.message : inspect(spawnError),
+        errorMessage: errorMessage(spawnError, inspect),
       };
     }
     if (sandbox.killReason === 'init-timeout') {
@@ -510,8 +510,7 @@ function validate(opts: LocalFunctionOptions): void {
 function describeExit(how: { code?: number | null; signal?: NodeJS.Signals | null; spawnError?: unknown }): string {
   if (how.signal) return `signal: ${how.signal === 'SIGKILL' ? 'killed' : how.signal}`;
   if (typeof how.code === 'number') return `exit status ${how.code}`;
-  if (how.spawnError !== undefined)
-    return `spawn failed: ${how.spawnError instanceof Error ? how.spawnError.message : inspect(how.spawnError)}`;
+  if (how.spawnError !== undefined) return `spawn failed: ${errorMessage(how.spawnError, inspect)}`;
   return 'not started';
 }
 

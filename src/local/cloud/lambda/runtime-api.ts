@@ -14,7 +14,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { PipelineError } from '../../../core/errors';
+import { PipelineError, errorMessage } from '../../../core/errors';
 import { sendJson } from '../http-io';
 import type { InvokeFailureKind, InvokeResult, LambdaErrorDocument, LogSink } from './invoke-contract';
 
@@ -239,10 +239,7 @@ export class LambdaRuntimeApi extends EventEmitter<RuntimeApiEvents> {
     try {
       body = JSON.stringify(event === undefined ? null : event);
     } catch (err) {
-      throw new PipelineError(
-        'INVALID_EVENT',
-        `event is not JSON-serializable: ${err instanceof Error ? err.message : String(err)}`,
-      );
+      throw new PipelineError('INVALID_EVENT', `event is not JSON-serializable: ${errorMessage(err)}`);
     }
     return (await this.enqueue(body, opts.timeoutMs)).result;
   }
@@ -515,7 +512,7 @@ export class LambdaRuntimeApi extends EventEmitter<RuntimeApiEvents> {
     } catch (err) {
       return sendJson(res, 500, {
         errorType: 'ServiceException',
-        errorMessage: err instanceof Error ? err.message : String(err),
+        errorMessage: errorMessage(err),
       });
     }
     const headers: http.OutgoingHttpHeaders = {

@@ -14,8 +14,8 @@
  */
 import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { checkInt } from '../../../core/checks';
-import { configError } from '../../../core/errors';
-import { Backoff, invokeOrCrash, readBatchResponse } from './event-source-mapping';
+import { configError, errorMessage } from '../../../core/errors';
+import { Backoff, invokeErrorLogFields, invokeOrCrash, readBatchResponse } from './event-source-mapping';
 import type { LocalStream, StreamRecord } from '../kinesis/stream';
 import type { InvokeFn, InvokeResult, LogSink } from './invoke-contract';
 
@@ -424,17 +424,8 @@ function batchLogLine(
       };
     case 'invalid_response':
       return { ...base, level: 'warn', outcome: 'invalid_response', reason: outcome.reason };
-    case 'invoke_error': {
-      const { kind, error } = outcome.result;
-      return {
-        ...base,
-        level: 'warn',
-        outcome: 'invoke_error',
-        kind,
-        errorType: error.errorType,
-        errorMessage: error.errorMessage,
-      };
-    }
+    case 'invoke_error':
+      return { ...base, ...invokeErrorLogFields(outcome.result) };
   }
 }
 
@@ -459,8 +450,6 @@ export function consumerCaughtUp(stream: LocalStream, consumer: string): boolean
       stream.checkpointOf(consumer, shardId) === stream.lastSequenceNumber(shardId),
   );
 }
-
-const errorText = (err: unknown): string => (err instanceof Error ? err.message : String(err));
 
 /** One running mapping: a loop per shard, each delivering one batch at a time. */
 class ShardReaders {
@@ -548,7 +537,7 @@ class ShardReaders {
           level: 'warn',
           streamArn: this.stream.arn,
           shardId: record.KinesisBatchInfo.shardId,
-          error: errorText(err),
+          error: errorMessage(err),
         });
         if (this.stopping) throw new Stopping();
         await sleep(backoff.next());
@@ -664,7 +653,7 @@ class ShardReaders {
         level: 'error',
         streamArn: this.stream.arn,
         shardId,
-        error: errorText(err),
+        error: errorMessage(err),
       });
     }
   }

@@ -12,6 +12,7 @@
 import busboy, { type Busboy, type FieldInfo, type FileInfo } from 'busboy';
 import { randomBytes } from 'node:crypto';
 import type { Readable } from 'node:stream';
+import { asError } from '../../../core/errors';
 
 /** S3's limit on the form data and boundaries before the file's content. */
 export const MAX_FIELDS_BYTES = 20 * 1024;
@@ -212,7 +213,7 @@ export function readPostForm(body: Readable, opts: ReadFormOptions): Promise<Rea
           },
           (err: unknown) => {
             // The callback failed, not the body: the caller answers for it; the body is discarded.
-            if (stop(true)) reject(err instanceof Error ? err : new Error(String(err)));
+            if (stop(true)) reject(asError(err));
           },
         );
       return true;

@@ -6,7 +6,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { S3Client, HeadObjectCommand } from '@aws-sdk/client-s3';
 import { SQSClient, SendMessageCommand } from '@aws-sdk/client-sqs';
-import { configError } from '../../../core/errors';
+import { configError, errorMessage } from '../../../core/errors';
 import { s3ObjectCreatedNotification } from './object-created-event';
 import type { LogSink } from '../lambda/invoke-contract';
 import { localClientConfig } from '../../client-config';
@@ -305,7 +305,7 @@ export class NotificationRouter {
         return await attempt();
       } catch (err) {
         this.failedAttempts += 1;
-        const message = err instanceof Error ? err.message : String(err);
+        const message = errorMessage(err);
         if (lastChance || isPermanent(err)) {
           this.opts.logSink({ event: 'notification.lost', level: 'error', tries, error: message, ...about });
           return undefined;
