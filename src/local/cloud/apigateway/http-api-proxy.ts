@@ -72,7 +72,7 @@ function matchRoute(
 }
 
 /** The route of `api` for a request, or undefined (then API Gateway answers 404). */
-function routeFor(api: HttpApi, method: string, path: string): Matched | undefined {
+export function routeFor(api: HttpApi, method: string, path: string): Matched | undefined {
   let best: { score: number; route: Wire; params: Record<string, string> } | undefined;
   for (const route of api.routes.values()) {
     const key = String(route.routeKey);
