@@ -649,7 +649,10 @@ async function startCloud(opts: LocalChainOptions, logs: LogFiles, cleanups: Cle
     port: opts.port,
     allowedOrigins: opts.allowedOrigins,
     logSink: logs.sink('cloud'),
-    routes: [...lambdaMappingsRoutes(() => served.mappings), kinesisApiRoute(() => served.streams, { control: served.streamControl })],
+    routes: [
+      ...lambdaMappingsRoutes(() => served.mappings),
+      kinesisApiRoute(() => served.streams, { control: served.streamControl }),
+    ],
   });
   cleanups.push(() => gateway.stop());
   const s3 = new S3Client(localClientConfig(gateway.endpoint));

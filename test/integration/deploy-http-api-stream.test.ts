@@ -50,7 +50,8 @@ describeWhen(
       const seconds = Math.round((Date.now() - started) / 100) / 10;
       if (!codes.includes(run.code))
         throw new Error(
-          `terraform ${args.join(' ')} exited ${run.code} after ${seconds} s:\n${run.stderr}\n${run.stdout.slice(-6000)}`,
+          `terraform ${args.join(' ')} exited ${run.code} after ${seconds} s:\n` +
+            `${run.stderr}\n${run.stdout.slice(-6000)}`,
         );
       return { ...run, seconds };
     }
@@ -87,9 +88,9 @@ describeWhen(
       const out = await tf(['output', '-json']);
       const parsed = JSON.parse(out.stdout) as Record<string, { value: string }>;
       outputs = {
-        api_id: parsed.api_id!.value,
-        api_endpoint: parsed.api_endpoint!.value,
-        stream_arn: parsed.stream_arn!.value,
+        api_id: parsed.api_id.value,
+        api_endpoint: parsed.api_endpoint.value,
+        stream_arn: parsed.stream_arn.value,
       };
       expect(outputs.api_endpoint).toBe(`${up!.endpoint}/_api/${outputs.api_id}`);
     }, 600_000);

@@ -8,7 +8,7 @@
  *
  * Needs terraform and the provider mirror: skipped loudly without them, failing under CI=true.
  */
-import { generateKeyPairSync, randomBytes, sign, type KeyObject } from 'node:crypto';
+import { generateKeyPairSync, randomBytes, sign } from 'node:crypto';
 import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -32,7 +32,7 @@ async function startIssuer(): Promise<{
   stop(): Promise<void>;
 }> {
   const { publicKey, privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
-  const jwk = { ...(publicKey as KeyObject).export({ format: 'jwk' }), kid: 'test-key', alg: 'RS256', use: 'sig' };
+  const jwk = { ...publicKey.export({ format: 'jwk' }), kid: 'test-key', alg: 'RS256', use: 'sig' };
   let url = '';
   const server = http.createServer((req, res) => {
     const body =
@@ -131,7 +131,7 @@ describeWhen(terraform.missing, 'an applied HTTP API invokes its function throug
       key: expect.stringMatching(/^uploads\/[0-9a-f-]{36}\/cat\.png$/),
     });
     expect(body.fields).toMatchObject({ key: body.key, 'Content-Type': 'image/png' });
-    const event = events[events.length - 1]!;
+    const event = events[events.length - 1];
     expect(event).toMatchObject({
       version: '2.0',
       routeKey: 'POST /anonymous/uploads',
@@ -165,7 +165,7 @@ describeWhen(terraform.missing, 'an applied HTTP API invokes its function throug
 
     const valid = await askForm('/uploads', { authorization: `Bearer ${issuer.token(claims)}` });
     expect(valid.status).toBe(201);
-    expect(events[events.length - 1]!.requestContext.authorizer.jwt.claims).toMatchObject({ sub: 'user-1' });
+    expect(events[events.length - 1].requestContext.authorizer.jwt.claims).toMatchObject({ sub: 'user-1' });
   }, 60_000);
 
   test('a path no route takes is 404 {"message":"Not Found"}, as is an API that does not exist', async () => {

@@ -15,7 +15,7 @@ import type { GatewayRoute, RouteParams } from '../gateway/gateway';
 import { readBody, sendJson } from '../http-io';
 import type { InvokeFn, InvokeResult, LogSink } from '../lambda/invoke-contract';
 import { API_BASE_PATH, sendIntegrationAnswer, toHttpApiEvent, type HttpApiEventContext } from './http-api';
-import type { HttpApi, HttpApiStore } from './http-api-store';
+import { wireText, type HttpApi, type HttpApiStore } from './http-api-store';
 import { jwtVerifier, type JwtConfiguration } from './jwt-authorizer';
 
 /** API Gateway's payload limit for HTTP APIs. */
@@ -51,7 +51,7 @@ function matchRoute(
   const params: Record<string, string> = {};
   let score = routeMethod === 'ANY' ? 0 : 1;
   for (let i = 0; i < wanted.length; i++) {
-    const segment = wanted[i]!;
+    const segment = wanted[i];
     const variable = /^\{([^}]+)\}$/.exec(segment)?.[1];
     if (variable?.endsWith('+')) {
       const rest = given.slice(i).join('/');
@@ -191,7 +191,7 @@ export function httpApiProxyRoutes(opts: HttpApiProxyOptions): GatewayRoute[] {
     }
     if (answerPreflight(api, req, res)) return void req.resume();
     const cors = corsHeaders(api, req);
-    const path = (req.url ?? '/').split('?')[0]!.slice(`${API_BASE_PATH}/${apiId}`.length) || '/';
+    const path = (req.url ?? '/').split('?')[0].slice(`${API_BASE_PATH}/${apiId}`.length) || '/';
     const method = req.method ?? 'GET';
     const staged = stageFor(api, path);
     const matched = staged && routeFor(api, method, staged.routePath);
@@ -208,7 +208,7 @@ export function httpApiProxyRoutes(opts: HttpApiProxyOptions): GatewayRoute[] {
     }
     const body = await readBody(req, MAX_REQUEST_BYTES);
     if (body === undefined) return sendJson(res, 413, { message: 'Request Entity Too Large' }, cors);
-    const integration = api.integrations.get(String(matched.route.target ?? '').replace(/^integrations\//, ''));
+    const integration = api.integrations.get(wireText(matched.route.target).replace(/^integrations\//, ''));
     if (!integration) {
       log({ event: 'apigateway.no_integration', level: 'warn', ...logged });
       return notFound(res, cors);
@@ -261,7 +261,7 @@ export function httpApiProxyRoutes(opts: HttpApiProxyOptions): GatewayRoute[] {
     req: IncomingMessage,
   ): Promise<{ claims: Record<string, unknown>; scopes: string[] | undefined } | 'refused' | null> {
     if (route.authorizationType !== 'JWT') return null;
-    const authorizer = api.authorizers.get(String(route.authorizerId ?? ''));
+    const authorizer = api.authorizers.get(wireText(route.authorizerId));
     const sources = (authorizer?.identitySource as string[] | undefined) ?? [];
     const token = sources.map((source) => identityOf(req, source)).find((v) => v !== undefined);
     const verdict = !authorizer

@@ -25,6 +25,11 @@ export class ApiGatewayError extends Error {
 
 type Wire = Record<string, unknown>;
 
+/** A wire member that should be a string: itself, or `fallback` when it is anything else. */
+export function wireText(value: unknown, fallback = ''): string {
+  return typeof value === 'string' ? value : fallback;
+}
+
 /** One HTTP API and what hangs off it. */
 export interface HttpApi {
   readonly wire: Wire;
@@ -234,7 +239,7 @@ export class HttpApiStore {
       autoDeploy: input.autoDeploy === true,
       defaultRouteSettings: {
         detailedMetricsEnabled: false,
-        ...((input.defaultRouteSettings as Wire | undefined) ?? {}),
+        ...(input.defaultRouteSettings ?? {}),
       },
       stageName,
       tags: stringMap(input.tags, 'tags'),
@@ -262,8 +267,9 @@ export class HttpApiStore {
   /** An auto-deploying stage serves the API's routes as they are: it gets a deployment id when it has none. */
   private deployIfAuto(stage: Wire): void {
     if (stage.autoDeploy !== true || stage.deploymentId !== undefined) return;
-    stage.deploymentId = newId(6);
-    stage.lastDeploymentStatusMessage = `Successfully deployed stage with deployment ID '${String(stage.deploymentId)}'`;
+    const deploymentId = newId(6);
+    stage.deploymentId = deploymentId;
+    stage.lastDeploymentStatusMessage = `Successfully deployed stage with deployment ID '${deploymentId}'`;
   }
 
   route(apiId: string, routeId: string): Wire {
@@ -303,7 +309,7 @@ export class HttpApiStore {
       if (other.routeId !== route.routeId && other.routeKey === routeKey)
         throw new ApiGatewayError('ConflictException', `Route with key ${routeKey} already exists for this API`);
     if (route.target !== undefined) {
-      const target = String(route.target);
+      const target = wireText(route.target, JSON.stringify(route.target));
       const integrationId = /^integrations\/([a-z0-9]+)$/.exec(target)?.[1];
       if (!integrationId || !api.integrations.has(integrationId))
         throw badRequest(
@@ -316,9 +322,9 @@ export class HttpApiStore {
         `Invalid authorization type specified: ${String(type)}. Valid values: NONE, JWT, AWS_IAM, CUSTOM`,
       );
     if (type === 'JWT' || type === 'CUSTOM') {
-      const authorizer = api.authorizers.get(String(route.authorizerId ?? ''));
+      const authorizer = api.authorizers.get(wireText(route.authorizerId));
       if (!authorizer)
-        throw badRequest(`Unable to find authorizer with id ${String(route.authorizerId ?? 'null')} for this API`);
+        throw badRequest(`Unable to find authorizer with id ${wireText(route.authorizerId, 'null')} for this API`);
       const expected = type === 'JWT' ? 'JWT' : 'REQUEST';
       if (authorizer.authorizerType !== expected)
         throw badRequest(
@@ -428,7 +434,7 @@ export class HttpApiStore {
   private taggable(arn: string): Wire {
     const m = /^arn:aws:apigateway:[^:]*::\/apis\/([^/]+)(?:\/stages\/([^/]+))?$/.exec(arn);
     if (!m) throw new ApiGatewayError('NotFoundException', `Invalid resource ARN specified: ${arn}`);
-    return m[2] === undefined ? this.api(m[1]!).wire : this.stage(m[1]!, m[2]);
+    return m[2] === undefined ? this.api(m[1]).wire : this.stage(m[1], m[2]);
   }
 }
 

@@ -91,7 +91,10 @@ export function jwtVerifier(fetchJson: FetchJson = defaultFetchJson, now: () => 
         return { ok: false, reason: 'the token is not valid yet' };
       if (typeof claims.iat === 'number' && claims.iat > seconds)
         return { ok: false, reason: 'the token was issued in the future' };
-      const granted = String(claims.scope ?? claims.scp ?? '')
+      const scopeClaim = claims.scope ?? claims.scp;
+      const granted = (
+        Array.isArray(scopeClaim) ? scopeClaim.map(String).join(' ') : typeof scopeClaim === 'string' ? scopeClaim : ''
+      )
         .split(' ')
         .filter(Boolean);
       if (scopes.length > 0 && !scopes.some((s) => granted.includes(s)))

@@ -105,7 +105,8 @@ function metricsOf(value: unknown): string[] {
     if (name !== 'ALL' && !ALL_METRICS.includes(name))
       throw validation(
         `Value '[${names.join(', ')}]' at 'shardLevelMetrics' failed to satisfy constraint: ` +
-          `Member must satisfy constraint: [Member must satisfy enum value set: [${[...ALL_METRICS, 'ALL'].join(', ')}]]`,
+          `Member must satisfy constraint: ` +
+          `[Member must satisfy enum value set: [${[...ALL_METRICS, 'ALL'].join(', ')}]]`,
       );
   return names.includes('ALL') ? [...ALL_METRICS] : names;
 }
@@ -174,7 +175,7 @@ export function createStreamControl(opts: StreamControlOptions = {}): StreamCont
       const mode = details?.StreamMode ?? 'PROVISIONED';
       if (mode !== 'PROVISIONED' && mode !== 'ON_DEMAND')
         throw validation(
-          `Value '${String(mode)}' at 'streamModeDetails.streamMode' failed to satisfy constraint: ` +
+          `Value '${JSON.stringify(mode)}' at 'streamModeDetails.streamMode' failed to satisfy constraint: ` +
             `Member must satisfy enum value set: [PROVISIONED, ON_DEMAND]`,
         );
       const requested = intField(body, 'ShardCount', 'shardCount');
@@ -186,7 +187,8 @@ export function createStreamControl(opts: StreamControlOptions = {}): StreamCont
       if (shardCount > 100)
         throw new KinesisApiError(
           'LimitExceededException',
-          `This request would exceed the shard limit of the local cloud (100 shards per stream): requested ${shardCount}.`,
+          `This request would exceed the shard limit of the local cloud (100 shards per stream): ` +
+            `requested ${shardCount}.`,
         );
       if (streams.has(name))
         throw new KinesisApiError(
@@ -221,7 +223,8 @@ export function createStreamControl(opts: StreamControlOptions = {}): StreamCont
       for (const [key, value] of added) stream.tags.set(key, value);
       if (stream.tags.size > 50)
         throw invalidArgument(
-          `Failed to add tags to stream ${stream.stream.name} under account ${accountId} because a given stream cannot have more than 50 tags.`,
+          `Failed to add tags to stream ${stream.stream.name} under account ${accountId} ` +
+            `because a given stream cannot have more than 50 tags.`,
         );
       return {};
     },
@@ -326,7 +329,7 @@ export function createStreamControl(opts: StreamControlOptions = {}): StreamCont
       const mode = (body.StreamModeDetails as { StreamMode?: unknown } | undefined)?.StreamMode;
       if (mode !== 'PROVISIONED' && mode !== 'ON_DEMAND')
         throw validation(
-          `Value '${String(mode)}' at 'streamModeDetails.streamMode' failed to satisfy constraint: ` +
+          `Value '${JSON.stringify(mode)}' at 'streamModeDetails.streamMode' failed to satisfy constraint: ` +
             `Member must satisfy enum value set: [PROVISIONED, ON_DEMAND]`,
         );
       stream.mode = mode;
