@@ -84,7 +84,7 @@ describeWhen(
       const apply = await tf(['apply', '-auto-approve', '-input=false', '-var', `name=${name}`]);
       const line = summary(apply, /Apply complete! Resources: .*/);
       console.log(`apply: ${line} (${apply.seconds} s)`);
-      expect(line).toBe('Apply complete! Resources: 9 added, 0 changed, 0 destroyed.');
+      expect(line).toBe('Apply complete! Resources: 10 added, 0 changed, 0 destroyed.');
       const out = await tf(['output', '-json']);
       const parsed = JSON.parse(out.stdout) as Record<string, { value: string }>;
       outputs = {
@@ -173,11 +173,11 @@ describeWhen(
       });
     }, 60_000);
 
-    test('terraform destroy removes all 9; get-apis and list-streams show none of them', async () => {
+    test('terraform destroy removes all 10; get-apis and list-streams show none of them', async () => {
       const destroy = await tf(['destroy', '-auto-approve', '-input=false', '-var', `name=${name}`]);
       const line = summary(destroy, /Destroy complete! Resources: .*/);
       console.log(`destroy: ${line} (${destroy.seconds} s)`);
-      expect(line).toBe('Destroy complete! Resources: 9 destroyed.');
+      expect(line).toBe('Destroy complete! Resources: 10 destroyed.');
       expect(await aws(['apigatewayv2', 'get-apis'])).toEqual({ Items: [] });
       const streams = (await aws(['kinesis', 'list-streams'])) as { StreamNames: string[] };
       expect(streams.StreamNames.filter((n) => n.startsWith(name))).toEqual([]);

@@ -17,6 +17,9 @@ import { join, resolve } from 'node:path';
 import type { APIGatewayProxyEventV2WithJWTAuthorizer } from 'aws-lambda';
 import { terraformOverride, TF_OVERRIDE_FILE } from '../../src/local/terraform-provider';
 import type { LocalFunction } from '../../src/local/cloud/lambda/function-host';
+import { SignatureV4 } from '@smithy/signature-v4';
+import { LOCAL_CREDENTIALS } from '../../src/local/client-config';
+import { NodeSha256 } from '../../src/local/cloud/iam/sigv4-verify';
 import { describeWhen } from '../helpers/requires';
 import { startTestCloud, startUploadFunction, type TestCloud } from '../helpers/local-cloud';
 import { findOfflineTerraform, runTerraformAsync, writeCliConfig } from '../module/terraform-cli';
@@ -96,6 +99,7 @@ describeWhen(terraform.missing, 'an applied HTTP API invokes its function throug
     const targets = [
       'aws_apigatewayv2_route.uploads',
       'aws_apigatewayv2_route.anonymous',
+      'aws_apigatewayv2_route.signed',
       'aws_apigatewayv2_stage.default',
     ];
     const applied = await tf([
@@ -105,7 +109,7 @@ describeWhen(terraform.missing, 'an applied HTTP API invokes its function throug
       ...vars,
       ...targets.map((t) => `-target=${t}`),
     ]);
-    expect(/Apply complete! Resources: (\d+) added/.exec(applied)?.[1]).toBe('7');
+    expect(/Apply complete! Resources: (\d+) added/.exec(applied)?.[1]).toBe('8');
     endpoint = (JSON.parse(await tf(['output', '-json'])) as { api_endpoint: { value: string } }).api_endpoint.value;
   }, 600_000);
 
@@ -166,6 +170,34 @@ describeWhen(terraform.missing, 'an applied HTTP API invokes its function throug
     const valid = await askForm('/uploads', { authorization: `Bearer ${issuer.token(claims)}` });
     expect(valid.status).toBe(201);
     expect(events[events.length - 1].requestContext.authorizer.jwt.claims).toMatchObject({ sub: 'user-1' });
+  }, 60_000);
+
+  test('the AWS_IAM route: 403 {"message":"Forbidden"} unsigned, the function when signed for execute-api', async () => {
+    const unsigned = await askForm('/signed/uploads');
+    expect({ status: unsigned.status, body: await unsigned.json() }).toEqual({
+      status: 403,
+      body: { message: 'Forbidden' },
+    });
+    const url = new URL(`${endpoint}/signed/uploads`);
+    const body = JSON.stringify({ filename: 'cat.png', contentType: 'image/png', size: 1000 });
+    const signer = new SignatureV4({
+      service: 'execute-api',
+      region: 'us-east-1',
+      credentials: LOCAL_CREDENTIALS,
+      sha256: NodeSha256,
+    });
+    const signed = await signer.sign({
+      method: 'POST',
+      protocol: 'http:',
+      hostname: url.hostname,
+      port: Number(url.port),
+      path: url.pathname,
+      headers: { host: url.host, 'content-type': 'application/json' },
+      body,
+    });
+    const res = await fetch(url, { method: 'POST', headers: signed.headers, body });
+    expect(res.status).toBe(201);
+    expect(events[events.length - 1].routeKey).toBe('POST /signed/uploads');
   }, 60_000);
 
   test('a path no route takes is 404 {"message":"Not Found"}, as is an API that does not exist', async () => {

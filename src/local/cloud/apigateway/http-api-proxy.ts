@@ -3,15 +3,19 @@
  * `/_api/<apiId>/<path>` (an API's `apiEndpoint`, path style, on the local cloud's one origin) is
  * served by the API's stage (`/<stage>/…` for a named stage, else `$default`), matched to a route
  * the way API Gateway matches them (exact path before path variables before a greedy `{proxy+}`,
- * an exact method before ANY, then `$default`), authorized (JWT), and sent to its integration: an
+ * an exact method before ANY, then `$default`), authorized (JWT; AWS_IAM: a SigV4 signature for
+ * execute-api with the local credentials), and sent to its integration: an
  * AWS_PROXY integration to a Lambda function is invoked with the payload 2.0 event through the
  * injected FunctionInvoker, and its result answered. API Gateway's own answers hold: 404
- * {"message":"Not Found"} without a route, 401 {"message":"Unauthorized"} without a valid token, 500
+ * {"message":"Not Found"} without a route, 401 {"message":"Unauthorized"} without a valid token, 403
+ * {"message":"Forbidden"} for an AWS_IAM route without a signature, 500
  * {"message":"Internal Server Error"} when the integration fails, 503 {"message":"Service
  * Unavailable"} past its timeout. CORS preflights are answered from the API's corsConfiguration.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { LOCAL_CREDENTIALS } from '../../client-config';
 import type { GatewayRoute, RouteParams } from '../gateway/gateway';
+import { verifySigV4, type CredentialsLookup } from '../iam/sigv4-verify';
 import { readBody, sendJson } from '../http-io';
 import type { InvokeFn, InvokeResult, LogSink } from '../lambda/invoke-contract';
 import { API_BASE_PATH, sendIntegrationAnswer, toHttpApiEvent, type HttpApiEventContext } from './http-api';
@@ -173,12 +177,17 @@ export interface HttpApiProxyOptions {
   logSink?: LogSink;
   /** Checks JWTs (tests inject their issuer's keys). @default jwtVerifier() over the network */
   verifyJwt?: ReturnType<typeof jwtVerifier>;
+  /** The credentials AWS_IAM routes take. @default the local cloud's own (client-config.ts) */
+  credentials?: CredentialsLookup;
 }
 
 /** The gateway routes serving every applied HTTP API under `/_api/<apiId>` (see the file comment). */
 export function httpApiProxyRoutes(opts: HttpApiProxyOptions): GatewayRoute[] {
   const log: LogSink = opts.logSink ?? (() => {});
   const verifyJwt = opts.verifyJwt ?? jwtVerifier();
+  const credentials: CredentialsLookup =
+    opts.credentials ??
+    ((accessKeyId) => (accessKeyId === LOCAL_CREDENTIALS.accessKeyId ? LOCAL_CREDENTIALS : undefined));
   const notFound = (res: ServerResponse, extra: Record<string, string> = {}): void =>
     sendJson(res, 404, { message: 'Not Found' }, extra);
 
@@ -201,13 +210,13 @@ export function httpApiProxyRoutes(opts: HttpApiProxyOptions): GatewayRoute[] {
     }
     const routeKey = String(matched.route.routeKey);
     const logged = { apiId, stage: staged.stage.stageName, routeKey };
-    const jwt = await authorize(api, matched.route, req);
-    if (jwt === 'refused') {
-      req.resume();
-      return sendJson(res, 401, { message: 'Unauthorized' }, { ...cors, 'www-authenticate': 'Bearer' });
-    }
     const body = await readBody(req, MAX_REQUEST_BYTES);
     if (body === undefined) return sendJson(res, 413, { message: 'Request Entity Too Large' }, cors);
+    const jwt = await authorizeJwt(api, matched.route, req);
+    if (jwt === 'refused')
+      return sendJson(res, 401, { message: 'Unauthorized' }, { ...cors, 'www-authenticate': 'Bearer' });
+    const iamRefusal = await refuseUnsigned(matched.route, req, body, logged);
+    if (iamRefusal) return sendJson(res, 403, { message: iamRefusal }, cors);
     const integration = api.integrations.get(wireText(matched.route.target).replace(/^integrations\//, ''));
     if (!integration) {
       log({ event: 'apigateway.no_integration', level: 'warn', ...logged });
@@ -254,8 +263,31 @@ export function httpApiProxyRoutes(opts: HttpApiProxyOptions): GatewayRoute[] {
     sendIntegrationAnswer(res, result, cors);
   }
 
+  /**
+   * For an AWS_IAM route, API Gateway's refusal of a request not signed (SigV4, service execute-api)
+   * with credentials the local cloud knows, or undefined when it may pass.
+   */
+  async function refuseUnsigned(
+    route: Wire,
+    req: IncomingMessage,
+    body: Buffer,
+    logged: Record<string, unknown>,
+  ): Promise<string | undefined> {
+    if (route.authorizationType !== 'AWS_IAM') return undefined;
+    const verdict = await verifySigV4(
+      { method: req.method ?? 'GET', url: req.url ?? '/', headers: req.headers, body },
+      credentials,
+      new Date(),
+      { service: 'execute-api', protocol: 'rest-json' },
+    );
+    if (verdict.ok && !('anonymous' in verdict)) return undefined;
+    const reason = verdict.ok ? 'no signature' : verdict.error.message;
+    log({ event: 'apigateway.forbidden', level: 'warn', ...logged, reason });
+    return verdict.ok || verdict.error.code === 'MissingAuthenticationTokenException' ? 'Forbidden' : reason;
+  }
+
   /** A JWT route's verdict: the token's claims, 'refused', or null when the route needs no JWT. */
-  async function authorize(
+  async function authorizeJwt(
     api: HttpApi,
     route: Wire,
     req: IncomingMessage,
