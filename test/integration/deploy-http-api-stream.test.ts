@@ -118,6 +118,7 @@ describeWhen(
       };
       expect(routes.Items.map((r) => `${r.RouteKey} ${r.AuthorizationType}`).sort()).toEqual([
         'POST /anonymous/uploads NONE',
+        'POST /signed/uploads AWS_IAM',
         'POST /uploads JWT',
       ]);
 
