@@ -33,9 +33,14 @@ import { logsService } from '../logs/logs-api';
 import { answerJson, JsonError, sendJsonError, unknownOperation, type JsonService } from '../json-protocol';
 import { createBucketConfig } from '../s3/bucket-config';
 import { readBody } from '../http-io';
+import { cloudwatchService } from '../cloudwatch/cloudwatch-api';
+import { eventsService } from '../events/events-api';
+import { kmsService } from '../kms/kms-api';
+import { snsService } from '../sns/sns-api';
+import { standInTopics } from '../sns/sns-standin';
 
-/** Services the stand-in serves (signing names). */
-const STAND_IN_SERVICES = new Set(['s3', 'sqs', 'sns']);
+/** Services the stand-in serves (signing names); SNS topics are the control plane's (serveSns). */
+const STAND_IN_SERVICES = new Set(['s3', 'sqs']);
 
 /** A Query request larger than this is refused (IAM's largest document, a policy, is 10 KB). */
 const MAX_QUERY_BYTES = 1024 * 1024;
@@ -68,11 +73,19 @@ export type ControlPlaneStep = (req: IncomingMessage, res: ServerResponse) => bo
 export function controlPlaneRoute(opts: ControlPlaneOptions): ControlPlaneStep {
   const accountId = opts.accountId ?? LOCAL_ACCOUNT_ID;
   const log: LogSink = opts.logSink ?? (() => {});
+  const region = opts.region ?? LOCAL_REGION;
   const queryServices: Record<string, QueryService> = {
     iam: iamService(new IamStore(accountId)),
     sts: stsService(accountId),
+    monitoring: cloudwatchService(region, accountId),
   };
-  const jsonServices: Record<string, JsonService> = { logs: logsService(opts.region ?? LOCAL_REGION, accountId) };
+  const jsonServices: Record<string, JsonService> = {
+    logs: logsService(region, accountId),
+    kms: kmsService(region, accountId),
+    events: eventsService(region, accountId),
+  };
+  const sns = snsService(region, accountId);
+  const snsStandIn = standInTopics(opts.upstream);
   const bucketConfig = createBucketConfig({ upstream: opts.upstream });
 
   /** Logs a refusal the service answered: at error level, with what was thrown, when a handler threw. */
@@ -115,6 +128,33 @@ export function controlPlaneRoute(opts: ControlPlaneOptions): ControlPlaneStep {
     if (!params) return refuseTooLarge(res);
     const outcome = answerQuery(res, definition, params);
     if (outcome.error) logRefusal(service, { action: outcome.action }, outcome.error, outcome.fault);
+  }
+
+  /**
+   * SNS: topic management answered here (sns-api.ts), each topic created or deleted in the stand-in
+   * too (created first, so it can take messages once CreateTopic answers); other actions (Publish,
+   * Subscribe, …) forwarded to the stand-in.
+   */
+  async function serveSns(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const body = await readBody(req, MAX_QUERY_BYTES);
+    if (body === undefined) return refuseTooLarge(res);
+    const params = parseQueryParams(body.toString('utf8'));
+    const action = params.Action ?? '';
+    if (!Object.hasOwn(sns.operations, action)) return snsStandIn.forward(req, res, body);
+    if (action === 'CreateTopic' && createsTopic(params)) await snsStandIn.create(params, req.headers);
+    const outcome = answerQuery(res, sns, params);
+    if (outcome.error) logRefusal('sns', { action }, outcome.error, outcome.fault);
+    else if (action === 'DeleteTopic') await snsStandIn.delete(params.TopicArn ?? '', req.headers);
+  }
+
+  /** True when CreateTopic takes `params` (it is idempotent: answerQuery then repeats it, or its refusal). */
+  function createsTopic(params: Record<string, string>): boolean {
+    try {
+      sns.operations.CreateTopic(params);
+      return true;
+    } catch {
+      return false;
+    }
   }
 
   async function refuseUnknown(req: IncomingMessage, res: ServerResponse, service: string): Promise<void> {
@@ -165,11 +205,14 @@ export function controlPlaneRoute(opts: ControlPlaneOptions): ControlPlaneStep {
     }
     const query = queryServices[scope.service];
     const json = jsonServices[scope.service];
-    const served = query
-      ? serveQuery(req, res, scope.service, query)
-      : json && req.headers['x-amz-target']
-        ? serveJson(req, res, scope.service, json)
-        : refuseUnknown(req, res, scope.service);
+    const served =
+      scope.service === 'sns'
+        ? serveSns(req, res)
+        : query
+          ? serveQuery(req, res, scope.service, query)
+          : json && req.headers['x-amz-target']
+            ? serveJson(req, res, scope.service, json)
+            : refuseUnknown(req, res, scope.service);
     served.catch((err: unknown) => {
       log({ event: 'controlplane.error', level: 'error', service: scope.service, error: (err as Error).message });
       if (!res.headersSent) sendJsonError(res, new JsonError('InternalFailure', (err as Error).message, 500));
