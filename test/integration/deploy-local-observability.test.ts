@@ -43,7 +43,8 @@ describeWhen(
       const seconds = Math.round((Date.now() - started) / 100) / 10;
       if (!codes.includes(run.code))
         throw new Error(
-          `terraform ${args.join(' ')} exited ${run.code} after ${seconds} s:\n${run.stderr}\n${run.stdout.slice(-6000)}`,
+          `terraform ${args.join(' ')} exited ${run.code} after ${seconds} s:\n` +
+            `${run.stderr}\n${run.stdout.slice(-6000)}`,
         );
       return { ...run, seconds };
     }

@@ -270,7 +270,7 @@ describe('SNS topics (Query protocol)', () => {
     const attributes = Object.fromEntries(answer.Attributes.entry.map((e) => [e.key, e.value]));
     expect(attributes).toMatchObject({ TopicArn: TOPIC, Owner: ACCOUNT, KmsMasterKeyId: 'alias/x' });
     expect(JSON.parse(attributes.Policy)).toMatchObject({ Statement: [{ Resource: TOPIC }] });
-    const xml = queryResponseXml('GetTopicAttributes', 'ns', answer as never, 'r');
+    const xml = queryResponseXml('GetTopicAttributes', 'ns', answer, 'r');
     expect(xml).toContain('<entry><key>KmsMasterKeyId</key><value>alias/x</value></entry>');
     expect(query(sns, 'ListTagsForResource', { ResourceArn: TOPIC })).toEqual({
       Tags: { member: [{ Key: 'team', Value: 'media' }] },

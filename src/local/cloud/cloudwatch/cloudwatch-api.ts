@@ -183,8 +183,7 @@ export function cloudwatchService(region: string, accountId: string, partition =
   function deleteAlarms(params: QueryParams): undefined {
     const names = memberStrings(params, 'AlarmNames');
     const absent = names.filter((name) => !alarms.has(name));
-    if (absent.length > 0)
-      throw new QueryError('ResourceNotFound', `${absent.map((name) => `${name}`).join(', ')} does not exist`, 404);
+    if (absent.length > 0) throw new QueryError('ResourceNotFound', `${absent.join(', ')} does not exist`, 404);
     for (const name of names) alarms.delete(name);
     return undefined;
   }
@@ -195,7 +194,8 @@ export function cloudwatchService(region: string, accountId: string, partition =
     if (!/^[A-Za-z0-9_-]{1,255}$/.test(name))
       throw new QueryError(
         'InvalidParameterValue',
-        'The value for field DashboardName contains invalid characters. It can only contain alphanumerics, dash (-) and underscore (_).',
+        'The value for field DashboardName contains invalid characters. ' +
+          'It can only contain alphanumerics, dash (-) and underscore (_).',
       );
     let parsed: unknown;
     try {

@@ -56,7 +56,7 @@ function tagPairs(value: unknown): Array<[string, string]> {
   if (!Array.isArray(value)) return [];
   return value.map((entry: unknown) => {
     const { Key, Value } = (entry ?? {}) as { Key?: unknown; Value?: unknown };
-    return [String(Key ?? ''), String(Value ?? '')];
+    return [typeof Key === 'string' ? Key : '', typeof Value === 'string' ? Value : ''];
   });
 }
 
@@ -114,7 +114,8 @@ export function eventsService(region: string, accountId: string, partition = 'aw
     const state = text(input, 'State') ?? 'ENABLED';
     if (!['ENABLED', 'DISABLED', 'ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS'].includes(state))
       throw validation(
-        `1 validation error detected: Value '${state}' at 'state' failed to satisfy constraint: Member must satisfy enum value set: [ENABLED, DISABLED, ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS]`,
+        `1 validation error detected: Value '${state}' at 'state' failed to satisfy constraint: ` +
+          'Member must satisfy enum value set: [ENABLED, DISABLED, ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS]',
       );
     const fields: Record<string, unknown> = {};
     for (const field of ['ScheduleExpression', 'EventPattern', 'Description', 'RoleArn'])
@@ -129,7 +130,7 @@ export function eventsService(region: string, accountId: string, partition = 'aw
       state,
       // PutRule's Tags apply when the rule is created; an update keeps its tags and targets.
       tags: previous?.tags ?? new Map(tagPairs(input.Tags)),
-      targets: previous?.targets ?? new Map(),
+      targets: previous?.targets ?? new Map<string, Record<string, unknown>>(),
     });
     return { RuleArn: arn };
   }
@@ -143,7 +144,8 @@ export function eventsService(region: string, accountId: string, partition = 'aw
     const targets = Array.isArray(input.Targets) ? (input.Targets as unknown[]) : [];
     if (targets.length === 0)
       throw validation(
-        "1 validation error detected: Value '[]' at 'targets' failed to satisfy constraint: Member must have length greater than or equal to 1",
+        "1 validation error detected: Value '[]' at 'targets' failed to satisfy constraint: " +
+          'Member must have length greater than or equal to 1',
       );
     const failed: Array<Record<string, unknown>> = [];
     for (const entry of targets) {
@@ -160,7 +162,8 @@ export function eventsService(region: string, accountId: string, partition = 'aw
       if (!r.targets.has(id) && r.targets.size >= MAX_TARGETS_PER_RULE)
         throw new JsonError(
           'LimitExceededException',
-          `The requested resource exceeds the maximum number allowed. Rule ${r.name} can have at most ${MAX_TARGETS_PER_RULE} targets.`,
+          'The requested resource exceeds the maximum number allowed. ' +
+            `Rule ${r.name} can have at most ${MAX_TARGETS_PER_RULE} targets.`,
         );
       r.targets.set(id, target);
     }

@@ -220,7 +220,7 @@ export function kmsService(region: string, accountId: string, partition = 'aws')
     const period = input.RotationPeriodInDays;
     if (period !== undefined && (typeof period !== 'number' || period < 90 || period > 2560))
       throw validation(
-        `Value '${String(period)}' at 'rotationPeriodInDays' failed to satisfy constraint: ` +
+        `Value '${JSON.stringify(period)}' at 'rotationPeriodInDays' failed to satisfy constraint: ` +
           'Member must have value less than or equal to 2560 and greater than or equal to 90',
       );
     key.rotationPeriodDays = typeof period === 'number' ? period : DEFAULT_ROTATION_PERIOD_DAYS;
@@ -232,7 +232,7 @@ export function kmsService(region: string, accountId: string, partition = 'aws')
     const days = input.PendingWindowInDays ?? DEFAULT_PENDING_WINDOW_DAYS;
     if (typeof days !== 'number' || !Number.isInteger(days) || days < 7 || days > 30)
       throw validation(
-        `Value '${String(days)}' at 'pendingWindowInDays' failed to satisfy constraint: ` +
+        `Value '${JSON.stringify(days)}' at 'pendingWindowInDays' failed to satisfy constraint: ` +
           'Member must have value less than or equal to 30 and greater than or equal to 7',
       );
     key.pendingWindowDays = days;

@@ -106,7 +106,8 @@ function topicName(params: QueryParams, fifo: boolean): string {
   if (fifo ? !FIFO_TOPIC_NAME.test(name) : !TOPIC_NAME.test(name))
     throw invalidParameter(
       fifo
-        ? 'Fifo Topic names must end with .fifo and must be made up of only uppercase and lowercase ASCII letters, numbers, underscores, and hyphens, and must be between 1 and 256 characters long.'
+        ? 'Fifo Topic names must end with .fifo and must be made up of only uppercase and lowercase ASCII ' +
+            'letters, numbers, underscores, and hyphens, and must be between 1 and 256 characters long.'
         : 'Topic Name',
     );
   return name;
