@@ -10,14 +10,12 @@
  *
  * Needs terraform, the provider mirror and the AWS CLI: skipped loudly without them, failing under CI=true.
  */
-import { spawnSync } from 'node:child_process';
-import { cpSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { describeWhen } from '../helpers/requires';
-import { AWS_CLI_MISSING, findAwsCli, killUp, runAws, startUp, type UpProcess } from '../helpers/up-process';
-import { findOfflineTerraform, runTerraformAsync, writeCliConfig, type TerraformRun } from '../module/terraform-cli';
+import { AWS_CLI_MISSING, findAwsCli } from '../helpers/up-process';
+import { startTerraformAgainstUp, summaryLine as summary, type TerraformAgainstUp } from '../helpers/terraform-up';
+import { findOfflineTerraform } from '../module/terraform-cli';
 
 const ROOT = resolve(__dirname, '..', '..');
 const FIXTURE = join(ROOT, 'test', 'fixtures', 'terraform-local-observability', 'main.tf');
@@ -31,47 +29,26 @@ describeWhen(
   'terraform apply / plan / destroy of alarms, dashboard, KMS, SNS and EventBridge against up',
   () => {
     const name = `tfo-${randomBytes(3).toString('hex')}`;
-    let up: UpProcess | undefined;
-    let work: string;
-    let cliConfig: string;
+    let deploy: TerraformAgainstUp | undefined;
     let outputs: { key_id: { value: string }; topic_arn: { value: string } };
-
-    /** Runs terraform in the work folder; fails with its output unless it exits with one of `codes`. */
-    async function tf(args: string[], codes: number[] = [0]): Promise<TerraformRun & { seconds: number }> {
-      const started = Date.now();
-      const run = await runTerraformAsync(terraform.bin!, cliConfig, work, [...args, '-no-color']);
-      const seconds = Math.round((Date.now() - started) / 100) / 10;
-      if (!codes.includes(run.code))
-        throw new Error(
-          `terraform ${args.join(' ')} exited ${run.code} after ${seconds} s:\n` +
-            `${run.stderr}\n${run.stdout.slice(-6000)}`,
-        );
-      return { ...run, seconds };
-    }
-    const awsText = (args: string[]): Promise<string> =>
-      runAws(cli!.path, up!.endpoint, [...args, '--output', 'json'], 60_000);
-    const aws = async (args: string[]): Promise<unknown> => JSON.parse(await awsText(args)) as unknown;
-    const summary = (run: TerraformRun, pattern: RegExp): string =>
-      pattern.exec(run.stdout)?.[0] ?? `(no summary line)\n${run.stdout.slice(-2000)}`;
+    const tf: TerraformAgainstUp['tf'] = (args, codes) => deploy!.tf(args, codes);
+    const aws = (args: string[]): Promise<unknown> => deploy!.aws(args);
+    const awsText = (args: string[]): Promise<string> => deploy!.awsText(args);
 
     beforeAll(async () => {
-      work = mkdtempSync(join(tmpdir(), 'irc-deploy-local-obs-'));
-      cpSync(FIXTURE, join(work, 'main.tf'));
-      cliConfig = writeCliConfig(work, terraform.mirror!);
-      up = await startUp();
-      const written = spawnSync(
-        process.execPath,
-        [join(ROOT, 'dist', 'cli.js'), 'tf-override', '--dir', work, '--endpoint', up.endpoint],
-        { encoding: 'utf8' },
+      deploy = await startTerraformAgainstUp(
+        FIXTURE,
+        'irc-deploy-local-obs-',
+        {
+          bin: terraform.bin!,
+          mirror: terraform.mirror!,
+        },
+        cli!.path,
       );
-      expect({ code: written.status, stderr: written.stderr }).toEqual({ code: 0, stderr: '' });
-      await tf(['init', '-input=false']);
     }, 180_000);
 
     afterAll(async () => {
-      // Whatever a failed test left applied goes with up's in-memory state.
-      await killUp(up);
-      if (work) rmSync(work, { recursive: true, force: true });
+      await deploy?.stop();
     });
 
     test(`terraform apply creates all ${RESOURCES} resources`, async () => {
