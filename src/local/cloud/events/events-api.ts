@@ -7,6 +7,7 @@
  * have nothing to keep warm on one machine). As on AWS, PutTargets does not check that a target exists.
  */
 import { JsonError, type JsonService } from '../json-protocol';
+import type { ScheduledRule } from './rule-schedule';
 
 const DEFAULT_BUS = 'default';
 const RULE_NAME = /^[.\-_A-Za-z0-9]{1,64}$/;
@@ -22,6 +23,8 @@ interface Rule {
   readonly bus: string;
   readonly fields: Record<string, unknown>;
   state: string;
+  /** When the rule's schedule was put (ms): a schedule rule first fires one period later. */
+  readonly scheduledSince: number;
   readonly tags: Map<string, string>;
   readonly targets: Map<string, Record<string, unknown>>;
 }
@@ -60,8 +63,14 @@ function tagPairs(value: unknown): Array<[string, string]> {
   });
 }
 
+/** EventBridge's API, and its schedule rules for the scheduler (rule-schedule.ts). */
+export interface EventsService extends JsonService {
+  /** The rules with a schedule expression, as they are now. */
+  schedules(): ScheduledRule[];
+}
+
 /** The EventBridge service of the local cloud. @param partition @default 'aws' */
-export function eventsService(region: string, accountId: string, partition = 'aws'): JsonService {
+export function eventsService(region: string, accountId: string, partition = 'aws'): EventsService {
   const rules = new Map<string, Rule>();
   const key = (bus: string, name: string): string => `${bus}/${name}`;
   const ruleArn = (bus: string, name: string): string =>
@@ -122,12 +131,14 @@ export function eventsService(region: string, accountId: string, partition = 'aw
       if (text(input, field) !== undefined) fields[field] = text(input, field);
     const previous = rules.get(key(bus, name));
     const arn = ruleArn(bus, name);
+    const sameSchedule = previous?.fields.ScheduleExpression === schedule;
     rules.set(key(bus, name), {
       name,
       arn,
       bus,
       fields,
       state,
+      scheduledSince: previous && sameSchedule ? previous.scheduledSince : Date.now(),
       // PutRule's Tags apply when the rule is created; an update keeps its tags and targets.
       tags: previous?.tags ?? new Map(tagPairs(input.Tags)),
       targets: previous?.targets ?? new Map<string, Record<string, unknown>>(),
@@ -170,8 +181,22 @@ export function eventsService(region: string, accountId: string, partition = 'aw
     return { FailedEntryCount: failed.length, FailedEntries: failed };
   }
 
+  function schedules(): ScheduledRule[] {
+    return [...rules.values()]
+      .filter((r) => typeof r.fields.ScheduleExpression === 'string')
+      .map((r) => ({
+        arn: r.arn,
+        name: r.name,
+        scheduleExpression: r.fields.ScheduleExpression as string,
+        enabled: r.state !== 'DISABLED',
+        scheduledSince: r.scheduledSince,
+        targets: [...r.targets.values()],
+      }));
+  }
+
   return {
     targetPrefix: 'AWSEvents',
+    schedules,
     operations: {
       PutRule: putRule,
       DescribeRule: (input) => describeRule(rule(input)),

@@ -35,6 +35,8 @@ import { createBucketConfig } from '../s3/bucket-config';
 import { readBody } from '../http-io';
 import { cloudwatchService } from '../cloudwatch/cloudwatch-api';
 import { eventsService } from '../events/events-api';
+import { RuleScheduler } from '../events/rule-schedule';
+import type { InvokeFn } from '../lambda/invoke-contract';
 import { kmsService } from '../kms/kms-api';
 import { snsService } from '../sns/sns-api';
 import { standInTopics } from '../sns/sns-standin';
@@ -64,10 +66,15 @@ export interface ControlPlaneOptions {
   region?: string;
   /** @default no logging */
   logSink?: LogSink;
+  /** Invokes the function a schedule rule's target names (rule-schedule.ts). @default none: rules do not fire */
+  invoker?: (functionArn: string) => InvokeFn;
 }
 
-/** Answers a request the control plane owns (true), or leaves it to the gateway's next step (false). */
-export type ControlPlaneStep = (req: IncomingMessage, res: ServerResponse) => boolean;
+/**
+ * Answers a request the control plane owns (true), or leaves it to the gateway's next step (false);
+ * stop() ends what runs on its own (the schedule rules' timer).
+ */
+export type ControlPlaneStep = ((req: IncomingMessage, res: ServerResponse) => boolean) & { stop(): void };
 
 /** The gateway step of the control plane (see the file comment): IAM, STS, Logs, bucket sub-resources. */
 export function controlPlaneRoute(opts: ControlPlaneOptions): ControlPlaneStep {
@@ -79,11 +86,20 @@ export function controlPlaneRoute(opts: ControlPlaneOptions): ControlPlaneStep {
     sts: stsService(accountId),
     monitoring: cloudwatchService(region, accountId),
   };
+  const events = eventsService(region, accountId);
   const jsonServices: Record<string, JsonService> = {
     logs: logsService(region, accountId),
     kms: kmsService(region, accountId),
-    events: eventsService(region, accountId),
+    events,
   };
+  const scheduler = new RuleScheduler({
+    rules: () => events.schedules(),
+    invoker: opts.invoker,
+    region,
+    accountId,
+    logSink: log,
+  });
+  scheduler.start();
   const sns = snsService(region, accountId);
   const snsStandIn = standInTopics(opts.upstream);
   const bucketConfig = createBucketConfig({ upstream: opts.upstream });
@@ -194,7 +210,7 @@ export function controlPlaneRoute(opts: ControlPlaneOptions): ControlPlaneStep {
     );
   }
 
-  return (req, res) => {
+  const step = (req: IncomingMessage, res: ServerResponse): boolean => {
     const scope = signingScope(req);
     if (!scope) return false;
     if (STAND_IN_SERVICES.has(scope.service)) {
@@ -220,6 +236,7 @@ export function controlPlaneRoute(opts: ControlPlaneOptions): ControlPlaneStep {
     });
     return true;
   };
+  return Object.assign(step, { stop: () => scheduler.stop() });
 }
 
 /**

@@ -29,7 +29,7 @@ import { createBucketCors } from '../s3/s3-cors';
 import { objectTooLarge, s3Refusal } from '../s3/s3-validation';
 import { callerRefusal } from './endpoint-guard';
 import { controlPlaneRoute } from './control-plane';
-import type { LogSink } from '../lambda/invoke-contract';
+import type { InvokeFn, LogSink } from '../lambda/invoke-contract';
 
 export type { FaultRule, FaultEffect, FaultHandle } from './gateway-faults';
 export type { NotificationConfig } from '../s3/notification-router';
@@ -57,6 +57,8 @@ export interface GatewayOptions {
    * Origin), e.g. a web app under development. @default none (endpoint-guard.ts)
    */
   allowedOrigins?: readonly string[];
+  /** Invokes a function by ARN, for schedule rules' targets (control-plane.ts). @default none: rules do not fire */
+  invoker?: (functionArn: string) => InvokeFn;
 }
 
 export interface GatewayCounters {
@@ -95,7 +97,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   const notifications = new NotificationRouter({ upstream: opts.upstream, region, logSink: log });
   const requests: Record<string, number> = {};
   const bucketCors = createBucketCors({ upstream: opts.upstream });
-  const controlPlane = controlPlaneRoute({ upstream: opts.upstream, region, logSink: log });
+  const controlPlane = controlPlaneRoute({ upstream: opts.upstream, region, logSink: log, invoker: opts.invoker });
   const localCredentials = (accessKeyId: string) =>
     accessKeyId === LOCAL_CREDENTIALS.accessKeyId ? LOCAL_CREDENTIALS : undefined;
   const proxy = createStandInProxy({
@@ -254,6 +256,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
         clearTimeout(timer);
         await notifications.close();
         proxy.close();
+        controlPlane.stop();
         log({ event: 'gateway.stopped', endpoint });
       })();
       return stopping;
