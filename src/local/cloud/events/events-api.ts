@@ -3,8 +3,9 @@
  * manages them (`aws_cloudwatch_event_rule`: PutRule, DescribeRule, EnableRule/DisableRule,
  * DeleteRule, tags; `aws_cloudwatch_event_target`: PutTargets, ListTargetsByRule, RemoveTargets),
  * over the awsJson 1.1 protocol (`AWSEvents.<Operation>`), with EventBridge's errors and messages.
- * Rules are records: a schedule rule does not fire locally (the keep-warm pings of the upload API
- * have nothing to keep warm on one machine). As on AWS, PutTargets does not check that a target exists.
+ * Enabled `rate(…)` rules fire their Lambda targets through rule-schedule.ts when the local cloud
+ * gives it an invoker; otherwise rules are records. As on AWS, PutTargets does not check that a
+ * target exists.
  */
 import { JsonError, type JsonService } from '../json-protocol';
 import type { ScheduledRule } from './rule-schedule';

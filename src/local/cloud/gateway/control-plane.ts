@@ -1,9 +1,11 @@
 /**
  * The control plane's dispatch: which service a signed request is for (its SigV4 credential
  * scope: every AWS client signs for the service it calls, whatever endpoint it was pointed at),
- * and who answers it. IAM and STS (Query protocol: iam/, sts/) and CloudWatch Logs (JSON protocol:
- * logs/) are served here; bucket sub-resources the stand-in
- * lacks by bucket-config.ts; S3 otherwise, SQS and SNS by the stand-in; Kinesis and the Lambda
+ * and who answers it. IAM, STS and CloudWatch alarms and dashboards (Query protocol: iam/, sts/,
+ * cloudwatch/, signing name `monitoring`), CloudWatch Logs, KMS and EventBridge (JSON protocol:
+ * logs/, kms/, events/) and SNS topic management (sns/, other SNS actions forwarded to the stand-in)
+ * are served here; bucket sub-resources the stand-in
+ * lacks by bucket-config.ts; S3 otherwise and SQS by the stand-in; Kinesis and the Lambda
  * mappings API by their routes, tried before this one. A call to any other service (or an
  * operation no route took) is answered with the error its protocol's clients expect for an
  * operation that does not exist — UnknownOperationException for the JSON protocols, InvalidAction
