@@ -39,6 +39,8 @@ function post(
   return new Promise((resolve, reject) => {
     const request = http.request(
       {
+        // One connection per call, closed after it: nothing kept open to hold the stand-in's stop up.
+        agent: false,
         hostname: upstream.hostname,
         port: upstream.port,
         method: 'POST',
