@@ -289,8 +289,24 @@ describeWhen(cli ? undefined : AWS_CLI_MISSING, 'IAM, STS and services not serve
   }, 300_000);
 
   test.each([
+    [['cloudwatch', 'get-dashboard', '--dashboard-name', 'none'], 'ResourceNotFound'],
+    [['cloudwatch', 'delete-alarms', '--alarm-names', 'none'], 'ResourceNotFound'],
+    [['events', 'describe-rule', '--name', 'none'], 'ResourceNotFoundException'],
+    [['kms', 'describe-key', '--key-id', '11111111-2222-3333-4444-555555555555'], 'NotFoundException'],
+    [['sns', 'get-topic-attributes', '--topic-arn', 'arn:aws:sns:us-east-1:000000000000:none'], 'NotFound'],
+  ])(
+    "aws %j is refused with its service's %s",
+    async (args, code) => {
+      expect(await failure(args)).toContain(`(${code})`);
+    },
+    60_000,
+  );
+
+  test.each([
     [['logs', 'get-log-events', '--log-group-name', 'g', '--log-stream-name', 's'], 'UnknownOperationException'],
-    [['kms', 'list-keys'], 'UnknownOperationException'],
+    [['kms', 'encrypt', '--key-id', 'alias/x', '--plaintext', 'aGk='], 'UnknownOperationException'],
+    [['events', 'list-event-buses'], 'UnknownOperationException'],
+    [['cloudwatch', 'list-metrics'], 'InvalidAction'],
     [['ecr', 'describe-repositories'], 'UnknownOperationException'],
     [['lambda', 'list-functions'], 'UnknownOperationException'],
     [['apigatewayv2', 'get-domain-names'], 'UnknownOperationException'],

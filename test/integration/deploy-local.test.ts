@@ -8,14 +8,12 @@
  *
  * Needs terraform, the provider mirror and the AWS CLI: skipped loudly without them, failing under CI=true.
  */
-import { spawnSync } from 'node:child_process';
-import { cpSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { describeWhen } from '../helpers/requires';
-import { AWS_CLI_MISSING, findAwsCli, killUp, runAws, startUp, type UpProcess } from '../helpers/up-process';
-import { findOfflineTerraform, runTerraformAsync, writeCliConfig, type TerraformRun } from '../module/terraform-cli';
+import { AWS_CLI_MISSING, findAwsCli, runAws } from '../helpers/up-process';
+import { startTerraformAgainstUp, summaryLine as summary, type TerraformAgainstUp } from '../helpers/terraform-up';
+import { findOfflineTerraform } from '../module/terraform-cli';
 
 const ROOT = resolve(__dirname, '..', '..');
 const FIXTURE = join(ROOT, 'test', 'fixtures', 'terraform-local', 'main.tf');
@@ -25,44 +23,18 @@ const missing = terraform.missing ?? (cli ? undefined : AWS_CLI_MISSING);
 
 describeWhen(missing, 'terraform apply / plan / destroy against resize-chain up', () => {
   const name = `tfl-${randomBytes(3).toString('hex')}`;
-  let up: UpProcess | undefined;
-  let work: string;
-  let cliConfig: string;
-
-  /** Runs terraform in the work folder; fails with its output unless it exits with one of `codes`. */
-  async function tf(args: string[], codes: number[] = [0]): Promise<TerraformRun & { seconds: number }> {
-    const started = Date.now();
-    const run = await runTerraformAsync(terraform.bin!, cliConfig, work, [...args, '-no-color']);
-    const seconds = Math.round((Date.now() - started) / 100) / 10;
-    if (!codes.includes(run.code))
-      throw new Error(
-        `terraform ${args.join(' ')} exited ${run.code} after ${seconds} s:\n${run.stderr}\n${run.stdout.slice(-6000)}`,
-      );
-    return { ...run, seconds };
-  }
-  const aws = async (args: string[]): Promise<unknown> =>
-    JSON.parse(await runAws(cli!.path, up!.endpoint, [...args, '--output', 'json'], 60_000)) as unknown;
-  const summary = (run: TerraformRun, pattern: RegExp): string =>
-    pattern.exec(run.stdout)?.[0] ?? `(no summary line)\n${run.stdout.slice(-2000)}`;
+  let deploy: TerraformAgainstUp | undefined;
+  const tf: TerraformAgainstUp['tf'] = (args, codes) => deploy!.tf(args, codes);
+  const aws = (args: string[]): Promise<unknown> => deploy!.aws(args);
 
   beforeAll(async () => {
-    work = mkdtempSync(join(tmpdir(), 'irc-deploy-local-'));
-    cpSync(FIXTURE, join(work, 'main.tf'));
-    cliConfig = writeCliConfig(work, terraform.mirror!);
-    up = await startUp();
-    const written = spawnSync(
-      process.execPath,
-      [join(ROOT, 'dist', 'cli.js'), 'tf-override', '--dir', work, '--endpoint', up.endpoint],
-      { encoding: 'utf8' },
-    );
-    expect({ code: written.status, stderr: written.stderr }).toEqual({ code: 0, stderr: '' });
-    await tf(['init', '-input=false']);
+    const found = { bin: terraform.bin!, mirror: terraform.mirror! };
+    deploy = await startTerraformAgainstUp(FIXTURE, 'irc-deploy-local-', found, cli!.path);
   }, 180_000);
 
   afterAll(async () => {
     // Whatever a failed test left applied goes with up's in-memory state.
-    await killUp(up);
-    if (work) rmSync(work, { recursive: true, force: true });
+    await deploy?.stop();
   });
 
   test('terraform apply creates all 12 resources', async () => {
@@ -144,7 +116,7 @@ describeWhen(missing, 'terraform apply / plan / destroy against resize-chain up'
     // list-queues prints nothing at all when no queue matches.
     const queues = await runAws(
       cli!.path,
-      up!.endpoint,
+      deploy!.up.endpoint,
       ['sqs', 'list-queues', '--queue-name-prefix', name, '--output', 'json'],
       60_000,
     );

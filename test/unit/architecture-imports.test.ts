@@ -62,6 +62,10 @@ const SERVICE_ENTRY_POINTS: Readonly<Record<string, readonly string[]>> = {
   iam: ['sigv4-verify.ts', 'policy-evaluation.ts', 'operation-actions.ts'],
   sts: [],
   logs: [],
+  cloudwatch: [],
+  events: [],
+  kms: [],
+  sns: [],
 };
 
 /** A module specifier in a file: the import statement's target. */

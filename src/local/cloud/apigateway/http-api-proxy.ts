@@ -17,7 +17,7 @@ import { LOCAL_CREDENTIALS } from '../../client-config';
 import type { GatewayRoute, RouteParams } from '../gateway/gateway';
 import { verifySigV4, type CredentialsLookup } from '../iam/sigv4-verify';
 import { readBody, sendJson } from '../http-io';
-import type { InvokeFn, InvokeResult, LogSink } from '../lambda/invoke-contract';
+import type { FunctionInvoker, InvokeFn, InvokeResult, LogSink } from '../lambda/invoke-contract';
 import { API_BASE_PATH, sendIntegrationAnswer, toHttpApiEvent, type HttpApiEventContext } from './http-api';
 import { wireText, type HttpApi, type HttpApiStore } from './http-api-store';
 import { jwtVerifier, type JwtConfiguration } from './jwt-authorizer';
@@ -25,11 +25,7 @@ import { jwtVerifier, type JwtConfiguration } from './jwt-authorizer';
 /** API Gateway's payload limit for HTTP APIs. */
 const MAX_REQUEST_BYTES = 10 * 1024 * 1024;
 
-/**
- * How the data plane reaches a function: its invoke for a function ARN (as an integration names it,
- * possibly with a version or alias qualifier), or undefined when no such function runs.
- */
-export type FunctionInvoker = (functionArn: string) => InvokeFn | undefined;
+export type { FunctionInvoker } from '../lambda/invoke-contract';
 
 type Wire = Record<string, unknown>;
 

@@ -1,9 +1,11 @@
 /**
  * The control plane's dispatch: which service a signed request is for (its SigV4 credential
  * scope: every AWS client signs for the service it calls, whatever endpoint it was pointed at),
- * and who answers it. IAM and STS (Query protocol: iam/, sts/) and CloudWatch Logs (JSON protocol:
- * logs/) are served here; bucket sub-resources the stand-in
- * lacks by bucket-config.ts; S3 otherwise, SQS and SNS by the stand-in; Kinesis and the Lambda
+ * and who answers it. IAM, STS and CloudWatch alarms and dashboards (Query protocol: iam/, sts/,
+ * cloudwatch/, signing name `monitoring`), CloudWatch Logs, KMS and EventBridge (JSON protocol:
+ * logs/, kms/, events/) and SNS topic management (sns/, other SNS actions forwarded to the stand-in)
+ * are served here; bucket sub-resources the stand-in
+ * lacks by bucket-config.ts; S3 otherwise and SQS by the stand-in; Kinesis and the Lambda
  * mappings API by their routes, tried before this one. A call to any other service (or an
  * operation no route took) is answered with the error its protocol's clients expect for an
  * operation that does not exist — UnknownOperationException for the JSON protocols, InvalidAction
@@ -33,9 +35,16 @@ import { logsService } from '../logs/logs-api';
 import { answerJson, JsonError, sendJsonError, unknownOperation, type JsonService } from '../json-protocol';
 import { createBucketConfig } from '../s3/bucket-config';
 import { readBody } from '../http-io';
+import { cloudwatchService } from '../cloudwatch/cloudwatch-api';
+import { eventsService } from '../events/events-api';
+import { RuleScheduler } from '../events/rule-schedule';
+import type { FunctionInvoker } from '../lambda/invoke-contract';
+import { kmsService } from '../kms/kms-api';
+import { snsService } from '../sns/sns-api';
+import { standInTopics } from '../sns/sns-standin';
 
-/** Services the stand-in serves (signing names). */
-const STAND_IN_SERVICES = new Set(['s3', 'sqs', 'sns']);
+/** Services the stand-in serves (signing names); SNS topics are the control plane's (serveSns). */
+const STAND_IN_SERVICES = new Set(['s3', 'sqs']);
 
 /** A Query request larger than this is refused (IAM's largest document, a policy, is 10 KB). */
 const MAX_QUERY_BYTES = 1024 * 1024;
@@ -59,20 +68,42 @@ export interface ControlPlaneOptions {
   region?: string;
   /** @default no logging */
   logSink?: LogSink;
+  /** Invokes the function a schedule rule's target names (rule-schedule.ts). @default none: rules do not fire */
+  invoker?: FunctionInvoker;
 }
 
-/** Answers a request the control plane owns (true), or leaves it to the gateway's next step (false). */
-export type ControlPlaneStep = (req: IncomingMessage, res: ServerResponse) => boolean;
+/**
+ * Answers a request the control plane owns (true), or leaves it to the gateway's next step (false);
+ * stop() ends what runs on its own (the schedule rules' timer).
+ */
+export type ControlPlaneStep = ((req: IncomingMessage, res: ServerResponse) => boolean) & { stop(): void };
 
 /** The gateway step of the control plane (see the file comment): IAM, STS, Logs, bucket sub-resources. */
 export function controlPlaneRoute(opts: ControlPlaneOptions): ControlPlaneStep {
   const accountId = opts.accountId ?? LOCAL_ACCOUNT_ID;
   const log: LogSink = opts.logSink ?? (() => {});
+  const region = opts.region ?? LOCAL_REGION;
   const queryServices: Record<string, QueryService> = {
     iam: iamService(new IamStore(accountId)),
     sts: stsService(accountId),
+    monitoring: cloudwatchService(region, accountId),
   };
-  const jsonServices: Record<string, JsonService> = { logs: logsService(opts.region ?? LOCAL_REGION, accountId) };
+  const events = eventsService(region, accountId);
+  const jsonServices: Record<string, JsonService> = {
+    logs: logsService(region, accountId),
+    kms: kmsService(region, accountId),
+    events,
+  };
+  const scheduler = new RuleScheduler({
+    rules: () => events.schedules(),
+    invoker: opts.invoker,
+    region,
+    accountId,
+    logSink: log,
+  });
+  scheduler.start();
+  const sns = snsService(region, accountId);
+  const snsStandIn = standInTopics(opts.upstream);
   const bucketConfig = createBucketConfig({ upstream: opts.upstream });
 
   /** Logs a refusal the service answered: at error level, with what was thrown, when a handler threw. */
@@ -117,6 +148,33 @@ export function controlPlaneRoute(opts: ControlPlaneOptions): ControlPlaneStep {
     if (outcome.error) logRefusal(service, { action: outcome.action }, outcome.error, outcome.fault);
   }
 
+  /**
+   * SNS: topic management answered here (sns-api.ts), each topic created or deleted in the stand-in
+   * too (created first, so it can take messages once CreateTopic answers); other actions (Publish,
+   * Subscribe, …) forwarded to the stand-in.
+   */
+  async function serveSns(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const body = await readBody(req, MAX_QUERY_BYTES);
+    if (body === undefined) return refuseTooLarge(res);
+    const params = parseQueryParams(body.toString('utf8'));
+    const action = params.Action ?? '';
+    if (!Object.hasOwn(sns.operations, action)) return snsStandIn.forward(req, res, body);
+    if (action === 'CreateTopic' && createsTopic(params)) await snsStandIn.create(params, req.headers);
+    const outcome = answerQuery(res, sns, params);
+    if (outcome.error) logRefusal('sns', { action }, outcome.error, outcome.fault);
+    else if (action === 'DeleteTopic') await snsStandIn.delete(params.TopicArn ?? '', req.headers);
+  }
+
+  /** True when CreateTopic takes `params` (it is idempotent: answerQuery then repeats it, or its refusal). */
+  function createsTopic(params: Record<string, string>): boolean {
+    try {
+      sns.operations.CreateTopic(params);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
   async function refuseUnknown(req: IncomingMessage, res: ServerResponse, service: string): Promise<void> {
     const contentType = (req.headers['content-type'] ?? '').toLowerCase();
     const target = String(req.headers['x-amz-target'] ?? '');
@@ -154,7 +212,7 @@ export function controlPlaneRoute(opts: ControlPlaneOptions): ControlPlaneStep {
     );
   }
 
-  return (req, res) => {
+  const step = (req: IncomingMessage, res: ServerResponse): boolean => {
     const scope = signingScope(req);
     if (!scope) return false;
     if (STAND_IN_SERVICES.has(scope.service)) {
@@ -165,11 +223,14 @@ export function controlPlaneRoute(opts: ControlPlaneOptions): ControlPlaneStep {
     }
     const query = queryServices[scope.service];
     const json = jsonServices[scope.service];
-    const served = query
-      ? serveQuery(req, res, scope.service, query)
-      : json && req.headers['x-amz-target']
-        ? serveJson(req, res, scope.service, json)
-        : refuseUnknown(req, res, scope.service);
+    const served =
+      scope.service === 'sns'
+        ? serveSns(req, res)
+        : query
+          ? serveQuery(req, res, scope.service, query)
+          : json && req.headers['x-amz-target']
+            ? serveJson(req, res, scope.service, json)
+            : refuseUnknown(req, res, scope.service);
     served.catch((err: unknown) => {
       log({ event: 'controlplane.error', level: 'error', service: scope.service, error: (err as Error).message });
       if (!res.headersSent) sendJsonError(res, new JsonError('InternalFailure', (err as Error).message, 500));
@@ -177,6 +238,7 @@ export function controlPlaneRoute(opts: ControlPlaneOptions): ControlPlaneStep {
     });
     return true;
   };
+  return Object.assign(step, { stop: () => scheduler.stop() });
 }
 
 /**

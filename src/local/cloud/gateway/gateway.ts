@@ -29,8 +29,8 @@ import { createBucketCors } from '../s3/s3-cors';
 import { objectTooLarge, s3Refusal } from '../s3/s3-validation';
 import { callerRefusal } from './endpoint-guard';
 import { controlPlaneRoute } from './control-plane';
-import type { LogSink } from '../lambda/invoke-contract';
-import { apiGatewayV2, type FunctionInvoker } from '../apigateway/apigateway';
+import type { FunctionInvoker, LogSink } from '../lambda/invoke-contract';
+import { apiGatewayV2 } from '../apigateway/apigateway';
 
 export type { FaultRule, FaultEffect, FaultHandle } from './gateway-faults';
 export type { NotificationConfig } from '../s3/notification-router';
@@ -59,8 +59,9 @@ export interface GatewayOptions {
    */
   allowedOrigins?: readonly string[];
   /**
-   * Reaches the Lambda functions the applied HTTP APIs' AWS_PROXY integrations name
-   * (apigateway/http-api-proxy.ts). @default none: those integrations answer 500
+   * Reaches the Lambda functions the applied HTTP APIs' AWS_PROXY integrations
+   * (apigateway/http-api-proxy.ts) and the schedule rules' targets (events/rule-schedule.ts) name.
+   * @default none: those integrations answer 500 and rules do not fire
    */
   functionInvoker?: FunctionInvoker;
 }
@@ -101,7 +102,12 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   const notifications = new NotificationRouter({ upstream: opts.upstream, region, logSink: log });
   const requests: Record<string, number> = {};
   const bucketCors = createBucketCors({ upstream: opts.upstream });
-  const controlPlane = controlPlaneRoute({ upstream: opts.upstream, region, logSink: log });
+  const controlPlane = controlPlaneRoute({
+    upstream: opts.upstream,
+    region,
+    logSink: log,
+    invoker: opts.functionInvoker,
+  });
   const localCredentials = (accessKeyId: string) =>
     accessKeyId === LOCAL_CREDENTIALS.accessKeyId ? LOCAL_CREDENTIALS : undefined;
   const proxy = createStandInProxy({
@@ -267,6 +273,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
         clearTimeout(timer);
         await notifications.close();
         proxy.close();
+        controlPlane.stop();
         log({ event: 'gateway.stopped', endpoint });
       })();
       return stopping;

@@ -21,5 +21,12 @@ export type InvokeResult =
 /** Invokes a function once with an event, as Lambda's synchronous Invoke does. */
 export type InvokeFn = (event: unknown) => Promise<InvokeResult>;
 
+/**
+ * How the local cloud reaches a function: its invoke for a function ARN (as an integration or a
+ * rule target names it, possibly with a version or alias qualifier), or undefined when no such
+ * function runs.
+ */
+export type FunctionInvoker = (functionArn: string) => InvokeFn | undefined;
+
 /** One structured log line from the local cloud or a function. */
 export type LogSink = (line: Record<string, unknown>) => void;
