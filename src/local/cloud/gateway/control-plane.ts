@@ -2,7 +2,7 @@
  * The control plane's dispatch: which service a signed request is for (its SigV4 credential
  * scope: every AWS client signs for the service it calls, whatever endpoint it was pointed at),
  * and who answers it. IAM and STS (Query protocol: iam/, sts/) and CloudWatch Logs (JSON protocol:
- * logs/) are served here; bucket sub-resources the stand-in
+ * logs/; ECR: ecr/) are served here; bucket sub-resources the stand-in
  * lacks by bucket-config.ts; S3 otherwise, SQS and SNS by the stand-in; Kinesis and the Lambda
  * mappings API by their routes, tried before this one. A call to any other service (or an
  * operation no route took) is answered with the error its protocol's clients expect for an
@@ -30,6 +30,8 @@ import { IamStore } from '../iam/iam-store';
 import { iamService } from '../iam/iam-api';
 import { stsService } from '../sts/sts-api';
 import { logsService } from '../logs/logs-api';
+import { ecrService } from '../ecr/ecr-api';
+import type { LocalRegistry } from '../ecr/registry-process';
 import { answerJson, JsonError, sendJsonError, unknownOperation, type JsonService } from '../json-protocol';
 import { createBucketConfig } from '../s3/bucket-config';
 import { readBody } from '../http-io';
@@ -59,6 +61,8 @@ export interface ControlPlaneOptions {
   region?: string;
   /** @default no logging */
   logSink?: LogSink;
+  /** The registry behind ECR. @default none: ECR calls are refused, naming what to install */
+  registry?: LocalRegistry;
 }
 
 /** Answers a request the control plane owns (true), or leaves it to the gateway's next step (false). */
@@ -72,7 +76,10 @@ export function controlPlaneRoute(opts: ControlPlaneOptions): ControlPlaneStep {
     iam: iamService(new IamStore(accountId)),
     sts: stsService(accountId),
   };
-  const jsonServices: Record<string, JsonService> = { logs: logsService(opts.region ?? LOCAL_REGION, accountId) };
+  const jsonServices: Record<string, JsonService> = {
+    logs: logsService(opts.region ?? LOCAL_REGION, accountId),
+    ecr: ecrService({ accountId, region: opts.region ?? LOCAL_REGION, registry: opts.registry }),
+  };
   const bucketConfig = createBucketConfig({ upstream: opts.upstream });
 
   /** Logs a refusal the service answered: at error level, with what was thrown, when a handler threw. */
@@ -101,7 +108,7 @@ export function controlPlaneRoute(opts: ControlPlaneOptions): ControlPlaneStep {
   ): Promise<void> {
     const body = await readBody(req, MAX_QUERY_BYTES);
     if (body === undefined) return refuseTooLarge(res);
-    const outcome = answerJson(res, definition, String(req.headers['x-amz-target'] ?? ''), body.toString('utf8'));
+    const outcome = await answerJson(res, definition, String(req.headers['x-amz-target'] ?? ''), body.toString('utf8'));
     if (outcome.error) logRefusal(service, { operation: outcome.operation }, outcome.error, outcome.fault);
   }
 

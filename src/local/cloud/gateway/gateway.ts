@@ -30,6 +30,7 @@ import { objectTooLarge, s3Refusal } from '../s3/s3-validation';
 import { callerRefusal } from './endpoint-guard';
 import { controlPlaneRoute } from './control-plane';
 import type { LogSink } from '../lambda/invoke-contract';
+import type { LocalRegistry } from '../ecr/registry-process';
 
 export type { FaultRule, FaultEffect, FaultHandle } from './gateway-faults';
 export type { NotificationConfig } from '../s3/notification-router';
@@ -57,6 +58,8 @@ export interface GatewayOptions {
    * Origin), e.g. a web app under development. @default none (endpoint-guard.ts)
    */
   allowedOrigins?: readonly string[];
+  /** The container registry behind ECR (control-plane.ts). @default none */
+  registry?: LocalRegistry;
 }
 
 export interface GatewayCounters {
@@ -95,7 +98,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   const notifications = new NotificationRouter({ upstream: opts.upstream, region, logSink: log });
   const requests: Record<string, number> = {};
   const bucketCors = createBucketCors({ upstream: opts.upstream });
-  const controlPlane = controlPlaneRoute({ upstream: opts.upstream, region, logSink: log });
+  const controlPlane = controlPlaneRoute({ upstream: opts.upstream, region, logSink: log, registry: opts.registry });
   const localCredentials = (accessKeyId: string) =>
     accessKeyId === LOCAL_CREDENTIALS.accessKeyId ? LOCAL_CREDENTIALS : undefined;
   const proxy = createStandInProxy({
