@@ -190,6 +190,14 @@ describeWhen(missing, 'ECR on resize-chain up: terraform, docker login/push, Lam
       runRef: `${repositoryUri}@${manifest!.digest}`,
     });
     expect(image.env.some((v) => v.startsWith('PATH='))).toBe(true);
+    // A local tag (no registry host): read from the engine, run by image id.
+    const local = await resolveLambdaImage(publishImage);
+    const id = docker(['image', 'inspect', '--format', '{{.Id}}', publishImage]).stdout.trim();
+    expect(local).toMatchObject({ digest: id, runRef: id, cmd: ['publish.handler'], workingDir: '/var/task' });
+    await expect(resolveLambdaImage('image-resize-chain/no-such-image:latest')).rejects.toMatchObject({
+      code: 'InvalidParameterValueException',
+      message: 'Source image image-resize-chain/no-such-image:latest does not exist. Provide a valid source image.',
+    });
     // Pulled: the local engine can run what runRef names.
     expect(docker(['image', 'inspect', '--format', '{{json .Config.Cmd}}', image.runRef]).stdout.trim()).toBe(
       '["publish.handler"]',
@@ -265,6 +273,26 @@ describeWhen(missing, 'ECR on resize-chain up: terraform, docker login/push, Lam
         message: `The image manifest, config or layer media type for the source image ${uri} is not supported.`,
       });
     }
+    // The build-and-push step's clean-up of a tag pushed as an index, then its existence check.
+    const deleted = (await aws([
+      'ecr',
+      'batch-delete-image',
+      '--repository-name',
+      repositoryName,
+      '--image-ids',
+      'imageTag=attested',
+    ])) as { imageIds: unknown[]; failures: unknown[] };
+    expect(deleted).toMatchObject({ imageIds: [{ imageTag: 'attested' }], failures: [] });
+    await expect(
+      runAws(cli!.path, up!.endpoint, [
+        'ecr',
+        'describe-images',
+        '--repository-name',
+        repositoryName,
+        '--image-ids',
+        'imageTag=attested',
+      ]),
+    ).rejects.toThrow(/ImageNotFoundException.*imageTag:'attested'/);
     await expect(resolveLambdaImage(`${repositoryUri}:no-such-tag`)).rejects.toMatchObject({
       code: 'InvalidParameterValueException',
       message: `Source image ${repositoryUri}:no-such-tag does not exist. Provide a valid source image.`,
