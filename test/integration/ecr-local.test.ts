@@ -175,7 +175,7 @@ describeWhen(missing, 'ECR on resize-chain up: terraform, docker login/push, Lam
         imageManifestMediaType: 'application/vnd.docker.distribution.manifest.v2+json',
       },
     ]);
-    expect(imageDetails[0]!.imageSizeInBytes).toBeGreaterThan(1_000_000);
+    expect(imageDetails[0].imageSizeInBytes).toBeGreaterThan(1_000_000);
   }, 600_000);
 
   test('Lambda image check: the pushed image resolves with its entrypoint, command and working directory', async () => {

@@ -71,8 +71,8 @@ function required(input: Record<string, unknown>, field: string): string {
 function tagPairs(value: unknown): Array<[string, string]> {
   if (!Array.isArray(value)) return [];
   return value
-    .filter((t): t is { Key: unknown; Value?: unknown } => typeof t === 'object' && t !== null && 'Key' in t)
-    .map((t) => [String(t.Key), String(t.Value ?? '')]);
+    .filter((t): t is { Key: string; Value?: string } => typeof t === 'object' && t !== null && 'Key' in t)
+    .map((t) => [t.Key, typeof t.Value === 'string' ? t.Value : '']);
 }
 
 /** The image ids a request names (`imageIds: [{imageTag?, imageDigest?}]`). */

@@ -169,9 +169,10 @@ async function resolveRegistryImage(uri: string, ref: ImageReference & { host: s
   try {
     await run(docker, ['pull', '--quiet', runRef], { timeout: 600_000 });
   } catch (error) {
+    const detail = (error as { stderr?: string }).stderr ?? String(error);
     throw new JsonError(
       'ServiceException',
-      `the local Docker engine (${docker}) could not pull ${runRef}: ${(error as { stderr?: string }).stderr ?? String(error)}`.trim(),
+      `the local Docker engine (${docker}) could not pull ${runRef}: ${detail}`,
       500,
     );
   }

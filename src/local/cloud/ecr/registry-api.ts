@@ -73,7 +73,7 @@ export class RegistryApi {
     if (!res.ok) throw await this.failure(res, `manifest ${repository}:${reference}`);
     const body = await res.text();
     const digest = res.headers.get('docker-content-digest') ?? '';
-    const mediaType = (res.headers.get('content-type') ?? '').split(';')[0]!.trim();
+    const mediaType = (res.headers.get('content-type') ?? '').split(';')[0].trim();
     return { digest, mediaType, body };
   }
 
@@ -114,7 +114,7 @@ export class RegistryApi {
 export function parseManifest(body: string): ManifestDocument {
   try {
     const parsed: unknown = JSON.parse(body);
-    return typeof parsed === 'object' && parsed !== null ? (parsed as ManifestDocument) : {};
+    return typeof parsed === 'object' && parsed !== null ? parsed : {};
   } catch {
     return {};
   }
