@@ -71,7 +71,10 @@ function required(input: Record<string, unknown>, field: string): string {
 function tagPairs(value: unknown): Array<[string, string]> {
   if (!Array.isArray(value)) return [];
   return value
-    .filter((t): t is { Key: string; Value?: string } => typeof t === 'object' && t !== null && 'Key' in t)
+    .filter(
+      (t): t is { Key: string; Value?: unknown } =>
+        typeof t === 'object' && t !== null && typeof (t as { Key?: unknown }).Key === 'string',
+    )
     .map((t) => [t.Key, typeof t.Value === 'string' ? t.Value : '']);
 }
 
