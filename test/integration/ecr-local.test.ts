@@ -11,7 +11,7 @@
  * without them, failing under CI=true. Run it under `flock /tmp/irc-docker.lock` beside other image builds.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { cpSync, mkdtempSync, rmSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createHash, randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -23,6 +23,7 @@ import { DOCKER, docker, ensureImages, missingDocker } from '../containers/docke
 import { findRegistryBinary, REGISTRY_BIN_ENV } from '../../src/local/cloud/ecr/registry-process';
 import { resolveLambdaImage } from '../../src/local/cloud/ecr/lambda-image';
 import { OCI_INDEX, OCI_MANIFEST, RegistryApi } from '../../src/local/cloud/ecr/registry-api';
+import { BUILD_AND_PUSH_SCRIPT } from '../../modules/image-repository';
 
 const ROOT = resolve(__dirname, '..', '..');
 const FIXTURE = join(ROOT, 'test', 'fixtures', 'terraform-ecr', 'main.tf');
@@ -176,6 +177,67 @@ describeWhen(missing, 'ECR on resize-chain up: terraform, docker login/push, Lam
       },
     ]);
     expect(imageDetails[0].imageSizeInBytes).toBeGreaterThan(1_000_000);
+  }, 600_000);
+
+  test("the module's build-and-push step pushes to the local ECR, then finds the tag pushed", () => {
+    const bin = join(work, 'bin');
+    mkdirSync(bin);
+    // The Debian AWS CLI (2.9) predates AWS_ENDPOINT_URL (2.13): this shim passes the endpoint as newer CLIs would.
+    writeFileSync(join(bin, 'aws'), `#!/bin/sh\nexec ${cli!.path} --endpoint-url ${up!.endpoint} "$@"\n`, {
+      mode: 0o755,
+    });
+    // The one stand-in: `docker build` tags the already built publish image (the build itself is the images
+    // tests' subject); login, push and every other docker call go to the real client.
+    writeFileSync(
+      join(bin, 'docker'),
+      [
+        '#!/bin/sh',
+        'if [ "$1" = build ] && [ "$2" != --help ]; then',
+        '  while [ "$#" -gt 0 ]; do [ "$1" = -t ] && exec ' + DOCKER + ` tag ${publishImage} "$2"; shift; done`,
+        'fi',
+        `exec ${DOCKER} "$@"`,
+        '',
+      ].join('\n'),
+      { mode: 0o755 },
+    );
+    const tag = 'x86_64-0123456789abcdef';
+    const step = (): ReturnType<typeof spawnSync> =>
+      spawnSync('/bin/sh', ['-c', BUILD_AND_PUSH_SCRIPT], {
+        cwd: work,
+        encoding: 'utf8',
+        env: {
+          ...awsCliEnv(),
+          PATH: `${bin}:${process.env.PATH ?? '/usr/bin:/bin'}`,
+          DOCKER: join(bin, 'docker'),
+          DOCKER_CONFIG: dockerConfig,
+          REGION: 'us-east-1',
+          REPOSITORY: repositoryName,
+          REGISTRY: registry,
+          TAG: tag,
+          IMAGE: `${repositoryUri}:${tag}`,
+          HANDLER: 'publish',
+          PLATFORM: 'linux/amd64',
+          EXTRA_BUILD_ARGS: '',
+        },
+      });
+    const first = step();
+    expect({
+      status: first.status,
+      stderr: String(first.stderr)
+        .split('\n')
+        .filter((l) => /error|denied/i.test(l)),
+    }).toEqual({
+      status: 0,
+      stderr: [],
+    });
+    const manifestType = 'application/vnd.docker.distribution.manifest.v2+json';
+    expect(String(first.stdout)).toContain(
+      `image ${repositoryUri}:${tag} is a single-platform manifest (${manifestType})`,
+    );
+    const second = step();
+    expect(second.status).toBe(0);
+    expect(String(second.stdout)).toContain(`image ${repositoryUri}:${tag} already pushed`);
+    docker(['image', 'rm', '-f', `${repositoryUri}:${tag}`], { allowFail: true });
   }, 600_000);
 
   test('Lambda image check: the pushed image resolves with its entrypoint, command and working directory', async () => {
