@@ -291,7 +291,7 @@ describeWhen(cli ? undefined : AWS_CLI_MISSING, 'IAM, STS and services not serve
   test.each([
     [['logs', 'get-log-events', '--log-group-name', 'g', '--log-stream-name', 's'], 'UnknownOperationException'],
     [['kms', 'list-keys'], 'UnknownOperationException'],
-    [['ecr', 'describe-repositories'], 'UnknownOperationException'],
+    [['ecr', 'describe-pull-through-cache-rules'], 'UnknownOperationException'],
     [['lambda', 'list-functions'], 'UnknownOperationException'],
     [['apigatewayv2', 'get-apis'], 'UnknownOperationException'],
     [['iam', 'list-users'], 'InvalidAction'],
