@@ -12,7 +12,7 @@ import { formatFigures } from '../../tools/metric-figures';
 import { MetricsTap } from '../../tools/report';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../local/client-config';
 import type { LogSink } from '../../local/cloud/lambda/invoke-contract';
-import { startRegistryIfInstalled } from '../../local/cloud/ecr/registry-process';
+import { startRegistryIfInstalled, type LocalRegistry } from '../../local/cloud/ecr/registry-process';
 import { watchParent } from '../lifeline';
 import { LOCAL_ENDPOINT_ENV, TF_OVERRIDE_FILE, terraformOverride } from '../../local/terraform-provider';
 import type { CommandUsage } from '../usage';
@@ -436,8 +436,9 @@ export async function upCommand(opts: UpOptions): Promise<number> {
 
   let chain: LocalChain;
   // The registry behind ECR (ecr/registry-process.ts); stopped with the chain, or at exit whatever ends `up`.
-  const registry = await startRegistryIfInstalled({ stateDir: opts.chain?.stateDir }, (line) => write(err, line));
+  let registry: LocalRegistry | undefined;
   try {
+    registry = await startRegistryIfInstalled({ stateDir: opts.chain?.stateDir }, (line) => write(err, line));
     chain = await startLocalChain({ ...opts.chain, port: opts.port, logSink: sink, registry });
   } catch (error) {
     await registry?.stop();
