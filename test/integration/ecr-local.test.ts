@@ -11,7 +11,7 @@
  * without them, failing under CI=true. Run it under `flock /tmp/irc-docker.lock` beside other image builds.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createHash, randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -383,6 +383,25 @@ describeWhen(REGISTRY_MISSING ?? (cli ? undefined : AWS_CLI_MISSING), "up's regi
     } finally {
       await killUp(up);
     }
+  }, 120_000);
+
+  test('a registry that does not start ends up with a coded error, leaving no temporary storage', () => {
+    const leftovers = (): string[] => readdirSync(tmpdir()).filter((f) => f.startsWith('resize-chain-registry-'));
+    const before = leftovers();
+    const res = spawnSync(process.execPath, [join(ROOT, 'dist', 'cli.js'), 'up', '--port', '0'], {
+      encoding: 'utf8',
+      timeout: 60_000,
+      env: { ...process.env, [REGISTRY_BIN_ENV]: '/bin/false' },
+    });
+    expect(res.status).toBe(1);
+    expect(JSON.parse(res.stderr.trim().split('\n').pop()!)).toMatchObject({
+      level: 'error',
+      error: {
+        code: 'INTERNAL',
+        message: expect.stringContaining('container registry /bin/false: exited before serving'),
+      },
+    });
+    expect(leftovers().filter((f) => !before.includes(f))).toEqual([]);
   }, 120_000);
 
   test('without a registry binary, up runs and every ECR call is refused naming what to install', async () => {
