@@ -14,6 +14,7 @@ import type { VariantSpec } from '../core/variants';
 import { containerLauncher, defaultImage } from './cloud/lambda/container-host';
 import { startLocalFunction, type LocalFunction, type SandboxLauncher } from './cloud/lambda/function-host';
 import { startGateway, type Gateway } from './cloud/gateway/gateway';
+import type { LocalRegistry } from './cloud/ecr/registry-process';
 import { uploadApiRoutes, API_BASE_PATH, UI_PATH } from './cloud/apigateway/http-api';
 import { kinesisApiRoute, type ServedStream } from './cloud/kinesis/kinesis-api';
 import { createStreamControl, type StreamControl } from './cloud/kinesis/stream-control';
@@ -118,6 +119,8 @@ export interface LocalChainOptions {
    * @default undefined: off
    */
   streamSource?: LocalStreamSourceOptions;
+  /** The container registry behind the endpoint's ECR (`up` starts one). @default none: ECR calls are refused */
+  registry?: LocalRegistry;
 }
 
 /** The stream and its mapping into the resize function; defaults are the module's (modules/stream-source.ts). */
@@ -648,6 +651,7 @@ async function startCloud(opts: LocalChainOptions, logs: LogFiles, cleanups: Cle
     upstream: standIn.endpoint,
     port: opts.port,
     allowedOrigins: opts.allowedOrigins,
+    registry: opts.registry,
     logSink: logs.sink('cloud'),
     routes: [
       ...lambdaMappingsRoutes(() => served.mappings),

@@ -307,7 +307,7 @@ describeWhen(cli ? undefined : AWS_CLI_MISSING, 'IAM, STS and services not serve
     [['kms', 'encrypt', '--key-id', 'alias/x', '--plaintext', 'aGk='], 'UnknownOperationException'],
     [['events', 'list-event-buses'], 'UnknownOperationException'],
     [['cloudwatch', 'list-metrics'], 'InvalidAction'],
-    [['ecr', 'describe-repositories'], 'UnknownOperationException'],
+    [['ecr', 'describe-pull-through-cache-rules'], 'UnknownOperationException'],
     [['lambda', 'list-functions'], 'UnknownOperationException'],
     [['apigatewayv2', 'get-domain-names'], 'UnknownOperationException'],
     [['iam', 'list-users'], 'InvalidAction'],

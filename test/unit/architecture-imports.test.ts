@@ -53,7 +53,7 @@ const CORE_PACKAGES = ['sharp'];
  */
 const SERVICE_ENTRY_POINTS: Readonly<Record<string, readonly string[]>> = {
   gateway: ['gateway.ts', 'aws-request.ts'],
-  lambda: ['invoke-contract.ts', 'lambda-api.ts', 'node-runtime.ts'],
+  lambda: ['invoke-contract.ts', 'lambda-api.ts', 'node-runtime.ts', 'container-host.ts'],
   kinesis: ['stream.ts', 'stream-control.ts'],
   standin: ['standin.ts'],
   s3: [],
@@ -66,6 +66,7 @@ const SERVICE_ENTRY_POINTS: Readonly<Record<string, readonly string[]>> = {
   events: [],
   kms: [],
   sns: [],
+  ecr: ['registry-process.ts', 'lambda-image.ts'],
 };
 
 /** A module specifier in a file: the import statement's target. */

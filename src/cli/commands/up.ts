@@ -12,6 +12,7 @@ import { formatFigures } from '../../tools/metric-figures';
 import { MetricsTap } from '../../tools/report';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../local/client-config';
 import type { LogSink } from '../../local/cloud/lambda/invoke-contract';
+import { startRegistryIfInstalled, type LocalRegistry } from '../../local/cloud/ecr/registry-process';
 import { watchParent } from '../lifeline';
 import { LOCAL_ENDPOINT_ENV, TF_OVERRIDE_FILE, terraformOverride } from '../../local/terraform-provider';
 import type { CommandUsage } from '../usage';
@@ -237,6 +238,9 @@ function banner(chain: LocalChain, opts: UpOptions, dockerRun: DockerRunAccess):
     `                   ${q.resizedDlq.url}`,
     `                   ${q.rejectedDlq.url}`,
     `  functions        ${chain.functions.resize.name}, ${chain.functions.publish.name} (${how})`,
+    ...(opts.chain?.registry
+      ? [`  ECR registry     ${opts.chain.registry.host}   (repository URIs: ${opts.chain.registry.host}/<name>)`]
+      : []),
     `  mappings         ${m.ingest.uuid}  ${q.ingest.name} -> ${m.ingest.functionName}`,
     `                   ${m.resized.uuid}  ${q.resized.name} -> ${m.resized.functionName}`,
     ...(chain.uploadApi
@@ -306,6 +310,7 @@ function readyDocument(chain: LocalChain, opts: UpOptions, dockerRun: DockerRunA
     endpoint: chain.endpoint,
     region: LOCAL_REGION,
     state: opts.chain?.stateDir ?? null,
+    ecrRegistry: opts.chain?.registry?.host ?? null,
     buckets: chain.resources.buckets,
     uploadsPrefix: chain.uploadsPrefix,
     outputPrefix: chain.outputPrefix,
@@ -430,9 +435,13 @@ export async function upCommand(opts: UpOptions): Promise<number> {
   };
 
   let chain: LocalChain;
+  // The registry behind ECR (ecr/registry-process.ts); stopped with the chain, or at exit whatever ends `up`.
+  let registry: LocalRegistry | undefined;
   try {
-    chain = await startLocalChain({ ...opts.chain, port: opts.port, logSink: sink });
+    registry = await startRegistryIfInstalled({ stateDir: opts.chain?.stateDir }, (line) => write(err, line));
+    chain = await startLocalChain({ ...opts.chain, port: opts.port, logSink: sink, registry });
   } catch (error) {
+    await registry?.stop();
     releaseProcess();
     if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE')
       throw configError('port', `${opts.port} on 127.0.0.1 is in use: stop what holds it or pass --port`);
@@ -442,7 +451,8 @@ export async function upCommand(opts: UpOptions): Promise<number> {
   functionOf['esm-resized'] = chain.functions.publish.name;
   functionOf['esm-stream'] = chain.functions.resize.name;
   const dockerRun = await offerDockerRun(chain, opts.chain?.variants);
-  write(out, opts.json ? JSON.stringify(readyDocument(chain, opts, dockerRun)) : banner(chain, opts, dockerRun));
+  const shown: UpOptions = { ...opts, chain: { ...opts.chain, registry } };
+  write(out, opts.json ? JSON.stringify(readyDocument(chain, shown, dockerRun)) : banner(chain, shown, dockerRun));
 
   const signal = await stopRequested;
   const inFlight =
@@ -462,6 +472,7 @@ export async function upCommand(opts: UpOptions): Promise<number> {
         `their messages return after the visibility timeout`,
     );
   await chain.stop();
+  await registry?.stop();
   await dockerRun.close();
   const totals = [chain.mappings.ingest, chain.mappings.resized].map((m) => {
     const s = m.stats();

@@ -24,8 +24,10 @@ export interface JsonService {
   readonly targetPrefix: string;
   /** @default 'application/x-amz-json-1.1' */
   readonly contentType?: string;
-  /** Each takes the request body and returns the answer's body. */
-  readonly operations: Readonly<Record<string, (input: Record<string, unknown>) => Record<string, unknown>>>;
+  /** Each takes the request body and returns (or resolves with) the answer's body. */
+  readonly operations: Readonly<
+    Record<string, (input: Record<string, unknown>) => Record<string, unknown> | Promise<Record<string, unknown>>>
+  >;
 }
 
 /** Writes a JSON-protocol error. @param contentType @default 'application/x-amz-json-1.1' */
@@ -50,12 +52,12 @@ export function unknownOperation(description: string): JsonError {
  * SerializationException for a body that is not a JSON object, or UnknownOperationException.
  * Other errors are answered as a 500 InternalFailure and returned as `fault` for the caller to log.
  */
-export function answerJson(
+export async function answerJson(
   res: ServerResponse,
   service: JsonService,
   target: string,
   body: string,
-): { operation: string; error?: JsonError; fault?: unknown } {
+): Promise<{ operation: string; error?: JsonError; fault?: unknown }> {
   const contentType = service.contentType ?? 'application/x-amz-json-1.1';
   const operation = target.startsWith(`${service.targetPrefix}.`) ? target.slice(service.targetPrefix.length + 1) : '';
   const handler = operation && Object.hasOwn(service.operations, operation) ? service.operations[operation] : undefined;
@@ -69,7 +71,7 @@ export function answerJson(
     }
     if (typeof input !== 'object' || input === null || Array.isArray(input))
       throw new JsonError('SerializationException', 'Start of structure or map found where not expected.');
-    const answer = JSON.stringify(handler(input as Record<string, unknown>));
+    const answer = JSON.stringify(await handler(input as Record<string, unknown>));
     res.writeHead(200, {
       'content-type': contentType,
       'x-amzn-requestid': randomUUID(),

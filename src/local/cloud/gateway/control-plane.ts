@@ -3,7 +3,7 @@
  * scope: every AWS client signs for the service it calls, whatever endpoint it was pointed at),
  * and who answers it. IAM, STS and CloudWatch alarms and dashboards (Query protocol: iam/, sts/,
  * cloudwatch/, signing name `monitoring`), CloudWatch Logs, KMS and EventBridge (JSON protocol:
- * logs/, kms/, events/) and SNS topic management (sns/, other SNS actions forwarded to the stand-in)
+ * logs/, kms/, events/, ecr/) and SNS topic management (sns/, other SNS actions forwarded to the stand-in)
  * are served here; bucket sub-resources the stand-in
  * lacks by bucket-config.ts; S3 otherwise and SQS by the stand-in; Kinesis and the Lambda
  * mappings API by their routes, tried before this one. A call to any other service (or an
@@ -32,6 +32,8 @@ import { IamStore } from '../iam/iam-store';
 import { iamService } from '../iam/iam-api';
 import { stsService } from '../sts/sts-api';
 import { logsService } from '../logs/logs-api';
+import { ecrService } from '../ecr/ecr-api';
+import type { LocalRegistry } from '../ecr/registry-process';
 import { answerJson, JsonError, sendJsonError, unknownOperation, type JsonService } from '../json-protocol';
 import { createBucketConfig } from '../s3/bucket-config';
 import { readBody } from '../http-io';
@@ -70,6 +72,8 @@ export interface ControlPlaneOptions {
   logSink?: LogSink;
   /** Invokes the function a schedule rule's target names (rule-schedule.ts). @default none: rules do not fire */
   invoker?: FunctionInvoker;
+  /** The registry behind ECR. @default none: ECR calls are refused, naming what to install */
+  registry?: LocalRegistry;
 }
 
 /**
@@ -93,6 +97,7 @@ export function controlPlaneRoute(opts: ControlPlaneOptions): ControlPlaneStep {
     logs: logsService(region, accountId),
     kms: kmsService(region, accountId),
     events,
+    ecr: ecrService({ accountId, region, registry: opts.registry }),
   };
   const scheduler = new RuleScheduler({
     rules: () => events.schedules(),
@@ -132,7 +137,7 @@ export function controlPlaneRoute(opts: ControlPlaneOptions): ControlPlaneStep {
   ): Promise<void> {
     const body = await readBody(req, MAX_QUERY_BYTES);
     if (body === undefined) return refuseTooLarge(res);
-    const outcome = answerJson(res, definition, String(req.headers['x-amz-target'] ?? ''), body.toString('utf8'));
+    const outcome = await answerJson(res, definition, String(req.headers['x-amz-target'] ?? ''), body.toString('utf8'));
     if (outcome.error) logRefusal(service, { operation: outcome.operation }, outcome.error, outcome.fault);
   }
 

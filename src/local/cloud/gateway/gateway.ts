@@ -31,6 +31,7 @@ import { callerRefusal } from './endpoint-guard';
 import { controlPlaneRoute } from './control-plane';
 import type { FunctionInvoker, LogSink } from '../lambda/invoke-contract';
 import { apiGatewayV2 } from '../apigateway/apigateway';
+import type { LocalRegistry } from '../ecr/registry-process';
 
 export type { FaultRule, FaultEffect, FaultHandle } from './gateway-faults';
 export type { NotificationConfig } from '../s3/notification-router';
@@ -64,6 +65,8 @@ export interface GatewayOptions {
    * @default none: those integrations answer 500 and rules do not fire
    */
   functionInvoker?: FunctionInvoker;
+  /** The container registry behind ECR (control-plane.ts). @default none */
+  registry?: LocalRegistry;
 }
 
 export interface GatewayCounters {
@@ -107,6 +110,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     region,
     logSink: log,
     invoker: opts.functionInvoker,
+    registry: opts.registry,
   });
   const localCredentials = (accessKeyId: string) =>
     accessKeyId === LOCAL_CREDENTIALS.accessKeyId ? LOCAL_CREDENTIALS : undefined;
