@@ -32,6 +32,7 @@ import { stsService } from '../sts/sts-api';
 import { logsService } from '../logs/logs-api';
 import { answerJson, JsonError, sendJsonError, unknownOperation, type JsonService } from '../json-protocol';
 import { createBucketConfig } from '../s3/bucket-config';
+import type { BucketNotifications } from '../s3/bucket-notifications';
 import { readBody } from '../http-io';
 
 /** Services the stand-in serves (signing names). */
@@ -59,6 +60,8 @@ export interface ControlPlaneOptions {
   region?: string;
   /** @default no logging */
   logSink?: LogSink;
+  /** Serves the buckets' `?notification` sub-resource. @default none: answered NotImplemented */
+  bucketNotifications?: BucketNotifications;
 }
 
 /** Answers a request the control plane owns (true), or leaves it to the gateway's next step (false). */
@@ -73,7 +76,7 @@ export function controlPlaneRoute(opts: ControlPlaneOptions): ControlPlaneStep {
     sts: stsService(accountId),
   };
   const jsonServices: Record<string, JsonService> = { logs: logsService(opts.region ?? LOCAL_REGION, accountId) };
-  const bucketConfig = createBucketConfig({ upstream: opts.upstream });
+  const bucketConfig = createBucketConfig({ upstream: opts.upstream, notifications: opts.bucketNotifications });
 
   /** Logs a refusal the service answered: at error level, with what was thrown, when a handler threw. */
   function logRefusal(
