@@ -179,7 +179,7 @@ export async function putQueueNotification(s3: S3Client, spec: QueueNotification
   try {
     const current = await s3.send(new GetBucketNotificationConfigurationCommand({ Bucket: spec.bucket }));
     const applied = current.QueueConfigurations ?? [];
-    const same = applied.length === 1 && queueConfigurationKey(applied[0]!) === queueConfigurationKey(wanted);
+    const same = applied.length === 1 && queueConfigurationKey(applied[0]) === queueConfigurationKey(wanted);
     if (same && !current.TopicConfigurations?.length && !current.LambdaFunctionConfigurations?.length) return;
     await s3.send(
       new PutBucketNotificationConfigurationCommand({

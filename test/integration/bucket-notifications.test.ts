@@ -188,7 +188,8 @@ describe('PutBucketNotificationConfiguration refuses what S3 refuses', () => {
     ).toMatchObject({
       name: 'InvalidArgument',
       message:
-        'Configuration is ambiguously defined. Cannot have overlapping suffixes in two rules if the prefixes are overlapping for the same event type.',
+        'Configuration is ambiguously defined. ' +
+        'Cannot have overlapping suffixes in two rules if the prefixes are overlapping for the same event type.',
     });
     await put('refusals', {
       QueueConfigurations: [
@@ -365,7 +366,7 @@ describe('with a state file', () => {
         expect(got.QueueConfigurations).toEqual([{ Id: 'k', QueueArn: kept.arn, Events: ['s3:ObjectCreated:*'] }]);
         await secondS3.send(new PutObjectCommand({ Bucket: 'kept', Key: 'a.jpg', Body: 'a' }));
         await second.notificationsSettled();
-        const bodies = (await drain(kept)).map((m) => (JSON.parse(m.Body!) as S3Event).Records[0]!.s3.object.key);
+        const bodies = (await drain(kept)).map((m) => (JSON.parse(m.Body!) as S3Event).Records[0].s3.object.key);
         expect(bodies).toEqual(['a.jpg']);
       } finally {
         secondS3.destroy();

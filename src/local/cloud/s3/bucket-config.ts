@@ -20,6 +20,7 @@ import { sendS3Error } from './post-upload';
 import { bucketExistsUpstream } from './s3-cors';
 import { readBody } from '../http-io';
 import type { BucketNotifications } from './bucket-notifications';
+import { listObjectVersions } from './object-versions';
 
 const XMLNS = 'http://s3.amazonaws.com/doc/2006-03-01/';
 
@@ -168,6 +169,8 @@ export interface BucketConfig {
 
 /** The notification configuration: validated and applied by bucket-notifications.ts. */
 const NOTIFICATION = 'notification';
+/** ListObjectVersions: the objects of an unversioned bucket as their one version (object-versions.ts). */
+const VERSIONS = 'versions';
 
 /** The sub-resource a bucket-level request names in its query, if it is one served here or known unserved. */
 function subResourceOf(url: string): string | undefined {
@@ -175,7 +178,8 @@ function subResourceOf(url: string): string | undefined {
   if (!query) return undefined;
   const keys = [...new URLSearchParams(query).keys()];
   return keys.find(
-    (key) => Object.hasOwn(SUB_RESOURCES, key) || UNSERVED_SUB_RESOURCES.has(key) || key === NOTIFICATION,
+    (key) =>
+      Object.hasOwn(SUB_RESOURCES, key) || UNSERVED_SUB_RESOURCES.has(key) || key === NOTIFICATION || key === VERSIONS,
   );
 }
 
@@ -216,7 +220,8 @@ export function createBucketConfig(opts: { upstream: string; notifications?: Buc
     const body = method === 'PUT' ? await readBody(req, MAX_BODY_BYTES) : (req.resume(), Buffer.alloc(0));
     const sub = SUB_RESOURCES[name];
     const notifications = name === NOTIFICATION ? opts.notifications : undefined;
-    if (!sub && !notifications) return sendS3Error(res, NOT_IMPLEMENTED);
+    const versions = name === VERSIONS && method === 'GET';
+    if (!sub && !notifications && !versions) return sendS3Error(res, NOT_IMPLEMENTED);
     if (!(await bucketExistsUpstream(upstream, bucket))) {
       return sendS3Error(res, {
         code: 'NoSuchBucket',
@@ -226,6 +231,12 @@ export function createBucketConfig(opts: { upstream: string; notifications?: Buc
       });
     }
     if (notifications) return answerNotification(req, res, bucket, notifications, body);
+    if (versions)
+      return sendDocument(
+        res,
+        await listObjectVersions(upstream, bucket, new URLSearchParams((req.url ?? '').split('?')[1] ?? '')),
+        false,
+      );
     if (!sub) return sendS3Error(res, NOT_IMPLEMENTED);
     if (method === 'GET') {
       const value = stored(bucket, name);

@@ -56,6 +56,11 @@ const S3_EVENT_TYPES = new Set([
   's3:ObjectAcl:Put',
 ]);
 
+/** S3's refusal of two filtered configurations that could both fire for one event. */
+const AMBIGUOUS =
+  'Configuration is ambiguously defined. ' +
+  'Cannot have overlapping suffixes in two rules if the prefixes are overlapping for the same event type.';
+
 /** What S3 answers for a destination it could not validate (the details name each destination). */
 const UNABLE_TO_VALIDATE = 'Unable to validate the following destination configurations';
 /** S3's reason for a queue whose policy does not let s3.amazonaws.com send from this bucket. */
@@ -176,13 +181,13 @@ function eventsOverlap(a: string, b: string): boolean {
 export function overlapRefusal(configs: readonly QueueNotification[]): S3ErrorShape | undefined {
   for (let i = 0; i < configs.length; i += 1) {
     for (let j = i + 1; j < configs.length; j += 1) {
-      const a = configs[i]!;
-      const b = configs[j]!;
+      const a = configs[i];
+      const b = configs[j];
       const shared = a.events.flatMap((ea) => b.events.filter((eb) => eventsOverlap(ea, eb)).map((eb) => [ea, eb]));
       if (shared.length === 0) continue;
       const unfiltered = (c: QueueNotification): boolean => c.prefix === '' && c.suffix === '';
       if (unfiltered(a) && unfiltered(b)) {
-        const [ea, eb] = shared[0]!;
+        const [ea, eb] = shared[0];
         return invalidArgument(
           'Configurations overlap. Configurations on the same bucket cannot share a common event type.',
           { ArgumentName: 'Event', ArgumentValue: `${ea}, ${eb}` },
@@ -190,10 +195,7 @@ export function overlapRefusal(configs: readonly QueueNotification[]): S3ErrorSh
       }
       const prefixes = a.prefix.startsWith(b.prefix) || b.prefix.startsWith(a.prefix);
       const suffixes = a.suffix.endsWith(b.suffix) || b.suffix.endsWith(a.suffix);
-      if (prefixes && suffixes)
-        return invalidArgument(
-          'Configuration is ambiguously defined. Cannot have overlapping suffixes in two rules if the prefixes are overlapping for the same event type.',
-        );
+      if (prefixes && suffixes) return invalidArgument(AMBIGUOUS);
     }
   }
   return undefined;
