@@ -21,7 +21,7 @@ import { AWS_CLI_MISSING, findAwsCli, killUp, runAws, startUp, type UpProcess } 
 import { findOfflineTerraform, runTerraformAsync, writeCliConfig, type TerraformRun } from '../module/terraform-cli';
 
 const ROOT = resolve(__dirname, '..', '..');
-const FIXTURE = join(ROOT, 'test', 'fixtures', 'terraform-notifications', 'main.tf');
+const FIXTURE = join(ROOT, 'examples', 'terraform-notifications', 'main.tf');
 const terraform = findOfflineTerraform();
 const cli = findAwsCli();
 const missing = terraform.missing ?? (cli ? undefined : AWS_CLI_MISSING);
