@@ -88,7 +88,7 @@ describeWhen(terraform.missing, 'resize-chain deploy-local', () => {
 
   testWhen(
     CHAIN_CONTROL_PLANE_MISSING,
-    '--example terraform --destroy: the module applies, a JPEG yields its variants and manifest, destroy leaves nothing',
+    '--example terraform --destroy: the module applies, a JPEG yields variants and manifest, destroy leaves nothing',
     async () => {
       const run = await runCli(['deploy-local', '--example', 'terraform', '--destroy', '--dir', workDir()], 900_000);
       console.log(run.stdout);
