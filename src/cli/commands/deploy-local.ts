@@ -186,7 +186,7 @@ function startUp(timeoutMs = 120_000): Promise<StartedUp> {
 }
 
 /** Copies the example into `work`, pointing its relative module sources at the repository's modules. */
-function copyExample(root: string, spec: ExampleSpec, work: string): void {
+export function copyExample(root: string, spec: ExampleSpec, work: string): void {
   const from = join(root, spec.dir);
   if (!existsSync(from))
     throw configError('--example', `${spec.dir} does not exist${spec.cdktfStack ? ' (synth failed?)' : ''}`);
