@@ -6,6 +6,7 @@
 import { join } from 'node:path';
 import { isPipelineError } from '../core/errors';
 import { COST_USAGE, costCommand } from './commands/cost';
+import { DEPLOY_LOCAL_USAGE, deployLocalCommand } from './commands/deploy-local';
 import { EVENT_USAGE, s3PutEvent } from './commands/event';
 import type { LocalContainersOptions } from '../local/chain';
 import { readVariantsFile } from './variants-file';
@@ -205,6 +206,23 @@ async function main(argv: string[]): Promise<number> {
       if (positionals.length > 0)
         throw new UsageError('tf-override takes no positional arguments (the folder goes in --dir)');
       return tfOverrideCommand({ dir: values.dir, endpoint: values.endpoint });
+    }
+    case 'deploy-local': {
+      const { values } = parseCommandArgs(DEPLOY_LOCAL_USAGE, rest);
+      const timeoutSeconds = int(values.timeout, 'timeout', 300);
+      return untilStopped((stop) =>
+        deployLocalCommand({
+          example: values.example,
+          endpoint: values.endpoint,
+          dir: values.dir,
+          destroy: values.destroy ?? false,
+          resizeImage: values['resize-image'],
+          publishImage: values['publish-image'],
+          uploadImage: values['upload-image'],
+          timeoutSeconds,
+          stop,
+        }),
+      );
     }
     case 'invoke': {
       const { values, positionals } = parseCommandArgs(INVOKE_USAGE, rest);

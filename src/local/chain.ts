@@ -6,7 +6,7 @@
  */
 import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { S3Client } from '@aws-sdk/client-s3';
-import { createWriteStream, existsSync, mkdirSync, type WriteStream } from 'node:fs';
+import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { configError } from '../core/errors';
 import { outputsWouldLoop } from '../core/keys';
@@ -23,6 +23,7 @@ import {
   allowBrowserUploads,
   createChainResources,
   ensureQueue,
+  putQueueNotification,
   type ChainResources,
   type QueueRef,
 } from './resources';
@@ -636,14 +637,11 @@ interface Cloud {
   gateway: Gateway;
   s3: S3Client;
   sqs: SQSClient;
-  /** True when stateDir already held the stand-in's state (a restart). */
-  stateExisted: boolean;
   served: Served;
 }
 
 /** Starts the stand-in (kept under stateDir) and the gateway in front of it, and the clients; registers their stops. */
 async function startCloud(opts: LocalChainOptions, logs: LogFiles, cleanups: Cleanups): Promise<Cloud> {
-  const stateExisted = opts.stateDir !== undefined && existsSync(join(opts.stateDir, 'fauxqs.db'));
   const standIn: StandIn = await startStandIn({ dataDir: opts.stateDir });
   cleanups.push(() => standIn.stop());
   const served: Served = { mappings: [], streams: [], streamControl: createStreamControl() };
@@ -652,6 +650,7 @@ async function startCloud(opts: LocalChainOptions, logs: LogFiles, cleanups: Cle
     port: opts.port,
     allowedOrigins: opts.allowedOrigins,
     registry: opts.registry,
+    notificationStateFile: opts.stateDir ? join(opts.stateDir, 'bucket-notifications.json') : undefined,
     logSink: logs.sink('cloud'),
     routes: [
       ...lambdaMappingsRoutes(() => served.mappings),
@@ -665,31 +664,27 @@ async function startCloud(opts: LocalChainOptions, logs: LogFiles, cleanups: Cle
     s3.destroy();
     sqs.destroy();
   });
-  return { gateway, s3, sqs, stateExisted, served };
+  return { gateway, s3, sqs, served };
 }
 
 /**
  * Creates the buckets and queues, the source bucket's CORS rule with `uploadApi`, and the uploads
- * notification (its s3:TestEvent only on fresh state, as a kept configuration sends none).
+ * notification through PutBucketNotificationConfiguration (its s3:TestEvent only on fresh state: the
+ * gateway keeps applied configurations under stateDir, and a kept one is not put again).
  */
 async function prepareResources(opts: LocalChainOptions, plan: ChainPlan, cloud: Cloud): Promise<ChainResources> {
-  const { gateway, s3, sqs } = cloud;
+  const { s3, sqs } = cloud;
   const resources = await createChainResources(sqs, s3, plan.names, {
     maxReceiveCount: opts.maxReceiveCount ?? 3,
     visibilityTimeoutSeconds: plan.visibilityTimeoutSeconds,
   });
   if (opts.uploadApi) await allowBrowserUploads(s3, resources.buckets.source, opts.uploadApi.corsAllowOrigins ?? ['*']);
-  await gateway.configureNotification(
-    {
-      bucket: resources.buckets.source,
-      queueUrl: resources.queues.ingest.url,
-      queueArn: resources.queues.ingest.arn,
-      prefix: plan.uploadsPrefix,
-      events: ['s3:ObjectCreated:*'],
-      id: 'resize-chain-uploads',
-    },
-    { testEvent: !cloud.stateExisted },
-  );
+  await putQueueNotification(s3, {
+    bucket: resources.buckets.source,
+    queueArn: resources.queues.ingest.arn,
+    prefix: plan.uploadsPrefix,
+    id: 'resize-chain-uploads',
+  });
   return resources;
 }
 

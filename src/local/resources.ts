@@ -2,10 +2,21 @@
  * Creates the chain's buckets and queues in the local cloud (or any S3/SQS endpoint): source and
  * output buckets; the ingest, resized and rejected queues, each with a dead-letter queue
  * `<name>-dlq` and a redrive policy, as the module creates them (the rejected queue has no consumer:
- * people or other stacks read it). Idempotent: existing resources are kept and their attributes
- * brought in line.
+ * people or other stacks read it), the ingest queue with a policy that lets the source bucket's
+ * notifications in; and the source bucket's notification configuration, put through the S3 API as
+ * Terraform puts the module's. Idempotent: existing resources are kept and their attributes brought
+ * in line.
  */
-import { CreateBucketCommand, HeadBucketCommand, PutBucketCorsCommand, type S3Client } from '@aws-sdk/client-s3';
+import {
+  CreateBucketCommand,
+  GetBucketNotificationConfigurationCommand,
+  HeadBucketCommand,
+  PutBucketCorsCommand,
+  PutBucketNotificationConfigurationCommand,
+  type Event as S3Event,
+  type QueueConfiguration,
+  type S3Client,
+} from '@aws-sdk/client-s3';
 import {
   CreateQueueCommand,
   GetQueueAttributesCommand,
@@ -90,6 +101,7 @@ export async function createChainResources(
     VisibilityTimeout: String(visibility),
     RedrivePolicy: redrive(resizedDlq),
   });
+  await allowS3Notifications(sqs, ingest, names.sourceBucket);
   const rejectedDlq = await ensureQueue(sqs, `${names.rejectedQueue}-dlq`, {
     ...base,
     MessageRetentionPeriod: KEEP_LONGEST_SECONDS,
@@ -104,6 +116,85 @@ export async function createChainResources(
     queues: { ingest, ingestDlq, resized, resizedDlq, rejected, rejectedDlq },
     buckets: { source: names.sourceBucket, output: names.outputBucket },
   };
+}
+
+/**
+ * The queue policy statement the module's `allowS3Notifications` gives a queue: s3.amazonaws.com may
+ * send, for this bucket of this account only (S3 refuses a notification configuration to a queue
+ * without it).
+ */
+export async function allowS3Notifications(sqs: SQSClient, queue: QueueRef, bucket: string): Promise<void> {
+  const account = queue.arn.split(':')[4];
+  const policy = {
+    Version: '2012-10-17',
+    Statement: [
+      {
+        Sid: 'AllowS3Notifications',
+        Effect: 'Allow',
+        Principal: { Service: 's3.amazonaws.com' },
+        Action: 'sqs:SendMessage',
+        Resource: queue.arn,
+        Condition: {
+          ArnEquals: { 'aws:SourceArn': `arn:aws:s3:::${bucket}` },
+          StringEquals: { 'aws:SourceAccount': account },
+        },
+      },
+    ],
+  };
+  await sqs.send(
+    new SetQueueAttributesCommand({ QueueUrl: queue.url, Attributes: { Policy: JSON.stringify(policy) } }),
+  );
+}
+
+/** One queue configuration of a bucket's notifications, as the module's `aws_s3_bucket_notification` sets it. */
+export interface QueueNotificationSpec {
+  bucket: string;
+  queueArn: string;
+  /** The configuration's id (configurationId in the records). */
+  id: string;
+  /** @default no prefix filter */
+  prefix?: string;
+  /** @default ['s3:ObjectCreated:*'] */
+  events?: S3Event[];
+}
+
+/** What identifies a queue configuration (filter rule names compared as S3 does, case-insensitively). */
+function queueConfigurationKey(config: QueueConfiguration): string {
+  const rules = (config.Filter?.Key?.FilterRules ?? []).map((r) => `${String(r.Name).toLowerCase()}=${r.Value}`);
+  return JSON.stringify([config.Id, config.QueueArn, config.Events, rules]);
+}
+
+/**
+ * Puts `spec` as the bucket's notification configuration through PutBucketNotificationConfiguration
+ * (S3 validates the destination and sends it an s3:TestEvent), unless exactly that is already in
+ * force (a restart on kept state: no new s3:TestEvent).
+ */
+export async function putQueueNotification(s3: S3Client, spec: QueueNotificationSpec): Promise<void> {
+  const wanted: QueueConfiguration = {
+    Id: spec.id,
+    QueueArn: spec.queueArn,
+    Events: spec.events ?? ['s3:ObjectCreated:*'],
+    ...(spec.prefix ? { Filter: { Key: { FilterRules: [{ Name: 'prefix', Value: spec.prefix }] } } } : {}),
+  };
+  try {
+    const current = await s3.send(new GetBucketNotificationConfigurationCommand({ Bucket: spec.bucket }));
+    const applied = current.QueueConfigurations ?? [];
+    const same = applied.length === 1 && queueConfigurationKey(applied[0]) === queueConfigurationKey(wanted);
+    if (same && !current.TopicConfigurations?.length && !current.LambdaFunctionConfigurations?.length) return;
+    await s3.send(
+      new PutBucketNotificationConfigurationCommand({
+        Bucket: spec.bucket,
+        NotificationConfiguration: { QueueConfigurations: [wanted] },
+      }),
+    );
+  } catch (err) {
+    throw new PipelineError(
+      'S3_ERROR',
+      `cannot set the bucket notification configuration (queue ${spec.queueArn}): ${errorNameAndMessage(err)}`,
+      { bucket: spec.bucket },
+      { cause: err },
+    );
+  }
 }
 
 /**

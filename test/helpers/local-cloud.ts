@@ -4,6 +4,7 @@ import { HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } f
 import {
   DeleteMessageBatchCommand,
   GetQueueAttributesCommand,
+  PurgeQueueCommand,
   ReceiveMessageCommand,
   SQSClient,
   type Message,
@@ -11,7 +12,7 @@ import {
 import { join } from 'node:path';
 import { startLocalFunction, type LocalFunction } from '../../src/local/cloud/lambda/function-host';
 import { startGateway, type Gateway, type GatewayOptions } from '../../src/local/cloud/gateway/gateway';
-import { createChainResources, type ChainResources } from '../../src/local/resources';
+import { createChainResources, putQueueNotification, type ChainResources } from '../../src/local/resources';
 import { localAwsEnv, localClientConfig } from '../../src/local/client-config';
 import { startStandIn, type StandIn } from '../../src/local/cloud/standin/standin';
 
@@ -54,15 +55,15 @@ export async function startTestCloud(
     },
     { visibilityTimeoutSeconds: opts.visibilityTimeoutSeconds ?? 30, maxReceiveCount: opts.maxReceiveCount ?? 3 },
   );
-  await gateway.configureNotification(
-    {
-      bucket: resources.buckets.source,
-      queueUrl: resources.queues.ingest.url,
-      queueArn: resources.queues.ingest.arn,
-      prefix: 'uploads/',
-    },
-    { testEvent: false },
-  );
+  await putQueueNotification(s3, {
+    bucket: resources.buckets.source,
+    queueArn: resources.queues.ingest.arn,
+    prefix: 'uploads/',
+    id: 'test-uploads',
+  });
+  // S3 sent the ingest queue its s3:TestEvent: tests start from an empty queue.
+  await gateway.notificationsSettled();
+  await sqs.send(new PurgeQueueCommand({ QueueUrl: resources.queues.ingest.url }));
   return {
     gateway,
     s3,

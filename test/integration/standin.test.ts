@@ -18,6 +18,7 @@ import {
 import {
   CreateQueueCommand,
   DeleteMessageCommand,
+  DeleteQueueCommand,
   GetQueueAttributesCommand,
   GetQueueUrlCommand,
   ReceiveMessageCommand,
@@ -38,6 +39,7 @@ import { encodeS3Key } from '../../src/core/s3-event';
 import { classifyRequest } from '../../src/local/cloud/gateway/aws-request';
 import { EMPTY_QUEUE, queueCounts } from '../helpers/local-cloud';
 import { waitFor } from '../helpers/wait';
+import { allowS3Notifications, putQueueNotification } from '../../src/local/resources';
 
 let standIn: StandIn;
 let gateway: Gateway;
@@ -154,13 +156,8 @@ describe('stand-in and gateway', () => {
 
 describe('S3 bucket notifications', () => {
   beforeAll(async () => {
-    await gateway.configureNotification({
-      bucket: 'source',
-      queueUrl,
-      queueArn,
-      prefix: 'uploads/',
-      id: 'ingest-uploads',
-    });
+    await allowS3Notifications(sqs, { name: 'ingest', url: queueUrl, arn: queueArn }, 'source');
+    await putQueueNotification(s3, { bucket: 'source', queueArn, prefix: 'uploads/', id: 'ingest-uploads' });
   });
 
   it('sends the s3:TestEvent when a configuration is added', async () => {
@@ -274,10 +271,13 @@ describe('S3 bucket notifications', () => {
 describe('notification delivery', () => {
   it('retries until the destination queue accepts the notification', async () => {
     await s3.send(new CreateBucketCommand({ Bucket: 'late' }));
-    await gateway.configureNotification(
-      { bucket: 'late', queueUrl: 'late-queue', queueArn: 'arn:aws:sqs:us-east-1:000000000000:late-queue' },
-      { testEvent: false },
-    );
+    const late = { name: 'late-queue', url: '', arn: 'arn:aws:sqs:us-east-1:000000000000:late-queue' };
+    late.url = (await sqs.send(new CreateQueueCommand({ QueueName: late.name }))).QueueUrl!;
+    await allowS3Notifications(sqs, late, 'late');
+    await putQueueNotification(s3, { bucket: 'late', queueArn: late.arn, id: 'late' });
+    await gateway.notificationsSettled();
+    // The queue goes away after the configuration was validated: deliveries wait for it to come back.
+    await sqs.send(new DeleteQueueCommand({ QueueUrl: late.url }));
     const retriesBefore = gateway.counters().notificationRetries;
     await s3.send(new PutObjectCommand({ Bucket: 'late', Key: 'a.jpg', Body: 'a' }));
     await waitFor('a notification retry', () => gateway.counters().notificationRetries > retriesBefore, 5000, 20);

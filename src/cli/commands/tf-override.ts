@@ -59,10 +59,16 @@ export function tfOverrideCommand(opts: TfOverrideOptions): number {
       '--endpoint',
       `wants http(s)://host:port such as ${DEFAULT_LOCAL_ENDPOINT}, got ${JSON.stringify(opts.endpoint)}`,
     );
-  const file = join(dir, TF_OVERRIDE_FILE);
-  writeFileSync(file, terraformOverride(endpoint));
+  const file = writeOverrideFile(dir, endpoint);
   (opts.out ?? process.stdout).write(
     `wrote ${file}: the aws provider now deploys to ${endpoint} (delete the file to deploy to AWS)\n`,
   );
   return 0;
+}
+
+/** Writes `<dir>/resize_chain_local_override.tf.json` for `endpoint` (replacing an earlier one); returns its path. */
+export function writeOverrideFile(dir: string, endpoint: string): string {
+  const file = join(dir, TF_OVERRIDE_FILE);
+  writeFileSync(file, terraformOverride(endpoint));
+  return file;
 }

@@ -36,6 +36,7 @@ import { ecrService } from '../ecr/ecr-api';
 import type { LocalRegistry } from '../ecr/registry-process';
 import { answerJson, JsonError, sendJsonError, unknownOperation, type JsonService } from '../json-protocol';
 import { createBucketConfig } from '../s3/bucket-config';
+import type { BucketNotifications } from '../s3/bucket-notifications';
 import { readBody } from '../http-io';
 import { cloudwatchService } from '../cloudwatch/cloudwatch-api';
 import { eventsService } from '../events/events-api';
@@ -74,6 +75,8 @@ export interface ControlPlaneOptions {
   invoker?: FunctionInvoker;
   /** The registry behind ECR. @default none: ECR calls are refused, naming what to install */
   registry?: LocalRegistry;
+  /** Serves the buckets' `?notification` sub-resource. @default none: answered NotImplemented */
+  bucketNotifications?: BucketNotifications;
 }
 
 /**
@@ -109,7 +112,7 @@ export function controlPlaneRoute(opts: ControlPlaneOptions): ControlPlaneStep {
   scheduler.start();
   const sns = snsService(region, accountId);
   const snsStandIn = standInTopics(opts.upstream);
-  const bucketConfig = createBucketConfig({ upstream: opts.upstream });
+  const bucketConfig = createBucketConfig({ upstream: opts.upstream, notifications: opts.bucketNotifications });
 
   /** Logs a refusal the service answered: at error level, with what was thrown, when a handler threw. */
   function logRefusal(

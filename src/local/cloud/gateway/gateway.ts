@@ -17,11 +17,8 @@ import { classifyRequest, readAwsRequest, type AwsRequest } from './aws-request'
 import { FaultInjector, applyFault, sendErrorAnswer } from './gateway-faults';
 import { answered, createGatewayRouter, type GatewayRoute } from './gateway-routes';
 import { createStandInProxy } from './gateway-proxy';
-import {
-  NotificationRouter,
-  type NotificationConfig,
-  type ResolvedNotificationConfig,
-} from '../s3/notification-router';
+import { NotificationRouter } from '../s3/notification-router';
+import { createBucketNotifications } from '../s3/bucket-notifications';
 import { LOCAL_ACCOUNT_ID, LOCAL_CREDENTIALS, LOCAL_REGION } from '../../client-config';
 import { checkPostUpload, sendS3Error } from '../s3/post-upload';
 import type { S3ErrorShape } from '../s3/post-policy';
@@ -34,7 +31,6 @@ import { apiGatewayV2 } from '../apigateway/apigateway';
 import type { LocalRegistry } from '../ecr/registry-process';
 
 export type { FaultRule, FaultEffect, FaultHandle } from './gateway-faults';
-export type { NotificationConfig } from '../s3/notification-router';
 export type { GatewayRoute, RouteParams } from './gateway-routes';
 
 export interface GatewayOptions {
@@ -42,10 +38,11 @@ export interface GatewayOptions {
   upstream: string;
   /** @default 'us-east-1' */
   region?: string;
-  /** Bucket notifications in force from the start (each sends an s3:TestEvent unless `testEvents` is false). */
-  notifications?: NotificationConfig[];
-  /** @default true */
-  testEvents?: boolean;
+  /**
+   * A file the buckets' notification configurations are kept in across restarts (with the stand-in's
+   * own state). @default none: they live in memory
+   */
+  notificationStateFile?: string;
   /** Seed of the fault probability draws. @default 1 */
   seed?: number;
   /** Port on 127.0.0.1. @default 0 (ephemeral) */
@@ -82,12 +79,6 @@ export interface Gateway {
   readonly endpoint: string;
   readonly port: number;
   readonly faults: FaultInjector;
-  /** Adds a bucket notification configuration (sends the s3:TestEvent unless told not to). */
-  configureNotification(
-    config: NotificationConfig,
-    opts?: { testEvent?: boolean },
-  ): Promise<ResolvedNotificationConfig>;
-  notifications(): readonly ResolvedNotificationConfig[];
   /** Resolves when every notification scheduled so far was delivered. */
   notificationsSettled(): Promise<void>;
   counters(): GatewayCounters;
@@ -105,12 +96,19 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   const notifications = new NotificationRouter({ upstream: opts.upstream, region, logSink: log });
   const requests: Record<string, number> = {};
   const bucketCors = createBucketCors({ upstream: opts.upstream });
+  const bucketNotifications = createBucketNotifications({
+    router: notifications,
+    accountId: LOCAL_ACCOUNT_ID,
+    stateFile: opts.notificationStateFile,
+    logSink: log,
+  });
   const controlPlane = controlPlaneRoute({
     upstream: opts.upstream,
     region,
     logSink: log,
     invoker: opts.functionInvoker,
     registry: opts.registry,
+    bucketNotifications,
   });
   const localCredentials = (accessKeyId: string) =>
     accessKeyId === LOCAL_CREDENTIALS.accessKeyId ? LOCAL_CREDENTIALS : undefined;
@@ -241,25 +239,11 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   const endpoint = `http://127.0.0.1:${port}`;
   log({ event: 'gateway.started', endpoint, upstream: opts.upstream });
 
-  try {
-    for (const config of opts.notifications ?? []) {
-      await notifications.configure(config, { testEvent: opts.testEvents ?? true });
-    }
-  } catch (err) {
-    server.close();
-    server.closeAllConnections();
-    await notifications.close();
-    throw err;
-  }
-
   let stopping: Promise<void> | undefined;
   return {
     endpoint,
     port,
     faults,
-    configureNotification: (config, configureOpts) =>
-      notifications.configure(config, { testEvent: configureOpts?.testEvent ?? opts.testEvents ?? true }),
-    notifications: () => notifications.list(),
     notificationsSettled: () => notifications.settled(),
     counters: () => ({
       requests: { ...requests },

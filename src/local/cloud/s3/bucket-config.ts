@@ -19,6 +19,8 @@ import type { S3ErrorShape } from './post-policy';
 import { sendS3Error } from './post-upload';
 import { bucketExistsUpstream } from './s3-cors';
 import { readBody } from '../http-io';
+import type { BucketNotifications } from './bucket-notifications';
+import { listObjectVersions } from './object-versions';
 
 const XMLNS = 'http://s3.amazonaws.com/doc/2006-03-01/';
 
@@ -56,6 +58,16 @@ const MALFORMED_XML: S3ErrorShape = {
   code: 'MalformedXML',
   status: 400,
   message: 'The XML you provided was not well-formed or did not validate against our published schema',
+};
+const METHOD_NOT_ALLOWED: S3ErrorShape = {
+  code: 'MethodNotAllowed',
+  status: 405,
+  message: 'The specified method is not allowed against this resource.',
+};
+const ENTITY_TOO_LARGE: S3ErrorShape = {
+  code: 'EntityTooLarge',
+  status: 400,
+  message: 'Your proposed upload exceeds the maximum allowed size',
 };
 const MALFORMED_POLICY: S3ErrorShape = {
   code: 'MalformedPolicy',
@@ -155,16 +167,27 @@ export interface BucketConfig {
   route(req: IncomingMessage, res: ServerResponse, info: AwsRequestInfo): boolean;
 }
 
+/** The notification configuration: validated and applied by bucket-notifications.ts. */
+const NOTIFICATION = 'notification';
+/** ListObjectVersions: the objects of an unversioned bucket as their one version (object-versions.ts). */
+const VERSIONS = 'versions';
+
 /** The sub-resource a bucket-level request names in its query, if it is one served here or known unserved. */
 function subResourceOf(url: string): string | undefined {
   const query = url.split('?')[1];
   if (!query) return undefined;
   const keys = [...new URLSearchParams(query).keys()];
-  return keys.find((key) => Object.hasOwn(SUB_RESOURCES, key) || UNSERVED_SUB_RESOURCES.has(key));
+  return keys.find(
+    (key) =>
+      Object.hasOwn(SUB_RESOURCES, key) || UNSERVED_SUB_RESOURCES.has(key) || key === NOTIFICATION || key === VERSIONS,
+  );
 }
 
-/** Bucket sub-resources for the gateway. `upstream` is the stand-in, asked whether a bucket exists. */
-export function createBucketConfig(opts: { upstream: string }): BucketConfig {
+/**
+ * Bucket sub-resources for the gateway. `upstream` is the stand-in, asked whether a bucket exists;
+ * `notifications` serves `?notification` (without it, NotImplemented).
+ */
+export function createBucketConfig(opts: { upstream: string; notifications?: BucketNotifications }): BucketConfig {
   const upstream = new URL(opts.upstream);
   /** bucket -> sub-resource -> its document, or null once deleted (no default any more). */
   const byBucket = new Map<string, Map<string, string | null>>();
@@ -196,7 +219,9 @@ export function createBucketConfig(opts: { upstream: string }): BucketConfig {
     const method = req.method ?? 'GET';
     const body = method === 'PUT' ? await readBody(req, MAX_BODY_BYTES) : (req.resume(), Buffer.alloc(0));
     const sub = SUB_RESOURCES[name];
-    if (!sub) return sendS3Error(res, NOT_IMPLEMENTED);
+    const notifications = name === NOTIFICATION ? opts.notifications : undefined;
+    const versions = name === VERSIONS && method === 'GET';
+    if (!sub && !notifications && !versions) return sendS3Error(res, NOT_IMPLEMENTED);
     if (!(await bucketExistsUpstream(upstream, bucket))) {
       return sendS3Error(res, {
         code: 'NoSuchBucket',
@@ -205,6 +230,14 @@ export function createBucketConfig(opts: { upstream: string }): BucketConfig {
         details: { BucketName: bucket },
       });
     }
+    if (notifications) return answerNotification(req, res, bucket, notifications, body);
+    if (versions)
+      return sendDocument(
+        res,
+        await listObjectVersions(upstream, bucket, new URLSearchParams((req.url ?? '').split('?')[1] ?? '')),
+        false,
+      );
+    if (!sub) return sendS3Error(res, NOT_IMPLEMENTED);
     if (method === 'GET') {
       const value = stored(bucket, name);
       const current = value === undefined ? (sub.initial ?? sub.unset) : value === null ? sub.unset : value;
@@ -215,18 +248,8 @@ export function createBucketConfig(opts: { upstream: string }): BucketConfig {
       store(bucket, name, sub.afterDelete === 'default' ? (typeof sub.unset === 'string' ? sub.unset : null) : null);
       return sendEmpty(res, 204);
     }
-    if (method !== 'PUT')
-      return sendS3Error(res, {
-        code: 'MethodNotAllowed',
-        status: 405,
-        message: 'The specified method is not allowed against this resource.',
-      });
-    if (body === undefined)
-      return sendS3Error(res, {
-        code: 'EntityTooLarge',
-        status: 400,
-        message: 'Your proposed upload exceeds the maximum allowed size',
-      });
+    if (method !== 'PUT') return sendS3Error(res, METHOD_NOT_ALLOWED);
+    if (body === undefined) return sendS3Error(res, ENTITY_TOO_LARGE);
     const text = body.toString('utf8');
     if (sub.json) {
       try {
@@ -246,6 +269,21 @@ export function createBucketConfig(opts: { upstream: string }): BucketConfig {
     return sendEmpty(res, sub.putStatus ?? 200);
   }
 
+  /** `?notification`: GET answers what is applied, PUT validates and applies (bucket-notifications.ts). */
+  async function answerNotification(
+    req: IncomingMessage,
+    res: ServerResponse,
+    bucket: string,
+    notifications: BucketNotifications,
+    body: Buffer | undefined,
+  ): Promise<void> {
+    if (req.method === 'GET') return sendDocument(res, notifications.document(bucket), false);
+    if (req.method !== 'PUT') return sendS3Error(res, METHOD_NOT_ALLOWED);
+    if (body === undefined) return sendS3Error(res, ENTITY_TOO_LARGE);
+    const refusal = await notifications.put(bucket, body.toString('utf8'));
+    return refusal ? sendS3Error(res, refusal) : sendEmpty(res, 200);
+  }
+
   return {
     route(req, res, info) {
       if (info.service !== 's3' || !info.bucket || info.key) return false;
@@ -254,7 +292,9 @@ export function createBucketConfig(opts: { upstream: string }): BucketConfig {
       if (!name) {
         if (info.operation === 'DeleteBucket') {
           res.once('finish', () => {
-            if (res.statusCode >= 200 && res.statusCode < 300) byBucket.delete(bucket);
+            if (res.statusCode < 200 || res.statusCode >= 300) return;
+            byBucket.delete(bucket);
+            opts.notifications?.drop(bucket);
           });
         }
         return false;

@@ -3,46 +3,34 @@
  * event record JSON (eventVersion 2.1, URL-encoded key, sequencer), the s3:TestEvent sent when a
  * configuration is added, and delivery that retries until the queue accepts the message.
  */
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { S3Client, HeadObjectCommand } from '@aws-sdk/client-s3';
-import { SQSClient, SendMessageCommand } from '@aws-sdk/client-sqs';
-import { configError, errorMessage } from '../../../core/errors';
+import { GetQueueAttributesCommand, SQSClient, SendMessageCommand } from '@aws-sdk/client-sqs';
+import { errorMessage } from '../../../core/errors';
 import { s3ObjectCreatedNotification } from './object-created-event';
 import type { LogSink } from '../lambda/invoke-contract';
 import { localClientConfig } from '../../client-config';
-
-/** S3 event types that can be configured (the ObjectCreated family is what the gateway emits). */
-export type S3NotificationEvent =
-  | 's3:ObjectCreated:*'
-  | 's3:ObjectCreated:Put'
-  | 's3:ObjectCreated:Post'
-  | 's3:ObjectCreated:Copy'
-  | 's3:ObjectCreated:CompleteMultipartUpload';
 
 /** The ObjectCreated event names the gateway can observe. */
 export type ObjectCreatedEventName =
   'ObjectCreated:Put' | 'ObjectCreated:Post' | 'ObjectCreated:Copy' | 'ObjectCreated:CompleteMultipartUpload';
 
-/** One QueueConfiguration of a bucket's notification configuration. */
-export interface NotificationConfig {
+/**
+ * One QueueConfiguration of a bucket's notification configuration, as PutBucketNotificationConfiguration
+ * applied it (bucket-notifications.ts validates it first).
+ */
+export interface QueueNotification {
   bucket: string;
-  /** Queue URL, or a bare queue name (resolved against the stand-in). */
-  queueUrl: string;
+  /** The destination queue's ARN (a standard queue in the local account). */
   queueArn: string;
-  /** Key prefix filter. @default none */
-  prefix?: string;
-  /** Key suffix filter. @default none */
-  suffix?: string;
-  /** @default ['s3:ObjectCreated:*'] */
-  events?: S3NotificationEvent[];
-  /** The configurationId in records. @default a generated id */
-  id?: string;
-}
-
-/** A configuration with its defaults filled in. */
-export interface ResolvedNotificationConfig extends Required<Omit<NotificationConfig, 'prefix' | 'suffix'>> {
+  /** Key prefix filter ('' = none). */
   prefix: string;
+  /** Key suffix filter ('' = none). */
   suffix: string;
+  /** S3 event types, e.g. 's3:ObjectCreated:*' or 's3:ObjectCreated:Put'. */
+  events: readonly string[];
+  /** The configurationId in records. */
+  id: string;
 }
 
 /** What the gateway learned about a successful object-creating request. */
@@ -65,35 +53,15 @@ export interface ObjectFacts {
   versionId?: string;
 }
 
-const ACCOUNT_ID = '000000000000';
-
-/** Validates a configuration and fills in defaults. */
-export function resolveNotificationConfig(config: NotificationConfig, upstream: string): ResolvedNotificationConfig {
-  if (!config.bucket) throw configError('notifications.bucket', 'must name a bucket');
-  if (!config.queueUrl) throw configError('notifications.queueUrl', 'must be a queue URL or name');
-  if (!/^arn:aws[\w-]*:sqs:[\w-]+:\d{12}:[\w-]+(\.fifo)?$/.test(config.queueArn ?? '')) {
-    throw configError('notifications.queueArn', `'${config.queueArn}' is not an SQS queue ARN`);
-  }
-  if (config.queueArn.endsWith('.fifo')) {
-    throw configError('notifications.queueArn', 'FIFO queues cannot be S3 notification destinations');
-  }
-  const queueUrl = /^https?:\/\//.test(config.queueUrl)
-    ? config.queueUrl
-    : `${upstream.replace(/\/$/, '')}/${ACCOUNT_ID}/${config.queueUrl}`;
-  return {
-    bucket: config.bucket,
-    queueUrl,
-    queueArn: config.queueArn,
-    prefix: config.prefix ?? '',
-    suffix: config.suffix ?? '',
-    events: config.events && config.events.length > 0 ? config.events : ['s3:ObjectCreated:*'],
-    id: config.id ?? `local-${randomUUID()}`,
-  };
+/** The stand-in's URL of the queue an ARN names (`arn:aws:sqs:<region>:<account>:<name>`). */
+export function queueUrlOf(queueArn: string, upstream: string): string {
+  const [, , , , account, name] = queueArn.split(':');
+  return `${upstream.replace(/\/$/, '')}/${account ?? ''}/${name ?? ''}`;
 }
 
 /** True when a configuration wants this event for this key. Filters compare the decoded key. */
 export function matchesConfig(
-  config: ResolvedNotificationConfig,
+  config: QueueNotification,
   bucket: string,
   key: string,
   eventName: ObjectCreatedEventName,
@@ -105,7 +73,7 @@ export function matchesConfig(
 
 /** The message body S3 sends for one event to one configuration. */
 export function buildS3EventBody(
-  config: ResolvedNotificationConfig,
+  config: QueueNotification,
   fact: ObjectCreatedFact,
   object: ObjectFacts,
   region: string,
@@ -170,7 +138,8 @@ export interface NotificationRouterOptions {
  * with backoff until it succeeds or the router is closed (then the loss is logged).
  */
 export class NotificationRouter {
-  private readonly configs: ResolvedNotificationConfig[] = [];
+  /** bucket -> its queue configurations in force (what PutBucketNotificationConfiguration applied). */
+  private readonly configs = new Map<string, readonly QueueNotification[]>();
   private readonly pending = new Set<Promise<void>>();
   private readonly s3: S3Client;
   private readonly sqs: SQSClient;
@@ -185,39 +154,66 @@ export class NotificationRouter {
     this.sqs = new SQSClient(config);
   }
 
-  /** Adds a configuration; sends the s3:TestEvent to its queue unless `testEvent` is false. */
-  async configure(config: NotificationConfig, opts: { testEvent?: boolean } = {}): Promise<ResolvedNotificationConfig> {
-    const resolved = resolveNotificationConfig(config, this.opts.upstream);
-    this.configs.push(resolved);
+  /** Puts `configs` in force for `bucket`, replacing what it had; none stops its notifications. */
+  setBucket(bucket: string, configs: readonly QueueNotification[]): void {
+    if (configs.length === 0) this.configs.delete(bucket);
+    else this.configs.set(bucket, configs);
     this.opts.logSink({
       event: 'notification.configured',
-      bucket: resolved.bucket,
-      queueArn: resolved.queueArn,
-      prefix: resolved.prefix,
-      suffix: resolved.suffix,
-      id: resolved.id,
+      bucket,
+      configurations: configs.map(({ id, queueArn, prefix, suffix, events }) => ({
+        id,
+        queueArn,
+        prefix,
+        suffix,
+        events,
+      })),
     });
-    if (opts.testEvent ?? true) {
-      await this.track(
-        this.deliver(resolved.queueUrl, buildTestEventBody(resolved.bucket), { bucket: resolved.bucket, test: true }),
-      );
-    }
-    return resolved;
   }
 
-  /** The configurations in force. */
-  list(): readonly ResolvedNotificationConfig[] {
-    return this.configs;
+  /** The configurations in force for a bucket. */
+  list(bucket: string): readonly QueueNotification[] {
+    return this.configs.get(bucket) ?? [];
   }
 
   /** True when some configuration watches this bucket (the gateway then tracks the write). */
   watches(bucket: string): boolean {
-    return this.configs.some((config) => config.bucket === bucket);
+    return this.configs.has(bucket);
+  }
+
+  /** Sends the s3:TestEvent S3 sends to a destination when a configuration naming it is saved. */
+  sendTestEvent(bucket: string, queueArn: string): Promise<void> {
+    return this.track(
+      this.deliver(queueUrlOf(queueArn, this.opts.upstream), buildTestEventBody(bucket), { bucket, test: true }),
+    );
+  }
+
+  /**
+   * What S3 checks at PutBucketNotificationConfiguration: whether the destination queue exists and,
+   * if it does, its policy (undefined when it has none).
+   */
+  async destinationQueue(queueArn: string): Promise<{ exists: false } | { exists: true; policy?: string }> {
+    try {
+      const answer = await this.sqs.send(
+        new GetQueueAttributesCommand({
+          QueueUrl: queueUrlOf(queueArn, this.opts.upstream),
+          AttributeNames: ['Policy', 'QueueArn'],
+        }),
+      );
+      if (answer.Attributes?.QueueArn !== queueArn) return { exists: false };
+      return { exists: true, policy: answer.Attributes?.Policy };
+    } catch (err) {
+      const code = err instanceof Error ? err.name.replace(/^AWS\.SimpleQueueService\./, '') : '';
+      if (code === 'QueueDoesNotExist' || code === 'NonExistentQueue') return { exists: false };
+      throw err;
+    }
   }
 
   /** Schedules the notifications for a successful write; returns at once. */
   objectCreated(fact: ObjectCreatedFact): void {
-    const targets = this.configs.filter((config) => matchesConfig(config, fact.bucket, fact.key, fact.eventName));
+    const targets = this.list(fact.bucket).filter((config) =>
+      matchesConfig(config, fact.bucket, fact.key, fact.eventName),
+    );
     if (targets.length === 0) return;
     void this.track(this.notify(fact, targets));
   }
@@ -250,7 +246,7 @@ export class NotificationRouter {
     return work.finally(() => this.pending.delete(work));
   }
 
-  private async notify(fact: ObjectCreatedFact, targets: ResolvedNotificationConfig[]): Promise<void> {
+  private async notify(fact: ObjectCreatedFact, targets: QueueNotification[]): Promise<void> {
     const object = await this.withRetry(
       { bucket: fact.bucket, key: fact.key, step: 'HeadObject' },
       () => this.headObject(fact.bucket, fact.key),
@@ -260,12 +256,16 @@ export class NotificationRouter {
     if (!object) return;
     await Promise.all(
       targets.map((config) =>
-        this.deliver(config.queueUrl, buildS3EventBody(config, fact, object, this.opts.region), {
-          bucket: fact.bucket,
-          key: fact.key,
-          eventName: fact.eventName,
-          sequencer: fact.sequencer,
-        }),
+        this.deliver(
+          queueUrlOf(config.queueArn, this.opts.upstream),
+          buildS3EventBody(config, fact, object, this.opts.region),
+          {
+            bucket: fact.bucket,
+            key: fact.key,
+            eventName: fact.eventName,
+            sequencer: fact.sequencer,
+          },
+        ),
       ),
     );
   }
