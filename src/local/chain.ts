@@ -16,7 +16,9 @@ import { startLocalFunction, type LocalFunction, type SandboxLauncher } from './
 import { startGateway, type Gateway } from './cloud/gateway/gateway';
 import { uploadApiRoutes, API_BASE_PATH, UI_PATH } from './cloud/apigateway/http-api';
 import { kinesisApiRoute, type ServedStream } from './cloud/kinesis/kinesis-api';
-import { lambdaMappingsRoutes, type ServedMapping } from './cloud/lambda/lambda-api';
+import { lambdaMappingsRoutes } from './cloud/lambda/lambda-api';
+import { MappingRegistry, type MappedFunctions } from './cloud/lambda/mapping-registry';
+import { IamStore } from './cloud/iam/iam-store';
 import {
   allowBrowserUploads,
   createChainResources,
@@ -24,7 +26,7 @@ import {
   type ChainResources,
   type QueueRef,
 } from './resources';
-import { localAwsEnv, localClientConfig } from './client-config';
+import { LOCAL_ACCOUNT_ID, LOCAL_REGION, localAwsEnv, localClientConfig } from './client-config';
 import { startStandIn, type StandIn } from './cloud/standin/standin';
 import { LocalStream } from './cloud/kinesis/stream';
 import { sqsFailureDestination } from './cloud/lambda/stream-mapping';
@@ -621,8 +623,9 @@ async function drainMappings(chain: RunningChain, timeoutMs: number): Promise<bo
 
 /** What the gateway serves besides S3 and SQS: filled in as the chain starts (the routes look it up per request). */
 interface Served {
-  mappings: ServedMapping[];
   streams: ServedStream[];
+  /** The functions mappings created through the API may invoke, by name. */
+  functions: Map<string, { fn: LocalFunction; timeoutSeconds: number }>;
 }
 
 /** The cloud the chain runs in: the stand-in behind the gateway, and SDK clients of the gateway. */
@@ -633,6 +636,32 @@ interface Cloud {
   /** True when stateDir already held the stand-in's state (a restart). */
   stateExisted: boolean;
   served: Served;
+  /** Lambda's event source mappings: the chain's own (adopted) and those created through the API. */
+  mappings: MappingRegistry;
+}
+
+/**
+ * The chain's functions as the mappings API sees them: by name or ARN, with their timeout; they run
+ * without an execution role (the chain is not applied from the module), so no role check applies.
+ */
+function chainFunctions(served: Served): MappedFunctions {
+  const nameOf = (nameOrArn: string): string => nameOrArn.split(':function:').pop()!.split(':')[0];
+  return {
+    configuration(nameOrArn) {
+      const entry = served.functions.get(nameOf(nameOrArn));
+      return entry
+        ? {
+            functionArn: `arn:aws:lambda:${LOCAL_REGION}:${LOCAL_ACCOUNT_ID}:function:${entry.fn.name}`,
+            timeoutSeconds: entry.timeoutSeconds,
+          }
+        : undefined;
+    },
+    invoker(functionArn) {
+      const entry = served.functions.get(nameOf(functionArn));
+      if (!entry) throw new Error(`function ${functionArn} is not running`);
+      return entry.fn.invoke;
+    },
+  };
 }
 
 /** Starts the stand-in (kept under stateDir) and the gateway in front of it, and the clients; registers their stops. */
@@ -640,13 +669,15 @@ async function startCloud(opts: LocalChainOptions, logs: LogFiles, cleanups: Cle
   const stateExisted = opts.stateDir !== undefined && existsSync(join(opts.stateDir, 'fauxqs.db'));
   const standIn: StandIn = await startStandIn({ dataDir: opts.stateDir });
   cleanups.push(() => standIn.stop());
-  const served: Served = { mappings: [], streams: [] };
+  const served: Served = { streams: [], functions: new Map() };
+  const iam = new IamStore(LOCAL_ACCOUNT_ID);
   const gateway = await startGateway({
     upstream: standIn.endpoint,
     port: opts.port,
     allowedOrigins: opts.allowedOrigins,
     logSink: logs.sink('cloud'),
-    routes: [...lambdaMappingsRoutes(() => served.mappings), kinesisApiRoute(() => served.streams)],
+    iam,
+    routes: [kinesisApiRoute(() => served.streams)],
   });
   cleanups.push(() => gateway.stop());
   const s3 = new S3Client(localClientConfig(gateway.endpoint));
@@ -655,7 +686,15 @@ async function startCloud(opts: LocalChainOptions, logs: LogFiles, cleanups: Cle
     s3.destroy();
     sqs.destroy();
   });
-  return { gateway, s3, sqs, stateExisted, served };
+  const mappings = new MappingRegistry({
+    sqs,
+    iam,
+    functions: chainFunctions(served),
+    streams: () => served.streams.map((s) => s.stream),
+    logSink: logs.sink('esm-api'),
+  });
+  gateway.addRoutes(lambdaMappingsRoutes(mappings));
+  return { gateway, s3, sqs, stateExisted, served, mappings };
 }
 
 /**
@@ -770,7 +809,7 @@ export async function startLocalChain(opts: LocalChainOptions = {}): Promise<Loc
   };
   try {
     const cloud = await startCloud(opts, logs, cleanups);
-    const { s3, sqs, served } = cloud;
+    const { s3, sqs, served, mappings: registry } = cloud;
     const resources = await prepareResources(opts, plan, cloud);
     const functions = await startChainFunctions({
       opts,
@@ -780,6 +819,8 @@ export async function startLocalChain(opts: LocalChainOptions = {}): Promise<Loc
       logs,
       cleanups,
     });
+    // Mappings created through the API stop before the functions they invoke (cleanups run in reverse).
+    cleanups.push(() => registry.stopAll());
     const { upload } = functions;
     if (upload)
       cloud.gateway.addRoutes(
@@ -792,8 +833,17 @@ export async function startLocalChain(opts: LocalChainOptions = {}): Promise<Loc
       );
     // With stateDir a mapping keeps its UUID across restarts, as on AWS (a saved UUID keeps working).
     const uuidOf = mappingIds(opts.stateDir);
+    served.functions.set(functions.resize.name, {
+      fn: functions.resize,
+      timeoutSeconds: plan.resizeStage.timeoutSeconds,
+    });
+    served.functions.set(functions.publish.name, {
+      fn: functions.publish,
+      timeoutSeconds: plan.publishStage.timeoutSeconds,
+    });
     const mappings = startQueueMappings(sqs, resources, functions, plan, uuidOf, logs, cleanups);
-    served.mappings = [mappings.ingest, mappings.resized];
+    registry.adopt(mappings.ingest);
+    registry.adopt(mappings.resized);
     let streamSource: LocalStreamSource | undefined;
     if (opts.streamSource) {
       const started = await startStreamSource(opts.streamSource, {
@@ -807,7 +857,7 @@ export async function startLocalChain(opts: LocalChainOptions = {}): Promise<Loc
       });
       streamSource = started.source;
       served.streams = [started.served];
-      served.mappings = [...served.mappings, streamSource.mapping];
+      registry.adopt(streamSource.mapping);
     }
     return localChainHandle(cloud, plan, resources, { functions, mappings, streamSource }, stopAll);
   } catch (err) {

@@ -59,6 +59,8 @@ export interface ControlPlaneOptions {
   region?: string;
   /** @default no logging */
   logSink?: LogSink;
+  /** The IAM state served (shared with what evaluates roles, e.g. the mappings API). @default a new, empty one */
+  iam?: IamStore;
 }
 
 /** Answers a request the control plane owns (true), or leaves it to the gateway's next step (false). */
@@ -69,7 +71,7 @@ export function controlPlaneRoute(opts: ControlPlaneOptions): ControlPlaneStep {
   const accountId = opts.accountId ?? LOCAL_ACCOUNT_ID;
   const log: LogSink = opts.logSink ?? (() => {});
   const queryServices: Record<string, QueryService> = {
-    iam: iamService(new IamStore(accountId)),
+    iam: iamService(opts.iam ?? new IamStore(accountId)),
     sts: stsService(accountId),
   };
   const jsonServices: Record<string, JsonService> = { logs: logsService(opts.region ?? LOCAL_REGION, accountId) };
