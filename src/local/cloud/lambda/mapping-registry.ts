@@ -284,7 +284,7 @@ export class MappingRegistry {
 
   /** The queue's URL and the attributes the checks need; Lambda's refusal when it does not exist. */
   private async queueOf(queueArn: string): Promise<{ url: string; visibilityTimeout: number; policy?: string }> {
-    const [, , , , account, name] = queueArn.split(':');
+    const name = queueArn.split(':')[5];
     const missing = invalidParameter(
       'Error occurred while ReceiveMessage. SQS Error Code: AWS.SimpleQueueService.NonExistentQueue. ' +
         'SQS Error Message: The specified queue does not exist or you do not have access to it.',
@@ -292,7 +292,7 @@ export class MappingRegistry {
     if (!name) throw missing;
     try {
       const { QueueUrl } = await this.opts.sqs.send(
-        new GetQueueUrlCommand({ QueueName: name, QueueOwnerAWSAccountId: account || undefined }),
+        new GetQueueUrlCommand({ QueueName: name }),
       );
       const { Attributes } = await this.opts.sqs.send(
         new GetQueueAttributesCommand({ QueueUrl, AttributeNames: ['VisibilityTimeout', 'Policy'] }),
