@@ -9,6 +9,17 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { createWriteStream, existsSync, mkdirSync, type WriteStream } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { configError } from '../core/errors';
+import {
+  DEFAULT_MAX_RECEIVE_COUNT,
+  DEFAULT_NAME_PREFIX,
+  DEFAULT_UPLOADS_PREFIX,
+  FAILURE_QUEUE_DEFAULTS,
+  FUNCTION_RESPONSE_TYPES,
+  STAGE_DEFAULTS,
+  STREAM_SOURCE_DEFAULTS,
+  UPLOAD_FUNCTION_DEFAULTS,
+  defaultVisibilityTimeout,
+} from '../core/chain-defaults';
 import { outputsWouldLoop } from '../core/keys';
 import type { VariantSpec } from '../core/variants';
 import { containerLauncher, defaultImage } from './cloud/lambda/container-host';
@@ -38,17 +49,17 @@ import type { LogSink } from './cloud/lambda/invoke-contract';
 
 /** Settings of one function and the mapping that feeds it. */
 export interface LocalStageOptions {
-  /** Sandboxes (processes) of the function. @default 2 */
+  /** Sandboxes (processes) of the function; invocations beyond them wait for one. @default 2 */
   concurrency?: number;
-  /** @default 30 */
+  /** @default the module's (STAGE_DEFAULTS in src/core/chain-defaults.ts: resize 60, publish 30) */
   timeoutSeconds?: number;
-  /** @default 1024 */
+  /** @default the module's (resize 2048, publish 256) */
   memoryMb?: number;
-  /** @default 10 */
+  /** @default the module's (10) */
   batchSize?: number;
-  /** @default 0 */
+  /** @default the module's (1) */
   maximumBatchingWindowSeconds?: number;
-  /** Batches in flight at once. @default the function's concurrency, at least 2 (as on AWS) */
+  /** Batches in flight at once (2..1000). @default the module's (resize 10, publish 5) */
   maximumConcurrency?: number;
   /** Extra function environment (wins over the chain's own). */
   env?: Record<string, string>;
@@ -79,9 +90,12 @@ export interface LocalChainOptions {
   /** Variant spec; @default the handler's DEFAULT_VARIANTS */
   variants?: readonly VariantSpec[];
   names?: Partial<ChainResources['buckets'] & { ingestQueue: string; resizedQueue: string; rejectedQueue: string }>;
-  /** Receives before a message moves to its DLQ. @default 3 */
+  /** Receives before a message moves to its DLQ. @default the module's (DEFAULT_MAX_RECEIVE_COUNT, 5) */
   maxReceiveCount?: number;
-  /** Visibility timeout of the ingest and resized queues. @default 6 x the longest function timeout, as on AWS */
+  /**
+   * Visibility timeout of the ingest and resized queues.
+   * @default the module's rule (6 x the function timeout + the batching window), for the longer of the two stages
+   */
   visibilityTimeoutSeconds?: number;
   resize?: LocalStageOptions;
   publish?: LocalStageOptions;
@@ -207,30 +221,29 @@ export interface LocalChain {
   stop(): Promise<void>;
 }
 
-/** The module's default `namePrefix`. */
-export const DEFAULT_NAME_PREFIX = 'image-resize-chain';
+export { DEFAULT_NAME_PREFIX };
 
-const DEFAULT_STAGE = {
-  concurrency: 2,
-  timeoutSeconds: 30,
-  memoryMb: 1024,
-  batchSize: 10,
-  maximumBatchingWindowSeconds: 0,
-};
+/** Sandboxes per function unless a stage says otherwise: a local knob (Lambda scales by itself). */
+const DEFAULT_SANDBOXES = 2;
+
+/** A stage's defaults: the module's (STAGE_DEFAULTS), in the local chain's terms. */
+export function stageDefaults(stage: 'resize' | 'publish'): Required<Omit<LocalStageOptions, 'env'>> {
+  const module = STAGE_DEFAULTS[stage];
+  return {
+    concurrency: DEFAULT_SANDBOXES,
+    timeoutSeconds: module.timeout,
+    memoryMb: module.memorySize,
+    batchSize: module.batchSize,
+    maximumBatchingWindowSeconds: module.maxBatchingWindow,
+    maximumConcurrency: module.maximumConcurrency,
+  };
+}
 
 /** A stage's settings, defaults applied. */
-type StageSettings = typeof DEFAULT_STAGE & LocalStageOptions;
+type StageSettings = ReturnType<typeof stageDefaults> & LocalStageOptions;
 
-/** The module's StreamSource defaults (modules/stream-source.ts). */
-const DEFAULT_STREAM_SOURCE = {
-  shardCount: 1,
-  batchSize: 100,
-  bisectBatchOnFunctionError: true,
-  maximumRetryAttempts: 3,
-  maximumRecordAgeSeconds: -1,
-  parallelizationFactor: 1,
-  retryDelayMs: 50,
-};
+/** The stream source's defaults: the module's, and how long the local mapping waits before a retry. */
+const DEFAULT_STREAM_SOURCE = { ...STREAM_SOURCE_DEFAULTS, retryDelayMs: 50 };
 
 /** The chain's names and settings with defaults applied, before anything starts. */
 export interface ChainPlan {
@@ -248,6 +261,8 @@ export interface ChainPlan {
   publishStage: StageSettings;
   /** The ingest and resized queues' visibility timeout. */
   visibilityTimeoutSeconds: number;
+  /** Receives before a message moves to its DLQ. */
+  maxReceiveCount: number;
   handlersDir: string;
 }
 
@@ -257,7 +272,7 @@ export interface ChainPlan {
  * Lambda's CreateEventSourceMapping does) a visibility timeout below a function's timeout.
  */
 export function planLocalChain(opts: LocalChainOptions = {}): ChainPlan {
-  const uploadsPrefix = opts.uploadsPrefix ?? 'uploads/';
+  const uploadsPrefix = opts.uploadsPrefix ?? DEFAULT_UPLOADS_PREFIX;
   const outputPrefix = opts.outputPrefix ?? '';
   const prefix = opts.namePrefix ?? DEFAULT_NAME_PREFIX;
   if (!/^[a-z0-9][a-z0-9-]{0,23}$/.test(prefix)) {
@@ -287,10 +302,16 @@ export function planLocalChain(opts: LocalChainOptions = {}): ChainPlan {
         `under the watched prefix "${uploadsPrefix}" and trigger the chain again`,
     );
   }
-  const resizeStage = { ...DEFAULT_STAGE, ...opts.resize };
-  const publishStage = { ...DEFAULT_STAGE, ...opts.publish };
+  const resizeStage = { ...stageDefaults('resize'), ...opts.resize };
+  const publishStage = { ...stageDefaults('publish'), ...opts.publish };
   const longestTimeout = Math.max(resizeStage.timeoutSeconds, publishStage.timeoutSeconds);
-  const visibilityTimeoutSeconds = opts.visibilityTimeoutSeconds ?? 6 * longestTimeout;
+  const visibilityTimeoutSeconds =
+    opts.visibilityTimeoutSeconds ??
+    Math.max(
+      ...[resizeStage, publishStage].map((s) =>
+        defaultVisibilityTimeout(s.timeoutSeconds, s.maximumBatchingWindowSeconds),
+      ),
+    );
   // Lambda's CreateEventSourceMapping refuses a queue that would hand a batch to a second poller
   // while the first invocation may still run; the wording is Lambda's InvalidParameterValueException.
   if (visibilityTimeoutSeconds < longestTimeout) {
@@ -309,6 +330,7 @@ export function planLocalChain(opts: LocalChainOptions = {}): ChainPlan {
     resizeStage,
     publishStage,
     visibilityTimeoutSeconds,
+    maxReceiveCount: opts.maxReceiveCount ?? DEFAULT_MAX_RECEIVE_COUNT,
     handlersDir,
   };
 }
@@ -406,7 +428,7 @@ async function startStageFunction(
   return fn;
 }
 
-/** Starts the upload function (10 s, 256 MB, as the module's) and registers its stop. */
+/** Starts the upload function (the module's timeout and memory) and registers its stop. */
 async function startUploadFunction(
   ctx: FunctionContext,
   uploadApi: NonNullable<LocalChainOptions['uploadApi']>,
@@ -416,8 +438,8 @@ async function startUploadFunction(
     handler: 'upload.handler',
     taskRoot: ctx.plan.handlersDir,
     launcher: launcherFor(ctx.opts.containers, 'upload'),
-    timeoutSeconds: 10,
-    memoryMb: 256,
+    timeoutSeconds: UPLOAD_FUNCTION_DEFAULTS.timeout,
+    memoryMb: UPLOAD_FUNCTION_DEFAULTS.memorySize,
     logSink: ctx.logs.sink('upload'),
     env: {
       ...ctx.awsEnv,
@@ -466,27 +488,30 @@ function startQueueMapping(
     queueArn: queue.arn,
     batchSize: stage.batchSize,
     maximumBatchingWindowSeconds: stage.maximumBatchingWindowSeconds,
-    maximumConcurrency: stage.maximumConcurrency ?? Math.max(2, stage.concurrency),
-    functionResponseTypes: ['ReportBatchItemFailures'],
+    maximumConcurrency: stage.maximumConcurrency,
+    functionResponseTypes: [...FUNCTION_RESPONSE_TYPES],
     invoke: fn.invoke,
     logSink,
   });
 }
 
 /**
- * The stream source's on-failure queue and its DLQ, as the module's BufferedQueue: SSE-SQS, 14 days,
- * 300 s visibility, a DLQ after 5 receives.
+ * The stream source's on-failure queue and its DLQ, as the module's BufferedQueue: SSE-SQS, and the
+ * module's retention, visibility and receive count (FAILURE_QUEUE_DEFAULTS, DEFAULT_MAX_RECEIVE_COUNT).
  */
 async function ensureFailureQueues(
   sqs: SQSClient,
   failuresName: string,
 ): Promise<{ failureQueue: QueueRef; failureDlq: QueueRef }> {
-  const keep = { SqsManagedSseEnabled: 'true', MessageRetentionPeriod: '1209600' };
+  const keep = {
+    SqsManagedSseEnabled: 'true',
+    MessageRetentionPeriod: String(FAILURE_QUEUE_DEFAULTS.messageRetentionSeconds),
+  };
   const failureDlq = await ensureQueue(sqs, `${failuresName}-dlq`, keep);
   const failureQueue = await ensureQueue(sqs, failuresName, {
     ...keep,
-    VisibilityTimeout: '300',
-    RedrivePolicy: JSON.stringify({ deadLetterTargetArn: failureDlq.arn, maxReceiveCount: 5 }),
+    VisibilityTimeout: String(FAILURE_QUEUE_DEFAULTS.visibilityTimeoutSeconds),
+    RedrivePolicy: JSON.stringify({ deadLetterTargetArn: failureDlq.arn, maxReceiveCount: DEFAULT_MAX_RECEIVE_COUNT }),
   });
   return { failureQueue, failureDlq };
 }
@@ -532,7 +557,7 @@ async function startStreamSource(
     maximumRetryAttempts: settings.maximumRetryAttempts,
     maximumRecordAgeSeconds: settings.maximumRecordAgeSeconds,
     parallelizationFactor: settings.parallelizationFactor,
-    functionResponseTypes: ['ReportBatchItemFailures'],
+    functionResponseTypes: [...FUNCTION_RESPONSE_TYPES],
     onFailure: sqsFailureDestination(ctx.sqs, failureQueue.url),
     retryDelayMs: settings.retryDelayMs,
     logSink: ctx.logSink,
@@ -704,7 +729,7 @@ async function startCloud(opts: LocalChainOptions, logs: LogFiles, cleanups: Cle
 async function prepareResources(opts: LocalChainOptions, plan: ChainPlan, cloud: Cloud): Promise<ChainResources> {
   const { gateway, s3, sqs } = cloud;
   const resources = await createChainResources(sqs, s3, plan.names, {
-    maxReceiveCount: opts.maxReceiveCount ?? 3,
+    maxReceiveCount: plan.maxReceiveCount,
     visibilityTimeoutSeconds: plan.visibilityTimeoutSeconds,
   });
   if (opts.uploadApi) await allowBrowserUploads(s3, resources.buckets.source, opts.uploadApi.corsAllowOrigins ?? ['*']);

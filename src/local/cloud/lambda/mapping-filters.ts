@@ -33,7 +33,8 @@ function matcherAccepts(matcher: Json, value: Json | undefined): boolean {
   if (op === 'anything-but') return !(Array.isArray(arg) ? arg : [arg ?? null]).some((v) => matcherAccepts(v, value));
   if (op === 'numeric' && Array.isArray(arg) && typeof value === 'number') {
     for (let i = 0; i + 1 < arg.length; i += 2) {
-      const compare = NUMERIC[JSON.stringify(arg[i]).replace(/"/g, '')];
+      const op = arg[i];
+      const compare = typeof op === 'string' ? NUMERIC[op] : undefined;
       if (!compare || !compare(value, Number(arg[i + 1]))) return false;
     }
     return true;

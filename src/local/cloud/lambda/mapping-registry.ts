@@ -291,9 +291,7 @@ export class MappingRegistry {
     );
     if (!name) throw missing;
     try {
-      const { QueueUrl } = await this.opts.sqs.send(
-        new GetQueueUrlCommand({ QueueName: name }),
-      );
+      const { QueueUrl } = await this.opts.sqs.send(new GetQueueUrlCommand({ QueueName: name }));
       const { Attributes } = await this.opts.sqs.send(
         new GetQueueAttributesCommand({ QueueUrl, AttributeNames: ['VisibilityTimeout', 'Policy'] }),
       );

@@ -174,7 +174,8 @@ export function settingsForCreate(kind: SourceKind, body: Record<string, unknown
     throw invalidParameter(
       position === undefined || position === null
         ? 'StartingPosition is required for Kinesis event sources.'
-        : `Unsupported starting position ${JSON.stringify(position)}: the local cloud reads from LATEST or TRIM_HORIZON`,
+        : `Unsupported starting position ${JSON.stringify(position)}: ` +
+            'the local cloud reads from LATEST or TRIM_HORIZON',
     );
   return {
     ...common,
