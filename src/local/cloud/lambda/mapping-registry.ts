@@ -99,6 +99,8 @@ const isStream = (mapping: RunningMapping): mapping is SwitchableStreamMapping =
 export class MappingRegistry {
   private readonly created = new Map<string, CreatedMapping>();
   private readonly adopted = new Map<string, RunningMapping>();
+  /** Tags of the adopted mappings (created mappings hold their own). */
+  private readonly adoptedTags = new Map<string, Map<string, string>>();
   private readonly region: string;
   private readonly accountId: string;
 
@@ -110,6 +112,7 @@ export class MappingRegistry {
   /** Serves a mapping started elsewhere (the local chain's) through this API. */
   adopt(mapping: RunningMapping): void {
     this.adopted.set(mapping.uuid, mapping);
+    this.adoptedTags.set(mapping.uuid, new Map());
   }
 
   /** The event source mapping ARN of a UUID. */
@@ -226,6 +229,7 @@ export class MappingRegistry {
       .finally(() => {
         this.created.delete(uuid);
         this.adopted.delete(uuid);
+        this.adoptedTags.delete(uuid);
         this.log({ event: 'esm.deleted', uuid });
       });
     return answer;
@@ -237,8 +241,7 @@ export class MappingRegistry {
     if (!uuid || arn !== this.mappingArn(uuid)) return undefined;
     const created = this.created.get(uuid);
     if (created) return created.tags;
-    if (this.adopted.has(uuid)) return new Map();
-    return undefined;
+    return this.adoptedTags.get(uuid);
   }
 
   /** Stops every mapping (created and adopted). */
