@@ -11,6 +11,7 @@ import { CloudwatchMetricAlarm } from '@cdktf/provider-aws/lib/cloudwatch-metric
 import { IGrantable, ResourcePolicyStatement, resourcePolicyJson, sidFragment } from './policy';
 import { checkIntRange, checkNotFifoForS3, isKnown } from './validation';
 import { configError } from '../src/core/errors';
+import { DEFAULT_MAX_RECEIVE_COUNT } from '../src/core/chain-defaults';
 
 export interface BufferedQueueProps {
   /** Queue name; the DLQ is named `<queueName>-dlq` (`.fifo` kept last for FIFO queues). */
@@ -143,7 +144,7 @@ export class BufferedQueue extends Construct {
     this.maxMessageSizeBytes = props.maxMessageSizeBytes ?? 262144;
     const retention = props.messageRetentionSeconds ?? 345600;
     const dlqRetention = props.dlqMessageRetentionSeconds ?? 1209600;
-    const maxReceiveCount = props.maxReceiveCount ?? 5;
+    const maxReceiveCount = props.maxReceiveCount ?? DEFAULT_MAX_RECEIVE_COUNT;
     checkIntRange(`${id}.visibilityTimeoutSeconds`, this.visibilityTimeoutSeconds, 0, 43200);
     checkIntRange(`${id}.messageRetentionSeconds`, retention, 60, 1209600);
     checkIntRange(`${id}.dlqMessageRetentionSeconds`, dlqRetention, 60, 1209600);

@@ -12,6 +12,13 @@ import { CloudwatchMetricAlarm } from '@cdktf/provider-aws/lib/cloudwatch-metric
 import { configError } from '../src/core/errors';
 import { DEFAULT_VARIANTS, VariantSpec, parseVariantSpecs } from '../src/core/variants';
 import { DEFAULT_LIMITS, MAX_INPUT_BYTES_CEILING, MAX_INPUT_PIXELS_CEILING } from '../src/core/limits';
+import {
+  DEFAULT_MAX_RECEIVE_COUNT,
+  DEFAULT_NAME_PREFIX,
+  DEFAULT_UPLOADS_PREFIX,
+  STAGE_DEFAULTS,
+  defaultVisibilityTimeout,
+} from '../src/core/chain-defaults';
 import { IBucket, ImportedBucket, SecureBucket } from './bucket';
 import { BufferedQueue } from './buffered-queue';
 import { ChainDashboard } from './dashboard';
@@ -39,10 +46,7 @@ import {
  * values used when `resize`, `publish` or `resizeConcurrency` leave one unset. Exported so reports
  * (bench/scale-model.ts) model the module as it deploys.
  */
-export const STAGE_DEFAULTS = Object.freeze({
-  resize: Object.freeze({ memorySize: 2048, timeout: 60, batchSize: 10, maxBatchingWindow: 1, maximumConcurrency: 10 }),
-  publish: Object.freeze({ memorySize: 256, timeout: 30, batchSize: 10, maxBatchingWindow: 1, maximumConcurrency: 5 }),
-});
+export { STAGE_DEFAULTS };
 /** Images resized at once inside one resize invocation (CONCURRENCY) unless `resizeConcurrency` says otherwise. */
 export const DEFAULT_RESIZE_CONCURRENCY = 4;
 
@@ -281,7 +285,7 @@ function checkPrefix(field: string, prefix: string): void {
 
 /** Visibility timeout default: 6 x function timeout + batching window (works for Terraform expressions too). */
 function defaultVisibility(timeout: number, window: number): number {
-  if (isKnown(timeout) && isKnown(window)) return 6 * timeout + window;
+  if (isKnown(timeout) && isKnown(window)) return defaultVisibilityTimeout(timeout, window);
   return Token.asNumber(Op.add(Op.mul(timeout, 6), window));
 }
 
@@ -315,7 +319,7 @@ export class ImageResizeChain extends Construct {
 
   constructor(scope: Construct, id: string, props: ImageResizeChainProps = {}) {
     super(scope, id);
-    const prefix = props.namePrefix ?? 'image-resize-chain';
+    const prefix = props.namePrefix ?? DEFAULT_NAME_PREFIX;
     if (isKnown(prefix) && !/^[a-z0-9][a-z0-9-]{0,23}$/.test(prefix)) {
       throw configError(
         'namePrefix',
@@ -323,7 +327,7 @@ export class ImageResizeChain extends Construct {
       );
     }
     const tags = props.tags;
-    this.uploadsPrefix = props.uploadsPrefix ?? 'uploads/';
+    this.uploadsPrefix = props.uploadsPrefix ?? DEFAULT_UPLOADS_PREFIX;
     this.outputPrefix = props.outputPrefix ?? '';
     checkPrefix('uploadsPrefix', this.uploadsPrefix);
     checkPrefix('outputPrefix', this.outputPrefix);
@@ -408,7 +412,7 @@ export class ImageResizeChain extends Construct {
 
     const alarmActions = props.alarmActions ?? [];
     const queueDefaults = {
-      maxReceiveCount: props.maxReceiveCount ?? 5,
+      maxReceiveCount: props.maxReceiveCount ?? DEFAULT_MAX_RECEIVE_COUNT,
       messageRetentionSeconds: props.messageRetentionSeconds ?? 345600,
       alarmActions,
       oldestMessageAgeAlarmSeconds: props.oldestMessageAgeAlarmSeconds ?? 900,

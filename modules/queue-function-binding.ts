@@ -7,6 +7,7 @@ import { Construct } from 'constructs';
 import { Op } from 'cdktf';
 import { LambdaEventSourceMapping } from '@cdktf/provider-aws/lib/lambda-event-source-mapping';
 import type { Precondition } from 'cdktf';
+import { FUNCTION_RESPONSE_TYPES } from '../src/core/chain-defaults';
 import { BufferedQueue } from './buffered-queue';
 import { ContainerFunction } from './container-function';
 import { checkBatchWindow, checkIntRange, checkVisibilityTimeout, isKnown } from './validation';
@@ -77,7 +78,7 @@ export class QueueFunctionBinding extends Construct {
       functionName: props.fn.invokeTargetArn,
       batchSize,
       maximumBatchingWindowInSeconds: window,
-      functionResponseTypes: ['ReportBatchItemFailures'],
+      functionResponseTypes: [...FUNCTION_RESPONSE_TYPES],
       scalingConfig: { maximumConcurrency },
       // Lambda checks the role's SQS permissions when the mapping is created.
       // With provisioned concurrency, polling starts once the environments are ready.

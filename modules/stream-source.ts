@@ -11,6 +11,7 @@ import { KinesisStream } from '@cdktf/provider-aws/lib/kinesis-stream';
 import { LambdaEventSourceMapping } from '@cdktf/provider-aws/lib/lambda-event-source-mapping';
 import { CloudwatchMetricAlarm } from '@cdktf/provider-aws/lib/cloudwatch-metric-alarm';
 import { configError } from '../src/core/errors';
+import { FAILURE_QUEUE_DEFAULTS, FUNCTION_RESPONSE_TYPES, STREAM_SOURCE_DEFAULTS } from '../src/core/chain-defaults';
 import { BufferedQueue, queueNotEmptyAlarm } from './buffered-queue';
 import { ContainerFunction } from './container-function';
 import { checkIntRange, checkOneOf, isKnown } from './validation';
@@ -149,12 +150,12 @@ export class StreamSource extends Construct {
         'an ON_DEMAND stream manages its own shards; drop shardCount or use streamMode PROVISIONED',
       );
     }
-    const shardCount = props.shardCount ?? 1;
+    const shardCount = props.shardCount ?? STREAM_SOURCE_DEFAULTS.shardCount;
     const retentionHours = props.retentionHours ?? 24;
-    const batchSize = props.batchSize ?? 100;
-    const parallelizationFactor = props.parallelizationFactor ?? 1;
-    const maximumRetryAttempts = props.maximumRetryAttempts ?? 3;
-    const maximumRecordAgeSeconds = props.maximumRecordAgeSeconds ?? -1;
+    const batchSize = props.batchSize ?? STREAM_SOURCE_DEFAULTS.batchSize;
+    const parallelizationFactor = props.parallelizationFactor ?? STREAM_SOURCE_DEFAULTS.parallelizationFactor;
+    const maximumRetryAttempts = props.maximumRetryAttempts ?? STREAM_SOURCE_DEFAULTS.maximumRetryAttempts;
+    const maximumRecordAgeSeconds = props.maximumRecordAgeSeconds ?? STREAM_SOURCE_DEFAULTS.maximumRecordAgeSeconds;
     const iteratorAgeAlarmSeconds = props.iteratorAgeAlarmSeconds ?? 900;
     checkIntRange('streamSource.shardCount', shardCount, 1, 500);
     checkIntRange('streamSource.retentionHours', retentionHours, 24, 8760);
@@ -203,8 +204,8 @@ export class StreamSource extends Construct {
       // Failure records wait for a person (they name the records to replay): keep them 14 days.
       this.failureQueue = new BufferedQueue(this, 'stream-failures', {
         queueName: `${props.namePrefix}-stream-failures`,
-        visibilityTimeoutSeconds: 300,
-        messageRetentionSeconds: 1209600,
+        visibilityTimeoutSeconds: FAILURE_QUEUE_DEFAULTS.visibilityTimeoutSeconds,
+        messageRetentionSeconds: FAILURE_QUEUE_DEFAULTS.messageRetentionSeconds,
         oldestMessageAgeAlarmSeconds: false,
         alarmActions: props.alarmActions,
         tags: props.tags,
@@ -247,10 +248,10 @@ export class StreamSource extends Construct {
       startingPosition: 'LATEST',
       batchSize,
       parallelizationFactor,
-      bisectBatchOnFunctionError: props.bisectBatchOnFunctionError ?? true,
+      bisectBatchOnFunctionError: props.bisectBatchOnFunctionError ?? STREAM_SOURCE_DEFAULTS.bisectBatchOnFunctionError,
       maximumRetryAttempts,
       maximumRecordAgeInSeconds: maximumRecordAgeSeconds,
-      functionResponseTypes: ['ReportBatchItemFailures'],
+      functionResponseTypes: [...FUNCTION_RESPONSE_TYPES],
       destinationConfig: { onFailure: { destinationArn: this.onFailureDestinationArn } },
       // Lambda checks the role's Kinesis and destination permissions when the mapping is created.
       dependsOn: [

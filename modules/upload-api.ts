@@ -20,6 +20,7 @@ import { S3BucketCorsConfiguration } from '@cdktf/provider-aws/lib/s3-bucket-cor
 import { configError } from '../src/core/errors';
 import { DEFAULT_ALLOWED_CONTENT_TYPES, KEEP_WARM_PING, uploadCorsRule } from '../src/core/upload';
 import { DEFAULT_LIMITS } from '../src/core/limits';
+import { UPLOAD_FUNCTION_DEFAULTS } from '../src/core/chain-defaults';
 import { Architecture, ContainerFunction } from './container-function';
 import { FunctionAlarms, apiServerErrorsAlarm } from './function-alarms';
 import { checkIntRange, isKnown } from './validation';
@@ -217,8 +218,8 @@ export class UploadApi extends Construct {
       imageUri: props.imageUri,
       command: ['upload.handler'],
       architecture: props.architecture,
-      memorySize: props.memorySize ?? 256,
-      timeout: props.timeout ?? 10,
+      memorySize: props.memorySize ?? UPLOAD_FUNCTION_DEFAULTS.memorySize,
+      timeout: props.timeout ?? UPLOAD_FUNCTION_DEFAULTS.timeout,
       reservedConcurrency: props.reservedConcurrency ?? 10,
       logRetentionDays: props.logRetentionDays,
       tracing: props.tracing,

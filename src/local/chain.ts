@@ -9,6 +9,17 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { configError } from '../core/errors';
+import {
+  DEFAULT_MAX_RECEIVE_COUNT,
+  DEFAULT_NAME_PREFIX,
+  DEFAULT_UPLOADS_PREFIX,
+  FAILURE_QUEUE_DEFAULTS,
+  FUNCTION_RESPONSE_TYPES,
+  STAGE_DEFAULTS,
+  STREAM_SOURCE_DEFAULTS,
+  UPLOAD_FUNCTION_DEFAULTS,
+  defaultVisibilityTimeout,
+} from '../core/chain-defaults';
 import { outputsWouldLoop } from '../core/keys';
 import type { VariantSpec } from '../core/variants';
 import { containerLauncher, defaultImage } from './cloud/lambda/container-host';
@@ -18,7 +29,9 @@ import type { LocalRegistry } from './cloud/ecr/registry-process';
 import { uploadApiRoutes, API_BASE_PATH, UI_PATH } from './cloud/apigateway/http-api';
 import { kinesisApiRoute, type ServedStream } from './cloud/kinesis/kinesis-api';
 import { createStreamControl, type StreamControl } from './cloud/kinesis/stream-control';
-import { lambdaMappingsRoutes, type ServedMapping } from './cloud/lambda/lambda-api';
+import { lambdaMappingsRoutes } from './cloud/lambda/lambda-api';
+import { MappingRegistry, type MappedFunctions } from './cloud/lambda/mapping-registry';
+import { IamStore } from './cloud/iam/iam-store';
 import {
   allowBrowserUploads,
   createChainResources,
@@ -27,7 +40,7 @@ import {
   type ChainResources,
   type QueueRef,
 } from './resources';
-import { localAwsEnv, localClientConfig } from './client-config';
+import { LOCAL_ACCOUNT_ID, LOCAL_REGION, localAwsEnv, localClientConfig } from './client-config';
 import { startStandIn, type StandIn } from './cloud/standin/standin';
 import { LocalStream } from './cloud/kinesis/stream';
 import { sqsFailureDestination } from './cloud/lambda/stream-mapping';
@@ -39,17 +52,17 @@ import type { LogSink } from './cloud/lambda/invoke-contract';
 
 /** Settings of one function and the mapping that feeds it. */
 export interface LocalStageOptions {
-  /** Sandboxes (processes) of the function. @default 2 */
+  /** Sandboxes (processes) of the function; invocations beyond them wait for one. @default 2 */
   concurrency?: number;
-  /** @default 30 */
+  /** @default the module's (STAGE_DEFAULTS in src/core/chain-defaults.ts: resize 60, publish 30) */
   timeoutSeconds?: number;
-  /** @default 1024 */
+  /** @default the module's (resize 2048, publish 256) */
   memoryMb?: number;
-  /** @default 10 */
+  /** @default the module's (10) */
   batchSize?: number;
-  /** @default 0 */
+  /** @default the module's (1) */
   maximumBatchingWindowSeconds?: number;
-  /** Batches in flight at once. @default the function's concurrency, at least 2 (as on AWS) */
+  /** Batches in flight at once (2..1000). @default the module's (resize 10, publish 5) */
   maximumConcurrency?: number;
   /** Extra function environment (wins over the chain's own). */
   env?: Record<string, string>;
@@ -80,9 +93,12 @@ export interface LocalChainOptions {
   /** Variant spec; @default the handler's DEFAULT_VARIANTS */
   variants?: readonly VariantSpec[];
   names?: Partial<ChainResources['buckets'] & { ingestQueue: string; resizedQueue: string; rejectedQueue: string }>;
-  /** Receives before a message moves to its DLQ. @default 3 */
+  /** Receives before a message moves to its DLQ. @default the module's (DEFAULT_MAX_RECEIVE_COUNT, 5) */
   maxReceiveCount?: number;
-  /** Visibility timeout of the ingest and resized queues. @default 6 x the longest function timeout, as on AWS */
+  /**
+   * Visibility timeout of the ingest and resized queues.
+   * @default the module's rule (6 x the function timeout + the batching window), for the longer of the two stages
+   */
   visibilityTimeoutSeconds?: number;
   resize?: LocalStageOptions;
   publish?: LocalStageOptions;
@@ -210,30 +226,29 @@ export interface LocalChain {
   stop(): Promise<void>;
 }
 
-/** The module's default `namePrefix`. */
-export const DEFAULT_NAME_PREFIX = 'image-resize-chain';
+export { DEFAULT_NAME_PREFIX };
 
-const DEFAULT_STAGE = {
-  concurrency: 2,
-  timeoutSeconds: 30,
-  memoryMb: 1024,
-  batchSize: 10,
-  maximumBatchingWindowSeconds: 0,
-};
+/** Sandboxes per function unless a stage says otherwise: a local knob (Lambda scales by itself). */
+const DEFAULT_SANDBOXES = 2;
+
+/** A stage's defaults: the module's (STAGE_DEFAULTS), in the local chain's terms. */
+export function stageDefaults(stage: 'resize' | 'publish'): Required<Omit<LocalStageOptions, 'env'>> {
+  const module = STAGE_DEFAULTS[stage];
+  return {
+    concurrency: DEFAULT_SANDBOXES,
+    timeoutSeconds: module.timeout,
+    memoryMb: module.memorySize,
+    batchSize: module.batchSize,
+    maximumBatchingWindowSeconds: module.maxBatchingWindow,
+    maximumConcurrency: module.maximumConcurrency,
+  };
+}
 
 /** A stage's settings, defaults applied. */
-type StageSettings = typeof DEFAULT_STAGE & LocalStageOptions;
+type StageSettings = ReturnType<typeof stageDefaults> & LocalStageOptions;
 
-/** The module's StreamSource defaults (modules/stream-source.ts). */
-const DEFAULT_STREAM_SOURCE = {
-  shardCount: 1,
-  batchSize: 100,
-  bisectBatchOnFunctionError: true,
-  maximumRetryAttempts: 3,
-  maximumRecordAgeSeconds: -1,
-  parallelizationFactor: 1,
-  retryDelayMs: 50,
-};
+/** The stream source's defaults: the module's, and how long the local mapping waits before a retry. */
+const DEFAULT_STREAM_SOURCE = { ...STREAM_SOURCE_DEFAULTS, retryDelayMs: 50 };
 
 /** The chain's names and settings with defaults applied, before anything starts. */
 export interface ChainPlan {
@@ -251,6 +266,8 @@ export interface ChainPlan {
   publishStage: StageSettings;
   /** The ingest and resized queues' visibility timeout. */
   visibilityTimeoutSeconds: number;
+  /** Receives before a message moves to its DLQ. */
+  maxReceiveCount: number;
   handlersDir: string;
 }
 
@@ -260,7 +277,7 @@ export interface ChainPlan {
  * Lambda's CreateEventSourceMapping does) a visibility timeout below a function's timeout.
  */
 export function planLocalChain(opts: LocalChainOptions = {}): ChainPlan {
-  const uploadsPrefix = opts.uploadsPrefix ?? 'uploads/';
+  const uploadsPrefix = opts.uploadsPrefix ?? DEFAULT_UPLOADS_PREFIX;
   const outputPrefix = opts.outputPrefix ?? '';
   const prefix = opts.namePrefix ?? DEFAULT_NAME_PREFIX;
   if (!/^[a-z0-9][a-z0-9-]{0,23}$/.test(prefix)) {
@@ -290,10 +307,16 @@ export function planLocalChain(opts: LocalChainOptions = {}): ChainPlan {
         `under the watched prefix "${uploadsPrefix}" and trigger the chain again`,
     );
   }
-  const resizeStage = { ...DEFAULT_STAGE, ...opts.resize };
-  const publishStage = { ...DEFAULT_STAGE, ...opts.publish };
+  const resizeStage = { ...stageDefaults('resize'), ...opts.resize };
+  const publishStage = { ...stageDefaults('publish'), ...opts.publish };
   const longestTimeout = Math.max(resizeStage.timeoutSeconds, publishStage.timeoutSeconds);
-  const visibilityTimeoutSeconds = opts.visibilityTimeoutSeconds ?? 6 * longestTimeout;
+  const visibilityTimeoutSeconds =
+    opts.visibilityTimeoutSeconds ??
+    Math.max(
+      ...[resizeStage, publishStage].map((s) =>
+        defaultVisibilityTimeout(s.timeoutSeconds, s.maximumBatchingWindowSeconds),
+      ),
+    );
   // Lambda's CreateEventSourceMapping refuses a queue that would hand a batch to a second poller
   // while the first invocation may still run; the wording is Lambda's InvalidParameterValueException.
   if (visibilityTimeoutSeconds < longestTimeout) {
@@ -312,6 +335,7 @@ export function planLocalChain(opts: LocalChainOptions = {}): ChainPlan {
     resizeStage,
     publishStage,
     visibilityTimeoutSeconds,
+    maxReceiveCount: opts.maxReceiveCount ?? DEFAULT_MAX_RECEIVE_COUNT,
     handlersDir,
   };
 }
@@ -409,7 +433,7 @@ async function startStageFunction(
   return fn;
 }
 
-/** Starts the upload function (10 s, 256 MB, as the module's) and registers its stop. */
+/** Starts the upload function (the module's timeout and memory) and registers its stop. */
 async function startUploadFunction(
   ctx: FunctionContext,
   uploadApi: NonNullable<LocalChainOptions['uploadApi']>,
@@ -419,8 +443,8 @@ async function startUploadFunction(
     handler: 'upload.handler',
     taskRoot: ctx.plan.handlersDir,
     launcher: launcherFor(ctx.opts.containers, 'upload'),
-    timeoutSeconds: 10,
-    memoryMb: 256,
+    timeoutSeconds: UPLOAD_FUNCTION_DEFAULTS.timeout,
+    memoryMb: UPLOAD_FUNCTION_DEFAULTS.memorySize,
     logSink: ctx.logs.sink('upload'),
     env: {
       ...ctx.awsEnv,
@@ -469,27 +493,30 @@ function startQueueMapping(
     queueArn: queue.arn,
     batchSize: stage.batchSize,
     maximumBatchingWindowSeconds: stage.maximumBatchingWindowSeconds,
-    maximumConcurrency: stage.maximumConcurrency ?? Math.max(2, stage.concurrency),
-    functionResponseTypes: ['ReportBatchItemFailures'],
+    maximumConcurrency: stage.maximumConcurrency,
+    functionResponseTypes: [...FUNCTION_RESPONSE_TYPES],
     invoke: fn.invoke,
     logSink,
   });
 }
 
 /**
- * The stream source's on-failure queue and its DLQ, as the module's BufferedQueue: SSE-SQS, 14 days,
- * 300 s visibility, a DLQ after 5 receives.
+ * The stream source's on-failure queue and its DLQ, as the module's BufferedQueue: SSE-SQS, and the
+ * module's retention, visibility and receive count (FAILURE_QUEUE_DEFAULTS, DEFAULT_MAX_RECEIVE_COUNT).
  */
 async function ensureFailureQueues(
   sqs: SQSClient,
   failuresName: string,
 ): Promise<{ failureQueue: QueueRef; failureDlq: QueueRef }> {
-  const keep = { SqsManagedSseEnabled: 'true', MessageRetentionPeriod: '1209600' };
+  const keep = {
+    SqsManagedSseEnabled: 'true',
+    MessageRetentionPeriod: String(FAILURE_QUEUE_DEFAULTS.messageRetentionSeconds),
+  };
   const failureDlq = await ensureQueue(sqs, `${failuresName}-dlq`, keep);
   const failureQueue = await ensureQueue(sqs, failuresName, {
     ...keep,
-    VisibilityTimeout: '300',
-    RedrivePolicy: JSON.stringify({ deadLetterTargetArn: failureDlq.arn, maxReceiveCount: 5 }),
+    VisibilityTimeout: String(FAILURE_QUEUE_DEFAULTS.visibilityTimeoutSeconds),
+    RedrivePolicy: JSON.stringify({ deadLetterTargetArn: failureDlq.arn, maxReceiveCount: DEFAULT_MAX_RECEIVE_COUNT }),
   });
   return { failureQueue, failureDlq };
 }
@@ -535,7 +562,7 @@ async function startStreamSource(
     maximumRetryAttempts: settings.maximumRetryAttempts,
     maximumRecordAgeSeconds: settings.maximumRecordAgeSeconds,
     parallelizationFactor: settings.parallelizationFactor,
-    functionResponseTypes: ['ReportBatchItemFailures'],
+    functionResponseTypes: [...FUNCTION_RESPONSE_TYPES],
     onFailure: sqsFailureDestination(ctx.sqs, failureQueue.url),
     retryDelayMs: settings.retryDelayMs,
     logSink: ctx.logSink,
@@ -626,10 +653,11 @@ async function drainMappings(chain: RunningChain, timeoutMs: number): Promise<bo
 
 /** What the gateway serves besides S3 and SQS: filled in as the chain starts (the routes look it up per request). */
 interface Served {
-  mappings: ServedMapping[];
   streams: ServedStream[];
   /** The streams clients create (CreateStream, Terraform's aws_kinesis_stream). */
   streamControl: StreamControl;
+  /** The functions mappings created through the API may invoke, by name. */
+  functions: Map<string, { fn: LocalFunction; timeoutSeconds: number }>;
 }
 
 /** The cloud the chain runs in: the stand-in behind the gateway, and SDK clients of the gateway. */
@@ -638,13 +666,40 @@ interface Cloud {
   s3: S3Client;
   sqs: SQSClient;
   served: Served;
+  /** Lambda's event source mappings: the chain's own (adopted) and those created through the API. */
+  mappings: MappingRegistry;
+}
+
+/**
+ * The chain's functions as the mappings API sees them: by name or ARN, with their timeout; they run
+ * without an execution role (the chain is not applied from the module), so no role check applies.
+ */
+function chainFunctions(served: Served): MappedFunctions {
+  const nameOf = (nameOrArn: string): string => nameOrArn.split(':function:').pop()!.split(':')[0];
+  return {
+    configuration(nameOrArn) {
+      const entry = served.functions.get(nameOf(nameOrArn));
+      return entry
+        ? {
+            functionArn: `arn:aws:lambda:${LOCAL_REGION}:${LOCAL_ACCOUNT_ID}:function:${entry.fn.name}`,
+            timeoutSeconds: entry.timeoutSeconds,
+          }
+        : undefined;
+    },
+    invoker(functionArn) {
+      const entry = served.functions.get(nameOf(functionArn));
+      if (!entry) throw new Error(`function ${functionArn} is not running`);
+      return entry.fn.invoke;
+    },
+  };
 }
 
 /** Starts the stand-in (kept under stateDir) and the gateway in front of it, and the clients; registers their stops. */
 async function startCloud(opts: LocalChainOptions, logs: LogFiles, cleanups: Cleanups): Promise<Cloud> {
   const standIn: StandIn = await startStandIn({ dataDir: opts.stateDir });
   cleanups.push(() => standIn.stop());
-  const served: Served = { mappings: [], streams: [], streamControl: createStreamControl() };
+  const served: Served = { streams: [], streamControl: createStreamControl(), functions: new Map() };
+  const iam = new IamStore(LOCAL_ACCOUNT_ID);
   const gateway = await startGateway({
     upstream: standIn.endpoint,
     port: opts.port,
@@ -652,10 +707,8 @@ async function startCloud(opts: LocalChainOptions, logs: LogFiles, cleanups: Cle
     registry: opts.registry,
     notificationStateFile: opts.stateDir ? join(opts.stateDir, 'bucket-notifications.json') : undefined,
     logSink: logs.sink('cloud'),
-    routes: [
-      ...lambdaMappingsRoutes(() => served.mappings),
-      kinesisApiRoute(() => served.streams, { control: served.streamControl }),
-    ],
+    iam,
+    routes: [kinesisApiRoute(() => served.streams, { control: served.streamControl })],
   });
   cleanups.push(() => gateway.stop());
   const s3 = new S3Client(localClientConfig(gateway.endpoint));
@@ -664,7 +717,15 @@ async function startCloud(opts: LocalChainOptions, logs: LogFiles, cleanups: Cle
     s3.destroy();
     sqs.destroy();
   });
-  return { gateway, s3, sqs, served };
+  const mappings = new MappingRegistry({
+    sqs,
+    iam,
+    functions: chainFunctions(served),
+    streams: () => [...served.streams, ...served.streamControl.list()].map((s) => s.stream),
+    logSink: logs.sink('esm-api'),
+  });
+  gateway.addRoutes(lambdaMappingsRoutes(mappings));
+  return { gateway, s3, sqs, served, mappings };
 }
 
 /**
@@ -675,7 +736,7 @@ async function startCloud(opts: LocalChainOptions, logs: LogFiles, cleanups: Cle
 async function prepareResources(opts: LocalChainOptions, plan: ChainPlan, cloud: Cloud): Promise<ChainResources> {
   const { s3, sqs } = cloud;
   const resources = await createChainResources(sqs, s3, plan.names, {
-    maxReceiveCount: opts.maxReceiveCount ?? 3,
+    maxReceiveCount: plan.maxReceiveCount,
     visibilityTimeoutSeconds: plan.visibilityTimeoutSeconds,
   });
   if (opts.uploadApi) await allowBrowserUploads(s3, resources.buckets.source, opts.uploadApi.corsAllowOrigins ?? ['*']);
@@ -775,7 +836,7 @@ export async function startLocalChain(opts: LocalChainOptions = {}): Promise<Loc
   };
   try {
     const cloud = await startCloud(opts, logs, cleanups);
-    const { s3, sqs, served } = cloud;
+    const { s3, sqs, served, mappings: registry } = cloud;
     const resources = await prepareResources(opts, plan, cloud);
     const functions = await startChainFunctions({
       opts,
@@ -785,6 +846,8 @@ export async function startLocalChain(opts: LocalChainOptions = {}): Promise<Loc
       logs,
       cleanups,
     });
+    // Mappings created through the API stop before the functions they invoke (cleanups run in reverse).
+    cleanups.push(() => registry.stopAll());
     const { upload } = functions;
     if (upload)
       cloud.gateway.addRoutes(
@@ -797,8 +860,17 @@ export async function startLocalChain(opts: LocalChainOptions = {}): Promise<Loc
       );
     // With stateDir a mapping keeps its UUID across restarts, as on AWS (a saved UUID keeps working).
     const uuidOf = mappingIds(opts.stateDir);
+    served.functions.set(functions.resize.name, {
+      fn: functions.resize,
+      timeoutSeconds: plan.resizeStage.timeoutSeconds,
+    });
+    served.functions.set(functions.publish.name, {
+      fn: functions.publish,
+      timeoutSeconds: plan.publishStage.timeoutSeconds,
+    });
     const mappings = startQueueMappings(sqs, resources, functions, plan, uuidOf, logs, cleanups);
-    served.mappings = [mappings.ingest, mappings.resized];
+    registry.adopt(mappings.ingest);
+    registry.adopt(mappings.resized);
     let streamSource: LocalStreamSource | undefined;
     if (opts.streamSource) {
       const started = await startStreamSource(opts.streamSource, {
@@ -812,7 +884,7 @@ export async function startLocalChain(opts: LocalChainOptions = {}): Promise<Loc
       });
       streamSource = started.source;
       served.streams = [started.served];
-      served.mappings = [...served.mappings, streamSource.mapping];
+      registry.adopt(streamSource.mapping);
     }
     return localChainHandle(cloud, plan, resources, { functions, mappings, streamSource }, stopAll);
   } catch (err) {

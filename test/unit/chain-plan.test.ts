@@ -2,7 +2,13 @@
 // and the queue depth arithmetic waitForIdle relies on. The running chain is tested in test/integration/e2e*.test.ts.
 import { join } from 'node:path';
 import { isPipelineError } from '../../src/core/errors';
-import { DEFAULT_NAME_PREFIX, messagesHeld, planLocalChain, streamSourceSettings } from '../../src/local/chain';
+import {
+  DEFAULT_NAME_PREFIX,
+  messagesHeld,
+  planLocalChain,
+  stageDefaults,
+  streamSourceSettings,
+} from '../../src/local/chain';
 
 describe('planLocalChain', () => {
   test("names everything after the module's namePrefix, with its defaults", () => {
@@ -16,13 +22,42 @@ describe('planLocalChain', () => {
       rejectedQueue: 'image-resize-chain-rejected',
     });
     expect(plan).toMatchObject({ uploadsPrefix: 'uploads/', outputPrefix: '' });
+    // The module's numbers (src/core/chain-defaults.ts), spelled out once here to catch a silent change.
     expect(plan.resizeStage).toEqual({
       concurrency: 2,
-      timeoutSeconds: 30,
-      memoryMb: 1024,
+      timeoutSeconds: 60,
+      memoryMb: 2048,
       batchSize: 10,
-      maximumBatchingWindowSeconds: 0,
+      maximumBatchingWindowSeconds: 1,
+      maximumConcurrency: 10,
     });
+    expect(plan.publishStage).toMatchObject({ timeoutSeconds: 30, memoryMb: 256, maximumConcurrency: 5 });
+    expect(plan.maxReceiveCount).toBe(5);
+    // 6 x 60 s + the 1 s batching window of the resize stage, the longer of the two.
+    expect(plan.visibilityTimeoutSeconds).toBe(361);
+  });
+
+  test("follows the module's defaults: a changed STAGE_DEFAULTS or maxReceiveCount changes the plan", () => {
+    const actual = jest.requireActual<typeof import('../../src/core/chain-defaults')>('../../src/core/chain-defaults');
+    let plan: ReturnType<typeof planLocalChain> | undefined;
+    jest.isolateModules(() => {
+      jest.doMock('../../src/core/chain-defaults', () => ({
+        ...actual,
+        DEFAULT_MAX_RECEIVE_COUNT: 7,
+        STAGE_DEFAULTS: {
+          resize: { ...actual.STAGE_DEFAULTS.resize, batchSize: 4, timeout: 45, maximumConcurrency: 3 },
+          publish: { ...actual.STAGE_DEFAULTS.publish, memorySize: 512, maxBatchingWindow: 2 },
+        },
+      }));
+      // eslint-disable-next-line @typescript-eslint/no-require-imports -- a fresh copy of chain.ts over the mock
+      const isolated = require('../../src/local/chain') as typeof import('../../src/local/chain');
+      plan = isolated.planLocalChain();
+    });
+    jest.dontMock('../../src/core/chain-defaults');
+    expect(plan?.resizeStage).toMatchObject({ batchSize: 4, timeoutSeconds: 45, maximumConcurrency: 3 });
+    expect(plan?.publishStage).toMatchObject({ memoryMb: 512, maximumBatchingWindowSeconds: 2 });
+    expect(plan?.maxReceiveCount).toBe(7);
+    expect(plan?.visibilityTimeoutSeconds).toBe(6 * 45 + 1);
   });
 
   test('given names and stage settings win; the rest keep their defaults', () => {
@@ -37,21 +72,14 @@ describe('planLocalChain', () => {
       outputBucket: 'thumbs',
       ingestQueue: 'shop-ingest',
     });
-    expect(plan.publishStage).toEqual({
-      concurrency: 2,
-      timeoutSeconds: 30,
-      memoryMb: 1024,
-      batchSize: 5,
-      maximumBatchingWindowSeconds: 0,
-      env: { A: '1' },
-    });
+    expect(plan.publishStage).toEqual({ ...stageDefaults('publish'), batchSize: 5, env: { A: '1' } });
     expect(plan.handlersDir).toBe(join(process.cwd(), 'h'));
   });
 
-  test("the queues' visibility timeout is 6 x the longest function timeout, as AWS advises, unless given", () => {
+  test("the queues' visibility timeout is 6 x the longest function timeout + its window, as AWS advises, unless given", () => {
     expect(
       planLocalChain({ resize: { timeoutSeconds: 40 }, publish: { timeoutSeconds: 10 } }).visibilityTimeoutSeconds,
-    ).toBe(240);
+    ).toBe(241);
     expect(
       planLocalChain({ resize: { timeoutSeconds: 40 }, visibilityTimeoutSeconds: 90 }).visibilityTimeoutSeconds,
     ).toBe(90);

@@ -10,6 +10,7 @@ import {
 import { uploadApiRoutes } from '../../src/local/cloud/apigateway/http-api';
 import { kinesisApiRoute } from '../../src/local/cloud/kinesis/kinesis-api';
 import { lambdaMappingsRoutes } from '../../src/local/cloud/lambda/lambda-api';
+import type { MappingRegistry } from '../../src/local/cloud/lambda/mapping-registry';
 
 /** A request as the router reads it: method, URL and headers. */
 const request = (method: string, url: string, headers: Record<string, string> = {}): IncomingMessage =>
@@ -35,7 +36,8 @@ function table(taken: string[]): GatewayRoute[] {
     outputBucket: 'out',
     outputPrefix: 'resized/',
   });
-  return [...lambdaMappingsRoutes(() => []), kinesisApiRoute(() => []), ...upload].map((r) => ({
+  // The handlers are replaced below: the registry is never called.
+  return [...lambdaMappingsRoutes({} as MappingRegistry), kinesisApiRoute(() => []), ...upload].map((r) => ({
     ...r,
     handler: (_req: IncomingMessage, _res: ServerResponse, params: RouteParams) =>
       void taken.push(params['*'] === undefined ? label(r) : `${label(r)} ${params['*']}`),

@@ -77,6 +77,8 @@ export interface ControlPlaneOptions {
   registry?: LocalRegistry;
   /** Serves the buckets' `?notification` sub-resource. @default none: answered NotImplemented */
   bucketNotifications?: BucketNotifications;
+  /** The IAM state served (shared with what evaluates roles, e.g. the mappings API). @default a new, empty one */
+  iam?: IamStore;
 }
 
 /**
@@ -91,7 +93,7 @@ export function controlPlaneRoute(opts: ControlPlaneOptions): ControlPlaneStep {
   const log: LogSink = opts.logSink ?? (() => {});
   const region = opts.region ?? LOCAL_REGION;
   const queryServices: Record<string, QueryService> = {
-    iam: iamService(new IamStore(accountId)),
+    iam: iamService(opts.iam ?? new IamStore(accountId)),
     sts: stsService(accountId),
     monitoring: cloudwatchService(region, accountId),
   };

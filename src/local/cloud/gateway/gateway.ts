@@ -29,6 +29,7 @@ import { controlPlaneRoute } from './control-plane';
 import type { FunctionInvoker, LogSink } from '../lambda/invoke-contract';
 import { apiGatewayV2 } from '../apigateway/apigateway';
 import type { LocalRegistry } from '../ecr/registry-process';
+import type { IamStore } from '../iam/iam-store';
 
 export type { FaultRule, FaultEffect, FaultHandle } from './gateway-faults';
 export type { GatewayRoute, RouteParams } from './gateway-routes';
@@ -64,6 +65,8 @@ export interface GatewayOptions {
   functionInvoker?: FunctionInvoker;
   /** The container registry behind ECR (control-plane.ts). @default none */
   registry?: LocalRegistry;
+  /** The IAM state the control plane serves. @default a new, empty one */
+  iam?: IamStore;
 }
 
 export interface GatewayCounters {
@@ -109,6 +112,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     invoker: opts.functionInvoker,
     registry: opts.registry,
     bucketNotifications,
+    iam: opts.iam,
   });
   const localCredentials = (accessKeyId: string) =>
     accessKeyId === LOCAL_CREDENTIALS.accessKeyId ? LOCAL_CREDENTIALS : undefined;

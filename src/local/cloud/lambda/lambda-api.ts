@@ -1,75 +1,24 @@
 /**
- * The part of Lambda's control API (2015-03-31, REST + JSON) that concerns the local event source
- * mappings (the SQS ones and the Kinesis one): ListEventSourceMappings, GetEventSourceMapping, and
- * UpdateEventSourceMapping's `Enabled`. Served by the gateway on the same endpoint as S3 and SQS, so
- * `aws lambda update-event-source-mapping --uuid U --no-enabled` pauses a stage exactly as on AWS.
+ * Lambda's control API (2015-03-31, REST + JSON) for event source mappings, over the registry
+ * (mapping-registry.ts): CreateEventSourceMapping (`POST /2015-03-31/event-source-mappings/`),
+ * ListEventSourceMappings (`GET` there, `FunctionName`/`EventSourceArn`/`Marker`/`MaxItems`),
+ * GetEventSourceMapping, UpdateEventSourceMapping and DeleteEventSourceMapping
+ * (`GET`/`PUT`/`DELETE …/<uuid>`), and the mappings' tags (ListTags, TagResource, UntagResource on
+ * `/2017-03-31/tags/<mapping ARN>`). Served by the gateway on the same endpoint as S3 and SQS, so the
+ * AWS provider for Terraform, the AWS CLI and the SDKs manage mappings as on AWS. Errors are Lambda's:
+ * `{Type, message}` with the `x-amzn-errortype` header.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { randomUUID } from 'node:crypto';
 import type { GatewayRoute, RouteParams } from '../gateway/gateway';
-import { sendJson } from '../http-io';
-import type { SwitchableMapping } from './queue-mapping-control';
-import type { SwitchableStreamMapping } from './stream-mapping-control';
-
-/** A mapping the API serves: an SQS one or the Kinesis one. */
-export type ServedMapping = SwitchableMapping | SwitchableStreamMapping;
-
-const isStreamMapping = (mapping: ServedMapping): mapping is SwitchableStreamMapping =>
-  'kind' in mapping && mapping.kind === 'kinesis';
-
-/** The queue's or the stream's ARN. */
-function eventSourceArnOf(mapping: ServedMapping): string {
-  return isStreamMapping(mapping) ? mapping.eventSourceArn : mapping.options.queueArn;
-}
+import { readBody, sendJson } from '../http-io';
+import { LambdaApiError } from './mapping-settings';
+import { tagsOf, type MappingRegistry } from './mapping-registry';
 
 const MAPPINGS_PATH = '/2015-03-31/event-source-mappings';
-
-/** Lambda's EventSourceMappingConfiguration for a Kinesis mapping, the fields that apply locally. */
-export function streamMappingConfiguration(mapping: SwitchableStreamMapping): Record<string, unknown> {
-  const s = mapping.settings;
-  return {
-    UUID: mapping.uuid,
-    StartingPosition: s.startingPosition,
-    BatchSize: s.batchSize,
-    MaximumBatchingWindowInSeconds: 0,
-    ParallelizationFactor: s.parallelizationFactor,
-    EventSourceArn: mapping.eventSourceArn,
-    FunctionArn: mapping.functionArn,
-    LastModified: mapping.lastModified().getTime() / 1000,
-    LastProcessingResult: mapping.lastProcessingResult(),
-    State: mapping.state(),
-    // AWS's wording for stream mappings (SQS mappings say USER_INITIATED).
-    StateTransitionReason: 'User action',
-    DestinationConfig: { OnFailure: mapping.onFailureArn ? { Destination: mapping.onFailureArn } : {} },
-    MaximumRecordAgeInSeconds: s.maximumRecordAgeSeconds,
-    BisectBatchOnFunctionError: s.bisectBatchOnFunctionError,
-    MaximumRetryAttempts: s.maximumRetryAttempts,
-    TumblingWindowInSeconds: 0,
-    FunctionResponseTypes: s.functionResponseTypes,
-  };
-}
-
-/** Lambda's EventSourceMappingConfiguration, the fields that apply locally. */
-export function mappingConfiguration(
-  mapping: ServedMapping,
-  region: string,
-  accountId = '000000000000',
-): Record<string, unknown> {
-  if (isStreamMapping(mapping)) return streamMappingConfiguration(mapping);
-  const o = mapping.options;
-  return {
-    UUID: mapping.uuid,
-    BatchSize: o.batchSize ?? 10,
-    MaximumBatchingWindowInSeconds: o.maximumBatchingWindowSeconds ?? 0,
-    EventSourceArn: o.queueArn,
-    FunctionArn: `arn:aws:lambda:${region}:${accountId}:function:${mapping.functionName}`,
-    LastModified: mapping.lastModified().getTime() / 1000,
-    State: mapping.state(),
-    StateTransitionReason: 'USER_INITIATED',
-    FunctionResponseTypes: o.functionResponseTypes ?? ['ReportBatchItemFailures'],
-    ScalingConfig: { MaximumConcurrency: o.maximumConcurrency ?? 2 },
-  };
-}
+const TAGS_PATH = '/2017-03-31/tags';
+/** Lambda's largest request bodies are well under this (a filter pattern is 4 KB). */
+const MAX_BODY_BYTES = 256 * 1024;
 
 /** The headers of every Lambda API answer: a request id, and the error type of an error. */
 function lambdaHeaders(errorType?: string): Record<string, string> {
@@ -77,114 +26,145 @@ function lambdaHeaders(errorType?: string): Record<string, string> {
 }
 
 /** A Lambda REST API error: `{Type, message}` and the `x-amzn-errortype` header. */
-function fail(res: ServerResponse, status: number, type: string, message: string): void {
-  sendJson(res, status, { Type: status >= 500 ? 'Service' : 'User', message }, lambdaHeaders(type));
+function fail(res: ServerResponse, error: LambdaApiError): void {
+  sendJson(
+    res,
+    error.status,
+    { Type: error.status >= 500 ? 'Service' : 'User', message: error.message },
+    lambdaHeaders(error.type),
+  );
 }
 
 async function readJson(req: IncomingMessage): Promise<Record<string, unknown>> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of req) chunks.push(chunk as Buffer);
-  const text = Buffer.concat(chunks).toString('utf8').trim();
+  const body = await readBody(req, MAX_BODY_BYTES);
+  if (body === undefined)
+    throw new LambdaApiError('RequestTooLargeException', 'Request must be smaller than 262144 bytes', 413);
+  const text = body.toString('utf8').trim();
   if (!text) return {};
-  const parsed: unknown = JSON.parse(text);
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (err) {
+    throw new LambdaApiError(
+      'InvalidRequestContentException',
+      `Could not parse request body into json: ${(err as Error).message}`,
+    );
+  }
   if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed))
-    throw new SyntaxError('body is not a JSON object');
+    throw new LambdaApiError('InvalidRequestContentException', 'Could not parse request body into json: not an object');
   return parsed as Record<string, unknown>;
 }
 
-/** Settings UpdateEventSourceMapping accepts on AWS that the local mappings cannot change while running. */
-const FIXED_SETTINGS = [
-  'BatchSize',
-  'MaximumBatchingWindowInSeconds',
-  'FunctionResponseTypes',
-  'ScalingConfig',
-  'FunctionName',
-  'ParallelizationFactor',
-  'BisectBatchOnFunctionError',
-  'MaximumRetryAttempts',
-  'MaximumRecordAgeInSeconds',
-  'DestinationConfig',
-  'TumblingWindowInSeconds',
-];
+const unsupported = (method: string, what: string): LambdaApiError =>
+  new LambdaApiError('InvalidParameterValueException', `${method} is not supported on ${what} locally`, 405);
+
+/** Answers `work`'s result with `status`, or its LambdaApiError. */
+async function answer(res: ServerResponse, status: number, work: () => unknown): Promise<void> {
+  try {
+    const result = await work();
+    if (status === 204) {
+      res.writeHead(204, lambdaHeaders());
+      res.end();
+      return;
+    }
+    sendJson(res, status, result, lambdaHeaders());
+  } catch (err) {
+    if (err instanceof LambdaApiError) return fail(res, err);
+    throw err;
+  }
+}
+
+/** ListEventSourceMappings' page: `MaxItems` (1..10000, default 100) from the `Marker` (an index). */
+function page(all: Record<string, unknown>[], query: URLSearchParams): Record<string, unknown> {
+  const start = Number(query.get('Marker') ?? 0) || 0;
+  const size = Math.min(Math.max(Number(query.get('MaxItems') ?? 100) || 100, 1), 10000);
+  const items = all.slice(start, start + size);
+  return {
+    EventSourceMappings: items,
+    ...(start + size < all.length ? { NextMarker: String(start + size) } : {}),
+  };
+}
 
 /**
- * The routes serving the mappings' API: `/2015-03-31/event-source-mappings` (list) and
- * `/2015-03-31/event-source-mappings/<uuid>` (get, update). @default region 'us-east-1'
+ * The routes of the mappings' API and their tags (see the file comment). `otherTags` holds the tags
+ * of other Lambda resources (functions) the same tags API serves. @default none
  */
-export function lambdaMappingsRoutes(mappings: () => readonly ServedMapping[], region = 'us-east-1'): GatewayRoute[] {
-  function list(req: IncomingMessage, res: ServerResponse): void {
+export function lambdaMappingsRoutes(
+  registry: MappingRegistry,
+  otherTags: (arn: string) => Map<string, string> | undefined = () => undefined,
+): GatewayRoute[] {
+  function collection(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const method = req.method ?? 'GET';
-    if (method !== 'GET')
-      return fail(res, 405, 'InvalidParameterValueException', `${method} is not supported on ${MAPPINGS_PATH} locally`);
     const query = new URL(req.url ?? '/', 'http://local').searchParams;
-    const fn = query.get('FunctionName');
-    const arn = query.get('EventSourceArn');
-    const listed = mappings().filter(
-      (m) =>
-        (!fn || fn === m.functionName || fn.endsWith(`:function:${m.functionName}`)) &&
-        (!arn || arn === eventSourceArnOf(m)),
-    );
-    sendJson(res, 200, { EventSourceMappings: listed.map((m) => mappingConfiguration(m, region)) }, lambdaHeaders());
+    if (method === 'GET')
+      return answer(res, 200, () =>
+        page(
+          registry.list({ functionName: query.get('FunctionName'), eventSourceArn: query.get('EventSourceArn') }),
+          query,
+        ),
+      );
+    if (method === 'POST') return answer(res, 202, async () => registry.create(await readJson(req)));
+    return answer(res, 405, () => {
+      throw unsupported(method, MAPPINGS_PATH);
+    });
   }
 
-  async function one(req: IncomingMessage, res: ServerResponse, uuid: string): Promise<void> {
+  function one(req: IncomingMessage, res: ServerResponse, uuid: string): Promise<void> {
     const method = req.method ?? 'GET';
-    const mapping = mappings().find((m) => m.uuid === uuid);
-    if (!mapping)
-      return fail(
-        res,
-        404,
-        'ResourceNotFoundException',
-        `The resource you requested does not exist. (Service: Lambda, Status Code: 404, UUID: ${uuid})`,
-      );
-    if (method === 'GET') return sendJson(res, 200, mappingConfiguration(mapping, region), lambdaHeaders());
-    if (method !== 'PUT')
-      return fail(
-        res,
-        405,
-        'InvalidParameterValueException',
-        `${method} is not supported on an event source mapping locally`,
-      );
-    let body: Record<string, unknown>;
-    try {
-      body = await readJson(req);
-    } catch (err) {
-      return fail(
-        res,
-        400,
-        'InvalidRequestContentException',
-        `Could not parse request body into json: ${(err as Error).message}`,
-      );
-    }
-    const fixed = FIXED_SETTINGS.filter((name) => name in body);
-    if (fixed.length > 0)
-      return fail(
-        res,
-        400,
-        'InvalidParameterValueException',
-        `locally only Enabled can be updated; restart resize-chain up to change ${fixed.join(', ')}`,
-      );
-    if ('Enabled' in body) {
-      if (typeof body.Enabled !== 'boolean')
-        return fail(res, 400, 'InvalidParameterValueException', 'Enabled must be true or false');
-      // AWS answers at once with a transitional state; locally the change completes first (disabling
-      // waits for batches in flight), so the answer already shows where it ended.
-      await mapping.setEnabled(body.Enabled);
-    }
-    sendJson(res, 202, mappingConfiguration(mapping, region), lambdaHeaders());
+    if (method === 'GET') return answer(res, 200, () => registry.get(uuid));
+    if (method === 'PUT') return answer(res, 202, async () => registry.update(uuid, await readJson(req)));
+    if (method === 'DELETE') return answer(res, 202, () => registry.delete(uuid));
+    return answer(res, 405, () => {
+      throw unsupported(method, 'an event source mapping');
+    });
   }
 
-  const onError = (res: ServerResponse, err: Error): void => fail(res, 500, 'ServiceException', err.message);
+  function tags(req: IncomingMessage, res: ServerResponse, arn: string): Promise<void> {
+    const method = req.method ?? 'GET';
+    const found = (): Map<string, string> => {
+      const held = registry.tagsOf(arn) ?? otherTags(arn);
+      if (!held)
+        throw new LambdaApiError(
+          'ResourceNotFoundException',
+          `The resource you requested does not exist. (ARN: ${arn})`,
+          404,
+        );
+      return held;
+    };
+    if (method === 'GET') return answer(res, 200, () => ({ Tags: Object.fromEntries(found()) }));
+    if (method === 'POST')
+      return answer(res, 204, async () => {
+        const held = found();
+        for (const [key, value] of Object.entries(tagsOf((await readJson(req)).Tags))) held.set(key, value);
+      });
+    if (method === 'DELETE')
+      return answer(res, 204, () => {
+        const held = found();
+        for (const key of new URL(req.url ?? '/', 'http://local').searchParams.getAll('tagKeys')) held.delete(key);
+      });
+    return answer(res, 405, () => {
+      throw unsupported(method, TAGS_PATH);
+    });
+  }
+
+  const onError = (res: ServerResponse, err: Error): void =>
+    fail(res, new LambdaApiError('ServiceException', err.message, 500));
   return [
-    { method: 'ANY', path: MAPPINGS_PATH, handler: list, onError },
+    { method: 'ANY', path: MAPPINGS_PATH, handler: collection, onError },
     {
       method: 'ANY',
       path: `${MAPPINGS_PATH}/*`,
-      // `…/mappings/` lists too; the wildcard arrives decoded.
+      // `…/mappings/` is the collection too (the SDKs send it); the wildcard arrives decoded.
       handler: (req: IncomingMessage, res: ServerResponse, params: RouteParams) => {
         const uuid = (params['*'] ?? '').replace(/\/$/, '');
-        return uuid ? one(req, res, uuid) : list(req, res);
+        return uuid ? one(req, res, uuid) : collection(req, res);
       },
+      onError,
+    },
+    {
+      method: 'ANY',
+      path: `${TAGS_PATH}/*`,
+      handler: (req: IncomingMessage, res: ServerResponse, params: RouteParams) => tags(req, res, params['*'] ?? ''),
       onError,
     },
   ];

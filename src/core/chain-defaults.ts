@@ -1,0 +1,57 @@
+/**
+ * The chain's defaults, said once: the module (modules/) deploys with them and the local chain
+ * (`resize-chain start` / `up`) runs with them, so the two cannot drift. Here rather than in modules/
+ * because the module may import src/core and the local cloud may not import the module (it would
+ * pull cdktf into the CLI). The module re-exports them (STAGE_DEFAULTS from modules/image-resize-chain.ts).
+ */
+
+/** The module's default `namePrefix`. */
+export const DEFAULT_NAME_PREFIX = 'image-resize-chain';
+
+/** The module's default `uploadsPrefix`: the key prefix whose new objects start the chain. */
+export const DEFAULT_UPLOADS_PREFIX = 'uploads/';
+
+/**
+ * Defaults of the resize and publish stages (function and queue mapping): memory (MB), timeout (s),
+ * records per batch, batching window (s) and the mapping's maximum concurrency.
+ */
+export const STAGE_DEFAULTS = Object.freeze({
+  resize: Object.freeze({ memorySize: 2048, timeout: 60, batchSize: 10, maxBatchingWindow: 1, maximumConcurrency: 10 }),
+  publish: Object.freeze({ memorySize: 256, timeout: 30, batchSize: 10, maxBatchingWindow: 1, maximumConcurrency: 5 }),
+});
+
+/** Receives of a message before its queue moves it to the DLQ (`maxReceiveCount`). */
+export const DEFAULT_MAX_RECEIVE_COUNT = 5;
+
+/** What the chain's mappings accept from a function: partial batch failures (`batchItemFailures`). */
+export const FUNCTION_RESPONSE_TYPES: readonly ['ReportBatchItemFailures'] = Object.freeze([
+  'ReportBatchItemFailures',
+] as const);
+
+/**
+ * A stage queue's visibility timeout: 6 times the function timeout plus the batching window, AWS's
+ * recommendation ("set the source queue's visibility timeout to at least six times the function
+ * timeout, plus the value of MaximumBatchingWindowInSeconds").
+ */
+export function defaultVisibilityTimeout(functionTimeoutSeconds: number, batchingWindowSeconds: number): number {
+  return 6 * functionTimeoutSeconds + batchingWindowSeconds;
+}
+
+/** The stream source's on-failure queue: 5 minutes of visibility, 14 days of retention (it waits for a person). */
+export const FAILURE_QUEUE_DEFAULTS = Object.freeze({
+  visibilityTimeoutSeconds: 300,
+  messageRetentionSeconds: 1209600,
+});
+
+/** The upload function's defaults (memory in MB, timeout in s). */
+export const UPLOAD_FUNCTION_DEFAULTS = Object.freeze({ memorySize: 256, timeout: 10 });
+
+/** The stream source's defaults (modules/stream-source.ts). */
+export const STREAM_SOURCE_DEFAULTS = Object.freeze({
+  shardCount: 1,
+  batchSize: 100,
+  bisectBatchOnFunctionError: true,
+  maximumRetryAttempts: 3,
+  maximumRecordAgeSeconds: -1,
+  parallelizationFactor: 1,
+});
