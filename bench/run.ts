@@ -32,7 +32,7 @@ import { build } from 'esbuild';
 import sharp from 'sharp';
 import { DEFAULT_VARIANTS } from '../src/core/variants';
 import { resolveNode22 } from '../src/local/cloud/lambda/node-runtime';
-import { BENCH_INPUTS, prepareInputs, QUICK_INPUT_IDS, type BenchInput } from './inputs';
+import { BENCH_INPUTS, megapixels, prepareInputs, QUICK_INPUT_IDS, type BenchInput } from './inputs';
 import { renderMarkdown, type BenchResults, type ImplResult, type InputResult } from './report';
 import { measureQualityPerByte, renderQualityPerByte } from './quality-per-byte';
 import { scaleModelSection } from './scale-model';
@@ -367,6 +367,7 @@ async function main(): Promise<void> {
     results.push({
       id: input.id,
       description: input.description,
+      megapixels: megapixels(input),
       referenceSize: `${ref.width}x${ref.height}`,
       impls: perImpl,
       noopChildMiB: noop && {

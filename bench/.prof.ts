@@ -1,0 +1,23 @@
+import path from 'node:path';
+import sharp from 'sharp';
+import { prepareInputs, BENCH_INPUTS } from '/work/wt-perf/bench/inputs';
+(async () => {
+  const files = await prepareInputs(BENCH_INPUTS.filter(i=>i.id==='2mp-png-alpha'), '/work/wt-perf/bench/.cache/inputs');
+  const file = files.get('2mp-png-alpha')!;
+  const input = require('fs').readFileSync(file);
+  console.log(file, input.length);
+  sharp.cache(false); sharp.concurrency(1);
+  const t = async (label: string, f: () => Promise<unknown>) => { const c0 = process.cpuUsage(); const t0 = performance.now(); let r; for (let i=0;i<3;i++) r = await f(); const c = process.cpuUsage(c0); console.log(label, ((performance.now()-t0)/3).toFixed(0), 'ms wall', ((c.user+c.system)/3000).toFixed(0), 'ms cpu'); return r; };
+  await t('metadata', () => sharp(input).metadata());
+  const full: any = await t('decode raw full', () => sharp(input).raw().toBuffer({resolveWithObject:true}));
+  const dec: any = await t('decode+resize 1600', () => sharp(input).resize(1600, 1067, {fit:'fill'}).toColourspace('srgb').raw().toBuffer({resolveWithObject:true}));
+  const raw = { raw: { width: dec.info.width, height: dec.info.height, channels: 4 as const } };
+  await t('webp 1600 e4 alpha', () => sharp(dec.data, raw).webp({quality:80, effort:4}).toBuffer());
+  await t('webp 1600 e2 alpha', () => sharp(dec.data, raw).webp({quality:80, effort:2}).toBuffer());
+  await t('webp 800 e4', () => sharp(dec.data, raw).resize(800,533,{fit:'fill'}).webp({quality:80, effort:4}).toBuffer());
+  await t('webp 320 e4', () => sharp(dec.data, raw).resize(320,213,{fit:'fill'}).webp({quality:80, effort:4}).toBuffer());
+  await t('jpeg 1600 flatten', () => sharp(dec.data, raw).flatten({background:'#fff'}).jpeg({quality:80}).toBuffer());
+  await t('resize only 800', () => sharp(dec.data, raw).resize(800,533,{fit:'fill'}).raw().toBuffer());
+  await t('webp 1600 e4 alphaQ', () => sharp(dec.data, raw).webp({quality:80, effort:4, alphaQuality: 100}).toBuffer());
+  const m = await sharp(input).metadata(); console.log(m.format, m.width, m.height, m.channels, m.isProgressive, m.depth);
+})();
