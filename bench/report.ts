@@ -1,5 +1,6 @@
 /** The benchmark's result document and its markdown rendering (tables for bench/results.md and the README). */
 import type { ChainResult, ColdInitResult } from './system';
+import { renderChainBreakdown } from './chain-breakdown';
 import { lambdaCostPerMillion, lambdaDurationEstimate, ratio, type Summary } from './stats';
 
 export interface ImplResult {
@@ -314,7 +315,7 @@ export function renderMarkdown(r: BenchResults): string {
 
   lines.push(...memoryMethodSection(r));
 
-  lines.push('## Targets (issue 5, points 2 and 3)', '');
+  lines.push('## Targets (issue 5, points 2 and 3; issue 17, point 3: every input class)', '');
   lines.push('| source | target | measured | verdict |', '|---|---|---|---|');
   for (const row of evaluateTargets(r, webpNames, jpegNames))
     lines.push(`| ${row.input} | ${row.target} | ${row.measured} | ${verdict(row.met)} |`);
@@ -389,6 +390,17 @@ export function renderMarkdown(r: BenchResults): string {
     .join(', ');
   lines.push(`| peak RSS (VmHWM) of each timing worker after all rounds, MiB (CLI peers: largest child) | ${steady} |`);
   lines.push('');
+  if (r.chain?.breakdown) {
+    lines.push(
+      "### Where the chain's time goes",
+      '',
+      `The throughput run above, from the chain's own log lines (bench/chain-breakdown.ts): chain ÷ core = ` +
+        `${fmt(ratio(r.chain.chainImagesPerSecond, r.chain.coreImagesPerSecond), 2)} (target ≥ 0.85).`,
+      '',
+      ...renderChainBreakdown([{ label: 'this run', breakdown: r.chain.breakdown }]),
+      '',
+    );
+  }
   lines.push('Differences under ~25 % between runs on shared machines are noise; compare rows within one run.', '');
   return `${lines.join('\n')}\n`;
 }

@@ -15,6 +15,7 @@ import { startLocalFunction, type SandboxLauncher } from '../src/local/cloud/lam
 import { localAwsEnv } from '../src/local/client-config';
 import type { LogSink } from '../src/local/cloud/lambda/invoke-contract';
 import { rotate, summarize, type Summary } from './stats';
+import { chainBreakdown, type ChainBreakdown, type TimedLine, type UploadTiming } from './chain-breakdown';
 
 const ROOT = path.join(__dirname, '..');
 export const HANDLERS_DIR = path.join(ROOT, 'dist', 'handlers');
@@ -144,6 +145,8 @@ export interface ChainResult {
   coreSeconds: number;
   coreImagesPerSecond: number;
   parallelism: number;
+  /** Where the chain's time went in the throughput run, from its own log lines (bench/chain-breakdown.ts). */
+  breakdown?: ChainBreakdown;
 }
 
 /** An S3 ObjectCreated:Put record as S3 notifies it. */
@@ -203,12 +206,22 @@ async function countManifests(s3: S3Client, bucket: string, prefix: string): Pro
  * Warm latency of the resize handler under aws-lambda-ric, and throughput of the whole local chain
  * (upload -> notification -> SQS -> resize -> SQS -> publish manifest) against the core alone.
  */
-export async function measureChain(image: Buffer, invocations: number, images: number): Promise<ChainResult> {
+export async function measureChain(
+  image: Buffer,
+  invocations: number,
+  images: number,
+  resizeEnv: Record<string, string> = {},
+): Promise<ChainResult> {
   const parallelism = 2;
+  const lines: TimedLine[] = [];
+  let recording = false;
   const chain = await startLocalChain({
     handlersDir: HANDLERS_DIR,
-    resize: { concurrency: parallelism },
+    resize: { concurrency: parallelism, env: resizeEnv },
     publish: { concurrency: 1 },
+    logSink: (line) => {
+      if (recording) lines.push({ at: Date.now(), line });
+    },
   });
   try {
     const source = chain.resources.buckets.source;
@@ -242,8 +255,17 @@ export async function measureChain(image: Buffer, invocations: number, images: n
     await chain.waitForIdle(120_000);
 
     const prefix = `${chain.uploadsPrefix}bench-throughput/`;
+    recording = true;
+    const uploads: UploadTiming[] = [];
     const t0 = performance.now();
-    await Promise.all(Array.from({ length: images }, (_, i) => put(`${prefix}${i}.jpg`)));
+    await Promise.all(
+      Array.from({ length: images }, async (_, i) => {
+        const key = `${prefix}${i}.jpg`;
+        const sentAt = Date.now();
+        await put(key);
+        uploads.push({ key, sentAt, answeredAt: Date.now() });
+      }),
+    );
     const outputPrefix = `${chain.outputPrefix}${prefix}`;
     const deadline = Date.now() + 300_000;
     while ((await countManifests(chain.s3, output, outputPrefix)) < images) {
@@ -251,6 +273,8 @@ export async function measureChain(image: Buffer, invocations: number, images: n
       await new Promise((r) => setTimeout(r, 50));
     }
     const chainSeconds = (performance.now() - t0) / 1000;
+    recording = false;
+    const breakdown = chainBreakdown(lines, uploads, Date.now(), parallelism);
 
     const c0 = performance.now();
     await mapWithConcurrency(
@@ -268,6 +292,7 @@ export async function measureChain(image: Buffer, invocations: number, images: n
       coreSeconds,
       coreImagesPerSecond: images / coreSeconds,
       parallelism,
+      breakdown,
     };
   } finally {
     await chain.stop();
