@@ -401,6 +401,22 @@ export function renderMarkdown(r: BenchResults): string {
       '',
     );
   }
+  if (r.chain?.cpuMsByRole) {
+    const roles = Object.entries(r.chain.cpuMsByRole).sort((a, b) => b[1] - a[1]);
+    const total = roles.reduce((sum, [, ms]) => sum + ms, 0);
+    lines.push(
+      `CPU of the chain's processes during that run (${r.chain.images} images; ` +
+        'on a 2-core machine every one of them competes with the resize work):',
+      '',
+      '| process | CPU ms | per image | share |',
+      '|---|---:|---:|---:|',
+      ...roles.map(
+        ([role, ms]) =>
+          `| ${role} | ${fmt(ms)} | ${fmt(ms / r.chain!.images)} | ${((ms / total) * 100).toFixed(0)} % |`,
+      ),
+      '',
+    );
+  }
   lines.push('Differences under ~25 % between runs on shared machines are noise; compare rows within one run.', '');
   return `${lines.join('\n')}\n`;
 }

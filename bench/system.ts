@@ -4,6 +4,7 @@
  */
 import { ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { spawnSync } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { mapWithConcurrency } from '../src/core/concurrency';
 import { DEFAULT_LIMITS } from '../src/core/limits';
@@ -147,6 +148,8 @@ export interface ChainResult {
   parallelism: number;
   /** Where the chain's time went in the throughput run, from its own log lines (bench/chain-breakdown.ts). */
   breakdown?: ChainBreakdown;
+  /** CPU ms of the chain's processes during the throughput run, by role (the driver, the stand-in, sandboxes). */
+  cpuMsByRole?: Record<string, number>;
 }
 
 /** An S3 ObjectCreated:Put record as S3 notifies it. */
@@ -200,6 +203,69 @@ async function countManifests(s3: S3Client, bucket: string, prefix: string): Pro
     token = page.IsTruncated ? page.NextContinuationToken : undefined;
   } while (token);
   return count;
+}
+
+/** CPU ms (user + system) so far of this process and each of its descendants, by pid, with their command lines. */
+export function processTreeCpu(): Map<number, { command: string; cpuMs: number }> {
+  const ticksPerSecond = 100; // USER_HZ: 100 on every Linux this runs on
+  const stats = new Map<number, { ppid: number; cpuMs: number }>();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      stats.set(Number(entry), {
+        ppid: Number(fields[1]),
+        cpuMs: ((Number(fields[11]) + Number(fields[12])) * 1000) / ticksPerSecond,
+      });
+    } catch {
+      // The process ended between the listing and the read.
+    }
+  }
+  const tree = new Set([process.pid]);
+  for (let grew = true; grew;) {
+    grew = false;
+    for (const [pid, s] of stats)
+      if (tree.has(s.ppid) && !tree.has(pid)) {
+        tree.add(pid);
+        grew = true;
+      }
+  }
+  const out = new Map<number, { command: string; cpuMs: number }>();
+  for (const pid of tree) {
+    let command: string;
+    try {
+      command = readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ').trim();
+    } catch {
+      continue;
+    }
+    out.set(pid, { command, cpuMs: stats.get(pid)?.cpuMs ?? 0 });
+  }
+  return out;
+}
+
+/** What a process of the local chain is, from its command line (the driver itself: gateway, mappings, client). */
+function roleOf(pid: number, command: string): string {
+  if (pid === process.pid) return 'driver: gateway, mappings, the uploading client';
+  if (/standin-server/.test(command)) return 'S3/SQS stand-in (fauxqs)';
+  if (/aws-lambda-ric|runtime/.test(command) && /resize/.test(command)) return 'resize sandboxes';
+  if (/aws-lambda-ric|runtime/.test(command) && /publish/.test(command)) return 'publish sandbox';
+  return 'other';
+}
+
+/** CPU ms spent between two processTreeCpu() readings, summed by role. */
+export function cpuByRole(
+  before: ReturnType<typeof processTreeCpu>,
+  after: ReturnType<typeof processTreeCpu>,
+): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [pid, a] of after) {
+    const spent = a.cpuMs - (before.get(pid)?.cpuMs ?? 0);
+    if (spent <= 0) continue;
+    const role = roleOf(pid, a.command);
+    out[role] = (out[role] ?? 0) + spent;
+  }
+  return out;
 }
 
 /**
@@ -256,6 +322,7 @@ export async function measureChain(
 
     const prefix = `${chain.uploadsPrefix}bench-throughput/`;
     recording = true;
+    const cpuBefore = processTreeCpu();
     const uploads: UploadTiming[] = [];
     const t0 = performance.now();
     await Promise.all(
@@ -274,6 +341,7 @@ export async function measureChain(
     }
     const chainSeconds = (performance.now() - t0) / 1000;
     recording = false;
+    const cpu = cpuByRole(cpuBefore, processTreeCpu());
     const breakdown = chainBreakdown(lines, uploads, Date.now(), parallelism);
 
     const c0 = performance.now();
@@ -293,6 +361,7 @@ export async function measureChain(
       coreImagesPerSecond: images / coreSeconds,
       parallelism,
       breakdown,
+      cpuMsByRole: cpu,
     };
   } finally {
     await chain.stop();
