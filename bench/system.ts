@@ -150,6 +150,13 @@ export interface ChainResult {
   breakdown?: ChainBreakdown;
   /** CPU ms of the chain's processes during the throughput run, by role (the driver, the stand-in, sandboxes). */
   cpuMsByRole?: Record<string, number>;
+  /** The same run measured as before issue 17: the end seen by listing the output bucket every 50 ms. */
+  pollingRun?: {
+    chainSeconds: number;
+    chainImagesPerSecond: number;
+    breakdown: ChainBreakdown;
+    cpuMsByRole: Record<string, number>;
+  };
 }
 
 /** An S3 ObjectCreated:Put record as S3 notifies it. */
@@ -281,12 +288,23 @@ export async function measureChain(
   const parallelism = 2;
   const lines: TimedLine[] = [];
   let recording = false;
+  // The throughput run's end, seen in the publish function's own "manifest published" lines (see throughputRun).
+  const published = new Set<string>();
+  let watch: { prefix: string; count: number; done: () => void } | undefined;
+  const notePublished = (line: Record<string, unknown>) => {
+    const inner = line.line as { message?: unknown; key?: unknown } | undefined;
+    if (!watch || line.source !== 'publish' || inner?.message !== 'manifest published') return;
+    if (typeof inner.key !== 'string' || !inner.key.startsWith(watch.prefix)) return;
+    published.add(inner.key);
+    if (published.size >= watch.count) watch.done();
+  };
   const chain = await startLocalChain({
     handlersDir: HANDLERS_DIR,
     resize: { concurrency: parallelism, env: resizeEnv },
     publish: { concurrency: 1 },
     logSink: (line) => {
       if (recording) lines.push({ at: Date.now(), line });
+      notePublished(line);
     },
   });
   try {
@@ -320,29 +338,60 @@ export async function measureChain(
     }
     await chain.waitForIdle(120_000);
 
-    const prefix = `${chain.uploadsPrefix}bench-throughput/`;
-    recording = true;
-    const cpuBefore = processTreeCpu();
-    const uploads: UploadTiming[] = [];
-    const t0 = performance.now();
-    await Promise.all(
-      Array.from({ length: images }, async (_, i) => {
-        const key = `${prefix}${i}.jpg`;
-        const sentAt = Date.now();
-        await put(key);
-        uploads.push({ key, sentAt, answeredAt: Date.now() });
-      }),
-    );
-    const outputPrefix = `${chain.outputPrefix}${prefix}`;
-    const deadline = Date.now() + 300_000;
-    while ((await countManifests(chain.s3, output, outputPrefix)) < images) {
-      if (Date.now() > deadline) throw new Error('chain throughput: manifests did not all appear within 300 s');
-      await new Promise((r) => setTimeout(r, 50));
-    }
-    const chainSeconds = (performance.now() - t0) / 1000;
-    recording = false;
-    const cpu = cpuByRole(cpuBefore, processTreeCpu());
-    const breakdown = chainBreakdown(lines, uploads, Date.now(), parallelism);
+    /**
+     * `images` uploads at once, to the last manifest. `poll` sees the end by listing the output bucket every 50 ms
+     * (how this bench measured it until issue 17: ~6 ms of CPU in the gateway and the stand-in per listing, taken from
+     * the chain on a small machine); `logs` by the publish function's "manifest published" lines, then checks once
+     * with a listing that every manifest is there.
+     */
+    const throughputRun = async (method: 'poll' | 'logs') => {
+      const prefix = `${chain.uploadsPrefix}bench-throughput-${method}/`;
+      const outputPrefix = `${chain.outputPrefix}${prefix}`;
+      lines.length = 0;
+      published.clear();
+      let allPublished: () => void = () => undefined;
+      const seen = new Promise<void>((resolve) => (allPublished = resolve));
+      watch = { prefix: outputPrefix, count: images, done: allPublished };
+      recording = true;
+      const cpuBefore = processTreeCpu();
+      const uploads: UploadTiming[] = [];
+      const t0 = performance.now();
+      await Promise.all(
+        Array.from({ length: images }, async (_, i) => {
+          const key = `${prefix}${i}.jpg`;
+          const sentAt = Date.now();
+          await put(key);
+          uploads.push({ key, sentAt, answeredAt: Date.now() });
+        }),
+      );
+      const deadline = Date.now() + 300_000;
+      if (method === 'poll') {
+        while ((await countManifests(chain.s3, output, outputPrefix)) < images) {
+          if (Date.now() > deadline) throw new Error('chain throughput: manifests did not all appear within 300 s');
+          await new Promise((r) => setTimeout(r, 50));
+        }
+      } else {
+        let timer: NodeJS.Timeout | undefined;
+        const late = new Promise<never>((_, reject) => {
+          timer = setTimeout(
+            () => reject(new Error('chain throughput: not every manifest published in 300 s')),
+            300_000,
+          );
+        });
+        await Promise.race([seen, late]).finally(() => clearTimeout(timer));
+      }
+      const seconds = (performance.now() - t0) / 1000;
+      const endedAt = Date.now();
+      recording = false;
+      watch = undefined;
+      const cpu = cpuByRole(cpuBefore, processTreeCpu());
+      const listed = await countManifests(chain.s3, output, outputPrefix);
+      if (listed < images) throw new Error(`chain throughput: ${listed} of ${images} manifests in the output bucket`);
+      return { seconds, cpu, breakdown: chainBreakdown(lines, uploads, endedAt, parallelism) };
+    };
+
+    const before = await throughputRun('poll');
+    const after = await throughputRun('logs');
 
     const c0 = performance.now();
     await mapWithConcurrency(
@@ -355,13 +404,19 @@ export async function measureChain(
       warmInvokeMs: summarize(invokeMs),
       warmCoreMs: summarize(coreMs),
       images,
-      chainSeconds,
-      chainImagesPerSecond: images / chainSeconds,
+      chainSeconds: after.seconds,
+      chainImagesPerSecond: images / after.seconds,
       coreSeconds,
       coreImagesPerSecond: images / coreSeconds,
       parallelism,
-      breakdown,
-      cpuMsByRole: cpu,
+      breakdown: after.breakdown,
+      cpuMsByRole: after.cpu,
+      pollingRun: {
+        chainSeconds: before.seconds,
+        chainImagesPerSecond: images / before.seconds,
+        breakdown: before.breakdown,
+        cpuMsByRole: before.cpu,
+      },
     };
   } finally {
     await chain.stop();
