@@ -54,6 +54,8 @@ export interface BenchResults {
   buildMs?: number;
   coldInit?: ColdInitResult;
   chain?: ChainResult;
+  /** When the chain figures were measured again after the run (bench/chain-throughput.ts). */
+  chainMeasuredAt?: string;
   systemError?: string;
   synthMs?: Summary;
   synthError?: string;
@@ -228,7 +230,7 @@ function perMegapixelSection(r: BenchResults): string[] {
 }
 
 /** Where the chain's time goes, and the run measured the old way (listing the bucket) beside the new one. */
-function chainSection(c: ChainResult): string[] {
+function chainSection(c: ChainResult, measuredAt: string | undefined): string[] {
   const columns = [
     ...(c.pollingRun ? [{ label: 'end seen by listing every 50 ms (before)', run: c.pollingRun }] : []),
     { label: c.pollingRun ? 'end seen in the publish log (after)' : 'this run', run: c },
@@ -236,10 +238,12 @@ function chainSection(c: ChainResult): string[] {
   const lines = [
     "### Where the chain's time goes (issue 17, point 5)",
     '',
-    "From the chain's own log lines (bench/chain-breakdown.ts) and the CPU of its processes, two throughput runs on " +
-      'the same chain, one after the other, against the same core figure. Until this run the bench saw the end by ' +
-      'listing the output bucket every 50 ms: each listing costs the gateway and the stand-in ~6 ms of CPU, taken ' +
-      'from the resize work on a 2-core machine. Now the end is the publish function\'s "manifest published" line, ' +
+    (measuredAt ? `Measured again on ${measuredAt} (bench/chain-throughput.ts), after the run above. ` : '') +
+      "From the chain's own log lines (bench/chain-breakdown.ts) and the CPU of its processes, " +
+      'two throughput runs on the same chain, one after the other, against the same core figure. ' +
+      'Until this run the bench saw the end by listing the output bucket every 50 ms: ' +
+      'each listing costs the gateway and the stand-in ~6 ms of CPU, taken from the resize work ' +
+      'on a 2-core machine. Now the end is the publish function\'s "manifest published" line, ' +
       'checked once by a listing after the clock stops.',
     '',
     `| figure | ${columns.map((x) => x.label).join(' | ')} |`,
@@ -433,7 +437,7 @@ export function renderMarkdown(r: BenchResults): string {
     .join(', ');
   lines.push(`| peak RSS (VmHWM) of each timing worker after all rounds, MiB (CLI peers: largest child) | ${steady} |`);
   lines.push('');
-  if (r.chain?.breakdown) lines.push(...chainSection(r.chain));
+  if (r.chain?.breakdown) lines.push(...chainSection(r.chain, r.chainMeasuredAt));
   lines.push('Differences under ~25 % between runs on shared machines are noise; compare rows within one run.', '');
   return `${lines.join('\n')}\n`;
 }
