@@ -16,7 +16,9 @@ export interface BenchInput {
 
 /**
  * 12 MP and 24 MP camera-like JPEGs (q90, 4:3 and 3:2), a 12 MP JPEG stored landscape with EXIF
- * orientation 6 (a phone held upright), and a 2 MP PNG with alpha (a screenshot/graphic).
+ * orientation 6 (a phone held upright), a 2 MP PNG with alpha (a screenshot/graphic), a 12 MP WebP
+ * (a re-shared web picture) and a 48 MP JPEG (a phone's full-resolution mode), so the time per
+ * megapixel can be followed from 2 to 48 MP.
  */
 export const BENCH_INPUTS: readonly BenchInput[] = [
   {
@@ -39,7 +41,22 @@ export const BENCH_INPUTS: readonly BenchInput[] = [
     description: '2 MP PNG with alpha, 1800x1200',
     options: { width: 1800, height: 1200, seed: 104, format: 'png', alpha: true },
   },
+  {
+    id: '12mp-webp',
+    description: '12 MP WebP q90, 4000x3000',
+    options: { width: 4000, height: 3000, seed: 105, format: 'webp', quality: 90 },
+  },
+  {
+    id: '48mp-jpeg',
+    description: '48 MP JPEG q90, 8000x6000',
+    options: { width: 8000, height: 6000, seed: 106, format: 'jpeg', quality: 90 },
+  },
 ];
+
+/** Megapixels of a source as drawn (before any EXIF rotation, which does not change the count). */
+export function megapixels(input: BenchInput): number {
+  return (input.options.width * input.options.height) / 1e6;
+}
 
 /** The --quick set: the 12 MP JPEG and the PNG (the two shapes that exercise different paths). */
 export const QUICK_INPUT_IDS: readonly string[] = ['12mp-jpeg', '2mp-png-alpha'];

@@ -1,5 +1,6 @@
 /** The benchmark's result document and its markdown rendering (tables for bench/results.md and the README). */
 import type { ChainResult, ColdInitResult } from './system';
+import { renderChainBreakdown } from './chain-breakdown';
 import { lambdaCostPerMillion, lambdaDurationEstimate, ratio, type Summary } from './stats';
 
 export interface ImplResult {
@@ -25,6 +26,8 @@ export interface ImplResult {
 export interface InputResult {
   id: string;
   description: string;
+  /** Pixels of the source, in millions (absent from runs before it was recorded). */
+  megapixels?: number;
   referenceSize: string;
   impls: ImplResult[];
   /** Both figures for a child of the driver that does nothing, started just before this source's fresh workers. */
@@ -51,6 +54,8 @@ export interface BenchResults {
   buildMs?: number;
   coldInit?: ColdInitResult;
   chain?: ChainResult;
+  /** When the chain figures were measured again after the run (bench/chain-throughput.ts). */
+  chainMeasuredAt?: string;
   systemError?: string;
   synthMs?: Summary;
   synthError?: string;
@@ -190,6 +195,85 @@ export function evaluateTargets(results: BenchResults, webpNames: string[], jpeg
   return rows;
 }
 
+/**
+ * Our time per megapixel of source, smallest source first: the curve point 3 of issue 17 asks not to grow from 2 to
+ * 48 MP. Wall ms on a shared machine are noisy; CPU ms per MP is the steadier of the two.
+ */
+function perMegapixelSection(r: BenchResults): string[] {
+  const rows = r.inputs
+    .map((input) => ({ input, ours: input.impls.find((i) => i.id === 'ours') }))
+    .filter((x) => x.input.megapixels !== undefined && x.ours?.ms && x.ours.cpuMs)
+    .sort((a, b) => a.input.megapixels! - b.input.megapixels!);
+  if (rows.length === 0) return [];
+  const lines = ['## Time per megapixel (ours, 2 to 48 MP)', ''];
+  lines.push('| source | MP | ms median | ms per MP | CPU ms per MP |', '|---|---:|---:|---:|---:|');
+  for (const { input, ours } of rows) {
+    const mp = input.megapixels!;
+    lines.push(
+      `| ${input.id} | ${fmt(mp, 1)} | ${fmt(ours!.ms!.median)} | ${fmt(ours!.ms!.median / mp, 1)} ` +
+        `| ${fmt(ours!.cpuMs!.median / mp, 1)} |`,
+    );
+  }
+  const jpegs = rows.filter((x) => /-jpeg$/.test(x.input.id));
+  const perMp = jpegs.map((x) => x.ours!.cpuMs!.median / x.input.megapixels!);
+  const grows = perMp.some((v, i) => i > 0 && v > perMp[i - 1] * 1.1);
+  lines.push(
+    '',
+    `Camera JPEGs by size (${jpegs.map((x) => x.input.id).join(' → ')}): CPU ms per MP ` +
+      `${perMp.map((v) => fmt(v, 1)).join(' → ')}: ` +
+      `${grows ? '**grows** (more than 10 % at a step)' : 'does not grow'}. ` +
+      'Other formats differ in decode cost per pixel (PNG inflate, WebP without DCT scaling), so they are listed ' +
+      'but not on the same curve.',
+    '',
+  );
+  return lines;
+}
+
+/** Where the chain's time goes, and the run measured the old way (listing the bucket) beside the new one. */
+function chainSection(c: ChainResult, measuredAt: string | undefined): string[] {
+  const columns = [
+    ...(c.pollingRun ? [{ label: 'end seen by listing every 50 ms (before)', run: c.pollingRun }] : []),
+    { label: c.pollingRun ? 'end seen in the publish log (after)' : 'this run', run: c },
+  ];
+  const lines = [
+    "### Where the chain's time goes (issue 17, point 5)",
+    '',
+    (measuredAt ? `Measured again on ${measuredAt} (bench/chain-throughput.ts), after the run above. ` : '') +
+      "From the chain's own log lines (bench/chain-breakdown.ts) and the CPU of its processes, " +
+      'two throughput runs on the same chain, one after the other, against the same core figure. ' +
+      'Until this run the bench saw the end by listing the output bucket every 50 ms: ' +
+      'each listing costs the gateway and the stand-in ~6 ms of CPU, taken from the resize work ' +
+      'on a 2-core machine. Now the end is the publish function\'s "manifest published" line, ' +
+      'checked once by a listing after the clock stops.',
+    '',
+    `| figure | ${columns.map((x) => x.label).join(' | ')} |`,
+    `|---|${columns.map(() => '---:').join('|')}|`,
+    `| images/s | ${columns.map((x) => fmt(x.run.chainImagesPerSecond, 2)).join(' | ')} |`,
+    `| chain ÷ core (target ≥ 0.85) | ${columns
+      .map((x) => {
+        const q = ratio(x.run.chainImagesPerSecond, c.coreImagesPerSecond);
+        return `${fmt(q, 2)} (${verdict(q === undefined ? undefined : q >= 0.85)})`;
+      })
+      .join(' | ')} |`,
+    '',
+    ...renderChainBreakdown(columns.map((x) => ({ label: x.label, breakdown: x.run.breakdown! }))),
+    '',
+  ];
+  const roles = [...new Set(columns.flatMap((x) => Object.keys(x.run.cpuMsByRole ?? {})))];
+  if (roles.length > 0) {
+    lines.push(
+      `CPU ms of the chain's processes during each run (${c.images} images; on this 2-core machine each of them ` +
+        'competes with the resize work):',
+      '',
+      `| process | ${columns.map((x) => x.label).join(' | ')} |`,
+      `|---|${columns.map(() => '---:').join('|')}|`,
+      ...roles.map((role) => `| ${role} | ${columns.map((x) => fmt(x.run.cpuMsByRole?.[role])).join(' | ')} |`),
+      '',
+    );
+  }
+  return lines;
+}
+
 /** Renders the whole result as markdown: per-source tables, targets, Lambda cost, system figures. */
 /** SSIM of every output of every implementation for one source (absent from runs before it was measured). */
 function everyOutputSsim(input: InputResult, names: readonly string[]): string[] {
@@ -278,11 +362,13 @@ export function renderMarkdown(r: BenchResults): string {
 
   lines.push(...memoryMethodSection(r));
 
-  lines.push('## Targets (issue 5, points 2 and 3)', '');
+  lines.push('## Targets (issue 5, points 2 and 3; issue 17, point 3: every input class)', '');
   lines.push('| source | target | measured | verdict |', '|---|---|---|---|');
   for (const row of evaluateTargets(r, webpNames, jpegNames))
     lines.push(`| ${row.input} | ${row.target} | ${row.measured} | ${verdict(row.met)} |`);
   lines.push('');
+
+  lines.push(...perMegapixelSection(r));
 
   lines.push('## What a source costs on Lambda (x86, $0.0000166667 per GB-s, requests not included)', '');
   lines.push(
@@ -351,6 +437,7 @@ export function renderMarkdown(r: BenchResults): string {
     .join(', ');
   lines.push(`| peak RSS (VmHWM) of each timing worker after all rounds, MiB (CLI peers: largest child) | ${steady} |`);
   lines.push('');
+  if (r.chain?.breakdown) lines.push(...chainSection(r.chain, r.chainMeasuredAt));
   lines.push('Differences under ~25 % between runs on shared machines are noise; compare rows within one run.', '');
   return `${lines.join('\n')}\n`;
 }

@@ -1,7 +1,10 @@
 /**
  * `npm run bench`: our resize core against the alternatives, in one run, alternating rounds.
  *
- *   tsx bench/run.ts [--quick] [--rounds N] [--out FILE.json] [--skip-system]
+ *   tsx bench/run.ts [--quick] [--rounds N] [--out FILE.json] [--skip-system] [--skip-quality] [--skip-worst-case]
+ *
+ * --skip-quality / --skip-worst-case keep the bytes-at-equal-SSIM / worst-case memory sections of the previous report
+ * (each says when it was generated) instead of regenerating them: both are independent of machine load, and slow.
  *
  * Implementations (each a long-lived worker process speaking the line protocol of
  * bench/workers/protocol.ts, so none pays start-up per image unless start-up is its method):
@@ -32,9 +35,10 @@ import { build } from 'esbuild';
 import sharp from 'sharp';
 import { DEFAULT_VARIANTS } from '../src/core/variants';
 import { resolveNode22 } from '../src/local/cloud/lambda/node-runtime';
-import { BENCH_INPUTS, prepareInputs, QUICK_INPUT_IDS, type BenchInput } from './inputs';
+import { BENCH_INPUTS, megapixels, prepareInputs, QUICK_INPUT_IDS, type BenchInput } from './inputs';
 import { renderMarkdown, type BenchResults, type ImplResult, type InputResult } from './report';
 import { measureQualityPerByte, renderQualityPerByte } from './quality-per-byte';
+import { profileCore, renderCoreProfile } from './core-profile';
 import { scaleModelSection } from './scale-model';
 import { carrySections, withSection } from './sections';
 import { worstCaseSection } from './worst-case-memory';
@@ -51,6 +55,8 @@ interface Args {
   rounds: number;
   out: string;
   skipSystem: boolean;
+  skipQuality: boolean;
+  skipWorstCase: boolean;
 }
 
 function parseArgs(argv: readonly string[]): Args {
@@ -65,7 +71,14 @@ function parseArgs(argv: readonly string[]): Args {
   const out = path.resolve(
     value('--out') ?? (quick ? path.join(CACHE, 'results-quick.json') : path.join(__dirname, 'results.json')),
   );
-  return { quick, rounds, out, skipSystem: argv.includes('--skip-system') };
+  return {
+    quick,
+    rounds,
+    out,
+    skipSystem: argv.includes('--skip-system'),
+    skipQuality: argv.includes('--skip-quality'),
+    skipWorstCase: argv.includes('--skip-worst-case'),
+  };
 }
 
 export interface Impl {
@@ -367,6 +380,7 @@ async function main(): Promise<void> {
     results.push({
       id: input.id,
       description: input.description,
+      megapixels: megapixels(input),
       referenceSize: `${ref.width}x${ref.height}`,
       impls: perImpl,
       noopChildMiB: noop && {
@@ -421,13 +435,18 @@ async function main(): Promise<void> {
     scaleModelSection(args.out),
   );
   await fs.writeFile(mdFile, markdown);
-  if (!args.quick) {
+  if (!args.quick && !args.skipQuality) {
     log('quality per byte: bytes at equal SSIM');
     const quality = await measureQualityPerByte(inputs.map((i) => i.id));
     markdown = withSection(markdown, 'quality-per-byte', renderQualityPerByte(quality.rows, quality.versions));
     await fs.writeFile(mdFile, markdown);
   }
   if (!args.quick && !args.skipSystem) {
+    log('where the core spends its time: stage profile of the PNG with alpha');
+    markdown = withSection(markdown, 'core-profile', renderCoreProfile([await profileCore('2mp-png-alpha')]));
+    await fs.writeFile(mdFile, markdown);
+  }
+  if (!args.quick && !args.skipSystem && !args.skipWorstCase) {
     log('worst cases inside the limits: peak memory of the resize container');
     const worst = await worstCaseSection();
     if (worst) markdown = withSection(markdown, 'worst-case-memory', worst);

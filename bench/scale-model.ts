@@ -7,6 +7,7 @@
  *
  * Writes the `scale-model` section of the report (bench/sections.ts) and prints it.
  */
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { STAGE_DEFAULTS } from '../modules/image-resize-chain';
 import {
@@ -15,9 +16,10 @@ import {
   DEFAULT_BENCH_FIGURES,
   DEFAULT_BENCH_INPUT,
   loadBenchFigures,
+  loadLambdaShaped,
+  resizeDurationFor,
   type BenchFigures,
 } from '../src/cli/commands/cost';
-import { resizeMsAt } from '../src/tools/cost';
 import { AWS_QUOTAS, concurrencyFor, scaleModel, type ScaleInputs, type ScaleResult } from '../src/tools/scale';
 import { writeSection } from './sections';
 
@@ -58,8 +60,12 @@ export function scaleModelSection(benchFile: string): string {
     figures = DEFAULT_BENCH_FIGURES;
   }
   const memoryMb = STAGE_DEFAULTS.resize.memorySize;
+  // The Lambda-shaped run beside the bench file, when there is one: its measured duration wins over the estimate.
+  const shapedFile = path.join(path.dirname(benchFile), 'lambda-shaped.json');
+  const shaped = existsSync(shapedFile) ? loadLambdaShaped(shapedFile) : undefined;
+  const billed = resizeDurationFor(figures, shaped, DEFAULT_BENCH_INPUT, memoryMb);
   const inputs: ScaleInputs = {
-    resizeMsPerImage: resizeMsAt(memoryMb, figures),
+    resizeMsPerImage: billed.msPerImage,
     publishMsPerBatch: COST_DEFAULTS.publishMs,
     resize: {
       maximumConcurrency: STAGE_DEFAULTS.resize.maximumConcurrency,
@@ -81,17 +87,15 @@ export function scaleModelSection(benchFile: string): string {
   const perMillion = buildCostReport({
     imagesPerMonth: '1000000',
     bench: figures.provenance.startsWith('DEFAULT') ? undefined : benchFile,
+    lambdaShaped: shaped ? shapedFile : undefined,
     memory: String(memoryMb),
   });
   return [
     "## Scale on paper (the module's defaults on AWS)",
     '',
     `Modelled by bench/scale-model.ts (src/tools/scale.ts, unit-tested in test/unit/scale-model.test.ts), ` +
-      `not measured on AWS. Per-image figures: ${figures.provenance}. ` +
-      `They are the bench machine's (${fmt(figures.wallMs)} ms wall, ${fmt(figures.cpuMs)} ms ` +
-      `CPU, ${fmt(figures.ioMs)} ms S3/SQS per image), ` +
-      `scaled to Lambda's vCPU share at ${memoryMb} MB by \`resize-chain cost\`'s rule: ` +
-      `**${fmt(inputs.resizeMsPerImage)} ms billed per image**. ` +
+      `not measured on AWS. Resize duration at ${memoryMb} MB, as \`resize-chain cost\` takes it: ` +
+      `**${fmt(inputs.resizeMsPerImage)} ms billed per image**, ${billed.provenance}. ` +
       `Publish: ${COST_DEFAULTS.publishMs} ms per batch (assumed, as in \`resize-chain cost\`). ` +
       'Retries, cold starts during the ramp and S3 request rates are not modelled.',
     '',

@@ -4,6 +4,7 @@
  */
 import { ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { spawnSync } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { mapWithConcurrency } from '../src/core/concurrency';
 import { DEFAULT_LIMITS } from '../src/core/limits';
@@ -15,6 +16,7 @@ import { startLocalFunction, type SandboxLauncher } from '../src/local/cloud/lam
 import { localAwsEnv } from '../src/local/client-config';
 import type { LogSink } from '../src/local/cloud/lambda/invoke-contract';
 import { rotate, summarize, type Summary } from './stats';
+import { chainBreakdown, type ChainBreakdown, type TimedLine, type UploadTiming } from './chain-breakdown';
 
 const ROOT = path.join(__dirname, '..');
 export const HANDLERS_DIR = path.join(ROOT, 'dist', 'handlers');
@@ -144,6 +146,17 @@ export interface ChainResult {
   coreSeconds: number;
   coreImagesPerSecond: number;
   parallelism: number;
+  /** Where the chain's time went in the throughput run, from its own log lines (bench/chain-breakdown.ts). */
+  breakdown?: ChainBreakdown;
+  /** CPU ms of the chain's processes during the throughput run, by role (the driver, the stand-in, sandboxes). */
+  cpuMsByRole?: Record<string, number>;
+  /** The same run measured as before issue 17: the end seen by listing the output bucket every 50 ms. */
+  pollingRun?: {
+    chainSeconds: number;
+    chainImagesPerSecond: number;
+    breakdown: ChainBreakdown;
+    cpuMsByRole: Record<string, number>;
+  };
 }
 
 /** An S3 ObjectCreated:Put record as S3 notifies it. */
@@ -199,16 +212,100 @@ async function countManifests(s3: S3Client, bucket: string, prefix: string): Pro
   return count;
 }
 
+/** CPU ms (user + system) so far of this process and each of its descendants, by pid, with their command lines. */
+export function processTreeCpu(): Map<number, { command: string; cpuMs: number }> {
+  const ticksPerSecond = 100; // USER_HZ: 100 on every Linux this runs on
+  const stats = new Map<number, { ppid: number; cpuMs: number }>();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      stats.set(Number(entry), {
+        ppid: Number(fields[1]),
+        cpuMs: ((Number(fields[11]) + Number(fields[12])) * 1000) / ticksPerSecond,
+      });
+    } catch {
+      // The process ended between the listing and the read.
+    }
+  }
+  const tree = new Set([process.pid]);
+  for (let grew = true; grew;) {
+    grew = false;
+    for (const [pid, s] of stats)
+      if (tree.has(s.ppid) && !tree.has(pid)) {
+        tree.add(pid);
+        grew = true;
+      }
+  }
+  const out = new Map<number, { command: string; cpuMs: number }>();
+  for (const pid of tree) {
+    let command: string;
+    try {
+      command = readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ').trim();
+    } catch {
+      continue;
+    }
+    out.set(pid, { command, cpuMs: stats.get(pid)?.cpuMs ?? 0 });
+  }
+  return out;
+}
+
+/** What a process of the local chain is, from its command line (the driver itself: gateway, mappings, client). */
+function roleOf(pid: number, command: string): string {
+  if (pid === process.pid) return 'driver: gateway, mappings, the uploading client';
+  if (/standin-server/.test(command)) return 'S3/SQS stand-in (fauxqs)';
+  if (/aws-lambda-ric|runtime/.test(command) && /resize/.test(command)) return 'resize sandboxes';
+  if (/aws-lambda-ric|runtime/.test(command) && /publish/.test(command)) return 'publish sandbox';
+  return 'other';
+}
+
+/** CPU ms spent between two processTreeCpu() readings, summed by role. */
+export function cpuByRole(
+  before: ReturnType<typeof processTreeCpu>,
+  after: ReturnType<typeof processTreeCpu>,
+): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [pid, a] of after) {
+    const spent = a.cpuMs - (before.get(pid)?.cpuMs ?? 0);
+    if (spent <= 0) continue;
+    const role = roleOf(pid, a.command);
+    out[role] = (out[role] ?? 0) + spent;
+  }
+  return out;
+}
+
 /**
  * Warm latency of the resize handler under aws-lambda-ric, and throughput of the whole local chain
  * (upload -> notification -> SQS -> resize -> SQS -> publish manifest) against the core alone.
  */
-export async function measureChain(image: Buffer, invocations: number, images: number): Promise<ChainResult> {
+export async function measureChain(
+  image: Buffer,
+  invocations: number,
+  images: number,
+  resizeEnv: Record<string, string> = {},
+): Promise<ChainResult> {
   const parallelism = 2;
+  const lines: TimedLine[] = [];
+  let recording = false;
+  // The throughput run's end, seen in the publish function's own "manifest published" lines (see throughputRun).
+  const published = new Set<string>();
+  let watch: { prefix: string; count: number; done: () => void } | undefined;
+  const notePublished = (line: Record<string, unknown>) => {
+    const inner = line.line as { message?: unknown; key?: unknown } | undefined;
+    if (!watch || line.source !== 'publish' || inner?.message !== 'manifest published') return;
+    if (typeof inner.key !== 'string' || !inner.key.startsWith(watch.prefix)) return;
+    published.add(inner.key);
+    if (published.size >= watch.count) watch.done();
+  };
   const chain = await startLocalChain({
     handlersDir: HANDLERS_DIR,
-    resize: { concurrency: parallelism },
+    resize: { concurrency: parallelism, env: resizeEnv },
     publish: { concurrency: 1 },
+    logSink: (line) => {
+      if (recording) lines.push({ at: Date.now(), line });
+      notePublished(line);
+    },
   });
   try {
     const source = chain.resources.buckets.source;
@@ -241,16 +338,60 @@ export async function measureChain(image: Buffer, invocations: number, images: n
     }
     await chain.waitForIdle(120_000);
 
-    const prefix = `${chain.uploadsPrefix}bench-throughput/`;
-    const t0 = performance.now();
-    await Promise.all(Array.from({ length: images }, (_, i) => put(`${prefix}${i}.jpg`)));
-    const outputPrefix = `${chain.outputPrefix}${prefix}`;
-    const deadline = Date.now() + 300_000;
-    while ((await countManifests(chain.s3, output, outputPrefix)) < images) {
-      if (Date.now() > deadline) throw new Error('chain throughput: manifests did not all appear within 300 s');
-      await new Promise((r) => setTimeout(r, 50));
-    }
-    const chainSeconds = (performance.now() - t0) / 1000;
+    /**
+     * `images` uploads at once, to the last manifest. `poll` sees the end by listing the output bucket every 50 ms
+     * (how this bench measured it until issue 17: ~6 ms of CPU in the gateway and the stand-in per listing, taken from
+     * the chain on a small machine); `logs` by the publish function's "manifest published" lines, then checks once
+     * with a listing that every manifest is there.
+     */
+    const throughputRun = async (method: 'poll' | 'logs') => {
+      const prefix = `${chain.uploadsPrefix}bench-throughput-${method}/`;
+      const outputPrefix = `${chain.outputPrefix}${prefix}`;
+      lines.length = 0;
+      published.clear();
+      let allPublished: () => void = () => undefined;
+      const seen = new Promise<void>((resolve) => (allPublished = resolve));
+      watch = { prefix: outputPrefix, count: images, done: allPublished };
+      recording = true;
+      const cpuBefore = processTreeCpu();
+      const uploads: UploadTiming[] = [];
+      const t0 = performance.now();
+      await Promise.all(
+        Array.from({ length: images }, async (_, i) => {
+          const key = `${prefix}${i}.jpg`;
+          const sentAt = Date.now();
+          await put(key);
+          uploads.push({ key, sentAt, answeredAt: Date.now() });
+        }),
+      );
+      const deadline = Date.now() + 300_000;
+      if (method === 'poll') {
+        while ((await countManifests(chain.s3, output, outputPrefix)) < images) {
+          if (Date.now() > deadline) throw new Error('chain throughput: manifests did not all appear within 300 s');
+          await new Promise((r) => setTimeout(r, 50));
+        }
+      } else {
+        let timer: NodeJS.Timeout | undefined;
+        const late = new Promise<never>((_, reject) => {
+          timer = setTimeout(
+            () => reject(new Error('chain throughput: not every manifest published in 300 s')),
+            300_000,
+          );
+        });
+        await Promise.race([seen, late]).finally(() => clearTimeout(timer));
+      }
+      const seconds = (performance.now() - t0) / 1000;
+      const endedAt = Date.now();
+      recording = false;
+      watch = undefined;
+      const cpu = cpuByRole(cpuBefore, processTreeCpu());
+      const listed = await countManifests(chain.s3, output, outputPrefix);
+      if (listed < images) throw new Error(`chain throughput: ${listed} of ${images} manifests in the output bucket`);
+      return { seconds, cpu, breakdown: chainBreakdown(lines, uploads, endedAt, parallelism) };
+    };
+
+    const before = await throughputRun('poll');
+    const after = await throughputRun('logs');
 
     const c0 = performance.now();
     await mapWithConcurrency(
@@ -263,11 +404,19 @@ export async function measureChain(image: Buffer, invocations: number, images: n
       warmInvokeMs: summarize(invokeMs),
       warmCoreMs: summarize(coreMs),
       images,
-      chainSeconds,
-      chainImagesPerSecond: images / chainSeconds,
+      chainSeconds: after.seconds,
+      chainImagesPerSecond: images / after.seconds,
       coreSeconds,
       coreImagesPerSecond: images / coreSeconds,
       parallelism,
+      breakdown: after.breakdown,
+      cpuMsByRole: after.cpu,
+      pollingRun: {
+        chainSeconds: before.seconds,
+        chainImagesPerSecond: images / before.seconds,
+        breakdown: before.breakdown,
+        cpuMsByRole: before.cpu,
+      },
     };
   } finally {
     await chain.stop();

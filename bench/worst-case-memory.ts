@@ -160,7 +160,7 @@ export async function inputFile(input: WorstCaseInput): Promise<Buffer> {
 }
 
 /** The running resize container of this run (a sandbox named after the chain's resize function). */
-function resizeContainerPid(docker: string, prefix: string): number | undefined {
+export function resizeContainerPid(docker: string, prefix: string): number | undefined {
   const ps = spawnSync(docker, ['ps', '--filter', `label=${SANDBOX_LABEL}`, '--format', '{{.Names}}'], {
     encoding: 'utf8',
   });
@@ -171,7 +171,7 @@ function resizeContainerPid(docker: string, prefix: string): number | undefined 
 }
 
 /** OOM kills of the cgroup `pid` is in (cgroup v1 memory.oom_control, v2 memory.events); undefined when unreadable. */
-function oomKills(pid: number): number | undefined {
+export function oomKills(pid: number): number | undefined {
   try {
     const peak = cgroupPeakFile(readFileSync(`/proc/${pid}/cgroup`, 'utf8'));
     if (!peak) return undefined;

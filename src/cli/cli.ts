@@ -280,6 +280,7 @@ async function main(argv: string[]): Promise<number> {
         provisionedResize: values['provisioned-resize'],
         provisionedPublish: values['provisioned-publish'],
         bench: values.bench,
+        lambdaShaped: values['lambda-shaped'],
         input: values.input,
         json: values.json ?? false,
       });

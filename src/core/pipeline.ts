@@ -118,13 +118,15 @@ function classifyInputError(err: unknown, input: Buffer, subject: ErrorSubject):
 // Inspection
 // ---------------------------------------------------------------------------------------------
 
-interface Inspection {
+/** What the header read found. Exported for the bench's stage profile (bench/core-profile.ts). */
+export interface Inspection {
   readonly source: SourceInfo;
   /** Dimensions as stored, before EXIF auto-orientation (what a JPEG decoder scales). */
   readonly stored: { readonly width: number; readonly height: number };
 }
 
-async function inspect(input: Buffer, limits: ImageLimits, subject: ErrorSubject): Promise<Inspection> {
+/** The header checks of inspectImage, keeping the stored dimensions too (see inspectImage for the throws). */
+export async function inspect(input: Buffer, limits: ImageLimits, subject: ErrorSubject): Promise<Inspection> {
   if (input.length === 0) throw new PipelineError('EMPTY', 'input is empty (0 bytes)', subject);
   if (input.length > limits.maxInputBytes) {
     throw new PipelineError(
@@ -224,7 +226,8 @@ export async function inspectImage(
 // Decode once, render many
 // ---------------------------------------------------------------------------------------------
 
-interface DecodedImage {
+/** Raw 8-bit sRGB pixels of one decode. */
+export interface DecodedImage {
   readonly data: Buffer;
   readonly width: number;
   readonly height: number;
@@ -269,7 +272,7 @@ async function scratchJpeg(input: Buffer): Promise<string | undefined> {
  * ~51 ms instead of ~65 ms (CPU), for a ~2 ms file write. The resize that follows is Lanczos3 from
  * the DCT-scaled picture, as Pillow's draft() + LANCZOS does (SSIM in bench/results.md).
  */
-async function decodeOnce(
+export async function decodeOnce(
   input: Buffer,
   limits: ImageLimits,
   width: number,
@@ -305,13 +308,15 @@ async function decodeOnce(
   }
 }
 
+/** The WebP effort a frame of `pixels` gets: WEBP_EFFORT_LARGE for large opaque frames, else WEBP_EFFORT. */
+export function webpEffortFor(pixels: number, alpha: boolean): number {
+  return pixels > WEBP_FAST_ABOVE_PIXELS && !alpha ? WEBP_EFFORT_LARGE : WEBP_EFFORT;
+}
+
 function encode(image: Sharp, spec: VariantSpec, pixels: number, alpha: boolean): Sharp {
   switch (spec.format) {
     case 'webp':
-      return image.webp({
-        quality: spec.quality,
-        effort: pixels > WEBP_FAST_ABOVE_PIXELS && !alpha ? WEBP_EFFORT_LARGE : WEBP_EFFORT,
-      });
+      return image.webp({ quality: spec.quality, effort: webpEffortFor(pixels, alpha) });
     case 'avif':
       return image.avif({ quality: spec.quality, effort: AVIF_EFFORT });
     case 'jpeg':
@@ -322,7 +327,7 @@ function encode(image: Sharp, spec: VariantSpec, pixels: number, alpha: boolean)
 }
 
 /** Resizes, crops/pads and encodes one variant from the decoded pixels. No metadata is written. */
-async function renderVariant(decoded: DecodedImage, plan: VariantPlan): Promise<RenderedVariant> {
+export async function renderVariant(decoded: DecodedImage, plan: VariantPlan): Promise<RenderedVariant> {
   const { spec } = plan;
   let image = sharp(decoded.data, {
     raw: { width: decoded.width, height: decoded.height, channels: decoded.channels },

@@ -18,6 +18,14 @@ import { configError } from '../../core/errors';
 import { imageResizedEvent, type ResizedVariant } from '../../core/events';
 import { variantKey } from '../../core/keys';
 import { INIT_BILLING, PRICES, type LambdaArchitecture } from '../../tools/prices';
+import {
+  asLambdaShapedDoc,
+  LAMBDA_SHAPED_FILE,
+  measuredDuration,
+  measuredSizes,
+  type LambdaShapedDoc,
+  type MeasuredDuration,
+} from '../../tools/lambda-shaped';
 import { s3ObjectCreatedNotification } from '../../local/cloud/s3/object-created-event';
 import type { OutputFormat, VariantSpec } from '../../core/variants';
 import type { CommandUsage } from '../usage';
@@ -39,6 +47,7 @@ export const COST_USAGE = {
     'provisioned-resize': { type: 'string', shown: 'N' },
     'provisioned-publish': { type: 'string', shown: 'N' },
     bench: { type: 'string', shown: 'bench/results.json' },
+    'lambda-shaped': { type: 'string', shown: LAMBDA_SHAPED_FILE },
     input: { type: 'string', shown: '12mp-jpeg' },
     json: { type: 'boolean' },
   },
@@ -57,6 +66,7 @@ export const COST_USAGE = {
         'provisioned-resize',
         'provisioned-publish',
         'bench',
+        'lambda-shaped',
         'input',
         'json',
       ],
@@ -64,6 +74,8 @@ export const COST_USAGE = {
         'Print the monthly AWS bill of the chain (Lambda requests, GB-seconds and INIT; SQS requests; S3',
         'requests and storage), itemised, from the per-image figures of `npm run bench` and the price',
         'table in src/tools/prices.ts. Defaults: 4,000,000-byte sources, resize 2048 MB, publish 256 MB.',
+        "The resize duration is the one bench/lambda-shaped.ts measured at that memory size under Lambda's",
+        'CPU share (bench/lambda-shaped.json) when the file has it; else estimated from the bench, labelled.',
       ].join('\n'),
     },
   ],
@@ -164,6 +176,51 @@ function findBenchFile(explicit?: string): string | undefined {
   );
 }
 
+/**
+ * The billed ms per image and its provenance: the duration bench/lambda-shaped.ts measured at `memoryMb` when `doc`
+ * has it, else the estimate from the bench machine's figures (resizeMsAt), labelled as such with the reason.
+ */
+export function resizeDurationFor(
+  figures: BenchFigures,
+  doc: LambdaShapedDoc | undefined,
+  inputId: string,
+  memoryMb: number,
+): MeasuredDuration & { measured: boolean } {
+  const measured = doc && measuredDuration(doc, inputId, memoryMb);
+  if (measured) return { ...measured, measured: true };
+  const why = !doc
+    ? `no ${LAMBDA_SHAPED_FILE}`
+    : `${LAMBDA_SHAPED_FILE} (run ${doc.runId}) has no figure for ${inputId} at ${memoryMb} MB` +
+      ` (measured: ${measuredSizes(doc, inputId).join(', ') || 'none'} MB)`;
+  const vcpus = vcpusFor(memoryMb);
+  return {
+    msPerImage: resizeMsAt(memoryMb, figures),
+    measured: false,
+    provenance:
+      `ESTIMATE (${why}): max(wall ${r1(figures.wallMs)} ms, CPU ${r1(figures.cpuMs)} ms / ${r2(vcpus)} vCPU at ` +
+      `${memoryMb} MB) + S3/SQS ${r1(figures.ioMs)} ms (I/O not overlapped: an upper bound), ` +
+      `from ${figures.provenance}`,
+  };
+}
+
+/** bench/lambda-shaped.json from the working directory, else beside the CLI bundle; undefined when absent. */
+export function loadLambdaShaped(file: string | undefined): LambdaShapedDoc | undefined {
+  const path = file
+    ? resolve(file)
+    : [join(process.cwd(), LAMBDA_SHAPED_FILE), join(__dirname, '..', LAMBDA_SHAPED_FILE)].find((f) => existsSync(f));
+  if (!path) return undefined;
+  if (!existsSync(path)) throw configError('--lambda-shaped', `${file} does not exist`);
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (err) {
+    throw configError('--lambda-shaped', `${path} is not JSON: ${(err as Error).message}`);
+  }
+  const doc = asLambdaShapedDoc(parsed);
+  if (!doc) throw configError('--lambda-shaped', `${path} is not a bench/lambda-shaped.ts document`);
+  return doc;
+}
+
 /** Loads the bench figures, or the labelled defaults. An explicit `--bench` file must exist and be complete. */
 export function loadBenchFigures(file: string | undefined, inputId: string): BenchFigures {
   const path = findBenchFile(file);
@@ -257,6 +314,8 @@ export interface CostCommandOptions {
   readonly provisionedResize?: string;
   readonly provisionedPublish?: string;
   readonly bench?: string;
+  /** bench/lambda-shaped.json (or another run of it). @default bench/lambda-shaped.json when present */
+  readonly lambdaShaped?: string;
   readonly input?: string;
   readonly json?: boolean;
 }
@@ -339,8 +398,9 @@ export function buildCostReport(opts: CostCommandOptions): CostCommandResult {
   const provisionedPublish = number('--provisioned-publish', opts.provisionedPublish, 0, 0, 1000, true);
   const inputId = opts.input ?? DEFAULT_BENCH_INPUT;
   const figures = loadBenchFigures(opts.bench, inputId);
+  const duration = resizeDurationFor(figures, loadLambdaShaped(opts.lambdaShaped), inputId, resizeMemoryMb);
 
-  const msPerImage = resizeMsAt(resizeMemoryMb, figures);
+  const msPerImage = duration.msPerImage;
   const sizes = messageSizes(figures.variantBytes, sourceBytes);
   const outputBytesPerImage = figures.variantBytes.reduce((sum, v) => sum + v.bytes, 0);
   const inputs: CostInputs = {
@@ -365,15 +425,12 @@ export function buildCostReport(opts: CostCommandOptions): CostCommandResult {
   };
   const report = monthlyCost(inputs, prices);
 
-  const vcpus = vcpusFor(resizeMemoryMb);
   const evenBatches =
     `uploads spread evenly over 730 h, batch size ${COST_DEFAULTS.batchSize}, ` +
     `batching window ${COST_DEFAULTS.batchingWindowSeconds} s; bursts fill batches and lower request counts`;
   const assumptions = [
-    `resize billed ms per image = max(wall ${r1(figures.wallMs)} ms, ` +
-      `CPU ${r1(figures.cpuMs)} ms / ${r2(vcpus)} vCPU at ${resizeMemoryMb} MB) ` +
-      `+ S3/SQS ${r1(figures.ioMs)} ms = ${r1(msPerImage)} ms (I/O not overlapped: an upper bound)`,
-    `figures from ${figures.provenance}`,
+    `resize billed ms per image at ${resizeMemoryMb} MB: ${r1(msPerImage)} ms, ${duration.provenance}`,
+    `variant bytes and INIT from ${figures.provenance}`,
     architecture === 'arm64'
       ? 'arm64: the bench ran on x86_64; the same duration is assumed on Graviton (not measured)'
       : 'x86_64: the bench machine is x86_64',
@@ -415,7 +472,13 @@ export function buildCostReport(opts: CostCommandOptions): CostCommandResult {
     per1000ImagesUsd: report.perImageUsd * 1000,
     storageUsd: storageUsd(report),
     invocations: report.invocations,
-    figures: { ...figures, resizeMsPerImage: msPerImage, messageBytes: sizes },
+    figures: {
+      ...figures,
+      resizeMsPerImage: msPerImage,
+      resizeMsMeasured: duration.measured,
+      resizeMsProvenance: duration.provenance,
+      messageBytes: sizes,
+    },
     assumptions,
     prices: { file: 'src/tools/prices.ts', read: prices.lambda.requests.source.read, unconfirmed },
   };
