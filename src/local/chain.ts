@@ -24,7 +24,7 @@ import {
   type ChainResources,
   type QueueRef,
 } from './resources';
-import { localAwsEnv, localClientConfig } from './client-config';
+import { LOCAL_ACCOUNT_ID, LOCAL_REGION, localAwsEnv, localClientConfig } from './client-config';
 import { startStandIn, type StandIn } from './cloud/standin/standin';
 import { LocalStream } from './cloud/kinesis/stream';
 import { sqsFailureDestination } from './cloud/lambda/stream-mapping';
@@ -33,6 +33,8 @@ import { startSwitchableStreamMapping, type SwitchableStreamMapping } from './cl
 import { startSwitchableMapping, type SwitchableMapping } from './cloud/lambda/queue-mapping-control';
 import { mappingIds } from './cloud/lambda/mapping-ids';
 import type { LogSink } from './cloud/lambda/invoke-contract';
+import { createLambdaFunctions, type LambdaFunctions } from './cloud/lambda/lambda-functions';
+import { IamStore } from './cloud/iam/iam-store';
 
 /** Settings of one function and the mapping that feeds it. */
 export interface LocalStageOptions {
@@ -191,6 +193,8 @@ export interface LocalChain {
   readonly mappings: { ingest: SwitchableMapping; resized: SwitchableMapping };
   /** With `streamSource`: the stream (served as the Kinesis API on `endpoint`), its mapping and on-failure queue. */
   readonly streamSource?: LocalStreamSource;
+  /** The functions applied through Lambda's API (CreateFunction…): invoker(name or ARN) runs one from its image. */
+  readonly lambda: Pick<LambdaFunctions, 'invoker' | 'store'>;
   /** Messages visible, in flight or delayed, per queue name. */
   queueDepths(): Promise<Record<string, number>>;
   /** Resolves when no queue holds a message and no batch is in flight, twice in a row. */
@@ -633,6 +637,8 @@ interface Cloud {
   /** True when stateDir already held the stand-in's state (a restart). */
   stateExisted: boolean;
   served: Served;
+  /** The functions applied through Lambda's API (terraform, the AWS CLI), run from their images. */
+  lambda: LambdaFunctions;
 }
 
 /** Starts the stand-in (kept under stateDir) and the gateway in front of it, and the clients; registers their stops. */
@@ -641,21 +647,37 @@ async function startCloud(opts: LocalChainOptions, logs: LogFiles, cleanups: Cle
   const standIn: StandIn = await startStandIn({ dataDir: opts.stateDir });
   cleanups.push(() => standIn.stop());
   const served: Served = { mappings: [], streams: [] };
+  const iam = new IamStore(LOCAL_ACCOUNT_ID);
+  let endpoint = '';
+  const lambda = createLambdaFunctions({
+    iam,
+    localEnv: () => localAwsEnv(endpoint),
+    scope: { region: LOCAL_REGION, accountId: LOCAL_ACCOUNT_ID },
+    docker: opts.containers?.docker,
+    logSink: logs.sink('lambda'),
+  });
   const gateway = await startGateway({
     upstream: standIn.endpoint,
     port: opts.port,
     allowedOrigins: opts.allowedOrigins,
     logSink: logs.sink('cloud'),
-    routes: [...lambdaMappingsRoutes(() => served.mappings), kinesisApiRoute(() => served.streams)],
+    routes: [
+      ...lambdaMappingsRoutes(() => served.mappings),
+      kinesisApiRoute(() => served.streams),
+      ...lambda.routes,
+    ],
+    iam,
   });
+  endpoint = gateway.endpoint;
   cleanups.push(() => gateway.stop());
+  cleanups.push(() => lambda.stop());
   const s3 = new S3Client(localClientConfig(gateway.endpoint));
   const sqs = new SQSClient(localClientConfig(gateway.endpoint));
   cleanups.push(async () => {
     s3.destroy();
     sqs.destroy();
   });
-  return { gateway, s3, sqs, stateExisted, served };
+  return { gateway, s3, sqs, stateExisted, served, lambda };
 }
 
 /**
@@ -751,6 +773,7 @@ function localChainHandle(
       : undefined,
     mappings: parts.mappings,
     streamSource,
+    lambda: cloud.lambda,
     queueDepths,
     waitForIdle: (timeoutMs = 120_000) => waitForChainIdle(running, timeoutMs),
     drain: (timeoutMs = 30_000) => drainMappings(running, timeoutMs),

@@ -59,6 +59,8 @@ export interface ControlPlaneOptions {
   region?: string;
   /** @default no logging */
   logSink?: LogSink;
+  /** The IAM the cloud's other services consult (Lambda's role check). @default a store of its own */
+  iam?: IamStore;
 }
 
 /** Answers a request the control plane owns (true), or leaves it to the gateway's next step (false). */
@@ -69,7 +71,7 @@ export function controlPlaneRoute(opts: ControlPlaneOptions): ControlPlaneStep {
   const accountId = opts.accountId ?? LOCAL_ACCOUNT_ID;
   const log: LogSink = opts.logSink ?? (() => {});
   const queryServices: Record<string, QueryService> = {
-    iam: iamService(new IamStore(accountId)),
+    iam: iamService(opts.iam ?? new IamStore(accountId)),
     sts: stsService(accountId),
   };
   const jsonServices: Record<string, JsonService> = { logs: logsService(opts.region ?? LOCAL_REGION, accountId) };

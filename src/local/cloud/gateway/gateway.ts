@@ -29,6 +29,7 @@ import { createBucketCors } from '../s3/s3-cors';
 import { objectTooLarge, s3Refusal } from '../s3/s3-validation';
 import { callerRefusal } from './endpoint-guard';
 import { controlPlaneRoute } from './control-plane';
+import type { IamStore } from '../iam/iam-store';
 import type { LogSink } from '../lambda/invoke-contract';
 
 export type { FaultRule, FaultEffect, FaultHandle } from './gateway-faults';
@@ -57,6 +58,8 @@ export interface GatewayOptions {
    * Origin), e.g. a web app under development. @default none (endpoint-guard.ts)
    */
   allowedOrigins?: readonly string[];
+  /** The IAM store the control plane serves, shared with the services that consult it. @default its own */
+  iam?: IamStore;
 }
 
 export interface GatewayCounters {
@@ -95,7 +98,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   const notifications = new NotificationRouter({ upstream: opts.upstream, region, logSink: log });
   const requests: Record<string, number> = {};
   const bucketCors = createBucketCors({ upstream: opts.upstream });
-  const controlPlane = controlPlaneRoute({ upstream: opts.upstream, region, logSink: log });
+  const controlPlane = controlPlaneRoute({ upstream: opts.upstream, region, logSink: log, iam: opts.iam });
   const localCredentials = (accessKeyId: string) =>
     accessKeyId === LOCAL_CREDENTIALS.accessKeyId ? LOCAL_CREDENTIALS : undefined;
   const proxy = createStandInProxy({
