@@ -89,6 +89,13 @@ export function resolvedImageUri(imageUri: string, digest: string): string {
   return `${repository}@${digest}`;
 }
 
+/** A RoutingConfig as Lambda keeps it: none unless it weighs another version. */
+function routingConfigOf(value: unknown): Record<string, unknown> | undefined {
+  if (!isRecord(value)) return undefined;
+  const weights = value.AdditionalVersionWeights;
+  return isRecord(weights) && Object.keys(weights).length > 0 ? { AdditionalVersionWeights: weights } : undefined;
+}
+
 /** The Principal element AddPermission writes for a principal given as a string. */
 function principalElement(principal: string, partition: string): Record<string, string> | '*' {
   if (principal === '*') return '*';
@@ -373,7 +380,7 @@ export class FunctionStore {
       functionVersion: this.checkAliasTarget(record, body.FunctionVersion),
       description: typeof body.Description === 'string' ? body.Description : '',
       revisionId: randomUUID(),
-      ...(isRecord(body.RoutingConfig) ? { routingConfig: body.RoutingConfig } : {}),
+      routingConfig: routingConfigOf(body.RoutingConfig),
     };
     record.aliases.set(name, alias);
     return this.aliasConfiguration(record.latest.name, alias);
@@ -405,8 +412,7 @@ export class FunctionStore {
     const alias = this.alias(record, name);
     if (body.FunctionVersion !== undefined) alias.functionVersion = this.checkAliasTarget(record, body.FunctionVersion);
     if (typeof body.Description === 'string') alias.description = body.Description;
-    if (body.RoutingConfig !== undefined)
-      alias.routingConfig = isRecord(body.RoutingConfig) ? body.RoutingConfig : undefined;
+    if (body.RoutingConfig !== undefined) alias.routingConfig = routingConfigOf(body.RoutingConfig);
     alias.revisionId = randomUUID();
     this.changed(record.latest.name, 'configuration');
     return this.aliasConfiguration(record.latest.name, alias);
