@@ -4,6 +4,7 @@ import {
   applyConfigurationInput,
   functionConfiguration,
   imageStartCommand,
+  lambdaCpuShare,
   parseFunctionRef,
   qualifierOf,
   type FunctionVersionConfig,
@@ -58,6 +59,17 @@ describe('imageStartCommand: how Lambda starts an image', () => {
   });
   test('nothing to start: an empty argv', () => {
     expect(imageStartCommand({}).argv).toEqual([]);
+  });
+});
+
+describe('lambdaCpuShare: the CPU Lambda gives a memory size', () => {
+  test.each([
+    [1769, 8, 1],
+    [128, 8, 0.07],
+    [10240, 8, 5.79],
+    [10240, 2, 2],
+  ])('%i MB on %i CPUs: %d', (memory, cpus, share) => {
+    expect(lambdaCpuShare(memory, cpus)).toBe(share);
   });
 });
 

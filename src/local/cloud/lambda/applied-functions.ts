@@ -2,8 +2,8 @@
  * The data plane of the functions the control plane holds (function-store.ts): an applied function
  * runs the way Lambda runs an image. Its sandboxes are containers of its image (container-host.ts),
  * started as Lambda starts one (imageStartCommand: ENTRYPOINT and CMD, each replaced by the
- * function's ImageConfig), with its environment, memory (and the CPU share container-host gives by
- * memory), timeout, ephemeral storage and Lambda's own variables (function-host.ts).
+ * function's ImageConfig), with its environment, memory and the CPU share Lambda gives that memory
+ * (lambdaCpuShare), timeout, ephemeral storage and Lambda's own variables (function-host.ts).
  *
  * Sandboxes start on the first invoke of a configuration, and a configuration that changes
  * (UpdateFunctionCode / UpdateFunctionConfiguration / concurrency) or a function that is deleted
@@ -13,11 +13,12 @@
  * in place of AWS, and the credentials it signs with there); everything else is what Lambda sets.
  */
 import { randomUUID } from 'node:crypto';
+import { availableParallelism } from 'node:os';
 import { inspect } from 'node:util';
 import { errorMessage } from '../../../core/errors';
 import { startContainerFunction, type ContainerFunctionOptions } from './container-host';
 import type { LocalFunction } from './function-host';
-import { LambdaError, imageStartCommand, type FunctionVersionConfig } from './function-config';
+import { LambdaError, imageStartCommand, lambdaCpuShare, type FunctionVersionConfig } from './function-config';
 import type { FunctionStore } from './function-store';
 import type { InvokeFn, InvokeResult, LogSink } from './invoke-contract';
 
@@ -122,12 +123,14 @@ export class AppliedFunctions {
       entrypoint,
       command,
       workingDir,
+      runArgs: ['--cpus', String(lambdaCpuShare(config.memorySize, availableParallelism()))],
       ephemeralStorageMb: config.ephemeralStorageMb,
       memoryMb: config.memorySize,
       timeoutSeconds: config.timeout,
       concurrency: sandboxes,
       region: this.opts.store.scope.region,
-      env: { ...this.opts.localEnv(), ...config.environment },
+      // What Lambda sets in an image function's AWS_EXECUTION_ENV (a managed runtime's name otherwise).
+      env: { ...this.opts.localEnv(), ...config.environment, AWS_EXECUTION_ENV: 'AWS_Lambda_Image' },
       logSink: this.log,
     });
     const entry: Running = { revisionId: config.revisionId, sandboxes, host };

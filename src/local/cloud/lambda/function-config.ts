@@ -401,3 +401,15 @@ export function imageStartCommand(
   const workingDir = config?.WorkingDirectory ?? (image.workingDir || undefined);
   return { argv: [...entrypoint, ...command], ...(workingDir ? { workingDir } : {}) };
 }
+
+/** Memory at which Lambda gives a function one full vCPU; the share grows in proportion up to 6 vCPUs. */
+const MB_PER_VCPU = 1769;
+
+/**
+ * The CPU share Lambda gives a function of `memoryMb` (one vCPU at 1,769 MB, in proportion, at most
+ * 6), as `docker run --cpus`, capped at this machine's `hostCpus` (Docker refuses more).
+ */
+export function lambdaCpuShare(memoryMb: number, hostCpus: number): number {
+  const share = Math.min(memoryMb / MB_PER_VCPU, 6, hostCpus);
+  return Math.max(0.01, Math.round(share * 100) / 100);
+}
