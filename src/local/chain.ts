@@ -661,11 +661,7 @@ async function startCloud(opts: LocalChainOptions, logs: LogFiles, cleanups: Cle
     port: opts.port,
     allowedOrigins: opts.allowedOrigins,
     logSink: logs.sink('cloud'),
-    routes: [
-      ...lambdaMappingsRoutes(() => served.mappings),
-      kinesisApiRoute(() => served.streams),
-      ...lambda.routes,
-    ],
+    routes: [...lambdaMappingsRoutes(() => served.mappings), kinesisApiRoute(() => served.streams), ...lambda.routes],
     iam,
   });
   endpoint = gateway.endpoint;

@@ -81,7 +81,7 @@ describeWhen(missing, 'a container-image Lambda function: terraform apply / plan
 
   /** `aws lambda invoke` with `payload`: the CLI's answer and the function's response. */
   async function invoke(fn: string, payload: unknown): Promise<{ answer: Record<string, unknown>; response: unknown }> {
-    const outFile = join(dirs[0]!, `response-${randomBytes(3).toString('hex')}.json`);
+    const outFile = join(dirs[0], `response-${randomBytes(3).toString('hex')}.json`);
     const answer = (await aws([
       'lambda',
       'invoke',
@@ -206,7 +206,11 @@ describeWhen(missing, 'a container-image Lambda function: terraform apply / plan
     expect(line).toBe('Destroy complete! Resources: 5 destroyed.');
     const { Functions } = (await aws(['lambda', 'list-functions'])) as { Functions: Array<{ FunctionName: string }> };
     expect(Functions.map((f) => f.FunctionName).filter((n) => n.startsWith(name))).toEqual([]);
-    await waitFor(`no container of ${functionName} running`, () => functionContainers(functionName).length === 0, 30_000);
+    await waitFor(
+      `no container of ${functionName} running`,
+      () => functionContainers(functionName).length === 0,
+      30_000,
+    );
   }, 600_000);
 
   test('stopping up ends the containers of a function created and invoked with the AWS CLI', async () => {

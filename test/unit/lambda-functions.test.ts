@@ -124,7 +124,8 @@ describe('configuration input', () => {
   });
   test('memory outside 128-10240: ValidationException naming the value', () => {
     expect(() => applyConfigurationInput({ Role: ROLE, MemorySize: 64 }, 'fn')).toThrow(
-      "1 validation error detected: Value '64' at 'memorySize' failed to satisfy constraint: Member must have value greater than or equal to 128",
+      "1 validation error detected: Value '64' at 'memorySize' failed to satisfy constraint: " +
+        'Member must have value greater than or equal to 128',
     );
   });
   test('Handler or Runtime on an image function is refused', () => {
@@ -197,7 +198,13 @@ describe('FunctionStore', () => {
       roleTrustPolicy: (arn) => roles.get(arn),
     });
   const create = (store: FunctionStore, extra: Record<string, unknown> = {}) =>
-    store.createFunction({ FunctionName: 'fn', PackageType: 'Image', Code: { ImageUri: 'repo/fn:latest' }, Role: ROLE, ...extra });
+    store.createFunction({
+      FunctionName: 'fn',
+      PackageType: 'Image',
+      Code: { ImageUri: 'repo/fn:latest' },
+      Role: ROLE,
+      ...extra,
+    });
 
   test.each([
     ['a role IAM does not hold', 'arn:aws:iam::000000000000:role/missing'],
@@ -249,7 +256,10 @@ describe('FunctionStore', () => {
           Principal: { Service: 's3.amazonaws.com' },
           Action: 'lambda:InvokeFunction',
           Resource: 'arn:aws:lambda:us-east-1:000000000000:function:fn',
-          Condition: { StringEquals: { 'AWS:SourceAccount': '000000000000' }, ArnLike: { 'AWS:SourceArn': 'arn:aws:s3:::b' } },
+          Condition: {
+            StringEquals: { 'AWS:SourceAccount': '000000000000' },
+            ArnLike: { 'AWS:SourceArn': 'arn:aws:s3:::b' },
+          },
         },
       ],
     });

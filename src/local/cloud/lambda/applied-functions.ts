@@ -89,13 +89,18 @@ export class AppliedFunctions {
     if (argv.length === 0)
       return platformFailure(
         'Runtime.InvalidEntrypoint',
-        (id) => `RequestId: ${id} Error: Couldn't find valid bootstrap(s): [] (the image has no ENTRYPOINT or CMD and the function no ImageConfig)`,
+        (id) =>
+          `RequestId: ${id} Error: Couldn't find valid bootstrap(s): ` +
+          `[] (the image has no ENTRYPOINT or CMD and the function no ImageConfig)`,
       );
     let host: LocalFunction;
     try {
       host = await this.hostFor(target.config, sandboxes, argv, workingDir);
     } catch (err) {
-      return platformFailure('Runtime.InvalidEntrypoint', (id) => `RequestId: ${id} Error: ${errorMessage(err, inspect)}`);
+      return platformFailure(
+        'Runtime.InvalidEntrypoint',
+        (id) => `RequestId: ${id} Error: ${errorMessage(err, inspect)}`,
+      );
     }
     return host.invoke(event);
   }

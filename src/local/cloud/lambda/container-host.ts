@@ -229,7 +229,16 @@ export function startContainerFunction(opts: ContainerFunctionOptions): Promise<
   const { image, docker, runArgs, readOnly, command, ephemeralStorageMb, entrypoint, workingDir, ...fn } = opts;
   return startLocalFunction({
     ...fn,
-    launcher: containerLauncher({ image, docker, runArgs, readOnly, command, ephemeralStorageMb, entrypoint, workingDir }),
+    launcher: containerLauncher({
+      image,
+      docker,
+      runArgs,
+      readOnly,
+      command,
+      ephemeralStorageMb,
+      entrypoint,
+      workingDir,
+    }),
   });
 }
 

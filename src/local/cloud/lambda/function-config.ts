@@ -124,12 +124,15 @@ export function parseFunctionRef(value: string, scope: LambdaScope): FunctionRef
     throw validationError(
       value,
       'functionName',
-      'Member must satisfy regular expression pattern: (arn:(aws[a-zA-Z-]*)?:lambda:)?([a-z]{2}(-gov)?-[a-z]+-\\d{1}:)?(\\d{12}:)?(function:)?([a-zA-Z0-9-_]+)(:(\\$LATEST|[a-zA-Z0-9-_]+))?',
+      'Member must satisfy regular expression pattern: ' +
+        '(arn:(aws[a-zA-Z-]*)?:lambda:)?([a-z]{2}(-gov)?-[a-z]+-\\d{1}:)?(\\d{12}:)?(function:)?' +
+        '([a-zA-Z0-9-_]+)(:(\\$LATEST|[a-zA-Z0-9-_]+))?',
     );
   if ((groups.account && groups.account !== scope.accountId) || (groups.region && groups.region !== scope.region))
     throw new LambdaError(
       'AccessDeniedException',
-      `The function ${value} belongs to another account or region than this endpoint's (${scope.accountId}, ${scope.region})`,
+      `The function ${value} belongs to another account or region ` +
+        `than this endpoint's (${scope.accountId}, ${scope.region})`,
       403,
     );
   return { name: groups.name, ...(groups.qualifier ? { qualifier: groups.qualifier } : {}) };
@@ -203,7 +206,7 @@ function integerIn(value: unknown, field: string, min: number, max: number): num
 function stringList(value: unknown, field: string): string[] {
   if (!Array.isArray(value) || !value.every((v) => typeof v === 'string'))
     throw new LambdaError('InvalidRequestContentException', `${field} must be a list of strings`);
-  return value as string[];
+  return value;
 }
 
 const ROLE_ARN = /^arn:(aws[a-zA-Z-]*)?:iam::\d{12}:role\/?[a-zA-Z_0-9+=,.@\-_/]+$/;
@@ -229,7 +232,8 @@ function environmentOf(value: unknown): Record<string, string> | undefined {
   if (reserved.length > 0)
     throw invalidParameter(
       'Lambda was unable to configure your environment variables because the environment variables you have ' +
-        `provided contains reserved keys that are currently not supported for modification. Reserved keys used in this request: ${reserved.join(', ')}`,
+        `provided contains reserved keys that are currently not supported for modification. ` +
+        `Reserved keys used in this request: ${reserved.join(', ')}`,
     );
   const badName = Object.keys(variables).find((key) => !/^[a-zA-Z]([a-zA-Z0-9_])+$/.test(key));
   if (badName !== undefined)
@@ -241,7 +245,8 @@ function environmentOf(value: unknown): Record<string, string> | undefined {
   const size = Buffer.byteLength(JSON.stringify(variables));
   if (size > 4096)
     throw invalidParameter(
-      `Lambda was unable to configure your environment variables because the environment variables you have provided exceeded the 4KB limit. String measured: ${JSON.stringify(variables)}`,
+      `Lambda was unable to configure your environment variables because the environment variables ` +
+        `you have provided exceeded the 4KB limit. String measured: ${JSON.stringify(variables)}`,
     );
   return variables as Record<string, string>;
 }
@@ -281,12 +286,19 @@ function loggingConfigOf(value: unknown, name: string, previous?: LoggingConfig)
     const level = value[key] ?? base[key];
     if (level === undefined || level === '') continue;
     if (typeof level !== 'string' || !LOG_LEVELS.includes(level))
-      throw validationError(level, `loggingConfig.${key}`, `Member must satisfy enum value set: [${LOG_LEVELS}]`);
+      throw validationError(
+        level,
+        `loggingConfig.${key}`,
+        `Member must satisfy enum value set: [${LOG_LEVELS.join(', ')}]`,
+      );
     config[key] = level;
   }
   if (format === 'Text' && (config.ApplicationLogLevel || config.SystemLogLevel)) {
     if (value.ApplicationLogLevel || value.SystemLogLevel)
-      throw invalidParameter('LogLevel is not supported when LogFormat is set to "Text". Remove LogLevel from your request or change the LogFormat to "JSON" and try again.');
+      throw invalidParameter(
+        'LogLevel is not supported when LogFormat is set to "Text". ' +
+          'Remove LogLevel from your request or change the LogFormat to "JSON" and try again.',
+      );
     delete config.ApplicationLogLevel;
     delete config.SystemLogLevel;
   }
@@ -306,17 +318,24 @@ export function applyConfigurationInput(
   name: string,
   previous?: Omit<FunctionVersionConfig, 'image' | 'lastModified' | 'revisionId' | 'version'>,
 ): Omit<FunctionVersionConfig, 'image' | 'lastModified' | 'revisionId' | 'version'> {
-  if (input.Handler !== undefined || input.Runtime !== undefined || (Array.isArray(input.Layers) && input.Layers.length))
+  if (
+    input.Handler !== undefined ||
+    input.Runtime !== undefined ||
+    (Array.isArray(input.Layers) && input.Layers.length)
+  )
     throw invalidParameter(
       `Please don't provide Handler or Runtime or Layer when the intended function PackageType is Image.`,
     );
   const architectures =
-    input.Architectures === undefined ? (previous?.architectures ?? ['x86_64']) : stringList(input.Architectures, 'Architectures');
-  if (architectures.length !== 1 || !['x86_64', 'arm64'].includes(architectures[0]!))
+    input.Architectures === undefined
+      ? (previous?.architectures ?? ['x86_64'])
+      : stringList(input.Architectures, 'Architectures');
+  if (architectures.length !== 1 || !['x86_64', 'arm64'].includes(architectures[0]))
     throw validationError(
       `[${architectures.join(', ')}]`,
       'architectures',
-      'Member must satisfy constraint: [Member must have length less than or equal to 1, Member must have length greater than or equal to 1, [Member must satisfy enum value set: [x86_64, arm64]]]',
+      'Member must satisfy constraint: [Member must have length less than or equal to 1, ' +
+        'Member must have length greater than or equal to 1, [Member must satisfy enum value set: [x86_64, arm64]]]',
     );
   const ephemeral = isRecord(input.EphemeralStorage) ? input.EphemeralStorage.Size : undefined;
   const tracing = isRecord(input.TracingConfig) ? input.TracingConfig.Mode : undefined;
@@ -326,11 +345,12 @@ export function applyConfigurationInput(
   return {
     name,
     role: input.Role === undefined && previous ? previous.role : roleArnOf(input.Role),
-    description:
-      typeof input.Description === 'string' ? input.Description : (previous?.description ?? ''),
+    description: typeof input.Description === 'string' ? input.Description : (previous?.description ?? ''),
     timeout: input.Timeout === undefined ? (previous?.timeout ?? 3) : integerIn(input.Timeout, 'timeout', 1, 900),
     memorySize:
-      input.MemorySize === undefined ? (previous?.memorySize ?? 128) : integerIn(input.MemorySize, 'memorySize', 128, 10240),
+      input.MemorySize === undefined
+        ? (previous?.memorySize ?? 128)
+        : integerIn(input.MemorySize, 'memorySize', 128, 10240),
     environment: input.Environment === undefined ? previous?.environment : environmentOf(input.Environment),
     imageConfig: input.ImageConfig === undefined ? previous?.imageConfig : imageConfigOf(input.ImageConfig),
     architectures,
@@ -341,9 +361,17 @@ export function applyConfigurationInput(
     tracingMode: tracing ?? previous?.tracingMode ?? 'PassThrough',
     loggingConfig: loggingConfigOf(input.LoggingConfig, name, previous?.loggingConfig),
     kmsKeyArn:
-      input.KMSKeyArn === undefined ? previous?.kmsKeyArn : typeof input.KMSKeyArn === 'string' && input.KMSKeyArn ? input.KMSKeyArn : undefined,
+      input.KMSKeyArn === undefined
+        ? previous?.kmsKeyArn
+        : typeof input.KMSKeyArn === 'string' && input.KMSKeyArn
+          ? input.KMSKeyArn
+          : undefined,
     deadLetterTargetArn:
-      input.DeadLetterConfig === undefined ? previous?.deadLetterTargetArn : typeof dlq === 'string' && dlq ? dlq : undefined,
+      input.DeadLetterConfig === undefined
+        ? previous?.deadLetterTargetArn
+        : typeof dlq === 'string' && dlq
+          ? dlq
+          : undefined,
   };
 }
 

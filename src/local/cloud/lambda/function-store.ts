@@ -21,7 +21,6 @@ import {
   parseFunctionRef,
   qualifierOf,
   validationError,
-  type ConfigurationInput,
   type FunctionRef,
   type FunctionVersionConfig,
   type LambdaScope,
@@ -82,7 +81,7 @@ const isRecord = (value: unknown): value is Record<string, unknown> =>
 
 /** `repo@sha256:…`: the URI without its tag or digest, at the digest Lambda resolved. */
 export function resolvedImageUri(imageUri: string, digest: string): string {
-  const withoutDigest = imageUri.split('@')[0]!;
+  const withoutDigest = imageUri.split('@')[0];
   const slash = withoutDigest.lastIndexOf('/');
   const colon = withoutDigest.lastIndexOf(':');
   const repository = colon > slash ? withoutDigest.slice(0, colon) : withoutDigest;
@@ -153,11 +152,13 @@ export class FunctionStore {
     return found;
   }
 
-  /** Refuses a role Lambda could not assume: unknown to IAM, or whose trust policy does not let lambda.amazonaws.com in. */
+  /**
+   * Refuses a role Lambda could not assume: unknown to IAM, or whose trust policy does not let lambda.amazonaws.com in.
+   */
   private checkRole(roleArn: string): void {
     const trustPolicy = this.opts.roleTrustPolicy(roleArn);
     if (trustPolicy === undefined) throw invalidParameter(TRUST_REFUSAL);
-    let allowed = false;
+    let allowed: boolean;
     try {
       allowed =
         evaluateAuthorization({
@@ -188,7 +189,7 @@ export class FunctionStore {
     const code = isRecord(body.Code) ? body.Code : {};
     if (typeof code.ImageUri !== 'string' || !code.ImageUri)
       throw invalidParameter('Please provide ImageUri when the intended function PackageType is Image.');
-    const settings = applyConfigurationInput(body as ConfigurationInput, name);
+    const settings = applyConfigurationInput(body, name);
     this.checkRole(settings.role);
     const image = await this.opts.resolveImage(code.ImageUri);
     if (this.functions.has(name))
@@ -253,7 +254,7 @@ export class FunctionStore {
   /** UpdateFunctionConfiguration: the settings named; the role and the image checked as at creation. */
   updateConfiguration(functionName: string, body: Record<string, unknown>): Record<string, unknown> {
     const record = this.record(this.ref(functionName).name);
-    const settings = applyConfigurationInput(body as ConfigurationInput, record.latest.name, record.latest);
+    const settings = applyConfigurationInput(body, record.latest.name, record.latest);
     if (body.Role !== undefined) this.checkRole(settings.role);
     record.latest = { ...record.latest, ...settings, lastModified: new Date(), revisionId: randomUUID() };
     this.changed(record.latest.name, 'configuration');
@@ -310,8 +311,7 @@ export class FunctionStore {
   private publish(record: FunctionRecord, description: string): Record<string, unknown> {
     const last = record.versions.at(-1);
     // Lambda publishes no new version when neither code nor configuration changed since the last one.
-    if (last && last.revisionId === record.latest.revisionId)
-      return functionConfiguration(last, this.opts.scope);
+    if (last && last.revisionId === record.latest.revisionId) return functionConfiguration(last, this.opts.scope);
     const version: FunctionVersionConfig = {
       ...record.latest,
       version: String(record.nextVersion),
@@ -329,7 +329,9 @@ export class FunctionStore {
     const sha = body.CodeSha256;
     if (typeof sha === 'string' && sha && sha !== record.latest.image.digest.replace(/^sha256:/, ''))
       throw invalidParameter(
-        `CodeSHA256 (${sha}) is different from current CodeSHA256 in $LATEST (${record.latest.image.digest.replace(/^sha256:/, '')}). Please try again with the CodeSHA256 in $LATEST.`,
+        `CodeSHA256 (${sha}) is different from current CodeSHA256 in $LATEST ` +
+          `(${record.latest.image.digest.replace(/^sha256:/, '')}). ` +
+          `Please try again with the CodeSHA256 in $LATEST.`,
       );
     return this.publish(record, typeof body.Description === 'string' ? body.Description : '');
   }
@@ -368,7 +370,11 @@ export class FunctionStore {
     const record = this.record(this.ref(functionName).name);
     const name = body.Name;
     if (typeof name !== 'string' || !/^(?!^[0-9]+$)([a-zA-Z0-9-_]+)$/.test(name))
-      throw validationError(name, 'name', 'Member must satisfy regular expression pattern: (?!^[0-9]+$)([a-zA-Z0-9-_]+)');
+      throw validationError(
+        name,
+        'name',
+        'Member must satisfy regular expression pattern: (?!^[0-9]+$)([a-zA-Z0-9-_]+)',
+      );
     if (record.aliases.has(name))
       throw new LambdaError(
         'ResourceConflictException',
@@ -436,7 +442,8 @@ export class FunctionStore {
       .reduce((sum, r) => sum + (r.reserved ?? 0), 0);
     if (reservedElsewhere + value > ACCOUNT_CONCURRENCY - UNRESERVED_MINIMUM)
       throw invalidParameter(
-        `Specified ReservedConcurrentExecutions for function decreases account's UnreservedConcurrentExecution below its minimum value of [${UNRESERVED_MINIMUM}].`,
+        `Specified ReservedConcurrentExecutions for function decreases account's ` +
+          `UnreservedConcurrentExecution below its minimum value of [${UNRESERVED_MINIMUM}].`,
       );
     record.reserved = value;
     this.changed(record.latest.name, 'concurrency');
@@ -540,7 +547,8 @@ export class FunctionStore {
     if (statements.has(sid))
       throw new LambdaError(
         'ResourceConflictException',
-        `The statement id (${sid}) provided already exists. Please provide a new statement id, or remove the existing statement.`,
+        `The statement id (${sid}) provided already exists. ` +
+          `Please provide a new statement id, or remove the existing statement.`,
         409,
       );
     const conditions: Record<string, Record<string, string>> = {};
@@ -585,11 +593,7 @@ export class FunctionStore {
     const record = this.record(ref.name);
     const statements = record.policies.get(qualifier ?? '');
     if (!statements?.delete(sid))
-      throw new LambdaError(
-        'ResourceNotFoundException',
-        `Statement ${sid} is not found in resource policy.`,
-        404,
-      );
+      throw new LambdaError('ResourceNotFoundException', `Statement ${sid} is not found in resource policy.`, 404);
   }
 
   /** The function a tagging ARN names (an unqualified function ARN). */

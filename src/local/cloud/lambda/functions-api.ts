@@ -59,7 +59,10 @@ async function readJsonBody(req: IncomingMessage): Promise<Record<string, unknow
   try {
     parsed = JSON.parse(text);
   } catch (err) {
-    throw new LambdaError('InvalidRequestContentException', `Could not parse request body into json: ${asError(err).message}`);
+    throw new LambdaError(
+      'InvalidRequestContentException',
+      `Could not parse request body into json: ${asError(err).message}`,
+    );
   }
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed))
     throw new LambdaError('InvalidRequestContentException', 'Could not parse request body into json: not an object');
@@ -78,7 +81,7 @@ interface Call {
 type Handler = (call: Call) => Promise<void> | void;
 
 const answer =
-  (status: number, work: (call: Call) => Promise<unknown> | unknown): Handler =>
+  (status: number, work: (call: Call) => unknown): Handler =>
   async (call) => {
     const value = await work(call);
     if (status === 204) return sendText(call.res, 204, '', lambdaHeaders());
@@ -86,8 +89,9 @@ const answer =
   };
 
 const withBody =
-  (status: number, work: (call: Call, body: Record<string, unknown>) => Promise<unknown> | unknown): Handler =>
-  async (call) => answer(status, async (c) => work(c, await readJsonBody(c.req)))(call);
+  (status: number, work: (call: Call, body: Record<string, unknown>) => unknown): Handler =>
+  async (call) =>
+    answer(status, async (c) => work(c, await readJsonBody(c.req)))(call);
 
 export interface FunctionsApiOptions {
   store: FunctionStore;
@@ -107,7 +111,8 @@ export function lambdaFunctionRoutes(opts: FunctionsApiOptions): GatewayRoute[] 
     if (!['RequestResponse', 'Event', 'DryRun'].includes(type))
       throw new LambdaError(
         'InvalidParameterValueException',
-        `1 validation error detected: Value '${type}' at 'invocationType' failed to satisfy constraint: Member must satisfy enum value set: [Event, RequestResponse, DryRun]`,
+        `1 validation error detected: Value '${type}' at 'invocationType' failed to satisfy constraint: ` +
+          `Member must satisfy enum value set: [Event, RequestResponse, DryRun]`,
       );
     const body = await readBody(call.req, MAX_BODY_BYTES);
     if (body === undefined)
@@ -132,7 +137,8 @@ export function lambdaFunctionRoutes(opts: FunctionsApiOptions): GatewayRoute[] 
     if (type === 'Event') {
       sendText(call.res, 202, '', lambdaHeaders());
       functions.invoke(call.name, event, qualifier(call) ?? undefined).then(
-        (result) => log({ event: 'lambda.async_invoke', function: call.name, ok: result.ok, requestId: result.requestId }),
+        (result) =>
+          log({ event: 'lambda.async_invoke', function: call.name, ok: result.ok, requestId: result.requestId }),
         (err: unknown) =>
           log({ event: 'lambda.async_invoke', level: 'error', function: call.name, error: asError(err).message }),
       );
@@ -197,11 +203,7 @@ export function lambdaFunctionRoutes(opts: FunctionsApiOptions): GatewayRoute[] 
       answer(204, (c) => store.removePermission(c.name, qualifier(c), c.params.sid ?? '')),
     ],
     ['POST', '/2015-03-31/functions/:name/invocations', invoke],
-    [
-      'PUT',
-      '/2017-10-31/functions/:name/concurrency',
-      withBody(200, (c, body) => store.putConcurrency(c.name, body)),
-    ],
+    ['PUT', '/2017-10-31/functions/:name/concurrency', withBody(200, (c, body) => store.putConcurrency(c.name, body))],
     ['DELETE', '/2017-10-31/functions/:name/concurrency', answer(204, (c) => store.deleteConcurrency(c.name))],
     ['GET', '/2019-09-30/functions/:name/concurrency', answer(200, (c) => store.getConcurrency(c.name))],
     [
@@ -219,11 +221,7 @@ export function lambdaFunctionRoutes(opts: FunctionsApiOptions): GatewayRoute[] 
       '/2019-09-30/functions/:name/provisioned-concurrency',
       answer(204, (c) => store.deleteProvisionedConcurrency(c.name, qualifier(c))),
     ],
-    [
-      'GET',
-      '/2020-06-30/functions/:name/code-signing-config',
-      answer(200, (c) => store.getCodeSigningConfig(c.name)),
-    ],
+    ['GET', '/2020-06-30/functions/:name/code-signing-config', answer(200, (c) => store.getCodeSigningConfig(c.name))],
     ['GET', '/2017-03-31/tags/:arn', answer(200, (c) => store.listTags(c.params.arn ?? ''))],
     ['POST', '/2017-03-31/tags/:arn', withBody(204, (c, body) => store.tagResource(c.params.arn ?? '', body))],
     [
@@ -235,7 +233,12 @@ export function lambdaFunctionRoutes(opts: FunctionsApiOptions): GatewayRoute[] 
 
   // The SDKs send ListFunctions to `/2015-03-31/functions/`, CreateFunction to `/2015-03-31/functions`.
   const paths = table.flatMap(([method, path, handler]): Array<[HTTPMethod, string, Handler]> =>
-    path === '/2015-03-31/functions' ? [[method, path, handler], [method, `${path}/`, handler]] : [[method, path, handler]],
+    path === '/2015-03-31/functions'
+      ? [
+          [method, path, handler],
+          [method, `${path}/`, handler],
+        ]
+      : [[method, path, handler]],
   );
   return paths.map(([method, path, handler]) => ({
     method,

@@ -37,7 +37,9 @@ export interface LambdaFunctions {
   /** Lambda's functions API and Invoke, for the gateway. */
   readonly routes: GatewayRoute[];
   readonly store: FunctionStore;
-  /** Invokes the applied function `functionName` (name or ARN), resolved at each call (see AppliedFunctions.invoker). */
+  /**
+   * Invokes the applied function `functionName` (name or ARN), resolved at each call (see AppliedFunctions.invoker).
+   */
   invoker(functionName: string, qualifier?: string): InvokeFn;
   /** Stops every function's sandboxes. */
   stop(): Promise<void>;
