@@ -13,6 +13,9 @@ import {
 import { FunctionStore, resolvedImageUri } from '../../src/local/cloud/lambda/function-store';
 import { lambdaImageOf } from '../../src/local/cloud/lambda/docker-image-config';
 import { trustPolicyOf } from '../../src/local/cloud/lambda/lambda-functions';
+import { AppliedFunctions } from '../../src/local/cloud/lambda/applied-functions';
+import type { ContainerFunctionOptions } from '../../src/local/cloud/lambda/container-host';
+import type { LocalFunction } from '../../src/local/cloud/lambda/function-host';
 
 const SCOPE = { region: 'us-east-1', accountId: '000000000000' };
 const IMAGE: LambdaImage = {
@@ -313,5 +316,105 @@ describe('trustPolicyOf', () => {
     expect(trustPolicyOf(iam, ROLE)).toBe(trust('lambda.amazonaws.com'));
     expect(trustPolicyOf(iam, 'arn:aws:iam::000000000000:role/other')).toBeUndefined();
     expect(trustPolicyOf(iam, 'arn:aws:iam::000000000000:role/x/fn')).toBeUndefined();
+  });
+});
+
+describe('AppliedFunctions: sandboxes per applied configuration', () => {
+  /** A store with one function, and a starter that records what it was asked to start. */
+  async function setup(image: LambdaImage = IMAGE) {
+    const store = new FunctionStore({
+      scope: SCOPE,
+      resolveImage: (uri) => Promise.resolve({ ...image, imageUri: uri }),
+      roleTrustPolicy: () => trust('lambda.amazonaws.com'),
+    });
+    await store.createFunction({
+      FunctionName: 'fn',
+      PackageType: 'Image',
+      Code: { ImageUri: 'repo/fn:latest' },
+      Role: ROLE,
+      MemorySize: 1769,
+      Environment: { Variables: { OUTPUT_BUCKET: 'out' } },
+      ImageConfig: { Command: ['resize.handler'] },
+    });
+    const started: Array<{ opts: ContainerFunctionOptions; stopped: boolean }> = [];
+    const functions = new AppliedFunctions({
+      store,
+      localEnv: () => ({ AWS_ENDPOINT_URL: 'http://127.0.0.1:1' }),
+      start: (opts) => {
+        const entry = { opts, stopped: false };
+        started.push(entry);
+        const host: Partial<LocalFunction> = {
+          invoke: (event) => Promise.resolve({ ok: true, requestId: 'r', payload: event, durationMs: 1 }),
+          stop: () => {
+            entry.stopped = true;
+            return Promise.resolve();
+          },
+        };
+        return Promise.resolve(host as LocalFunction);
+      },
+    });
+    return { store, functions, started };
+  }
+
+  test('the first invoke starts the image as Lambda would; the next reuses it', async () => {
+    const { functions, started } = await setup();
+    await expect(functions.invoke('fn', { a: 1 })).resolves.toMatchObject({ ok: true, payload: { a: 1 } });
+    await functions.invoke('arn:aws:lambda:us-east-1:000000000000:function:fn', {});
+    expect(started).toHaveLength(1);
+    expect(started[0]!.opts).toMatchObject({
+      name: 'fn',
+      image: 'sha256:abc',
+      entrypoint: '/var/runtime/entrypoint.sh',
+      command: ['resize.handler'],
+      workingDir: '/var/task',
+      memoryMb: 1769,
+      timeoutSeconds: 3,
+      ephemeralStorageMb: 512,
+      runArgs: ['--cpus', expect.any(String) as string],
+      env: { AWS_ENDPOINT_URL: 'http://127.0.0.1:1', OUTPUT_BUCKET: 'out', AWS_EXECUTION_ENV: 'AWS_Lambda_Image' },
+    });
+  });
+
+  test('a configuration change retires the sandboxes; the next invoke starts the new configuration', async () => {
+    const { store, functions, started } = await setup();
+    await functions.invoke('fn', {});
+    store.updateConfiguration('fn', { MemorySize: 512 });
+    await functions.invoke('fn', {});
+    expect(started.map((s) => [s.opts.memoryMb, s.stopped])).toEqual([
+      [1769, true],
+      [512, false],
+    ]);
+  });
+
+  test('DeleteFunction and stop() end the sandboxes; a deleted function is not found', async () => {
+    const { store, functions, started } = await setup();
+    await functions.invoke('fn', {});
+    store.deleteFunction('fn');
+    await functions.stop();
+    expect(started.map((s) => s.stopped)).toEqual([true]);
+    await expect(functions.invoke('fn', {})).rejects.toThrow();
+  });
+
+  test('reserved concurrency 0 throttles as Lambda does; a lower reservation caps the sandboxes', async () => {
+    const { store, functions, started } = await setup();
+    store.putConcurrency('fn', { ReservedConcurrentExecutions: 0 });
+    await expect(functions.invoke('fn', {})).rejects.toMatchObject({
+      code: 'TooManyRequestsException',
+      status: 429,
+      extra: { Reason: 'ReservedFunctionConcurrentInvocationLimitExceeded' },
+    });
+    store.putConcurrency('fn', { ReservedConcurrentExecutions: 1 });
+    await functions.invoke('fn', {});
+    expect(started[0]!.opts.concurrency).toBe(1);
+  });
+
+  test('an image with neither ENTRYPOINT nor CMD and no ImageConfig: Runtime.InvalidEntrypoint, nothing started', async () => {
+    const { store, functions, started } = await setup({ ...IMAGE, entrypoint: undefined, cmd: undefined });
+    store.updateConfiguration('fn', { ImageConfig: {} });
+    await expect(functions.invoke('fn', {})).resolves.toMatchObject({
+      ok: false,
+      error: { errorType: 'Runtime.InvalidEntrypoint' },
+    });
+    expect(started).toHaveLength(0);
   });
 });
