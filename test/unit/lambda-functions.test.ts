@@ -361,7 +361,7 @@ describe('AppliedFunctions: sandboxes per applied configuration', () => {
     await expect(functions.invoke('fn', { a: 1 })).resolves.toMatchObject({ ok: true, payload: { a: 1 } });
     await functions.invoke('arn:aws:lambda:us-east-1:000000000000:function:fn', {});
     expect(started).toHaveLength(1);
-    expect(started[0]!.opts).toMatchObject({
+    expect(started[0].opts).toMatchObject({
       name: 'fn',
       image: 'sha256:abc',
       entrypoint: '/var/runtime/entrypoint.sh',
@@ -405,7 +405,7 @@ describe('AppliedFunctions: sandboxes per applied configuration', () => {
     });
     store.putConcurrency('fn', { ReservedConcurrentExecutions: 1 });
     await functions.invoke('fn', {});
-    expect(started[0]!.opts.concurrency).toBe(1);
+    expect(started[0].opts.concurrency).toBe(1);
   });
 
   test('an image with neither ENTRYPOINT nor CMD and no ImageConfig: Runtime.InvalidEntrypoint, nothing started', async () => {
