@@ -16,6 +16,7 @@ import { startLocalFunction, type LocalFunction, type SandboxLauncher } from './
 import { startGateway, type Gateway } from './cloud/gateway/gateway';
 import { uploadApiRoutes, API_BASE_PATH, UI_PATH } from './cloud/apigateway/http-api';
 import { kinesisApiRoute, type ServedStream } from './cloud/kinesis/kinesis-api';
+import { createStreamControl, type StreamControl } from './cloud/kinesis/stream-control';
 import { lambdaMappingsRoutes, type ServedMapping } from './cloud/lambda/lambda-api';
 import {
   allowBrowserUploads,
@@ -627,6 +628,8 @@ async function drainMappings(chain: RunningChain, timeoutMs: number): Promise<bo
 interface Served {
   mappings: ServedMapping[];
   streams: ServedStream[];
+  /** The streams clients create (CreateStream, Terraform's aws_kinesis_stream). */
+  streamControl: StreamControl;
 }
 
 /** The cloud the chain runs in: the stand-in behind the gateway, and SDK clients of the gateway. */
@@ -646,7 +649,7 @@ async function startCloud(opts: LocalChainOptions, logs: LogFiles, cleanups: Cle
   const stateExisted = opts.stateDir !== undefined && existsSync(join(opts.stateDir, 'fauxqs.db'));
   const standIn: StandIn = await startStandIn({ dataDir: opts.stateDir });
   cleanups.push(() => standIn.stop());
-  const served: Served = { mappings: [], streams: [] };
+  const served: Served = { mappings: [], streams: [], streamControl: createStreamControl() };
   const iam = new IamStore(LOCAL_ACCOUNT_ID);
   let endpoint = '';
   const lambda = createLambdaFunctions({
@@ -661,8 +664,13 @@ async function startCloud(opts: LocalChainOptions, logs: LogFiles, cleanups: Cle
     port: opts.port,
     allowedOrigins: opts.allowedOrigins,
     logSink: logs.sink('cloud'),
-    routes: [...lambdaMappingsRoutes(() => served.mappings), kinesisApiRoute(() => served.streams), ...lambda.routes],
+    routes: [
+      ...lambdaMappingsRoutes(() => served.mappings),
+      kinesisApiRoute(() => served.streams, { control: served.streamControl }),
+      ...lambda.routes,
+    ],
     iam,
+    functionInvoker: (functionArn) => lambda.existingInvoker(functionArn),
   });
   endpoint = gateway.endpoint;
   cleanups.push(() => gateway.stop());

@@ -10,7 +10,7 @@ import {
 } from '@aws-sdk/client-sqs';
 import { join } from 'node:path';
 import { startLocalFunction, type LocalFunction } from '../../src/local/cloud/lambda/function-host';
-import { startGateway, type Gateway } from '../../src/local/cloud/gateway/gateway';
+import { startGateway, type Gateway, type GatewayOptions } from '../../src/local/cloud/gateway/gateway';
 import { createChainResources, type ChainResources } from '../../src/local/resources';
 import { localAwsEnv, localClientConfig } from '../../src/local/client-config';
 import { startStandIn, type StandIn } from '../../src/local/cloud/standin/standin';
@@ -27,10 +27,19 @@ export interface TestCloud {
 }
 
 export async function startTestCloud(
-  opts: { visibilityTimeoutSeconds?: number; maxReceiveCount?: number; allowedOrigins?: readonly string[] } = {},
+  opts: {
+    visibilityTimeoutSeconds?: number;
+    maxReceiveCount?: number;
+    allowedOrigins?: readonly string[];
+    functionInvoker?: GatewayOptions['functionInvoker'];
+  } = {},
 ): Promise<TestCloud> {
   const standIn: StandIn = await startStandIn();
-  const gateway = await startGateway({ upstream: standIn.endpoint, allowedOrigins: opts.allowedOrigins });
+  const gateway = await startGateway({
+    upstream: standIn.endpoint,
+    allowedOrigins: opts.allowedOrigins,
+    functionInvoker: opts.functionInvoker,
+  });
   const s3 = new S3Client(localClientConfig(gateway.endpoint));
   const sqs = new SQSClient(localClientConfig(gateway.endpoint));
   const resources = await createChainResources(

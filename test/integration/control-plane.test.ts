@@ -293,7 +293,7 @@ describeWhen(cli ? undefined : AWS_CLI_MISSING, 'IAM, STS and services not serve
     [['kms', 'list-keys'], 'UnknownOperationException'],
     [['ecr', 'describe-repositories'], 'UnknownOperationException'],
     [['lambda', 'list-functions'], 'UnknownOperationException'],
-    [['apigatewayv2', 'get-apis'], 'UnknownOperationException'],
+    [['apigatewayv2', 'get-domain-names'], 'UnknownOperationException'],
     [['iam', 'list-users'], 'InvalidAction'],
     [['sts', 'get-session-token'], 'InvalidAction'],
   ])(

@@ -54,11 +54,11 @@ const CORE_PACKAGES = ['sharp'];
 const SERVICE_ENTRY_POINTS: Readonly<Record<string, readonly string[]>> = {
   gateway: ['gateway.ts', 'aws-request.ts'],
   lambda: ['invoke-contract.ts', 'lambda-api.ts', 'node-runtime.ts', 'lambda-functions.ts'],
-  kinesis: ['stream.ts'],
+  kinesis: ['stream.ts', 'stream-control.ts'],
   standin: ['standin.ts'],
   s3: [],
   sqs: [],
-  apigateway: [],
+  apigateway: ['apigateway.ts'],
   iam: ['sigv4-verify.ts', 'policy-evaluation.ts', 'operation-actions.ts'],
   sts: [],
   logs: [],

@@ -12,7 +12,7 @@ import {
 } from '../../src/local/cloud/lambda/function-config';
 import { FunctionStore, resolvedImageUri } from '../../src/local/cloud/lambda/function-store';
 import { lambdaImageOf } from '../../src/local/cloud/lambda/docker-image-config';
-import { trustPolicyOf } from '../../src/local/cloud/lambda/lambda-functions';
+import { createLambdaFunctions, trustPolicyOf } from '../../src/local/cloud/lambda/lambda-functions';
 import { AppliedFunctions } from '../../src/local/cloud/lambda/applied-functions';
 import type { ContainerFunctionOptions } from '../../src/local/cloud/lambda/container-host';
 import type { LocalFunction } from '../../src/local/cloud/lambda/function-host';
@@ -416,5 +416,25 @@ describe('AppliedFunctions: sandboxes per applied configuration', () => {
       error: { errorType: 'Runtime.InvalidEntrypoint' },
     });
     expect(started).toHaveLength(0);
+  });
+});
+
+describe('createLambdaFunctions: existingInvoker (API Gateway AWS_PROXY integrations)', () => {
+  test('an invoker for a function that exists (by ARN), none for one that does not', async () => {
+    const lambda = createLambdaFunctions({
+      iam: { role: () => ({ arn: ROLE, assumeRolePolicyDocument: trust('lambda.amazonaws.com') }) },
+      localEnv: () => ({}),
+      resolveImage: (uri) => Promise.resolve({ ...IMAGE, imageUri: uri }),
+    });
+    await lambda.store.createFunction({
+      FunctionName: 'fn',
+      PackageType: 'Image',
+      Code: { ImageUri: 'r:1' },
+      Role: ROLE,
+    });
+    expect(lambda.existingInvoker('arn:aws:lambda:us-east-1:000000000000:function:fn')).toBeInstanceOf(Function);
+    expect(lambda.existingInvoker('arn:aws:lambda:us-east-1:000000000000:function:other')).toBeUndefined();
+    expect(lambda.existingInvoker('not a function')).toBeUndefined();
+    await lambda.stop();
   });
 });

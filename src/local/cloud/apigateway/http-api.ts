@@ -18,7 +18,7 @@ import { join } from 'node:path';
 import { manifestKey } from '../../../core/keys';
 import type { GatewayRoute } from '../gateway/gateway';
 import { readBody, sendJson, sendText } from '../http-io';
-import type { InvokeFn } from '../lambda/invoke-contract';
+import type { InvokeFn, InvokeResult } from '../lambda/invoke-contract';
 
 /** API Gateway's payload limit for HTTP APIs. */
 const MAX_REQUEST_BYTES = 10 * 1024 * 1024;
@@ -36,12 +36,28 @@ export interface UploadApiRouteOptions {
   pageHtml?: string;
 }
 
-/** An API Gateway v2 event for a request, as the `$default` stage's Lambda proxy integration sends it. */
+/** Where a request arrived: which API, stage and route (and what the authorizer said). */
+export interface HttpApiEventContext {
+  apiId: string;
+  stage: string;
+  /** The matched route's key, e.g. `POST /uploads`, `GET /items/{id}` or `$default`. */
+  routeKey: string;
+  pathParameters?: Record<string, string>;
+  /** A JWT authorizer's verdict: the token's claims and scopes. */
+  jwt?: { claims: Record<string, unknown>; scopes: string[] | undefined };
+}
+
+/**
+ * An API Gateway v2 event (payload format 2.0) for a request, as a Lambda proxy integration sends it.
+ * @param path the request's path on the API (with the stage prefix of a named stage)
+ * @param context @default the upload API's: apiId 'local', stage '$default', routeKey `<METHOD> <path>`
+ */
 export function toHttpApiEvent(
   req: IncomingMessage,
   path: string,
   body: Buffer,
   now = new Date(),
+  context?: HttpApiEventContext,
 ): APIGatewayProxyEventV2 {
   const url = new URL(req.url ?? '/', 'http://local');
   const headers: Record<string, string> = {};
@@ -53,16 +69,19 @@ export function toHttpApiEvent(
   const isText =
     /^(text\/|application\/(json|x-www-form-urlencoded))/.test(headers['content-type'] ?? '') &&
     Buffer.from(text, 'utf8').equals(body);
+  const routeKey = context?.routeKey ?? `${method} ${path}`;
   return {
     version: '2.0',
-    routeKey: `${method} ${path}`,
+    routeKey,
     rawPath: path,
     rawQueryString: url.search.slice(1),
     headers,
     queryStringParameters: url.search ? Object.fromEntries(url.searchParams) : undefined,
+    ...(context?.pathParameters ? { pathParameters: context.pathParameters } : {}),
     requestContext: {
       accountId: '000000000000',
-      apiId: 'local',
+      apiId: context?.apiId ?? 'local',
+      ...(context?.jwt ? { authorizer: { jwt: { claims: context.jwt.claims, scopes: context.jwt.scopes } } } : {}),
       domainName: headers.host ?? '127.0.0.1',
       domainPrefix: 'local',
       http: {
@@ -73,14 +92,45 @@ export function toHttpApiEvent(
         userAgent: headers['user-agent'] ?? '',
       },
       requestId: randomUUID(),
-      routeKey: `${method} ${path}`,
-      stage: '$default',
+      routeKey,
+      stage: context?.stage ?? '$default',
       time: now.toUTCString(),
       timeEpoch: now.getTime(),
     },
     body: body.length === 0 ? undefined : isText ? text : body.toString('base64'),
     isBase64Encoded: body.length > 0 && !isText,
   };
+}
+
+/**
+ * Answers a request with what a Lambda proxy integration (payload 2.0) returned, as API Gateway
+ * does: a failed invocation is 500 {"message":"Internal Server Error"}; a result with a
+ * `statusCode` gives status, headers, cookies and body (base64-decoded when `isBase64Encoded`);
+ * any other result is a 200 whose body is the result as JSON (a string as it is).
+ * @param extraHeaders added under the function's own (e.g. CORS headers). @default none
+ */
+export function sendIntegrationAnswer(
+  res: ServerResponse,
+  result: InvokeResult,
+  extraHeaders: Record<string, string> = {},
+): void {
+  if (!result.ok) return sendJson(res, 500, { message: 'Internal Server Error' }, extraHeaders);
+  const payload = result.payload;
+  const structured =
+    typeof payload === 'object' && payload !== null && 'statusCode' in payload
+      ? (payload as APIGatewayProxyStructuredResultV2)
+      : undefined;
+  if (!structured) {
+    const text = typeof payload === 'string' ? payload : JSON.stringify(payload ?? null);
+    return sendText(res, 200, text, { 'content-type': 'application/json', ...extraHeaders });
+  }
+  const headers: Record<string, string | string[]> = { 'content-type': 'application/json', ...extraHeaders };
+  for (const [k, v] of Object.entries(structured.headers ?? {})) headers[k.toLowerCase()] = String(v);
+  if (structured.cookies?.length) headers['set-cookie'] = structured.cookies;
+  const raw = structured.body ?? '';
+  const body = structured.isBase64Encoded ? Buffer.from(raw, 'base64') : Buffer.from(raw, 'utf8');
+  res.writeHead(structured.statusCode ?? 200, { ...headers, 'content-length': body.length });
+  res.end(body);
 }
 
 function defaultPage(): string {
@@ -103,17 +153,7 @@ export function uploadApiRoutes(opts: UploadApiRouteOptions): GatewayRoute[] {
     if (body === undefined) return sendJson(res, 413, { message: 'Request Entity Too Large' });
     const invoke = opts.invoke();
     if (!invoke) return sendJson(res, 503, { message: 'Service Unavailable' });
-    const result = await invoke(toHttpApiEvent(req, path, body));
-    // API Gateway answers a failed integration with 500 {"message":"Internal Server Error"}.
-    if (!result.ok) return sendJson(res, 500, { message: 'Internal Server Error' });
-    const out = result.payload as APIGatewayProxyStructuredResultV2;
-    const headers: Record<string, string> = {};
-    for (const [k, v] of Object.entries(out.headers ?? {})) headers[k] = String(v);
-    const raw = out.body ?? '';
-    sendText(res, out.statusCode ?? 200, out.isBase64Encoded ? Buffer.from(raw, 'base64').toString('utf8') : raw, {
-      'content-type': 'application/json',
-      ...headers,
-    });
+    sendIntegrationAnswer(res, await invoke(toHttpApiEvent(req, path, body)));
   }
 
   async function status(res: ServerResponse, key: string | null): Promise<void> {

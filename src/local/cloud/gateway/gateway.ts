@@ -22,7 +22,7 @@ import {
   type NotificationConfig,
   type ResolvedNotificationConfig,
 } from '../s3/notification-router';
-import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../client-config';
+import { LOCAL_ACCOUNT_ID, LOCAL_CREDENTIALS, LOCAL_REGION } from '../../client-config';
 import { checkPostUpload, sendS3Error } from '../s3/post-upload';
 import type { S3ErrorShape } from '../s3/post-policy';
 import { createBucketCors } from '../s3/s3-cors';
@@ -31,6 +31,7 @@ import { callerRefusal } from './endpoint-guard';
 import { controlPlaneRoute } from './control-plane';
 import type { IamStore } from '../iam/iam-store';
 import type { LogSink } from '../lambda/invoke-contract';
+import { apiGatewayV2, type FunctionInvoker } from '../apigateway/apigateway';
 
 export type { FaultRule, FaultEffect, FaultHandle } from './gateway-faults';
 export type { NotificationConfig } from '../s3/notification-router';
@@ -60,6 +61,11 @@ export interface GatewayOptions {
   allowedOrigins?: readonly string[];
   /** The IAM store the control plane serves, shared with the services that consult it. @default its own */
   iam?: IamStore;
+  /**
+   * Reaches the Lambda functions the applied HTTP APIs' AWS_PROXY integrations name
+   * (apigateway/http-api-proxy.ts). @default none: those integrations answer 500
+   */
+  functionInvoker?: FunctionInvoker;
 }
 
 export interface GatewayCounters {
@@ -108,7 +114,14 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     originOf: (req) => `http://${req.headers.host ?? `127.0.0.1:${port}`}`,
   });
   const router = createGatewayRouter(serveAwsRequest, answerGatewayError);
-  router.add(opts.routes ?? []);
+  // API Gateway v2: its control plane (/v2/...) and the applied HTTP APIs (/_api/<apiId>/...).
+  const httpApis = apiGatewayV2({
+    region,
+    accountId: LOCAL_ACCOUNT_ID,
+    functionInvoker: opts.functionInvoker,
+    logSink: log,
+  });
+  router.add([...httpApis.routes, ...(opts.routes ?? [])]);
 
   const server = http.createServer((req, res) => {
     if (refuseForeignCaller(req, res)) return;

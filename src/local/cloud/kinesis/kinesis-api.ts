@@ -1,7 +1,8 @@
 /**
  * The part of Kinesis Data Streams' API (2013-12-02, JSON 1.1: `POST /` with
  * `X-Amz-Target: Kinesis_20131202.<Operation>`) that a producer needs against the local streams:
- * PutRecord, PutRecords, DescribeStreamSummary, DescribeStream, ListShards and ListStreams. Served
+ * PutRecord, PutRecords, DescribeStreamSummary, DescribeStream, ListShards and ListStreams; with the
+ * control plane of stream-control.ts also the calls that create and manage streams. Served
  * by the gateway on the same endpoint as S3 and SQS, so `aws kinesis put-record` and SDK clients
  * with only the endpoint set write to the stream the local mapping feeds to the resize function.
  * Errors are Kinesis's: HTTP 400 with
@@ -17,6 +18,7 @@ import { MAX_STREAM_RECORD_BYTES } from '../../../core/stream-event';
 import type { GatewayRoute } from '../gateway/gateway';
 import { readBody, sendJson } from '../http-io';
 import { HASH_SPACE, hashKeyRange, type LocalStream, type PutRecordInput } from './stream';
+import type { StreamControl } from './stream-control';
 
 /** The X-Amz-Target prefix of every Kinesis operation. */
 export const KINESIS_TARGET_PREFIX = 'Kinesis_20131202.';
@@ -31,6 +33,14 @@ export interface ServedStream {
   createdAt?: Date;
   /** @default 24 (the module's default) */
   retentionHours?: number;
+  /** CREATING until the stream takes records. @default 'ACTIVE' */
+  readonly status?: 'CREATING' | 'ACTIVE';
+  /** @default 'PROVISIONED' */
+  mode?: 'PROVISIONED' | 'ON_DEMAND';
+  /** What the stream reports; records stay in memory unencrypted. @default { type: 'NONE' } */
+  encryption?: { type: 'NONE' | 'KMS'; keyId?: string };
+  /** @default none */
+  shardLevelMetrics?: string[];
 }
 
 /** A Kinesis error: HTTP 400 unless `status` says otherwise. */
@@ -121,15 +131,17 @@ function recordInput(entry: unknown, where: string): PutRecordInput {
 
 /**
  * The route serving the Kinesis API (`POST` with `X-Amz-Target: Kinesis_20131202.*`, any path) for
- * `streams`, looked up per request: the streams may be created after the gateway.
- * @default region 'us-east-1', account '000000000000'
+ * `streams`, looked up per request: the streams may be created after the gateway. With `control`
+ * (stream-control.ts), its streams are served too and its operations (CreateStream, …) answered.
+ * @default region 'us-east-1', account '000000000000', no control plane
  */
 export function kinesisApiRoute(
-  streams: () => readonly ServedStream[],
-  opts: { accountId?: string } = {},
+  given: () => readonly ServedStream[],
+  opts: { accountId?: string; control?: StreamControl } = {},
 ): GatewayRoute {
   const accountId = opts.accountId ?? '000000000000';
   const routeCreated = new Date();
+  const streams = (): readonly ServedStream[] => [...given(), ...(opts.control?.list() ?? [])];
 
   function find(body: Record<string, unknown>): ServedStream {
     const name = optionalString(body, 'StreamName');
@@ -159,24 +171,41 @@ export function kinesisApiRoute(
     return {
       StreamName: served.stream.name,
       StreamARN: served.stream.arn,
-      StreamStatus: 'ACTIVE',
-      StreamModeDetails: { StreamMode: 'PROVISIONED' },
+      StreamStatus: served.status ?? 'ACTIVE',
+      StreamModeDetails: { StreamMode: served.mode ?? 'PROVISIONED' },
       RetentionPeriodHours: served.retentionHours ?? 24,
       StreamCreationTimestamp: (served.createdAt ?? routeCreated).getTime() / 1000,
-      EnhancedMonitoring: [{ ShardLevelMetrics: [] }],
-      // Records are kept in memory unencrypted (the module's stream uses SSE with alias/aws/kinesis).
-      EncryptionType: 'NONE',
+      EnhancedMonitoring: [{ ShardLevelMetrics: served.shardLevelMetrics ?? [] }],
+      // Reported as applied; records are kept in memory unencrypted whatever it says.
+      EncryptionType: served.encryption?.type ?? 'NONE',
+      ...(served.encryption?.keyId ? { KeyId: served.encryption.keyId } : {}),
     };
   }
 
+  /** The stream a put names: Kinesis takes records only once the stream has left CREATING. */
+  function writable(body: Record<string, unknown>): ServedStream {
+    const served = find(body);
+    if ((served.status ?? 'ACTIVE') === 'CREATING')
+      throw new KinesisApiError(
+        'ResourceNotFoundException',
+        `Stream ${served.stream.name} under account ${accountId} not found.`,
+      );
+    return served;
+  }
+
   const operations: Record<string, (body: Record<string, unknown>) => unknown> = {
+    ...opts.control?.operations,
     PutRecord(body) {
-      const served = find(body);
+      const served = writable(body);
       const put = served.stream.putRecord(recordInput(body, 'putRecordInput'));
-      return { ShardId: put.shardId, SequenceNumber: put.sequenceNumber, EncryptionType: 'NONE' };
+      return {
+        ShardId: put.shardId,
+        SequenceNumber: put.sequenceNumber,
+        EncryptionType: served.encryption?.type ?? 'NONE',
+      };
     },
     PutRecords(body) {
-      const served = find(body);
+      const served = writable(body);
       const records = body.Records;
       if (!Array.isArray(records))
         throw validation(
@@ -192,7 +221,7 @@ export function kinesisApiRoute(
       return {
         FailedRecordCount: 0,
         Records: put.records.map((r) => ({ ShardId: r.shardId, SequenceNumber: r.sequenceNumber })),
-        EncryptionType: 'NONE',
+        EncryptionType: served.encryption?.type ?? 'NONE',
       };
     },
     DescribeStreamSummary(body) {
@@ -275,8 +304,8 @@ export function kinesisApiRoute(
         StreamSummaries: all.map((s) => ({
           StreamName: s.stream.name,
           StreamARN: s.stream.arn,
-          StreamStatus: 'ACTIVE',
-          StreamModeDetails: { StreamMode: 'PROVISIONED' },
+          StreamStatus: s.status ?? 'ACTIVE',
+          StreamModeDetails: { StreamMode: s.mode ?? 'PROVISIONED' },
           StreamCreationTimestamp: (s.createdAt ?? routeCreated).getTime() / 1000,
         })),
       };

@@ -41,6 +41,8 @@ export interface LambdaFunctions {
    * Invokes the applied function `functionName` (name or ARN), resolved at each call (see AppliedFunctions.invoker).
    */
   invoker(functionName: string, qualifier?: string): InvokeFn;
+  /** invoker(functionName) when such a function exists now, else undefined (API Gateway's FunctionInvoker). */
+  existingInvoker(functionName: string): InvokeFn | undefined;
   /** Stops every function's sandboxes. */
   stop(): Promise<void>;
 }
@@ -74,6 +76,14 @@ export function createLambdaFunctions(opts: LambdaFunctionsOptions): LambdaFunct
     routes: lambdaFunctionRoutes({ store, functions, logSink: opts.logSink }),
     store,
     invoker: (name, qualifier) => functions.invoker(name, qualifier),
+    existingInvoker: (name) => {
+      try {
+        store.invokeTarget(name);
+      } catch {
+        return undefined; // not a function name, or no such function
+      }
+      return functions.invoker(name);
+    },
     stop: () => functions.stop(),
   };
 }
