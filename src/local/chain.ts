@@ -49,6 +49,7 @@ import { startSwitchableStreamMapping, type SwitchableStreamMapping } from './cl
 import { startSwitchableMapping, type SwitchableMapping } from './cloud/lambda/queue-mapping-control';
 import { mappingIds } from './cloud/lambda/mapping-ids';
 import type { LogSink } from './cloud/lambda/invoke-contract';
+import { createLambdaFunctions, type LambdaFunctions } from './cloud/lambda/lambda-functions';
 
 /** Settings of one function and the mapping that feeds it. */
 export interface LocalStageOptions {
@@ -212,6 +213,8 @@ export interface LocalChain {
   readonly mappings: { ingest: SwitchableMapping; resized: SwitchableMapping };
   /** With `streamSource`: the stream (served as the Kinesis API on `endpoint`), its mapping and on-failure queue. */
   readonly streamSource?: LocalStreamSource;
+  /** The functions applied through Lambda's API (CreateFunction…): invoker(name or ARN) runs one from its image. */
+  readonly lambda: Pick<LambdaFunctions, 'invoker' | 'store'>;
   /** Messages visible, in flight or delayed, per queue name. */
   queueDepths(): Promise<Record<string, number>>;
   /** Resolves when no queue holds a message and no batch is in flight, twice in a row. */
@@ -668,28 +671,30 @@ interface Cloud {
   served: Served;
   /** Lambda's event source mappings: the chain's own (adopted) and those created through the API. */
   mappings: MappingRegistry;
+  /** The functions applied through Lambda's API (terraform, the AWS CLI), run from their images. */
+  lambda: LambdaFunctions;
 }
 
 /**
- * The chain's functions as the mappings API sees them: by name or ARN, with their timeout; they run
- * without an execution role (the chain is not applied from the module), so no role check applies.
+ * The functions as the mappings API sees them, by name or ARN: the chain's own, with their timeout
+ * (they run without an execution role: the chain is not applied from the module, so no role check
+ * applies), then those applied through Lambda's API, with their role.
  */
-function chainFunctions(served: Served): MappedFunctions {
+function mappedFunctions(served: Served, lambda: LambdaFunctions): MappedFunctions {
   const nameOf = (nameOrArn: string): string => nameOrArn.split(':function:').pop()!.split(':')[0];
   return {
     configuration(nameOrArn) {
       const entry = served.functions.get(nameOf(nameOrArn));
-      return entry
-        ? {
-            functionArn: `arn:aws:lambda:${LOCAL_REGION}:${LOCAL_ACCOUNT_ID}:function:${entry.fn.name}`,
-            timeoutSeconds: entry.timeoutSeconds,
-          }
-        : undefined;
+      if (entry)
+        return {
+          functionArn: `arn:aws:lambda:${LOCAL_REGION}:${LOCAL_ACCOUNT_ID}:function:${entry.fn.name}`,
+          timeoutSeconds: entry.timeoutSeconds,
+        };
+      return lambda.mappedConfiguration(nameOrArn);
     },
     invoker(functionArn) {
       const entry = served.functions.get(nameOf(functionArn));
-      if (!entry) throw new Error(`function ${functionArn} is not running`);
-      return entry.fn.invoke;
+      return entry ? entry.fn.invoke : lambda.invoker(functionArn);
     },
   };
 }
@@ -700,6 +705,14 @@ async function startCloud(opts: LocalChainOptions, logs: LogFiles, cleanups: Cle
   cleanups.push(() => standIn.stop());
   const served: Served = { streams: [], streamControl: createStreamControl(), functions: new Map() };
   const iam = new IamStore(LOCAL_ACCOUNT_ID);
+  let endpoint = '';
+  const lambda = createLambdaFunctions({
+    iam,
+    localEnv: () => localAwsEnv(endpoint),
+    scope: { region: LOCAL_REGION, accountId: LOCAL_ACCOUNT_ID },
+    docker: opts.containers?.docker,
+    logSink: logs.sink('lambda'),
+  });
   const gateway = await startGateway({
     upstream: standIn.endpoint,
     port: opts.port,
@@ -708,9 +721,12 @@ async function startCloud(opts: LocalChainOptions, logs: LogFiles, cleanups: Cle
     notificationStateFile: opts.stateDir ? join(opts.stateDir, 'bucket-notifications.json') : undefined,
     logSink: logs.sink('cloud'),
     iam,
-    routes: [kinesisApiRoute(() => served.streams, { control: served.streamControl })],
+    routes: [kinesisApiRoute(() => served.streams, { control: served.streamControl }), ...lambda.routes],
+    functionInvoker: (functionArn) => lambda.existingInvoker(functionArn),
   });
+  endpoint = gateway.endpoint;
   cleanups.push(() => gateway.stop());
+  cleanups.push(() => lambda.stop());
   const s3 = new S3Client(localClientConfig(gateway.endpoint));
   const sqs = new SQSClient(localClientConfig(gateway.endpoint));
   cleanups.push(async () => {
@@ -720,12 +736,12 @@ async function startCloud(opts: LocalChainOptions, logs: LogFiles, cleanups: Cle
   const mappings = new MappingRegistry({
     sqs,
     iam,
-    functions: chainFunctions(served),
+    functions: mappedFunctions(served, lambda),
     streams: () => [...served.streams, ...served.streamControl.list()].map((s) => s.stream),
     logSink: logs.sink('esm-api'),
   });
-  gateway.addRoutes(lambdaMappingsRoutes(mappings));
-  return { gateway, s3, sqs, served, mappings };
+  gateway.addRoutes(lambdaMappingsRoutes(mappings, (arn) => lambda.store.tagsOf(arn)));
+  return { gateway, s3, sqs, served, mappings, lambda };
 }
 
 /**
@@ -817,6 +833,7 @@ function localChainHandle(
       : undefined,
     mappings: parts.mappings,
     streamSource,
+    lambda: cloud.lambda,
     queueDepths,
     waitForIdle: (timeoutMs = 120_000) => waitForChainIdle(running, timeoutMs),
     drain: (timeoutMs = 30_000) => drainMappings(running, timeoutMs),

@@ -53,7 +53,7 @@ const CORE_PACKAGES = ['sharp'];
  */
 const SERVICE_ENTRY_POINTS: Readonly<Record<string, readonly string[]>> = {
   gateway: ['gateway.ts', 'aws-request.ts'],
-  lambda: ['invoke-contract.ts', 'lambda-api.ts', 'node-runtime.ts', 'container-host.ts'],
+  lambda: ['invoke-contract.ts', 'lambda-api.ts', 'node-runtime.ts', 'container-host.ts', 'lambda-functions.ts'],
   kinesis: ['stream.ts', 'stream-control.ts'],
   standin: ['standin.ts'],
   s3: [],

@@ -57,6 +57,8 @@ export interface GatewayOptions {
    * Origin), e.g. a web app under development. @default none (endpoint-guard.ts)
    */
   allowedOrigins?: readonly string[];
+  /** The IAM store the control plane serves, shared with the services that consult it. @default its own */
+  iam?: IamStore;
   /**
    * Reaches the Lambda functions the applied HTTP APIs' AWS_PROXY integrations
    * (apigateway/http-api-proxy.ts) and the schedule rules' targets (events/rule-schedule.ts) name.
@@ -65,8 +67,6 @@ export interface GatewayOptions {
   functionInvoker?: FunctionInvoker;
   /** The container registry behind ECR (control-plane.ts). @default none */
   registry?: LocalRegistry;
-  /** The IAM state the control plane serves. @default a new, empty one */
-  iam?: IamStore;
 }
 
 export interface GatewayCounters {

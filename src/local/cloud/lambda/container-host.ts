@@ -69,6 +69,14 @@ export interface ContainerLauncherOptions {
    * @default - the image's own CMD, as Lambda runs an image whose function sets no command
    */
   command?: string[];
+  /**
+   * The program the container starts in place of the image's ENTRYPOINT (`docker run --entrypoint`);
+   * `command` then holds all of its arguments.
+   * @default - the image's own ENTRYPOINT
+   */
+  entrypoint?: string;
+  /** The working directory in place of the image's WORKDIR. @default - the image's own */
+  workingDir?: string;
 }
 
 /**
@@ -129,6 +137,8 @@ export function containerLauncher(opts: ContainerLauncherOptions): SandboxLaunch
       ];
       if (opts.readOnly ?? true) args.push('--read-only', '--tmpfs', `/tmp:rw,exec,size=${ephemeralMb}m`);
       for (const key of Object.keys(env)) args.push('-e', key);
+      if (opts.entrypoint !== undefined) args.push('--entrypoint', opts.entrypoint);
+      if (opts.workingDir !== undefined) args.push('--workdir', opts.workingDir);
       args.push(...(opts.runArgs ?? []), opts.image, ...(opts.command ?? []));
       const child = spawn(docker, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
       liveContainers.set(name, { docker, child });
@@ -216,10 +226,19 @@ export interface ContainerFunctionOptions
 
 /** startLocalFunction with container sandboxes: `concurrency` containers of `image` polling our Runtime API. */
 export function startContainerFunction(opts: ContainerFunctionOptions): Promise<LocalFunction> {
-  const { image, docker, runArgs, readOnly, command, ephemeralStorageMb, ...fn } = opts;
+  const { image, docker, runArgs, readOnly, command, ephemeralStorageMb, entrypoint, workingDir, ...fn } = opts;
   return startLocalFunction({
     ...fn,
-    launcher: containerLauncher({ image, docker, runArgs, readOnly, command, ephemeralStorageMb }),
+    launcher: containerLauncher({
+      image,
+      docker,
+      runArgs,
+      readOnly,
+      command,
+      ephemeralStorageMb,
+      entrypoint,
+      workingDir,
+    }),
   });
 }
 
