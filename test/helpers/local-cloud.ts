@@ -27,10 +27,20 @@ export interface TestCloud {
 }
 
 export async function startTestCloud(
-  opts: { visibilityTimeoutSeconds?: number; maxReceiveCount?: number; allowedOrigins?: readonly string[] } = {},
+  opts: {
+    visibilityTimeoutSeconds?: number;
+    maxReceiveCount?: number;
+    allowedOrigins?: readonly string[];
+    /** GatewayOptions.auth. @default true */
+    auth?: boolean;
+  } = {},
 ): Promise<TestCloud> {
   const standIn: StandIn = await startStandIn();
-  const gateway = await startGateway({ upstream: standIn.endpoint, allowedOrigins: opts.allowedOrigins });
+  const gateway = await startGateway({
+    upstream: standIn.endpoint,
+    allowedOrigins: opts.allowedOrigins,
+    auth: opts.auth,
+  });
   const s3 = new S3Client(localClientConfig(gateway.endpoint));
   const sqs = new SQSClient(localClientConfig(gateway.endpoint));
   const resources = await createChainResources(

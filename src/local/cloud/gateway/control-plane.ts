@@ -31,7 +31,7 @@ import { iamService } from '../iam/iam-api';
 import { stsService } from '../sts/sts-api';
 import { logsService } from '../logs/logs-api';
 import { answerJson, JsonError, sendJsonError, unknownOperation, type JsonService } from '../json-protocol';
-import { createBucketConfig } from '../s3/bucket-config';
+import { createBucketConfig, type BucketConfig } from '../s3/bucket-config';
 import { readBody } from '../http-io';
 
 /** Services the stand-in serves (signing names). */
@@ -59,6 +59,10 @@ export interface ControlPlaneOptions {
   region?: string;
   /** @default no logging */
   logSink?: LogSink;
+  /** The IAM the IAM API serves (shared with the gateway's authorization). @default a new, empty one */
+  iam?: IamStore;
+  /** The bucket sub-resources (shared with the gateway's authorization). @default new ones over `upstream` */
+  bucketConfig?: BucketConfig;
 }
 
 /** Answers a request the control plane owns (true), or leaves it to the gateway's next step (false). */
@@ -69,11 +73,11 @@ export function controlPlaneRoute(opts: ControlPlaneOptions): ControlPlaneStep {
   const accountId = opts.accountId ?? LOCAL_ACCOUNT_ID;
   const log: LogSink = opts.logSink ?? (() => {});
   const queryServices: Record<string, QueryService> = {
-    iam: iamService(new IamStore(accountId)),
+    iam: iamService(opts.iam ?? new IamStore(accountId)),
     sts: stsService(accountId),
   };
   const jsonServices: Record<string, JsonService> = { logs: logsService(opts.region ?? LOCAL_REGION, accountId) };
-  const bucketConfig = createBucketConfig({ upstream: opts.upstream });
+  const bucketConfig = opts.bucketConfig ?? createBucketConfig({ upstream: opts.upstream });
 
   /** Logs a refusal the service answered: at error level, with what was thrown, when a handler threw. */
   function logRefusal(

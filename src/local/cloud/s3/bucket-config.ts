@@ -153,6 +153,8 @@ export interface BucketConfig {
    * the stand-in, and the bucket's configuration is dropped once it succeeds.
    */
   route(req: IncomingMessage, res: ServerResponse, info: AwsRequestInfo): boolean;
+  /** The bucket's policy document as last put, or undefined when it has none. */
+  policyOf(bucket: string): string | undefined;
 }
 
 /** The sub-resource a bucket-level request names in its query, if it is one served here or known unserved. */
@@ -247,6 +249,7 @@ export function createBucketConfig(opts: { upstream: string }): BucketConfig {
   }
 
   return {
+    policyOf: (bucket) => stored(bucket, 'policy') ?? undefined,
     route(req, res, info) {
       if (info.service !== 's3' || !info.bucket || info.key) return false;
       const bucket = info.bucket;

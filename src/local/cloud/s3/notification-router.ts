@@ -163,6 +163,12 @@ export interface NotificationRouterOptions {
   retryDelayMs?: number;
   /** @default 5000 */
   maxRetryDelayMs?: number;
+  /**
+   * Whether the destination queue's policy lets the bucket send (the SendMessage S3 makes as
+   * s3.amazonaws.com with aws:SourceArn/aws:SourceAccount). A refused message is dropped, as S3
+   * drops what it may not deliver, and logged (`notification.denied`). @default every delivery allowed
+   */
+  authorizeDelivery?: (config: ResolvedNotificationConfig) => Promise<boolean>;
 }
 
 /**
@@ -199,7 +205,7 @@ export class NotificationRouter {
     });
     if (opts.testEvent ?? true) {
       await this.track(
-        this.deliver(resolved.queueUrl, buildTestEventBody(resolved.bucket), { bucket: resolved.bucket, test: true }),
+        this.deliver(resolved, buildTestEventBody(resolved.bucket), { bucket: resolved.bucket, test: true }),
       );
     }
     return resolved;
@@ -260,7 +266,7 @@ export class NotificationRouter {
     if (!object) return;
     await Promise.all(
       targets.map((config) =>
-        this.deliver(config.queueUrl, buildS3EventBody(config, fact, object, this.opts.region), {
+        this.deliver(config, buildS3EventBody(config, fact, object, this.opts.region), {
           bucket: fact.bucket,
           key: fact.key,
           eventName: fact.eventName,
@@ -277,7 +283,16 @@ export class NotificationRouter {
     return facts;
   }
 
-  private async deliver(queueUrl: string, body: string, about: Record<string, unknown>): Promise<void> {
+  private async deliver(
+    config: ResolvedNotificationConfig,
+    body: string,
+    about: Record<string, unknown>,
+  ): Promise<void> {
+    const { queueUrl } = config;
+    if (this.opts.authorizeDelivery && !(await this.opts.authorizeDelivery(config))) {
+      this.opts.logSink({ event: 'notification.denied', level: 'error', queueArn: config.queueArn, ...about });
+      return;
+    }
     const sent = await this.withRetry({ ...about, queueUrl, step: 'SendMessage' }, async () => {
       await this.sqs.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: body }));
       return true;
