@@ -143,6 +143,7 @@ async function main(argv: string[]): Promise<number> {
               resize: { concurrency },
               logDir: join(values.out ?? 'out', 'logs'),
               containers,
+              auth: !values['no-auth'],
             },
           }),
         );
@@ -161,6 +162,7 @@ async function main(argv: string[]): Promise<number> {
             resize: { concurrency },
             containers,
             streamSource,
+            auth: !values['no-auth'],
           },
         }),
       );
@@ -197,6 +199,7 @@ async function main(argv: string[]): Promise<number> {
           uploadApi: values.ui ? {} : undefined,
           streamSource,
           allowedOrigins,
+          auth: !values['no-auth'],
         },
       });
     }

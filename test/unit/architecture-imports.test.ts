@@ -59,7 +59,7 @@ const SERVICE_ENTRY_POINTS: Readonly<Record<string, readonly string[]>> = {
   s3: [],
   sqs: [],
   apigateway: [],
-  iam: ['sigv4-verify.ts', 'policy-evaluation.ts', 'operation-actions.ts'],
+  iam: ['sigv4-verify.ts', 'policy-evaluation.ts', 'operation-actions.ts', 'session-credentials.ts'],
   sts: [],
   logs: [],
 };

@@ -105,8 +105,9 @@ export interface Gateway {
    * Mints a session of `roleArn` (an `ASIA…` key id, secret, token, expiry), as Lambda does for a
    * function's execution role: requests signed with it act as that role.
    * @param sessionName @default the role's name
+   * @param durationSeconds @default 12 hours (DEFAULT_SESSION_SECONDS)
    */
-  sessionCredentialsForRole(roleArn: string, sessionName?: string): SessionCredentials;
+  sessionCredentialsForRole(roleArn: string, sessionName?: string, durationSeconds?: number): SessionCredentials;
   /** Stops accepting requests, closes connections, flushes pending notifications. */
   stop(): Promise<void>;
 }
@@ -308,7 +309,8 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     addRoutes: (routes) => router.add(routes),
     authEnabled,
     iam,
-    sessionCredentialsForRole: (roleArn, sessionName) => sessions.sessionCredentialsForRole(roleArn, sessionName),
+    sessionCredentialsForRole: (roleArn, sessionName, durationSeconds) =>
+      sessions.sessionCredentialsForRole(roleArn, sessionName, durationSeconds),
     stop() {
       stopping ??= (async () => {
         const closed = new Promise<void>((resolve) => server.close(() => resolve()));
