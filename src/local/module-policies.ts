@@ -39,7 +39,11 @@ export interface ModuleRoleNames {
    * The stream source, when the chain has one: its stream, its on-failure queue and the prefixes of
    * the source bucket its records may reference (the module's `readable_objects`).
    */
-  readonly stream?: { readonly name: string; readonly failureQueue: string; readonly readablePrefixes: readonly string[] };
+  readonly stream?: {
+    readonly name: string;
+    readonly failureQueue: string;
+    readonly readablePrefixes: readonly string[];
+  };
   /** @default LOCAL_REGION */
   readonly region?: string;
   /** @default LOCAL_ACCOUNT_ID */
@@ -196,7 +200,11 @@ function registerStreamSourcePolicies(
   const resources = moduleDocument(join('modules', 'stream-source', 'main.tf.json')).resource;
   const access = resources.aws_iam_role_policy?.resize_access_policy;
   if (!access) throw configError('auth', 'the stream-source module has no resize_access_policy');
-  iam.putRolePolicy(roleName, resolve(String(access.name), 'resize_access_policy'), resolve(String(access.policy), 'resize_access_policy'));
+  iam.putRolePolicy(
+    roleName,
+    resolve(String(access.name), 'resize_access_policy'),
+    resolve(String(access.policy), 'resize_access_policy'),
+  );
   const readable = stream.readablePrefixes.map((prefix) => `arn:aws:s3:::${names.buckets.source}/${prefix}*`);
   iam.putRolePolicy(
     roleName,

@@ -5,6 +5,7 @@ import {
   DeleteMessageBatchCommand,
   GetQueueAttributesCommand,
   ReceiveMessageCommand,
+  SetQueueAttributesCommand,
   SQSClient,
   type Message,
 } from '@aws-sdk/client-sqs';
@@ -12,7 +13,7 @@ import { join } from 'node:path';
 import { startLocalFunction, type LocalFunction } from '../../src/local/cloud/lambda/function-host';
 import { startGateway, type Gateway } from '../../src/local/cloud/gateway/gateway';
 import { createChainResources, type ChainResources } from '../../src/local/resources';
-import { localAwsEnv, localClientConfig } from '../../src/local/client-config';
+import { LOCAL_ACCOUNT_ID, localAwsEnv, localClientConfig } from '../../src/local/client-config';
 import { startStandIn, type StandIn } from '../../src/local/cloud/standin/standin';
 
 export const HANDLERS_DIR = join(__dirname, '..', '..', 'dist', 'handlers');
@@ -33,6 +34,8 @@ export async function startTestCloud(
     allowedOrigins?: readonly string[];
     /** GatewayOptions.auth. @default true */
     auth?: boolean;
+    /** Receives the gateway's log lines. @default none */
+    logSink?: (line: Record<string, unknown>) => void;
   } = {},
 ): Promise<TestCloud> {
   const standIn: StandIn = await startStandIn();
@@ -40,6 +43,7 @@ export async function startTestCloud(
     upstream: standIn.endpoint,
     allowedOrigins: opts.allowedOrigins,
     auth: opts.auth,
+    logSink: opts.logSink,
   });
   const s3 = new S3Client(localClientConfig(gateway.endpoint));
   const sqs = new SQSClient(localClientConfig(gateway.endpoint));
@@ -55,6 +59,14 @@ export async function startTestCloud(
     },
     { visibilityTimeoutSeconds: opts.visibilityTimeoutSeconds ?? 30, maxReceiveCount: opts.maxReceiveCount ?? 3 },
   );
+  // With auth on, the ingest queue lets the source bucket send to it, as the module's queue policy does.
+  if (gateway.authEnabled)
+    await sqs.send(
+      new SetQueueAttributesCommand({
+        QueueUrl: resources.queues.ingest.url,
+        Attributes: { Policy: notificationQueuePolicy(resources.buckets.source, resources.queues.ingest.arn) },
+      }),
+    );
   await gateway.configureNotification(
     {
       bucket: resources.buckets.source,
@@ -77,6 +89,26 @@ export async function startTestCloud(
       await standIn.stop();
     },
   };
+}
+
+/** A queue policy letting S3 notifications of `bucket` (this account's) into `queueArn`: the module's AllowS3Notifications. */
+export function notificationQueuePolicy(bucket: string, queueArn: string): string {
+  return JSON.stringify({
+    Version: '2012-10-17',
+    Statement: [
+      {
+        Sid: 'AllowS3Notifications',
+        Effect: 'Allow',
+        Principal: { Service: 's3.amazonaws.com' },
+        Action: 'sqs:SendMessage',
+        Resource: queueArn,
+        Condition: {
+          ArnEquals: { 'aws:SourceArn': `arn:aws:s3:::${bucket}` },
+          StringEquals: { 'aws:SourceAccount': LOCAL_ACCOUNT_ID },
+        },
+      },
+    ],
+  });
 }
 
 export async function upload(cloud: TestCloud, key: string, body: Buffer): Promise<string> {

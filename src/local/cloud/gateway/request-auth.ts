@@ -18,12 +18,7 @@ import { IncomingMessage, type ServerResponse } from 'node:http';
 import { randomUUID } from 'node:crypto';
 import type { TLSSocket } from 'node:tls';
 import { LOCAL_ACCOUNT_ID, LOCAL_CREDENTIALS } from '../../client-config';
-import {
-  verifySigV4,
-  type AuthProtocol,
-  type KnownCredentials,
-  type SigV4Error,
-} from '../iam/sigv4-verify';
+import { verifySigV4, type AuthProtocol, type KnownCredentials, type SigV4Error } from '../iam/sigv4-verify';
 import type { RequestPrincipal } from '../iam/policy-evaluation';
 import type { RoleSession, SessionCredentialStore } from '../iam/session-credentials';
 import { readBody } from '../http-io';
@@ -100,17 +95,24 @@ export function replayRequest(req: IncomingMessage, body: Buffer): IncomingMessa
 }
 
 /** The protocol a refusal is answered in, from the service the request was signed for and its headers. */
-function errorProtocolOf(req: IncomingMessage, service: string | undefined): AuthProtocol {
+function errorProtocolOf(service: string | undefined): AuthProtocol {
   if (service === 's3' || service === undefined) return 's3';
   if (service === 'lambda') return 'rest-json';
-  const target = req.headers['x-amz-target'];
-  if (service === 'sqs') return target ? 'json' : 'query';
-  if (service === 'sts' || service === 'iam' || service === 'sns') return 'query';
+  // SQS's JSON protocol keeps the Query protocol's codes (InvalidClientTokenId…), in x-amzn-query-error.
+  if (service === 'sts' || service === 'iam' || service === 'sns' || service === 'sqs') return 'query';
   return 'json';
 }
 
+/** SQS's JSON protocol (X-Amz-Target AmazonSQS.…). */
+const isSqsJson = (req: IncomingMessage): boolean => String(req.headers['x-amz-target'] ?? '').startsWith('AmazonSQS.');
+
 /** Answers a refused signature in `protocol`'s shape; HEAD answers carry no body. */
-export function sendAuthError(req: IncomingMessage, res: ServerResponse, protocol: AuthProtocol, error: SigV4Error): void {
+export function sendAuthError(
+  req: IncomingMessage,
+  res: ServerResponse,
+  protocol: AuthProtocol,
+  error: SigV4Error,
+): void {
   req.resume();
   if (protocol === 's3') {
     if (req.method === 'HEAD') {
@@ -120,14 +122,19 @@ export function sendAuthError(req: IncomingMessage, res: ServerResponse, protoco
     }
     return sendS3Error(res, error);
   }
-  if (protocol === 'query') {
-    const requestId = randomUUID();
-    return sendXml(res, error.status, queryErrorXml(new QueryError(error.code, error.message, error.status), requestId), requestId);
-  }
-  if (req.headers['x-amz-target']?.toString().startsWith('AmazonSQS.')) {
+  if (isSqsJson(req)) {
     // SQS's JSON protocol: the SDK names the error after x-amzn-query-error.
     res.setHeader('x-amzn-query-error', `${error.code};Sender`);
     return sendJsonError(res, new JsonError(error.code, error.message, error.status), 'application/x-amz-json-1.0');
+  }
+  if (protocol === 'query') {
+    const requestId = randomUUID();
+    return sendXml(
+      res,
+      error.status,
+      queryErrorXml(new QueryError(error.code, error.message, error.status), requestId),
+      requestId,
+    );
   }
   return sendJsonError(res, new JsonError(error.code, error.message, error.status));
 }
@@ -141,7 +148,9 @@ export interface RequestAuthOptions {
 }
 
 /** The credentials the endpoint knows: the account's key pair, then the role sessions. */
-export function knownCredentials(sessions: SessionCredentialStore): (accessKeyId: string) => KnownCredentials | undefined {
+export function knownCredentials(
+  sessions: SessionCredentialStore,
+): (accessKeyId: string) => KnownCredentials | undefined {
   return (accessKeyId) =>
     accessKeyId === LOCAL_CREDENTIALS.accessKeyId ? LOCAL_CREDENTIALS : sessions.known(accessKeyId);
 }
@@ -171,13 +180,16 @@ export async function authenticate(
   if (unsignedByDesign(req))
     return { caller: { kind: 'anonymous', principal: { kind: 'anonymous' } }, secureTransport, req };
   const service = signingScope(req)?.service;
-  const protocol = errorProtocolOf(req, service);
+  const protocol = errorProtocolOf(service);
   let body: Buffer | undefined;
   let handedOn = req;
   if (protocol !== 's3') {
     body = await readBody(req, MAX_SIGNED_BODY_BYTES);
     if (body === undefined) {
-      sendJsonError(res, new JsonError('RequestEntityTooLarge', `request body larger than ${MAX_SIGNED_BODY_BYTES} bytes`, 413));
+      sendJsonError(
+        res,
+        new JsonError('RequestEntityTooLarge', `request body larger than ${MAX_SIGNED_BODY_BYTES} bytes`, 413),
+      );
       return undefined;
     }
     handedOn = replayRequest(req, body);

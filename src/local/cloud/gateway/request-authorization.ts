@@ -77,7 +77,8 @@ export interface Denial {
 /** The S3 request's permissions, with its list parameters, version and copy source. */
 function s3Asked(req: IncomingMessage): AskedPermissions | undefined {
   const info = classifyRequest(req.method ?? 'GET', req.url ?? '/', req.headers);
-  if (info.service !== 's3' || info.operation === 'PreflightRequest' || info.operation === 'PostObject') return undefined;
+  if (info.service !== 's3' || info.operation === 'PreflightRequest' || info.operation === 'PostObject')
+    return undefined;
   const query = new URLSearchParams((req.url ?? '').split('?')[1] ?? '');
   const copySource = String(req.headers['x-amz-copy-source'] ?? '');
   const copy = /^\/?([^/]+)\/([^?]+)(?:\?versionId=(.+))?$/.exec(decodeURIComponent(copySource));
@@ -228,7 +229,10 @@ export function accessDeniedMessage(denial: Denial): string {
 }
 
 /** The queue policies of the stand-in, cached until a write to the queue's attributes passes the gateway. */
-function queuePolicyCache(upstream: string, region: string): {
+function queuePolicyCache(
+  upstream: string,
+  region: string,
+): {
   get(queuePath: string): Promise<string | undefined>;
   forget(queuePath: string): void;
   close(): void;
@@ -253,7 +257,13 @@ function queuePolicyCache(upstream: string, region: string): {
 }
 
 /** SQS operations after which a queue's policy may differ. */
-const QUEUE_POLICY_WRITES = new Set(['SetQueueAttributes', 'CreateQueue', 'DeleteQueue', 'AddPermission', 'RemovePermission']);
+const QUEUE_POLICY_WRITES = new Set([
+  'SetQueueAttributes',
+  'CreateQueue',
+  'DeleteQueue',
+  'AddPermission',
+  'RemovePermission',
+]);
 
 export interface RequestAuthorizer {
   /**
@@ -282,7 +292,9 @@ export function createRequestAuthorizer(opts: RequestAuthorizerOptions): Request
     }
     if (resource.queuePath) {
       const policy = await queuePolicies.get(resource.queuePath);
-      return policy ? { name: `queue policy of ${resource.queuePath.split('/').pop() ?? ''}`, document: policy } : undefined;
+      return policy
+        ? { name: `queue policy of ${resource.queuePath.split('/').pop() ?? ''}`, document: policy }
+        : undefined;
     }
     return undefined;
   }
@@ -323,8 +335,7 @@ export function createRequestAuthorizer(opts: RequestAuthorizerOptions): Request
 
   return {
     async authorize(auth, res) {
-      const principalName =
-        auth.caller.principal.kind === 'aws' ? auth.caller.principal.arn : 'anonymous';
+      const principalName = auth.caller.principal.kind === 'aws' ? auth.caller.principal.arn : 'anonymous';
       let asked: AskedPermissions | undefined;
       try {
         asked = permissionsAsked(auth, opts.region);
