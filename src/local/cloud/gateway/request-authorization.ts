@@ -74,11 +74,37 @@ export interface Denial {
   readonly error?: { readonly code: string; readonly message: string };
 }
 
+/**
+ * S3's bucket-level operations that are data plane (what a bucket holds); the other bucket-level
+ * ones (create, delete, head, location, the configuration sub-resources) are the control plane,
+ * which the local cloud signs but does not authorize.
+ */
+const S3_DATA_PLANE_BUCKET_OPERATIONS = new Set([
+  'ListObjects',
+  'ListObjectsV2',
+  'ListObjectVersions',
+  'ListMultipartUploads',
+  'DeleteObjects',
+]);
+
+/** SQS's message operations (the data plane); queue management is the control plane. */
+const SQS_DATA_PLANE_OPERATIONS = new Set([
+  'SendMessage',
+  'SendMessageBatch',
+  'ReceiveMessage',
+  'DeleteMessage',
+  'DeleteMessageBatch',
+  'ChangeMessageVisibility',
+  'ChangeMessageVisibilityBatch',
+  'PurgeQueue',
+]);
+
 /** The S3 request's permissions, with its list parameters, version and copy source. */
 function s3Asked(req: IncomingMessage): AskedPermissions | undefined {
   const info = classifyRequest(req.method ?? 'GET', req.url ?? '/', req.headers);
   if (info.service !== 's3' || info.operation === 'PreflightRequest' || info.operation === 'PostObject')
     return undefined;
+  if (!info.key && !S3_DATA_PLANE_BUCKET_OPERATIONS.has(info.operation)) return undefined;
   const query = new URLSearchParams((req.url ?? '').split('?')[1] ?? '');
   const copySource = String(req.headers['x-amz-copy-source'] ?? '');
   const copy = /^\/?([^/]+)\/([^?]+)(?:\?versionId=(.+))?$/.exec(decodeURIComponent(copySource));
@@ -106,7 +132,10 @@ function queuePathOf(queueUrl: string | undefined): { account: string; name: str
   return m ? { account: m[1], name: m[2] } : undefined;
 }
 
-/** The SQS request's operation and queue, from either protocol's body. */
+/**
+ * The SQS request's operation and queue, from either protocol's body; queue management (the control
+ * plane) asks for no permission here, but is named so that a policy change is noticed.
+ */
 function sqsAsked(req: IncomingMessage, body: Buffer, region: string): AskedPermissions {
   const target = String(req.headers['x-amz-target'] ?? '');
   let operation: string;
@@ -125,7 +154,7 @@ function sqsAsked(req: IncomingMessage, body: Buffer, region: string): AskedPerm
   return {
     service: 'sqs',
     operation,
-    permissions: [sqsPermission(operation, arn)],
+    permissions: SQS_DATA_PLANE_OPERATIONS.has(operation) ? [sqsPermission(operation, arn)] : [],
     ...(queue ? { queuePath: `/${queue.account}/${queue.name}` } : {}),
   };
 }
@@ -361,6 +390,7 @@ export function createRequestAuthorizer(opts: RequestAuthorizerOptions): Request
         queuePolicies.forget(queuePath);
         res.once('finish', () => queuePolicies.forget(queuePath));
       }
+      if (asked.permissions.length === 0) return true;
       const resourcePolicy = await resourcePolicyOf(asked);
       const context = globalContext(auth);
       for (const permission of asked.permissions) {
