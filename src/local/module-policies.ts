@@ -108,8 +108,9 @@ function resolver(names: ModuleRoleNames): (text: string, policy: string) => str
     };
     if (vars[ref] !== undefined) return vars[ref];
     if (names.stream) {
+      const streamArn = `arn:aws:kinesis:${region}:${account}:stream/${names.stream.name}`;
       const stream: Record<string, string> = {
-        'aws_kinesis_stream.stream_source_stream.arn': `arn:aws:kinesis:${region}:${account}:stream/${names.stream.name}`,
+        'aws_kinesis_stream.stream_source_stream.arn': streamArn,
         'local.stream_failure_destination_arn': `arn:aws:sqs:${region}:${account}:${names.stream.failureQueue}`,
         'local.stream_failure_send_action': 'sqs:SendMessage',
       };

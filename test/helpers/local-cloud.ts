@@ -91,7 +91,7 @@ export async function startTestCloud(
   };
 }
 
-/** A queue policy letting S3 notifications of `bucket` (this account's) into `queueArn`: the module's AllowS3Notifications. */
+/** A queue policy letting S3 notifications of `bucket` into `queueArn`: the module's AllowS3Notifications. */
 export function notificationQueuePolicy(bucket: string, queueArn: string): string {
   return JSON.stringify({
     Version: '2012-10-17',

@@ -252,8 +252,8 @@ function banner(chain: LocalChain, opts: UpOptions, dockerRun: DockerRunAccess):
       : []),
     ...(s ? streamLines(chain, s) : []),
     chain.gateway.authEnabled
-      ? `  IAM              enforced: requests signed with the key pair below (the root) or a function's role session;` +
-        ` each function acts with its role (--no-auth turns this off)`
+      ? '  IAM              enforced: requests signed with the key pair below (the root) or a ' +
+        "function's role session; each function acts with its role (--no-auth turns this off)"
       : '  IAM              off (--no-auth): any key pair, any signature, every request allowed',
     '',
     '# environment for AWS clients (SDKs, AWS CLI >= 2.13 / 1.29; older CLIs need --endpoint-url):',

@@ -144,8 +144,9 @@ function sqsAsked(req: IncomingMessage, body: Buffer, region: string): AskedPerm
     operation = sqsOperationName(target);
     params = parseJsonObject(body);
   } else {
-    params = { ...parseQueryParams(body.toString('utf8')) };
-    operation = String(params.Action ?? '');
+    const query = parseQueryParams(body.toString('utf8'));
+    params = { ...query };
+    operation = query.Action ?? '';
   }
   const queue = queuePathOf(typeof params.QueueUrl === 'string' ? params.QueueUrl : undefined);
   const queueName = queue?.name ?? (typeof params.QueueName === 'string' ? params.QueueName : '*');
@@ -158,6 +159,10 @@ function sqsAsked(req: IncomingMessage, body: Buffer, region: string): AskedPerm
     ...(queue ? { queuePath: `/${queue.account}/${queue.name}` } : {}),
   };
 }
+
+/** A string parameter of a JSON body, or undefined. */
+const stringParam = (params: Record<string, unknown>, name: string): string | undefined =>
+  typeof params[name] === 'string' ? params[name] : undefined;
 
 function parseJsonObject(body: Buffer): Record<string, unknown> {
   try {
@@ -175,7 +180,7 @@ function kinesisAsked(req: IncomingMessage, body: Buffer, region: string): Asked
   const arn =
     typeof params.StreamARN === 'string'
       ? params.StreamARN
-      : `arn:aws:kinesis:${region}:${LOCAL_ACCOUNT_ID}:stream/${typeof params.StreamName === 'string' ? params.StreamName : '*'}`;
+      : `arn:aws:kinesis:${region}:${LOCAL_ACCOUNT_ID}:stream/${stringParam(params, 'StreamName') ?? '*'}`;
   return { service: 'kinesis', operation: target, permissions: [kinesisPermission(target, arn)] };
 }
 
@@ -205,7 +210,7 @@ export function permissionsAsked(auth: Authenticated, region: string): AskedPerm
   return undefined;
 }
 
-/** The caller's identity policies: the root's everything, a role's inline and attached policies, nothing for anonymous. */
+/** The caller's identity policies: the root's everything, a role's inline and attached ones, none for anonymous. */
 function identityPoliciesOf(caller: Caller, iam: IamStore): NamedPolicy[] {
   if (caller.kind === 'root') return [ROOT_IDENTITY];
   if (caller.kind === 'anonymous') return [];
@@ -250,11 +255,13 @@ export function sendAccessDenied(req: IncomingMessage, res: ServerResponse, deni
 
 /** IAM's wording of a refusal: who, what, on which resource, and which kind of policy decided. */
 export function accessDeniedMessage(denial: Denial): string {
+  const kind = denial.result.statement?.kind === 'resource' ? 'resource' : 'identity';
   const why =
     denial.result.decision === 'ExplicitDeny'
-      ? `with an explicit deny in a ${denial.result.statement?.kind === 'resource' ? 'resource-based' : 'identity-based'} policy`
+      ? `with an explicit deny in a ${kind}-based policy`
       : `because no identity-based policy allows the ${denial.action} action`;
-  return `User: ${denial.principal} is not authorized to perform: ${denial.action} on resource: ${denial.resource} ${why}`;
+  const { principal, action, resource } = denial;
+  return `User: ${principal} is not authorized to perform: ${action} on resource: ${resource} ${why}`;
 }
 
 /** The queue policies of the stand-in, cached until a write to the queue's attributes passes the gateway. */

@@ -6,7 +6,8 @@
  * iam-api.ts's business; nothing here knows XML.
  *
  * AWS-managed policies (`arn:aws:iam::aws:policy/…`) are taken as existing: their catalogue is
- * AWS's, and attaching one is all a deployment does with it. Policies are stored here and evaluated by the gateway (request-authorization.ts).
+ * AWS's, and attaching one is all a deployment does with it. Policies are stored here and
+ * evaluated by the gateway (request-authorization.ts).
  */
 import { randomBytes } from 'node:crypto';
 import { QueryError } from '../query-protocol';
@@ -311,7 +312,10 @@ export class IamStore {
   identityPolicies(roleName: string): { name: string; document: string }[] {
     const role = this.roles.get(roleName.toLowerCase());
     if (!role) return [];
-    const inline = [...role.inlinePolicies].map(([name, document]) => ({ name: `role/${role.name}: ${name}`, document }));
+    const inline = [...role.inlinePolicies].map(([name, document]) => ({
+      name: `role/${role.name}: ${name}`,
+      document,
+    }));
     const attached = [...role.attachedPolicies].flatMap((arn) => {
       const policy = this.policies.get(arn);
       const version = policy?.versions.find((v) => v.versionId === policy.defaultVersionId);
