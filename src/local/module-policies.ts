@@ -98,6 +98,8 @@ function resolver(names: ModuleRoleNames): (text: string, policy: string) => str
             : undefined;
       if (type === 'aws_sqs_queue') return queueArn(logical);
       if (type === 'aws_cloudwatch_log_group') return logGroupArn(logical);
+      if (type === 'aws_kinesis_stream' && names.stream)
+        return `arn:aws:kinesis:${region}:${account}:stream/${names.stream.name}`;
       return undefined;
     }
     const vars: Record<string, string> = {
@@ -108,9 +110,7 @@ function resolver(names: ModuleRoleNames): (text: string, policy: string) => str
     };
     if (vars[ref] !== undefined) return vars[ref];
     if (names.stream) {
-      const streamArn = `arn:aws:kinesis:${region}:${account}:stream/${names.stream.name}`;
       const stream: Record<string, string> = {
-        'aws_kinesis_stream.stream_source_stream.arn': streamArn,
         'local.stream_failure_destination_arn': `arn:aws:sqs:${region}:${account}:${names.stream.failureQueue}`,
         'local.stream_failure_send_action': 'sqs:SendMessage',
       };

@@ -87,6 +87,35 @@ const S3_DATA_PLANE_BUCKET_OPERATIONS = new Set([
   'DeleteObjects',
 ]);
 
+/** The query parameters of S3's list calls (and of a presigned one); any other names a bucket sub-resource. */
+const S3_LIST_PARAMETERS = new Set([
+  'list-type',
+  'prefix',
+  'delimiter',
+  'max-keys',
+  'marker',
+  'continuation-token',
+  'start-after',
+  'encoding-type',
+  'fetch-owner',
+  'key-marker',
+  'upload-id-marker',
+  'version-id-marker',
+  'versions',
+  'uploads',
+  'delete',
+  'x-id',
+]);
+
+/**
+ * True when a bucket-level request's query holds only list (or DeleteObjects) parameters: a GET of
+ * `?policy` or `?tagging` is the bucket's configuration (control plane), not a listing.
+ */
+function onlyListParameters(req: IncomingMessage): boolean {
+  const names = [...new URLSearchParams((req.url ?? '').split('?')[1] ?? '').keys()];
+  return names.every((name) => S3_LIST_PARAMETERS.has(name) || name.toLowerCase().startsWith('x-amz-'));
+}
+
 /** SQS's message operations (the data plane); queue management is the control plane. */
 const SQS_DATA_PLANE_OPERATIONS = new Set([
   'SendMessage',
@@ -104,7 +133,7 @@ function s3Asked(req: IncomingMessage): AskedPermissions | undefined {
   const info = classifyRequest(req.method ?? 'GET', req.url ?? '/', req.headers);
   if (info.service !== 's3' || info.operation === 'PreflightRequest' || info.operation === 'PostObject')
     return undefined;
-  if (!info.key && !S3_DATA_PLANE_BUCKET_OPERATIONS.has(info.operation)) return undefined;
+  if (!info.key && !(S3_DATA_PLANE_BUCKET_OPERATIONS.has(info.operation) && onlyListParameters(req))) return undefined;
   const query = new URLSearchParams((req.url ?? '').split('?')[1] ?? '');
   const copySource = String(req.headers['x-amz-copy-source'] ?? '');
   const copy = /^\/?([^/]+)\/([^?]+)(?:\?versionId=(.+))?$/.exec(decodeURIComponent(copySource));
