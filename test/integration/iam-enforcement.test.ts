@@ -286,6 +286,21 @@ describe("authorization: a role session is held to its role's policies", () => {
     );
   });
 
+  it('a missing key the role may read is 403 without s3:ListBucket (S3 hides whether it exists), 404 for the root', async () => {
+    expect(
+      await refusal(role.send(new HeadObjectCommand({ Bucket: BUCKET, Key: 'uploads/missing.txt' }))),
+    ).toMatchObject({ status: 403 });
+    expect(
+      await refusal(role.send(new GetObjectCommand({ Bucket: BUCKET, Key: 'uploads/missing.txt' }))),
+    ).toMatchObject({ name: 'AccessDenied', status: 403 });
+    expect(deniedLines('s3:ListBucket')).toContainEqual(
+      expect.objectContaining({ operation: 'GetObject', resource: `arn:aws:s3:::${BUCKET}` }),
+    );
+    expect(
+      await refusal(cloud.s3.send(new HeadObjectCommand({ Bucket: BUCKET, Key: 'uploads/missing.txt' }))),
+    ).toMatchObject({ status: 404 });
+  });
+
   it('ListObjectsV2 without s3:ListBucket is AccessDenied on the bucket', async () => {
     expect(await refusal(role.send(new ListObjectsV2Command({ Bucket: BUCKET, Prefix: 'uploads/' })))).toMatchObject({
       name: 'AccessDenied',

@@ -17,11 +17,13 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { randomUUID } from 'node:crypto';
 import { SQSClient, GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
+import { HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { LOCAL_ACCOUNT_ID, localClientConfig } from '../../client-config';
 import { evaluateAuthorization, type AuthorizationResult, type NamedPolicy } from '../iam/policy-evaluation';
 import {
   kinesisPermission,
   lambdaInvokePermission,
+  s3BucketArn,
   s3Permissions,
   sqsOperationName,
   sqsPermission,
@@ -349,6 +351,7 @@ export interface RequestAuthorizer {
 /** The gateway's authorization step (see the file comment). */
 export function createRequestAuthorizer(opts: RequestAuthorizerOptions): RequestAuthorizer {
   const queuePolicies = queuePolicyCache(opts.upstream, opts.region);
+  const upstreamS3 = new S3Client(localClientConfig(opts.upstream, opts.region, { maxAttempts: 1 }));
 
   async function resourcePolicyOf(resource: { queuePath?: string; bucket?: string }): Promise<NamedPolicy | undefined> {
     if (resource.bucket) {
@@ -396,6 +399,36 @@ export function createRequestAuthorizer(opts: RequestAuthorizerOptions): Request
       identityPolicies: identityPoliciesOf(caller, opts.iam),
       resourcePolicy,
     });
+  }
+
+  /**
+   * S3 hides whether a key exists from a caller who may not list the bucket: a GetObject/HeadObject
+   * of a missing key is 403 AccessDenied without s3:ListBucket (missingObjectAnswer), 404 with it.
+   * True when the request may go on (to the stand-in's own answer); false once the 403 was sent.
+   */
+  async function hideMissingKey(
+    auth: Authenticated,
+    res: ServerResponse,
+    asked: AskedPermissions,
+    resourcePolicy: NamedPolicy | undefined,
+    context: ConditionContext,
+    principal: string,
+  ): Promise<boolean> {
+    const info = classifyRequest(auth.req.method ?? 'GET', auth.req.url ?? '/', auth.req.headers);
+    if (auth.caller.kind === 'root' || (info.operation !== 'GetObject' && info.operation !== 'HeadObject')) return true;
+    if (!info.bucket || info.key === undefined) return true;
+    const list = { action: 's3:ListBucket', resource: s3BucketArn(info.bucket) };
+    const result = evaluate(auth.caller, list, resourcePolicy, context);
+    if (result.decision === 'Allow') return true;
+    const exists = await upstreamS3
+      .send(new HeadObjectCommand({ Bucket: info.bucket, Key: info.key }))
+      .then(() => true)
+      .catch((err: { $metadata?: { httpStatusCode?: number } }) => err.$metadata?.httpStatusCode !== 404);
+    if (exists) return true;
+    const denial: Denial = { service: 's3', ...list, principal, result };
+    logDenial(denial, asked.operation);
+    sendAccessDenied(auth.req, res, denial);
+    return false;
   }
 
   return {
@@ -453,7 +486,7 @@ export function createRequestAuthorizer(opts: RequestAuthorizerOptions): Request
         sendAccessDenied(auth.req, res, denial);
         return false;
       }
-      return true;
+      return hideMissingKey(auth, res, asked, resourcePolicy, context, principalName);
     },
     async decide(principal, permission, resource, secureTransport) {
       const resourcePolicy = await resourcePolicyOf(resource);
@@ -482,6 +515,9 @@ export function createRequestAuthorizer(opts: RequestAuthorizerOptions): Request
       }
       return result;
     },
-    close: () => queuePolicies.close(),
+    close: () => {
+      queuePolicies.close();
+      upstreamS3.destroy();
+    },
   };
 }
