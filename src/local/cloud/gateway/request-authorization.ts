@@ -423,7 +423,7 @@ export function createRequestAuthorizer(opts: RequestAuthorizerOptions): Request
     const exists = await upstreamS3
       .send(new HeadObjectCommand({ Bucket: info.bucket, Key: info.key }))
       .then(() => true)
-      .catch((err: { $metadata?: { httpStatusCode?: number } }) => err.$metadata?.httpStatusCode !== 404);
+      .catch((err: unknown) => (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode !== 404);
     if (exists) return true;
     const denial: Denial = { service: 's3', ...list, principal, result };
     logDenial(denial, asked.operation);
