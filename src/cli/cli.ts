@@ -12,7 +12,7 @@ import type { LocalContainersOptions } from '../local/chain';
 import { readVariantsFile } from './variants-file';
 import { INVOKE_USAGE, invokeCommand } from './commands/invoke';
 import { RESIZE_USAGE, resizeFiles } from './commands/resize';
-import { START_USAGE, startCommand, startUiCommand } from './commands/start';
+import { START_USAGE, STREAM_UPLOADS_PREFIX, startCommand, startUiCommand } from './commands/start';
 import { TF_OVERRIDE_USAGE, tfOverrideCommand } from './commands/tf-override';
 import { runUpInOwnProcessGroup, UP_WORKER_ENV, UP_USAGE, upCommand } from './commands/up';
 import { untilStopped } from './lifeline';
@@ -144,6 +144,7 @@ async function main(argv: string[]): Promise<number> {
               resize: { concurrency },
               logDir: join(values.out ?? 'out', 'logs'),
               containers,
+              auth: !values['no-auth'],
             },
           }),
         );
@@ -162,6 +163,7 @@ async function main(argv: string[]): Promise<number> {
             resize: { concurrency },
             containers,
             streamSource,
+            auth: !values['no-auth'],
           },
         }),
       );
@@ -196,8 +198,10 @@ async function main(argv: string[]): Promise<number> {
           resize: { concurrency },
           containers: containersOption(values),
           uploadApi: values.ui ? {} : undefined,
-          streamSource,
+          // The banner's example streams objects under STREAM_UPLOADS_PREFIX: the module's readable_objects say so.
+          streamSource: streamSource && { ...streamSource, readablePrefixes: ['uploads/', STREAM_UPLOADS_PREFIX] },
           allowedOrigins,
+          auth: !values['no-auth'],
         },
       });
     }

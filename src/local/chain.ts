@@ -4,8 +4,8 @@
  * handler bundle running under the real aws-lambda-ric, fed by an event source mapping emulator.
  * Optionally (`streamSource`) a Kinesis stream feeds the resize function too, as the module's StreamSource.
  */
-import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
-import { S3Client } from '@aws-sdk/client-s3';
+import { GetQueueAttributesCommand, SetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { PutBucketPolicyCommand, S3Client } from '@aws-sdk/client-s3';
 import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { configError } from '../core/errors';
@@ -50,6 +50,8 @@ import { startSwitchableMapping, type SwitchableMapping } from './cloud/lambda/q
 import { mappingIds } from './cloud/lambda/mapping-ids';
 import type { LogSink } from './cloud/lambda/invoke-contract';
 import { createLambdaFunctions, type LambdaFunctions } from './cloud/lambda/lambda-functions';
+import { moduleResourcePolicies, registerModuleRoles, type ModuleRole, type ModuleRoleNames } from './module-policies';
+import { sessionEnv } from './cloud/iam/session-credentials';
 
 /** Settings of one function and the mapping that feeds it. */
 export interface LocalStageOptions {
@@ -139,6 +141,13 @@ export interface LocalChainOptions {
   streamSource?: LocalStreamSourceOptions;
   /** The container registry behind the endpoint's ECR (`up` starts one). @default none: ECR calls are refused */
   registry?: LocalRegistry;
+  /**
+   * Verify signatures and enforce IAM (GatewayOptions.auth): each function runs with a session of
+   * the execution role the module gives it (its policies read from the synthesized module), and
+   * what its role does not allow is refused with AccessDenied, as on AWS. `false` is `--no-auth`.
+   * @default true
+   */
+  auth?: boolean;
 }
 
 /** The stream and its mapping into the resize function; defaults are the module's (modules/stream-source.ts). */
@@ -162,6 +171,11 @@ export interface LocalStreamSourceOptions {
   parallelizationFactor?: number;
   /** The on-failure queue (with `<name>-dlq`). @default '<namePrefix>-stream-failures' */
   failureQueueName?: string;
+  /**
+   * Prefixes of the source bucket whose objects records may reference: the resize role may read
+   * them (the module's `readable_objects`). @default [the uploads prefix]
+   */
+  readablePrefixes?: readonly string[];
   /** Wait before a retry, doubling per attempt up to 2 s. @default 50 */
   retryDelayMs?: number;
 }
@@ -177,7 +191,7 @@ export interface LocalStreamSource {
   readonly failureQueue: QueueRef;
   readonly failureDlq: QueueRef;
   /** The settings in force, defaults applied. */
-  readonly settings: Required<Omit<LocalStreamSourceOptions, 'streamName' | 'failureQueueName'>>;
+  readonly settings: Required<Omit<LocalStreamSourceOptions, 'streamName' | 'failureQueueName' | 'readablePrefixes'>>;
 }
 
 /** Images and client for `containers`. */
@@ -345,7 +359,7 @@ export function planLocalChain(opts: LocalChainOptions = {}): ChainPlan {
 
 /** The stream source's settings: the module's defaults where an option is absent or undefined. */
 export function streamSourceSettings(opts: LocalStreamSourceOptions): LocalStreamSource['settings'] {
-  const { streamName: _name, failureQueueName: _queue, ...given } = opts;
+  const { streamName: _name, failureQueueName: _queue, readablePrefixes: _readable, ...given } = opts;
   return {
     ...DEFAULT_STREAM_SOURCE,
     ...Object.fromEntries(Object.entries(given).filter(([, v]) => v !== undefined)),
@@ -409,6 +423,8 @@ interface FunctionContext {
   opts: LocalChainOptions;
   plan: ChainPlan;
   awsEnv: Record<string, string>;
+  /** Each function's own credentials (its role's session) when auth is on. @default none: awsEnv's */
+  roleEnv?: Partial<Record<'resize' | 'publish' | 'upload', Record<string, string>>>;
   resources: ChainResources;
   logs: LogFiles;
   cleanups: Cleanups;
@@ -430,7 +446,7 @@ async function startStageFunction(
     timeoutSeconds: stage.timeoutSeconds,
     memoryMb: stage.memoryMb,
     logSink: ctx.logs.sink(handler),
-    env: { ...ctx.awsEnv, ...env, ...stage.env },
+    env: { ...ctx.awsEnv, ...ctx.roleEnv?.[handler], ...env, ...stage.env },
   });
   ctx.cleanups.push(() => fn.stop());
   return fn;
@@ -451,6 +467,7 @@ async function startUploadFunction(
     logSink: ctx.logs.sink('upload'),
     env: {
       ...ctx.awsEnv,
+      ...ctx.roleEnv?.upload,
       SOURCE_BUCKET: ctx.resources.buckets.source,
       UPLOADS_PREFIX: ctx.plan.uploadsPrefix,
       ...uploadApi.env,
@@ -719,6 +736,7 @@ async function startCloud(opts: LocalChainOptions, logs: LogFiles, cleanups: Cle
     allowedOrigins: opts.allowedOrigins,
     registry: opts.registry,
     notificationStateFile: opts.stateDir ? join(opts.stateDir, 'bucket-notifications.json') : undefined,
+    auth: opts.auth,
     logSink: logs.sink('cloud'),
     iam,
     routes: [kinesisApiRoute(() => served.streams, { control: served.streamControl }), ...lambda.routes],
@@ -756,6 +774,7 @@ async function prepareResources(opts: LocalChainOptions, plan: ChainPlan, cloud:
     visibilityTimeoutSeconds: plan.visibilityTimeoutSeconds,
   });
   if (opts.uploadApi) await allowBrowserUploads(s3, resources.buckets.source, opts.uploadApi.corsAllowOrigins ?? ['*']);
+  if (cloud.gateway.authEnabled) await putModuleResourcePolicies(cloud, plan, resources, opts);
   await putQueueNotification(s3, {
     bucket: resources.buckets.source,
     queueArn: resources.queues.ingest.arn,
@@ -841,6 +860,80 @@ function localChainHandle(
   };
 }
 
+/** The local chain's names as the module's references resolve to them (module-policies.ts). */
+function moduleNamesOf(plan: ChainPlan, resources: ChainResources, opts: LocalChainOptions): ModuleRoleNames {
+  const { queues } = resources;
+  const fn = (handler: string): string => `${plan.prefix}-${handler}`;
+  const stream = opts.streamSource;
+  return {
+    ...(stream
+      ? {
+          stream: {
+            name: stream.streamName ?? `${plan.prefix}-uploads`,
+            failureQueue: stream.failureQueueName ?? `${plan.prefix}-stream-failures`,
+            readablePrefixes: stream.readablePrefixes ?? [plan.uploadsPrefix],
+          },
+        }
+      : {}),
+    namePrefix: plan.prefix,
+    uploadsPrefix: plan.uploadsPrefix,
+    outputPrefix: plan.outputPrefix,
+    buckets: resources.buckets,
+    queues: {
+      ingest: queues.ingest.name,
+      ingest_dlq: queues.ingestDlq.name,
+      resized: queues.resized.name,
+      resized_dlq: queues.resizedDlq.name,
+      rejected: queues.rejected.name,
+      rejected_dlq: queues.rejectedDlq.name,
+    },
+    functions: { resize: fn('resize'), publish: fn('publish'), upload: fn('upload') },
+  };
+}
+
+/**
+ * Puts the module's bucket and queue policies (module-policies.ts: without the plain-HTTP denies)
+ * on the local buckets and queues, as the module's aws_s3_bucket_policy and aws_sqs_queue_policy do.
+ */
+async function putModuleResourcePolicies(
+  cloud: Cloud,
+  plan: ChainPlan,
+  resources: ChainResources,
+  opts: LocalChainOptions,
+): Promise<void> {
+  const policies = moduleResourcePolicies(moduleNamesOf(plan, resources, opts));
+  const queueUrls = new Map(Object.values(resources.queues).map((q) => [q.name, q.url]));
+  for (const [bucket, policy] of Object.entries(policies.buckets))
+    await cloud.s3.send(new PutBucketPolicyCommand({ Bucket: bucket, Policy: policy }));
+  for (const [queue, policy] of Object.entries(policies.queues)) {
+    const url = queueUrls.get(queue);
+    if (url) await cloud.sqs.send(new SetQueueAttributesCommand({ QueueUrl: url, Attributes: { Policy: policy } }));
+  }
+}
+
+/** How long a function's role session lasts locally: as long as a chain is likely to run (Lambda renews them). */
+const FUNCTION_SESSION_SECONDS = 7 * 24 * 3600;
+
+/**
+ * The module's roles registered in the gateway's IAM (module-policies.ts), and for each function the
+ * environment Lambda gives it: a session of its own role.
+ */
+function functionRoleEnv(
+  gateway: Gateway,
+  plan: ChainPlan,
+  resources: ChainResources,
+  opts: LocalChainOptions,
+): NonNullable<FunctionContext['roleEnv']> {
+  const fn = (handler: string): string => `${plan.prefix}-${handler}`;
+  const roles = registerModuleRoles(gateway.iam, moduleNamesOf(plan, resources, opts), {
+    upload: opts.uploadApi !== undefined,
+  });
+  const env: NonNullable<FunctionContext['roleEnv']> = {};
+  for (const [handler, role] of Object.entries(roles) as Array<[keyof typeof roles, ModuleRole]>)
+    env[handler] = sessionEnv(gateway.sessionCredentialsForRole(role.roleArn, fn(handler), FUNCTION_SESSION_SECONDS));
+  return env;
+}
+
 /** Starts the chain; on failure, stops whatever had started and rethrows. */
 export async function startLocalChain(opts: LocalChainOptions = {}): Promise<LocalChain> {
   const plan = planLocalChain(opts);
@@ -859,6 +952,7 @@ export async function startLocalChain(opts: LocalChainOptions = {}): Promise<Loc
       opts,
       plan,
       awsEnv: localAwsEnv(cloud.gateway.endpoint),
+      roleEnv: cloud.gateway.authEnabled ? functionRoleEnv(cloud.gateway, plan, resources, opts) : undefined,
       resources,
       logs,
       cleanups,

@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { startLocalFunction, type LocalFunction } from '../../src/local/cloud/lambda/function-host';
 import { startGateway, type Gateway, type GatewayOptions } from '../../src/local/cloud/gateway/gateway';
 import { createChainResources, putQueueNotification, type ChainResources } from '../../src/local/resources';
-import { localAwsEnv, localClientConfig } from '../../src/local/client-config';
+import { LOCAL_ACCOUNT_ID, localAwsEnv, localClientConfig } from '../../src/local/client-config';
 import { startStandIn, type StandIn } from '../../src/local/cloud/standin/standin';
 
 export const HANDLERS_DIR = join(__dirname, '..', '..', 'dist', 'handlers');
@@ -33,6 +33,10 @@ export async function startTestCloud(
     maxReceiveCount?: number;
     allowedOrigins?: readonly string[];
     functionInvoker?: GatewayOptions['functionInvoker'];
+    /** GatewayOptions.auth. @default true */
+    auth?: boolean;
+    /** Receives the gateway's log lines. @default none */
+    logSink?: (line: Record<string, unknown>) => void;
   } = {},
 ): Promise<TestCloud> {
   const standIn: StandIn = await startStandIn();
@@ -40,6 +44,8 @@ export async function startTestCloud(
     upstream: standIn.endpoint,
     allowedOrigins: opts.allowedOrigins,
     functionInvoker: opts.functionInvoker,
+    auth: opts.auth,
+    logSink: opts.logSink,
   });
   const s3 = new S3Client(localClientConfig(gateway.endpoint));
   const sqs = new SQSClient(localClientConfig(gateway.endpoint));
@@ -77,6 +83,26 @@ export async function startTestCloud(
       await standIn.stop();
     },
   };
+}
+
+/** A queue policy letting S3 notifications of `bucket` into `queueArn`: the module's AllowS3Notifications. */
+export function notificationQueuePolicy(bucket: string, queueArn: string): string {
+  return JSON.stringify({
+    Version: '2012-10-17',
+    Statement: [
+      {
+        Sid: 'AllowS3Notifications',
+        Effect: 'Allow',
+        Principal: { Service: 's3.amazonaws.com' },
+        Action: 'sqs:SendMessage',
+        Resource: queueArn,
+        Condition: {
+          ArnEquals: { 'aws:SourceArn': `arn:aws:s3:::${bucket}` },
+          StringEquals: { 'aws:SourceAccount': LOCAL_ACCOUNT_ID },
+        },
+      },
+    ],
+  });
 }
 
 export async function upload(cloud: TestCloud, key: string, body: Buffer): Promise<string> {

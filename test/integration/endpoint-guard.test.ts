@@ -50,7 +50,8 @@ function send(
 const s3Code = (body: string): string | undefined => /<Code>([^<]*)<\/Code>/.exec(body)?.[1];
 
 beforeAll(async () => {
-  cloud = await startTestCloud();
+  // The guard is tested with unsigned requests: signature checks are iam-enforcement.test.ts's.
+  cloud = await startTestCloud({ auth: false });
   port = cloud.gateway.port;
   await cloud.s3.send(new CreateBucketCommand({ Bucket: BUCKET }));
   await cloud.s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'hello.txt', Body: 'hello' }));
@@ -178,6 +179,7 @@ describe('Origin: only the endpoint itself', () => {
   it('extra routes (the Lambda mappings API, the upload API) are guarded too, with a JSON AccessDeniedException', async () => {
     let routed = 0;
     const gateway: Gateway = await startGateway({
+      auth: false,
       upstream: `http://127.0.0.1:${port}`,
       routes: [
         {
@@ -219,6 +221,7 @@ describe('Origin: only the endpoint itself', () => {
   it('an origin named in allowedOrigins (up --allow-origin) gets in; others are still refused', async () => {
     // A route stands for what lies behind the guard (the stand-in would see the Origin header, not the guard).
     const gateway = await startGateway({
+      auth: false,
       upstream: cloud.gateway.endpoint,
       allowedOrigins: ['http://localhost:3000'],
       routes: [{ method: 'GET', path: '/*', handler: (_req, res) => void res.writeHead(200).end() }],

@@ -29,7 +29,9 @@ const CLI_MISSING = awsCli ? undefined : AWS_CLI_MISSING;
 let cloud: TestCloud;
 
 beforeAll(async () => {
-  cloud = await startTestCloud();
+  // Unsigned requests and SigV2 presigns probe S3's own refusals here: signature checks and
+  // authorization (iam-enforcement.test.ts) are switched off, as `--no-auth` does.
+  cloud = await startTestCloud({ auth: false });
   await cloud.s3.send(new CreateBucketCommand({ Bucket: BUCKET }));
 });
 afterAll(async () => {

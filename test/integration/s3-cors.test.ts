@@ -17,7 +17,8 @@ const FOREIGN_ORIGIN = 'https://evil.example.net';
 
 beforeAll(async () => {
   // The endpoint guard lets these pages in (as `up --allow-origin` does), so what answers them is the bucket's CORS.
-  cloud = await startTestCloud({ allowedOrigins: [ORIGIN, FOREIGN_ORIGIN] });
+  // Browsers' unsigned requests probe CORS here; signatures and policies are iam-enforcement.test.ts's.
+  cloud = await startTestCloud({ allowedOrigins: [ORIGIN, FOREIGN_ORIGIN], auth: false });
   bucket = cloud.resources.buckets.source;
 });
 

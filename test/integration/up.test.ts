@@ -172,7 +172,8 @@ async function presignPut(endpoint: string, bucket: string, key: string): Promis
       port: Number(url.port),
       path,
       query: {},
-      headers: { host: url.host },
+      // S3 presigns sign UNSIGNED-PAYLOAD (the SDK's presigner says so the same way); S3 checks it.
+      headers: { host: url.host, 'x-amz-content-sha256': 'UNSIGNED-PAYLOAD' },
     },
     { expiresIn: 300, unsignableHeaders: new Set(['content-type']) },
   );

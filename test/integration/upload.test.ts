@@ -208,10 +208,12 @@ describe('upload API in the local cloud (start --ui)', () => {
     );
     expect(status.state).toBe('done');
     expect(status.manifest?.variants.length).toBeGreaterThan(0);
-    const variant = await fetch(
-      `${chain.endpoint}/${chain.resources.buckets.output}/${status.manifest?.variants[0].key}`,
-    );
-    expect(variant.status).toBe(200);
+    // The page shows variants through the endpoint; the private bucket refuses anonymous reads, as S3 does.
+    const variantKey = status.manifest?.variants[0].key ?? '';
+    const variant = await fetch(`${chain.endpoint}/_ui/variant/${variantKey}`);
+    expect([variant.status, variant.headers.get('content-type')]).toEqual([200, expect.stringMatching(/^image\//)]);
+    const anonymous = await fetch(`${chain.endpoint}/${chain.resources.buckets.output}/${variantKey}`);
+    expect(anonymous.status).toBe(403);
 
     const bad = await fetch(`${api?.apiUrl}/uploads`, {
       method: 'POST',

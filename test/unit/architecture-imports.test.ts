@@ -59,7 +59,7 @@ const SERVICE_ENTRY_POINTS: Readonly<Record<string, readonly string[]>> = {
   s3: [],
   sqs: [],
   apigateway: ['apigateway.ts'],
-  iam: ['sigv4-verify.ts', 'policy-evaluation.ts', 'operation-actions.ts', 'iam-store.ts'],
+  iam: ['sigv4-verify.ts', 'policy-evaluation.ts', 'operation-actions.ts', 'iam-store.ts', 'session-credentials.ts'],
   sts: [],
   logs: [],
   cloudwatch: [],

@@ -36,11 +36,12 @@ export const START_USAGE = {
     port: { type: 'string', shown: '0' },
     stream: { type: 'boolean' },
     'stream-shards': { type: 'string', shown: '1' },
+    'no-auth': { type: 'boolean' },
   },
   forms: [
     {
       positionals: '[dir]',
-      shows: ['out', 'variants', 'timeout', 'concurrency', 'containers', 'stream', 'stream-shards'],
+      shows: ['out', 'variants', 'timeout', 'concurrency', 'containers', 'stream', 'stream-shards', 'no-auth'],
       description: [
         'Run the whole chain locally (stand-in S3 + SQS, both Lambdas under aws-lambda-ric) on the',
         'images in [dir] (default: generated samples in ./samples); print a table and write',
@@ -49,11 +50,13 @@ export const START_USAGE = {
         "--stream sends the images through the Kinesis stream (the module's streamSource) instead of",
         'bucket notifications: each is uploaded under stream/ (not watched) and one record referencing',
         'it is put on <prefix>-uploads; records the mapping gives up on count as dead letters.',
+        "Each function acts with its own role (the module's policies): what the role does not allow is",
+        'refused with AccessDenied, as on AWS; --no-auth checks no signature and allows everything.',
       ].join('\n'),
     },
     {
       flag: '--ui',
-      shows: ['port', 'variants', 'concurrency', 'containers'],
+      shows: ['port', 'variants', 'concurrency', 'containers', 'no-auth'],
       description: [
         'The local cloud with the upload API (POST <endpoint>/_api/uploads) and a page to drop images',
         'on (<endpoint>/_ui/): each is uploaded with a presigned POST and its variants are shown.',
@@ -196,7 +199,8 @@ export async function startCommand(opts: StartOptions): Promise<StartSummary> {
     logSink: tap.sink(opts.chain?.logSink),
   };
   if (opts.stream) {
-    chainOptions.streamSource ??= {};
+    // The records reference objects under STREAM_UPLOADS_PREFIX: the resize role may read them (readable_objects).
+    chainOptions.streamSource = { readablePrefixes: [STREAM_UPLOADS_PREFIX], ...chainOptions.streamSource };
     const watched = chainOptions.uploadsPrefix ?? 'uploads/';
     if (STREAM_UPLOADS_PREFIX.startsWith(watched)) {
       throw configError(

@@ -38,6 +38,7 @@ export const UP_USAGE = {
     stream: { type: 'boolean' },
     'stream-shards': { type: 'string', shown: '1' },
     'allow-origin': { type: 'string', multiple: true, shown: 'URL' },
+    'no-auth': { type: 'boolean' },
   },
   forms: [
     {
@@ -55,6 +56,7 @@ export const UP_USAGE = {
         'stream',
         'stream-shards',
         'allow-origin',
+        'no-auth',
       ],
       description: [
         'Start the local cloud and keep it running: one endpoint on 127.0.0.1 serving S3, SQS and the',
@@ -65,6 +67,9 @@ export const UP_USAGE = {
         'exits at once (130; 143 for SIGTERM).',
         "Only loopback Host names are answered, and browser requests only from the endpoint's own pages;",
         '--allow-origin http://localhost:3000 also lets that page (your web app) in.',
+        'Every request must be signed with the printed key pair (the account root) or a role session:',
+        "bad signatures get SignatureDoesNotMatch/InvalidAccessKeyId, and each function's calls are held",
+        "to its role's policies and the resource's policy (AccessDenied). --no-auth checks nothing.",
         '--containers runs the functions as their images (--resize-image/--publish-image pick other tags).',
         '--ui also serves the upload API and the upload page (see start --ui); with --containers the',
         'upload function runs as its image too (--upload-image picks another tag).',
@@ -250,6 +255,10 @@ function banner(chain: LocalChain, opts: UpOptions, dockerRun: DockerRunAccess):
         ]
       : []),
     ...(s ? streamLines(chain, s) : []),
+    chain.gateway.authEnabled
+      ? '  IAM              enforced: requests signed with the key pair below (the root) or a ' +
+        "function's role session; each function acts with its role (--no-auth turns this off)"
+      : '  IAM              off (--no-auth): any key pair, any signature, every request allowed',
     '',
     '# environment for AWS clients (SDKs, AWS CLI >= 2.13 / 1.29; older CLIs need --endpoint-url):',
     `export AWS_ENDPOINT_URL=${e}`,

@@ -178,6 +178,28 @@ export function uploadApiRoutes(opts: UploadApiRouteOptions): GatewayRoute[] {
     }
   }
 
+  /**
+   * One output object for the page's <img>: the output bucket is private (anonymous reads are
+   * refused), so the page shows variants through the endpoint, as a CDN in front of the bucket would.
+   */
+  async function variant(res: ServerResponse, key: string | undefined): Promise<void> {
+    if (!key) return sendJson(res, 400, { message: 'a variant key is required' });
+    try {
+      const got = await opts.s3.send(new GetObjectCommand({ Bucket: opts.outputBucket, Key: key }));
+      const bytes = Buffer.from((await got.Body?.transformToByteArray()) ?? []);
+      res.writeHead(200, {
+        'content-type': got.ContentType ?? 'application/octet-stream',
+        'content-length': bytes.length,
+        'cache-control': 'no-store',
+      });
+      res.end(bytes);
+    } catch (err) {
+      const code = (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+      if (code === 404) return sendJson(res, 404, { message: 'Not Found' });
+      throw err;
+    }
+  }
+
   const onError = (res: ServerResponse, err: Error): void => sendJson(res, 502, { message: err.message });
   return [
     // A browser opening the endpoint's root lands on the page (AWS clients never ask for HTML).
@@ -199,6 +221,12 @@ export function uploadApiRoutes(opts: UploadApiRouteOptions): GatewayRoute[] {
       method: 'GET',
       path: `${UI_PATH}status`,
       handler: (req, res) => status(res, new URL(req.url ?? '/', 'http://local').searchParams.get('key')),
+      onError,
+    },
+    {
+      method: 'GET',
+      path: `${UI_PATH}variant/*`,
+      handler: (_req, res, params) => variant(res, params['*']),
       onError,
     },
     {

@@ -35,7 +35,7 @@ import { logsService } from '../logs/logs-api';
 import { ecrService } from '../ecr/ecr-api';
 import type { LocalRegistry } from '../ecr/registry-process';
 import { answerJson, JsonError, sendJsonError, unknownOperation, type JsonService } from '../json-protocol';
-import { createBucketConfig } from '../s3/bucket-config';
+import { createBucketConfig, type BucketConfig } from '../s3/bucket-config';
 import type { BucketNotifications } from '../s3/bucket-notifications';
 import { readBody } from '../http-io';
 import { cloudwatchService } from '../cloudwatch/cloudwatch-api';
@@ -77,8 +77,10 @@ export interface ControlPlaneOptions {
   registry?: LocalRegistry;
   /** Serves the buckets' `?notification` sub-resource. @default none: answered NotImplemented */
   bucketNotifications?: BucketNotifications;
-  /** The IAM state served (shared with what evaluates roles, e.g. the mappings API). @default a new, empty one */
+  /** The IAM state served (shared with the gateway's authorization and the mappings API). @default a new, empty one */
   iam?: IamStore;
+  /** The bucket sub-resources (shared with the gateway's authorization). @default new ones over `upstream` */
+  bucketConfig?: BucketConfig;
 }
 
 /**
@@ -114,7 +116,8 @@ export function controlPlaneRoute(opts: ControlPlaneOptions): ControlPlaneStep {
   scheduler.start();
   const sns = snsService(region, accountId);
   const snsStandIn = standInTopics(opts.upstream);
-  const bucketConfig = createBucketConfig({ upstream: opts.upstream, notifications: opts.bucketNotifications });
+  const bucketConfig =
+    opts.bucketConfig ?? createBucketConfig({ upstream: opts.upstream, notifications: opts.bucketNotifications });
 
   /** Logs a refusal the service answered: at error level, with what was thrown, when a handler threw. */
   function logRefusal(

@@ -1,6 +1,7 @@
 /**
- * Who may talk to the local endpoint. It checks no credentials (any key pair works, as the README
- * says), so what keeps other parties out is where a request comes from:
+ * Who may talk to the local endpoint, by where a request comes from (signatures and policies are
+ * checked after this, request-auth.ts, unless `--no-auth`; with it, this guard is all that keeps
+ * other parties out):
  * - the Host header must name this machine's loopback: `127.0.0.1`, `[::1]`, `localhost`,
  *   `*.localhost` (virtual-hosted buckets), or `host.docker.internal` (how a container reaches the
  *   host), with any port. Any other name is refused, so a DNS-rebinding page (its own name

@@ -1,7 +1,9 @@
 /**
  * The gateway: one HTTP endpoint on 127.0.0.1 in front of the stand-in S3/SQS server, used by
  * every local client as AWS_ENDPOINT_URL. Each request goes through named steps:
- * 1. the endpoint guard: callers from outside are refused (endpoint-guard.ts);
+ * 1. the endpoint guard: callers from outside are refused (endpoint-guard.ts); then, unless `auth`
+ *    is off, the request's SigV4 signature is verified (request-auth.ts) and a data-plane request
+ *    is authorized against the caller's and the resource's policies (request-authorization.ts);
  * 2. the route table (gateway-routes.ts, find-my-way): the APIs served here (the Lambda mappings
  *    API, the Kinesis API, the upload API and page) take their requests;
  * 3. everything else is an S3 or SQS request for the stand-in (serveAwsRequest): named and counted
@@ -29,7 +31,12 @@ import { controlPlaneRoute } from './control-plane';
 import type { FunctionInvoker, LogSink } from '../lambda/invoke-contract';
 import { apiGatewayV2 } from '../apigateway/apigateway';
 import type { LocalRegistry } from '../ecr/registry-process';
-import type { IamStore } from '../iam/iam-store';
+import { authenticate, knownCredentials } from './request-auth';
+import { createRequestAuthorizer } from './request-authorization';
+import { IamStore } from '../iam/iam-store';
+import { SessionCredentialStore, type SessionCredentials } from '../iam/session-credentials';
+import { s3NotificationPermission } from '../iam/operation-actions';
+import { createBucketConfig } from '../s3/bucket-config';
 
 export type { FaultRule, FaultEffect, FaultHandle } from './gateway-faults';
 export type { GatewayRoute, RouteParams } from './gateway-routes';
@@ -67,6 +74,12 @@ export interface GatewayOptions {
   functionInvoker?: FunctionInvoker;
   /** The container registry behind ECR (control-plane.ts). @default none */
   registry?: LocalRegistry;
+  /**
+   * Verify every request's SigV4 signature against the known credentials (the local key pair, role
+   * sessions) and authorize data-plane requests with IAM's policy evaluation. `false` is
+   * `--no-auth`: any signature, or none, is accepted and every request allowed. @default true
+   */
+  auth?: boolean;
 }
 
 export interface GatewayCounters {
@@ -87,6 +100,17 @@ export interface Gateway {
   counters(): GatewayCounters;
   /** Adds routes while serving (an API whose backing starts after the gateway). */
   addRoutes(routes: readonly GatewayRoute[]): void;
+  /** True when signatures are verified and requests authorized (GatewayOptions.auth). */
+  readonly authEnabled: boolean;
+  /** The local IAM: roles and policies (served by the IAM API, evaluated by the gateway). */
+  readonly iam: IamStore;
+  /**
+   * Mints a session of `roleArn` (an `ASIA…` key id, secret, token, expiry), as Lambda does for a
+   * function's execution role: requests signed with it act as that role.
+   * @param sessionName @default the role's name
+   * @param durationSeconds @default 12 hours (DEFAULT_SESSION_SECONDS)
+   */
+  sessionCredentialsForRole(roleArn: string, sessionName?: string, durationSeconds?: number): SessionCredentials;
   /** Stops accepting requests, closes connections, flushes pending notifications. */
   stop(): Promise<void>;
 }
@@ -96,7 +120,33 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   const region = opts.region ?? LOCAL_REGION;
   const log: LogSink = opts.logSink ?? (() => {});
   const faults = new FaultInjector(opts.seed ?? 1);
-  const notifications = new NotificationRouter({ upstream: opts.upstream, region, logSink: log });
+  const authEnabled = opts.auth ?? true;
+  const iam = opts.iam ?? new IamStore(LOCAL_ACCOUNT_ID);
+  const sessions = new SessionCredentialStore();
+  const authorizer = createRequestAuthorizer({
+    iam,
+    bucketPolicy: (bucket) => bucketConfig.policyOf(bucket),
+    upstream: opts.upstream,
+    region,
+    log,
+  });
+  const notifications = new NotificationRouter({
+    upstream: opts.upstream,
+    region,
+    logSink: log,
+    ...(authEnabled
+      ? {
+          // S3 delivers as its service principal, over TLS, naming the bucket and its owner.
+          authorizeDelivery: async (config) => {
+            const [, , , , account, name] = config.queueArn.split(':');
+            const permission = s3NotificationPermission(config.bucket, LOCAL_ACCOUNT_ID, config.queueArn);
+            const principal = { kind: 'service', service: 's3.amazonaws.com' } as const;
+            const result = await authorizer.decide(principal, permission, { queuePath: `/${account}/${name}` }, true);
+            return result.decision === 'Allow';
+          },
+        }
+      : {}),
+  });
   const requests: Record<string, number> = {};
   const bucketCors = createBucketCors({ upstream: opts.upstream });
   const bucketNotifications = createBucketNotifications({
@@ -105,17 +155,20 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     stateFile: opts.notificationStateFile,
     logSink: log,
   });
+  const bucketConfig = createBucketConfig({ upstream: opts.upstream, notifications: bucketNotifications });
   const controlPlane = controlPlaneRoute({
     upstream: opts.upstream,
     region,
     logSink: log,
     invoker: opts.functionInvoker,
     registry: opts.registry,
-    bucketNotifications,
-    iam: opts.iam,
+    bucketConfig,
+    iam,
   });
-  const localCredentials = (accessKeyId: string) =>
-    accessKeyId === LOCAL_CREDENTIALS.accessKeyId ? LOCAL_CREDENTIALS : undefined;
+  // Browser POST uploads are signed by whoever signed their policy: the local key pair or a role session.
+  const localCredentials = authEnabled
+    ? knownCredentials(sessions)
+    : (accessKeyId: string) => (accessKeyId === LOCAL_CREDENTIALS.accessKeyId ? LOCAL_CREDENTIALS : undefined);
   const proxy = createStandInProxy({
     upstream: opts.upstream,
     notifications,
@@ -134,8 +187,16 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
 
   const server = http.createServer((req, res) => {
     if (refuseForeignCaller(req, res)) return;
-    void answered(() => router.route(req, res), res, answerGatewayError);
+    void answered(() => (authEnabled ? serveSigned(req, res) : router.route(req, res)), res, answerGatewayError);
   });
+
+  /** Step 1, with auth on: the signature, then the policies, then the route table. */
+  async function serveSigned(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const authenticated = await authenticate(req, res, { sessions, log });
+    if (!authenticated) return;
+    if (!(await authorizer.authorize(authenticated, res))) return;
+    await router.route(authenticated.req, res);
+  }
   // The SDK keeps connections alive; do not let idle ones hold stop() up.
   server.keepAliveTimeout = 5000;
   // An object too large for the stand-in is refused before its body is sent (no 100 Continue), so
@@ -241,7 +302,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   });
   const port = (server.address() as AddressInfo).port;
   const endpoint = `http://127.0.0.1:${port}`;
-  log({ event: 'gateway.started', endpoint, upstream: opts.upstream });
+  log({ event: 'gateway.started', endpoint, upstream: opts.upstream, auth: authEnabled });
 
   let stopping: Promise<void> | undefined;
   return {
@@ -256,6 +317,10 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
       notificationRetries: notifications.retries,
     }),
     addRoutes: (routes) => router.add(routes),
+    authEnabled,
+    iam,
+    sessionCredentialsForRole: (roleArn, sessionName, durationSeconds) =>
+      sessions.sessionCredentialsForRole(roleArn, sessionName, durationSeconds),
     stop() {
       stopping ??= (async () => {
         const closed = new Promise<void>((resolve) => server.close(() => resolve()));
@@ -266,6 +331,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
         await notifications.close();
         proxy.close();
         controlPlane.stop();
+        authorizer.close();
         log({ event: 'gateway.stopped', endpoint });
       })();
       return stopping;

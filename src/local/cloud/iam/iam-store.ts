@@ -6,7 +6,8 @@
  * iam-api.ts's business; nothing here knows XML.
  *
  * AWS-managed policies (`arn:aws:iam::aws:policy/…`) are taken as existing: their catalogue is
- * AWS's, and attaching one is all a deployment does with it. Policies are stored, not evaluated.
+ * AWS's, and attaching one is all a deployment does with it. Policies are stored here and
+ * evaluated by the gateway (request-authorization.ts).
  */
 import { randomBytes } from 'node:crypto';
 import { QueryError } from '../query-protocol';
@@ -300,6 +301,27 @@ export class IamStore {
         409,
       );
     this.policies.delete(arn);
+  }
+
+  /**
+   * The identity policies a role's sessions act under, named for the log: its inline policies
+   * (`role/<name>: <policy>`) and its attached customer-managed policies' default versions (their
+   * ARN). AWS-managed policies are AWS's catalogue, which the local cloud does not hold: they grant
+   * nothing here. A role that does not exist (any more) has none.
+   */
+  identityPolicies(roleName: string): { name: string; document: string }[] {
+    const role = this.roles.get(roleName.toLowerCase());
+    if (!role) return [];
+    const inline = [...role.inlinePolicies].map(([name, document]) => ({
+      name: `role/${role.name}: ${name}`,
+      document,
+    }));
+    const attached = [...role.attachedPolicies].flatMap((arn) => {
+      const policy = this.policies.get(arn);
+      const version = policy?.versions.find((v) => v.versionId === policy.defaultVersionId);
+      return version ? [{ name: arn, document: version.document }] : [];
+    });
+    return [...inline, ...attached];
   }
 
   private isAttachable(arn: string): boolean {

@@ -165,6 +165,8 @@ export interface BucketConfig {
    * the stand-in, and the bucket's configuration is dropped once it succeeds.
    */
   route(req: IncomingMessage, res: ServerResponse, info: AwsRequestInfo): boolean;
+  /** The bucket's policy document as last put, or undefined when it has none. */
+  policyOf(bucket: string): string | undefined;
 }
 
 /** The notification configuration: validated and applied by bucket-notifications.ts. */
@@ -285,6 +287,7 @@ export function createBucketConfig(opts: { upstream: string; notifications?: Buc
   }
 
   return {
+    policyOf: (bucket) => stored(bucket, 'policy') ?? undefined,
     route(req, res, info) {
       if (info.service !== 's3' || !info.bucket || info.key) return false;
       const bucket = info.bucket;

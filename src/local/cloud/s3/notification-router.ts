@@ -19,6 +19,9 @@ export type ObjectCreatedEventName =
  * One QueueConfiguration of a bucket's notification configuration, as PutBucketNotificationConfiguration
  * applied it (bucket-notifications.ts validates it first).
  */
+/** Where one notification goes: the queue, and the bucket it is from (S3's SendMessage names it as aws:SourceArn). */
+export type NotificationDestination = Pick<QueueNotification, 'bucket' | 'queueArn'>;
+
 export interface QueueNotification {
   bucket: string;
   /** The destination queue's ARN (a standard queue in the local account). */
@@ -131,6 +134,12 @@ export interface NotificationRouterOptions {
   retryDelayMs?: number;
   /** @default 5000 */
   maxRetryDelayMs?: number;
+  /**
+   * Whether the destination queue's policy lets the bucket send (the SendMessage S3 makes as
+   * s3.amazonaws.com with aws:SourceArn/aws:SourceAccount). A refused message is dropped, as S3
+   * drops what it may not deliver, and logged (`notification.denied`). @default every delivery allowed
+   */
+  authorizeDelivery?: (destination: NotificationDestination) => Promise<boolean>;
 }
 
 /**
@@ -183,9 +192,7 @@ export class NotificationRouter {
 
   /** Sends the s3:TestEvent S3 sends to a destination when a configuration naming it is saved. */
   sendTestEvent(bucket: string, queueArn: string): Promise<void> {
-    return this.track(
-      this.deliver(queueUrlOf(queueArn, this.opts.upstream), buildTestEventBody(bucket), { bucket, test: true }),
-    );
+    return this.track(this.deliver({ bucket, queueArn }, buildTestEventBody(bucket), { bucket, test: true }));
   }
 
   /**
@@ -256,16 +263,12 @@ export class NotificationRouter {
     if (!object) return;
     await Promise.all(
       targets.map((config) =>
-        this.deliver(
-          queueUrlOf(config.queueArn, this.opts.upstream),
-          buildS3EventBody(config, fact, object, this.opts.region),
-          {
-            bucket: fact.bucket,
-            key: fact.key,
-            eventName: fact.eventName,
-            sequencer: fact.sequencer,
-          },
-        ),
+        this.deliver(config, buildS3EventBody(config, fact, object, this.opts.region), {
+          bucket: fact.bucket,
+          key: fact.key,
+          eventName: fact.eventName,
+          sequencer: fact.sequencer,
+        }),
       ),
     );
   }
@@ -277,7 +280,16 @@ export class NotificationRouter {
     return facts;
   }
 
-  private async deliver(queueUrl: string, body: string, about: Record<string, unknown>): Promise<void> {
+  private async deliver(
+    destination: NotificationDestination,
+    body: string,
+    about: Record<string, unknown>,
+  ): Promise<void> {
+    const queueUrl = queueUrlOf(destination.queueArn, this.opts.upstream);
+    if (this.opts.authorizeDelivery && !(await this.opts.authorizeDelivery(destination))) {
+      this.opts.logSink({ event: 'notification.denied', level: 'error', queueArn: destination.queueArn, ...about });
+      return;
+    }
     const sent = await this.withRetry({ ...about, queueUrl, step: 'SendMessage' }, async () => {
       await this.sqs.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: body }));
       return true;
