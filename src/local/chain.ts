@@ -722,10 +722,17 @@ async function startCloud(opts: LocalChainOptions, logs: LogFiles, cleanups: Cle
   cleanups.push(() => standIn.stop());
   const served: Served = { streams: [], streamControl: createStreamControl(), functions: new Map() };
   const iam = new IamStore(LOCAL_ACCOUNT_ID);
-  let endpoint = '';
+  const started: { gateway?: Gateway } = {};
   const lambda = createLambdaFunctions({
     iam,
-    localEnv: () => localAwsEnv(endpoint),
+    // As Lambda hands a function its role's session; with --no-auth, the local key pair.
+    localEnv: (fn) => {
+      const gateway = started.gateway!; // functions start on an invoke, so after the gateway
+      const role = gateway.authEnabled
+        ? sessionEnv(gateway.sessionCredentialsForRole(fn.role, fn.name, FUNCTION_SESSION_SECONDS))
+        : {};
+      return { ...localAwsEnv(gateway.endpoint), ...role };
+    },
     scope: { region: LOCAL_REGION, accountId: LOCAL_ACCOUNT_ID },
     docker: opts.containers?.docker,
     logSink: logs.sink('lambda'),
@@ -742,7 +749,7 @@ async function startCloud(opts: LocalChainOptions, logs: LogFiles, cleanups: Cle
     routes: [kinesisApiRoute(() => served.streams, { control: served.streamControl }), ...lambda.routes],
     functionInvoker: (functionArn) => lambda.existingInvoker(functionArn),
   });
-  endpoint = gateway.endpoint;
+  started.gateway = gateway;
   cleanups.push(() => gateway.stop());
   cleanups.push(() => lambda.stop());
   const s3 = new S3Client(localClientConfig(gateway.endpoint));

@@ -29,7 +29,7 @@ export interface AppliedFunctionsOptions {
    * endpoint (AWS_ENDPOINT_URL, credentials): asked at each sandbox start. The function's own
    * variables win over it.
    */
-  localEnv: () => Record<string, string>;
+  localEnv: (fn: { name: string; role: string }) => Record<string, string>;
   /** Sandboxes per function at most (fewer when its reserved concurrency is lower). @default 2 */
   sandboxesPerFunction?: number;
   /** Docker client. @default dockerClient() */
@@ -135,7 +135,11 @@ export class AppliedFunctions {
       concurrency: sandboxes,
       region: this.opts.store.scope.region,
       // What Lambda sets in an image function's AWS_EXECUTION_ENV (a managed runtime's name otherwise).
-      env: { ...this.opts.localEnv(), ...config.environment, AWS_EXECUTION_ENV: 'AWS_Lambda_Image' },
+      env: {
+        ...this.opts.localEnv({ name: config.name, role: config.role }),
+        ...config.environment,
+        AWS_EXECUTION_ENV: 'AWS_Lambda_Image',
+      },
       logSink: this.log,
     });
     const entry: Running = { revisionId: config.revisionId, sandboxes, host };

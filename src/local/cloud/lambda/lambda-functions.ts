@@ -19,8 +19,11 @@ export interface RoleSource {
 export interface LambdaFunctionsOptions {
   /** The IAM whose roles functions name. */
   iam: RoleSource;
-  /** What the local cloud adds to each function's environment (applied-functions.ts, `localEnv`). */
-  localEnv: () => Record<string, string>;
+  /**
+   * What the local cloud adds to each function's environment (applied-functions.ts, `localEnv`):
+   * the endpoint, and the credentials of a session of the function's role when IAM is enforced.
+   */
+  localEnv: (fn: { name: string; role: string }) => Record<string, string>;
   /** @default resolveLambdaImage (ecr/lambda-image.ts): the local registry's images, or tags the local engine holds */
   resolveImage?: ResolveImage;
   /** @default { region: 'us-east-1', accountId: '000000000000' } */
