@@ -149,11 +149,17 @@ interface StartedUp {
   stop(): Promise<number>;
 }
 
+/**
+ * The name prefix of the chain `up` runs itself: not the module's default, so the example's buckets,
+ * queues, roles and functions (named by the module's defaults) do not collide with it.
+ */
+const UP_OWN_PREFIX = 'resize-chain-up';
+
 /** Starts `resize-chain up --port 0` (this CLI) and resolves with its endpoint once it prints its ready line. */
 function startUp(timeoutMs = 120_000): Promise<StartedUp> {
   const script = process.argv[1];
   if (!script) return Promise.reject(new Error('cannot tell which script to run up from'));
-  const child: ChildProcess = spawn(process.execPath, [script, 'up', '--port', '0'], {
+  const child: ChildProcess = spawn(process.execPath, [script, 'up', '--port', '0', '--name-prefix', UP_OWN_PREFIX], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const exited = new Promise<number>((done) => child.once('exit', (code) => done(code ?? 1)));

@@ -43,6 +43,11 @@ interface SubResource {
   readonly json?: boolean;
   /** Refuses a document that would switch on behaviour the local S3 does not emulate. */
   readonly refuse?: (body: string) => string | undefined;
+  /**
+   * A request header the PUT sets and S3 answers back on the PUT and on every read of a set
+   * document, with S3's value when the PUT had none. @default none
+   */
+  readonly echoedHeader?: { readonly name: string; readonly default: string };
 }
 
 const notFound = (code: string, message: string): S3ErrorShape => ({ code, status: 404, message });
@@ -98,6 +103,13 @@ const SUB_RESOURCES: Readonly<Record<string, SubResource>> = {
     initial: xml('OwnershipControls', { Rule: { ObjectOwnership: 'BucketOwnerEnforced' } }),
   },
   tagging: { unset: notFound('NoSuchTagSet', 'The TagSet does not exist'), putStatus: 204 },
+  // Kept and read back, not acted on: objects do not expire locally. The provider waits until a read
+  // answers the transition size it put.
+  lifecycle: {
+    unset: notFound('NoSuchLifecycleConfiguration', 'The lifecycle configuration does not exist'),
+    putStatus: 200,
+    echoedHeader: { name: 'x-amz-transition-default-minimum-object-size', default: 'all_storage_classes_128K' },
+  },
   acl: {
     unset: xml('AccessControlPolicy', {
       Owner: { ID: OWNER_ID },
@@ -204,17 +216,29 @@ export function createBucketConfig(opts: { upstream: string; notifications?: Buc
     byBucket.set(bucket, entries);
   }
 
-  function sendDocument(res: ServerResponse, document: string, json: boolean): void {
+  function sendDocument(
+    res: ServerResponse,
+    document: string,
+    json: boolean,
+    headers: Record<string, string> = {},
+  ): void {
     res.writeHead(200, {
+      ...headers,
       'content-type': json ? 'application/json' : 'application/xml',
       'content-length': Buffer.byteLength(document),
     });
     res.end(document);
   }
 
-  function sendEmpty(res: ServerResponse, status: number): void {
-    res.writeHead(status, { 'content-length': 0 });
+  function sendEmpty(res: ServerResponse, status: number, headers: Record<string, string> = {}): void {
+    res.writeHead(status, { ...headers, 'content-length': 0 });
     res.end();
+  }
+
+  /** The echoed header of a sub-resource as its last PUT set it (see SubResource.echoedHeader). */
+  function echoed(bucket: string, name: string, sub: SubResource): Record<string, string> {
+    if (!sub.echoedHeader) return {};
+    return { [sub.echoedHeader.name]: stored(bucket, `${name}#${sub.echoedHeader.name}`) ?? sub.echoedHeader.default };
   }
 
   async function answer(req: IncomingMessage, res: ServerResponse, bucket: string, name: string): Promise<void> {
@@ -243,7 +267,9 @@ export function createBucketConfig(opts: { upstream: string; notifications?: Buc
     if (method === 'GET') {
       const value = stored(bucket, name);
       const current = value === undefined ? (sub.initial ?? sub.unset) : value === null ? sub.unset : value;
-      return typeof current === 'string' ? sendDocument(res, current, sub.json ?? false) : sendS3Error(res, current);
+      return typeof current === 'string'
+        ? sendDocument(res, current, sub.json ?? false, echoed(bucket, name, sub))
+        : sendS3Error(res, current);
     }
     if (sub.readOnly) return sendS3Error(res, NOT_IMPLEMENTED);
     if (method === 'DELETE') {
@@ -268,7 +294,11 @@ export function createBucketConfig(opts: { upstream: string; notifications?: Buc
       return sendS3Error(res, { ...NOT_IMPLEMENTED, message: `${NOT_IMPLEMENTED.message} (locally: ${refusal})` });
     // A canned ACL (x-amz-acl, no body) leaves the owner's full control, which is what is answered.
     if (text !== '') store(bucket, name, text);
-    return sendEmpty(res, sub.putStatus ?? 200);
+    if (sub.echoedHeader) {
+      const sent = req.headers[sub.echoedHeader.name];
+      store(bucket, `${name}#${sub.echoedHeader.name}`, typeof sent === 'string' ? sent : sub.echoedHeader.default);
+    }
+    return sendEmpty(res, sub.putStatus ?? 200, echoed(bucket, name, sub));
   }
 
   /** `?notification`: GET answers what is applied, PUT validates and applies (bucket-notifications.ts). */
