@@ -9,7 +9,10 @@ import {
   CreateBucketCommand,
   DeleteBucketCommand,
   DeleteBucketOwnershipControlsCommand,
+  DeleteBucketLifecycleCommand,
   DeleteBucketPolicyCommand,
+  GetBucketLifecycleConfigurationCommand,
+  PutBucketLifecycleConfigurationCommand,
   DeletePublicAccessBlockCommand,
   GetBucketEncryptionCommand,
   GetBucketOwnershipControlsCommand,
@@ -126,6 +129,34 @@ describe('bucket sub-resources', () => {
     );
     expect(await outcome(s3.send(new GetBucketOwnershipControlsCommand({ Bucket })))).toBe(
       'OwnershipControlsNotFoundError',
+    );
+  });
+
+  test('a lifecycle configuration is read back with the transition size S3 echoes; unset or deleted, NoSuchLifecycleConfiguration', async () => {
+    expect(await outcome(s3.send(new GetBucketLifecycleConfigurationCommand({ Bucket })))).toBe(
+      'NoSuchLifecycleConfiguration',
+    );
+    const Rules = [
+      { ID: 'expire', Status: 'Enabled' as const, Filter: { Prefix: 'uploads/' }, Expiration: { Days: 7 } },
+    ];
+    await s3.send(new PutBucketLifecycleConfigurationCommand({ Bucket, LifecycleConfiguration: { Rules } }));
+    const read = await s3.send(new GetBucketLifecycleConfigurationCommand({ Bucket }));
+    expect(read.Rules).toEqual(Rules);
+    // S3's default when the PUT names none (the SDK sends none here; the Terraform provider sends it).
+    expect(read.TransitionDefaultMinimumObjectSize).toBe('all_storage_classes_128K');
+    await s3.send(
+      new PutBucketLifecycleConfigurationCommand({
+        Bucket,
+        LifecycleConfiguration: { Rules },
+        TransitionDefaultMinimumObjectSize: 'varies_by_storage_class',
+      }),
+    );
+    expect(
+      (await s3.send(new GetBucketLifecycleConfigurationCommand({ Bucket }))).TransitionDefaultMinimumObjectSize,
+    ).toBe('varies_by_storage_class');
+    await s3.send(new DeleteBucketLifecycleCommand({ Bucket }));
+    expect(await outcome(s3.send(new GetBucketLifecycleConfigurationCommand({ Bucket })))).toBe(
+      'NoSuchLifecycleConfiguration',
     );
   });
 
