@@ -14,6 +14,7 @@ import {
   createdEventOf,
   objectCreatedFact,
   rewriteQueueUrls,
+  sqsAnswer,
   upstreamPath,
   withoutHopByHop,
 } from '../../src/local/cloud/gateway/gateway-proxy';
@@ -276,6 +277,28 @@ function request(
     req.end(body);
   });
 }
+
+describe('step 3f, SQS answers as SQS gives them: sqsAnswer', () => {
+  test('GetQueueAttributes leaves out a removed (empty) Policy and redrive attributes, and keeps the rest', () => {
+    const body = JSON.stringify({
+      Attributes: {
+        Policy: '',
+        RedriveAllowPolicy: '',
+        RedrivePolicy: '{"maxReceiveCount":5}',
+        VisibilityTimeout: '30',
+      },
+    });
+    expect(JSON.parse(sqsAnswer('GetQueueAttributes', body, 'http://x'))).toEqual({
+      Attributes: { RedrivePolicy: '{"maxReceiveCount":5}', VisibilityTimeout: '30' },
+    });
+  });
+  test('queue URL answers move to the caller origin; other answers pass as they are', () => {
+    expect(sqsAnswer('GetQueueUrl', '{"QueueUrl":"http://127.0.0.1:9/000000000000/q"}', 'http://localhost:1')).toBe(
+      '{"QueueUrl":"http://localhost:1/000000000000/q"}',
+    );
+    expect(sqsAnswer('SendMessage', '{"MessageId":"m"}', 'http://x')).toBe('{"MessageId":"m"}');
+  });
+});
 
 describe('step 3f, the proxy over real sockets: createStandInProxy', () => {
   let upstream: { url: string; close: () => Promise<void> };

@@ -45,6 +45,26 @@ export function withoutHopByHop(headers: http.IncomingHttpHeaders): http.Outgoin
   return result;
 }
 
+/** Operations whose SQS JSON answer the gateway rewrites (sqsAnswer). */
+const REWRITTEN_SQS_OPERATIONS = new Set([...QUEUE_URL_OPERATIONS, 'GetQueueAttributes']);
+
+/** Queue attributes SQS leaves out of GetQueueAttributes once they are removed (set to ""). */
+const OMITTED_WHEN_EMPTY = ['Policy', 'RedrivePolicy', 'RedriveAllowPolicy'];
+
+/**
+ * An SQS JSON answer as SQS gives it: queue URLs on the caller's origin, and no empty Policy or
+ * redrive attributes (the stand-in answers "" once one is removed; SQS omits it, and the Terraform
+ * provider's waiters read "" as a document that differs).
+ */
+export function sqsAnswer(operation: string, body: string, origin: string): string {
+  if (QUEUE_URL_OPERATIONS.has(operation)) return rewriteQueueUrls(body, origin);
+  if (operation !== 'GetQueueAttributes') return body;
+  const parsed = JSON.parse(body) as { Attributes?: Record<string, string> };
+  if (!parsed.Attributes) return body;
+  for (const name of OMITTED_WHEN_EMPTY) if (parsed.Attributes[name] === '') delete parsed.Attributes[name];
+  return JSON.stringify(parsed);
+}
+
 /** Rewrites the origin of every queue URL in an SQS JSON answer to `origin`. */
 export function rewriteQueueUrls(body: string, origin: string): string {
   return body.replace(
@@ -184,9 +204,7 @@ export function createStandInProxy(opts: StandInProxyOptions): StandInProxy {
     const requestId = String(answer.headers['x-amzn-requestid'] ?? randomUUID());
     let xml: string;
     if (answer.status < 300) {
-      const json = QUEUE_URL_OPERATIONS.has(query.action)
-        ? rewriteQueueUrls(answer.body, opts.originOf(req))
-        : answer.body;
+      const json = sqsAnswer(query.action, answer.body, opts.originOf(req));
       xml = sqsQueryResponse(query.action, json, requestId);
     } else {
       const queryError = answer.headers['x-amzn-query-error'];
@@ -232,7 +250,7 @@ export function createStandInProxy(opts: StandInProxyOptions): StandInProxy {
     read: ReadRequest = {},
   ): Promise<void> {
     const createdEvent = createdEventOf(info, (bucket) => notifications.watches(bucket));
-    const rewriteUrls = info.service === 'sqs' && QUEUE_URL_OPERATIONS.has(info.operation);
+    const rewriteUrls = info.service === 'sqs' && REWRITTEN_SQS_OPERATIONS.has(info.operation);
     const arrived = new Date();
 
     return new Promise<void>((resolve, reject) => {
@@ -264,7 +282,7 @@ export function createStandInProxy(opts: StandInProxyOptions): StandInProxy {
           upstreamRes.on('end', () => {
             let body = Buffer.concat(chunks);
             if (rewriteUrls && status < 300)
-              body = Buffer.from(rewriteQueueUrls(body.toString('utf8'), opts.originOf(req)));
+              body = Buffer.from(sqsAnswer(info.operation, body.toString('utf8'), opts.originOf(req)));
             headers['content-length'] = body.length;
             res.writeHead(status, headers);
             res.end(body);
