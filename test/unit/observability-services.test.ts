@@ -123,7 +123,7 @@ describe('CloudWatch (Query protocol)', () => {
 });
 
 describe('EventBridge (JSON 1.1)', () => {
-  test('a schedule rule with a target: put, described, listed; not deletable while it has targets', () => {
+  test('a schedule rule with a target: put, described, listed; not deletable while it has targets', async () => {
     const events = eventsService(REGION, ACCOUNT);
     const ops = events.operations;
     expect(
@@ -147,7 +147,7 @@ describe('EventBridge (JSON 1.1)', () => {
       FailedEntries: [],
     });
     expect(ops.ListTargetsByRule({ Rule: 'keep-warm' })).toEqual({ Targets: [target] });
-    ops.DisableRule({ Name: 'keep-warm' });
+    await ops.DisableRule({ Name: 'keep-warm' });
     expect(ops.DescribeRule({ Name: 'keep-warm' })).toMatchObject({ State: 'DISABLED' });
     expect(refusal(() => ops.DeleteRule({ Name: 'keep-warm' }))).toMatchObject({
       code: 'ValidationException',
@@ -156,8 +156,8 @@ describe('EventBridge (JSON 1.1)', () => {
     expect(ops.ListTagsForResource({ ResourceARN: 'arn:aws:events:us-east-1:000000000000:rule/keep-warm' })).toEqual({
       Tags: [{ Key: 'team', Value: 'media' }],
     });
-    ops.RemoveTargets({ Rule: 'keep-warm', Ids: ['keep-warm-1'] });
-    ops.DeleteRule({ Name: 'keep-warm' });
+    await ops.RemoveTargets({ Rule: 'keep-warm', Ids: ['keep-warm-1'] });
+    await ops.DeleteRule({ Name: 'keep-warm' });
     expect(refusal(() => ops.DescribeRule({ Name: 'keep-warm' }))).toEqual({
       code: 'ResourceNotFoundException',
       status: 400,
@@ -190,7 +190,7 @@ describe('KMS (JSON 1.1)', () => {
     Statement: [{ Effect: 'Allow', Principal: { AWS: '*' }, Action: 'kms:*', Resource: '*' }],
   });
 
-  test('a key: created with its policy and tags, rotation on, found by id, ARN and alias, deletion scheduled', () => {
+  test('a key: created with its policy and tags, rotation on, found by id, ARN and alias, deletion scheduled', async () => {
     const kms = kmsService(REGION, ACCOUNT).operations;
     const { KeyMetadata } = kms.CreateKey({
       Policy: POLICY,
@@ -212,7 +212,7 @@ describe('KMS (JSON 1.1)', () => {
       KeyId: KeyMetadata.Arn,
       KeyRotationEnabled: false,
     });
-    kms.EnableKeyRotation({ KeyId: KeyMetadata.KeyId });
+    await kms.EnableKeyRotation({ KeyId: KeyMetadata.KeyId });
     expect(kms.GetKeyRotationStatus({ KeyId: KeyMetadata.KeyId })).toMatchObject({
       KeyRotationEnabled: true,
       RotationPeriodInDays: 365,
@@ -221,7 +221,7 @@ describe('KMS (JSON 1.1)', () => {
       Tags: [{ TagKey: 'team', TagValue: 'media' }],
       Truncated: false,
     });
-    kms.CreateAlias({ AliasName: 'alias/alarms', TargetKeyId: KeyMetadata.KeyId });
+    await kms.CreateAlias({ AliasName: 'alias/alarms', TargetKeyId: KeyMetadata.KeyId });
     expect(kms.DescribeKey({ KeyId: 'alias/alarms' })).toMatchObject({ KeyMetadata: { KeyId: KeyMetadata.KeyId } });
     expect(kms.ScheduleKeyDeletion({ KeyId: KeyMetadata.KeyId, PendingWindowInDays: 7 })).toMatchObject({
       KeyState: 'PendingDeletion',

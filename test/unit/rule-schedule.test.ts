@@ -17,10 +17,10 @@ const FUNCTION = 'arn:aws:lambda:us-east-1:000000000000:function:chain-upload';
 const MINUTE = 60_000;
 
 /** An events service with one rule and its targets, a scheduler over it, and what the invoker was given. */
-function setup(rule: Record<string, unknown>, targets: Array<Record<string, unknown>>, withInvoker = true) {
+async function setup(rule: Record<string, unknown>, targets: Array<Record<string, unknown>>, withInvoker = true) {
   const events = eventsService('us-east-1', '000000000000');
-  events.operations.PutRule({ Name: 'keep-warm', ...rule });
-  events.operations.PutTargets({ Rule: 'keep-warm', Targets: targets });
+  await events.operations.PutRule({ Name: 'keep-warm', ...rule });
+  await events.operations.PutTargets({ Rule: 'keep-warm', Targets: targets });
   const calls: Array<{ arn: string; payload: unknown }> = [];
   const logs: Array<Record<string, unknown>> = [];
   const invoker =
@@ -52,7 +52,7 @@ test.each([
 
 test('a rate rule fires one period after it was put, then once per period, with the target Input', async () => {
   const input = { source: 'resize-chain.keep-warm' };
-  const { scheduler, calls, logs, since } = setup({ ScheduleExpression: 'rate(5 minutes)' }, [
+  const { scheduler, calls, logs, since } = await setup({ ScheduleExpression: 'rate(5 minutes)' }, [
     { Id: 'keep-warm-1', Arn: FUNCTION, Input: JSON.stringify(input) },
     { Id: 'keep-warm-2', Arn: FUNCTION, Input: JSON.stringify(input) },
   ]);
@@ -71,7 +71,9 @@ test('a rate rule fires one period after it was put, then once per period, with 
 });
 
 test('a target without Input receives the Scheduled Event naming the rule', async () => {
-  const { scheduler, calls, since } = setup({ ScheduleExpression: 'rate(1 minute)' }, [{ Id: 't', Arn: FUNCTION }]);
+  const { scheduler, calls, since } = await setup({ ScheduleExpression: 'rate(1 minute)' }, [
+    { Id: 't', Arn: FUNCTION },
+  ]);
   await scheduler.tick(since + MINUTE);
   expect(calls[0].payload).toMatchObject({
     'detail-type': 'Scheduled Event',
@@ -84,15 +86,17 @@ test('a target without Input receives the Scheduled Event naming the rule', asyn
 });
 
 test('a disabled rule, a cron rule, a non-Lambda target and a scheduler without invoker do not deliver', async () => {
-  const disabled = setup({ ScheduleExpression: 'rate(1 minute)', State: 'DISABLED' }, [{ Id: 't', Arn: FUNCTION }]);
+  const disabled = await setup({ ScheduleExpression: 'rate(1 minute)', State: 'DISABLED' }, [
+    { Id: 't', Arn: FUNCTION },
+  ]);
   await disabled.scheduler.tick(disabled.since + 10 * MINUTE);
   expect(disabled.calls).toEqual([]);
 
-  const cron = setup({ ScheduleExpression: 'cron(0 12 * * ? *)' }, [{ Id: 't', Arn: FUNCTION }]);
+  const cron = await setup({ ScheduleExpression: 'cron(0 12 * * ? *)' }, [{ Id: 't', Arn: FUNCTION }]);
   await cron.scheduler.tick(cron.since + 2 * 24 * 60 * MINUTE);
   expect(cron.calls).toEqual([]);
 
-  const queue = setup({ ScheduleExpression: 'rate(1 minute)' }, [
+  const queue = await setup({ ScheduleExpression: 'rate(1 minute)' }, [
     { Id: 'q', Arn: 'arn:aws:sqs:us-east-1:000000000000:q' },
   ]);
   await queue.scheduler.tick(queue.since + MINUTE);
@@ -108,7 +112,7 @@ test('a disabled rule, a cron rule, a non-Lambda target and a scheduler without 
     },
   ]);
 
-  const inert = setup({ ScheduleExpression: 'rate(1 minute)' }, [{ Id: 't', Arn: FUNCTION }], false);
+  const inert = await setup({ ScheduleExpression: 'rate(1 minute)' }, [{ Id: 't', Arn: FUNCTION }], false);
   await inert.scheduler.tick(inert.since + MINUTE);
   expect(inert.calls).toEqual([]);
   expect(inert.logs).toMatchObject([{ event: 'events.target_not_delivered' }]);
@@ -116,8 +120,8 @@ test('a disabled rule, a cron rule, a non-Lambda target and a scheduler without 
 
 test('a delivery that fails is logged with the function error code', async () => {
   const events = eventsService('us-east-1', '000000000000');
-  events.operations.PutRule({ Name: 'r', ScheduleExpression: 'rate(1 minute)' });
-  events.operations.PutTargets({ Rule: 'r', Targets: [{ Id: 't', Arn: FUNCTION }] });
+  await events.operations.PutRule({ Name: 'r', ScheduleExpression: 'rate(1 minute)' });
+  await events.operations.PutTargets({ Rule: 'r', Targets: [{ Id: 't', Arn: FUNCTION }] });
   const logs: Array<Record<string, unknown>> = [];
   const scheduler = new RuleScheduler({
     rules: () => events.schedules(),

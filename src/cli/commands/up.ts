@@ -274,7 +274,7 @@ function banner(chain: LocalChain, opts: UpOptions, dockerRun: DockerRunAccess):
     `aws --endpoint-url ${e} lambda update-event-source-mapping --uuid ${m.resized.uuid} --no-enabled`,
     ...(s ? streamExample(chain, s) : []),
     '',
-    '# Terraform / CDKTF against this endpoint (preview: S3, SQS, IAM, STS and log groups so far; see the README):',
+    '# Terraform / CDKTF against this endpoint (see the README, Deploying to the local cloud):',
     `resize-chain tf-override --endpoint ${e} --dir <your terraform folder>   # writes ${TF_OVERRIDE_FILE}`,
     `export ${LOCAL_ENDPOINT_ENV}=${e}   # then npx cdktf deploy`,
     '',
