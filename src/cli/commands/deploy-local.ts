@@ -14,7 +14,14 @@ import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, 
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
-import { HeadObjectCommand, ListBucketsCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import {
+  DeleteObjectsCommand,
+  HeadObjectCommand,
+  ListBucketsCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  S3Client,
+} from '@aws-sdk/client-s3';
 import { DeleteMessageCommand, ListQueuesCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { configError, PipelineError } from '../../core/errors';
 import { manifestKey } from '../../core/keys';
@@ -260,6 +267,23 @@ async function pollUntil<T>(what: string, probe: () => Promise<T | undefined>, t
   }
 }
 
+/** The buckets an example's outputs name (`*_bucket_name`). */
+function bucketOutputs(outputs: Record<string, unknown>): string[] {
+  return Object.entries(outputs)
+    .filter(([name, value]) => name.endsWith('_bucket_name') && typeof value === 'string')
+    .map(([, value]) => value as string);
+}
+
+/** Deletes every object of `bucket` (a page of up to 1,000 keys at a time). */
+async function emptyBucket(s3: S3Client, bucket: string): Promise<void> {
+  for (;;) {
+    const page = await s3.send(new ListObjectsV2Command({ Bucket: bucket }));
+    const keys = (page.Contents ?? []).flatMap((o) => (o.Key ? [{ Key: o.Key }] : []));
+    if (keys.length === 0) return;
+    await s3.send(new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: keys, Quiet: true } }));
+  }
+}
+
 /** Deploys, tries and (with --destroy) destroys one example; returns the exit code. */
 export async function deployLocalCommand(opts: DeployLocalOptions): Promise<number> {
   const out = opts.out ?? process.stdout;
@@ -332,6 +356,9 @@ export async function deployLocalCommand(opts: DeployLocalOptions): Promise<numb
     await timed('sample image', () => trySample(spec, outputs, s3, sqs, (opts.timeoutSeconds ?? 300) * 1000, say));
 
     if (opts.destroy) {
+      // S3 refuses to delete a bucket that holds objects (BucketNotEmpty), and the module's buckets are
+      // not force_destroy: empty what the sample wrote, as one would before destroying on AWS.
+      for (const bucket of bucketOutputs(outputs)) await emptyBucket(s3, bucket);
       const destroy = await timed('terraform destroy', () =>
         tf(['destroy', '-auto-approve', '-input=false', ...varArgs]),
       );
