@@ -15,6 +15,7 @@ import { DEFAULT_LIMITS, MAX_INPUT_BYTES_CEILING, MAX_INPUT_PIXELS_CEILING } fro
 import {
   DEFAULT_MAX_RECEIVE_COUNT,
   DEFAULT_NAME_PREFIX,
+  DEFAULT_RESIZE_CONCURRENCY,
   DEFAULT_UPLOADS_PREFIX,
   STAGE_DEFAULTS,
   defaultVisibilityTimeout,
@@ -48,7 +49,7 @@ import {
  */
 export { STAGE_DEFAULTS };
 /** Images resized at once inside one resize invocation (CONCURRENCY) unless `resizeConcurrency` says otherwise. */
-export const DEFAULT_RESIZE_CONCURRENCY = 4;
+export { DEFAULT_RESIZE_CONCURRENCY };
 
 export interface BucketOptions {
   /**

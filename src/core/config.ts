@@ -1,3 +1,4 @@
+import { DEFAULT_RESIZE_CONCURRENCY } from './chain-defaults';
 import { boolEnv, intEnv, requiredEnv, type Env } from './env';
 import { configError } from './errors';
 import { parseImageLimits } from './limits';
@@ -21,7 +22,7 @@ export interface ResizeQueues {
  * - `RESIZED_QUEUE_URL`, `REJECTED_QUEUE_URL` (required)
  * - `VARIANTS`: JSON variant spec (default: `DEFAULT_VARIANTS`)
  * - `MAX_INPUT_BYTES`, `MAX_INPUT_PIXELS`, `ALLOW_ANIMATED`: see `parseImageLimits`
- * - `CONCURRENCY`: sources processed at once per invocation, 1-16 (default 2)
+ * - `CONCURRENCY`: sources processed at once per invocation, 1-16 (default `DEFAULT_RESIZE_CONCURRENCY`, 4)
  * - `CACHE_CONTROL`: on every variant (default `DEFAULT_CACHE_CONTROL`)
  */
 export function resizeConfigFromEnv(env: Env): ResizeConfig & ResizeQueues {
@@ -30,7 +31,7 @@ export function resizeConfigFromEnv(env: Env): ResizeConfig & ResizeQueues {
     outputPrefix: outputPrefixFromEnv(env),
     variants: env.VARIANTS ? parseVariantSpecs(env.VARIANTS, 'VARIANTS') : [...DEFAULT_VARIANTS],
     limits: parseImageLimits(env),
-    concurrency: intEnv(env, 'CONCURRENCY', 2, 1, 16),
+    concurrency: intEnv(env, 'CONCURRENCY', DEFAULT_RESIZE_CONCURRENCY, 1, 16),
     cacheControl: env.CACHE_CONTROL ?? DEFAULT_CACHE_CONTROL,
     resizedQueueUrl: requiredEnv(env, 'RESIZED_QUEUE_URL'),
     rejectedQueueUrl: requiredEnv(env, 'REJECTED_QUEUE_URL'),

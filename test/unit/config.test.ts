@@ -1,3 +1,4 @@
+import { DEFAULT_RESIZE_CONCURRENCY } from '../../src/core/chain-defaults';
 import { publishConfigFromEnv, resizeConfigFromEnv } from '../../src/core/config';
 
 const base = { OUTPUT_BUCKET: 'out', RESIZED_QUEUE_URL: 'http://q/resized', REJECTED_QUEUE_URL: 'http://q/rejected' };
@@ -8,10 +9,13 @@ describe('resizeConfigFromEnv', () => {
     expect(cfg).toMatchObject({
       outputBucket: 'out',
       outputPrefix: '',
-      concurrency: 2,
+      concurrency: 4,
       cacheControl: 'public, max-age=86400',
     });
     expect(cfg.variants.length).toBeGreaterThan(0);
+  });
+  it('defaults CONCURRENCY to the value the module deploys, defined once', () => {
+    expect(resizeConfigFromEnv(base).concurrency).toBe(DEFAULT_RESIZE_CONCURRENCY);
   });
   it.each([
     [{ OUTPUT_BUCKET: undefined }, 'OUTPUT_BUCKET: is required'],
