@@ -352,7 +352,7 @@ describe('AppliedFunctions: sandboxes per applied configuration', () => {
       timeoutSeconds: 3,
       ephemeralStorageMb: 512,
       runArgs: ['--cpus', expect.any(String) as string],
-      env: { AWS_ENDPOINT_URL: 'http://127.0.0.1:1', OUTPUT_BUCKET: 'out', AWS_EXECUTION_ENV: 'AWS_Lambda_Image' },
+      env: { AWS_ENDPOINT_URL: 'http://127.0.0.1:1', OUTPUT_BUCKET: 'out' },
     });
   });
 

@@ -134,12 +134,8 @@ export class AppliedFunctions {
       timeoutSeconds: config.timeout,
       concurrency: sandboxes,
       region: this.opts.store.scope.region,
-      // What Lambda sets in an image function's AWS_EXECUTION_ENV (a managed runtime's name otherwise).
-      env: {
-        ...this.opts.localEnv({ name: config.name, role: config.role }),
-        ...config.environment,
-        AWS_EXECUTION_ENV: 'AWS_Lambda_Image',
-      },
+      // AWS_EXECUTION_ENV and Lambda's other variables: the container sandbox's host sets them.
+      env: { ...this.opts.localEnv({ name: config.name, role: config.role }), ...config.environment },
       logSink: this.log,
     });
     const entry: Running = { revisionId: config.revisionId, sandboxes, host };

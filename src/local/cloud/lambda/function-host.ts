@@ -321,12 +321,12 @@ class FunctionHost {
   }
 
   /**
-   * The environment of a sandbox: what Lambda sets, plus opts.env (the launcher adds PATH and the
-   * task root). The parent's environment is NOT passed wholesale:
-   * it would hand the developer's credentials, proxies and NODE_OPTIONS to the function and make
-   * local runs differ from Lambda. HOME=/tmp (Lambda's only writable place) keeps the AWS SDK from
-   * reading the developer's ~/.aws files, and AWS_EC2_METADATA_DISABLED keeps it from probing the
-   * instance metadata address when opts.env carries no credentials: nothing leaves loopback.
+   * The environment of a sandbox: the variables Lambda defines for a function's runtime, plus
+   * opts.env (the launcher adds PATH and the task root). The parent's environment is NOT passed
+   * wholesale: it would hand the developer's credentials, proxies and NODE_OPTIONS to the function
+   * and make local runs differ from Lambda. Nothing Lambda does not set (Lambda sets no HOME);
+   * AWS_EXECUTION_ENV is `AWS_Lambda_Image` in a container, as for an image function, and the
+   * managed runtime's name in a process, run as a zip function is.
    */
   private environment(endpoint: RuntimeApiEndpoint, streamName: string): Record<string, string> {
     const { name } = this.opts;
@@ -334,17 +334,15 @@ class FunctionHost {
     const base: Record<string, string> = {
       LANG: 'en_US.UTF-8',
       TZ: ':UTC',
-      HOME: '/tmp',
       AWS_REGION: region,
       AWS_DEFAULT_REGION: region,
-      AWS_EXECUTION_ENV: 'AWS_Lambda_nodejs22.x',
+      AWS_EXECUTION_ENV: this.launcher.kind === 'container' ? 'AWS_Lambda_Image' : 'AWS_Lambda_nodejs22.x',
       AWS_LAMBDA_INITIALIZATION_TYPE: 'on-demand',
       AWS_LAMBDA_FUNCTION_NAME: name,
       AWS_LAMBDA_FUNCTION_VERSION: '$LATEST',
       AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(this.opts.memoryMb ?? 1024),
       AWS_LAMBDA_LOG_GROUP_NAME: `/aws/lambda/${name}`,
       AWS_LAMBDA_LOG_STREAM_NAME: streamName,
-      AWS_EC2_METADATA_DISABLED: 'true',
     };
     return {
       ...base,
@@ -548,6 +546,9 @@ export function processLauncher(opts: { taskRoot: string; nodeBinary?: string; r
       const processEnv: Record<string, string> = {
         PATH: [path.dirname(nodeBinary), process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin'].join(path.delimiter),
         LAMBDA_RUNTIME_DIR: path.dirname(ric),
+        // Local-only (Lambda sets no HOME): without it the SDK of a process on this machine would fall
+        // back to the developer's home and read their ~/.aws config; a container has its own home.
+        HOME: '/tmp',
         ...env,
         _HANDLER: handler,
         LAMBDA_TASK_ROOT: taskRoot,
