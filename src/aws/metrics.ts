@@ -15,9 +15,12 @@ import { coldStartMetrics, FUNCTION_DIMENSION, METRICS_NAMESPACE, type MetricGro
  */
 export interface MetricsEmitter {
   /**
-   * Writes one EMF record per group of the invocation `context`, plus `ColdStart` on the sandbox's first on-demand
-   * invocation.
+   * Writes `ColdStart` for the sandbox's first on-demand invocation, at once: called as the handler
+   * starts (as Powertools' logMetrics does, before the handler), so an invocation that then throws
+   * still counts its cold start and the next one is warm (the sandbox's init ran once).
    */
+  captureColdStart(context: Context): void;
+  /** Writes one EMF record per group of the invocation `context`. */
   publish(context: Context, groups: readonly MetricGroup[]): void;
 }
 
@@ -84,15 +87,18 @@ export function createMetrics(opts: MetricsOptions = {}): MetricsEmitter {
   const write = opts.write ?? ((line: string) => void process.stdout.write(`${line}\n`));
   const now = opts.now ?? (() => new Date());
   let coldStartPending = isOnDemandSandbox(env);
+  const publish = (context: Context, groups: readonly MetricGroup[]): void => {
+    const at = now();
+    for (const group of groups) {
+      for (const record of emfRecords(group, context.functionName, at, { function_request_id: context.awsRequestId }))
+        write(JSON.stringify(record));
+    }
+  };
   return {
-    publish(context, groups) {
-      const all = coldStartPending ? [coldStartMetrics(), ...groups] : groups;
+    captureColdStart(context) {
+      if (coldStartPending) publish(context, [coldStartMetrics()]);
       coldStartPending = false;
-      const at = now();
-      for (const group of all) {
-        for (const record of emfRecords(group, context.functionName, at, { function_request_id: context.awsRequestId }))
-          write(JSON.stringify(record));
-      }
     },
+    publish,
   };
 }

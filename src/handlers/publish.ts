@@ -34,6 +34,7 @@ const dependencies = lazily(async () => {
 /** SQS batch of `image.resized` events -> `manifest.json` beside the variants -> optional signed webhook. */
 export async function handler(event: SQSEvent, context: Context): Promise<SQSBatchResponse> {
   logger.addContext(context);
+  metrics.captureColdStart(context);
   const { ports, processPublishBatch } = await dependencies();
   const result = await processPublishBatch(config, ports, sqsRecordsOf(event));
   logger.info('batch done', {

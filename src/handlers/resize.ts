@@ -38,6 +38,7 @@ const dependencies = lazily(async () => {
  */
 export async function handler(event: SQSEvent | KinesisStreamEvent, context: Context): Promise<SQSBatchResponse> {
   logger.addContext(context);
+  metrics.captureColdStart(context);
   const messages = isKinesisEvent(event) ? kinesisRecordsOf(event) : sqsRecordsOf(event);
   const { ports, processResizeBatch } = await dependencies();
   const result = await processResizeBatch(config, ports, messages);

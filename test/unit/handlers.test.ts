@@ -114,6 +114,21 @@ describe('resize handler', () => {
     expect(logLine('batch done')).toMatchObject({ records: 1, ignored: 1 });
   });
 
+  it('counts the cold start once when the first invocation throws: the next one is warm (init ran once)', async () => {
+    const handler = load('resize');
+    await expect(handler({ Records: 'not a list' }, context('cold-1'))).rejects.toMatchObject({
+      code: 'INVALID_EVENT',
+    });
+    const testEvent = { Service: 'Amazon S3', Event: 's3:TestEvent' };
+    const warm = { Records: [{ messageId: 'm1', body: JSON.stringify(testEvent), eventSource: 'aws:sqs' }] };
+    expect(await handler(warm, context('warm-2'))).toEqual({ batchItemFailures: [] });
+    const coldStarts = lines.filter((l) => 'ColdStart' in l).map((l) => l.function_request_id);
+    expect({ coldStarts, logged: logLine('batch done')?.cold_start }).toEqual({
+      coldStarts: ['cold-1'],
+      logged: false,
+    });
+  });
+
   it('fails its cold start with a message naming the variable when the configuration is bad', () => {
     expect(() => load('resize', { OUTPUT_BUCKET: undefined })).toThrow(/OUTPUT_BUCKET/);
   });

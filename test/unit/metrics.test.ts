@@ -154,7 +154,9 @@ describe('EMF records', () => {
       now: () => at,
       write: (l) => lines.push(l),
     });
+    metrics.captureColdStart(context('a'));
     metrics.publish(context('a'), publishBatchMetrics(publishResult));
+    metrics.captureColdStart(context('b'));
     metrics.publish(context('b'), publishBatchMetrics(publishResult));
     const records = lines.map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(lines.every((l) => !l.includes('\n'))).toBe(true);
@@ -167,7 +169,7 @@ describe('EMF records', () => {
     createMetrics({
       env: { AWS_LAMBDA_INITIALIZATION_TYPE: 'provisioned-concurrency' },
       write: (l) => provisioned.push(l),
-    }).publish(context('c'), []);
+    }).captureColdStart(context('c'));
     expect(provisioned).toEqual([]);
   });
 });
