@@ -288,6 +288,25 @@ describe('POST policy enforcement in the local cloud', () => {
     await expectNothingStored(signed.key, before);
   });
 
+  it('refuses a signed form whose key is over 1,024 bytes with 400 KeyTooLongError, as S3 does', async () => {
+    const key = `uploads/${'k'.repeat(1017)}`; // 1,025 bytes: one over S3's limit
+    const url = `${cloud.gateway.endpoint}/${cloud.resources.buckets.source}`;
+    const fields = await signPolicy(key, [['starts-with', '$key', 'uploads/']], { key });
+    const before = cloud.gateway.counters().notificationsSent;
+    const answer = await post({ url, fields, key }, png);
+    expect({ ...answer, body: undefined }).toEqual({
+      status: 400,
+      body: undefined,
+      code: 'KeyTooLongError',
+      message: 'Your key is too long',
+    });
+    expect(answer.body).toContain('<Size>1025</Size><MaxSizeAllowed>1024</MaxSizeAllowed>');
+    // Listed, not HEADed: S3 refuses a HEAD of such a key with the same error.
+    expect(await listKeys(cloud.s3, cloud.resources.buckets.source)).not.toContain(key);
+    await cloud.gateway.notificationsSettled();
+    expect(cloud.gateway.counters().notificationsSent).toBe(before);
+  });
+
   it('refuses a form whose policy is present but whose body is not well-formed multipart', async () => {
     const signed = await sign('photo.png', png.length);
     const res = await fetch(signed.url, {

@@ -19,6 +19,7 @@ import {
   type S3ErrorShape,
   type SecretCredentials,
 } from './post-policy';
+import { keyTooLongError } from './s3-validation';
 
 export interface PostUploadCheckOptions {
   /** The bucket posted to. */
@@ -88,6 +89,12 @@ export async function checkPostUpload(req: IncomingMessage, opts: PostUploadChec
       const verdict = await verifyPostPolicyFields(pairs(fields), { filename: file.filename }, policyOptions());
       if (!verdict.ok) {
         refusedEarly = verdict.error;
+        return false;
+      }
+      // The key (its ${filename} resolved) is held to S3's limit as a PutObject's is.
+      const tooLong = keyTooLongError(verdict.key);
+      if (tooLong) {
+        refusedEarly = tooLong;
         return false;
       }
       return Math.min(verdict.contentLengthRange?.max ?? cap, cap);

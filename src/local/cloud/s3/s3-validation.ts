@@ -52,7 +52,12 @@ export function invalidBucketName(info: AwsRequestInfo): S3ErrorShape | undefine
 /** S3's KeyTooLongError for an object-level request whose key passes MAX_S3_KEY_BYTES, else undefined. */
 export function keyTooLong(info: AwsRequestInfo): S3ErrorShape | undefined {
   if (info.service !== 's3' || !info.key) return undefined;
-  const size = Buffer.byteLength(info.key, 'utf8');
+  return keyTooLongError(info.key);
+}
+
+/** S3's KeyTooLongError for an object key (a request's or a POST form's) over MAX_S3_KEY_BYTES, else undefined. */
+export function keyTooLongError(key: string): S3ErrorShape | undefined {
+  const size = Buffer.byteLength(key, 'utf8');
   if (size <= MAX_S3_KEY_BYTES) return undefined;
   return {
     code: 'KeyTooLongError',
