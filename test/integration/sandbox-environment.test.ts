@@ -1,6 +1,7 @@
 // The environment a function host hands a sandbox is the set of variables Lambda defines for a
-// function's runtime (its "defined runtime environment variables") and nothing more: no HOME (Lambda
-// sets none), no AWS_EC2_METADATA_DISABLED. AWS_EXECUTION_ENV says how the function is packaged:
+// function's runtime (its "defined runtime environment variables"), plus the one local-only variable
+// README lists for every sandbox (AWS_EC2_METADATA_DISABLED), and nothing more: no HOME (Lambda sets
+// none). AWS_EXECUTION_ENV says how the function is packaged:
 // `AWS_Lambda_Image` for an image (a container sandbox), the managed runtime's name for a zip-style
 // process sandbox.
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -22,6 +23,9 @@ const LAMBDA_DEFINED = [
   'LANG',
   'TZ',
 ];
+
+/** What the local cloud adds to every sandbox, and README explains. */
+const LOCAL_ONLY = ['AWS_EC2_METADATA_DISABLED'];
 
 /** A launcher of the given kind that records the environment it is asked to start a sandbox with. */
 function recordingLauncher(
@@ -58,7 +62,7 @@ describe.each([
     try {
       const env = await waitFor('a sandbox to be launched', () => seen[0], 20_000, 50);
       expect({ keys: Object.keys(env).sort(), executionEnv: env.AWS_EXECUTION_ENV }).toEqual({
-        keys: LAMBDA_DEFINED,
+        keys: [...LAMBDA_DEFINED, ...LOCAL_ONLY].sort(),
         executionEnv,
       });
     } finally {

@@ -324,9 +324,9 @@ class FunctionHost {
    * The environment of a sandbox: the variables Lambda defines for a function's runtime, plus
    * opts.env (the launcher adds PATH and the task root). The parent's environment is NOT passed
    * wholesale: it would hand the developer's credentials, proxies and NODE_OPTIONS to the function
-   * and make local runs differ from Lambda. Nothing Lambda does not set (Lambda sets no HOME);
-   * AWS_EXECUTION_ENV is `AWS_Lambda_Image` in a container, as for an image function, and the
-   * managed runtime's name in a process, run as a zip function is.
+   * and make local runs differ from Lambda (which sets no HOME, for one). AWS_EXECUTION_ENV is
+   * `AWS_Lambda_Image` in a container, as for an image function, and the managed runtime's name in a
+   * process, run as a zip function is. One local-only variable: AWS_EC2_METADATA_DISABLED (why: below).
    */
   private environment(endpoint: RuntimeApiEndpoint, streamName: string): Record<string, string> {
     const { name } = this.opts;
@@ -344,8 +344,13 @@ class FunctionHost {
       AWS_LAMBDA_LOG_GROUP_NAME: `/aws/lambda/${name}`,
       AWS_LAMBDA_LOG_STREAM_NAME: streamName,
     };
+    // Local-only: Lambda gives a function no instance metadata service, but a sandbox on an EC2
+    // machine could reach the machine's, and its SDK would take the machine's role when the function
+    // was given no credentials (`resize-chain invoke` without them).
+    const localOnly = { AWS_EC2_METADATA_DISABLED: 'true' };
     return {
       ...base,
+      ...localOnly,
       ...this.opts.env,
       AWS_LAMBDA_RUNTIME_API: `${endpoint.address}:${endpoint.port}`,
     };
