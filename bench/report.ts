@@ -268,10 +268,36 @@ function chainSection(c: ChainResult, measuredAt: string | undefined): string[] 
       `| process | ${columns.map((x) => x.label).join(' | ')} |`,
       `|---|${columns.map(() => '---:').join('|')}|`,
       ...roles.map((role) => `| ${role} | ${columns.map((x) => fmt(x.run.cpuMsByRole?.[role])).join(' | ')} |`),
+      ...cpuAccountingRows(c, columns),
       '',
     );
   }
   return lines;
+}
+
+/**
+ * The chain's CPU against the core's for the same images (runs that measured the core's CPU): on a 2-core machine
+ * the chain's throughput can reach the core's only as far as the CPU it spends outside the core allows, whatever the
+ * load does to wall times.
+ */
+function cpuAccountingRows(
+  c: ChainResult,
+  columns: ReadonlyArray<{ run: { cpuMsByRole?: Record<string, number> } }>,
+): string[] {
+  if (c.coreCpuMs === undefined) return [];
+  const core = c.coreCpuMs;
+  const total = (run: { cpuMsByRole?: Record<string, number> }) =>
+    Object.values(run.cpuMsByRole ?? {}).reduce((sum, ms) => sum + ms, 0);
+  const row = (label: string, value: (run: { cpuMsByRole?: Record<string, number> }) => string) =>
+    `| ${label} | ${columns.map((x) => value(x.run)).join(' | ')} |`;
+  return [
+    row("**all of the chain's processes**", (run) => `**${fmt(total(run))}**`),
+    row('core alone, same images (resizeImage in the driver, 2 at a time)', () => fmt(core)),
+    row('core CPU ÷ chain CPU (the most chain ÷ core throughput can reach when CPU-bound)', (run) =>
+      fmt(core / Math.max(1, total(run)), 2),
+    ),
+    row('CPU outside the core, ms per image', (run) => fmt((total(run) - core) / c.images)),
+  ];
 }
 
 /** Renders the whole result as markdown: per-source tables, targets, Lambda cost, system figures. */

@@ -145,6 +145,11 @@ export interface ChainResult {
   /** resizeImage over the same images in one process, with the chain's resize parallelism. */
   coreSeconds: number;
   coreImagesPerSecond: number;
+  /**
+   * CPU ms (user + system, all threads) of that core run: the work the chain cannot avoid, beside the chain's
+   * processes' CPU (cpuMsByRole). Absent from runs before it was measured.
+   */
+  coreCpuMs?: number;
   parallelism: number;
   /** Where the chain's time went in the throughput run, from its own log lines (bench/chain-breakdown.ts). */
   breakdown?: ChainBreakdown;
@@ -394,12 +399,14 @@ export async function measureChain(
     const after = await throughputRun('logs');
 
     const c0 = performance.now();
+    const coreCpu0 = process.cpuUsage();
     await mapWithConcurrency(
       Array.from({ length: images }, () => image),
       parallelism,
       (buf) => resizeImage(buf, DEFAULT_VARIANTS, DEFAULT_LIMITS),
     );
     const coreSeconds = (performance.now() - c0) / 1000;
+    const coreCpu = process.cpuUsage(coreCpu0);
     return {
       warmInvokeMs: summarize(invokeMs),
       warmCoreMs: summarize(coreMs),
@@ -408,6 +415,7 @@ export async function measureChain(
       chainImagesPerSecond: images / after.seconds,
       coreSeconds,
       coreImagesPerSecond: images / coreSeconds,
+      coreCpuMs: (coreCpu.user + coreCpu.system) / 1000,
       parallelism,
       breakdown: after.breakdown,
       cpuMsByRole: after.cpu,

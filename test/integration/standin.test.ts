@@ -133,6 +133,43 @@ describe('stand-in and gateway', () => {
     },
   );
 
+  it('keeps the connection after a HEAD of a missing key (the answer carries a length), stand-in and gateway', async () => {
+    /** HEADs `path` on `endpoint` three times over one kept-alive agent; the sockets used and the answers. */
+    async function headThrice(endpoint: string, path: string) {
+      const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+      const sockets = new Set<unknown>();
+      const answers: Array<{ status?: number; length?: string }> = [];
+      try {
+        for (let i = 0; i < 3; i += 1) {
+          answers.push(
+            await new Promise((resolve, reject) => {
+              const req = http.request(`${endpoint}${path}`, { method: 'HEAD', agent }, (res) => {
+                res.resume();
+                res.on('end', () => resolve({ status: res.statusCode, length: res.headers['content-length'] }));
+              });
+              req.on('socket', (socket) => sockets.add(socket));
+              req.on('error', reject);
+              req.end();
+            }),
+          );
+        }
+      } finally {
+        agent.destroy();
+      }
+      return { sockets: sockets.size, answers };
+    }
+    const missing = { status: 404, length: '0' };
+    // Unsigned: the gateway runs with auth off here, and the stand-in checks no signature.
+    expect(await headThrice(standIn.endpoint, '/source/plain/missing.txt')).toEqual({
+      sockets: 1,
+      answers: [missing, missing, missing],
+    });
+    expect(await headThrice(gateway.endpoint, '/source/plain/missing.txt')).toEqual({
+      sockets: 1,
+      answers: [missing, missing, missing],
+    });
+  });
+
   it('answers queue URLs that point at the gateway', async () => {
     expect(queueUrl.startsWith(gateway.endpoint + '/')).toBe(true);
     const again = await sqs.send(new GetQueueUrlCommand({ QueueName: 'ingest' }));

@@ -45,6 +45,16 @@ export function withoutHopByHop(headers: http.IncomingHttpHeaders): http.Outgoin
   return result;
 }
 
+/**
+ * A HEAD answer needs a length for its connection to be kept: without Content-Length (and with
+ * Transfer-Encoding dropped as hop-by-hop) an HTTP/1.1 client cannot tell where it ends, and Node's
+ * closes the connection after it. One without says Content-Length: 0, as the gateway's own HEAD
+ * answers do (a HEAD answer has no body either way).
+ */
+export function frameHeadAnswer(method: string | undefined, headers: http.OutgoingHttpHeaders): void {
+  if (method === 'HEAD' && headers['content-length'] === undefined) headers['content-length'] = 0;
+}
+
 /** Operations whose SQS JSON answer the gateway rewrites (sqsAnswer). */
 const REWRITTEN_SQS_OPERATIONS = new Set([...QUEUE_URL_OPERATIONS, 'GetQueueAttributes']);
 
@@ -262,6 +272,7 @@ export function createStandInProxy(opts: StandInProxyOptions): StandInProxy {
           const status = upstreamRes.statusCode ?? 502;
           const headers = withoutHopByHop(upstreamRes.headers);
           addDefaultEncryption(info, status, headers);
+          frameHeadAnswer(req.method, headers);
           const created = (body?: Buffer): void => {
             // CompleteMultipartUpload can fail with 200 and an <Error> body.
             if (createdEvent && status >= 200 && status < 300 && !body?.includes('<Error>'))

@@ -118,6 +118,22 @@ const app = buildApp({ logger: false, defaultRegion: region, stores: persisted?.
 if (persisted) app.addHook('preClose', () => persisted.persistence.close());
 if (bodyLimit !== undefined) raiseObjectBodyLimit(app, bodyLimit);
 storeObjectsAsSent(app, bodyLimit);
+frameHeadAnswers(app);
+
+/**
+ * fauxqs answers a HEAD of a missing key with neither Content-Length nor Transfer-Encoding, and an
+ * HTTP/1.1 client cannot tell where such an answer ends: Node's closes the connection after each one,
+ * so every 404 HEAD (the handlers' "was this done before?" checks) cost a new connection through the
+ * gateway. A HEAD answer without a length now says Content-Length: 0, as the gateway's own HEAD
+ * answers do; HEAD answers carry no body either way.
+ */
+function frameHeadAnswers(fastify) {
+  fastify.addHook('onSend', (request, reply, payload, done) => {
+    if (request.method === 'HEAD' && !reply.hasHeader('content-length') && !reply.hasHeader('transfer-encoding'))
+      reply.header('content-length', '0');
+    done(null, payload);
+  });
+}
 
 /**
  * fauxqs builds Fastify with an 11 MiB body limit and offers no option for it. S3 bodies (PutObject,
