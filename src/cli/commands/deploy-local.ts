@@ -43,24 +43,25 @@ interface ExampleSpec {
   readonly cdktfStack?: string;
 }
 
-/** The local images of the functions (as `up --containers` runs them). */
-const LOCAL_IMAGES = {
-  resize: 'image-resize-chain/resize:latest',
-  publish: 'image-resize-chain/publish:latest',
-  upload: 'image-resize-chain/upload:latest',
-} as const;
+/**
+ * The local image of a function (`npm run images`; `--platform linux/arm64` tags latest-arm64). The
+ * examples deploy arm64 functions, and Lambda cannot start an image of another architecture.
+ */
+const localImage = (handler: 'resize' | 'publish' | 'upload', architecture: 'x86_64' | 'arm64'): string =>
+  `image-resize-chain/${handler}:latest${architecture === 'arm64' ? '-arm64' : ''}`;
 
+/** The variables of the chain examples, whose functions are arm64. */
 const chainVars = (opts: DeployLocalOptions): Record<string, string> => ({
   region: 'us-east-1',
-  resize_image_uri: opts.resizeImage ?? LOCAL_IMAGES.resize,
-  publish_image_uri: opts.publishImage ?? LOCAL_IMAGES.publish,
+  resize_image_uri: opts.resizeImage ?? localImage('resize', 'arm64'),
+  publish_image_uri: opts.publishImage ?? localImage('publish', 'arm64'),
 });
 
 export const EXAMPLES: Readonly<Record<string, ExampleSpec>> = {
   terraform: { dir: 'examples/terraform', vars: chainVars, sample: 'variants' },
   'terraform-full': {
     dir: 'examples/terraform-full',
-    vars: (opts) => ({ ...chainVars(opts), upload_image_uri: opts.uploadImage ?? LOCAL_IMAGES.upload }),
+    vars: (opts) => ({ ...chainVars(opts), upload_image_uri: opts.uploadImage ?? localImage('upload', 'arm64') }),
     sample: 'variants',
   },
   cdktf: {
@@ -100,7 +101,8 @@ export const DEPLOY_LOCAL_USAGE = {
         'binary), uploads a sample image, waits for its variants and manifest (for notifications: its',
         'ObjectCreated message), and prints what it created with the time of each step. --destroy then',
         'destroys it and checks that none of its buckets and queues is left. The function images are',
-        `the local tags (${LOCAL_IMAGES.resize}; --resize-image, --publish-image, --upload-image).`,
+        `the local arm64 tags the examples' architecture needs (${localImage('resize', 'arm64')}, built by`,
+        '`npm run images -- --platform linux/arm64`; --resize-image, --publish-image, --upload-image).',
       ].join('\n'),
     },
   ],
@@ -115,11 +117,11 @@ export interface DeployLocalOptions {
   dir?: string;
   /** Destroy the deployment after trying it. @default false */
   destroy?: boolean;
-  /** @default image-resize-chain/resize:latest */
+  /** @default image-resize-chain/resize:latest-arm64 (the examples' functions are arm64) */
   resizeImage?: string;
-  /** @default image-resize-chain/publish:latest */
+  /** @default image-resize-chain/publish:latest-arm64 (the examples' functions are arm64) */
   publishImage?: string;
-  /** @default image-resize-chain/upload:latest */
+  /** @default image-resize-chain/upload:latest-arm64 (the examples' functions are arm64) */
   uploadImage?: string;
   /** Seconds to wait for the sample's outputs. @default 300 */
   timeoutSeconds?: number;
