@@ -5,11 +5,12 @@
  * For the deploy-local tests (test/integration/deploy-local*.test.ts).
  */
 import { spawnSync } from 'node:child_process';
-import { cpSync, mkdtempSync, rmSync } from 'node:fs';
+import { cpSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { killUp, runAws, startUp, type UpProcess } from './up-process';
 import { runTerraformAsync, writeCliConfig, type TerraformRun } from '../module/terraform-cli';
+import { copyTerraformFiles } from '../../src/cli/commands/deploy-local';
 
 const ROOT = resolve(__dirname, '..', '..');
 
@@ -45,8 +46,9 @@ export function summaryLine(run: TerraformRun, pattern: RegExp): string {
 }
 
 /**
- * Starts `up` (`up --port 0 …upArgs`), prepares a work folder named from `prefix` with `fixture` as main.tf,
- * and runs `terraform init`.
+ * Starts `up` (`up --port 0 …upArgs`), prepares a work folder named from `prefix` with `fixture` (a file,
+ * copied as main.tf; or a folder such as examples/terraform, its files copied with their relative module
+ * sources made absolute), and runs `terraform init`.
  * @param terraform the binary and provider mirror (findOfflineTerraform)
  * @param awsCli the AWS CLI's path (findAwsCli)
  * @param upArgs more arguments of `up` @default []
@@ -67,7 +69,8 @@ export async function startTerraformAgainstUp(
   const workFolder = async (endpoint: string): Promise<TerraformWork> => {
     const work = mkdtempSync(join(tmpdir(), prefix));
     works.push(work);
-    cpSync(fixture, join(work, 'main.tf'));
+    if (statSync(fixture).isDirectory()) copyTerraformFiles(fixture, work);
+    else cpSync(fixture, join(work, 'main.tf'));
     const cliConfig = writeCliConfig(work, terraform.mirror);
     const written = spawnSync(
       process.execPath,

@@ -93,7 +93,7 @@ export const DEPLOY_LOCAL_USAGE = {
       description: [
         `Deploy an example to the local cloud with terraform: ${Object.keys(EXAMPLES).join(', ')}`,
         '(examples/terraform, examples/terraform-full, the CDKTF main stack, examples/terraform-notifications).',
-        `Uses the endpoint given (--endpoint, else ${LOCAL_ENDPOINT_ENV}), or starts resize-chain up --no-auth`,
+        `Uses the endpoint given (--endpoint, else ${LOCAL_ENDPOINT_ENV}), or starts resize-chain up --bare --no-auth`,
         '(the module denies plain HTTP, which the local endpoint speaks) and keeps it running after the',
         'deployment (Ctrl-C stops it). Copies the example to --dir (default: a new',
         'temporary folder), writes the provider override, runs terraform init and apply (the AWS provider',
@@ -159,27 +159,19 @@ interface StartedUp {
   stop(): Promise<number>;
 }
 
-/**
- * The name prefix of the chain `up` runs itself: not the module's default, so the example's buckets,
- * queues, roles and functions (named by the module's defaults) do not collide with it.
- */
-const UP_OWN_PREFIX = 'resize-chain-up';
+// The up started here is bare (no chain of its own: the example's names cannot collide with it, and
+// what is left after destroy is all the example's). It runs with --no-auth: the module's bucket and
+// queue policies deny every request that is not over TLS (aws:SecureTransport), and the local endpoint
+// speaks plain HTTP, so with IAM enforced the applied chain could not take its first upload. Policies
+// are still stored and read back.
 
-// The up started here runs with --no-auth: the module's bucket and queue policies deny every request
-// that is not over TLS (aws:SecureTransport), and the local endpoint speaks plain HTTP, so with IAM
-// enforced the applied chain could not take its first upload. Policies are still stored and read back.
-
-/** Starts `resize-chain up --port 0` (this CLI) and resolves with its endpoint once it prints its ready line. */
+/** Starts `resize-chain up --port 0 --bare --no-auth` (this CLI) and resolves with its endpoint once it prints its ready line. */
 function startUp(timeoutMs = 120_000): Promise<StartedUp> {
   const script = process.argv[1];
   if (!script) return Promise.reject(new Error('cannot tell which script to run up from'));
-  const child: ChildProcess = spawn(
-    process.execPath,
-    [script, 'up', '--port', '0', '--name-prefix', UP_OWN_PREFIX, '--no-auth'],
-    {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
+  const child: ChildProcess = spawn(process.execPath, [script, 'up', '--port', '0', '--bare', '--no-auth'], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   const exited = new Promise<number>((done) => child.once('exit', (code) => done(code ?? 1)));
   const errors: string[] = [];
   createInterface({ input: child.stderr! }).on('line', (line) => errors.push(line));
@@ -214,6 +206,13 @@ export function copyExample(root: string, spec: ExampleSpec, work: string): void
   const from = join(root, spec.dir);
   if (!existsSync(from))
     throw configError('--example', `${spec.dir} does not exist${spec.cdktfStack ? ' (synth failed?)' : ''}`);
+  copyTerraformFiles(from, work);
+  if (spec.cdktfStack && existsSync(join(from, 'assets')))
+    cpSync(join(from, 'assets'), join(work, 'assets'), { recursive: true });
+}
+
+/** Copies the `.tf` and `.tf.json` files of folder `from` into `work`, relative module sources made absolute. */
+export function copyTerraformFiles(from: string, work: string): void {
   mkdirSync(work, { recursive: true });
   for (const name of readdirSync(from)) {
     if (!name.endsWith('.tf') && !name.endsWith('.tf.json')) continue;
@@ -223,8 +222,6 @@ export function copyExample(root: string, spec: ExampleSpec, work: string): void
     );
     writeFileSync(join(work, name), text);
   }
-  if (spec.cdktfStack && existsSync(join(from, 'assets')))
-    cpSync(join(from, 'assets'), join(work, 'assets'), { recursive: true });
 }
 
 /** `tsx main.ts` with RESIZE_CHAIN_ENDPOINT: the CDKTF stacks synthesized for the local cloud into cdktf.out/. */
