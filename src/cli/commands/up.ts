@@ -447,8 +447,10 @@ export async function upCommand(opts: UpOptions): Promise<number> {
 
   if (opts.bare) {
     try {
+      // The same sink: gateway errors and failed function inits go to stderr as with a chain.
+      const bare: UpOptions = { ...opts, chain: { ...opts.chain, logSink: sink } };
       return await runBareCloud(
-        opts,
+        bare,
         stopRequested,
         (text) => write(out, text),
         (text) => write(err, text),
