@@ -75,7 +75,7 @@ export const BUILD_AND_PUSH_SCRIPT = [
   'set -eu',
   // No "${" anywhere: Terraform would read it as an interpolation. DOCKER picks the client (default docker).
   'DOCKER=$(printenv DOCKER || echo docker)',
-  // AWS CLIs before 2.13 ignore AWS_ENDPOINT_URL(_ECR): pass it as --endpoint-url, as newer CLIs read it (unset on AWS).
+  // AWS CLIs before 2.13 ignore AWS_ENDPOINT_URL(_ECR): passed as --endpoint-url, as newer CLIs read it (unset on AWS).
   'ENDPOINT=$(printenv AWS_ENDPOINT_URL_ECR || printenv AWS_ENDPOINT_URL || true)',
   'aws() { if [ -n "$ENDPOINT" ]; then command aws --endpoint-url "$ENDPOINT" "$@"; else command aws "$@"; fi; }',
   'manifest_type() {',

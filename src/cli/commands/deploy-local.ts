@@ -165,7 +165,7 @@ interface StartedUp {
 // speaks plain HTTP, so with IAM enforced the applied chain could not take its first upload. Policies
 // are still stored and read back.
 
-/** Starts `resize-chain up --port 0 --bare --no-auth` (this CLI) and resolves with its endpoint once it prints its ready line. */
+/** Starts `resize-chain up --port 0 --bare --no-auth` (this CLI); resolves with its endpoint once it is ready. */
 function startUp(timeoutMs = 120_000): Promise<StartedUp> {
   const script = process.argv[1];
   if (!script) return Promise.reject(new Error('cannot tell which script to run up from'));
