@@ -66,13 +66,18 @@ export const LAMBDA_MANIFEST_MEDIA_TYPES = [
  * image, with the containerd image store of Docker Engine 29 and recent Docker Desktop): the build
  * turns attestations off (`--provenance=false --sbom=false` when the client knows them, and
  * BUILDX_NO_DEFAULT_ATTESTATIONS=1 for those that add them silently), and after the push the
- * registry's own record of the manifest media type is checked. A tag pushed as an index is deleted
+ * registry's own record of the manifest media type is checked. AWS_ENDPOINT_URL_ECR, else AWS_ENDPOINT_URL,
+ * when set, is passed to every `aws` call as --endpoint-url (what AWS CLI 2.13+ does by itself; older
+ * ones, such as Debian's 2.9, ignore the variables). A tag pushed as an index is deleted
  * (so the next apply rebuilds it) and the step fails with IMAGE_MANIFEST_UNSUPPORTED.
  */
 export const BUILD_AND_PUSH_SCRIPT = [
   'set -eu',
   // No "${" anywhere: Terraform would read it as an interpolation. DOCKER picks the client (default docker).
   'DOCKER=$(printenv DOCKER || echo docker)',
+  // AWS CLIs before 2.13 ignore AWS_ENDPOINT_URL(_ECR): passed as --endpoint-url, as newer CLIs read it (unset on AWS).
+  'ENDPOINT=$(printenv AWS_ENDPOINT_URL_ECR || printenv AWS_ENDPOINT_URL || true)',
+  'aws() { if [ -n "$ENDPOINT" ]; then command aws --endpoint-url "$ENDPOINT" "$@"; else command aws "$@"; fi; }',
   'manifest_type() {',
   '  aws ecr describe-images --region "$REGION" --repository-name "$REPOSITORY" --image-ids ' +
     'imageTag="$TAG" --query "imageDetails[0].imageManifestMediaType" --output text',

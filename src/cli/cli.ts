@@ -109,6 +109,29 @@ function streamSourceOption(values: {
   return { shardCount: n };
 }
 
+/** The options of `up` that shape its own chain, which `up --bare` does not start. */
+const CHAIN_OPTIONS = [
+  'containers',
+  'resize-image',
+  'publish-image',
+  'concurrency',
+  'variants',
+  'name-prefix',
+  'ui',
+  'upload-image',
+  'stream',
+  'stream-shards',
+] as const;
+
+/** `up --bare` with an option of the chain it does not start: a usage error naming them. */
+function refuseChainOptions(values: Partial<Record<(typeof CHAIN_OPTIONS)[number], unknown>>): void {
+  const given = CHAIN_OPTIONS.filter((name) => values[name] !== undefined);
+  if (given.length > 0)
+    throw new UsageError(
+      `--bare starts no chain of its own: ${given.map((name) => `--${name}`).join(', ')} would shape it`,
+    );
+}
+
 async function main(argv: string[]): Promise<number> {
   // The SDK warns on Node 20 that releases after January 2027 will need Node 22; our SDK version is
   // pinned, and the README recommends Node 22, so the warning would only be noise in every run.
@@ -185,11 +208,13 @@ async function main(argv: string[]): Promise<number> {
       const concurrency = int(values.concurrency, 'concurrency', 2);
       const drainSeconds = int(values.drain, 'drain', 30);
       if (values.variants) readVariantsFile(values.variants); // bad usage fails here, not in the worker
+      if (values.bare) refuseChainOptions(values);
       if (process.env[UP_WORKER_ENV] !== '1') return runUpInOwnProcessGroup(argv);
       return upCommand({
         port,
         drainSeconds,
         json: values.json ?? false,
+        bare: values.bare ?? false,
         chain: {
           stateDir: values.state,
           namePrefix: values['name-prefix'],

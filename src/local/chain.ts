@@ -941,16 +941,53 @@ function functionRoleEnv(
   return env;
 }
 
+/** Runs `cleanups` in reverse order of start (a failing one does not stop the rest), then closes the log files. */
+function stopperOf(cleanups: Cleanups, logs: LogFiles): () => Promise<void> {
+  return async () => {
+    for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
+    cleanups.length = 0;
+    await logs.close();
+  };
+}
+
+/** The local cloud without a chain of its own (`up --bare`): the endpoint and what runs behind it. */
+export interface LocalCloud {
+  /** The single AWS endpoint (the gateway). */
+  readonly endpoint: string;
+  readonly gateway: Gateway;
+  /** The functions applied through Lambda's API. */
+  readonly lambda: Pick<LambdaFunctions, 'invoker' | 'store'>;
+  /** Stops everything: mappings created through the API, the functions' sandboxes, the gateway, the stand-in. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts the cloud alone: the same endpoint and control plane as startLocalChain, but no bucket,
+ * queue, function or mapping of its own, so everything listed is what clients (Terraform) created.
+ * Of LocalChainOptions it reads port, stateDir, logDir, logSink, allowedOrigins, auth, registry and
+ * containers.docker. On failure, stops whatever had started and rethrows.
+ */
+export async function startLocalCloud(opts: LocalChainOptions = {}): Promise<LocalCloud> {
+  const logs = logFiles(opts.logDir, opts.logSink);
+  const cleanups: Cleanups = [];
+  const stop = stopperOf(cleanups, logs);
+  try {
+    const cloud = await startCloud(opts, logs, cleanups);
+    // Mappings created through the API stop before the functions they invoke (cleanups run in reverse).
+    cleanups.push(() => cloud.mappings.stopAll());
+    return { endpoint: cloud.gateway.endpoint, gateway: cloud.gateway, lambda: cloud.lambda, stop };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}
+
 /** Starts the chain; on failure, stops whatever had started and rethrows. */
 export async function startLocalChain(opts: LocalChainOptions = {}): Promise<LocalChain> {
   const plan = planLocalChain(opts);
   const logs = logFiles(opts.logDir, opts.logSink);
   const cleanups: Cleanups = [];
-  const stopAll = async () => {
-    for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
-    cleanups.length = 0;
-    await logs.close();
-  };
+  const stopAll = stopperOf(cleanups, logs);
   try {
     const cloud = await startCloud(opts, logs, cleanups);
     const { s3, sqs, served, mappings: registry } = cloud;

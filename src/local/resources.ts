@@ -119,13 +119,12 @@ export async function createChainResources(
 }
 
 /**
- * The queue policy statement the module's `allowS3Notifications` gives a queue: s3.amazonaws.com may
- * send, for this bucket of this account only (S3 refuses a notification configuration to a queue
- * without it).
+ * The queue policy the module's `allowS3Notifications` gives a queue (as JSON): s3.amazonaws.com may
+ * send, for this bucket of the queue's account only (S3 refuses a notification configuration to a
+ * queue without it).
  */
-export async function allowS3Notifications(sqs: SQSClient, queue: QueueRef, bucket: string): Promise<void> {
-  const account = queue.arn.split(':')[4];
-  const policy = {
+export function s3NotificationQueuePolicy(bucket: string, queueArn: string): string {
+  return JSON.stringify({
     Version: '2012-10-17',
     Statement: [
       {
@@ -133,16 +132,23 @@ export async function allowS3Notifications(sqs: SQSClient, queue: QueueRef, buck
         Effect: 'Allow',
         Principal: { Service: 's3.amazonaws.com' },
         Action: 'sqs:SendMessage',
-        Resource: queue.arn,
+        Resource: queueArn,
         Condition: {
           ArnEquals: { 'aws:SourceArn': `arn:aws:s3:::${bucket}` },
-          StringEquals: { 'aws:SourceAccount': account },
+          StringEquals: { 'aws:SourceAccount': queueArn.split(':')[4] },
         },
       },
     ],
-  };
+  });
+}
+
+/** Puts s3NotificationQueuePolicy on `queue`. */
+export async function allowS3Notifications(sqs: SQSClient, queue: QueueRef, bucket: string): Promise<void> {
   await sqs.send(
-    new SetQueueAttributesCommand({ QueueUrl: queue.url, Attributes: { Policy: JSON.stringify(policy) } }),
+    new SetQueueAttributesCommand({
+      QueueUrl: queue.url,
+      Attributes: { Policy: s3NotificationQueuePolicy(bucket, queue.arn) },
+    }),
   );
 }
 

@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { startLocalFunction, type LocalFunction } from '../../src/local/cloud/lambda/function-host';
 import { startGateway, type Gateway, type GatewayOptions } from '../../src/local/cloud/gateway/gateway';
 import { createChainResources, putQueueNotification, type ChainResources } from '../../src/local/resources';
-import { LOCAL_ACCOUNT_ID, localAwsEnv, localClientConfig } from '../../src/local/client-config';
+import { localAwsEnv, localClientConfig } from '../../src/local/client-config';
 import { startStandIn, type StandIn } from '../../src/local/cloud/standin/standin';
 
 export const HANDLERS_DIR = join(__dirname, '..', '..', 'dist', 'handlers');
@@ -83,26 +83,6 @@ export async function startTestCloud(
       await standIn.stop();
     },
   };
-}
-
-/** A queue policy letting S3 notifications of `bucket` into `queueArn`: the module's AllowS3Notifications. */
-export function notificationQueuePolicy(bucket: string, queueArn: string): string {
-  return JSON.stringify({
-    Version: '2012-10-17',
-    Statement: [
-      {
-        Sid: 'AllowS3Notifications',
-        Effect: 'Allow',
-        Principal: { Service: 's3.amazonaws.com' },
-        Action: 'sqs:SendMessage',
-        Resource: queueArn,
-        Condition: {
-          ArnEquals: { 'aws:SourceArn': `arn:aws:s3:::${bucket}` },
-          StringEquals: { 'aws:SourceAccount': LOCAL_ACCOUNT_ID },
-        },
-      },
-    ],
-  });
 }
 
 export async function upload(cloud: TestCloud, key: string, body: Buffer): Promise<string> {

@@ -44,6 +44,8 @@ const BAD_USAGES: ReadonlyArray<readonly [string[], string]> = [
   [['up', '--frobnicate'], '--frobnicate'],
   [['up', 'extra'], 'positional'],
   [['up', '--stream-shards', '2'], '--stream'],
+  [['up', '--bare', '--stream'], '--bare starts no chain of its own: --stream'],
+  [['up', '--bare', '--name-prefix', 'x', '--ui'], '--name-prefix, --ui'],
   [['invoke', 'resize', '--event'], '--event'],
   [['invoke', 'resize'], '--event'],
   [['invoke', 'resize', '--event', '-', '--timeout', '-3'], '--timeout'],

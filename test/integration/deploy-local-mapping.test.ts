@@ -11,14 +11,14 @@
  *
  * Needs terraform, the provider mirror and the AWS CLI: skipped loudly without them, failing under CI=true.
  */
-import { spawnSync } from 'node:child_process';
-import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { describeWhen } from '../helpers/requires';
-import { AWS_CLI_MISSING, findAwsCli, killUp, runAws, startUp, type UpProcess } from '../helpers/up-process';
-import { findOfflineTerraform, runTerraformAsync, writeCliConfig, type TerraformRun } from '../module/terraform-cli';
+import { AWS_CLI_MISSING, findAwsCli } from '../helpers/up-process';
+import { findOfflineTerraform } from '../module/terraform-cli';
+import { startTerraformAgainstUp, summaryLine as summary, type TerraformAgainstUp } from '../helpers/terraform-up';
 import { waitFor } from '../helpers/wait';
 import { synthesizeImage } from '../../src/tools/samples';
 
@@ -33,45 +33,11 @@ const missing = terraform.missing ?? (cli ? undefined : AWS_CLI_MISSING);
 
 describeWhen(missing, 'terraform creates an event source mapping on resize-chain up', () => {
   const name = `tfm-${randomBytes(3).toString('hex')}`;
-  let up: UpProcess | undefined;
-  /** One terraform work folder per configuration (its own state). */
+  let deploy: TerraformAgainstUp | undefined;
+  /** Folders of the images this test writes. */
   const works: string[] = [];
-
-  /** A work folder holding the fixture, the override for `up` and an offline CLI config, initialised. */
-  async function workFolder(): Promise<{ dir: string; cliConfig: string }> {
-    const dir = mkdtempSync(join(tmpdir(), 'irc-deploy-esm-'));
-    works.push(dir);
-    cpSync(FIXTURE, join(dir, 'main.tf'));
-    const cliConfig = writeCliConfig(dir, terraform.mirror!);
-    const written = spawnSync(
-      process.execPath,
-      [join(ROOT, 'dist', 'cli.js'), 'tf-override', '--dir', dir, '--endpoint', up!.endpoint],
-      { encoding: 'utf8' },
-    );
-    expect({ code: written.status, stderr: written.stderr }).toEqual({ code: 0, stderr: '' });
-    await tf({ dir, cliConfig }, ['init', '-input=false']);
-    return { dir, cliConfig };
-  }
-
-  /** Runs terraform; fails with its output unless it exits with one of `codes`. */
-  async function tf(
-    at: { dir: string; cliConfig: string },
-    args: string[],
-    codes: number[] = [0],
-  ): Promise<TerraformRun & { seconds: number }> {
-    const started = Date.now();
-    const run = await runTerraformAsync(terraform.bin!, at.cliConfig, at.dir, [...args, '-no-color']);
-    const seconds = Math.round((Date.now() - started) / 100) / 10;
-    if (!codes.includes(run.code))
-      throw new Error(
-        `terraform ${args.join(' ')} exited ${run.code} after ${seconds} s:\n${run.stderr}\n${run.stdout.slice(-6000)}`,
-      );
-    return { ...run, seconds };
-  }
   const aws = async (args: string[]): Promise<Record<string, unknown>> =>
-    JSON.parse(await runAws(cli!.path, up!.endpoint, [...args, '--output', 'json'], 60_000)) as Record<string, unknown>;
-  const summary = (run: TerraformRun, pattern: RegExp): string =>
-    pattern.exec(run.stdout)?.[0] ?? `(no summary line)\n${run.stdout.slice(-2000)}`;
+    (await deploy!.aws(args)) as Record<string, unknown>;
   const vars = (extra: string[] = []): string[] => [
     '-var',
     `name=${name}`,
@@ -80,30 +46,34 @@ describeWhen(missing, 'terraform creates an event source mapping on resize-chain
     ...extra,
   ];
 
-  let main: { dir: string; cliConfig: string };
   let uuid = '';
 
   beforeAll(async () => {
     // --no-auth: the image this test sends lies outside uploads/, the only prefix the chain's resize
     // role may read (IAM would refuse the read, rightly); what is tested here is the mapping.
-    up = await startUp(['--no-auth']);
-    main = await workFolder();
+    deploy = await startTerraformAgainstUp(
+      FIXTURE,
+      'irc-deploy-esm-',
+      { bin: terraform.bin!, mirror: terraform.mirror! },
+      cli!.path,
+      ['--no-auth'],
+    );
   }, 180_000);
 
   afterAll(async () => {
-    await killUp(up);
+    await deploy?.stop();
     for (const dir of works) rmSync(dir, { recursive: true, force: true });
   });
 
   test('terraform apply creates the queues, the role and the mapping; a second plan shows no changes', async () => {
-    const apply = await tf(main, ['apply', '-auto-approve', '-input=false', ...vars()]);
+    const apply = await deploy!.tf(['apply', '-auto-approve', '-input=false', ...vars()]);
     const line = summary(apply, /Apply complete! Resources: .*/);
     console.log(`apply: ${line} (${apply.seconds} s)`);
     expect(line).toBe('Apply complete! Resources: 5 added, 0 changed, 0 destroyed.');
     uuid = /mapping_uuid = "([0-9a-f-]{36})"/.exec(apply.stdout)?.[1] ?? '';
     expect(uuid).toMatch(/^[0-9a-f-]{36}$/);
 
-    const plan = await tf(main, ['plan', '-detailed-exitcode', '-input=false', ...vars()], [0, 2]);
+    const plan = await deploy!.tf(['plan', '-detailed-exitcode', '-input=false', ...vars()], [0, 2]);
     console.log(`plan: ${summary(plan, /No changes\..*|Plan: .*/)} (${plan.seconds} s)`);
     expect({ code: plan.code, diff: plan.code === 0 ? '' : plan.stdout }).toEqual({ code: 0, diff: '' });
   }, 600_000);
@@ -135,16 +105,7 @@ describeWhen(missing, 'terraform creates an event source mapping on resize-chain
     const file = join(dir, 'esm.jpg');
     writeFileSync(file, await synthesizeImage({ width: 900, height: 600, seed: 7, format: 'jpeg' }));
     // Outside the watched uploads/ prefix: only the mapping created by terraform can bring it to the function.
-    await runAws(cli!.path, up!.endpoint, [
-      's3api',
-      'put-object',
-      '--bucket',
-      SOURCE,
-      '--key',
-      'elsewhere/esm.jpg',
-      '--body',
-      file,
-    ]);
+    await deploy!.awsText(['s3api', 'put-object', '--bucket', SOURCE, '--key', 'elsewhere/esm.jpg', '--body', file]);
     const { QueueUrl } = (await aws(['sqs', 'get-queue-url', '--queue-name', `${name}-jobs`])) as { QueueUrl: string };
     const notification = {
       Records: [
@@ -155,7 +116,7 @@ describeWhen(missing, 'terraform creates an event source mapping on resize-chain
         },
       ],
     };
-    await runAws(cli!.path, up!.endpoint, [
+    await deploy!.awsText([
       'sqs',
       'send-message',
       '--queue-url',
@@ -174,9 +135,8 @@ describeWhen(missing, 'terraform creates an event source mapping on resize-chain
   }, 180_000);
 
   test("a queue whose visibility timeout is below the function timeout: apply fails with Lambda's message", async () => {
-    const short = await workFolder();
-    const apply = await tf(
-      short,
+    const short = await deploy!.another();
+    const apply = await short.tf(
       [
         'apply',
         '-auto-approve',
@@ -188,12 +148,12 @@ describeWhen(missing, 'terraform creates an event source mapping on resize-chain
     expect(apply.stderr).toMatch(
       /InvalidParameterValueException: Queue visibility timeout: 10 seconds is less than Function timeout: \d+ seconds/,
     );
-    const destroy = await tf(short, ['destroy', '-auto-approve', '-input=false', ...vars(['-var', `name=${name}-s`])]);
+    const destroy = await short.tf(['destroy', '-auto-approve', '-input=false', ...vars(['-var', `name=${name}-s`])]);
     expect(summary(destroy, /Destroy complete! Resources: .*/)).toBe('Destroy complete! Resources: 4 destroyed.');
   }, 600_000);
 
   test('terraform destroy removes the mapping; the chain own mappings stay', async () => {
-    const destroy = await tf(main, ['destroy', '-auto-approve', '-input=false', ...vars()]);
+    const destroy = await deploy!.tf(['destroy', '-auto-approve', '-input=false', ...vars()]);
     const line = summary(destroy, /Destroy complete! Resources: .*/);
     console.log(`destroy: ${line} (${destroy.seconds} s)`);
     expect(line).toBe('Destroy complete! Resources: 5 destroyed.');

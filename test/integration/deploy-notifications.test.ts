@@ -10,15 +10,14 @@
  *
  * Needs terraform, the provider mirror and the AWS CLI: skipped loudly without them, failing under CI=true.
  */
-import { spawnSync } from 'node:child_process';
-import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { S3Event } from 'aws-lambda';
 import { describeWhen } from '../helpers/requires';
-import { AWS_CLI_MISSING, findAwsCli, killUp, runAws, startUp, type UpProcess } from '../helpers/up-process';
-import { findOfflineTerraform, runTerraformAsync, writeCliConfig, type TerraformRun } from '../module/terraform-cli';
+import { AWS_CLI_MISSING, findAwsCli } from '../helpers/up-process';
+import { findOfflineTerraform } from '../module/terraform-cli';
+import { startTerraformAgainstUp, summaryLine as summary, type TerraformAgainstUp } from '../helpers/terraform-up';
 
 const ROOT = resolve(__dirname, '..', '..');
 const FIXTURE = join(ROOT, 'examples', 'terraform-notifications', 'main.tf');
@@ -34,48 +33,12 @@ interface SqsMessage {
 
 describeWhen(missing, 'terraform applies S3 bucket notifications to resize-chain up', () => {
   const name = `tfn-${randomBytes(3).toString('hex')}`;
-  let up: UpProcess | undefined;
-  const works: string[] = [];
+  let deploy: TerraformAgainstUp | undefined;
   let outputs: { bucket: string; queue_url: string; dead_letter_queue_url: string };
 
-  /** A working copy of the fixture with the override `resize-chain tf-override` writes, initialised. */
-  async function workCopy(): Promise<{ dir: string; cliConfig: string }> {
-    const dir = mkdtempSync(join(tmpdir(), 'irc-deploy-notify-'));
-    works.push(dir);
-    cpSync(FIXTURE, join(dir, 'main.tf'));
-    const cliConfig = writeCliConfig(dir, terraform.mirror!);
-    const written = spawnSync(
-      process.execPath,
-      [join(ROOT, 'dist', 'cli.js'), 'tf-override', '--dir', dir, '--endpoint', up!.endpoint],
-      { encoding: 'utf8' },
-    );
-    expect({ code: written.status, stderr: written.stderr }).toEqual({ code: 0, stderr: '' });
-    await tf({ dir, cliConfig }, ['init', '-input=false']);
-    return { dir, cliConfig };
-  }
-
-  /** Runs terraform in a work copy; fails with its output unless it exits with one of `codes`. */
-  async function tf(
-    work: { dir: string; cliConfig: string },
-    args: string[],
-    codes: number[] = [0],
-  ): Promise<TerraformRun & { seconds: number }> {
-    const started = Date.now();
-    const run = await runTerraformAsync(terraform.bin!, work.cliConfig, work.dir, [...args, '-no-color']);
-    const seconds = Math.round((Date.now() - started) / 100) / 10;
-    if (!codes.includes(run.code))
-      throw new Error(
-        `terraform ${args.join(' ')} exited ${run.code} after ${seconds} s:\n${run.stderr}\n${run.stdout.slice(-6000)}`,
-      );
-    return { ...run, seconds };
-  }
-  const aws = async (args: string[]): Promise<string> =>
-    runAws(cli!.path, up!.endpoint, [...args, '--output', 'json'], 60_000);
-  const json = async <T>(args: string[]): Promise<T> => {
-    const out = await aws(args);
-    // Some commands (receive-message on an empty queue, list-queues with no match) print nothing.
-    return (out.trim() === '' ? {} : JSON.parse(out)) as T;
-  };
+  const aws = (args: string[]): Promise<string> => deploy!.awsText(args);
+  // Some commands (receive-message on an empty queue, list-queues with no match) print nothing: {}.
+  const json = async <T>(args: string[]): Promise<T> => (await deploy!.aws(args)) as T;
   const receive = async (queueUrl: string, extra: string[] = []): Promise<SqsMessage[]> =>
     (
       await json<{ Messages?: SqsMessage[] }>([
@@ -92,26 +55,26 @@ describeWhen(missing, 'terraform applies S3 bucket notifications to resize-chain
         ...extra,
       ])
     ).Messages ?? [];
-  const summary = (run: TerraformRun, pattern: RegExp): string =>
-    pattern.exec(run.stdout)?.[0] ?? `(no summary line)\n${run.stdout.slice(-2000)}`;
-  let work: { dir: string; cliConfig: string };
 
   beforeAll(async () => {
-    up = await startUp();
-    work = await workCopy();
+    deploy = await startTerraformAgainstUp(
+      FIXTURE,
+      'irc-deploy-notify-',
+      { bin: terraform.bin!, mirror: terraform.mirror! },
+      cli!.path,
+    );
   }, 180_000);
 
   afterAll(async () => {
-    await killUp(up);
-    for (const dir of works) rmSync(dir, { recursive: true, force: true });
+    await deploy?.stop();
   });
 
   test('terraform apply creates the bucket, the queues, the queue policy and the notification', async () => {
-    const apply = await tf(work, ['apply', '-auto-approve', '-input=false', '-var', `name=${name}`]);
+    const apply = await deploy!.tf(['apply', '-auto-approve', '-input=false', '-var', `name=${name}`]);
     const line = summary(apply, /Apply complete! Resources: .*/);
     console.log(`apply: ${line} (${apply.seconds} s)`);
     expect(line).toBe('Apply complete! Resources: 5 added, 0 changed, 0 destroyed.');
-    const raw = await tf(work, ['output', '-json']);
+    const raw = await deploy!.tf(['output', '-json']);
     outputs = Object.fromEntries(
       Object.entries(JSON.parse(raw.stdout) as Record<string, { value: string }>).map(([k, v]) => [k, v.value]),
     ) as typeof outputs;
@@ -119,7 +82,7 @@ describeWhen(missing, 'terraform applies S3 bucket notifications to resize-chain
   }, 600_000);
 
   test('a second plan shows no changes', async () => {
-    const plan = await tf(work, ['plan', '-detailed-exitcode', '-input=false', '-var', `name=${name}`], [0, 2]);
+    const plan = await deploy!.tf(['plan', '-detailed-exitcode', '-input=false', '-var', `name=${name}`], [0, 2]);
     console.log(`plan: ${summary(plan, /No changes\..*|Plan: .*/)} (${plan.seconds} s)`);
     expect({ code: plan.code, diff: plan.code === 0 ? '' : plan.stdout }).toEqual({ code: 0, diff: '' });
   }, 600_000);
@@ -156,7 +119,7 @@ describeWhen(missing, 'terraform applies S3 bucket notifications to resize-chain
     for (const m of test)
       await aws(['sqs', 'delete-message', '--queue-url', outputs.queue_url, '--receipt-handle', m.ReceiptHandle]);
 
-    const file = join(works[0], 'photo.jpg');
+    const file = join(deploy!.work, 'photo.jpg');
     writeFileSync(file, 'not really a jpeg');
     for (const key of ['other/photo.jpg', 'uploads/photo.png', 'uploads/photo.jpg'])
       await aws(['s3', 'cp', file, `s3://${outputs.bucket}/${key}`]);
@@ -216,10 +179,9 @@ describeWhen(missing, 'terraform applies S3 bucket notifications to resize-chain
   }, 120_000);
 
   test("without the queue policy the notification fails to apply with S3's refusal", async () => {
-    const denied = await workCopy();
+    const denied = await deploy!.another();
     const other = `${name}-x`;
-    const apply = await tf(
-      denied,
+    const apply = await denied.tf(
       ['apply', '-auto-approve', '-input=false', '-var', `name=${other}`, '-var', 'allow_bucket=false'],
       [1],
     );
@@ -227,7 +189,7 @@ describeWhen(missing, 'terraform applies S3 bucket notifications to resize-chain
     console.log(`apply without the queue policy: ${errors.slice(0, 400)}`);
     expect(errors).toContain(`creating S3 Bucket (${other}-uploads) Notification`);
     expect(errors).toContain('InvalidArgument: Unable to validate the following destination configurations');
-    const destroy = await tf(denied, [
+    const destroy = await denied.tf([
       'destroy',
       '-auto-approve',
       '-input=false',
@@ -240,7 +202,7 @@ describeWhen(missing, 'terraform applies S3 bucket notifications to resize-chain
   }, 600_000);
 
   test('terraform destroy removes everything; the list APIs show none of it', async () => {
-    const destroy = await tf(work, ['destroy', '-auto-approve', '-input=false', '-var', `name=${name}`]);
+    const destroy = await deploy!.tf(['destroy', '-auto-approve', '-input=false', '-var', `name=${name}`]);
     const line = summary(destroy, /Destroy complete! Resources: .*/);
     console.log(`destroy: ${line} (${destroy.seconds} s)`);
     expect(line).toBe('Destroy complete! Resources: 5 destroyed.');

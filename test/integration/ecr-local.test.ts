@@ -14,7 +14,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { cpSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createHash, randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { describeWhen } from '../helpers/requires';
 import { AWS_CLI_MISSING, awsCliEnv, findAwsCli, killUp, runAws, startUp, type UpProcess } from '../helpers/up-process';
 import { waitFor } from '../helpers/wait';
@@ -182,10 +182,6 @@ describeWhen(missing, 'ECR on resize-chain up: terraform, docker login/push, Lam
   test("the module's build-and-push step pushes to the local ECR, then finds the tag pushed", () => {
     const bin = join(work, 'bin');
     mkdirSync(bin);
-    // The Debian AWS CLI (2.9) predates AWS_ENDPOINT_URL (2.13): this shim passes the endpoint as newer CLIs would.
-    writeFileSync(join(bin, 'aws'), `#!/bin/sh\nexec ${cli!.path} --endpoint-url ${up!.endpoint} "$@"\n`, {
-      mode: 0o755,
-    });
     // The one stand-in: `docker build` tags the already built publish image (the build itself is the images
     // tests' subject); login, push and every other docker call go to the real client.
     writeFileSync(
@@ -207,7 +203,9 @@ describeWhen(missing, 'ECR on resize-chain up: terraform, docker login/push, Lam
         encoding: 'utf8',
         env: {
           ...awsCliEnv(),
-          PATH: `${bin}:${process.env.PATH ?? '/usr/bin:/bin'}`,
+          // The CLI found (Debian's 2.9 predates AWS_ENDPOINT_URL: the script passes it as --endpoint-url).
+          AWS_ENDPOINT_URL: up!.endpoint,
+          PATH: `${bin}:${dirname(cli!.path)}:${process.env.PATH ?? '/usr/bin:/bin'}`,
           DOCKER: join(bin, 'docker'),
           DOCKER_CONFIG: dockerConfig,
           REGION: 'us-east-1',

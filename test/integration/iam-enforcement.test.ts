@@ -26,7 +26,8 @@ import { spawn } from 'node:child_process';
 import { LOCAL_CREDENTIALS, localClientConfig } from '../../src/local/client-config';
 import { putQueueNotification } from '../../src/local/resources';
 import { NodeSha256 } from '../../src/local/cloud/iam/sigv4-verify';
-import { notificationQueuePolicy, queueCounts, startTestCloud, type TestCloud } from '../helpers/local-cloud';
+import { queueCounts, startTestCloud, type TestCloud } from '../helpers/local-cloud';
+import { s3NotificationQueuePolicy } from '../../src/local/resources';
 import { testWhen } from '../helpers/requires';
 import { awsCliEnv, AWS_CLI_MISSING, BOTO3_MISSING, findAwsCli, findBoto3Python } from '../helpers/up-process';
 import { waitFor } from '../helpers/wait';
@@ -368,7 +369,7 @@ describe('resource policies', () => {
     await cloud.sqs.send(
       new SetQueueAttributesCommand({
         QueueUrl: queueUrl,
-        Attributes: { Policy: notificationQueuePolicy(bucket, queueArn) },
+        Attributes: { Policy: s3NotificationQueuePolicy(bucket, queueArn) },
       }),
     );
     await putQueueNotification(cloud.s3, { bucket, queueArn, id: 'iam-notified' });
@@ -378,7 +379,7 @@ describe('resource policies', () => {
     await cloud.sqs.send(
       new SetQueueAttributesCommand({
         QueueUrl: queueUrl,
-        Attributes: { Policy: notificationQueuePolicy('other-bucket', queueArn) },
+        Attributes: { Policy: s3NotificationQueuePolicy('other-bucket', queueArn) },
       }),
     );
     await cloud.s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'refused.txt', Body: 'x' }));
@@ -392,7 +393,7 @@ describe('resource policies', () => {
     await cloud.sqs.send(
       new SetQueueAttributesCommand({
         QueueUrl: queueUrl,
-        Attributes: { Policy: notificationQueuePolicy(bucket, queueArn) },
+        Attributes: { Policy: s3NotificationQueuePolicy(bucket, queueArn) },
       }),
     );
     await cloud.s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'allowed.txt', Body: 'x' }));

@@ -35,6 +35,7 @@ esac
 /** A stand-in `aws`: describe-images answers from what was pushed (254 ImageNotFound otherwise). */
 const AWS_STUB = `#!/bin/sh
 echo "aws $*" >> "$STATE/calls"
+[ "$1" = --endpoint-url ] && shift 2
 case "$2" in
   describe-images)
     [ -f "$STATE/pushed" ] || { echo "ImageNotFoundException" >&2; exit 254; }
@@ -52,7 +53,12 @@ interface Run {
   stillPushed: boolean;
 }
 
-function runScript(opts: { buildx: boolean; pushesAs: string; alreadyPushed?: string }): Run {
+function runScript(opts: {
+  buildx: boolean;
+  pushesAs: string;
+  alreadyPushed?: string;
+  env?: Record<string, string>;
+}): Run {
   const dir = mkdtempSync(join(tmpdir(), 'irc-push-'));
   try {
     writeFileSync(join(dir, 'docker'), DOCKER_STUB, { mode: 0o755 });
@@ -75,6 +81,7 @@ function runScript(opts: { buildx: boolean; pushesAs: string; alreadyPushed?: st
         HANDLER: 'resize',
         PLATFORM: 'linux/amd64',
         EXTRA_BUILD_ARGS: '',
+        ...opts.env,
       },
     });
     return {
@@ -133,6 +140,34 @@ describe('BUILD_AND_PUSH_SCRIPT', () => {
     const refused = runScript({ buildx: true, pushesAs: MANIFEST, alreadyPushed: INDEX });
     expect(refused.status).toBe(1);
     expect(refused.stderr).toContain('IMAGE_MANIFEST_UNSUPPORTED');
+  });
+});
+
+describe('BUILD_AND_PUSH_SCRIPT endpoint', () => {
+  const awsCalls = (run: Run): string[] => run.calls.filter((c) => c.startsWith('aws '));
+
+  test('no AWS_ENDPOINT_URL(_ECR): the aws calls carry no --endpoint-url (AWS itself)', () => {
+    const run = runScript({ buildx: true, pushesAs: MANIFEST });
+    expect(run.status).toBe(0);
+    expect(awsCalls(run).length).toBeGreaterThanOrEqual(3);
+    expect(awsCalls(run).filter((c) => c.includes('--endpoint-url'))).toEqual([]);
+  });
+
+  test('AWS_ENDPOINT_URL is passed as --endpoint-url to every aws call (CLIs before 2.13 ignore the variable)', () => {
+    const run = runScript({ buildx: true, pushesAs: MANIFEST, env: { AWS_ENDPOINT_URL: 'http://127.0.0.1:4566' } });
+    expect(run.status).toBe(0);
+    expect(awsCalls(run).length).toBeGreaterThanOrEqual(3);
+    for (const call of awsCalls(run)) expect(call).toMatch(/^aws --endpoint-url http:\/\/127\.0\.0\.1:4566 ecr /);
+  });
+
+  test('AWS_ENDPOINT_URL_ECR wins over AWS_ENDPOINT_URL, as in the CLI', () => {
+    const run = runScript({
+      buildx: true,
+      pushesAs: MANIFEST,
+      env: { AWS_ENDPOINT_URL: 'http://127.0.0.1:1', AWS_ENDPOINT_URL_ECR: 'http://127.0.0.1:4566' },
+    });
+    expect(run.status).toBe(0);
+    for (const call of awsCalls(run)) expect(call).toContain('--endpoint-url http://127.0.0.1:4566 ecr ');
   });
 });
 

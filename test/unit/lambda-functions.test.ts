@@ -398,6 +398,39 @@ describe('AppliedFunctions: sandboxes per applied configuration', () => {
     });
     expect(started).toHaveLength(0);
   });
+
+  test(
+    'an arm64 function on an amd64 image: created (Lambda does not look), its invoke fails with ' +
+      'Runtime.InvalidEntrypoint "exec format error", nothing started; x86_64 runs it',
+    async () => {
+      const { store, functions, started } = await setup({ ...IMAGE, architecture: 'amd64' });
+      store.updateConfiguration('fn', { Architectures: ['arm64'] });
+      const failed = await functions.invoke('fn', {});
+      expect(failed).toMatchObject({
+        ok: false,
+        error: {
+          errorType: 'Runtime.InvalidEntrypoint',
+          errorMessage: expect.stringMatching(
+            /^RequestId: [0-9a-f-]{36} Error: fork\/exec \/var\/runtime\/entrypoint\.sh: exec format error$/,
+          ) as unknown,
+        },
+      });
+      expect(started).toHaveLength(0);
+      store.updateConfiguration('fn', { Architectures: ['x86_64'] });
+      await expect(functions.invoke('fn', { a: 1 })).resolves.toMatchObject({ ok: true });
+      expect(started).toHaveLength(1);
+    },
+  );
+
+  test('an x86_64 function on an arm64 image fails the same way; an image naming no architecture runs', async () => {
+    const arm = await setup({ ...IMAGE, architecture: 'arm64' });
+    await expect(arm.functions.invoke('fn', {})).resolves.toMatchObject({
+      ok: false,
+      error: { errorType: 'Runtime.InvalidEntrypoint' },
+    });
+    const unnamed = await setup(IMAGE);
+    await expect(unnamed.functions.invoke('fn', {})).resolves.toMatchObject({ ok: true });
+  });
 });
 
 describe('createLambdaFunctions: existingInvoker (API Gateway AWS_PROXY integrations)', () => {

@@ -43,24 +43,25 @@ interface ExampleSpec {
   readonly cdktfStack?: string;
 }
 
-/** The local images of the functions (as `up --containers` runs them). */
-const LOCAL_IMAGES = {
-  resize: 'image-resize-chain/resize:latest',
-  publish: 'image-resize-chain/publish:latest',
-  upload: 'image-resize-chain/upload:latest',
-} as const;
+/**
+ * The local image of a function (`npm run images`; `--platform linux/arm64` tags latest-arm64). The
+ * examples deploy arm64 functions, and Lambda cannot start an image of another architecture.
+ */
+const localImage = (handler: 'resize' | 'publish' | 'upload', architecture: 'x86_64' | 'arm64'): string =>
+  `image-resize-chain/${handler}:latest${architecture === 'arm64' ? '-arm64' : ''}`;
 
+/** The variables of the chain examples, whose functions are arm64. */
 const chainVars = (opts: DeployLocalOptions): Record<string, string> => ({
   region: 'us-east-1',
-  resize_image_uri: opts.resizeImage ?? LOCAL_IMAGES.resize,
-  publish_image_uri: opts.publishImage ?? LOCAL_IMAGES.publish,
+  resize_image_uri: opts.resizeImage ?? localImage('resize', 'arm64'),
+  publish_image_uri: opts.publishImage ?? localImage('publish', 'arm64'),
 });
 
 export const EXAMPLES: Readonly<Record<string, ExampleSpec>> = {
   terraform: { dir: 'examples/terraform', vars: chainVars, sample: 'variants' },
   'terraform-full': {
     dir: 'examples/terraform-full',
-    vars: (opts) => ({ ...chainVars(opts), upload_image_uri: opts.uploadImage ?? LOCAL_IMAGES.upload }),
+    vars: (opts) => ({ ...chainVars(opts), upload_image_uri: opts.uploadImage ?? localImage('upload', 'arm64') }),
     sample: 'variants',
   },
   cdktf: {
@@ -92,7 +93,7 @@ export const DEPLOY_LOCAL_USAGE = {
       description: [
         `Deploy an example to the local cloud with terraform: ${Object.keys(EXAMPLES).join(', ')}`,
         '(examples/terraform, examples/terraform-full, the CDKTF main stack, examples/terraform-notifications).',
-        `Uses the endpoint given (--endpoint, else ${LOCAL_ENDPOINT_ENV}), or starts resize-chain up --no-auth`,
+        `Uses the endpoint given (--endpoint, else ${LOCAL_ENDPOINT_ENV}), or starts resize-chain up --bare --no-auth`,
         '(the module denies plain HTTP, which the local endpoint speaks) and keeps it running after the',
         'deployment (Ctrl-C stops it). Copies the example to --dir (default: a new',
         'temporary folder), writes the provider override, runs terraform init and apply (the AWS provider',
@@ -100,7 +101,8 @@ export const DEPLOY_LOCAL_USAGE = {
         'binary), uploads a sample image, waits for its variants and manifest (for notifications: its',
         'ObjectCreated message), and prints what it created with the time of each step. --destroy then',
         'destroys it and checks that none of its buckets and queues is left. The function images are',
-        `the local tags (${LOCAL_IMAGES.resize}; --resize-image, --publish-image, --upload-image).`,
+        `the local arm64 tags the examples' architecture needs (${localImage('resize', 'arm64')}, built by`,
+        '`npm run images -- --platform linux/arm64`; --resize-image, --publish-image, --upload-image).',
       ].join('\n'),
     },
   ],
@@ -115,11 +117,11 @@ export interface DeployLocalOptions {
   dir?: string;
   /** Destroy the deployment after trying it. @default false */
   destroy?: boolean;
-  /** @default image-resize-chain/resize:latest */
+  /** @default image-resize-chain/resize:latest-arm64 (the examples' functions are arm64) */
   resizeImage?: string;
-  /** @default image-resize-chain/publish:latest */
+  /** @default image-resize-chain/publish:latest-arm64 (the examples' functions are arm64) */
   publishImage?: string;
-  /** @default image-resize-chain/upload:latest */
+  /** @default image-resize-chain/upload:latest-arm64 (the examples' functions are arm64) */
   uploadImage?: string;
   /** Seconds to wait for the sample's outputs. @default 300 */
   timeoutSeconds?: number;
@@ -157,27 +159,19 @@ interface StartedUp {
   stop(): Promise<number>;
 }
 
-/**
- * The name prefix of the chain `up` runs itself: not the module's default, so the example's buckets,
- * queues, roles and functions (named by the module's defaults) do not collide with it.
- */
-const UP_OWN_PREFIX = 'resize-chain-up';
+// The up started here is bare (no chain of its own: the example's names cannot collide with it, and
+// what is left after destroy is all the example's). It runs with --no-auth: the module's bucket and
+// queue policies deny every request that is not over TLS (aws:SecureTransport), and the local endpoint
+// speaks plain HTTP, so with IAM enforced the applied chain could not take its first upload. Policies
+// are still stored and read back.
 
-// The up started here runs with --no-auth: the module's bucket and queue policies deny every request
-// that is not over TLS (aws:SecureTransport), and the local endpoint speaks plain HTTP, so with IAM
-// enforced the applied chain could not take its first upload. Policies are still stored and read back.
-
-/** Starts `resize-chain up --port 0` (this CLI) and resolves with its endpoint once it prints its ready line. */
+/** Starts `resize-chain up --port 0 --bare --no-auth` (this CLI); resolves with its endpoint once it is ready. */
 function startUp(timeoutMs = 120_000): Promise<StartedUp> {
   const script = process.argv[1];
   if (!script) return Promise.reject(new Error('cannot tell which script to run up from'));
-  const child: ChildProcess = spawn(
-    process.execPath,
-    [script, 'up', '--port', '0', '--name-prefix', UP_OWN_PREFIX, '--no-auth'],
-    {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
+  const child: ChildProcess = spawn(process.execPath, [script, 'up', '--port', '0', '--bare', '--no-auth'], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   const exited = new Promise<number>((done) => child.once('exit', (code) => done(code ?? 1)));
   const errors: string[] = [];
   createInterface({ input: child.stderr! }).on('line', (line) => errors.push(line));
@@ -212,6 +206,13 @@ export function copyExample(root: string, spec: ExampleSpec, work: string): void
   const from = join(root, spec.dir);
   if (!existsSync(from))
     throw configError('--example', `${spec.dir} does not exist${spec.cdktfStack ? ' (synth failed?)' : ''}`);
+  copyTerraformFiles(from, work);
+  if (spec.cdktfStack && existsSync(join(from, 'assets')))
+    cpSync(join(from, 'assets'), join(work, 'assets'), { recursive: true });
+}
+
+/** Copies the `.tf` and `.tf.json` files of folder `from` into `work`, relative module sources made absolute. */
+export function copyTerraformFiles(from: string, work: string): void {
   mkdirSync(work, { recursive: true });
   for (const name of readdirSync(from)) {
     if (!name.endsWith('.tf') && !name.endsWith('.tf.json')) continue;
@@ -221,8 +222,6 @@ export function copyExample(root: string, spec: ExampleSpec, work: string): void
     );
     writeFileSync(join(work, name), text);
   }
-  if (spec.cdktfStack && existsSync(join(from, 'assets')))
-    cpSync(join(from, 'assets'), join(work, 'assets'), { recursive: true });
 }
 
 /** `tsx main.ts` with RESIZE_CHAIN_ENDPOINT: the CDKTF stacks synthesized for the local cloud into cdktf.out/. */

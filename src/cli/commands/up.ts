@@ -16,6 +16,8 @@ import { startRegistryIfInstalled, type LocalRegistry } from '../../local/cloud/
 import { watchParent } from '../lifeline';
 import { LOCAL_ENDPOINT_ENV, TF_OVERRIDE_FILE, terraformOverride } from '../../local/terraform-provider';
 import type { CommandUsage } from '../usage';
+import { runBareCloud } from './up-bare';
+import { clientEnvLines, terraformLines } from './up-lines';
 
 /** `resize-chain up`: the options it reads and the help shown for them. */
 export const UP_USAGE = {
@@ -39,6 +41,7 @@ export const UP_USAGE = {
     'stream-shards': { type: 'string', shown: '1' },
     'allow-origin': { type: 'string', multiple: true, shown: 'URL' },
     'no-auth': { type: 'boolean' },
+    bare: { type: 'boolean' },
   },
   forms: [
     {
@@ -57,6 +60,7 @@ export const UP_USAGE = {
         'stream-shards',
         'allow-origin',
         'no-auth',
+        'bare',
       ],
       description: [
         'Start the local cloud and keep it running: one endpoint on 127.0.0.1 serving S3, SQS and the',
@@ -77,6 +81,9 @@ export const UP_USAGE = {
         'PutRecords, DescribeStreamSummary, DescribeStream, ListShards, ListStreams), its mapping into',
         'the resize function (batch 100, bisect on error, 3 retries, as the module) and the on-failure',
         'queue <prefix>-stream-failures. Records carry {"bucket","key","eTag"?,"size"?}, never bytes.',
+        '--bare starts the cloud with no chain of its own (no bucket, queue, function or mapping): what',
+        'every list API shows is what you (Terraform) created; with --port, --state, --logs, --drain,',
+        '--json, --allow-origin and --no-auth only.',
       ].join('\n'),
     },
   ],
@@ -94,6 +101,8 @@ export interface UpOptions {
   out?: NodeJS.WritableStream;
   /** Where shutdown messages and warnings go. @default process.stderr */
   err?: NodeJS.WritableStream;
+  /** Start the cloud with no chain of its own (up-bare.ts); `chain` gives only the cloud's settings. @default false */
+  bare?: boolean;
 }
 
 /** Set in the worker's environment by runUpInOwnProcessGroup(). */
@@ -260,12 +269,7 @@ function banner(chain: LocalChain, opts: UpOptions, dockerRun: DockerRunAccess):
         "function's role session; each function acts with its role (--no-auth turns this off)"
       : '  IAM              off (--no-auth): any key pair, any signature, every request allowed',
     '',
-    '# environment for AWS clients (SDKs, AWS CLI >= 2.13 / 1.29; older CLIs need --endpoint-url):',
-    `export AWS_ENDPOINT_URL=${e}`,
-    `export AWS_REGION=${LOCAL_REGION} AWS_DEFAULT_REGION=${LOCAL_REGION}`,
-    `export AWS_ACCESS_KEY_ID=${LOCAL_CREDENTIALS.accessKeyId} ` +
-      `AWS_SECRET_ACCESS_KEY=${LOCAL_CREDENTIALS.secretAccessKey}`,
-    'unset AWS_SESSION_TOKEN AWS_PROFILE',
+    ...clientEnvLines(e),
     '',
     '# try:',
     `aws --endpoint-url ${e} s3 cp photo.jpg s3://${b.source}/${chain.uploadsPrefix}photo.jpg`,
@@ -274,9 +278,7 @@ function banner(chain: LocalChain, opts: UpOptions, dockerRun: DockerRunAccess):
     `aws --endpoint-url ${e} lambda update-event-source-mapping --uuid ${m.resized.uuid} --no-enabled`,
     ...(s ? streamExample(chain, s) : []),
     '',
-    '# Terraform / CDKTF against this endpoint (see the README, Deploying to the local cloud):',
-    `resize-chain tf-override --endpoint ${e} --dir <your terraform folder>   # writes ${TF_OVERRIDE_FILE}`,
-    `export ${LOCAL_ENDPOINT_ENV}=${e}   # then npx cdktf deploy`,
+    ...terraformLines(e),
     '',
     ...dockerRun.lines,
     '',
@@ -443,6 +445,20 @@ export async function upCommand(opts: UpOptions): Promise<number> {
     process.stdin.pause();
   };
 
+  if (opts.bare) {
+    try {
+      // The same sink: gateway errors and failed function inits go to stderr as with a chain.
+      const bare: UpOptions = { ...opts, chain: { ...opts.chain, logSink: sink } };
+      return await runBareCloud(
+        bare,
+        stopRequested,
+        (text) => write(out, text),
+        (text) => write(err, text),
+      );
+    } finally {
+      releaseProcess();
+    }
+  }
   let chain: LocalChain;
   // The registry behind ECR (ecr/registry-process.ts); stopped with the chain, or at exit whatever ends `up`.
   let registry: LocalRegistry | undefined;

@@ -43,6 +43,8 @@ export type LambdaImage = {
   workingDir?: string;
   env: string[];
   runRef: string /* what docker run uses */;
+  /** The CPU architecture the image's config names (`amd64`, `arm64`), when it names one. */
+  architecture?: string;
 };
 
 /** Manifest media types Lambda takes: one platform, no index. */
@@ -141,6 +143,11 @@ function settingsOf(config: ImageConfig | undefined): Pick<LambdaImage, 'entrypo
   };
 }
 
+/** The `architecture` field of a LambdaImage, present only when the image names one. */
+function architectureOf(architecture: string | undefined): Pick<LambdaImage, 'architecture'> {
+  return architecture ? { architecture } : {};
+}
+
 /** True when `manifest` is a single-platform image manifest with an image config and filesystem layers only. */
 export function isLambdaManifest(manifest: Pick<RegistryManifest, 'mediaType' | 'body'>): boolean {
   if (!MANIFEST_TYPES.has(manifest.mediaType)) return false;
@@ -163,7 +170,7 @@ async function resolveRegistryImage(uri: string, ref: ImageReference & { host: s
   const configDigest = parseManifest(manifest.body).config?.digest;
   const blob = configDigest ? await api.blob(ref.repository, configDigest) : undefined;
   if (!blob) throw doesNotExist(uri);
-  const config = (JSON.parse(blob.toString('utf8')) as { config?: ImageConfig }).config;
+  const { config, architecture } = JSON.parse(blob.toString('utf8')) as { config?: ImageConfig; architecture?: string };
   const runRef = `${ref.host}/${ref.repository}@${manifest.digest}`;
   const docker = dockerClient();
   try {
@@ -176,21 +183,27 @@ async function resolveRegistryImage(uri: string, ref: ImageReference & { host: s
       500,
     );
   }
-  return { imageUri: uri, digest: manifest.digest, ...settingsOf(config), runRef };
+  return { imageUri: uri, digest: manifest.digest, ...settingsOf(config), runRef, ...architectureOf(architecture) };
 }
 
 /** A tag of the local Docker engine (no registry host): its config, run by image id. */
 async function resolveLocalTag(uri: string): Promise<LambdaImage> {
-  let inspected: { Id: string; Config?: ImageConfig };
+  let inspected: { Id: string; Config?: ImageConfig; Architecture?: string };
   try {
     const { stdout } = await run(dockerClient(), ['image', 'inspect', '--format', '{{json .}}', uri], {
       timeout: 60_000,
     });
-    inspected = JSON.parse(stdout) as { Id: string; Config?: ImageConfig };
+    inspected = JSON.parse(stdout) as typeof inspected;
   } catch {
     throw doesNotExist(uri);
   }
-  return { imageUri: uri, digest: inspected.Id, ...settingsOf(inspected.Config), runRef: inspected.Id };
+  return {
+    imageUri: uri,
+    digest: inspected.Id,
+    ...settingsOf(inspected.Config),
+    runRef: inspected.Id,
+    ...architectureOf(inspected.Architecture),
+  };
 }
 
 /**

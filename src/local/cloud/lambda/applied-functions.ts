@@ -18,7 +18,13 @@ import { inspect } from 'node:util';
 import { errorMessage } from '../../../core/errors';
 import { startContainerFunction, type ContainerFunctionOptions } from './container-host';
 import type { LocalFunction } from './function-host';
-import { LambdaError, imageStartCommand, lambdaCpuShare, type FunctionVersionConfig } from './function-config';
+import {
+  LambdaError,
+  imageArchitectureMismatch,
+  imageStartCommand,
+  lambdaCpuShare,
+  type FunctionVersionConfig,
+} from './function-config';
 import type { FunctionStore } from './function-store';
 import type { InvokeFn, InvokeResult, LogSink } from './invoke-contract';
 
@@ -93,6 +99,8 @@ export class AppliedFunctions {
           `RequestId: ${id} Error: Couldn't find valid bootstrap(s): ` +
           `[] (the image has no ENTRYPOINT or CMD and the function no ImageConfig)`,
       );
+    if (imageArchitectureMismatch(target.config.image, target.config.architectures))
+      return this.launchFormatError(target.config, argv, workingDir);
     let host: LocalFunction;
     try {
       host = await this.hostFor(target.config, sandboxes, argv, workingDir);
@@ -103,6 +111,35 @@ export class AppliedFunctions {
       );
     }
     return host.invoke(event);
+  }
+
+  /**
+   * What Lambda reports when the function's architecture is not its image's: the sandbox cannot
+   * exec the entrypoint (Runtime.InvalidEntrypoint, "exec format error"), with its IMAGE launch log
+   * line. Locally Docker would run the image anyway (QEMU emulates the other CPU), so it is not started.
+   */
+  private launchFormatError(
+    config: FunctionVersionConfig,
+    argv: string[],
+    workingDir: string | undefined,
+  ): InvokeResult {
+    const [entrypoint, ...command] = argv;
+    const failure = platformFailure(
+      'Runtime.InvalidEntrypoint',
+      (id) => `RequestId: ${id} Error: fork/exec ${entrypoint}: exec format error`,
+    );
+    this.log({
+      event: 'lambda.image_launch_error',
+      function: config.name,
+      requestId: failure.requestId,
+      errorType: 'Runtime.InvalidEntrypoint',
+      message:
+        `IMAGE\tLaunch error: fork/exec ${entrypoint}: exec format error\t` +
+        `Entrypoint: [${entrypoint}]\tCmd: [${command.join(',')}]\tWorkingDir: [${workingDir ?? ''}]`,
+      architectures: config.architectures,
+      imageArchitecture: config.image.architecture,
+    });
+    return failure;
   }
 
   private keyOf(config: FunctionVersionConfig): string {

@@ -19,6 +19,11 @@ export interface LambdaImage {
   env: string[];
   /** What `docker run` uses to start it. */
   runRef: string;
+  /**
+   * The image's CPU architecture as its config names it (`amd64`, `arm64`, …): what Lambda's
+   * Architectures must match for the entrypoint to start. Undefined when the config names none.
+   */
+  architecture?: string;
 }
 
 /**
@@ -412,6 +417,23 @@ export function functionConfiguration(
     SnapStart: { ApplyOn: 'None', OptimizationStatus: 'Off' },
     LoggingConfig: config.loggingConfig,
   };
+}
+
+/** The image architecture (Go's GOARCH names, as image configs carry them) of each Lambda architecture. */
+const IMAGE_ARCHITECTURE_OF: Readonly<Record<string, string>> = { x86_64: 'amd64', arm64: 'arm64' };
+
+/**
+ * True when a function of `architectures` cannot start `image`: the image names an architecture
+ * other than the function's. Lambda takes such a function (CreateFunction succeeds; it does not
+ * look at the image's platform) and its sandbox fails at launch, the entrypoint's binary being of
+ * another CPU ("exec format error"). An image naming no architecture is given the benefit of the doubt.
+ */
+export function imageArchitectureMismatch(
+  image: Pick<LambdaImage, 'architecture'>,
+  architectures: readonly string[],
+): boolean {
+  const wanted = IMAGE_ARCHITECTURE_OF[architectures[0] ?? 'x86_64'];
+  return image.architecture !== undefined && wanted !== undefined && image.architecture !== wanted;
 }
 
 /**
