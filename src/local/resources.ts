@@ -124,8 +124,18 @@ export async function createChainResources(
  * without it).
  */
 export async function allowS3Notifications(sqs: SQSClient, queue: QueueRef, bucket: string): Promise<void> {
-  const account = queue.arn.split(':')[4];
-  const policy = {
+  await sqs.send(
+    new SetQueueAttributesCommand({
+      QueueUrl: queue.url,
+      Attributes: { Policy: s3NotificationPolicy(queue.arn, bucket) },
+    }),
+  );
+}
+
+/** The queue policy (JSON) that lets `bucket`'s notifications reach the queue `queueArn` (allowS3Notifications). */
+export function s3NotificationPolicy(queueArn: string, bucket: string): string {
+  const account = queueArn.split(':')[4];
+  return JSON.stringify({
     Version: '2012-10-17',
     Statement: [
       {
@@ -133,17 +143,14 @@ export async function allowS3Notifications(sqs: SQSClient, queue: QueueRef, buck
         Effect: 'Allow',
         Principal: { Service: 's3.amazonaws.com' },
         Action: 'sqs:SendMessage',
-        Resource: queue.arn,
+        Resource: queueArn,
         Condition: {
           ArnEquals: { 'aws:SourceArn': `arn:aws:s3:::${bucket}` },
           StringEquals: { 'aws:SourceAccount': account },
         },
       },
     ],
-  };
-  await sqs.send(
-    new SetQueueAttributesCommand({ QueueUrl: queue.url, Attributes: { Policy: JSON.stringify(policy) } }),
-  );
+  });
 }
 
 /** One queue configuration of a bucket's notifications, as the module's `aws_s3_bucket_notification` sets it. */

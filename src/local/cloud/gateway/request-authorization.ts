@@ -313,7 +313,11 @@ function queuePolicyCache(
         policy = sqs
           .send(new GetQueueAttributesCommand({ QueueUrl: `${upstream}${queuePath}`, AttributeNames: ['Policy'] }))
           .then((r) => r.Attributes?.Policy || undefined)
-          .catch(() => undefined);
+          .catch(() => {
+            // A queue that is missing now may exist at the next look: remember no answer for it.
+            cache.delete(queuePath);
+            return undefined;
+          });
         cache.set(queuePath, policy);
       }
       return policy;
