@@ -30,6 +30,7 @@ import { notificationQueuePolicy, queueCounts, startTestCloud, type TestCloud } 
 import { testWhen } from '../helpers/requires';
 import { awsCliEnv, AWS_CLI_MISSING, BOTO3_MISSING, findAwsCli, findBoto3Python } from '../helpers/up-process';
 import { waitFor } from '../helpers/wait';
+import { presignPost } from '../../src/aws/presign';
 
 const awsCli = findAwsCli();
 const boto3Python = findBoto3Python();
@@ -321,6 +322,72 @@ describe("authorization: a role session is held to its role's policies", () => {
     expect(deniedLines('sqs:SendMessage')).toContainEqual(
       expect.objectContaining({ resource: cloud.resources.queues.resized.arn, decision: 'ImplicitDeny' }),
     );
+  });
+});
+
+describe('browser POST uploads are made as the principal that signed their policy', () => {
+  let uploader: S3Client;
+  beforeAll(() => {
+    uploader = s3With(
+      roleSession('post-uploader-role', [
+        { Effect: 'Allow', Action: 's3:PutObject', Resource: `arn:aws:s3:::${BUCKET}/uploads/*` },
+      ]),
+      { forcePathStyle: true },
+    );
+  });
+  afterAll(() => uploader?.destroy());
+
+  /** Signs a form for `key` with the uploader's session (its token becomes a signed field), posts it with `changes`. */
+  async function postAs(
+    key: string,
+    changes: Record<string, string> = {},
+  ): Promise<{ status: number; code?: string; message?: string }> {
+    const { url, fields } = await presignPost({
+      client: uploader,
+      bucket: BUCKET,
+      key,
+      contentType: 'text/plain',
+      minBytes: 1,
+      maxBytes: 1024,
+      expiresSeconds: 60,
+    });
+    const form = new FormData();
+    for (const [name, value] of Object.entries({ ...fields, ...changes })) form.append(name, value);
+    form.append('file', new Blob(['posted'], { type: 'text/plain' }), 'posted.txt');
+    const res = await fetch(url, { method: 'POST', body: form });
+    const body = await res.text();
+    return {
+      status: res.status,
+      code: /<Code>([^<]*)<\/Code>/.exec(body)?.[1],
+      message: /<Message>([^<]*)<\/Message>/.exec(body)?.[1],
+    };
+  }
+
+  it('a form signed by a role that may put under uploads/ stores its object there', async () => {
+    expect(await postAs('uploads/posted.txt')).toMatchObject({ status: 204 });
+    const got = await cloud.s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: 'uploads/posted.txt' }));
+    expect(await got.Body?.transformToString()).toBe('posted');
+  });
+
+  it("a form for a key outside its role's prefix is AccessDenied in S3's XML, stores nothing, and is logged", async () => {
+    const answer = await postAs('private/posted.txt');
+    expect(answer).toMatchObject({ status: 403, code: 'AccessDenied' });
+    expect(answer.message).toContain('is not authorized to perform: s3:PutObject');
+    expect(
+      await refusal(cloud.s3.send(new HeadObjectCommand({ Bucket: BUCKET, Key: 'private/posted.txt' }))),
+    ).toMatchObject({ status: 404 });
+    expect(deniedLines('s3:PutObject').find((l) => l.operation === 'PostObject')).toMatchObject({
+      principal: expect.stringContaining('assumed-role/post-uploader-role/'),
+      resource: `arn:aws:s3:::${BUCKET}/private/posted.txt`,
+      statement: null,
+    });
+  });
+
+  it('a form signed with a session key but carrying another session token is InvalidToken', async () => {
+    expect(await postAs('uploads/token.txt', { 'X-Amz-Security-Token': 'not-the-token' })).toMatchObject({
+      status: 400,
+      code: 'InvalidToken',
+    });
   });
 });
 

@@ -12,7 +12,8 @@
  *
  * Not checked here: the endpoint's own pages and upload API (`/_ui/`, `/_api/`: public, as an HTTP
  * API without an authorizer is on AWS), CORS preflights (browsers send them unsigned, to S3 too),
- * and browser POST uploads (their form carries its own policy signature, post-upload.ts).
+ * and browser POST uploads (their form carries its own policy signature, post-upload.ts; the upload
+ * is then authorized as the policy's signer, RequestAuthorizer.authorizeAs).
  */
 import { IncomingMessage, type ServerResponse } from 'node:http';
 import { randomUUID } from 'node:crypto';
@@ -157,8 +158,8 @@ export function knownCredentials(
     accessKeyId === LOCAL_CREDENTIALS.accessKeyId ? LOCAL_CREDENTIALS : sessions.known(accessKeyId);
 }
 
-/** The caller an access key id stands for. */
-function callerOf(sessions: SessionCredentialStore, accessKeyId: string): Caller {
+/** The caller an access key id stands for: a role session's role, else the account root. */
+export function callerOf(sessions: SessionCredentialStore, accessKeyId: string): Caller {
   const session = sessions.session(accessKeyId);
   if (!session) return { kind: 'root', accessKeyId, principal: ROOT_PRINCIPAL };
   return {
