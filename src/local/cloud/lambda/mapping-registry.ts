@@ -66,6 +66,12 @@ export interface MappingRegistryOptions {
   accountId?: string;
   /** Receives the mappings' log lines. @default dropped */
   logSink?: LogSink;
+  /**
+   * The SQS client a queue mapping polls with for a function of execution role `roleArn`: signed
+   * as that role (Lambda's pollers act with the function's role, so its policies and the queue's
+   * decide ReceiveMessage, DeleteMessage, ChangeMessageVisibility). @default `sqs` for every mapping
+   */
+  pollerSqs?: (roleArn: string) => SQSClient;
   /** Long-poll wait of the SQS pollers (short so disabling is quick). @default 1 */
   pollWaitSeconds?: number;
 }
@@ -332,7 +338,7 @@ export class MappingRegistry {
       uuid,
       functionName: fn.functionArn.split(':').pop()!,
       enabled,
-      sqs: this.opts.sqs,
+      sqs: fn.role && this.opts.pollerSqs ? this.opts.pollerSqs(fn.role) : this.opts.sqs,
       queueUrl: queue.url,
       queueArn,
       region: this.region,

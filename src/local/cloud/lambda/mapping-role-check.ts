@@ -47,6 +47,9 @@ const AWS_MANAGED_POLICIES: Readonly<Record<string, PolicyDocument>> = {
   'arn:aws:iam::aws:policy/AdministratorAccess': { Statement: [{ Effect: 'Allow', Action: '*', Resource: '*' }] },
 };
 
+/** The session name of the role session Lambda's pollers act in (`assumed-role/<role>/<this>`). */
+export const EVENT_SOURCE_MAPPING_SESSION = 'awslambda_event_source_mapping';
+
 /** The role's identity policies (inline, then attached), or undefined when the local IAM has no such role. */
 export function roleIdentityPolicies(iam: IamStore, roleArn: string): NamedPolicy[] | undefined {
   const name = roleArn.split('/').pop();
@@ -83,7 +86,7 @@ export function firstDeniedPermission(
   const roleName = roleArn.split('/').pop() ?? '';
   const principal = {
     kind: 'aws' as const,
-    arn: `arn:aws:sts::${iam.accountId}:assumed-role/${roleName}/awslambda_event_source_mapping`,
+    arn: `arn:aws:sts::${iam.accountId}:assumed-role/${roleName}/${EVENT_SOURCE_MAPPING_SESSION}`,
     account: iam.accountId,
     roleArn,
   };
