@@ -52,7 +52,7 @@ import type { LogSink } from './cloud/lambda/invoke-contract';
 import { createLambdaFunctions, type LambdaFunctions } from './cloud/lambda/lambda-functions';
 import { moduleResourcePolicies, registerModuleRoles, type ModuleRole, type ModuleRoleNames } from './module-policies';
 import { renewingSession, sessionEnv } from './cloud/iam/session-credentials';
-import { EVENT_SOURCE_MAPPING_SESSION } from './cloud/lambda/mapping-role-check';
+import { EVENT_SOURCE_MAPPING_SESSION, streamReadDenial } from './cloud/lambda/mapping-role-check';
 
 /** Settings of one function and the mapping that feeds it. */
 export interface LocalStageOptions {
@@ -550,6 +550,8 @@ async function startStreamSource(
     stateDir?: string;
     sqs: SQSClient;
     resize: LocalFunction;
+    /** With auth on: the resize role, whose policies each read of the stream is held to. */
+    readsAs?: { iam: IamStore; roleArn: string };
     uuidOf: MappingIds;
     logSink: LogSink;
     cleanups: Cleanups;
@@ -566,7 +568,7 @@ async function startStreamSource(
     ctx.sqs,
     given.failureQueueName ?? `${ctx.prefix}-stream-failures`,
   );
-  const { resize } = ctx;
+  const { resize, readsAs } = ctx;
   const mapping = startSwitchableStreamMapping({
     uuid: ctx.uuidOf(stream.arn, resize.name),
     functionName: resize.name,
@@ -585,6 +587,7 @@ async function startStreamSource(
     parallelizationFactor: settings.parallelizationFactor,
     functionResponseTypes: [...FUNCTION_RESPONSE_TYPES],
     onFailure: sqsFailureDestination(ctx.sqs, failureQueue.url),
+    ...(readsAs ? { readDenied: () => streamReadDenial(readsAs.iam, readsAs.roleArn, stream.arn) } : {}),
     retryDelayMs: settings.retryDelayMs,
     logSink: ctx.logSink,
   });
@@ -766,6 +769,7 @@ async function startCloud(opts: LocalChainOptions, logs: LogFiles, cleanups: Cle
   const mappings = new MappingRegistry({
     sqs,
     pollerSqs: pollerSqs.forRole,
+    authorizeStreamReads: gateway.authEnabled,
     iam,
     functions: mappedFunctions(served, lambda),
     streams: () => [...served.streams, ...served.streamControl.list()].map((s) => s.stream),
@@ -1041,6 +1045,7 @@ export async function startLocalChain(opts: LocalChainOptions = {}): Promise<Loc
         stateDir: opts.stateDir,
         sqs,
         resize: functions.resize,
+        ...(roles?.resize ? { readsAs: { iam: cloud.gateway.iam, roleArn: roles.resize.roleArn } } : {}),
         uuidOf,
         logSink: logs.sink('esm-stream'),
         cleanups,

@@ -52,6 +52,8 @@ describeWhen(
     /** The gateway's log lines (iam.denied…). */
     const cloudLines: Array<Record<string, unknown>> = [];
     const pollerClients: SQSClient[] = [];
+    /** The mappings' log lines (stream.read_denied…). */
+    const mappingLines: Array<Record<string, unknown>> = [];
     /** Each invocation's records, in order. */
     const invoked: Array<Array<Record<string, unknown>>> = [];
 
@@ -134,6 +136,8 @@ describeWhen(
         iam,
         functions,
         streams: () => [stream],
+        authorizeStreamReads: true,
+        logSink: (line) => mappingLines.push(line),
         pollerSqs: (role) => {
           const credentials = renewingSession(() =>
             gateway.sessionCredentialsForRole(role, EVENT_SOURCE_MAPPING_SESSION),
@@ -416,6 +420,37 @@ describeWhen(
       expect(created).toMatchObject({ StartingPosition: 'TRIM_HORIZON', BatchSize: 2, MaximumRetryAttempts: 1 });
       await waitFor('the 5 records invoked', () => invoked.flat().length >= 5);
       expect(invoked.map((batch) => batch.length)).toEqual([2, 2, 1]);
+      await aws(['lambda', 'delete-event-source-mapping', '--uuid', created.UUID as string]);
+    }, 120_000);
+
+    test("a Kinesis mapping reads as the function's role: without kinesis:GetRecords the record waits (logged), and is read once granted back", async () => {
+      grantPoller();
+      const created = await aws([
+        'lambda',
+        'create-event-source-mapping',
+        '--function-name',
+        'echo',
+        '--event-source-arn',
+        stream.arn,
+        '--starting-position',
+        'LATEST',
+      ]);
+      grant(['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes']);
+      const denials = () => mappingLines.filter((l) => l.event === 'stream.read_denied' && l.streamArn === stream.arn);
+      await waitFor('a denied read of the stream', () => denials().length > 0);
+      expect(denials()[0]).toMatchObject({
+        principal: `arn:aws:sts::${ACCOUNT}:assumed-role/echo-role/${EVENT_SOURCE_MAPPING_SESSION}`,
+        action: 'kinesis:GetRecords',
+        resource: stream.arn,
+      });
+      invoked.length = 0;
+      stream.putRecord({ partitionKey: 'k', data: Buffer.from(JSON.stringify({ n: 'waited' })) });
+      const before = denials().length;
+      await waitFor('more denied reads after the put', () => denials().length >= before + 2);
+      expect(invoked).toEqual([]);
+      grantPoller();
+      await waitFor('the waiting record invoked', () => invoked.flat().length >= 1);
+      expect(invoked.flat()).toHaveLength(1);
       await aws(['lambda', 'delete-event-source-mapping', '--uuid', created.UUID as string]);
     }, 120_000);
   },

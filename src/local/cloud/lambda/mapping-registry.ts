@@ -26,7 +26,7 @@ import {
   type MappingSettings,
   type SourceKind,
 } from './mapping-settings';
-import { sourceAccessRefusal } from './mapping-role-check';
+import { sourceAccessRefusal, streamReadDenial } from './mapping-role-check';
 import { filteredInvoke } from './mapping-filters';
 import { startSwitchableMapping, type SwitchableMapping } from './queue-mapping-control';
 import { startSwitchableStreamMapping, type SwitchableStreamMapping } from './stream-mapping-control';
@@ -72,6 +72,12 @@ export interface MappingRegistryOptions {
    * decide ReceiveMessage, DeleteMessage, ChangeMessageVisibility). @default `sqs` for every mapping
    */
   pollerSqs?: (roleArn: string) => SQSClient;
+  /**
+   * Hold each read of a Kinesis mapping to its function's role (Lambda reads the stream as that
+   * role): a read the role may no longer make waits, logged (StreamMappingOptions.readDenied).
+   * @default false (the role is checked once, when the mapping is created)
+   */
+  authorizeStreamReads?: boolean;
   /** Long-poll wait of the SQS pollers (short so disabling is quick). @default 1 */
   pollWaitSeconds?: number;
 }
@@ -368,6 +374,7 @@ export class MappingRegistry {
     const onFailure = destination
       ? sqsFailureDestination(this.opts.sqs, (await this.queueOf(destination)).url)
       : undefined;
+    const role = fn.role;
     return startSwitchableStreamMapping({
       uuid,
       functionName: fn.functionArn.split(':').pop()!,
@@ -375,6 +382,9 @@ export class MappingRegistry {
       enabled,
       stream,
       invoke: filteredInvoke(this.opts.functions.invoker(fn.functionArn), settings.FilterCriteria, 'kinesis'),
+      ...(this.opts.authorizeStreamReads && role
+        ? { readDenied: () => streamReadDenial(this.opts.iam, role, streamArn) }
+        : {}),
       // Checkpoints are the mapping's own: a restart after an update resumes where it stood.
       consumerName: uuid,
       batchSize: settings.BatchSize,

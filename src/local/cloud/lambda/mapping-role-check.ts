@@ -119,3 +119,23 @@ export function sourceAccessRefusal(
     : `Cannot access stream ${sourceArn}. Please ensure the role can perform the GetRecords, GetShardIterator, ` +
         'DescribeStream, and ListStreams Actions on your stream in IAM.';
 }
+
+/**
+ * What stops the role of a mapping reading its stream: the first Kinesis permission Lambda's reads
+ * need (eventSourceMappingPermissions) that the role's policies do not allow, with the poller's
+ * principal; undefined when it may read.
+ */
+export function streamReadDenial(
+  iam: IamStore,
+  roleArn: string,
+  streamArn: string,
+): { principal: string; action: string; resource: string } | undefined {
+  const denied = firstDeniedPermission(iam, roleArn, eventSourceMappingPermissions('kinesis', streamArn));
+  if (!denied) return undefined;
+  const roleName = roleArn.split('/').pop() ?? '';
+  return {
+    principal: `arn:aws:sts::${iam.accountId}:assumed-role/${roleName}/${EVENT_SOURCE_MAPPING_SESSION}`,
+    action: denied.action,
+    resource: denied.resource,
+  };
+}
