@@ -69,16 +69,10 @@ describeWhen(cli ? undefined : AWS_CLI_MISSING, 'IAM mutations against up (AWS C
     ]);
     return Number(Attributes.ApproximateNumberOfMessages) + Number(Attributes.ApproximateNumberOfMessagesNotVisible);
   };
-  /** The role a function runs with, and its inline policies by name. */
+  /** The module's role of a function (`<prefix>-<fn>-role`), and its inline policies by name. */
   const roleOf = async (fn: string): Promise<{ roleName: string; policies: Record<string, string> }> => {
-    const { Configuration } = await awsJson<{ Configuration?: { Role: string } }>([
-      'lambda',
-      'get-function',
-      '--function-name',
-      `${PREFIX}-${fn}`,
-    ]).catch(() => ({ Configuration: undefined }));
-    const { Roles } = await awsJson<{ Roles: Array<{ RoleName: string; Arn: string }> }>(['iam', 'list-roles']);
-    const role = Roles.find((r) => r.Arn === Configuration?.Role) ?? Roles.find((r) => r.RoleName.includes(`-${fn}`));
+    const { Roles } = await awsJson<{ Roles: Array<{ RoleName: string }> }>(['iam', 'list-roles']);
+    const role = Roles.find((r) => r.RoleName === `${PREFIX}-${fn}-role`);
     if (!role) throw new Error(`no role for ${fn} among ${Roles.map((r) => r.RoleName).join(', ')}`);
     const { PolicyNames } = await awsJson<{ PolicyNames: string[] }>([
       'iam',
