@@ -791,10 +791,13 @@ async function startCloud(opts: LocalChainOptions, logs: LogFiles, cleanups: Cle
  * SQS clients signed as a role, one per role, for the mappings' pollers (Lambda polls with the
  * function's execution role, in a session it renews); with auth off, `sqs` for every role.
  */
-function rolePollerClients(gateway: Gateway, sqs: SQSClient): { forRole(roleArn: string): SQSClient; destroy(): void } {
+function rolePollerClients(
+  gateway: Gateway,
+  sqs: SQSClient,
+): { forRole: (roleArn: string) => SQSClient; destroy: () => void } {
   const clients = new Map<string, SQSClient>();
   return {
-    forRole(roleArn) {
+    forRole: (roleArn) => {
       if (!gateway.authEnabled) return sqs;
       let client = clients.get(roleArn);
       if (!client) {

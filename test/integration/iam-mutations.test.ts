@@ -171,10 +171,12 @@ describeWhen(cli ? undefined : AWS_CLI_MISSING, 'IAM mutations against up (AWS C
       writeFileSync(file, jpeg);
       await aws(['s3', 'cp', file, `s3://${SOURCE}/uploads/denied.jpg`]);
       await waitFor('the upload in the ingest DLQ', async () => (await depth(dlq)) === 1, 120_000, 500);
-      const denied = logLines().filter(
-        (l) =>
-          l.event === 'iam.denied' && l.action === 's3:PutObject' && String(l.resource).startsWith(`${outputArn}/`),
-      );
+      const deniedPuts = () =>
+        logLines().filter(
+          (l) =>
+            l.event === 'iam.denied' && l.action === 's3:PutObject' && String(l.resource).startsWith(`${outputArn}/`),
+        );
+      const denied = await waitFor('the iam.denied lines of the puts', () => deniedPuts().length >= 2 && deniedPuts());
       expect(denied.length).toBeGreaterThanOrEqual(2); // the first try and the retry
       expect(denied[0]).toMatchObject({
         principal: expect.stringMatching(new RegExp(`^arn:aws:sts::\\d{12}:assumed-role/${roleName}/`)),
@@ -269,11 +271,13 @@ describeWhen(cli ? undefined : AWS_CLI_MISSING, 'IAM mutations against up (AWS C
         putRecordArgs(`${PREFIX}-uploads`, 'p', JSON.stringify({ bucket: SOURCE, key: 'stream/streamed.jpg' })),
       );
       await waitFor('the record in the on-failure queue', async () => (await depth(failures)) >= 1, 120_000, 500);
-      const denied = logLines().find(
-        (l) =>
-          l.event === 'iam.denied' &&
-          l.action === 's3:GetObject' &&
-          l.resource === `arn:aws:s3:::${SOURCE}/stream/streamed.jpg`,
+      const denied = await waitFor('the iam.denied line of the read', () =>
+        logLines().find(
+          (l) =>
+            l.event === 'iam.denied' &&
+            l.action === 's3:GetObject' &&
+            l.resource === `arn:aws:s3:::${SOURCE}/stream/streamed.jpg`,
+        ),
       );
       expect(denied).toMatchObject({
         principal: expect.stringMatching(new RegExp(`assumed-role/${roleName}/`)),
@@ -316,7 +320,11 @@ describeWhen(cli ? undefined : AWS_CLI_MISSING, 'IAM mutations against up (AWS C
       expect(body).toContain(
         `is not authorized to perform: s3:PutObject on resource: arn:aws:s3:::${SOURCE}/${signed.key}`,
       );
-      expect(logLines().find((l) => l.event === 'iam.denied' && l.operation === 'PostObject')).toMatchObject({
+      // up writes its log files as lines come: wait for the line rather than read once.
+      const denied = await waitFor('the iam.denied line of the POST', () =>
+        logLines().find((l) => l.event === 'iam.denied' && l.operation === 'PostObject'),
+      );
+      expect(denied).toMatchObject({
         principal: expect.stringMatching(new RegExp(`assumed-role/${roleName}/`)),
       });
     } finally {
