@@ -49,6 +49,7 @@ import { startSwitchableStreamMapping, type SwitchableStreamMapping } from './cl
 import { startSwitchableMapping, type SwitchableMapping } from './cloud/lambda/queue-mapping-control';
 import { mappingIds } from './cloud/lambda/mapping-ids';
 import type { LogSink } from './cloud/lambda/invoke-contract';
+import type { EventSourceMappingOptions } from './cloud/lambda/event-source-mapping';
 import { createLambdaFunctions, type LambdaFunctions } from './cloud/lambda/lambda-functions';
 import { moduleResourcePolicies, registerModuleRoles, type ModuleRole, type ModuleRoleNames } from './module-policies';
 import { renewingSession, sessionEnv } from './cloud/iam/session-credentials';
@@ -499,7 +500,7 @@ async function startChainFunctions(ctx: FunctionContext): Promise<LocalChain['fu
 
 /** The SQS mapping of a queue into a function, with the stage's batch settings. */
 function startQueueMapping(
-  sqs: SQSClient,
+  clients: Pick<EventSourceMappingOptions, 'sqs' | 'releaseSqs'>,
   queue: QueueRef,
   fn: LocalFunction,
   stage: StageSettings,
@@ -509,7 +510,7 @@ function startQueueMapping(
   return startSwitchableMapping({
     uuid,
     functionName: fn.name,
-    sqs,
+    ...clients,
     queueUrl: queue.url,
     queueArn: queue.arn,
     batchSize: stage.batchSize,
@@ -837,7 +838,8 @@ async function prepareResources(opts: LocalChainOptions, plan: ChainPlan, cloud:
 
 /** Starts the ingest → resize and resized → publish mappings; registers their stops. */
 function startQueueMappings(
-  pollers: Record<'resize' | 'publish', SQSClient>,
+  /** The pollers' clients (each function's role), and the client releasing held messages at stop. */
+  pollers: Record<'resize' | 'publish' | 'release', SQSClient>,
   resources: ChainResources,
   functions: LocalChain['functions'],
   plan: ChainPlan,
@@ -847,7 +849,7 @@ function startQueueMappings(
 ): LocalChain['mappings'] {
   const { resize, publish } = functions;
   const ingest = startQueueMapping(
-    pollers.resize,
+    { sqs: pollers.resize, releaseSqs: pollers.release },
     resources.queues.ingest,
     resize,
     plan.resizeStage,
@@ -856,7 +858,7 @@ function startQueueMappings(
   );
   cleanups.push(() => ingest.stop());
   const resized = startQueueMapping(
-    pollers.publish,
+    { sqs: pollers.publish, releaseSqs: pollers.release },
     resources.queues.resized,
     publish,
     plan.publishStage,
@@ -1038,7 +1040,15 @@ export async function startLocalChain(opts: LocalChainOptions = {}): Promise<Loc
       resize: cloud.pollerSqs(roles?.resize?.roleArn),
       publish: cloud.pollerSqs(roles?.publish?.roleArn),
     };
-    const mappings = startQueueMappings(pollers, resources, functions, plan, uuidOf, logs, cleanups);
+    const mappings = startQueueMappings(
+      { ...pollers, release: sqs },
+      resources,
+      functions,
+      plan,
+      uuidOf,
+      logs,
+      cleanups,
+    );
     registry.adopt(mappings.ingest);
     registry.adopt(mappings.resized);
     let streamSource: LocalStreamSource | undefined;

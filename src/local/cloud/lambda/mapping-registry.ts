@@ -69,7 +69,7 @@ export interface MappingRegistryOptions {
   /**
    * The SQS client a queue mapping polls with for a function of execution role `roleArn`: signed
    * as that role (Lambda's pollers act with the function's role, so its policies and the queue's
-   * decide ReceiveMessage, DeleteMessage, ChangeMessageVisibility). @default `sqs` for every mapping
+   * decide ReceiveMessage and DeleteMessage). @default `sqs` for every mapping
    */
   pollerSqs?: (roleArn: string) => SQSClient;
   /**
@@ -345,6 +345,7 @@ export class MappingRegistry {
       functionName: fn.functionArn.split(':').pop()!,
       enabled,
       sqs: fn.role && this.opts.pollerSqs ? this.opts.pollerSqs(fn.role) : this.opts.sqs,
+      releaseSqs: this.opts.sqs,
       queueUrl: queue.url,
       queueArn,
       region: this.region,
