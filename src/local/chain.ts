@@ -49,9 +49,11 @@ import { startSwitchableStreamMapping, type SwitchableStreamMapping } from './cl
 import { startSwitchableMapping, type SwitchableMapping } from './cloud/lambda/queue-mapping-control';
 import { mappingIds } from './cloud/lambda/mapping-ids';
 import type { LogSink } from './cloud/lambda/invoke-contract';
+import type { EventSourceMappingOptions } from './cloud/lambda/event-source-mapping';
 import { createLambdaFunctions, type LambdaFunctions } from './cloud/lambda/lambda-functions';
 import { moduleResourcePolicies, registerModuleRoles, type ModuleRole, type ModuleRoleNames } from './module-policies';
-import { sessionEnv } from './cloud/iam/session-credentials';
+import { renewingSession, sessionEnv } from './cloud/iam/session-credentials';
+import { EVENT_SOURCE_MAPPING_SESSION, streamReadDenial } from './cloud/lambda/mapping-role-check';
 
 /** Settings of one function and the mapping that feeds it. */
 export interface LocalStageOptions {
@@ -498,7 +500,7 @@ async function startChainFunctions(ctx: FunctionContext): Promise<LocalChain['fu
 
 /** The SQS mapping of a queue into a function, with the stage's batch settings. */
 function startQueueMapping(
-  sqs: SQSClient,
+  clients: Pick<EventSourceMappingOptions, 'sqs' | 'releaseSqs'>,
   queue: QueueRef,
   fn: LocalFunction,
   stage: StageSettings,
@@ -508,7 +510,7 @@ function startQueueMapping(
   return startSwitchableMapping({
     uuid,
     functionName: fn.name,
-    sqs,
+    ...clients,
     queueUrl: queue.url,
     queueArn: queue.arn,
     batchSize: stage.batchSize,
@@ -549,6 +551,8 @@ async function startStreamSource(
     stateDir?: string;
     sqs: SQSClient;
     resize: LocalFunction;
+    /** With auth on: the resize role, whose policies each read of the stream is held to. */
+    readsAs?: { iam: IamStore; roleArn: string };
     uuidOf: MappingIds;
     logSink: LogSink;
     cleanups: Cleanups;
@@ -565,7 +569,7 @@ async function startStreamSource(
     ctx.sqs,
     given.failureQueueName ?? `${ctx.prefix}-stream-failures`,
   );
-  const { resize } = ctx;
+  const { resize, readsAs } = ctx;
   const mapping = startSwitchableStreamMapping({
     uuid: ctx.uuidOf(stream.arn, resize.name),
     functionName: resize.name,
@@ -584,6 +588,7 @@ async function startStreamSource(
     parallelizationFactor: settings.parallelizationFactor,
     functionResponseTypes: [...FUNCTION_RESPONSE_TYPES],
     onFailure: sqsFailureDestination(ctx.sqs, failureQueue.url),
+    ...(readsAs ? { readDenied: () => streamReadDenial(readsAs.iam, readsAs.roleArn, stream.arn) } : {}),
     retryDelayMs: settings.retryDelayMs,
     logSink: ctx.logSink,
   });
@@ -690,6 +695,8 @@ interface Cloud {
   mappings: MappingRegistry;
   /** The functions applied through Lambda's API (terraform, the AWS CLI), run from their images. */
   lambda: LambdaFunctions;
+  /** The SQS client a mapping polls with for a function of this role: the role's session with auth on, else `sqs`. */
+  pollerSqs: (roleArn: string | undefined) => SQSClient;
 }
 
 /**
@@ -758,15 +765,53 @@ async function startCloud(opts: LocalChainOptions, logs: LogFiles, cleanups: Cle
     s3.destroy();
     sqs.destroy();
   });
+  const pollerSqs = rolePollerClients(gateway, sqs);
+  cleanups.push(async () => pollerSqs.destroy());
   const mappings = new MappingRegistry({
     sqs,
+    pollerSqs: pollerSqs.forRole,
+    authorizeStreamReads: gateway.authEnabled,
     iam,
     functions: mappedFunctions(served, lambda),
     streams: () => [...served.streams, ...served.streamControl.list()].map((s) => s.stream),
     logSink: logs.sink('esm-api'),
   });
   gateway.addRoutes(lambdaMappingsRoutes(mappings, (arn) => lambda.store.tagsOf(arn)));
-  return { gateway, s3, sqs, served, mappings, lambda };
+  return {
+    gateway,
+    s3,
+    sqs,
+    served,
+    mappings,
+    lambda,
+    pollerSqs: (roleArn) => (roleArn ? pollerSqs.forRole(roleArn) : sqs),
+  };
+}
+
+/**
+ * SQS clients signed as a role, one per role, for the mappings' pollers (Lambda polls with the
+ * function's execution role, in a session it renews); with auth off, `sqs` for every role.
+ */
+function rolePollerClients(
+  gateway: Gateway,
+  sqs: SQSClient,
+): { forRole: (roleArn: string) => SQSClient; destroy: () => void } {
+  const clients = new Map<string, SQSClient>();
+  return {
+    forRole: (roleArn) => {
+      if (!gateway.authEnabled) return sqs;
+      let client = clients.get(roleArn);
+      if (!client) {
+        const credentials = renewingSession(() =>
+          gateway.sessionCredentialsForRole(roleArn, EVENT_SOURCE_MAPPING_SESSION, FUNCTION_SESSION_SECONDS),
+        );
+        client = new SQSClient({ ...localClientConfig(gateway.endpoint), credentials });
+        clients.set(roleArn, client);
+      }
+      return client;
+    },
+    destroy: () => clients.forEach((client) => client.destroy()),
+  };
 }
 
 /**
@@ -793,7 +838,8 @@ async function prepareResources(opts: LocalChainOptions, plan: ChainPlan, cloud:
 
 /** Starts the ingest → resize and resized → publish mappings; registers their stops. */
 function startQueueMappings(
-  sqs: SQSClient,
+  /** The pollers' clients (each function's role), and the client releasing held messages at stop. */
+  pollers: Record<'resize' | 'publish' | 'release', SQSClient>,
   resources: ChainResources,
   functions: LocalChain['functions'],
   plan: ChainPlan,
@@ -803,7 +849,7 @@ function startQueueMappings(
 ): LocalChain['mappings'] {
   const { resize, publish } = functions;
   const ingest = startQueueMapping(
-    sqs,
+    { sqs: pollers.resize, releaseSqs: pollers.release },
     resources.queues.ingest,
     resize,
     plan.resizeStage,
@@ -812,7 +858,7 @@ function startQueueMappings(
   );
   cleanups.push(() => ingest.stop());
   const resized = startQueueMapping(
-    sqs,
+    { sqs: pollers.publish, releaseSqs: pollers.release },
     resources.queues.resized,
     publish,
     plan.publishStage,
@@ -928,13 +974,9 @@ const FUNCTION_SESSION_SECONDS = 7 * 24 * 3600;
 function functionRoleEnv(
   gateway: Gateway,
   plan: ChainPlan,
-  resources: ChainResources,
-  opts: LocalChainOptions,
+  roles: ChainRoles,
 ): NonNullable<FunctionContext['roleEnv']> {
   const fn = (handler: string): string => `${plan.prefix}-${handler}`;
-  const roles = registerModuleRoles(gateway.iam, moduleNamesOf(plan, resources, opts), {
-    upload: opts.uploadApi !== undefined,
-  });
   const env: NonNullable<FunctionContext['roleEnv']> = {};
   for (const [handler, role] of Object.entries(roles) as Array<[keyof typeof roles, ModuleRole]>)
     env[handler] = sessionEnv(gateway.sessionCredentialsForRole(role.roleArn, fn(handler), FUNCTION_SESSION_SECONDS));
@@ -982,6 +1024,9 @@ export async function startLocalCloud(opts: LocalChainOptions = {}): Promise<Loc
   }
 }
 
+/** The chain's functions' execution roles (the module's), registered in the gateway's IAM. */
+type ChainRoles = Partial<Record<'resize' | 'publish' | 'upload', ModuleRole>>;
+
 /** Starts the chain; on failure, stops whatever had started and rethrows. */
 export async function startLocalChain(opts: LocalChainOptions = {}): Promise<LocalChain> {
   const plan = planLocalChain(opts);
@@ -992,11 +1037,16 @@ export async function startLocalChain(opts: LocalChainOptions = {}): Promise<Loc
     const cloud = await startCloud(opts, logs, cleanups);
     const { s3, sqs, served, mappings: registry } = cloud;
     const resources = await prepareResources(opts, plan, cloud);
+    const roles: ChainRoles | undefined = cloud.gateway.authEnabled
+      ? registerModuleRoles(cloud.gateway.iam, moduleNamesOf(plan, resources, opts), {
+          upload: opts.uploadApi !== undefined,
+        })
+      : undefined;
     const functions = await startChainFunctions({
       opts,
       plan,
       awsEnv: localAwsEnv(cloud.gateway.endpoint),
-      roleEnv: cloud.gateway.authEnabled ? functionRoleEnv(cloud.gateway, plan, resources, opts) : undefined,
+      roleEnv: roles ? functionRoleEnv(cloud.gateway, plan, roles) : undefined,
       resources,
       logs,
       cleanups,
@@ -1023,7 +1073,19 @@ export async function startLocalChain(opts: LocalChainOptions = {}): Promise<Loc
       fn: functions.publish,
       timeoutSeconds: plan.publishStage.timeoutSeconds,
     });
-    const mappings = startQueueMappings(sqs, resources, functions, plan, uuidOf, logs, cleanups);
+    const pollers = {
+      resize: cloud.pollerSqs(roles?.resize?.roleArn),
+      publish: cloud.pollerSqs(roles?.publish?.roleArn),
+    };
+    const mappings = startQueueMappings(
+      { ...pollers, release: sqs },
+      resources,
+      functions,
+      plan,
+      uuidOf,
+      logs,
+      cleanups,
+    );
     registry.adopt(mappings.ingest);
     registry.adopt(mappings.resized);
     let streamSource: LocalStreamSource | undefined;
@@ -1033,6 +1095,7 @@ export async function startLocalChain(opts: LocalChainOptions = {}): Promise<Loc
         stateDir: opts.stateDir,
         sqs,
         resize: functions.resize,
+        ...(roles?.resize ? { readsAs: { iam: cloud.gateway.iam, roleArn: roles.resize.roleArn } } : {}),
         uuidOf,
         logSink: logs.sink('esm-stream'),
         cleanups,

@@ -23,6 +23,7 @@ import {
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { spawn } from 'node:child_process';
+import http from 'node:http';
 import { LOCAL_CREDENTIALS, localClientConfig } from '../../src/local/client-config';
 import { putQueueNotification } from '../../src/local/resources';
 import { NodeSha256 } from '../../src/local/cloud/iam/sigv4-verify';
@@ -31,6 +32,7 @@ import { s3NotificationQueuePolicy } from '../../src/local/resources';
 import { testWhen } from '../helpers/requires';
 import { awsCliEnv, AWS_CLI_MISSING, BOTO3_MISSING, findAwsCli, findBoto3Python } from '../helpers/up-process';
 import { waitFor } from '../helpers/wait';
+import { presignPost } from '../../src/aws/presign';
 
 const awsCli = findAwsCli();
 const boto3Python = findBoto3Python();
@@ -322,6 +324,160 @@ describe("authorization: a role session is held to its role's policies", () => {
     expect(deniedLines('sqs:SendMessage')).toContainEqual(
       expect.objectContaining({ resource: cloud.resources.queues.resized.arn, decision: 'ImplicitDeny' }),
     );
+  });
+});
+
+describe('chunk signatures: an S3 body signed chunk by chunk (STREAMING-AWS4-HMAC-SHA256-PAYLOAD)', () => {
+  /**
+   * PUTs `chunks` as an aws-chunked body over a plain socket, signed by the SDK's own signer
+   * (@smithy/signature-v4: the request for the seed, each chunk as a message chained from the one
+   * before); `tamper` may change a chunk's bytes after it was signed.
+   */
+  async function chunkedPut(
+    key: string,
+    chunks: Buffer[],
+    tamper: (index: number, chunk: Buffer) => Buffer = (_index, chunk) => chunk,
+  ): Promise<{ status: number; body: string }> {
+    const signer = new SignatureV4({
+      credentials: LOCAL_CREDENTIALS,
+      region: 'us-east-1',
+      service: 's3',
+      sha256: NodeSha256,
+    });
+    const { port } = new URL(cloud.gateway.endpoint);
+    const all = [...chunks, Buffer.alloc(0)];
+    const framedLength = all.reduce(
+      (sum, chunk) => sum + chunk.length.toString(16).length + ';chunk-signature='.length + 64 + 2 + chunk.length + 2,
+      0,
+    );
+    const signingDate = new Date();
+    const request = {
+      method: 'PUT',
+      protocol: 'http:',
+      hostname: '127.0.0.1',
+      port: Number(port),
+      path: `/${BUCKET}/${key}`,
+      headers: {
+        host: `127.0.0.1:${port}`,
+        'content-encoding': 'aws-chunked',
+        'content-length': String(framedLength),
+        'x-amz-content-sha256': 'STREAMING-AWS4-HMAC-SHA256-PAYLOAD',
+        'x-amz-decoded-content-length': String(chunks.reduce((sum, chunk) => sum + chunk.length, 0)),
+      },
+      query: {},
+    };
+    const signed = await signer.sign(request, { signingDate });
+    let previous = /Signature=([0-9a-f]{64})/.exec(signed.headers.authorization)![1];
+    const framed: Buffer[] = [];
+    for (const [index, chunk] of all.entries()) {
+      previous = await signer.sign(
+        { headers: new Uint8Array(0), payload: chunk },
+        { signingDate, priorSignature: previous },
+      );
+      framed.push(
+        Buffer.from(`${chunk.length.toString(16)};chunk-signature=${previous}\r\n`),
+        tamper(index, chunk),
+        Buffer.from('\r\n'),
+      );
+    }
+    return new Promise((resolve, reject) => {
+      const req = http.request(
+        { host: '127.0.0.1', port: Number(port), method: 'PUT', path: signed.path, headers: signed.headers },
+        (res) => {
+          let body = '';
+          res.setEncoding('utf8').on('data', (c: string) => (body += c));
+          res.once('end', () => resolve({ status: res.statusCode ?? 0, body }));
+        },
+      );
+      req.once('error', reject);
+      req.end(Buffer.concat(framed));
+    });
+  }
+
+  const threeChunks = (): Buffer[] => [Buffer.alloc(65536, 'a'), Buffer.alloc(65536, 'b'), Buffer.alloc(1000, 'c')];
+
+  it('a body whose every chunk is signed in the chain is stored, decoded', async () => {
+    expect(await chunkedPut('uploads/chunked.bin', threeChunks())).toMatchObject({ status: 200 });
+    const got = await cloud.s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: 'uploads/chunked.bin' }));
+    expect(Buffer.from(await got.Body!.transformToByteArray()).equals(Buffer.concat(threeChunks()))).toBe(true);
+  });
+
+  it('a chunk changed after signing (the second) is SignatureDoesNotMatch, nothing is stored, and it is logged', async () => {
+    const answer = await chunkedPut('uploads/tampered.bin', threeChunks(), (index, chunk) =>
+      index === 1 ? Buffer.from(chunk).fill('x', 0, 1) : chunk,
+    );
+    expect(answer.status).toBe(403);
+    expect(/<Code>([^<]*)<\/Code>/.exec(answer.body)?.[1]).toBe('SignatureDoesNotMatch');
+    expect(
+      await refusal(cloud.s3.send(new HeadObjectCommand({ Bucket: BUCKET, Key: 'uploads/tampered.bin' }))),
+    ).toMatchObject({ status: 404 });
+    expect(lines.some((l) => l.event === 'auth.refused' && l.step === 'chunk-signature')).toBe(true);
+  });
+});
+
+describe('browser POST uploads are made as the principal that signed their policy', () => {
+  let uploader: S3Client;
+  beforeAll(() => {
+    uploader = s3With(
+      roleSession('post-uploader-role', [
+        { Effect: 'Allow', Action: 's3:PutObject', Resource: `arn:aws:s3:::${BUCKET}/uploads/*` },
+      ]),
+      { forcePathStyle: true },
+    );
+  });
+  afterAll(() => uploader?.destroy());
+
+  /** Signs a form for `key` with the uploader's session (its token becomes a signed field), posts it with `changes`. */
+  async function postAs(
+    key: string,
+    changes: Record<string, string> = {},
+  ): Promise<{ status: number; code?: string; message?: string }> {
+    const { url, fields } = await presignPost({
+      client: uploader,
+      bucket: BUCKET,
+      key,
+      contentType: 'text/plain',
+      minBytes: 1,
+      maxBytes: 1024,
+      expiresSeconds: 60,
+    });
+    const form = new FormData();
+    for (const [name, value] of Object.entries({ ...fields, ...changes })) form.append(name, value);
+    form.append('file', new Blob(['posted'], { type: 'text/plain' }), 'posted.txt');
+    const res = await fetch(url, { method: 'POST', body: form });
+    const body = await res.text();
+    return {
+      status: res.status,
+      code: /<Code>([^<]*)<\/Code>/.exec(body)?.[1],
+      message: /<Message>([^<]*)<\/Message>/.exec(body)?.[1],
+    };
+  }
+
+  it('a form signed by a role that may put under uploads/ stores its object there', async () => {
+    expect(await postAs('uploads/posted.txt')).toMatchObject({ status: 204 });
+    const got = await cloud.s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: 'uploads/posted.txt' }));
+    expect(await got.Body?.transformToString()).toBe('posted');
+  });
+
+  it("a form for a key outside its role's prefix is AccessDenied in S3's XML, stores nothing, and is logged", async () => {
+    const answer = await postAs('private/posted.txt');
+    expect(answer).toMatchObject({ status: 403, code: 'AccessDenied' });
+    expect(answer.message).toContain('is not authorized to perform: s3:PutObject');
+    expect(
+      await refusal(cloud.s3.send(new HeadObjectCommand({ Bucket: BUCKET, Key: 'private/posted.txt' }))),
+    ).toMatchObject({ status: 404 });
+    expect(deniedLines('s3:PutObject').find((l) => l.operation === 'PostObject')).toMatchObject({
+      principal: expect.stringContaining('assumed-role/post-uploader-role/'),
+      resource: `arn:aws:s3:::${BUCKET}/private/posted.txt`,
+      statement: null,
+    });
+  });
+
+  it('a form signed with a session key but carrying another session token is InvalidToken', async () => {
+    expect(await postAs('uploads/token.txt', { 'X-Amz-Security-Token': 'not-the-token' })).toMatchObject({
+      status: 400,
+      code: 'InvalidToken',
+    });
   });
 });
 

@@ -23,6 +23,8 @@ import type { SqsEventRecord } from '../../src/local/cloud/lambda/event-source-m
 import { describeWhen } from '../helpers/requires';
 import { AWS_CLI_MISSING, BOTO3_MISSING, findAwsCli, findBoto3Python, runAws, runClient } from '../helpers/up-process';
 import { waitFor } from '../helpers/wait';
+import { renewingSession } from '../../src/local/cloud/iam/session-credentials';
+import { EVENT_SOURCE_MAPPING_SESSION } from '../../src/local/cloud/lambda/mapping-role-check';
 
 const FIXTURES = join(__dirname, '..', 'fixtures', 'handlers');
 const ACCOUNT = '000000000000';
@@ -47,6 +49,11 @@ describeWhen(
     const stream = new LocalStream({ name: 'esm-stream', shardCount: 1 });
     /** The role the function runs with; the tests give it policies. */
     let roleArn = '';
+    /** The gateway's log lines (iam.denied…). */
+    const cloudLines: Array<Record<string, unknown>> = [];
+    const pollerClients: SQSClient[] = [];
+    /** The mappings' log lines (stream.read_denied…). */
+    const mappingLines: Array<Record<string, unknown>> = [];
     /** Each invocation's records, in order. */
     const invoked: Array<Array<Record<string, unknown>>> = [];
 
@@ -114,7 +121,7 @@ describeWhen(
 
     beforeAll(async () => {
       standIn = await startStandIn();
-      gateway = await startGateway({ upstream: standIn.endpoint, iam });
+      gateway = await startGateway({ upstream: standIn.endpoint, iam, logSink: (line) => cloudLines.push(line) });
       sqs = new SQSClient(localClientConfig(gateway.endpoint));
       echo = await startLocalFunction({
         name: 'echo',
@@ -123,7 +130,23 @@ describeWhen(
         timeoutSeconds: 10,
         logSink: () => undefined,
       });
-      registry = new MappingRegistry({ sqs, iam, functions, streams: () => [stream] });
+      // Lambda's pollers act as the function's role: their calls are signed with its session.
+      registry = new MappingRegistry({
+        sqs,
+        iam,
+        functions,
+        streams: () => [stream],
+        authorizeStreamReads: true,
+        logSink: (line) => mappingLines.push(line),
+        pollerSqs: (role) => {
+          const credentials = renewingSession(() =>
+            gateway.sessionCredentialsForRole(role, EVENT_SOURCE_MAPPING_SESSION),
+          );
+          const client = new SQSClient({ ...localClientConfig(gateway.endpoint), credentials });
+          pollerClients.push(client);
+          return client;
+        },
+      });
       gateway.addRoutes(lambdaMappingsRoutes(registry));
       roleArn = iam.createRole({ name: 'echo-role', assumeRolePolicyDocument: TRUST }).arn;
     }, 120_000);
@@ -132,6 +155,7 @@ describeWhen(
       await registry?.stopAll();
       await echo?.stop();
       sqs?.destroy();
+      pollerClients.forEach((client) => client.destroy());
       await gateway?.stop();
       await standIn?.stop();
     });
@@ -279,6 +303,42 @@ describeWhen(
       expect(gone).toContain('(ResourceNotFoundException)');
     }, 180_000);
 
+    test("the poller acts as the function's role: once the role loses sqs:ReceiveMessage nothing is received (the message waits, logged as denied), and it flows again when granted back", async () => {
+      grantPoller();
+      const q = await queue('esm-revoked', 60);
+      const created = await aws([
+        'lambda',
+        'create-event-source-mapping',
+        '--function-name',
+        'echo',
+        '--event-source-arn',
+        q.arn,
+      ]);
+      const uuid = created.UUID as string;
+      // The role keeps everything but ReceiveMessage (put-role-policy replaces the statement).
+      grant(['sqs:DeleteMessage', 'sqs:GetQueueAttributes', 'sqs:ChangeMessageVisibility']);
+      const denials = () =>
+        cloudLines.filter((l) => l.event === 'iam.denied' && l.action === 'sqs:ReceiveMessage' && l.resource === q.arn);
+      // Polls already waiting when the grant went end first: every poller is refused a few times over.
+      await waitFor('denied ReceiveMessage calls from every poller', () => denials().length >= 4);
+      expect(denials()[0]).toMatchObject({
+        principal: `arn:aws:sts::${ACCOUNT}:assumed-role/echo-role/${EVENT_SOURCE_MAPPING_SESSION}`,
+        statement: null,
+      });
+      invoked.length = 0;
+      await send(q.url, ['kept']);
+      const before = denials().length;
+      await waitFor('more denied polls after the message was sent', () => denials().length >= before + 2);
+      expect(invoked).toEqual([]);
+      expect(await depth(q.url)).toBe(1);
+      grantPoller();
+      await waitFor('the kept message invoked and deleted', () =>
+        invoked.flat().length >= 1 ? depth(q.url).then((n) => n === 0) : false,
+      );
+      expect(invoked.flatMap(bodiesOf)).toEqual(['kept']);
+      await aws(['lambda', 'delete-event-source-mapping', '--uuid', uuid]);
+    }, 60_000);
+
     test('boto3: create, get, tag and list tags by the mapping ARN, update, delete', async () => {
       grantPoller();
       const q = await queue('esm-boto3', 60);
@@ -360,6 +420,37 @@ describeWhen(
       expect(created).toMatchObject({ StartingPosition: 'TRIM_HORIZON', BatchSize: 2, MaximumRetryAttempts: 1 });
       await waitFor('the 5 records invoked', () => invoked.flat().length >= 5);
       expect(invoked.map((batch) => batch.length)).toEqual([2, 2, 1]);
+      await aws(['lambda', 'delete-event-source-mapping', '--uuid', created.UUID as string]);
+    }, 120_000);
+
+    test("a Kinesis mapping reads as the function's role: without kinesis:GetRecords the record waits (logged), and is read once granted back", async () => {
+      grantPoller();
+      const created = await aws([
+        'lambda',
+        'create-event-source-mapping',
+        '--function-name',
+        'echo',
+        '--event-source-arn',
+        stream.arn,
+        '--starting-position',
+        'LATEST',
+      ]);
+      grant(['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes']);
+      const denials = () => mappingLines.filter((l) => l.event === 'stream.read_denied' && l.streamArn === stream.arn);
+      await waitFor('a denied read of the stream', () => denials().length > 0);
+      expect(denials()[0]).toMatchObject({
+        principal: `arn:aws:sts::${ACCOUNT}:assumed-role/echo-role/${EVENT_SOURCE_MAPPING_SESSION}`,
+        action: 'kinesis:GetRecords',
+        resource: stream.arn,
+      });
+      invoked.length = 0;
+      stream.putRecord({ partitionKey: 'k', data: Buffer.from(JSON.stringify({ n: 'waited' })) });
+      const before = denials().length;
+      await waitFor('more denied reads after the put', () => denials().length >= before + 2);
+      expect(invoked).toEqual([]);
+      grantPoller();
+      await waitFor('the waiting record invoked', () => invoked.flat().length >= 1);
+      expect(invoked.flat()).toHaveLength(1);
       await aws(['lambda', 'delete-event-source-mapping', '--uuid', created.UUID as string]);
     }, 120_000);
   },

@@ -39,7 +39,7 @@ import { encodeS3Key } from '../../src/core/s3-event';
 import { classifyRequest } from '../../src/local/cloud/gateway/aws-request';
 import { EMPTY_QUEUE, queueCounts } from '../helpers/local-cloud';
 import { waitFor } from '../helpers/wait';
-import { allowS3Notifications, putQueueNotification } from '../../src/local/resources';
+import { allowS3Notifications, putQueueNotification, s3NotificationQueuePolicy } from '../../src/local/resources';
 
 let standIn: StandIn;
 let gateway: Gateway;
@@ -65,9 +65,7 @@ async function receiveAll(url: string, expectAtLeast: number, maxPolls = 4): Pro
 
 beforeAll(async () => {
   standIn = await startStandIn();
-  // auth: false: with IAM enforced, a delivery to a queue that is gone is refused by its (absent) queue
-  // policy and logged as notification.denied; these tests are about the S3 layer and the retry path.
-  gateway = await startGateway({ upstream: standIn.endpoint, auth: false, logSink: (line) => logs.push(line) });
+  gateway = await startGateway({ upstream: standIn.endpoint, logSink: (line) => logs.push(line) });
   s3 = new S3Client(localClientConfig(gateway.endpoint));
   sqs = new SQSClient(localClientConfig(gateway.endpoint));
   await s3.send(new CreateBucketCommand({ Bucket: 'source' }));
@@ -321,13 +319,44 @@ describe('notification delivery', () => {
     await s3.send(new PutObjectCommand({ Bucket: 'late', Key: 'a.jpg', Body: 'a' }));
     await waitFor('a notification retry', () => gateway.counters().notificationRetries > retriesBefore, 5000, 20);
     expect(gateway.counters().notificationRetries).toBeGreaterThan(retriesBefore);
-    const lateUrl = (await sqs.send(new CreateQueueCommand({ QueueName: 'late-queue' }))).QueueUrl!;
+    // IAM is enforced: the queue comes back with the policy that lets the bucket send (as on AWS, a
+    // queue without one refuses S3's delivery).
+    const lateUrl = (
+      await sqs.send(
+        new CreateQueueCommand({
+          QueueName: 'late-queue',
+          Attributes: { Policy: s3NotificationQueuePolicy('late', late.arn) },
+        }),
+      )
+    ).QueueUrl!;
     await gateway.notificationsSettled();
     const messages = await receiveAll(lateUrl, 1);
     expect(messages.map((message) => (JSON.parse(message.Body!) as S3Event).Records[0].s3.object.key)).toEqual([
       'a.jpg',
     ]);
     expect(logs.some((line) => line.event === 'notification.retry')).toBe(true);
+    expect(logs.filter((line) => line.event === 'notification.denied' && line.key === 'a.jpg')).toEqual([]);
+  });
+
+  it("drops and logs a notification an existing queue's policy refuses, without retrying it", async () => {
+    await s3.send(new CreateBucketCommand({ Bucket: 'refused' }));
+    const queue = { name: 'refusing-queue', url: '', arn: 'arn:aws:sqs:us-east-1:000000000000:refusing-queue' };
+    queue.url = (await sqs.send(new CreateQueueCommand({ QueueName: queue.name }))).QueueUrl!;
+    await allowS3Notifications(sqs, queue, 'refused');
+    await putQueueNotification(s3, { bucket: 'refused', queueArn: queue.arn, id: 'refused' });
+    await gateway.notificationsSettled();
+    // The policy now allows another bucket only.
+    await allowS3Notifications(sqs, queue, 'another-bucket');
+    await s3.send(new PutObjectCommand({ Bucket: 'refused', Key: 'r.jpg', Body: 'r' }));
+    await gateway.notificationsSettled();
+    expect(logs.filter((line) => line.event === 'notification.denied' && line.key === 'r.jpg')).toHaveLength(1);
+    expect(logs.some((line) => line.event === 'iam.denied' && line.resource === queue.arn)).toBe(true);
+    expect(logs.some((line) => line.event === 'notification.retry' && line.key === 'r.jpg')).toBe(false);
+    const keys = (await receiveAll(queue.url, 2, 2)).map(
+      (message) => (JSON.parse(message.Body!) as Partial<S3Event>).Records?.[0].s3.object.key,
+    );
+    // Only the configuration's s3:TestEvent arrived (sent while the policy allowed the bucket).
+    expect(keys).toEqual([undefined]);
   });
 });
 

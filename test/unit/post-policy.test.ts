@@ -90,6 +90,7 @@ describe('verifyPostPolicy: the handler-signed form', () => {
     expect(await verifyPostPolicy(handlerForm, { size: 50 }, OPTS)).toEqual({
       ok: true,
       key: 'uploads/id/a.png',
+      accessKeyId: 'AKID',
       contentLengthRange: { min: 1, max: 100 },
     });
   });
@@ -288,6 +289,7 @@ describe('verifyPostPolicy: conditions', () => {
     expect(await verifyPostPolicyFields(form, {}, OPTS)).toEqual({
       ok: true,
       key: 'k',
+      accessKeyId: 'AKID',
       contentLengthRange: { min: 10, max: 20 },
     });
     expect(errorOf(await verifyPostPolicyFields({ ...form, key: 'x' }, {}, OPTS))?.code).toBe('AccessDenied');

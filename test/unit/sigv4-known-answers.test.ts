@@ -134,6 +134,7 @@ describe('POST policy verifier: the AWS published browser-upload example', () =>
     expect(await verifyPostPolicy(POST_EXAMPLE_FORM, { size: 5, filename: 'MyPhoto.jpg' }, POST_EXAMPLE_OPTS)).toEqual({
       ok: true,
       key: 'user/user1/MyPhoto.jpg',
+      accessKeyId: 'AKIAIOSFODNN7EXAMPLE',
     });
   });
 

@@ -4,6 +4,7 @@
 import { S3Client, GetObjectCommand, PutObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { SQSClient, SendMessageCommand } from '@aws-sdk/client-sqs';
 import { SignatureV4 } from '@smithy/signature-v4';
+import { verifyChunkSignatures } from '../../src/local/cloud/iam/chunk-signatures';
 import {
   chunkSignature,
   NodeSha256,
@@ -161,6 +162,30 @@ describe('SigV4 verification: AWS published examples (Amazon S3 "Signature Calcu
     expect(await chunkSignature(seed, first, Buffer.alloc(1024, 'b'))).not.toBe(
       '0055627c9e194cb4542bae2aa5492e3c1575bbb81b612b7d234b86a503ef5497',
     );
+
+    // The example's body, framed as sent: every chunk checked in chain (verifyChunkSignatures).
+    const frame = (data: Buffer, signature: string): Buffer =>
+      Buffer.concat([
+        Buffer.from(`${data.length.toString(16)};chunk-signature=${signature}\r\n`),
+        data,
+        Buffer.from('\r\n'),
+      ]);
+    const body = (secondData: Buffer): Buffer =>
+      Buffer.concat([
+        frame(Buffer.alloc(65536, 'a'), first),
+        frame(secondData, second),
+        frame(Buffer.alloc(0), 'b6c6ea8a5354eaf15b3cb7646744f4275b71ea724fed81ceb9323e279d449df9'),
+      ]);
+    expect(body(Buffer.alloc(1024, 'a')).length).toBe(66824); // the example's Content-Length
+    expect(await verifyChunkSignatures(body(Buffer.alloc(1024, 'a')), seed)).toEqual({ ok: true });
+    expect(await verifyChunkSignatures(body(Buffer.alloc(1024, 'b')), seed)).toMatchObject({
+      ok: false,
+      error: { code: 'SignatureDoesNotMatch', status: 403, details: { SignatureProvided: second } },
+    });
+    expect(await verifyChunkSignatures(body(Buffer.alloc(1024, 'a')).subarray(0, 66000), seed)).toMatchObject({
+      ok: false,
+      error: { code: 'IncompleteBody', status: 400 },
+    });
   });
 });
 

@@ -31,11 +31,11 @@ import { controlPlaneRoute } from './control-plane';
 import type { FunctionInvoker, LogSink } from '../lambda/invoke-contract';
 import { apiGatewayV2 } from '../apigateway/apigateway';
 import type { LocalRegistry } from '../ecr/registry-process';
-import { authenticate, knownCredentials } from './request-auth';
+import { authenticate, callerOf, cameOverTls, knownCredentials } from './request-auth';
 import { createRequestAuthorizer } from './request-authorization';
 import { IamStore } from '../iam/iam-store';
 import { SessionCredentialStore, type SessionCredentials } from '../iam/session-credentials';
-import { s3NotificationPermission } from '../iam/operation-actions';
+import { s3NotificationPermission, s3Permissions } from '../iam/operation-actions';
 import { createBucketConfig } from '../s3/bucket-config';
 
 export type { FaultRule, FaultEffect, FaultHandle } from './gateway-faults';
@@ -279,8 +279,10 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   /** The stand-in stores any form; S3 holds a form with a policy to it (post-upload.ts). */
   async function forwardPostUpload(req: IncomingMessage, res: ServerResponse, { info }: AwsRequest): Promise<void> {
     const upload = await checkPostUpload(req, { bucket: info.bucket ?? '', region, credentials: localCredentials });
-    if (upload.action === 'forward')
+    if (upload.action === 'forward') {
+      if (authEnabled && !(await authorizePostUpload(req, res, info.bucket ?? '', upload))) return;
       return proxy.forward(req, res, info, { body: upload.body, headers: upload.headers, postKey: upload.key });
+    }
     if (upload.action === 'refuse') {
       log({
         event: 'gateway.post_refused',
@@ -291,6 +293,25 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
       });
       sendS3Error(res, upload.error);
     }
+  }
+
+  /** S3 makes a POST upload as its policy's signer: that principal needs s3:PutObject on the key. */
+  function authorizePostUpload(
+    req: IncomingMessage,
+    res: ServerResponse,
+    bucket: string,
+    upload: { key: string | undefined; accessKeyId: string },
+  ): Promise<boolean> {
+    return authorizer.authorizeAs(
+      callerOf(sessions, upload.accessKeyId),
+      's3',
+      'PostObject',
+      s3Permissions({ operation: 'PostObject', bucket, key: upload.key ?? '' })[0],
+      { bucket },
+      cameOverTls(req),
+      req,
+      res,
+    );
   }
 
   await new Promise<void>((resolve, reject) => {

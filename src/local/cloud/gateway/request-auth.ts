@@ -8,17 +8,29 @@
  *
  * The services that sign their body's hash (all but S3) are read whole first; the request handed on
  * replays that body, so every later step reads it as if it came from the socket. S3 requests are
- * checked against the payload hash they declare (S3 and the stand-in hold the body to it).
+ * checked against the payload hash they declare (S3 and the stand-in hold the body to it); a body
+ * signed chunk by chunk (STREAMING-AWS4-HMAC-SHA256-PAYLOAD) is read whole and every chunk's
+ * signature checked (chunk-signatures.ts) before it goes on.
  *
  * Not checked here: the endpoint's own pages and upload API (`/_ui/`, `/_api/`: public, as an HTTP
  * API without an authorizer is on AWS), CORS preflights (browsers send them unsigned, to S3 too),
- * and browser POST uploads (their form carries its own policy signature, post-upload.ts).
+ * and browser POST uploads (their form carries its own policy signature, post-upload.ts; the upload
+ * is then authorized as the policy's signer, RequestAuthorizer.authorizeAs).
  */
 import { IncomingMessage, type ServerResponse } from 'node:http';
 import { randomUUID } from 'node:crypto';
 import type { TLSSocket } from 'node:tls';
 import { LOCAL_ACCOUNT_ID, LOCAL_CREDENTIALS } from '../../client-config';
-import { verifySigV4, type AuthProtocol, type KnownCredentials, type SigV4Error } from '../iam/sigv4-verify';
+import {
+  verifySigV4,
+  type AuthProtocol,
+  type KnownCredentials,
+  type SigV4Error,
+  type SigV4Verified,
+} from '../iam/sigv4-verify';
+import { verifyChunkSignatures, type ChunkVerdict } from '../iam/chunk-signatures';
+import { MAX_LOCAL_OBJECT_BYTES } from '../standin/standin';
+import { entityTooLarge } from '../s3/post-policy';
 import type { RequestPrincipal } from '../iam/policy-evaluation';
 import type { RoleSession, SessionCredentialStore } from '../iam/session-credentials';
 import { readBody } from '../http-io';
@@ -157,8 +169,41 @@ export function knownCredentials(
     accessKeyId === LOCAL_CREDENTIALS.accessKeyId ? LOCAL_CREDENTIALS : sessions.known(accessKeyId);
 }
 
-/** The caller an access key id stands for. */
-function callerOf(sessions: SessionCredentialStore, accessKeyId: string): Caller {
+/** The largest aws-chunked body read whole to check its chunk signatures: the largest object plus its framing. */
+const MAX_CHUNKED_BODY_BYTES = MAX_LOCAL_OBJECT_BYTES + 1024 * 1024;
+
+/**
+ * Reads an S3 body signed chunk by chunk and checks every chunk's signature (chunk-signatures.ts):
+ * the body to hand on, or undefined once S3's refusal was answered and logged. The body is held
+ * whole so that nothing of a body refused at a later chunk reaches the stand-in.
+ */
+async function checkedChunkedBody(
+  req: IncomingMessage,
+  res: ServerResponse,
+  verified: SigV4Verified,
+  log: (line: Record<string, unknown>) => void,
+): Promise<Buffer | undefined> {
+  const body = await readBody(req, MAX_CHUNKED_BODY_BYTES);
+  const verdict: ChunkVerdict = body
+    ? await verifyChunkSignatures(body, verified)
+    : { ok: false, error: entityTooLarge(Number(req.headers['x-amz-decoded-content-length']), MAX_LOCAL_OBJECT_BYTES) };
+  if (verdict.ok) return body;
+  log({
+    event: 'auth.refused',
+    level: 'warn',
+    service: 's3',
+    method: req.method,
+    path: (req.url ?? '/').split('?')[0],
+    code: verdict.error.code,
+    message: verdict.error.message,
+    step: 'chunk-signature',
+  });
+  sendAuthError(req, res, 's3', verdict.error);
+  return undefined;
+}
+
+/** The caller an access key id stands for: a role session's role, else the account root. */
+export function callerOf(sessions: SessionCredentialStore, accessKeyId: string): Caller {
   const session = sessions.session(accessKeyId);
   if (!session) return { kind: 'root', accessKeyId, principal: ROOT_PRINCIPAL };
   return {
@@ -214,6 +259,12 @@ export async function authenticate(
     });
     sendAuthError(req, res, protocol, verdict.error);
     return undefined;
+  }
+  if (!('anonymous' in verdict) && verdict.seedSignature !== undefined) {
+    const chunked = await checkedChunkedBody(req, res, verdict, opts.log);
+    if (!chunked) return undefined;
+    body = chunked;
+    handedOn = replayRequest(req, chunked);
   }
   const caller: Caller =
     'anonymous' in verdict

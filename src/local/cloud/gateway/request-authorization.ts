@@ -249,7 +249,7 @@ function identityPoliciesOf(caller: Caller, iam: IamStore): NamedPolicy[] {
 }
 
 /** The condition keys every request carries. */
-function globalContext(auth: Authenticated): ConditionContext {
+function globalContext(auth: Pick<Authenticated, 'caller' | 'secureTransport'>): ConditionContext {
   const principal = auth.caller.principal;
   return {
     'aws:SecureTransport': String(auth.secureTransport),
@@ -313,7 +313,11 @@ function queuePolicyCache(
         policy = sqs
           .send(new GetQueueAttributesCommand({ QueueUrl: `${upstream}${queuePath}`, AttributeNames: ['Policy'] }))
           .then((r) => r.Attributes?.Policy || undefined)
-          .catch(() => undefined);
+          .catch(() => {
+            // A queue that is missing now may exist at the next look: remember no answer for it.
+            cache.delete(queuePath);
+            return undefined;
+          });
         cache.set(queuePath, policy);
       }
       return policy;
@@ -338,6 +342,21 @@ export interface RequestAuthorizer {
    * answered on `res` and logged.
    */
   authorize(auth: Authenticated, res: ServerResponse): Promise<boolean>;
+  /**
+   * Authorizes one permission for `caller` where the request's own signature does not name who acts
+   * (a browser POST upload is made as its policy's signer): true when allowed; false once
+   * AccessDenied was answered on `res` (in `service`'s shape) and logged.
+   */
+  authorizeAs(
+    caller: Caller,
+    service: Denial['service'],
+    operation: string,
+    permission: RequiredPermission,
+    resource: { queuePath?: string; bucket?: string },
+    secureTransport: boolean,
+    req: IncomingMessage,
+    res: ServerResponse,
+  ): Promise<boolean>;
   /** Decides one permission for a principal outside any request (the S3 → SQS notification's SendMessage). */
   decide(
     principal: Caller['principal'],
@@ -487,6 +506,17 @@ export function createRequestAuthorizer(opts: RequestAuthorizerOptions): Request
         return false;
       }
       return hideMissingKey(auth, res, asked, resourcePolicy, context, principalName);
+    },
+    async authorizeAs(caller, service, operation, permission, resource, secureTransport, req, res) {
+      const resourcePolicy = await resourcePolicyOf(resource);
+      const context = globalContext({ caller, secureTransport });
+      const result = evaluate(caller, permission, resourcePolicy, context);
+      if (result.decision === 'Allow') return true;
+      const principal = caller.principal.kind === 'aws' ? caller.principal.arn : 'anonymous';
+      const denial: Denial = { service, ...permission, principal, result };
+      logDenial(denial, operation);
+      sendAccessDenied(req, res, denial);
+      return false;
     },
     async decide(principal, permission, resource, secureTransport) {
       const resourcePolicy = await resourcePolicyOf(resource);

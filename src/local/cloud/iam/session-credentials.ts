@@ -100,3 +100,19 @@ export function sessionEnv(credentials: SessionCredentials): Record<string, stri
     AWS_SESSION_TOKEN: credentials.sessionToken,
   };
 }
+
+/**
+ * A credentials provider (the SDK's shape) over sessions `mint` makes: the same session until it is
+ * within `marginMs` of its expiry, then a new one, as Lambda renews the sessions its pollers use.
+ * @param marginMs @default 5 minutes
+ */
+export function renewingSession(
+  mint: () => SessionCredentials,
+  marginMs: number = 5 * 60_000,
+): () => Promise<SessionCredentials> {
+  let current: SessionCredentials | undefined;
+  return () => {
+    if (!current || current.expiration.getTime() - Date.now() < marginMs) current = mint();
+    return Promise.resolve(current);
+  };
+}

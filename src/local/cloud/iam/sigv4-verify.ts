@@ -500,12 +500,27 @@ function tokenRefusal(
   credentials: KnownCredentials,
   now: Date,
 ): SigV4Verdict | undefined {
+  const error = sessionTokenRefusal(protocol, parts.sessionToken, credentials, now);
+  return error ? { ok: false, error } : undefined;
+}
+
+/**
+ * The refusal of a request's session token (`presented`, the X-Amz-Security-Token header, query
+ * parameter or POST form field) for `credentials`, or undefined when it holds: temporary credentials
+ * need their own token, unexpired; long-term ones take none.
+ */
+export function sessionTokenRefusal(
+  protocol: AuthProtocol,
+  presented: string | undefined,
+  credentials: KnownCredentials,
+  now: Date,
+): SigV4Error | undefined {
   if (credentials.sessionToken === undefined)
-    return parts.sessionToken !== undefined ? refuse(protocol, 'invalidToken') : undefined;
-  if (parts.sessionToken === undefined) return refuse(protocol, 'invalidToken');
-  if (!constantTimeEqual(parts.sessionToken, credentials.sessionToken)) return refuse(protocol, 'invalidToken');
+    return presented !== undefined ? refusal(protocol, 'invalidToken') : undefined;
+  if (presented === undefined || !constantTimeEqual(presented, credentials.sessionToken))
+    return refusal(protocol, 'invalidToken');
   if (credentials.expiration && now.getTime() >= credentials.expiration.getTime())
-    return refuse(protocol, 'expiredToken');
+    return refusal(protocol, 'expiredToken');
   return undefined;
 }
 

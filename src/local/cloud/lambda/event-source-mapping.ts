@@ -18,7 +18,14 @@ import { LOCAL_REGION } from '../../client-config';
 import type { InvokeFn, InvokeResult, LogSink } from './invoke-contract';
 
 export interface EventSourceMappingOptions {
+  /** Receives and deletes (Lambda's poller: with the function's role, where IAM is enforced). */
   sqs: SQSClient;
+  /**
+   * Makes messages gathered but not yet invoked visible again when the mapping stops (a local
+   * nicety: Lambda's pollers need no sqs:ChangeMessageVisibility, the module grants none, and on AWS
+   * such messages wait out their visibility timeout). @default `sqs`
+   */
+  releaseSqs?: SQSClient;
   queueUrl: string;
   queueArn: string;
   /** @default 'us-east-1' */
@@ -464,7 +471,7 @@ class QueuePollers {
   private async releaseChunk(chunk: Message[]): Promise<number> {
     const queueArn = this.opts.queueArn;
     try {
-      const answer = await this.opts.sqs.send(
+      const answer = await (this.opts.releaseSqs ?? this.opts.sqs).send(
         new ChangeMessageVisibilityBatchCommand({
           QueueUrl: this.opts.queueUrl,
           Entries: chunk.map((message, index) => ({

@@ -26,7 +26,7 @@ import {
   type MappingSettings,
   type SourceKind,
 } from './mapping-settings';
-import { sourceAccessRefusal } from './mapping-role-check';
+import { sourceAccessRefusal, streamReadDenial } from './mapping-role-check';
 import { filteredInvoke } from './mapping-filters';
 import { startSwitchableMapping, type SwitchableMapping } from './queue-mapping-control';
 import { startSwitchableStreamMapping, type SwitchableStreamMapping } from './stream-mapping-control';
@@ -66,6 +66,18 @@ export interface MappingRegistryOptions {
   accountId?: string;
   /** Receives the mappings' log lines. @default dropped */
   logSink?: LogSink;
+  /**
+   * The SQS client a queue mapping polls with for a function of execution role `roleArn`: signed
+   * as that role (Lambda's pollers act with the function's role, so its policies and the queue's
+   * decide ReceiveMessage and DeleteMessage). @default `sqs` for every mapping
+   */
+  pollerSqs?: (roleArn: string) => SQSClient;
+  /**
+   * Hold each read of a Kinesis mapping to its function's role (Lambda reads the stream as that
+   * role): a read the role may no longer make waits, logged (StreamMappingOptions.readDenied).
+   * @default false (the role is checked once, when the mapping is created)
+   */
+  authorizeStreamReads?: boolean;
   /** Long-poll wait of the SQS pollers (short so disabling is quick). @default 1 */
   pollWaitSeconds?: number;
 }
@@ -332,7 +344,8 @@ export class MappingRegistry {
       uuid,
       functionName: fn.functionArn.split(':').pop()!,
       enabled,
-      sqs: this.opts.sqs,
+      sqs: fn.role && this.opts.pollerSqs ? this.opts.pollerSqs(fn.role) : this.opts.sqs,
+      releaseSqs: this.opts.sqs,
       queueUrl: queue.url,
       queueArn,
       region: this.region,
@@ -362,6 +375,7 @@ export class MappingRegistry {
     const onFailure = destination
       ? sqsFailureDestination(this.opts.sqs, (await this.queueOf(destination)).url)
       : undefined;
+    const role = fn.role;
     return startSwitchableStreamMapping({
       uuid,
       functionName: fn.functionArn.split(':').pop()!,
@@ -369,6 +383,9 @@ export class MappingRegistry {
       enabled,
       stream,
       invoke: filteredInvoke(this.opts.functions.invoker(fn.functionArn), settings.FilterCriteria, 'kinesis'),
+      ...(this.opts.authorizeStreamReads && role
+        ? { readDenied: () => streamReadDenial(this.opts.iam, role, streamArn) }
+        : {}),
       // Checkpoints are the mapping's own: a restart after an update resumes where it stood.
       consumerName: uuid,
       batchSize: settings.BatchSize,

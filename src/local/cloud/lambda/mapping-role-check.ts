@@ -47,6 +47,9 @@ const AWS_MANAGED_POLICIES: Readonly<Record<string, PolicyDocument>> = {
   'arn:aws:iam::aws:policy/AdministratorAccess': { Statement: [{ Effect: 'Allow', Action: '*', Resource: '*' }] },
 };
 
+/** The session name of the role session Lambda's pollers act in (`assumed-role/<role>/<this>`). */
+export const EVENT_SOURCE_MAPPING_SESSION = 'awslambda_event_source_mapping';
+
 /** The role's identity policies (inline, then attached), or undefined when the local IAM has no such role. */
 export function roleIdentityPolicies(iam: IamStore, roleArn: string): NamedPolicy[] | undefined {
   const name = roleArn.split('/').pop();
@@ -83,7 +86,7 @@ export function firstDeniedPermission(
   const roleName = roleArn.split('/').pop() ?? '';
   const principal = {
     kind: 'aws' as const,
-    arn: `arn:aws:sts::${iam.accountId}:assumed-role/${roleName}/awslambda_event_source_mapping`,
+    arn: `arn:aws:sts::${iam.accountId}:assumed-role/${roleName}/${EVENT_SOURCE_MAPPING_SESSION}`,
     account: iam.accountId,
     roleArn,
   };
@@ -115,4 +118,24 @@ export function sourceAccessRefusal(
     ? `The provided execution role does not have permissions to call ${denied.action.replace('sqs:', '')} on SQS`
     : `Cannot access stream ${sourceArn}. Please ensure the role can perform the GetRecords, GetShardIterator, ` +
         'DescribeStream, and ListStreams Actions on your stream in IAM.';
+}
+
+/**
+ * What stops the role of a mapping reading its stream: the first Kinesis permission Lambda's reads
+ * need (eventSourceMappingPermissions) that the role's policies do not allow, with the poller's
+ * principal; undefined when it may read.
+ */
+export function streamReadDenial(
+  iam: IamStore,
+  roleArn: string,
+  streamArn: string,
+): { principal: string; action: string; resource: string } | undefined {
+  const denied = firstDeniedPermission(iam, roleArn, eventSourceMappingPermissions('kinesis', streamArn));
+  if (!denied) return undefined;
+  const roleName = roleArn.split('/').pop() ?? '';
+  return {
+    principal: `arn:aws:sts::${iam.accountId}:assumed-role/${roleName}/${EVENT_SOURCE_MAPPING_SESSION}`,
+    action: denied.action,
+    resource: denied.resource,
+  };
 }

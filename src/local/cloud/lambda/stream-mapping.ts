@@ -103,6 +103,13 @@ export interface StreamMappingOptions {
   retryDelayMs?: number;
   /** How often an idle shard looks for records when no put woke it. @default 250 */
   pollIntervalMs?: number;
+  /**
+   * Asked before each read of a shard: the permission the mapping's role lacks to read the stream
+   * (Lambda reads as the function's execution role), with the principal, or undefined when it may
+   * read. A denied read is logged (`stream.read_denied`) and tried again after the poll interval; the
+   * shard's checkpoint stays, so no record is skipped. @default every read allowed
+   */
+  readDenied?: () => { principal: string; action: string; resource: string } | undefined;
   /** @default one JSON line per event on stdout */
   logSink?: LogSink;
   /** Clock, for record age. @default Date.now */
@@ -660,6 +667,12 @@ class ShardReaders {
 
   private async shardLoop(shardId: string): Promise<void> {
     while (!this.stopping) {
+      const denied = this.opts.readDenied?.();
+      if (denied) {
+        this.log({ event: 'stream.read_denied', level: 'warn', streamArn: this.stream.arn, shardId, ...denied });
+        await this.waitForPut(shardId);
+        continue;
+      }
       const batch = this.nextBatch(shardId);
       if (batch.length === 0) {
         this.notifyIfCaughtUp();

@@ -136,8 +136,10 @@ export interface NotificationRouterOptions {
   maxRetryDelayMs?: number;
   /**
    * Whether the destination queue's policy lets the bucket send (the SendMessage S3 makes as
-   * s3.amazonaws.com with aws:SourceArn/aws:SourceAccount). A refused message is dropped, as S3
-   * drops what it may not deliver, and logged (`notification.denied`). @default every delivery allowed
+   * s3.amazonaws.com with aws:SourceArn/aws:SourceAccount). A message refused by an existing queue's
+   * policy is dropped, as S3 drops what it may not deliver, and logged (`notification.denied`); while
+   * the queue does not exist the delivery is retried. Asked again before each attempt (a policy set
+   * meanwhile counts). @default every delivery allowed
    */
   authorizeDelivery?: (destination: NotificationDestination) => Promise<boolean>;
 }
@@ -286,18 +288,31 @@ export class NotificationRouter {
     about: Record<string, unknown>,
   ): Promise<void> {
     const queueUrl = queueUrlOf(destination.queueArn, this.opts.upstream);
-    if (this.opts.authorizeDelivery && !(await this.opts.authorizeDelivery(destination))) {
-      this.opts.logSink({ event: 'notification.denied', level: 'error', queueArn: destination.queueArn, ...about });
-      return;
-    }
     const sent = await this.withRetry({ ...about, queueUrl, step: 'SendMessage' }, async () => {
+      if (!(await this.deliveryAllowed(destination, queueUrl))) return false;
       await this.sqs.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: body }));
       return true;
     });
+    if (sent === false) {
+      this.opts.logSink({ event: 'notification.denied', level: 'error', queueArn: destination.queueArn, ...about });
+      return;
+    }
     if (sent) {
       this.sentCount += 1;
       this.opts.logSink({ event: 'notification.sent', queueUrl, ...about });
     }
+  }
+
+  /**
+   * Whether the queue's policy lets the bucket deliver. A refusal counts only for a queue that
+   * exists: one that is gone (deleted after the configuration was validated) has no policy to
+   * decide, and the delivery waits for it as the SendMessage itself would (it throws, to be retried).
+   */
+  private async deliveryAllowed(destination: NotificationDestination, queueUrl: string): Promise<boolean> {
+    if (!this.opts.authorizeDelivery || (await this.opts.authorizeDelivery(destination))) return true;
+    // Throws AWS.SimpleQueueService.NonExistentQueue while the queue is missing.
+    await this.sqs.send(new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['QueueArn'] }));
+    return false;
   }
 
   /**

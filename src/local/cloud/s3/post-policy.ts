@@ -20,6 +20,7 @@
 import { timingSafeEqual } from 'node:crypto';
 import { sigV4Signature } from '../../../aws/sigv4';
 import { xmlDocument } from '../xml';
+import { sessionTokenRefusal, type KnownCredentials } from '../iam/sigv4-verify';
 
 /** An S3 error as S3 answers it: `<Error><Code/><Message/>…details…</Error>` with `status`. */
 export interface S3ErrorShape {
@@ -46,10 +47,8 @@ export interface PostPolicyFile {
   readonly filename?: string;
 }
 
-export interface SecretCredentials {
-  readonly accessKeyId: string;
-  readonly secretAccessKey: string;
-}
+/** The credentials of an access key id S3 knows; temporary ones carry their session token and expiry. */
+export type SecretCredentials = KnownCredentials;
 
 export interface VerifyPostPolicyOptions {
   /** The bucket the form was posted to: what a `bucket` condition must equal. */
@@ -66,6 +65,8 @@ export interface VerifyPostPolicyOptions {
 export interface PostPolicyAccepted {
   readonly ok: true;
   readonly key: string;
+  /** Who signed the policy: the upload is made as this access key's principal (its s3:PutObject decides). */
+  readonly accessKeyId: string;
   /** The policy's content-length-range, when it has one. */
   readonly contentLengthRange?: { readonly min: number; readonly max: number };
 }
@@ -318,6 +319,9 @@ async function evaluate(
     });
   }
 
+  const tokenProblem = sessionTokenRefusal('s3', field('x-amz-security-token'), secret, opts.now);
+  if (tokenProblem) return { ok: false, error: tokenProblem };
+
   const expected = await sigV4Signature(secret.secretAccessKey, { day, region, service: 's3' }, encodedPolicy);
   const provided = field('x-amz-signature') as string;
   if (provided.length !== expected.length || !timingSafeEqual(Buffer.from(provided), Buffer.from(expected))) {
@@ -369,7 +373,8 @@ async function evaluate(
       });
     }
   }
-  return range ? { ok: true, key: ctx.key, contentLengthRange: range } : { ok: true, key: ctx.key };
+  const accepted = { ok: true, key: ctx.key, accessKeyId } as const;
+  return range ? { ...accepted, contentLengthRange: range } : accepted;
 }
 
 /**

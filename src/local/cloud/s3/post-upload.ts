@@ -44,6 +44,8 @@ export type PostUploadCheck =
       readonly body: Buffer;
       readonly headers: OutgoingHttpHeaders;
       readonly key: string | undefined;
+      /** The access key id that signed the form's policy: the principal the upload is made as. */
+      readonly accessKeyId: string;
     }
   /** Answer with this S3 error; nothing is sent on. */
   | { readonly action: 'refuse'; readonly error: S3ErrorShape }
@@ -156,6 +158,7 @@ export async function checkPostUpload(req: IncomingMessage, opts: PostUploadChec
     body: encoded.body,
     headers: { 'content-type': encoded.contentType, 'content-length': encoded.body.length },
     key: verdict.key,
+    accessKeyId: verdict.accessKeyId,
   };
 }
 
