@@ -423,7 +423,8 @@ export async function deployLocalCommand(opts: DeployLocalOptions): Promise<numb
     const before = new Set(await bucketsAndQueues(s3, sqs));
     const apply = await timed(`${deployment.tool} ${deployment.applyVerb}`, deployment.apply);
     say(`  ${/Apply complete! Resources: .*/.exec(apply.stdout)?.[0] ?? 'applied'}`);
-    const resources = await deployment.resources();
+    // What it created: the managed resources, not the data sources it read (data.…, module.x.data.…).
+    const resources = (await deployment.resources()).filter((address) => !/(^|\.)data\./.test(address));
     const outputs = await deployment.outputs();
     say(`created ${resources.length} resources:`);
     for (const r of resources) say(`  ${r}`);
