@@ -127,8 +127,9 @@ export function terraformEnv(cliConfig: string): NodeJS.ProcessEnv {
 }
 
 /**
- * Runs terraform in `cwd` without blocking the process (which keeps reading a local cloud's output
- * meanwhile); killed after `timeoutMs` (code -1). @default timeoutMs 600000
+ * Runs terraform (or a program that runs it, such as the cdktf CLI) in `cwd` without blocking the
+ * process (which keeps reading a local cloud's output meanwhile), with terraformEnv plus `env`;
+ * killed after `timeoutMs` (code -1). @default timeoutMs 600000, env {}
  */
 export function runTerraformAsync(
   bin: string,
@@ -136,9 +137,14 @@ export function runTerraformAsync(
   cwd: string,
   args: string[],
   timeoutMs = 600_000,
+  env: NodeJS.ProcessEnv = {},
 ): Promise<TerraformRun> {
   return new Promise((resolve) => {
-    const child = spawn(bin, [...args], { cwd, env: terraformEnv(cliConfig), stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(bin, [...args], {
+      cwd,
+      env: { ...terraformEnv(cliConfig), ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));

@@ -6,15 +6,13 @@
  *
  * Needs terraform and the provider mirror: skipped loudly without them, failing under CI=true.
  */
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { describeWhen } from '../helpers/requires';
+import { runCli } from '../helpers/up-process';
 import { findOfflineTerraform } from '../module/terraform-cli';
 
-const ROOT = resolve(__dirname, '..', '..');
-const CLI = join(ROOT, 'dist', 'cli.js');
 const terraform = findOfflineTerraform();
 
 /**
@@ -24,25 +22,6 @@ const terraform = findOfflineTerraform();
  * ECR repositories with a registry, API Gateway v2 and EventBridge rules. Until they are merged
  * `terraform apply` of that example stops at aws_lambda_function.
  */
-/** Runs the CLI to its end; its exit code and output. */
-function runCli(args: string[], timeoutMs: number): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((done) => {
-    const child = spawn(process.execPath, [CLI, ...args], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env },
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-    const timer = setTimeout(() => child.kill('SIGTERM'), timeoutMs);
-    child.once('close', (code) => {
-      clearTimeout(timer);
-      done({ code: code ?? -1, stdout, stderr });
-    });
-  });
-}
-
 describeWhen(terraform.missing, 'resize-chain deploy-local', () => {
   const dirs: string[] = [];
   const workDir = (): string => {

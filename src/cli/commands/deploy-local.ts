@@ -1,16 +1,18 @@
 /**
  * `resize-chain deploy-local [--example E] [--endpoint URL] [--dir D] [--destroy]`: deploys one of the
- * repository's Terraform examples (or the CDKTF main stack) to the local cloud with the real
+ * repository's Terraform examples, or the CDKTF main stack, to the local cloud with the real
  * terraform binary and the AWS provider from its filesystem mirror, the way it would go to AWS:
- * starts `resize-chain up` unless an endpoint is given (--endpoint, RESIZE_CHAIN_ENDPOINT), copies
- * the example into a working folder, writes the provider override (`tf-override`), runs
- * `terraform init` and `apply`, uploads a sample image and waits for what the deployment makes of it
- * (the variants and the manifest; for the notifications example, the ObjectCreated message), then
- * prints what it created and how long each step took. --destroy then runs `terraform destroy` and
- * checks that no bucket or queue of the deployment is left.
+ * starts `resize-chain up` unless an endpoint is given (--endpoint, RESIZE_CHAIN_ENDPOINT). A
+ * Terraform example is copied into a working folder with the provider override (`tf-override`),
+ * then `terraform init` and `apply`; the CDKTF stack is deployed by the real `cdktf deploy` (as
+ * `npx cdktf deploy` would, main.ts told where by RESIZE_CHAIN_ENDPOINT), synthesized into the
+ * working folder. Then it uploads a sample image and waits for what the deployment makes of it
+ * (the variants and the manifest; for the notifications example, the ObjectCreated message), and
+ * prints what it created and how long each step took. --destroy then runs `terraform destroy` (or
+ * `cdktf destroy`) and checks that no bucket or queue of the deployment is left.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -28,19 +30,29 @@ import { manifestKey } from '../../core/keys';
 import { localClientConfig } from '../../local/client-config';
 import { DEFAULT_LOCAL_ENDPOINT, LOCAL_ENDPOINT_ENV, parseLocalEndpoint } from '../../local/terraform-provider';
 import { findOfflineTerraform, runTerraformAsync, writeCliConfig, type TerraformRun } from '../../local/terraform-cli';
+import {
+  CDKTF_CHAIN_STACK,
+  cdktfDeployArgs,
+  cdktfDestroyArgs,
+  cdktfStackDir,
+  runCdktfAsync,
+  type CdktfLocalTarget,
+} from '../../local/cdktf-cli';
 import { writeOverrideFile } from './tf-override';
 import type { CommandUsage } from '../usage';
 
 /** What `--example` names, and how each is deployed and tried. */
 interface ExampleSpec {
-  /** The folder (from the repository root) holding the configuration. */
+  /** The folder (from the repository root) holding the configuration; '.' for the CDKTF app (main.ts). */
   readonly dir: string;
   /** `-var` values, from the options. */
   vars(opts: DeployLocalOptions): Record<string, string>;
   /** What the sample upload should produce. */
   readonly sample: 'variants' | 'notification';
-  /** Synthesized by `tsx main.ts` first (the CDKTF stack), then applied as its cdk.tf.json. */
-  readonly cdktfStack?: string;
+  /** Where the variants go in the output bucket, unless the deployment outputs `output_prefix`. */
+  readonly outputPrefix?: string;
+  /** Deployed with `cdktf deploy` (main.ts, cdktf.json) rather than terraform. */
+  readonly cdktf?: true;
 }
 
 /**
@@ -58,18 +70,14 @@ const chainVars = (opts: DeployLocalOptions): Record<string, string> => ({
 });
 
 export const EXAMPLES: Readonly<Record<string, ExampleSpec>> = {
-  terraform: { dir: 'examples/terraform', vars: chainVars, sample: 'variants' },
+  terraform: { dir: 'examples/terraform', vars: chainVars, sample: 'variants', outputPrefix: 'images/' },
   'terraform-full': {
     dir: 'examples/terraform-full',
     vars: (opts) => ({ ...chainVars(opts), upload_image_uri: opts.uploadImage ?? localImage('upload', 'arm64') }),
     sample: 'variants',
+    outputPrefix: 'images/',
   },
-  cdktf: {
-    dir: 'cdktf.out/stacks/image-resize-chain',
-    vars: () => ({}),
-    sample: 'variants',
-    cdktfStack: 'image-resize-chain',
-  },
+  cdktf: { dir: '.', vars: () => ({}), sample: 'variants', cdktf: true },
   notifications: { dir: 'examples/terraform-notifications', vars: () => ({}), sample: 'notification' },
 };
 
@@ -103,6 +111,8 @@ export const DEPLOY_LOCAL_USAGE = {
         'destroys it and checks that none of its buckets and queues is left. The function images are',
         `the local arm64 tags the examples' architecture needs (${localImage('resize', 'arm64')}, built by`,
         '`npm run images -- --platform linux/arm64`; --resize-image, --publish-image, --upload-image).',
+        '--example cdktf runs the real cdktf deploy (then cdktf destroy) of the image-resize-chain stack of',
+        'main.ts instead of terraform apply, synthesized into the working folder, which keeps its state.',
       ].join('\n'),
     },
   ],
@@ -204,11 +214,8 @@ function startUp(timeoutMs = 120_000): Promise<StartedUp> {
 /** Copies the example into `work`, pointing its relative module sources at the repository's modules. */
 export function copyExample(root: string, spec: ExampleSpec, work: string): void {
   const from = join(root, spec.dir);
-  if (!existsSync(from))
-    throw configError('--example', `${spec.dir} does not exist${spec.cdktfStack ? ' (synth failed?)' : ''}`);
+  if (!existsSync(from)) throw configError('--example', `${spec.dir} does not exist`);
   copyTerraformFiles(from, work);
-  if (spec.cdktfStack && existsSync(join(from, 'assets')))
-    cpSync(join(from, 'assets'), join(work, 'assets'), { recursive: true });
 }
 
 /** Copies the `.tf` and `.tf.json` files of folder `from` into `work`, relative module sources made absolute. */
@@ -222,22 +229,6 @@ export function copyTerraformFiles(from: string, work: string): void {
     );
     writeFileSync(join(work, name), text);
   }
-}
-
-/** `tsx main.ts` with RESIZE_CHAIN_ENDPOINT: the CDKTF stacks synthesized for the local cloud into cdktf.out/. */
-async function synthCdktf(root: string, endpoint: string): Promise<void> {
-  const tsx = join(root, 'node_modules', '.bin', 'tsx');
-  const code = await new Promise<number>((done) => {
-    const child = spawn(tsx, ['main.ts'], {
-      cwd: root,
-      stdio: 'inherit',
-      env: { ...process.env, [LOCAL_ENDPOINT_ENV]: endpoint },
-    });
-    child.once('exit', (c) => done(c ?? 1));
-    child.once('error', () => done(1));
-  });
-  if (code !== 0)
-    throw new PipelineError('INVALID_CONFIG', `synthesizing main.ts for ${endpoint} failed (exit ${code})`);
 }
 
 /** A sample JPEG (a gradient with a few shapes), made with sharp. */
@@ -283,6 +274,100 @@ async function emptyBucket(s3: S3Client, bucket: string): Promise<void> {
   }
 }
 
+/** The terraform binary and the offline CLI config (provider from its filesystem mirror) in the working folder. */
+interface OfflineTerraform {
+  readonly bin: string;
+  readonly cliConfig: string;
+}
+
+/** How an example is deployed: by terraform or by the cdktf CLI; each step fails with the tool's output. */
+interface Deployment {
+  /** Named in the steps and timings. */
+  readonly tool: 'terraform' | 'cdktf';
+  /** `apply` (terraform) or `deploy` (cdktf). */
+  readonly applyVerb: string;
+  /** Prepares the working folder (terraform init); cdktf deploy does its own. */
+  readonly init?: () => Promise<TerraformRun>;
+  readonly apply: () => Promise<TerraformRun>;
+  /** The resource addresses in the state. */
+  resources(): Promise<string[]>;
+  /** The deployment's outputs, by name. */
+  outputs(): Promise<Record<string, unknown>>;
+  readonly destroy: () => Promise<TerraformRun>;
+}
+
+/** `run`, or a coded error with the end of its output when it failed. */
+function succeeded(what: string, where: string, run: TerraformRun): TerraformRun {
+  if (run.code === 0) return run;
+  throw new PipelineError(
+    'INVALID_CONFIG',
+    `${what} failed (exit ${run.code}) in ${where}:\n${run.stderr.trim()}\n${run.stdout.slice(-3000)}`,
+  );
+}
+
+/** The addresses `terraform state list` prints in `dir`. */
+async function stateList(tf: OfflineTerraform, dir: string): Promise<string[]> {
+  const run = await runTerraformAsync(tf.bin, tf.cliConfig, dir, ['state', 'list', '-no-color']);
+  return succeeded('terraform state list', dir, run).stdout.split('\n').filter(Boolean);
+}
+
+/** A Terraform example copied into `work` with the provider override, applied with `-var` values from the options. */
+function terraformDeployment(
+  root: string,
+  spec: ExampleSpec,
+  opts: DeployLocalOptions,
+  work: string,
+  found: OfflineTerraform,
+  endpoint: string,
+): Deployment {
+  copyExample(root, spec, work);
+  writeOverrideFile(work, endpoint);
+  const varArgs = Object.entries(spec.vars(opts)).flatMap(([k, v]) => ['-var', `${k}=${v}`]);
+  const tf = async (args: string[]): Promise<TerraformRun> =>
+    succeeded(
+      `terraform ${args[0]}`,
+      work,
+      await runTerraformAsync(found.bin, found.cliConfig, work, [...args, '-no-color']),
+    );
+  return {
+    tool: 'terraform',
+    applyVerb: 'apply',
+    init: () => tf(['init', '-input=false']),
+    apply: () => tf(['apply', '-auto-approve', '-input=false', ...varArgs]),
+    resources: () => stateList(found, work),
+    outputs: async () =>
+      Object.fromEntries(
+        Object.entries(JSON.parse((await tf(['output', '-json'])).stdout) as Record<string, { value: unknown }>).map(
+          ([k, v]) => [k, v.value],
+        ),
+      ),
+    destroy: () => tf(['destroy', '-auto-approve', '-input=false', ...varArgs]),
+  };
+}
+
+/**
+ * main.ts's chain stack deployed by the real `cdktf deploy` from the repository root, synthesized into
+ * `work`/cdktf.out (its state lands in `work`, three levels above the stack's folder), its outputs
+ * written to `work`/outputs.json.
+ */
+function cdktfDeployment(root: string, work: string, found: OfflineTerraform, target: CdktfLocalTarget): Deployment {
+  const output = join(work, 'cdktf.out');
+  const outputsFile = join(work, 'outputs.json');
+  const cdktf = async (args: string[]): Promise<TerraformRun> =>
+    succeeded(`cdktf ${args[0]}`, root, await runCdktfAsync(root, found.cliConfig, target, args));
+  return {
+    tool: 'cdktf',
+    applyVerb: 'deploy',
+    apply: () => cdktf(cdktfDeployArgs(output, outputsFile)),
+    resources: () => stateList(found, cdktfStackDir(output)),
+    outputs: async () => {
+      const byStack = JSON.parse(readFileSync(outputsFile, 'utf8')) as Record<string, Record<string, unknown>>;
+      return byStack[CDKTF_CHAIN_STACK] ?? {};
+    },
+    destroy: () => cdktf(cdktfDestroyArgs(output)),
+  };
+}
+
 /** Deploys, tries and (with --destroy) destroys one example; returns the exit code. */
 export async function deployLocalCommand(opts: DeployLocalOptions): Promise<number> {
   const out = opts.out ?? process.stdout;
@@ -321,33 +406,25 @@ export async function deployLocalCommand(opts: DeployLocalOptions): Promise<numb
   const sqs = new SQSClient(localClientConfig(endpoint));
   try {
     say(`deploying ${exampleName} to ${endpoint}${up ? ' (resize-chain up started for it)' : ''}`);
-    if (spec.cdktfStack) await timed('synthesize main.ts (cdktf)', () => synthCdktf(root, endpoint));
     const work = resolve(opts.dir ?? mkdtempSync(join(tmpdir(), `resize-chain-${exampleName}-`)));
-    copyExample(root, spec, work);
-    writeOverrideFile(work, endpoint);
+    mkdirSync(work, { recursive: true });
     const cliConfig = writeCliConfig(work, terraform.mirror);
-    const varArgs = Object.entries(spec.vars(opts)).flatMap(([k, v]) => ['-var', `${k}=${v}`]);
-    const tf = async (args: string[]): Promise<TerraformRun> => {
-      const run = await runTerraformAsync(terraform.bin!, cliConfig, work, [...args, '-no-color']);
-      if (run.code !== 0)
-        throw new PipelineError(
-          'INVALID_CONFIG',
-          `terraform ${args[0]} failed (exit ${run.code}) in ${work}:\n` +
-            `${run.stderr.trim()}\n${run.stdout.slice(-3000)}`,
-        );
-      return run;
-    };
+    const found = { bin: terraform.bin, cliConfig };
+    const deployment = spec.cdktf
+      ? cdktfDeployment(root, work, found, {
+          endpoint,
+          resizeImage: opts.resizeImage ?? localImage('resize', 'x86_64'),
+          publishImage: opts.publishImage ?? localImage('publish', 'x86_64'),
+        })
+      : terraformDeployment(root, spec, opts, work, found, endpoint);
     say(`working copy: ${work}`);
-    await timed('terraform init', () => tf(['init', '-input=false']));
+    if (deployment.init) await timed(`${deployment.tool} init`, deployment.init);
     const before = new Set(await bucketsAndQueues(s3, sqs));
-    const apply = await timed('terraform apply', () => tf(['apply', '-auto-approve', '-input=false', ...varArgs]));
+    const apply = await timed(`${deployment.tool} ${deployment.applyVerb}`, deployment.apply);
     say(`  ${/Apply complete! Resources: .*/.exec(apply.stdout)?.[0] ?? 'applied'}`);
-    const resources = (await tf(['state', 'list'])).stdout.split('\n').filter(Boolean);
-    const outputs = Object.fromEntries(
-      Object.entries(JSON.parse((await tf(['output', '-json'])).stdout) as Record<string, { value: unknown }>).map(
-        ([k, v]) => [k, v.value],
-      ),
-    );
+    // What it created: the managed resources, not the data sources it read (data.…, module.x.data.…).
+    const resources = (await deployment.resources()).filter((address) => !/(^|\.)data\./.test(address));
+    const outputs = await deployment.outputs();
     say(`created ${resources.length} resources:`);
     for (const r of resources) say(`  ${r}`);
     say('outputs:');
@@ -358,12 +435,11 @@ export async function deployLocalCommand(opts: DeployLocalOptions): Promise<numb
       // S3 refuses to delete a bucket that holds objects (BucketNotEmpty), and the module's buckets are
       // not force_destroy: empty what the sample wrote, as one would before destroying on AWS.
       for (const bucket of bucketOutputs(outputs)) await emptyBucket(s3, bucket);
-      const destroy = await timed('terraform destroy', () =>
-        tf(['destroy', '-auto-approve', '-input=false', ...varArgs]),
-      );
+      const destroy = await timed(`${deployment.tool} destroy`, deployment.destroy);
       say(`  ${/Destroy complete! Resources: .*/.exec(destroy.stdout)?.[0] ?? 'destroyed'}`);
       const left = (await bucketsAndQueues(s3, sqs)).filter((name) => !before.has(name));
-      if (left.length > 0) throw new PipelineError('INTERNAL', `terraform destroy left behind: ${left.join(', ')}`);
+      if (left.length > 0)
+        throw new PipelineError('INTERNAL', `${deployment.tool} destroy left behind: ${left.join(', ')}`);
       say('nothing left: no bucket or queue of the deployment remains');
     }
     say(
@@ -423,7 +499,10 @@ async function trySample(
   const output = String(outputs.output_bucket_name);
   await s3.send(new PutObjectCommand({ Bucket: source, Key: key, Body: body, ContentType: 'image/jpeg' }));
   say(`uploaded s3://${source}/${key} (${body.length} bytes)`);
-  const manifest = manifestKey(key, 'images/');
+  const manifest = manifestKey(
+    key,
+    typeof outputs.output_prefix === 'string' ? outputs.output_prefix : (spec.outputPrefix ?? ''),
+  );
   await pollUntil(
     `s3://${output}/${manifest}`,
     async () => {
