@@ -5,9 +5,10 @@
  * For the deploy-local tests (test/integration/deploy-local*.test.ts).
  */
 import { spawnSync } from 'node:child_process';
-import { cpSync, mkdtempSync, rmSync } from 'node:fs';
+import { cpSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join, relative, resolve } from 'node:path';
+import { copyExample } from '../../src/cli/commands/deploy-local';
 import { killUp, runAws, startUp, type UpProcess } from './up-process';
 import { runTerraformAsync, writeCliConfig, type TerraformRun } from '../module/terraform-cli';
 
@@ -39,18 +40,23 @@ export function summaryLine(run: TerraformRun, pattern: RegExp): string {
 }
 
 /**
- * Starts `up`, prepares a work folder named from `prefix` with `fixture` as main.tf, and runs `terraform init`.
+ * Starts `up` (with `upArgs`), prepares a work folder named from `prefix` with `fixture` as main.tf
+ * (or, when `fixture` is a folder such as examples/terraform-full, its .tf files with their relative
+ * module sources pointed at the repository, as deploy-local copies an example), and runs `terraform init`.
  * @param terraform the binary and provider mirror (findOfflineTerraform)
  * @param awsCli the AWS CLI's path (findAwsCli)
+ * @param upArgs more arguments of `up` @default none
  */
 export async function startTerraformAgainstUp(
   fixture: string,
   prefix: string,
   terraform: { bin: string; mirror: string },
   awsCli: string,
+  upArgs: string[] = [],
 ): Promise<TerraformAgainstUp> {
   const work = mkdtempSync(join(tmpdir(), prefix));
-  cpSync(fixture, join(work, 'main.tf'));
+  if (statSync(fixture).isDirectory()) copyExample(ROOT, { dir: relative(ROOT, fixture) }, work);
+  else cpSync(fixture, join(work, 'main.tf'));
   const cliConfig = writeCliConfig(work, terraform.mirror);
   let up: UpProcess | undefined;
   const stop = async (): Promise<void> => {
@@ -58,7 +64,7 @@ export async function startTerraformAgainstUp(
     rmSync(work, { recursive: true, force: true });
   };
   try {
-    up = await startUp();
+    up = await startUp(upArgs);
     const started: UpProcess = up;
     const written = spawnSync(
       process.execPath,

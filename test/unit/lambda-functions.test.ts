@@ -266,6 +266,21 @@ describe('FunctionStore', () => {
     });
   });
 
+  test('a mapping on an alias keeps the qualified ARN (as Lambda answers FunctionArn); an unknown alias is not found', async () => {
+    const store = newStore();
+    await create(store, { Timeout: 30 });
+    store.publishVersion('fn', {});
+    store.createAlias('fn', { Name: 'live', FunctionVersion: '1' });
+    const arn = 'arn:aws:lambda:us-east-1:000000000000:function:fn';
+    expect(store.mappedConfiguration(`${arn}:live`)).toEqual({
+      functionArn: `${arn}:live`,
+      timeoutSeconds: 30,
+      role: ROLE,
+    });
+    expect(store.mappedConfiguration('fn')).toMatchObject({ functionArn: arn });
+    expect(store.mappedConfiguration('fn:nope')).toBeUndefined();
+  });
+
   test('PublishVersion without a change since the last version returns that version', async () => {
     const store = newStore();
     await create(store, { Publish: true });

@@ -621,19 +621,24 @@ export class FunctionStore {
     }
   }
 
-  /** The function a name or ARN names, as the event source mappings see it; undefined when none. */
+  /**
+   * The function a name or ARN names, as the event source mappings see it: its ARN keeps the
+   * qualifier (a mapping on an alias invokes the alias, and Lambda answers its FunctionArn so), its
+   * timeout and role are the version's. Undefined when there is no such function, alias or version.
+   */
   mappedConfiguration(nameOrArn: string): { functionArn: string; timeoutSeconds: number; role: string } | undefined {
-    let record: FunctionRecord;
+    let config: FunctionVersionConfig;
+    let ref: FunctionRef;
     try {
-      record = this.record(this.ref(nameOrArn).name);
+      ref = this.ref(nameOrArn);
+      config = this.versionOf(this.record(ref.name), ref.qualifier);
     } catch {
-      return undefined; // not a function name, or no such function
+      return undefined; // not a function name, or no such function, alias or version
     }
-    const { region, accountId } = this.opts.scope;
     return {
-      functionArn: `arn:aws:lambda:${region}:${accountId}:function:${record.latest.name}`,
-      timeoutSeconds: record.latest.timeout,
-      role: record.latest.role,
+      functionArn: functionArn(this.opts.scope, ref.name, ref.qualifier),
+      timeoutSeconds: config.timeout,
+      role: config.role,
     };
   }
 
