@@ -100,18 +100,18 @@ describeWhen(missing, 'examples/terraform-full deployed to resize-chain up (terr
   /** The key the presigned POST gave, once uploaded. */
   let uploadedKey: string | undefined;
   const aws = (args: string[]): Promise<unknown> => deploy.aws(args);
+  /** The AWS CLI's answer; {} when it prints nothing (as it does for some empty lists). */
+  const answer = async (args: string[]): Promise<Record<string, unknown>> => {
+    const printed = (await deploy.awsText(args)).trim();
+    return printed === '' ? {} : (JSON.parse(printed) as Record<string, unknown>);
+  };
 
   /** The keys of the output bucket under `source`'s output folder. */
   async function outputsOf(source: string): Promise<string[]> {
     const prefix = manifestKey(source, OUTPUT_PREFIX).replace(/manifest\.json$/, '');
-    const listed = (await aws([
-      's3api',
-      'list-objects-v2',
-      '--bucket',
-      outputs.output,
-      '--prefix',
-      prefix,
-    ])) as { Contents?: Array<{ Key: string }> };
+    const listed = (await answer(['s3api', 'list-objects-v2', '--bucket', outputs.output, '--prefix', prefix])) as {
+      Contents?: Array<{ Key: string }>;
+    };
     return (listed.Contents ?? []).map((o) => o.Key).sort();
   }
 
@@ -119,26 +119,24 @@ describeWhen(missing, 'examples/terraform-full deployed to resize-chain up (terr
   async function deploymentListing(): Promise<Record<string, string[]>> {
     const ours = (names: Array<string | undefined>): string[] =>
       names.filter((n): n is string => typeof n === 'string' && n.includes(PREFIX)).sort();
-    const text = async (args: string[]): Promise<Record<string, unknown>> => {
-      const printed = (await deploy.awsText(args)).trim();
-      return printed === '' ? {} : (JSON.parse(printed) as Record<string, unknown>);
-    };
     type Named = Array<Record<string, string | undefined>>;
     const field = (answer: Record<string, unknown>, list: string, name: string): Array<string | undefined> =>
       ((answer[list] as Named | undefined) ?? []).map((item) => item[name]);
     return {
-      buckets: ours(field(await text(['s3api', 'list-buckets']), 'Buckets', 'Name')),
-      queues: ours((((await text(['sqs', 'list-queues'])).QueueUrls as string[] | undefined) ?? []).slice()),
-      functions: ours(field(await text(['lambda', 'list-functions']), 'Functions', 'FunctionName')),
-      mappings: ours(field(await text(['lambda', 'list-event-source-mappings']), 'EventSourceMappings', 'FunctionArn')),
-      roles: ours(field(await text(['iam', 'list-roles']), 'Roles', 'RoleName')),
-      logGroups: ours(field(await text(['logs', 'describe-log-groups']), 'logGroups', 'logGroupName')),
-      rules: ours(field(await text(['events', 'list-rules']), 'Rules', 'Name')),
-      apis: ours(field(await text(['apigatewayv2', 'get-apis']), 'Items', 'Name')),
-      streams: ours(((await text(['kinesis', 'list-streams'])).StreamNames as string[] | undefined) ?? []),
-      repositories: ours(field(await text(['ecr', 'describe-repositories']), 'repositories', 'repositoryName')),
-      alarms: ours(field(await text(['cloudwatch', 'describe-alarms']), 'MetricAlarms', 'AlarmName')),
-      topics: ours(field(await text(['sns', 'list-topics']), 'Topics', 'TopicArn')),
+      buckets: ours(field(await answer(['s3api', 'list-buckets']), 'Buckets', 'Name')),
+      queues: ours((((await answer(['sqs', 'list-queues'])).QueueUrls as string[] | undefined) ?? []).slice()),
+      functions: ours(field(await answer(['lambda', 'list-functions']), 'Functions', 'FunctionName')),
+      mappings: ours(
+        field(await answer(['lambda', 'list-event-source-mappings']), 'EventSourceMappings', 'FunctionArn'),
+      ),
+      roles: ours(field(await answer(['iam', 'list-roles']), 'Roles', 'RoleName')),
+      logGroups: ours(field(await answer(['logs', 'describe-log-groups']), 'logGroups', 'logGroupName')),
+      rules: ours(field(await answer(['events', 'list-rules']), 'Rules', 'Name')),
+      apis: ours(field(await answer(['apigatewayv2', 'get-apis']), 'Items', 'Name')),
+      streams: ours(((await answer(['kinesis', 'list-streams'])).StreamNames as string[] | undefined) ?? []),
+      repositories: ours(field(await answer(['ecr', 'describe-repositories']), 'repositories', 'repositoryName')),
+      alarms: ours(field(await answer(['cloudwatch', 'describe-alarms']), 'MetricAlarms', 'AlarmName')),
+      topics: ours(field(await answer(['sns', 'list-topics']), 'Topics', 'TopicArn')),
     };
   }
 
@@ -273,9 +271,9 @@ describeWhen(missing, 'examples/terraform-full deployed to resize-chain up (terr
     for (const written of await outputsOf(key))
       await deploy.awsText(['s3api', 'delete-object', '--bucket', outputs.output, '--key', written]);
     expect(await outputsOf(key)).toEqual([]);
-    const put = (await aws(
-      putRecordArgs(outputs.stream, key, JSON.stringify({ bucket: outputs.source, key })),
-    )) as { ShardId: string };
+    const put = (await aws(putRecordArgs(outputs.stream, key, JSON.stringify({ bucket: outputs.source, key })))) as {
+      ShardId: string;
+    };
     expect(put.ShardId).toMatch(/^shardId-00000000000[01]$/);
     const written = await waitFor(
       `the variants and manifest of ${key} again`,
