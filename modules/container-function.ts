@@ -173,7 +173,14 @@ export class ContainerFunction extends Construct implements IGrantable {
       reservedConcurrentExecutions: props.reservedConcurrency,
       environment:
         props.environment && Object.keys(props.environment).length > 0 ? { variables: props.environment } : undefined,
-      loggingConfig: { logFormat: 'JSON', logGroup: this.logGroup.name },
+      // The levels are Lambda's defaults for JSON logs, stated: left out, Lambda answers INFO for both,
+      // and with `publish` the AWS provider then plans a new version at every run (its issue 42181).
+      loggingConfig: {
+        logFormat: 'JSON',
+        logGroup: this.logGroup.name,
+        applicationLogLevel: 'INFO',
+        systemLogLevel: 'INFO',
+      },
       tracingConfig: props.tracing ? { mode: 'Active' } : undefined,
       tags: props.tags,
       // Provisioned concurrency lives on a published version, never on $LATEST.

@@ -212,9 +212,13 @@ describe('functions', () => {
         name: `/aws/lambda/image-resize-chain-${fn}`,
         retention_in_days: 30,
       });
+      // The levels stated: Lambda answers INFO for both when they are left out, and with publish the
+      // AWS provider would then plan a new version at every run.
       expect(f.logging_config).toEqual({
         log_format: 'JSON',
         log_group: `\${aws_cloudwatch_log_group.chain_${fn}_log_group.name}`,
+        application_log_level: 'INFO',
+        system_log_level: 'INFO',
       });
     }
     const d = synthChain({ logRetentionDays: 90 });

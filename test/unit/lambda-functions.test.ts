@@ -15,6 +15,7 @@ import { createLambdaFunctions, trustPolicyOf } from '../../src/local/cloud/lamb
 import { AppliedFunctions } from '../../src/local/cloud/lambda/applied-functions';
 import type { ContainerFunctionOptions } from '../../src/local/cloud/lambda/container-host';
 import type { LocalFunction } from '../../src/local/cloud/lambda/function-host';
+import { waitFor } from '../helpers/wait';
 
 const SCOPE = { region: 'us-east-1', accountId: '000000000000' };
 const IMAGE: LambdaImage = {
@@ -265,6 +266,21 @@ describe('FunctionStore', () => {
     });
   });
 
+  test('a mapping on an alias keeps the qualified ARN (as Lambda answers FunctionArn); an unknown alias is not found', async () => {
+    const store = newStore();
+    await create(store, { Timeout: 30 });
+    store.publishVersion('fn', {});
+    store.createAlias('fn', { Name: 'live', FunctionVersion: '1' });
+    const arn = 'arn:aws:lambda:us-east-1:000000000000:function:fn';
+    expect(store.mappedConfiguration(`${arn}:live`)).toEqual({
+      functionArn: `${arn}:live`,
+      timeoutSeconds: 30,
+      role: ROLE,
+    });
+    expect(store.mappedConfiguration('fn')).toMatchObject({ functionArn: arn });
+    expect(store.mappedConfiguration('fn:nope')).toBeUndefined();
+  });
+
   test('PublishVersion without a change since the last version returns that version', async () => {
     const store = newStore();
     await create(store, { Publish: true });
@@ -387,6 +403,18 @@ describe('AppliedFunctions: sandboxes per applied configuration', () => {
     store.putConcurrency('fn', { ReservedConcurrentExecutions: 1 });
     await functions.invoke('fn', {});
     expect(started[0].opts.concurrency).toBe(1);
+  });
+
+  test('provisioned concurrency on an alias starts its sandboxes before any invoke; the invokes use them', async () => {
+    const { store, functions, started } = await setup();
+    store.publishVersion('fn', {});
+    store.createAlias('fn', { Name: 'live', FunctionVersion: '1' });
+    store.putProvisionedConcurrency('fn', 'live', { ProvisionedConcurrentExecutions: 2 });
+    await waitFor('the provisioned sandboxes', () => started.length === 1 || undefined, 5000, 10);
+    expect(started[0].opts).toMatchObject({ name: 'fn', concurrency: 2 });
+    await functions.invoke('fn', {}, 'live');
+    await functions.invoke('arn:aws:lambda:us-east-1:000000000000:function:fn:1', {});
+    expect(started.map((s) => s.stopped)).toEqual([false]);
   });
 
   test('an image with neither ENTRYPOINT nor CMD and no ImageConfig: Runtime.InvalidEntrypoint, nothing started', async () => {

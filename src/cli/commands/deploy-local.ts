@@ -212,7 +212,7 @@ function startUp(timeoutMs = 120_000): Promise<StartedUp> {
 }
 
 /** Copies the example into `work`, pointing its relative module sources at the repository's modules. */
-export function copyExample(root: string, spec: ExampleSpec, work: string): void {
+export function copyExample(root: string, spec: Pick<ExampleSpec, 'dir'>, work: string): void {
   const from = join(root, spec.dir);
   if (!existsSync(from)) throw configError('--example', `${spec.dir} does not exist`);
   copyTerraformFiles(from, work);
@@ -232,7 +232,7 @@ export function copyTerraformFiles(from: string, work: string): void {
 }
 
 /** A sample JPEG (a gradient with a few shapes), made with sharp. */
-async function sampleImage(): Promise<Buffer> {
+export async function sampleImage(): Promise<Buffer> {
   const { default: sharp } = await import('sharp');
   const width = 1200;
   const height = 800;

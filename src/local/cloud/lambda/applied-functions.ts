@@ -5,7 +5,9 @@
  * function's ImageConfig), with its environment, memory and the CPU share Lambda gives that memory
  * (lambdaCpuShare), timeout, ephemeral storage and Lambda's own variables (function-host.ts).
  *
- * Sandboxes start on the first invoke of a configuration, and a configuration that changes
+ * Sandboxes start on the first invoke of a configuration, or when provisioned concurrency is put on
+ * one of its versions (an alias or a version: its sandboxes start then, before any invoke, as Lambda
+ * initialises provisioned environments ahead of traffic). A configuration that changes
  * (UpdateFunctionCode / UpdateFunctionConfiguration / concurrency) or a function that is deleted
  * retires its running sandboxes: the next invoke starts new ones, as Lambda does. stop() ends them all.
  *
@@ -70,6 +72,37 @@ export class AppliedFunctions {
   constructor(private readonly opts: AppliedFunctionsOptions) {
     this.log = opts.logSink ?? (() => {});
     opts.store.onChange((name) => this.retire(name));
+    opts.store.onProvisioned((name, qualifier) => void this.prestart(name, qualifier));
+  }
+
+  /**
+   * Starts the sandboxes of `name:qualifier` now, the ones its invokes will use (provisioned
+   * concurrency). A failure is logged; the next invoke tries again and answers it.
+   */
+  async prestart(functionName: string, qualifier: string): Promise<void> {
+    if (this.stopped) return;
+    try {
+      const target = this.opts.store.invokeTarget(functionName, qualifier);
+      const sandboxes = this.sandboxCount(target.reservedConcurrency);
+      const { argv, workingDir } = imageStartCommand(target.config.image, target.config.imageConfig);
+      if (sandboxes === 0 || argv.length === 0) return;
+      await this.hostFor(target.config, sandboxes, argv, workingDir);
+      this.log({ event: 'lambda.provisioned_started', function: functionName, qualifier, sandboxes });
+    } catch (err) {
+      this.log({
+        event: 'lambda.provisioned_start_failed',
+        level: 'error',
+        function: functionName,
+        qualifier,
+        message: errorMessage(err, inspect),
+      });
+    }
+  }
+
+  /** Sandboxes a function runs: the per-function limit, or its reserved concurrency when lower. */
+  private sandboxCount(reservedConcurrency: number | undefined): number {
+    const limit = this.opts.sandboxesPerFunction ?? 2;
+    return Math.min(limit, reservedConcurrency ?? limit);
   }
 
   /**
@@ -85,8 +118,7 @@ export class AppliedFunctions {
   async invoke(functionName: string, event: unknown, qualifier?: string): Promise<InvokeResult> {
     if (this.stopped) throw new LambdaError('ServiceException', 'the local cloud is stopping', 500);
     const target = this.opts.store.invokeTarget(functionName, qualifier);
-    const limit = this.opts.sandboxesPerFunction ?? 2;
-    const sandboxes = Math.min(limit, target.reservedConcurrency ?? limit);
+    const sandboxes = this.sandboxCount(target.reservedConcurrency);
     if (sandboxes === 0)
       throw new LambdaError('TooManyRequestsException', 'Rate Exceeded.', 429, {
         Reason: 'ReservedFunctionConcurrentInvocationLimitExceeded',

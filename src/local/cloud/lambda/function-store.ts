@@ -107,6 +107,7 @@ function principalElement(principal: string, partition: string): Record<string, 
 export class FunctionStore {
   private readonly functions = new Map<string, FunctionRecord>();
   private readonly listeners: Array<(name: string, change: FunctionChange) => void> = [];
+  private readonly provisionedListeners: Array<(name: string, qualifier: string) => void> = [];
 
   constructor(private readonly opts: FunctionStoreOptions) {}
 
@@ -121,6 +122,11 @@ export class FunctionStore {
 
   private changed(name: string, change: FunctionChange): void {
     for (const listener of this.listeners) listener(name, change);
+  }
+
+  /** Calls `listener` after each PutProvisionedConcurrencyConfig, with the qualifier it configured. */
+  onProvisioned(listener: (name: string, qualifier: string) => void): void {
+    this.provisionedListeners.push(listener);
   }
 
   private ref(functionName: string): FunctionRef {
@@ -470,7 +476,8 @@ export class FunctionStore {
   }
 
   private provisionedAnswer(config: ProvisionedConfig): Record<string, unknown> {
-    // Locally the sandboxes start on demand; the configuration is ready at once.
+    // The local sandboxes are started when the configuration is put (applied-functions.ts, prestart),
+    // not awaited: the configuration is ready at once.
     return {
       RequestedProvisionedConcurrentExecutions: config.requested,
       AvailableProvisionedConcurrentExecutions: config.requested,
@@ -500,6 +507,7 @@ export class FunctionStore {
       );
     const config = { requested, lastModified: new Date() };
     record.provisioned.set(key, config);
+    for (const listener of this.provisionedListeners) listener(record.latest.name, key);
     return this.provisionedAnswer(config);
   }
 
@@ -613,19 +621,24 @@ export class FunctionStore {
     }
   }
 
-  /** The function a name or ARN names, as the event source mappings see it; undefined when none. */
+  /**
+   * The function a name or ARN names, as the event source mappings see it: its ARN keeps the
+   * qualifier (a mapping on an alias invokes the alias, and Lambda answers its FunctionArn so), its
+   * timeout and role are the version's. Undefined when there is no such function, alias or version.
+   */
   mappedConfiguration(nameOrArn: string): { functionArn: string; timeoutSeconds: number; role: string } | undefined {
-    let record: FunctionRecord;
+    let config: FunctionVersionConfig;
+    let ref: FunctionRef;
     try {
-      record = this.record(this.ref(nameOrArn).name);
+      ref = this.ref(nameOrArn);
+      config = this.versionOf(this.record(ref.name), ref.qualifier);
     } catch {
-      return undefined; // not a function name, or no such function
+      return undefined; // not a function name, or no such function, alias or version
     }
-    const { region, accountId } = this.opts.scope;
     return {
-      functionArn: `arn:aws:lambda:${region}:${accountId}:function:${record.latest.name}`,
-      timeoutSeconds: record.latest.timeout,
-      role: record.latest.role,
+      functionArn: functionArn(this.opts.scope, ref.name, ref.qualifier),
+      timeoutSeconds: config.timeout,
+      role: config.role,
     };
   }
 

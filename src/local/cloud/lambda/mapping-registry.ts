@@ -34,7 +34,10 @@ import { sqsFailureDestination } from './stream-mapping';
 
 /** What the mappings need to know about a function. */
 export interface MappedFunction {
-  /** Unqualified: `arn:aws:lambda:<region>:<account>:function:<name>`. */
+  /**
+   * `arn:aws:lambda:<region>:<account>:function:<name>`, with the qualifier (alias or version) when
+   * the mapping names one, as Lambda answers a mapping's FunctionArn.
+   */
   functionArn: string;
   timeoutSeconds: number;
   /** The execution role's ARN; undefined for a function without one (the local chain's own). */
@@ -47,6 +50,11 @@ export interface MappedFunctions {
   configuration(nameOrArn: string): MappedFunction | undefined;
   /** Invokes the function synchronously, as a mapping does. */
   invoker(functionArn: string): InvokeFn;
+}
+
+/** The function name of a function ARN, qualified or not. */
+function functionNameOf(functionArn: string): string {
+  return functionArn.split(':function:').pop()!.split(':')[0];
 }
 
 /** A mapping the registry runs: one it created, or one of the local chain's adopted. */
@@ -144,7 +152,7 @@ export class MappingRegistry {
     if (existing)
       throw new LambdaApiError(
         'ResourceConflictException',
-        `The event source arn (" ${eventSourceArn} ") and function (" ${fn.functionArn.split(':').pop()} ") ` +
+        `The event source arn (" ${eventSourceArn} ") and function (" ${functionNameOf(fn.functionArn)} ") ` +
           'provided mapping already exists. Please update or delete the existing mapping with UUID ' +
           String(existing.UUID),
         409,
@@ -284,11 +292,11 @@ export class MappingRegistry {
     return fn;
   }
 
-  /** The unqualified function ARN a FunctionName filter names. */
+  /** The function ARN (qualified when the name is: `name:alias`) a FunctionName filter names. */
   private functionArnFilter(nameOrArn: string): string {
     if (nameOrArn.startsWith('arn:')) return nameOrArn;
-    const name = nameOrArn.split(':').pop() ?? nameOrArn;
-    return `arn:aws:lambda:${this.region}:${this.accountId}:function:${name}`;
+    const [name, qualifier] = nameOrArn.split(':function:').pop()!.split(':');
+    return `arn:aws:lambda:${this.region}:${this.accountId}:function:${name}${qualifier ? `:${qualifier}` : ''}`;
   }
 
   private checkRole(fn: MappedFunction, kind: SourceKind, sourceArn: string, sourcePolicy?: string): void {
@@ -342,7 +350,7 @@ export class MappingRegistry {
       );
     return startSwitchableMapping({
       uuid,
-      functionName: fn.functionArn.split(':').pop()!,
+      functionName: functionNameOf(fn.functionArn),
       enabled,
       sqs: fn.role && this.opts.pollerSqs ? this.opts.pollerSqs(fn.role) : this.opts.sqs,
       releaseSqs: this.opts.sqs,
@@ -378,7 +386,7 @@ export class MappingRegistry {
     const role = fn.role;
     return startSwitchableStreamMapping({
       uuid,
-      functionName: fn.functionArn.split(':').pop()!,
+      functionName: functionNameOf(fn.functionArn),
       functionArn: fn.functionArn,
       enabled,
       stream,
