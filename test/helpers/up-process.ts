@@ -3,6 +3,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { localCaPath } from '../../src/local/local-tls';
 
 const CLI = join(__dirname, '..', '..', 'dist', 'cli.js');
 
@@ -19,7 +20,7 @@ const INVOCATION = /^\d\d:\d\d:\d\d\.\d{3} {2}(\S+) {2}(\S+) {2}(\d+) records? {
 
 export interface UpProcess {
   readonly child: ChildProcess;
-  /** http://127.0.0.1:port, read from the banner's AWS_ENDPOINT_URL line. */
+  /** https://127.0.0.1:port, read from the banner's AWS_ENDPOINT_URL line. */
   readonly endpoint: string;
   /** The banner's mapping lines: queue name -> mapping UUID. */
   readonly mappings: Record<string, string>;
@@ -171,6 +172,8 @@ export function awsCliEnv(): NodeJS.ProcessEnv {
     AWS_CONFIG_FILE: '/dev/null',
     AWS_SHARED_CREDENTIALS_FILE: '/dev/null',
     AWS_EC2_METADATA_DISABLED: 'true',
+    // The local CA, for the endpoint's https side (an http endpoint ignores it).
+    AWS_CA_BUNDLE: localCaPath(),
   };
   delete env.AWS_SESSION_TOKEN;
   delete env.AWS_PROFILE;

@@ -121,6 +121,7 @@ export function containerLauncher(opts: ContainerLauncherOptions): SandboxLaunch
     async launch({ sandboxId, env: lambdaEnv }) {
       const reach = await containerReach(bridge, lambdaEnv);
       const env = reach.env;
+      const caMount = mountLocalCa(env);
       const name = `irc-${sandboxId.replace(/[^A-Za-z0-9_.-]/g, '-')}-${randomBytes(3).toString('hex')}`;
       const args = [
         'run',
@@ -134,6 +135,7 @@ export function containerLauncher(opts: ContainerLauncherOptions): SandboxLaunch
         '--add-host',
         `${CONTAINER_HOST_ALIAS}:host-gateway`,
         ...lambdaLimits(env),
+        ...caMount,
       ];
       if (opts.readOnly ?? true) args.push('--read-only', '--tmpfs', `/tmp:rw,exec,size=${ephemeralMb}m`);
       for (const key of Object.keys(env)) args.push('-e', key);
@@ -162,6 +164,20 @@ export function containerLauncher(opts: ContainerLauncherOptions): SandboxLaunch
       };
     },
   };
+}
+
+/** Where a function container finds the local CA (local-tls.ts) NODE_EXTRA_CA_CERTS names. */
+export const CONTAINER_CA_PATH = '/etc/resize-chain/local-ca.pem';
+
+/**
+ * The local CA file NODE_EXTRA_CA_CERTS names on this machine, mounted read-only into the container
+ * (`docker run -v` arguments), and the variable renamed to the mounted copy; none without it.
+ */
+function mountLocalCa(env: Record<string, string>): string[] {
+  const hostPath = env.NODE_EXTRA_CA_CERTS;
+  if (!hostPath) return [];
+  env.NODE_EXTRA_CA_CERTS = CONTAINER_CA_PATH;
+  return ['--volume', `${hostPath}:${CONTAINER_CA_PATH}:ro`];
 }
 
 /** A loopback origin at the start of an environment value: http://127.0.0.1:4566/…, localhost:9001. */
