@@ -33,7 +33,7 @@ import { controlPlaneRoute } from './control-plane';
 import type { FunctionInvoker, LogSink } from '../lambda/invoke-contract';
 import { apiGatewayV2 } from '../apigateway/apigateway';
 import type { LocalRegistry } from '../ecr/registry-process';
-import { authenticate, knownCredentials } from './request-auth';
+import { authenticate, cameOverTls, knownCredentials } from './request-auth';
 import { createRequestAuthorizer } from './request-authorization';
 import { IamStore } from '../iam/iam-store';
 import { SessionCredentialStore, type SessionCredentials } from '../iam/session-credentials';
@@ -184,7 +184,8 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     upstream: opts.upstream,
     notifications,
     log,
-    originOf: (req) => `http://${req.headers.host ?? `127.0.0.1:${port}`}`,
+    // Queue URLs name the scheme the request came over: https when over TLS, as AWS's are.
+    originOf: (req) => `${cameOverTls(req) ? 'https' : 'http'}://${req.headers.host ?? `127.0.0.1:${port}`}`,
   });
   const router = createGatewayRouter(serveAwsRequest, answerGatewayError);
   // API Gateway v2: its control plane (/v2/...) and the applied HTTP APIs (/_api/<apiId>/...).
