@@ -92,8 +92,8 @@ export const DEPLOY_LOCAL_USAGE = {
       description: [
         `Deploy an example to the local cloud with terraform: ${Object.keys(EXAMPLES).join(', ')}`,
         '(examples/terraform, examples/terraform-full, the CDKTF main stack, examples/terraform-notifications).',
-        `Uses the endpoint given (--endpoint, else ${LOCAL_ENDPOINT_ENV}), or starts resize-chain up --no-auth`,
-        '(the module denies plain HTTP, which the local endpoint speaks) and keeps it running after the',
+        `Uses the endpoint given (--endpoint, else ${LOCAL_ENDPOINT_ENV}), or starts resize-chain up (IAM`,
+        'enforced, over TLS, which the module requires) and keeps it running after the',
         'deployment (Ctrl-C stops it). Copies the example to --dir (default: a new',
         'temporary folder), writes the provider override, runs terraform init and apply (the AWS provider',
         'from its filesystem mirror: TF_PROVIDER_MIRROR, else found on the machine; TERRAFORM_BIN picks the',
@@ -163,21 +163,16 @@ interface StartedUp {
  */
 const UP_OWN_PREFIX = 'resize-chain-up';
 
-// The up started here runs with --no-auth: the module's bucket and queue policies deny every request
-// that is not over TLS (aws:SecureTransport), and the local endpoint speaks plain HTTP, so with IAM
-// enforced the applied chain could not take its first upload. Policies are still stored and read back.
+// The up started here enforces IAM (as on AWS) and is reached over TLS: the module's bucket and queue
+// policies deny every request that is not (aws:SecureTransport).
 
 /** Starts `resize-chain up --port 0` (this CLI) and resolves with its endpoint once it prints its ready line. */
 function startUp(timeoutMs = 120_000): Promise<StartedUp> {
   const script = process.argv[1];
   if (!script) return Promise.reject(new Error('cannot tell which script to run up from'));
-  const child: ChildProcess = spawn(
-    process.execPath,
-    [script, 'up', '--port', '0', '--name-prefix', UP_OWN_PREFIX, '--no-auth'],
-    {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
+  const child: ChildProcess = spawn(process.execPath, [script, 'up', '--port', '0', '--name-prefix', UP_OWN_PREFIX], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   const exited = new Promise<number>((done) => child.once('exit', (code) => done(code ?? 1)));
   const errors: string[] = [];
   createInterface({ input: child.stderr! }).on('line', (line) => errors.push(line));
