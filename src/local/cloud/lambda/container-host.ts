@@ -12,7 +12,13 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { configError, PipelineError } from '../../../core/errors';
-import { acquireBridgeForwarder, CONTAINER_HOST_ALIAS, dockerBridgeAddress, type HeldForwarder } from './docker-run';
+import {
+  acquireBridgeForwarder,
+  CONTAINER_CA_PATH,
+  CONTAINER_HOST_ALIAS,
+  dockerBridgeAddress,
+  type HeldForwarder,
+} from './docker-run';
 import {
   startLocalFunction,
   type LocalFunction,
@@ -165,9 +171,6 @@ export function containerLauncher(opts: ContainerLauncherOptions): SandboxLaunch
     },
   };
 }
-
-/** Where a function container finds the local CA (local-tls.ts) NODE_EXTRA_CA_CERTS names. */
-export const CONTAINER_CA_PATH = '/etc/resize-chain/local-ca.pem';
 
 /**
  * The local CA file NODE_EXTRA_CA_CERTS names on this machine, mounted read-only into the container
