@@ -1,6 +1,8 @@
 // `resize-chain up` as a child process of the built CLI, and the AWS CLI as its client.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { request as httpRequest } from 'node:http';
+import { request as httpsRequest } from 'node:https';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { localCaPath } from '../../src/local/local-tls';
@@ -140,6 +142,38 @@ export function findBoto3Python(): { path: string; version: string } | undefined
     if (res.status === 0) return { path, version: res.stdout.trim() };
   }
   return undefined;
+}
+
+/** What localFetch() answers: the status and the body. */
+export interface LocalAnswer {
+  readonly status: number;
+  text(): Promise<string>;
+  json(): Promise<unknown>;
+}
+
+/**
+ * fetch() for the local endpoint, http or https: Node's own fetch cannot be given a CA, so this is
+ * node:https trusting the local CA (local-tls.ts), or node:http for a plain URL.
+ */
+export function localFetch(
+  url: string,
+  init: { method?: string; headers?: Record<string, string>; body?: string | Buffer } = {},
+): Promise<LocalAnswer> {
+  const send = url.startsWith('https:') ? httpsRequest : httpRequest;
+  const ca = url.startsWith('https:') ? readFileSync(localCaPath()) : undefined;
+  return new Promise((resolve, reject) => {
+    const req = send(url, { method: init.method ?? 'GET', headers: init.headers, ca }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (chunk: Buffer) => chunks.push(chunk));
+      res.once('error', reject);
+      res.once('end', () => {
+        const text = Buffer.concat(chunks).toString('utf8');
+        resolve({ status: res.statusCode ?? 0, text: async () => text, json: async () => JSON.parse(text) as unknown });
+      });
+    });
+    req.once('error', reject);
+    req.end(init.body);
+  });
 }
 
 /** Runs a program with the AWS CLI's environment (async); resolves with stdout, rejects on a non-zero exit. */

@@ -16,6 +16,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { describeWhen } from '../helpers/requires';
+import { localCaPath } from '../../src/local/local-tls';
 import { AWS_CLI_MISSING, awsCliEnv, findAwsCli, killUp, runAws, startUp, type UpProcess } from '../helpers/up-process';
 import { waitFor } from '../helpers/wait';
 import { findOfflineTerraform, runTerraformAsync, writeCliConfig, type TerraformRun } from '../module/terraform-cli';
@@ -182,8 +183,10 @@ describeWhen(missing, 'ECR on resize-chain up: terraform, docker login/push, Lam
   test("the module's build-and-push step pushes to the local ECR, then finds the tag pushed", () => {
     const bin = join(work, 'bin');
     mkdirSync(bin);
-    // The Debian AWS CLI (2.9) predates AWS_ENDPOINT_URL (2.13): this shim passes the endpoint as newer CLIs would.
-    writeFileSync(join(bin, 'aws'), `#!/bin/sh\nexec ${cli!.path} --endpoint-url ${up!.endpoint} "$@"\n`, {
+    // The Debian AWS CLI (2.9) predates AWS_ENDPOINT_URL (2.13): this shim passes the endpoint as newer CLIs
+    // would, and the local CA as AWS_CA_BUNDLE would (terraform runs with no AWS_ variable).
+    const shim = `exec ${cli!.path} --endpoint-url ${up!.endpoint} --ca-bundle ${localCaPath()} "$@"`;
+    writeFileSync(join(bin, 'aws'), `#!/bin/sh\n${shim}\n`, {
       mode: 0o755,
     });
     // The one stand-in: `docker build` tags the already built publish image (the build itself is the images
