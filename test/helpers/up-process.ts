@@ -155,10 +155,16 @@ export interface LocalAnswer {
  * fetch() for the local endpoint, http or https: Node's own fetch cannot be given a CA, so this is
  * node:https trusting the local CA (local-tls.ts), or node:http for a plain URL.
  */
-export function localFetch(
+export async function localFetch(
   url: string,
-  init: { method?: string; headers?: Record<string, string>; body?: string | Buffer } = {},
+  init: { method?: string; headers?: Record<string, string>; body?: string | Buffer | FormData } = {},
 ): Promise<LocalAnswer> {
+  if (init.body instanceof FormData) {
+    // A multipart form as fetch would send it: its bytes and its boundary, both from a Response.
+    const encoded = new Response(init.body);
+    const headers = { ...init.headers, 'content-type': encoded.headers.get('content-type') ?? '' };
+    return localFetch(url, { ...init, headers, body: Buffer.from(await encoded.arrayBuffer()) });
+  }
   const send = url.startsWith('https:') ? httpsRequest : httpRequest;
   const ca = url.startsWith('https:') ? readFileSync(localCaPath()) : undefined;
   return new Promise((resolve, reject) => {
