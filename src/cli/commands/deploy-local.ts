@@ -154,6 +154,8 @@ export function findRepositoryRoot(from: readonly string[] = [process.cwd(), __d
 /** A `resize-chain up` started for the deployment: its endpoint, and how to stop it. */
 interface StartedUp {
   readonly endpoint: string;
+  /** Its banner's IAM line, e.g. `IAM enforced: …`. */
+  readonly iam: string;
   stop(): Promise<number>;
 }
 
@@ -178,6 +180,7 @@ function startUp(timeoutMs = 120_000): Promise<StartedUp> {
   createInterface({ input: child.stderr! }).on('line', (line) => errors.push(line));
   return new Promise((resolveUp, reject) => {
     let endpoint: string | undefined;
+    let iam = 'IAM (not stated)';
     const timer = setTimeout(() => {
       child.kill('SIGTERM');
       reject(new Error(`resize-chain up was not ready after ${timeoutMs} ms: ${errors.slice(-5).join(' | ')}`));
@@ -188,11 +191,17 @@ function startUp(timeoutMs = 120_000): Promise<StartedUp> {
     });
     createInterface({ input: child.stdout! }).on('line', (line) => {
       endpoint ??= /^export AWS_ENDPOINT_URL=(\S+)/.exec(line)?.[1];
+      if (/^ {2}IAM {2,}/.test(line))
+        iam = line
+          .trim()
+          .replace(/ {2,}/, ' ')
+          .replace(/^(IAM \w+):/, '$1');
       if (!line.startsWith('ready:') || !endpoint) return;
       clearTimeout(timer);
       const url = endpoint;
       resolveUp({
         endpoint: url,
+        iam,
         stop: async () => {
           child.kill('SIGTERM');
           return exited;
@@ -317,6 +326,7 @@ export async function deployLocalCommand(opts: DeployLocalOptions): Promise<numb
   const sqs = new SQSClient(localClientConfig(endpoint));
   try {
     say(`deploying ${exampleName} to ${endpoint}${up ? ' (resize-chain up started for it)' : ''}`);
+    if (up) say(`  ${up.iam}`);
     if (spec.cdktfStack) await timed('synthesize main.ts (cdktf)', () => synthCdktf(root, endpoint));
     const work = resolve(opts.dir ?? mkdtempSync(join(tmpdir(), `resize-chain-${exampleName}-`)));
     copyExample(root, spec, work);
