@@ -22,8 +22,9 @@ export type LocalClientConfig = S3ClientConfig & SQSClientConfig;
 /**
  * Client config for S3Client / SQSClient against the local cloud.
  * Defaults: region us-east-1, static dummy credentials, `forcePathStyle: true` (no bucket
- * subdomains on 127.0.0.1); an https endpoint is trusted through the local CA (local-tls.ts). Checksums keep the SDK defaults (CRC32 on uploads), which the stand-in
- * verifies; pass `checksums: 'when-required'` for clients that presign URLs.
+ * subdomains on 127.0.0.1); an https endpoint is trusted through the local CA (local-tls.ts).
+ * Checksums keep the SDK defaults (CRC32 on uploads), which the stand-in verifies; pass
+ * `checksums: 'when-required'` for clients that presign URLs.
  */
 export function localClientConfig(
   endpoint: string,

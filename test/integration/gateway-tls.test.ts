@@ -84,10 +84,8 @@ describe('one port, HTTPS and HTTP', () => {
 
   it('a client that does not trust the local CA is refused the handshake', async () => {
     const error = await new Promise<NodeJS.ErrnoException>((resolve) => {
-      get(`${cloud.gateway.tlsEndpoint}/_ui/`, () => resolve(new Error('answered') as NodeJS.ErrnoException)).once(
-        'error',
-        (err: NodeJS.ErrnoException) => resolve(err),
-      );
+      const answered: NodeJS.ErrnoException = new Error('answered');
+      get(`${cloud.gateway.tlsEndpoint}/_ui/`, () => resolve(answered)).once('error', resolve);
     });
     expect(error.code).toMatch(/SELF_SIGNED|UNABLE_TO_GET_ISSUER|UNABLE_TO_VERIFY/);
   });

@@ -261,7 +261,8 @@ function banner(chain: LocalChain, opts: UpOptions, dockerRun: DockerRunAccess):
       : '  IAM              off (--no-auth): any key pair, any signature, every request allowed',
     '',
     '# environment for AWS clients (SDKs, AWS CLI >= 2.13 / 1.29; older CLIs need --endpoint-url):',
-    `# (TLS with the local CA; Node needs NODE_EXTRA_CA_CERTS=${chain.gateway.caPath}; plain HTTP on ${chain.endpoint})`,
+    `# (TLS with the local CA; Node needs NODE_EXTRA_CA_CERTS=${chain.gateway.caPath}; ` +
+      `plain HTTP on ${chain.endpoint})`,
     `export AWS_ENDPOINT_URL=${e}`,
     `export AWS_CA_BUNDLE=${chain.gateway.caPath}`,
     `export AWS_REGION=${LOCAL_REGION} AWS_DEFAULT_REGION=${LOCAL_REGION}`,
