@@ -29,7 +29,7 @@ const images =
 const localEndpoint = env[LOCAL_ENDPOINT_ENV] ? parseLocalEndpoint(env[LOCAL_ENDPOINT_ENV]) : undefined;
 if (env[LOCAL_ENDPOINT_ENV] && !localEndpoint) {
   throw new Error(
-    `${LOCAL_ENDPOINT_ENV} must be an http(s)://host:port endpoint such as http://127.0.0.1:4566, ` +
+    `${LOCAL_ENDPOINT_ENV} must be an http(s)://host:port endpoint such as https://127.0.0.1:4566, ` +
       `got ${JSON.stringify(env[LOCAL_ENDPOINT_ENV])}`,
   );
 }

@@ -738,7 +738,7 @@ async function startCloud(opts: LocalChainOptions, logs: LogFiles, cleanups: Cle
       const role = gateway.authEnabled
         ? sessionEnv(gateway.sessionCredentialsForRole(fn.role, fn.name, FUNCTION_SESSION_SECONDS))
         : {};
-      return { ...localAwsEnv(gateway.endpoint), ...role };
+      return { ...localAwsEnv(gateway.tlsEndpoint), ...role };
     },
     scope: { region: LOCAL_REGION, accountId: LOCAL_ACCOUNT_ID },
     docker: opts.containers?.docker,
@@ -759,8 +759,9 @@ async function startCloud(opts: LocalChainOptions, logs: LogFiles, cleanups: Cle
   started.gateway = gateway;
   cleanups.push(() => gateway.stop());
   cleanups.push(() => lambda.stop());
-  const s3 = new S3Client(localClientConfig(gateway.endpoint));
-  const sqs = new SQSClient(localClientConfig(gateway.endpoint));
+  // Over TLS, as the module's resource policies accept only TLS requests (aws:SecureTransport).
+  const s3 = new S3Client(localClientConfig(gateway.tlsEndpoint));
+  const sqs = new SQSClient(localClientConfig(gateway.tlsEndpoint));
   cleanups.push(async () => {
     s3.destroy();
     sqs.destroy();
@@ -945,7 +946,7 @@ function moduleNamesOf(plan: ChainPlan, resources: ChainResources, opts: LocalCh
 }
 
 /**
- * Puts the module's bucket and queue policies (module-policies.ts: without the plain-HTTP denies)
+ * Puts the module's bucket and queue policies (module-policies.ts), DenyInsecureTransport included,
  * on the local buckets and queues, as the module's aws_s3_bucket_policy and aws_sqs_queue_policy do.
  */
 async function putModuleResourcePolicies(
@@ -1045,7 +1046,7 @@ export async function startLocalChain(opts: LocalChainOptions = {}): Promise<Loc
     const functions = await startChainFunctions({
       opts,
       plan,
-      awsEnv: localAwsEnv(cloud.gateway.endpoint),
+      awsEnv: localAwsEnv(cloud.gateway.tlsEndpoint),
       roleEnv: roles ? functionRoleEnv(cloud.gateway, plan, roles) : undefined,
       resources,
       logs,

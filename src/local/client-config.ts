@@ -4,6 +4,8 @@
  */
 import type { S3ClientConfig } from '@aws-sdk/client-s3';
 import type { SQSClientConfig } from '@aws-sdk/client-sqs';
+import { Agent } from 'node:https';
+import { ensureLocalTls, localCaPath } from './local-tls';
 
 /** Region used locally when none is given. */
 export const LOCAL_REGION = 'us-east-1';
@@ -20,8 +22,9 @@ export type LocalClientConfig = S3ClientConfig & SQSClientConfig;
 /**
  * Client config for S3Client / SQSClient against the local cloud.
  * Defaults: region us-east-1, static dummy credentials, `forcePathStyle: true` (no bucket
- * subdomains on 127.0.0.1). Checksums keep the SDK defaults (CRC32 on uploads), which the stand-in
- * verifies; pass `checksums: 'when-required'` for clients that presign URLs.
+ * subdomains on 127.0.0.1); an https endpoint is trusted through the local CA (local-tls.ts).
+ * Checksums keep the SDK defaults (CRC32 on uploads), which the stand-in verifies; pass
+ * `checksums: 'when-required'` for clients that presign URLs.
  */
 export function localClientConfig(
   endpoint: string,
@@ -34,6 +37,7 @@ export function localClientConfig(
     credentials: { ...LOCAL_CREDENTIALS },
     forcePathStyle: true,
   };
+  if (endpoint.startsWith('https:')) config.requestHandler = { httpsAgent: new Agent({ ca: ensureLocalTls().ca }) };
   if (opts.checksums === 'when-required') {
     config.requestChecksumCalculation = 'WHEN_REQUIRED';
     config.responseChecksumValidation = 'WHEN_REQUIRED';
@@ -47,6 +51,8 @@ export function localClientConfig(
  * the local cloud. SDK v3 reads AWS_ENDPOINT_URL, AWS_REGION and the static key pair from the
  * environment itself; it has no environment switch for path-style S3, so the handlers read
  * S3_FORCE_PATH_STYLE. AWS_SESSION_TOKEN is cleared so a developer's real session cannot leak in.
+ * With an https endpoint, NODE_EXTRA_CA_CERTS names the local CA (local-tls.ts), which Node adds
+ * to the certificates it trusts (a container launcher mounts the file and renames the path).
  */
 export function localAwsEnv(endpoint: string, region: string = LOCAL_REGION): Record<string, string> {
   return {
@@ -57,5 +63,6 @@ export function localAwsEnv(endpoint: string, region: string = LOCAL_REGION): Re
     AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
     AWS_SESSION_TOKEN: '',
     S3_FORCE_PATH_STYLE: 'true',
+    ...(endpoint.startsWith('https:') ? { NODE_EXTRA_CA_CERTS: localCaPath() } : {}),
   };
 }

@@ -7,6 +7,7 @@
  */
 import type { AwsProviderConfig } from '@cdktf/provider-aws/lib/provider';
 import { LOCAL_CREDENTIALS } from './client-config';
+import { ensureLocalTls } from './local-tls';
 
 /** Name of the override file: Terraform merges `*_override.tf.json` over the configuration's own provider block. */
 export const TF_OVERRIDE_FILE = 'resize_chain_local_override.tf.json';
@@ -14,8 +15,8 @@ export const TF_OVERRIDE_FILE = 'resize_chain_local_override.tf.json';
 /** The environment variable main.ts reads to deploy its stacks to the local cloud. */
 export const LOCAL_ENDPOINT_ENV = 'RESIZE_CHAIN_ENDPOINT';
 
-/** `resize-chain up`'s endpoint on its default port. */
-export const DEFAULT_LOCAL_ENDPOINT = 'http://127.0.0.1:4566';
+/** `resize-chain up`'s endpoint on its default port (over TLS; the same port answers plain HTTP too). */
+export const DEFAULT_LOCAL_ENDPOINT = 'https://127.0.0.1:4566';
 
 /**
  * Provider endpoint keys (the `endpoints` block of hashicorp/aws 5.x) by the resource-type prefix
@@ -66,6 +67,7 @@ export function localEndpoints(endpoint: string): Record<string, string> {
  *   build ARNs from it (API Gateway execution ARNs, Lambda permissions) get a real one.
  * - `skip_metadata_api_check`: no EC2 instance metadata lookup for credentials.
  * - `skip_region_validation`: any region name, as the local cloud takes any.
+ * - `custom_ca_bundle` (an https endpoint): the local CA (local-tls.ts), made here if it is not yet.
  */
 export function localProviderSettings(endpoint: string): Record<string, unknown> {
   return {
@@ -77,6 +79,7 @@ export function localProviderSettings(endpoint: string): Record<string, unknown>
     skip_metadata_api_check: true,
     skip_region_validation: true,
     endpoints: localEndpoints(endpoint),
+    ...(endpoint.startsWith('https:') ? { custom_ca_bundle: ensureLocalTls().caPath } : {}),
   };
 }
 

@@ -1,13 +1,16 @@
 // Drives headless Chromium over the DevTools protocol (Node 22's global WebSocket, no library):
 // opens the upload page, sets a file on its input, waits for the variants to show, screenshots.
-//   node drive-upload-page.mjs <chromium> <page url> <image file> <screenshot.png> <timeout ms>
+//   node drive-upload-page.mjs <chromium> <page url> <image file> <screenshot.png> <timeout ms> [<spki sha256>]
+// The optional last argument is the base64 SHA-256 of the local endpoint's certificate key (its
+// https side, where the presigned POST goes): Chromium accepts that one certificate, as a user who
+// trusted the local CA would.
 // Prints one JSON line: {ok, variants, text} (ok false with `error` on failure).
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-const [chromium, pageUrl, imageFile, screenshotFile, timeoutArg] = process.argv.slice(2);
+const [chromium, pageUrl, imageFile, screenshotFile, timeoutArg, trustedSpki] = process.argv.slice(2);
 const deadline = Date.now() + Number(timeoutArg || 90000);
 const profile = mkdtempSync(join(tmpdir(), 'chromium-profile-'));
 const browser = spawn(
@@ -22,6 +25,7 @@ const browser = spawn(
     '--disable-component-update',
     '--disable-sync',
     `--user-data-dir=${profile}`,
+    ...(trustedSpki ? [`--ignore-certificate-errors-spki-list=${trustedSpki}`] : []),
     '--remote-debugging-address=127.0.0.1',
     '--remote-debugging-port=0',
     '--window-size=1100,900',

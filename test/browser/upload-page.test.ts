@@ -1,11 +1,12 @@
 // The upload page in headless Chromium, against the local cloud with its upload API (what
 // `resize-chain start --ui` serves): a real file set on the page's input goes through
 // POST /uploads, a presigned POST to the local S3 and the chain, until its variants show.
-// The page is opened as http://localhost:<port> while the form is signed for http://127.0.0.1:<port>,
+// The page is opened as http://localhost:<port> while the form is signed for https://127.0.0.1:<port>,
 // so the POST is cross-origin as on AWS (page on the app's domain, form to S3's): the browser's
 // preflight must be allowed by the source bucket's CORS rule, and without it the upload fails.
 // The browser is driven over the DevTools protocol by a Node 22 child (global WebSocket).
 import { execFile } from 'node:child_process';
+import { createHash, X509Certificate } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,6 +14,7 @@ import { promisify } from 'node:util';
 import { DeleteBucketCorsCommand, S3Client } from '@aws-sdk/client-s3';
 import { startLocalChain, type LocalChain } from '../../src/local/chain';
 import { localClientConfig } from '../../src/local/client-config';
+import { ensureLocalTls } from '../../src/local/local-tls';
 import { resolveNode22 } from '../../src/local/cloud/lambda/node-runtime';
 import { synthesizeImage } from '../../src/tools/samples';
 import { HANDLERS_DIR } from '../helpers/local-cloud';
@@ -24,6 +26,12 @@ const CHROMIUM_MISSING = existsSync(CHROMIUM)
   : `no Chromium at ${CHROMIUM} (apt-get install chromium, or set CHROMIUM)`;
 const OUT = join(__dirname, '..', '..', 'out');
 const SCREENSHOT = join(OUT, 'upload-page.png');
+
+/** The base64 SHA-256 of the local endpoint certificate's public key (Chromium's SPKI pin). */
+function localCertificateSpki(): string {
+  const key = new X509Certificate(ensureLocalTls().cert).publicKey.export({ type: 'spki', format: 'der' });
+  return createHash('sha256').update(key).digest('base64');
+}
 
 describeWhen(CHROMIUM_MISSING, 'upload page in headless Chromium', () => {
   let chain: LocalChain | undefined;
@@ -40,7 +48,7 @@ describeWhen(CHROMIUM_MISSING, 'upload page in headless Chromium', () => {
     try {
       ({ stdout } = await promisify(execFile)(
         resolveNode22(),
-        [driver, CHROMIUM, pageUrl, image, SCREENSHOT, String(timeoutMs)],
+        [driver, CHROMIUM, pageUrl, image, SCREENSHOT, String(timeoutMs), localCertificateSpki()],
         { timeout: timeoutMs + 30_000 },
       ));
     } catch (err) {
@@ -82,7 +90,7 @@ describeWhen(CHROMIUM_MISSING, 'upload page in headless Chromium', () => {
   }, 150_000);
 
   it('fails the upload when the source bucket has no CORS rule (S3 refuses the preflight)', async () => {
-    const s3 = new S3Client(localClientConfig(chain!.endpoint));
+    const s3 = new S3Client(localClientConfig(chain!.gateway.tlsEndpoint));
     try {
       await s3.send(new DeleteBucketCorsCommand({ Bucket: chain!.resources.buckets.source }));
     } finally {

@@ -11,6 +11,7 @@ import { SANDBOX_LABEL } from '../../src/local/cloud/lambda/container-host';
 import { synthesizeImage } from '../../src/tools/samples';
 import { describeWhen } from '../helpers/requires';
 import { waitFor } from '../helpers/wait';
+import { localFetch } from '../helpers/up-process';
 import { docker, ensureImages, missingDocker, type BuiltImages } from './docker';
 
 interface Signed {
@@ -91,14 +92,14 @@ describeWhen(missingDocker(), 'upload API with the functions as containers', () 
       // Signed for the endpoint as the container reaches it (its bridge forwarder keeps the port);
       // the form goes where the upload page sends it: the same URL with this machine's loopback.
       const endpointPort = new URL(chain.endpoint).port;
-      expect(signed.url).toBe(`http://host.docker.internal:${endpointPort}/${chain.resources.buckets.source}`);
+      expect(signed.url).toBe(`https://host.docker.internal:${endpointPort}/${chain.resources.buckets.source}`);
       const target = signed.url.replace('host.docker.internal', '127.0.0.1');
       expect(signed.key).toMatch(/^uploads\/[0-9a-f-]{36}\/from-container\.jpg$/);
 
       const form = new FormData();
       for (const [k, v] of Object.entries(signed.fields)) form.append(k, v);
       form.append('file', new Blob([jpeg], { type: 'image/jpeg' }), 'from container.jpg');
-      expect((await fetch(target, { method: 'POST', body: form })).status).toBe(204);
+      expect((await localFetch(target, { method: 'POST', body: form })).status).toBe(204);
 
       const key = manifestKey(signed.key, chain.outputPrefix);
       type Manifest = {

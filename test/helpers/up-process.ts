@@ -1,8 +1,11 @@
 // `resize-chain up` as a child process of the built CLI, and the AWS CLI as its client.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { request as httpRequest } from 'node:http';
+import { request as httpsRequest } from 'node:https';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { localCaPath } from '../../src/local/local-tls';
 
 const CLI = join(__dirname, '..', '..', 'dist', 'cli.js');
 
@@ -19,7 +22,7 @@ const INVOCATION = /^\d\d:\d\d:\d\d\.\d{3} {2}(\S+) {2}(\S+) {2}(\d+) records? {
 
 export interface UpProcess {
   readonly child: ChildProcess;
-  /** http://127.0.0.1:port, read from the banner's AWS_ENDPOINT_URL line. */
+  /** https://127.0.0.1:port, read from the banner's AWS_ENDPOINT_URL line. */
   readonly endpoint: string;
   /** The banner's mapping lines: queue name -> mapping UUID. */
   readonly mappings: Record<string, string>;
@@ -141,6 +144,44 @@ export function findBoto3Python(): { path: string; version: string } | undefined
   return undefined;
 }
 
+/** What localFetch() answers: the status and the body. */
+export interface LocalAnswer {
+  readonly status: number;
+  text(): Promise<string>;
+  json(): Promise<unknown>;
+}
+
+/**
+ * fetch() for the local endpoint, http or https: Node's own fetch cannot be given a CA, so this is
+ * node:https trusting the local CA (local-tls.ts), or node:http for a plain URL.
+ */
+export async function localFetch(
+  url: string,
+  init: { method?: string; headers?: Record<string, string>; body?: string | Buffer | FormData } = {},
+): Promise<LocalAnswer> {
+  if (init.body instanceof FormData) {
+    // A multipart form as fetch would send it: its bytes and its boundary, both from a Response.
+    const encoded = new Response(init.body);
+    const headers = { ...init.headers, 'content-type': encoded.headers.get('content-type') ?? '' };
+    return localFetch(url, { ...init, headers, body: Buffer.from(await encoded.arrayBuffer()) });
+  }
+  const send = url.startsWith('https:') ? httpsRequest : httpRequest;
+  const ca = url.startsWith('https:') ? readFileSync(localCaPath()) : undefined;
+  return new Promise((resolve, reject) => {
+    const req = send(url, { method: init.method ?? 'GET', headers: init.headers, ca }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (chunk: Buffer) => chunks.push(chunk));
+      res.once('error', reject);
+      res.once('end', () => {
+        const text = Buffer.concat(chunks).toString('utf8');
+        resolve({ status: res.statusCode ?? 0, text: async () => text, json: async () => JSON.parse(text) as unknown });
+      });
+    });
+    req.once('error', reject);
+    req.end(init.body);
+  });
+}
+
 /** Runs a program with the AWS CLI's environment (async); resolves with stdout, rejects on a non-zero exit. */
 export function runClient(program: string, args: string[], timeoutMs = 120_000): Promise<string> {
   return new Promise<string>((resolve, reject) => {
@@ -171,6 +212,8 @@ export function awsCliEnv(): NodeJS.ProcessEnv {
     AWS_CONFIG_FILE: '/dev/null',
     AWS_SHARED_CREDENTIALS_FILE: '/dev/null',
     AWS_EC2_METADATA_DISABLED: 'true',
+    // The local CA, for the endpoint's https side (an http endpoint ignores it).
+    AWS_CA_BUNDLE: localCaPath(),
   };
   delete env.AWS_SESSION_TOKEN;
   delete env.AWS_PROFILE;

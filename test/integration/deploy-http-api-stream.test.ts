@@ -24,6 +24,7 @@ import {
   runAws,
   startUp,
   type UpProcess,
+  localFetch,
 } from '../helpers/up-process';
 import { findOfflineTerraform, runTerraformAsync, writeCliConfig, type TerraformRun } from '../module/terraform-cli';
 
@@ -156,18 +157,18 @@ describeWhen(
     }, 300_000);
 
     test('the applied API answers as API Gateway does: 404 off its routes, 401 on the JWT route without a token', async () => {
-      const unknown = await fetch(`${outputs.api_endpoint}/nowhere`, { method: 'POST', body: '{}' });
+      const unknown = await localFetch(`${outputs.api_endpoint}/nowhere`, { method: 'POST', body: '{}' });
       expect({ status: unknown.status, body: await unknown.json() }).toEqual({
         status: 404,
         body: { message: 'Not Found' },
       });
-      const noToken = await fetch(`${outputs.api_endpoint}/uploads`, { method: 'POST', body: '{}' });
+      const noToken = await localFetch(`${outputs.api_endpoint}/uploads`, { method: 'POST', body: '{}' });
       expect({ status: noToken.status, body: await noToken.json() }).toEqual({
         status: 401,
         body: { message: 'Unauthorized' },
       });
       // The made-up function does not run here: API Gateway's answer to a failing integration.
-      const anonymous = await fetch(`${outputs.api_endpoint}/anonymous/uploads`, { method: 'POST', body: '{}' });
+      const anonymous = await localFetch(`${outputs.api_endpoint}/anonymous/uploads`, { method: 'POST', body: '{}' });
       expect({ status: anonymous.status, body: await anonymous.json() }).toEqual({
         status: 500,
         body: { message: 'Internal Server Error' },

@@ -42,7 +42,7 @@ describeWhen(terraform.missing, 'resize-chain deploy-local', () => {
       stderr: [],
     });
     const out = run.stdout;
-    expect(out).toMatch(/^deploying notifications to http:\/\/127\.0\.0\.1:\d+ \(resize-chain up started for it\)$/m);
+    expect(out).toMatch(/^deploying notifications to https:\/\/127\.0\.0\.1:\d+ \(resize-chain up started for it\)$/m);
     expect(out).toContain(`working copy: ${dir}`);
     expect(out).toContain('Apply complete! Resources: 5 added, 0 changed, 0 destroyed.');
     expect(out).toContain('created 5 resources:');
@@ -65,6 +65,11 @@ describeWhen(terraform.missing, 'resize-chain deploy-local', () => {
     const run = await runCli(['deploy-local', '--example', 'terraform', '--destroy', '--dir', workDir()], 900_000);
     console.log(run.stdout);
     expect({ code: run.code, stderr: run.stderr.slice(-3000) }).toMatchObject({ code: 0 });
+    // Over TLS, IAM enforced: the module's TLS-only policies and its roles hold the sample's whole way.
+    expect(run.stdout).toMatch(
+      /^deploying terraform to https:\/\/127\.0\.0\.1:\d+ \(resize-chain up started for it\)$/m,
+    );
+    expect(run.stdout).toMatch(/^ {2}IAM enforced requests signed with/m);
     expect(run.stdout).toContain('Apply complete! Resources: 55 added, 0 changed, 0 destroyed.');
     expect(run.stdout).toContain('Destroy complete! Resources: 55 destroyed.');
     expect(run.stdout).toMatch(

@@ -23,6 +23,7 @@ import {
   runAws,
   startUp,
   type UpProcess,
+  localFetch,
 } from '../helpers/up-process';
 import { waitFor } from '../helpers/wait';
 
@@ -307,7 +308,7 @@ describeWhen(CLI_MISSING, 'resize-chain up --stream, driven by the AWS CLI', () 
         /ResourceNotFoundException.*Stream no-such-stream under account 000000000000 not found/,
       );
       const post = (target: string, body: unknown) =>
-        fetch(`${up.endpoint}/`, {
+        localFetch(`${up.endpoint}/`, {
           method: 'POST',
           headers: { 'x-amz-target': `Kinesis_20131202.${target}`, 'content-type': 'application/x-amz-json-1.1' },
           body: JSON.stringify(body),

@@ -1,15 +1,17 @@
 // `resize-chain up` as a long-running endpoint, driven by real clients: the AWS CLI (uploads,
 // multipart, SQS reads, the Lambda mappings API), the JS SDK with only `endpoint` set, and a
-// presigned URL used with plain fetch; then graceful shutdown under load and --state restarts.
+// presigned URL used over https; then graceful shutdown under load and --state restarts.
 import { S3Client, PutObjectCommand, GetObjectCommand } from '@aws-sdk/client-s3';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { createHash, createHmac } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { Agent, request } from 'node:https';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { DEFAULT_VARIANTS } from '../../src/core/variants';
+import { localCaPath } from '../../src/local/local-tls';
 import { synthesizeImage } from '../../src/tools/samples';
 import { corruptImage } from '../helpers/broken-images';
 import { describeWhen } from '../helpers/requires';
@@ -218,7 +220,7 @@ describeWhen(CLI_MISSING, 'resize-chain up with the AWS CLI, the SDK and presign
 
   it('prints the endpoint, the module names and the environment to paste', () => {
     const banner = up!.stdout.join('\n');
-    expect(endpoint).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    expect(endpoint).toMatch(/^https:\/\/127\.0\.0\.1:\d+$/);
     for (const name of [
       SOURCE,
       OUTPUT,
@@ -232,6 +234,7 @@ describeWhen(CLI_MISSING, 'resize-chain up with the AWS CLI, the SDK and presign
       expect(banner).toContain(name);
     }
     expect(banner).toContain(`export AWS_ENDPOINT_URL=${endpoint}`);
+    expect(banner).toContain(`export AWS_CA_BUNDLE=${localCaPath()}`);
     expect(banner).toContain('export AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1');
     expect(banner).toMatch(/export AWS_ACCESS_KEY_ID=\S+ AWS_SECRET_ACCESS_KEY=\S+/);
     expect(Object.keys(up!.mappings).sort()).toEqual(['image-resize-chain-ingest', 'image-resize-chain-resized']);
@@ -339,13 +342,15 @@ describeWhen(CLI_MISSING, 'resize-chain up with the AWS CLI, the SDK and presign
   });
 
   it(
-    'serves the JS SDK configured with only `endpoint` (path-style on an IP endpoint) ' +
-      'and presigned URLs over plain HTTP',
+    'serves the JS SDK configured with only `endpoint` and the local CA (path-style on an IP endpoint) ' +
+      'and presigned URLs over https',
     async () => {
+      const ca = readFileSync(localCaPath());
       const s3 = new S3Client({
         endpoint,
         region: 'us-east-1',
         credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+        requestHandler: { httpsAgent: new Agent({ ca }) },
       });
       try {
         await s3.send(
@@ -356,11 +361,12 @@ describeWhen(CLI_MISSING, 'resize-chain up with the AWS CLI, the SDK and presign
           }),
         );
         const url = await presignPut(endpoint, SOURCE, 'uploads/sdk/presigned photo.jpg');
-        const put = await fetch(url, {
-          method: 'PUT',
-          body: await synthesizeImage({ width: 700, height: 500, seed: 6, format: 'jpeg' }),
+        const body = await synthesizeImage({ width: 700, height: 500, seed: 6, format: 'jpeg' });
+        const status = await new Promise<number | undefined>((resolve, reject) => {
+          const put = request(url, { method: 'PUT', ca }, (res) => resolve(res.resume().statusCode));
+          put.once('error', reject).end(body);
         });
-        expect(put.status).toBe(200);
+        expect(status).toBe(200);
         for (const stem of ['uploads/sdk/plain', 'uploads/sdk/presigned photo']) {
           await waitFor(`manifest of ${stem}`, async () => {
             const res = await s3.send(new GetObjectCommand({ Bucket: OUTPUT, Key: `${stem}/manifest.json` }));

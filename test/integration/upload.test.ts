@@ -14,6 +14,7 @@ import {
   type TestCloud,
 } from '../helpers/local-cloud';
 import { waitFor } from '../helpers/wait';
+import { localFetch, type LocalAnswer } from '../helpers/up-process';
 
 let cloud: TestCloud;
 let upload: LocalFunction;
@@ -39,11 +40,11 @@ function answerOf(result: Awaited<ReturnType<LocalFunction['invoke']>>): APIGate
   return result.payload as APIGatewayProxyStructuredResultV2;
 }
 
-function postForm(signed: Signed, file: Buffer, type: string, name: string): Promise<Response> {
+function postForm(signed: Signed, file: Buffer, type: string, name: string): Promise<LocalAnswer> {
   const form = new FormData();
   for (const [k, v] of Object.entries(signed.fields)) form.append(k, v);
   form.append('file', new Blob([file], { type }), name);
-  return fetch(signed.url, { method: 'POST', body: form });
+  return localFetch(signed.url, { method: 'POST', body: form });
 }
 
 beforeAll(async () => {

@@ -93,7 +93,7 @@ const cases: Array<{
     name: 'npx resize-chain up',
     command: 'npx',
     args: ['resize-chain', 'up', '--port', '0'],
-    endpoint: /export AWS_ENDPOINT_URL=(http:\/\/127\.0\.0\.1:\d+)/,
+    endpoint: /export AWS_ENDPOINT_URL=(https:\/\/127\.0\.0\.1:\d+)/,
     ready: /^ready: /m,
     upload: true,
     stopped: (signal) => new RegExp(`${signal}: taking no new work[^]*stopped \\(every batch finished\\)`),
@@ -182,7 +182,7 @@ describe('npx resize-chain up in a terminal', () => {
     try {
       const url = await waitFor(
         'the endpoint',
-        async () => /export AWS_ENDPOINT_URL=(http:\/\/127\.0\.0\.1:\d+)/.exec(launched.output.join(''))?.[1],
+        async () => /export AWS_ENDPOINT_URL=(https:\/\/127\.0\.0\.1:\d+)/.exec(launched.output.join(''))?.[1],
         90_000,
       );
       await waitFor(

@@ -60,18 +60,24 @@ describe("the module's IAM for the local chain", () => {
     expect(documents.join('\n')).toContain('arn:aws:s3:::irc-src-local/stream/*');
   });
 
-  it('keeps every resource-policy statement but the plain-HTTP denies (the local relaxation)', () => {
+  it("keeps every resource-policy statement, the module's DenyInsecureTransport included (the local chain talks TLS)", () => {
     const policies = moduleResourcePolicies(NAMES);
-    const ingest = JSON.parse(policies.queues['irc-ingest']) as {
-      Statement: Array<{ Sid: string; Condition: object }>;
-    };
-    expect(ingest.Statement.map((s) => s.Sid)).toEqual(['AllowS3Notifications']);
-    expect(ingest.Statement[0].Condition).toEqual({
+    type Statement = { Sid: string; Effect: string; Condition: object };
+    const ingest = JSON.parse(policies.queues['irc-ingest']) as { Statement: Statement[] };
+    expect(ingest.Statement.map((s) => s.Sid)).toEqual(['DenyInsecureTransport', 'AllowS3Notifications']);
+    expect(ingest.Statement[1].Condition).toEqual({
       ArnEquals: { 'aws:SourceArn': 'arn:aws:s3:::irc-src-local' },
       StringEquals: { 'aws:SourceAccount': '000000000000' },
     });
-    // Policies made only of DenyInsecureTransport are not put at all.
-    expect(Object.keys(policies.queues)).toEqual(['irc-ingest']);
-    expect(policies.buckets).toEqual({});
+    expect(Object.keys(policies.queues).sort()).toEqual(Object.values(NAMES.queues).sort());
+    expect(Object.keys(policies.buckets).sort()).toEqual(['irc-out-local', 'irc-src-local']);
+    const source = JSON.parse(policies.buckets['irc-src-local']) as { Statement: Statement[] };
+    expect(source.Statement).toEqual([
+      expect.objectContaining({
+        Sid: 'DenyInsecureTransport',
+        Effect: 'Deny',
+        Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+      }),
+    ]);
   });
 });

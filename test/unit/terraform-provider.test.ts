@@ -9,6 +9,7 @@ import {
   parseLocalEndpoint,
   terraformOverride,
 } from '../../src/local/terraform-provider';
+import { localCaPath } from '../../src/local/local-tls';
 
 const ENDPOINT = 'http://127.0.0.1:4566';
 
@@ -82,6 +83,14 @@ test('the CDKTF provider config carries the same settings under camelCase names'
     skipRegionValidation: true,
   });
   expect(Object.keys(config)).toHaveLength(Object.keys(aws).length);
+});
+
+test('an https endpoint (the default) has the provider trust the local CA: custom_ca_bundle / customCaBundle', () => {
+  expect(DEFAULT_LOCAL_ENDPOINT).toBe('https://127.0.0.1:4566');
+  const aws = (JSON.parse(terraformOverride(DEFAULT_LOCAL_ENDPOINT)) as { provider: { aws: Record<string, unknown> } })
+    .provider.aws;
+  expect(aws).toMatchObject({ custom_ca_bundle: localCaPath(), endpoints: { s3: DEFAULT_LOCAL_ENDPOINT } });
+  expect(localCdktfProviderConfig(DEFAULT_LOCAL_ENDPOINT)).toMatchObject({ customCaBundle: localCaPath() });
 });
 
 test('every endpoint key is listed once', () => {

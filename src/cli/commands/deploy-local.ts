@@ -101,8 +101,8 @@ export const DEPLOY_LOCAL_USAGE = {
       description: [
         `Deploy an example to the local cloud with terraform: ${Object.keys(EXAMPLES).join(', ')}`,
         '(examples/terraform, examples/terraform-full, the CDKTF main stack, examples/terraform-notifications).',
-        `Uses the endpoint given (--endpoint, else ${LOCAL_ENDPOINT_ENV}), or starts resize-chain up --bare --no-auth`,
-        '(the module denies plain HTTP, which the local endpoint speaks) and keeps it running after the',
+        `Uses the endpoint given (--endpoint, else ${LOCAL_ENDPOINT_ENV}), or starts resize-chain up --bare (IAM`,
+        'enforced, over TLS, which the module requires) and keeps it running after the',
         'deployment (Ctrl-C stops it). Copies the example to --dir (default: a new',
         'temporary folder), writes the provider override, runs terraform init and apply (the AWS provider',
         'from its filesystem mirror: TF_PROVIDER_MIRROR, else found on the machine; TERRAFORM_BIN picks the',
@@ -166,20 +166,20 @@ export function findRepositoryRoot(from: readonly string[] = [process.cwd(), __d
 /** A `resize-chain up` started for the deployment: its endpoint, and how to stop it. */
 interface StartedUp {
   readonly endpoint: string;
+  /** Its banner's IAM line, e.g. `IAM enforced: …`. */
+  readonly iam: string;
   stop(): Promise<number>;
 }
 
 // The up started here is bare (no chain of its own: the example's names cannot collide with it, and
-// what is left after destroy is all the example's). It runs with --no-auth: the module's bucket and
-// queue policies deny every request that is not over TLS (aws:SecureTransport), and the local endpoint
-// speaks plain HTTP, so with IAM enforced the applied chain could not take its first upload. Policies
-// are still stored and read back.
+// what is left after destroy is all the example's). It enforces IAM, as AWS does, and is reached over
+// TLS: the module's bucket and queue policies deny every request that is not (aws:SecureTransport).
 
-/** Starts `resize-chain up --port 0 --bare --no-auth` (this CLI); resolves with its endpoint once it is ready. */
+/** Starts `resize-chain up --port 0 --bare` (this CLI); resolves with its endpoint once it is ready. */
 function startUp(timeoutMs = 120_000): Promise<StartedUp> {
   const script = process.argv[1];
   if (!script) return Promise.reject(new Error('cannot tell which script to run up from'));
-  const child: ChildProcess = spawn(process.execPath, [script, 'up', '--port', '0', '--bare', '--no-auth'], {
+  const child: ChildProcess = spawn(process.execPath, [script, 'up', '--port', '0', '--bare'], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const exited = new Promise<number>((done) => child.once('exit', (code) => done(code ?? 1)));
@@ -187,6 +187,7 @@ function startUp(timeoutMs = 120_000): Promise<StartedUp> {
   createInterface({ input: child.stderr! }).on('line', (line) => errors.push(line));
   return new Promise((resolveUp, reject) => {
     let endpoint: string | undefined;
+    let iam = 'IAM (not stated)';
     const timer = setTimeout(() => {
       child.kill('SIGTERM');
       reject(new Error(`resize-chain up was not ready after ${timeoutMs} ms: ${errors.slice(-5).join(' | ')}`));
@@ -197,11 +198,17 @@ function startUp(timeoutMs = 120_000): Promise<StartedUp> {
     });
     createInterface({ input: child.stdout! }).on('line', (line) => {
       endpoint ??= /^export AWS_ENDPOINT_URL=(\S+)/.exec(line)?.[1];
+      if (/^ {2}IAM {2,}/.test(line))
+        iam = line
+          .trim()
+          .replace(/ {2,}/, ' ')
+          .replace(/^(IAM \w+):/, '$1');
       if (!line.startsWith('ready:') || !endpoint) return;
       clearTimeout(timer);
       const url = endpoint;
       resolveUp({
         endpoint: url,
+        iam,
         stop: async () => {
           child.kill('SIGTERM');
           return exited;
@@ -406,6 +413,7 @@ export async function deployLocalCommand(opts: DeployLocalOptions): Promise<numb
   const sqs = new SQSClient(localClientConfig(endpoint));
   try {
     say(`deploying ${exampleName} to ${endpoint}${up ? ' (resize-chain up started for it)' : ''}`);
+    if (up) say(`  ${up.iam}`);
     const work = resolve(opts.dir ?? mkdtempSync(join(tmpdir(), `resize-chain-${exampleName}-`)));
     mkdirSync(work, { recursive: true });
     const cliConfig = writeCliConfig(work, terraform.mirror);

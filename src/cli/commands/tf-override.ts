@@ -38,7 +38,7 @@ export const TF_OVERRIDE_USAGE = {
 export interface TfOverrideOptions {
   /** The Terraform configuration's folder. @default the current folder */
   dir?: string;
-  /** The local cloud's endpoint, as `up` prints it. @default http://127.0.0.1:4566 */
+  /** The local cloud's endpoint, as `up` prints it. @default https://127.0.0.1:4566 */
   endpoint?: string;
   /** Where the confirmation line goes. @default process.stdout */
   out?: NodeJS.WritableStream;

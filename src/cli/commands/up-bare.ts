@@ -15,7 +15,7 @@ import { clientEnvLines, terraformLines } from './up-lines';
 
 /** The text banner of a bare cloud. */
 function bareBanner(cloud: LocalCloud, opts: UpOptions, registry: LocalRegistry | undefined): string {
-  const e = cloud.endpoint;
+  const e = cloud.gateway.tlsEndpoint;
   const state = opts.chain?.stateDir
     ? `${opts.chain.stateDir} (kept across restarts)`
     : 'in memory (gone when this stops; --state DIR keeps it)';
@@ -27,7 +27,7 @@ function bareBanner(cloud: LocalCloud, opts: UpOptions, registry: LocalRegistry 
       ? '  IAM              enforced: requests signed with the key pair below (the root) or a role session'
       : '  IAM              off (--no-auth): any key pair, any signature, every request allowed',
     '',
-    ...clientEnvLines(e),
+    ...clientEnvLines(e, cloud.gateway.caPath, cloud.endpoint),
     '',
     ...terraformLines(e),
     '',
@@ -41,16 +41,19 @@ function bareReadyDocument(cloud: LocalCloud, opts: UpOptions, registry: LocalRe
   return JSON.stringify({
     event: 'up.ready',
     bare: true,
-    endpoint: cloud.endpoint,
+    endpoint: cloud.gateway.tlsEndpoint,
+    plainEndpoint: cloud.endpoint,
+    caBundle: cloud.gateway.caPath,
     region: LOCAL_REGION,
     state: opts.chain?.stateDir ?? null,
     ecrRegistry: registry?.host ?? null,
     terraform: {
-      override: JSON.parse(terraformOverride(cloud.endpoint)) as unknown,
-      cdktfEnv: { [LOCAL_ENDPOINT_ENV]: cloud.endpoint },
+      override: JSON.parse(terraformOverride(cloud.gateway.tlsEndpoint)) as unknown,
+      cdktfEnv: { [LOCAL_ENDPOINT_ENV]: cloud.gateway.tlsEndpoint },
     },
     env: {
-      AWS_ENDPOINT_URL: cloud.endpoint,
+      AWS_ENDPOINT_URL: cloud.gateway.tlsEndpoint,
+      AWS_CA_BUNDLE: cloud.gateway.caPath,
       AWS_REGION: LOCAL_REGION,
       AWS_DEFAULT_REGION: LOCAL_REGION,
       AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,

@@ -228,7 +228,7 @@ export function formatInvocation(entry: InvocationLine): string {
 }
 
 function banner(chain: LocalChain, opts: UpOptions, dockerRun: DockerRunAccess): string {
-  const e = chain.endpoint;
+  const e = chain.gateway.tlsEndpoint;
   const q = chain.resources.queues;
   const b = chain.resources.buckets;
   const how = opts.chain?.containers ? 'containers of their images' : 'processes under aws-lambda-ric (Node 22)';
@@ -269,7 +269,7 @@ function banner(chain: LocalChain, opts: UpOptions, dockerRun: DockerRunAccess):
         "function's role session; each function acts with its role (--no-auth turns this off)"
       : '  IAM              off (--no-auth): any key pair, any signature, every request allowed',
     '',
-    ...clientEnvLines(e),
+    ...clientEnvLines(e, chain.gateway.caPath, chain.endpoint),
     '',
     '# try:',
     `aws --endpoint-url ${e} s3 cp photo.jpg s3://${b.source}/${chain.uploadsPrefix}photo.jpg`,
@@ -303,7 +303,7 @@ function streamLines(chain: LocalChain, s: NonNullable<LocalChain['streamSource'
 
 /** The ready-to-paste producer example: an object outside the watched prefix, then its reference record. */
 function streamExample(chain: LocalChain, s: NonNullable<LocalChain['streamSource']>): string[] {
-  const e = chain.endpoint;
+  const e = chain.gateway.tlsEndpoint;
   const bucket = chain.resources.buckets.source;
   const key = chain.uploadsPrefix === 'stream/' ? 'streamed/photo.jpg' : 'stream/photo.jpg';
   const data = JSON.stringify({ bucket, key });
@@ -318,7 +318,9 @@ function readyDocument(chain: LocalChain, opts: UpOptions, dockerRun: DockerRunA
   const q = chain.resources.queues;
   return {
     event: 'up.ready',
-    endpoint: chain.endpoint,
+    endpoint: chain.gateway.tlsEndpoint,
+    plainEndpoint: chain.endpoint,
+    caBundle: chain.gateway.caPath,
     region: LOCAL_REGION,
     state: opts.chain?.stateDir ?? null,
     ecrRegistry: opts.chain?.registry?.host ?? null,
@@ -347,8 +349,8 @@ function readyDocument(chain: LocalChain, opts: UpOptions, dockerRun: DockerRunA
       : {}),
     terraform: {
       overrideFile: TF_OVERRIDE_FILE,
-      override: JSON.parse(terraformOverride(chain.endpoint)) as unknown,
-      cdktfEnv: { [LOCAL_ENDPOINT_ENV]: chain.endpoint },
+      override: JSON.parse(terraformOverride(chain.gateway.tlsEndpoint)) as unknown,
+      cdktfEnv: { [LOCAL_ENDPOINT_ENV]: chain.gateway.tlsEndpoint },
     },
     ...(dockerRun.line
       ? {
@@ -360,7 +362,8 @@ function readyDocument(chain: LocalChain, opts: UpOptions, dockerRun: DockerRunA
         }
       : {}),
     env: {
-      AWS_ENDPOINT_URL: chain.endpoint,
+      AWS_ENDPOINT_URL: chain.gateway.tlsEndpoint,
+      AWS_CA_BUNDLE: chain.gateway.caPath,
       AWS_REGION: LOCAL_REGION,
       AWS_DEFAULT_REGION: LOCAL_REGION,
       AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,

@@ -3,6 +3,7 @@
  * (the gateway's routes, the Kinesis and Lambda APIs, the upload API, the Runtime API).
  */
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
+import type { TLSSocket } from 'node:tls';
 
 /** Reads a request body, or `undefined` as soon as it passes `limit` bytes. */
 export async function readBody(req: IncomingMessage, limit: number): Promise<Buffer | undefined> {
@@ -28,4 +29,9 @@ export function sendText(res: ServerResponse, status: number, body: string, head
  */
 export function sendJson(res: ServerResponse, status: number, value: unknown, headers: OutgoingHttpHeaders = {}): void {
   sendText(res, status, JSON.stringify(value), { 'content-type': 'application/json', ...headers });
+}
+
+/** True when the request came over TLS (the endpoint's https side): `aws:SecureTransport`. */
+export function cameOverTls(req: IncomingMessage): boolean {
+  return (req.socket as Partial<TLSSocket>).encrypted === true;
 }

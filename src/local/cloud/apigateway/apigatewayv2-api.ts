@@ -13,7 +13,7 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { HTTPMethod } from 'find-my-way';
 import type { GatewayRoute, RouteParams } from '../gateway/gateway';
-import { readBody, sendJson } from '../http-io';
+import { cameOverTls, readBody, sendJson } from '../http-io';
 import type { LogSink } from '../lambda/invoke-contract';
 import { API_BASE_PATH } from './http-api';
 import { ApiGatewayError, type HttpApi, type HttpApiStore } from './http-api-store';
@@ -42,9 +42,9 @@ function param(params: RouteParams, name: string): string {
   return params[name] ?? '';
 }
 
-/** The origin a client called (its Host header), for the endpoints the API reports. */
+/** The origin a client called (its scheme and Host header), for the endpoints the API reports. */
 function originOf(req: IncomingMessage): string {
-  return `http://${req.headers.host ?? '127.0.0.1'}`;
+  return `${cameOverTls(req) ? 'https' : 'http'}://${req.headers.host ?? '127.0.0.1'}`;
 }
 
 function sendApiGatewayError(res: ServerResponse, error: ApiGatewayError): void {

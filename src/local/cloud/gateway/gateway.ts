@@ -14,7 +14,9 @@
  *    router (S3 bucket notifications to SQS).
  */
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import https from 'node:https';
+import net, { type AddressInfo } from 'node:net';
+import { ensureLocalTls, type LocalTls } from '../../local-tls';
 import { classifyRequest, readAwsRequest, type AwsRequest } from './aws-request';
 import { FaultInjector, applyFault, sendErrorAnswer } from './gateway-faults';
 import { answered, createGatewayRouter, type GatewayRoute } from './gateway-routes';
@@ -31,7 +33,8 @@ import { controlPlaneRoute } from './control-plane';
 import type { FunctionInvoker, LogSink } from '../lambda/invoke-contract';
 import { apiGatewayV2 } from '../apigateway/apigateway';
 import type { LocalRegistry } from '../ecr/registry-process';
-import { authenticate, callerOf, cameOverTls, knownCredentials } from './request-auth';
+import { authenticate, callerOf, knownCredentials } from './request-auth';
+import { cameOverTls } from '../http-io';
 import { createRequestAuthorizer } from './request-authorization';
 import { IamStore } from '../iam/iam-store';
 import { SessionCredentialStore, type SessionCredentials } from '../iam/session-credentials';
@@ -80,6 +83,11 @@ export interface GatewayOptions {
    * `--no-auth`: any signature, or none, is accepted and every request allowed. @default true
    */
   auth?: boolean;
+  /**
+   * The certificate the port's TLS side serves (it answers TLS and plain HTTP alike; only TLS
+   * requests have `aws:SecureTransport` true). @default ensureLocalTls(): the per-user local CA
+   */
+  tls?: LocalTls;
 }
 
 export interface GatewayCounters {
@@ -94,6 +102,10 @@ export interface Gateway {
   /** http://127.0.0.1:port: the AWS endpoint for every local client. */
   readonly endpoint: string;
   readonly port: number;
+  /** https://127.0.0.1:port: the same port over TLS, trusted through `caPath`. */
+  readonly tlsEndpoint: string;
+  /** The local CA certificate (PEM file) clients trust for `tlsEndpoint` (local-tls.ts). */
+  readonly caPath: string;
   readonly faults: FaultInjector;
   /** Resolves when every notification scheduled so far was delivered. */
   notificationsSettled(): Promise<void>;
@@ -173,7 +185,8 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     upstream: opts.upstream,
     notifications,
     log,
-    originOf: (req) => `http://${req.headers.host ?? `127.0.0.1:${port}`}`,
+    // Queue URLs name the scheme the request came over: https when over TLS, as AWS's are.
+    originOf: (req) => `${cameOverTls(req) ? 'https' : 'http'}://${req.headers.host ?? `127.0.0.1:${port}`}`,
   });
   const router = createGatewayRouter(serveAwsRequest, answerGatewayError);
   // API Gateway v2: its control plane (/v2/...) and the applied HTTP APIs (/_api/<apiId>/...).
@@ -185,9 +198,25 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   });
   router.add([...httpApis.routes, ...(opts.routes ?? [])]);
 
-  const server = http.createServer((req, res) => {
+  const serve = (req: IncomingMessage, res: ServerResponse): void => {
     if (refuseForeignCaller(req, res)) return;
     void answered(() => (authEnabled ? serveSigned(req, res) : router.route(req, res)), res, answerGatewayError);
+  };
+  const tls = opts.tls ?? ensureLocalTls();
+  const server = http.createServer(serve);
+  const tlsServer = https.createServer({ key: tls.key, cert: tls.cert }, serve);
+  // One port for both: a connection opening with a TLS handshake record (0x16) is TLS, any other is plain HTTP.
+  const sockets = new Set<net.Socket>();
+  const front = net.createServer((socket) => {
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
+    socket.once('data', (first) => {
+      socket.pause();
+      socket.unshift(first);
+      (first[0] === 0x16 ? tlsServer : server).emit('connection', socket);
+      process.nextTick(() => socket.resume());
+    });
+    socket.on('error', () => socket.destroy());
   });
 
   /** Step 1, with auth on: the signature, then the policies, then the route table. */
@@ -198,16 +227,18 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     await router.route(authenticated.req, res);
   }
   // The SDK keeps connections alive; do not let idle ones hold stop() up.
-  server.keepAliveTimeout = 5000;
-  // An object too large for the stand-in is refused before its body is sent (no 100 Continue), so
-  // the client reads the refusal instead of a connection reset halfway through its upload.
-  server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => {
-    if (refuseForeignCaller(req, res)) return;
-    const tooLarge = objectTooLarge(req.headers, classifyRequest(req.method ?? 'GET', req.url ?? '/', req.headers));
-    if (tooLarge) return refuseObject(req, res, tooLarge);
-    res.writeContinue();
-    server.emit('request', req, res);
-  });
+  for (const each of [server, tlsServer]) {
+    each.keepAliveTimeout = 5000;
+    // An object too large for the stand-in is refused before its body is sent (no 100 Continue), so
+    // the client reads the refusal instead of a connection reset halfway through its upload.
+    each.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => {
+      if (refuseForeignCaller(req, res)) return;
+      const tooLarge = objectTooLarge(req.headers, classifyRequest(req.method ?? 'GET', req.url ?? '/', req.headers));
+      if (tooLarge) return refuseObject(req, res, tooLarge);
+      res.writeContinue();
+      each.emit('request', req, res);
+    });
+  }
 
   /** The gateway's own answer to an error nothing else answered. */
   function answerGatewayError(res: ServerResponse, err: Error): void {
@@ -315,20 +346,23 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   }
 
   await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(opts.port ?? 0, '127.0.0.1', () => {
-      server.off('error', reject);
+    front.once('error', reject);
+    front.listen(opts.port ?? 0, '127.0.0.1', () => {
+      front.off('error', reject);
       resolve();
     });
   });
-  const port = (server.address() as AddressInfo).port;
+  const port = (front.address() as AddressInfo).port;
   const endpoint = `http://127.0.0.1:${port}`;
-  log({ event: 'gateway.started', endpoint, upstream: opts.upstream, auth: authEnabled });
+  const tlsEndpoint = `https://127.0.0.1:${port}`;
+  log({ event: 'gateway.started', endpoint, tlsEndpoint, upstream: opts.upstream, auth: authEnabled });
 
   let stopping: Promise<void> | undefined;
   return {
     endpoint,
     port,
+    tlsEndpoint,
+    caPath: tls.caPath,
     faults,
     notificationsSettled: () => notifications.settled(),
     counters: () => ({
@@ -344,9 +378,9 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
       sessions.sessionCredentialsForRole(roleArn, sessionName, durationSeconds),
     stop() {
       stopping ??= (async () => {
-        const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-        server.closeIdleConnections();
-        const timer = setTimeout(() => server.closeAllConnections(), 2000);
+        const closed = new Promise<void>((resolve) => front.close(() => resolve()));
+        for (const each of [server, tlsServer]) each.closeIdleConnections();
+        const timer = setTimeout(() => sockets.forEach((socket) => socket.destroy()), 2000);
         await closed;
         clearTimeout(timer);
         await notifications.close();

@@ -19,7 +19,6 @@
  */
 import { IncomingMessage, type ServerResponse } from 'node:http';
 import { randomUUID } from 'node:crypto';
-import type { TLSSocket } from 'node:tls';
 import { LOCAL_ACCOUNT_ID, LOCAL_CREDENTIALS } from '../../client-config';
 import {
   verifySigV4,
@@ -33,7 +32,7 @@ import { MAX_LOCAL_OBJECT_BYTES } from '../standin/standin';
 import { entityTooLarge } from '../s3/post-policy';
 import type { RequestPrincipal } from '../iam/policy-evaluation';
 import type { RoleSession, SessionCredentialStore } from '../iam/session-credentials';
-import { readBody } from '../http-io';
+import { cameOverTls, readBody } from '../http-io';
 import { sendS3Error } from '../s3/post-upload';
 import { queryErrorXml, sendXml, signingScope, QueryError } from '../query-protocol';
 import { JsonError, sendJsonError } from '../json-protocol';
@@ -74,11 +73,6 @@ export const ROOT_PRINCIPAL: RequestPrincipal = {
 
 /** Paths never signed: the endpoint's own pages and APIs (`/_ui/`, `/_api/`). */
 const UNSIGNED_PATH = /^\/_[a-z]+(\/|$)/;
-
-/** True when the request came over TLS. */
-export function cameOverTls(req: IncomingMessage): boolean {
-  return (req.socket as Partial<TLSSocket>).encrypted === true;
-}
 
 /** A request that bypasses signature checks (see the file comment). */
 function unsignedByDesign(req: IncomingMessage): boolean {

@@ -12,7 +12,13 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { configError, PipelineError } from '../../../core/errors';
-import { acquireBridgeForwarder, CONTAINER_HOST_ALIAS, dockerBridgeAddress, type HeldForwarder } from './docker-run';
+import {
+  acquireBridgeForwarder,
+  CONTAINER_CA_PATH,
+  CONTAINER_HOST_ALIAS,
+  dockerBridgeAddress,
+  type HeldForwarder,
+} from './docker-run';
 import {
   startLocalFunction,
   type LocalFunction,
@@ -121,6 +127,7 @@ export function containerLauncher(opts: ContainerLauncherOptions): SandboxLaunch
     async launch({ sandboxId, env: lambdaEnv }) {
       const reach = await containerReach(bridge, lambdaEnv);
       const env = reach.env;
+      const caMount = mountLocalCa(env);
       const name = `irc-${sandboxId.replace(/[^A-Za-z0-9_.-]/g, '-')}-${randomBytes(3).toString('hex')}`;
       const args = [
         'run',
@@ -134,6 +141,7 @@ export function containerLauncher(opts: ContainerLauncherOptions): SandboxLaunch
         '--add-host',
         `${CONTAINER_HOST_ALIAS}:host-gateway`,
         ...lambdaLimits(env),
+        ...caMount,
       ];
       if (opts.readOnly ?? true) args.push('--read-only', '--tmpfs', `/tmp:rw,exec,size=${ephemeralMb}m`);
       for (const key of Object.keys(env)) args.push('-e', key);
@@ -162,6 +170,17 @@ export function containerLauncher(opts: ContainerLauncherOptions): SandboxLaunch
       };
     },
   };
+}
+
+/**
+ * The local CA file NODE_EXTRA_CA_CERTS names on this machine, mounted read-only into the container
+ * (`docker run -v` arguments), and the variable renamed to the mounted copy; none without it.
+ */
+function mountLocalCa(env: Record<string, string>): string[] {
+  const hostPath = env.NODE_EXTRA_CA_CERTS;
+  if (!hostPath) return [];
+  env.NODE_EXTRA_CA_CERTS = CONTAINER_CA_PATH;
+  return ['--volume', `${hostPath}:${CONTAINER_CA_PATH}:ro`];
 }
 
 /** A loopback origin at the start of an environment value: http://127.0.0.1:4566/…, localhost:9001. */

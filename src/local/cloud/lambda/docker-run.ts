@@ -25,6 +25,9 @@ import { localAwsEnv } from '../../client-config';
 /** The host name a container uses for this machine (Docker Desktop's, and `--add-host …:host-gateway`). */
 export const CONTAINER_HOST_ALIAS = 'host.docker.internal';
 
+/** Where a container finds the local CA (local-tls.ts), mounted read-only, as NODE_EXTRA_CA_CERTS names it. */
+export const CONTAINER_CA_PATH = '/etc/resize-chain/local-ca.pem';
+
 /**
  * The IPv4 gateway address of Docker's default bridge network (docker0, e.g. 172.17.0.1), as the
  * engine reports it: its configured gateway, else the subnet's first address (the engine's choice
@@ -183,11 +186,15 @@ export function writeEnvFile(env: Record<string, string>, name: string): { file:
   return { file, remove };
 }
 
-/** The `docker run` line that starts `image` against the endpoint, serving invocations on `hostPort`. */
-export function dockerRunLine(envFile: string, image: string, hostPort = 9000): string {
+/**
+ * The `docker run` line that starts `image` against the endpoint, serving invocations on `hostPort`;
+ * with `caPath`, the local CA mounted where the env file's NODE_EXTRA_CA_CERTS names it. @default no mount
+ */
+export function dockerRunLine(envFile: string, image: string, hostPort = 9000, caPath?: string): string {
+  const ca = caPath ? `-v ${caPath}:${CONTAINER_CA_PATH}:ro ` : '';
   return (
     `docker run --rm -p 127.0.0.1:${hostPort}:8080 ` +
-    `--add-host ${CONTAINER_HOST_ALIAS}:host-gateway --env-file ${envFile} ${image}`
+    `--add-host ${CONTAINER_HOST_ALIAS}:host-gateway ${ca}--env-file ${envFile} ${image}`
   );
 }
 
@@ -209,7 +216,7 @@ export interface DockerRunAccess {
  * @param image @default 'image-resize-chain/resize'
  */
 export async function offerDockerRun(
-  chain: Pick<LocalChain, 'endpoint' | 'resources' | 'outputPrefix'>,
+  chain: Pick<LocalChain, 'endpoint' | 'resources' | 'outputPrefix' | 'gateway'>,
   variants: readonly VariantSpec[] | undefined,
   image = 'image-resize-chain/resize',
 ): Promise<DockerRunAccess> {
@@ -232,8 +239,9 @@ export async function offerDockerRun(
     };
   }
   const { forwarder } = held;
-  const from = new URL(chain.endpoint).origin;
-  const to = forwarder.containerEndpoint;
+  // Over TLS, as the chain's queue URLs are: the module's policies refuse plain HTTP.
+  const from = new URL(chain.gateway.tlsEndpoint).origin;
+  const to = forwarder.containerEndpoint.replace(/^http:/, 'https:');
   const { queues, buckets } = chain.resources;
   const env = {
     ...localAwsEnv(to),
@@ -243,8 +251,8 @@ export async function offerDockerRun(
     REJECTED_QUEUE_URL: rehost(queues.rejected.url, from, to),
     ...(variants ? { VARIANTS: JSON.stringify(variants) } : {}),
   };
-  const written = writeEnvFile(env, 'resize.env');
-  const line = dockerRunLine(written.file, image);
+  const written = writeEnvFile({ ...env, NODE_EXTRA_CA_CERTS: CONTAINER_CA_PATH }, 'resize.env');
+  const line = dockerRunLine(written.file, image, 9000, chain.gateway.caPath);
   return {
     lines: [
       `# the resize image against this endpoint (from containers: ${to}, via ${address}:${forwarder.port}):`,
