@@ -806,7 +806,7 @@ function rolePollerClients(
         const credentials = renewingSession(() =>
           gateway.sessionCredentialsForRole(roleArn, EVENT_SOURCE_MAPPING_SESSION, FUNCTION_SESSION_SECONDS),
         );
-        client = new SQSClient({ ...localClientConfig(gateway.endpoint), credentials });
+        client = new SQSClient({ ...localClientConfig(gateway.tlsEndpoint), credentials });
         clients.set(roleArn, client);
       }
       return client;
