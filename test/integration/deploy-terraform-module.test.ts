@@ -56,13 +56,13 @@ describeWhen(missing, 'terraform apply of examples/terraform (the whole module) 
     vars = Object.entries(
       EXAMPLES.terraform.vars({ resizeImage: built.images.resize, publishImage: built.images.publish }),
     ).flatMap(([k, v]) => ['-var', `${k}=${v}`]);
-    // --no-auth: the module's policies deny plain HTTP (aws:SecureTransport), which the endpoint speaks.
+    // IAM enforced (up's default), over TLS: the module's own roles and policies decide every call.
     deploy = await startTerraformAgainstUp(
       EXAMPLE,
       'irc-tf-module-',
       { bin: terraform.bin!, mirror: terraform.mirror! },
       cli!.path,
-      ['--bare', '--no-auth'],
+      ['--bare'],
     );
   }, 1_800_000);
 
