@@ -19,6 +19,7 @@ import {
   AWS_CLI_MISSING,
   findAwsCli,
   killUp,
+  localFetch,
   putRecordArgs,
   runAws,
   startUp,
@@ -306,7 +307,7 @@ describeWhen(cli ? undefined : AWS_CLI_MISSING, 'IAM mutations against up (AWS C
     );
     await putRolePolicy(roleName, policyName, elsewhere);
     try {
-      const res = await fetch(`${up!.endpoint}/_api/uploads`, {
+      const res = await localFetch(`${up!.endpoint}/_api/uploads`, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
         body: JSON.stringify({ filename: 'posted.jpg', contentType: 'image/jpeg', size: jpeg.length }),
@@ -316,7 +317,7 @@ describeWhen(cli ? undefined : AWS_CLI_MISSING, 'IAM mutations against up (AWS C
       const form = new FormData();
       for (const [k, v] of Object.entries(signed.fields)) form.append(k, v);
       form.append('file', new Blob([jpeg], { type: 'image/jpeg' }), 'posted.jpg');
-      const posted = await fetch(signed.url, { method: 'POST', body: form });
+      const posted = await localFetch(signed.url, { method: 'POST', body: form });
       const body = await posted.text();
       expect(posted.status).toBe(403);
       expect(/<Code>([^<]*)<\/Code>/.exec(body)?.[1]).toBe('AccessDenied');

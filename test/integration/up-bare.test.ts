@@ -26,7 +26,7 @@ describeWhen(cli ? undefined : AWS_CLI_MISSING, 'resize-chain up --bare', () => 
 
   test('the banner names the endpoint and no bucket, queue, function or mapping of its own', () => {
     const banner = up!.stdout.join('\n');
-    expect(banner).toMatch(/^resize-chain up --bare: local cloud on http:\/\/127\.0\.0\.1:\d+, no chain of its own/m);
+    expect(banner).toMatch(/^resize-chain up --bare: local cloud on https:\/\/127\.0\.0\.1:\d+, no chain of its own/m);
     expect(banner).toContain('IAM              enforced');
     expect(banner).not.toMatch(/source bucket|ingest queue|mappings {9}/);
     expect(up!.mappings).toEqual({});
