@@ -1,6 +1,6 @@
 /**
  * `npx cdktf deploy` of main.ts's chain stack to the local cloud, as the README shows it: one
- * `resize-chain up --no-auth`, the real cdktf CLI (the devDependency, never a download), the real
+ * bare `resize-chain up` (IAM enforced, over TLS), the real cdktf CLI (the devDependency, never a download), the real
  * terraform and the AWS provider from the filesystem mirror (TF_CLI_CONFIG_FILE), main.ts told where
  * and with which images by RESIZE_CHAIN_ENDPOINT, RESIZE_IMAGE_URI and PUBLISH_IMAGE_URI (no edit to
  * it). The deploy creates the stack, `cdktf diff` shows no changes, a JPEG copied in with the AWS CLI
@@ -69,7 +69,7 @@ describeWhen(missing, 'npx cdktf deploy / diff / destroy of main.ts against resi
   beforeAll(async () => {
     work = mkdtempSync(join(tmpdir(), 'irc-deploy-cdktf-'));
     cliConfig = writeCliConfig(work, terraform.mirror!);
-    up = await startUp(['--name-prefix', 'resize-chain-up', '--no-auth'], 120_000);
+    up = await startUp(['--bare'], 120_000);
     target = {
       endpoint: up.endpoint,
       resizeImage: 'image-resize-chain/resize:latest',
