@@ -1,20 +1,20 @@
 /**
  * examples/terraform-full deployed to the local cloud end to end, as a user would deploy it to AWS:
- * one `resize-chain up` (--no-auth: the module's policies deny plain HTTP, which the local endpoint
- * speaks), the real terraform binary and the AWS provider from the mirror, one apply shared by the
- * tests below. After the apply a second plan shows no changes; provisioned concurrency reads READY
- * and its sandboxes run before the first invoke; the applied HTTP API hands out a presigned POST
- * that a real multipart upload uses, and the chain writes every variant and the manifest; an AWS CLI
- * `kinesis put-record` naming that image has it resized again through the stream source; the
- * keep-warm rule invokes the upload function; and after `terraform destroy` no list API shows
- * anything of the deployment. The apply/plan/destroy summary lines and their durations are printed.
- *
- * Needs terraform, the provider mirror, the AWS CLI and Docker (the functions run as containers):
- * skipped loudly without them, failing under CI=true.
+ * one bare `resize-chain up` (IAM enforced, over TLS, as the module's policies require), the real
+ * terraform binary and the AWS provider from the mirror, one apply shared by the tests below. After
+ * the apply a second plan shows no changes; provisioned concurrency reads READY and its sandboxes run
+ * before the first invoke; the applied HTTP API hands out a presigned POST that a real multipart
+ * upload uses, and the chain writes every variant and the manifest; an AWS CLI `kinesis put-record`
+ * naming that image has it resized again through the stream source; the keep-warm rule invokes the
+ * upload function; and after `terraform destroy` no list API shows anything of the deployment. The
+ * apply/plan/destroy summary lines and their durations are printed.  Needs terraform, the provider
+ * mirror, the AWS CLI and Docker (the functions run as containers): skipped loudly without them,
+ * failing under CI=true.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { request } from 'node:http';
+import { request as httpsRequest } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { EXAMPLES, sampleImage } from '../../src/cli/commands/deploy-local';
@@ -24,7 +24,8 @@ import { manifestKey, variantKey } from '../../src/core/keys';
 import { DEFAULT_VARIANTS } from '../../src/core/variants';
 import { describeWhen } from '../helpers/requires';
 import { startTerraformAgainstUp, summaryLine as summary, type TerraformAgainstUp } from '../helpers/terraform-up';
-import { AWS_CLI_MISSING, findAwsCli, putRecordArgs } from '../helpers/up-process';
+import { AWS_CLI_MISSING, findAwsCli, localFetch, putRecordArgs } from '../helpers/up-process';
+import { localCaPath } from '../../src/local/local-tls';
 import { waitFor } from '../helpers/wait';
 import { findOfflineTerraform } from '../module/terraform-cli';
 
@@ -68,9 +69,13 @@ async function postForm(url: string, form: FormData): Promise<{ status: number; 
   const body = Buffer.from(await encoded.arrayBuffer());
   const target = new URL(url);
   const address = target.hostname === CONTAINER_HOST_ALIAS ? dockerBridgeAddress() : target.hostname;
+  // Over TLS the certificate names host.docker.internal (SNI and the name checked), not the bridge address.
+  const tls = target.protocol === 'https:' ? { ca: readFileSync(localCaPath()), servername: target.hostname } : {};
+  const send = target.protocol === 'https:' ? httpsRequest : request;
   return new Promise((done, fail) => {
-    const req = request(
+    const req = send(
       {
+        ...tls,
         host: address,
         port: target.port,
         path: `${target.pathname}${target.search}`,
@@ -142,7 +147,7 @@ describeWhen(missing, 'examples/terraform-full deployed to resize-chain up (terr
 
   beforeAll(async () => {
     const found = { bin: terraform.bin!, mirror: terraform.mirror! };
-    const upArgs = ['--no-auth', '--name-prefix', 'resize-chain-up', '--logs', logs];
+    const upArgs = ['--bare', '--logs', logs];
     deploy = await startTerraformAgainstUp(join(ROOT, EXAMPLE.dir), 'irc-deploy-full-', found, cli!.path, upArgs);
   }, 180_000);
 
@@ -164,7 +169,7 @@ describeWhen(missing, 'examples/terraform-full deployed to resize-chain up (terr
       api: parsed.upload_api_url.value,
       stream: parsed.stream_name.value,
     };
-    expect(outputs).toMatchObject({ api: expect.stringMatching(/^http:\/\/127\.0\.0\.1:\d+\/_api\/\w+$/) as string });
+    expect(outputs).toMatchObject({ api: expect.stringMatching(/^https:\/\/127\.0\.0\.1:\d+\/_api\/\w+$/) as string });
   }, 600_000);
 
   test('a second plan shows no changes (terraform plan -detailed-exitcode exits 0)', async () => {
@@ -237,11 +242,22 @@ describeWhen(missing, 'examples/terraform-full deployed to resize-chain up (terr
 
   test('the HTTP API hands out a presigned POST; a multipart upload with it yields all variants and the manifest', async () => {
     const image = await sampleImage();
-    const asked = await fetch(`${outputs.api}/uploads`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ filename: 'holiday.jpg', contentType: 'image/jpeg', size: image.length }),
-    });
+    // This is the upload function's first invoke: its cold start under arm64 emulation (about 7 s of
+    // init, then the first request) can exceed the route's 10 s integration timeout, which API
+    // Gateway answers 503, as on AWS. A client asks again, as ours does.
+    const asked = await waitFor(
+      'an answer of the upload API other than 503',
+      async () => {
+        const answer = await localFetch(`${outputs.api}/uploads`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ filename: 'holiday.jpg', contentType: 'image/jpeg', size: image.length }),
+        });
+        return answer.status === 503 ? undefined : answer;
+      },
+      120_000,
+      1000,
+    );
     const signed = (await asked.json()) as { url: string; fields: Record<string, string>; key: string };
     expect({ status: asked.status, key: signed.key }).toEqual({
       status: 201,
