@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import sharp from 'sharp';
 import { dockerBridgeAddress } from '../../src/local/cloud/lambda/docker-run';
-import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../src/local/client-config';
+import { localClientConfig } from '../../src/local/client-config';
 import { killUp, startUp, type UpProcess } from '../helpers/up-process';
 import { waitFor } from '../helpers/wait';
 import { describeWhen } from '../helpers/requires';
@@ -104,14 +104,10 @@ describeWhen(missingDocker(), 'docker run with nothing mounted', () => {
       up = await startUp();
       const line = up.stdout.find((l) => l.startsWith('docker run '));
       expect(line).toMatch(
-        /^docker run --rm -p 127\.0\.0\.1:9000:8080 --add-host host\.docker\.internal:host-gateway --env-file \S+resize\.env image-resize-chain\/resize$/,
+        /^docker run --rm -p 127\.0\.0\.1:9000:8080 --add-host host\.docker\.internal:host-gateway -v \S+\/ca\.pem:\/etc\/resize-chain\/local-ca\.pem:ro --env-file \S+resize\.env image-resize-chain\/resize$/,
       );
-      const s3 = new S3Client({
-        endpoint: up.endpoint,
-        region: LOCAL_REGION,
-        credentials: LOCAL_CREDENTIALS,
-        forcePathStyle: true,
-      });
+      // The endpoint up prints is https: localClientConfig trusts the local CA.
+      const s3 = new S3Client(localClientConfig(up.endpoint));
       const ready = {
         source: /source bucket +(\S+)/.exec(up.stdout.join('\n'))![1],
         output: /output bucket +(\S+)/.exec(up.stdout.join('\n'))![1],
