@@ -110,6 +110,8 @@ describeWhen(cli ? undefined : AWS_CLI_MISSING, 'IAM mutations against up (AWS C
       '--policy-document',
       document,
     ]);
+  const setQueueAttributes = (queueUrl: string, attributes: Record<string, string>) =>
+    aws(['sqs', 'set-queue-attributes', '--queue-url', queueUrl, '--attributes', JSON.stringify(attributes)]);
   /** `document` with every statement's actions and resources mapped by `change` (statements left empty are dropped). */
   type Statement = { Effect: string; Action: string | string[]; Resource: string | string[]; [k: string]: unknown };
   const rewrite = (document: string, change: (s: Statement) => Statement | undefined): string => {
@@ -160,17 +162,10 @@ describeWhen(cli ? undefined : AWS_CLI_MISSING, 'IAM mutations against up (AWS C
         'QueueArn',
       ])
     ).Attributes.QueueArn;
-    await aws([
-      'sqs',
-      'set-queue-attributes',
-      '--queue-url',
-      ingest,
-      '--attributes',
-      JSON.stringify({
-        VisibilityTimeout: '2',
-        RedrivePolicy: JSON.stringify({ deadLetterTargetArn: dlqArn, maxReceiveCount: 2 }),
-      }),
-    ]);
+    await setQueueAttributes(ingest, {
+      VisibilityTimeout: '2',
+      RedrivePolicy: JSON.stringify({ deadLetterTargetArn: dlqArn, maxReceiveCount: 2 }),
+    });
     try {
       const file = join(work, 'denied.jpg');
       writeFileSync(file, jpeg);
@@ -222,14 +217,7 @@ describeWhen(cli ? undefined : AWS_CLI_MISSING, 'IAM mutations against up (AWS C
     const policy = Attributes.Policy;
     expect(policy).toContain('s3.amazonaws.com');
     const withoutS3 = rewrite(policy, (s) => (JSON.stringify(s).includes('s3.amazonaws.com') ? undefined : s));
-    await aws([
-      'sqs',
-      'set-queue-attributes',
-      '--queue-url',
-      ingest,
-      '--attributes',
-      JSON.stringify({ Policy: withoutS3 }),
-    ]);
+    await setQueueAttributes(ingest, { Policy: withoutS3 });
     try {
       const configuration = await aws([
         's3api',
@@ -250,14 +238,7 @@ describeWhen(cli ? undefined : AWS_CLI_MISSING, 'IAM mutations against up (AWS C
       expect(message).toContain('(InvalidArgument)');
       expect(message).toContain('Unable to validate the following destination configurations');
     } finally {
-      await aws([
-        'sqs',
-        'set-queue-attributes',
-        '--queue-url',
-        ingest,
-        '--attributes',
-        JSON.stringify({ Policy: policy }),
-      ]);
+      await setQueueAttributes(ingest, { Policy: policy });
     }
   }, 120_000);
 
