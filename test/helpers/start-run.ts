@@ -118,7 +118,7 @@ export function describeStartRun(title: string, extraArgs: StartArgs = () => [],
       });
       child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
       child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-      exitCode = await new Promise((resolve) => child.on('exit', (code) => resolve(code)));
+      exitCode = await new Promise((resolve) => child.on('close', (code) => resolve(code)));
       report = JSON.parse(readFileSync(join(out, 'report.json'), 'utf8')) as Report;
     }, 300_000);
 

@@ -60,9 +60,16 @@ export async function startUp(args: string[] = [], readyTimeoutMs = 60_000): Pro
   createInterface({ input: child.stdout }).on('line', onLine(stdout));
   createInterface({ input: child.stderr }).on('line', onLine(stderr));
   const exited = new Promise<number>((resolve) => {
-    child.once('exit', (code, signal) =>
-      resolve(code ?? (signal === 'SIGKILL' ? 137 : signal === 'SIGTERM' ? 143 : 1)),
-    );
+    child.once('exit', (code, signal) => {
+      const status = code ?? (signal === 'SIGKILL' ? 137 : signal === 'SIGTERM' ? 143 : 1);
+      // 'exit' can come before the last lines are read from the pipes; 'close' comes after them. Bounded,
+      // so that a leftover child holding a pipe open fails the test's own checks rather than hanging it.
+      const timer = setTimeout(() => resolve(status), 5_000);
+      child.once('close', () => {
+        clearTimeout(timer);
+        resolve(status);
+      });
+    });
   });
 
   const waitForLine = (pattern: RegExp, timeoutMs = 60_000): Promise<string> => {
@@ -192,7 +199,7 @@ export function runClient(program: string, args: string[], timeoutMs = 120_000):
     child.stderr.setEncoding('utf8').on('data', (chunk: string) => (err += chunk));
     const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
     child.once('error', reject);
-    child.once('exit', (code) => {
+    child.once('close', (code) => {
       clearTimeout(timer);
       if (code === 0) resolve(out);
       else reject(new Error(`${program} ${args.join(' ')} exited ${code}: ${err}`));

@@ -60,7 +60,7 @@ function pipeInto(program: string, args: string[], input: string, env: NodeJS.Pr
     child.stdout.setEncoding('utf8').on('data', (c: string) => (out += c));
     child.stderr.setEncoding('utf8').on('data', (c: string) => (err += c));
     child.once('error', fail);
-    child.once('exit', (code) =>
+    child.once('close', (code) =>
       code === 0 ? done(out) : fail(new Error(`${program} ${args.join(' ')}: ${code} ${err}`)),
     );
     child.stdin.end(input);

@@ -61,7 +61,7 @@ function run(program: string, args: string[], env: NodeJS.ProcessEnv = {}): Prom
     child.stdout.setEncoding('utf8').on('data', (chunk: string) => (out += chunk));
     child.stderr.setEncoding('utf8').on('data', (chunk: string) => (out += chunk));
     child.once('error', reject);
-    child.once('exit', (code) => resolve({ code: code ?? 1, out }));
+    child.once('close', (code) => resolve({ code: code ?? 1, out }));
   });
 }
 

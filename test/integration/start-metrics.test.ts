@@ -24,7 +24,7 @@ describe('resize-chain start on the samples', () => {
     });
     child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
     child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-    exitCode = await new Promise((resolve) => child.on('exit', (code) => resolve(code)));
+    exitCode = await new Promise((resolve) => child.on('close', (code) => resolve(code)));
   }, 300_000);
 
   afterAll(() => rmSync(work, { recursive: true, force: true }));

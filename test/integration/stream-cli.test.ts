@@ -97,7 +97,7 @@ describe('resize-chain start --stream on 2 good images and 1 corrupt one', () =>
     });
     child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
     child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-    exitCode = await new Promise((resolve) => child.on('exit', (code) => resolve(code)));
+    exitCode = await new Promise((resolve) => child.on('close', (code) => resolve(code)));
     report = JSON.parse(readFileSync(join(out, 'report.json'), 'utf8')) as typeof report;
   }, 150_000);
 
@@ -174,7 +174,7 @@ describeWhen(CLI_MISSING, 'resize-chain up --stream, driven by the AWS CLI', () 
       let stderr = '';
       child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
       child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-      child.once('exit', (code) =>
+      child.once('close', (code) =>
         code === 0 ? resolve(stdout) : reject(new Error(`${line} exited ${code}: ${stderr}`)),
       );
     });

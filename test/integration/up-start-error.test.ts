@@ -23,7 +23,7 @@ describe('up with a start-up error', () => {
     let stderr = '';
     child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
     child.stdout.resume();
-    const code = await new Promise<number | null>((resolve) => child.once('exit', (c) => resolve(c)));
+    const code = await new Promise<number | null>((resolve) => child.once('close', (c) => resolve(c)));
     child.stdin.end();
     expect(stderr).toContain('INVALID_CONFIG');
     expect(stderr).toContain(MAPPING_IDS_FILE);

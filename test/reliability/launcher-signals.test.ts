@@ -74,7 +74,15 @@ function launch(command: string, args: string[], ownGroup = false): Launched {
   child.stdout.setEncoding('utf8').on('data', (c: string) => output.push(c));
   child.stderr.setEncoding('utf8').on('data', (c: string) => output.push(c));
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-    child.once('exit', (code, signal) => resolve({ code, signal })),
+    child.once('exit', (code, signal) => {
+      // The last output can still be in the pipes at 'exit'; 'close' follows it. Bounded: a leftover
+      // process holding a pipe open is what these tests look for, so it must not hang them.
+      const timer = setTimeout(() => resolve({ code, signal }), 5_000);
+      child.once('close', () => {
+        clearTimeout(timer);
+        resolve({ code, signal });
+      });
+    }),
   );
   return { child, output, exited };
 }

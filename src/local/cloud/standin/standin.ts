@@ -145,11 +145,12 @@ function waitForReady(child: ChildProcess, timeoutMs: number, stderrTail: () => 
     };
     function cleanup(): void {
       clearTimeout(timer);
-      child.off('exit', onExit);
+      child.off('close', onExit);
       child.off('error', onError);
       lines.off('line', onLine);
     }
-    child.once('exit', onExit);
+    // 'close', not 'exit': by then the stderr it wrote before dying has been read, for the message.
+    child.once('close', onExit);
     child.once('error', onError);
     lines.on('line', onLine);
   });
