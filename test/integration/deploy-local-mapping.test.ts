@@ -2,12 +2,12 @@
  * Terraform creates an event source mapping on the local cloud: `resize-chain up` as a child
  * process, the real terraform binary and the AWS provider from the filesystem mirror, pointed at
  * `up` by `resize-chain tf-override`. The fixture (test/fixtures/terraform-local-esm) creates a queue
- * with its DLQ, a role, and an `aws_lambda_event_source_mapping` from the queue into up's resize
- * function (functions are not created through Terraform on the local cloud yet: the mapping names one
- * `up` runs). The provider's waiters pass, a second plan shows no changes, the AWS CLI reads the
- * applied settings, a message on the queue reaches the function (its variants land in the output
- * bucket), a queue whose visibility timeout is below the function timeout is refused with Lambda's
- * message, and destroy removes the mapping.
+ * with its DLQ, a grant on the function's own role, and an `aws_lambda_event_source_mapping` from the queue into up's
+ * resize function (functions are not created through Terraform on the local cloud yet: the mapping names one `up`
+ * runs). The provider's waiters pass, a second plan shows no changes, the AWS CLI reads the applied settings, a message
+ * on the queue reaches the function (its variants land in the output bucket), a queue whose visibility timeout is below
+ * the function timeout is refused with Lambda's message, and destroy removes the mapping. IAM is enforced throughout,
+ * as on AWS.
  *
  * Needs terraform, the provider mirror and the AWS CLI: skipped loudly without them, failing under CI=true.
  */
@@ -27,6 +27,8 @@ const FIXTURE = join(ROOT, 'test', 'fixtures', 'terraform-local-esm', 'main.tf')
 const SOURCE = 'image-resize-chain-src-local';
 const OUTPUT = 'image-resize-chain-out-local';
 const FUNCTION = 'image-resize-chain-resize';
+/** The function's execution role in up's chain: it may read only uploads/ and consume only its ingest queue. */
+const FUNCTION_ROLE = 'image-resize-chain-resize-role';
 const terraform = findOfflineTerraform();
 const cli = findAwsCli();
 const missing = terraform.missing ?? (cli ? undefined : AWS_CLI_MISSING);
@@ -43,20 +45,22 @@ describeWhen(missing, 'terraform creates an event source mapping on resize-chain
     `name=${name}`,
     '-var',
     `function_name=${FUNCTION}`,
+    '-var',
+    `function_role_name=${FUNCTION_ROLE}`,
+    '-var',
+    `source_bucket=${SOURCE}`,
     ...extra,
   ];
 
   let uuid = '';
 
   beforeAll(async () => {
-    // --no-auth: the image this test sends lies outside uploads/, the only prefix the chain's resize
-    // role may read (IAM would refuse the read, rightly); what is tested here is the mapping.
+    // IAM enforced: the fixture grants the function's role the queue and elsewhere/ (see main.tf).
     deploy = await startTerraformAgainstUp(
       FIXTURE,
       'irc-deploy-esm-',
       { bin: terraform.bin!, mirror: terraform.mirror! },
       cli!.path,
-      ['--no-auth'],
     );
   }, 180_000);
 
@@ -65,11 +69,11 @@ describeWhen(missing, 'terraform creates an event source mapping on resize-chain
     for (const dir of works) rmSync(dir, { recursive: true, force: true });
   });
 
-  test('terraform apply creates the queues, the role and the mapping; a second plan shows no changes', async () => {
+  test('terraform apply creates the queues, the grant on the function role and the mapping; a second plan shows no changes', async () => {
     const apply = await deploy!.tf(['apply', '-auto-approve', '-input=false', ...vars()]);
     const line = summary(apply, /Apply complete! Resources: .*/);
     console.log(`apply: ${line} (${apply.seconds} s)`);
-    expect(line).toBe('Apply complete! Resources: 5 added, 0 changed, 0 destroyed.');
+    expect(line).toBe('Apply complete! Resources: 4 added, 0 changed, 0 destroyed.');
     uuid = /mapping_uuid = "([0-9a-f-]{36})"/.exec(apply.stdout)?.[1] ?? '';
     expect(uuid).toMatch(/^[0-9a-f-]{36}$/);
 
@@ -149,14 +153,14 @@ describeWhen(missing, 'terraform creates an event source mapping on resize-chain
       /InvalidParameterValueException: Queue visibility timeout: 10 seconds is less than Function timeout: \d+ seconds/,
     );
     const destroy = await short.tf(['destroy', '-auto-approve', '-input=false', ...vars(['-var', `name=${name}-s`])]);
-    expect(summary(destroy, /Destroy complete! Resources: .*/)).toBe('Destroy complete! Resources: 4 destroyed.');
+    expect(summary(destroy, /Destroy complete! Resources: .*/)).toBe('Destroy complete! Resources: 3 destroyed.');
   }, 600_000);
 
   test('terraform destroy removes the mapping; the chain own mappings stay', async () => {
     const destroy = await deploy!.tf(['destroy', '-auto-approve', '-input=false', ...vars()]);
     const line = summary(destroy, /Destroy complete! Resources: .*/);
     console.log(`destroy: ${line} (${destroy.seconds} s)`);
-    expect(line).toBe('Destroy complete! Resources: 5 destroyed.');
+    expect(line).toBe('Destroy complete! Resources: 4 destroyed.');
     const listed = await aws(['lambda', 'list-event-source-mappings']);
     const arns = (listed.EventSourceMappings as Array<{ EventSourceArn: string }>).map((m) => m.EventSourceArn);
     expect(arns.filter((arn) => arn.includes(name))).toEqual([]);
