@@ -553,6 +553,8 @@ async function startStreamSource(
     resize: LocalFunction;
     /** With auth on: the resize role, whose policies each read of the stream is held to. */
     readsAs?: { iam: IamStore; roleArn: string };
+    /** Sends the failure records: as the resize role with auth on (Lambda sends them with the execution role). */
+    failureSqs: SQSClient;
     uuidOf: MappingIds;
     logSink: LogSink;
     cleanups: Cleanups;
@@ -587,7 +589,7 @@ async function startStreamSource(
     maximumRecordAgeSeconds: settings.maximumRecordAgeSeconds,
     parallelizationFactor: settings.parallelizationFactor,
     functionResponseTypes: [...FUNCTION_RESPONSE_TYPES],
-    onFailure: sqsFailureDestination(ctx.sqs, failureQueue.url),
+    onFailure: sqsFailureDestination(ctx.failureSqs, failureQueue.url),
     ...(readsAs ? { readDenied: () => streamReadDenial(readsAs.iam, readsAs.roleArn, stream.arn) } : {}),
     retryDelayMs: settings.retryDelayMs,
     logSink: ctx.logSink,
@@ -682,7 +684,8 @@ interface Served {
   /** The streams clients create (CreateStream, Terraform's aws_kinesis_stream). */
   streamControl: StreamControl;
   /** The functions mappings created through the API may invoke, by name. */
-  functions: Map<string, { fn: LocalFunction; timeoutSeconds: number }>;
+  /** The chain's own functions; `role` with auth on (mappings into them check and poll as it, as Lambda does). */
+  functions: Map<string, { fn: LocalFunction; timeoutSeconds: number; role?: string }>;
 }
 
 /** The cloud the chain runs in: the stand-in behind the gateway, and SDK clients of the gateway. */
@@ -713,6 +716,7 @@ function mappedFunctions(served: Served, lambda: LambdaFunctions): MappedFunctio
         return {
           functionArn: `arn:aws:lambda:${LOCAL_REGION}:${LOCAL_ACCOUNT_ID}:function:${entry.fn.name}`,
           timeoutSeconds: entry.timeoutSeconds,
+          ...(entry.role ? { role: entry.role } : {}),
         };
       return lambda.mappedConfiguration(nameOrArn);
     },
@@ -1069,10 +1073,12 @@ export async function startLocalChain(opts: LocalChainOptions = {}): Promise<Loc
     served.functions.set(functions.resize.name, {
       fn: functions.resize,
       timeoutSeconds: plan.resizeStage.timeoutSeconds,
+      ...(roles?.resize ? { role: roles.resize.roleArn } : {}),
     });
     served.functions.set(functions.publish.name, {
       fn: functions.publish,
       timeoutSeconds: plan.publishStage.timeoutSeconds,
+      ...(roles?.publish ? { role: roles.publish.roleArn } : {}),
     });
     const pollers = {
       resize: cloud.pollerSqs(roles?.resize?.roleArn),
@@ -1097,6 +1103,7 @@ export async function startLocalChain(opts: LocalChainOptions = {}): Promise<Loc
         sqs,
         resize: functions.resize,
         ...(roles?.resize ? { readsAs: { iam: cloud.gateway.iam, roleArn: roles.resize.roleArn } } : {}),
+        failureSqs: cloud.pollerSqs(roles?.resize?.roleArn),
         uuidOf,
         logSink: logs.sink('esm-stream'),
         cleanups,

@@ -33,6 +33,9 @@ const TRUST = JSON.stringify({
   Version: '2012-10-17',
   Statement: [{ Effect: 'Allow', Principal: { Service: 'lambda.amazonaws.com' }, Action: 'sts:AssumeRole' }],
 });
+/** A Kinesis record whose data is `{"fail":true}`. */
+const toldToFail = (record: Record<string, unknown>): boolean =>
+  Buffer.from((record.kinesis as { data?: string } | undefined)?.data ?? '', 'base64').toString() === '{"fail":true}';
 const cli = findAwsCli();
 const boto3 = findBoto3Python();
 
@@ -63,7 +66,17 @@ describeWhen(
           ? { functionArn: FUNCTION_ARN, timeoutSeconds: 10, role: roleArn }
           : undefined,
       invoker: () => async (event) => {
-        invoked.push((event as { Records: Array<Record<string, unknown>> }).Records);
+        const records = (event as { Records: Array<Record<string, unknown>> }).Records;
+        invoked.push(records);
+        // A stream record whose data says {"fail":true} fails its batch, as a function error would.
+        if (records.some(toldToFail))
+          return {
+            ok: false,
+            requestId: 'told-to-fail',
+            kind: 'handled',
+            error: { errorType: 'Error', errorMessage: 'told to fail' },
+            durationMs: 0,
+          };
         return echo.invoke(event);
       },
     };
@@ -451,6 +464,48 @@ describeWhen(
       grantPoller();
       await waitFor('the waiting record invoked', () => invoked.flat().length >= 1);
       expect(invoked.flat()).toHaveLength(1);
+      await aws(['lambda', 'delete-event-source-mapping', '--uuid', created.UUID as string]);
+    }, 120_000);
+
+    test("a Kinesis mapping's on-failure queue: refused when the role may not send to it; failure records are sent as the role", async () => {
+      const failures = await queue('esm-stream-failures', 30);
+      const create = [
+        'lambda',
+        'create-event-source-mapping',
+        '--function-name',
+        'echo',
+        '--event-source-arn',
+        stream.arn,
+        '--starting-position',
+        'LATEST',
+        '--maximum-retry-attempts',
+        '0',
+        '--destination-config',
+        JSON.stringify({ OnFailure: { Destination: failures.arn } }),
+      ];
+      grantPoller();
+      expect(await refusal(create)).toContain(
+        'InvalidParameterValueException) when calling the CreateEventSourceMapping operation: ' +
+          'The provided execution role does not have permissions to call SendMessage on SQS',
+      );
+      grant(['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes', 'kinesis:*', 'sqs:SendMessage']);
+      const created = await aws(create);
+      // The role then loses sqs:SendMessage: the failed batch's record is refused as the role, and waits.
+      grantPoller();
+      const denials = () =>
+        cloudLines.filter(
+          (l) => l.event === 'iam.denied' && l.action === 'sqs:SendMessage' && l.resource === failures.arn,
+        );
+      invoked.length = 0;
+      stream.putRecord({ partitionKey: 'k', data: Buffer.from('{"fail":true}') });
+      await waitFor('a denied send of the failure record', () => denials().length > 0);
+      expect(denials()[0]).toMatchObject({
+        principal: `arn:aws:sts::${ACCOUNT}:assumed-role/echo-role/${EVENT_SOURCE_MAPPING_SESSION}`,
+      });
+      expect(await depth(failures.url)).toBe(0);
+      grant(['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes', 'kinesis:*', 'sqs:SendMessage']);
+      await waitFor('the failure record on the queue', async () => (await depth(failures.url)) === 1);
+      expect(invoked.flat().filter(toldToFail)).toHaveLength(1);
       await aws(['lambda', 'delete-event-source-mapping', '--uuid', created.UUID as string]);
     }, 120_000);
   },

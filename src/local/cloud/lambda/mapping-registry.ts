@@ -26,11 +26,11 @@ import {
   type MappingSettings,
   type SourceKind,
 } from './mapping-settings';
-import { sourceAccessRefusal, streamReadDenial } from './mapping-role-check';
+import { destinationAccessRefusal, sourceAccessRefusal, streamReadDenial } from './mapping-role-check';
 import { filteredInvoke } from './mapping-filters';
 import { startSwitchableMapping, type SwitchableMapping } from './queue-mapping-control';
 import { startSwitchableStreamMapping, type SwitchableStreamMapping } from './stream-mapping-control';
-import { sqsFailureDestination } from './stream-mapping';
+import { sqsFailureDestination, type FailureDestination } from './stream-mapping';
 
 /** What the mappings need to know about a function. */
 export interface MappedFunction {
@@ -40,7 +40,7 @@ export interface MappedFunction {
    */
   functionArn: string;
   timeoutSeconds: number;
-  /** The execution role's ARN; undefined for a function without one (the local chain's own). */
+  /** The execution role's ARN; undefined for a function without one (the local chain's own with auth off). */
   role?: string;
 }
 
@@ -299,6 +299,11 @@ export class MappingRegistry {
     return `arn:aws:lambda:${this.region}:${this.accountId}:function:${name}${qualifier ? `:${qualifier}` : ''}`;
   }
 
+  /** An SQS client acting as `role` (Lambda's pollers and on-failure sends), or the service's when auth is off. */
+  private pollerOf(role: string): SQSClient {
+    return this.opts.pollerSqs ? this.opts.pollerSqs(role) : this.opts.sqs;
+  }
+
   private checkRole(fn: MappedFunction, kind: SourceKind, sourceArn: string, sourcePolicy?: string): void {
     if (!fn.role) return;
     const refusal = sourceAccessRefusal(this.opts.iam, fn.role, kind, sourceArn, sourcePolicy);
@@ -352,7 +357,7 @@ export class MappingRegistry {
       uuid,
       functionName: functionNameOf(fn.functionArn),
       enabled,
-      sqs: fn.role && this.opts.pollerSqs ? this.opts.pollerSqs(fn.role) : this.opts.sqs,
+      sqs: fn.role ? this.pollerOf(fn.role) : this.opts.sqs,
       releaseSqs: this.opts.sqs,
       queueUrl: queue.url,
       queueArn,
@@ -380,10 +385,17 @@ export class MappingRegistry {
     const destination = settings.OnFailureDestination;
     if (destination && sourceKindOfDestination(destination) !== 'sqs')
       throw invalidParameter(`the local cloud sends on-failure records to SQS queues only, not ${destination}`);
-    const onFailure = destination
-      ? sqsFailureDestination(this.opts.sqs, (await this.queueOf(destination)).url)
-      : undefined;
     const role = fn.role;
+    let onFailure: FailureDestination | undefined;
+    if (destination) {
+      const queue = await this.queueOf(destination);
+      // Lambda sends failure records with the execution role, and refuses a destination it cannot send to.
+      if (role) {
+        const refusal = destinationAccessRefusal(this.opts.iam, role, destination, queue.policy);
+        if (refusal) throw invalidParameter(refusal);
+      }
+      onFailure = sqsFailureDestination(role ? this.pollerOf(role) : this.opts.sqs, queue.url);
+    }
     return startSwitchableStreamMapping({
       uuid,
       functionName: functionNameOf(fn.functionArn),

@@ -121,6 +121,26 @@ export function sourceAccessRefusal(
 }
 
 /**
+ * Lambda's refusal when the role cannot send a mapping's failure records to its SQS on-failure
+ * destination (sqs:SendMessage, allowed by the role's policies or the queue's), or undefined when it can.
+ */
+export function destinationAccessRefusal(
+  iam: IamStore,
+  roleArn: string,
+  queueArn: string,
+  queuePolicy?: string,
+): string | undefined {
+  const resourcePolicy = queuePolicy ? { name: `queue policy of ${queueArn}`, document: queuePolicy } : undefined;
+  const denied = firstDeniedPermission(
+    iam,
+    roleArn,
+    [{ action: 'sqs:SendMessage', resource: queueArn }],
+    resourcePolicy,
+  );
+  return denied ? 'The provided execution role does not have permissions to call SendMessage on SQS' : undefined;
+}
+
+/**
  * What stops the role of a mapping reading its stream: the first Kinesis permission Lambda's reads
  * need (eventSourceMappingPermissions) that the role's policies do not allow, with the poller's
  * principal; undefined when it may read.
