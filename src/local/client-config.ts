@@ -37,7 +37,10 @@ export function localClientConfig(
     credentials: { ...LOCAL_CREDENTIALS },
     forcePathStyle: true,
   };
-  if (endpoint.startsWith('https:')) config.requestHandler = { httpsAgent: new Agent({ ca: ensureLocalTls().ca }) };
+  // Kept alive and pooled as the SDK's own default agent is: a new Agent closes each socket after one
+  // request, so every call paid a TLS handshake and a new secure context.
+  if (endpoint.startsWith('https:'))
+    config.requestHandler = { httpsAgent: new Agent({ ca: ensureLocalTls().ca, keepAlive: true, maxSockets: 50 }) };
   if (opts.checksums === 'when-required') {
     config.requestChecksumCalculation = 'WHEN_REQUIRED';
     config.responseChecksumValidation = 'WHEN_REQUIRED';
