@@ -383,6 +383,26 @@ describeWhen(REGISTRY_MISSING ?? (cli ? undefined : AWS_CLI_MISSING), "up's regi
     }
   }, 120_000);
 
+  test('killing the launcher and its worker at once (SIGKILL both, as `pkill -9 -f "cli.js up"` does) still stops its registry', async () => {
+    const up = await startUp();
+    try {
+      const host = registryHostOf(up);
+      expect(await registryAnswers(host)).toBe(true);
+      // No exit handler runs in either: the registry must learn of its parent's death from the kernel.
+      const workers = spawnSync('pgrep', ['-P', String(up.child.pid)], { encoding: 'utf8' })
+        .stdout.split('\n')
+        .filter(Boolean)
+        .map(Number);
+      expect(workers.length).toBeGreaterThan(0);
+      for (const pid of workers) process.kill(pid, 'SIGKILL');
+      up.child.kill('SIGKILL');
+      await up.exited;
+      await waitFor('the registry to stop', async () => !(await registryAnswers(host)), 30_000);
+    } finally {
+      await killUp(up);
+    }
+  }, 120_000);
+
   test('a registry that does not start ends up with a coded error, leaving no temporary storage', () => {
     const leftovers = (): string[] => readdirSync(tmpdir()).filter((f) => f.startsWith('resize-chain-registry-'));
     const before = leftovers();

@@ -98,6 +98,19 @@ process.on('exit', () => {
   }
 });
 
+/** util-linux's setpriv (Debian: always installed), which sets a parent-death signal and execs the program. */
+const SETPRIV = '/usr/bin/setpriv';
+
+/**
+ * The command line that runs `binary` so that it is sent SIGTERM when this process dies, however it
+ * dies (SIGKILL included, when no exit handler runs): `setpriv --pdeathsig TERM` execs the binary in
+ * place (same pid, so stop() and the exit handler below still reach it). The registry does not watch
+ * its parent itself. Without setpriv, the binary as it is.
+ */
+export function dieWithParent(binary: string, args: string[]): [string, string[]] {
+  return existsSync(SETPRIV) ? [SETPRIV, ['--pdeathsig', 'TERM', '--', binary, ...args]] : [binary, args];
+}
+
 /** Resolves when GET /v2/ answers 200; rejects when the child exits first or the deadline passes. */
 async function untilServing(url: string, child: ChildProcess, timeoutMs: number, stderr: () => string): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -149,7 +162,7 @@ async function launch(binary: string, runDir: string, storageDir: string, timeou
   const port = await freeLoopbackPort();
   const config = join(runDir, 'config.yml');
   writeFileSync(config, registryConfig(storageDir, port), { mode: 0o600 });
-  const child = spawn(binary, ['serve', config], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(...dieWithParent(binary, ['serve', config]), { stdio: ['ignore', 'ignore', 'pipe'] });
   const entry = { child, temporary: runDir };
   liveRegistries.add(entry);
   const stderr: string[] = [];
