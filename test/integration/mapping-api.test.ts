@@ -130,7 +130,20 @@ describeWhen(
       );
 
     /** The permissions the poller needs on queues and streams. */
-    const grantPoller = () => grant(['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes', 'kinesis:*']);
+    const POLLER_ACTIONS = ['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes', 'kinesis:*'];
+    const grantPoller = () => grant(POLLER_ACTIONS);
+    /** `aws lambda create-event-source-mapping` of the stream into echo, from LATEST, with `extra` options. */
+    const streamMapping = (extra: string[] = []): string[] => [
+      'lambda',
+      'create-event-source-mapping',
+      '--function-name',
+      'echo',
+      '--event-source-arn',
+      stream.arn,
+      '--starting-position',
+      'LATEST',
+      ...extra,
+    ];
 
     beforeAll(async () => {
       standIn = await startStandIn();
@@ -438,16 +451,7 @@ describeWhen(
 
     test("a Kinesis mapping reads as the function's role: without kinesis:GetRecords the record waits (logged), and is read once granted back", async () => {
       grantPoller();
-      const created = await aws([
-        'lambda',
-        'create-event-source-mapping',
-        '--function-name',
-        'echo',
-        '--event-source-arn',
-        stream.arn,
-        '--starting-position',
-        'LATEST',
-      ]);
+      const created = await aws(streamMapping());
       grant(['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes']);
       const denials = () => mappingLines.filter((l) => l.event === 'stream.read_denied' && l.streamArn === stream.arn);
       await waitFor('a denied read of the stream', () => denials().length > 0);
@@ -469,26 +473,18 @@ describeWhen(
 
     test("a Kinesis mapping's on-failure queue: refused when the role may not send to it; failure records are sent as the role", async () => {
       const failures = await queue('esm-stream-failures', 30);
-      const create = [
-        'lambda',
-        'create-event-source-mapping',
-        '--function-name',
-        'echo',
-        '--event-source-arn',
-        stream.arn,
-        '--starting-position',
-        'LATEST',
+      const create = streamMapping([
         '--maximum-retry-attempts',
         '0',
         '--destination-config',
         JSON.stringify({ OnFailure: { Destination: failures.arn } }),
-      ];
+      ]);
       grantPoller();
       expect(await refusal(create)).toContain(
         'InvalidParameterValueException) when calling the CreateEventSourceMapping operation: ' +
           'The provided execution role does not have permissions to call SendMessage on SQS',
       );
-      grant(['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes', 'kinesis:*', 'sqs:SendMessage']);
+      grant([...POLLER_ACTIONS, 'sqs:SendMessage']);
       const created = await aws(create);
       // The role then loses sqs:SendMessage: the failed batch's record is refused as the role, and waits.
       grantPoller();
@@ -503,7 +499,7 @@ describeWhen(
         principal: `arn:aws:sts::${ACCOUNT}:assumed-role/echo-role/${EVENT_SOURCE_MAPPING_SESSION}`,
       });
       expect(await depth(failures.url)).toBe(0);
-      grant(['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes', 'kinesis:*', 'sqs:SendMessage']);
+      grant([...POLLER_ACTIONS, 'sqs:SendMessage']);
       await waitFor('the failure record on the queue', async () => (await depth(failures.url)) === 1);
       expect(invoked.flat().filter(toldToFail)).toHaveLength(1);
       await aws(['lambda', 'delete-event-source-mapping', '--uuid', created.UUID as string]);
