@@ -20,7 +20,7 @@
  * Writes bench/lambda-shaped.json (run id, machine, date, figures: `resize-chain cost` reads it) and the
  * `lambda-shaped` section of the report. Needs Docker; run it under `flock /tmp/irc-docker.lock`.
  */
-import { ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
+import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { randomBytes } from 'node:crypto';
 import { promises as fs, readFileSync } from 'node:fs';
 import os from 'node:os';
@@ -34,7 +34,7 @@ import { BENCH_INPUTS, megapixels, prepareInputs, type BenchInput } from './inpu
 import { cgroupMemoryPeakBytes } from './peak-memory';
 import { writeSection } from './sections';
 import { rotate, summarize } from './stats';
-import { HANDLERS_DIR, s3Record, sqsEventOf } from './system';
+import { failedRecords, HANDLERS_DIR, holdIngest, putDirectSource, sqsEventOf } from './system';
 import { oomKills, resizeContainerPid } from './worst-case-memory';
 
 const MiB = 2 ** 20;
@@ -62,6 +62,8 @@ interface Lane {
   peakMiB?: number;
   oomKilled: boolean;
   next: number;
+  /** A failed invocation was logged (once per lane, with what the function answered). */
+  failureShown?: boolean;
 }
 
 async function startLane(image: string, memoryMb: number, prefix: string, extraRunArgs: string[] = []): Promise<Lane> {
@@ -78,24 +80,23 @@ async function startLane(image: string, memoryMb: number, prefix: string, extraR
     },
     publish: { concurrency: 1 },
   });
+  await holdIngest(chain); // only the bench's own invocations handle its sources
   return { memoryMb, cpus, prefix, chain, durations: [], failures: 0, oomKilled: false, next: 0 };
 }
 
-/** Uploads one fresh copy of the source (outside the watched prefix) and invokes the resize function with it. */
+/** Uploads one fresh copy of the source and invokes the resize function with it (putDirectSource). */
 async function invokeOnce(lane: Lane, body: Buffer, contentType: string): Promise<{ ms: number; ok: boolean }> {
-  const bucket = lane.chain.resources.buckets.source;
-  const key = `lambda-shaped/${lane.next++}-${randomBytes(4).toString('hex')}`;
-  const put = await lane.chain.s3.send(
-    new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentType: contentType }),
-  );
-  const record = s3Record(bucket, key, body.length, (put.ETag ?? '').replace(/"/g, ''));
+  const name = `lambda-shaped-${lane.next++}-${randomBytes(4).toString('hex')}`;
+  const record = await putDirectSource(lane.chain, name, body, contentType);
   const result = await lane.chain.functions.resize.invoke(
     sqsEventOf([{ Records: [record] }], lane.chain.resources.queues.ingest.arn),
   );
-  const failures = result.ok
-    ? ((result.payload as { batchItemFailures?: unknown[] } | undefined)?.batchItemFailures?.length ?? 0)
-    : 1;
-  return { ms: result.durationMs, ok: result.ok && failures === 0 };
+  const ok = failedRecords(result, 1) === 0;
+  if (!ok && !lane.failureShown) {
+    lane.failureShown = true;
+    log(`${lane.prefix}: invocation failed: ${JSON.stringify(result).slice(0, 500)}`);
+  }
+  return { ms: result.durationMs, ok };
 }
 
 /** Polls the lanes' container cgroups every 100 ms until stopped. */
@@ -282,6 +283,14 @@ async function main(): Promise<void> {
     const rows = await measureInput(image, input, files.get(input.id)!, rounds);
     for (const row of rows) log(JSON.stringify(row));
     doc.rows.push(...rows);
+  }
+  // A size without one successful invocation measured nothing: keep the figures of the last run.
+  const empty = doc.rows.filter((row) => row.samples === 0);
+  if (empty.length > 0) {
+    log(`FAILED: no successful invocation for ${empty.map((r) => `${r.input} at ${r.memoryMb} MB`).join(', ')}`);
+    log(`nothing written; ${path.relative(process.cwd(), jsonOut)} and the report keep the last run`);
+    process.exitCode = 1;
+    return;
   }
   if (imageExists(arm64Image, docker)) {
     log(`arm64 functional check: ${arm64Image}`);

@@ -10,11 +10,11 @@ import { mapWithConcurrency } from '../src/core/concurrency';
 import { DEFAULT_LIMITS } from '../src/core/limits';
 import { resizeImage } from '../src/core/pipeline';
 import { DEFAULT_VARIANTS } from '../src/core/variants';
-import { startLocalChain } from '../src/local/chain';
+import { startLocalChain, type LocalChain } from '../src/local/chain';
 import { containerLauncher } from '../src/local/cloud/lambda/container-host';
 import { startLocalFunction, type SandboxLauncher } from '../src/local/cloud/lambda/function-host';
 import { localAwsEnv } from '../src/local/client-config';
-import type { LogSink } from '../src/local/cloud/lambda/invoke-contract';
+import type { InvokeResult, LogSink } from '../src/local/cloud/lambda/invoke-contract';
 import { rotate, summarize, type Summary } from './stats';
 import { chainBreakdown, type ChainBreakdown, type TimedLine, type UploadTiming } from './chain-breakdown';
 
@@ -180,6 +180,41 @@ export function s3Record(bucket: string, key: string, size: number, eTag: string
   };
 }
 
+/**
+ * Stops the chain's own ingest mapping (as `aws lambda update-event-source-mapping --no-enabled` does)
+ * while a bench invokes the resize function itself with sources under the watched prefix: so that
+ * only the bench's invocation handles them. Resolves with how to start it again.
+ */
+export async function holdIngest(chain: LocalChain): Promise<() => Promise<void>> {
+  await chain.mappings.ingest.setEnabled(false);
+  return () => chain.mappings.ingest.setEnabled(true);
+}
+
+/**
+ * Puts a source for a direct invocation under the chain's watched prefix, the only one the module
+ * lets the resize role read (IAM is enforced, as on AWS; hold the ingest mapping first, holdIngest),
+ * and answers its S3 notification record.
+ */
+export async function putDirectSource(
+  chain: LocalChain,
+  name: string,
+  body: Buffer,
+  contentType: string,
+): Promise<unknown> {
+  const bucket = chain.resources.buckets.source;
+  const key = `${chain.uploadsPrefix}bench-direct/${name}`;
+  const put = await chain.s3.send(
+    new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentType: contentType }),
+  );
+  return s3Record(bucket, key, body.length, (put.ETag ?? '').replace(/"/g, ''));
+}
+
+/** The records a resize invocation reported failed (`batchItemFailures`); every record when the invocation failed. */
+export function failedRecords(result: InvokeResult, records: number): number {
+  if (!result.ok) return records;
+  return (result.payload as { batchItemFailures?: unknown[] } | undefined)?.batchItemFailures?.length ?? 0;
+}
+
 function sqsEvent(body: unknown, queueArn: string): unknown {
   return sqsEventOf([body], queueArn);
 }
@@ -315,24 +350,20 @@ export async function measureChain(
   try {
     const source = chain.resources.buckets.source;
     const output = chain.resources.buckets.output;
-    const put = async (key: string) => {
-      const res = await chain.s3.send(
-        new PutObjectCommand({ Bucket: source, Key: key, Body: image, ContentType: 'image/jpeg' }),
-      );
-      return (res.ETag ?? '').replace(/"/g, '');
-    };
+    const put = (key: string) =>
+      chain.s3.send(new PutObjectCommand({ Bucket: source, Key: key, Body: image, ContentType: 'image/jpeg' }));
     const invokeMs: number[] = [];
     const coreMs: number[] = [];
-    // Outside the watched prefix: only our direct invocations process these.
+    // Only our direct invocations process these: the ingest mapping is held meanwhile.
+    const releaseIngest = await holdIngest(chain);
     for (let i = 0; i <= invocations; i += 1) {
-      const key = `bench-direct/${i}.jpg`;
-      const eTag = await put(key);
+      const record = await putDirectSource(chain, `${i}.jpg`, image, 'image/jpeg');
       const t0 = performance.now();
       const result = await chain.functions.resize.invoke(
-        sqsEvent({ Records: [s3Record(source, key, image.length, eTag)] }, chain.resources.queues.ingest.arn),
+        sqsEvent({ Records: [record] }, chain.resources.queues.ingest.arn),
       );
       const ms = performance.now() - t0;
-      if (!result.ok) throw new Error(`resize invocation failed: ${JSON.stringify(result)}`);
+      if (failedRecords(result, 1) > 0) throw new Error(`resize invocation failed: ${JSON.stringify(result)}`);
       const c0 = performance.now();
       await resizeImage(image, DEFAULT_VARIANTS, DEFAULT_LIMITS);
       const cms = performance.now() - c0;
@@ -341,6 +372,8 @@ export async function measureChain(
         coreMs.push(cms);
       }
     }
+    // The held notifications of those sources are then handled (their outputs exist: skipped as duplicates).
+    await releaseIngest();
     await chain.waitForIdle(120_000);
 
     /**

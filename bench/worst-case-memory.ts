@@ -14,7 +14,7 @@
  *
  * Needs Docker; run it under `flock /tmp/irc-docker.lock` when other worktrees share the engine.
  */
-import { ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
+import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { spawnSync } from 'node:child_process';
 import { existsSync, promises as fs, readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -27,7 +27,7 @@ import { dockerAvailable, dockerClient, imageExists, SANDBOX_LABEL } from '../sr
 import { MB_PER_VCPU } from '../src/tools/cost';
 import { cgroupMemoryPeakBytes, cgroupPeakFile } from './peak-memory';
 import { writeSection } from './sections';
-import { HANDLERS_DIR, s3Record, sqsEventOf } from './system';
+import { HANDLERS_DIR, holdIngest, putDirectSource, sqsEventOf } from './system';
 
 const CACHE = path.join(__dirname, '.cache', 'worst-case');
 const IMAGE = 'image-resize-chain/resize:latest';
@@ -191,9 +191,6 @@ async function measure(input: WorstCaseInput, body: Buffer, cpus: string, image:
   const chain = await startLocalChain({
     handlersDir: HANDLERS_DIR,
     namePrefix: prefix,
-    // The inputs lie outside uploads/, the only prefix the module lets the resize role read, so that
-    // only this invocation processes them; what is measured is memory, not IAM.
-    auth: false,
     containers: { resizeImage: image, runArgs: ['--cpus', cpus] },
     resize: {
       concurrency: 1,
@@ -225,15 +222,10 @@ async function measure(input: WorstCaseInput, body: Buffer, cpus: string, image:
     }
   })();
   try {
-    const bucket = chain.resources.buckets.source;
     const records: unknown[] = [];
-    // Outside the watched prefix: only this invocation processes them.
+    await holdIngest(chain); // only this invocation handles them
     for (let i = 0; i < DEFAULT_RESIZE_CONCURRENCY; i += 1) {
-      const key = `worst-case/${input.id}-${i}`;
-      const put = await chain.s3.send(
-        new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentType: input.contentType }),
-      );
-      records.push(s3Record(bucket, key, body.length, (put.ETag ?? '').replace(/"/g, '')));
+      records.push(await putDirectSource(chain, `worst-case-${input.id}-${i}`, body, input.contentType));
     }
     const result = await chain.functions.resize.invoke(
       sqsEventOf(
