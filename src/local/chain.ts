@@ -683,8 +683,10 @@ interface Served {
   streams: ServedStream[];
   /** The streams clients create (CreateStream, Terraform's aws_kinesis_stream). */
   streamControl: StreamControl;
-  /** The functions mappings created through the API may invoke, by name. */
-  /** The chain's own functions; `role` with auth on (mappings into them check and poll as it, as Lambda does). */
+  /**
+   * The chain's own functions, which mappings created through the API may invoke, by name; `role` with
+   * auth on (a mapping into them is checked against it and polls as it, as Lambda does).
+   */
   functions: Map<string, { fn: LocalFunction; timeoutSeconds: number; role?: string }>;
 }
 
