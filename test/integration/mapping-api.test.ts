@@ -132,8 +132,8 @@ describeWhen(
     /** The permissions the poller needs on queues and streams. */
     const POLLER_ACTIONS = ['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes', 'kinesis:*'];
     const grantPoller = () => grant(POLLER_ACTIONS);
-    /** `aws lambda create-event-source-mapping` of the stream into echo, from LATEST, with `extra` options. */
-    const streamMapping = (extra: string[] = []): string[] => [
+    /** `aws lambda create-event-source-mapping` of the stream into echo, from `position`, with `extra` options. */
+    const streamMapping = (extra: string[] = [], position: 'LATEST' | 'TRIM_HORIZON' = 'LATEST'): string[] => [
       'lambda',
       'create-event-source-mapping',
       '--function-name',
@@ -141,7 +141,7 @@ describeWhen(
       '--event-source-arn',
       stream.arn,
       '--starting-position',
-      'LATEST',
+      position,
       ...extra,
     ];
 
@@ -429,20 +429,7 @@ describeWhen(
       for (const n of [1, 2, 3, 4, 5])
         stream.putRecord({ partitionKey: 'k', data: Buffer.from(JSON.stringify({ n })) });
       invoked.length = 0;
-      const created = await aws([
-        'lambda',
-        'create-event-source-mapping',
-        '--function-name',
-        'echo',
-        '--event-source-arn',
-        stream.arn,
-        '--starting-position',
-        'TRIM_HORIZON',
-        '--batch-size',
-        '2',
-        '--maximum-retry-attempts',
-        '1',
-      ]);
+      const created = await aws(streamMapping(['--batch-size', '2', '--maximum-retry-attempts', '1'], 'TRIM_HORIZON'));
       expect(created).toMatchObject({ StartingPosition: 'TRIM_HORIZON', BatchSize: 2, MaximumRetryAttempts: 1 });
       await waitFor('the 5 records invoked', () => invoked.flat().length >= 5);
       expect(invoked.map((batch) => batch.length)).toEqual([2, 2, 1]);
