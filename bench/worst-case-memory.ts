@@ -27,7 +27,7 @@ import { dockerAvailable, dockerClient, imageExists, SANDBOX_LABEL } from '../sr
 import { MB_PER_VCPU } from '../src/tools/cost';
 import { cgroupMemoryPeakBytes, cgroupPeakFile } from './peak-memory';
 import { writeSection } from './sections';
-import { HANDLERS_DIR, holdIngest, putDirectSource, sqsEventOf } from './system';
+import { failedRecords, HANDLERS_DIR, holdIngest, putDirectSource, sqsEventOf } from './system';
 
 const CACHE = path.join(__dirname, '.cache', 'worst-case');
 const IMAGE = 'image-resize-chain/resize:latest';
@@ -234,8 +234,7 @@ async function measure(input: WorstCaseInput, body: Buffer, cpus: string, image:
       ),
     );
     if (result.ok) {
-      const failures = (result.payload as { batchItemFailures?: unknown[] } | undefined)?.batchItemFailures;
-      row.failures = failures?.length ?? 0;
+      row.failures = failedRecords(result, records.length);
     } else {
       row.outcome = JSON.stringify(result).slice(0, 200);
     }

@@ -1105,7 +1105,7 @@ export async function startLocalChain(opts: LocalChainOptions = {}): Promise<Loc
         sqs,
         resize: functions.resize,
         ...(roles?.resize ? { readsAs: { iam: cloud.gateway.iam, roleArn: roles.resize.roleArn } } : {}),
-        failureSqs: cloud.pollerSqs(roles?.resize?.roleArn),
+        failureSqs: pollers.resize,
         uuidOf,
         logSink: logs.sink('esm-stream'),
         cleanups,

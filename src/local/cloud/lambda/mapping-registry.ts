@@ -299,9 +299,12 @@ export class MappingRegistry {
     return `arn:aws:lambda:${this.region}:${this.accountId}:function:${name}${qualifier ? `:${qualifier}` : ''}`;
   }
 
-  /** An SQS client acting as `role` (Lambda's pollers and on-failure sends), or the service's when auth is off. */
-  private pollerOf(role: string): SQSClient {
-    return this.opts.pollerSqs ? this.opts.pollerSqs(role) : this.opts.sqs;
+  /**
+   * An SQS client acting as `role` (Lambda's pollers and on-failure sends); the service's for a
+   * function without a role or when auth is off.
+   */
+  private pollerOf(role: string | undefined): SQSClient {
+    return role && this.opts.pollerSqs ? this.opts.pollerSqs(role) : this.opts.sqs;
   }
 
   private checkRole(fn: MappedFunction, kind: SourceKind, sourceArn: string, sourcePolicy?: string): void {
@@ -357,7 +360,7 @@ export class MappingRegistry {
       uuid,
       functionName: functionNameOf(fn.functionArn),
       enabled,
-      sqs: fn.role ? this.pollerOf(fn.role) : this.opts.sqs,
+      sqs: this.pollerOf(fn.role),
       releaseSqs: this.opts.sqs,
       queueUrl: queue.url,
       queueArn,
@@ -394,7 +397,7 @@ export class MappingRegistry {
         const refusal = destinationAccessRefusal(this.opts.iam, role, destination, queue.policy);
         if (refusal) throw invalidParameter(refusal);
       }
-      onFailure = sqsFailureDestination(role ? this.pollerOf(role) : this.opts.sqs, queue.url);
+      onFailure = sqsFailureDestination(this.pollerOf(role), queue.url);
     }
     return startSwitchableStreamMapping({
       uuid,
