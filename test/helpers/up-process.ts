@@ -36,6 +36,25 @@ export interface UpProcess {
 }
 
 /** Starts `node dist/cli.js up --port 0 …args` and resolves once it prints its ready line. */
+/**
+ * Resolves with how `child` exited once its output has been read too: 'exit' can come before the last
+ * lines are read from the pipes, 'close' comes after them. Bounded (5 s after 'exit'), so that a
+ * leftover process holding a pipe open fails the test's own checks rather than hanging it.
+ */
+export function exitedAfterOutput(
+  child: ChildProcess,
+): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
+  return new Promise((resolve) => {
+    child.once('exit', (code, signal) => {
+      const timer = setTimeout(() => resolve({ code, signal }), 5_000);
+      child.once('close', () => {
+        clearTimeout(timer);
+        resolve({ code, signal });
+      });
+    });
+  });
+}
+
 export async function startUp(args: string[] = [], readyTimeoutMs = 60_000): Promise<UpProcess> {
   const child = spawn(process.execPath, [CLI, 'up', '--port', '0', ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -59,18 +78,9 @@ export async function startUp(args: string[] = [], readyTimeoutMs = 60_000): Pro
   };
   createInterface({ input: child.stdout }).on('line', onLine(stdout));
   createInterface({ input: child.stderr }).on('line', onLine(stderr));
-  const exited = new Promise<number>((resolve) => {
-    child.once('exit', (code, signal) => {
-      const status = code ?? (signal === 'SIGKILL' ? 137 : signal === 'SIGTERM' ? 143 : 1);
-      // 'exit' can come before the last lines are read from the pipes; 'close' comes after them. Bounded,
-      // so that a leftover child holding a pipe open fails the test's own checks rather than hanging it.
-      const timer = setTimeout(() => resolve(status), 5_000);
-      child.once('close', () => {
-        clearTimeout(timer);
-        resolve(status);
-      });
-    });
-  });
+  const exited = exitedAfterOutput(child).then(
+    ({ code, signal }) => code ?? (signal === 'SIGKILL' ? 137 : signal === 'SIGTERM' ? 143 : 1),
+  );
 
   const waitForLine = (pattern: RegExp, timeoutMs = 60_000): Promise<string> => {
     const seen = [...stdout, ...stderr].find((line) => pattern.test(line));

@@ -10,6 +10,7 @@ import net from 'node:net';
 import { join } from 'node:path';
 import { localClientConfig } from '../../src/local/client-config';
 import { synthesizeImage } from '../../src/tools/samples';
+import { exitedAfterOutput } from '../helpers/up-process';
 import { waitFor } from '../helpers/wait';
 
 const ROOT = join(__dirname, '..', '..');
@@ -73,18 +74,8 @@ function launch(command: string, args: string[], ownGroup = false): Launched {
   const output: string[] = [];
   child.stdout.setEncoding('utf8').on('data', (c: string) => output.push(c));
   child.stderr.setEncoding('utf8').on('data', (c: string) => output.push(c));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-    child.once('exit', (code, signal) => {
-      // The last output can still be in the pipes at 'exit'; 'close' follows it. Bounded: a leftover
-      // process holding a pipe open is what these tests look for, so it must not hang them.
-      const timer = setTimeout(() => resolve({ code, signal }), 5_000);
-      child.once('close', () => {
-        clearTimeout(timer);
-        resolve({ code, signal });
-      });
-    }),
-  );
-  return { child, output, exited };
+  // A leftover process holding a pipe open is what these tests look for: the wait for 'close' is bounded.
+  return { child, output, exited: exitedAfterOutput(child) };
 }
 
 /** `ready`: printed once it serves; `stopped`: what it says when it stops on `signal`. */
