@@ -123,6 +123,8 @@ export interface Inspection {
   readonly source: SourceInfo;
   /** Dimensions as stored, before EXIF auto-orientation (what a JPEG decoder scales). */
   readonly stored: { readonly width: number; readonly height: number };
+  /** 8-bit RGB(A) pixels with an embedded ICC profile (e.g. a phone's Display P3 or a tagged sRGB JPEG). */
+  readonly taggedRgb: boolean;
 }
 
 /** The header checks of inspectImage, keeping the stored dimensions too (see inspectImage for the throws). */
@@ -205,6 +207,7 @@ export async function inspect(input: Buffer, limits: ImageLimits, subject: Error
   return {
     source: { width: oriented.width, height: oriented.height, format },
     stored: { width: meta.width, height: pageHeight },
+    taggedRgb: meta.hasProfile === true && meta.space === 'srgb' && meta.depth === 'uchar',
   };
 }
 
@@ -297,6 +300,15 @@ export async function decodeOnce(
   try {
     let pipeline = sharp(from, decoderOptions(limits));
     if (resizing) pipeline = pipeline.resize(width, height, { fit: 'fill' });
+    if (resizing && inspection.taggedRgb) {
+      // sharp converts an ICC-tagged input to sRGB before it resizes: on a 12 MP JPEG that transform
+      // costs more than the decode. Resizing first, in the input's own (also gamma-encoded) space, and
+      // converting the small picture afterwards is what vipsthumbnail does; an uncompressed TIFF carries
+      // the profile from one pipeline to the next. Measured on 12 MP to 1600 px: 246 -> 88 ms CPU for a
+      // Display P3 JPEG (pixels within 6 levels, mean 0.09), 216 -> 133 ms for a tagged sRGB one (identical).
+      const resized = await pipeline.keepIccProfile().tiff({ compression: 'none' }).toBuffer();
+      pipeline = sharp(resized, { failOn: 'warning', limitInputPixels: false });
+    }
     // toColourspace('srgb') converts CMYK, greyscale, 16-bit and ICC-tagged inputs to 8-bit sRGB.
     const { data, info } = await pipeline.toColourspace('srgb').raw().toBuffer({ resolveWithObject: true });
     if (info.channels !== 3 && info.channels !== 4) {
@@ -355,17 +367,18 @@ export async function renderVariant(decoded: DecodedImage, plan: VariantPlan): P
       background: opaque ? WHITE : TRANSPARENT,
     });
   }
+  const rendered = (data: Buffer, width: number, height: number): RenderedVariant => ({
+    name: spec.name,
+    format: spec.format,
+    width,
+    height,
+    contentType: contentTypeFor(spec.format),
+    data,
+  });
   const { data, info } = await encode(image, spec, plan.width * plan.height, decoded.channels === 4).toBuffer({
     resolveWithObject: true,
   });
-  return {
-    name: spec.name,
-    format: spec.format,
-    width: info.width,
-    height: info.height,
-    contentType: contentTypeFor(spec.format),
-    data,
-  };
+  return rendered(data, info.width, info.height);
 }
 
 /**
