@@ -20,6 +20,7 @@ import type { ImageLimits } from './limits';
 import { contentTypeFor, type OutputFormat, type VariantSpec } from './variants';
 import { jpegDctShrink, planVariant, scaled, sharpJpegShrink, type VariantPlan } from './geometry';
 import { ACCEPTED_INPUT_FORMATS, looksTruncated, magicFormat, sniffMarkup } from './sniff';
+import { encodeWebpWithAlpha } from './webp-alpha';
 
 // libvips keeps recently used operations and their pixel buffers in a cache (50 MB by default) so
 // repeated work on the same input is cheap. Each invocation here sees a new image, so the cache only
@@ -375,6 +376,13 @@ export async function renderVariant(decoded: DecodedImage, plan: VariantPlan): P
     contentType: contentTypeFor(spec.format),
     data,
   });
+  if (spec.format === 'webp' && decoded.channels === 4) {
+    // Colour and alpha plane on two threads (see webp-alpha.ts), from the variant's pixels.
+    const { data: pixels, info } = await image.raw().toBuffer({ resolveWithObject: true });
+    const effort = webpEffortFor(info.width * info.height, true);
+    const data = await encodeWebpWithAlpha(pixels, info.width, info.height, spec.quality, effort);
+    return rendered(data, info.width, info.height);
+  }
   const { data, info } = await encode(image, spec, plan.width * plan.height, decoded.channels === 4).toBuffer({
     resolveWithObject: true,
   });

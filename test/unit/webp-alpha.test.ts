@@ -1,0 +1,92 @@
+import sharp from 'sharp';
+import { encodeWebpWithAlpha, hasTransparency, webpChunks } from '../../src/core/webp-alpha';
+
+/** RGBA pixels: a colour ramp under the alpha plane `alphaAt` (x, y) -> 0..255. */
+function frame(width: number, height: number, alphaAt: (x: number, y: number) => number): Buffer {
+  const pixels = Buffer.alloc(width * height * 4);
+  for (let y = 0; y < height; y += 1) {
+    for (let x = 0; x < width; x += 1) {
+      const i = (y * width + x) * 4;
+      pixels[i] = (x * 255) / width;
+      pixels[i + 1] = (y * 255) / height;
+      pixels[i + 2] = ((x + y) * 7) & 255;
+      pixels[i + 3] = Math.max(0, Math.min(255, Math.round(alphaAt(x, y))));
+    }
+  }
+  return pixels;
+}
+
+/** Alpha planes of the kinds that reach the encoder: a hard mask, a feathered edge, a radial vignette, noise. */
+const SHAPES: Record<string, (x: number, y: number) => number> = {
+  mask: (x, y) => (Math.hypot(x - 150, y - 100) < 70 ? 255 : 0),
+  feather: (x, y) => (90 - Math.hypot(x - 150, y - 100)) * 8,
+  radial: (x, y) => 255 - Math.hypot(x - 150, y - 100) * 1.4,
+  noise: (x, y) => (Math.imul(x * 7919 + y * 104729, 2654435761) >>> 24) & 255,
+};
+
+/** The chunk FourCCs of a WebP file in order, and whether its RIFF size matches its length. */
+function layout(file: Buffer): { fourccs: string[]; riffSizeMatches: boolean } {
+  const fourccs: string[] = [];
+  for (let at = 12; at + 8 <= file.length;) {
+    const size = file.readUInt32LE(at + 4);
+    fourccs.push(file.toString('latin1', at, at + 4));
+    at += 8 + size + (size & 1);
+  }
+  return { fourccs, riffSizeMatches: file.readUInt32LE(4) === file.length - 8 };
+}
+
+describe('encodeWebpWithAlpha', () => {
+  // Odd and even sizes, so chunk payloads of odd length (which RIFF pads) occur.
+  it.each([
+    [300, 200],
+    [301, 199],
+  ])('decodes to the source alpha exactly and to libwebp one-call colour (%i x %i)', async (width, height) => {
+    let oddPayloads = 0;
+    for (const [name, alphaAt] of Object.entries(SHAPES)) {
+      const pixels = frame(width, height, alphaAt);
+      const raw = { raw: { width, height, channels: 4 as const } };
+      const ours = await encodeWebpWithAlpha(pixels, width, height, 80, 4);
+      const oneCall = await sharp(pixels, raw).webp({ quality: 80, effort: 4 }).toBuffer();
+
+      expect({ name, ...layout(ours) }).toEqual({ name, fourccs: ['VP8X', 'ALPH', 'VP8 '], riffSizeMatches: true });
+      const chunks = webpChunks(ours);
+      expect(chunks.get('VP8X')![0]).toBe(0x10);
+      expect(chunks.get('ALPH')![0]).toBe(0x01);
+      // The colour is libwebp's own VP8 stream, byte for byte.
+      expect(chunks.get('VP8 ')!.equals(webpChunks(oneCall).get('VP8 ')!)).toBe(true);
+      oddPayloads += [...chunks.values()].filter((payload) => payload.length % 2 === 1).length;
+
+      const meta = await sharp(ours).metadata();
+      expect([meta.format, meta.width, meta.height, meta.hasAlpha]).toEqual(['webp', width, height, true]);
+      const decoded = await sharp(ours).raw().toBuffer();
+      const reference = await sharp(oneCall).raw().toBuffer();
+      expect(decoded.length).toBe(pixels.length);
+      let alphaDiffs = 0;
+      let colourDiffs = 0;
+      for (let i = 0; i < decoded.length; i += 4) {
+        if (decoded[i + 3] !== pixels[i + 3]) alphaDiffs += 1;
+        if (pixels[i + 3] > 0 && decoded.subarray(i, i + 3).compare(reference.subarray(i, i + 3)) !== 0)
+          colourDiffs += 1;
+      }
+      expect({ name, alphaDiffs, colourDiffs }).toEqual({ name, alphaDiffs: 0, colourDiffs: 0 });
+    }
+    expect(oddPayloads).toBeGreaterThan(0);
+  });
+
+  it('leaves a fully opaque frame to libwebp: one VP8 chunk, the same bytes as its own encode', async () => {
+    const pixels = frame(120, 80, () => 255);
+    expect(hasTransparency(pixels)).toBe(false);
+    const ours = await encodeWebpWithAlpha(pixels, 120, 80, 80, 4);
+    const oneCall = await sharp(pixels, { raw: { width: 120, height: 80, channels: 4 } })
+      .webp({ quality: 80, effort: 4 })
+      .toBuffer();
+    expect(layout(ours).fourccs).toEqual(['VP8 ']);
+    expect(ours.equals(oneCall)).toBe(true);
+  });
+
+  it('hasTransparency sees a single pixel below 255', () => {
+    const pixels = frame(10, 10, () => 255);
+    pixels[4 * 57 + 3] = 254;
+    expect(hasTransparency(pixels)).toBe(true);
+  });
+});
