@@ -276,7 +276,7 @@ export function renderCoreProfile(profiles: readonly CoreProfile[]): string {
       lines.push(
         `The ${p.costliest} frame with alpha, encoded by libwebp in one call (what sharp does, and naive sharp with ` +
           'it: the colour, then the lossless alpha plane, on one thread) and by the core (src/core/webp-alpha.ts: ' +
-          'the colour and the alpha plane on two threads, the plane as VP8L effort 1):',
+          'the colour and the alpha plane on two threads, the plane horizontally filtered, as VP8L effort 1):',
         '',
         '| encode | CPU ms | wall ms | bytes | of which ALPH chunk |',
         '|---|---:|---:|---:|---:|',

@@ -9,11 +9,12 @@
  * encoded on another thread as a lossless greyscale WebP, whose VP8L stream is the ALPH payload. The
  * file is assembled as the WebP container specification's extended format (VP8X, ALPH, VP8).
  *
- * The alpha plane stays lossless (decoded alpha is the source's, byte for byte). It is encoded at
- * VP8L effort 1 and quality 100 rather than libwebp's alpha settings (the frame's method, quality
- * 8 x method, a prediction filter): measured on eight alpha shapes at 1600x1067 it was 45 % smaller
- * on a cut-out, 23 % on a radial vignette, 22 % on noise, equal on a feathered edge and at most
- * 6 % (about 100 bytes) larger on hard masks, text and a flat plane, for about the same CPU.
+ * The alpha plane stays lossless (decoded alpha is the source's, byte for byte). It is stored under
+ * the container's horizontal filter and encoded at VP8L effort 1, quality 100, instead of libwebp's
+ * settings (the frame's method, quality 8 x method, its estimate of the best filter). On 1600x1067
+ * frames (bench/alpha-shapes.ts) that made soft planes 16-64 % smaller at 14-70 % less CPU (the bench
+ * PNG, a feathered edge, a vignette, a soft shadow, noise) and hard-edged ones at most 240 bytes
+ * larger (a mask, text, a flat plane) for about 30 ms more CPU, where libwebp's plane costs ~nothing.
  */
 import sharp from 'sharp';
 
@@ -34,11 +35,28 @@ export function hasTransparency(pixels: Buffer): boolean {
   return false;
 }
 
+/**
+ * The alpha plane of RGBA `pixels` under the WebP container's horizontal filter: each sample minus
+ * the one to its left (modulo 256); the first column minus the sample above, the first sample as is.
+ */
+export function horizontallyFilteredAlpha(pixels: Buffer, width: number, height: number): Buffer {
+  const filtered = Buffer.alloc(width * height);
+  for (let y = 0; y < height; y += 1) {
+    const row = y * width;
+    filtered[row] = (pixels[row * 4 + 3] - (y === 0 ? 0 : pixels[(row - width) * 4 + 3])) & 0xff;
+    for (let x = 1; x < width; x += 1) {
+      const at = (row + x) * 4 + 3;
+      filtered[row + x] = (pixels[at] - pixels[at - 4]) & 0xff;
+    }
+  }
+  return filtered;
+}
+
 /** VP8L effort and quality for the alpha plane (see the module comment for the measurements). */
 const ALPHA_EFFORT = 1;
 const ALPHA_QUALITY = 100;
-/** ALPH header byte: no preprocessing, no prediction filter, compression 1 (lossless). */
-const ALPH_LOSSLESS = 0x01;
+/** ALPH header byte: no preprocessing, filter 1 (horizontal) in bits 2-3, compression 1 (lossless) in bits 0-1. */
+const ALPH_HORIZONTAL_LOSSLESS = 0x05;
 /** VP8X flags: the alpha bit. */
 const VP8X_ALPHA = 0x10;
 /** A VP8L bitstream opens with this byte and 14 + 14 + 1 + 3 bits of header: 5 bytes in all. */
@@ -77,15 +95,13 @@ export async function encodeWebpWithAlpha(
 ): Promise<Buffer> {
   const raw = { raw: { width, height, channels: 4 as const } };
   if (!hasTransparency(rgba)) return sharp(rgba, raw).webp({ quality, effort }).toBuffer();
-  const [colourFile, alphaFile] = await Promise.all([
-    sharp(rgba, raw).webp({ quality, effort, alphaQuality: 0 }).toBuffer(),
-    sharp(rgba, raw)
-      .extractChannel(3)
-      .webp({ lossless: true, quality: ALPHA_QUALITY, effort: ALPHA_EFFORT })
-      .toBuffer(),
-  ]);
-  const colour = webpChunks(colourFile).get('VP8 ');
-  const alpha = vp8lStream(alphaFile, width, height);
+  const colourFile = sharp(rgba, raw).webp({ quality, effort, alphaQuality: 0 }).toBuffer();
+  // The filter runs on this thread while libwebp encodes the colour on another.
+  const alphaFile = sharp(horizontallyFilteredAlpha(rgba, width, height), { raw: { width, height, channels: 1 } })
+    .webp({ lossless: true, quality: ALPHA_QUALITY, effort: ALPHA_EFFORT })
+    .toBuffer();
+  const colour = webpChunks(await colourFile).get('VP8 ');
+  const alpha = vp8lStream(await alphaFile, width, height);
   // Neither happens with the libwebp sharp ships; should a later one write otherwise, its own encode is correct.
   if (!colour || !alpha) return sharp(rgba, raw).webp({ quality, effort }).toBuffer();
   const vp8x = Buffer.alloc(10);
@@ -95,7 +111,7 @@ export async function encodeWebpWithAlpha(
   const body = Buffer.concat([
     Buffer.from('WEBP', 'latin1'),
     ...riffChunk('VP8X', vp8x),
-    ...riffChunk('ALPH', Buffer.concat([Buffer.from([ALPH_LOSSLESS]), alpha])),
+    ...riffChunk('ALPH', Buffer.concat([Buffer.from([ALPH_HORIZONTAL_LOSSLESS]), alpha])),
     ...riffChunk('VP8 ', colour),
   ]);
   const riff = Buffer.alloc(8);

@@ -1,5 +1,5 @@
 import sharp from 'sharp';
-import { encodeWebpWithAlpha, hasTransparency, webpChunks } from '../../src/core/webp-alpha';
+import { encodeWebpWithAlpha, hasTransparency, horizontallyFilteredAlpha, webpChunks } from '../../src/core/webp-alpha';
 
 /** RGBA pixels: a colour ramp under the alpha plane `alphaAt` (x, y) -> 0..255. */
 function frame(width: number, height: number, alphaAt: (x: number, y: number) => number): Buffer {
@@ -51,7 +51,8 @@ describe('encodeWebpWithAlpha', () => {
       expect({ name, ...layout(ours) }).toEqual({ name, fourccs: ['VP8X', 'ALPH', 'VP8 '], riffSizeMatches: true });
       const chunks = webpChunks(ours);
       expect(chunks.get('VP8X')![0]).toBe(0x10);
-      expect(chunks.get('ALPH')![0]).toBe(0x01);
+      // Lossless, horizontal filter: the decoder must undo the filter to give back the source alpha below.
+      expect(chunks.get('ALPH')![0]).toBe(0x05);
       // The colour is libwebp's own VP8 stream, byte for byte.
       expect(chunks.get('VP8 ')!.equals(webpChunks(oneCall).get('VP8 ')!)).toBe(true);
       oddPayloads += [...chunks.values()].filter((payload) => payload.length % 2 === 1).length;
@@ -82,6 +83,14 @@ describe('encodeWebpWithAlpha', () => {
       .toBuffer();
     expect(layout(ours).fourccs).toEqual(['VP8 ']);
     expect(ours.equals(oneCall)).toBe(true);
+  });
+
+  it('horizontallyFilteredAlpha: left neighbour, the first column from above, modulo 256', () => {
+    // Alpha of a 3x2 frame: 10 20 5 / 200 0 255.
+    const alphas = [10, 20, 5, 200, 0, 255];
+    const pixels = Buffer.alloc(alphas.length * 4);
+    alphas.forEach((a, i) => (pixels[i * 4 + 3] = a));
+    expect(Array.from(horizontallyFilteredAlpha(pixels, 3, 2))).toEqual([10, 10, 241, 190, 56, 255]);
   });
 
   it('hasTransparency sees a single pixel below 255', () => {
