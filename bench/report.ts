@@ -392,7 +392,14 @@ export function renderMarkdown(r: BenchResults): string {
   lines.push('| source | target | measured | verdict |', '|---|---|---|---|');
   for (const row of evaluateTargets(r, webpNames, jpegNames))
     lines.push(`| ${row.input} | ${row.target} | ${row.measured} | ${verdict(row.met)} |`);
-  lines.push('');
+  lines.push(
+    '',
+    'The bytes rows compare sizes at the same nominal quality, so they fail both ways. Below the band means smaller ' +
+      'at the SSIM shown, not worse: our JPEGs are Huffman-optimised by sharp (no pixel changes), and the WebP ' +
+      'alpha plane of a source with alpha is lossless in every implementation but coded smaller by ours ' +
+      '(src/core/webp-alpha.ts). Bytes at equal SSIM: "Quality per byte" below.',
+    '',
+  );
 
   lines.push(...perMegapixelSection(r));
 
