@@ -89,6 +89,21 @@ describeWhen(CHROMIUM_MISSING, 'upload page in headless Chromium', () => {
     expect(existsSync(SCREENSHOT)).toBe(true);
   }, 150_000);
 
+  it('shows the variants of a PNG with alpha: Chromium decodes the WebP the core writes from two encodes', async () => {
+    // The WebP variants of a source with alpha are assembled by src/core/webp-alpha.ts (VP8X, ALPH, VP8).
+    const image = join(dir, 'cut-out.png');
+    writeFileSync(image, await synthesizeImage({ width: 900, height: 600, seed: 13, format: 'png', alpha: true }));
+    const result = await drive(image, 90_000);
+    if (!result.ok) throw new Error(`the page failed: ${result.error}`);
+    // The driver waits until every <img> is complete with a natural width: decoded, not just fetched.
+    expect(result.variants.map((v) => [v.alt, v.width]).sort()).toEqual([
+      ['fallback', 900],
+      ['large', 900],
+      ['medium', 800],
+      ['thumb', 320],
+    ]);
+  }, 150_000);
+
   it('fails the upload when the source bucket has no CORS rule (S3 refuses the preflight)', async () => {
     const s3 = new S3Client(localClientConfig(chain!.gateway.tlsEndpoint));
     try {
