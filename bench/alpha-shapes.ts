@@ -3,7 +3,7 @@
  * its own thread) against libwebp's (the frame's method and quality 8 x method, its fast filter
  * choice, after the colour) on eight drawn alpha shapes and the bench's PNG, 1600x1067, colour q80
  * effort 4. CPU of an alpha plane = the frame's CPU minus the same frame's colour-only encode
- * (alphaQuality 0), middle of 3 runs; negative when the plane costs less than the noise.
+ * (alphaQuality 0), median of 3 runs (core-profile's `timed`); negative when the plane costs less than the noise.
  *
  *   tsx bench/alpha-shapes.ts      (prints a Markdown table)
  */
@@ -11,6 +11,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import sharp from 'sharp';
 import { encodeWebpWithAlpha, webpChunks } from '../src/core/webp-alpha';
+import { timed } from './core-profile';
 import { BENCH_INPUTS, prepareInputs } from './inputs';
 
 const WIDTH = 1600;
@@ -43,18 +44,6 @@ function drawn(alphaAt: (x: number, y: number, r: number) => number): Buffer {
   return rgba;
 }
 
-async function middleCpu<T>(work: () => Promise<T>): Promise<{ result: T; cpuMs: number }> {
-  const runs: number[] = [];
-  let result!: T;
-  for (let i = 0; i < 3; i += 1) {
-    const c0 = process.cpuUsage();
-    result = await work();
-    const c = process.cpuUsage(c0);
-    runs.push((c.user + c.system) / 1000);
-  }
-  return { result, cpuMs: runs.sort((a, b) => a - b)[1] };
-}
-
 async function main(): Promise<void> {
   const input = BENCH_INPUTS.find((i) => i.id === '2mp-png-alpha')!;
   const file = (await prepareInputs([input], path.join(__dirname, '.cache', 'inputs'))).get(input.id)!;
@@ -71,9 +60,9 @@ async function main(): Promise<void> {
     '|---|---:|---:|---:|---:|',
   ];
   for (const [name, rgba] of frames) {
-    const libwebp = await middleCpu(() => sharp(rgba, raw).webp({ quality: 80, effort: 4 }).toBuffer());
-    const colour = await middleCpu(() => sharp(rgba, raw).webp({ quality: 80, effort: 4, alphaQuality: 0 }).toBuffer());
-    const ours = await middleCpu(() => encodeWebpWithAlpha(rgba, WIDTH, HEIGHT, 80, 4));
+    const libwebp = await timed(() => sharp(rgba, raw).webp({ quality: 80, effort: 4 }).toBuffer());
+    const colour = await timed(() => sharp(rgba, raw).webp({ quality: 80, effort: 4, alphaQuality: 0 }).toBuffer());
+    const ours = await timed(() => encodeWebpWithAlpha(rgba, WIDTH, HEIGHT, 80, 4));
     const alph = (f: Buffer) => (webpChunks(f).get('ALPH')?.length ?? 0).toLocaleString('en-US');
     lines.push(
       `| ${name} | ${alph(libwebp.result)} | ${(libwebp.cpuMs - colour.cpuMs).toFixed(0)} | ${alph(ours.result)} | ` +

@@ -12,7 +12,7 @@
  */
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import sharp from 'sharp';
+import sharp, { type Sharp } from 'sharp';
 import { DEFAULT_LIMITS } from '../src/core/limits';
 import { decodeOnce, inspect, renderVariant, webpEffortFor, type DecodedImage } from '../src/core/pipeline';
 import { planVariant, scaled } from '../src/core/geometry';
@@ -69,15 +69,17 @@ export interface AlphaEncode {
   alphaChunkBytes: number;
 }
 
+/** The decoded pixels resized to a variant's frame, as renderVariant resizes them. */
+function frame(decoded: DecodedImage, width: number, height: number): Sharp {
+  return sharp(decoded.data, {
+    raw: { width: decoded.width, height: decoded.height, channels: decoded.channels },
+  }).resize(width, height, { fit: 'fill' });
+}
+
 /** The costliest variant's frame encoded by libwebp in one call and by the core, compared. */
 async function splitAlpha(decoded: DecodedImage, width: number, height: number, quality: number): Promise<AlphaSplit> {
   const effort = webpEffortFor(width * height, true);
-  const pixels = await sharp(decoded.data, {
-    raw: { width: decoded.width, height: decoded.height, channels: decoded.channels },
-  })
-    .resize(width, height, { fit: 'fill' })
-    .raw()
-    .toBuffer();
+  const pixels = await frame(decoded, width, height).raw().toBuffer();
   const raw = { raw: { width, height, channels: 4 as const } };
   const libwebp = await timed(() => sharp(pixels, raw).webp({ quality, effort }).toBuffer());
   const ours = await timed(() => encodeWebpWithAlpha(pixels, width, height, quality, effort));
@@ -99,7 +101,7 @@ async function splitAlpha(decoded: DecodedImage, width: number, height: number, 
 }
 
 /** CPU and wall ms of `work`, median of REPEATS runs (its result from the last). */
-async function timed<T>(work: () => Promise<T>): Promise<{ cpuMs: number; wallMs: number; result: T }> {
+export async function timed<T>(work: () => Promise<T>): Promise<{ cpuMs: number; wallMs: number; result: T }> {
   const cpu: number[] = [];
   const wall: number[] = [];
   let result!: T;
@@ -131,16 +133,13 @@ async function matchSsim(
   ref: Awaited<ReturnType<typeof reference>>,
 ): Promise<EffortRow | undefined> {
   const file = path.join(CACHE, 'core-profile-candidate.webp');
+  // Frames with alpha are encoded as the core encodes them, from their pixels: only the colour's effort varies.
+  const pixels = decoded.channels === 4 ? await frame(decoded, width, height).raw().toBuffer() : undefined;
   const encodeAt = async (quality: number): Promise<EffortRow> => {
-    const frame = sharp(decoded.data, {
-      raw: { width: decoded.width, height: decoded.height, channels: decoded.channels },
-    }).resize(width, height, { fit: 'fill' });
-    const pixels = decoded.channels === 4 ? await frame.raw().toBuffer() : undefined;
     const c0 = process.cpuUsage();
-    // Frames with alpha are encoded as the core encodes them: only the colour's effort varies.
     const data = pixels
       ? await encodeWebpWithAlpha(pixels, width, height, quality, effort)
-      : await frame.webp({ quality, effort }).toBuffer();
+      : await frame(decoded, width, height).webp({ quality, effort }).toBuffer();
     const c = process.cpuUsage(c0);
     await fs.writeFile(file, data);
     const { ssim } = await ssimAgainst(ref, file);

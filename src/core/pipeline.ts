@@ -326,10 +326,11 @@ export function webpEffortFor(pixels: number, alpha: boolean): number {
   return pixels > WEBP_FAST_ABOVE_PIXELS && !alpha ? WEBP_EFFORT_LARGE : WEBP_EFFORT;
 }
 
-function encode(image: Sharp, spec: VariantSpec, pixels: number, alpha: boolean): Sharp {
+/** The encoder of every variant but a WebP from pixels with alpha (renderVariant hands those to webp-alpha.ts). */
+function encode(image: Sharp, spec: VariantSpec, pixels: number): Sharp {
   switch (spec.format) {
     case 'webp':
-      return image.webp({ quality: spec.quality, effort: webpEffortFor(pixels, alpha) });
+      return image.webp({ quality: spec.quality, effort: webpEffortFor(pixels, false) });
     case 'avif':
       return image.avif({ quality: spec.quality, effort: AVIF_EFFORT });
     case 'jpeg':
@@ -383,9 +384,7 @@ export async function renderVariant(decoded: DecodedImage, plan: VariantPlan): P
     const data = await encodeWebpWithAlpha(pixels, info.width, info.height, spec.quality, effort);
     return rendered(data, info.width, info.height);
   }
-  const { data, info } = await encode(image, spec, plan.width * plan.height, decoded.channels === 4).toBuffer({
-    resolveWithObject: true,
-  });
+  const { data, info } = await encode(image, spec, plan.width * plan.height).toBuffer({ resolveWithObject: true });
   return rendered(data, info.width, info.height);
 }
 

@@ -94,7 +94,8 @@ export async function encodeWebpWithAlpha(
   effort: number,
 ): Promise<Buffer> {
   const raw = { raw: { width, height, channels: 4 as const } };
-  if (!hasTransparency(rgba)) return sharp(rgba, raw).webp({ quality, effort }).toBuffer();
+  const libwebpAlone = () => sharp(rgba, raw).webp({ quality, effort }).toBuffer();
+  if (!hasTransparency(rgba)) return libwebpAlone();
   const colourFile = sharp(rgba, raw).webp({ quality, effort, alphaQuality: 0 }).toBuffer();
   // The filter runs on this thread while libwebp encodes the colour on another.
   const alphaFile = sharp(horizontallyFilteredAlpha(rgba, width, height), { raw: { width, height, channels: 1 } })
@@ -103,7 +104,7 @@ export async function encodeWebpWithAlpha(
   const colour = webpChunks(await colourFile).get('VP8 ');
   const alpha = vp8lStream(await alphaFile, width, height);
   // Neither happens with the libwebp sharp ships; should a later one write otherwise, its own encode is correct.
-  if (!colour || !alpha) return sharp(rgba, raw).webp({ quality, effort }).toBuffer();
+  if (!colour || !alpha) return libwebpAlone();
   const vp8x = Buffer.alloc(10);
   vp8x[0] = VP8X_ALPHA;
   vp8x.writeUIntLE(width - 1, 4, 3);
