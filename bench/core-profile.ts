@@ -14,7 +14,14 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import sharp, { type Sharp } from 'sharp';
 import { DEFAULT_LIMITS } from '../src/core/limits';
-import { decodeOnce, inspect, renderVariant, webpEffortFor, type DecodedImage } from '../src/core/pipeline';
+import {
+  decodeOnce,
+  inspect,
+  renderVariant,
+  WEBP_EFFORT,
+  webpEffortFor,
+  type DecodedImage,
+} from '../src/core/pipeline';
 import { planVariant, scaled } from '../src/core/geometry';
 import { DEFAULT_VARIANTS, type VariantSpec } from '../src/core/variants';
 import { encodeWebpWithAlpha, webpChunks } from '../src/core/webp-alpha';
@@ -52,11 +59,22 @@ export interface CoreProfile {
   alphaSplit?: AlphaSplit;
 }
 
-/** libwebp's own encode of one WebP frame with alpha (one call, one thread) against the core's (webp-alpha.ts). */
+/**
+ * libwebp's own encode of one WebP frame with alpha (one call, one thread) at sharp's default effort and at the
+ * core's, against the core's (webp-alpha.ts).
+ */
 export interface AlphaSplit {
+  /** The core's effort for this frame's colour (webpEffortFor). */
+  effort: number;
+  /** libwebp in one call at sharp's default effort (WEBP_EFFORT): what naive sharp does. */
+  sharpDefault: AlphaEncode;
+  /** libwebp in one call at the core's effort: its alpha plane at that method, after the colour. */
   libwebp: AlphaEncode;
   ours: AlphaEncode;
-  /** Largest difference of any colour sample of a visible pixel, and of any alpha sample, between the decodes. */
+  /**
+   * Largest difference of any colour sample of a visible pixel, and of any alpha sample, between the decodes of
+   * `libwebp` and `ours`.
+   */
   maxColourDiff: number;
   maxAlphaDiff: number;
 }
@@ -78,9 +96,10 @@ function frame(decoded: DecodedImage, width: number, height: number): Sharp {
 
 /** The costliest variant's frame encoded by libwebp in one call and by the core, compared. */
 async function splitAlpha(decoded: DecodedImage, width: number, height: number, quality: number): Promise<AlphaSplit> {
-  const effort = webpEffortFor(width * height, true);
+  const effort = webpEffortFor(width * height);
   const pixels = await frame(decoded, width, height).raw().toBuffer();
   const raw = { raw: { width, height, channels: 4 as const } };
+  const sharpDefault = await timed(() => sharp(pixels, raw).webp({ quality, effort: WEBP_EFFORT }).toBuffer());
   const libwebp = await timed(() => sharp(pixels, raw).webp({ quality, effort }).toBuffer());
   const ours = await timed(() => encodeWebpWithAlpha(pixels, width, height, quality, effort));
   const [a, b] = await Promise.all([libwebp.result, ours.result].map((file) => sharp(file).raw().toBuffer()));
@@ -97,7 +116,14 @@ async function splitAlpha(decoded: DecodedImage, width: number, height: number, 
     bytes: r.result.length,
     alphaChunkBytes: webpChunks(r.result).get('ALPH')?.length ?? 0,
   });
-  return { libwebp: summary(libwebp), ours: summary(ours), maxColourDiff, maxAlphaDiff };
+  return {
+    effort,
+    sharpDefault: summary(sharpDefault),
+    libwebp: summary(libwebp),
+    ours: summary(ours),
+    maxColourDiff,
+    maxAlphaDiff,
+  };
 }
 
 /** CPU and wall ms of `work`, median of REPEATS runs (its result from the last). */
@@ -206,7 +232,7 @@ export async function profileCore(inputId: string): Promise<CoreProfile> {
   if (plan.spec.format === 'webp' && plan.width === plan.scaledWidth && plan.height === plan.scaledHeight) {
     const ref = await reference(file, plan.width);
     // The shipped setting's own SSIM is the target; every cheaper effort is bisected to reach it.
-    const shippedEffort = webpEffortFor(plan.width * plan.height, alpha);
+    const shippedEffort = webpEffortFor(plan.width * plan.height);
     const shippedRow = await (async () => {
       const rendered = await timed(() => renderVariant(decoded, plan));
       const out = path.join(CACHE, 'core-profile-shipped.webp');
@@ -273,17 +299,18 @@ export function renderCoreProfile(profiles: readonly CoreProfile[]): string {
         `| ${label} | ${f0(e.cpuMs)} | ${f0(e.wallMs)} | ${e.bytes.toLocaleString('en-US')} | ` +
         `${e.alphaChunkBytes.toLocaleString('en-US')} |`;
       lines.push(
-        `The ${p.costliest} frame with alpha, encoded by libwebp in one call (what sharp does, and naive sharp with ` +
-          'it: the colour, then the lossless alpha plane, on one thread) and by the core (src/core/webp-alpha.ts: ' +
-          'the colour and the alpha plane on two threads, the plane horizontally filtered, as VP8L effort 1):',
+        `The ${p.costliest} frame with alpha, encoded by libwebp in one call (what sharp does: the colour, then the ` +
+          'lossless alpha plane at the same method, on one thread) and by the core (src/core/webp-alpha.ts: the ' +
+          'colour and the alpha plane on two threads, the plane horizontally filtered, as VP8L effort 1):',
         '',
         '| encode | CPU ms | wall ms | bytes | of which ALPH chunk |',
         '|---|---:|---:|---:|---:|',
-        row('libwebp, one call', a.libwebp),
-        row('ours, colour and alpha at once', a.ours),
+        row(`libwebp, one call, effort ${WEBP_EFFORT} (sharp's default: naive sharp)`, a.sharpDefault),
+        row(`libwebp, one call, effort ${a.effort} (the core's colour effort)`, a.libwebp),
+        row(`ours, effort ${a.effort} colour and the alpha plane at once`, a.ours),
         '',
-        `Decoded, the two files differ by at most ${a.maxColourDiff} in any colour sample of a visible pixel and ` +
-          `${a.maxAlphaDiff} in any alpha sample (both alpha planes are lossless).`,
+        `Decoded, ours and libwebp's at effort ${a.effort} differ by at most ${a.maxColourDiff} in any colour sample ` +
+          `of a visible pixel and ${a.maxAlphaDiff} in any alpha sample (both alpha planes are lossless).`,
         '',
       );
     }

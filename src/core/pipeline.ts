@@ -58,11 +58,13 @@ export interface ResizeResult {
  */
 export const WEBP_EFFORT = 4;
 /**
- * WebP effort 2 for opaque frames above WEBP_FAST_ABOVE_PIXELS. Measured on a 1600x1200 frame
- * (libwebp 1.6.0, quality 80): effort 4 ~120 ms, effort 3 ~116 ms, effort 2 ~43 ms for ~6 % more
- * bytes; that one encode was the critical path of a whole 12 MP source, and the extra bytes stay
- * within 5 % of Pillow's method-4 output over a source's WebP variants (bench/results.md). Frames
- * with alpha keep effort 4: there effort 2 measured ~35 % more bytes (alpha plane compression).
+ * WebP effort 2 for frames above WEBP_FAST_ABOVE_PIXELS. Measured on a 1600x1200 frame (libwebp
+ * 1.6.0, quality 80): effort 4 ~120 ms, effort 3 ~116 ms, effort 2 ~43 ms for ~6 % more bytes; that
+ * one encode was the critical path of a whole 12 MP source, and the extra bytes stay within 5 % of
+ * Pillow's method-4 output over a source's WebP variants (bench/results.md). Frames with alpha get
+ * the same effort for their colour: their alpha plane is encoded on its own at a fixed VP8L effort
+ * (webp-alpha.ts), so the effort no longer costs alpha-plane bytes, as it did (~35 %) when libwebp
+ * encoded the plane at the frame's method.
  */
 export const WEBP_EFFORT_LARGE = 2;
 /** 1 MP: frames larger than this (e.g. 1600x1200) are encoded at WEBP_EFFORT_LARGE. */
@@ -321,16 +323,19 @@ export async function decodeOnce(
   }
 }
 
-/** The WebP effort a frame of `pixels` gets: WEBP_EFFORT_LARGE for large opaque frames, else WEBP_EFFORT. */
-export function webpEffortFor(pixels: number, alpha: boolean): number {
-  return pixels > WEBP_FAST_ABOVE_PIXELS && !alpha ? WEBP_EFFORT_LARGE : WEBP_EFFORT;
+/**
+ * The WebP effort a frame of `pixels` gets (for a frame with alpha: its colour's): WEBP_EFFORT_LARGE above
+ * WEBP_FAST_ABOVE_PIXELS, else WEBP_EFFORT.
+ */
+export function webpEffortFor(pixels: number): number {
+  return pixels > WEBP_FAST_ABOVE_PIXELS ? WEBP_EFFORT_LARGE : WEBP_EFFORT;
 }
 
 /** The encoder of every variant but a WebP from pixels with alpha (renderVariant hands those to webp-alpha.ts). */
 function encode(image: Sharp, spec: VariantSpec, pixels: number): Sharp {
   switch (spec.format) {
     case 'webp':
-      return image.webp({ quality: spec.quality, effort: webpEffortFor(pixels, false) });
+      return image.webp({ quality: spec.quality, effort: webpEffortFor(pixels) });
     case 'avif':
       return image.avif({ quality: spec.quality, effort: AVIF_EFFORT });
     case 'jpeg':
@@ -380,7 +385,7 @@ export async function renderVariant(decoded: DecodedImage, plan: VariantPlan): P
   if (spec.format === 'webp' && decoded.channels === 4) {
     // Colour and alpha plane on two threads (see webp-alpha.ts), from the variant's pixels.
     const { data: pixels, info } = await image.raw().toBuffer({ resolveWithObject: true });
-    const effort = webpEffortFor(info.width * info.height, true);
+    const effort = webpEffortFor(info.width * info.height);
     const data = await encodeWebpWithAlpha(pixels, info.width, info.height, spec.quality, effort);
     return rendered(data, info.width, info.height);
   }

@@ -5,8 +5,9 @@ import sharp, { type Metadata } from 'sharp';
 import { PipelineError, type ErrorCode } from '../../src/core/errors';
 import { DEFAULT_LIMITS, type ImageLimits } from '../../src/core/limits';
 import { jpegDctShrink, sharpJpegShrink } from '../../src/core/geometry';
-import { inspectImage, resizeImage } from '../../src/core/pipeline';
+import { inspectImage, resizeImage, WEBP_EFFORT, WEBP_EFFORT_LARGE, webpEffortFor } from '../../src/core/pipeline';
 import { looksTruncated, sniffMarkup } from '../../src/core/sniff';
+import { webpChunks } from '../../src/core/webp-alpha';
 import { DEFAULT_VARIANTS, parseVariantSpecs } from '../../src/core/variants';
 import { generateSamples, synthesizeImage } from '../../src/tools/samples';
 import { corruptImage, truncateImage } from '../helpers/broken-images';
@@ -149,6 +150,22 @@ describe('resizeImage: geometry and formats', () => {
     for (const value of flattened.pixel) expect(value).toBeGreaterThan(245);
   });
 
+  it('encodes the colour of a large WebP frame with alpha at the large-frame effort, as it does an opaque one', async () => {
+    // 1200x900 = 1.08 MP, above WEBP_FAST_ABOVE_PIXELS; the alpha plane is encoded apart (webp-alpha.ts).
+    const input = await synthesizeImage({ width: 1200, height: 900, seed: 16, format: 'png', alpha: true });
+    const [large] = (
+      await resizeImage(input, parseVariantSpecs([{ name: 'l', width: 1200, format: 'webp' }]), DEFAULT_LIMITS)
+    ).variants;
+    const pixels = await sharp(input).raw().toBuffer();
+    const colourAt = (effort: number) =>
+      sharp(pixels, { raw: { width: 1200, height: 900, channels: 4 } })
+        .webp({ quality: 80, effort, alphaQuality: 0 })
+        .toBuffer();
+    const vp8 = (file: Buffer) => webpChunks(file).get('VP8 ')!;
+    expect(webpEffortFor(1200 * 900)).toBe(WEBP_EFFORT_LARGE);
+    expect(vp8(large.data).equals(vp8(await colourAt(WEBP_EFFORT_LARGE)))).toBe(true);
+    expect(vp8(large.data).equals(vp8(await colourAt(WEBP_EFFORT)))).toBe(false);
+  });
   it('honours cover and contain, and never enlarges the picture for either', async () => {
     const input = await synthesizeImage({ width: 600, height: 400, seed: 16, format: 'jpeg' });
     const specs = parseVariantSpecs([
