@@ -139,9 +139,11 @@ export interface ChainResult {
   /** Core alone on the same image in this process, same count. */
   warmCoreMs: Summary;
   images: number;
-  /** Upload of every image to the last manifest written, through the whole local chain. */
+  /** Upload of every image to the last manifest written, through the whole local chain (the median burst). */
   chainSeconds: number;
   chainImagesPerSecond: number;
+  /** images/s of every measured burst, in order (absent from runs that measured one). */
+  burstImagesPerSecond?: number[];
   /** resizeImage over the same images in one process, with the chain's resize parallelism. */
   coreSeconds: number;
   coreImagesPerSecond: number;
@@ -155,10 +157,15 @@ export interface ChainResult {
   breakdown?: ChainBreakdown;
   /** CPU ms of the chain's processes during the throughput run, by role (the driver, the stand-in, sandboxes). */
   cpuMsByRole?: Record<string, number>;
-  /** The same run measured as before issue 17: the end seen by listing the output bucket every 50 ms. */
-  pollingRun?: {
+  /**
+   * The same uploads through a second chain whose two mappings wait up to `windowSeconds` to fill a batch (the
+   * module's default is no window), to show what a window costs a burst.
+   */
+  windowRun?: {
+    windowSeconds: number;
     chainSeconds: number;
     chainImagesPerSecond: number;
+    burstImagesPerSecond: number[];
     breakdown: ChainBreakdown;
     cpuMsByRole: Record<string, number>;
   };
@@ -315,6 +322,11 @@ export function cpuByRole(
   return out;
 }
 
+/** The batching window (s) of the chain measured beside the module's defaults (the module's default until issue 17). */
+const COMPARISON_WINDOW_SECONDS = 1;
+/** Measured bursts per chain (after one that warms every sandbox and the driver's code): their median is reported. */
+const BURSTS = 3;
+
 /**
  * Warm latency of the resize handler under aws-lambda-ric, and throughput of the whole local chain
  * (upload -> notification -> SQS -> resize -> SQS -> publish manifest) against the core alone.
@@ -338,22 +350,81 @@ export async function measureChain(
     published.add(inner.key);
     if (published.size >= watch.count) watch.done();
   };
-  const chain = await startLocalChain({
-    handlersDir: HANDLERS_DIR,
-    resize: { concurrency: parallelism, env: resizeEnv },
-    publish: { concurrency: 1 },
-    logSink: (line) => {
-      if (recording) lines.push({ at: Date.now(), line });
-      notePublished(line);
-    },
-  });
-  try {
-    const source = chain.resources.buckets.source;
+  /** A local chain with the module's defaults, or with both stages' batching windows at `windowSeconds`. */
+  const startChain = (windowSeconds?: number) => {
+    const window = windowSeconds === undefined ? {} : { maximumBatchingWindowSeconds: windowSeconds };
+    return startLocalChain({
+      handlersDir: HANDLERS_DIR,
+      resize: { concurrency: parallelism, env: resizeEnv, ...window },
+      publish: { concurrency: 1, ...window },
+      logSink: (line) => {
+        if (recording) lines.push({ at: Date.now(), line });
+        notePublished(line);
+      },
+    });
+  };
+
+  /**
+   * `images` uploads at once, to the last manifest: the end is seen in the publish function's "manifest published"
+   * lines, then checked once by listing the output bucket (listing it every 50 ms while the chain works, as this bench
+   * did before issue 17, costs the gateway and the stand-in ~6 ms of CPU a listing, taken from the resize work).
+   */
+  const throughputRun = async (chain: LocalChain, name: string) => {
+    const prefix = `${chain.uploadsPrefix}bench-throughput-${name}/`;
+    const outputPrefix = `${chain.outputPrefix}${prefix}`;
     const output = chain.resources.buckets.output;
-    const put = (key: string) =>
-      chain.s3.send(new PutObjectCommand({ Bucket: source, Key: key, Body: image, ContentType: 'image/jpeg' }));
-    const invokeMs: number[] = [];
-    const coreMs: number[] = [];
+    lines.length = 0;
+    published.clear();
+    let allPublished: () => void = () => undefined;
+    const seen = new Promise<void>((resolve) => (allPublished = resolve));
+    watch = { prefix: outputPrefix, count: images, done: allPublished };
+    recording = true;
+    const cpuBefore = processTreeCpu();
+    const uploads: UploadTiming[] = [];
+    const t0 = performance.now();
+    await Promise.all(
+      Array.from({ length: images }, async (_, i) => {
+        const key = `${prefix}${i}.jpg`;
+        const sentAt = Date.now();
+        await chain.s3.send(
+          new PutObjectCommand({
+            Bucket: chain.resources.buckets.source,
+            Key: key,
+            Body: image,
+            ContentType: 'image/jpeg',
+          }),
+        );
+        uploads.push({ key, sentAt, answeredAt: Date.now() });
+      }),
+    );
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error('chain throughput: not every manifest published in 300 s')), 300_000);
+    });
+    await Promise.race([seen, late]).finally(() => clearTimeout(timer));
+    const seconds = (performance.now() - t0) / 1000;
+    const endedAt = Date.now();
+    recording = false;
+    watch = undefined;
+    const cpu = cpuByRole(cpuBefore, processTreeCpu());
+    const listed = await countManifests(chain.s3, output, outputPrefix);
+    if (listed < images) throw new Error(`chain throughput: ${listed} of ${images} manifests in the output bucket`);
+    return { seconds, cpu, breakdown: chainBreakdown(lines, uploads, endedAt, parallelism) };
+  };
+
+  /** BURSTS bursts one after the other; the one of median duration, with every burst's images/s beside it. */
+  const medianBurst = async (chain: LocalChain, name: string) => {
+    const runs: Awaited<ReturnType<typeof throughputRun>>[] = [];
+    for (let i = 0; i < BURSTS; i += 1) runs.push(await throughputRun(chain, `${name}-${i}`));
+    const sorted = [...runs].sort((a, b) => a.seconds - b.seconds);
+    return { ...sorted[Math.floor(sorted.length / 2)], burstImagesPerSecond: runs.map((r) => images / r.seconds) };
+  };
+
+  const invokeMs: number[] = [];
+  const coreMs: number[] = [];
+  let defaults: Awaited<ReturnType<typeof medianBurst>>;
+  const chain = await startChain();
+  try {
     // Only our direct invocations process these: the ingest mapping is held meanwhile.
     const releaseIngest = await holdIngest(chain);
     for (let i = 0; i <= invocations; i += 1) {
@@ -375,93 +446,53 @@ export async function measureChain(
     // The held notifications of those sources are then handled (their outputs exist: skipped as duplicates).
     await releaseIngest();
     await chain.waitForIdle(120_000);
-
-    /**
-     * `images` uploads at once, to the last manifest. `poll` sees the end by listing the output bucket every 50 ms
-     * (how this bench measured it until issue 17: ~6 ms of CPU in the gateway and the stand-in per listing, taken from
-     * the chain on a small machine); `logs` by the publish function's "manifest published" lines, then checks once
-     * with a listing that every manifest is there.
-     */
-    const throughputRun = async (method: 'poll' | 'logs') => {
-      const prefix = `${chain.uploadsPrefix}bench-throughput-${method}/`;
-      const outputPrefix = `${chain.outputPrefix}${prefix}`;
-      lines.length = 0;
-      published.clear();
-      let allPublished: () => void = () => undefined;
-      const seen = new Promise<void>((resolve) => (allPublished = resolve));
-      watch = { prefix: outputPrefix, count: images, done: allPublished };
-      recording = true;
-      const cpuBefore = processTreeCpu();
-      const uploads: UploadTiming[] = [];
-      const t0 = performance.now();
-      await Promise.all(
-        Array.from({ length: images }, async (_, i) => {
-          const key = `${prefix}${i}.jpg`;
-          const sentAt = Date.now();
-          await put(key);
-          uploads.push({ key, sentAt, answeredAt: Date.now() });
-        }),
-      );
-      const deadline = Date.now() + 300_000;
-      if (method === 'poll') {
-        while ((await countManifests(chain.s3, output, outputPrefix)) < images) {
-          if (Date.now() > deadline) throw new Error('chain throughput: manifests did not all appear within 300 s');
-          await new Promise((r) => setTimeout(r, 50));
-        }
-      } else {
-        let timer: NodeJS.Timeout | undefined;
-        const late = new Promise<never>((_, reject) => {
-          timer = setTimeout(
-            () => reject(new Error('chain throughput: not every manifest published in 300 s')),
-            300_000,
-          );
-        });
-        await Promise.race([seen, late]).finally(() => clearTimeout(timer));
-      }
-      const seconds = (performance.now() - t0) / 1000;
-      const endedAt = Date.now();
-      recording = false;
-      watch = undefined;
-      const cpu = cpuByRole(cpuBefore, processTreeCpu());
-      const listed = await countManifests(chain.s3, output, outputPrefix);
-      if (listed < images) throw new Error(`chain throughput: ${listed} of ${images} manifests in the output bucket`);
-      return { seconds, cpu, breakdown: chainBreakdown(lines, uploads, endedAt, parallelism) };
-    };
-
-    const before = await throughputRun('poll');
-    const after = await throughputRun('logs');
-
-    const c0 = performance.now();
-    const coreCpu0 = process.cpuUsage();
-    await mapWithConcurrency(
-      Array.from({ length: images }, () => image),
-      parallelism,
-      (buf) => resizeImage(buf, DEFAULT_VARIANTS, DEFAULT_LIMITS),
-    );
-    const coreSeconds = (performance.now() - c0) / 1000;
-    const coreCpu = process.cpuUsage(coreCpu0);
-    return {
-      warmInvokeMs: summarize(invokeMs),
-      warmCoreMs: summarize(coreMs),
-      images,
-      chainSeconds: after.seconds,
-      chainImagesPerSecond: images / after.seconds,
-      coreSeconds,
-      coreImagesPerSecond: images / coreSeconds,
-      coreCpuMs: (coreCpu.user + coreCpu.system) / 1000,
-      parallelism,
-      breakdown: after.breakdown,
-      cpuMsByRole: after.cpu,
-      pollingRun: {
-        chainSeconds: before.seconds,
-        chainImagesPerSecond: images / before.seconds,
-        breakdown: before.breakdown,
-        cpuMsByRole: before.cpu,
-      },
-    };
+    // A first burst warms every sandbox (the direct invocations above may all have gone to one), as below.
+    await throughputRun(chain, 'defaults-warm-up');
+    defaults = await medianBurst(chain, 'defaults');
   } finally {
     await chain.stop();
   }
+  // The same uploads through a chain whose mappings wait to fill their batches.
+  const windowedChain = await startChain(COMPARISON_WINDOW_SECONDS);
+  let windowed: Awaited<ReturnType<typeof medianBurst>>;
+  try {
+    await throughputRun(windowedChain, 'window-warm-up');
+    windowed = await medianBurst(windowedChain, 'window');
+  } finally {
+    await windowedChain.stop();
+  }
+
+  const c0 = performance.now();
+  const coreCpu0 = process.cpuUsage();
+  await mapWithConcurrency(
+    Array.from({ length: images }, () => image),
+    parallelism,
+    (buf) => resizeImage(buf, DEFAULT_VARIANTS, DEFAULT_LIMITS),
+  );
+  const coreSeconds = (performance.now() - c0) / 1000;
+  const coreCpu = process.cpuUsage(coreCpu0);
+  return {
+    warmInvokeMs: summarize(invokeMs),
+    warmCoreMs: summarize(coreMs),
+    images,
+    chainSeconds: defaults.seconds,
+    chainImagesPerSecond: images / defaults.seconds,
+    coreSeconds,
+    coreImagesPerSecond: images / coreSeconds,
+    coreCpuMs: (coreCpu.user + coreCpu.system) / 1000,
+    parallelism,
+    burstImagesPerSecond: defaults.burstImagesPerSecond,
+    breakdown: defaults.breakdown,
+    cpuMsByRole: defaults.cpu,
+    windowRun: {
+      windowSeconds: COMPARISON_WINDOW_SECONDS,
+      chainSeconds: windowed.seconds,
+      chainImagesPerSecond: images / windowed.seconds,
+      burstImagesPerSecond: windowed.burstImagesPerSecond,
+      breakdown: windowed.breakdown,
+      cpuMsByRole: windowed.cpu,
+    },
+  };
 }
 
 /** Wall time of `tsx main.ts` (the example stacks' synth), `runs` times. */

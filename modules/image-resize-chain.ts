@@ -194,9 +194,9 @@ export interface ImageResizeChainProps {
    * @default 'x86_64'
    */
   readonly architecture?: Architecture;
-  /** @default memory 2048, timeout 60, batch 10, window 1 s, maximum concurrency 10 */
+  /** @default memory 2048, timeout 60, batch 10, window 0 s, maximum concurrency 10 */
   readonly resize?: StageOptions;
-  /** @default memory 256, timeout 30, batch 10, window 1 s, maximum concurrency 5 */
+  /** @default memory 256, timeout 30, batch 10, window 0 s, maximum concurrency 5 */
   readonly publish?: StageOptions;
   /**
    * Images resized at once inside one invocation (CONCURRENCY, 1-16).

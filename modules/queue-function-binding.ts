@@ -21,7 +21,7 @@ export interface QueueConsumptionOptions {
   readonly batchSize?: number;
   /**
    * Seconds Lambda may wait to fill a batch (0-300).
-   * @default 1
+   * @default 0 (Lambda's default: invoke as soon as a receive returns messages)
    */
   readonly maxBatchingWindow?: number;
   /**
@@ -43,7 +43,7 @@ export class QueueFunctionBinding extends Construct {
   constructor(scope: Construct, id: string, props: QueueFunctionBindingProps) {
     super(scope, id);
     const batchSize = props.batchSize ?? 10;
-    const window = props.maxBatchingWindow ?? 1;
+    const window = props.maxBatchingWindow ?? 0;
     const maximumConcurrency = props.maximumConcurrency ?? 10;
     checkIntRange(`${id}.batchSize`, batchSize, 1, 10000);
     checkIntRange(`${id}.maxBatchingWindow`, window, 0, 300);

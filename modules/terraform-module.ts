@@ -10,6 +10,7 @@ import { Token } from 'cdktf';
 import { Construct } from 'constructs';
 import { AwsProvider } from '@cdktf/provider-aws/lib/provider';
 import { DEFAULT_VARIANTS, FITS, MAX_VARIANTS, MAX_VARIANT_DIMENSION, OUTPUT_FORMATS } from '../src/core/variants';
+import { STAGE_DEFAULTS } from '../src/core/chain-defaults';
 import { DEFAULT_LIMITS, MAX_INPUT_BYTES_CEILING, MAX_INPUT_PIXELS_CEILING } from '../src/core/limits';
 import { ContainerFunction } from './container-function';
 import { ImageResizeChain } from './image-resize-chain';
@@ -85,20 +86,58 @@ export class ImageResizeChainModuleStack extends ReadableStack {
         ],
       ],
     );
-    const resizeMemory = num('resize_memory_size', 'Memory of the resize function in MB', 2048, 128, 10240);
-    const resizeTimeout = num('resize_timeout', 'Timeout of the resize function in seconds', 60, 1, 900);
-    const publishMemory = num('publish_memory_size', 'Memory of the publish function in MB', 256, 128, 10240);
-    const publishTimeout = num('publish_timeout', 'Timeout of the publish function in seconds', 30, 1, 900);
+    // One variable each, both stages' module defaults (the batch size and the window apply to both).
+    const { resize, publish } = STAGE_DEFAULTS;
+    const resizeMemory = num(
+      'resize_memory_size',
+      'Memory of the resize function in MB',
+      resize.memorySize,
+      128,
+      10240,
+    );
+    const resizeTimeout = num('resize_timeout', 'Timeout of the resize function in seconds', resize.timeout, 1, 900);
+    const publishMemory = num(
+      'publish_memory_size',
+      'Memory of the publish function in MB',
+      publish.memorySize,
+      128,
+      10240,
+    );
+    const publishTimeout = num(
+      'publish_timeout',
+      'Timeout of the publish function in seconds',
+      publish.timeout,
+      1,
+      900,
+    );
     const batchSize = num(
       'batch_size',
       'Messages per invocation of either function; above 10 needs maximum_batching_window >= 1',
-      10,
+      resize.batchSize,
       1,
       10000,
     );
-    const window = num('maximum_batching_window', 'Seconds Lambda may wait to fill a batch', 1, 0, 300);
-    const resizeMaxConc = num('resize_maximum_concurrency', 'Most concurrent resize invocations', 10, 2, 1000);
-    const publishMaxConc = num('publish_maximum_concurrency', 'Most concurrent publish invocations', 5, 2, 1000);
+    const window = num(
+      'maximum_batching_window',
+      'Seconds Lambda may wait to fill a batch',
+      resize.maxBatchingWindow,
+      0,
+      300,
+    );
+    const resizeMaxConc = num(
+      'resize_maximum_concurrency',
+      'Most concurrent resize invocations',
+      resize.maximumConcurrency,
+      2,
+      1000,
+    );
+    const publishMaxConc = num(
+      'publish_maximum_concurrency',
+      'Most concurrent publish invocations',
+      publish.maximumConcurrency,
+      2,
+      1000,
+    );
     const resizeProvisioned = num(
       'resize_provisioned_concurrency',
       'Environments of the resize function kept initialised on a "live" alias the queue mapping invokes; ' +

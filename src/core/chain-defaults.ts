@@ -14,10 +14,19 @@ export const DEFAULT_UPLOADS_PREFIX = 'uploads/';
 /**
  * Defaults of the resize and publish stages (function and queue mapping): memory (MB), timeout (s),
  * records per batch, batching window (s) and the mapping's maximum concurrency.
+ *
+ * No batching window (0 s, Lambda's own default for SQS): a mapping invokes as soon as a receive
+ * returns messages, and a receive returns up to the batch size of those waiting, so a burst still
+ * fills batches. A window holds a lone upload instead: 1 s per stage delayed each manifest of
+ * one-at-a-time traffic by up to 2 s, to save invocations and receives worth $0.79 per million
+ * evenly spread images (`resize-chain cost`: $141.03 with 1 s windows, $141.82 without, at 2,048 MB;
+ * the publish function writes one manifest per event, batched or not). On the local chain 12
+ * uploads at once reached their last manifest in 2.8 s with 1 s windows and 1.8 s without
+ * (bench/results.md, "Where the chain's time goes").
  */
 export const STAGE_DEFAULTS = Object.freeze({
-  resize: Object.freeze({ memorySize: 2048, timeout: 60, batchSize: 10, maxBatchingWindow: 1, maximumConcurrency: 10 }),
-  publish: Object.freeze({ memorySize: 256, timeout: 30, batchSize: 10, maxBatchingWindow: 1, maximumConcurrency: 5 }),
+  resize: Object.freeze({ memorySize: 2048, timeout: 60, batchSize: 10, maxBatchingWindow: 0, maximumConcurrency: 10 }),
+  publish: Object.freeze({ memorySize: 256, timeout: 30, batchSize: 10, maxBatchingWindow: 0, maximumConcurrency: 5 }),
 });
 
 /**

@@ -28,13 +28,13 @@ describe('planLocalChain', () => {
       timeoutSeconds: 60,
       memoryMb: 2048,
       batchSize: 10,
-      maximumBatchingWindowSeconds: 1,
+      maximumBatchingWindowSeconds: 0,
       maximumConcurrency: 10,
     });
     expect(plan.publishStage).toMatchObject({ timeoutSeconds: 30, memoryMb: 256, maximumConcurrency: 5 });
     expect(plan.maxReceiveCount).toBe(5);
-    // 6 x 60 s + the 1 s batching window of the resize stage, the longer of the two.
-    expect(plan.visibilityTimeoutSeconds).toBe(361);
+    // 6 x 60 s + the resize stage's batching window (0 s), the longer of the two.
+    expect(plan.visibilityTimeoutSeconds).toBe(360);
   });
 
   test("follows the module's defaults: a changed STAGE_DEFAULTS or maxReceiveCount changes the plan", () => {
@@ -57,7 +57,7 @@ describe('planLocalChain', () => {
     expect(plan?.resizeStage).toMatchObject({ batchSize: 4, timeoutSeconds: 45, maximumConcurrency: 3 });
     expect(plan?.publishStage).toMatchObject({ memoryMb: 512, maximumBatchingWindowSeconds: 2 });
     expect(plan?.maxReceiveCount).toBe(7);
-    expect(plan?.visibilityTimeoutSeconds).toBe(6 * 45 + 1);
+    expect(plan?.visibilityTimeoutSeconds).toBe(6 * 45);
   });
 
   test('given names and stage settings win; the rest keep their defaults', () => {
@@ -79,7 +79,10 @@ describe('planLocalChain', () => {
   test("the queues' visibility timeout is 6 x the longest function timeout + its window, as AWS advises, unless given", () => {
     expect(
       planLocalChain({ resize: { timeoutSeconds: 40 }, publish: { timeoutSeconds: 10 } }).visibilityTimeoutSeconds,
-    ).toBe(241);
+    ).toBe(240);
+    expect(
+      planLocalChain({ resize: { timeoutSeconds: 40, maximumBatchingWindowSeconds: 2 } }).visibilityTimeoutSeconds,
+    ).toBe(242);
     expect(
       planLocalChain({ resize: { timeoutSeconds: 40 }, visibilityTimeoutSeconds: 90 }).visibilityTimeoutSeconds,
     ).toBe(90);

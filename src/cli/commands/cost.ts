@@ -14,6 +14,7 @@ import {
   type CostItem,
   type CostReport,
 } from '../../tools/cost';
+import { STAGE_DEFAULTS } from '../../core/chain-defaults';
 import { configError } from '../../core/errors';
 import { imageResizedEvent, type ResizedVariant } from '../../core/events';
 import { variantKey } from '../../core/keys';
@@ -320,14 +321,14 @@ export interface CostCommandOptions {
   readonly json?: boolean;
 }
 
-/** Module defaults (modules/image-resize-chain.ts) and the report's stated assumptions. */
+/** Module defaults (STAGE_DEFAULTS, as the module deploys them) and the report's stated assumptions. */
 export const COST_DEFAULTS = {
   /** A 12 MP camera JPEG; the bench's own sources are synthetic and not representative in size. */
   avgBytes: 4_000_000,
-  resizeMemoryMb: 2048,
-  publishMemoryMb: 256,
-  batchSize: 10,
-  batchingWindowSeconds: 1,
+  resizeMemoryMb: STAGE_DEFAULTS.resize.memorySize,
+  publishMemoryMb: STAGE_DEFAULTS.publish.memorySize,
+  batchSize: STAGE_DEFAULTS.resize.batchSize,
+  batchingWindowSeconds: STAGE_DEFAULTS.resize.maxBatchingWindow,
   /** AWS: INITs "typically occur in under 1% of invocations" (INIT_BILLING sources). */
   coldStartPercent: 1,
   /**
