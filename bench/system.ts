@@ -412,8 +412,12 @@ export async function measureChain(
     return { seconds, cpu, breakdown: chainBreakdown(lines, uploads, endedAt, parallelism) };
   };
 
-  /** BURSTS bursts one after the other; the one of median duration, with every burst's images/s beside it. */
+  /**
+   * One unmeasured burst (it warms every sandbox and the driver's code), then BURSTS bursts one after the other; the
+   * one of median duration, with every measured burst's images/s beside it.
+   */
   const medianBurst = async (chain: LocalChain, name: string) => {
+    await throughputRun(chain, `${name}-warm-up`);
     const runs: Awaited<ReturnType<typeof throughputRun>>[] = [];
     for (let i = 0; i < BURSTS; i += 1) runs.push(await throughputRun(chain, `${name}-${i}`));
     const sorted = [...runs].sort((a, b) => a.seconds - b.seconds);
@@ -446,8 +450,7 @@ export async function measureChain(
     // The held notifications of those sources are then handled (their outputs exist: skipped as duplicates).
     await releaseIngest();
     await chain.waitForIdle(120_000);
-    // A first burst warms every sandbox (the direct invocations above may all have gone to one), as below.
-    await throughputRun(chain, 'defaults-warm-up');
+    // Its warm-up burst also warms the sandboxes the direct invocations above did not reach.
     defaults = await medianBurst(chain, 'defaults');
   } finally {
     await chain.stop();
@@ -456,7 +459,6 @@ export async function measureChain(
   const windowedChain = await startChain(COMPARISON_WINDOW_SECONDS);
   let windowed: Awaited<ReturnType<typeof medianBurst>>;
   try {
-    await throughputRun(windowedChain, 'window-warm-up');
     windowed = await medianBurst(windowedChain, 'window');
   } finally {
     await windowedChain.stop();
