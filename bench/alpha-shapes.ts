@@ -1,16 +1,25 @@
 /**
- * The core's WebP alpha plane (src/core/webp-alpha.ts: horizontal filter, lossless VP8L effort 1, on
- * its own thread) against libwebp's (the frame's method and quality 8 x method, its fast filter
- * choice, after the colour) on eight drawn alpha shapes and the bench's PNG, 1600x1067, colour q80
- * effort 4. CPU of an alpha plane = the frame's CPU minus the same frame's colour-only encode
- * (alphaQuality 0), median of 3 runs (core-profile's `timed`); negative when the plane costs less than the noise.
+ * The core's WebP alpha plane (src/core/webp-alpha.ts: horizontal filter, lossless VP8L at the effort
+ * alphaEffortFor picks, on its own thread) against libwebp's (the frame's method and quality 8 x method,
+ * its fast filter choice, after the colour) on eight drawn alpha shapes and the bench's PNG, at
+ * 1600x1067 and resized to 800 px wide (as a variant would be), colour q80 effort 4. Beside the core's
+ * plane: the same filtered plane at VP8L effort 1 and effort 0 (quality 100), which alphaEffortFor
+ * chooses between by the plane's residual change rate. CPU of a frame's alpha plane = the frame's CPU
+ * minus the same frame's colour-only encode (alphaQuality 0), median of 3 runs (core-profile's `timed`);
+ * negative when the plane costs less than the noise. CPU of a plane alone: its lossless encode.
  *
  *   tsx bench/alpha-shapes.ts      (prints a Markdown table)
  */
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import sharp from 'sharp';
-import { encodeWebpWithAlpha, webpChunks } from '../src/core/webp-alpha';
+import {
+  alphaEffortFor,
+  encodeWebpWithAlpha,
+  horizontallyFilteredAlpha,
+  residualChangeRate,
+  webpChunks,
+} from '../src/core/webp-alpha';
 import { timed } from './core-profile';
 import { BENCH_INPUTS, prepareInputs } from './inputs';
 
@@ -44,6 +53,15 @@ function drawn(alphaAt: (x: number, y: number, r: number) => number): Buffer {
   return rgba;
 }
 
+/** A frame resized to `width` by sharp, as the core resizes a variant. */
+async function resized(rgba: Buffer, width: number): Promise<{ rgba: Buffer; width: number; height: number }> {
+  const { data, info } = await sharp(rgba, { raw: { width: WIDTH, height: HEIGHT, channels: 4 } })
+    .resize(width)
+    .raw()
+    .toBuffer({ resolveWithObject: true });
+  return { rgba: data, width: info.width, height: info.height };
+}
+
 async function main(): Promise<void> {
   const input = BENCH_INPUTS.find((i) => i.id === '2mp-png-alpha')!;
   const file = (await prepareInputs([input], path.join(__dirname, '.cache', 'inputs'))).get(input.id)!;
@@ -52,21 +70,37 @@ async function main(): Promise<void> {
     .toColourspace('srgb')
     .raw()
     .toBuffer();
-  const frames: [string, Buffer][] = [[`${input.id} (bench)`, benchFrame]];
-  for (const [name, alphaAt] of Object.entries(SHAPES)) frames.push([name, drawn(alphaAt)]);
-  const raw = { raw: { width: WIDTH, height: HEIGHT, channels: 4 as const } };
+  const shapes: [string, Buffer][] = [[`${input.id} (bench)`, benchFrame]];
+  for (const [name, alphaAt] of Object.entries(SHAPES)) shapes.push([name, drawn(alphaAt)]);
+  const frames: { name: string; rgba: Buffer; width: number; height: number }[] = [];
+  for (const [name, rgba] of shapes) {
+    frames.push({ name: `${name}, ${WIDTH} px`, rgba, width: WIDTH, height: HEIGHT });
+    frames.push({ name: `${name}, 800 px`, ...(await resized(rgba, 800)) });
+  }
   const lines = [
-    '| alpha shape | libwebp ALPH bytes | libwebp alpha CPU ms | ours ALPH bytes | ours alpha CPU ms |',
-    '|---|---:|---:|---:|---:|',
+    '| alpha shape | libwebp ALPH bytes (CPU ms) | effort 1 | effort 0 | change rate | ours ALPH bytes (CPU ms) |',
+    '|---|---:|---:|---:|---:|---:|',
   ];
-  for (const [name, rgba] of frames) {
+  const bytes = (n: number) => n.toLocaleString('en-US');
+  for (const { name, rgba, width, height } of frames) {
+    const raw = { raw: { width, height, channels: 4 as const } };
     const libwebp = await timed(() => sharp(rgba, raw).webp({ quality: 80, effort: 4 }).toBuffer());
     const colour = await timed(() => sharp(rgba, raw).webp({ quality: 80, effort: 4, alphaQuality: 0 }).toBuffer());
-    const ours = await timed(() => encodeWebpWithAlpha(rgba, WIDTH, HEIGHT, 80, 4));
-    const alph = (f: Buffer) => (webpChunks(f).get('ALPH')?.length ?? 0).toLocaleString('en-US');
+    const ours = await timed(() => encodeWebpWithAlpha(rgba, width, height, 80, 4));
+    const plane = horizontallyFilteredAlpha(rgba, width, height);
+    const atEffort = async (effort: number) => {
+      const encoded = await timed(() =>
+        sharp(plane, { raw: { width, height, channels: 1 } })
+          .webp({ lossless: true, quality: 100, effort })
+          .toBuffer(),
+      );
+      return `${bytes(webpChunks(encoded.result).get('VP8L')?.length ?? 0)} (${encoded.cpuMs.toFixed(0)})`;
+    };
+    const alph = (f: Buffer) => bytes(webpChunks(f).get('ALPH')?.length ?? 0);
     lines.push(
-      `| ${name} | ${alph(libwebp.result)} | ${(libwebp.cpuMs - colour.cpuMs).toFixed(0)} | ${alph(ours.result)} | ` +
-        `${(ours.cpuMs - colour.cpuMs).toFixed(0)} |`,
+      `| ${name} | ${alph(libwebp.result)} (${(libwebp.cpuMs - colour.cpuMs).toFixed(0)}) | ${await atEffort(1)} | ` +
+        `${await atEffort(0)} | ${residualChangeRate(plane).toFixed(3)} | ${alph(ours.result)} ` +
+        `(${(ours.cpuMs - colour.cpuMs).toFixed(0)}), effort ${alphaEffortFor(plane)} |`,
     );
   }
   console.log(lines.join('\n'));

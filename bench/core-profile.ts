@@ -301,7 +301,8 @@ export function renderCoreProfile(profiles: readonly CoreProfile[]): string {
       lines.push(
         `The ${p.costliest} frame with alpha, encoded by libwebp in one call (what sharp does: the colour, then the ` +
           'lossless alpha plane at the same method, on one thread) and by the core (src/core/webp-alpha.ts: the ' +
-          'colour and the alpha plane on two threads, the plane horizontally filtered, as VP8L effort 1):',
+          'colour and the alpha plane on two threads, the plane horizontally filtered, as VP8L at the effort ' +
+          'alphaEffortFor picks from it):',
         '',
         '| encode | CPU ms | wall ms | bytes | of which ALPH chunk |',
         '|---|---:|---:|---:|---:|',

@@ -10,11 +10,16 @@
  * file is assembled as the WebP container specification's extended format (VP8X, ALPH, VP8).
  *
  * The alpha plane stays lossless (decoded alpha is the source's, byte for byte). It is stored under
- * the container's horizontal filter and encoded at VP8L effort 1, quality 100, instead of libwebp's
- * settings (the frame's method, quality 8 x method, its estimate of the best filter). On 1600x1067
- * frames (bench/alpha-shapes.ts) that made soft planes 16-64 % smaller at 14-70 % less CPU (the bench
- * PNG, a feathered edge, a vignette, a soft shadow, noise) and hard-edged ones at most 240 bytes
- * larger (a mask, text, a flat plane) for about 30 ms more CPU, where libwebp's plane costs ~nothing.
+ * the container's horizontal filter at VP8L quality 100, instead of libwebp's settings (the frame's
+ * method, quality 8 x method, its estimate of the best filter), and at an effort chosen from the
+ * filtered plane itself (alphaEffortFor): effort 1, whose LZ77 search and entropy analysis find the
+ * long runs of a hard mask or a flat plane, unless the residual changes at least once every ten
+ * samples (a soft edge over a photo, a vignette, a shadow, noise), where effort 0's simple references
+ * take 12-53 % of effort 1's CPU at sizes from 21 % smaller to 30 % larger. bench/alpha-shapes.ts
+ * measures it on 1600x1067 frames and 800 px resizes of them: the bench PNG's 1600 px plane 440 -> 92 ms
+ * of CPU and 69.3 -> 64.8 KB; at effort 0 a hard mask would be 4-8x and a flat plane 130x larger, hence
+ * the rule. Every plane stays smaller than libwebp's own but hard-edged ones (masks, text, flat planes),
+ * at most 240 bytes larger.
  */
 import sharp from 'sharp';
 
@@ -52,9 +57,26 @@ export function horizontallyFilteredAlpha(pixels: Buffer, width: number, height:
   return filtered;
 }
 
-/** VP8L effort and quality for the alpha plane (see the module comment for the measurements). */
-const ALPHA_EFFORT = 1;
+/** VP8L quality for the alpha plane (lossless: it spends effort, it does not drop detail). */
 const ALPHA_QUALITY = 100;
+/** Residual changes per sample from which a filtered plane is coded at VP8L effort 0 (see the module comment). */
+const BUSY_PLANE_CHANGE_RATE = 0.1;
+
+/** The share of samples of a filtered alpha plane that differ from the sample before them (0 for a flat plane). */
+export function residualChangeRate(plane: Buffer): number {
+  let changes = 0;
+  for (let i = 1; i < plane.length; i += 1) if (plane[i] !== plane[i - 1]) changes += 1;
+  return plane.length > 1 ? changes / (plane.length - 1) : 0;
+}
+
+/**
+ * VP8L effort for a horizontally filtered alpha plane: 0 for a busy one (residual change rate at
+ * least BUSY_PLANE_CHANGE_RATE, 0.1), 1 otherwise.
+ */
+export function alphaEffortFor(plane: Buffer): 0 | 1 {
+  return residualChangeRate(plane) >= BUSY_PLANE_CHANGE_RATE ? 0 : 1;
+}
+
 /** ALPH header byte: no preprocessing, filter 1 (horizontal) in bits 2-3, compression 1 (lossless) in bits 0-1. */
 const ALPH_HORIZONTAL_LOSSLESS = 0x05;
 /** VP8X flags: the alpha bit. */
@@ -83,7 +105,7 @@ function vp8lStream(file: Buffer, width: number, height: number): Buffer | undef
 
 /**
  * Encodes 8-bit RGBA pixels as lossy WebP at `quality`/`effort` with a lossless alpha plane, the
- * colour and the alpha on two threads (defaults: see ALPHA_EFFORT, ALPHA_QUALITY). A fully opaque
+ * colour and the alpha on two threads (the plane's settings: ALPHA_QUALITY, alphaEffortFor). A fully opaque
  * frame gets libwebp's own file, which then has no alpha chunk.
  */
 export async function encodeWebpWithAlpha(
@@ -98,8 +120,9 @@ export async function encodeWebpWithAlpha(
   if (!hasTransparency(rgba)) return libwebpAlone();
   const colourFile = sharp(rgba, raw).webp({ quality, effort, alphaQuality: 0 }).toBuffer();
   // The filter runs on this thread while libwebp encodes the colour on another.
-  const alphaFile = sharp(horizontallyFilteredAlpha(rgba, width, height), { raw: { width, height, channels: 1 } })
-    .webp({ lossless: true, quality: ALPHA_QUALITY, effort: ALPHA_EFFORT })
+  const plane = horizontallyFilteredAlpha(rgba, width, height);
+  const alphaFile = sharp(plane, { raw: { width, height, channels: 1 } })
+    .webp({ lossless: true, quality: ALPHA_QUALITY, effort: alphaEffortFor(plane) })
     .toBuffer();
   const colour = webpChunks(await colourFile).get('VP8 ');
   const alpha = vp8lStream(await alphaFile, width, height);

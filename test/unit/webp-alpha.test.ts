@@ -1,5 +1,12 @@
 import sharp from 'sharp';
-import { encodeWebpWithAlpha, hasTransparency, horizontallyFilteredAlpha, webpChunks } from '../../src/core/webp-alpha';
+import {
+  alphaEffortFor,
+  encodeWebpWithAlpha,
+  hasTransparency,
+  horizontallyFilteredAlpha,
+  residualChangeRate,
+  webpChunks,
+} from '../../src/core/webp-alpha';
 
 /** RGBA pixels: a colour ramp under the alpha plane `alphaAt` (x, y) -> 0..255. */
 function frame(width: number, height: number, alphaAt: (x: number, y: number) => number): Buffer {
@@ -83,6 +90,48 @@ describe('encodeWebpWithAlpha', () => {
       .toBuffer();
     expect(layout(ours).fourccs).toEqual(['VP8 ']);
     expect(ours.equals(oneCall)).toBe(true);
+  });
+
+  // The plane's effort is chosen from the plane: a hard mask keeps effort 1 (its LZ77 search finds the long
+  // runs), a busy plane gets effort 0 (cheaper). The ALPH payload is exactly that effort's VP8L stream.
+  it.each([
+    ['mask', 1],
+    ['feather', 0],
+    ['radial', 0],
+    ['noise', 0],
+  ] as const)('codes the %s plane at VP8L effort %i', async (name, effort) => {
+    const [width, height] = [300, 200];
+    const pixels = frame(width, height, SHAPES[name]);
+    const plane = horizontallyFilteredAlpha(pixels, width, height);
+    expect(alphaEffortFor(plane)).toBe(effort);
+    const atEffort = async (e: number) => {
+      const file = await sharp(plane, { raw: { width, height, channels: 1 } })
+        .webp({ lossless: true, quality: 100, effort: e })
+        .toBuffer();
+      // The ALPH payload: its header byte, then the VP8L stream without its 5-byte header.
+      return webpChunks(file).get('VP8L')!.subarray(5);
+    };
+    const [chosen, other] = [await atEffort(effort), await atEffort(1 - effort)];
+    expect(chosen.equals(other)).toBe(false);
+    const alph = webpChunks(await encodeWebpWithAlpha(pixels, width, height, 80, 4)).get('ALPH')!;
+    expect(alph.subarray(1).equals(chosen)).toBe(true);
+  });
+
+  it('residualChangeRate: the share of samples unlike the one before; alphaEffortFor: 0 from 0.1 on', () => {
+    expect(residualChangeRate(Buffer.from([0, 0, 0, 0, 0]))).toBe(0);
+    expect(residualChangeRate(Buffer.from([0, 1, 1, 2, 2]))).toBe(0.5);
+    expect(residualChangeRate(Buffer.from([7]))).toBe(0);
+    // 101 samples, 100 transitions: 10 changes (five isolated ones) is the threshold, 9 is below it.
+    const withChanges = (changes: number) => {
+      const plane = Buffer.alloc(101);
+      for (let k = 0; k < Math.floor(changes / 2); k += 1) plane[10 + k * 10] = 1;
+      if (changes % 2) plane[100] = 1;
+      return plane;
+    };
+    expect(residualChangeRate(withChanges(10))).toBe(0.1);
+    expect(alphaEffortFor(withChanges(10))).toBe(0);
+    expect(residualChangeRate(withChanges(9))).toBe(0.09);
+    expect(alphaEffortFor(withChanges(9))).toBe(1);
   });
 
   it('horizontallyFilteredAlpha: left neighbour, the first column from above, modulo 256', () => {
