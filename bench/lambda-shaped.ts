@@ -22,7 +22,7 @@
  */
 import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { randomBytes } from 'node:crypto';
-import { promises as fs, readFileSync } from 'node:fs';
+import { existsSync, promises as fs, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { DEFAULT_RESIZE_CONCURRENCY, STAGE_DEFAULTS } from '../modules/image-resize-chain';
@@ -99,14 +99,33 @@ async function invokeOnce(lane: Lane, body: Buffer, contentType: string): Promis
   return { ms: result.durationMs, ok };
 }
 
-/** Polls the lanes' container cgroups every 100 ms until stopped. */
+/** How long a lane's container pid stays unlooked-up after a failed lookup (a lookup spawns the docker CLI twice). */
+const PID_LOOKUP_INTERVAL_MS = 1000;
+
+/**
+ * Polls the lanes' container cgroups every 100 ms until stopped. The container's pid is looked up once (and again
+ * only when that process is gone: a replaced sandbox), because a lookup runs `docker ps` and `docker inspect`
+ * synchronously: done on every poll, as before issue 17's second run, those two processes per lane ten times a
+ * second took CPU from the container being timed and blocked this process, the gateway and Runtime API included:
+ * durations read 1.5-1.7x too long (at 2,048 MB, two runs minutes apart: the 12 MP JPEG 607 -> 401 ms, the PNG
+ * with alpha 1,259 -> 728 ms).
+ */
 function watchMemory(lanes: Lane[]): () => Promise<void> {
   const docker = dockerClient();
+  const pids = new Map<Lane, { pid?: number; lookedUpAt: number }>();
+  const pidOf = (lane: Lane): number | undefined => {
+    const known = pids.get(lane);
+    if (known?.pid !== undefined && existsSync(`/proc/${known.pid}`)) return known.pid;
+    if (known && Date.now() - known.lookedUpAt < PID_LOOKUP_INTERVAL_MS) return undefined;
+    const pid = resizeContainerPid(docker, lane.prefix);
+    pids.set(lane, { pid, lookedUpAt: Date.now() });
+    return pid;
+  };
   let polling = true;
   const done = (async () => {
     while (polling) {
       for (const lane of lanes) {
-        const pid = resizeContainerPid(docker, lane.prefix);
+        const pid = pidOf(lane);
         if (!pid) continue;
         const peak = cgroupMemoryPeakBytes(pid);
         if (peak !== undefined) lane.peakMiB = Math.max(lane.peakMiB ?? 0, peak / MiB);
