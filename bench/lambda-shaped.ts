@@ -99,16 +99,15 @@ async function invokeOnce(lane: Lane, body: Buffer, contentType: string): Promis
   return { ms: result.durationMs, ok };
 }
 
-/** How long a lane's container pid stays unlooked-up after a failed lookup (a lookup spawns the docker CLI twice). */
+/** The least time between two lookups of a lane's container pid (each runs the docker CLI twice). */
 const PID_LOOKUP_INTERVAL_MS = 1000;
 
 /**
- * Polls the lanes' container cgroups every 100 ms until stopped. The container's pid is looked up once (and again
- * only when that process is gone: a replaced sandbox), because a lookup runs `docker ps` and `docker inspect`
- * synchronously: done on every poll, as before issue 17's second run, those two processes per lane ten times a
- * second took CPU from the container being timed and blocked this process, the gateway and Runtime API included:
- * durations read 1.5-1.7x too long (at 2,048 MB, two runs minutes apart: the 12 MP JPEG 607 -> 401 ms, the PNG
- * with alpha 1,259 -> 728 ms).
+ * Polls the lanes' container cgroups every 100 ms until stopped. A lane's container pid is looked up once, and
+ * again only when that process is gone (a replaced sandbox): a lookup runs `docker ps` and `docker inspect`
+ * synchronously, and when every poll did so (until 2026-12-07), those processes took CPU from the container being
+ * timed and blocked this process, the gateway and Runtime API included. Durations read 1.5-1.7x too long (at
+ * 2,048 MB, two runs minutes apart: the 12 MP JPEG 607 -> 401 ms, the PNG with alpha 1,259 -> 728 ms).
  */
 function watchMemory(lanes: Lane[]): () => Promise<void> {
   const docker = dockerClient();
