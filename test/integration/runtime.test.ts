@@ -246,11 +246,52 @@ describe('a runtime that cannot start', () => {
     if (!result.ok) expect(result.error.errorMessage).toContain('ENOENT');
   });
 
-  it('kills a sandbox whose init outlives initTimeoutMs and fails the invoke with kind init', async () => {
-    const { fn, logs } = await start({ name: 'hang-fn', handler: 'hang-init.handler', initTimeoutMs: 500 });
+  it('kills a sandbox whose init outlives initTimeoutMs, retries the init with the function timeout, then fails the invoke with kind init', async () => {
+    const { fn, logs } = await start({
+      name: 'hang-fn',
+      handler: 'hang-init.handler',
+      initTimeoutMs: 500,
+      timeoutSeconds: 1,
+    });
     const result = await fn.invoke({});
     expect(result).toMatchObject({ ok: false, kind: 'init', error: { errorType: 'Sandbox.Timedout' } });
-    expect(logs).toContainEqual(expect.objectContaining({ type: 'SANDBOX_EXIT', reason: 'init-timeout' }));
+    if (!result.ok) expect(result.error.errorMessage).toBe('Init timed out after 1.00 seconds');
+    const initReports = logs.filter((l) => l.type === 'INIT_REPORT');
+    expect(initReports).toEqual([
+      expect.objectContaining({ status: 'timeout', initDurationMs: expect.any(Number) as number }),
+      expect.objectContaining({ status: 'timeout', initDurationMs: expect.any(Number) as number }),
+    ]);
+    // The first init had Lambda's init limit (here 500 ms); the retry the function's timeout (1 s).
+    expect(initReports.map((l) => (l.initDurationMs as number) >= 1000)).toEqual([false, true]);
+  });
+});
+
+describe('a slow init (as Lambda: the init limit, then one retry within the function timeout)', () => {
+  it('an init longer than initTimeoutMs is retried with the function timeout and the invoke succeeds', async () => {
+    const { fn, logs } = await start({
+      name: 'slow-init-fn',
+      handler: 'slow-init.handler',
+      env: { SLOW_INIT_MS: '700' },
+      initTimeoutMs: 300,
+      timeoutSeconds: 3,
+    });
+    const result = await fn.invoke({ hello: 1 });
+    expect(result).toMatchObject({ ok: true, payload: { event: { hello: 1 } } });
+    expect(logs.filter((l) => l.type === 'SANDBOX_EXIT').map((l) => l.reason)).toEqual(['init-timeout']);
+  });
+
+  it("the retried init and the first invocation share the function's timeout", async () => {
+    const { fn } = await start({
+      name: 'slow-init-budget-fn',
+      handler: 'slow-init.handler',
+      env: { SLOW_INIT_MS: '700' },
+      initTimeoutMs: 300,
+      timeoutSeconds: 1,
+    });
+    // 700 ms of retried init + 600 ms of invocation > 1 s; either alone would fit.
+    const first = await fn.invoke({ sleepMs: 600 });
+    expect(first).toMatchObject({ ok: false, kind: 'timeout', error: { errorType: 'Sandbox.Timedout' } });
+    if (!first.ok) expect(first.error.errorMessage).toContain('Task timed out after 1.00 seconds');
   });
 });
 

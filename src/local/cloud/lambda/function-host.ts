@@ -51,7 +51,10 @@ export interface LocalFunctionOptions {
   /** Starts one sandbox. @default processLauncher({ taskRoot, nodeBinary }): a Node 22 process on the host */
   launcher?: SandboxLauncher;
   /**
-   * A sandbox that has not polled /next by then is killed and counts as an init failure.
+   * A sandbox that has not polled /next by then is killed. As on Lambda, the init is then retried
+   * once in a new sandbox when an invocation is waiting (at once, or at the next invoke), with the
+   * function's timeout for the retried init and that invocation together; only a retry that also
+   * runs out fails the waiting invocations (Sandbox.Timedout).
    * @default 10000 (Lambda's init limit)
    */
   initTimeoutMs?: number;
@@ -156,6 +159,8 @@ interface Sandbox {
   timers: NodeJS.Timeout[];
   exited: Promise<void>;
   markExited: () => void;
+  /** A retried init (the previous init in its slot timed out): its init and first invocation share the timeout. */
+  retriedInit?: boolean;
 }
 
 class FunctionHost {
@@ -168,6 +173,8 @@ class FunctionHost {
   private readonly api: LambdaRuntimeApi;
   /** One entry per concurrency slot; undefined = parked, to be started by the next invoke. */
   private readonly slots: (Sandbox | undefined)[];
+  /** Slots whose last sandbox timed out in init: the next sandbox there retries the init (see initTimeoutMs). */
+  private readonly initTimedOut = new Set<number>();
   private readonly sandboxes = new Map<string, Sandbox>();
   private readonly counters: Omit<LocalFunctionStats, 'sandboxes'> = {
     invocations: 0,
@@ -257,12 +264,16 @@ class FunctionHost {
   private async spawnSandbox(slot: number): Promise<void> {
     this.generation += 1;
     const sandbox = this.newSandbox(slot, `${this.opts.name}-${slot}.${this.generation}`);
+    sandbox.retriedInit = this.initTimedOut.delete(slot);
     this.slots[slot] = sandbox;
     this.sandboxes.set(sandbox.id, sandbox);
 
     let endpoint: RuntimeApiEndpoint;
     try {
-      endpoint = await this.api.openSandbox(sandbox.id);
+      endpoint = await this.api.openSandbox(
+        sandbox.id,
+        sandbox.retriedInit ? { budgetStartedAt: sandbox.spawnedAt } : undefined,
+      );
     } catch (err) {
       this.onGone(sandbox, { spawnError: err });
       return;
@@ -291,7 +302,7 @@ class FunctionHost {
     child.once('exit', (code, signal) => this.onGone(sandbox, { code, signal }));
     this.pipeOutput(child, 'stdout');
     this.pipeOutput(child, 'stderr');
-    sandbox.timers.push(setTimeout(() => this.kill(sandbox, 'init-timeout'), this.initTimeoutMs));
+    sandbox.timers.push(setTimeout(() => this.kill(sandbox, 'init-timeout'), this.initLimitOf(sandbox)));
     this.log({
       type: 'SANDBOX_START',
       fn: this.opts.name,
@@ -443,7 +454,15 @@ class FunctionHost {
       }))
       .then(sandbox.markExited, sandbox.markExited);
 
-    if (!wasReady) {
+    if (!wasReady && sandbox.killReason === 'init-timeout' && !sandbox.retriedInit) {
+      // Lambda retries a timed-out init with the function's timeout: now if an invocation waits,
+      // else at the next invoke (onInvocationQueued starts parked slots).
+      this.initTimedOut.add(sandbox.slot);
+      if (this.api.queuedCount() > 0) {
+        this.counters.restarts += 1;
+        void this.spawnSandbox(sandbox.slot);
+      }
+    } else if (!wasReady) {
       this.onInitFailure(this.initFailureDocument(sandbox, exitStatus, how.spawnError));
     } else if (this.api.queuedCount() > 0) {
       // Work is waiting: replace the sandbox now. Otherwise the next invoke does (no idle restart loop).
@@ -469,13 +488,18 @@ class FunctionHost {
     if (sandbox.killReason === 'init-timeout') {
       return {
         errorType: 'Sandbox.Timedout',
-        errorMessage: `Init timed out after ${(this.initTimeoutMs / 1000).toFixed(2)} seconds`,
+        errorMessage: `Init timed out after ${(this.initLimitOf(sandbox) / 1000).toFixed(2)} seconds`,
       };
     }
     return {
       errorType: 'Runtime.ExitError',
       errorMessage: `Error: Runtime exited without providing a reason: ${exitStatus}`,
     };
+  }
+
+  /** A sandbox's init limit: Lambda's 10 s, or the function's timeout for a retried init. */
+  private initLimitOf(sandbox: Sandbox): number {
+    return sandbox.retriedInit ? this.timeoutMs : this.initTimeoutMs;
   }
 
   private clearTimers(sandbox: Sandbox): void {

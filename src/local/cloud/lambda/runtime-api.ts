@@ -101,6 +101,8 @@ interface Sandbox {
   server: http.Server;
   served: number;
   ready: boolean;
+  /** When its first invocation's time budget began, if before it was handed out (a retried init). */
+  budgetStartedAt?: number;
 }
 
 /**
@@ -173,15 +175,17 @@ export class LambdaRuntimeApi extends EventEmitter<RuntimeApiEvents> {
 
   /**
    * Opens a listener (ephemeral port) dedicated to one runtime process, so what that process takes
-   * and reports is attributed to `sandboxId`.
+   * and reports is attributed to `sandboxId`. `budgetStartedAt`: when the time budget of the first
+   * invocation it takes began (a retried init's start: Lambda counts that init against the function's
+   * timeout); by default, when that invocation is handed out.
    */
-  async openSandbox(sandboxId: string): Promise<RuntimeApiEndpoint> {
+  async openSandbox(sandboxId: string, opts: { budgetStartedAt?: number } = {}): Promise<RuntimeApiEndpoint> {
     if (this.stopped) throw new PipelineError('INTERNAL', `runtime API of ${this.functionName} is stopped`);
     if (this.sandboxes.has(sandboxId)) {
       throw new PipelineError('INTERNAL', `sandbox ${sandboxId} is already open`, { field: 'sandboxId' });
     }
     const server = this.createServer(sandboxId);
-    const sandbox: Sandbox = { server, served: 0, ready: false };
+    const sandbox: Sandbox = { server, served: 0, ready: false, budgetStartedAt: opts.budgetStartedAt };
     this.sandboxes.set(sandboxId, sandbox);
     const endpoint = await listen(server, 0);
     if (this.sandboxes.get(sandboxId) !== sandbox) {
@@ -305,9 +309,11 @@ export class LambdaRuntimeApi extends EventEmitter<RuntimeApiEvents> {
     if (sandbox) sandbox.served += 1;
     invocation.sandboxId = waiter.sandboxId;
     invocation.startedAt = Date.now();
-    const deadline = invocation.startedAt + invocation.timeoutMs;
+    // After a retried init, the init and the first invocation share the timeout (as on Lambda).
+    const budgetStartedAt = coldStart ? (sandbox?.budgetStartedAt ?? invocation.startedAt) : invocation.startedAt;
+    const deadline = budgetStartedAt + invocation.timeoutMs;
     this.inFlight.set(invocation.requestId, invocation);
-    invocation.timer = setTimeout(() => this.expire(invocation), invocation.timeoutMs);
+    invocation.timer = setTimeout(() => this.expire(invocation), Math.max(0, deadline - invocation.startedAt));
 
     waiter.res.writeHead(200, {
       'Content-Type': 'application/json',
