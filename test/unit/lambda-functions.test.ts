@@ -5,6 +5,7 @@ import {
   functionConfiguration,
   imageStartCommand,
   lambdaCpuShare,
+  sandboxCpuArgs,
   parseFunctionRef,
   qualifierOf,
   type FunctionVersionConfig,
@@ -73,6 +74,18 @@ describe('lambdaCpuShare: the CPU Lambda gives a memory size', () => {
     [10240, 2, 2],
   ])('%i MB on %i CPUs: %d', (memory, cpus, share) => {
     expect(lambdaCpuShare(memory, cpus)).toBe(share);
+  });
+});
+
+describe("sandboxCpuArgs: Lambda's share natively, no cap under emulation", () => {
+  test.each([
+    [2048, ['x86_64'], 'x64', ['--cpus', '1.16']],
+    [256, ['arm64'], 'arm64', ['--cpus', '0.14']],
+    [256, [], 'x64', ['--cpus', '0.14']],
+    [256, ['arm64'], 'x64', []],
+    [2048, ['x86_64'], 'arm64', []],
+  ])('%i MB, %j on %s: %j', (memory, architectures, arch, args) => {
+    expect(sandboxCpuArgs(memory, architectures, { cpus: 8, arch })).toEqual(args);
   });
 });
 

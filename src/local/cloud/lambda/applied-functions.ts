@@ -3,7 +3,8 @@
  * runs the way Lambda runs an image. Its sandboxes are containers of its image (container-host.ts),
  * started as Lambda starts one (imageStartCommand: ENTRYPOINT and CMD, each replaced by the
  * function's ImageConfig), with its environment, memory and the CPU share Lambda gives that memory
- * (lambdaCpuShare), timeout, ephemeral storage and Lambda's own variables (function-host.ts).
+ * (lambdaCpuShare; none under emulation: sandboxCpuArgs), timeout, ephemeral storage and Lambda's own
+ * variables (function-host.ts).
  *
  * Sandboxes start on the first invoke of a configuration, or when provisioned concurrency is put on
  * one of its versions (an alias or a version: its sandboxes start then, before any invoke, as Lambda
@@ -24,7 +25,7 @@ import {
   LambdaError,
   imageArchitectureMismatch,
   imageStartCommand,
-  lambdaCpuShare,
+  sandboxCpuArgs,
   type FunctionVersionConfig,
 } from './function-config';
 import type { FunctionStore } from './function-store';
@@ -197,7 +198,10 @@ export class AppliedFunctions {
       entrypoint,
       command,
       workingDir,
-      runArgs: ['--cpus', String(lambdaCpuShare(config.memorySize, availableParallelism()))],
+      runArgs: sandboxCpuArgs(config.memorySize, config.architectures, {
+        cpus: availableParallelism(),
+        arch: process.arch,
+      }),
       ephemeralStorageMb: config.ephemeralStorageMb,
       memoryMb: config.memorySize,
       timeoutSeconds: config.timeout,

@@ -463,3 +463,24 @@ export function lambdaCpuShare(memoryMb: number, hostCpus: number): number {
   const share = Math.min(memoryMb / MB_PER_VCPU, 6, hostCpus);
   return Math.max(0.01, Math.round(share * 100) / 100);
 }
+
+/** Lambda's name of a Node `process.arch`, for the two architectures Lambda has. */
+const LAMBDA_ARCHITECTURE_OF_NODE: Readonly<Record<string, string>> = { x64: 'x86_64', arm64: 'arm64' };
+
+/**
+ * The `docker run` CPU arguments of a function's sandbox: Lambda's share for its memory
+ * (lambdaCpuShare) when this machine runs its architecture natively; none (no cap) when the
+ * sandbox runs under emulation (arm64 on an x86 machine, through QEMU). The share is of a native
+ * core: under QEMU an instruction costs many native ones, so the same cap would give an emulated
+ * function a small fraction of the speed Lambda gives it (a 256 MB arm64 function on 0.14 of an
+ * emulated core took over 10 s to start and over 17 s for its first event here, against its 30 s
+ * timeout). Its memory limit applies either way.
+ */
+export function sandboxCpuArgs(
+  memoryMb: number,
+  architectures: readonly string[],
+  host: { cpus: number; arch: string },
+): string[] {
+  const emulated = (architectures[0] ?? 'x86_64') !== LAMBDA_ARCHITECTURE_OF_NODE[host.arch];
+  return emulated ? [] : ['--cpus', String(lambdaCpuShare(memoryMb, host.cpus))];
+}

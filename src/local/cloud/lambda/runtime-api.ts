@@ -309,8 +309,11 @@ export class LambdaRuntimeApi extends EventEmitter<RuntimeApiEvents> {
     if (sandbox) sandbox.served += 1;
     invocation.sandboxId = waiter.sandboxId;
     invocation.startedAt = Date.now();
-    // After a retried init, the init and the first invocation share the timeout (as on Lambda).
-    const budgetStartedAt = coldStart ? (sandbox?.budgetStartedAt ?? invocation.startedAt) : invocation.startedAt;
+    // After a retried init, the init and the first invocation share the timeout (as on Lambda): the
+    // invocation is charged the init time it waited through, from the later of the two starts.
+    const retriedInitAt = coldStart ? sandbox?.budgetStartedAt : undefined;
+    const budgetStartedAt =
+      retriedInitAt === undefined ? invocation.startedAt : Math.max(retriedInitAt, invocation.enqueuedAt);
     const deadline = budgetStartedAt + invocation.timeoutMs;
     this.inFlight.set(invocation.requestId, invocation);
     invocation.timer = setTimeout(() => this.expire(invocation), Math.max(0, deadline - invocation.startedAt));
