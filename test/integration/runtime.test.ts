@@ -267,27 +267,19 @@ describe('a runtime that cannot start', () => {
 });
 
 describe('a slow init (as Lambda: the init limit, then one retry within the function timeout)', () => {
+  /** A function whose init takes 700 ms, over its 300 ms init limit. */
+  const startSlowInit = (name: string, timeoutSeconds: number) =>
+    start({ name, handler: 'slow-init.handler', env: { SLOW_INIT_MS: '700' }, initTimeoutMs: 300, timeoutSeconds });
+
   it('an init longer than initTimeoutMs is retried with the function timeout and the invoke succeeds', async () => {
-    const { fn, logs } = await start({
-      name: 'slow-init-fn',
-      handler: 'slow-init.handler',
-      env: { SLOW_INIT_MS: '700' },
-      initTimeoutMs: 300,
-      timeoutSeconds: 3,
-    });
+    const { fn, logs } = await startSlowInit('slow-init-fn', 3);
     const result = await fn.invoke({ hello: 1 });
     expect(result).toMatchObject({ ok: true, payload: { event: { hello: 1 } } });
     expect(logs.filter((l) => l.type === 'SANDBOX_EXIT').map((l) => l.reason)).toEqual(['init-timeout']);
   });
 
   it("the retried init and the first invocation share the function's timeout", async () => {
-    const { fn } = await start({
-      name: 'slow-init-budget-fn',
-      handler: 'slow-init.handler',
-      env: { SLOW_INIT_MS: '700' },
-      initTimeoutMs: 300,
-      timeoutSeconds: 1,
-    });
+    const { fn } = await startSlowInit('slow-init-budget-fn', 1);
     // 700 ms of retried init + 600 ms of invocation > 1 s; either alone would fit.
     const first = await fn.invoke({ sleepMs: 600 });
     expect(first).toMatchObject({ ok: false, kind: 'timeout', error: { errorType: 'Sandbox.Timedout' } });

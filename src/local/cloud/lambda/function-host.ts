@@ -454,17 +454,11 @@ class FunctionHost {
       }))
       .then(sandbox.markExited, sandbox.markExited);
 
-    if (!wasReady && sandbox.killReason === 'init-timeout' && !sandbox.retriedInit) {
-      // Lambda retries a timed-out init with the function's timeout: now if an invocation waits,
-      // else at the next invoke (onInvocationQueued starts parked slots).
-      this.initTimedOut.add(sandbox.slot);
-      if (this.api.queuedCount() > 0) {
-        this.counters.restarts += 1;
-        void this.spawnSandbox(sandbox.slot);
-      }
-    } else if (!wasReady) {
-      this.onInitFailure(this.initFailureDocument(sandbox, exitStatus, how.spawnError));
-    } else if (this.api.queuedCount() > 0) {
+    // Lambda retries a timed-out init once, with the function's timeout (initTimeoutMs).
+    const retryInit = !wasReady && sandbox.killReason === 'init-timeout' && !sandbox.retriedInit;
+    if (retryInit) this.initTimedOut.add(sandbox.slot);
+    else if (!wasReady) this.onInitFailure(this.initFailureDocument(sandbox, exitStatus, how.spawnError));
+    if ((wasReady || retryInit) && this.api.queuedCount() > 0) {
       // Work is waiting: replace the sandbox now. Otherwise the next invoke does (no idle restart loop).
       this.counters.restarts += 1;
       void this.spawnSandbox(sandbox.slot);
