@@ -31,13 +31,11 @@ import { dockerAvailable, dockerClient, imageExists } from '../src/local/cloud/l
 import { MB_PER_VCPU } from '../src/tools/cost';
 import { LAMBDA_SHAPED_FILE, type LambdaShapedDoc, type LambdaShapedRow } from '../src/tools/lambda-shaped';
 import { BENCH_INPUTS, megapixels, prepareInputs, type BenchInput } from './inputs';
-import { cgroupMemoryPeakBytes } from './peak-memory';
 import { writeSection } from './sections';
 import { rotate, summarize } from './stats';
 import { failedRecords, HANDLERS_DIR, holdIngest, putDirectSource, sqsEventOf } from './system';
-import { oomKills, resizeContainerPid } from './worst-case-memory';
+import { recordContainerMemory, resizeContainerPid } from './worst-case-memory';
 
-const MiB = 2 ** 20;
 /** The two memory sizes the issue asks for. */
 export const LAMBDA_SHAPED_MEMORY_MB = [1024, 2048] as const;
 const CONTENT_TYPES: Record<string, string> = { jpeg: 'image/jpeg', png: 'image/png', webp: 'image/webp' };
@@ -125,10 +123,7 @@ function watchMemory(lanes: Lane[]): () => Promise<void> {
     while (polling) {
       for (const lane of lanes) {
         const pid = pidOf(lane);
-        if (!pid) continue;
-        const peak = cgroupMemoryPeakBytes(pid);
-        if (peak !== undefined) lane.peakMiB = Math.max(lane.peakMiB ?? 0, peak / MiB);
-        if ((oomKills(pid) ?? 0) > 0) lane.oomKilled = true;
+        if (pid) recordContainerMemory(pid, lane);
       }
       await new Promise((r) => setTimeout(r, 100));
     }

@@ -170,6 +170,13 @@ export function resizeContainerPid(docker: string, prefix: string): number | und
   return pid > 0 ? pid : undefined;
 }
 
+/** Raises `into.peakMiB` to the peak charge of `pid`'s memory cgroup; marks `into.oomKilled` after an OOM kill. */
+export function recordContainerMemory(pid: number, into: { peakMiB?: number; oomKilled: boolean }): void {
+  const peak = cgroupMemoryPeakBytes(pid);
+  if (peak !== undefined) into.peakMiB = Math.max(into.peakMiB ?? 0, peak / MiB);
+  if ((oomKills(pid) ?? 0) > 0) into.oomKilled = true;
+}
+
 /** OOM kills of the cgroup `pid` is in (cgroup v1 memory.oom_control, v2 memory.events); undefined when unreadable. */
 export function oomKills(pid: number): number | undefined {
   try {
@@ -213,11 +220,7 @@ async function measure(input: WorstCaseInput, body: Buffer, cpus: string, image:
   const poll = (async () => {
     while (polling) {
       pid ??= resizeContainerPid(docker, prefix);
-      if (pid) {
-        const peak = cgroupMemoryPeakBytes(pid);
-        if (peak !== undefined) row.peakMiB = Math.max(row.peakMiB ?? 0, peak / MiB);
-        if ((oomKills(pid) ?? 0) > 0) row.oomKilled = true;
-      }
+      if (pid) recordContainerMemory(pid, row);
       await new Promise((r) => setTimeout(r, 100));
     }
   })();
