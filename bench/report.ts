@@ -1,6 +1,6 @@
 /** The benchmark's result document and its markdown rendering (tables for bench/results.md and the README). */
 import type { ChainResult, ColdInitResult } from './system';
-import { renderChainBreakdown } from './chain-breakdown';
+import { renderChainBreakdown, type ChainBreakdown } from './chain-breakdown';
 import { lambdaCostPerMillion, lambdaDurationEstimate, ratio, type Summary } from './stats';
 
 export interface ImplResult {
@@ -229,20 +229,51 @@ function perMegapixelSection(r: BenchResults): string[] {
   return lines;
 }
 
-/** Where the chain's time goes: the module's defaults, and the same burst with batching windows beside it. */
+/** One column of the chain section: a run and the core-alone figure it is compared with. */
+interface ChainColumn {
+  label: string;
+  run: {
+    chainImagesPerSecond: number;
+    burstImagesPerSecond?: number[];
+    breakdown?: ChainBreakdown;
+    cpuMsByRole?: Record<string, number>;
+  };
+  core: { imagesPerSecond: number; seconds: number; cpuMs?: number };
+}
+
+/** The resize sandboxes' role in cpuMsByRole (bench/system.ts roleOf). */
+const RESIZE_ROLE = 'resize sandboxes';
+
+/**
+ * Where the chain's time goes: the module's defaults, the same burst with batching windows, and the module's defaults
+ * with the resize function on a core of its own, each against its core-alone figure.
+ */
 function chainSection(c: ChainResult, measuredAt: string | undefined): string[] {
   const w = c.windowRun;
-  const columns = [
-    { label: w ? "module's defaults (no batching window)" : 'this run', run: c },
-    ...(w ? [{ label: `both batching windows ${w.windowSeconds} s`, run: w }] : []),
+  const o = c.ownCore;
+  const sharedCore = { imagesPerSecond: c.coreImagesPerSecond, seconds: c.coreSeconds, cpuMs: c.coreCpuMs };
+  const columns: ChainColumn[] = [
+    { label: w || o ? "module's defaults (no batching window)" : 'this run', run: c, core: sharedCore },
+    ...(w ? [{ label: `both batching windows ${w.windowSeconds} s`, run: w, core: sharedCore }] : []),
+    ...(o
+      ? [
+          {
+            label: `module's defaults, resize function on CPU ${o.functionCpus} alone`,
+            run: o,
+            core: { imagesPerSecond: o.coreImagesPerSecond, seconds: o.coreSeconds, cpuMs: o.coreCpuMs },
+          },
+        ]
+      : []),
   ];
+  const row = (label: string, value: (x: ChainColumn) => string) => `| ${label} | ${columns.map(value).join(' | ')} |`;
   const lines = [
     "### Where the chain's time goes (issue 17, point 5)",
     '',
-    (measuredAt ? `Measured again on ${measuredAt} (bench/chain-throughput.ts), after the run above. ` : '') +
-      "From the chain's own log lines (bench/chain-breakdown.ts) and the CPU of its processes, against the same " +
-      'core figure. A burst ends at the publish function\'s last "manifest published" line, checked once by a ' +
-      'listing after the clock stops. ' +
+    (
+      (measuredAt ? `Measured again on ${measuredAt} (bench/chain-throughput.ts), after the run above. ` : '') +
+      "From the chain's own log lines (bench/chain-breakdown.ts) and the CPU of its processes, against the core " +
+      'alone on the same images. A burst ends at the publish function\'s last "manifest published" line, checked ' +
+      'once by a listing after the clock stops. ' +
       (c.burstImagesPerSecond
         ? `Each chain takes one burst unmeasured (every sandbox and the driver's code warm), then ` +
           `${c.burstImagesPerSecond.length}; the rows below are the burst of median duration. `
@@ -250,21 +281,35 @@ function chainSection(c: ChainResult, measuredAt: string | undefined): string[] 
       (w
         ? `The second column is the same burst through a second chain whose two mappings wait up to ` +
           `${w.windowSeconds} s to fill a batch (MaximumBatchingWindowInSeconds; the module's default was 1 s until ` +
-          'issue 17 and is 0 s, as on AWS): what a window costs a burst.'
-        : ''),
+          'issue 17 and is 0 s, as on AWS): what a window costs a burst. '
+        : '') +
+      (o
+        ? `The last column is the first chain again with its resize sandboxes pinned to CPU ${o.functionCpus} and ` +
+          `every other process of the chain (gateway, mappings, uploading client, S3/SQS stand-in, publish) to CPU ` +
+          `${o.serviceCpus} (taskset, bench/cpu-affinity.ts), against the core alone pinned to CPU ` +
+          `${o.functionCpus}: what the chain costs the function when the local S3 and SQS do not take its CPU, as ` +
+          'on AWS. '
+        : '') +
+      (c.ownCoreUnavailable ? `No own-core run on this machine: ${c.ownCoreUnavailable}. ` : '')
+    ).trimEnd(),
     '',
     `| figure | ${columns.map((x) => x.label).join(' | ')} |`,
     `|---|${columns.map(() => '---:').join('|')}|`,
-    `| images/s (median burst) | ${columns.map((x) => fmt(x.run.chainImagesPerSecond, 2)).join(' | ')} |`,
-    `| images/s of each burst | ${columns
-      .map((x) => (x.run.burstImagesPerSecond ?? []).map((v) => fmt(v, 2)).join(', ') || '—')
-      .join(' | ')} |`,
-    `| chain ÷ core (target ≥ 0.85) | ${columns
-      .map((x) => {
-        const q = ratio(x.run.chainImagesPerSecond, c.coreImagesPerSecond);
-        return `${fmt(q, 2)} (${verdict(q === undefined ? undefined : q >= 0.85)})`;
-      })
-      .join(' | ')} |`,
+    row('images/s (median burst)', (x) => fmt(x.run.chainImagesPerSecond, 2)),
+    row('images/s of each burst', (x) => (x.run.burstImagesPerSecond ?? []).map((v) => fmt(v, 2)).join(', ') || '—'),
+    row('core alone, same images, 2 at a time, images/s', (x) => fmt(x.core.imagesPerSecond, 2)),
+    row('chain ÷ core (target ≥ 0.85)', (x) => {
+      const q = ratio(x.run.chainImagesPerSecond, x.core.imagesPerSecond);
+      return `${fmt(q, 2)} (${verdict(q === undefined ? undefined : q >= 0.85)})`;
+    }),
+    row(
+      'latency bound: core time ÷ (core time + head + tail), the most chain ÷ core can reach while nothing is ' +
+        'resized before the first upload is in or after the last image is',
+      (x) =>
+        x.run.breakdown
+          ? fmt(x.core.seconds / (x.core.seconds + (x.run.breakdown.headMs + x.run.breakdown.tailMs) / 1000), 2)
+          : '—',
+    ),
     '',
     ...renderChainBreakdown(columns.map((x) => ({ label: x.label, breakdown: x.run.breakdown! }))),
     '',
@@ -272,13 +317,13 @@ function chainSection(c: ChainResult, measuredAt: string | undefined): string[] 
   const roles = [...new Set(columns.flatMap((x) => Object.keys(x.run.cpuMsByRole ?? {})))];
   if (roles.length > 0) {
     lines.push(
-      `CPU ms of the chain's processes during each run (${c.images} images; on this 2-core machine each of them ` +
-        'competes with the resize work):',
+      `CPU ms of the chain's processes during each run (${c.images} images; in the shared columns each of them ` +
+        'competes with the resize work for the 2 cores):',
       '',
       `| process | ${columns.map((x) => x.label).join(' | ')} |`,
       `|---|${columns.map(() => '---:').join('|')}|`,
-      ...roles.map((role) => `| ${role} | ${columns.map((x) => fmt(x.run.cpuMsByRole?.[role])).join(' | ')} |`),
-      ...cpuAccountingRows(c, columns),
+      ...roles.map((role) => row(role, (x) => fmt(x.run.cpuMsByRole?.[role]))),
+      ...cpuAccountingRows(c.images, columns),
       '',
     );
   }
@@ -288,25 +333,26 @@ function chainSection(c: ChainResult, measuredAt: string | undefined): string[] 
 /**
  * The chain's CPU against the core's for the same images (runs that measured the core's CPU): on a 2-core machine
  * the chain's throughput can reach the core's only as far as the CPU it spends outside the core allows, whatever the
- * load does to wall times.
+ * load does to wall times; and the resize sandboxes alone, which do the core's work plus their own S3, SQS and
+ * runtime calls, bound it even if everything else cost nothing.
  */
-function cpuAccountingRows(
-  c: ChainResult,
-  columns: ReadonlyArray<{ run: { cpuMsByRole?: Record<string, number> } }>,
-): string[] {
-  if (c.coreCpuMs === undefined) return [];
-  const core = c.coreCpuMs;
-  const total = (run: { cpuMsByRole?: Record<string, number> }) =>
-    Object.values(run.cpuMsByRole ?? {}).reduce((sum, ms) => sum + ms, 0);
-  const row = (label: string, value: (run: { cpuMsByRole?: Record<string, number> }) => string) =>
-    `| ${label} | ${columns.map((x) => value(x.run)).join(' | ')} |`;
+function cpuAccountingRows(images: number, columns: readonly ChainColumn[]): string[] {
+  if (columns.some((x) => x.core.cpuMs === undefined)) return [];
+  const total = (x: ChainColumn) => Object.values(x.run.cpuMsByRole ?? {}).reduce((sum, ms) => sum + ms, 0);
+  const core = (x: ChainColumn) => x.core.cpuMs ?? 0;
+  const row = (label: string, value: (x: ChainColumn) => string) => `| ${label} | ${columns.map(value).join(' | ')} |`;
   return [
-    row("**all of the chain's processes**", (run) => `**${fmt(total(run))}**`),
-    row('core alone, same images (resizeImage in the driver, 2 at a time)', () => fmt(core)),
-    row('core CPU ÷ chain CPU (the most chain ÷ core throughput can reach when CPU-bound)', (run) =>
-      fmt(core / Math.max(1, total(run)), 2),
+    row("**all of the chain's processes**", (x) => `**${fmt(total(x))}**`),
+    row('core alone, same images (resizeImage in the driver, 2 at a time)', (x) => fmt(core(x))),
+    row('core CPU ÷ chain CPU (the most chain ÷ core throughput can reach when CPU-bound)', (x) =>
+      fmt(core(x) / Math.max(1, total(x)), 2),
     ),
-    row('CPU outside the core, ms per image', (run) => fmt((total(run) - core) / c.images)),
+    row(
+      "core CPU ÷ resize sandboxes' CPU (the most it can reach if the uploads, S3, SQS, the gateway and publish " +
+        'cost no CPU)',
+      (x) => fmt(core(x) / Math.max(1, x.run.cpuMsByRole?.[RESIZE_ROLE] ?? 0), 2),
+    ),
+    row('CPU outside the core, ms per image', (x) => fmt((total(x) - core(x)) / images)),
   ];
 }
 

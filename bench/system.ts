@@ -17,6 +17,7 @@ import { localAwsEnv } from '../src/local/client-config';
 import type { InvokeResult, LogSink } from '../src/local/cloud/lambda/invoke-contract';
 import { rotate, summarize, type Summary } from './stats';
 import { chainBreakdown, type ChainBreakdown, type TimedLine, type UploadTiming } from './chain-breakdown';
+import { allowedCpus, coreSplit, pinProcess, type CoreSplit } from './cpu-affinity';
 
 const ROOT = path.join(__dirname, '..');
 export const HANDLERS_DIR = path.join(ROOT, 'dist', 'handlers');
@@ -169,6 +170,29 @@ export interface ChainResult {
     breakdown: ChainBreakdown;
     cpuMsByRole: Record<string, number>;
   };
+  /**
+   * The same chain (module's defaults) with its resize sandboxes on a core of their own and every other process of
+   * the chain on the rest, against the core alone on that same core (bench/cpu-affinity.ts): what the chain costs the
+   * function when the local S3, SQS and gateway do not take its CPU, as on AWS. Absent where the machine cannot be
+   * split (`ownCoreUnavailable` says why) and from runs before it was measured.
+   */
+  ownCore?: OwnCoreRun;
+  ownCoreUnavailable?: string;
+}
+
+/** The chain with its function on a core of its own (ChainResult.ownCore). */
+export interface OwnCoreRun {
+  functionCpus: string;
+  serviceCpus: string;
+  chainSeconds: number;
+  chainImagesPerSecond: number;
+  burstImagesPerSecond: number[];
+  breakdown: ChainBreakdown;
+  cpuMsByRole: Record<string, number>;
+  /** resizeImage over the same images, `parallelism` at a time, in the driver pinned to `functionCpus`. */
+  coreSeconds: number;
+  coreImagesPerSecond: number;
+  coreCpuMs: number;
 }
 
 /** An S3 ObjectCreated:Put record as S3 notifies it. */
@@ -424,6 +448,60 @@ export async function measureChain(
     return { ...sorted[Math.floor(sorted.length / 2)], burstImagesPerSecond: runs.map((r) => images / r.seconds) };
   };
 
+  /** The core alone over the burst's images, `parallelism` at a time, in this process: seconds and CPU ms. */
+  const coreRun = async () => {
+    const c0 = performance.now();
+    const cpu0 = process.cpuUsage();
+    await mapWithConcurrency(
+      Array.from({ length: images }, () => image),
+      parallelism,
+      (buf) => resizeImage(buf, DEFAULT_VARIANTS, DEFAULT_LIMITS),
+    );
+    const cpu = process.cpuUsage(cpu0);
+    return { seconds: (performance.now() - c0) / 1000, cpuMs: (cpu.user + cpu.system) / 1000 };
+  };
+
+  /**
+   * The chain's resize sandboxes pinned to the function's core and every other process of it (this driver with the
+   * gateway, mappings and uploading client; the stand-in; publish) to the rest, for one warm-up and BURSTS bursts;
+   * then the core alone in this process pinned to the function's core. Every process gets all CPUs back after. A
+   * sandbox started during the run (a replaced one) would run unpinned: the run fails rather than report it.
+   */
+  const ownCoreRun = async (chain: LocalChain, cores: CoreSplit): Promise<OwnCoreRun> => {
+    const tree = processTreeCpu();
+    const resizePids = [...tree]
+      .filter(([pid, p]) => roleOf(pid, p.command) === 'resize sandboxes')
+      .map(([pid]) => pid);
+    if (resizePids.length === 0) throw new Error('own-core run: no resize sandbox is running to pin');
+    try {
+      for (const [pid, p] of tree)
+        pinProcess(pid, roleOf(pid, p.command) === 'resize sandboxes' ? cores.functionCpus : cores.serviceCpus);
+      const burst = await medianBurst(chain, 'own-core');
+      const after = [...processTreeCpu()].filter(([pid, p]) => roleOf(pid, p.command) === 'resize sandboxes');
+      const unpinned = after.filter(([pid]) => allowedCpus(pid) !== cores.functionCpus).map(([pid]) => pid);
+      if (unpinned.length > 0) throw new Error(`own-core run: resize sandboxes ${unpinned.join(', ')} ran unpinned`);
+      pinProcess(process.pid, cores.functionCpus);
+      const core = await coreRun();
+      return {
+        functionCpus: cores.functionCpus,
+        serviceCpus: cores.serviceCpus,
+        chainSeconds: burst.seconds,
+        chainImagesPerSecond: images / burst.seconds,
+        burstImagesPerSecond: burst.burstImagesPerSecond,
+        breakdown: burst.breakdown,
+        cpuMsByRole: burst.cpu,
+        coreSeconds: core.seconds,
+        coreImagesPerSecond: images / core.seconds,
+        coreCpuMs: core.cpuMs,
+      };
+    } finally {
+      for (const pid of processTreeCpu().keys()) pinProcess(pid, cores.allCpus);
+    }
+  };
+
+  const split = coreSplit();
+  if ('unavailable' in split) process.stderr.write(`[chain] no own-core run: ${split.unavailable}\n`);
+  let ownCore: OwnCoreRun | undefined;
   const invokeMs: number[] = [];
   const coreMs: number[] = [];
   let defaults: Awaited<ReturnType<typeof medianBurst>>;
@@ -452,6 +530,7 @@ export async function measureChain(
     await chain.waitForIdle(120_000);
     // Its warm-up burst also warms the sandboxes the direct invocations above did not reach.
     defaults = await medianBurst(chain, 'defaults');
+    if (!('unavailable' in split)) ownCore = await ownCoreRun(chain, split);
   } finally {
     await chain.stop();
   }
@@ -464,24 +543,16 @@ export async function measureChain(
     await windowedChain.stop();
   }
 
-  const c0 = performance.now();
-  const coreCpu0 = process.cpuUsage();
-  await mapWithConcurrency(
-    Array.from({ length: images }, () => image),
-    parallelism,
-    (buf) => resizeImage(buf, DEFAULT_VARIANTS, DEFAULT_LIMITS),
-  );
-  const coreSeconds = (performance.now() - c0) / 1000;
-  const coreCpu = process.cpuUsage(coreCpu0);
+  const core = await coreRun();
   return {
     warmInvokeMs: summarize(invokeMs),
     warmCoreMs: summarize(coreMs),
     images,
     chainSeconds: defaults.seconds,
     chainImagesPerSecond: images / defaults.seconds,
-    coreSeconds,
-    coreImagesPerSecond: images / coreSeconds,
-    coreCpuMs: (coreCpu.user + coreCpu.system) / 1000,
+    coreSeconds: core.seconds,
+    coreImagesPerSecond: images / core.seconds,
+    coreCpuMs: core.cpuMs,
     parallelism,
     burstImagesPerSecond: defaults.burstImagesPerSecond,
     breakdown: defaults.breakdown,
@@ -494,6 +565,8 @@ export async function measureChain(
       breakdown: windowed.breakdown,
       cpuMsByRole: windowed.cpu,
     },
+    ...(ownCore ? { ownCore } : {}),
+    ...('unavailable' in split ? { ownCoreUnavailable: split.unavailable } : {}),
   };
 }
 
