@@ -4,6 +4,7 @@
  */
 import type { S3Event } from 'aws-lambda';
 import { createHash } from 'node:crypto';
+import { Readable } from 'node:stream';
 import http from 'node:http';
 import {
   CompleteMultipartUploadCommand,
@@ -239,6 +240,33 @@ describe('S3 bucket notifications', () => {
     expect(new Date(record.eventTime).toISOString()).toBe(record.eventTime);
     expect(record.s3.object.sequencer).toMatch(/^[0-9A-F]+$/);
     expect(record.responseElements['x-amz-request-id']).toEqual(expect.any(String));
+  });
+
+  it('describes in each event the object its own put stored, also when the key is written again at once', async () => {
+    const bodies = ['first body', 'the second, longer body', Buffer.alloc(70_000, 7)].map((b) => Buffer.from(b));
+    // The last as a stream: the SDK sends it aws-chunked, and the event names the decoded length.
+    await Promise.all(
+      bodies.map((body, i) =>
+        s3.send(
+          new PutObjectCommand({
+            Bucket: 'source',
+            Key: 'uploads/twice.jpg',
+            Body: i === 2 ? Readable.from([body]) : body,
+            ContentLength: body.length,
+          }),
+        ),
+      ),
+    );
+    await gateway.notificationsSettled();
+    const objects = (await receiveAll(queueUrl, 3)).map(
+      (message) => (JSON.parse(message.Body!) as S3Event).Records[0].s3.object,
+    );
+    const described = (o: { size: number; eTag: string }) => `${o.size}:${o.eTag}`;
+    expect(new Set(objects.map(described))).toEqual(
+      new Set(
+        bodies.map((body) => described({ size: body.length, eTag: createHash('md5').update(body).digest('hex') })),
+      ),
+    );
   });
 
   it('sends nothing for a put outside the prefix', async () => {

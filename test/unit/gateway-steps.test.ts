@@ -13,6 +13,7 @@ import {
   createStandInProxy,
   createdEventOf,
   objectCreatedFact,
+  putObjectFacts,
   rewriteQueueUrls,
   sqsAnswer,
   upstreamPath,
@@ -238,6 +239,40 @@ describe('step 3f, the proxy`s pure parts', () => {
       24,
       expect.stringMatching(/^[0-9A-F]{16}$/),
     ]);
+  });
+
+  it('takes a PutObject`s size and ETag from the write itself, and leaves the rest to a HeadObject', () => {
+    const etag = { etag: '"5d41402abc4b2a76b9719d911017c592"' };
+    expect(putObjectFacts({ 'content-length': '5' }, etag)).toEqual({
+      size: 5,
+      eTag: '5d41402abc4b2a76b9719d911017c592',
+    });
+    expect(putObjectFacts({ 'content-length': 5 }, { ...etag, 'x-amz-version-id': 'v1' })).toMatchObject({
+      versionId: 'v1',
+    });
+    expect(putObjectFacts({ 'content-length': '5' }, { ...etag, 'x-amz-version-id': 'null' })).not.toHaveProperty(
+      'versionId',
+    );
+    // An aws-chunked body is stored decoded: its length is the decoded one, and without it nothing is known.
+    const chunked = { 'content-encoding': 'aws-chunked', 'content-length': '180' };
+    expect(putObjectFacts({ ...chunked, 'x-amz-decoded-content-length': '5' }, etag)).toMatchObject({ size: 5 });
+    expect(putObjectFacts(chunked, etag)).toBeUndefined();
+    expect(putObjectFacts({ 'transfer-encoding': 'chunked' }, etag)).toBeUndefined();
+    expect(putObjectFacts({ 'content-length': '5' }, {})).toBeUndefined();
+
+    const answer = {
+      headers: etag,
+      requestHeaders: { 'content-length': '5' },
+      remoteAddress: '127.0.0.1',
+      eventTime: new Date(),
+      sequencer: '01',
+    };
+    const info = { service: 's3' as const, operation: 'PutObject', bucket: 'src', key: 'k' };
+    expect(objectCreatedFact(info, 'ObjectCreated:Put', answer)).toMatchObject({ object: { size: 5 } });
+    // A copy's or a completed multipart upload's length is not the request's: the router asks.
+    expect(objectCreatedFact({ ...info, operation: 'CopyObject' }, 'ObjectCreated:Copy', answer)).not.toHaveProperty(
+      'object',
+    );
   });
 });
 

@@ -9,7 +9,12 @@
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { AwsRequestInfo } from './aws-request';
-import type { NotificationRouter, ObjectCreatedEventName, ObjectCreatedFact } from '../s3/notification-router';
+import type {
+  NotificationRouter,
+  ObjectCreatedEventName,
+  ObjectCreatedFact,
+  ObjectFacts,
+} from '../s3/notification-router';
 import { addDefaultEncryption } from '../s3/s3-encryption';
 import { sqsQueryError, sqsQueryResponse, type SqsQueryRequest } from '../sqs/sqs-query';
 import type { LogSink } from '../lambda/invoke-contract';
@@ -99,12 +104,33 @@ export function createdEventOf(
   return info.service === 's3' && info.bucket && watched(info.bucket) ? CREATED_EVENTS[info.operation] : undefined;
 }
 
+/**
+ * The object a PutObject stored, from the request and its answer: the body's length (the decoded one of an
+ * aws-chunked upload, which the stand-in decodes before storing) and the answer's ETag. Undefined when they do not
+ * say (an aws-chunked body without its decoded length, an answer without an ETag): the router then asks HeadObject.
+ */
+export function putObjectFacts(
+  requestHeaders: http.OutgoingHttpHeaders,
+  answerHeaders: http.IncomingHttpHeaders,
+): ObjectFacts | undefined {
+  const eTag = answerHeaders.etag?.replace(/"/g, '');
+  const chunked = /aws-chunked/i.test(requestHeaders['content-encoding'] ?? '');
+  const length = requestHeaders[chunked ? 'x-amz-decoded-content-length' : 'content-length'];
+  const text = typeof length === 'string' || typeof length === 'number' ? String(length) : '';
+  const size = /^\d+$/.test(text) ? Number(text) : undefined;
+  if (!eTag || size === undefined) return undefined;
+  const versionId = answerHeaders['x-amz-version-id'];
+  return typeof versionId === 'string' && versionId !== 'null' ? { size, eTag, versionId } : { size, eTag };
+}
+
 /** What a successful write tells the notification router, or why it cannot (a POST upload names no key). */
 export function objectCreatedFact(
   info: AwsRequestInfo,
   eventName: ObjectCreatedEventName,
   answer: {
     headers: http.IncomingHttpHeaders;
+    /** The headers the write went upstream with (a PutObject's length). @default none: the router asks HeadObject */
+    requestHeaders?: http.OutgoingHttpHeaders;
     remoteAddress: string | undefined;
     eventTime: Date;
     sequencer: string;
@@ -115,6 +141,10 @@ export function objectCreatedFact(
   const key = eventName === 'ObjectCreated:Post' ? answer.postKey : (info.key ?? '');
   if (key === undefined) return { skipped: 'POST upload without a key field' };
   const hostIdHeader = String(answer.headers['x-amz-id-2'] ?? '');
+  const object =
+    eventName === 'ObjectCreated:Put' && answer.requestHeaders
+      ? putObjectFacts(answer.requestHeaders, answer.headers)
+      : undefined;
   return {
     bucket: info.bucket ?? '',
     key,
@@ -125,6 +155,7 @@ export function objectCreatedFact(
     sourceIp: (answer.remoteAddress ?? '127.0.0.1').replace(/^::ffff:/, ''),
     eventTime: answer.eventTime,
     sequencer: answer.sequencer,
+    ...(object ? { object } : {}),
   };
 }
 
@@ -238,11 +269,13 @@ export function createStandInProxy(opts: StandInProxyOptions): StandInProxy {
     info: AwsRequestInfo,
     eventName: ObjectCreatedEventName,
     upstreamRes: IncomingMessage,
+    sentHeaders: http.OutgoingHttpHeaders,
     eventTime: Date,
     postKey: string | undefined,
   ): void {
     const fact = objectCreatedFact(info, eventName, {
       headers: upstreamRes.headers,
+      requestHeaders: sentHeaders,
       remoteAddress: req.socket.remoteAddress,
       eventTime,
       sequencer: notifications.nextSequencer(),
@@ -262,12 +295,13 @@ export function createStandInProxy(opts: StandInProxyOptions): StandInProxy {
     const createdEvent = createdEventOf(info, (bucket) => notifications.watches(bucket));
     const rewriteUrls = info.service === 'sqs' && REWRITTEN_SQS_OPERATIONS.has(info.operation);
     const arrived = new Date();
+    const sentHeaders = { ...withoutHopByHop(req.headers), ...read.headers };
 
     return new Promise<void>((resolve, reject) => {
       const upstreamReq = upstreamRequest(
         req.method,
         upstreamPath(req.url ?? '/', info),
-        { ...withoutHopByHop(req.headers), ...read.headers },
+        sentHeaders,
         (upstreamRes) => {
           const status = upstreamRes.statusCode ?? 502;
           const headers = withoutHopByHop(upstreamRes.headers);
@@ -276,7 +310,7 @@ export function createStandInProxy(opts: StandInProxyOptions): StandInProxy {
           const created = (body?: Buffer): void => {
             // CompleteMultipartUpload can fail with 200 and an <Error> body.
             if (createdEvent && status >= 200 && status < 300 && !body?.includes('<Error>'))
-              reportCreated(req, info, createdEvent, upstreamRes, arrived, read.postKey);
+              reportCreated(req, info, createdEvent, upstreamRes, sentHeaders, arrived, read.postKey);
           };
           upstreamRes.on('error', reject);
           if (!rewriteUrls && createdEvent !== 'ObjectCreated:CompleteMultipartUpload') {

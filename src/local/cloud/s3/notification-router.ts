@@ -47,9 +47,14 @@ export interface ObjectCreatedFact {
   sourceIp: string;
   eventTime: Date;
   sequencer: string;
+  /**
+   * The stored object as the write's own answer describes it (a PutObject: its length and ETag). Without it the
+   * router asks HeadObject, which describes whatever the key holds by then.
+   */
+  object?: ObjectFacts;
 }
 
-/** The `s3.object` part of a record, from a HeadObject after the write. */
+/** The `s3.object` part of a record: from the write's answer, or from a HeadObject after it. */
 export interface ObjectFacts {
   size: number;
   eTag: string;
@@ -256,12 +261,7 @@ export class NotificationRouter {
   }
 
   private async notify(fact: ObjectCreatedFact, targets: QueueNotification[]): Promise<void> {
-    const object = await this.withRetry(
-      { bucket: fact.bucket, key: fact.key, step: 'HeadObject' },
-      () => this.headObject(fact.bucket, fact.key),
-      // Deleted before we looked: nothing to describe, and retrying cannot bring it back.
-      (err) => err instanceof Error && (err.name === 'NotFound' || err.name === 'NoSuchKey'),
-    );
+    const object = fact.object ?? (await this.describeObject(fact));
     if (!object) return;
     await Promise.all(
       targets.map((config) =>
@@ -272,6 +272,16 @@ export class NotificationRouter {
           sequencer: fact.sequencer,
         }),
       ),
+    );
+  }
+
+  /** The written object's facts from a HeadObject, or undefined when it was deleted before the router looked. */
+  private describeObject(fact: ObjectCreatedFact): Promise<ObjectFacts | undefined> {
+    return this.withRetry(
+      { bucket: fact.bucket, key: fact.key, step: 'HeadObject' },
+      () => this.headObject(fact.bucket, fact.key),
+      // Deleted before we looked: nothing to describe, and retrying cannot bring it back.
+      (err) => err instanceof Error && (err.name === 'NotFound' || err.name === 'NoSuchKey'),
     );
   }
 
