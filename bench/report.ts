@@ -238,7 +238,7 @@ interface ChainColumn {
     breakdown?: ChainBreakdown;
     cpuMsByRole?: Record<string, number>;
   };
-  core: { imagesPerSecond: number; seconds: number; cpuMs?: number };
+  core: { imagesPerSecond: number; seconds: number; cpuMs?: number; runsImagesPerSecond?: number[] };
 }
 
 /** The resize sandboxes' role in cpuMsByRole (bench/system.ts roleOf). */
@@ -260,7 +260,12 @@ function chainSection(c: ChainResult, measuredAt: string | undefined): string[] 
           {
             label: `module's defaults, resize function on CPU ${o.functionCpus} alone`,
             run: o,
-            core: { imagesPerSecond: o.coreImagesPerSecond, seconds: o.coreSeconds, cpuMs: o.coreCpuMs },
+            core: {
+              imagesPerSecond: o.coreImagesPerSecond,
+              seconds: o.coreSeconds,
+              cpuMs: o.coreCpuMs,
+              runsImagesPerSecond: o.coreRunsImagesPerSecond,
+            },
           },
         ]
       : []),
@@ -287,8 +292,8 @@ function chainSection(c: ChainResult, measuredAt: string | undefined): string[] 
         ? `The last column is the first chain again with its resize sandboxes pinned to CPU ${o.functionCpus} and ` +
           `every other process of the chain (gateway, mappings, uploading client, S3/SQS stand-in, publish) to CPU ` +
           `${o.serviceCpus} (taskset, bench/cpu-affinity.ts), against the core alone pinned to CPU ` +
-          `${o.functionCpus}: what the chain costs the function when the local S3 and SQS do not take its CPU, as ` +
-          'on AWS. '
+          `${o.functionCpus}, run after each burst (the median of each): what the chain costs the function when the ` +
+          'local S3 and SQS do not take its CPU, as on AWS. '
         : '') +
       (c.ownCoreUnavailable ? `No own-core run on this machine: ${c.ownCoreUnavailable}. ` : '')
     ).trimEnd(),
@@ -297,7 +302,11 @@ function chainSection(c: ChainResult, measuredAt: string | undefined): string[] 
     `|---|${columns.map(() => '---:').join('|')}|`,
     row('images/s (median burst)', (x) => fmt(x.run.chainImagesPerSecond, 2)),
     row('images/s of each burst', (x) => (x.run.burstImagesPerSecond ?? []).map((v) => fmt(v, 2)).join(', ') || '—'),
-    row('core alone, same images, 2 at a time, images/s', (x) => fmt(x.core.imagesPerSecond, 2)),
+    row('core alone, same images, 2 at a time, images/s', (x) =>
+      x.core.runsImagesPerSecond
+        ? `${fmt(x.core.imagesPerSecond, 2)} (runs: ${x.core.runsImagesPerSecond.map((v) => fmt(v, 2)).join(', ')})`
+        : fmt(x.core.imagesPerSecond, 2),
+    ),
     row('chain ÷ core (target ≥ 0.85)', (x) => {
       const q = ratio(x.run.chainImagesPerSecond, x.core.imagesPerSecond);
       return `${fmt(q, 2)} (${verdict(q === undefined ? undefined : q >= 0.85)})`;

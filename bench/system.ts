@@ -189,9 +189,13 @@ export interface OwnCoreRun {
   burstImagesPerSecond: number[];
   breakdown: ChainBreakdown;
   cpuMsByRole: Record<string, number>;
-  /** resizeImage over the same images, `parallelism` at a time, in the driver pinned to `functionCpus`. */
+  /**
+   * resizeImage over the same images, `parallelism` at a time, in the driver pinned to `functionCpus`, after each
+   * burst: the run of median duration, and every run's images/s in order.
+   */
   coreSeconds: number;
   coreImagesPerSecond: number;
+  coreRunsImagesPerSecond: number[];
   coreCpuMs: number;
 }
 
@@ -348,6 +352,11 @@ export function cpuByRole(
 
 /** The batching window (s) of the chain measured beside the module's defaults (the module's default until issue 17). */
 const COMPARISON_WINDOW_SECONDS = 1;
+/** The run of median duration (the upper middle one of an even count). */
+function medianBySeconds<T extends { seconds: number }>(runs: readonly T[]): T {
+  return [...runs].sort((a, b) => a.seconds - b.seconds)[Math.floor(runs.length / 2)];
+}
+
 /** Measured bursts per chain (after one that warms every sandbox and the driver's code): their median is reported. */
 const BURSTS = 3;
 
@@ -444,8 +453,7 @@ export async function measureChain(
     await throughputRun(chain, `${name}-warm-up`);
     const runs: Awaited<ReturnType<typeof throughputRun>>[] = [];
     for (let i = 0; i < BURSTS; i += 1) runs.push(await throughputRun(chain, `${name}-${i}`));
-    const sorted = [...runs].sort((a, b) => a.seconds - b.seconds);
-    return { ...sorted[Math.floor(sorted.length / 2)], burstImagesPerSecond: runs.map((r) => images / r.seconds) };
+    return { ...medianBySeconds(runs), burstImagesPerSecond: runs.map((r) => images / r.seconds) };
   };
 
   /** The core alone over the burst's images, `parallelism` at a time, in this process: seconds and CPU ms. */
@@ -463,9 +471,10 @@ export async function measureChain(
 
   /**
    * The chain's resize sandboxes pinned to the function's core and every other process of it (this driver with the
-   * gateway, mappings and uploading client; the stand-in; publish) to the rest, for one warm-up and BURSTS bursts;
-   * then the core alone in this process pinned to the function's core. Every process gets all CPUs back after. A
-   * sandbox started during the run (a replaced one) would run unpinned: the run fails rather than report it.
+   * gateway, mappings and uploading client; the stand-in; publish) to the rest: one warm-up burst, then BURSTS bursts,
+   * each followed by the core alone in this process pinned to the function's core (alternated, so both see the same
+   * moments of a shared machine); the burst and the core run of median duration. Every process gets all CPUs back
+   * after. A sandbox started during the run (a replaced one) would run unpinned: the run fails rather than report it.
    */
   const ownCoreRun = async (chain: LocalChain, cores: CoreSplit): Promise<OwnCoreRun> => {
     const tree = processTreeCpu();
@@ -476,22 +485,31 @@ export async function measureChain(
     try {
       for (const [pid, p] of tree)
         pinProcess(pid, roleOf(pid, p.command) === 'resize sandboxes' ? cores.functionCpus : cores.serviceCpus);
-      const burst = await medianBurst(chain, 'own-core');
+      await throughputRun(chain, 'own-core-warm-up');
+      const bursts: Awaited<ReturnType<typeof throughputRun>>[] = [];
+      const coreRuns: Awaited<ReturnType<typeof coreRun>>[] = [];
+      for (let i = 0; i < BURSTS; i += 1) {
+        bursts.push(await throughputRun(chain, `own-core-${i}`));
+        pinProcess(process.pid, cores.functionCpus);
+        coreRuns.push(await coreRun());
+        pinProcess(process.pid, cores.serviceCpus);
+      }
       const after = [...processTreeCpu()].filter(([pid, p]) => roleOf(pid, p.command) === 'resize sandboxes');
       const unpinned = after.filter(([pid]) => allowedCpus(pid) !== cores.functionCpus).map(([pid]) => pid);
       if (unpinned.length > 0) throw new Error(`own-core run: resize sandboxes ${unpinned.join(', ')} ran unpinned`);
-      pinProcess(process.pid, cores.functionCpus);
-      const core = await coreRun();
+      const burst = medianBySeconds(bursts);
+      const core = medianBySeconds(coreRuns);
       return {
         functionCpus: cores.functionCpus,
         serviceCpus: cores.serviceCpus,
         chainSeconds: burst.seconds,
         chainImagesPerSecond: images / burst.seconds,
-        burstImagesPerSecond: burst.burstImagesPerSecond,
+        burstImagesPerSecond: bursts.map((b) => images / b.seconds),
         breakdown: burst.breakdown,
         cpuMsByRole: burst.cpu,
         coreSeconds: core.seconds,
         coreImagesPerSecond: images / core.seconds,
+        coreRunsImagesPerSecond: coreRuns.map((c) => images / c.seconds),
         coreCpuMs: core.cpuMs,
       };
     } finally {
