@@ -251,7 +251,12 @@ const RESIZE_ROLE = 'resize sandboxes';
 function chainSection(c: ChainResult, measuredAt: string | undefined): string[] {
   const w = c.windowRun;
   const o = c.ownCore;
-  const sharedCore = { imagesPerSecond: c.coreImagesPerSecond, seconds: c.coreSeconds, cpuMs: c.coreCpuMs };
+  const sharedCore = {
+    imagesPerSecond: c.coreImagesPerSecond,
+    seconds: c.coreSeconds,
+    cpuMs: c.coreCpuMs,
+    runsImagesPerSecond: c.coreRunsImagesPerSecond,
+  };
   const columns: ChainColumn[] = [
     { label: w || o ? "module's defaults (no batching window)" : 'this run', run: c, core: sharedCore },
     ...(w ? [{ label: `both batching windows ${w.windowSeconds} s`, run: w, core: sharedCore }] : []),
@@ -277,8 +282,9 @@ function chainSection(c: ChainResult, measuredAt: string | undefined): string[] 
     (
       (measuredAt ? `Measured again on ${measuredAt} (bench/chain-throughput.ts), after the run above. ` : '') +
       "From the chain's own log lines (bench/chain-breakdown.ts) and the CPU of its processes, against the core " +
-      'alone on the same images. A burst ends at the publish function\'s last "manifest published" line, checked ' +
-      'once by a listing after the clock stops. ' +
+      'alone on the same images (in the driver, timed after each measured burst: the run of median duration). ' +
+      'A burst ends at the publish function\'s last "manifest published" line, checked once by a listing after ' +
+      'the clock stops. ' +
       (c.burstImagesPerSecond
         ? `Each chain takes one burst unmeasured (every sandbox and the driver's code warm), then ` +
           `${c.burstImagesPerSecond.length}; the rows below are the burst of median duration. `

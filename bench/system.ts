@@ -145,9 +145,14 @@ export interface ChainResult {
   chainImagesPerSecond: number;
   /** images/s of every measured burst, in order (absent from runs that measured one). */
   burstImagesPerSecond?: number[];
-  /** resizeImage over the same images in one process, with the chain's resize parallelism. */
+  /**
+   * resizeImage over the same images in this process, with the chain's resize parallelism, after each measured burst
+   * of the first chain (alternated with them): the run of median duration.
+   */
   coreSeconds: number;
   coreImagesPerSecond: number;
+  /** images/s of every core run, in order (absent from runs that timed the core once, after the chains). */
+  coreRunsImagesPerSecond?: number[];
   /**
    * CPU ms (user + system, all threads) of that core run: the work the chain cannot avoid, beside the chain's
    * processes' CPU (cpuMsByRole). Absent from runs before it was measured.
@@ -352,6 +357,12 @@ export function cpuByRole(
 
 /** The batching window (s) of the chain measured beside the module's defaults (the module's default until issue 17). */
 const COMPARISON_WINDOW_SECONDS = 1;
+/** One run of the core alone over a burst's images: wall seconds and CPU ms. */
+interface CoreRun {
+  seconds: number;
+  cpuMs: number;
+}
+
 /** The run of median duration (the upper middle one of an even count). */
 function medianBySeconds<T extends { seconds: number }>(runs: readonly T[]): T {
   return [...runs].sort((a, b) => a.seconds - b.seconds)[Math.floor(runs.length / 2)];
@@ -449,15 +460,18 @@ export async function measureChain(
    * One unmeasured burst (it warms every sandbox and the driver's code), then BURSTS bursts one after the other; the
    * one of median duration, with every measured burst's images/s beside it.
    */
-  const medianBurst = async (chain: LocalChain, name: string) => {
+  const medianBurst = async (chain: LocalChain, name: string, afterEachBurst?: () => Promise<void>) => {
     await throughputRun(chain, `${name}-warm-up`);
     const runs: Awaited<ReturnType<typeof throughputRun>>[] = [];
-    for (let i = 0; i < BURSTS; i += 1) runs.push(await throughputRun(chain, `${name}-${i}`));
+    for (let i = 0; i < BURSTS; i += 1) {
+      runs.push(await throughputRun(chain, `${name}-${i}`));
+      await afterEachBurst?.();
+    }
     return { ...medianBySeconds(runs), burstImagesPerSecond: runs.map((r) => images / r.seconds) };
   };
 
   /** The core alone over the burst's images, `parallelism` at a time, in this process: seconds and CPU ms. */
-  const coreRun = async () => {
+  const coreRun = async (): Promise<CoreRun> => {
     const c0 = performance.now();
     const cpu0 = process.cpuUsage();
     await mapWithConcurrency(
@@ -485,26 +499,22 @@ export async function measureChain(
     try {
       for (const [pid, p] of tree)
         pinProcess(pid, roleOf(pid, p.command) === 'resize sandboxes' ? cores.functionCpus : cores.serviceCpus);
-      await throughputRun(chain, 'own-core-warm-up');
-      const bursts: Awaited<ReturnType<typeof throughputRun>>[] = [];
-      const coreRuns: Awaited<ReturnType<typeof coreRun>>[] = [];
-      for (let i = 0; i < BURSTS; i += 1) {
-        bursts.push(await throughputRun(chain, `own-core-${i}`));
+      const coreRuns: CoreRun[] = [];
+      const burst = await medianBurst(chain, 'own-core', async () => {
         pinProcess(process.pid, cores.functionCpus);
         coreRuns.push(await coreRun());
         pinProcess(process.pid, cores.serviceCpus);
-      }
+      });
       const after = [...processTreeCpu()].filter(([pid, p]) => roleOf(pid, p.command) === 'resize sandboxes');
       const unpinned = after.filter(([pid]) => allowedCpus(pid) !== cores.functionCpus).map(([pid]) => pid);
       if (unpinned.length > 0) throw new Error(`own-core run: resize sandboxes ${unpinned.join(', ')} ran unpinned`);
-      const burst = medianBySeconds(bursts);
       const core = medianBySeconds(coreRuns);
       return {
         functionCpus: cores.functionCpus,
         serviceCpus: cores.serviceCpus,
         chainSeconds: burst.seconds,
         chainImagesPerSecond: images / burst.seconds,
-        burstImagesPerSecond: bursts.map((b) => images / b.seconds),
+        burstImagesPerSecond: burst.burstImagesPerSecond,
         breakdown: burst.breakdown,
         cpuMsByRole: burst.cpu,
         coreSeconds: core.seconds,
@@ -520,6 +530,8 @@ export async function measureChain(
   const split = coreSplit();
   if ('unavailable' in split) process.stderr.write(`[chain] no own-core run: ${split.unavailable}\n`);
   let ownCore: OwnCoreRun | undefined;
+  // The core alone after each measured burst of the first chain (alternated with them).
+  const sharedCoreRuns: CoreRun[] = [];
   const invokeMs: number[] = [];
   const coreMs: number[] = [];
   let defaults: Awaited<ReturnType<typeof medianBurst>>;
@@ -547,7 +559,9 @@ export async function measureChain(
     await releaseIngest();
     await chain.waitForIdle(120_000);
     // Its warm-up burst also warms the sandboxes the direct invocations above did not reach.
-    defaults = await medianBurst(chain, 'defaults');
+    defaults = await medianBurst(chain, 'defaults', async () => {
+      sharedCoreRuns.push(await coreRun());
+    });
     if (!('unavailable' in split)) ownCore = await ownCoreRun(chain, split);
   } finally {
     await chain.stop();
@@ -561,7 +575,7 @@ export async function measureChain(
     await windowedChain.stop();
   }
 
-  const core = await coreRun();
+  const core = medianBySeconds(sharedCoreRuns);
   return {
     warmInvokeMs: summarize(invokeMs),
     warmCoreMs: summarize(coreMs),
@@ -570,6 +584,7 @@ export async function measureChain(
     chainImagesPerSecond: images / defaults.seconds,
     coreSeconds: core.seconds,
     coreImagesPerSecond: images / core.seconds,
+    coreRunsImagesPerSecond: sharedCoreRuns.map((r) => images / r.seconds),
     coreCpuMs: core.cpuMs,
     parallelism,
     burstImagesPerSecond: defaults.burstImagesPerSecond,
