@@ -457,8 +457,9 @@ export async function measureChain(
   };
 
   /**
-   * One unmeasured burst (it warms every sandbox and the driver's code), then BURSTS bursts one after the other; the
-   * one of median duration, with every measured burst's images/s beside it.
+   * One unmeasured burst (it warms every sandbox and the driver's code), then BURSTS bursts one after the other, each
+   * followed by `afterEachBurst` (outside the timed burst); the one of median duration, with every measured burst's
+   * images/s beside it.
    */
   const medianBurst = async (chain: LocalChain, name: string, afterEachBurst?: () => Promise<void>) => {
     await throughputRun(chain, `${name}-warm-up`);
