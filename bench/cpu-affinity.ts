@@ -41,9 +41,8 @@ export function coreSplit(): CoreSplit | { unavailable: string } {
  */
 export function pinProcess(pid: number, cpus: string): void {
   const res = spawnSync('taskset', ['-a', '-p', '-c', cpus, String(pid)], { encoding: 'utf8' });
-  if ((res.error || res.status !== 0) && !existsSync(`/proc/${pid}`)) return;
-  if (res.error || res.status !== 0)
-    throw new Error(`taskset -a -p -c ${cpus} ${pid} failed: ${res.error?.message ?? res.stderr.trim()}`);
+  if ((!res.error && res.status === 0) || !existsSync(`/proc/${pid}`)) return;
+  throw new Error(`taskset -a -p -c ${cpus} ${pid} failed: ${res.error?.message ?? res.stderr.trim()}`);
 }
 
 /** The CPU list process `pid` may run on (its main thread's Cpus_allowed_list), e.g. '1' or '0-1'. */

@@ -1,5 +1,5 @@
 /** The benchmark's result document and its markdown rendering (tables for bench/results.md and the README). */
-import type { ChainResult, ColdInitResult } from './system';
+import { RESIZE_SANDBOXES_ROLE, type ChainResult, type ColdInitResult } from './system';
 import { renderChainBreakdown, type ChainBreakdown } from './chain-breakdown';
 import { lambdaCostPerMillion, lambdaDurationEstimate, ratio, type Summary } from './stats';
 
@@ -241,8 +241,10 @@ interface ChainColumn {
   core: { imagesPerSecond: number; seconds: number; cpuMs?: number; runsImagesPerSecond?: number[] };
 }
 
-/** The resize sandboxes' role in cpuMsByRole (bench/system.ts roleOf). */
-const RESIZE_ROLE = 'resize sandboxes';
+/** One markdown table row: `label`, then each column's value. */
+function columnRow(columns: readonly ChainColumn[], label: string, value: (x: ChainColumn) => string): string {
+  return `| ${label} | ${columns.map(value).join(' | ')} |`;
+}
 
 /**
  * Where the chain's time goes: the module's defaults, the same burst with batching windows, and the module's defaults
@@ -275,7 +277,7 @@ function chainSection(c: ChainResult, measuredAt: string | undefined): string[] 
         ]
       : []),
   ];
-  const row = (label: string, value: (x: ChainColumn) => string) => `| ${label} | ${columns.map(value).join(' | ')} |`;
+  const row = (label: string, value: (x: ChainColumn) => string) => columnRow(columns, label, value);
   const lines = [
     "### Where the chain's time goes (issue 17, point 5)",
     '',
@@ -355,7 +357,7 @@ function cpuAccountingRows(images: number, columns: readonly ChainColumn[]): str
   if (columns.some((x) => x.core.cpuMs === undefined)) return [];
   const total = (x: ChainColumn) => Object.values(x.run.cpuMsByRole ?? {}).reduce((sum, ms) => sum + ms, 0);
   const core = (x: ChainColumn) => x.core.cpuMs ?? 0;
-  const row = (label: string, value: (x: ChainColumn) => string) => `| ${label} | ${columns.map(value).join(' | ')} |`;
+  const row = (label: string, value: (x: ChainColumn) => string) => columnRow(columns, label, value);
   return [
     row("**all of the chain's processes**", (x) => `**${fmt(total(x))}**`),
     row('core alone, same images (resizeImage in the driver, 2 at a time)', (x) => fmt(core(x))),
@@ -365,7 +367,7 @@ function cpuAccountingRows(images: number, columns: readonly ChainColumn[]): str
     row(
       "core CPU ÷ resize sandboxes' CPU (the most it can reach if the uploads, S3, SQS, the gateway and publish " +
         'cost no CPU)',
-      (x) => fmt(core(x) / Math.max(1, x.run.cpuMsByRole?.[RESIZE_ROLE] ?? 0), 2),
+      (x) => fmt(core(x) / Math.max(1, x.run.cpuMsByRole?.[RESIZE_SANDBOXES_ROLE] ?? 0), 2),
     ),
     row('CPU outside the core, ms per image', (x) => fmt((total(x) - core(x)) / images)),
   ];

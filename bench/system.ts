@@ -331,11 +331,14 @@ export function processTreeCpu(): Map<number, { command: string; cpuMs: number }
   return out;
 }
 
+/** The role of the resize function's sandboxes in cpuByRole. */
+export const RESIZE_SANDBOXES_ROLE = 'resize sandboxes';
+
 /** What a process of the local chain is, from its command line (the driver itself: gateway, mappings, client). */
 function roleOf(pid: number, command: string): string {
   if (pid === process.pid) return 'driver: gateway, mappings, the uploading client';
   if (/standin-server/.test(command)) return 'S3/SQS stand-in (fauxqs)';
-  if (/aws-lambda-ric|runtime/.test(command) && /resize/.test(command)) return 'resize sandboxes';
+  if (/aws-lambda-ric|runtime/.test(command) && /resize/.test(command)) return RESIZE_SANDBOXES_ROLE;
   if (/aws-lambda-ric|runtime/.test(command) && /publish/.test(command)) return 'publish sandbox';
   return 'other';
 }
@@ -492,21 +495,18 @@ export async function measureChain(
    * after. A sandbox started during the run (a replaced one) would run unpinned: the run fails rather than report it.
    */
   const ownCoreRun = async (chain: LocalChain, cores: CoreSplit): Promise<OwnCoreRun> => {
-    const tree = processTreeCpu();
-    const resizePids = [...tree]
-      .filter(([pid, p]) => roleOf(pid, p.command) === 'resize sandboxes')
-      .map(([pid]) => pid);
-    if (resizePids.length === 0) throw new Error('own-core run: no resize sandbox is running to pin');
+    const isResize = ([pid, p]: [number, { command: string }]) => roleOf(pid, p.command) === RESIZE_SANDBOXES_ROLE;
+    const tree = [...processTreeCpu()];
+    if (!tree.some(isResize)) throw new Error('own-core run: no resize sandbox is running to pin');
     try {
-      for (const [pid, p] of tree)
-        pinProcess(pid, roleOf(pid, p.command) === 'resize sandboxes' ? cores.functionCpus : cores.serviceCpus);
+      for (const entry of tree) pinProcess(entry[0], isResize(entry) ? cores.functionCpus : cores.serviceCpus);
       const coreRuns: CoreRun[] = [];
       const burst = await medianBurst(chain, 'own-core', async () => {
         pinProcess(process.pid, cores.functionCpus);
         coreRuns.push(await coreRun());
         pinProcess(process.pid, cores.serviceCpus);
       });
-      const after = [...processTreeCpu()].filter(([pid, p]) => roleOf(pid, p.command) === 'resize sandboxes');
+      const after = [...processTreeCpu()].filter(isResize);
       const unpinned = after.filter(([pid]) => allowedCpus(pid) !== cores.functionCpus).map(([pid]) => pid);
       if (unpinned.length > 0) throw new Error(`own-core run: resize sandboxes ${unpinned.join(', ')} ran unpinned`);
       const core = medianBySeconds(coreRuns);
