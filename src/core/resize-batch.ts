@@ -145,6 +145,9 @@ function toResizedVariants(cfg: ResizeConfig, ref: S3ObjectRef, result: ResizeRe
 /**
  * Finds earlier work for this exact source version: a manifest means the whole chain finished;
  * a full set of variants means the resize finished (its event may or may not have been sent).
+ * The manifest and the first variant are read at once, and the other variants only when that one
+ * is of this version: a first delivery (nothing written yet) costs two HEADs in one round trip,
+ * not the manifest's and then one per variant in two.
  */
 async function findEarlierWork(
   cfg: ResizeConfig,
@@ -152,12 +155,17 @@ async function findEarlierWork(
   ref: S3ObjectRef,
   eTag: string,
 ): Promise<'complete' | ImageResizedEvent | undefined> {
-  const manifest = await ports.headOutput(manifestKey(ref.key, cfg.outputPrefix));
-  if (manifest?.metadata[META.sourceETag] === eTag) return 'complete';
-  const stored = await Promise.all(
-    cfg.variants.map((spec) => ports.headOutput(variantKey(ref.key, cfg.outputPrefix, spec))),
-  );
-  if (stored.some((s) => s?.metadata[META.sourceETag] !== eTag)) return undefined;
+  const headVariant = (spec: VariantSpec) => ports.headOutput(variantKey(ref.key, cfg.outputPrefix, spec));
+  const isThisVersion = (s: StoredObject | undefined) => s?.metadata[META.sourceETag] === eTag;
+  const [first, ...others] = cfg.variants;
+  const firstHead = headVariant(first);
+  // A failed variant HEAD matters only when the manifest does not settle it; it is awaited below then.
+  firstHead.catch(() => undefined);
+  if (isThisVersion(await ports.headOutput(manifestKey(ref.key, cfg.outputPrefix)))) return 'complete';
+  const firstStored = await firstHead;
+  if (!isThisVersion(firstStored)) return undefined;
+  const stored = [firstStored, ...(await Promise.all(others.map(headVariant)))];
+  if (!stored.every(isThisVersion)) return undefined;
   const meta = (stored[0] as StoredObject).metadata;
   const variants = cfg.variants.map((spec, i): ResizedVariant => {
     const s = stored[i] as StoredObject;

@@ -35,6 +35,9 @@ class MemoryPorts implements ResizePorts {
   rejected: ImageRejectedEvent[] = [];
   failGet = new Set<string>();
   failSendIds = new Set<number>();
+  /** Every key HEADed in the output bucket, in order; a HEAD of a key in failHead throws. */
+  heads: string[] = [];
+  failHead = new Set<string>();
   async getSource(ref: S3ObjectRef) {
     if (this.failGet.has(ref.key)) throw new PipelineError('S3_ERROR', 'S3 InternalError (HTTP 500)', { key: ref.key });
     const s = this.sources.get(ref.key);
@@ -42,6 +45,8 @@ class MemoryPorts implements ResizePorts {
     return s;
   }
   async headOutput(key: string) {
+    this.heads.push(key);
+    if (this.failHead.has(key)) throw new PipelineError('S3_ERROR', 'S3 InternalError (HTTP 500)', { key });
     return this.outputs.get(key);
   }
   async putOutput(
@@ -200,6 +205,48 @@ describe('processResizeBatch', () => {
     expect(result.summary.duplicate).toBe(1);
     expect(ports.puts).toBe(0);
     expect(ports.resized).toEqual([]);
+  });
+
+  it('looks for earlier work with two HEADs when nothing was written yet, and reads every variant only when one is of this version', async () => {
+    const ports = new MemoryPorts();
+    const messages = [await upload(ports, 'uploads/fresh.jpg', jpeg)];
+    const manifest = 'resized/uploads/fresh/manifest.json';
+    await processResizeBatch(cfg, ports, messages);
+    expect(ports.heads.sort()).toEqual([manifest, 'resized/uploads/fresh/small.webp'].sort());
+    // Variants of this version but no manifest: every variant is read, the event is sent again.
+    ports.heads = [];
+    const again = await processResizeBatch(cfg, ports, messages);
+    expect(again.summary.resent).toBe(1);
+    expect(ports.heads.sort()).toEqual(
+      ['resized/uploads/fresh/big.jpg', manifest, 'resized/uploads/fresh/small.webp'].sort(),
+    );
+    // The first variant of another version: rendered again, the others not read.
+    ports.heads = [];
+    ports.sources.set('uploads/fresh.jpg', { data: jpeg, eTag: 'etag-2' });
+    const newer = JSON.parse(messages[0].body) as { Records: Array<{ s3: { object: { eTag: string } } }> };
+    newer.Records[0].s3.object.eTag = 'etag-2';
+    const third = await processResizeBatch(cfg, ports, [{ messageId: 'm-2', body: JSON.stringify(newer) }]);
+    expect(third.summary.resized).toBe(1);
+    expect(ports.heads.slice(0, 2).sort()).toEqual([manifest, 'resized/uploads/fresh/small.webp']);
+    expect(ports.heads).not.toContain('resized/uploads/fresh/big.jpg');
+  });
+
+  it('takes a manifest of this version as done even when a variant cannot be read', async () => {
+    const ports = new MemoryPorts();
+    const messages = [await upload(ports, 'uploads/done2.jpg', jpeg)];
+    ports.outputs.set('resized/uploads/done2/manifest.json', {
+      bytes: 10,
+      metadata: { 'source-etag': 'etag-uploads/done2.jpg' },
+      contentType: 'application/json',
+      cacheControl: '',
+    });
+    ports.failHead.add('resized/uploads/done2/small.webp');
+    const result = await processResizeBatch(cfg, ports, messages);
+    expect(result).toMatchObject({ batchItemFailures: [], summary: { duplicate: 1 } });
+    // Without the manifest the same failure is transient: the message is retried.
+    ports.outputs.delete('resized/uploads/done2/manifest.json');
+    const retried = await processResizeBatch(cfg, ports, messages);
+    expect(retried.batchItemFailures).toEqual([{ itemIdentifier: 'm-uploads/done2.jpg' }]);
   });
 
   it('skips a notification for an object that has since been overwritten', async () => {
