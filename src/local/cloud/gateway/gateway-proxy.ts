@@ -167,6 +167,12 @@ export interface StandInProxyOptions {
   log: LogSink;
   /** The origin the client reached the gateway under, e.g. http://localhost:4566: queue URLs in answers point there. */
   originOf(req: IncomingMessage): string;
+  /**
+   * Called when the stand-in answers 404 to a GET or HEAD: true when it answered `res` itself (S3's
+   * 403 for a missing key the caller may not know of), and the stand-in's answer is dropped.
+   * @default the 404 goes through
+   */
+  answerMissingObject?(req: IncomingMessage, res: ServerResponse): boolean;
 }
 
 /** What a forwarded request brings besides itself. */
@@ -304,6 +310,15 @@ export function createStandInProxy(opts: StandInProxyOptions): StandInProxy {
         sentHeaders,
         (upstreamRes) => {
           const status = upstreamRes.statusCode ?? 502;
+          if (
+            status === 404 &&
+            (req.method === 'GET' || req.method === 'HEAD') &&
+            opts.answerMissingObject?.(req, res)
+          ) {
+            upstreamRes.resume();
+            upstreamRes.on('end', resolve);
+            return;
+          }
           const headers = withoutHopByHop(upstreamRes.headers);
           addDefaultEncryption(info, status, headers);
           frameHeadAnswer(req.method, headers);

@@ -187,6 +187,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     log,
     // Queue URLs name the scheme the request came over: https when over TLS, as AWS's are.
     originOf: (req) => `${cameOverTls(req) ? 'https' : 'http'}://${req.headers.host ?? `127.0.0.1:${port}`}`,
+    answerMissingObject: (req, res) => authorizer.answerMissingObject(req, res),
   });
   const router = createGatewayRouter(serveAwsRequest, answerGatewayError);
   // API Gateway v2: its control plane (/v2/...) and the applied HTTP APIs (/_api/<apiId>/...).

@@ -17,7 +17,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { randomUUID } from 'node:crypto';
 import { SQSClient, GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
-import { HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { LOCAL_ACCOUNT_ID, localClientConfig } from '../../client-config';
 import { evaluateAuthorization, type AuthorizationResult, type NamedPolicy } from '../iam/policy-evaluation';
 import {
@@ -357,6 +356,12 @@ export interface RequestAuthorizer {
     req: IncomingMessage,
     res: ServerResponse,
   ): Promise<boolean>;
+  /**
+   * The stand-in answered 404 to an authorized GetObject/HeadObject: when its caller may not list the
+   * bucket, answers 403 AccessDenied on `res` as S3 does (logged as the s3:ListBucket denial) and
+   * returns true; false when the caller may know that the key is missing (the 404 goes through).
+   */
+  answerMissingObject(req: IncomingMessage, res: ServerResponse): boolean;
   /** Decides one permission for a principal outside any request (the S3 → SQS notification's SendMessage). */
   decide(
     principal: Caller['principal'],
@@ -370,7 +375,6 @@ export interface RequestAuthorizer {
 /** The gateway's authorization step (see the file comment). */
 export function createRequestAuthorizer(opts: RequestAuthorizerOptions): RequestAuthorizer {
   const queuePolicies = queuePolicyCache(opts.upstream, opts.region);
-  const upstreamS3 = new S3Client(localClientConfig(opts.upstream, opts.region, { maxAttempts: 1 }));
 
   async function resourcePolicyOf(resource: { queuePath?: string; bucket?: string }): Promise<NamedPolicy | undefined> {
     if (resource.bucket) {
@@ -420,34 +424,35 @@ export function createRequestAuthorizer(opts: RequestAuthorizerOptions): Request
     });
   }
 
+  /** What S3 answers instead of a 404, by request: set by hideMissingKey, used by answerMissingObject. */
+  const missingObjectAnswers = new WeakMap<IncomingMessage, (res: ServerResponse) => boolean>();
+
   /**
    * S3 hides whether a key exists from a caller who may not list the bucket: a GetObject/HeadObject
    * of a missing key is 403 AccessDenied without s3:ListBucket (missingObjectAnswer), 404 with it.
-   * True when the request may go on (to the stand-in's own answer); false once the 403 was sent.
+   * Whether the key exists is the stand-in's answer to the request itself, and s3:ListBucket is
+   * evaluated only when that answer is 404 (answerMissingObject): a read that finds its object costs
+   * neither a second evaluation nor a second request.
    */
-  async function hideMissingKey(
+  function hideMissingKey(
     auth: Authenticated,
-    res: ServerResponse,
     asked: AskedPermissions,
     resourcePolicy: NamedPolicy | undefined,
     context: ConditionContext,
     principal: string,
-  ): Promise<boolean> {
-    const info = classifyRequest(auth.req.method ?? 'GET', auth.req.url ?? '/', auth.req.headers);
-    if (auth.caller.kind === 'root' || (info.operation !== 'GetObject' && info.operation !== 'HeadObject')) return true;
-    if (!info.bucket || info.key === undefined) return true;
-    const list = { action: 's3:ListBucket', resource: s3BucketArn(info.bucket) };
-    const result = evaluate(auth.caller, list, resourcePolicy, context);
-    if (result.decision === 'Allow') return true;
-    const exists = await upstreamS3
-      .send(new HeadObjectCommand({ Bucket: info.bucket, Key: info.key }))
-      .then(() => true)
-      .catch((err: unknown) => (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode !== 404);
-    if (exists) return true;
-    const denial: Denial = { service: 's3', ...list, principal, result };
-    logDenial(denial, asked.operation);
-    sendAccessDenied(auth.req, res, denial);
-    return false;
+  ): void {
+    const bucket = asked.bucket;
+    if (auth.caller.kind === 'root' || !bucket) return;
+    if (asked.operation !== 'GetObject' && asked.operation !== 'HeadObject') return;
+    missingObjectAnswers.set(auth.req, (res) => {
+      const list = { action: 's3:ListBucket', resource: s3BucketArn(bucket) };
+      const result = evaluate(auth.caller, list, resourcePolicy, context);
+      if (result.decision === 'Allow') return false;
+      const denial: Denial = { service: 's3', ...list, principal, result };
+      logDenial(denial, asked.operation);
+      sendAccessDenied(auth.req, res, denial);
+      return true;
+    });
   }
 
   return {
@@ -505,7 +510,8 @@ export function createRequestAuthorizer(opts: RequestAuthorizerOptions): Request
         sendAccessDenied(auth.req, res, denial);
         return false;
       }
-      return hideMissingKey(auth, res, asked, resourcePolicy, context, principalName);
+      hideMissingKey(auth, asked, resourcePolicy, context, principalName);
+      return true;
     },
     async authorizeAs(caller, service, operation, permission, resource, secureTransport, req, res) {
       const resourcePolicy = await resourcePolicyOf(resource);
@@ -518,6 +524,7 @@ export function createRequestAuthorizer(opts: RequestAuthorizerOptions): Request
       sendAccessDenied(req, res, denial);
       return false;
     },
+    answerMissingObject: (req, res) => missingObjectAnswers.get(req)?.(res) ?? false,
     async decide(principal, permission, resource, secureTransport) {
       const resourcePolicy = await resourcePolicyOf(resource);
       const caller: Caller = { kind: 'anonymous', principal };
@@ -545,9 +552,6 @@ export function createRequestAuthorizer(opts: RequestAuthorizerOptions): Request
       }
       return result;
     },
-    close: () => {
-      queuePolicies.close();
-      upstreamS3.destroy();
-    },
+    close: () => queuePolicies.close(),
   };
 }

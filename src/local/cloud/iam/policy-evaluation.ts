@@ -114,20 +114,34 @@ export class MalformedPolicyError extends Error {
 const list = (v: string | readonly string[] | undefined): readonly string[] =>
   v === undefined ? [] : typeof v === 'string' ? [v] : v;
 
-function parseDocument(policy: NamedPolicy): PolicyDocument {
-  if (typeof policy.document !== 'string') return policy.document;
+/** A policy's document and its checked statements, as evaluation reads them. */
+interface ParsedPolicy {
+  readonly document: PolicyDocument;
+  readonly statements: readonly PolicyStatement[];
+}
+
+/**
+ * Parsed policies by their text: every request is evaluated against the same few documents, and
+ * parsing and checking them each time was most of a HEAD's authorization cost. Bounded: a store
+ * that keeps changing its policies clears it rather than growing it.
+ */
+const parsedByText = new Map<string, ParsedPolicy>();
+const parsedByObject = new WeakMap<PolicyDocument, ParsedPolicy>();
+const PARSED_POLICIES_KEPT = 512;
+
+function parsePolicy(policy: NamedPolicy): ParsedPolicy {
+  const text = policy.document;
+  const known = typeof text === 'string' ? parsedByText.get(text) : parsedByObject.get(text);
+  if (known) return known;
+  let document: PolicyDocument;
   try {
-    return JSON.parse(policy.document) as PolicyDocument;
+    document = typeof text === 'string' ? (JSON.parse(text) as PolicyDocument) : text;
   } catch (err) {
     throw new MalformedPolicyError(policy.name, `not JSON (${(err as Error).message})`);
   }
-}
-
-function statementsOf(policy: NamedPolicy): readonly PolicyStatement[] {
-  const doc = parseDocument(policy);
-  const statements = Array.isArray(doc.Statement)
-    ? (doc.Statement as readonly PolicyStatement[])
-    : [doc.Statement as PolicyStatement];
+  const statements = Array.isArray(document.Statement)
+    ? (document.Statement as readonly PolicyStatement[])
+    : [document.Statement as PolicyStatement];
   statements.forEach((s, i) => {
     if (s === null || typeof s !== 'object')
       throw new MalformedPolicyError(policy.name, `statement ${i} is not an object`);
@@ -136,7 +150,14 @@ function statementsOf(policy: NamedPolicy): readonly PolicyStatement[] {
     if ((s.Action === undefined) === (s.NotAction === undefined))
       throw new MalformedPolicyError(policy.name, `statement ${i}: exactly one of Action and NotAction`);
   });
-  return statements;
+  const parsed = { document, statements };
+  if (typeof text === 'string') {
+    if (parsedByText.size >= PARSED_POLICIES_KEPT) parsedByText.clear();
+    parsedByText.set(text, parsed);
+  } else {
+    parsedByObject.set(text, parsed);
+  }
+  return parsed;
 }
 
 /**
@@ -233,8 +254,9 @@ function matchingStatements(
   request: AuthorizationRequest,
 ): Match[] {
   const context = request.context ?? {};
-  const substitute = substitutor(parseDocument(policy).Version, context);
-  return statementsOf(policy).flatMap((s, index) => {
+  const { document, statements } = parsePolicy(policy);
+  const substitute = substitutor(document.Version, context);
+  return statements.flatMap((s, index) => {
     const applies =
       actionApplies(s, request.action) &&
       resourceApplies(s, request.resource, substitute) &&
