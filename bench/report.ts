@@ -1,6 +1,7 @@
 /** The benchmark's result document and its markdown rendering (tables for bench/results.md and the README). */
 import { RESIZE_SANDBOXES_ROLE, type ChainResult, type ColdInitResult } from './system';
 import { renderChainBreakdown, type ChainBreakdown } from './chain-breakdown';
+import type { RequestCosts } from './request-cost';
 import { lambdaCostPerMillion, lambdaDurationEstimate, ratio, type Summary } from './stats';
 
 export interface ImplResult {
@@ -237,6 +238,7 @@ interface ChainColumn {
     burstImagesPerSecond?: number[];
     breakdown?: ChainBreakdown;
     cpuMsByRole?: Record<string, number>;
+    requestsByOperation?: Record<string, number>;
   };
   core: { imagesPerSecond: number; seconds: number; cpuMs?: number; runsImagesPerSecond?: number[] };
 }
@@ -344,7 +346,66 @@ function chainSection(c: ChainResult, measuredAt: string | undefined): string[] 
       '',
     );
   }
+  lines.push(...requestRows(c.images, columns), ...requestCostRows(c));
   return lines;
+}
+
+/** The S3 and SQS requests of each column's median burst, per image, by operation. */
+function requestRows(images: number, columns: readonly ChainColumn[]): string[] {
+  const operations = [...new Set(columns.flatMap((x) => Object.keys(x.run.requestsByOperation ?? {})))];
+  if (operations.length === 0) return [];
+  const count = (x: ChainColumn, op: string) => x.run.requestsByOperation?.[op];
+  const total = (x: ChainColumn) => Object.values(x.run.requestsByOperation ?? {}).reduce((sum, n) => sum + n, 0);
+  const perImage = (n: number | undefined) => (n === undefined ? '—' : fmt(n / images, 2));
+  operations.sort((a, b) => (count(columns[0], b) ?? 0) - (count(columns[0], a) ?? 0));
+  return [
+    "S3 and SQS requests through the gateway per image (the uploads, both functions' calls and the mappings' " +
+      "polls; the notification router's SendMessage goes to the stand-in directly):",
+    '',
+    `| request | ${columns.map((x) => x.label).join(' | ')} |`,
+    `|---|${columns.map(() => '---:').join('|')}|`,
+    ...operations.map((op) => columnRow(columns, op, (x) => perImage(count(x, op)))),
+    columnRow(columns, '**all**', (x) => `**${perImage(total(x))}**`),
+    '',
+  ];
+}
+
+/**
+ * What one S3 request costs the local cloud (bench/request-cost.ts), and those costs applied to the first column's
+ * S3 requests per image: an estimate of how much of the CPU outside the core is S3 traffic through the local cloud.
+ */
+function requestCostRows(c: ChainResult): string[] {
+  const costs: RequestCosts | undefined = c.requestCosts;
+  if (!costs) return [];
+  const ms = costs.cpuMsPerRequest;
+  const perImage = (op: string) => (c.requestsByOperation?.[op] ?? 0) / c.images;
+  // One upload per image; every other PUT (variants, manifests) is variant-sized; HEADs are found or missing.
+  const estimate =
+    ms.putSource +
+    (perImage('s3:PutObject') - 1) * ms.putVariant +
+    perImage('s3:GetObject') * ms.getSource +
+    perImage('s3:HeadObject') * ((ms.headFound + ms.headMissing) / 2);
+  const row = (label: string, kind: keyof RequestCosts['cpuMsPerRequest']) =>
+    `| ${label} | ${fmt(ms[kind], 2)} | ${costs.requests[kind]} |`;
+  return [
+    "CPU of one S3 request through the local cloud: the SDK client, the gateway's TLS, SigV4 check, IAM " +
+      'evaluation and proxy, and the S3 stand-in together (bench/request-cost.ts, through the first chain after ' +
+      'its bursts, 4 at a time):',
+    '',
+    '| request | CPU ms | requests timed |',
+    '|---|---:|---:|',
+    row('HEAD of an object that exists', 'headFound'),
+    row('HEAD of a missing key (404)', 'headMissing'),
+    row(`PUT of ${fmt(costs.variantBytes)} bytes (a variant, a manifest)`, 'putVariant'),
+    row(`PUT of the source (${fmt(costs.sourceBytes)} bytes)`, 'putSource'),
+    row('GET of the source', 'getSource'),
+    '',
+    `Applied to the first column's S3 requests per image (one upload; every other PUT at a variant's cost; HEADs ` +
+      `at the mean of found and missing): **${fmt(estimate)} ms per image** of S3 traffic through the local cloud, ` +
+      'of the CPU outside the core above; the rest is SQS, the mappings, the Runtime API, logs, and each ' +
+      "function's own runtime.",
+    '',
+  ];
 }
 
 /**

@@ -18,6 +18,7 @@ import type { InvokeResult, LogSink } from '../src/local/cloud/lambda/invoke-con
 import { rotate, summarize, type Summary } from './stats';
 import { chainBreakdown, type ChainBreakdown, type TimedLine, type UploadTiming } from './chain-breakdown';
 import { allowedCpus, coreSplit, pinProcess, type CoreSplit } from './cpu-affinity';
+import { measureRequestCosts, type RequestCosts } from './request-cost';
 
 const ROOT = path.join(__dirname, '..');
 export const HANDLERS_DIR = path.join(ROOT, 'dist', 'handlers');
@@ -163,6 +164,10 @@ export interface ChainResult {
   breakdown?: ChainBreakdown;
   /** CPU ms of the chain's processes during the throughput run, by role (the driver, the stand-in, sandboxes). */
   cpuMsByRole?: Record<string, number>;
+  /** S3 and SQS requests through the gateway during the throughput run, by `service:Operation` (requestsDuring). */
+  requestsByOperation?: Record<string, number>;
+  /** CPU of one S3 request of each kind the chain makes, through the same chain after its bursts. */
+  requestCosts?: RequestCosts;
   /**
    * The same uploads through a second chain whose two mappings wait up to `windowSeconds` to fill a batch (the
    * module's default is no window), to show what a window costs a burst.
@@ -174,6 +179,7 @@ export interface ChainResult {
     burstImagesPerSecond: number[];
     breakdown: ChainBreakdown;
     cpuMsByRole: Record<string, number>;
+    requestsByOperation: Record<string, number>;
   };
   /**
    * The same chain (module's defaults) with its resize sandboxes on a core of their own and every other process of
@@ -194,6 +200,7 @@ export interface OwnCoreRun {
   burstImagesPerSecond: number[];
   breakdown: ChainBreakdown;
   cpuMsByRole: Record<string, number>;
+  requestsByOperation: Record<string, number>;
   /**
    * resizeImage over the same images, `parallelism` at a time, in the driver pinned to `functionCpus`, after each
    * burst: the run of median duration, and every run's images/s in order.
@@ -333,11 +340,13 @@ export function processTreeCpu(): Map<number, { command: string; cpuMs: number }
 
 /** The role of the resize function's sandboxes in cpuByRole. */
 export const RESIZE_SANDBOXES_ROLE = 'resize sandboxes';
+const DRIVER_ROLE = 'driver: gateway, mappings, the uploading client';
+const STANDIN_ROLE = 'S3/SQS stand-in (fauxqs)';
 
 /** What a process of the local chain is, from its command line (the driver itself: gateway, mappings, client). */
 function roleOf(pid: number, command: string): string {
-  if (pid === process.pid) return 'driver: gateway, mappings, the uploading client';
-  if (/standin-server/.test(command)) return 'S3/SQS stand-in (fauxqs)';
+  if (pid === process.pid) return DRIVER_ROLE;
+  if (/standin-server/.test(command)) return STANDIN_ROLE;
   if (/aws-lambda-ric|runtime/.test(command) && /resize/.test(command)) return RESIZE_SANDBOXES_ROLE;
   if (/aws-lambda-ric|runtime/.test(command) && /publish/.test(command)) return 'publish sandbox';
   return 'other';
@@ -354,6 +363,22 @@ export function cpuByRole(
     if (spent <= 0) continue;
     const role = roleOf(pid, a.command);
     out[role] = (out[role] ?? 0) + spent;
+  }
+  return out;
+}
+
+/**
+ * The S3 and SQS requests the gateway served between two readings of its counters, by `service:Operation`: the
+ * uploads, both functions' calls and the mappings' polls (the notification router sends to the stand-in directly).
+ */
+export function requestsDuring(
+  before: Readonly<Record<string, number>>,
+  after: Readonly<Record<string, number>>,
+): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [operation, count] of Object.entries(after)) {
+    const served = count - (before[operation] ?? 0);
+    if (served > 0) out[operation] = served;
   }
   return out;
 }
@@ -426,6 +451,7 @@ export async function measureChain(
     const seen = new Promise<void>((resolve) => (allPublished = resolve));
     watch = { prefix: outputPrefix, count: images, done: allPublished };
     recording = true;
+    const requestsBefore = chain.gateway.counters().requests;
     const cpuBefore = processTreeCpu();
     const uploads: UploadTiming[] = [];
     const t0 = performance.now();
@@ -454,9 +480,10 @@ export async function measureChain(
     recording = false;
     watch = undefined;
     const cpu = cpuByRole(cpuBefore, processTreeCpu());
+    const requests = requestsDuring(requestsBefore, chain.gateway.counters().requests);
     const listed = await countManifests(chain.s3, output, outputPrefix);
     if (listed < images) throw new Error(`chain throughput: ${listed} of ${images} manifests in the output bucket`);
-    return { seconds, cpu, breakdown: chainBreakdown(lines, uploads, endedAt, parallelism) };
+    return { seconds, cpu, requests, breakdown: chainBreakdown(lines, uploads, endedAt, parallelism) };
   };
 
   /**
@@ -518,6 +545,7 @@ export async function measureChain(
         burstImagesPerSecond: burst.burstImagesPerSecond,
         breakdown: burst.breakdown,
         cpuMsByRole: burst.cpu,
+        requestsByOperation: burst.requests,
         coreSeconds: core.seconds,
         coreImagesPerSecond: images / core.seconds,
         coreRunsImagesPerSecond: coreRuns.map((c) => images / c.seconds),
@@ -536,6 +564,7 @@ export async function measureChain(
   const invokeMs: number[] = [];
   const coreMs: number[] = [];
   let defaults: Awaited<ReturnType<typeof medianBurst>>;
+  let requestCosts: RequestCosts | undefined;
   const chain = await startChain();
   try {
     // Only our direct invocations process these: the ingest mapping is held meanwhile.
@@ -562,6 +591,13 @@ export async function measureChain(
     // Its warm-up burst also warms the sandboxes the direct invocations above did not reach.
     defaults = await medianBurst(chain, 'defaults', async () => {
       sharedCoreRuns.push(await coreRun());
+    });
+    requestCosts = await measureRequestCosts(chain, image, 'bench-request-cost/', () => {
+      const tree = [...processTreeCpu()];
+      return tree.reduce(
+        (ms, [pid, p]) => ([DRIVER_ROLE, STANDIN_ROLE].includes(roleOf(pid, p.command)) ? ms + p.cpuMs : ms),
+        0,
+      );
     });
     if (!('unavailable' in split)) ownCore = await ownCoreRun(chain, split);
   } finally {
@@ -591,6 +627,8 @@ export async function measureChain(
     burstImagesPerSecond: defaults.burstImagesPerSecond,
     breakdown: defaults.breakdown,
     cpuMsByRole: defaults.cpu,
+    requestsByOperation: defaults.requests,
+    ...(requestCosts ? { requestCosts } : {}),
     windowRun: {
       windowSeconds: COMPARISON_WINDOW_SECONDS,
       chainSeconds: windowed.seconds,
@@ -598,6 +636,7 @@ export async function measureChain(
       burstImagesPerSecond: windowed.burstImagesPerSecond,
       breakdown: windowed.breakdown,
       cpuMsByRole: windowed.cpu,
+      requestsByOperation: windowed.requests,
     },
     ...(ownCore ? { ownCore } : {}),
     ...('unavailable' in split ? { ownCoreUnavailable: split.unavailable } : {}),
