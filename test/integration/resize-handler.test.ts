@@ -174,6 +174,34 @@ describe('transient failures', () => {
   });
 });
 
+describe('a source read cut short', () => {
+  it('is a transient failure of that record (retried), not a rejected image, and the retry renders it', async () => {
+    const img = await synthesizeImage({ width: 400, height: 300, seed: 5, format: 'jpeg' });
+    await upload(cloud, 'uploads/cut/reset.jpg', img);
+    await cloud.gateway.notificationsSettled();
+    const messages = await receiveAll(cloud, cloud.resources.queues.ingest.url, 1);
+    const fault = cloud.gateway.faults.add({
+      service: 's3',
+      operation: 'GetObject',
+      key: 'uploads/cut/reset.jpg',
+      effect: { cutAfterBytes: Math.floor(img.length / 2) },
+    });
+    const cut = await resize.invoke(sqsEvent(messages, cloud.resources.queues.ingest.arn));
+    expect(fault.hits).toBe(1);
+    fault.remove();
+    expect(cut).toMatchObject({
+      ok: true,
+      payload: { batchItemFailures: [{ itemIdentifier: messages[0].MessageId }] },
+    });
+    expect(await exists(cloud, cloud.resources.buckets.output, 'v/uploads/cut/reset/thumb.webp')).toBeUndefined();
+    expect(await receiveAll(cloud, cloud.resources.queues.rejected.url, 1, { timeoutMs: 1500 })).toHaveLength(0);
+    const retried = await resize.invoke(sqsEvent(messages, cloud.resources.queues.ingest.arn));
+    expect(retried).toMatchObject({ ok: true, payload: { batchItemFailures: [] } });
+    expect(await exists(cloud, cloud.resources.buckets.output, 'v/uploads/cut/reset/thumb.webp')).toBeDefined();
+    await receiveAll(cloud, cloud.resources.queues.resized.url, 1, { remove: true });
+  });
+});
+
 describe('publish handler', () => {
   it('writes manifest.json beside the variants, and a redelivery is a no-op', async () => {
     const img = await synthesizeImage({ width: 640, height: 480, seed: 9, format: 'jpeg' });

@@ -26,6 +26,12 @@ export interface FaultEffect {
   delayMs?: number;
   /** Destroy the client's socket without an answer. */
   drop?: boolean;
+  /**
+   * Forward the request, then cut the connection after this many bytes of the answer's body: a
+   * transfer reset midway (the status and headers, Content-Length included, went out as the stand-in
+   * sent them). Object reads only.
+   */
+  cutAfterBytes?: number;
 }
 
 /** Which requests a rule hits, and how often. */
@@ -255,7 +261,7 @@ export function sendErrorAnswer(
 /**
  * Applies a picked fault to a request: waits `delayMs`, then cuts the connection (`drop`),
  * answers the error (`status`, in the request's protocol as sendErrorAnswer() does), or lets the
- * request go on. True when the fault took the request.
+ * request go on (the proxy applies `cutAfterBytes`). True when the fault took the request.
  */
 export async function applyFault(
   req: IncomingMessage,

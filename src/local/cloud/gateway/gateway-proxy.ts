@@ -183,6 +183,8 @@ export interface ReadRequest {
   headers?: http.OutgoingHttpHeaders;
   /** A POST upload's key, read from its form. */
   postKey?: string;
+  /** An injected fault: the answer's connection is cut after this many body bytes (cutAnswer). */
+  cutAfterBytes?: number;
 }
 
 export interface StandInProxy {
@@ -192,6 +194,32 @@ export interface StandInProxy {
   forwardSqsQuery(req: IncomingMessage, res: ServerResponse, query: SqsQueryRequest): Promise<void>;
   /** Closes the kept-alive connections to the stand-in. */
   close(): void;
+}
+
+/**
+ * Sends the first `bytes` bytes of `answer`'s body on `res`, then destroys the client's connection
+ * (an injected transfer reset); an answer no longer than that goes out whole.
+ */
+function cutAnswer(answer: IncomingMessage, res: ServerResponse, bytes: number, done: () => void): void {
+  let sent = 0;
+  answer.on('data', (chunk: Buffer) => {
+    if (sent >= bytes) return;
+    const part = chunk.subarray(0, bytes - sent);
+    sent += part.length;
+    if (sent < bytes) {
+      res.write(part);
+      return;
+    }
+    answer.destroy();
+    res.write(part, () => {
+      res.socket?.destroy();
+      done();
+    });
+  });
+  answer.on('end', () => {
+    res.end();
+    done();
+  });
 }
 
 /** The proxy to the stand-in at `opts.upstream`. */
@@ -330,6 +358,7 @@ export function createStandInProxy(opts: StandInProxyOptions): StandInProxy {
           upstreamRes.on('error', reject);
           if (!rewriteUrls && createdEvent !== 'ObjectCreated:CompleteMultipartUpload') {
             res.writeHead(status, headers);
+            if (read.cutAfterBytes !== undefined) return cutAnswer(upstreamRes, res, read.cutAfterBytes, resolve);
             upstreamRes.pipe(res);
             upstreamRes.on('end', () => {
               created();

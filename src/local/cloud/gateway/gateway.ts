@@ -305,7 +305,8 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     if (effect && (await applyFault(req, res, info, effect, query !== undefined, log))) return;
     if (info.service === 's3' && info.operation === 'PostObject') return forwardPostUpload(req, res, request);
     if (query) return proxy.forwardSqsQuery(req, res, query);
-    return proxy.forward(req, res, info, { body: request.body });
+    const cut = effect?.cutAfterBytes;
+    return proxy.forward(req, res, info, { body: request.body, ...(cut === undefined ? {} : { cutAfterBytes: cut }) });
   }
 
   /** The stand-in stores any form; S3 holds a form with a policy to it (post-upload.ts). */
