@@ -122,8 +122,8 @@ interface ParsedPolicy {
 
 /**
  * Parsed policies by their text: every request is evaluated against the same few documents, and
- * parsing and checking them each time was most of a HEAD's authorization cost. Bounded: a store
- * that keeps changing its policies clears it rather than growing it.
+ * parsing and checking them on each evaluation was a quarter of the gateway's authorization CPU in
+ * the chain bench. Bounded: a store that keeps changing its policies clears it rather than growing it.
  */
 const parsedByText = new Map<string, ParsedPolicy>();
 const parsedByObject = new WeakMap<PolicyDocument, ParsedPolicy>();
