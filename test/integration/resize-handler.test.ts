@@ -33,6 +33,13 @@ function functionEnv(extra: Record<string, string> = {}) {
   return functionEnvFor(cloud, extra);
 }
 
+/** Uploads each source, then receives the ingest queue's messages for them (their S3 notifications). */
+async function notifiedUploads(sources: ReadonlyArray<readonly [string, Buffer]>): Promise<Message[]> {
+  for (const [key, body] of sources) await upload(cloud, key, body);
+  await cloud.gateway.notificationsSettled();
+  return receiveAll(cloud, cloud.resources.queues.ingest.url, sources.length);
+}
+
 function variantKeys(sourceKey: string): string[] {
   const base = sourceKey.replace(/\.[^./]+$/, '');
   return DEFAULT_VARIANTS.map((v) => `v/${base}/${v.name}.${extensionFor(v.format)}`);
@@ -70,11 +77,11 @@ describe('resize handler on a batch of 10: 8 good images, 1 corrupt file, 1 text
 
   beforeAll(async () => {
     const good = await synthesizeImage({ width: 480, height: 320, seed: 7, format: 'jpeg' });
-    for (const key of keys) await upload(cloud, key, good);
-    await upload(cloud, 'uploads/batch/corrupt.jpg', corruptImage(good));
-    await upload(cloud, 'uploads/batch/readme.jpg', Buffer.from('This is a text file with an image name.\n'));
-    await cloud.gateway.notificationsSettled();
-    batch = await receiveAll(cloud, cloud.resources.queues.ingest.url, 10);
+    batch = await notifiedUploads([
+      ...keys.map((key) => [key, good] as const),
+      ['uploads/batch/corrupt.jpg', corruptImage(good)],
+      ['uploads/batch/readme.jpg', Buffer.from('This is a text file with an image name.\n')],
+    ]);
     expect(batch).toHaveLength(10);
     const result = await resize.invoke(sqsEvent(batch, cloud.resources.queues.ingest.arn));
     expect(result).toMatchObject({ ok: true });
@@ -151,10 +158,10 @@ describe('resize handler on a batch of 10: 8 good images, 1 corrupt file, 1 text
 describe('transient failures', () => {
   it('reports exactly the record whose S3 read failed, and processes the others', async () => {
     const img = await synthesizeImage({ width: 200, height: 200, seed: 3, format: 'png' });
-    await upload(cloud, 'uploads/transient/flaky.png', img);
-    await upload(cloud, 'uploads/transient/fine.png', img);
-    await cloud.gateway.notificationsSettled();
-    const messages = await receiveAll(cloud, cloud.resources.queues.ingest.url, 2);
+    const messages = await notifiedUploads([
+      ['uploads/transient/flaky.png', img],
+      ['uploads/transient/fine.png', img],
+    ]);
     // More failures than the SDK's own retries (3 attempts), so the handler sees the fault.
     const fault = cloud.gateway.faults.add({
       service: 's3',
@@ -177,9 +184,7 @@ describe('transient failures', () => {
 describe('a source read cut short', () => {
   it('is a transient failure of that record (retried), not a rejected image, and the retry renders it', async () => {
     const img = await synthesizeImage({ width: 400, height: 300, seed: 5, format: 'jpeg' });
-    await upload(cloud, 'uploads/cut/reset.jpg', img);
-    await cloud.gateway.notificationsSettled();
-    const messages = await receiveAll(cloud, cloud.resources.queues.ingest.url, 1);
+    const messages = await notifiedUploads([['uploads/cut/reset.jpg', img]]);
     const fault = cloud.gateway.faults.add({
       service: 's3',
       operation: 'GetObject',
@@ -205,9 +210,7 @@ describe('a source read cut short', () => {
 describe('publish handler', () => {
   it('writes manifest.json beside the variants, and a redelivery is a no-op', async () => {
     const img = await synthesizeImage({ width: 640, height: 480, seed: 9, format: 'jpeg' });
-    await upload(cloud, 'uploads/pub/é t.jpg', img);
-    await cloud.gateway.notificationsSettled();
-    const ingest = await receiveAll(cloud, cloud.resources.queues.ingest.url, 1);
+    const ingest = await notifiedUploads([['uploads/pub/é t.jpg', img]]);
     await resize.invoke(sqsEvent(ingest, cloud.resources.queues.ingest.arn));
     const resized = await receiveAll(cloud, cloud.resources.queues.resized.url, 1, { remove: true });
     const first = await publish.invoke(sqsEvent(resized, cloud.resources.queues.resized.arn));

@@ -2,6 +2,7 @@
 // by the integration tests against the stand-in). Images are real, generated and resized by sharp.
 import { PipelineError } from '../../src/core/errors';
 import type { ImageRejectedEvent, ImageResizedEvent } from '../../src/core/events';
+import { manifestKey } from '../../src/core/keys';
 import { DEFAULT_LIMITS } from '../../src/core/limits';
 import {
   MAX_FRESHNESS_ROUNDS,
@@ -105,6 +106,16 @@ class OverwritingPorts extends MemoryPorts {
   }
 }
 
+/** The manifest publish writes once source `key` (uploaded by upload()) went through the chain. */
+function storeManifest(ports: MemoryPorts, key: string, eTag = `etag-${key}`) {
+  ports.outputs.set(manifestKey(key, cfg.outputPrefix), {
+    bytes: 10,
+    metadata: { 'source-etag': eTag },
+    contentType: 'application/json',
+    cacheControl: '',
+  });
+}
+
 async function upload(ports: MemoryPorts, key: string, data: Buffer, eTag = `etag-${key}`) {
   ports.sources.set(key, { data, eTag });
   return {
@@ -195,12 +206,7 @@ describe('processResizeBatch', () => {
   it('does nothing for a source whose manifest already names its ETag', async () => {
     const ports = new MemoryPorts();
     const messages = [await upload(ports, 'uploads/done.jpg', jpeg)];
-    ports.outputs.set('resized/uploads/done/manifest.json', {
-      bytes: 10,
-      metadata: { 'source-etag': 'etag-uploads/done.jpg' },
-      contentType: 'application/json',
-      cacheControl: '',
-    });
+    storeManifest(ports, 'uploads/done.jpg');
     const result = await processResizeBatch(cfg, ports, messages);
     expect(result.summary.duplicate).toBe(1);
     expect(ports.puts).toBe(0);
@@ -234,17 +240,12 @@ describe('processResizeBatch', () => {
   it('takes a manifest of this version as done even when a variant cannot be read', async () => {
     const ports = new MemoryPorts();
     const messages = [await upload(ports, 'uploads/done2.jpg', jpeg)];
-    ports.outputs.set('resized/uploads/done2/manifest.json', {
-      bytes: 10,
-      metadata: { 'source-etag': 'etag-uploads/done2.jpg' },
-      contentType: 'application/json',
-      cacheControl: '',
-    });
+    storeManifest(ports, 'uploads/done2.jpg');
     ports.failHead.add('resized/uploads/done2/small.webp');
     const result = await processResizeBatch(cfg, ports, messages);
     expect(result).toMatchObject({ batchItemFailures: [], summary: { duplicate: 1 } });
     // Without the manifest the same failure is transient: the message is retried.
-    ports.outputs.delete('resized/uploads/done2/manifest.json');
+    ports.outputs.delete(manifestKey('uploads/done2.jpg', cfg.outputPrefix));
     const retried = await processResizeBatch(cfg, ports, messages);
     expect(retried.batchItemFailures).toEqual([{ itemIdentifier: 'm-uploads/done2.jpg' }]);
   });
