@@ -22,6 +22,7 @@ import { evaluateAuthorization, type AuthorizationResult, type NamedPolicy } fro
 import {
   kinesisPermission,
   lambdaInvokePermission,
+  missingObjectAnswer,
   s3BucketArn,
   s3Permissions,
   sqsOperationName,
@@ -447,7 +448,8 @@ export function createRequestAuthorizer(opts: RequestAuthorizerOptions): Request
     missingObjectAnswers.set(auth.req, (res) => {
       const list = { action: 's3:ListBucket', resource: s3BucketArn(bucket) };
       const result = evaluate(auth.caller, list, resourcePolicy, context);
-      if (result.decision === 'Allow') return false;
+      // S3's own 404 goes through to a caller who may list the bucket (operation-actions.ts has the rule).
+      if (missingObjectAnswer(result.decision === 'Allow').status === 404) return false;
       const denial: Denial = { service: 's3', ...list, principal, result };
       logDenial(denial, asked.operation);
       sendAccessDenied(auth.req, res, denial);
